@@ -1,0 +1,203 @@
+"""Best-first proof search as a state machine.
+
+The search never calls a model or a proof assistant. It hands out requests (``requests()``) and takes the
+answers back (``on_proposals``, ``on_tactic_result``, ``on_verdict``); drivers in ``search.drivers`` serve
+them synchronously, with overlap, or batched across many searches. This keeps the algorithm exact and
+testable without Lean, as in Meta's HTPS/Evariste prover.
+
+Order: the open state with the highest ``node_priority`` is expanded first; ties go to the state found
+first. With ``expansion_width == 1`` a state is expanded only after every tactic of the previous expansion
+came back, which is BFS-Prover-V2's order exactly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Sequence
+
+from search.config import SearchConfig
+from search.graph import Node, Outcome, SearchGraph
+from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
+from search.result import SearchStats, StopReason
+from search.types import (
+    Candidate,
+    ProofFinished,
+    TacticError,
+    TacticResult,
+    TacticState,
+    TacticTimeout,
+    Verdict,
+)
+
+TacticFilter = Callable[[str], "str | None"]
+
+
+class BestFirstSearch:
+    """One best-first search over one theorem.
+
+    ``tactic_filter`` returns the reason a tactic must not reach the proof assistant, or ``None``.
+    ``clock`` returns seconds; it is injectable so that tests control time.
+    """
+
+    def __init__(
+        self,
+        root: TacticState,
+        *,
+        config: SearchConfig,
+        tactic_filter: TacticFilter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.graph = SearchGraph.with_root(root, config.alpha)
+        self.stats = SearchStats()
+        self.stop_reason: StopReason | None = None
+        self.proof: tuple[str, ...] | None = None
+        self.verdict: Verdict | None = None
+        self._filter = tactic_filter
+        self._clock = clock
+        self._start = clock()
+        self._open: list[tuple[float, int]] = [(-0.0, 0)]
+        self._outstanding: dict[int, int] = {}  # expanding node -> answers still due (-1: policy)
+        self._verifying = 0
+        self._outbox: list[Request] = []
+
+    @property
+    def done(self) -> bool:
+        return self.stop_reason is not None
+
+    def elapsed(self) -> float:
+        return self._clock() - self._start
+
+    def requests(self) -> list[Request]:
+        """Hand out the work that is ready now; each request is handed out exactly once.
+
+        Returns an empty list only when the search is done (``stop_reason`` is then set) or waits for
+        answers to requests handed out earlier.
+        """
+        if self.stop_reason is not None:
+            return []
+        remaining = self._remaining_time()
+        if remaining is not None and remaining <= 0:
+            return self._stop(StopReason.TIME_BUDGET)
+        self._schedule_expansions()
+        if not self._outbox and not self._outstanding and not self._verifying:
+            budget_hit = self.config.max_expansions is not None and self._open
+            return self._stop(StopReason.EXPANSION_BUDGET if budget_hit else StopReason.EXHAUSTED)
+        out, self._outbox = self._outbox, []
+        return out
+
+    def on_proposals(
+        self, request: ExpandRequest, candidates: Sequence[Candidate], seconds: float = 0.0
+    ) -> None:
+        """Take the policy's tactics for an expanded state; ``seconds`` is the model time spent."""
+        if self.stop_reason is not None:
+            return
+        self.stats.model_seconds += seconds
+        node = self.graph.nodes[request.node]
+        timeout = self.config.tactic_timeout
+        remaining = self._remaining_time()
+        if remaining is not None:
+            timeout = max(min(timeout, remaining), 1e-3)
+        issued = 0
+        seen: set[str] = set()
+        for candidate in candidates[: request.n]:
+            tactic = candidate.tactic
+            if tactic in seen:
+                continue
+            seen.add(tactic)
+            reason = self._filter(tactic) if self._filter is not None else None
+            if reason is not None:
+                self.stats.filtered += 1
+                self.graph.add_failure(node, tactic, candidate.logprob, Outcome.FILTERED, reason)
+                continue
+            self._outbox.append(TacticRequest(node.id, node.state, tactic, candidate.logprob, timeout))
+            issued += 1
+        self._settle(node.id, issued)
+
+    def on_tactic_result(
+        self, request: TacticRequest, result: TacticResult, seconds: float = 0.0
+    ) -> None:
+        """Take the proof assistant's answer to one tactic; ``seconds`` is the time it took."""
+        if self.stop_reason is not None:
+            return
+        stats = self.stats
+        stats.tactic_calls += 1
+        stats.tactic_seconds += seconds
+        node = self.graph.nodes[request.node]
+        if isinstance(result, TacticState):
+            child = self.graph.add_state(node, request.tactic, request.logprob, result)
+            if child is None:
+                stats.duplicate_states += 1
+            else:
+                stats.new_states += 1
+                self._push(child)
+        elif isinstance(result, ProofFinished):
+            stats.proofs_found += 1
+            self._verifying += 1
+            tactics = (*self.graph.path(node.id), request.tactic)
+            self._outbox.insert(0, VerifyRequest(node.id, request.tactic, request.logprob, tactics))
+        elif isinstance(result, TacticError):
+            stats.errors += 1
+            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.ERROR, result.message)
+        elif isinstance(result, TacticTimeout):
+            stats.timeouts += 1
+            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.TIMEOUT,
+                                   f"timed out after {result.seconds:g} s")
+        else:
+            raise TypeError(f"not a tactic result: {result!r}")
+        self._settle(node.id, -1)
+
+    def on_verdict(self, request: VerifyRequest, verdict: Verdict, seconds: float = 0.0) -> None:
+        """Take the result of whole-proof verification. Only an ``ok`` verdict ends the search."""
+        if self.stop_reason is not None:
+            return
+        self.stats.verify_seconds += seconds
+        self._verifying -= 1
+        node = self.graph.nodes[request.node]
+        if verdict.ok:
+            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.PROOF, None)
+            self.proof = request.tactics
+            self.verdict = verdict
+            self._stop(StopReason.PROVED)
+        else:
+            self.stats.proofs_rejected += 1
+            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.UNVERIFIED,
+                                   "; ".join(verdict.messages) or "verification failed")
+
+    def _schedule_expansions(self) -> None:
+        config = self.config
+        while self._open and len(self._outstanding) < config.expansion_width:
+            if config.max_expansions is not None and self.stats.expansions >= config.max_expansions:
+                return
+            _, node_id = heapq.heappop(self._open)
+            node = self.graph.nodes[node_id]
+            node.expanded = True
+            self.stats.expansions += 1
+            self._outstanding[node_id] = -1
+            self._outbox.append(ExpandRequest(node_id, node.state, config.tactics_per_node))
+
+    def _settle(self, node_id: int, delta: int) -> None:
+        """Count answers due for an expanding node: ``delta`` >= 0 sets it after proposals, -1 counts
+        one tactic answer."""
+        due = delta if delta >= 0 else self._outstanding[node_id] - 1
+        if due == 0:
+            del self._outstanding[node_id]
+        else:
+            self._outstanding[node_id] = due
+
+    def _push(self, node: Node) -> None:
+        if self.config.max_depth is not None and node.depth >= self.config.max_depth:
+            return
+        heapq.heappush(self._open, (-node.priority, node.id))
+
+    def _remaining_time(self) -> float | None:
+        if self.config.time_limit is None:
+            return None
+        return self.config.time_limit - (self._clock() - self._start)
+
+    def _stop(self, reason: StopReason) -> list[Request]:
+        self.stop_reason = reason
+        self.stats.wall_seconds = self.elapsed()
+        self._outbox = []
+        return []

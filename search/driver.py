@@ -1,0 +1,91 @@
+"""The synchronous driver: serves a search's requests one by one, in the order it hands them out.
+
+This is the simplest driver and the reference for the others: ``prove`` and most tests use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from search.best_first import BestFirstSearch
+from search.config import SearchConfig
+from search.protocols import Backend, Policy, Session
+from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
+from search.result import Proof, SearchResult
+from search.types import Theorem, Verdict
+
+logger = logging.getLogger(__name__)
+
+Verifier = Callable[[Sequence[str]], Verdict]
+
+
+def run_search(
+    search: BestFirstSearch,
+    session: Session,
+    policy: Policy,
+    verify: Verifier,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> None:
+    """Serve ``search`` until it stops. Verification requests jump the queue: a found proof is checked
+    before any other tactic runs."""
+    queue: deque[Request] = deque()
+    while True:
+        fresh = search.requests()
+        for request in fresh:
+            if isinstance(request, VerifyRequest):
+                queue.appendleft(request)
+            else:
+                queue.append(request)
+        if search.done or not queue:
+            return
+        request = queue.popleft()
+        started = clock()
+        if isinstance(request, ExpandRequest):
+            candidates = policy.propose([request.state.pp], request.n)[0]
+            search.on_proposals(request, candidates, clock() - started)
+        elif isinstance(request, TacticRequest):
+            result = session.run_tactic(request.state, request.tactic, timeout=request.timeout)
+            search.on_tactic_result(request, result, clock() - started)
+        else:
+            verdict = verify(request.tactics)
+            search.on_verdict(request, verdict, clock() - started)
+
+
+def prove(
+    theorem: Theorem,
+    *,
+    backend: Backend,
+    policy: Policy,
+    config: SearchConfig | None = None,
+) -> SearchResult:
+    """Search for a proof of ``theorem`` and return the result; a proof is reported only once the
+    backend's whole-proof verification accepted it.
+
+    Raises ``InvalidTheoremError`` when the backend refuses the theorem and ``BackendUnavailableError``
+    when its proof assistant cannot run.
+    """
+    config = config or SearchConfig()
+    session = backend.open(theorem)
+    try:
+        search = BestFirstSearch(session.initial_state(), config=config,
+                                 tactic_filter=backend.check_tactic)
+        run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics))
+    finally:
+        session.close()
+    return finish(theorem, search, backend)
+
+
+def finish(theorem: Theorem, search: BestFirstSearch, backend: Backend) -> SearchResult:
+    """Freeze a stopped search into its result."""
+    assert search.stop_reason is not None, "the search has not stopped"
+    proof = None
+    if search.proof is not None and search.verdict is not None:
+        text = search.verdict.proof_text or backend.render_proof(theorem, search.proof)
+        proof = Proof(search.proof, text, search.verdict)
+    logger.info("%s: %s after %d expansions", theorem.name, search.stop_reason.value,
+                search.stats.expansions)
+    return SearchResult(theorem.name, search.stop_reason, proof, search.stats, search.graph)

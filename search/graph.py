@@ -1,0 +1,162 @@
+"""The explored proof graph: states are nodes, tactics are edges.
+
+States that print the same are one node, so the structure is a graph, not a tree. A node keeps the first
+path that reached it (its ``parent`` edge); its depth, log-probability sum and priority come from that path.
+The invariants of every field are written beside it and checked by ``SearchGraph.check_invariants``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from search.types import TacticState
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+PROVED_SINK = "proved"
+
+
+def node_priority(logprob_sum: float, depth: int, alpha: float) -> float:
+    """BFS-Prover-V2's score: sum of mean-token log-probs on the path / depth^alpha (0 at the root)."""
+    if depth == 0:
+        return 0.0
+    return logprob_sum / depth**alpha
+
+
+class Outcome(Enum):
+    """What running a tactic from a node did."""
+
+    STATE = "state"  # reached a state (new or already known); target is set
+    PROOF = "proof"  # closed the last goal and the whole proof verified
+    UNVERIFIED = "unverified"  # closed the last goal but whole-proof verification rejected it
+    ERROR = "error"  # the proof assistant rejected the tactic
+    TIMEOUT = "timeout"  # the tactic ran past its limit
+    FILTERED = "filtered"  # the safety filter refused to send the tactic
+
+
+@dataclass(slots=True)
+class Node:
+    id: int  # index in SearchGraph.nodes
+    state: TacticState  # unique across the graph by its pretty-printed text
+    depth: int  # 0 at the root, else parent's depth + 1
+    logprob_sum: float  # 0 at the root, else parent's sum + the parent edge's log-prob
+    priority: float  # node_priority(logprob_sum, depth, alpha)
+    parent: int | None  # None only at the root; the node whose tactic first reached this one
+    tactic: str | None  # the tactic on the parent edge; None only at the root
+    expanded: bool = False  # the policy was asked for this node's tactics
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: int
+    tactic: str
+    logprob: float
+    outcome: Outcome
+    target: int | None = None  # set exactly when outcome is STATE
+    message: str | None = None  # the assistant's or the filter's message for failures
+
+
+@dataclass
+class SearchGraph:
+    """Nodes, edges and the index that merges identical states."""
+
+    alpha: float
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def with_root(cls, root: TacticState, alpha: float) -> SearchGraph:
+        graph = cls(alpha=alpha)
+        graph.nodes.append(Node(0, root, 0, 0.0, 0.0, None, None))
+        graph.index[root.pp] = 0
+        return graph
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
+
+    def add_state(self, parent: Node, tactic: str, logprob: float, state: TacticState) -> Node | None:
+        """Record that ``tactic`` led from ``parent`` to ``state``; return the node if it is new."""
+        known = self.index.get(state.pp)
+        if known is not None:
+            self.edges.append(Edge(parent.id, tactic, logprob, Outcome.STATE, known))
+            return None
+        depth = parent.depth + 1
+        total = parent.logprob_sum + logprob
+        node = Node(len(self.nodes), state, depth, total, node_priority(total, depth, self.alpha),
+                    parent.id, tactic)
+        self.nodes.append(node)
+        self.index[state.pp] = node.id
+        self.edges.append(Edge(parent.id, tactic, logprob, Outcome.STATE, node.id))
+        return node
+
+    def add_failure(
+        self, parent: Node, tactic: str, logprob: float, outcome: Outcome, message: str | None
+    ) -> None:
+        self.edges.append(Edge(parent.id, tactic, logprob, outcome, None, message))
+
+    def path(self, node_id: int) -> list[str]:
+        """The tactics on the first path from the root to ``node_id``."""
+        tactics: list[str] = []
+        node = self.nodes[node_id]
+        while node.parent is not None:
+            tactics.append(node.tactic)  # type: ignore[arg-type]
+            node = self.nodes[node.parent]
+        tactics.reverse()
+        return tactics
+
+    def check_invariants(self) -> None:
+        """Raise ``AssertionError`` naming the first broken invariant."""
+        assert self.nodes and self.nodes[0].parent is None and self.nodes[0].depth == 0, "bad root"
+        assert len(self.index) == len(self.nodes), "index and nodes differ in size"
+        reached = {(e.source, e.target, e.tactic): e.logprob for e in self.edges
+                   if e.outcome is Outcome.STATE}
+        for node in self.nodes:
+            assert self.nodes[node.id] is node, f"node {node.id} stored at another index"
+            assert self.index[node.state.pp] == node.id, f"node {node.id} not indexed by its state"
+            if node.parent is None:
+                assert node.id == 0 and node.tactic is None, f"node {node.id} has no parent"
+                continue
+            parent = self.nodes[node.parent]
+            assert parent.expanded, f"node {node.id} has an unexpanded parent"
+            assert node.depth == parent.depth + 1, f"node {node.id} has the wrong depth"
+            logprob = reached.get((parent.id, node.id, node.tactic))
+            assert logprob is not None, f"node {node.id} has no edge from its parent"
+            assert math.isclose(node.logprob_sum, parent.logprob_sum + logprob, abs_tol=1e-9), (
+                f"node {node.id} has the wrong log-prob sum")
+            expected = node_priority(node.logprob_sum, node.depth, self.alpha)
+            assert math.isclose(node.priority, expected, abs_tol=1e-9), f"node {node.id} priority"
+        for edge in self.edges:
+            assert self.nodes[edge.source].expanded, f"edge from unexpanded node {edge.source}"
+            assert (edge.target is not None) == (edge.outcome is Outcome.STATE), f"edge {edge}"
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The explored graph as a networkx ``MultiDiGraph``.
+
+        Nodes are node ids carrying ``state``, ``depth``, ``logprob_sum``, ``priority`` and ``expanded``;
+        tactics that reached a state are edges with ``tactic``, ``logprob`` and ``outcome``. A verified
+        proof step points to the sink node ``"proved"``. Failed tactics stay on their source node as the
+        ``failures`` list of ``(tactic, logprob, outcome, message)``.
+        """
+        import networkx as nx
+
+        graph = nx.MultiDiGraph(alpha=self.alpha)
+        for node in self.nodes:
+            graph.add_node(node.id, state=node.state.pp, depth=node.depth, logprob_sum=node.logprob_sum,
+                           priority=node.priority, expanded=node.expanded, failures=[])
+        for edge in self.edges:
+            if edge.outcome is Outcome.STATE:
+                graph.add_edge(edge.source, edge.target, tactic=edge.tactic, logprob=edge.logprob,
+                               outcome=edge.outcome.value)
+            elif edge.outcome is Outcome.PROOF:
+                graph.add_edge(edge.source, PROVED_SINK, tactic=edge.tactic, logprob=edge.logprob,
+                               outcome=edge.outcome.value)
+            else:
+                graph.nodes[edge.source]["failures"].append(
+                    (edge.tactic, edge.logprob, edge.outcome.value, edge.message))
+        return graph

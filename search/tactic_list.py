@@ -1,0 +1,48 @@
+"""The LLM-free baseline policy: a fixed list of tactics with prior scores."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from search.types import Candidate
+
+DEFAULT_LEAN_TACTICS: tuple[str, ...] = (
+    "norm_num", "simp", "omega", "linarith", "nlinarith", "positivity", "ring", "decide", "aesop",
+    "field_simp", "ring_nf", "simp_all", "norm_num at *", "intro", "constructor", "exact?",
+)
+
+
+@dataclass(frozen=True)
+class FixedTacticPolicy:
+    """Proposes the same tactics for every state, best prior first.
+
+    ``priors`` are log-probabilities (<= 0), one per tactic; by default the list order defines them,
+    each tactic a little less likely than the one before (log(1 / (i + 1)) normalised over the list).
+    """
+
+    tactics: tuple[str, ...] = DEFAULT_LEAN_TACTICS
+    priors: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tactics:
+            raise ValueError("a fixed tactic policy needs at least one tactic")
+        if len(set(self.tactics)) != len(self.tactics):
+            raise ValueError("the tactic list repeats a tactic")
+        if any(not t.strip() for t in self.tactics):
+            raise ValueError("the tactic list holds an empty tactic")
+        if self.priors is None:
+            weights = [1.0 / (i + 1) for i in range(len(self.tactics))]
+            total = sum(weights)
+            object.__setattr__(self, "priors", tuple(math.log(w / total) for w in weights))
+        elif len(self.priors) != len(self.tactics):
+            raise ValueError(f"{len(self.priors)} priors for {len(self.tactics)} tactics")
+        elif any(p > 0 for p in self.priors):
+            raise ValueError("priors are log-probabilities and must be <= 0")
+        ranked = sorted(zip(self.tactics, self.priors, strict=True), key=lambda tp: -tp[1])
+        object.__setattr__(self, "_ranked", tuple(Candidate(t, p) for t, p in ranked))
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        ranked: tuple[Candidate, ...] = self._ranked  # type: ignore[attr-defined]
+        return [list(ranked[:n]) for _ in states]

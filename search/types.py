@@ -1,0 +1,107 @@
+"""Plain data shared by every part of the engine: theorems, tactic states and tactic results.
+
+Tactic results form a closed union of frozen dataclasses that compare by content (as LeanDojo's
+``TacticState`` / ``ProofFinished`` / ``LeanError``): a search never inspects optional fields to learn
+whether a tactic worked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+
+@dataclass(frozen=True)
+class DojoLocator:
+    """Where LeanDojo finds a theorem: a traced repository at a commit, a file in it, a declaration."""
+
+    repo_url: str
+    commit: str
+    file_path: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """A theorem to prove.
+
+    ``statement`` is the declaration without its proof (in Lean the text up to and including ``:=``; in Coq
+    the ``Theorem ... .`` sentence). ``header`` holds what must precede it: imports, ``open``s, auxiliary
+    definitions.
+    """
+
+    name: str
+    statement: str
+    header: str = ""
+    locator: DojoLocator | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a theorem needs a non-empty name")
+        if not self.statement.strip():
+            raise ValueError(f"theorem {self.name!r} has an empty statement")
+
+
+@dataclass(frozen=True)
+class TacticState:
+    """A proof state as the proof assistant pretty-prints it.
+
+    Equality and hashing use ``pp`` alone, so two states that print the same are one search node.
+    ``handle`` is the backend's own reference to the state (a proof-state id, a Coq state id, a tactic
+    path); it is opaque to the search.
+    """
+
+    pp: str
+    goals: tuple[str, ...] = ()
+    handle: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def num_goals(self) -> int:
+        return len(self.goals)
+
+
+@dataclass(frozen=True)
+class ProofFinished:
+    """The tactic closed the last goal. The proof is not yet verified: see ``Verdict``."""
+
+    handle: Any = field(default=None, compare=False, hash=False, repr=False)
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class TacticError:
+    """The proof assistant (or the tactic filter) rejected the tactic; ``message`` is its text."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class TacticTimeout:
+    """The tactic ran past its time limit (seconds) and was interrupted."""
+
+    seconds: float
+
+
+TacticResult: TypeAlias = TacticState | ProofFinished | TacticError | TacticTimeout
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A tactic proposed by a policy, scored by the mean log-probability of its tokens (<= 0)."""
+
+    tactic: str
+    logprob: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking a whole proof in a fresh environment of the proof assistant.
+
+    ``ok`` holds only when the kernel accepted the proof, it contains no ``sorry``/``Admitted``, and it uses
+    no axiom beyond the allowed ones. ``axioms`` lists the axioms the proof depends on.
+    """
+
+    ok: bool
+    messages: tuple[str, ...] = ()
+    axioms: tuple[str, ...] = ()
+    proof_text: str = ""
