@@ -1,0 +1,237 @@
+"""One class owns each proof-assistant process.
+
+``ManagedProcess`` spawns the child in its own session (so one signal reaches its whole process group),
+talks to it over pipes with deadlines, and has one ``close()`` that kills the group and reaps it. A
+failure right after the spawn closes the process before the error propagates, so nothing leaks. Backends
+(the Lean REPL, coqtop) build their protocols on ``send`` and ``read_until``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import resource
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+STDOUT = "stdout"
+STDERR = "stderr"
+
+
+class ProcessError(Exception):
+    """Base of the errors of a managed process."""
+
+
+class ProcessTimeout(ProcessError):
+    """No complete answer arrived before the deadline."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        super().__init__(f"{name}: no answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+class ProcessDied(ProcessError):
+    """The process exited (or closed its pipes) while an answer was expected."""
+
+    def __init__(self, name: str, returncode: int | None, stderr_tail: str) -> None:
+        detail = f" (exit code {returncode})" if returncode is not None else ""
+        tail = f": {stderr_tail.strip()[-500:]}" if stderr_tail.strip() else ""
+        super().__init__(f"{name} died{detail}{tail}")
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+    @property
+    def out_of_memory(self) -> bool:
+        """Killed by SIGKILL (the kernel's OOM killer) or failed to allocate under its limit."""
+        return self.returncode in (-signal.SIGKILL, 137) or "out of memory" in self.stderr_tail.lower()
+
+
+class ManagedProcess:
+    """A child process with pipes, deadlines and a process-group kill.
+
+    ``memory_limit_mb`` caps the child's address space (``RLIMIT_AS``); ``None`` leaves it unlimited.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str | None = None,
+        cwd: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        memory_limit_mb: int | None = None,
+    ) -> None:
+        if not argv:
+            raise ValueError("a process needs a command")
+        self.argv = list(argv)
+        self.name = name or Path(self.argv[0]).name
+        self.cwd = cwd
+        self.env = dict(env) if env is not None else None
+        self.memory_limit_mb = memory_limit_mb
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._buffers: dict[str, bytearray] = {STDOUT: bytearray(), STDERR: bytearray()}
+        self._eof: set[str] = set()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Spawn the process; raises ``FileNotFoundError`` when the command does not exist."""
+        if self._proc is not None:
+            raise RuntimeError(f"{self.name} is already started")
+        self._proc = subprocess.Popen(
+            self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.cwd, env=self.env, start_new_session=True,
+        )
+        try:
+            if self.memory_limit_mb is not None:
+                limit = self.memory_limit_mb * 1024 * 1024
+                resource.prlimit(self._proc.pid, resource.RLIMIT_AS, (limit, limit))
+            self._selector = selectors.DefaultSelector()
+            for stream, pipe in ((STDOUT, self._proc.stdout), (STDERR, self._proc.stderr)):
+                assert pipe is not None
+                os.set_blocking(pipe.fileno(), False)
+                self._selector.register(pipe, selectors.EVENT_READ, stream)
+            self._buffers = {STDOUT: bytearray(), STDERR: bytearray()}
+            self._eof = set()
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, text: str) -> None:
+        """Write ``text`` to the process's stdin; raises ``ProcessDied`` if it is gone."""
+        proc = self._require()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(text.encode())
+            proc.stdin.flush()
+        except (BrokenPipeError, ConnectionResetError, ValueError) as exc:
+            raise self._died() from exc
+
+    def read_until(
+        self, stream: str, terminator: bytes | re.Pattern[bytes], timeout: float
+    ) -> tuple[str, str]:
+        """Read until ``terminator`` appears in ``stream`` (``STDOUT`` or ``STDERR``).
+
+        Returns ``(stdout, stderr)``: the given stream up to and including the terminator, the other
+        stream as far as it was read; the rest stays buffered for the next call. Raises ``ProcessTimeout``
+        after ``timeout`` seconds and ``ProcessDied`` when the process exits first.
+        """
+        self._require()
+        deadline = time.monotonic() + timeout
+        while True:
+            end = self._find(self._buffers[stream], terminator)
+            if end is not None:
+                return self._take(stream, end)
+            if stream in self._eof:
+                raise self._died()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProcessTimeout(self.name, timeout)
+            self._pump(remaining)
+
+    def drain(self) -> tuple[str, str]:
+        """Everything buffered or readable right now, without waiting."""
+        self._pump(0)
+        return self._take(STDOUT, len(self._buffers[STDOUT]))
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process (Linux ``/proc``; 0 when it is gone)."""
+        pid = self.pid
+        if pid is None:
+            return 0
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        """Kill the whole process group and reap the process. Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            logger.error("%s (pid %d) did not exit after SIGKILL", self.name, proc.pid)
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+    def __enter__(self) -> ManagedProcess:
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _require(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self._proc
+
+    def _pump(self, timeout: float) -> None:
+        assert self._selector is not None
+        for key, _ in self._selector.select(timeout):
+            try:
+                chunk = os.read(key.fileobj.fileno(), 1 << 16)  # type: ignore[union-attr]
+            except BlockingIOError:
+                continue
+            if chunk:
+                self._buffers[key.data].extend(chunk)
+            else:
+                self._eof.add(key.data)
+                self._selector.unregister(key.fileobj)
+
+    @staticmethod
+    def _find(buffer: bytearray, terminator: bytes | re.Pattern[bytes]) -> int | None:
+        if isinstance(terminator, bytes):
+            at = buffer.find(terminator)
+            return None if at < 0 else at + len(terminator)
+        match = terminator.search(buffer)
+        return None if match is None else match.end()
+
+    def _take(self, stream: str, end: int) -> tuple[str, str]:
+        other = STDERR if stream == STDOUT else STDOUT
+        taken = bytes(self._buffers[stream][:end])
+        del self._buffers[stream][:end]
+        rest = bytes(self._buffers[other])
+        self._buffers[other].clear()
+        texts = {stream: taken.decode(errors="replace"), other: rest.decode(errors="replace")}
+        return texts[STDOUT], texts[STDERR]
+
+    def _died(self) -> ProcessDied:
+        proc = self._proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                code = None
+        tail = bytes(self._buffers[STDERR]).decode(errors="replace")
+        return ProcessDied(self.name, code, tail)
