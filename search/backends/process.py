@@ -8,6 +8,7 @@ failure right after the spawn closes the process before the error propagates, so
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -164,10 +165,8 @@ class ManagedProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -177,10 +176,8 @@ class ManagedProcess:
             self._selector = None
         for pipe in (proc.stdin, proc.stdout, proc.stderr):
             if pipe is not None:
-                try:
+                with contextlib.suppress(OSError):
                     pipe.close()
-                except OSError:
-                    pass
 
     def __enter__(self) -> ManagedProcess:
         if self._proc is None:
