@@ -1,0 +1,67 @@
+"""The proof-assistant backends the application can open, by name, with their config classes.
+
+Backend modules are imported only when their name is used, so a missing optional dependency of one
+backend never breaks the others or ``prover --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+from dataclasses import dataclass
+
+from prover.cli_options import add_config_options, config_from_args
+from search import Backend, BackendUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    assistant: str  # "lean" or "coq": decides how statements are read and which tactic list is used
+    module: str
+    backend_class: str
+    config_class: str
+    summary: str
+
+    def load(self) -> tuple[type, type]:
+        module = importlib.import_module(self.module)
+        return getattr(module, self.backend_class), getattr(module, self.config_class)
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    spec.name: spec
+    for spec in (
+        BackendSpec("repl", "lean", "search.backends.lean", "LeanReplBackend", "LeanReplConfig",
+                    "Lean 4 through a pool of Lean REPL processes (needs a built lean_project)"),
+        BackendSpec("dojo", "lean", "search.backends.lean", "LeanDojoBackend", "LeanDojoConfig",
+                    "Lean 4 through LeanDojo's Dojo (needs a traced repository)"),
+        BackendSpec("coq", "coq", "search.backends.coq", "CoqBackend", "CoqBackendConfig",
+                    "Coq 8.16+ through coqtop (apt-get install coq)"),
+    )
+}
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """One option group per backend whose module is importable."""
+    for spec in BACKENDS.values():
+        try:
+            _, config_cls = spec.load()
+        except (ImportError, AttributeError) as exc:
+            logger.debug("backend %s has no options: %s", spec.name, exc)
+            continue
+        group = parser.add_argument_group(f"{spec.name} backend", spec.summary)
+        add_config_options(group, config_cls, prefix=spec.name)
+
+
+def open_backend(name: str, args: argparse.Namespace) -> Backend:
+    """Build backend ``name`` from the parsed options; raises ``BackendUnavailableError``."""
+    spec = BACKENDS[name]
+    try:
+        backend_cls, config_cls = spec.load()
+    except (ImportError, AttributeError) as exc:
+        raise BackendUnavailableError(name, f"its module could not be loaded ({exc})") from exc
+    config = config_from_args(config_cls, args, prefix=name)
+    return backend_cls(config)

@@ -1,0 +1,131 @@
+"""The ``prover`` command line: prove one theorem, check the installation, set Lean up.
+
+Errors a user can cause (bad input, a missing proof assistant, a model that cannot load) are turned
+into one-line messages here, at the one boundary, with exit codes: 0 proved / done, 1 not proved,
+2 bad input, 3 backend or model unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from prover.backends import BACKENDS, add_backend_options, open_backend
+from prover.cli_options import add_config_options, config_from_args
+from prover.policies import add_policy_options, make_policy, natural_width
+from prover.render import print_result
+from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
+from search import BackendUnavailableError, InvalidTheoremError, SearchConfig, SearchResult, prove
+
+EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prover", description="Step-level theorem prover for Lean 4 "
+                                     "(and Coq): best-first LLM tactic search.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    prove_parser = commands.add_parser(
+        "prove", help="prove one theorem", description="Search for a proof of one theorem and print it "
+        "once the proof assistant verified it as a whole.")
+    add_prove_options(prove_parser)
+    prove_parser.set_defaults(handler=run_prove)
+    return parser
+
+
+def add_prove_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("theorem", "the statement as text, or a file and a name")
+    source.add_argument("statement", nargs="?", help="the statement, e.g. 'theorem t (n : ℕ) : n + 0 = n :='")
+    source.add_argument("--header", default="", help="text before the statement: imports, opens, defs")
+    source.add_argument("--header-file", type=Path, metavar="FILE", help="read the header from FILE")
+    source.add_argument("--file", type=Path, metavar="FILE",
+                        help="a .lean, .v or benchmark .jsonl file holding the theorem (with --name)")
+    source.add_argument("--name", help="the theorem's name in --file")
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="repl",
+                        help="proof assistant: " + "; ".join(f"{s.name}: {s.summary}"
+                                                             for s in BACKENDS.values()) + " (default: repl)")
+    search = parser.add_argument_group("search", "best-first search (BFS-Prover-V2 defaults)")
+    add_config_options(search, SearchConfig, defaults={"tactics_per_node": None}, helps={
+        "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
+                            "the whole list for --policy tactics)"})
+    add_policy_options(parser)
+    add_backend_options(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    out.add_argument("--graph-out", type=Path, metavar="FILE",
+                     help="write the explored graph as node-link JSON (networkx) to FILE")
+
+
+def read_theorem(args: argparse.Namespace, assistant: str):
+    header = args.header
+    if args.header_file:
+        if not args.header_file.is_file():
+            raise InputError(f"{args.header_file}: no such file")
+        header = args.header_file.read_text(encoding="utf-8")
+    if args.file is not None:
+        if args.statement or not args.name:
+            raise InputError("with --file give --name and no statement text")
+        return theorem_from_file(args.file, args.name)
+    if not args.statement:
+        raise InputError("give the statement as text, or --file FILE --name NAME")
+    return theorem_from_text(args.statement, header, assistant)
+
+
+def run_prove(args: argparse.Namespace, console: Console) -> int:
+    spec = BACKENDS[args.backend]
+    theorem = read_theorem(args, spec.assistant)
+    backend = open_backend(args.backend, args)
+    try:
+        policy = make_policy(args, spec.assistant)
+        width = args.tactics_per_node or natural_width(policy) or 4
+        try:
+            config = config_from_args(SearchConfig, args, tactics_per_node=width)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        with console.status(f"searching for a proof of {theorem.name} ...", spinner="dots"):
+            result = prove(theorem, backend=backend, policy=policy, config=config)
+    finally:
+        backend.close()
+    write_graph(result, args.graph_out)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        print_result(console, result)
+    return EXIT_PROVED if result.proved else EXIT_UNPROVED
+
+
+def write_graph(result: SearchResult, path: Path | None) -> None:
+    if path is None or result.graph is None:
+        return
+    import networkx as nx
+
+    data = nx.node_link_data(result.graph.to_networkx(), edges="edges")
+    path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=True)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console)])
+    try:
+        return args.handler(args, console)
+    except (InputError, InvalidTheoremError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_INPUT
+    except BackendUnavailableError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

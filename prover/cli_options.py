@@ -1,0 +1,90 @@
+"""Command-line options generated from frozen config dataclasses, so the CLI and the configs never drift.
+
+Each field becomes ``--prefix-field-name`` with the field's ``metadata["help"]`` and its default; the
+parsed values are turned back into the validated dataclass by ``config_from_args``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _option_name(prefix: str, field_name: str) -> str:
+    """``--prefix-field-name``; a field named like its prefix is plain ``--prefix``."""
+    if field_name == prefix:
+        return f"--{prefix}"
+    return "--" + (f"{prefix}-" if prefix else "") + field_name.replace("_", "-")
+
+
+def _dest(prefix: str, field_name: str) -> str:
+    return (f"{prefix}_" if prefix else "") + field_name
+
+
+def _scalar_type(annotation: Any) -> tuple[type, bool]:
+    """The field's scalar type and whether it accepts ``None``."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return annotation, False
+
+
+def _parse_optional(kind: type):
+    def parse(text: str) -> Any:
+        return None if text.lower() in ("none", "") else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def add_config_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    config_cls: type,
+    *,
+    prefix: str = "",
+    skip: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
+    helps: dict[str, str] | None = None,
+) -> None:
+    """Add one option per field of the dataclass ``config_cls`` (fields in ``skip`` are left out).
+
+    ``defaults`` and ``helps`` replace a field's default and help text for this command line."""
+    hints = typing.get_type_hints(config_cls)
+    defaults = defaults or {}
+    for field in dataclasses.fields(config_cls):
+        if field.name in skip or not field.init:
+            continue
+        kind, optional = _scalar_type(hints[field.name])
+        default = defaults.get(field.name, field.default)
+        help_text = (helps or {}).get(field.name) or field.metadata.get("help", "")
+        if "default" not in help_text:
+            help_text += f" (default: {default})" if default is not None else " (default: none)"
+        name, dest = _option_name(prefix, field.name), _dest(prefix, field.name)
+        if kind is bool:
+            parser.add_argument(name, dest=dest, default=default, help=help_text,
+                                action=argparse.BooleanOptionalAction)
+        elif kind in (int, float, str):
+            parser.add_argument(name, dest=dest, default=default, help=help_text,
+                                type=_parse_optional(kind) if optional else kind,
+                                metavar=kind.__name__.upper())
+        else:
+            raise TypeError(f"{config_cls.__name__}.{field.name}: unsupported option type {kind}")
+
+
+def config_from_args(config_cls: type[T], args: argparse.Namespace, *, prefix: str = "",
+                     **overrides: Any) -> T:
+    """Build the config from parsed options; raises ``ValueError`` from its validation."""
+    values = {}
+    for field in dataclasses.fields(config_cls):  # type: ignore[arg-type]
+        dest = _dest(prefix, field.name)
+        if field.init and hasattr(args, dest):
+            values[field.name] = getattr(args, dest)
+    values.update(overrides)
+    return config_cls(**values)

@@ -1,0 +1,37 @@
+"""Human-readable output of search results."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from search import SearchResult
+
+
+def stats_table(result: SearchResult) -> Table:
+    stats = result.stats
+    table = Table(title=f"{result.theorem}: {result.stop_reason.value}", show_header=False)
+    rows = [
+        ("expansions", f"{stats.expansions}"),
+        ("tactics run", f"{stats.tactic_calls} ({stats.errors} errors, {stats.timeouts} timeouts, "
+                        f"{stats.filtered} filtered)"),
+        ("states", f"{stats.new_states} new, {stats.duplicate_states} merged duplicates"),
+        ("proofs found", f"{stats.proofs_found} ({stats.proofs_rejected} rejected by verification)"),
+        ("time", f"{stats.wall_seconds:.2f} s: model {stats.model_seconds:.2f} s, proof assistant "
+                 f"{stats.tactic_seconds:.2f} s, verification {stats.verify_seconds:.2f} s"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def print_result(console: Console, result: SearchResult) -> None:
+    """The verified proof on stdout (so it can be piped); the statistics on ``console``."""
+    if result.proof is not None:
+        print(result.proof.text)
+        console.print(f"[bold green]proved[/] {result.theorem} "
+                      f"({len(result.proof.tactics)} tactics, verified)", highlight=False)
+    else:
+        console.print(f"[bold red]not proved:[/] {result.theorem} ({result.stop_reason.value})",
+                      highlight=False)
+    console.print(stats_table(result))

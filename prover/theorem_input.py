@@ -1,0 +1,133 @@
+"""Reading the theorem a user asks to prove: statement text, a source file, or a benchmark row.
+
+Every failure is an ``InputError`` that names the file, line and theorem concerned.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from search import DojoLocator, Theorem
+
+LEAN_DECL = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)?(theorem|lemma|example)\b"
+                       r"\s*([^\s:({\[]*)", re.MULTILINE)
+COQ_DECL = re.compile(r"^\s*(Theorem|Lemma|Example|Fact|Remark|Proposition|Corollary)\s+([\w']+)",
+                      re.MULTILINE)
+TRAILING_SORRY = re.compile(r"\s*(?:by\s+sorry|sorry)\s*$")
+
+
+class InputError(ValueError):
+    """The user's theorem cannot be read; the message says where and why."""
+
+
+def lean_theorem_from_text(text: str, header: str = "") -> Theorem:
+    """A Lean theorem from its declaration text; a trailing ``by sorry`` or missing ``:=`` is fixed."""
+    match = LEAN_DECL.search(text)
+    if match is None:
+        raise InputError("the statement must start with `theorem NAME`, `lemma NAME` or `example`: "
+                         f"got {text.strip()[:80]!r}")
+    name = match.group(2) or "example"
+    statement = TRAILING_SORRY.sub("", text.strip())
+    if not statement.endswith(":="):
+        statement += " :="
+    return Theorem(name=name, statement=statement, header=header)
+
+
+def coq_theorem_from_text(text: str, header: str = "") -> Theorem:
+    """A Coq theorem from its ``Theorem NAME : ... .`` sentence."""
+    match = COQ_DECL.search(text)
+    if match is None:
+        raise InputError("a Coq statement must start with `Theorem NAME :` (or Lemma, Example, ...): "
+                         f"got {text.strip()[:80]!r}")
+    statement = text.strip()
+    if not statement.endswith("."):
+        statement += "."
+    return Theorem(name=match.group(2), statement=statement, header=header)
+
+
+def theorem_from_text(text: str, header: str, assistant: str) -> Theorem:
+    if assistant == "coq":
+        return coq_theorem_from_text(text, header)
+    return lean_theorem_from_text(text, header)
+
+
+def theorem_from_file(path: Path, name: str) -> Theorem:
+    """Find theorem ``name`` in a ``.jsonl`` benchmark, a ``.lean`` file or a ``.v`` file."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.suffix == ".jsonl":
+        return theorem_from_jsonl(path, name)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".v":
+        return _theorem_from_source(path, text, name, COQ_DECL, _coq_statement_end)
+    if path.suffix == ".lean":
+        return _theorem_from_source(path, text, name, LEAN_DECL, _lean_statement_end)
+    raise InputError(f"{path}: unknown file type {path.suffix!r} (expected .lean, .v or .jsonl)")
+
+
+def theorem_from_row(row: dict, where: str) -> Theorem:
+    """A theorem from one benchmark row (the format of ../shared/benchmarks)."""
+    missing = [key for key in ("name", "statement") if not isinstance(row.get(key), str)]
+    if missing:
+        raise InputError(f"{where}: the row lacks {', '.join(missing)}")
+    locator = None
+    if all(isinstance(row.get(k), str) for k in ("repo_url", "commit", "file_path", "full_name")):
+        locator = DojoLocator(row["repo_url"], row["commit"], row["file_path"], row["full_name"])
+    try:
+        return Theorem(name=row["name"], statement=row["statement"], header=row.get("header") or "",
+                       locator=locator)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from exc
+
+
+def theorem_from_jsonl(path: Path, name: str) -> Theorem:
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            if isinstance(row, dict) and row.get("name") == name:
+                return theorem_from_row(row, f"{path}:{number}")
+    raise InputError(f"{path}: no row named {name!r}")
+
+
+def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str], end_of) -> Theorem:
+    for match in decl.finditer(text):
+        if match.group(2) != name:
+            continue
+        start = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
+        end = end_of(text, match.end())
+        line = text.count("\n", 0, start) + 1
+        if end is None:
+            raise InputError(f"{path}:{line}: cannot find where the statement of {name!r} ends")
+        try:
+            return Theorem(name=name, statement=text[start:end].strip(), header=text[:start].rstrip() + "\n")
+        except ValueError as exc:
+            raise InputError(f"{path}:{line}: {exc}") from exc
+    raise InputError(f"{path}: no theorem named {name!r}")
+
+
+def _lean_statement_end(text: str, start: int) -> int | None:
+    """The end of the top-level ``:=`` that starts the proof (brackets must be balanced before it)."""
+    depth = 0
+    i = start
+    while i < len(text) - 1:
+        ch = text[i]
+        if ch in "([{⟨":
+            depth += 1
+        elif ch in ")]}⟩":
+            depth -= 1
+        elif ch == ":" and text[i + 1] == "=" and depth == 0:
+            return i + 2
+        i += 1
+    return None
+
+
+def _coq_statement_end(text: str, start: int) -> int | None:
+    match = re.compile(r"\.(\s|$)").search(text, start)
+    return None if match is None else match.start() + 1
