@@ -22,7 +22,7 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
                             "(default: a built-in list for the proof assistant)")
     group.add_argument("--tactics-file", type=Path, metavar="FILE",
                        help="with --policy tactics: one tactic per line, best first")
-    from prover.hf_policy import HFPolicyConfig
+    from prover.hf_policy_config import HFPolicyConfig
 
     model = parser.add_argument_group("model policy", "options of --policy model")
     add_config_options(model, HFPolicyConfig, prefix="model")
@@ -54,7 +54,8 @@ def make_policy(args: argparse.Namespace, assistant: str) -> Policy:
             return FixedTacticPolicy(tactics or DEFAULT_LEAN_TACTICS)
         except ValueError as exc:
             raise InputError(f"invalid tactic list: {exc}") from exc
-    from prover.hf_policy import HFPolicy, HFPolicyConfig
+    from prover.hf_policy import HFPolicy
+    from prover.hf_policy_config import HFPolicyConfig
 
     try:
         config = config_from_args(HFPolicyConfig, args, prefix="model")

@@ -28,3 +28,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 has_gpu = _cuda_available()
             if not has_gpu:
                 item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real two-node Ray cluster on this machine for the whole test session.
+
+    Workers import test fixtures (``scripted``) by reference, so ``tests/`` goes on their PYTHONPATH."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(tests_dir)
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (tests_dir, root, os.environ.get("PYTHONPATH", "")) if p)
+    node_args = {"num_cpus": 2, "object_store_memory": 128 * 1024 * 1024}
+    cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False})
+    cluster.add_node(**node_args)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -60,6 +60,8 @@ class ScriptedEnv:
         state = self.root
         for i, tactic in enumerate(tactics):
             outcome = self.moves.get(state, {}).get(tactic)
+            if isinstance(outcome, KillOnce):
+                outcome = outcome.then
             if outcome == QED:
                 return i == len(tactics) - 1
             if not isinstance(outcome, str):
@@ -161,3 +163,46 @@ def countdown_env(start: int) -> ScriptedEnv:
 
 
 THEOREM = Theorem(name="scripted", statement="theorem scripted : True :=")
+
+
+class KillOnce:
+    """An outcome that kills the process running the tactic the first time (a marker file remembers)."""
+
+    def __init__(self, marker: str, then: Outcome) -> None:
+        self.marker = marker
+        self.then = then
+
+
+class MultiScriptedBackend(ScriptedBackend):
+    """One scripted environment per theorem name; a statement containing INVALID is refused."""
+
+    def __init__(self, envs: dict[str, ScriptedEnv]) -> None:
+        super().__init__(next(iter(envs.values())))
+        self.envs = envs
+
+    def open(self, theorem: Theorem) -> ScriptedSession:
+        from search import InvalidTheoremError
+
+        if "INVALID" in theorem.statement:
+            raise InvalidTheoremError(theorem.name, "unknown identifier 'INVALID'")
+        session = KillingSession(self.envs[theorem.name], theorem)
+        self.sessions.append(session)
+        return session
+
+    def verify(self, theorem: Theorem, tactics: Sequence[str]) -> Verdict:
+        self.env = self.envs[theorem.name]
+        return super().verify(theorem, tactics)
+
+
+class KillingSession(ScriptedSession):
+    def run_tactic(self, state: TacticState, tactic: str, *, timeout: float | None = None) -> TacticResult:
+        import os
+        import signal
+
+        outcome = self.env.moves.get(state.pp, {}).get(tactic)
+        if isinstance(outcome, KillOnce):
+            if not os.path.exists(outcome.marker):
+                open(outcome.marker, "w").close()
+                os.kill(os.getpid(), signal.SIGKILL)
+            return TacticState(outcome.then, (outcome.then,)) if outcome.then != QED else ProofFinished()
+        return super().run_tactic(state, tactic, timeout=timeout)

@@ -1,0 +1,131 @@
+"""The final report of a sweep: pass rates per split, pass@k, per-theorem cost, and a budget plot."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.sweep.benchmark import BenchmarkItem
+
+
+@dataclass
+class TheoremOutcome:
+    name: str
+    split: str
+    status: str  # proved, unproved, invalid, error, pending
+    attempts: int = 0
+    proved_at: int | None = None  # the attempt that proved it
+    expansions: int = 0  # over all attempts
+    seconds: float = 0.0
+    proof: list[str] | None = None
+    message: str | None = None
+
+
+@dataclass
+class SweepSummary:
+    total: int
+    proved: int
+    invalid: int
+    errors: int
+    pending: int
+    by_split: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pass_at: dict[int, float] = field(default_factory=dict)
+    theorems: list[TheoremOutcome] = field(default_factory=list)
+
+    @property
+    def pass_rate(self) -> float:
+        valid = self.total - self.invalid
+        return self.proved / valid if valid else 0.0
+
+
+def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]]) -> list[TheoremOutcome]:
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_name[record["theorem"]].append(record)
+    result = []
+    for item in items:
+        runs = sorted(by_name.get(item.theorem.name, []), key=lambda r: r["attempt"])
+        out = TheoremOutcome(item.theorem.name, item.split, "pending" if not runs else runs[-1]["status"])
+        out.attempts = len(runs)
+        for run in runs:
+            out.expansions += (run.get("stats") or {}).get("expansions", 0)
+            out.seconds += run.get("seconds", 0.0)
+            out.message = run.get("message") or out.message
+            if run["status"] == "proved" and out.proved_at is None:
+                out.proved_at, out.proof, out.status = run["attempt"], run["proof"], "proved"
+        result.append(out)
+    return result
+
+
+def summarise(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]],
+              attempts: int) -> SweepSummary:
+    theorems = outcomes(items, records)
+    count = lambda status, group=theorems: sum(t.status == status for t in group)  # noqa: E731
+    summary = SweepSummary(total=len(theorems), proved=count("proved"), invalid=count("invalid"),
+                           errors=count("error"), pending=count("pending"), theorems=theorems)
+    for split in sorted({t.split for t in theorems}):
+        group = [t for t in theorems if t.split == split]
+        valid = len(group) - count("invalid", group)
+        summary.by_split[split] = {"total": len(group), "valid": valid, "proved": count("proved", group),
+                                   "pass_rate": count("proved", group) / valid if valid else 0.0}
+    valid = summary.total - summary.invalid
+    for k in range(1, attempts + 1):
+        solved = sum(1 for t in theorems if t.proved_at is not None and t.proved_at <= k)
+        summary.pass_at[k] = solved / valid if valid else 0.0
+    return summary
+
+
+def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, Path]:
+    """Write report.md, report.json and solved_vs_budget.png into ``folder``; return their paths."""
+    paths = {"markdown": folder / "report.md", "json": folder / "report.json",
+             "plot": folder / "solved_vs_budget.png"}
+    data = asdict(summary) | {"pass_rate": summary.pass_rate}
+    paths["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    paths["markdown"].write_text(markdown(summary, title, paths["plot"].name), encoding="utf-8")
+    plot(summary, paths["plot"], title)
+    return paths
+
+
+def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
+    lines = [f"# Sweep: {title}", "",
+             f"Proved {summary.proved} of {summary.total - summary.invalid} valid theorems "
+             f"({summary.pass_rate:.1%}); {summary.invalid} invalid statements, {summary.errors} errors, "
+             f"{summary.pending} not yet run.", "", "| split | theorems | valid | proved | pass rate |",
+             "| --- | --- | --- | --- | --- |"]
+    for split, row in summary.by_split.items():
+        lines.append(f"| {split or '-'} | {row['total']} | {row['valid']} | {row['proved']} | "
+                     f"{row['pass_rate']:.1%} |")
+    lines += ["", "| attempts | pass rate |", "| --- | --- |"]
+    lines += [f"| pass@{k} | {rate:.1%} |" for k, rate in summary.pass_at.items()]
+    lines += ["", f"![solved against budget]({plot_name})", "",
+              "| theorem | split | status | attempts | expansions | seconds |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for t in summary.theorems:
+        lines.append(f"| {t.name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
+                     f"{t.seconds:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary: SweepSummary, path: Path, title: str) -> None:
+    """Cumulative theorems solved against the expansions and seconds their proof needed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    solved = [t for t in summary.theorems if t.status == "proved"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, key, label in ((axes[0], "expansions", "expansions"), (axes[1], "seconds", "seconds")):
+        costs = sorted(getattr(t, key) for t in solved)
+        axis.step(costs, range(1, len(costs) + 1), where="post")
+        axis.set_xlabel(f"budget ({label}, all attempts)")
+        axis.set_ylabel("theorems solved")
+        axis.grid(alpha=0.3)
+    fig.suptitle(f"{title}: {summary.proved}/{summary.total - summary.invalid} solved")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

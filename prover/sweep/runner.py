@@ -1,0 +1,130 @@
+"""``run_sweep``: every theorem of a benchmark through supervised search workers, durably.
+
+Each finished attempt is written (and fsynced) before it counts; a rerun with the same results folder
+skips finished work, so a crash or ``kill -9`` of the driver loses nothing but the attempts in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
+from prover.sweep.config import SweepConfig
+from prover.sweep.report import SweepSummary, summarise, write_report
+from prover.sweep.store import ResultStore
+from prover.sweep.worker import BackendFactory, PolicyFactory, Task
+from prover.theorem_input import InputError
+from search import SearchConfig
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "sweep.json"
+FINAL = ("proved", "invalid")
+
+
+def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], attempts: int) -> deque[Task]:
+    """The next attempt of every theorem that is neither proved nor invalid nor out of attempts."""
+    done: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        done.setdefault(record["theorem"], []).append(record)
+    queue: deque[Task] = deque()
+    for item in items:
+        runs = done.get(item.theorem.name, [])
+        if any(r["status"] in FINAL for r in runs):
+            continue
+        attempt = max((r["attempt"] for r in runs), default=0) + 1
+        if attempt <= attempts:
+            queue.append(Task(item.theorem, item.split, attempt))
+    return queue
+
+
+def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Refuse to mix results of different benchmarks or search settings in one folder."""
+    path = folder / MANIFEST
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("benchmark", "split", "search", "backend"):
+            if old.get(key) != manifest.get(key):
+                raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
+                                 f"{manifest.get(key)!r}): use another --out, or delete the folder")
+    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def connect_ray(address: str | None) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
+             log_to_driver=False)
+
+
+def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFactory,
+              policy_factory: PolicyFactory, search_config: SearchConfig, backend_name: str = "",
+              console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
+    """Run (or resume) a sweep and write its report; returns the summary and the report's paths."""
+    path = resolve_benchmark(benchmark)
+    items = load_benchmark(path, config.split)[: config.limit]
+    folder = Path(config.out)
+    with ResultStore(folder) as store:
+        check_manifest(folder, {"benchmark": str(path.resolve()), "split": config.split,
+                                "search": asdict(search_config), "backend": backend_name})
+        queue = pending_tasks(items, store.records, config.attempts)
+        logger.info("%d theorems, %d attempts to run (%d finished before)", len(items), len(queue),
+                    len(store.records))
+        if queue:
+            connect_ray(config.address)
+            from prover.sweep.pool import SupervisedPool
+
+            pool = SupervisedPool((backend_factory, policy_factory, search_config), size=config.workers,
+                                  num_cpus=config.worker_cpus, max_retries=config.max_retries)
+            try:
+                _run_with_progress(pool, queue, store, items, config, console)
+            finally:
+                pool.shutdown()
+        summary = summarise(items, store.records, config.attempts)
+    return summary, write_report(summary, folder, f"{path.stem} {config.split or 'all splits'}")
+
+
+def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items: list[BenchmarkItem],
+                       config: SweepConfig, console: Console | None) -> None:
+    proved = {r["theorem"] for r in store.records if r["status"] == "proved"}
+    finished = {r["theorem"] for r in store.records if r["status"] in FINAL}
+    finished |= {r["theorem"] for r in store.records if r["attempt"] >= config.attempts}
+    started, done_now = time.monotonic(), 0
+    progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                        console=console or Console(stderr=True), disable=console is None)
+
+    def status(running: int) -> str:
+        rate = done_now / max(time.monotonic() - started, 1e-9) * 60
+        return f"solved {len(proved)}/{len(finished)} tried, {running} running, {rate:.1f} attempts/min"
+
+    with progress:
+        bar = progress.add_task("sweep", total=len(items), completed=len(finished), status=status(0))
+
+        def on_result(task: Task, record: dict[str, Any]) -> None:
+            nonlocal done_now
+            store.append(record)
+            done_now += 1
+            if record["status"] == "proved":
+                proved.add(task.theorem.name)
+            if record["status"] in FINAL or task.attempt >= config.attempts:
+                finished.add(task.theorem.name)
+            else:
+                queue.append(Task(task.theorem, task.split, task.attempt + 1))
+            progress.update(bar, completed=len(finished))
+
+        pool.run(queue, on_result, on_tick=lambda running: progress.update(bar, status=status(running)))

@@ -1,0 +1,80 @@
+"""Durable sweep results: one JSON line per finished attempt, flushed and fsynced before it counts.
+
+A ``kill -9`` can at worst leave a torn last line; opening the store drops it (the attempt is simply run
+again). A lock file keeps two drivers from writing one results folder at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.jsonl"
+
+
+class StoreLockedError(RuntimeError):
+    """Another sweep is writing the same results folder."""
+
+
+class ResultStore:
+    """Append-only records of finished attempts, keyed by (theorem, attempt)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / RESULTS_FILE
+        self._lock = open(folder / ".lock", "w")  # noqa: SIM115 - held for the store's lifetime
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._lock.close()
+            raise StoreLockedError(f"{folder} is in use by another sweep") from exc
+        self.records: list[dict[str, Any]] = list(self._load())
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def _load(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        good_end = data.rfind(b"\n") + 1
+        if good_end < len(data):
+            logger.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run",
+                           self.path, len(data) - good_end)
+            with self.path.open("r+b") as fh:
+                fh.truncate(good_end)
+        for number, line in enumerate(data[:good_end].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                logger.warning("%s:%d: unreadable record skipped", self.path, number)
+
+    def done(self) -> set[tuple[str, int]]:
+        return {(r["theorem"], r["attempt"]) for r in self.records}
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record durably; only then is it part of ``records``."""
+        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self.records.append(record)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,112 @@
+"""A search worker: runs one attempt at one theorem at a time, owning its backend's processes.
+
+``SearchWorker`` is a plain class that works without Ray; ``prover.sweep.pool`` wraps it in an actor.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from search import (
+    Backend,
+    InvalidTheoremError,
+    Policy,
+    SearchConfig,
+    SearchResult,
+    Theorem,
+    prove,
+)
+
+logger = logging.getLogger(__name__)
+
+BackendFactory = Callable[[], Backend]
+PolicyFactory = Callable[[], Policy]
+
+
+@dataclass(frozen=True)
+class Task:
+    theorem: Theorem
+    split: str
+    attempt: int  # 1-based
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.theorem.name, self.attempt)
+
+
+def make_record(task: Task, status: str, *, result: SearchResult | None = None,
+                message: str | None = None, seconds: float = 0.0, worker: str = "") -> dict[str, Any]:
+    """The durable record of one finished attempt. ``status`` is proved, unproved, invalid or error."""
+    record: dict[str, Any] = {
+        "theorem": task.theorem.name, "split": task.split, "attempt": task.attempt, "status": status,
+        "stop_reason": None, "proof": None, "proof_text": None, "stats": None, "message": message,
+        "seconds": round(seconds, 4), "worker": worker,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if result is not None:
+        record["stop_reason"] = result.stop_reason.value
+        record["stats"] = result.stats.as_dict()
+        if result.proof is not None:
+            record["proof"] = list(result.proof.tactics)
+            record["proof_text"] = result.proof.text
+    return record
+
+
+def _worker_label() -> str:
+    """host:pid, plus the Ray node when running as an actor (several nodes may share a host)."""
+    label = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        import ray
+
+        if ray.is_initialized():
+            label += f"@{ray.get_runtime_context().get_node_id()[:8]}"
+    except ImportError:
+        pass
+    return label
+
+
+class SearchWorker:
+    """Proves tasks with one backend and one policy, both built lazily inside the worker's process."""
+
+    def __init__(self, backend_factory: BackendFactory, policy_factory: PolicyFactory,
+                 config: SearchConfig) -> None:
+        self._backend_factory = backend_factory
+        self._policy_factory = policy_factory
+        self._config = config
+        self._backend: Backend | None = None
+        self._policy: Policy | None = None
+        self.name = _worker_label()
+
+    def run(self, task: Task) -> dict[str, Any]:
+        """Search for a proof of the task's theorem and return its record.
+
+        An invalid statement is a record with status ``invalid``; ``BackendUnavailableError`` propagates,
+        since every later task would fail the same way."""
+        if self._backend is None:
+            self._backend = self._backend_factory()
+        if self._policy is None:
+            self._policy = self._policy_factory()
+        started = time.perf_counter()
+        try:
+            result = prove(task.theorem, backend=self._backend, policy=self._policy, config=self._config)
+        except InvalidTheoremError as exc:
+            return make_record(task, "invalid", message=exc.reason,
+                               seconds=time.perf_counter() - started, worker=self.name)
+        status = "proved" if result.proved else "unproved"
+        return make_record(task, status, result=result, seconds=time.perf_counter() - started,
+                           worker=self.name)
+
+    def ping(self) -> str:
+        return self.name
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None

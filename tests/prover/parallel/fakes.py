@@ -1,0 +1,52 @@
+"""Cheap deterministic policies for the batching and policy-server tests (fixtures, not tests).
+
+Loaded by ``conftest.py`` by file path and registered with Ray's cloudpickle *by value*, so actors can
+unpickle these classes without ``tests/`` being importable in Ray's worker processes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from search.types import Candidate
+
+
+def expected(state: str, n: int) -> list[Candidate]:
+    """What ``EchoPolicy`` answers for ``state``: ``n`` tactics naming the state, best first."""
+    return [Candidate(f"{state}|t{j}", -0.1 * (j + 1)) for j in range(n)]
+
+
+class EchoPolicy:
+    """Answers ``expected(state, n)`` per state; raises ``ValueError`` when a state contains ``fail_on``."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.fail_on = fail_on
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        if self.fail_on is not None and any(self.fail_on in s for s in states):
+            raise ValueError(f"refused a batch containing {self.fail_on!r}")
+        return [expected(s, n) for s in states]
+
+
+class RecordingPolicy(EchoPolicy):
+    """``EchoPolicy`` that records each call ``(states, n)``; with ``gate``, each call first waits for it.
+
+    ``entered`` is set when a call starts, so a test can hold the first batch open while others queue.
+    """
+
+    def __init__(self, *, gate: threading.Event | None = None, fail_on: str | None = None,
+                 wrong_length: bool = False) -> None:
+        super().__init__(fail_on)
+        self.calls: list[tuple[tuple[str, ...], int]] = []
+        self.gate = gate
+        self.entered = threading.Event()
+        self.wrong_length = wrong_length
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        self.calls.append((tuple(states), n))
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(10), "test gate never opened"
+        results = super().propose(states, n)
+        return results[:-1] if self.wrong_length else results

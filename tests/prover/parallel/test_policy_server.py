@@ -1,0 +1,144 @@
+"""PolicyServer as a plain class, and as a Ray actor reached through RemotePolicy (real local Ray)."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from prover.hf_policy import HFPolicyConfig
+from prover.policy_server import (
+    HFPolicyFactory,
+    PolicyServer,
+    PolicyServerConfig,
+    RemotePolicy,
+    start_policy_server,
+)
+from search.protocols import Policy
+from search.types import Candidate
+
+
+def test_plain_server_builds_its_policy_and_batches(fakes) -> None:
+    config = PolicyServerConfig(max_batch_states=4, max_wait_ms=10_000)
+    server = PolicyServer(fakes.RecordingPolicy, config)
+    barrier = threading.Barrier(2)
+
+    def call(i: int):
+        barrier.wait()
+        return server.propose([f"s{i}a", f"s{i}b"], 2)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(call, range(2)))
+    assert results == [[fakes.expected(f"s{i}{x}", 2) for x in "ab"] for i in range(2)]
+    assert server.ready()
+    assert len(server.policy.calls) == 1
+    assert server.stats().batches == 1
+    server.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_batch_states": 0}, {"max_wait_ms": -1}, {"num_gpus": -1}, {"num_cpus": -0.5},
+     {"max_concurrency": 0}, {"max_restarts": -2}, {"max_task_retries": -2}, {"start_timeout_s": 0}],
+)
+def test_config_validation(kwargs) -> None:
+    with pytest.raises(ValueError, match="invalid policy server configuration"):
+        PolicyServerConfig(**kwargs)
+
+
+def test_config_fields_have_help() -> None:
+    import dataclasses
+
+    assert all(f.metadata.get("help") for f in dataclasses.fields(PolicyServerConfig))
+
+
+def test_actor_options_come_from_the_config() -> None:
+    options = PolicyServerConfig(num_gpus=1, num_cpus=2, max_concurrency=64, name="policy").actor_options()
+    assert options == {"num_cpus": 2, "num_gpus": 1, "max_concurrency": 64, "max_restarts": 1,
+                       "max_task_retries": 1, "name": "policy"}
+
+
+@pytest.fixture(scope="module")
+def echo_server(ray_session, fakes):
+    import ray
+
+    config = PolicyServerConfig(max_batch_states=16, max_wait_ms=10_000, num_cpus=0, max_concurrency=32)
+    handle = start_policy_server(functools.partial(fakes.EchoPolicy, fail_on="poison"), config)
+    yield handle
+    ray.kill(handle)
+
+
+def test_remote_policy_merges_concurrent_callers(echo_server, fakes) -> None:
+    policy = RemotePolicy(echo_server, timeout_s=30)
+    assert isinstance(policy, Policy)
+    before = policy.stats()
+    barrier = threading.Barrier(8)
+
+    def call(i: int) -> list[list[Candidate]]:
+        barrier.wait()
+        return policy.propose([f"w{i}a", f"w{i}b"], 3)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(call, range(8)))
+    assert results == [[fakes.expected(f"w{i}{x}", 3) for x in "ab"] for i in range(8)]
+    after = policy.stats()
+    # 16 states fill one batch exactly, so it was sent at once, as one call.
+    assert (after.batches - before.batches, after.states - before.states) == (1, 16)
+    assert after.requests - before.requests == 8
+
+
+def test_errors_of_the_policy_reach_the_remote_caller(echo_server) -> None:
+    policy = RemotePolicy(echo_server, timeout_s=30)
+    before = policy.stats()
+    with pytest.raises(ValueError, match="poison"):
+        policy.propose(["poison"] * 16, 1)
+    assert policy.stats().failed_batches == before.failed_batches + 1
+
+
+def test_remote_policy_works_from_another_ray_worker(echo_server, fakes) -> None:
+    """A search worker receives the pickled RemotePolicy and calls the server from its own process."""
+    import ray
+
+    policy = RemotePolicy(echo_server, timeout_s=30)
+    pickle.dumps(policy)  # nothing but the actor handle and the timeout
+
+    @ray.remote(num_cpus=0)
+    def worker(p: RemotePolicy, states: list[str]) -> list[list[Candidate]]:
+        return p.propose(states, 2)
+
+    states = [f"remote{i}" for i in range(16)]
+    assert ray.get(worker.remote(policy, states), timeout=60) == [fakes.expected(s, 2) for s in states]
+
+
+def test_hf_model_is_loaded_inside_the_actor(ray_session, tiny_model_dir) -> None:
+    import ray
+
+    hf = HFPolicyConfig(model=str(tiny_model_dir), device="cpu", max_new_tokens=16, seed=0, batch_size=8)
+    config = PolicyServerConfig(max_batch_states=8, max_wait_ms=5, num_cpus=0, start_timeout_s=120)
+    handle = start_policy_server(HFPolicyFactory(hf), config)
+    try:
+        policy = RemotePolicy(handle, timeout_s=120)
+        states = ["x : ℕ\n⊢ x + 0 = x", "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"]
+        results = policy.propose(states, 4)
+        assert len(results) == 2
+        assert any(results)
+        for candidates in results:
+            assert len(candidates) <= 4
+            assert len({c.tactic for c in candidates}) == len(candidates)
+            assert all(c.logprob <= 0 and c.tactic for c in candidates)
+            assert [c.logprob for c in candidates] == sorted((c.logprob for c in candidates), reverse=True)
+        assert policy.stats().states == 2
+    finally:
+        ray.kill(handle)
+
+
+def test_a_factory_that_fails_surfaces_at_start(ray_session, tmp_path) -> None:
+    import ray
+
+    hf = HFPolicyConfig(model=str(tmp_path / "missing"), device="cpu")
+    config = PolicyServerConfig(num_cpus=0, max_restarts=0, start_timeout_s=60)
+    with pytest.raises(ray.exceptions.RayActorError, match="missing"):
+        start_policy_server(HFPolicyFactory(hf), config)

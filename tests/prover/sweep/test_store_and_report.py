@@ -1,0 +1,108 @@
+"""Durable results, resumption logic and the report, without Ray."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sweep_fixtures import write_benchmark
+
+from prover.sweep import (
+    ResultStore,
+    StoreLockedError,
+    Task,
+    load_benchmark,
+    make_record,
+    pending_tasks,
+    resolve_benchmark,
+    summarise,
+    write_report,
+)
+from prover.sweep.runner import check_manifest
+from prover.theorem_input import InputError
+from search import Theorem
+
+T = Theorem("a", "theorem a : P :=")
+
+
+def test_store_survives_a_torn_last_line(tmp_path: Path) -> None:
+    with ResultStore(tmp_path) as store:
+        store.append(make_record(Task(T, "test", 1), "unproved"))
+    with (tmp_path / "results.jsonl").open("a") as fh:
+        fh.write('{"theorem": "a", "att')  # what kill -9 in the middle of a write leaves
+    with ResultStore(tmp_path) as store:
+        assert len(store.records) == 1 and store.done() == {("a", 1)}
+        store.append(make_record(Task(T, "test", 2), "proved"))
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["attempt"] for line in lines] == [1, 2]
+
+
+def test_one_writer_per_results_folder(tmp_path: Path) -> None:
+    with ResultStore(tmp_path), pytest.raises(StoreLockedError, match="in use"):
+        ResultStore(tmp_path)
+
+
+def test_pending_tasks_resume_where_the_last_run_stopped(tmp_path: Path) -> None:
+    bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable", "c": "provable",
+                                                    "d": "invalid"})
+    items = load_benchmark(bench)
+    records = [
+        {"theorem": "a", "attempt": 1, "status": "proved"},
+        {"theorem": "b", "attempt": 1, "status": "unproved"},
+        {"theorem": "d", "attempt": 1, "status": "invalid"},
+    ]
+    assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=2)] == [
+        ("b", 2), ("c", 1)]
+    assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=1)] == [("c", 1)]
+
+
+def test_benchmark_errors_name_file_and_line(tmp_path: Path) -> None:
+    bench = tmp_path / "b.jsonl"
+    bench.write_text('{"name": "x", "statement": "theorem x : P :="}\n{"name": "x", "statement": "s"}\n')
+    with pytest.raises(InputError, match=r"b\.jsonl:2: theorem 'x' already on line 1"):
+        load_benchmark(bench)
+    with pytest.raises(InputError, match="no theorems in split 'test'"):
+        load_benchmark(write_benchmark(tmp_path / "c.jsonl", {"y": "provable"}), "test")
+    with pytest.raises(InputError, match="no benchmark 'nope'"):
+        resolve_benchmark("nope")
+
+
+def test_shared_benchmarks_load_with_their_splits() -> None:
+    shared = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
+    assert len(load_benchmark(shared / "minif2f.jsonl", "test")) == 244
+    assert len(load_benchmark(shared / "proofnet.jsonl", "valid")) == 185
+
+
+def test_manifest_refuses_mixing_settings(tmp_path: Path) -> None:
+    check_manifest(tmp_path, {"benchmark": "b", "split": "test", "search": {"alpha": 2.0}, "backend": "x"})
+    with pytest.raises(InputError, match="another search"):
+        check_manifest(tmp_path, {"benchmark": "b", "split": "test", "search": {"alpha": 1.0},
+                                  "backend": "x"})
+
+
+def test_summary_and_report(tmp_path: Path) -> None:
+    bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable", "c": "provable",
+                                                    "d": "invalid"})
+    items = load_benchmark(bench)
+    stats = {"expansions": 5}
+    records = [
+        {"theorem": "a", "attempt": 1, "status": "proved", "proof": ["x"], "stats": stats, "seconds": 1.0},
+        {"theorem": "b", "attempt": 1, "status": "unproved", "stats": stats, "seconds": 2.0},
+        {"theorem": "b", "attempt": 2, "status": "proved", "proof": ["y"], "stats": stats, "seconds": 2.0},
+        {"theorem": "c", "attempt": 1, "status": "unproved", "stats": stats, "seconds": 1.0},
+        {"theorem": "c", "attempt": 2, "status": "unproved", "stats": stats, "seconds": 1.0},
+        {"theorem": "d", "attempt": 1, "status": "invalid", "message": "bad", "seconds": 0.1},
+    ]
+    summary = summarise(items, records, attempts=2)
+    assert (summary.total, summary.proved, summary.invalid) == (4, 2, 1)
+    assert summary.pass_at == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3)}
+    b = next(t for t in summary.theorems if t.name == "b")
+    assert (b.attempts, b.proved_at, b.expansions, b.seconds) == (2, 2, 10, 4.0)
+    # write_benchmark alternates splits: a, c are valid; b, d are test
+    assert summary.by_split["valid"] == {"total": 2, "valid": 2, "proved": 1, "pass_rate": 0.5}
+    assert summary.by_split["test"]["pass_rate"] == 1.0
+    paths = write_report(summary, tmp_path, "scripted")
+    text = paths["markdown"].read_text()
+    assert "| pass@1 | 33.3% |" in text and "| d | test | invalid |" in text
+    assert paths["plot"].read_bytes()[:4] == b"\x89PNG"

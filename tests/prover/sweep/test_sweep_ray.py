@@ -1,0 +1,92 @@
+"""Sweeps on a real two-node Ray cluster over scripted theorems."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sweep_fixtures import BackendFactory, policy_factory, write_benchmark
+
+from prover.sweep import SweepConfig, run_sweep
+from search import SearchConfig
+
+SEARCH = SearchConfig(max_expansions=20, time_limit=None)
+
+
+def records(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_sweep_over_two_nodes_reports_every_theorem(ray_cluster, tmp_path: Path) -> None:
+    names = {f"p{i}": "provable" for i in range(6)} | {"u0": "unprovable", "u1": "unprovable",
+                                                      "bad": "invalid"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    summary, paths = run_sweep(SweepConfig(attempts=2, workers=4, out=str(out)), benchmark=str(bench),
+                               backend_factory=BackendFactory(names), policy_factory=policy_factory,
+                               search_config=SEARCH)
+    runs = records(out)
+    per_theorem = Counter(r["theorem"] for r in runs)
+    assert per_theorem == Counter({**{f"p{i}": 1 for i in range(6)}, "u0": 2, "u1": 2, "bad": 1})
+    status = {r["theorem"]: r["status"] for r in runs}
+    assert status["bad"] == "invalid" and status["u0"] == "unproved"
+    assert all(status[f"p{i}"] == "proved" for i in range(6))
+    assert summary.proved == 6 and summary.invalid == 1 and summary.pass_rate == pytest.approx(6 / 8)
+    assert summary.pass_at == {1: pytest.approx(6 / 8), 2: pytest.approx(6 / 8)}
+    assert len({r["worker"].split("@")[1] for r in runs}) == 2  # both nodes did work
+    assert paths["plot"].stat().st_size > 1000
+    assert "pass@2" in paths["markdown"].read_text()
+    assert json.loads(paths["json"].read_text())["proved"] == 6
+
+
+@pytest.mark.slow
+def test_killed_worker_is_replaced_and_every_theorem_gets_one_result(ray_cluster, tmp_path: Path) -> None:
+    names = {"p0": "provable", "k0": "killer", "p1": "provable", "p2": "provable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    marker = str(tmp_path / "killed-once")
+    summary, _ = run_sweep(SweepConfig(workers=2, out=str(out)), benchmark=str(bench),
+                           backend_factory=BackendFactory(names, marker), policy_factory=policy_factory,
+                           search_config=SEARCH)
+    assert Path(marker).exists()  # the worker really died once
+    runs = records(out)
+    assert Counter(r["theorem"] for r in runs) == Counter(names.keys())
+    assert {r["theorem"]: r["status"] for r in runs}["k0"] == "proved"
+    assert summary.proved == 4
+
+
+@pytest.mark.slow
+def test_driver_killed_with_sigkill_then_resumed(ray_cluster, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import sweep_fixtures
+
+    count = 12
+    names = {f"p{i}": "provable" for i in range(count)}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    argv = [sys.executable, sweep_fixtures.__file__, ray_cluster.address, str(bench), str(out), str(count)]
+    driver = subprocess.Popen(argv, env=os.environ.copy(), stderr=subprocess.DEVNULL)
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if results.exists() and len(results.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    before = records(out)
+    assert 3 <= len(before) < count, "the driver should die part-way through"
+    rerun = subprocess.run(argv, env=os.environ.copy(), stderr=subprocess.PIPE, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    after = records(out)
+    assert after[: len(before)] == before  # nothing finished was lost or rewritten
+    assert Counter(r["theorem"] for r in after) == Counter(names.keys())
+    assert all(r["status"] == "proved" for r in after)

@@ -1,0 +1,86 @@
+"""Scripted benchmarks for sweep tests: theorems whose environments are known exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scripted import QED, Fail, KillOnce, MultiScriptedBackend, ScriptedEnv, ScriptedPolicy
+
+POLICY_TACTICS = [("step", -0.1), ("fin", -0.2), ("boom", -0.3)]
+
+
+def provable(depth: int) -> ScriptedEnv:
+    moves = {f"g{i}": {"step": f"g{i + 1}"} for i in range(depth)}
+    moves[f"g{depth}"] = {"fin": QED}
+    return ScriptedEnv(root="g0", moves=moves)
+
+
+def unprovable() -> ScriptedEnv:
+    return ScriptedEnv(root="g0", moves={"g0": {"step": "g1", "fin": Fail("no")}, "g1": {}})
+
+
+def killer(marker: str) -> ScriptedEnv:
+    return ScriptedEnv(root="g0", moves={"g0": {"boom": KillOnce(marker, QED)}})
+
+
+def write_benchmark(path: Path, names: dict[str, str]) -> Path:
+    """``names``: theorem -> kind (provable, unprovable, invalid, killer)."""
+    with path.open("w") as fh:
+        for i, (name, kind) in enumerate(names.items()):
+            statement = f"theorem {name} : INVALID :=" if kind == "invalid" else f"theorem {name} : P :="
+            fh.write(json.dumps({"name": name, "split": "test" if i % 2 else "valid",
+                                 "header": "", "statement": statement}) + "\n")
+    return path
+
+
+class BackendFactory:
+    """Picklable: builds the scripted backend inside each worker process."""
+
+    def __init__(self, names: dict[str, str], marker: str = "") -> None:
+        self.names = names
+        self.marker = marker
+
+    def __call__(self) -> MultiScriptedBackend:
+        envs = {}
+        for i, (name, kind) in enumerate(self.names.items()):
+            envs[name] = {"provable": lambda: provable(1 + i % 3), "unprovable": unprovable,
+                          "invalid": unprovable, "killer": lambda: killer(self.marker)}[kind]()
+        return MultiScriptedBackend(envs)
+
+
+def policy_factory() -> ScriptedPolicy:
+    return ScriptedPolicy({}, default=lambda state: list(POLICY_TACTICS))
+
+
+class SlowPolicy(ScriptedPolicy):
+    """Takes ``delay`` seconds per call, so a sweep runs long enough to be killed mid-way."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__({}, default=lambda state: list(POLICY_TACTICS))
+        self.delay = delay
+
+    def propose(self, states, n):
+        import time
+
+        time.sleep(self.delay)
+        return super().propose(states, n)
+
+
+def main() -> None:
+    """``python sweep_fixtures.py ADDRESS BENCH OUT N``: a sweep driver that tests kill with SIGKILL."""
+    import sys
+    from functools import partial
+
+    from prover.sweep import SweepConfig, run_sweep
+    from search import SearchConfig
+
+    address, bench, out, count = sys.argv[1:5]
+    names = {f"p{i}": "provable" for i in range(int(count))}
+    run_sweep(SweepConfig(workers=2, out=out, address=address), benchmark=bench,
+              backend_factory=BackendFactory(names), policy_factory=partial(SlowPolicy, 0.15),
+              search_config=SearchConfig(max_expansions=20, time_limit=None))
+
+
+if __name__ == "__main__":
+    main()
