@@ -7,11 +7,14 @@ backend never breaks the others or ``prover --help``.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prover.cli_options import add_config_options, config_from_args
+from prover.theorem_input import InputError
 from search import Backend, BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -56,12 +59,18 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         add_config_options(group, config_cls, prefix=spec.name)
 
 
-def open_backend(name: str, args: argparse.Namespace) -> Backend:
-    """Build backend ``name`` from the parsed options; raises ``BackendUnavailableError``."""
+def backend_factory(name: str, args: argparse.Namespace) -> Callable[[], Backend]:
+    """A picklable factory of backend ``name`` configured from the parsed options.
+
+    Raises ``BackendUnavailableError`` when the backend's module cannot load and ``InputError`` for
+    invalid settings."""
     spec = BACKENDS[name]
     try:
         backend_cls, config_cls = spec.load()
     except (ImportError, AttributeError) as exc:
         raise BackendUnavailableError(name, f"its module could not be loaded ({exc})") from exc
-    config = config_from_args(config_cls, args, prefix=name)
-    return backend_cls(config)
+    try:
+        config = config_from_args(config_cls, args, prefix=name)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    return functools.partial(backend_cls, config)

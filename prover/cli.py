@@ -16,10 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.logging import RichHandler
 
-from prover.backends import BACKENDS, add_backend_options, open_backend
+from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
-from prover.policies import add_policy_options, make_policy, natural_width
-from prover.render import print_result
+from prover.hf_policy_config import ModelLoadError
+from prover.policies import LazyPolicy, PolicySpec, add_policy_options, natural_width, policy_spec
+from prover.render import print_result, print_sweep_summary
+from prover.sweep.config import SweepConfig
 from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
 from search import BackendUnavailableError, InvalidTheoremError, SearchConfig, SearchResult, prove
 
@@ -36,7 +38,39 @@ def build_parser() -> argparse.ArgumentParser:
         "once the proof assistant verified it as a whole.")
     add_prove_options(prove_parser)
     prove_parser.set_defaults(handler=run_prove)
+    sweep_parser = commands.add_parser(
+        "sweep", help="prove every theorem of a benchmark on Ray", description="Run a benchmark "
+        "(MiniF2F, ProofNet, the Coq benchmark, any JSONL in their format) through parallel search "
+        "workers on a local Ray or a cluster; results are durable and a rerun resumes.")
+    sweep_parser.add_argument("benchmark", metavar="BENCH",
+                              help="a .jsonl benchmark file, or the name of one (e.g. coq_basic)")
+    add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
+    add_search_options(sweep_parser)
+    sweep_parser.set_defaults(handler=run_sweep_command)
     return parser
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    """Backend, search, policy and backend-specific options, shared by prove and sweep."""
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="repl",
+                        help="proof assistant: " + "; ".join(f"{s.name}: {s.summary}"
+                                                             for s in BACKENDS.values()) + " (default: repl)")
+    search = parser.add_argument_group("search", "best-first search (BFS-Prover-V2 defaults)")
+    add_config_options(search, SearchConfig, defaults={"tactics_per_node": None}, helps={
+        "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
+                            "the whole list for --policy tactics)"})
+    add_policy_options(parser)
+    add_backend_options(parser)
+
+
+def search_config(args: argparse.Namespace, spec: PolicySpec) -> SearchConfig:
+    width = args.tactics_per_node
+    if width is None:
+        width = (natural_width(spec()) if spec.kind == "tactics" else None) or 4
+    try:
+        return config_from_args(SearchConfig, args, tactics_per_node=width)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def add_prove_options(parser: argparse.ArgumentParser) -> None:
@@ -47,15 +81,7 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--file", type=Path, metavar="FILE",
                         help="a .lean, .v or benchmark .jsonl file holding the theorem (with --name)")
     source.add_argument("--name", help="the theorem's name in --file")
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default="repl",
-                        help="proof assistant: " + "; ".join(f"{s.name}: {s.summary}"
-                                                             for s in BACKENDS.values()) + " (default: repl)")
-    search = parser.add_argument_group("search", "best-first search (BFS-Prover-V2 defaults)")
-    add_config_options(search, SearchConfig, defaults={"tactics_per_node": None}, helps={
-        "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
-                            "the whole list for --policy tactics)"})
-    add_policy_options(parser)
-    add_backend_options(parser)
+    add_search_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
     out.add_argument("--graph-out", type=Path, metavar="FILE",
@@ -78,16 +104,13 @@ def read_theorem(args: argparse.Namespace, assistant: str):
 
 
 def run_prove(args: argparse.Namespace, console: Console) -> int:
-    spec = BACKENDS[args.backend]
-    theorem = read_theorem(args, spec.assistant)
-    backend = open_backend(args.backend, args)
+    assistant = BACKENDS[args.backend].assistant
+    theorem = read_theorem(args, assistant)
+    spec = policy_spec(args, assistant)
+    config = search_config(args, spec)
+    backend = backend_factory(args.backend, args)()
     try:
-        policy = make_policy(args, spec.assistant)
-        width = args.tactics_per_node or natural_width(policy) or 4
-        try:
-            config = config_from_args(SearchConfig, args, tactics_per_node=width)
-        except ValueError as exc:
-            raise InputError(str(exc)) from exc
+        policy = LazyPolicy(spec)  # the session opens (and fails fast) before a large model loads
         with console.status(f"searching for a proof of {theorem.name} ...", spinner="dots"):
             result = prove(theorem, backend=backend, policy=policy, config=config)
     finally:
@@ -98,6 +121,22 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     else:
         print_result(console, result)
     return EXIT_PROVED if result.proved else EXIT_UNPROVED
+
+
+def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
+    from prover.sweep import run_sweep
+
+    assistant = BACKENDS[args.backend].assistant
+    spec = policy_spec(args, assistant)
+    try:
+        sweep = config_from_args(SweepConfig, args)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=backend_factory(
+        args.backend, args), policy_factory=spec, search_config=search_config(args, spec),
+        backend_name=args.backend, console=console)
+    print_sweep_summary(console, summary, paths)
+    return 0
 
 
 def write_graph(result: SearchResult, path: Path | None) -> None:
@@ -119,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, InvalidTheoremError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_INPUT
-    except BackendUnavailableError as exc:
+    except (BackendUnavailableError, ModelLoadError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

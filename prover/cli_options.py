@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import types
 import typing
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -44,6 +46,10 @@ def _parse_optional(kind: type):
     return parse
 
 
+def _shell_words(text: str) -> tuple[str, ...]:
+    return tuple(shlex.split(text))
+
+
 def add_config_options(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     config_cls: type,
@@ -70,7 +76,12 @@ def add_config_options(
         if kind is bool:
             parser.add_argument(name, dest=dest, default=default, help=help_text,
                                 action=argparse.BooleanOptionalAction)
-        elif kind in (int, float, str):
+        elif typing.get_origin(kind) is tuple:
+            shown = " ".join(map(str, default)) if default else "none"
+            help_text = help_text.replace(f"(default: {default})", f"(default: {shown})")
+            parser.add_argument(name, dest=dest, default=default, help=help_text,
+                                type=_shell_words, metavar="WORDS")
+        elif kind in (int, float, str, Path):
             parser.add_argument(name, dest=dest, default=default, help=help_text,
                                 type=_parse_optional(kind) if optional else kind,
                                 metavar=kind.__name__.upper())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from prover.cli_options import add_config_options, config_from_args
+from prover.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError
-from search import DEFAULT_LEAN_TACTICS, FixedTacticPolicy, Policy
+from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy
 
 POLICIES = ("model", "tactics")
 
@@ -22,8 +25,6 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
                             "(default: a built-in list for the proof assistant)")
     group.add_argument("--tactics-file", type=Path, metavar="FILE",
                        help="with --policy tactics: one tactic per line, best first")
-    from prover.hf_policy_config import HFPolicyConfig
-
     model = parser.add_argument_group("model policy", "options of --policy model")
     add_config_options(model, HFPolicyConfig, prefix="model")
 
@@ -42,26 +43,53 @@ def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
     return None
 
 
-def make_policy(args: argparse.Namespace, assistant: str) -> Policy:
-    """The policy from the parsed options; raises ``InputError`` or ``ModelLoadError``."""
+@dataclass(frozen=True)
+class PolicySpec:
+    """A picklable recipe for a policy, so that each sweep worker builds its own."""
+
+    kind: str  # one of POLICIES
+    assistant: str  # lean or coq: picks the built-in tactic list
+    tactics: tuple[str, ...] | None = None
+    model: HFPolicyConfig | None = None
+
+    def __call__(self) -> Policy:
+        """Build the policy; raises ``InputError`` for a bad tactic list, ``ModelLoadError``."""
+        if self.kind == "tactics":
+            try:
+                if self.assistant == "coq" and self.tactics is None:
+                    from search.backends.coq import CoqTacticPolicy
+
+                    return CoqTacticPolicy()
+                return FixedTacticPolicy(self.tactics or DEFAULT_LEAN_TACTICS)
+            except ValueError as exc:
+                raise InputError(f"invalid tactic list: {exc}") from exc
+        from prover.hf_policy import HFPolicy
+
+        assert self.model is not None
+        return HFPolicy(self.model)
+
+
+class LazyPolicy:
+    """Builds its policy on the first ``propose``, so cheap checks (opening the session) come first."""
+
+    def __init__(self, spec: PolicySpec) -> None:
+        self.spec = spec
+        self._policy: Policy | None = None
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        if self._policy is None:
+            self._policy = self.spec()
+        return self._policy.propose(states, n)
+
+
+def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
+    """The policy recipe from the parsed options; raises ``InputError``."""
     if args.policy == "tactics":
-        tactics = tactic_list(args)
-        try:
-            if assistant == "coq" and tactics is None:
-                from search.backends.coq import CoqTacticPolicy
-
-                return CoqTacticPolicy()
-            return FixedTacticPolicy(tactics or DEFAULT_LEAN_TACTICS)
-        except ValueError as exc:
-            raise InputError(f"invalid tactic list: {exc}") from exc
-    from prover.hf_policy import HFPolicy
-    from prover.hf_policy_config import HFPolicyConfig
-
+        return PolicySpec("tactics", assistant, tactic_list(args))
     try:
-        config = config_from_args(HFPolicyConfig, args, prefix="model")
+        return PolicySpec("model", assistant, model=config_from_args(HFPolicyConfig, args, prefix="model"))
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    return HFPolicy(config)
 
 
 def natural_width(policy: Policy) -> int | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
+from prover.sweep.report import SweepSummary
 from search import SearchResult
 
 
@@ -35,3 +38,19 @@ def print_result(console: Console, result: SearchResult) -> None:
         console.print(f"[bold red]not proved:[/] {result.theorem} ({result.stop_reason.value})",
                       highlight=False)
     console.print(stats_table(result))
+
+
+def print_sweep_summary(console: Console, summary: SweepSummary, paths: dict[str, Path]) -> None:
+    table = Table(title=f"proved {summary.proved} of {summary.total - summary.invalid} valid theorems "
+                        f"({summary.pass_rate:.1%})")
+    for column in ("split", "theorems", "valid", "proved", "pass rate"):
+        table.add_column(column)
+    for split, row in summary.by_split.items():
+        table.add_row(split or "-", str(row["total"]), str(row["valid"]), str(row["proved"]),
+                      f"{row['pass_rate']:.1%}")
+    console.print(table)
+    console.print(", ".join(f"pass@{k} {rate:.1%}" for k, rate in summary.pass_at.items()))
+    if summary.invalid or summary.errors or summary.pending:
+        console.print(f"{summary.invalid} invalid statements, {summary.errors} errors, "
+                      f"{summary.pending} not run")
+    console.print("report: " + ", ".join(str(p) for p in paths.values()), highlight=False)
