@@ -8,8 +8,11 @@ from search.best_first import BestFirstSearch, TacticFilter
 from search.config import SearchConfig
 from search.driver import prove, run_search
 from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
+from search.goal_key import GoalKey, goal_key
 from search.graph import Edge, Node, Outcome, SearchGraph, node_priority
 from search.lean_proof import lean_by_block
+from search.overlap import OverlapStats, prove_overlapped, run_search_overlapped
+from search.proof_cache import CacheEntry, CacheStats, InMemoryProofCache, ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 from search.result import Proof, SearchResult, SearchStats, StopReason
@@ -27,10 +30,49 @@ from search.types import (
 )
 
 __all__ = [
-    "DEFAULT_LEAN_TACTICS", "Backend", "BackendUnavailableError", "BestFirstSearch", "Candidate",
-    "DojoLocator", "Edge", "ExpandRequest", "FixedTacticPolicy", "InvalidTheoremError", "Node",
-    "Outcome", "Policy", "Proof", "ProofFinished", "ProverError", "Request", "SearchConfig",
-    "SearchGraph", "SearchResult", "SearchStats", "Session", "StopReason", "TacticError", "TacticFilter",
-    "TacticRequest", "TacticResult", "TacticState", "TacticTimeout", "Theorem", "Verdict",
-    "VerifyRequest", "lean_by_block", "node_priority", "prove", "run_search",
+    "DEFAULT_LEAN_TACTICS",
+    "Backend",
+    "BackendUnavailableError",
+    "BestFirstSearch",
+    "CacheEntry",
+    "CacheStats",
+    "Candidate",
+    "DojoLocator",
+    "Edge",
+    "ExpandRequest",
+    "FixedTacticPolicy",
+    "GoalKey",
+    "InMemoryProofCache",
+    "InvalidTheoremError",
+    "Node",
+    "Outcome",
+    "OverlapStats",
+    "Policy",
+    "Proof",
+    "ProofCache",
+    "ProofFinished",
+    "ProverError",
+    "Request",
+    "SearchConfig",
+    "SearchGraph",
+    "SearchResult",
+    "SearchStats",
+    "Session",
+    "StopReason",
+    "TacticError",
+    "TacticFilter",
+    "TacticRequest",
+    "TacticResult",
+    "TacticState",
+    "TacticTimeout",
+    "Theorem",
+    "Verdict",
+    "VerifyRequest",
+    "goal_key",
+    "lean_by_block",
+    "node_priority",
+    "prove",
+    "prove_overlapped",
+    "run_search",
+    "run_search_overlapped",
 ]

@@ -1,8 +1,9 @@
 """Best-first proof search as a state machine.
 
 The search never calls a model or a proof assistant. It hands out requests (``requests()``) and takes the
-answers back (``on_proposals``, ``on_tactic_result``, ``on_verdict``); drivers in ``search.drivers`` serve
-them synchronously, with overlap, or batched across many searches. This keeps the algorithm exact and
+answers back (``on_proposals``, ``on_tactic_result``, ``on_verdict``); drivers (``search.driver``,
+``search.overlap``, the Ray workers) serve them synchronously, with overlap, or batched across many
+searches. This keeps the algorithm exact and
 testable without Lean, as in Meta's HTPS/Evariste prover.
 
 Order: the open state with the highest ``node_priority`` is expanded first; ties go to the state found
@@ -17,7 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 
 from search.config import SearchConfig
+from search.goal_key import goal_key
 from search.graph import Node, Outcome, SearchGraph
+from search.proof_cache import ProofCache
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 from search.result import SearchStats, StopReason
 from search.types import (
@@ -37,6 +40,9 @@ class BestFirstSearch:
     """One best-first search over one theorem.
 
     ``tactic_filter`` returns the reason a tactic must not reach the proof assistant, or ``None``.
+    ``cache`` is consulted for every new state (a cached proof is verified as part of the whole proof
+    before it counts; a recorded failure means the state is not expanded) and receives this search's
+    verified proofs and, after an exhaustive failure, its failed states.
     ``clock`` returns seconds; it is injectable so that tests control time.
     """
 
@@ -46,6 +52,7 @@ class BestFirstSearch:
         *,
         config: SearchConfig,
         tactic_filter: TacticFilter | None = None,
+        cache: ProofCache | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -55,12 +62,14 @@ class BestFirstSearch:
         self.proof: tuple[str, ...] | None = None
         self.verdict: Verdict | None = None
         self._filter = tactic_filter
+        self._cache = cache
         self._clock = clock
         self._start = clock()
-        self._open: list[tuple[float, int]] = [(-0.0, 0)]
+        self._open: list[tuple[float, int]] = []
         self._outstanding: dict[int, int] = {}  # expanding node -> answers still due (-1: policy)
         self._verifying = 0
         self._outbox: list[Request] = []
+        self._admit(self.graph.root)
 
     @property
     def done(self) -> bool:
@@ -131,12 +140,12 @@ class BestFirstSearch:
                 stats.duplicate_states += 1
             else:
                 stats.new_states += 1
-                self._push(child)
+                self._admit(child)
         elif isinstance(result, ProofFinished):
             stats.proofs_found += 1
             self._verifying += 1
             tactics = (*self.graph.path(node.id), request.tactic)
-            self._outbox.insert(0, VerifyRequest(node.id, request.tactic, request.logprob, tactics))
+            self._outbox.insert(0, VerifyRequest(node.id, request.tactic, request.logprob, tactics, False))
         elif isinstance(result, TacticError):
             stats.errors += 1
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.ERROR, result.message)
@@ -159,11 +168,14 @@ class BestFirstSearch:
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.PROOF, None)
             self.proof = request.tactics
             self.verdict = verdict
+            self._publish_proof(node, request.tactics)
             self._stop(StopReason.PROVED)
-        else:
-            self.stats.proofs_rejected += 1
-            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.UNVERIFIED,
-                                   "; ".join(verdict.messages) or "verification failed")
+            return
+        self.stats.proofs_rejected += 1
+        self.graph.add_failure(node, request.tactic, request.logprob, Outcome.UNVERIFIED,
+                               "; ".join(verdict.messages) or "verification failed")
+        if request.cached:
+            self._push(node)  # the cached proof did not carry over: search this state ourselves
 
     def _schedule_expansions(self) -> None:
         config = self.config
@@ -186,6 +198,41 @@ class BestFirstSearch:
         else:
             self._outstanding[node_id] = due
 
+    def _admit(self, node: Node) -> None:
+        """A new state enters the search: through the cache if there is one, else onto the open list."""
+        if self._cache is not None:
+            key = goal_key(node.state.pp)
+            entry = self._cache.lookup(key.key)
+            if entry is not None and entry.proof is not None:
+                self.stats.cache_hits += 1
+                suffix = key.from_canonical(entry.proof)
+                tactics = (*self.graph.path(node.id), *suffix)
+                self._verifying += 1
+                self._outbox.insert(0, VerifyRequest(node.id, "; ".join(suffix), 0.0, tactics, True))
+                return
+            if entry is not None and self.config.skip_failed_goals:
+                self.stats.cache_skips += 1
+                return
+        self._push(node)
+
+    def _publish_proof(self, last: Node, tactics: tuple[str, ...]) -> None:
+        """Every state on the proof's path is proved by the rest of the proof."""
+        if self._cache is None:
+            return
+        node: Node | None = last
+        while node is not None:
+            key = goal_key(node.state.pp)
+            self._cache.publish_proof(key.key, key.to_canonical(tactics[node.depth:]))
+            node = self.graph.nodes[node.parent] if node.parent is not None else None
+
+    def _publish_failures(self) -> None:
+        """After an exhaustive failure without a depth limit, every expanded state is a failure."""
+        if self._cache is None or self.config.max_depth is not None or self.stats.cache_skips:
+            return
+        for node in self.graph.nodes:
+            if node.expanded:
+                self._cache.publish_failure(goal_key(node.state.pp).key, self.stats.expansions)
+
     def _push(self, node: Node) -> None:
         if self.config.max_depth is not None and node.depth >= self.config.max_depth:
             return
@@ -198,6 +245,8 @@ class BestFirstSearch:
 
     def _stop(self, reason: StopReason) -> list[Request]:
         self.stop_reason = reason
+        if reason is StopReason.EXHAUSTED:
+            self._publish_failures()
         self.stats.wall_seconds = self.elapsed()
         self._outbox = []
         return []

@@ -33,6 +33,11 @@ class SearchConfig:
         metadata={"help": "states expanded at once; 1 is strict best-first order, more overlaps work"},
     )
 
+    skip_failed_goals: bool = field(
+        default=True,
+        metadata={"help": "with a proof cache, do not expand states an exhaustive search failed on"},
+    )
+
     def __post_init__(self) -> None:
         problems = []
         if self.alpha < 0:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from search.best_first import BestFirstSearch
 from search.config import SearchConfig
+from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 from search.result import Proof, SearchResult
@@ -61,9 +62,10 @@ def prove(
     backend: Backend,
     policy: Policy,
     config: SearchConfig | None = None,
+    cache: ProofCache | None = None,
 ) -> SearchResult:
     """Search for a proof of ``theorem`` and return the result; a proof is reported only once the
-    backend's whole-proof verification accepted it.
+    backend's whole-proof verification accepted it. ``cache`` is shared with other searches.
 
     Raises ``InvalidTheoremError`` when the backend refuses the theorem and ``BackendUnavailableError``
     when its proof assistant cannot run.
@@ -72,7 +74,7 @@ def prove(
     session = backend.open(theorem)
     try:
         search = BestFirstSearch(session.initial_state(), config=config,
-                                 tactic_filter=backend.check_tactic)
+                                 tactic_filter=backend.check_tactic, cache=cache)
         run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics))
     finally:
         session.close()

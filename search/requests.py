@@ -30,12 +30,15 @@ class TacticRequest:
 
 @dataclass(frozen=True, slots=True)
 class VerifyRequest:
-    """Check the whole proof ``tactics`` (root to goal-closing tactic) from scratch."""
+    """Check the whole proof ``tactics`` (root to goal-closing tactic) from scratch.
+
+    ``cached`` marks a proof completed from the proof cache: ``tactic`` then holds the cached tactics."""
 
     node: int
     tactic: str
     logprob: float
     tactics: tuple[str, ...]
+    cached: bool = False
 
 
 Request: TypeAlias = ExpandRequest | TacticRequest | VerifyRequest

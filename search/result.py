@@ -32,6 +32,8 @@ class SearchStats:
     filtered: int = 0  # tactics the safety filter refused to send
     proofs_found: int = 0  # tactics that closed the last goal, before verification
     proofs_rejected: int = 0  # of those, the ones whole-proof verification refused
+    cache_hits: int = 0  # states completed by a proof from the proof cache (then verified)
+    cache_skips: int = 0  # states not expanded because the cache recorded a failure
     model_seconds: float = 0.0
     tactic_seconds: float = 0.0
     verify_seconds: float = 0.0

@@ -1,0 +1,86 @@
+"""The Coq backend (the ``search.Backend`` protocol): sessions, the safety filter, proof text, coqc."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from collections.abc import Sequence
+
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.launch import INSTALL_FIX
+from search.backends.coq.safety import check_coq_tactic, check_coq_theorem
+from search.backends.coq.sentences import tactic_sentence
+from search.backends.coq.session import CoqSession
+from search.backends.coq.verify import compile_and_check
+from search.backends.process import STDOUT, ManagedProcess, ProcessError
+from search.errors import BackendUnavailableError
+from search.types import Theorem, Verdict
+
+logger = logging.getLogger(__name__)
+
+
+class CoqBackend:
+    """Opens ``CoqSession``s, filters tactics, renders and verifies whole proofs.
+
+    Holds no process of its own: each session owns its coqtop, each verification its coqc.
+    """
+
+    name = "coq"
+
+    def __init__(self, config: CoqBackendConfig | None = None) -> None:
+        self.config = config or CoqBackendConfig()
+
+    def open(self, theorem: Theorem) -> CoqSession:
+        """Start a session; raises ``InvalidTheoremError`` or ``BackendUnavailableError``."""
+        return CoqSession(theorem, self.config)
+
+    def check_tactic(self, tactic: str) -> str | None:
+        return check_coq_tactic(tactic)
+
+    def render_proof(self, theorem: Theorem, tactics: Sequence[str]) -> str:
+        """The whole ``.v`` text: header, statement, ``Proof.``, one tactic sentence a line, ``Qed.``."""
+        lines = [theorem.header.rstrip(), ""] if theorem.header.strip() else []
+        lines += [theorem.statement.strip(), "Proof."]
+        lines += [f"  {tactic_sentence(t)}" for t in tactics]
+        lines.append("Qed.")
+        return "\n".join(lines) + "\n"
+
+    def verify(self, theorem: Theorem, tactics: Sequence[str]) -> Verdict:
+        """Check the proof with coqc from scratch; refused text is never compiled.
+
+        Raises ``BackendUnavailableError`` when coqc is missing.
+        """
+        reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement)
+        if reason is not None:
+            return Verdict(False, (f"theorem refused: {reason}",))
+        for index, tactic in enumerate(tactics, start=1):
+            reason = check_coq_tactic(tactic)
+            if reason is not None:
+                return Verdict(False, (f"tactic {index} ({tactic!r}) refused: {reason}",))
+        text = self.render_proof(theorem, tactics)
+        verdict = compile_and_check(text, theorem.name, self.config)
+        logger.debug("%s: verified=%s %s", theorem.name, verdict.ok, verdict.messages)
+        return verdict
+
+    def close(self) -> None:
+        """Nothing to release: sessions and verifications own their processes."""
+
+    def version(self) -> str:
+        """Coq's version (``8.16.1``), for diagnostics; raises ``BackendUnavailableError``."""
+        return coq_version(self.config)
+
+
+def coq_version(config: CoqBackendConfig | None = None) -> str:
+    """Ask ``coqc --version`` which Coq is installed; raises ``BackendUnavailableError`` if none runs."""
+    config = config or CoqBackendConfig()
+    path = shutil.which(config.coqc)
+    if path is None or shutil.which(config.coqtop) is None:
+        raise BackendUnavailableError("coq", f"{config.coqtop!r}/{config.coqc!r} not found", INSTALL_FIX)
+    try:
+        with ManagedProcess([path, "--version"], name="coqc") as process:
+            line, _ = process.read_until(STDOUT, b"\n", 30.0)
+    except (OSError, ProcessError) as exc:
+        raise BackendUnavailableError("coq", f"{path} --version failed: {exc}", INSTALL_FIX) from exc
+    match = re.search(r"version (\S+)", line)
+    return match.group(1) if match else line.strip()

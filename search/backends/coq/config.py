@@ -1,0 +1,89 @@
+"""Settings of the Coq backend: where Coq is, its time and memory limits, which axioms a proof may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoqBackendConfig:
+    """Validated settings shared by every Coq session and verification of one backend.
+
+    Times are seconds, memory is MiB. Coq's ``Timeout N`` takes whole seconds, so a tactic's own limit is
+    rounded up to the next second when ``coq_timeout`` is on.
+    """
+
+    coqtop: str = field(
+        default="coqtop", metadata={"help": "the coqtop executable (a name on PATH or a path)"}
+    )
+    coqc: str = field(
+        default="coqc", metadata={"help": "the coqc executable used to verify whole proofs"}
+    )
+    coq_args: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "extra arguments for coqtop and coqc, e.g. ('-R', 'theories', 'MyLib')"},
+    )
+    tactic_timeout: float = field(
+        default=12.0,
+        metadata={"help": "time limit of one tactic when the caller gives none, in seconds"},
+    )
+    coq_timeout: bool = field(
+        default=True,
+        metadata={"help": "wrap each tactic in Coq's own `Timeout N` (interrupts without a restart); "
+                          "the process deadline backs it up either way"},
+    )
+    kill_grace: float = field(
+        default=2.0,
+        metadata={"help": "seconds past a tactic's limit before coqtop is killed, restarted and the "
+                          "state replayed"},
+    )
+    start_timeout: float = field(
+        default=60.0,
+        metadata={"help": "time limit for coqtop to start and load the header and statement, in seconds"},
+    )
+    replay_timeout: float = field(
+        default=60.0,
+        metadata={"help": "time limit of one tactic replayed to restore a state, in seconds"},
+    )
+    verify_timeout: float = field(
+        default=120.0, metadata={"help": "time limit of one whole-proof check by coqc, in seconds"}
+    )
+    memory_limit_mb: int | None = field(
+        default=4096,
+        metadata={"help": "address-space limit of each coqtop/coqc process in MiB (None: unlimited)"},
+    )
+    allowed_axioms: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "axioms a verified proof may depend on (default: none, as Coq's "
+                          "'Closed under the global context')"},
+    )
+    max_restarts: int = field(
+        default=3,
+        metadata={"help": "restarts of a dead coqtop tried in a row while restoring one state"},
+    )
+    printing_depth: int = field(
+        default=1000,
+        metadata={"help": "Coq's `Printing Depth`: deep enough that distinct goals never print "
+                          "the same elided text"},
+    )
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("coqtop", "coqc"):
+            if not getattr(self, name).strip():
+                problems.append(f"{name} must name an executable")
+        for name in ("tactic_timeout", "start_timeout", "replay_timeout", "verify_timeout"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        if self.kill_grace < 0:
+            problems.append(f"kill_grace must be >= 0 seconds, got {self.kill_grace}")
+        if self.memory_limit_mb is not None and self.memory_limit_mb < 256:
+            problems.append(f"memory_limit_mb must be >= 256 (Coq needs room), got {self.memory_limit_mb}")
+        if self.max_restarts < 1:
+            problems.append(f"max_restarts must be >= 1, got {self.max_restarts}")
+        if self.printing_depth < 50:
+            problems.append(f"printing_depth must be >= 50, got {self.printing_depth}")
+        if any(not isinstance(a, str) or not a for a in self.coq_args):
+            problems.append("coq_args must be non-empty strings")
+        if problems:
+            raise ValueError("invalid Coq backend configuration: " + "; ".join(problems))

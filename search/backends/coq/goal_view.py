@@ -1,0 +1,86 @@
+"""Reading the first goal back out of a Coq session's canonical state text.
+
+A policy sees only ``TacticState.pp`` (see ``goals.py`` for its layout). This module recovers the first
+goal's hypotheses (name and type) and conclusion, and finds the top-level connective of a proposition, so
+that state-dependent candidates (``induction n``, ``rewrite IHn``, ``split`` ...) can be proposed without a
+Coq parser. It is a heuristic reader: unknown text gives fewer candidates, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_BAR = re.compile(r"^\s*={5,}\s*$")
+_HYP = re.compile(r"^  ([A-Za-z_][\w']*(?:, [A-Za-z_][\w']*)*) : (.*)$")
+_OPEN = "([{"
+_CLOSE = ")]}"
+
+
+@dataclass(frozen=True)
+class GoalView:
+    """The first goal: hypotheses as ``(name, type)`` in context order, and the conclusion."""
+
+    hypotheses: tuple[tuple[str, str], ...]
+    conclusion: str
+
+
+def first_goal(pp: str) -> GoalView | None:
+    """Parse the first goal of ``pp``; ``None`` when the text has no goal bar."""
+    lines = pp.split("\n")
+    bar = next((i for i, line in enumerate(lines) if _BAR.match(line)), None)
+    if bar is None:
+        return None
+    hypotheses: list[tuple[str, str]] = []
+    for line in lines[1:bar]:
+        match = _HYP.match(line)
+        if match is not None:
+            hypotheses.extend((name, match.group(2).strip()) for name in match.group(1).split(", "))
+        elif hypotheses and line.startswith("   "):  # a long type wrapped onto the next line
+            name, typ = hypotheses[-1]
+            hypotheses[-1] = (name, f"{typ} {line.strip()}")
+    conclusion_lines: list[str] = []
+    for line in lines[bar + 1:]:
+        if not line.strip():
+            break
+        conclusion_lines.append(line.strip())
+    return GoalView(tuple(hypotheses), " ".join(conclusion_lines))
+
+
+def top_level(text: str, operator: str) -> bool:
+    """Whether ``operator`` occurs in ``text`` outside every bracket (a crude precedence check)."""
+    depth = 0
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif depth == 0 and text.startswith(operator, i):
+            return True
+        i += 1
+    return False
+
+
+def is_quantified(text: str) -> bool:
+    """A proposition that ``intros`` can open: ``forall``, ``->`` or ``~`` on top."""
+    stripped = text.lstrip()
+    return stripped.startswith(("forall ", "~")) or top_level(stripped, " -> ")
+
+
+def is_equation(text: str) -> bool:
+    """A (possibly quantified or conditional) equation: something ``rewrite`` can use."""
+    body = text
+    while body.startswith("forall "):
+        comma = body.find(", ")
+        if comma < 0:
+            return False
+        body = body[comma + 2:]
+    last = body.split(" -> ")[-1]
+    return top_level(last, " = ")
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether the identifier ``name`` occurs in ``text`` as a whole word."""
+    return re.search(rf"(?<![\w']){re.escape(name)}(?![\w'])", text) is not None

@@ -1,0 +1,107 @@
+"""Reading coqtop's goal displays and building the canonical text of a proof state.
+
+coqtop prints the first goal in full and later goals by their conclusion only, with evar ids
+(``(ID 13)``) that depend on the path that reached the state. The canonical text ``pp`` therefore holds
+every goal in full (later ones from ``Show k``) and no ids, so states that Coq prints the same are one
+search node whichever branch reached them:
+
+    2 goals
+      n : nat
+      ============================
+      0 + 0 = 0
+
+    goal 2 is:
+      n : nat
+      IHn : n + 0 = n
+      ============================
+      S n + 0 = S n
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import textwrap
+from dataclasses import dataclass
+
+_HEADER = re.compile(r"^(\d+) (?:focused )?goals?\b[^\n]*$", re.MULTILINE)
+_ID = re.compile(r" \(ID \d+\)")
+_LATER_GOAL = re.compile(r"\n\s*\ngoal \d+ \(ID \d+\) is:\n")
+_SHOWN_GOAL = re.compile(r"^goal (\d+) \(ID \d+\) is:\n", re.MULTILINE)
+NO_MORE_GOALS = "No more goals."
+GAVE_UP = "No more goals, but there are some goals you gave up"
+ON_SHELF = "All the remaining goals are on the shelf."
+UNFOCUSED = "but there are some unfocused goals"
+
+
+class GoalDisplayError(ValueError):
+    """coqtop printed something that is not the goal display asked for."""
+
+
+class Display(enum.Enum):
+    """What a goal display says about the proof."""
+
+    GOALS = "goals"  # focused goals remain
+    FINISHED = "finished"  # "No more goals." and nothing shelved or given up
+    GAVE_UP = "gave_up"  # no goals left, but some were given up (Qed would fail)
+    SHELF = "shelf"  # only shelved goals remain (Qed would fail)
+    UNFOCUSED = "unfocused"  # a focused block is done, unfocused goals remain (bullets/braces)
+    NONE = "none"  # nothing recognisable was printed: ask with `Show.`
+
+
+@dataclass(frozen=True)
+class FirstGoal:
+    """The parsed display after a tactic: its kind, the header without ids, the goal count and the
+    first goal's body (indented as Coq prints it, blank lines dropped)."""
+
+    display: Display
+    header: str = ""
+    count: int = 0
+    body: str = ""
+
+
+def parse_display(stdout: str) -> FirstGoal:
+    """Parse what coqtop printed after a command (a tactic or ``Show.``)."""
+    if GAVE_UP in stdout:
+        return FirstGoal(Display.GAVE_UP)
+    if ON_SHELF in stdout:
+        return FirstGoal(Display.SHELF)
+    if UNFOCUSED in stdout:
+        return FirstGoal(Display.UNFOCUSED)
+    headers = list(_HEADER.finditer(stdout))
+    if not headers:
+        if NO_MORE_GOALS in stdout:
+            return FirstGoal(Display.FINISHED)
+        return FirstGoal(Display.NONE)
+    header = headers[-1]
+    rest = stdout[header.end():]
+    later = _LATER_GOAL.search(rest)
+    body = rest[: later.start()] if later else rest
+    return FirstGoal(Display.GOALS, _ID.sub("", header.group()).strip(), int(header.group(1)),
+                     clean_body(body))
+
+
+def parse_shown_goal(stdout: str, index: int) -> str:
+    """The body of goal ``index`` from the output of ``Show index.``; raises ``GoalDisplayError``."""
+    for match in _SHOWN_GOAL.finditer(stdout):
+        if int(match.group(1)) == index:
+            return clean_body(stdout[match.end():])
+    raise GoalDisplayError(f"no goal {index} in coqtop's output: {stdout[:200]!r}")
+
+
+def clean_body(text: str) -> str:
+    """Drop blank lines and trailing spaces, keep Coq's indentation and line breaks."""
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def canonical_pp(header: str, bodies: list[str]) -> str:
+    """The canonical text of a state: the header, goal 1, then ``goal k is:`` and goal k for the rest."""
+    parts = [f"{header}\n{bodies[0]}"]
+    parts.extend(f"goal {k} is:\n{body}" for k, body in enumerate(bodies[1:], start=2))
+    return "\n\n".join(parts)
+
+
+def goal_text(body: str) -> str:
+    """One goal as a standalone text (hypotheses, bar, conclusion) without Coq's indentation."""
+    return textwrap.dedent(body)

@@ -1,0 +1,80 @@
+"""Starting coqtop on one theorem: header, printing settings, statement, ``Proof.``.
+
+Used when a session opens and every time it restarts a dead or killed coqtop. The process is closed before
+any error leaves this module, so a failed start never leaks it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop
+from search.backends.coq.safety import check_coq_theorem, header_sentences
+from search.backends.process import ProcessDied, ProcessTimeout
+from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.types import Theorem
+
+logger = logging.getLogger(__name__)
+
+INSTALL_FIX = "install Coq: `apt-get install coq` on Debian/Ubuntu, or set coqtop/coqc to their paths"
+
+
+def launch(config: CoqBackendConfig, theorem: Theorem) -> tuple[CoqTop, int]:
+    """Start coqtop in proof mode on ``theorem``; return it and the state id after ``Proof.``.
+
+    Raises ``InvalidTheoremError`` when the safety filter refuses the theorem, or Coq rejects its header
+    or statement, or the statement does not open a proof named ``theorem.name``;
+    ``BackendUnavailableError`` when coqtop cannot be run, or dies while starting.
+    """
+    reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement)
+    if reason is not None:
+        raise InvalidTheoremError(theorem.name, reason)
+    top = CoqTop(config, name=f"coqtop[{theorem.name}]")
+    try:
+        top.start(config.start_timeout)
+    except OSError as exc:
+        raise BackendUnavailableError("coq", f"cannot run {config.coqtop!r}: {exc}", INSTALL_FIX) from exc
+    except ProcessDied as exc:
+        raise BackendUnavailableError("coq", f"coqtop died at start: {exc}", INSTALL_FIX) from exc
+    try:
+        return top, _enter_proof(top, config, theorem)
+    except ProcessDied as exc:
+        top.close()
+        raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}: {exc}") from exc
+    except ProcessTimeout as exc:
+        top.close()
+        raise InvalidTheoremError(
+            theorem.name, f"coqtop did not load the header and statement within {exc.seconds:g} s"
+        ) from exc
+    except BaseException:
+        top.close()
+        raise
+
+
+def _enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
+    """Send header, settings, statement and ``Proof.``. Sentences go on one line each: the filter refused
+    strings and comments, so whitespace carries no meaning and coqtop answers each with one prompt."""
+    timeout = config.start_timeout
+    for sentence in header_sentences(theorem.header):
+        before = top.state_id
+        reply = top.command(" ".join(sentence.split()), timeout)
+        if reply.state_id == before:
+            raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r}: {reply.error}")
+    before = top.state_id
+    reply = top.command(f"Set Printing Depth {config.printing_depth}.", timeout)
+    if reply.state_id == before:
+        raise InvalidTheoremError(theorem.name, f"cannot set the printing depth: {reply.error}")
+    reply = top.command(" ".join(theorem.statement.split()), timeout)
+    if reply.error is not None:
+        raise InvalidTheoremError(theorem.name, f"statement: {reply.error}")
+    if reply.proof != theorem.name:
+        raise InvalidTheoremError(
+            theorem.name, f"the statement did not open a proof of {theorem.name!r} (open: {reply.proof!r})"
+        )
+    before = top.state_id
+    reply = top.command("Proof.", timeout)
+    if reply.state_id == before:
+        raise InvalidTheoremError(theorem.name, f"Proof.: {reply.error}")
+    logger.debug("coqtop %s: %s ready at state %d", top.pid, theorem.name, reply.state_id)
+    return reply.state_id

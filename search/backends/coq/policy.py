@@ -1,0 +1,128 @@
+"""The LLM-free baseline policy for Coq: a fixed tactic list plus candidates read off the state.
+
+Fixed tactics (``lia``, ``auto``, ``simpl``, ``intros`` ...) are proposed for every state. The first goal
+adds state-dependent ones: ``induction x``/``destruct x`` for variables of inductive types in the context,
+``rewrite H``/``rewrite <- H`` for equations, ``apply H`` and ``destruct H`` for hypotheses, ``split``,
+``left``/``right``, ``eexists`` for the conclusion's connective. Each candidate gets a weight; weights are
+normalised over the state's candidates and their logarithms are the scores (``Candidate.logprob`` <= 0),
+so the engine's scoring (sum of log-probs / depth^alpha) treats them like a model's. Everything is
+deterministic: equal weights keep the order in which candidates were produced.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from search.backends.coq.goal_view import (
+    GoalView,
+    first_goal,
+    is_equation,
+    is_quantified,
+    mentions,
+    top_level,
+)
+from search.types import Candidate
+
+# (tactic, weight): closing tactics first, then simplification and structure.
+DEFAULT_COQ_TACTICS: tuple[tuple[str, float], ...] = (
+    ("lia", 8.0), ("reflexivity", 6.0), ("auto", 5.0), ("intros", 5.0), ("simpl", 5.0),
+    ("tauto", 3.0), ("congruence", 3.0), ("assumption", 2.0), ("trivial", 1.5), ("split", 2.0),
+    ("constructor", 1.5), ("intuition", 2.0), ("discriminate", 1.5), ("easy", 1.5), ("nia", 1.5),
+    ("simpl in *", 1.5), ("subst", 1.0), ("f_equal", 1.0), ("firstorder", 1.0), ("ring", 1.0),
+    ("contradiction", 0.8), ("left", 0.8), ("right", 0.8), ("exfalso", 0.5), ("eauto", 0.5),
+)
+INDUCTIVE_TYPES = re.compile(r"^(?:nat|bool|list\b.*|option\b.*|positive|N|Z|.* \* .*)$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoqTacticPolicy:
+    """Proposes the fixed list plus state-dependent candidates, best first (the ``Policy`` protocol).
+
+    ``fixed`` pairs each tactic with a positive weight; ``max_names`` caps how many context variables and
+    hypotheses produce candidates (the most recent ones, which are usually the relevant ones).
+    """
+
+    fixed: tuple[tuple[str, float], ...] = field(
+        default=DEFAULT_COQ_TACTICS, metadata={"help": "tactics proposed for every state, with weights"}
+    )
+    max_names: int = field(
+        default=4, metadata={"help": "variables and hypotheses (most recent first) that get candidates"}
+    )
+
+    def __post_init__(self) -> None:
+        if not self.fixed:
+            raise ValueError("the Coq tactic policy needs at least one fixed tactic")
+        names = [t for t, _ in self.fixed]
+        if len(set(names)) != len(names) or any(not t.strip() for t in names):
+            raise ValueError("fixed tactics must be distinct and non-empty")
+        if any(w <= 0 for _, w in self.fixed):
+            raise ValueError("fixed tactic weights must be > 0")
+        if self.max_names < 0:
+            raise ValueError(f"max_names must be >= 0, got {self.max_names}")
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        return [self.candidates(pp)[:n] for pp in states]
+
+    def candidates(self, pp: str) -> list[Candidate]:
+        """Every candidate for the state ``pp``, sorted by descending log-prob (stable)."""
+        weights: dict[str, float] = {}
+        for tactic, weight in self.fixed:
+            _add(weights, tactic, weight)
+        view = first_goal(pp)
+        if view is not None:
+            for tactic, weight in self._state_tactics(view):
+                _add(weights, tactic, weight)
+        total = sum(weights.values())
+        ranked = sorted(weights.items(), key=lambda tw: -tw[1])
+        return [Candidate(tactic, math.log(weight / total)) for tactic, weight in ranked]
+
+    def _state_tactics(self, view: GoalView) -> list[tuple[str, float]]:
+        out = _conclusion_tactics(view.conclusion)
+        recent = list(reversed(view.hypotheses))
+        data = [(n, t) for n, t in recent if INDUCTIVE_TYPES.match(t)][: self.max_names]
+        props = [(n, t) for n, t in recent if not INDUCTIVE_TYPES.match(t) and not _is_sort(t)]
+        for name, _ in data:
+            in_goal = mentions(view.conclusion, name)
+            out += [(f"induction {name}", 6.0 if in_goal else 1.0),
+                    (f"destruct {name}", 2.0 if in_goal else 0.5)]
+        for name, typ in props[: self.max_names]:
+            out += _hypothesis_tactics(name, typ, view.conclusion)
+        return out
+
+
+def _conclusion_tactics(conclusion: str) -> list[tuple[str, float]]:
+    """Candidates suggested by the conclusion's top-level shape."""
+    out: list[tuple[str, float]] = []
+    if is_quantified(conclusion):
+        out.append(("intros", 12.0))
+    if conclusion.startswith("exists "):
+        out.append(("eexists", 3.0))
+    if top_level(conclusion, "/\\") or top_level(conclusion, "<->"):
+        out.append(("split", 5.0))
+    if top_level(conclusion, "\\/"):
+        out += [("left", 3.0), ("right", 3.0)]
+    return out
+
+
+def _hypothesis_tactics(name: str, typ: str, conclusion: str) -> list[tuple[str, float]]:
+    """Candidates that use the hypothesis ``name : typ``."""
+    out: list[tuple[str, float]] = []
+    if is_equation(typ):
+        out += [(f"rewrite {name}", 5.0), (f"rewrite <- {name}", 1.5)]
+    if top_level(typ, "/\\") or top_level(typ, "\\/") or typ.startswith("exists "):
+        out.append((f"destruct {name}", 3.0))
+    out.append((f"apply {name}", 2.0 if typ.split(" -> ")[-1].strip() == conclusion else 0.7))
+    return out
+
+
+def _is_sort(typ: str) -> bool:
+    """A type or predicate variable (``A : Type``, ``P : nat -> Prop``): nothing to apply or rewrite."""
+    return typ.split(" -> ")[-1].strip() in ("Prop", "Set", "Type")
+
+
+def _add(weights: dict[str, float], tactic: str, weight: float) -> None:
+    """Keep the largest weight a tactic was given (the fixed list and the state may both propose it)."""
+    weights[tactic] = max(weights.get(tactic, 0.0), weight)

@@ -1,0 +1,164 @@
+"""Coq's safety filter: which tactics, statements and headers may reach coqtop or coqc.
+
+Untrusted text (a model's tactic, a benchmark row) must never change Coq's environment, leave the proof,
+admit a goal or hide a second sentence. The rules are allow-lists where the language allows it:
+
+- a tactic is exactly one sentence whose first word (after an optional goal selector such as ``2:`` or
+  ``all:``) is lower case: every Coq command (``Qed``, ``Require``, ``Set``, ``Load``, ``Timeout``, ``Fail``,
+  ``Drop``, ``Ltac`` ...) starts upper case, so none can be sent. Bullets and braces are refused too: the
+  engine's proof is a linear tactic list acting on the first goal;
+- a statement is one ``Theorem``/``Lemma``/... sentence naming the theorem;
+- a header is ``Require``/``Import``/``Export``/``Open Scope`` lines and ``Definition``/``Fixpoint``/
+  ``Inductive`` sentences with a body;
+- everywhere: no comments or strings (they could hide a terminator from the sentence splitter), no control
+  characters or unusual whitespace, no words that admit goals or skip the kernel (``admit``, ``give_up``,
+  ``Admitted``, ``exact_no_check``, ``native_compute`` ...).
+
+Whole-proof verification (``Print Assumptions``) stays the final word; this filter keeps what never
+needs to reach Coq away from it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from search.backends.coq.sentences import SentenceError, has_terminator, split_sentences, tactic_body
+
+MAX_TACTIC_CHARS = 2000
+
+# Words that admit a goal, end a proof, or let a term skip the kernel's type check.
+UNSOUND_WORDS = frozenset({
+    "admit", "give_up", "Admitted", "Abort", "Qed", "Defined", "Save", "Proof",
+    "exact_no_check", "vm_cast_no_check", "native_cast_no_check", "change_no_check", "native_compute",
+})
+# Commands that have no place inside a tactic or a statement, wherever they appear.
+COMMAND_WORDS = frozenset({
+    "Axiom", "Axioms", "Parameter", "Parameters", "Hypothesis", "Hypotheses", "Variable", "Variables",
+    "Conjecture", "Context", "Declare", "Load", "Require", "Import", "Export", "Redirect", "Extraction",
+    "Drop", "Reset", "Back", "BackTo", "Undo", "Restart", "Unshelve", "Ltac", "Ltac2",
+})
+STATEMENT_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_']*"
+_SELECTOR = re.compile(
+    r"(?:all|par|!|\[\s*" + _IDENT + r"\s*\]|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*)\s*:(?!=)\s*"
+)
+_BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
+_STATEMENT = re.compile(r"(?:" + "|".join(STATEMENT_KEYWORDS) + r")\s+(" + _IDENT + r")(?=[\s:({])")
+_MODULES = r"[A-Za-z_][\w.']*(?:\s+[A-Za-z_][\w.']*)*"
+_HEADER_SENTENCES = (
+    re.compile(r"(?:From\s+[A-Za-z_][\w.']*\s+)?Require(?:\s+(?:Import|Export))?\s+" + _MODULES + r"\."),
+    re.compile(r"(?:Import|Export)\s+" + _MODULES + r"\."),
+    re.compile(r"(?:Local\s+)?(?:Open|Close)\s+Scope\s+" + _IDENT + r"\."),
+    re.compile(r"(?:Definition|Fixpoint|Inductive)\s+" + _IDENT + r"\b.*:=.*\.", re.DOTALL),
+)
+
+
+def check_text(text: str) -> str | None:
+    """Reasons common to every piece of Coq text: comments, strings, control characters, odd spaces."""
+    if "(*" in text or "*)" in text:
+        return "comments are not allowed"
+    if '"' in text:
+        return "string literals are not allowed"
+    bad = _BAD_CHAR.search(text)
+    if bad is not None:
+        return f"character {bad.group()!r} is not allowed"
+    if "<prompt" in text or "</" in text:
+        return "text that looks like coqtop's prompt markup is not allowed"
+    return None
+
+
+def forbidden_word(text: str, words: frozenset[str]) -> str | None:
+    """The first whole word of ``text`` that is in ``words``; dots separate words (``Foo.admit``)."""
+    for match in _WORD.finditer(text):
+        if match.group() in words:
+            return match.group()
+    return None
+
+
+def check_coq_tactic(tactic: str) -> str | None:
+    """Return why ``tactic`` must not be sent to Coq, or ``None`` when it may.
+
+    Accepts one tactic sentence with or without its final ``.`` (``tactic_body`` gives the spelling that
+    is sent).
+    """
+    if len(tactic) > MAX_TACTIC_CHARS:
+        return f"tactic longer than {MAX_TACTIC_CHARS} characters"
+    reason = check_text(tactic)
+    if reason is not None:
+        return reason
+    body = tactic_body(tactic)
+    if not body:
+        return "empty tactic"
+    if body.endswith("."):
+        return "ellipsis ('...') is not allowed"
+    if has_terminator(body):
+        return "more than one sentence"
+    selector = _SELECTOR.match(body)
+    rest = body[selector.end():] if selector else body
+    if not rest:
+        return "goal selector without a tactic"
+    first = rest[0]
+    if first in "-+*":
+        return "bullets are not allowed (the proof is a linear tactic list)"
+    if first in "{}":
+        return "braces (focusing) are not allowed (the proof is a linear tactic list)"
+    if not (first.islower() or first in "(["):
+        return f"not a tactic: {rest.split()[0]!r} (Coq commands are not allowed)"
+    word = forbidden_word(body, UNSOUND_WORDS | COMMAND_WORDS)
+    if word is not None:
+        return f"{word!r} is not allowed"
+    return None
+
+
+def check_coq_statement(name: str, statement: str) -> str | None:
+    """Return why ``statement`` is not one ``Theorem name ... .`` sentence, or ``None``."""
+    reason = check_text(statement)
+    if reason is not None:
+        return f"statement: {reason}"
+    try:
+        sentences = split_sentences(statement)
+    except SentenceError as exc:
+        return f"statement: {exc}"
+    if len(sentences) != 1:
+        return f"statement must be exactly one sentence, got {len(sentences)}"
+    match = _STATEMENT.match(sentences[0])
+    if match is None:
+        return f"statement must start with one of {', '.join(STATEMENT_KEYWORDS)} and a name"
+    if match.group(1) != name:
+        return f"statement declares {match.group(1)!r}, not {name!r}"
+    word = forbidden_word(sentences[0], UNSOUND_WORDS | COMMAND_WORDS)
+    if word is not None:
+        return f"statement: {word!r} is not allowed"
+    return None
+
+
+def check_coq_header(header: str) -> str | None:
+    """Return why ``header`` holds anything beyond imports, scopes and definitions with a body."""
+    reason = check_text(header)
+    if reason is not None:
+        return f"header: {reason}"
+    try:
+        sentences = split_sentences(header)
+    except SentenceError as exc:
+        return f"header: {exc}"
+    for sentence in sentences:
+        if not any(p.fullmatch(sentence) for p in _HEADER_SENTENCES):
+            return f"header: command not allowed: {sentence[:80]!r}"
+        word = forbidden_word(sentence, UNSOUND_WORDS)
+        if word is not None:
+            return f"header: {word!r} is not allowed"
+    return None
+
+
+def header_sentences(header: str) -> list[str]:
+    """The header's sentences, in order; call only on a header ``check_coq_header`` accepted."""
+    return split_sentences(header)
+
+
+def check_coq_theorem(name: str, header: str, statement: str) -> str | None:
+    """Return why a theorem's header or statement must not reach Coq, or ``None``."""
+    if re.fullmatch(_IDENT, name) is None:
+        return f"{name!r} is not a plain Coq identifier"
+    return check_coq_header(header) or check_coq_statement(name, statement)

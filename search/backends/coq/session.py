@@ -1,0 +1,241 @@
+"""A Coq session: one theorem in one ``coqtop -emacs`` process, any earlier state reachable.
+
+Why ``coqtop -emacs`` and not ``coqidetop.opt``'s XML protocol: both keep one linear document, so both
+reach only states on the current branch (``BackTo`` here, ``EditAt`` there) and both need a replay from
+the common ancestor to reach a sibling branch. The emacs protocol gives everything else with less
+machinery: one prompt per command carrying the state id and the open proof, success read off the id, goals
+in Coq's own printing (no richpp XML to render back into text), and it is the protocol measured in
+COQ-NOTES.md (a cheap tactic plus ``BackTo`` at ~3k/s).
+
+State restoration. ``TacticState.handle`` is a ``CoqHandle``: the tactic path from the initial state. The
+session keeps the branch coqtop is on (each tactic with the state id after it). To run a tactic at a state
+it ``BackTo``s the longest common prefix of the branch and the state's path, replays the rest of the path,
+then runs the tactic. Siblings cost one ``BackTo``; a jump to another branch costs the replay of the part
+that differs.
+
+Failures. A tactic that fails is a ``TacticError`` with Coq's message. A tactic past its limit is stopped by
+Coq's ``Timeout N`` or, failing that, by the process deadline: coqtop's process group is killed and the
+answer is ``TacticTimeout``. A dead coqtop (killed from outside, out of memory) is restarted and the state
+replayed before the next tactic; a tactic during which coqtop dies is retried once on a fresh process, and
+only a second death makes it a ``TacticError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop, Reply
+from search.backends.coq.goals import (
+    Display,
+    GoalDisplayError,
+    canonical_pp,
+    goal_text,
+    parse_display,
+    parse_shown_goal,
+)
+from search.backends.coq.launch import launch
+from search.backends.coq.safety import check_coq_tactic
+from search.backends.coq.sentences import tactic_body
+from search.backends.process import ProcessDied, ProcessTimeout
+from search.errors import ProverError
+from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
+
+logger = logging.getLogger(__name__)
+
+_DEAD_ENDS = {
+    Display.GAVE_UP: "no goals left, but some were given up",
+    Display.SHELF: "only shelved goals remain (Qed would refuse them)",
+    Display.UNFOCUSED: "the focused goals are done but unfocused goals remain",
+}
+
+
+@dataclass(frozen=True)
+class CoqHandle:
+    """Where a state is: the tactic bodies (``tactic_body``) that lead to it from the initial state."""
+
+    path: tuple[str, ...]
+
+
+class RestoreError(ProverError):
+    """A state could not be reached again (replay failed, or coqtop kept dying)."""
+
+
+class CoqSession:
+    """One open theorem in one coqtop (the ``search.Session`` protocol).
+
+    Raises from the constructor: ``InvalidTheoremError`` (refused or rejected theorem) and
+    ``BackendUnavailableError`` (coqtop cannot run). ``run_tactic`` never raises for a tactic's behaviour.
+    """
+
+    def __init__(self, theorem: Theorem, config: CoqBackendConfig | None = None) -> None:
+        self.theorem = theorem
+        self.config = config or CoqBackendConfig()
+        self.restarts = 0  # coqtop processes started after the first one
+        self._top: CoqTop | None = None
+        self._base_id = 0  # state id after `Proof.` in the current process
+        self._branch: list[tuple[str, int]] = []  # tactic bodies on coqtop's branch, state id after each
+        self._closed = False
+        self._top, self._base_id = launch(self.config, theorem)
+        try:
+            self._initial = self._read_state(self._top.command("Show.", self.config.start_timeout), ())
+        except BaseException:
+            self.close()
+            raise
+        if not isinstance(self._initial, TacticState):
+            self.close()
+            raise RuntimeError(f"{theorem.name}: coqtop shows no goal after Proof.: {self._initial}")
+
+    @property
+    def pid(self) -> int | None:
+        """The current coqtop's process id (it changes when coqtop is restarted)."""
+        return self._top.pid if self._top is not None else None
+
+    def initial_state(self) -> TacticState:
+        return self._initial
+
+    def run_tactic(
+        self, state: TacticState, tactic: str, *, timeout: float | None = None
+    ) -> TacticResult:
+        """Run ``tactic`` at ``state`` (any state this session returned); ``timeout`` in seconds."""
+        if self._closed:
+            raise RuntimeError(f"the session of {self.theorem.name!r} is closed")
+        path = _path_of(state)
+        reason = check_coq_tactic(tactic)
+        if reason is not None:
+            return TacticError(f"refused by the Coq safety filter: {reason}")
+        body = tactic_body(tactic)
+        limit = self.config.tactic_timeout if timeout is None else timeout
+        for attempt in (1, 2):
+            try:
+                self._restore(path)
+                return self._apply(path, body, limit)
+            except RestoreError as exc:
+                return TacticError(f"could not restore the state: {exc}")
+            except ProcessTimeout:
+                logger.warning("%s: %r ran past %g s; killing coqtop", self.theorem.name, body, limit)
+                self._discard()
+                return TacticTimeout(limit)
+            except ProcessDied as exc:
+                logger.warning("%s: coqtop died running %r (try %d): %s", self.theorem.name, body,
+                               attempt, exc)
+                self._discard()
+                if attempt == 2:
+                    return TacticError(f"coqtop died while running the tactic: {exc}")
+            except GoalDisplayError as exc:
+                return TacticError(f"unreadable goal display: {exc}")
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Kill coqtop. Idempotent."""
+        self._closed = True
+        self._discard()
+
+    def __enter__(self) -> CoqSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _apply(self, path: tuple[str, ...], body: str, limit: float) -> TacticResult:
+        """Run one tactic at the current tip, which is ``path``."""
+        top = self._require()
+        sentence = f"{body}."
+        deadline = limit + self.config.kill_grace
+        if self.config.coq_timeout:
+            seconds = max(1, math.ceil(limit))
+            sentence = f"Timeout {seconds} {sentence}"
+            deadline = seconds + self.config.kill_grace
+        before = top.state_id
+        reply = top.command(sentence, deadline)
+        if reply.state_id == before:
+            message = reply.error or "the tactic failed"
+            if message.startswith("Timeout!"):
+                return TacticTimeout(limit)
+            return TacticError(message)
+        self._branch.append((body, reply.state_id))
+        return self._read_state(reply, (*path, body))
+
+    def _read_state(self, reply: Reply, path: tuple[str, ...]) -> TacticResult:
+        """Turn the display after a successful tactic into a result; ask with ``Show`` where needed."""
+        top = self._require()
+        timeout = self.config.replay_timeout
+        view = parse_display(reply.stdout)
+        if view.display is Display.NONE:  # goals unchanged since last printed: coqtop prints none
+            view = parse_display(top.command("Show.", timeout).stdout)
+        if view.display is Display.FINISHED:
+            return ProofFinished(handle=CoqHandle(path), message="No more goals.")
+        if view.display is not Display.GOALS:
+            return TacticError(_DEAD_ENDS.get(view.display, "coqtop printed no goals"))
+        bodies = [view.body]
+        for k in range(2, view.count + 1):
+            bodies.append(parse_shown_goal(top.command(f"Show {k}.", timeout).stdout, k))
+        return TacticState(canonical_pp(view.header, bodies), tuple(goal_text(b) for b in bodies),
+                           CoqHandle(path))
+
+    def _restore(self, path: tuple[str, ...]) -> None:
+        """Bring coqtop's tip to ``path``, restarting a dead coqtop (at most ``max_restarts`` times)."""
+        error: Exception | None = None
+        for _ in range(self.config.max_restarts):
+            try:
+                if self._top is None or not self._top.alive:
+                    self._restart()
+                self._goto(path)
+                return
+            except (ProcessDied, ProcessTimeout) as exc:
+                logger.warning("%s: coqtop failed while restoring a state: %s", self.theorem.name, exc)
+                error = exc
+                self._discard()
+        raise RestoreError(f"coqtop failed {self.config.max_restarts} times while restoring: {error}")
+
+    def _restart(self) -> None:
+        self._discard()
+        try:
+            self._top, self._base_id = launch(self.config, self.theorem)
+        except ProverError as exc:
+            raise RestoreError(f"coqtop does not start again: {exc}") from exc
+        self.restarts += 1
+        logger.info("%s: restarted coqtop (pid %s)", self.theorem.name, self._top.pid)
+
+    def _goto(self, path: tuple[str, ...]) -> None:
+        """``BackTo`` the common prefix of the branch and ``path``, then replay the rest of ``path``."""
+        top = self._require()
+        timeout = self.config.replay_timeout
+        common = 0
+        for (done, _), wanted in zip(self._branch, path, strict=False):
+            if done != wanted:
+                break
+            common += 1
+        if common < len(self._branch):
+            target = self._branch[common - 1][1] if common else self._base_id
+            reply = top.command(f"BackTo {target}.", timeout)
+            if reply.state_id != target:
+                raise RestoreError(f"BackTo {target} failed: {reply.error}")
+            del self._branch[common:]
+        for body in path[common:]:
+            before = top.state_id
+            reply = top.command(f"{body}.", timeout)
+            if reply.state_id == before:
+                raise RestoreError(f"replaying {body!r} failed: {reply.error}")
+            self._branch.append((body, reply.state_id))
+
+    def _require(self) -> CoqTop:
+        if self._top is None:
+            raise ProcessDied("coqtop", None, "no coqtop process")
+        return self._top
+
+    def _discard(self) -> None:
+        """Kill the current coqtop (if any) and forget its branch."""
+        top, self._top = self._top, None
+        if top is not None:
+            top.close()
+        self._branch = []
+
+
+def _path_of(state: TacticState) -> tuple[str, ...]:
+    handle = state.handle
+    if not isinstance(handle, CoqHandle):
+        raise ValueError(f"not a state of a Coq session (handle {handle!r})")
+    return handle.path

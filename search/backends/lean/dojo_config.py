@@ -1,0 +1,111 @@
+"""Configuration of the LeanDojo backend, and the environment variables LeanDojo reads at import.
+
+LeanDojo (pip ``lean-dojo``) reads ``CACHE_DIR``, ``TMP_DIR``, ``DISABLE_REMOTE_CACHE``, ``TACTIC_CPU_LIMIT``
+and ``TACTIC_MEMORY_LIMIT`` once, when ``lean_dojo`` is first imported; ``dojo_environment`` computes them
+from this config so that the (lazy) import sees them. See ``../shared/leandojo/API-NOTES.md`` §4 for what
+needs the network: ``offline=True`` sets ``DISABLE_REMOTE_CACHE`` and refuses a ``GITHUB_ACCESS_TOKEN``
+(with it set, ``import lean_dojo`` calls api.github.com and fails offline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeanDojoConfig:
+    """Validated settings of the LeanDojo backend. Times are seconds."""
+
+    timeout: float = field(
+        default=600.0,
+        metadata={"help": "time limit of opening a theorem (LeanDojo's per-read timeout while Lean imports "
+                          "the file's dependencies, e.g. all of Mathlib, and elaborates the file up to it)"},
+    )
+    tactic_timeout: float = field(
+        default=12.0, metadata={"help": "default time limit of one tactic, in seconds"}
+    )
+    additional_imports: tuple[str, ...] = field(
+        default=(), metadata={"help": "extra modules imported before the theorem's file (`import X`)"}
+    )
+    build_deps: bool = field(
+        default=False,
+        metadata={"help": "let LeanDojo build dependencies (Mathlib) from source if it must trace the "
+                          "repository: hours of CPU; False fetches Mathlib's build cache instead"},
+    )
+    local_repos: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "repository URL -> local git clone at the theorem's commit, used instead of "
+                          "the URL (needed offline: a GitHub URL makes LeanDojo call the GitHub API)"},
+    )
+    cache_dir: str | None = field(
+        default=None,
+        metadata={"help": "LeanDojo's CACHE_DIR holding traced repositories (default ~/.cache/lean_dojo)"},
+    )
+    tmp_dir: str | None = field(
+        default=None, metadata={"help": "LeanDojo's TMP_DIR for tracing; created if missing"}
+    )
+    offline: bool = field(
+        default=False,
+        metadata={"help": "never touch the network: sets DISABLE_REMOTE_CACHE=1 and "
+                          "RAY_USAGE_STATS_ENABLED=0, refuses GITHUB_ACCESS_TOKEN, requires local_repos"},
+    )
+    cpu_limit: int | None = field(
+        default=None, metadata={"help": "Lean threads per theorem (TACTIC_CPU_LIMIT; LeanDojo default 1)"}
+    )
+    memory_limit_gb: int | None = field(
+        default=None,
+        metadata={"help": "Lean memory per theorem in GB (TACTIC_MEMORY_LIMIT; LeanDojo default 32)"},
+    )
+    verify_project: str | None = field(
+        default=None,
+        metadata={"help": "Lake project in which whole proofs are checked (its packages must match the "
+                          "theorem's header); default: the theorem's traced repository in CACHE_DIR"},
+    )
+    verify_timeout: float = field(
+        default=600.0, metadata={"help": "time limit of checking a whole proof, in seconds"}
+    )
+    lake: str = field(default="lake", metadata={"help": "the `lake` command used to check whole proofs"})
+    max_tactic_length: int = field(
+        default=4096, metadata={"help": "longest tactic (characters) sent to Lean"}
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "additional_imports", tuple(self.additional_imports))
+        object.__setattr__(self, "local_repos", MappingProxyType(dict(self.local_repos)))
+        problems = []
+        for name in ("timeout", "tactic_timeout", "verify_timeout"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        for name in ("cpu_limit", "memory_limit_gb"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                problems.append(f"{name} must be >= 1 or None, got {value}")
+        if self.max_tactic_length < 1:
+            problems.append(f"max_tactic_length must be >= 1, got {self.max_tactic_length}")
+        if any(not module.strip() or any(c.isspace() for c in module) for module in self.additional_imports):
+            problems.append(f"additional_imports must be module names, got {self.additional_imports!r}")
+        if any(not url.strip() or not path.strip() for url, path in self.local_repos.items()):
+            problems.append("local_repos maps non-empty URLs to non-empty paths")
+        if not self.lake.strip():
+            problems.append("lake must name a command")
+        if problems:
+            raise ValueError("invalid LeanDojo configuration: " + "; ".join(problems))
+
+
+def dojo_environment(config: LeanDojoConfig) -> dict[str, str]:
+    """The environment variables ``lean_dojo`` must see when it is first imported."""
+    env: dict[str, str] = {}
+    if config.cache_dir is not None:
+        env["CACHE_DIR"] = config.cache_dir
+    if config.tmp_dir is not None:
+        env["TMP_DIR"] = config.tmp_dir
+    if config.offline:
+        env["DISABLE_REMOTE_CACHE"] = "1"
+        env["RAY_USAGE_STATS_ENABLED"] = "0"
+    if config.cpu_limit is not None:
+        env["TACTIC_CPU_LIMIT"] = str(config.cpu_limit)
+    if config.memory_limit_gb is not None:
+        env["TACTIC_MEMORY_LIMIT"] = f"{config.memory_limit_gb}g"
+    return env

@@ -1,0 +1,196 @@
+"""A proof session over the REPL pool: tactic mode on one theorem, surviving hangs and crashes.
+
+A state's handle is ``ReplStateRef``: the tactic path from the theorem's initial state. Proof-state ids
+are only meaningful inside one REPL incarnation, so the session keeps, per incarnation
+(``ReplProcess.key``), the id of every path it has there. When a tactic must run on a process that does
+not know the state (the process was restarted after a hang, crash or memory blow-up, recycled, or the pool
+lent another slot), the session opens the theorem there (header env from the process's cache, then
+``statement by sorry``) and replays the path from the longest prefix the process knows.
+
+Failures become results here and nowhere else: a tactic that hangs is ``TacticTimeout``, one that crashes
+Lean or outgrows the memory limit is ``TacticError``; the process is then replaced and the session goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+
+from search.backends.lean.pool import ReplPool
+from search.backends.lean.repl_config import SETUP_FIX, LeanReplConfig
+from search.backends.lean.repl_messages import ReplProtocolError, Sorry
+from search.backends.lean.repl_outcome import is_unknown_proof_state, tactic_outcome
+from search.backends.lean.repl_process import (
+    BACKEND_NAME,
+    HeaderError,
+    MemoryLimitExceeded,
+    ReplProcess,
+)
+from search.backends.lean.repl_theorem import header_error, open_theorem
+from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
+from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
+
+logger = logging.getLogger(__name__)
+
+Path = tuple[str, ...]
+_session_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class ReplStateRef:
+    """Handle of a REPL state: the tactics that lead to it from the initial state of one session."""
+
+    session: int
+    path: Path = field(default=())
+
+
+class ReplayError(Exception):
+    """A state could not be restored in a process. ``process_failed``: the process must be replaced."""
+
+    def __init__(self, message: str, *, process_failed: bool) -> None:
+        super().__init__(message)
+        self.process_failed = process_failed
+
+
+class LeanReplSession:
+    """One theorem in tactic mode. Built by ``open_session``; ``close()`` is idempotent."""
+
+    def __init__(self, pool: ReplPool, theorem: Theorem, config: LeanReplConfig,
+                 opened_in: ReplProcess, initial: Sorry) -> None:
+        assert initial.proof_state is not None
+        self.theorem = theorem
+        self.config = config
+        self._pool = pool
+        self._id = next(_session_ids)
+        self._initial = TacticState(initial.goal, (initial.goal,), ReplStateRef(self._id))
+        self._known: dict[tuple[int, int], dict[Path, int]] = {opened_in.key: {(): initial.proof_state}}
+        self._pp: dict[Path, str] = {(): initial.goal}  # what each path printed, checked on replay
+        self._timeouts: dict[Path, float] = {}  # the limit each path's last tactic ran under
+        self._lock = threading.Lock()  # guards _known's keys: threads may borrow different processes
+        self._closed = False
+
+    def initial_state(self) -> TacticState:
+        return self._initial
+
+    def run_tactic(self, state: TacticState, tactic: str, *, timeout: float | None = None) -> TacticResult:
+        """Run ``tactic`` on ``state`` (any state of this session). Never raises for what Lean does."""
+        path = self._path(state)
+        limit = self.config.tactic_timeout if timeout is None else timeout
+        proc = self._pool.acquire(self._preferred_slots())
+        failed = False
+        try:
+            return self._run(proc, path, tactic, limit)
+        except ReplayError as exc:
+            failed = exc.process_failed
+            return TacticError(f"could not restore the state before the tactic: {exc}")
+        except (ProcessError, ReplProtocolError) as exc:
+            failed = True
+            return failure_result(exc, limit)
+        finally:
+            self._pool.release(proc, failed=failed)
+
+    def close(self) -> None:
+        """Forget the session's states. The processes belong to the pool and stay up."""
+        self._closed = True
+        self._known.clear()
+
+    def _path(self, state: TacticState) -> Path:
+        if self._closed:
+            raise RuntimeError(f"the session of {self.theorem.name!r} is closed")
+        ref = state.handle
+        if not isinstance(ref, ReplStateRef) or ref.session != self._id:
+            raise ValueError(f"state {state.pp[:80]!r} was not returned by this session")
+        return ref.path
+
+    def _run(self, proc: ReplProcess, path: Path, tactic: str, timeout: float) -> TacticResult:
+        proof_state = self._restore(proc, path)
+        response = proc.tactic(tactic, proof_state, timeout=timeout)
+        if is_unknown_proof_state(response):  # the process lost our ids: rebuild them once
+            logger.warning("%s does not know proof state %d; replaying", proc.name, proof_state)
+            with self._lock:
+                self._known.pop(proc.key, None)
+            response = proc.tactic(tactic, self._restore(proc, path), timeout=timeout)
+        result = tactic_outcome(response)
+        new_path = (*path, tactic)
+        if isinstance(result, TacticState):
+            self._known_in(proc)[new_path] = response.proof_state  # type: ignore[union-attr]
+            self._pp.setdefault(new_path, result.pp)
+            self._timeouts[new_path] = timeout
+            return replace(result, handle=ReplStateRef(self._id, new_path))
+        if isinstance(result, ProofFinished):
+            return replace(result, handle=ReplStateRef(self._id, new_path))
+        return result
+
+    def _restore(self, proc: ReplProcess, path: Path) -> int:
+        """The id of ``path``'s state in ``proc``, replaying what the process does not know yet."""
+        known = self._known_in(proc)
+        if path in known:
+            return known[path]
+        try:
+            if () not in known:
+                known[()] = open_theorem(proc, self.theorem, self.config).proof_state  # type: ignore[assignment]
+            done = max(i for i in range(len(path) + 1) if path[:i] in known)
+            for i in range(done, len(path)):
+                known[path[: i + 1]] = self._replay_step(proc, known[path[:i]], path[: i + 1])
+        except (ProcessError, ReplProtocolError) as exc:
+            raise ReplayError(f"{type(exc).__name__}: {exc}", process_failed=True) from exc
+        except (HeaderError, InvalidTheoremError, BackendUnavailableError) as exc:
+            raise ReplayError(f"the theorem no longer opens: {exc}", process_failed=False) from exc
+        return known[path]
+
+    def _replay_step(self, proc: ReplProcess, proof_state: int, path: Path) -> int:
+        timeout = 2 * self._timeouts.get(path, self.config.tactic_timeout)
+        response = proc.tactic(path[-1], proof_state, timeout=timeout)
+        result = tactic_outcome(response)
+        if not isinstance(result, TacticState):
+            raise ReplayError(f"replaying {path[-1]!r} (step {len(path)}) gave {result!r}",
+                              process_failed=False)
+        if result.pp != self._pp.get(path, result.pp):
+            logger.warning("replaying %r printed a different state than before", path[-1])
+        return response.proof_state  # type: ignore[union-attr]
+
+    def _known_in(self, proc: ReplProcess) -> dict[Path, int]:
+        """The path -> id map of ``proc``'s incarnation; earlier incarnations of its slot are dropped."""
+        slot, generation = proc.key
+        with self._lock:
+            for key in [k for k in self._known if k[0] == slot and k[1] < generation]:
+                del self._known[key]
+            known = self._known.pop(proc.key, {})
+            self._known[proc.key] = known  # most recently used last
+        return known
+
+    def _preferred_slots(self) -> list[int]:
+        with self._lock:
+            return [slot for slot, _ in reversed(self._known)]
+
+
+def failure_result(exc: ProcessError | ReplProtocolError, timeout: float) -> TacticResult:
+    """The result of a tactic whose process failed: the one boundary where these errors become data."""
+    if isinstance(exc, ProcessTimeout):
+        return TacticTimeout(timeout)
+    if isinstance(exc, MemoryLimitExceeded):
+        return TacticError(f"Lean exceeded its memory limit: {exc}")
+    if isinstance(exc, ProcessDied):
+        return TacticError(f"Lean {'ran out of memory' if exc.out_of_memory else 'crashed'}: {exc}")
+    return TacticError(f"the REPL failed: {exc}")
+
+
+def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> LeanReplSession:
+    """Open ``theorem`` in a pooled process. Raises ``InvalidTheoremError`` when Lean rejects the
+    statement or header, ``BackendUnavailableError`` when the REPL cannot start or import it."""
+    proc = pool.acquire()
+    failed = False
+    try:
+        initial = open_theorem(proc, theorem, config)
+        return LeanReplSession(pool, theorem, config, proc, initial)
+    except HeaderError as exc:
+        raise header_error(theorem, exc) from exc
+    except (ProcessError, ReplProtocolError) as exc:
+        failed = True
+        raise BackendUnavailableError(BACKEND_NAME, f"the REPL failed while opening {theorem.name!r}: {exc}",
+                                      SETUP_FIX) from exc
+    finally:
+        pool.release(proc, failed=failed)

@@ -1,0 +1,138 @@
+"""What may be sent to Lean: the tactic filter and the theorem (statement + header) check.
+
+``check_lean_tactic`` runs on every candidate before it reaches Lean (REPL or LeanDojo) and returns the
+reason for a refusal, or ``None``. It refuses:
+
+- giving up (``sorry``, ``admit``, ``stop``, ``sorryAx``) and trusting compiled code (``native_decide``,
+  ``decide +native``, ``bv_decide``, ``Lean.ofReduceBool``);
+- anything that runs code or changes the environment: ``#`` commands, ``run_tac``/``run_cmd``/``by_elab``,
+  ``set_option`` (``set_option … in`` included: options such as ``maxHeartbeats`` would let a tactic escape
+  its budget, ``debug.*`` ones would weaken the kernel), imports, declarations and every other command
+  keyword, attributes, ``unsafe``/``implemented_by``/``extern``, macros and syntax, IO and
+  ``Lean.Elab``/``Lean.Meta`` metaprogramming, syntax quotations, interpolated strings, ``polyrith``
+  (network);
+- text that would leave the tactic block once the proof is rendered (``lean_by_block`` puts each tactic on
+  its own line at the block's column): every line after the first must be indented deeper than the first,
+  and ``where``/``termination_by``/``decreasing_by`` (which attach to the enclosing declaration) are refused;
+- unbalanced brackets, unterminated block comments or strings, control and invisible characters, empty
+  tactics and tactics longer than ``max_length`` characters.
+
+Design choices: words are matched on tokens after comments and string literals are removed, so
+``h_sorry_free`` or ``simp [sorry_lemma]`` pass and ``-- sorry`` is only a comment; a ``--`` comment is
+harmless because the renderer ends the line. ``open Foo in tac`` is allowed: it only changes name
+resolution inside ``tac`` (``open Real in nlinarith [pi_pos]`` is common); ``open Foo`` without ``in`` is a
+command and is refused.
+"""
+
+from __future__ import annotations
+
+from search.backends.lean.safety_lexer import (
+    Kind,
+    LexError,
+    Token,
+    bracket_problem,
+    control_character_problem,
+    lex,
+)
+from search.backends.lean.safety_theorem import check_lean_theorem, lean_theorem_problem
+from search.backends.lean.safety_words import (
+    BLOCK_END_WORDS,
+    DECLARATION_WORDS,
+    ENVIRONMENT_WORDS,
+    code_word_problem,
+    token_word,
+)
+
+__all__ = ["DEFAULT_MAX_TACTIC_LENGTH", "check_lean_tactic", "check_lean_theorem", "lean_theorem_problem"]
+
+DEFAULT_MAX_TACTIC_LENGTH = 4096
+
+
+def check_lean_tactic(tactic: str, *, max_length: int = DEFAULT_MAX_TACTIC_LENGTH) -> str | None:
+    """The reason ``tactic`` must not be sent to Lean, or ``None`` when it may be.
+
+    ``max_length`` is in characters. Never raises on any string.
+    """
+    if not tactic.strip():
+        return "empty tactic"
+    if len(tactic) > max_length:
+        return f"too long: {len(tactic)} characters (at most {max_length})"
+    reason = control_character_problem(tactic) or indentation_problem(tactic)
+    if reason is not None:
+        return reason
+    try:
+        tokens = lex(tactic)
+    except LexError as error:
+        return error.reason
+    if not tokens:
+        return "empty tactic: only a comment"
+    reason = bracket_problem(tokens)
+    if reason is not None:
+        return reason
+    for index in range(len(tokens)):
+        reason = code_word_problem(tokens, index)
+        if reason is not None:
+            return reason
+    return command_problem(tokens)
+
+
+def indentation_problem(tactic: str) -> str | None:
+    """Why a multi-line tactic would leave its tactic block: a later line not indented deeper than the
+    first non-blank line would start a new tactic, or at column 0 a new command. ``None`` if none does."""
+    lines = tactic.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    base = _indent(lines[first])
+    for number, line in enumerate(lines[first + 1:], start=first + 2):
+        if line.strip() and _indent(line) <= base:
+            where = "column 0 (a new command)" if _indent(line) == 0 else "the first line's column"
+            return f"newline leaves the tactic block: line {number} starts at {where}"
+    return None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def command_problem(tokens: list[Token]) -> str | None:
+    """Why the tokens hold a command rather than a tactic (declarations, options, attributes, block
+    enders, ``open`` without ``in``), or ``None``."""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.kind is Kind.SYMBOL and token.text == "@[":
+            return "attribute: `@[...]` changes the environment"
+        word = token_word(token) if token.kind is Kind.IDENT else ""
+        if word == "open":
+            closing = _open_in_end(tokens, index)
+            if closing is None:
+                return "environment: `open` without `in` is a command, not a tactic"
+            index = closing + 1
+            continue
+        if word in DECLARATION_WORDS:
+            return f"declaration: `{word}` is a command, not a tactic"
+        if word in ENVIRONMENT_WORDS:
+            return f"environment: `{word}` changes the environment or options"
+        if word in BLOCK_END_WORDS:
+            return f"newline leaves the tactic block: `{word}` attaches to the enclosing declaration"
+        index += 1
+    return None
+
+
+_COMMAND_WORDS = DECLARATION_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS
+
+
+def _open_in_end(tokens: list[Token], start: int) -> int | None:
+    """Index of the ``in`` closing the ``open`` at ``start``, or ``None`` if it is not ``open … in``.
+
+    Between them only namespaces, ``scoped``/``hiding``/``renaming`` and ``( ) →`` may appear."""
+    for index in range(start + 1, len(tokens)):
+        token = tokens[index]
+        word = token_word(token) if token.kind is Kind.IDENT else None
+        if word == "in":
+            return index
+        if word is not None and (word == "scoped" or word not in _COMMAND_WORDS):
+            continue
+        if token.kind is Kind.SYMBOL and token.text in ("(", ")", "→"):
+            continue
+        return None
+    return None

@@ -1,0 +1,191 @@
+"""The check of a user's Lean theorem: one declaration up to its ``:=``, after an honest header.
+
+A theorem reaches Lean as ``header``, then ``statement`` followed by the searched proof. Whoever wrote it
+must not be able to prove something else than it says, weaken the kernel, or run code. So:
+
+**Statement**: optional prefixes (``@[attr]``, ``private``/``protected``/``noncomputable``,
+``set_option NAME VALUE in`` for an allowed option, ``open … in``), then exactly one declaration keyword
+(``theorem``, ``lemma``, ``example``, ``instance``, ``def``, ``abbrev``: ProofNet has 14 ``instance`` rows,
+DeepSeek's port writes them as ``def``), and it must end with its only top-level ``:=`` (no body already
+written, no trailing comment). No second command anywhere (another declaration, ``open`` without ``in``,
+``#eval``, ``attribute``, ``end``, a ``#`` word at column 0 ...), no ``import``.
+
+**Header**: imports only at its start; then any ordinary commands (``open``, ``namespace``/``section``/
+``end``, ``noncomputable section``, ``variable``, ``universe``, auxiliary ``def``/``abbrev``/``lemma``/
+``instance`` with their proofs, ``notation`` — syntax sugar that runs no code — and ``attribute``), but
+no ``axiom``, no ``#`` command, and ``set_option`` only for options on the allow-list (``maxHeartbeats``,
+``checkBinderAnnotations``, ``exponentiation.threshold``, ``linter.*``, ``pp.*``...; ``debug.*``,
+``compiler.*`` and any ``*kernel*`` option are refused by name).
+
+**Both**: no ``sorry``/``admit``, native evaluation, code execution, macros/elaborators/syntax,
+``unsafe``/``implemented_by``/``extern``, IO or metaprogramming (``safety_words.code_word_problem``),
+balanced brackets and comments, no control characters. Every row of the benchmark files passes.
+"""
+
+from __future__ import annotations
+
+from search.backends.lean.safety_lexer import (
+    Kind,
+    LexError,
+    Token,
+    bracket_problem,
+    control_character_problem,
+    lex,
+    top_level,
+)
+from search.backends.lean.safety_words import (
+    BLOCK_END_WORDS,
+    DECLARATION_WORDS,
+    ENVIRONMENT_WORDS,
+    code_word_problem,
+    option_problem,
+    token_word,
+)
+from search.errors import InvalidTheoremError
+from search.types import Theorem
+
+STATEMENT_KINDS = frozenset({"theorem", "lemma", "example", "instance", "def", "abbrev"})
+MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec"})
+_SECOND_COMMAND = (DECLARATION_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS) - {"open"}
+
+
+def check_lean_theorem(theorem: Theorem) -> None:
+    """Raise ``InvalidTheoremError(theorem.name, reason)`` when the theorem must not reach Lean."""
+    reason = lean_theorem_problem(theorem.header, theorem.statement)
+    if reason is not None:
+        raise InvalidTheoremError(theorem.name, reason)
+
+
+def lean_theorem_problem(header: str, statement: str) -> str | None:
+    """Why a header + statement pair is refused, or ``None``; the reason names the part at fault."""
+    reason = header_problem(header)
+    if reason is not None:
+        return f"header: {reason}"
+    reason = statement_problem(statement)
+    return None if reason is None else f"statement: {reason}"
+
+
+def _tokens(text: str) -> list[Token] | str:
+    """The tokens of ``text``, or the reason it cannot be read safely."""
+    reason = control_character_problem(text)
+    if reason is not None:
+        return reason
+    try:
+        tokens = lex(text)
+    except LexError as error:
+        return error.reason
+    return bracket_problem(tokens) or tokens
+
+
+def _common_problem(tokens: list[Token], index: int) -> str | None:
+    token = tokens[index]
+    if token.kind is Kind.HASH and token.col == 0:
+        return f"second command: `{token.text}` at the start of line {token.line + 1}"
+    if token.kind is Kind.IDENT and token_word(token) == "axiom":
+        return "axiom: the theorem may not declare axioms"
+    if token.kind is Kind.IDENT and token_word(token) == "set_option" and index + 1 < len(tokens):
+        return option_problem(token_word(tokens[index + 1]))
+    return code_word_problem(tokens, index)
+
+
+def header_problem(header: str) -> str | None:
+    """Why ``header`` is refused, or ``None``. An empty header is fine."""
+    if not header.strip():
+        return None
+    tokens = _tokens(header)
+    if isinstance(tokens, str):
+        return tokens
+    in_imports = True
+    for index, token in enumerate(tokens):
+        reason = _common_problem(tokens, index)
+        if reason is not None:
+            return reason
+        word = token_word(token) if token.kind is Kind.IDENT else ""
+        after_import = index > 0 and token_word(tokens[index - 1]) == "import"
+        if word == "import" and not in_imports:
+            return f"import: `import` on line {token.line + 1} comes after other commands"
+        if word != "import" and not after_import:
+            in_imports = False
+    return None
+
+
+def statement_problem(statement: str) -> str | None:
+    """Why ``statement`` is not exactly one declaration ending with its ``:=``, or ``None``."""
+    tokens = _tokens(statement)
+    if isinstance(tokens, str):
+        return tokens
+    for index, token in enumerate(tokens):
+        reason = _common_problem(tokens, index)
+        if reason is not None:
+            return reason
+        if token.kind is Kind.IDENT and token_word(token) == "import":
+            return "import: a statement may not import"
+    start = declaration_start(tokens)
+    if isinstance(start, str):
+        return start
+    return _body_problem(tokens, start) or _ending_problem(statement, tokens, start)
+
+
+def declaration_start(tokens: list[Token]) -> int | str:
+    """Index of the declaration keyword (``theorem``, ``instance``...) after the allowed prefixes
+    (attributes, modifiers, ``set_option … in``, ``open … in``), or the reason there is none."""
+    index = 0
+    depths = top_level(tokens)
+    while index < len(tokens):
+        token = tokens[index]
+        word = token_word(token) if token.kind is Kind.IDENT else ""
+        if word in STATEMENT_KINDS:
+            return index
+        if token.kind is Kind.SYMBOL and token.text == "@[":
+            index = next(i for i in range(index + 1, len(tokens)) if depths[i][1] == depths[index][1])
+        elif word in MODIFIERS:
+            pass
+        elif word == "set_option":
+            if not (index + 3 < len(tokens) and token_word(tokens[index + 3]) == "in"):
+                return "set_option: a statement may only use `set_option NAME VALUE in`"
+            index += 3
+        elif word == "open":
+            closing = _word_index(tokens, index + 1, "in")
+            if closing is None:
+                return "second command: `open` without `in` in a statement"
+            index = closing
+        else:
+            kinds = ", ".join(sorted(STATEMENT_KINDS))
+            return f"a statement starts with one of {kinds}; found `{token.text}`"
+        index += 1
+    return "no declaration keyword (theorem, lemma, example ...)"
+
+
+def _word_index(tokens: list[Token], start: int, word: str) -> int | None:
+    for index in range(start, len(tokens)):
+        if tokens[index].kind is Kind.IDENT and token_word(tokens[index]) == word:
+            return index
+    return None
+
+
+def _body_problem(tokens: list[Token], start: int) -> str | None:
+    """A second command after the declaration keyword: another keyword, an attribute, ``open`` without
+    ``in``."""
+    for index in range(start + 1, len(tokens)):
+        token = tokens[index]
+        where = f"line {token.line + 1}" + (", column 0" if token.col == 0 else "")
+        if token.kind is Kind.SYMBOL and token.text == "@[":
+            return f"second command: an attribute `@[` on {where}"
+        if token.kind is not Kind.IDENT:
+            continue
+        word = token_word(token)
+        if word in _SECOND_COMMAND:
+            return f"second command: `{word}` on {where}"
+        if word == "open" and _word_index(tokens, index + 1, "in") is None:
+            return f"second command: `open` without `in` on {where}"
+    return None
+
+
+def _ending_problem(statement: str, tokens: list[Token], start: int) -> str | None:
+    """The statement must end with ``:=``, its only top-level one (otherwise a body is already there)."""
+    if not statement.rstrip().endswith(":=") or tokens[-1].text != ":=":
+        return "a statement must end with `:=` (nothing after it, not even a comment)"
+    assignments = [t for t, depth in top_level(tokens)[start:] if depth == 0 and t.text == ":="]
+    if len(assignments) != 1:
+        return f"second command: {len(assignments)} top-level `:=` (a body is already written)"
+    return None

@@ -1,0 +1,427 @@
+"""The overlapped driver: serves one best-first search with threads, so that model and proof assistant work
+at the same time.
+
+Why: BFS-Prover-V2 generates tactics for a state, then runs them one by one, so the GPU waits for Lean and
+Lean waits for the GPU. Here, while proof-assistant sessions run the tactics of the states being expanded,
+the model already generates for the next states, and sibling tactics run in parallel sessions.
+
+Shape (one concurrency model: threads and ``queue.Queue``; no asyncio):
+- the calling thread owns the ``BestFirstSearch`` (no other thread touches it, so it needs no locks): it
+  hands requests out, collects answers from one result queue, feeds them back, until ``search.done``;
+- one model thread serves ``ExpandRequest``s: every expansion pending when it becomes free goes into a single
+  ``policy.propose([...], n)`` call (a batch);
+- one worker thread per session runs ``TacticRequest``s, each on its own session. Any worker may run a
+  tactic on a state another session produced: backends restore states by replaying their tactic path
+  (``Session`` contract), and scripted test sessions are stateless;
+- one verification thread runs ``VerifyRequest``s.
+
+Order: ``config.expansion_width`` (w) states may be expanding at once, so the order is best-first up to w
+(the speculation width). With w == 1 tactic results are fed back in the order the tactics were handed out
+(free: the next expansion waits for all of them anyway), and a found proof is verified before any further
+answer is fed, as the synchronous driver does; the search then makes exactly the calls ``run_search`` makes
+(same expansion order, graph, proof and counters; only the measured seconds differ). With w > 1 results are
+fed as they arrive.
+
+Verification is a barrier at every width: while a proof is being checked, answers that arrive are held and
+new requests are parked (work already handed to threads goes on). A verified proof ends the search, so
+nothing is spent on speculative work for a search about to stop; a rejected proof costs one verification's
+latency of overlap.
+
+Timing, as ``run_search``: the wall time of each call. A batch's propose time is split evenly over its
+states, so ``stats.model_seconds`` sums the real model time; ``stats.tactic_seconds`` sums tactic times over
+all sessions (it can exceed the wall time).
+
+Stopping: when the search is done, queued jobs are cancelled (never started), answers that arrive later are
+dropped, and every thread is joined before return: a thread in the middle of a call finishes that one call
+(a tactic within its timeout, one propose batch, one verification). No thread outlives the call. An exception
+raised by the policy, a session or the verifier while the search runs is re-raised to the caller (the same
+object, with its traceback) after that shutdown; one raised by work that finished after the search stopped
+is only logged, since the search result no longer depends on it. Sessions are the caller's: they are used,
+never closed, here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from search.best_first import BestFirstSearch
+from search.config import SearchConfig
+from search.driver import Verifier, finish
+from search.proof_cache import ProofCache
+from search.protocols import Backend, Policy, Session
+from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
+from search.result import SearchResult
+from search.types import Theorem
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()  # sentinel: the thread reading it from its job queue exits
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A served request: ``value`` is the candidates, tactic result or verdict; ``seconds`` its wall time;
+    ``seq`` the hand-out number of a tactic request (-1 for other requests)."""
+
+    request: Request
+    value: Any
+    seconds: float
+    seq: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A call raised ``error`` on thread ``thread``."""
+
+    error: BaseException
+    thread: str
+
+
+@dataclass(frozen=True)
+class OverlapStats:
+    """What the overlapped driver did, beside the search's own ``SearchStats``.
+
+    ``propose_calls``: policy calls made; ``states_proposed``: states in them (their ratio is the mean
+    batch); ``largest_batch``: states in the largest call; ``dropped``: requests handed out whose answer was
+    never fed back (cancelled before they ran, parked, or answered after the search stopped).
+    """
+
+    propose_calls: int
+    states_proposed: int
+    largest_batch: int
+    dropped: int
+
+
+# --- the threads ---------------------------------------------------------------------------------------
+
+
+def _next_jobs(jobs: queue.Queue, batch: bool) -> list[Any] | None:
+    """Block for one job; with ``batch`` also take every job already queued. ``None`` means stop."""
+    first = jobs.get()
+    if first is _STOP:
+        return None
+    taken = [first]
+    while batch:
+        try:
+            item = jobs.get_nowait()
+        except queue.Empty:
+            break
+        if item is _STOP:  # never behind jobs in practice: shutdown empties the queue before stopping
+            return None
+        taken.append(item)
+    return taken
+
+
+def _serve_forever(
+    name: str, jobs: queue.Queue, answers: queue.Queue, serve: Callable[[list[Any]], list[_Answer]],
+    *, batch: bool,
+) -> None:
+    """A thread's body: serve jobs until the stop sentinel; an exception becomes a ``_Failure`` answer
+    (the thread keeps serving, the main thread decides)."""
+    while (taken := _next_jobs(jobs, batch)) is not None:
+        try:
+            for answer in serve(taken):
+                answers.put(answer)
+        except BaseException as error:  # carried to the main thread, which re-raises it
+            logger.debug("%s: call raised %r", name, error)
+            answers.put(_Failure(error, name))
+    logger.debug("%s: stopped", name)
+
+
+class _ModelServer:
+    """Serves expansions in batches: one ``propose`` call per batch of queued lists of requests."""
+
+    def __init__(self, policy: Policy, clock: Clock) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.batches: list[int] = []  # states per propose call; read by the main thread after join
+
+    def __call__(self, jobs: list[list[ExpandRequest]]) -> list[_Answer]:
+        requests = [request for job in jobs for request in job]
+        n = max(request.n for request in requests)  # all equal in practice; on_proposals cuts to each n
+        started = self.clock()
+        proposals = self.policy.propose([request.state.pp for request in requests], n)
+        seconds = self.clock() - started
+        if len(proposals) != len(requests):
+            raise ValueError(f"policy answered {len(proposals)} lists for {len(requests)} states")
+        self.batches.append(len(requests))
+        logger.debug("proposed for %d states in %.3f s", len(requests), seconds)
+        share = seconds / len(requests)
+        return [_Answer(r, c, share) for r, c in zip(requests, proposals, strict=True)]
+
+
+def _tactic_server(session: Session, clock: Clock) -> Callable[[list[Any]], list[_Answer]]:
+    """Runs ``(seq, TacticRequest)`` jobs on one session."""
+
+    def serve(jobs: list[tuple[int, TacticRequest]]) -> list[_Answer]:
+        answers = []
+        for seq, request in jobs:
+            started = clock()
+            result = session.run_tactic(request.state, request.tactic, timeout=request.timeout)
+            answers.append(_Answer(request, result, clock() - started, seq))
+        return answers
+
+    return serve
+
+
+def _verify_server(verify: Verifier, clock: Clock) -> Callable[[list[Any]], list[_Answer]]:
+    def serve(jobs: list[VerifyRequest]) -> list[_Answer]:
+        answers = []
+        for request in jobs:
+            started = clock()
+            verdict = verify(request.tactics)
+            answers.append(_Answer(request, verdict, clock() - started))
+        return answers
+
+    return serve
+
+
+# --- the main thread -----------------------------------------------------------------------------------
+
+
+class _OverlapDriver:
+    """The main thread's side: owns the search, the job queues, the threads and the answer buffers.
+
+    Invariants: ``in_flight`` counts jobs put on a job queue whose answer was not yet received; ``parked``
+    and ``pending_expansions`` hold requests handed out by the search but not yet given to a thread;
+    ``verifying`` > 0 exactly while a verification is out (the barrier); in ordered mode ``held`` maps a
+    received tactic answer's ``seq`` to it until every earlier tactic answer was fed.
+    """
+
+    def __init__(self, search: BestFirstSearch, sessions: Sequence[Session], policy: Policy,
+                 verify: Verifier, clock: Clock) -> None:
+        self.search = search
+        self.ordered = search.config.expansion_width == 1
+        self.answers: queue.Queue = queue.Queue()
+        self.expand_jobs: queue.Queue = queue.Queue()
+        self.tactic_jobs: queue.Queue = queue.Queue()
+        self.verify_jobs: queue.Queue = queue.Queue()
+        self.model = _ModelServer(policy, clock)
+        self.threads: list[tuple[threading.Thread, queue.Queue]] = []
+        self._specs = [("overlap-model", self.expand_jobs, self.model, True),
+                       ("overlap-verify", self.verify_jobs, _verify_server(verify, clock), False)]
+        self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs, _tactic_server(s, clock), False)
+                        for i, s in enumerate(sessions)]
+        self.in_flight = 0
+        self.verifying = 0
+        self.issued = 0  # seq of the next tactic handed to a worker
+        self.next_fed = 0  # ordered mode: seq of the next tactic answer to feed
+        self.held: dict[int, _Answer] = {}
+        self.ready: deque[_Answer] = deque()
+        self.verdicts: deque[_Answer] = deque()
+        self.parked: list[Request] = []
+        self.pending_expansions: list[ExpandRequest] = []
+        self.dropped = 0
+
+    def start(self) -> None:
+        # daemon: should the caller be interrupted while shutdown joins them, the interpreter can still exit
+        for name, jobs, serve, batch in self._specs:
+            thread = threading.Thread(target=_serve_forever, name=name, daemon=True,
+                                      args=(name, jobs, self.answers, serve), kwargs={"batch": batch})
+            thread.start()
+            self.threads.append((thread, jobs))
+
+    def run(self) -> None:
+        """Serve the search until it is done; raise the first exception a thread reported."""
+        self.dispatch(self.search.requests())
+        while not self.search.done:
+            self.flush_expansions()
+            if self.in_flight == 0:
+                raise RuntimeError("the search waits for answers to requests it never handed out")
+            if self.receive(self.wait_limit()):
+                self.feed_ready()
+            else:  # nothing came before the time budget ran out: let the search notice
+                self.dispatch(self.search.requests())
+
+    def wait_limit(self) -> float | None:
+        """Seconds (of the search's clock) to wait for an answer: until the time budget ends."""
+        limit = self.search.config.time_limit
+        return None if limit is None else max(limit - self.search.elapsed(), 0.0)
+
+    def dispatch(self, requests: Sequence[Request]) -> None:
+        """Give fresh requests to the threads, in the order the search handed them out. Expansions wait in
+        ``pending_expansions`` until ``flush_expansions`` so that they reach the model as one batch; while a
+        verification is out, everything is parked."""
+        for request in requests:
+            if self.verifying:
+                self.parked.append(request)
+            elif isinstance(request, VerifyRequest):
+                self.verifying += 1
+                self.put(self.verify_jobs, request)
+                self.parked[:0], self.pending_expansions = self.pending_expansions, []
+            elif isinstance(request, ExpandRequest):
+                self.pending_expansions.append(request)
+            else:
+                self.put(self.tactic_jobs, (self.issued, request))
+                self.issued += 1
+
+    def flush_expansions(self) -> None:
+        if self.pending_expansions:
+            self.put(self.expand_jobs, self.pending_expansions, count=len(self.pending_expansions))
+            self.pending_expansions = []
+
+    def put(self, jobs: queue.Queue, job: Any, count: int = 1) -> None:
+        self.in_flight += count
+        jobs.put(job)
+
+    def receive(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for an answer, then take every answer already there. Returns
+        whether one came; raises the error of a failed call."""
+        try:
+            item = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        while True:
+            self.sort(item)
+            try:
+                item = self.answers.get_nowait()
+            except queue.Empty:
+                return True
+
+    def sort(self, item: _Answer | _Failure) -> None:
+        if isinstance(item, _Failure):
+            logger.error("%s failed: %r; stopping the search's threads", item.thread, item.error)
+            raise item.error
+        self.in_flight -= 1
+        if isinstance(item.request, VerifyRequest):
+            self.verdicts.append(item)
+        elif self.ordered and isinstance(item.request, TacticRequest):
+            self.held[item.seq] = item
+        else:
+            self.ready.append(item)
+
+    def feed_ready(self) -> None:
+        """Feed every answer that may be fed now, asking the search for new requests after each one (as
+        the synchronous driver does)."""
+        while not self.search.done:
+            if self.verdicts:
+                self.feed(self.verdicts.popleft())
+                self.verifying -= 1
+                parked, self.parked = self.parked, []
+                self.dispatch([*parked, *self.search.requests()])
+                continue
+            answer = None if self.verifying else self.pop_ready()
+            if answer is None:
+                return
+            self.feed(answer)
+            self.dispatch(self.search.requests())
+
+    def feed(self, answer: _Answer) -> None:
+        request = answer.request
+        if isinstance(request, ExpandRequest):
+            self.search.on_proposals(request, answer.value, answer.seconds)
+        elif isinstance(request, TacticRequest):
+            self.search.on_tactic_result(request, answer.value, answer.seconds)
+        else:
+            self.search.on_verdict(request, answer.value, answer.seconds)
+
+    def pop_ready(self) -> _Answer | None:
+        if self.ordered and self.next_fed in self.held:
+            self.next_fed += 1
+            return self.held.pop(self.next_fed - 1)
+        return self.ready.popleft() if self.ready else None
+
+    def shutdown(self) -> None:
+        """Cancel queued jobs, stop and join every thread, drop late answers (logging late failures)."""
+        for jobs in (self.expand_jobs, self.tactic_jobs, self.verify_jobs):
+            self.dropped += _drain(jobs, lambda job: len(job) if isinstance(job, list) else 1)
+        self.dropped += len(self.parked) + len(self.pending_expansions)
+        self.dropped += len(self.held) + len(self.ready) + len(self.verdicts)
+        for _, jobs in self.threads:
+            jobs.put(_STOP)
+        for thread, _ in self.threads:
+            thread.join()
+        while True:
+            try:
+                item = self.answers.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Failure):
+                logger.warning("%s failed after the search stopped: %r", item.thread, item.error)
+            else:
+                self.dropped += 1
+
+    def report(self) -> OverlapStats:
+        batches = self.model.batches
+        return OverlapStats(len(batches), sum(batches), max(batches, default=0), self.dropped)
+
+
+def _drain(jobs: queue.Queue, size: Callable[[Any], int]) -> int:
+    """Remove every queued job (they never start); return how many requests they held."""
+    dropped = 0
+    while True:
+        try:
+            dropped += size(jobs.get_nowait())
+        except queue.Empty:
+            return dropped
+
+
+# --- the public entry points ---------------------------------------------------------------------------
+
+
+def run_search_overlapped(
+    search: BestFirstSearch,
+    sessions: Sequence[Session],
+    policy: Policy,
+    verify: Verifier,
+    *,
+    clock: Clock = time.perf_counter,
+) -> OverlapStats:
+    """Serve ``search`` until it stops, overlapping model and proof-assistant work (see the module doc).
+
+    ``sessions`` are open sessions of the search's theorem, one worker thread each (at least one);
+    ``clock`` (seconds) times each call for the search's statistics. Returns what the driver did; the
+    search itself holds the stop reason, proof and statistics. Raises ``ValueError`` without sessions, and
+    re-raises the first exception of ``policy``, a session or ``verify`` after every thread has stopped.
+    """
+    if not sessions:
+        raise ValueError("run_search_overlapped needs at least one session")
+    driver = _OverlapDriver(search, sessions, policy, verify, clock)
+    try:
+        driver.start()
+        driver.run()
+    finally:
+        driver.shutdown()
+    report = driver.report()
+    logger.info("overlapped search %s: %d expansions, %d propose calls (largest batch %d), %d dropped",
+                search.stop_reason.value if search.stop_reason else "raised", search.stats.expansions,
+                report.propose_calls, report.largest_batch, report.dropped)
+    return report
+
+
+def prove_overlapped(
+    theorem: Theorem,
+    *,
+    backend: Backend,
+    policy: Policy,
+    config: SearchConfig | None = None,
+    sessions: int = 4,
+    cache: ProofCache | None = None,
+) -> SearchResult:
+    """``prove`` with the overlapped driver: opens ``sessions`` sessions of ``theorem`` (all closed on
+    return). Set ``config.expansion_width`` above 1 to let the model work while tactics run.
+
+    Raises ``ValueError`` when ``sessions`` < 1, and what ``prove`` raises.
+    """
+    if sessions < 1:
+        raise ValueError(f"sessions must be >= 1, got {sessions}")
+    config = config or SearchConfig()
+    opened: list[Session] = []
+    try:
+        for _ in range(sessions):
+            opened.append(backend.open(theorem))
+        search = BestFirstSearch(opened[0].initial_state(), config=config,
+                                 tactic_filter=backend.check_tactic, cache=cache)
+        run_search_overlapped(search, opened, policy, lambda tactics: backend.verify(theorem, tactics))
+    finally:
+        for session in opened:
+            session.close()
+    return finish(theorem, search, backend)

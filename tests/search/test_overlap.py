@@ -1,0 +1,419 @@
+"""The overlapped driver: exact at width 1, parallel and batched beyond, budgets kept, clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import astuple, dataclass
+
+import pytest
+from scripted import (
+    QED,
+    THEOREM,
+    Fail,
+    Hang,
+    ScriptedBackend,
+    ScriptedEnv,
+    ScriptedPolicy,
+    ScriptedSession,
+    countdown_env,
+)
+
+from search import BestFirstSearch, SearchConfig, StopReason, run_search
+from search.overlap import prove_overlapped, run_search_overlapped
+
+# --- fixtures and helpers ------------------------------------------------------------------------------
+
+
+def overlap_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("overlap-")]
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    yield
+    assert overlap_threads() == [], "the driver left threads running"
+
+
+class JitterSession(ScriptedSession):
+    """Answers after a random pause of at most 2 ms, so that parallel answers come back out of order."""
+
+    def __init__(self, env: ScriptedEnv, seed: int) -> None:
+        super().__init__(env, THEOREM)
+        self.rng = random.Random(seed)
+
+    def run_tactic(self, state, tactic, *, timeout=None):
+        time.sleep(self.rng.random() * 0.002)
+        return super().run_tactic(state, tactic, timeout=timeout)
+
+
+@dataclass
+class Case:
+    env: ScriptedEnv
+    policy: Callable[[], ScriptedPolicy]
+    config: SearchConfig
+    banned: tuple[str, ...] = ()
+
+
+def uniform(state: str) -> list[tuple[str, float]]:
+    return [("dec", -1.0), ("half", -1.0), ("sub7", -1.0)]
+
+
+def countdown_policy() -> ScriptedPolicy:
+    return ScriptedPolicy({}, default=lambda s: [("dec", -0.2), ("half", -0.9), ("sub7", -0.5)])
+
+
+TREE = ScriptedEnv(
+    root="root",
+    moves={"root": {"a": "A", "b": "B"}, "A": {"a1": "A1"}, "A1": {"a11": "A11"}, "B": {"b1": "B1"}},
+)
+TREE_PROPOSALS = {"root": [("a", -0.6), ("b", -0.8)], "A": [("a1", -0.8)], "A1": [("a11", -1.2)],
+                  "B": [("b1", -1.0)]}
+NO_TIME = {"time_limit": None}
+
+CASES = {
+    **{f"tree-alpha{a}": Case(TREE, lambda: ScriptedPolicy(dict(TREE_PROPOSALS)),
+                              SearchConfig(alpha=a, **NO_TIME)) for a in (0.0, 1.0, 2.0)},
+    "merged-states": Case(
+        ScriptedEnv("r", {"r": {"x": "M", "y": "M", "skip": "r"}, "M": {"done": "E"}}),
+        lambda: ScriptedPolicy({"r": [("x", -0.1), ("y", -0.2), ("skip", -0.3)], "M": [("done", -0.1)]}),
+        SearchConfig(**NO_TIME)),
+    "errors-timeouts": Case(
+        ScriptedEnv("r", {"r": {"bad": Fail("no"), "slow": Hang(12.0), "good": "g"}, "g": {"fin": QED}}),
+        lambda: ScriptedPolicy({"r": [("bad", -0.1), ("slow", -0.2), ("good", -0.3)],
+                                "g": [("fin", -0.1)]}),
+        SearchConfig(**NO_TIME)),
+    "filtered": Case(
+        ScriptedEnv("r", {"r": {"sorry": QED, "ok": "s"}, "s": {"fin": QED}}),
+        lambda: ScriptedPolicy({"r": [("sorry", -0.01), ("ok", -0.5)], "s": [("fin", -0.1)]}),
+        SearchConfig(**NO_TIME), banned=("sorry",)),
+    "rejected-proof": Case(
+        ScriptedEnv("r", {"r": {"cheat": QED, "a": "s", "b": "t"}, "s": {"fin": QED}},
+                    rejected_proofs={("cheat",)}),
+        lambda: ScriptedPolicy({"r": [("cheat", -0.01), ("a", -0.5), ("b", -0.6)], "s": [("fin", -0.1)]}),
+        SearchConfig(**NO_TIME)),
+    "verify-before-siblings": Case(
+        ScriptedEnv("r", {"r": {"fin": QED, "other": "x"}}),
+        lambda: ScriptedPolicy({"r": [("fin", -0.1), ("other", -0.2)]}), SearchConfig(**NO_TIME)),
+    "countdown-proof": Case(countdown_env(400), countdown_policy, SearchConfig(**NO_TIME)),
+    "countdown-ties-budget": Case(countdown_env(5000), lambda: ScriptedPolicy({}, default=uniform),
+                                  SearchConfig(alpha=0.0, max_expansions=60, **NO_TIME)),
+}
+
+
+def outcome(search: BestFirstSearch) -> tuple:
+    """Everything a search decided (its timings aside)."""
+    stats = search.stats
+    counts = (stats.expansions, stats.tactic_calls, stats.new_states, stats.duplicate_states,
+              stats.errors, stats.timeouts, stats.filtered, stats.proofs_found, stats.proofs_rejected)
+    nodes = [(n.state.pp, n.depth, n.parent, n.tactic, n.logprob_sum, n.expanded) for n in search.graph.nodes]
+    edges = [astuple(e) for e in search.graph.edges]
+    return search.stop_reason, search.proof, counts, nodes, edges
+
+
+def new_search(case: Case, backend: ScriptedBackend, **overrides) -> BestFirstSearch:
+    config = SearchConfig(**{**case.config.__dict__, **overrides})
+    return BestFirstSearch(ScriptedSession(case.env, THEOREM).initial_state(), config=config,
+                           tactic_filter=backend.check_tactic)
+
+
+# --- width 1 is the synchronous driver, exactly --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_width_one_makes_the_same_calls_as_the_sync_driver(name: str) -> None:
+    case = CASES[name]
+    results = []
+    for overlapped in (False, True):
+        backend = ScriptedBackend(case.env, banned=case.banned)
+        policy = case.policy()
+        search = new_search(case, backend)
+        verify = lambda tactics, b=backend: b.verify(THEOREM, tactics)  # noqa: E731
+        if overlapped:
+            sessions = [JitterSession(case.env, seed) for seed in range(3)]
+            run_search_overlapped(search, sessions, policy, verify)
+        else:
+            run_search(search, ScriptedSession(case.env, THEOREM), policy, verify)
+        search.graph.check_invariants()
+        results.append((policy.asked, backend.verified, outcome(search)))
+    assert results[0] == results[1]
+
+
+# --- width > 1 -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [2, 4, 8])
+def test_wider_search_proves_countdown_and_the_proof_replays(width: int) -> None:
+    env = countdown_env(3000)
+    backend = ScriptedBackend(env)
+    result = prove_overlapped(THEOREM, backend=backend, policy=countdown_policy(),
+                              config=SearchConfig(expansion_width=width, time_limit=None), sessions=4)
+    assert result.proved
+    assert env.replays_to_qed(result.proof.tactics)
+    assert backend.verified[-1] == result.proof.tactics
+    assert len(backend.sessions) == 4 and all(s.closed for s in backend.sessions)
+    result.graph.check_invariants()
+
+
+class BarrierSession(ScriptedSession):
+    """Tactics on the root wait for ``barrier``: they succeed only if all its parties run at once."""
+
+    def __init__(self, env: ScriptedEnv, barrier: threading.Barrier, timeout: float) -> None:
+        super().__init__(env, THEOREM)
+        self.barrier, self.timeout = barrier, timeout
+
+    def run_tactic(self, state, tactic, *, timeout=None):
+        if state.pp == self.env.root:
+            self.barrier.wait(self.timeout)
+        return super().run_tactic(state, tactic, timeout=timeout)
+
+
+FAN = ScriptedEnv("r", {"r": {f"t{i}": f"c{i}" for i in range(4)}, "c2": {"fin": QED}})
+FAN_POLICY = {"r": [(f"t{i}", -0.1 * (i + 1)) for i in range(4)], "c2": [("fin", -0.1)]}
+
+
+def test_sibling_tactics_run_in_parallel_sessions() -> None:
+    barrier = threading.Barrier(4)
+    sessions = [BarrierSession(FAN, barrier, timeout=5.0) for _ in range(4)]
+    search = BestFirstSearch(sessions[0].initial_state(), config=SearchConfig(time_limit=None))
+    backend = ScriptedBackend(FAN)
+    run_search_overlapped(search, sessions, ScriptedPolicy(dict(FAN_POLICY)),
+                          lambda tactics: backend.verify(THEOREM, tactics))
+    assert search.stop_reason is StopReason.PROVED and search.proof == ("t2", "fin")
+
+
+def test_too_few_sessions_break_the_barrier_and_the_error_reaches_the_caller() -> None:
+    barrier = threading.Barrier(4)
+    sessions = [BarrierSession(FAN, barrier, timeout=0.05) for _ in range(2)]
+    search = BestFirstSearch(sessions[0].initial_state(), config=SearchConfig(time_limit=None))
+    with pytest.raises(threading.BrokenBarrierError):
+        run_search_overlapped(search, sessions, ScriptedPolicy(dict(FAN_POLICY)), lambda tactics: None)
+
+
+class RecordingPolicy(ScriptedPolicy):
+    """Records the size of each batch; the second call waits until the search scheduled ``wait_for``
+    expansions (so that they are pending while it runs)."""
+
+    def __init__(self, table, search_ref: list[BestFirstSearch], wait_for: int) -> None:
+        super().__init__(table)
+        self.batches: list[int] = []
+        self.search_ref, self.wait_for = search_ref, wait_for
+
+    def propose(self, states, n):
+        self.batches.append(len(states))
+        if len(self.batches) == 2:
+            deadline = time.monotonic() + 1.0
+            while self.search_ref[0].stats.expansions < self.wait_for and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.02)  # let the main thread queue what it just scheduled
+        return super().propose(states, n)
+
+
+def test_pending_expansions_reach_the_policy_as_one_batch() -> None:
+    search_ref: list[BestFirstSearch] = []
+    policy = RecordingPolicy({"r": FAN_POLICY["r"]}, search_ref, wait_for=5)
+    search = BestFirstSearch(ScriptedSession(FAN, THEOREM).initial_state(),
+                             config=SearchConfig(expansion_width=8, time_limit=None))
+    search_ref.append(search)
+    sessions = [ScriptedSession(FAN, THEOREM) for _ in range(4)]
+    report = run_search_overlapped(search, sessions, policy, lambda tactics: None)
+    assert search.stop_reason is StopReason.EXHAUSTED and search.stats.expansions == 5
+    assert policy.batches[0] == 1 and sum(policy.batches) == 5
+    assert max(policy.batches) >= 3  # the children pending during the second call came in one call
+    assert report.propose_calls == len(policy.batches) and report.largest_batch == max(policy.batches)
+    assert sorted(policy.asked) == ["c0", "c1", "c2", "c3", "r"]
+
+
+# --- budgets -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [1, 4])
+def test_expansion_budget_is_exact(width: int) -> None:
+    env = countdown_env(5000)
+    policy = ScriptedPolicy({}, default=uniform)
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(),
+                             config=SearchConfig(max_expansions=20, expansion_width=width, time_limit=None))
+    sessions = [ScriptedSession(env, THEOREM) for _ in range(4)]
+    run_search_overlapped(search, sessions, policy, lambda tactics: None)
+    assert search.stop_reason is StopReason.EXPANSION_BUDGET
+    assert search.stats.expansions == 20 and len(policy.asked) == 20
+    assert search.stats.tactic_calls == 60  # every tactic of every expansion ran
+
+
+class LockedClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+class TickingSession(ScriptedSession):
+    """Each tactic costs ``cost`` seconds of the fake clock and records the timeout it was given."""
+
+    def __init__(self, env: ScriptedEnv, clock: LockedClock, cost: float) -> None:
+        super().__init__(env, THEOREM)
+        self.clock, self.cost = clock, cost
+        self.timeouts: list[float] = []
+
+    def run_tactic(self, state, tactic, *, timeout=None):
+        self.timeouts.append(timeout)
+        self.clock.advance(self.cost)
+        return super().run_tactic(state, tactic, timeout=timeout)
+
+
+def test_time_budget_on_a_fake_clock() -> None:
+    clock = LockedClock()
+    env = countdown_env(5000)
+    sessions = [TickingSession(env, clock, cost=0.5) for _ in range(2)]
+    search = BestFirstSearch(sessions[0].initial_state(), clock=clock,
+                             config=SearchConfig(time_limit=10.0, tactic_timeout=4.0, expansion_width=2))
+    run_search_overlapped(search, sessions, ScriptedPolicy({}, default=uniform), lambda tactics: None)
+    assert search.stop_reason is StopReason.TIME_BUDGET
+    # the fake clock adds up the cost of tactics that run at once, so every tactic handed out before the
+    # deadline (at most width * tactics per node) may push it further; nothing is handed out after it
+    assert 10.0 <= search.stats.wall_seconds <= 10.0 + 2 * 3 * 0.5
+    assert clock.now <= 10.0 + 2 * 3 * 0.5
+    timeouts = [t for s in sessions for t in s.timeouts]
+    assert max(timeouts) == 4.0 and 0 < min(timeouts) < 4.0
+
+
+class LateSession(ScriptedSession):
+    """Moves the fake clock past the deadline as soon as a tactic starts, then answers 50 ms later."""
+
+    def __init__(self, env: ScriptedEnv, clock: LockedClock) -> None:
+        super().__init__(env, THEOREM)
+        self.clock = clock
+
+    def run_tactic(self, state, tactic, *, timeout=None):
+        self.clock.now = 10.5
+        time.sleep(0.05)
+        return super().run_tactic(state, tactic, timeout=timeout)
+
+
+class EarlyPolicy(ScriptedPolicy):
+    """Answers when 10 ms of the budget are left."""
+
+    def __init__(self, clock: LockedClock) -> None:
+        super().__init__({}, default=uniform)
+        self.clock = clock
+
+    def propose(self, states, n):
+        self.clock.now = 9.99
+        return super().propose(states, n)
+
+
+def test_time_budget_ends_the_search_while_every_tactic_is_still_running() -> None:
+    clock = LockedClock()
+    env = countdown_env(100)
+    sessions = [LateSession(env, clock) for _ in range(3)]
+    search = BestFirstSearch(sessions[0].initial_state(), clock=clock, config=SearchConfig(time_limit=10.0))
+    started = time.perf_counter()
+    report = run_search_overlapped(search, sessions, EarlyPolicy(clock), lambda tactics: None)
+    assert search.stop_reason is StopReason.TIME_BUDGET
+    assert search.stats.expansions == 1 and search.stats.tactic_calls == 0  # no answer was awaited
+    assert report.dropped == 3  # the three root tactics, answered after the stop
+    assert time.perf_counter() - started < 1.0
+
+
+# --- stopping and errors -------------------------------------------------------------------------------
+
+
+def test_work_left_when_the_proof_is_verified_is_dropped() -> None:
+    env = ScriptedEnv("r", {"r": {"fin": QED, "slow": "a", "t3": "b", "t4": "c"}})
+    slow_started = threading.Event()
+
+    class Session(ScriptedSession):
+        def run_tactic(self, state, tactic, *, timeout=None):
+            if tactic == "slow":
+                slow_started.set()
+                time.sleep(0.03)
+            return super().run_tactic(state, tactic, timeout=timeout)
+
+    def verify(tactics):
+        assert slow_started.wait(1.0)
+        return ScriptedBackend(env).verify(THEOREM, tactics)
+
+    policy = ScriptedPolicy({"r": [("fin", -0.1), ("slow", -0.2), ("t3", -0.3), ("t4", -0.4)]})
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
+    report = run_search_overlapped(search, [Session(env, THEOREM)], policy, verify)
+    assert search.proof == ("fin",)
+    assert env.calls == [("r", "fin"), ("r", "slow")]  # t3 and t4 were cancelled before they started
+    assert report.dropped == 3
+    assert search.stats.tactic_calls == 1
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def test_a_policy_error_reaches_the_caller_after_shutdown() -> None:
+    calls = []
+
+    class Failing(ScriptedPolicy):
+        def propose(self, states, n):
+            calls.append(states)
+            if len(calls) == 3:
+                raise Boom("model server died")
+            return super().propose(states, n)
+
+    env = countdown_env(500)
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(),
+                             config=SearchConfig(expansion_width=2, time_limit=None))
+    sessions = [ScriptedSession(env, THEOREM) for _ in range(2)]
+    with pytest.raises(Boom, match="model server died"):
+        run_search_overlapped(search, sessions, Failing({}, default=uniform), lambda tactics: None)
+    assert not search.done
+
+
+def test_a_verifier_error_reaches_the_caller() -> None:
+    env = ScriptedEnv("r", {"r": {"fin": QED}})
+
+    def verify(tactics):
+        raise Boom("lean crashed")
+
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
+    with pytest.raises(Boom, match="lean crashed"):
+        run_search_overlapped(search, [ScriptedSession(env, THEOREM)],
+                              ScriptedPolicy({"r": [("fin", -0.1)]}), verify)
+
+
+def test_an_error_in_work_finished_after_the_stop_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+    env = ScriptedEnv("r", {"r": {"fin": QED, "boom": "x"}})
+    verified = threading.Event()
+
+    class Session(ScriptedSession):
+        def run_tactic(self, state, tactic, *, timeout=None):
+            if tactic == "boom":
+                verified.wait(1.0)
+                time.sleep(0.03)
+                raise Boom("late")
+            return super().run_tactic(state, tactic, timeout=timeout)
+
+    def verify(tactics):
+        verified.set()
+        return ScriptedBackend(env).verify(THEOREM, tactics)
+
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
+    with caplog.at_level(logging.WARNING, logger="search.overlap"):
+        run_search_overlapped(search, [Session(env, THEOREM) for _ in range(2)],
+                              ScriptedPolicy({"r": [("fin", -0.1), ("boom", -0.2)]}), verify)
+    assert search.proof == ("fin",)
+    assert "failed after the search stopped" in caplog.text
+
+
+def test_no_sessions_is_refused() -> None:
+    env = ScriptedEnv("r", {})
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig())
+    with pytest.raises(ValueError, match="at least one session"):
+        run_search_overlapped(search, [], ScriptedPolicy({}), lambda tactics: None)
+    with pytest.raises(ValueError, match="sessions"):
+        prove_overlapped(THEOREM, backend=ScriptedBackend(env), policy=ScriptedPolicy({}), sessions=0)
