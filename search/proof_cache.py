@@ -78,5 +78,8 @@ class InMemoryProofCache:
             self.stats.failures += 1
         self._entries[key] = CacheEntry(None, expansions)
 
+    def stats_dict(self) -> dict[str, Any]:
+        return self.stats.as_dict() | {"entries": len(self._entries)}
+
     def __len__(self) -> int:
         return len(self._entries)

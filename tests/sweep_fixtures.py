@@ -88,3 +88,24 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def shared_subgoal(prefix: str, length: int = 6) -> ScriptedEnv:
+    """root -> a subgoal every theorem of the family shares -> ``length`` steps -> QED."""
+    moves = {f"{prefix}root": {"enter": "x : ℕ\n⊢ S0", "step": f"{prefix}dead"}}
+    for i in range(length):
+        moves[f"x : ℕ\n⊢ S{i}"] = {"step": f"x : ℕ\n⊢ S{i + 1}", "fin": Fail("not yet")}
+    moves[f"x : ℕ\n⊢ S{length}"] = {"fin": QED}
+    return ScriptedEnv(root=f"{prefix}root", moves=moves)
+
+
+class SharedFactory:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def __call__(self) -> MultiScriptedBackend:
+        return MultiScriptedBackend({name: shared_subgoal(name) for name in self.names})
+
+
+def shared_policy() -> ScriptedPolicy:
+    return ScriptedPolicy({}, default=lambda state: [("enter", -0.1), ("step", -0.2), ("fin", -0.3)])

@@ -20,6 +20,8 @@ class SweepConfig:
     max_retries: int = field(
         default=2, metadata={"help": "times a theorem is retried when its worker or node dies"})
     limit: int | None = field(default=None, metadata={"help": "only the first N theorems"})
+    shared_cache: bool = field(
+        default=True, metadata={"help": "share proved and failed goals between all searches"})
 
     def __post_init__(self) -> None:
         problems = []

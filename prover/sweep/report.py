@@ -35,6 +35,7 @@ class SweepSummary:
     by_split: dict[str, dict[str, Any]] = field(default_factory=dict)
     pass_at: dict[int, float] = field(default_factory=dict)
     theorems: list[TheoremOutcome] = field(default_factory=list)
+    cache: dict[str, Any] | None = None  # the shared proof cache's statistics, for this run
 
     @property
     def pass_rate(self) -> float:
@@ -101,6 +102,11 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
                      f"{row['pass_rate']:.1%} |")
     lines += ["", "| attempts | pass rate |", "| --- | --- |"]
     lines += [f"| pass@{k} | {rate:.1%} |" for k, rate in summary.pass_at.items()]
+    if summary.cache:
+        c = summary.cache
+        lines += ["", f"Shared proof cache: searches completed {c['search_hits']} states from cached "
+                  f"proofs and skipped {c['search_skips']} known failures; the cache holds {c['proofs']} "
+                  f"proved and {c['failures']} failed goals."]
     lines += ["", f"![solved against budget]({plot_name})", "",
               "| theorem | split | status | attempts | expansions | seconds |",
               "| --- | --- | --- | --- | --- | --- |"]

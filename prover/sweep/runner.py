@@ -84,17 +84,29 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
         queue = pending_tasks(items, store.records, config.attempts)
         logger.info("%d theorems, %d attempts to run (%d finished before)", len(items), len(queue),
                     len(store.records))
+        cache = None
         if queue:
             connect_ray(config.address)
             from prover.sweep.pool import SupervisedPool
+            from prover.sweep.shared_cache import SharedProofCache, cache_stats, start_cache_actor
 
-            pool = SupervisedPool((backend_factory, policy_factory, search_config), size=config.workers,
-                                  num_cpus=config.worker_cpus, max_retries=config.max_retries)
+            actor = start_cache_actor() if config.shared_cache else None
+            client = SharedProofCache(actor) if actor is not None else None
+            pool = SupervisedPool((backend_factory, policy_factory, search_config, client),
+                                  size=config.workers, num_cpus=config.worker_cpus,
+                                  max_retries=config.max_retries)
             try:
                 _run_with_progress(pool, queue, store, items, config, console)
             finally:
                 pool.shutdown()
+                if actor is not None:
+                    cache = cache_stats(actor)
         summary = summarise(items, store.records, config.attempts)
+        if cache is not None:
+            runs = [r.get("stats") or {} for r in store.records]
+            cache |= {"search_hits": sum(r.get("cache_hits", 0) for r in runs),
+                      "search_skips": sum(r.get("cache_skips", 0) for r in runs)}
+        summary.cache = cache
     return summary, write_report(summary, folder, f"{path.stem} {config.split or 'all splits'}")
 
 

@@ -18,6 +18,7 @@ from search import (
     Backend,
     InvalidTheoremError,
     Policy,
+    ProofCache,
     SearchConfig,
     SearchResult,
     Theorem,
@@ -76,7 +77,8 @@ class SearchWorker:
     """Proves tasks with one backend and one policy, both built lazily inside the worker's process."""
 
     def __init__(self, backend_factory: BackendFactory, policy_factory: PolicyFactory,
-                 config: SearchConfig) -> None:
+                 config: SearchConfig, cache: ProofCache | None = None) -> None:
+        self._cache = cache
         self._backend_factory = backend_factory
         self._policy_factory = policy_factory
         self._config = config
@@ -95,7 +97,8 @@ class SearchWorker:
             self._policy = self._policy_factory()
         started = time.perf_counter()
         try:
-            result = prove(task.theorem, backend=self._backend, policy=self._policy, config=self._config)
+            result = prove(task.theorem, backend=self._backend, policy=self._policy, config=self._config,
+                           cache=self._cache)
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason,
                                seconds=time.perf_counter() - started, worker=self.name)

@@ -90,3 +90,22 @@ def test_driver_killed_with_sigkill_then_resumed(ray_cluster, tmp_path: Path) ->
     assert after[: len(before)] == before  # nothing finished was lost or rewritten
     assert Counter(r["theorem"] for r in after) == Counter(names.keys())
     assert all(r["status"] == "proved" for r in after)
+
+
+@pytest.mark.slow
+def test_shared_cache_cuts_expansions_on_shared_subgoals(ray_cluster, tmp_path: Path) -> None:
+    from sweep_fixtures import SharedFactory, shared_policy
+
+    names = [f"s{i}" for i in range(6)]
+    bench = write_benchmark(tmp_path / "bench.jsonl", dict.fromkeys(names, "provable"))
+    totals = {}
+    for shared in (False, True):
+        out = tmp_path / f"out-{shared}"
+        summary, paths = run_sweep(SweepConfig(workers=1, out=str(out), shared_cache=shared),
+                                   benchmark=str(bench), backend_factory=SharedFactory(names),
+                                   policy_factory=shared_policy, search_config=SEARCH)
+        assert summary.proved == len(names)
+        totals[shared] = sum(r["stats"]["expansions"] for r in records(out))
+    assert totals[True] < totals[False] / 2
+    assert summary.cache["search_hits"] == len(names) - 1
+    assert "Shared proof cache" in paths["markdown"].read_text()
