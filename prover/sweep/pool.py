@@ -40,6 +40,7 @@ class SupervisedPool:
         self._actor_class = ray.remote(SearchWorker).options(
             num_cpus=num_cpus, max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD")
         self._actors: list[Any] = []
+        self._idle: list[Any] = []
         self.replaced = 0
 
     def _spawn(self) -> Any:
@@ -52,10 +53,20 @@ class SupervisedPool:
             self._actors.remove(actor)
         ray.kill(actor, no_restart=True)
 
+    def start(self, count: int | None = None, timeout: float = 300.0) -> None:
+        """Start ``count`` (default: all) workers and wait until each answers, so that a worker that
+        cannot start fails the sweep at once (``WorkerStartError``), not task by task."""
+        fresh = [self._spawn() for _ in range(min(count or self._size, self._size) - len(self._actors))]
+        try:
+            ray.get([actor.ping.remote() for actor in fresh], timeout=timeout)
+        except RayActorError as exc:
+            raise WorkerStartError(f"a search worker failed to start: {exc}") from None
+        self._idle.extend(fresh)
+
     def run(self, queue: deque[Task], on_result: ResultCallback,
             on_tick: Callable[[int], None] | None = None) -> None:
         """Run every task in ``queue`` (``on_result`` may append follow-up tasks to it)."""
-        idle = [self._spawn() for _ in range(min(self._size, len(queue)))]
+        idle, self._idle = self._idle, []
         running: dict[Any, tuple[Any, Task]] = {}
         failures: Counter[tuple[str, int]] = Counter()
         while queue or running:

@@ -96,6 +96,7 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
                                   size=config.workers, num_cpus=config.worker_cpus,
                                   max_retries=config.max_retries)
             try:
+                pool.start(len(queue))
                 _run_with_progress(pool, queue, store, items, config, console)
             finally:
                 pool.shutdown()

@@ -135,11 +135,11 @@ class LeanDojoBackend:
         key = (locator.repo_url, locator.commit)
         if key in self._repos:
             return self._repos[key]
-        url = self.config.local_repos.get(locator.repo_url, locator.repo_url)
+        url = self.config.local_repo(locator.repo_url)
         if self.config.offline and url.startswith(("http://", "https://", "git@")):
             raise BackendUnavailableError(
                 "dojo", f"offline mode needs a local clone of {locator.repo_url}",
-                f"set local_repos[{locator.repo_url!r}] to a git clone at {locator.commit}",
+                f"add {locator.repo_url}=/path/to/clone (at {locator.commit}) to local_repos",
             )
         try:
             repo = self.api().LeanGitRepo(url, locator.commit)

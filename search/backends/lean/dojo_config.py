@@ -9,9 +9,7 @@ needs the network: ``offline=True`` sets ``DISABLE_REMOTE_CACHE`` and refuses a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,10 +32,10 @@ class LeanDojoConfig:
         metadata={"help": "let LeanDojo build dependencies (Mathlib) from source if it must trace the "
                           "repository: hours of CPU; False fetches Mathlib's build cache instead"},
     )
-    local_repos: Mapping[str, str] = field(
-        default_factory=dict,
-        metadata={"help": "repository URL -> local git clone at the theorem's commit, used instead of "
-                          "the URL (needed offline: a GitHub URL makes LeanDojo call the GitHub API)"},
+    local_repos: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "URL=PATH pairs: a local git clone (at the theorem's commit) used instead of the "
+                          "repository URL; needed offline, where a GitHub URL makes LeanDojo call the API"},
     )
     cache_dir: str | None = field(
         default=None,
@@ -73,7 +71,7 @@ class LeanDojoConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "additional_imports", tuple(self.additional_imports))
-        object.__setattr__(self, "local_repos", MappingProxyType(dict(self.local_repos)))
+        object.__setattr__(self, "local_repos", tuple(self.local_repos))
         problems = []
         for name in ("timeout", "tactic_timeout", "verify_timeout"):
             if getattr(self, name) <= 0:
@@ -86,12 +84,26 @@ class LeanDojoConfig:
             problems.append(f"max_tactic_length must be >= 1, got {self.max_tactic_length}")
         if any(not module.strip() or any(c.isspace() for c in module) for module in self.additional_imports):
             problems.append(f"additional_imports must be module names, got {self.additional_imports!r}")
-        if any(not url.strip() or not path.strip() for url, path in self.local_repos.items()):
-            problems.append("local_repos maps non-empty URLs to non-empty paths")
+        if not all(map(_is_pair, self.local_repos)):
+            problems.append(f"local_repos entries are URL=PATH, got {self.local_repos!r}")
         if not self.lake.strip():
             problems.append("lake must name a command")
         if problems:
             raise ValueError("invalid LeanDojo configuration: " + "; ".join(problems))
+
+    def local_repo(self, url: str) -> str:
+        """The local clone configured for repository ``url``, or ``url`` itself."""
+        for entry in self.local_repos:
+            key, _, path = entry.partition("=")
+            if key.strip() == url:
+                return path.strip()
+        return url
+
+
+def _is_pair(entry: str) -> bool:
+    """``URL=PATH`` with both sides non-empty."""
+    url, sep, path = entry.partition("=")
+    return bool(sep and url.strip() and path.strip())
 
 
 def dojo_environment(config: LeanDojoConfig) -> dict[str, str]:
