@@ -41,10 +41,14 @@ class BatchResultError(RuntimeError):
         self.expected = expected
         self.got = got
 
+    def __reduce__(self) -> tuple[type, tuple[int, int]]:
+        # Picklable with its data, so it crosses Ray's process boundary as itself.
+        return (type(self), (self.expected, self.got))
+
 
 @dataclass(frozen=True)
 class BatchingStats:
-    """Counters since construction. ``states`` counts states sent to the wrapped policy (failed batches too)."""
+    """Counters since construction; ``states`` counts states sent to the wrapped policy, failed or not."""
 
     requests: int = 0
     batches: int = 0
@@ -167,7 +171,7 @@ class BatchingPolicy:
             self._run_batch(batch)
 
     def _next_batch(self) -> list[_Piece] | None:
-        """Block until a batch is due (full, or its oldest request waited ``max_wait_s``); ``None`` if closed."""
+        """Block until a batch is due (full, or its oldest request waited ``max_wait_s``); None if closed."""
         with self._cond:
             while not self._pending and not self._closed:
                 self._cond.wait()
@@ -216,7 +220,9 @@ class BatchingPolicy:
             logger.warning("policy batch of %d states (n=%d) failed: %r", len(states), n, error)
             self._fail_batch(batch, error, len(states))
             return
-        logger.debug("policy batch: %d states, n=%d, %.1f ms", len(states), n, 1e3 * (time.monotonic() - started))
+        logger.debug(
+            "policy batch: %d states, n=%d, %.1f ms", len(states), n, 1e3 * (time.monotonic() - started)
+        )
         with self._cond:
             self._bump(batches=1, states=len(states), largest=len(states))
         start = 0

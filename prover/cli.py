@@ -23,7 +23,14 @@ from prover.policies import LazyPolicy, PolicySpec, add_policy_options, natural_
 from prover.render import print_result, print_sweep_summary
 from prover.sweep.config import SweepConfig
 from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
-from search import BackendUnavailableError, InvalidTheoremError, SearchConfig, SearchResult, prove
+from search import (
+    BackendUnavailableError,
+    InvalidTheoremError,
+    SearchConfig,
+    SearchResult,
+    prove,
+    prove_overlapped,
+)
 
 EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -59,11 +66,17 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
     add_config_options(search, SearchConfig, defaults={"tactics_per_node": None}, helps={
         "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
                             "the whole list for --policy tactics)"})
+    search.add_argument("--sessions", type=int, default=1, metavar="INT",
+                        help="proof-assistant sessions per search; above 1, sibling tactics run in "
+                             "parallel and the model works meanwhile (pair with --expansion-width) "
+                             "(default: 1, the sequential driver)")
     add_policy_options(parser)
     add_backend_options(parser)
 
 
 def search_config(args: argparse.Namespace, spec: PolicySpec) -> SearchConfig:
+    if args.sessions < 1:
+        raise InputError(f"--sessions must be >= 1, got {args.sessions}")
     width = args.tactics_per_node
     if width is None:
         width = (natural_width(spec()) if spec.kind == "tactics" else None) or 4
@@ -112,7 +125,11 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     try:
         policy = LazyPolicy(spec)  # the session opens (and fails fast) before a large model loads
         with console.status(f"searching for a proof of {theorem.name} ...", spinner="dots"):
-            result = prove(theorem, backend=backend, policy=policy, config=config)
+            if args.sessions > 1:
+                result = prove_overlapped(theorem, backend=backend, policy=policy, config=config,
+                                          sessions=args.sessions)
+            else:
+                result = prove(theorem, backend=backend, policy=policy, config=config)
     finally:
         backend.close()
     write_graph(result, args.graph_out)
@@ -134,7 +151,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         raise InputError(str(exc)) from exc
     summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=backend_factory(
         args.backend, args), policy_factory=spec, search_config=search_config(args, spec),
-        backend_name=args.backend, console=console)
+        backend_name=args.backend, sessions=args.sessions, console=console)
     print_sweep_summary(console, summary, paths)
     return 0
 

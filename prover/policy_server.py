@@ -26,7 +26,7 @@ from search.protocols import Policy
 from search.types import Candidate
 
 if TYPE_CHECKING:
-    from prover.hf_policy import HFPolicyConfig
+    from prover.hf_policy_config import HFPolicyConfig
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +44,15 @@ class PolicyServerConfig:
         default=5.0,
         metadata={"help": "longest a request waits for others to join its batch, in milliseconds (>= 0)"},
     )
-    num_gpus: float = field(default=0.0, metadata={"help": "GPUs reserved for the server actor (1 per model)"})
+    num_gpus: float = field(
+        default=0.0, metadata={"help": "GPUs reserved for the server actor (1 per model)"}
+    )
     num_cpus: float = field(default=1.0, metadata={"help": "CPUs reserved for the server actor"})
     max_concurrency: int = field(
         default=256,
-        metadata={"help": "actor threads, i.e. most propose calls in flight at once (>= max expected callers)"},
+        metadata={
+            "help": "actor threads, i.e. most propose calls in flight at once (>= max expected callers)"
+        },
     )
     max_restarts: int = field(
         default=1, metadata={"help": "times Ray restarts a dead server (reloading the model); -1: forever"}

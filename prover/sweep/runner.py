@@ -73,8 +73,10 @@ def connect_ray(address: str | None) -> None:
 
 def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFactory,
               policy_factory: PolicyFactory, search_config: SearchConfig, backend_name: str = "",
-              console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
-    """Run (or resume) a sweep and write its report; returns the summary and the report's paths."""
+              sessions: int = 1, console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
+    """Run (or resume) a sweep and write its report; returns the summary and the report's paths.
+
+    ``sessions`` > 1 gives each search that many sessions and the overlapped driver."""
     path = resolve_benchmark(benchmark)
     items = load_benchmark(path, config.split)[: config.limit]
     folder = Path(config.out)
@@ -92,7 +94,7 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
 
             actor = start_cache_actor() if config.shared_cache else None
             client = SharedProofCache(actor) if actor is not None else None
-            pool = SupervisedPool((backend_factory, policy_factory, search_config, client),
+            pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions),
                                   size=config.workers, num_cpus=config.worker_cpus,
                                   max_retries=config.max_retries)
             try:

@@ -23,6 +23,7 @@ from search import (
     SearchResult,
     Theorem,
     prove,
+    prove_overlapped,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,9 @@ class SearchWorker:
     """Proves tasks with one backend and one policy, both built lazily inside the worker's process."""
 
     def __init__(self, backend_factory: BackendFactory, policy_factory: PolicyFactory,
-                 config: SearchConfig, cache: ProofCache | None = None) -> None:
+                 config: SearchConfig, cache: ProofCache | None = None, sessions: int = 1) -> None:
         self._cache = cache
+        self._sessions = sessions
         self._backend_factory = backend_factory
         self._policy_factory = policy_factory
         self._config = config
@@ -97,8 +99,12 @@ class SearchWorker:
             self._policy = self._policy_factory()
         started = time.perf_counter()
         try:
-            result = prove(task.theorem, backend=self._backend, policy=self._policy, config=self._config,
-                           cache=self._cache)
+            if self._sessions > 1:
+                result = prove_overlapped(task.theorem, backend=self._backend, policy=self._policy,
+                                          config=self._config, sessions=self._sessions, cache=self._cache)
+            else:
+                result = prove(task.theorem, backend=self._backend, policy=self._policy,
+                               config=self._config, cache=self._cache)
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason,
                                seconds=time.perf_counter() - started, worker=self.name)

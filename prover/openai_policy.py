@@ -1,0 +1,327 @@
+"""The step prover behind an OpenAI-compatible ``/v1/completions`` endpoint (a vLLM or SGLang server).
+
+Protocol semantics relied on (OpenAI legacy completions API, as vLLM and SGLang implement it):
+
+- ``prompt`` may be a list of strings; with ``n`` samples per prompt the response holds ``len(prompt) * n``
+  choices and ``choices[k].index == prompt_index * n + j`` (vLLM builds the list prompt by prompt, sample by
+  sample, and numbers it with ``index=len(choices)``). Choices are mapped back by ``index``, not by their
+  position in the list, so a server that reorders them is still read right.
+- ``logprobs=1`` makes each choice carry ``logprobs.token_logprobs``: the log-probability of each generated
+  token (``null`` where there is none, e.g. for the first token of an echoed prompt; those are skipped). A
+  tactic's score is their mean, like ``HFPolicy``'s. vLLM's V1 engine reports the model's raw
+  log-probabilities by default (``logprobs_mode=raw_logprobs``: before temperature and top-p), so scores
+  do not depend on the sampler's settings; servers that report processed ones make scores
+  temperature-dependent. The EOS token that ended a tactic is part of the generated tokens and is scored.
+- ``text`` excludes the prompt (``echo`` false) and, for vLLM, a matched stop string.
+
+Failures: 429, 408 and 5xx answers, timeouts and connection errors are retried with exponential backoff
+(``Retry-After`` honoured) at most ``max_retries`` times; then, or at once for any other status or a
+malformed answer, ``PolicyEndpointError`` is raised carrying the URL, status and an excerpt of the body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from search.types import Candidate
+
+logger = logging.getLogger(__name__)
+
+PROMPT_SUFFIX = ":::"
+API_KEY_ENV = "OPENAI_API_KEY"
+BODY_EXCERPT_CHARS = 500
+
+
+class PolicyEndpointError(Exception):
+    """The completions endpoint failed or answered something unusable.
+
+    ``status`` is the HTTP status (``None`` when no answer came: timeout, refused connection); ``body`` is
+    at most ``BODY_EXCERPT_CHARS`` characters of the answer; ``attempts`` counts the requests made.
+    """
+
+    def __init__(
+        self, reason: str, *, url: str, status: int | None = None, body: str = "", attempts: int = 1
+    ) -> None:
+        excerpt = body[:BODY_EXCERPT_CHARS]
+        detail = f" (HTTP {status})" if status is not None else ""
+        shown = f": {excerpt!r}" if excerpt else ""
+        super().__init__(f"{url}{detail} after {attempts} attempt(s): {reason}{shown}")
+        self.reason, self.url, self.status, self.body, self.attempts = reason, url, status, excerpt, attempts
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable with its data (it may cross a Ray process boundary).
+        return (_rebuild_error, (self.reason, self.url, self.status, self.body, self.attempts))
+
+
+def _rebuild_error(
+    reason: str, url: str, status: int | None, body: str, attempts: int
+) -> PolicyEndpointError:
+    return PolicyEndpointError(reason, url=url, status=status, body=body, attempts=attempts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenAIPolicyConfig:
+    """Validated settings of the completions-endpoint step prover. Sampling defaults follow BFS-Prover-V2."""
+
+    base_url: str = field(
+        default="http://localhost:8000/v1",
+        metadata={"help": "server URL up to and including /v1; requests go to {base_url}/completions"},
+    )
+    model: str = field(
+        default="ByteDance-Seed/BFS-Prover-V2-7B", metadata={"help": "model name the server serves"}
+    )
+    api_key: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"help": f"bearer token; none: ${API_KEY_ENV} read when the policy is built; '' sends none"},
+    )
+    temperature: float = field(default=1.3, metadata={"help": "sampling temperature (>= 0)"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass in (0, 1]; 1 disables it"})
+    max_tokens: int = field(default=128, metadata={"help": "longest tactic, in tokens"})
+    stop: tuple[str, ...] = field(
+        default=(), metadata={"help": "stop sequences (besides EOS) that end a tactic; not part of it"}
+    )
+    seed: int | None = field(default=None, metadata={"help": "sampling seed sent with each request"})
+    states_per_request: int = field(
+        default=32, metadata={"help": "most states (prompts) per HTTP request; more states: more requests"}
+    )
+    parallel_requests: int = field(
+        default=4, metadata={"help": "HTTP requests of one propose call in flight at once"}
+    )
+    timeout_s: float = field(default=120.0, metadata={"help": "seconds to wait for an answer (per attempt)"})
+    connect_timeout_s: float = field(default=10.0, metadata={"help": "seconds to wait for a connection"})
+    max_retries: int = field(
+        default=3, metadata={"help": "retries after a 429/408/5xx answer, a timeout or a connection error"}
+    )
+    backoff_s: float = field(
+        default=0.5, metadata={"help": "first retry delay in seconds; doubles each retry (with jitter)"}
+    )
+    max_backoff_s: float = field(default=16.0, metadata={"help": "longest retry delay in seconds"})
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.base_url.startswith(("http://", "https://")):
+            problems.append(f"base_url must start with http:// or https://, got {self.base_url!r}")
+        if not self.model.strip():
+            problems.append("model must be non-empty")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            problems.append(f"temperature must be a finite number >= 0, got {self.temperature}")
+        if not (0 < self.top_p <= 1):
+            problems.append(f"top_p must be in (0, 1], got {self.top_p}")
+        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
+            problems.append(f"stop must be a tuple of non-empty strings, got {self.stop!r}")
+        for name in ("max_tokens", "states_per_request", "parallel_requests"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_retries < 0:
+            problems.append(f"max_retries must be >= 0, got {self.max_retries}")
+        for name in ("timeout_s", "connect_timeout_s"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+        if not (0 <= self.backoff_s <= self.max_backoff_s):
+            problems.append(
+                f"need 0 <= backoff_s <= max_backoff_s, got {self.backoff_s}, {self.max_backoff_s}"
+            )
+        if problems:
+            raise ValueError("invalid OpenAI policy configuration: " + "; ".join(problems))
+
+
+class OpenAICompletionsPolicy:
+    """A ``search.protocols.Policy`` that samples tactics from a completions endpoint.
+
+    ``propose(states, n)`` sends the prompts ``"{state}:::"`` in requests of ``states_per_request``
+    (``parallel_requests`` at a time), asks ``n`` samples per prompt, and returns per state the distinct
+    non-empty tactics (stripped), each with its best mean token log-probability, best first. Raises
+    ``PolicyEndpointError`` (see the module docstring) and ``ValueError`` for ``n < 0``. The API key is read
+    here, once. Pass ``client`` to reuse an ``httpx.Client`` (its timeouts then apply); ``close()`` closes
+    only a client this policy created.
+    """
+
+    def __init__(self, config: OpenAIPolicyConfig, *, client: httpx.Client | None = None) -> None:
+        self.config = config
+        key = config.api_key if config.api_key is not None else os.environ.get(API_KEY_ENV, "")
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._url = config.base_url.rstrip("/") + "/completions"
+        self._owns_client = client is None
+        timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._pool = ThreadPoolExecutor(config.parallel_requests, thread_name_prefix="completions")
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        """Per state, in order: at most ``n`` distinct tactics sorted by descending mean token logprob."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if n == 0 or not states:
+            return [[] for _ in states]
+        size = self.config.states_per_request
+        chunks = [list(states[i : i + size]) for i in range(0, len(states), size)]
+        if len(chunks) == 1:
+            return self._propose_chunk(chunks[0], n)
+        return [
+            result
+            for part in self._pool.map(self._propose_chunk, chunks, [n] * len(chunks))
+            for result in part
+        ]
+
+    def close(self) -> None:
+        """Release the worker threads and the HTTP client (if this policy created it); idempotent."""
+        self._pool.shutdown(wait=True)
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> OpenAICompletionsPolicy:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _propose_chunk(self, states: list[str], n: int) -> list[list[Candidate]]:
+        data, attempts = self._post(self._payload(states, n))
+        try:
+            samples = parse_choices(data, len(states), n)
+        except ValueError as exc:
+            raise PolicyEndpointError(
+                f"unexpected answer: {exc}",
+                url=self._url,
+                status=200,
+                body=json.dumps(data)[:BODY_EXCERPT_CHARS],
+                attempts=attempts,
+            ) from exc
+        return [distinct_best_first(s)[:n] for s in samples]
+
+    def _payload(self, states: list[str], n: int) -> dict[str, Any]:
+        c = self.config
+        payload: dict[str, Any] = {
+            "model": c.model,
+            "prompt": [f"{s}{PROMPT_SUFFIX}" for s in states],
+            "n": n,
+            "temperature": c.temperature,
+            "top_p": c.top_p,
+            "max_tokens": c.max_tokens,
+            "logprobs": 1,
+            "echo": False,
+            "stream": False,
+        }
+        if c.stop:
+            payload["stop"] = list(c.stop)
+        if c.seed is not None:
+            payload["seed"] = c.seed
+        return payload
+
+    def _post(self, payload: dict[str, Any]) -> tuple[Any, int]:
+        """POST with bounded retries; returns the decoded JSON answer and the number of attempts."""
+        attempt = 0
+        while True:
+            attempt += 1
+            response, failure = self._attempt(payload, attempt)
+            if failure is None:
+                return _decode(response, self._url, attempt), attempt
+            retryable = response is None or _retryable(response.status_code)
+            if not retryable or attempt > self.config.max_retries:
+                raise failure
+            delay = self._delay(attempt, response)
+            logger.warning("%s; retrying in %.2f s", failure, delay)
+            time.sleep(delay)
+
+    def _attempt(
+        self, payload: dict[str, Any], attempt: int
+    ) -> tuple[httpx.Response | None, Exception | None]:
+        """One request: ``(response, None)`` on 200, else the response (if any) and the error to raise."""
+        try:
+            response = self._client.post(self._url, json=payload, headers=self._headers)
+        except httpx.TimeoutException as exc:
+            return None, PolicyEndpointError(
+                f"timed out ({type(exc).__name__})", url=self._url, attempts=attempt
+            )
+        except httpx.TransportError as exc:
+            return None, PolicyEndpointError(f"connection failed: {exc!r}", url=self._url, attempts=attempt)
+        if response.status_code == 200:
+            return response, None
+        error = PolicyEndpointError(
+            "request failed", url=self._url, status=response.status_code, body=response.text, attempts=attempt
+        )
+        return response, error
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        """Exponential backoff with jitter, at least the server's ``Retry-After`` (capped)."""
+        c = self.config
+        delay = c.backoff_s * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+        retry_after = response.headers.get("retry-after") if response is not None else None
+        if retry_after is not None:
+            with contextlib.suppress(ValueError):  # an HTTP date: keep our own delay
+                delay = max(delay, float(retry_after))
+        return min(delay, c.max_backoff_s)
+
+
+def _retryable(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+def _decode(response: httpx.Response, url: str, attempts: int) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise PolicyEndpointError(
+            f"malformed JSON: {exc}",
+            url=url,
+            status=response.status_code,
+            body=response.text,
+            attempts=attempts,
+        ) from exc
+
+
+def parse_choices(data: Any, prompts: int, n: int) -> list[list[tuple[str, float]]]:
+    """Per prompt: ``(tactic, mean token logprob)`` of each choice, tactic stripped, empty ones dropped.
+
+    ``choices[k].index`` is ``prompt_index * n + j``. Raises ``ValueError`` for an answer without a
+    ``choices`` list, an index out of range, a non-string text, or a non-empty tactic without log-probs.
+    """
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list):
+        raise ValueError("no 'choices' list")
+    samples: list[list[tuple[str, float]]] = [[] for _ in range(prompts)]
+    for choice in choices:
+        index = choice.get("index") if isinstance(choice, dict) else None
+        if not isinstance(index, int) or not 0 <= index < prompts * n:
+            raise ValueError(f"choice index {index!r} outside 0..{prompts * n - 1}")
+        text = choice.get("text")
+        if not isinstance(text, str):
+            raise ValueError(f"choice {index} has no text")
+        tactic = text.strip()
+        if not tactic:
+            continue
+        logprob = mean_token_logprob(choice.get("logprobs"))
+        if logprob is None:
+            raise ValueError(f"choice {index} has no token log-probabilities (request sent logprobs=1)")
+        samples[index // n].append((tactic, logprob))
+    return samples
+
+
+def mean_token_logprob(logprobs: Any) -> float | None:
+    """Mean of ``logprobs["token_logprobs"]`` skipping nulls; ``None`` when there is no value."""
+    values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
+    if not isinstance(values, list):
+        return None
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return sum(numbers) / len(numbers) if numbers else None
+
+
+def distinct_best_first(samples: Sequence[tuple[str, float]]) -> list[Candidate]:
+    """Each tactic once with its best logprob, sorted by descending logprob (ties: first seen first)."""
+    best: dict[str, float] = {}
+    for tactic, logprob in samples:
+        if tactic not in best or logprob > best[tactic]:
+            best[tactic] = logprob
+    return [Candidate(t, lp) for t, lp in sorted(best.items(), key=lambda item: -item[1])]
