@@ -52,6 +52,13 @@ class PolicySpec:
     tactics: tuple[str, ...] | None = None
     model: HFPolicyConfig | None = None
 
+    @property
+    def label(self) -> str:
+        """Names the policy in sweep records: the model path or hub id, or the tactic list."""
+        if self.kind == "model" and self.model is not None:
+            return self.model.model
+        return "tactics:" + ",".join(self.tactics or ("built-in",))
+
     def __call__(self) -> Policy:
         """Build the policy; raises ``InputError`` for a bad tactic list, ``ModelLoadError``."""
         if self.kind == "tactics":

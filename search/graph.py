@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from search.types import TacticState
 
@@ -109,6 +109,29 @@ class SearchGraph:
             node = self.nodes[node.parent]
         tactics.reverse()
         return tactics
+
+    def trajectory(self) -> list[dict[str, Any]]:
+        """The steps of the verified proof, root first: each state's text, the tactic taken there, its
+        log-prob, and the sibling tactics the proof assistant rejected at that state (error or timeout).
+        Empty when no proof was verified. Steps completed from the proof cache have no state here and
+        are left out."""
+        final = next((e for e in reversed(self.edges) if e.outcome is Outcome.PROOF), None)
+        if final is None:
+            return []
+        chain: list[tuple[Node, str, float]] = [(self.nodes[final.source], final.tactic, final.logprob)]
+        node = self.nodes[final.source]
+        while node.parent is not None:
+            parent = self.nodes[node.parent]
+            logprob = next(e.logprob for e in self.edges
+                           if e.source == parent.id and e.target == node.id and e.tactic == node.tactic)
+            chain.append((parent, node.tactic, logprob))  # type: ignore[arg-type]
+            node = parent
+        failed: dict[int, list[list[str]]] = {}
+        for edge in self.edges:
+            if edge.outcome in (Outcome.ERROR, Outcome.TIMEOUT):
+                failed.setdefault(edge.source, []).append([edge.tactic, edge.message or ""])
+        return [{"state": n.state.pp, "tactic": tactic, "logprob": logprob, "depth": n.depth,
+                 "failed": failed.get(n.id, [])} for n, tactic, logprob in reversed(chain)]
 
     def check_invariants(self) -> None:
         """Raise ``AssertionError`` naming the first broken invariant."""

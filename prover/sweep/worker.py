@@ -44,12 +44,16 @@ class Task:
 
 
 def make_record(task: Task, status: str, *, result: SearchResult | None = None,
-                message: str | None = None, seconds: float = 0.0, worker: str = "") -> dict[str, Any]:
-    """The durable record of one finished attempt. ``status`` is proved, unproved, invalid or error."""
+                message: str | None = None, seconds: float = 0.0, worker: str = "",
+                policy: str = "") -> dict[str, Any]:
+    """The durable record of one finished attempt. ``status`` is proved, unproved, invalid or error.
+
+    A proved attempt carries its ``trajectory`` (``SearchGraph.trajectory``): the states, tactics,
+    log-probs and rejected sibling tactics along the proof, the raw material of expert iteration."""
     record: dict[str, Any] = {
         "theorem": task.theorem.name, "split": task.split, "attempt": task.attempt, "status": status,
         "stop_reason": None, "proof": None, "proof_text": None, "stats": None, "message": message,
-        "seconds": round(seconds, 4), "worker": worker,
+        "seconds": round(seconds, 4), "worker": worker, "policy": policy, "trajectory": None,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if result is not None:
@@ -58,6 +62,8 @@ def make_record(task: Task, status: str, *, result: SearchResult | None = None,
         if result.proof is not None:
             record["proof"] = list(result.proof.tactics)
             record["proof_text"] = result.proof.text
+            if result.graph is not None:
+                record["trajectory"] = result.graph.trajectory()
     return record
 
 
@@ -87,6 +93,7 @@ class SearchWorker:
         self._backend: Backend | None = None
         self._policy: Policy | None = None
         self.name = _worker_label()
+        self.policy_label = str(getattr(policy_factory, "label", type(policy_factory).__name__))
 
     def run(self, task: Task) -> dict[str, Any]:
         """Search for a proof of the task's theorem and return its record.
@@ -106,11 +113,11 @@ class SearchWorker:
                 result = prove(task.theorem, backend=self._backend, policy=self._policy,
                                config=self._config, cache=self._cache)
         except InvalidTheoremError as exc:
-            return make_record(task, "invalid", message=exc.reason,
+            return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
         status = "proved" if result.proved else "unproved"
         return make_record(task, status, result=result, seconds=time.perf_counter() - started,
-                           worker=self.name)
+                           worker=self.name, policy=self.policy_label)
 
     def ping(self) -> str:
         return self.name

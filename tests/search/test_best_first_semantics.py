@@ -102,3 +102,15 @@ def test_duplicate_candidates_run_once() -> None:
     result = prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=CFG)
     assert env.calls == [("r", "a")]
     assert result.stats.tactic_calls == 1
+
+
+def test_trajectory_lists_the_proof_steps_with_rejected_siblings() -> None:
+    env = ScriptedEnv(root="r", moves={"r": {"bad": Fail("nope"), "a": "s"}, "s": {"fin": QED}})
+    policy = ScriptedPolicy({"r": [("bad", -0.1), ("a", -0.5)], "s": [("fin", -0.2)]})
+    result = prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=CFG)
+    assert result.graph.trajectory() == [
+        {"state": "r", "tactic": "a", "logprob": -0.5, "depth": 0, "failed": [["bad", "nope"]]},
+        {"state": "s", "tactic": "fin", "logprob": -0.2, "depth": 1, "failed": []},
+    ]
+    unproved = prove(THEOREM, backend=ScriptedBackend(env), policy=ScriptedPolicy({}), config=CFG)
+    assert unproved.graph.trajectory() == []
