@@ -21,6 +21,7 @@ from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import ModelLoadError
 from prover.policies import LazyPolicy, PolicySpec, add_policy_options, natural_width, policy_spec
 from prover.render import print_result, print_sweep_summary
+from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
 from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
 from search import (
@@ -54,6 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
     add_search_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
+    doctor_parser = commands.add_parser(
+        "doctor", help="report what is installed for proving, and how to fix what is missing")
+    doctor_parser.add_argument("--project-dir", type=Path, metavar="DIR",
+                               help="the Lake project to check (default: lean_project/ of this repository)")
+    doctor_parser.set_defaults(handler=run_doctor)
+    setup_parser = commands.add_parser(
+        "setup", help="install Lean (elan), Mathlib's build cache and the REPL (needs internet)")
+    setup_parser.add_argument("--project-dir", type=Path, metavar="DIR",
+                              help="the Lake project to build (default: lean_project/ of this repository)")
+    setup_parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    setup_parser.set_defaults(handler=run_setup)
     return parser
 
 
@@ -156,6 +168,37 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def run_doctor(args: argparse.Namespace, console: Console) -> int:
+    """Exit 0 when every check passed, 1 otherwise."""
+    from rich.table import Table
+
+    from prover.doctor import doctor_report
+
+    checks = doctor_report(args.project_dir)
+    table = Table(title="prover doctor")
+    for column in ("", "check", "detail"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row("[green]ok[/]" if check.ok else "[red]missing[/]", check.name, check.detail)
+    out = Console()
+    out.print(table)
+    fixes = [check for check in checks if not check.ok and check.fix]
+    if fixes:
+        out.print("To fix:")
+        for check in fixes:  # plain lines, so that long commands stay whole and copyable
+            print(f"  {check.name}: {check.fix}")
+    return 0 if all(check.ok for check in checks) else 1
+
+
+def run_setup(args: argparse.Namespace, console: Console) -> int:
+    from prover.setup_lean import setup_lean
+
+    steps = setup_lean(args.project_dir, dry_run=args.dry_run)
+    for step in steps:
+        print(step.command if args.dry_run else f"done: {step.name}")
+    return 0
+
+
 def write_graph(result: SearchResult, path: Path | None) -> None:
     if path is None or result.graph is None:
         return
@@ -172,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console)])
     try:
         return args.handler(args, console)
-    except (InputError, InvalidTheoremError) as exc:
+    except (InputError, InvalidTheoremError, SetupError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_INPUT
     except (BackendUnavailableError, ModelLoadError) as exc:

@@ -89,7 +89,7 @@ def doctor_report(project_dir: Path | None = None, *, probes: Probes | None = No
     return [
         check_elan(probes), check_lake(probes), check_toolchain(project, probes),
         check_mathlib_cache(project), check_repl_binary(project),
-        check_lean_dojo(probes), check_lean_dojo_settings(probes),
+        check_lean_dojo(probes), check_git(probes), check_lean_dojo_settings(probes),
         check_coq(probes), check_torch(probes), check_cuda(probes), check_ray(probes),
     ]
 
@@ -159,6 +159,17 @@ def check_lean_dojo(probes: Probes) -> Check:
                      "pip install lean-dojo")
     version = probes.version_of("lean-dojo") or "unknown version"
     return Check("lean-dojo", True, f"lean-dojo {version} (its Dojo is verified on Lean v4.20.0)")
+
+
+def check_git(probes: Probes) -> Check:
+    """LeanDojo asserts git >= 2.25 when it is imported (and clones repositories with it)."""
+    code, output = probes.run(["git", "--version"])
+    match = re.search(r"(\d+)\.(\d+)", output)
+    if code != 0 or match is None:
+        return Check("git", False, "git not found (LeanDojo needs git >= 2.25)", "apt-get install git")
+    version = (int(match.group(1)), int(match.group(2)))
+    ok = version >= (2, 25)
+    return Check("git", ok, _first_line(output), None if ok else "install git >= 2.25")
 
 
 def check_lean_dojo_settings(probes: Probes) -> Check:

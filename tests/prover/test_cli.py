@@ -92,3 +92,18 @@ def test_help_documents_every_option() -> None:
             assert option in text, option
     for option in ("--backend", "--policy", "--tactics", "--json", "--graph-out", "--sessions", "--file"):
         assert option in text
+
+
+def test_doctor_reports_checks_and_fixes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor"])
+    out = capsys.readouterr().out
+    assert "Coq" in out and "lake" in out
+    assert code in (0, 1)
+    if code == 1:
+        assert "To fix:" in out
+
+
+def test_setup_dry_run_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["setup", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "lake exe cache get" in out and "lake build repl" in out

@@ -97,8 +97,7 @@ class LeanDojoBackend:
         for number, tactic in enumerate(tactics, start=1):
             reason = self.check_tactic(tactic)
             if reason is not None:
-                text = "\n".join(tactics)
-                return Verdict(False, (f"tactic {number} refused: {reason}",), (), text)
+                return Verdict(False, (f"tactic {number} refused: {reason}",))
         project = self._verify_project(theorem)
         return self._checker(project).verify(theorem.header, theorem.statement, tactics)
 

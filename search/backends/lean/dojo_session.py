@@ -15,6 +15,7 @@ process that does not know its id.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import subprocess
@@ -180,11 +181,7 @@ class LeanDojoSession:
 
     def _enter(self) -> Any:
         """Enter a new Dojo and return its initial state; a half-entered Dojo is exited on failure."""
-        config = self._config
-        dojo = self._api.Dojo(
-            self._dojo_theorem, timeout=math.ceil(config.timeout),
-            additional_imports=list(config.additional_imports), build_deps=config.build_deps,
-        )
+        dojo = self._api.Dojo(self._dojo_theorem, **dojo_arguments(self._api.Dojo, self._config))
         try:
             entered, initial = dojo.__enter__()
         except BaseException:
@@ -235,6 +232,20 @@ class LeanDojoSession:
         self._generation += 1
         self._states = {}
         exit_dojo(dojo)
+
+
+def dojo_arguments(factory: Any, config: LeanDojoConfig) -> dict[str, Any]:
+    """Keyword arguments of ``Dojo(...)``; ``build_deps`` only where the installed version takes it
+    (older releases do not)."""
+    arguments: dict[str, Any] = {"timeout": math.ceil(config.timeout),
+                                 "additional_imports": list(config.additional_imports)}
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        parameters = ()
+    if any(p.name == "build_deps" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        arguments["build_deps"] = config.build_deps
+    return arguments
 
 
 def _set_read_timeout(dojo: Any, seconds: float) -> None:

@@ -1,0 +1,252 @@
+"""The Lean safety filters: adversarial tactics and theorems are refused with the right reason, benign ones
+and every real benchmark row pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search.backends.lean.safety import check_lean_tactic, check_lean_theorem, lean_theorem_problem
+from search.backends.lean.safety_lexer import Kind, LexError, lex
+from search.errors import InvalidTheoremError
+from search.types import Theorem
+
+BENCHMARKS = Path(__file__).resolve().parents[3].parent / "shared" / "benchmarks"
+BENCHMARK_FILES = ("minif2f.jsonl", "minif2f_v4.20.0.jsonl", "minif2f_deepseek.jsonl", "proofnet.jsonl",
+                   "proofnet_extra.jsonl", "proofnet_deepseek.jsonl")
+
+BENIGN_TACTICS = [
+    "omega", "simp", "norm_num", "linarith", "nlinarith", "positivity", "decide", "ring", "aesop",
+    "norm_num [foo] at h ⊢", "linarith [sq_nonneg (a - b)]",
+    "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b), mul_pos ha hb]",
+    "have h : x = 1 := by\n    norm_num",
+    "have h : x = 1 := by\n  norm_num\n  simp",
+    "calc a = b := by simp\n  _ = c := by ring",
+    "calc\n    a = b := by simp\n    _ = c := by ring",
+    "· simp", "· norm_num at h\n  linarith", "simp <;> linarith", "constructor <;> norm_num",
+    "rcases h with ⟨x, hx⟩", "obtain ⟨x, hx, -⟩ := h", "intro x y", "exact ⟨1, by norm_num⟩",
+    "simp [sorry_lemma]", "exact h_sorry_free", "exact native_ok", "simp only [Finset.sum_range_succ]",
+    "field_simp [hx.ne']", "rw [show (2 : ℝ) = 1 + 1 by norm_num]", "exact fun x ↦ x",
+    "norm_num [Nat.factorial]", "interval_cases x <;> simp_all", "exact?", "apply?", "aesop?",
+    "decide", "simp_all [Set.mem_setOf_eq]", "exact Real.sqrt_nonneg _", "exact (h₀ 1).trans h₁",
+    "open Real in nlinarith [pi_pos]", "open scoped BigOperators in simp", "simp -- closes it",
+    "simp /- balanced comment -/", "trace \"sorry is only text\"", "exact 'a'", "exact '\"'",
+    "exact #[1, 2].size", "simp [Finset.card] at #s", "norm_num [Nat.Prime] at h₀ ⊢",
+    "refine ⟨?_, ?_⟩", "exact ‹x > 0›", "conv => lhs; rw [h]", "case inr h => simp at h",
+    "induction n with\n  | zero => simp\n  | succ n ih => simp [ih]", "decide +kernel",
+    "simp (config := { decide := true })", "nlinarith [sq_nonneg (x - 1), abs_nonneg x, ‖v‖]",
+    "exact (by norm_num : (4 : ℝ) ≠ 0)", "unfold f at h", "push_cast", "gcongr", "bound",
+]
+
+ADVERSARIAL_TACTICS = [
+    ("sorry", "sorry"), ("admit", "sorry"), ("stop", "sorry"), ("exact sorry", "sorry"),
+    ("first | simp | sorry", "sorry"), ("exact «sorry»", "sorry"), ("exact sorryAx _ false", "sorry"),
+    ("exact _root_.sorryAx False true", "sorry"), ("simp\n  sorry", "sorry"),
+    ("native_decide", "native"), ("decide +native", "native"), ("bv_decide", "native"),
+    ("decide (config := { native := true })", "native"), ("exact Lean.ofReduceBool _ _ rfl", "native"),
+    ("exact ofReduceBool a b h", "native"), ("exact Lean.trustCompiler", "native"),
+    ("#eval 1", "runs code"), ("#exit", "runs code"), ("#print axioms foo", "runs code"),
+    ("simp #eval IO.println 1", "runs code"), ("run_tac pure ()", "runs code"),
+    ("run_cmd Lean.logInfo \"x\"", "runs code"), ("run_elab pure ()", "runs code"),
+    ("run_meta pure ()", "runs code"), ("exact by_elab pure default", "runs code"),
+    ("dbg_trace \"x\"; simp", "runs code"), ("exact unsafeIO (pure 1)", "runs code"),
+    ("exact unsafe (1 : Nat)", "runs code"), ("exact IO.Process.exit 0", "runs code"),
+    ("exact Lean.Elab.Command.elabCommand", "runs code"), ("exact Lean.Meta.mkSorry", "runs code"),
+    ("exact Lean.Environment.addDeclWithoutChecking", "runs code"), ("exact System.FilePath.mk", "runs code"),
+    ("exact `(tactic| sorry)", "runs code"), ("exact s!\"{x}\"", "runs code"),
+    ("macro \"foo\" : tactic => `(tactic| sorry)", "runs code"),
+    ("elab \"t\" : tactic => pure ()", "runs code"),
+    ("syntax \"t\" : tactic", "runs code"), ("simp [implemented_by]", "runs code"),
+    ("exact @[extern \"c\"] foo", "runs code"), ("polyrith", "network"),
+    ("set_option maxHeartbeats 0 in simp", "environment"),
+    ("set_option debug.skipKernelTC true in exact h", "kernel"), ("import Mathlib", "environment"),
+    ("axiom ax : False", "declaration"), ("open Real", "environment"), ("open Real; simp", "environment"),
+    ("attribute [simp] foo in simp", "environment"), ("local instance foo", "environment"),
+    ("notation \"x\" => 1", "environment"), ("infixl:65 \" +++ \" => HAdd.hAdd", "environment"),
+    ("omit h in simp", "environment"), ("include h", "environment"),
+    ("theorem x : False := by simp", "declaration"), ("lemma x : False := h", "declaration"),
+    ("def x := 1", "declaration"), ("instance : Foo := ⟨⟩", "declaration"),
+    ("example : True := trivial", "declaration"),
+    ("structure S where", "declaration"), ("inductive I", "declaration"), ("namespace Foo", "declaration"),
+    ("section", "declaration"), ("end", "declaration"), ("variable (x : ℕ)", "declaration"),
+    ("universe u", "declaration"), ("mutual", "declaration"), ("opaque x : ℕ", "declaration"),
+    ("private def x := 1", "declaration"), ("noncomputable def x := 1", "declaration"),
+    ("@[simp] lemma foo : True := trivial", "attribute"),
+    ("simp\ntheorem bad : False := by exact h", "newline"), ("simp\nexact h", "newline"),
+    ("have h : x = 1 := by\n    norm_num\nsimp", "newline"), ("  simp\n  exact h", "newline"),
+    ("simp\n  where aux : False := h", "newline"), ("exact f\n  termination_by x", "newline"),
+    ("decreasing_by simp", "newline"),
+    ("exact (foo", "bracket"), ("exact foo)", "bracket"), ("exact ⟨a, b", "bracket"),
+    ("exact [a, b)", "bracket"), ("simp [foo", "bracket"),
+    ("simp /- open comment", "comment"), ("simp /- nested /- -/ still open", "comment"),
+    ("trace \"unterminated", "string"), ("exact «open", "«"),
+    ("", "empty"), ("   ", "empty"), ("\n\n", "empty"), ("-- only a comment", "empty"),
+    ("/- only a comment -/", "empty"), ("simp\x00", "control"), ("\tsimp", "control"), ("simp\r", "control"),
+    ("simp\x1b[2J", "control"), ("exact h\u202e", "control"), ("exact h\u200b", "control"),
+    ("simp\u2028theorem x : False := sorry", "control"), ("simp" + " " * 5000, "too long"),
+]
+
+ADVERSARIAL_STATEMENTS = [
+    ("theorem t : True := trivial\ntheorem u : False :=", "second command"),
+    ("theorem t : True :=\n  trivial\nexample : False :=", "second command"),
+    ("theorem t : False :=\n#exit\ntheorem u : True :=", "command"),
+    ("theorem t : False := by\n  exact h\nopen Foo\ntheorem u : True :=", "second command"),
+    ("theorem t : False := by exact foo\nattribute [simp] t\nlemma u : True :=", "second command"),
+    ("theorem t : True := trivial\n:=", "second command"),
+    ("axiom ax : False\ntheorem t : False :=", "axiom"),
+    ("theorem t : False := sorry\nexample : True :=", "sorry"),
+    ("theorem t : (sorry : Prop) :=", "sorry"), ("theorem t : False := by admit :=", "sorry"),
+    ("theorem t : decide (1 = 1) = true := by native_decide\nexample : True :=", "native"),
+    ("#eval IO.println 1\ntheorem t : True :=", "command"),
+    ("set_option debug.skipKernelTC true in\ntheorem t : False :=", "kernel"),
+    ("set_option compiler.extract_closed false in\ntheorem t : True :=", "kernel"),
+    ("set_option allowUnsafeReducibility true in\ntheorem t : True :=", "set_option"),
+    ("import Mathlib\ntheorem t : True :=", "import"), ("theorem t : True", "end with"),
+    ("theorem t : True := -- comment", "end with"), ("theorem t : True := by", "end with"),
+    ("open Real\ntheorem t : π > 3 :=", "second command"), ("t : True :=", "starts with"),
+    ("structure S where\ntheorem t : True :=", "starts with"),
+    ("@[implemented_by foo] def t : ℕ :=", "runs code"), ("unsafe def t : ℕ :=", "runs code"),
+    ("theorem t : True := by simp\nend\ntheorem u : False :=", "second command"),
+    ("theorem t (x : ℕ) : (x = x :=", "bracket"), ("theorem t /- open : True :=", "comment"),
+    ("theorem t : \"unterminated :=", "string"), ("theorem t : True :=\u202e", "control"),
+    ("theorem t : True := by simp\n@[simp] theorem u : False :=", "second command"),
+    ("theorem t : True :=\n  trivial\nwhere aux : False :=", "second command"),
+]
+
+ADVERSARIAL_HEADERS = [
+    ("import Mathlib\naxiom ax : False", "axiom"), ("import Mathlib\ndef f : ℕ := sorry", "sorry"),
+    ("import Mathlib\nopen Real\nimport Mathlib.Tactic", "import"),
+    ("import Mathlib\nset_option debug.skipKernelTC true", "kernel"),
+    ("import Mathlib\nset_option compiler.enableNew true", "kernel"),
+    ("import Mathlib\nset_option Elab.async false", "set_option"),
+    ("import Mathlib\nunsafe def f : ℕ := 1", "runs code"),
+    ("import Mathlib\n@[implemented_by g] def f : ℕ := 1", "runs code"),
+    ("import Mathlib\n@[extern \"f\"] opaque f : ℕ", "runs code"),
+    ("import Mathlib\nmacro \"foo\" : tactic => `(tactic| sorry)", "runs code"),
+    ("import Mathlib\nelab \"foo\" : tactic => pure ()", "runs code"),
+    ("import Mathlib\nsyntax \"foo\" : term", "runs code"),
+    ("import Mathlib\n#eval IO.println 1", "command"), ("import Mathlib\n#exit", "command"),
+    ("import Mathlib\n#foo", "command"), ("import Mathlib\nrun_cmd pure ()", "runs code"),
+    ("import Mathlib\ninitialize pure ()", "runs code"),
+    ("import Mathlib\ntheorem aux : 1 = 1 := by native_decide", "native"),
+    ("import Mathlib\ndef f := (", "bracket"), ("import Mathlib\n/- unterminated", "comment"),
+    ("import Mathlib\ndef f := 1\u0007", "control"),
+]
+
+BENIGN_HEADERS = [
+    "", "import Mathlib",
+    "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n",
+    "import Mathlib\nopen scoped BigOperators\nnoncomputable section\nnamespace Foo\nend Foo\n",
+    "import Mathlib\nvariable {α : Type*} [Fintype α]\nuniverse u\n",
+    "import Mathlib\n/-- doc -/\ndef f (x : ℕ) : ℕ := x + 1\nlemma f_pos (x : ℕ) : 0 < f x := by simp [f]\n",
+    "import Mathlib\nabbrev I : Set ℝ := Set.Icc 0 1\nlocal notation \"𝕀\" => I\n",
+    "import Mathlib\nattribute [local instance] Classical.propDecidable\n"
+    "set_option linter.unusedVariables false\n",
+    "-- a comment mentioning sorry and #eval\nimport Mathlib\n",
+    "import Mathlib\ndef g : ℕ → ℕ\n| 0 => 1\n| n + 1 => 2 * g n\n",
+]
+
+BENIGN_STATEMENTS = [
+    "theorem t : True :=", "lemma t (x : ℕ) (h : x = 1) : x + 1 = 2 :=", "example : 1 + 1 = 2 :=",
+    "theorem t (x : ℕ)\n(h₀ : x = 1)\n: x = 1 :=", "theorem t (f : ℕ → ℕ := fun x => x) : f 0 = 0 :=",
+    "/-- docstring -/\ntheorem t : True :=", "@[simp] theorem t : True :=", "private theorem t : True :=",
+    "set_option maxHeartbeats 400000 in\ntheorem t : True :=",
+    "set_option exponentiation.threshold 2000 in\ntheorem t : 2 ^ 2000 % 5 = 1 :=",
+    "open Real in\ntheorem t : π > 3 :=", "instance t {G : Type*} [Group G] : Group G :=",
+    "noncomputable def t : ℝ :=", "theorem t (s : Finset ℕ) : ∑ x in s, x = ∑ x ∈ s, x :=",
+    "theorem t : ∀ x : ℕ, x = x -- a comment\n  :=", "theorem h_sorry_free : True :=",
+    "theorem t (x : ℝ) : (let y := x; y) = x :=",
+]
+
+
+def _rows() -> list[dict[str, str]]:
+    rows = []
+    for name in BENCHMARK_FILES:
+        with open(BENCHMARKS / name, encoding="utf-8") as handle:
+            rows.extend(json.loads(line) for line in handle if line.strip())
+    return rows
+
+
+@pytest.mark.parametrize("tactic", BENIGN_TACTICS)
+def test_benign_tactics_pass(tactic: str) -> None:
+    assert check_lean_tactic(tactic) is None
+
+
+@pytest.mark.parametrize(("tactic", "keyword"), ADVERSARIAL_TACTICS)
+def test_adversarial_tactics_are_refused_with_reason(tactic: str, keyword: str) -> None:
+    reason = check_lean_tactic(tactic)
+    assert reason is not None, f"{tactic!r} was let through"
+    assert keyword in reason, f"{tactic!r}: {reason!r} does not mention {keyword!r}"
+
+
+def test_max_length_is_configurable() -> None:
+    assert check_lean_tactic("simp", max_length=3) is not None
+    assert check_lean_tactic("simp", max_length=4) is None
+
+
+@pytest.mark.parametrize(("statement", "keyword"), ADVERSARIAL_STATEMENTS)
+def test_adversarial_statements_are_refused(statement: str, keyword: str) -> None:
+    theorem = Theorem("t", statement, header="import Mathlib")
+    with pytest.raises(InvalidTheoremError) as caught:
+        check_lean_theorem(theorem)
+    assert caught.value.theorem == "t"
+    assert caught.value.reason.startswith("statement: ")
+    assert keyword in caught.value.reason
+
+
+@pytest.mark.parametrize(("header", "keyword"), ADVERSARIAL_HEADERS)
+def test_adversarial_headers_are_refused(header: str, keyword: str) -> None:
+    reason = lean_theorem_problem(header, "theorem t : True :=")
+    assert reason is not None and reason.startswith("header: ")
+    assert keyword in reason
+
+
+@pytest.mark.parametrize("header", BENIGN_HEADERS)
+def test_benign_headers_pass(header: str) -> None:
+    assert lean_theorem_problem(header, "theorem t : True :=") is None
+
+
+@pytest.mark.parametrize("statement", BENIGN_STATEMENTS)
+def test_benign_statements_pass(statement: str) -> None:
+    check_lean_theorem(Theorem("t", statement, header="import Mathlib"))
+
+
+needs_benchmarks = pytest.mark.skipif(not BENCHMARKS.is_dir(), reason=f"{BENCHMARKS} is not there")
+
+
+@needs_benchmarks
+def test_every_benchmark_row_passes_the_theorem_check() -> None:
+    rows = _rows()
+    assert len(rows) == 488 * 3 + 371 * 2 + 3
+    refused = {row["name"]: lean_theorem_problem(row["header"], row["statement"]) for row in rows}
+    assert {name: why for name, why in refused.items() if why is not None} == {}
+
+
+@needs_benchmarks
+def test_human_proofs_in_the_benchmarks_pass_the_tactic_filter() -> None:
+    """The 77 human proofs of miniF2F v4.20.0, cut into the top-level tactics of their `by` blocks."""
+    tactics: list[str] = []
+    for row in _rows():
+        proof = row.get("formal_proof_in_source")
+        if not proof:
+            continue
+        for line in proof.split("\n")[1:]:
+            if line.startswith("  ") and not line.startswith("   "):
+                tactics.append(line[2:])
+            elif line.strip():
+                tactics[-1] += "\n" + line[2:]
+    tactics = [t for t in tactics if not t.lstrip().startswith("--")]
+    assert len(tactics) > 100
+    assert {t: check_lean_tactic(t) for t in tactics if check_lean_tactic(t)} == {}
+
+
+def test_lexer_keeps_positions_and_drops_comments() -> None:
+    tokens = lex("simp -- sorry\n  /- admit /- nested -/ -/ exact h'.1 «x y»")
+    assert [t.text for t in tokens] == ["simp", "exact", "h'", ".", "1", "«x y»"]
+    assert (tokens[1].line, tokens[1].col) == (1, 27)
+    assert lex("s!\"{x}\"")[1].kind is Kind.INTERPOLATED
+    assert lex("r#\"a \" b\"#")[0].kind is Kind.STRING
+    with pytest.raises(LexError):
+        lex("\"open")
