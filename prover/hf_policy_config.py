@@ -23,6 +23,9 @@ class ModelLoadError(Exception):
         self.model = model
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # survives pickling through Ray
+        return (type(self), (self.model, self.reason))
+
 
 @dataclass(frozen=True, kw_only=True)
 class HFPolicyConfig:

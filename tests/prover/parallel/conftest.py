@@ -1,13 +1,12 @@
-"""Fixtures for the policy-server tests: the fake policies module and ONE local Ray for the session.
+"""Fixtures for the policy-server tests: the fake policies module, and the test session's one Ray cluster.
 
-Ray starts once (about 5 s) for every test that asks for ``ray_session`` and shuts down at the end of the
-session. Ray 2.60 has no local mode, so the actors really run in worker processes.
+The fakes are pickled by value, so Ray workers need not import them. Ray 2.60 has no local mode: the
+actors run in worker processes of the real two-node cluster that tests/conftest.py starts once.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,14 +38,6 @@ def fakes() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
-def ray_session(fakes: ModuleType) -> Iterator[None]:
-    """A local Ray with 2 CPUs, no dashboard and no usage reporting; shut down after the session."""
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    import ray
-
-    # address="local": always a fresh cluster of our own, never one another process left running.
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
+def ray_session(fakes: ModuleType, ray_cluster) -> Iterator[None]:
+    """The test session's one Ray cluster (``ray_cluster`` in tests/conftest.py), with the fakes loaded."""
+    yield

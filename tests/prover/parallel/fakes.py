@@ -35,8 +35,9 @@ class RecordingPolicy(EchoPolicy):
     ``entered`` is set when a call starts, so a test can hold the first batch open while others queue.
     """
 
-    def __init__(self, *, gate: threading.Event | None = None, fail_on: str | None = None,
-                 wrong_length: bool = False) -> None:
+    def __init__(
+        self, *, gate: threading.Event | None = None, fail_on: str | None = None, wrong_length: bool = False
+    ) -> None:
         super().__init__(fail_on)
         self.calls: list[tuple[tuple[str, ...], int]] = []
         self.gate = gate

@@ -1,0 +1,237 @@
+"""The expert-iteration loop: per round, sweep -> collect -> filter -> train; the next round sweeps with the
+model the last one trained.
+
+Run folder (``ExpertConfig.out``)::
+
+    run.json                      the benchmark and base model (a rerun must match them)
+    round-01/sweep/               the sweep's durable results (a rerun of the stage resumes it)
+    round-01/data/                pairs.jsonl, preferences.jsonl, manifest.json
+    round-01/filter/              scores.jsonl, kept.jsonl, preferences.jsonl, manifest.json
+    round-01/train/               resumable checkpoints (sft/, dpo/)
+    round-01/model/               the round's model and tokenizer, complete once present
+    round-01/<stage>.done.json    the stage's summary, written after its outputs
+    report.md, report.json, report.png
+
+Every stage is skipped when its marker exists, so a rerun after a crash (or with a larger ``rounds``) redoes
+only what did not finish. The model of round r is round r-1's ``model`` (round 1: the base model); round r's
+pairs are scored under that model. Every ``retrain_every``-th round trains the base model on the union of
+all rounds' kept pairs; other rounds continue training the current model on the round's kept pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from prover.expert.config import ExpertConfig
+from prover.expert.filtering import REASONS, filter_pairs
+from prover.expert.perplexity import load_scorer, log_perplexities
+from prover.expert.report import ExpertReport, collect_metrics, write_report
+from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
+from prover.expert.training import free_accelerator_memory, train_dpo, train_sft
+from prover.expert.trajectories import (
+    MANIFEST_FILE,
+    PAIRS_FILE,
+    PREFERENCES_FILE,
+    collect_trajectories,
+    load_rows,
+    union_pairs,
+    write_trajectories,
+)
+from prover.hf_policy_config import HFPolicyConfig
+from prover.policies import PolicySpec
+from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
+from prover.sweep.worker import BackendFactory
+from prover.theorem_input import InputError
+from search import SearchConfig
+
+logger = logging.getLogger(__name__)
+
+RUN_MANIFEST = "run.json"
+KEPT_FILE = "kept.jsonl"
+SCORES_FILE = "scores.jsonl"
+
+
+class RunMismatchError(InputError):
+    """The run folder belongs to a run with another ``key`` (benchmark or base model)."""
+
+    def __init__(self, folder: Path, key: str, old: Any, new: Any) -> None:
+        super().__init__(f"{folder} holds an expert-iteration run with another {key} ({old!r}, now {new!r}): "
+                         "use another --out, or delete the folder")
+        self.folder, self.key, self.old, self.new = folder, key, old, new
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpertRun:
+    """What the loop works on besides its settings.
+
+    ``policy`` sweeps round 1 (a model, or a fixed tactic list to bootstrap without one) with ``search``;
+    later rounds sweep with ``model_policy``'s settings and the previous round's model, with
+    ``model_search`` (default: ``search``). ``sweep.out`` is replaced by each round's folder.
+    ``backend_factory`` must be picklable (it is sent to Ray workers)."""
+
+    benchmark: str
+    backend_factory: BackendFactory
+    policy: PolicySpec
+    model_policy: HFPolicyConfig
+    search: SearchConfig
+    sweep: SweepConfig
+    model_search: SearchConfig | None = None
+    backend_name: str = ""
+    sessions: int = 1
+
+    def search_for(self, policy: PolicySpec) -> SearchConfig:
+        """The search settings of a sweep with ``policy``."""
+        if policy is self.policy or self.model_search is None:
+            return self.search
+        return self.model_search
+
+
+def base_model(config: ExpertConfig, run: ExpertRun) -> str:
+    return config.base_model or run.model_policy.model
+
+
+def model_for_round(out: Path, round_number: int, base: str) -> str:
+    """The model round ``round_number`` sweeps and scores with: the previous round's, or the base model."""
+    if round_number == 1:
+        return base
+    return require_stage(round_dir(out, round_number - 1), "train", f"round {round_number}")["model"]
+
+
+def policy_for_round(run: ExpertRun, round_number: int, model: str) -> PolicySpec:
+    if round_number == 1:
+        return run.policy
+    return PolicySpec("model", run.policy.assistant, model=replace(run.model_policy, model=model))
+
+
+def check_run(out: Path, manifest: dict[str, Any]) -> None:
+    """Write ``run.json``, or check that the existing one matches; raises ``RunMismatchError``."""
+    path = out / RUN_MANIFEST
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("benchmark", "base_model"):
+            if old.get(key) != manifest[key]:
+                raise RunMismatchError(out, key, old.get(key), manifest[key])
+        return
+    write_json(path, manifest)
+
+
+def sweep_stage(run: ExpertRun, folder: Path, policy: PolicySpec, console: Console | None) -> dict[str, Any]:
+    """Run (or resume) the round's sweep with ``policy``; return its summary."""
+    sweep = replace(run.sweep, out=str(folder / "sweep"))
+    summary, paths = run_sweep(sweep, benchmark=run.benchmark, backend_factory=run.backend_factory,
+                               policy_factory=policy, search_config=run.search_for(policy),
+                               backend_name=run.backend_name, sessions=run.sessions, console=console)
+    return {"policy": policy.label, "folder": sweep.out, "theorems": summary.total,
+            "valid": summary.total - summary.invalid, "proved": summary.proved,
+            "pass_rate": summary.pass_rate, "errors": summary.errors, "pending": summary.pending,
+            "report": str(paths["markdown"])}
+
+
+def collect_stage(folder: Path, round_number: int) -> dict[str, Any]:
+    """Pairs and preferences from the round's sweep into ``data/``; return the manifest."""
+    sources = [folder / "sweep"]
+    data = collect_trajectories(sources, round_number=round_number)
+    return write_trajectories(data, folder / "data", round_number=round_number, sources=sources)
+
+
+def filter_stage(config: ExpertConfig, folder: Path, round_number: int, model: str) -> dict[str, Any]:
+    """Score the round's pairs under ``model``, keep the learnable ones; write ``filter/``."""
+    pairs = load_rows(folder / "data" / PAIRS_FILE)
+    preferences = load_rows(folder / "data" / PREFERENCES_FILE)
+    scores: list[float | None] = []
+    if pairs:
+        scorer, tokenizer = load_scorer(model, config.filter.device)
+        scores = log_perplexities(scorer, tokenizer, [(p["state"], p["tactic"]) for p in pairs],
+                                  batch_size=config.filter.batch_size, max_length=config.filter.max_length)
+        del scorer
+        free_accelerator_memory()
+    outcome = filter_pairs(pairs, scores, config.filter)
+    dropped = {(r["state"], r["tactic"]) for reason in ("noisy", "too_long") for r in outcome.dropped[reason]}
+    kept_preferences = [p for p in preferences if (p["state"], p["chosen"]) not in dropped]
+    out = folder / "filter"
+    write_jsonl(out / SCORES_FILE, outcome.rows)
+    write_jsonl(out / KEPT_FILE, outcome.kept)
+    write_jsonl(out / PREFERENCES_FILE, kept_preferences)
+    manifest = {"round": round_number, "model": model, **outcome.summary,
+                "preferences": {"collected": len(preferences), "kept": len(kept_preferences)}}
+    write_json(out / MANIFEST_FILE, manifest)
+    thresholds = outcome.summary["thresholds"]
+    return {"model": model, "pairs": len(pairs), "kept": len(outcome.kept),
+            "dropped": {reason: len(outcome.dropped[reason]) for reason in REASONS},
+            "easy_perplexity": thresholds and thresholds["easy_perplexity"],
+            "noisy_perplexity": thresholds and thresholds["noisy_perplexity"],
+            "preferences_kept": len(kept_preferences)}
+
+
+def training_data(config: ExpertConfig, out: Path, round_number: int,
+                  ) -> tuple[bool, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(retrain from base?, pairs, preferences): this round's kept data, or every round's so far."""
+    retrain = config.retrain_every > 0 and round_number % config.retrain_every == 0
+    rounds = range(1, round_number + 1) if retrain else [round_number]
+    folders = [round_dir(out, r) / "filter" for r in rounds]
+    pairs = union_pairs(load_rows(f / KEPT_FILE) for f in folders)
+    preferences = union_pairs((load_rows(f / PREFERENCES_FILE) for f in folders),
+                              key_fields=("state", "chosen", "rejected"))
+    return retrain, pairs, preferences
+
+
+def train_stage(config: ExpertConfig, out: Path, folder: Path, round_number: int, current: str,
+                base: str) -> dict[str, Any]:
+    """Train the round's model into ``model/``; with no kept pairs the current model carries over."""
+    retrain, pairs, preferences = training_data(config, out, round_number)
+    init = base if retrain else current
+    info: dict[str, Any] = {"mode": "retrain_from_base" if retrain else "continue", "init_model": init,
+                            "pairs": len(pairs), "preferences": len(preferences)}
+    if not pairs:
+        logger.warning("round %d: no kept pairs; the model %s carries over", round_number, current)
+        return info | {"mode": "skipped", "model": current, "train_loss": None, "steps": 0}
+    final = folder / "model"
+    dpo = config.train.dpo and bool(preferences)
+    sft = train_sft(pairs, init_model=init, work_dir=folder / "train" / "sft",
+                    final_dir=folder / "train" / "sft-model" if dpo else final, config=config.train)
+    info |= {"sft": asdict(sft), "train_loss": sft.train_loss, "steps": sft.steps}
+    if dpo:
+        result = train_dpo(preferences, init_model=sft.model_dir, work_dir=folder / "train" / "dpo",
+                           final_dir=final, config=config.train)
+        info |= {"dpo": asdict(result), "dpo_loss": result.train_loss}
+    return info | {"model": str(final)}
+
+
+def run_round(config: ExpertConfig, run: ExpertRun, out: Path, round_number: int, base: str,
+              console: Console | None) -> None:
+    """The four stages of one round, each skipped if already done."""
+    folder = round_dir(out, round_number)
+    current = model_for_round(out, round_number, base)
+    policy = policy_for_round(run, round_number, current)
+    run_stage(folder, "sweep", lambda: sweep_stage(run, folder, policy, console))
+    run_stage(folder, "collect", lambda: collect_stage(folder, round_number))
+    run_stage(folder, "filter", lambda: filter_stage(config, folder, round_number, current))
+    run_stage(folder, "train", lambda: train_stage(config, out, folder, round_number, current, base))
+
+
+def run_expert_iteration(config: ExpertConfig, run: ExpertRun, *,
+                         console: Console | None = None) -> ExpertReport:
+    """Run (or resume) ``config.rounds`` rounds, then the final evaluation sweep; write the report.
+
+    Raises ``RunMismatchError`` for a run folder of another run, ``InputError`` for a bad benchmark,
+    ``ModelLoadError`` when a model cannot load, ``BackendUnavailableError`` from the sweeps."""
+    out = Path(config.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    base = base_model(config, run)
+    check_run(out, {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "base_model": base,
+                    "backend": run.backend_name, "first_policy": run.policy.label})
+    for round_number in range(1, config.rounds + 1):
+        run_round(config, run, out, round_number, base, console)
+    if config.evaluate_final:
+        final = config.rounds + 1
+        folder = round_dir(out, final)
+        policy = policy_for_round(run, final, model_for_round(out, final, base))
+        run_stage(folder, "sweep", lambda: sweep_stage(run, folder, policy, console))
+    metrics = collect_metrics(out, config.rounds, evaluation=config.evaluate_final)
+    return ExpertReport(rounds=metrics, paths=write_report(metrics, out, Path(run.benchmark).stem))

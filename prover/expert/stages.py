@@ -1,0 +1,112 @@
+"""Resumable stages: a stage marks itself done only after its outputs are written, so a rerun after any
+interruption skips exactly the finished stages and redoes the one that was cut off.
+
+A stage's marker is ``<round folder>/<stage>.done.json`` holding the stage's summary (what later stages and
+the report read). Outputs and markers are written to a temporary file and renamed into place, so a reader
+never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("sweep", "collect", "filter", "train")
+
+
+class StageOrderError(RuntimeError):
+    """A stage needs the output of an earlier stage that has not finished (``stage``, ``missing``)."""
+
+    def __init__(self, folder: Path, stage: str, missing: str) -> None:
+        super().__init__(f"{folder}: stage {stage!r} needs {missing!r}, which has not finished")
+        self.folder = folder
+        self.stage = stage
+        self.missing = missing
+
+
+def round_dir(out: Path, round_number: int) -> Path:
+    """The folder of round ``round_number`` (1-based) of the run in ``out``."""
+    return out / f"round-{round_number:02d}"
+
+
+def marker_path(folder: Path, stage: str) -> Path:
+    return folder / f"{stage}.done.json"
+
+
+def stage_info(folder: Path, stage: str) -> dict[str, Any] | None:
+    """The summary a finished stage recorded, or ``None`` if it has not finished."""
+    path = marker_path(folder, stage)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def require_stage(folder: Path, stage: str, needed_by: str) -> dict[str, Any]:
+    """The summary of a stage that must have finished; raises ``StageOrderError`` otherwise."""
+    info = stage_info(folder, stage)
+    if info is None:
+        raise StageOrderError(folder, needed_by, stage)
+    return info
+
+
+def run_stage(folder: Path, stage: str, action: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """Run ``action`` unless ``stage`` already finished in ``folder``; return (summary, whether it ran).
+
+    The summary gets ``seconds`` and ``finished_at`` and is written as the stage's marker after ``action``
+    returned, i.e. after it wrote its outputs. An exception from ``action`` leaves no marker."""
+    done = stage_info(folder, stage)
+    if done is not None:
+        logger.info("%s: %s already done, skipped", folder.name, stage)
+        return done, False
+    folder.mkdir(parents=True, exist_ok=True)
+    logger.info("%s: %s ...", folder.name, stage)
+    started = time.perf_counter()
+    info = dict(action())
+    info["seconds"] = round(time.perf_counter() - started, 3)
+    info["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    write_json(marker_path(folder, stage), info)
+    return info, True
+
+
+def _replace_atomically(path: Path, write: Callable[[Any], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    _replace_atomically(path, lambda fh: fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n"))
+
+
+def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write one JSON object per line, atomically; returns the number of rows."""
+    count = 0
+
+    def write(fh: Any) -> None:
+        nonlocal count
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+
+    _replace_atomically(path, write)
+    return count
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a JSONL file (blank lines skipped)."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)

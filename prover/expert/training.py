@@ -1,0 +1,237 @@
+"""Training the step prover with TRL: SFT on kept pairs, optional DPO on preference pairs.
+
+SFT uses TRL's prompt/completion format: prompt ``"{state}:::"`` (as ``HFPolicy`` builds it), completion
+``tactic + EOS``; TRL sets the prompt's labels to -100, so the loss is on the tactic tokens and the EOS only
+(``completion_only_loss``). DPO uses prompt/chosen/rejected with the same prompt.
+
+Precision: bf16 mixed precision on CUDA (float32 master weights unless ``weight_dtype`` is bfloat16), plain
+float32 on CPU. Checkpoints (weights, optimiser, scheduler, RNG) go to ``work_dir/checkpoint-N`` every
+``save_steps``; a rerun with the same ``work_dir`` resumes from the last one. The final model and tokenizer
+are written to ``final_dir`` with ``train_result.json`` and renamed into place only when complete, so an
+existing ``final_dir`` means the training finished (a rerun returns its recorded result at once).
+
+torch, transformers, datasets and TRL are imported inside the functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prover.expert.config import TrainConfig
+from prover.expert.perplexity import prompt_of
+from prover.hf_policy_config import ModelLoadError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
+
+logger = logging.getLogger(__name__)
+
+RESULT_FILE = "train_result.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one training run produced. ``train_loss``: mean loss over the run's steps (those after a resume
+    only); ``tokens``: tokens TRL counted in the batches (prompt included); ``resumed_from``: the checkpoint
+    a resumed run started from."""
+
+    kind: str  # sft or dpo
+    model_dir: str
+    init_model: str
+    examples: int
+    steps: int
+    train_loss: float | None
+    tokens: int | None
+    resumed_from: str | None
+    seconds: float
+
+
+def train_device(config: TrainConfig) -> str:
+    """``cuda`` or ``cpu`` from the configured device; raises ``ModelLoadError`` for cuda without CUDA."""
+    import torch
+
+    if config.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("-", "training device cuda was asked for but CUDA is not available")
+    return config.device
+
+
+def load_for_training(name: str, config: TrainConfig, device: str,
+                      ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Model (in ``weight_dtype``, on ``device``) and tokenizer; raises ``ModelLoadError``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = torch.bfloat16 if config.weight_dtype == "bfloat16" else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(name, f"cannot load it for training: {exc}") from exc
+    if tokenizer.eos_token is None:
+        raise ModelLoadError(name, "the tokenizer has no EOS token to end tactics with")
+    return model.to(device), tokenizer
+
+
+def sft_dataset(pairs: Sequence[dict[str, Any]], eos_token: str) -> Dataset:
+    """TRL prompt/completion rows: ``"{state}:::"`` and ``tactic + EOS``."""
+    from datasets import Dataset
+
+    return Dataset.from_list([{"prompt": prompt_of(p["state"]), "completion": p["tactic"] + eos_token}
+                              for p in pairs])
+
+
+def preference_dataset(preferences: Sequence[dict[str, Any]], eos_token: str) -> Dataset:
+    """TRL prompt/chosen/rejected rows with the step prover's prompt; EOS ends both tactics."""
+    from datasets import Dataset
+
+    return Dataset.from_list([{"prompt": prompt_of(p["state"]), "chosen": p["chosen"] + eos_token,
+                               "rejected": p["rejected"] + eos_token} for p in preferences])
+
+
+def _common_arguments(config: TrainConfig, work_dir: Path, device: str) -> dict[str, Any]:
+    """TrainingArguments shared by SFT and DPO."""
+    return {
+        "output_dir": str(work_dir), "max_steps": config.max_steps or -1,
+        "per_device_train_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation, "lr_scheduler_type": config.lr_scheduler,
+        "warmup_steps": config.warmup, "weight_decay": config.weight_decay,
+        "logging_steps": config.logging_steps, "save_strategy": "steps", "save_steps": config.save_steps,
+        "save_total_limit": config.save_total_limit, "seed": config.seed, "use_cpu": device == "cpu",
+        "bf16": (device == "cuda") if config.bf16 is None else config.bf16,
+        "gradient_checkpointing": config.gradient_checkpointing, "max_length": config.max_length,
+        "report_to": "none", "disable_tqdm": True, "dataloader_pin_memory": device == "cuda",
+    }
+
+
+def build_sft_trainer(pairs: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path,
+                      config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
+    """A TRL ``SFTTrainer`` on ``pairs`` (rows with ``state`` and ``tactic``), loss on the tactic and EOS."""
+    from trl import SFTConfig, SFTTrainer
+
+    device = train_device(config)
+    model, tokenizer = load_for_training(init_model, config, device)
+    args = SFTConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.epochs,
+                     learning_rate=config.learning_rate, completion_only_loss=True)
+    with _quiet_datasets():
+        return SFTTrainer(model=model, args=args, train_dataset=sft_dataset(pairs, tokenizer.eos_token),
+                          processing_class=tokenizer, callbacks=list(callbacks))
+
+
+def build_dpo_trainer(preferences: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path,
+                      config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
+    """A TRL ``DPOTrainer`` on preference rows, the frozen reference being ``init_model`` itself."""
+    from trl import DPOConfig, DPOTrainer
+
+    device = train_device(config)
+    model, tokenizer = load_for_training(init_model, config, device)
+    reference, _ = load_for_training(init_model, config, device)
+    args = DPOConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.dpo_epochs,
+                     learning_rate=config.dpo_learning_rate, beta=config.dpo_beta)
+    dataset = preference_dataset(preferences, tokenizer.eos_token)
+    with _quiet_datasets():
+        return DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
+                          processing_class=tokenizer, callbacks=list(callbacks))
+
+
+def train_sft(pairs: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path, final_dir: Path,
+              config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> TrainResult:
+    """Fine-tune ``init_model`` on ``pairs``; resumable (see the module docstring). Raises ``ValueError``
+    for no pairs, ``ModelLoadError``."""
+    if not pairs:
+        raise ValueError("no pairs to train on")
+    return _run("sft", len(pairs), init_model, work_dir, final_dir, lambda: build_sft_trainer(
+        pairs, init_model=init_model, work_dir=work_dir, config=config, callbacks=callbacks))
+
+
+def train_dpo(preferences: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path, final_dir: Path,
+              config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> TrainResult:
+    """DPO from ``init_model`` on preference rows; resumable like ``train_sft``."""
+    if not preferences:
+        raise ValueError("no preference pairs to train on")
+    return _run("dpo", len(preferences), init_model, work_dir, final_dir, lambda: build_dpo_trainer(
+        preferences, init_model=init_model, work_dir=work_dir, config=config, callbacks=callbacks))
+
+
+def finished_result(final_dir: Path) -> TrainResult | None:
+    """The recorded result of a training whose final model is in place, else ``None``."""
+    path = final_dir / RESULT_FILE
+    if not path.is_file():
+        return None
+    return TrainResult(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: Path,
+         build: Any) -> TrainResult:
+    """Train (resuming from the last checkpoint in ``work_dir``) and publish the model at ``final_dir``."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    done = finished_result(final_dir)
+    if done is not None:
+        logger.info("%s already trained into %s", kind, final_dir)
+        return done
+    work_dir.mkdir(parents=True, exist_ok=True)
+    resume = get_last_checkpoint(str(work_dir))
+    started = time.perf_counter()
+    trainer = build()
+    if resume:
+        logger.info("%s: resuming from %s", kind, resume)
+    output = trainer.train(resume_from_checkpoint=resume)
+    tokens = next((int(e["num_tokens"]) for e in reversed(trainer.state.log_history) if "num_tokens" in e),
+                  None)
+    result = TrainResult(kind=kind, model_dir=str(final_dir), init_model=init_model, examples=examples,
+                         steps=int(trainer.state.global_step), train_loss=float(output.training_loss),
+                         tokens=tokens, resumed_from=resume, seconds=round(time.perf_counter() - started, 3))
+    _publish(trainer, final_dir, result)
+    del trainer
+    free_accelerator_memory()
+    return result
+
+
+def _publish(trainer: Trainer, final_dir: Path, result: TrainResult) -> None:
+    """Save model, tokenizer and result to a side folder, then rename it to ``final_dir``."""
+    partial = final_dir.with_name(final_dir.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    trainer.save_model(str(partial))
+    trainer.processing_class.save_pretrained(str(partial))
+    (partial / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
+    os.replace(partial, final_dir)
+    logger.info("%s model written to %s (loss %.4f, %d steps)", result.kind, final_dir,
+                result.train_loss or float("nan"), result.steps)
+
+
+def free_accelerator_memory() -> None:
+    """Return freed CUDA memory to the device once a trainer is gone, for the next stage (a sweep)."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No progress bars from ``datasets.map`` while TRL prepares the data (restored afterwards)."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()

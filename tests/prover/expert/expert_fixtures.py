@@ -1,0 +1,56 @@
+"""Helpers of the expert-iteration tests: a scripted benchmark the tiny model can prove, thread control.
+
+The scripted theorems' states are the tiny model's training states (``tiny_models.TRAINING_PAIRS``), and the
+tactics that work there are among those it writes, so the tiny model really proves some of them; every other
+tactic fails (an "unknown tactic" error), which gives rejected siblings for preference pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+from scripted import QED, Fail, MultiScriptedBackend, ScriptedEnv
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch threads (tiny models are slower with more threads on a busy
+    2-core machine: OpenMP threads spin waiting for each other)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+ADD = "x : ℕ\n⊢ x + 0 = x"
+FORALL = "⊢ ∀ (n : ℕ), n ≤ n + 1"
+INTRO = "n : ℕ\n⊢ n ≤ n + 1"
+LE = "a b : ℕ\nh : a ≤ b\n⊢ a ≤ b + 1"
+AND = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
+REAL = "x y : ℝ\nh : x < y\n⊢ x ≤ y"
+
+
+def scripted_envs() -> dict[str, ScriptedEnv]:
+    """Theorem -> environment. ``add`` and ``add_again`` share their only state (a duplicate pair);
+    ``forall`` needs two steps; ``conj`` cannot be proved."""
+    return {
+        "add": ScriptedEnv(root=ADD, moves={ADD: {"simp": QED, "omega": Fail("omega failed")}}),
+        "add_again": ScriptedEnv(root=ADD, moves={ADD: {"simp": QED, "omega": Fail("omega failed")}}),
+        "forall": ScriptedEnv(root=FORALL, moves={FORALL: {"intro n": INTRO, "omega": Fail("omega failed")},
+                                                  INTRO: {"omega": QED, "simp": QED}}),
+        "le": ScriptedEnv(root=LE, moves={LE: {"omega": QED, "linarith": QED,
+                                               "exact Nat.le_succ_of_le h": Fail("type mismatch")}}),
+        "conj": ScriptedEnv(root=AND, moves={AND: {"constructor": Fail("no"), "tauto": Fail("no")}}),
+        "real": ScriptedEnv(root=REAL, moves={REAL: {"linarith": QED, "positivity": Fail("failed")}}),
+    }
+
+
+def scripted_backend_factory() -> functools.partial[MultiScriptedBackend]:
+    """Picklable (``scripted`` is importable in Ray workers): a fresh backend per worker."""
+    return functools.partial(MultiScriptedBackend, scripted_envs())
