@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -19,7 +20,14 @@ from rich.logging import RichHandler
 from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import ModelLoadError
-from prover.policies import LazyPolicy, PolicySpec, add_policy_options, natural_width, policy_spec
+from prover.policies import (
+    LazyPolicy,
+    PolicySpec,
+    ServedPolicy,
+    add_policy_options,
+    natural_width,
+    policy_spec,
+)
 from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
@@ -54,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                               help="a .jsonl benchmark file, or the name of one (e.g. coq_basic)")
     add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
     add_search_options(sweep_parser)
+    from prover.policy_server import PolicyServerConfig
+
+    server = sweep_parser.add_argument_group(
+        "policy server", "with --policy model, one batching server actor serves every worker")
+    add_config_options(server, PolicyServerConfig, prefix="server")
     sweep_parser.set_defaults(handler=run_sweep_command)
     doctor_parser = commands.add_parser(
         "doctor", help="report what is installed for proving, and how to fix what is missing")
@@ -161,11 +174,30 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         sweep = config_from_args(SweepConfig, args)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=backend_factory(
-        args.backend, args), policy_factory=spec, search_config=search_config(args, spec),
-        backend_name=args.backend, sessions=args.sessions, console=console)
+    config = search_config(args, spec)
+    factory = backend_factory(args.backend, args)
+    policy_factory: Any = spec
+    if spec.kind == "model":
+        policy_factory = start_served_policy(args, spec, sweep)
+    summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
+                               policy_factory=policy_factory, search_config=config,
+                               backend_name=args.backend, sessions=args.sessions, console=console)
     print_sweep_summary(console, summary, paths)
     return 0
+
+
+def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: SweepConfig) -> ServedPolicy:
+    """Start the batching policy server (the model loads once, inside it) for a sweep's workers."""
+    from prover.policy_server import HFPolicyFactory, PolicyServerConfig, start_policy_server
+    from prover.sweep.runner import connect_ray
+
+    try:
+        server = config_from_args(PolicyServerConfig, args, prefix="server")
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    connect_ray(sweep.address)
+    handle = start_policy_server(HFPolicyFactory(spec.model), server)
+    return ServedPolicy(handle, spec.label)
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:

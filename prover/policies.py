@@ -6,20 +6,22 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError
 from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy
 
-POLICIES = ("model", "tactics")
+POLICIES = ("model", "tactics", "openai")
 
 
 def add_policy_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("policy", "which step prover proposes tactics")
     group.add_argument("--policy", choices=POLICIES, default="model",
-                       help="model: a causal LM (BFS-Prover-V2 prompt `STATE:::`); tactics: a fixed "
-                            "tactic list, no model (default: model)")
+                       help="model: a local causal LM (BFS-Prover-V2 prompt `STATE:::`); tactics: a "
+                            "fixed tactic list, no model; openai: an OpenAI-compatible completions "
+                            "endpoint (vLLM, SGLang) (default: model)")
     group.add_argument("--tactics", metavar="LIST",
                        help="with --policy tactics: comma-separated tactics, best first "
                             "(default: a built-in list for the proof assistant)")
@@ -27,6 +29,10 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
                        help="with --policy tactics: one tactic per line, best first")
     model = parser.add_argument_group("model policy", "options of --policy model")
     add_config_options(model, HFPolicyConfig, prefix="model")
+    from prover.openai_policy import OpenAIPolicyConfig
+
+    endpoint = parser.add_argument_group("openai policy", "options of --policy openai")
+    add_config_options(endpoint, OpenAIPolicyConfig, prefix="openai")
 
 
 def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
@@ -51,12 +57,15 @@ class PolicySpec:
     assistant: str  # lean or coq: picks the built-in tactic list
     tactics: tuple[str, ...] | None = None
     model: HFPolicyConfig | None = None
+    endpoint: Any = None  # OpenAIPolicyConfig for kind "openai"
 
     @property
     def label(self) -> str:
         """Names the policy in sweep records: the model path or hub id, or the tactic list."""
         if self.kind == "model" and self.model is not None:
             return self.model.model
+        if self.kind == "openai" and self.endpoint is not None:
+            return f"{self.endpoint.model}@{self.endpoint.base_url}"
         return "tactics:" + ",".join(self.tactics or ("built-in",))
 
     def __call__(self) -> Policy:
@@ -70,6 +79,10 @@ class PolicySpec:
                 return FixedTacticPolicy(self.tactics or DEFAULT_LEAN_TACTICS)
             except ValueError as exc:
                 raise InputError(f"invalid tactic list: {exc}") from exc
+        if self.kind == "openai":
+            from prover.openai_policy import OpenAICompletionsPolicy
+
+            return OpenAICompletionsPolicy(self.endpoint)
         from prover.hf_policy import HFPolicy
 
         assert self.model is not None
@@ -94,9 +107,27 @@ def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
     if args.policy == "tactics":
         return PolicySpec("tactics", assistant, tactic_list(args))
     try:
+        if args.policy == "openai":
+            from prover.openai_policy import OpenAIPolicyConfig
+
+            endpoint = config_from_args(OpenAIPolicyConfig, args, prefix="openai")
+            return PolicySpec("openai", assistant, endpoint=endpoint)
         return PolicySpec("model", assistant, model=config_from_args(HFPolicyConfig, args, prefix="model"))
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class ServedPolicy:
+    """A picklable factory of clients of one shared policy-server actor (for sweep workers)."""
+
+    handle: Any
+    label: str
+
+    def __call__(self) -> Policy:
+        from prover.policy_server import RemotePolicy
+
+        return RemotePolicy(self.handle)
 
 
 def natural_width(policy: Policy) -> int | None:

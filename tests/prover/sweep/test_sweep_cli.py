@@ -1,0 +1,63 @@
+"""``prover sweep`` end to end on the test session's Ray cluster: the Lean REPL backend over the fake REPL
+process, with the tactic-list policy and with a model served by the batching policy server."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "search" / "backends"))
+from fake_repl_fixtures import CHAIN_STATEMENT, HEADER, chain_world, script_config
+
+from prover.cli import main
+
+
+def bench(tmp_path: Path) -> Path:
+    rows = [{"name": "chain", "split": "test", "header": HEADER, "statement": CHAIN_STATEMENT},
+            {"name": "broken", "split": "test", "header": HEADER, "statement": "theorem broken : 1 = 2 :="}]
+    path = tmp_path / "bench.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def repl_options(tmp_path: Path) -> list[str]:
+    world = chain_world(2)
+    world["theorems"].append({"statement": "theorem broken : 1 = 2 :=", "goal": "", "error": "type mismatch"})
+    config = script_config(tmp_path, world)
+    return ["--backend", "repl", "--repl-project-dir", config.project_dir,
+            "--repl-command", shlex.join(config.command)]
+
+
+@pytest.mark.slow
+def test_sweep_with_the_tactic_list(ray_cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["sweep", str(bench(tmp_path)), "--split", "test", "--out", str(out), "--workers", "2",
+                 "--policy", "tactics", "--tactics", "split,left,right,step", "--time-limit", "60",
+                 *repl_options(tmp_path)])
+    assert code == 0
+    records = {r["theorem"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert records["chain"]["status"] == "proved"
+    assert records["chain"]["proof"] == ["step", "step", "split", "left", "right"]
+    assert records["chain"]["trajectory"][0]["state"].startswith("n : Nat")
+    assert records["broken"]["status"] == "invalid" and "type mismatch" in records["broken"]["message"]
+    err = capsys.readouterr().err
+    assert "proved 1 of 1 valid theorems" in err and "report.md" in err
+
+
+@pytest.mark.slow
+def test_sweep_with_a_served_model(ray_cluster, tmp_path: Path, tiny_model_dir: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["sweep", str(bench(tmp_path)), "--out", str(out), "--workers", "2",
+                 "--policy", "model", "--model", str(tiny_model_dir), "--model-device", "cpu",
+                 "--model-max-new-tokens", "8", "--max-expansions", "3", "--time-limit", "60",
+                 "--server-num-cpus", "0.5", *repl_options(tmp_path)])
+    assert code == 0
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["theorem"] for r in records} == {"chain", "broken"}
+    chain = next(r for r in records if r["theorem"] == "chain")
+    assert chain["policy"] == str(tiny_model_dir)
+    assert chain["stats"]["expansions"] >= 1 and chain["stats"]["model_seconds"] > 0
