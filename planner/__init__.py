@@ -1,0 +1,67 @@
+"""The planner: an LLM splits a theorem into ``have`` subgoals, provers attack them in order, stuck ones
+trigger a re-plan.
+
+Entry point: ``prove_with_planner(theorem, backend=..., policy=..., ...) -> PlannedResult``. Plug-in
+points: ``PlannerClient`` (the chat model: ``OpenAIChatPlanner`` over HTTP, ``planner.hf_chat.HFChatPlanner``
+for a local transformers model, imported on demand so that this package does not import torch) and
+``PlanBackend`` (plan checking and subgoal sessions: ``LeanReplPlanBackend`` for the Lean REPL).
+"""
+
+from planner.client import ChatMessage, PlannerClient, make_planner_client
+from planner.config import PlannerClientConfig, PlannerConfig
+from planner.errors import (
+    PlannerConfigError,
+    PlannerEndpointError,
+    PlannerError,
+    PlannerModelLoadError,
+    PlanningUnsupportedError,
+)
+from planner.lean_plan import LeanReplPlanBackend, plan_backend_for
+from planner.openai_chat import OpenAIChatPlanner
+from planner.orchestrate import prove_with_planner
+from planner.parse import parse_plan
+from planner.plan import Plan, PlanParse, Rejection, Subgoal
+from planner.protocols import PlanBackend, PlanCheck, PlanProblem
+from planner.result import (
+    PlanAttempt,
+    PlannedResult,
+    PlannerStats,
+    PlanRound,
+    PlanStopReason,
+    SubgoalOutcome,
+)
+from planner.subgoal_search import have_block, planned_tactics, replay_verifier
+
+__all__ = [
+    "ChatMessage",
+    "LeanReplPlanBackend",
+    "OpenAIChatPlanner",
+    "Plan",
+    "PlanAttempt",
+    "PlanBackend",
+    "PlanCheck",
+    "PlanParse",
+    "PlanProblem",
+    "PlanRound",
+    "PlanStopReason",
+    "PlannedResult",
+    "PlannerClient",
+    "PlannerClientConfig",
+    "PlannerConfig",
+    "PlannerConfigError",
+    "PlannerEndpointError",
+    "PlannerError",
+    "PlannerModelLoadError",
+    "PlannerStats",
+    "PlanningUnsupportedError",
+    "Rejection",
+    "Subgoal",
+    "SubgoalOutcome",
+    "have_block",
+    "make_planner_client",
+    "parse_plan",
+    "plan_backend_for",
+    "planned_tactics",
+    "prove_with_planner",
+    "replay_verifier",
+]

@@ -17,9 +17,16 @@ from typing import Any
 from rich.console import Console
 from rich.logging import RichHandler
 
+from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import ModelLoadError
+from prover.planner_cli import (
+    PlannerSettings,
+    add_planner_options,
+    planner_settings,
+    print_planned_result,
+)
 from prover.policies import (
     LazyPolicy,
     PolicySpec,
@@ -53,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prove", help="prove one theorem", description="Search for a proof of one theorem and print it "
         "once the proof assistant verified it as a whole.")
     add_prove_options(prove_parser)
+    add_planner_options(prove_parser)
     prove_parser.set_defaults(handler=run_prove)
     sweep_parser = commands.add_parser(
         "sweep", help="prove every theorem of a benchmark on Ray", description="Run a benchmark "
@@ -67,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     server = sweep_parser.add_argument_group(
         "policy server", "with --policy model, one batching server actor serves every worker")
     add_config_options(server, PolicyServerConfig, prefix="server")
+    add_planner_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
     doctor_parser = commands.add_parser(
         "doctor", help="report what is installed for proving, and how to fix what is missing")
@@ -146,9 +155,12 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     theorem = read_theorem(args, assistant)
     spec = policy_spec(args, assistant)
     config = search_config(args, spec)
+    planner = planner_settings(args)
     backend = backend_factory(args.backend, args)()
     try:
         policy = LazyPolicy(spec)  # the session opens (and fails fast) before a large model loads
+        if planner is not None:
+            return run_planned(args, console, theorem, backend, policy, config, planner)
         with console.status(f"searching for a proof of {theorem.name} ...", spinner="dots"):
             if args.sessions > 1:
                 result = prove_overlapped(theorem, backend=backend, policy=policy, config=config,
@@ -162,6 +174,20 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         print_result(console, result)
+    return EXIT_PROVED if result.proved else EXIT_UNPROVED
+
+
+def run_planned(args: argparse.Namespace, console: Console, theorem: Any, backend: Any, policy: Any,
+                config: SearchConfig, planner: PlannerSettings) -> int:
+    from planner import prove_with_planner
+
+    with console.status(f"planning and proving {theorem.name} ...", spinner="dots"):
+        result = prove_with_planner(theorem, backend=backend, policy=policy, search_config=config,
+                                    planner_config=planner.planner, client_config=planner.client)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        print_planned_result(console, result)
     return EXIT_PROVED if result.proved else EXIT_UNPROVED
 
 
@@ -181,7 +207,8 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         policy_factory = start_served_policy(args, spec, sweep)
     summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
                                policy_factory=policy_factory, search_config=config,
-                               backend_name=args.backend, sessions=args.sessions, console=console)
+                               backend_name=args.backend, sessions=args.sessions,
+                               planner=planner_settings(args), console=console)
     print_sweep_summary(console, summary, paths)
     return 0
 
@@ -247,10 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console)])
     try:
         return args.handler(args, console)
-    except (InputError, InvalidTheoremError, SetupError) as exc:
+    except (InputError, InvalidTheoremError, SetupError, PlannerConfigError,
+            PlanningUnsupportedError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_INPUT
-    except (BackendUnavailableError, ModelLoadError) as exc:
+    except (BackendUnavailableError, ModelLoadError, PlannerError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -65,13 +65,19 @@ def load_scorer(model: str, device: str) -> tuple[PreTrainedModel, PreTrainedTok
     """The model (eval mode; bf16 on CUDA, float32 on CPU) and tokenizer at ``model``.
 
     Raises ``ModelLoadError``."""
-    from prover.hf_policy import HFPolicy
-    from prover.hf_policy_config import HFPolicyConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    policy = HFPolicy(HFPolicyConfig(model=model, device=device))
-    if policy.tokenizer.eos_token_id is None:
+    from prover.hf_policy import resolve_device, resolve_dtype
+
+    where = resolve_device(device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        loaded = AutoModelForCausalLM.from_pretrained(model, dtype=resolve_dtype("auto", where))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(model, f"cannot load it to score pairs: {exc}") from exc
+    if tokenizer.eos_token_id is None:
         raise ModelLoadError(model, "the tokenizer has no EOS token to end tactics with")
-    return policy.model, policy.tokenizer
+    return loaded.to(where).eval(), tokenizer
 
 
 def log_perplexities(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,

@@ -75,8 +75,9 @@ def load_for_training(name: str, config: TrainConfig, device: str,
 
     dtype = torch.bfloat16 if config.weight_dtype == "bfloat16" else torch.float32
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+        with quiet_progress():
+            tokenizer = AutoTokenizer.from_pretrained(name)
+            model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(name, f"cannot load it for training: {exc}") from exc
     if tokenizer.eos_token is None:
@@ -110,23 +111,42 @@ def _common_arguments(config: TrainConfig, work_dir: Path, device: str) -> dict[
         "logging_steps": config.logging_steps, "save_strategy": "steps", "save_steps": config.save_steps,
         "save_total_limit": config.save_total_limit, "seed": config.seed, "use_cpu": device == "cpu",
         "bf16": (device == "cuda") if config.bf16 is None else config.bf16,
-        "gradient_checkpointing": config.gradient_checkpointing, "max_length": config.max_length,
+        _checkpointing_name(): config.gradient_checkpointing, "max_length": config.max_length,
         "report_to": "none", "disable_tqdm": True, "dataloader_pin_memory": device == "cuda",
     }
+
+
+def _checkpointing_name() -> str:
+    """transformers 5 renamed ``gradient_checkpointing`` to ``activation_checkpointing`` (old name warns)."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
 def build_sft_trainer(pairs: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path,
                       config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
     """A TRL ``SFTTrainer`` on ``pairs`` (rows with ``state`` and ``tactic``), loss on the tactic and EOS."""
-    from trl import SFTConfig, SFTTrainer
-
     device = train_device(config)
     model, tokenizer = load_for_training(init_model, config, device)
+    return sft_trainer_for(model, tokenizer, pairs, work_dir=work_dir, config=config, callbacks=callbacks)
+
+
+def sft_trainer_for(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    pairs: Sequence[dict[str, Any]], *, work_dir: Path, config: TrainConfig,
+                    callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
+    """The SFT trainer of ``build_sft_trainer`` on a model already in memory (on its training device)."""
+    from trl import SFTConfig, SFTTrainer
+
+    device = "cuda" if model.device.type == "cuda" else "cpu"
     args = SFTConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.epochs,
                      learning_rate=config.learning_rate, completion_only_loss=True)
-    with _quiet_datasets():
-        return SFTTrainer(model=model, args=args, train_dataset=sft_dataset(pairs, tokenizer.eos_token),
-                          processing_class=tokenizer, callbacks=list(callbacks))
+    with quiet_progress():
+        trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(pairs, tokenizer.eos_token),
+                             processing_class=tokenizer, callbacks=list(callbacks))
+    return _log_to_logger(trainer)
 
 
 def build_dpo_trainer(preferences: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path,
@@ -140,9 +160,10 @@ def build_dpo_trainer(preferences: Sequence[dict[str, Any]], *, init_model: str,
     args = DPOConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.dpo_epochs,
                      learning_rate=config.dpo_learning_rate, beta=config.dpo_beta)
     dataset = preference_dataset(preferences, tokenizer.eos_token)
-    with _quiet_datasets():
-        return DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, callbacks=list(callbacks))
+    with quiet_progress():
+        trainer = DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
+                             processing_class=tokenizer, callbacks=list(callbacks))
+    return _log_to_logger(trainer)
 
 
 def train_sft(pairs: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path, final_dir: Path,
@@ -187,7 +208,8 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
     trainer = build()
     if resume:
         logger.info("%s: resuming from %s", kind, resume)
-    output = trainer.train(resume_from_checkpoint=resume)
+    with quiet_progress():
+        output = trainer.train(resume_from_checkpoint=resume)
     tokens = next((int(e["num_tokens"]) for e in reversed(trainer.state.log_history) if "num_tokens" in e),
                   None)
     result = TrainResult(kind=kind, model_dir=str(final_dir), init_model=init_model, examples=examples,
@@ -204,8 +226,9 @@ def _publish(trainer: Trainer, final_dir: Path, result: TrainResult) -> None:
     partial = final_dir.with_name(final_dir.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
-    trainer.save_model(str(partial))
-    trainer.processing_class.save_pretrained(str(partial))
+    with quiet_progress():
+        trainer.save_model(str(partial))
+        trainer.processing_class.save_pretrained(str(partial))
     (partial / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
     os.replace(partial, final_dir)
     logger.info("%s model written to %s (loss %.4f, %d steps)", result.kind, final_dir,
@@ -223,15 +246,36 @@ def free_accelerator_memory() -> None:
         torch.cuda.empty_cache()
 
 
-@contextlib.contextmanager
-def _quiet_datasets() -> Iterator[None]:
-    """No progress bars from ``datasets.map`` while TRL prepares the data (restored afterwards)."""
-    import datasets
+def _log_to_logger(trainer: Trainer) -> Trainer:
+    """Send the trainer's periodic logs (loss, learning rate ...) to this module's logger, not stdout."""
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    was_disabled = datasets.are_progress_bars_disabled()
+    class LogCallback(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+                   **kwargs: Any) -> None:
+            logger.info("step %d: %s", state.global_step, logs)
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(LogCallback())
+    return trainer
+
+
+@contextlib.contextmanager
+def quiet_progress() -> Iterator[None]:
+    """No progress bars from ``datasets`` (data preparation) or transformers (loading, saving) in the block;
+    their previous settings are restored afterwards."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets_off, hf_on = datasets.are_progress_bars_disabled(), hf_logging.is_progress_bar_enabled()
     datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:
-        if not was_disabled:
+        if not datasets_off:
             datasets.enable_progress_bars()
+        if hf_on:
+            hf_logging.enable_progress_bar()

@@ -53,7 +53,7 @@ def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     path = folder / MANIFEST
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("benchmark", "split", "search", "backend"):
+        for key in ("benchmark", "split", "search", "backend", "planner"):
             if old.get(key) != manifest.get(key):
                 raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
                                  f"{manifest.get(key)!r}): use another --out, or delete the folder")
@@ -73,16 +73,19 @@ def connect_ray(address: str | None) -> None:
 
 def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFactory,
               policy_factory: PolicyFactory, search_config: SearchConfig, backend_name: str = "",
-              sessions: int = 1, console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
+              sessions: int = 1, planner: Any = None,
+              console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
     """Run (or resume) a sweep and write its report; returns the summary and the report's paths.
 
-    ``sessions`` > 1 gives each search that many sessions and the overlapped driver."""
+    ``sessions`` > 1 gives each search that many sessions and the overlapped driver; ``planner``
+    (``prover.planner_cli.PlannerSettings``) proves every theorem through plans."""
     path = resolve_benchmark(benchmark)
     items = load_benchmark(path, config.split)[: config.limit]
     folder = Path(config.out)
     with ResultStore(folder) as store:
         check_manifest(folder, {"benchmark": str(path.resolve()), "split": config.split,
-                                "search": asdict(search_config), "backend": backend_name})
+                                "search": asdict(search_config), "backend": backend_name,
+                                "planner": None if planner is None else planner.label})
         queue = pending_tasks(items, store.records, config.attempts)
         logger.info("%d theorems, %d attempts to run (%d finished before)", len(items), len(queue),
                     len(store.records))
@@ -94,7 +97,8 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
 
             actor = start_cache_actor() if config.shared_cache else None
             client = SharedProofCache(actor) if actor is not None else None
-            pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions),
+            pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions,
+                                   planner),
                                   size=config.workers, num_cpus=config.worker_cpus,
                                   max_retries=config.max_retries)
             try:

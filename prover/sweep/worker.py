@@ -84,9 +84,12 @@ class SearchWorker:
     """Proves tasks with one backend and one policy, both built lazily inside the worker's process."""
 
     def __init__(self, backend_factory: BackendFactory, policy_factory: PolicyFactory,
-                 config: SearchConfig, cache: ProofCache | None = None, sessions: int = 1) -> None:
+                 config: SearchConfig, cache: ProofCache | None = None, sessions: int = 1,
+                 planner: Any = None) -> None:
         self._cache = cache
         self._sessions = sessions
+        self._planner_settings = planner  # prover.planner_cli.PlannerSettings, or None
+        self._planner_client: Any = None
         self._backend_factory = backend_factory
         self._policy_factory = policy_factory
         self._config = config
@@ -94,6 +97,8 @@ class SearchWorker:
         self._policy: Policy | None = None
         self.name = _worker_label()
         self.policy_label = str(getattr(policy_factory, "label", type(policy_factory).__name__))
+        if planner is not None:
+            self.policy_label += f"+planner:{planner.label}"
 
     def run(self, task: Task) -> dict[str, Any]:
         """Search for a proof of the task's theorem and return its record.
@@ -105,6 +110,8 @@ class SearchWorker:
         if self._policy is None:
             self._policy = self._policy_factory()
         started = time.perf_counter()
+        if self._planner_settings is not None:
+            return self._run_planned(task, started)
         try:
             if self._sessions > 1:
                 result = prove_overlapped(task.theorem, backend=self._backend, policy=self._policy,
@@ -119,10 +126,36 @@ class SearchWorker:
         return make_record(task, status, result=result, seconds=time.perf_counter() - started,
                            worker=self.name, policy=self.policy_label)
 
+    def _run_planned(self, task: Task, started: float) -> dict[str, Any]:
+        """One attempt through plans; the planner client is built once per worker."""
+        from planner import PlannerEndpointError, make_planner_client, prove_with_planner
+        from prover.planner_cli import planned_record_fields
+
+        if self._planner_client is None:
+            self._planner_client = make_planner_client(self._planner_settings.client)
+        try:
+            result = prove_with_planner(
+                task.theorem, backend=self._backend, policy=self._policy, search_config=self._config,
+                planner_config=self._planner_settings.planner, client=self._planner_client,
+                cache=self._cache)
+        except InvalidTheoremError as exc:
+            return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
+                               seconds=time.perf_counter() - started, worker=self.name)
+        except PlannerEndpointError as exc:
+            return make_record(task, "error", message=str(exc), policy=self.policy_label,
+                               seconds=time.perf_counter() - started, worker=self.name)
+        record = make_record(task, "unproved", seconds=time.perf_counter() - started, worker=self.name,
+                             policy=self.policy_label)
+        record.update(planned_record_fields(result))
+        return record
+
     def ping(self) -> str:
         return self.name
 
     def close(self) -> None:
+        closer = getattr(self._planner_client, "close", None)
+        if closer is not None:
+            closer()
         if self._backend is not None:
             self._backend.close()
             self._backend = None

@@ -1,0 +1,58 @@
+"""The planner model's interface: chat messages in, the assistant's text out.
+
+Two implementations: ``OpenAIChatPlanner`` (an OpenAI-compatible ``/chat/completions`` endpoint, over
+httpx) and ``HFChatPlanner`` (a local transformers model and its chat template). ``make_planner_client``
+builds the one a config names, importing torch only for the local model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from planner.config import PlannerClientConfig
+
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a chat conversation."""
+
+    role: str
+    content: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@runtime_checkable
+class PlannerClient(Protocol):
+    """A chat model that writes plans.
+
+    Contract: ``complete(messages)`` returns the text of one assistant answer to the conversation (possibly
+    empty: an empty answer is a bad plan, not an error). Failures of the model's service that survive the
+    client's retries raise a ``PlannerError`` subclass (``PlannerEndpointError`` for HTTP). ``close()``
+    releases connections or the model; it is idempotent.
+    """
+
+    def complete(self, messages: Sequence[ChatMessage]) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def make_planner_client(config: PlannerClientConfig) -> PlannerClient:
+    """The client ``config.provider`` names. Raises ``PlannerConfigError`` when no model is named and
+    ``PlannerModelLoadError`` when a local model cannot load."""
+    if config.provider == "hf":
+        from planner.hf_chat import HFChatPlanner
+
+        return HFChatPlanner(config)
+    from planner.openai_chat import OpenAIChatPlanner
+
+    return OpenAIChatPlanner(config)

@@ -1,0 +1,39 @@
+"""``PlanBackend`` for the Lean REPL backend, over ``search.backends.lean.repl_plan``; and the choice of a
+plan backend for any ``search.Backend``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from planner.errors import PlanningUnsupportedError
+from planner.protocols import PlanBackend, PlanCheck, PlanProblem
+from search.backends.lean.repl_backend import LeanReplBackend
+from search.backends.lean.repl_plan import check_plan, open_plan_sessions
+from search.protocols import Backend, Session
+from search.types import Theorem
+
+
+class LeanReplPlanBackend:
+    """Plans checked and subgoals opened in the REPL pool of ``backend`` (sessions share its processes)."""
+
+    def __init__(self, backend: LeanReplBackend) -> None:
+        self.backend = backend
+
+    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck:
+        elaboration = check_plan(self.backend.pool, theorem, haves, config=self.backend.config)
+        if elaboration.ok:
+            return PlanCheck(True, elaboration.goals)
+        return PlanCheck(False, problems=tuple(PlanProblem(i, m) for i, m in elaboration.problems))
+
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]:
+        return list(open_plan_sessions(self.backend.pool, theorem, haves, config=self.backend.config))
+
+
+def plan_backend_for(backend: Backend) -> PlanBackend:
+    """The backend itself when it implements ``PlanBackend``; the REPL adapter for ``LeanReplBackend``.
+    Raises ``PlanningUnsupportedError`` for any other backend (LeanDojo, Coq)."""
+    if isinstance(backend, PlanBackend):
+        return backend
+    if isinstance(backend, LeanReplBackend):
+        return LeanReplPlanBackend(backend)
+    raise PlanningUnsupportedError(getattr(backend, "name", type(backend).__name__))

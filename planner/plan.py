@@ -1,0 +1,99 @@
+"""A plan as plain data: the ``have`` subgoals a planner proposed, and the lines it refused.
+
+A ``Subgoal`` is one ``have NAME [BINDERS] : STATEMENT`` line without a proof. Its ``text`` is exactly what
+goes to the proof assistant (followed by ``:= by sorry`` to check the plan, by ``:= by`` and the found tactics
+in the final proof); it is single-line (parsing collapses whitespace), so a plan renders one subgoal per
+line and Lean's error positions map back to subgoals by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Subgoal:
+    """``have name binders : statement``; ``binders`` is usually empty (``have h (x : ℕ) : P x`` has
+    ``(x : ℕ)``). ``source`` is the model's line it was read from, for feedback."""
+
+    name: str
+    statement: str
+    binders: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.statement.strip():
+            raise ValueError(f"a subgoal needs a name and a statement, got {self.name!r}: {self.statement!r}")
+        if "\n" in self.statement or "\n" in self.binders:
+            raise ValueError("a subgoal's statement is one line (parsing collapses whitespace)")
+
+    @property
+    def text(self) -> str:
+        """The ``have`` tactic without a proof, as sent to the safety filter and to Lean."""
+        binders = f" {self.binders}" if self.binders else ""
+        return f"have {self.name}{binders} : {self.statement}"
+
+    def same_as(self, other: Subgoal) -> bool:
+        """Word for word the same subgoal (the text Lean sees; ``source`` is ignored)."""
+        return self.text == other.text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "statement": self.statement, "binders": self.binders, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A line of the model's answer that is not used, and why (``line`` is empty for the whole answer)."""
+
+    line: str
+    reason: str
+
+    def render(self) -> str:
+        return f"{self.line!r}: {self.reason}" if self.line else self.reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {"line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered tuple of subgoals with distinct names. Subgoal ``i`` may use subgoals ``0..i-1``."""
+
+    subgoals: tuple[Subgoal, ...]
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.subgoals]
+        if len(set(names)) != len(names):
+            raise ValueError(f"subgoal names must be distinct, got {names}")
+
+    def __len__(self) -> int:
+        return len(self.subgoals)
+
+    def lines(self) -> list[str]:
+        return [s.text for s in self.subgoals]
+
+    def render(self) -> str:
+        """One ``have`` line per subgoal, as a model is asked to write them."""
+        return "\n".join(self.lines())
+
+    def shares_prefix(self, prefix: tuple[Subgoal, ...]) -> bool:
+        """Whether this plan starts with ``prefix`` word for word."""
+        return len(prefix) <= len(self.subgoals) and all(
+            a.same_as(b) for a, b in zip(prefix, self.subgoals, strict=False))
+
+    def as_dict(self) -> list[dict[str, Any]]:
+        return [s.as_dict() for s in self.subgoals]
+
+
+@dataclass(frozen=True)
+class PlanParse:
+    """What was read from one answer: the plan (possibly empty) and every refused line."""
+
+    plan: Plan
+    rejections: tuple[Rejection, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        """A plan with at least one subgoal and no refused line (refusals are sent back to the model)."""
+        return bool(self.plan.subgoals) and not self.rejections

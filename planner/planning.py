@@ -1,0 +1,118 @@
+"""Asking the planner model for a plan until one parses, passes the safety filters and elaborates in Lean.
+
+Each refused answer goes back to the model in the same conversation, with every reason (the parser's
+refusals, the backend filter's, Lean's errors), at most ``PlannerConfig.plan_attempts`` times per round. A
+re-plan must keep the proven prefix word for word: an answer that does not start with it gets it put in
+front when that clashes with nothing, and is refused otherwise; repeating the plan that just failed is
+refused too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from planner.client import ChatMessage, PlannerClient
+from planner.config import PlannerConfig
+from planner.parse import parse_plan
+from planner.plan import Plan, PlanParse, Rejection, Subgoal
+from planner.prompt import retry_message
+from planner.protocols import PlanBackend, PlanProblem
+from planner.result import PlanAttempt, PlannerStats
+from search.best_first import TacticFilter
+from search.types import Theorem
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanAnswer:
+    """The accepted plan (``None`` when every attempt was refused), its goals from the check (one per
+    subgoal, then the main goal's) and every attempt."""
+
+    plan: Plan | None
+    goals: tuple[str, ...]
+    attempts: tuple[PlanAttempt, ...]
+
+
+class PlanAsker:
+    """Runs the ask-parse-check loop for one theorem. ``expired()`` tells when the attempt's time is up."""
+
+    def __init__(self, client: PlannerClient, plan_backend: PlanBackend, theorem: Theorem, *,
+                 config: PlannerConfig, tactic_filter: TacticFilter | None, stats: PlannerStats,
+                 clock: Callable[[], float], expired: Callable[[], bool]) -> None:
+        self.client, self.plan_backend, self.theorem = client, plan_backend, theorem
+        self.config, self.tactic_filter, self.stats = config, tactic_filter, stats
+        self.clock, self.expired = clock, expired
+
+    def ask(self, messages: Sequence[ChatMessage], *, prefix: tuple[Subgoal, ...] = (),
+            previous: Plan | None = None) -> PlanAnswer:
+        """Ask until a plan is accepted or the attempts run out. Raises the client's ``PlannerError``s
+        and the plan backend's ``BackendUnavailableError``."""
+        conversation = list(messages)
+        attempts: list[PlanAttempt] = []
+        for _ in range(self.config.plan_attempts):
+            if self.expired():
+                break
+            answer, seconds = self._complete(conversation)
+            parsed = self._screen(fit_prefix(parse_plan(answer, max_subgoals=self.config.max_subgoals),
+                                             prefix, previous))
+            problems: tuple[PlanProblem, ...] = ()
+            if parsed.usable:
+                check = self.plan_backend.check_plan(self.theorem, parsed.plan.lines())
+                if check.ok:
+                    attempts.append(PlanAttempt(answer, parsed.plan, accepted=True, seconds=seconds))
+                    logger.info("%s: plan accepted:\n%s", self.theorem.name, parsed.plan.render())
+                    return PlanAnswer(parsed.plan, check.goals, tuple(attempts))
+                problems = check.problems
+            attempts.append(PlanAttempt(answer, parsed.plan, parsed.rejections, problems, seconds=seconds))
+            self.stats.plans_refused += 1
+            reasons = [*(r.render() for r in parsed.rejections), *render_problems(parsed.plan, problems)]
+            logger.info("%s: plan refused: %s", self.theorem.name, "; ".join(reasons))
+            conversation += [ChatMessage("assistant", answer),
+                             retry_message(parsed.rejections, render_problems(parsed.plan, problems), prefix)]
+        return PlanAnswer(None, (), tuple(attempts))
+
+    def _complete(self, conversation: list[ChatMessage]) -> tuple[str, float]:
+        started = self.clock()
+        answer = self.client.complete(conversation)
+        seconds = self.clock() - started
+        self.stats.planner_calls += 1
+        self.stats.planner_seconds += seconds
+        return answer, seconds
+
+    def _screen(self, parsed: PlanParse) -> PlanParse:
+        """Add the backend's own tactic filter to the parser's (the Lean one) for every subgoal."""
+        if self.tactic_filter is None:
+            return parsed
+        refused = [Rejection(s.source or s.text, f"refused by the backend's filter: {reason}")
+                   for s in parsed.plan.subgoals if (reason := self.tactic_filter(s.text)) is not None]
+        return PlanParse(parsed.plan, (*parsed.rejections, *refused)) if refused else parsed
+
+
+def fit_prefix(parsed: PlanParse, prefix: tuple[Subgoal, ...], previous: Plan | None) -> PlanParse:
+    """Make a re-plan start with the proven ``prefix`` (see the module docstring)."""
+    plan, rejections = parsed.plan, list(parsed.rejections)
+    if prefix and plan.subgoals and not plan.shares_prefix(prefix):
+        rest = tuple(s for s in plan.subgoals if not any(s.same_as(p) for p in prefix))
+        clash = sorted({s.name for s in rest} & {p.name for p in prefix})
+        if clash:
+            rejections.append(Rejection("", f"the plan must start with the proven facts word for word; it "
+                                            f"gives the names {', '.join(clash)} to other statements"))
+        else:
+            logger.info("the re-plan left out proven facts; putting them back in front")
+            plan = Plan((*prefix, *rest))
+    if previous is not None and plan.subgoals and plan.lines() == previous.lines():
+        rejections.append(Rejection("", "this is the plan that just failed; change it"))
+    return PlanParse(plan, tuple(rejections))
+
+
+def render_problems(plan: Plan, problems: Sequence[PlanProblem]) -> list[str]:
+    """Lean's problems as lines for the model: the ``have`` they are on, then the message."""
+    lines = []
+    for problem in problems:
+        index = problem.index
+        where = plan.subgoals[index].text if index is not None and 0 <= index < len(plan) else "the plan"
+        lines.append(f"Lean, at `{where}`: {problem.message}")
+    return lines

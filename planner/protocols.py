@@ -1,0 +1,59 @@
+"""What planning needs from a proof assistant beyond ``search.Backend``: checking a plan and opening its
+subgoals. Implemented for the Lean REPL (``planner.lean_plan`` over ``search.backends.lean.repl_plan``) and
+by the scripted test environments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from search.protocols import Session
+from search.types import Theorem
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """Why a plan does not elaborate: ``index`` is the 0-based subgoal Lean blamed (``None``: the plan as a
+    whole, e.g. the main goal or a missing ``sorry``); ``message`` is the assistant's text."""
+
+    index: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """The outcome of elaborating ``have h_i : s_i := by sorry`` for every subgoal, in order, in the
+    theorem's context. When ``ok``: ``goals`` holds one pretty-printed goal per subgoal (in the theorem's
+    context plus the earlier subgoals) and last the main goal with every subgoal in context, so
+    ``len(goals) == len(subgoals) + 1``; ``problems`` is empty. Otherwise ``problems`` says why."""
+
+    ok: bool
+    goals: tuple[str, ...] = ()
+    problems: tuple[PlanProblem, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.ok and self.problems:
+            raise ValueError("an accepted plan has no problems")
+        if not self.ok and not self.problems:
+            raise ValueError("a refused plan needs at least one problem")
+
+
+@runtime_checkable
+class PlanBackend(Protocol):
+    """Checks plans and opens one session per subgoal.
+
+    Contract:
+    - ``check_plan(theorem, haves)``: ``haves`` are ``have NAME : STATEMENT`` texts without proofs that
+      already passed the tactic safety filter. Returns a ``PlanCheck``; Lean's refusals are a ``PlanCheck``
+      with problems, never exceptions. Raises ``InvalidTheoremError`` when the theorem itself does not open
+      and ``BackendUnavailableError`` when the assistant cannot run.
+    - ``open_subgoals(theorem, haves)``: for a plan that checked ``ok``, ``len(haves) + 1`` sessions: the
+      initial state of session ``i < len(haves)`` is subgoal ``i`` with subgoals ``0..i-1`` as hypotheses;
+      the last session's is the main goal with all of them. The caller closes every session. Raises like
+      ``check_plan``, and ``ValueError`` when the plan does not elaborate.
+    """
+
+    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck: ...
+
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]: ...

@@ -1,0 +1,76 @@
+"""One best-first search from a subgoal's session, and the assembly of the final proof.
+
+A subgoal's session starts inside the theorem's proof, so the backend's whole-proof ``verify`` cannot check
+a subgoal proof alone. Its searches verify by replay instead: the tactics are run again from the
+session's initial state and must end in ``ProofFinished``. That is what makes a proof taken from the
+shared cache (found by another attempt, names translated) count only once it worked here. The assembled
+proof is then verified as a whole by the backend, and only that verdict makes a theorem proved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from planner.plan import Subgoal
+from search.best_first import BestFirstSearch, TacticFilter
+from search.config import SearchConfig
+from search.driver import run_search
+from search.lean_proof import lean_by_block
+from search.proof_cache import ProofCache
+from search.protocols import Policy, Session
+from search.result import SearchStats
+from search.types import ProofFinished, TacticState, Verdict
+
+logger = logging.getLogger(__name__)
+
+
+Verifier = Callable[[Sequence[str]], Verdict]
+
+
+def replay_verifier(session: Session, tactic_filter: TacticFilter | None) -> Verifier:
+    """A verifier that runs ``tactics`` from ``session``'s initial state: ok when every tactic passes
+    the filter, each but the last leaves a state and the last finishes the proof."""
+
+    def verify(tactics: Sequence[str]) -> Verdict:
+        state = session.initial_state()
+        for step, tactic in enumerate(tactics, start=1):
+            reason = tactic_filter(tactic) if tactic_filter is not None else None
+            if reason is not None:
+                return Verdict(False, (f"tactic {tactic!r} refused: {reason}",))
+            result = session.run_tactic(state, tactic)
+            last = step == len(tactics)
+            if last and isinstance(result, ProofFinished):
+                return Verdict(True, proof_text="\n".join(tactics))
+            if last or not isinstance(result, TacticState):
+                return Verdict(False, (f"replaying step {step} ({tactic!r}) gave {result!r}",))
+            state = result
+        return Verdict(False, ("an empty proof",))
+
+    return verify
+
+
+def search_subgoal(session: Session, *, policy: Policy, config: SearchConfig,
+                   tactic_filter: TacticFilter | None, cache: ProofCache | None,
+                   ) -> tuple[str, tuple[str, ...] | None, SearchStats]:
+    """Search from ``session``'s initial state: ``(stop reason, proof tactics or None, stats)``. A proof is
+    returned only after it replayed (see ``replay_verifier``); the search publishes it to ``cache``."""
+    search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache)
+    run_search(search, session, policy, replay_verifier(session, tactic_filter))
+    assert search.stop_reason is not None
+    return search.stop_reason.value, search.proof, search.stats
+
+
+def have_block(subgoal: Subgoal, tactics: Sequence[str]) -> str:
+    """``have NAME : STATEMENT := by`` and the subgoal's tactics indented under it (a multi-line tactic:
+    Lean reads the lines below as the ``by`` block)."""
+    return f"{subgoal.text} := {lean_by_block(tactics)}"
+
+
+def planned_tactics(subgoals: Sequence[Subgoal], proofs: Sequence[Sequence[str]],
+                    main: Sequence[str]) -> tuple[str, ...]:
+    """The whole proof as a tactic list for ``Backend.verify``: one ``have`` block per subgoal, then the
+    main goal's tactics."""
+    if len(subgoals) != len(proofs):
+        raise ValueError(f"{len(subgoals)} subgoals but {len(proofs)} proofs")
+    return (*(have_block(s, p) for s, p in zip(subgoals, proofs, strict=True)), *main)

@@ -1,0 +1,127 @@
+"""Command-line glue of the planner: ``--planner`` and the ``--planner-*`` options (built from the planner's
+config dataclasses), the settings they make, and how a planned attempt is printed and recorded.
+
+``prover prove`` and ``prover sweep`` call ``add_planner_options`` on their parsers, ``planner_settings``
+on the parsed arguments (``None`` without ``--planner``) and, with settings, ``prove_with_planner``; the
+output is ``print_planned_result`` (prove) or ``planned_record_fields`` merged into the attempt's record
+(sweep).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from planner import PlannedResult, PlannerClientConfig, PlannerConfig, PlanRound, SubgoalOutcome
+from prover.cli_options import add_config_options, config_from_args
+from prover.theorem_input import InputError
+
+PREFIX = "planner"
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    """What ``--planner`` asked for: the planner model and the orchestration. Picklable, so each sweep
+    worker builds its own client (``prove_with_planner(..., client_config=settings.client)``)."""
+
+    client: PlannerClientConfig
+    planner: PlannerConfig
+
+    @property
+    def label(self) -> str:
+        """Names the planner in sweep records."""
+        return f"{self.client.provider}:{self.client.model or '$PLANNER_MODEL'}"
+
+
+def add_planner_options(parser: argparse.ArgumentParser) -> None:
+    """``--planner`` and one ``--planner-*`` option per field of the two planner configs."""
+    group = parser.add_argument_group(
+        "planner", "split the theorem into `have` subgoals with a planner LLM, prove them in order, "
+                   "re-plan when one is stuck (Lean REPL backend only)")
+    group.add_argument("--planner", action="store_true",
+                       help="prove through plans (see the --planner-* options; the endpoint, model and key "
+                            "may also come from $PLANNER_BASE_URL, $PLANNER_MODEL, $PLANNER_API_KEY)")
+    add_config_options(group, PlannerClientConfig, prefix=PREFIX)
+    add_config_options(group, PlannerConfig, prefix=PREFIX)
+
+
+def planner_settings(args: argparse.Namespace) -> PlannerSettings | None:
+    """The settings of ``--planner``, or ``None`` without it. Raises ``InputError`` for invalid values."""
+    if not getattr(args, PREFIX, False):
+        return None
+    try:
+        return PlannerSettings(config_from_args(PlannerClientConfig, args, prefix=PREFIX),
+                               config_from_args(PlannerConfig, args, prefix=PREFIX))
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def print_planned_result(console: Console, result: PlannedResult) -> None:
+    """The verified proof on stdout (so it can be piped); every round's plan and each subgoal's outcome,
+    then the counters, on ``console``."""
+    if result.proof is not None:
+        print(result.proof.text)
+    for round_ in result.rounds:
+        console.print(round_table(round_))
+    stats = result.stats
+    summary = (f"{result.stop_reason.value}: {stats.rounds} round(s), {stats.planner_calls} planner call(s) "
+               f"({stats.planner_seconds:.1f} s, {stats.plans_refused} refused), {stats.searches} searches, "
+               f"{result.search.expansions} expansions, {stats.wall_seconds:.1f} s")
+    colour = "green" if result.proved else "red"
+    console.print(f"[bold {colour}]{'proved' if result.proved else 'not proved'}[/] {escape(result.theorem)} "
+                  f"through a plan: {summary}", highlight=False)
+
+
+def round_table(round_: PlanRound) -> Table:
+    """One row per subgoal (and the main goal): outcome, ``have`` line, stop reason, search size."""
+    refused = sum(not a.accepted for a in round_.attempts)
+    title = f"plan, round {round_.number + 1}"
+    if round_.plan is None:
+        title += f" ({refused} answer(s), all refused)"
+    elif refused:
+        title += f" ({refused} answer(s) refused first)"
+    table = Table(title=title)
+    for column in ("", "subgoal", "outcome", "expansions", "tactics"):
+        table.add_column(column)
+    if round_.plan is None:
+        reasons = [r.render() for a in round_.attempts for r in a.rejections]
+        reasons += [p.message for a in round_.attempts for p in a.problems]
+        table.add_row("[red]✗[/]", "no usable plan", escape("; ".join(reasons)[:300]) or "-", "", "")
+        return table
+    tried = {o.index: o for o in round_.subgoals}
+    if round_.main is not None:
+        tried[-1] = round_.main
+    for index, subgoal in enumerate(round_.plan.subgoals):
+        table.add_row(*_row(subgoal.text, tried.get(index)))
+    table.add_row(*_row("main goal", tried.get(-1)))
+    if round_.verdict is not None and not round_.verdict.ok:
+        messages = escape("; ".join(round_.verdict.messages)[:300])
+        table.add_row("[red]✗[/]", "assembled proof", f"rejected: {messages}", "", "")
+    return table
+
+
+def _row(text: str, outcome: SubgoalOutcome | None) -> tuple[str, str, str, str, str]:
+    text = escape(text)
+    if outcome is None:
+        return "·", text, "not tried", "", ""
+    mark = "[green]✓[/]" if outcome.proved else "[red]✗[/]"
+    expansions = "" if outcome.stats is None else str(outcome.stats.expansions)
+    tactics = "" if outcome.tactics is None else escape("; ".join(outcome.tactics)[:120])
+    return mark, text, outcome.stop_reason, expansions, tactics
+
+
+def planned_record_fields(result: PlannedResult) -> dict[str, Any]:
+    """The fields of a sweep record (``prover.sweep.worker.make_record``'s keys) for a planned attempt:
+    ``status``, ``stop_reason``, ``proof``, ``proof_text``, ``stats`` and ``planner`` (the last plan, every
+    round with each subgoal's outcome, the planner's counters)."""
+    record = result.as_dict()
+    proof = record["proof"]
+    return {"status": "proved" if result.proved else "unproved", "stop_reason": record["stop_reason"],
+            "proof": None if proof is None else proof["tactics"],
+            "proof_text": None if proof is None else proof["text"], "stats": record["stats"],
+            "planner": record["planner"]}

@@ -1,0 +1,215 @@
+"""Plans in the Lean REPL: check ``have`` subgoals in a theorem's context and open a session per subgoal.
+
+A plan ``have h1 : s1``, ..., ``have hn : sn`` is checked as one command in the header's environment::
+
+    <statement, ending in :=> by
+      have h1 : s1 := by sorry
+      ...
+      have hn : sn := by sorry
+      sorry
+
+Lean elaborates each ``have`` in order, in the theorem's context plus the earlier ``have``s, and the REPL
+answers one ``sorry`` per ``have`` (its goal: ``s_i`` with ``h1..h_{i-1}`` in context) and one for the main
+goal (with all of them), each with a proof-state id (the recorded session ``have_by_sorry`` shows the
+answer for ``have ... := by sorry``). The plan is accepted when the command has no error and exactly
+``n + 1`` sorries with proof states; errors are attributed to the ``have`` whose line they are
+on. Every ``have`` passes ``check_lean_tactic`` before anything is sent: the text comes from a model.
+
+``PlanSubgoalSession`` is a ``LeanReplSession`` whose initial state is one of those sorries. Where a process
+does not know it (a restart after a crash or hang, another pool slot), it re-sends the plan command there
+and takes the same sorry, then replays tactics as its parent does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from search.backends.lean.pool import ReplPool
+from search.backends.lean.repl_config import SETUP_FIX, LeanReplConfig
+from search.backends.lean.repl_messages import (
+    CommandResponse,
+    ReplError,
+    ReplProtocolError,
+    ReplResponse,
+    Sorry,
+    errors,
+)
+from search.backends.lean.repl_process import BACKEND_NAME, HeaderError, ReplProcess
+from search.backends.lean.repl_session import LeanReplSession, ReplayError
+from search.backends.lean.repl_theorem import header_error, statement_by_sorry
+from search.backends.lean.safety import check_lean_tactic, check_lean_theorem
+from search.backends.process import ProcessError
+from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.lean_proof import lean_by_block
+from search.types import Theorem
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PlanElaboration:
+    """What Lean made of a plan. ``ok``: ``sorries`` holds one sorry per ``have`` then the main goal's, in
+    order, each with a proof state. Otherwise ``problems`` holds ``(have index or None, message)``."""
+
+    sorries: tuple[Sorry, ...] = ()
+    problems: tuple[tuple[int | None, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def goals(self) -> tuple[str, ...]:
+        return tuple(s.goal for s in self.sorries)
+
+
+def plan_command(theorem: Theorem, haves: Sequence[str]) -> str:
+    """The command that checks the plan (see the module docstring). Raises ``InvalidTheoremError`` unless
+    the statement ends with ``:=``."""
+    statement = statement_by_sorry(theorem).removesuffix(" by sorry")
+    return f"{statement} {lean_by_block([*(f'{have} := by sorry' for have in haves), 'sorry'])}"
+
+
+def refused_haves(haves: Sequence[str]) -> tuple[tuple[int | None, str], ...]:
+    """The ``have``s the safety filter refuses, as problems; empty when every one may be sent."""
+    problems: list[tuple[int | None, str]] = []
+    for index, have in enumerate(haves):
+        reason = check_lean_tactic(have)
+        if reason is None and not have.lstrip().startswith("have "):
+            reason = "not a `have`"
+        if reason is not None:
+            problems.append((index, f"refused before Lean: {reason}"))
+    return tuple(problems)
+
+
+def read_plan_response(theorem: Theorem, haves: Sequence[str], response: ReplResponse) -> PlanElaboration:
+    """Turn the REPL's answer to ``plan_command`` into a ``PlanElaboration``."""
+    if isinstance(response, ReplError):
+        return PlanElaboration(problems=((None, f"the REPL refused the plan: {response.message}"),))
+    if not isinstance(response, CommandResponse):
+        return PlanElaboration(problems=((None, f"unexpected answer to the plan: {response!r}"),))
+    failed = errors(response.messages)
+    if failed:
+        spans = _have_lines(theorem, haves)
+        return PlanElaboration(problems=tuple(
+            (_blame(spans, m.pos.line if m.pos is not None else 0), m.data) for m in failed))
+    sorries = _in_order(response.sorries)
+    if len(sorries) != len(haves) + 1 or any(s.proof_state is None for s in sorries):
+        return PlanElaboration(problems=((None, f"expected {len(haves) + 1} sorries with proof states, "
+                                                f"got {len(sorries)}"),))
+    return PlanElaboration(sorries=sorries)
+
+
+def _have_lines(theorem: Theorem, haves: Sequence[str]) -> list[range]:
+    """The command lines (1-based, Lean's numbering) each ``have`` occupies."""
+    line = theorem.statement.rstrip().count("\n") + 2
+    spans = []
+    for have in haves:
+        height = have.strip("\n").count("\n") + 1
+        spans.append(range(line, line + height))
+        line += height
+    return spans
+
+
+def _blame(spans: list[range], line: int) -> int | None:
+    return next((index for index, span in enumerate(spans) if line in span), None)
+
+
+def _in_order(sorries: tuple[Sorry, ...]) -> tuple[Sorry, ...]:
+    """Sorries in source order (the REPL lists them so; positions make sure)."""
+    if all(s.pos is not None for s in sorries):
+        return tuple(sorted(sorries, key=lambda s: (s.pos.line, s.pos.column)))  # type: ignore[union-attr]
+    return sorries
+
+
+def elaborate_plan(proc: ReplProcess, theorem: Theorem, haves: Sequence[str], *,
+                   config: LeanReplConfig) -> PlanElaboration:
+    """Check the plan in ``proc``. Refused ``have``s are problems and nothing is sent. Raises
+    ``HeaderError``, ``InvalidTheoremError`` and the errors of ``ReplProcess.request``."""
+    refused = refused_haves(haves)
+    if refused:
+        return PlanElaboration(problems=refused)
+    command = plan_command(theorem, haves)
+    env = proc.header_env(theorem.header)
+    return read_plan_response(theorem, haves, proc.command(command, env, timeout=config.command_timeout))
+
+
+def check_plan(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
+               config: LeanReplConfig) -> PlanElaboration:
+    """Check the plan in a pooled process (none is borrowed for a refused ``have``). Raises
+    ``InvalidTheoremError`` (the theorem or its header is refused) and ``BackendUnavailableError``."""
+    refused = refused_haves(haves)
+    if refused:
+        return PlanElaboration(problems=refused)
+    return _with_process(pool, theorem, lambda proc: elaborate_plan(proc, theorem, haves, config=config))
+
+
+def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
+                       config: LeanReplConfig) -> list[PlanSubgoalSession]:
+    """One session per ``have`` and one for the main goal (last). Raises like ``check_plan``, and
+    ``ValueError`` when the plan does not elaborate."""
+
+    def open_all(proc: ReplProcess) -> list[PlanSubgoalSession]:
+        plan = elaborate_plan(proc, theorem, haves, config=config)
+        if not plan.ok:
+            raise ValueError(f"the plan does not elaborate: {plan.problems}")
+        return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)
+                for index, sorry in enumerate(plan.sorries)]
+
+    return _with_process(pool, theorem, open_all)
+
+
+def _with_process(pool: ReplPool, theorem: Theorem, work: Callable[[ReplProcess], T]) -> T:
+    """Run ``work(proc)`` on a borrowed process; process failures become ``BackendUnavailableError``."""
+    check_lean_theorem(theorem)
+    proc = pool.acquire()
+    failed = False
+    try:
+        return work(proc)
+    except HeaderError as exc:
+        raise header_error(theorem, exc) from exc
+    except (ProcessError, ReplProtocolError) as exc:
+        failed = True
+        raise BackendUnavailableError(BACKEND_NAME, f"the REPL failed on a plan for {theorem.name!r}: {exc}",
+                                      SETUP_FIX) from exc
+    finally:
+        pool.release(proc, failed=failed)
+
+
+class PlanSubgoalSession(LeanReplSession):
+    """A session whose initial state is sorry ``index`` of a plan (``len(haves)``: the main goal).
+
+    It behaves as ``LeanReplSession`` in every way but one: a process that does not know the initial state
+    gets the plan command, not ``statement by sorry``."""
+
+    def __init__(self, pool: ReplPool, theorem: Theorem, config: LeanReplConfig, opened_in: ReplProcess,
+                 initial: Sorry, *, haves: tuple[str, ...], index: int) -> None:
+        super().__init__(pool, theorem, config, opened_in, initial)
+        self.haves = haves
+        self.index = index
+
+    def _known_in(self, proc: ReplProcess) -> dict[tuple[str, ...], int]:
+        known = super()._known_in(proc)
+        if () not in known:
+            known[()] = self._reopen(proc)
+        return known
+
+    def _reopen(self, proc: ReplProcess) -> int:
+        """The proof-state id of this session's sorry in ``proc``. Raises ``ReplayError`` when the plan no
+        longer elaborates, and the errors of ``ReplProcess.request``."""
+        try:
+            plan = elaborate_plan(proc, self.theorem, self.haves, config=self.config)
+        except (HeaderError, InvalidTheoremError) as exc:
+            raise ReplayError(f"the plan no longer opens: {exc}", process_failed=False) from exc
+        if not plan.ok:
+            raise ReplayError(f"the plan no longer elaborates: {plan.problems}", process_failed=False)
+        sorry = plan.sorries[self.index]
+        if sorry.goal != self.initial_state().pp:
+            logger.warning("subgoal %d of %s reopened with a different goal", self.index, self.theorem.name)
+        assert sorry.proof_state is not None
+        logger.debug("reopened subgoal %d of %s in %s", self.index, self.theorem.name, proc.name)
+        return sorry.proof_state

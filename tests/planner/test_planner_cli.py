@@ -1,0 +1,100 @@
+"""The planner's command-line glue: options generated from the configs, the settings they make, and what
+is printed and recorded for a planned attempt."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import pickle
+
+import pytest
+from planner_worlds import GOOD, STATEMENTS, THEOREM, ListClient, ScriptedPlanBackend, fenced, policy
+from rich.console import Console
+
+from planner import PlannerClientConfig, PlannerConfig, prove_with_planner
+from prover.planner_cli import (
+    PlannerSettings,
+    add_planner_options,
+    planned_record_fields,
+    planner_settings,
+    print_planned_result,
+)
+from prover.theorem_input import InputError
+from search import SearchConfig
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_planner_options(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_no_planner_without_the_flag() -> None:
+    assert planner_settings(parse("--planner-model", "m")) is None
+
+
+def test_options_become_validated_configs() -> None:
+    settings = planner_settings(parse("--planner", "--planner-model", "qwen", "--planner-base-url",
+                                      "http://127.0.0.1:9/v1", "--planner-replans", "1",
+                                      "--planner-subgoal-time-limit", "none", "--planner-max-retries", "0"))
+    assert settings == PlannerSettings(
+        PlannerClientConfig(model="qwen", base_url="http://127.0.0.1:9/v1", max_retries=0),
+        PlannerConfig(replans=1, subgoal_time_limit=None))
+    assert settings.label == "openai:qwen"
+    assert pickle.loads(pickle.dumps(settings)) == settings
+
+
+def test_invalid_values_are_input_errors() -> None:
+    with pytest.raises(InputError, match="provider"):
+        planner_settings(parse("--planner", "--planner-provider", "nope"))
+    with pytest.raises(InputError, match="replans"):
+        planner_settings(parse("--planner", "--planner-replans", "-1"))
+
+
+def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse("--help")
+    out = capsys.readouterr().out
+    for option in ("--planner ", "--planner-model", "--planner-api-key", "--planner-max-subgoals",
+                   "--planner-subgoal-expansions", "--planner-provider"):
+        assert option in out
+
+
+def _planned(answers: list[str]):  # type: ignore[no-untyped-def]
+    return prove_with_planner(THEOREM, backend=ScriptedPlanBackend(statements=STATEMENTS), policy=policy(),
+                              search_config=SearchConfig(time_limit=None, max_expansions=10),
+                              planner_config=PlannerConfig(subgoal_expansions=5, main_expansions=5),
+                              client=ListClient(answers))
+
+
+def test_the_plan_and_each_outcome_are_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _planned([fenced(("h1", "5 * x = 25"), ("h2", "x ^ 2 = 25")), "no plan here", fenced(*GOOD)])
+    console = Console(record=True, width=200, file=io.StringIO())
+    print_planned_result(console, result)
+    shown = console.export_text()
+    assert "plan, round 1" in shown and "plan, round 2 (1 answer(s) refused first)" in shown
+    assert "have h2 : x ^ 2 = 25" in shown and "exhausted" in shown and "reused" in shown
+    assert "rw [h2]; norm_num" in shown  # tactics are not read as markup
+    assert "main goal" in shown and "proved algebra_linear_5x through a plan" in shown
+    assert "have h1 : 5 * x = 25 := by" in capsys.readouterr().out  # the proof goes to stdout
+
+
+def test_a_failed_attempt_prints_why(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _planned(["nothing", "still nothing", "no"])
+    console = Console(record=True, width=200, file=io.StringIO())
+    print_planned_result(console, result)
+    shown = console.export_text()
+    assert "(3 answer(s), all refused)" in shown
+    assert "no usable plan" in shown and "not proved" in shown and "no_valid_plan" in shown
+    assert capsys.readouterr().out == ""
+
+
+def test_sweep_record_fields_are_json() -> None:
+    result = _planned([fenced(*GOOD)])
+    fields = planned_record_fields(result)
+    assert fields["status"] == "proved" and fields["stop_reason"] == "proved"
+    assert fields["proof"][0] == "have h1 : 5 * x = 25 := by\n  linarith"
+    assert fields["planner"]["plan"][0]["statement"] == "5 * x = 25"
+    assert fields["planner"]["rounds"][0]["main"]["tactics"] == ["rw [h2]", "norm_num"]
+    json.dumps(fields)

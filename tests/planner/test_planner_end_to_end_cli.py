@@ -1,0 +1,53 @@
+"""``prover prove --planner`` end to end: the planner model behind a loopback chat server, Lean behind the
+plan-aware fake REPL process, the tactic-list policy; the plan and each subgoal's outcome are printed."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from planner_chat_server import ChatServer
+from planner_repl import plan_repl_config
+from planner_worlds import TACTICS, THEOREM
+
+from prover.cli import main
+
+
+def argv(tmp_path: Path, server: ChatServer, *extra: str) -> list[str]:
+    config = plan_repl_config(tmp_path)
+    return ["prove", "--header", THEOREM.header, THEOREM.statement, "--backend", "repl",
+            "--repl-project-dir", config.project_dir, "--repl-command", shlex.join(config.command),
+            "--policy", "tactics", "--tactics", ",".join(TACTICS), "--time-limit", "30",
+            "--planner", "--planner-model", "planner-test", "--planner-base-url", server.base_url,
+            "--planner-max-retries", "0", "--planner-subgoal-expansions", "6",
+            "--planner-main-expansions", "6", *extra]
+
+
+def test_prove_with_a_planner_prints_the_plan_and_the_proof(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with ChatServer() as server:
+        server.push("plan_stuck", "replan_keeps_prefix")
+        code = main(argv(tmp_path, server))
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "have h1 : 5 * x = 25 := by\n    linarith" in out
+    assert "round 2" in err and "5 * x = 25" in err and "proved" in err
+
+
+def test_prove_with_a_planner_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ChatServer() as server:
+        server.push("plan_stuck", "replan_keeps_prefix")
+        code = main(argv(tmp_path, server, "--json"))
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["proved"]
+    assert len(result["planner"]["rounds"]) == 2
+
+
+def test_an_unreachable_planner_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ChatServer() as server:
+        url = server.base_url
+    code = main(argv(tmp_path, type("S", (), {"base_url": url})()))  # the server is closed now
+    err = capsys.readouterr().err
+    assert code == 3 and "Traceback" not in err
