@@ -23,6 +23,7 @@ class TheoremOutcome:
     seconds: float = 0.0
     proof: list[str] | None = None
     message: str | None = None
+    planner: dict[str, Any] | None = None  # the last attempt's plans and subgoal outcomes (--planner)
 
 
 @dataclass
@@ -56,6 +57,7 @@ def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]]) 
             out.expansions += (run.get("stats") or {}).get("expansions", 0)
             out.seconds += run.get("seconds", 0.0)
             out.message = run.get("message") or out.message
+            out.planner = run.get("planner") or out.planner
             if run["status"] == "proved" and out.proved_at is None:
                 out.proved_at, out.proof, out.status = run["attempt"], run["proof"], "proved"
         result.append(out)
@@ -113,7 +115,24 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
     for t in summary.theorems:
         lines.append(f"| {t.name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
                      f"{t.seconds:.1f} |")
+    lines += plan_lines(summary.theorems)
     return "\n".join(lines) + "\n"
+
+
+def plan_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
+    """Each planned theorem's rounds: the subgoals with their outcome, then the main goal."""
+    lines: list[str] = []
+    for t in theorems:
+        if not t.planner:
+            continue
+        lines += ["", f"### Plans for {t.name} ({t.status})"]
+        for round_ in t.planner.get("rounds", []):
+            lines.append(f"- round {round_['round'] + 1}: " + (round_.get("failure") or "ended"))
+            outcomes = [*round_.get("subgoals", []), *([round_["main"]] if round_.get("main") else [])]
+            for goal in outcomes:
+                mark = "proved" if goal["proved"] else goal["stop_reason"]
+                lines.append(f"  - `{goal['text']}`: {mark} ({goal.get('expansions') or 0} expansions)")
+    return lines
 
 
 def plot(summary: SweepSummary, path: Path, title: str) -> None:

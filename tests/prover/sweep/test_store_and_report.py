@@ -106,3 +106,18 @@ def test_summary_and_report(tmp_path: Path) -> None:
     text = paths["markdown"].read_text()
     assert "| pass@1 | 33.3% |" in text and "| d | test | invalid |" in text
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_lists_plans_and_subgoal_outcomes(tmp_path: Path) -> None:
+    items = load_benchmark(write_benchmark(tmp_path / "b.jsonl", {"a": "provable"}))
+    planner = {"rounds": [{"round": 0, "failure": "subgoal 2 exhausted its budget",
+                           "subgoals": [{"text": "have h1 : x = 1", "proved": True, "stop_reason": "proved",
+                                         "expansions": 3},
+                                        {"text": "have h2 : y = 2", "proved": False,
+                                         "stop_reason": "exhausted", "expansions": 9}], "main": None}]}
+    records = [{"theorem": "a", "attempt": 1, "status": "unproved", "stats": {"expansions": 12},
+                "seconds": 1.0, "planner": planner}]
+    text = write_report(summarise(items, records, attempts=1), tmp_path, "planned")["markdown"].read_text()
+    assert "### Plans for a (unproved)" in text
+    assert "- round 1: subgoal 2 exhausted its budget" in text
+    assert "  - `have h2 : y = 2`: exhausted (9 expansions)" in text
