@@ -20,6 +20,7 @@ from rich.logging import RichHandler
 from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
+from prover.expert.cli import add_train_command
 from prover.hf_policy_config import ModelLoadError
 from prover.planner_cli import (
     PlannerSettings,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(server, PolicyServerConfig, prefix="server")
     add_planner_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
+    add_train_command(commands)
     doctor_parser = commands.add_parser(
         "doctor", help="report what is installed for proving, and how to fix what is missing")
     doctor_parser.add_argument("--project-dir", type=Path, metavar="DIR",

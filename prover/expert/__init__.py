@@ -15,7 +15,7 @@ from prover.expert.loop import ExpertRun, RunMismatchError, run_expert_iteration
 from prover.expert.perplexity import encode_pair, load_scorer, log_perplexities
 from prover.expert.report import ExpertReport, RoundMetrics
 from prover.expert.stages import StageOrderError, run_stage, stage_info
-from prover.expert.training import TrainResult, build_sft_trainer, train_dpo, train_sft
+from prover.expert.training import TrainResult, build_sft_trainer, sft_trainer_for, train_dpo, train_sft
 from prover.expert.trajectories import (
     NoSweepResultsError,
     Trajectories,
@@ -30,5 +30,6 @@ __all__ = [
     "RoundMetrics", "RunMismatchError", "StageOrderError", "Thresholds", "TrainConfig", "TrainResult",
     "Trajectories", "build_sft_trainer", "collect_trajectories", "compute_thresholds", "decide",
     "encode_pair", "filter_pairs", "load_rows", "load_scorer", "log_perplexities", "run_expert_iteration",
-    "run_stage", "stage_info", "train_dpo", "train_sft", "union_pairs", "write_trajectories",
+    "run_stage", "sft_trainer_for", "stage_info", "train_dpo", "train_sft", "union_pairs",
+    "write_trajectories",
 ]

@@ -89,6 +89,16 @@ def _cell(value: Any, form: str = "{}") -> str:
     return "-" if value is None else form.format(value)
 
 
+def _short_policy(policy: str | None) -> str:
+    """A run's own models as ``round-NN/model``, other paths by their last part, tactic lists as they are."""
+    if policy is None:
+        return "-"
+    if policy.startswith("tactics:"):
+        return policy
+    path = Path(policy)
+    return f"{path.parent.name}/{path.name}" if path.name == "model" else path.name
+
+
 def markdown(metrics: list[RoundMetrics], title: str, plot_name: str) -> str:
     lines = [f"# Expert iteration: {title}", "",
              "Round r sweeps with the model round r-1 trained (round 1: the first policy); its proofs give "
@@ -101,7 +111,7 @@ def markdown(metrics: list[RoundMetrics], title: str, plot_name: str) -> str:
         cuts = f"{_cell(m.easy_perplexity, '{:.3f}')} / {_cell(m.noisy_perplexity, '{:.3f}')}"
         solved = f"{m.proved}/{m.theorems}" if m.proved is not None else "-"
         name = f"{m.round} (evaluation)" if m.evaluation else str(m.round)
-        lines.append(f"| {name} | {_cell(m.policy and Path(m.policy).name)} | {solved} | "
+        lines.append(f"| {name} | {_short_policy(m.policy)} | {solved} | "
                      f"{_cell(m.pass_rate, '{:.1%}')} | {_cell(m.pairs)} ({_cell(m.duplicate_pairs)}) | "
                      f"{_cell(m.preferences)} | {_cell(m.kept)} | {dropped} | {cuts} | "
                      f"{_cell(m.train_mode)} | {_cell(m.train_loss, '{:.4f}')} | {_cell(m.train_steps)} |")
@@ -121,6 +131,10 @@ def plot(metrics: list[RoundMetrics], path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     solved = [(m.round, m.proved) for m in metrics if m.proved is not None]
     axes[0].plot([r for r, _ in solved], [p for _, p in solved], marker="o")
+    for m in metrics:
+        if m.evaluation and m.proved is not None:
+            axes[0].annotate("final model", (m.round, m.proved), textcoords="offset points", xytext=(0, 6),
+                             ha="center", fontsize=8)
     axes[0].set_title("theorems solved")
     rounds = [m for m in metrics if m.pairs is not None]
     axes[1].plot([m.round for m in rounds], [m.pairs for m in rounds], marker="o", label="collected")
@@ -130,9 +144,14 @@ def plot(metrics: list[RoundMetrics], path: Path, title: str) -> None:
     trained = [m for m in metrics if m.train_loss is not None]
     axes[2].plot([m.round for m in trained], [m.train_loss for m in trained], marker="o")
     axes[2].set_title("training loss (mean over the round)")
+    rounds_shown = [m.round for m in metrics] or [1]
     for axis in axes:
         axis.set_xlabel("round")
+        axis.set_xticks(rounds_shown)
+        axis.set_xlim(min(rounds_shown) - 0.5, max(rounds_shown) + 0.5)
         axis.grid(alpha=0.3)
+    for axis in axes[:2]:
+        axis.set_ylim(bottom=0)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -33,21 +33,27 @@ FORALL = "⊢ ∀ (n : ℕ), n ≤ n + 1"
 INTRO = "n : ℕ\n⊢ n ≤ n + 1"
 LE = "a b : ℕ\nh : a ≤ b\n⊢ a ≤ b + 1"
 AND = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
+IMP = "p q : Prop\n⊢ p → q → p"
 REAL = "x y : ℝ\nh : x < y\n⊢ x ≤ y"
 
 
 def scripted_envs() -> dict[str, ScriptedEnv]:
-    """Theorem -> environment. ``add`` and ``add_again`` share their only state (a duplicate pair);
-    ``forall`` needs two steps; ``conj`` cannot be proved."""
+    """Theorem -> environment. At each state two of the three tactics the tiny model favours work and the
+    third fails; any other tactic fails as unknown. ``add`` and ``add_again`` share their only state (a
+    duplicate pair); ``forall`` needs two steps; ``conj`` cannot be proved."""
+    no = Fail("tactic failed")
     return {
-        "add": ScriptedEnv(root=ADD, moves={ADD: {"simp": QED, "omega": Fail("omega failed")}}),
-        "add_again": ScriptedEnv(root=ADD, moves={ADD: {"simp": QED, "omega": Fail("omega failed")}}),
-        "forall": ScriptedEnv(root=FORALL, moves={FORALL: {"intro n": INTRO, "omega": Fail("omega failed")},
+        "add": ScriptedEnv(root=ADD, moves={ADD: {"simp": QED, "rfl": QED, "omega": no}}),
+        "add_again": ScriptedEnv(root=ADD, moves={ADD: {"simp": QED, "rfl": QED, "omega": no}}),
+        "forall": ScriptedEnv(root=FORALL, moves={FORALL: {"intro n": INTRO, "omega": no, "simp": no},
                                                   INTRO: {"omega": QED, "simp": QED}}),
         "le": ScriptedEnv(root=LE, moves={LE: {"omega": QED, "linarith": QED,
                                                "exact Nat.le_succ_of_le h": Fail("type mismatch")}}),
-        "conj": ScriptedEnv(root=AND, moves={AND: {"constructor": Fail("no"), "tauto": Fail("no")}}),
-        "real": ScriptedEnv(root=REAL, moves={REAL: {"linarith": QED, "positivity": Fail("failed")}}),
+        "conj": ScriptedEnv(root=AND, moves={AND: {"constructor": no, "tauto": no, "exact ⟨hp, hq⟩": no}}),
+        "imp": ScriptedEnv(root=IMP, moves={IMP: {"exact fun hp _ => hp": QED, "tauto": QED,
+                                                  "intro hp _": no}}),
+        "real": ScriptedEnv(root=REAL, moves={REAL: {"linarith": QED, "exact le_of_lt h": QED,
+                                                     "positivity": no}}),
     }
 
 

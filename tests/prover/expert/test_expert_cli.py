@@ -1,0 +1,82 @@
+"""``prover train``: options generated from the configs, and the handler's wiring of the loop."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import prover.expert.loop as loop
+from prover.cli import build_parser
+from prover.expert import ExpertReport, RoundMetrics
+from prover.expert.cli import add_train_command, expert_config, run_train_command
+from prover.theorem_input import InputError
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """``prover``'s own parser with ``train`` added, so option clashes with it would show here."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "train" not in commands.choices:
+        add_train_command(commands)
+    return parser
+
+
+ARGS = ["train", "bench.jsonl", "--rounds", "3", "--out", "runs/x", "--retrain-every", "2",
+        "--filter-easy-perplexity", "1.1", "--filter-min-pairs", "7", "--train-learning-rate", "1e-4",
+        "--train-dpo", "--train-max-steps", "5", "--workers", "3", "--backend", "coq", "--policy", "tactics",
+        "--tactics", "auto,lia", "--model", "/models/base", "--model-temperature", "1.0"]
+
+
+def test_options_come_from_the_configs() -> None:
+    args = train_parser().parse_args(ARGS)
+    config = expert_config(args)
+    assert (config.rounds, config.out, config.retrain_every, config.base_model) == (3, "runs/x", 2, None)
+    assert config.filter.easy_perplexity == 1.1 and config.filter.min_pairs == 7
+    assert config.train.learning_rate == 1e-4 and config.train.dpo and config.train.max_steps == 5
+    assert config.evaluate_final  # default
+    assert train_parser().parse_args(["train", "b"]).handler is run_train_command
+
+
+def test_help_lists_the_generated_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        train_parser().parse_args(["train", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--rounds", "--retrain-every", "--base-model", "--filter-easy-quantile-max",
+                   "--train-dpo", "--train-weight-dtype", "--workers", "--max-expansions", "--model"):
+        assert option in text
+
+
+def test_invalid_settings_are_input_errors() -> None:
+    with pytest.raises(InputError, match="rounds must be >= 1"):
+        expert_config(train_parser().parse_args(["train", "b", "--rounds", "0"]))
+    with pytest.raises(InputError, match="invalid filter configuration"):
+        expert_config(train_parser().parse_args(["train", "b", "--filter-easy-quantile-max", "0.9"]))
+
+
+def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    seen = {}
+
+    def fake_loop(config, run, *, console=None):
+        seen["config"], seen["run"] = config, run
+        return ExpertReport(rounds=[RoundMetrics(round=1, proved=2, theorems=3, pairs=4, kept=3,
+                                                 train_mode="continue", train_loss=0.5)],
+                            paths={"markdown": tmp_path / "report.md"})
+
+    monkeypatch.setattr(loop, "run_expert_iteration", fake_loop)
+    console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
+    assert run_train_command(train_parser().parse_args(ARGS), console) == 0
+    run = seen["run"]
+    assert run.benchmark == "bench.jsonl" and run.backend_name == "coq"
+    assert run.policy.kind == "tactics" and run.policy.tactics == ("auto", "lia")
+    assert run.search.tactics_per_node == 2  # the whole tactic list in round 1
+    assert run.model_search is not None and run.model_search.tactics_per_node == 4  # a model's width later
+    assert run.model_policy.model == "/models/base" and run.model_policy.temperature == 1.0
+    assert run.sweep.workers == 3
+    assert loop.base_model(seen["config"], run) == "/models/base"
+    console.file.close()
+    assert "continue" in (tmp_path / "out.txt").read_text()

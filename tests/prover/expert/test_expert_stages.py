@@ -1,0 +1,114 @@
+"""Stage markers (done only after the outputs), and which data each round trains on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from expert_fixtures import torch_threads
+
+from prover.expert import ExpertConfig, StageOrderError, TrainConfig, run_stage, stage_info
+from prover.expert.loop import RunMismatchError, check_run, model_for_round, train_stage, training_data
+from prover.expert.stages import round_dir, write_jsonl
+from prover.theorem_input import InputError
+
+
+def test_a_stage_runs_once_and_is_skipped_afterwards(tmp_path: Path) -> None:
+    calls = []
+
+    def action() -> dict:
+        calls.append(1)
+        (tmp_path / "output.txt").write_text("done")
+        return {"value": 7}
+
+    info, ran = run_stage(tmp_path, "collect", action)
+    assert ran and info["value"] == 7 and info["seconds"] >= 0 and info["finished_at"]
+    again, ran = run_stage(tmp_path, "collect", action)
+    assert not ran and again == info and calls == [1]
+    assert stage_info(tmp_path, "collect") == info
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+def test_a_failed_stage_leaves_no_marker_and_runs_again(tmp_path: Path) -> None:
+    def broken() -> dict:
+        raise RuntimeError("cut off")
+
+    with pytest.raises(RuntimeError):
+        run_stage(tmp_path, "filter", broken)
+    assert stage_info(tmp_path, "filter") is None
+    _, ran = run_stage(tmp_path, "filter", lambda: {})
+    assert ran
+
+
+def test_the_model_of_a_round_is_the_previous_rounds(tmp_path: Path) -> None:
+    assert model_for_round(tmp_path, 1, "base") == "base"
+    with pytest.raises(StageOrderError) as info:
+        model_for_round(tmp_path, 2, "base")
+    assert info.value.missing == "train"
+    run_stage(round_dir(tmp_path, 1), "train", lambda: {"model": "/run/round-01/model"})
+    assert model_for_round(tmp_path, 2, "base") == "/run/round-01/model"
+
+
+def test_rounds_continue_on_new_data_and_retrain_on_the_union(tmp_path: Path) -> None:
+    for r, tactics in ((1, ["a", "b"]), (2, ["b", "c"]), (3, ["d"])):
+        rows = [{"state": "s", "tactic": t, "round": r, "occurrences": 1} for t in tactics]
+        write_jsonl(round_dir(tmp_path, r) / "filter" / "kept.jsonl", rows)
+        preferences = [{"state": "s", "chosen": t, "rejected": "x", "occurrences": 1} for t in tactics]
+        write_jsonl(round_dir(tmp_path, r) / "filter" / "preferences.jsonl", preferences)
+    config = ExpertConfig(retrain_every=2)
+    retrain, pairs, preferences = training_data(config, tmp_path, 1)
+    assert not retrain and [p["tactic"] for p in pairs] == ["a", "b"]
+    retrain, pairs, preferences = training_data(config, tmp_path, 2)
+    assert retrain and [(p["tactic"], p["round"], p["occurrences"]) for p in pairs] == [
+        ("a", 1, 1), ("b", 1, 2), ("c", 2, 1)]
+    assert [p["chosen"] for p in preferences] == ["a", "b", "c"]
+    retrain, pairs, _ = training_data(config, tmp_path, 3)
+    assert not retrain and [p["tactic"] for p in pairs] == ["d"]
+    never = ExpertConfig(retrain_every=0)
+    assert not training_data(never, tmp_path, 2)[0]
+
+
+def test_markers_are_plain_json(tmp_path: Path) -> None:
+    run_stage(tmp_path, "sweep", lambda: {"proved": 3, "policy": "ℕ-model"})
+    assert json.loads((tmp_path / "sweep.done.json").read_text(encoding="utf-8"))["policy"] == "ℕ-model"
+
+
+def write_round(out: Path, r: int, tactics: list[str]) -> Path:
+    folder = round_dir(out, r)
+    write_jsonl(folder / "filter" / "kept.jsonl",
+                [{"state": "x : ℕ\n⊢ x + 0 = x", "tactic": t, "occurrences": 1} for t in tactics])
+    write_jsonl(folder / "filter" / "preferences.jsonl",
+                [{"state": "x : ℕ\n⊢ x + 0 = x", "chosen": t, "rejected": "omega", "occurrences": 1}
+                 for t in tactics])
+    return folder
+
+
+def test_a_round_without_kept_pairs_keeps_the_current_model(tmp_path: Path) -> None:
+    folder = write_round(tmp_path, 1, [])
+    info = train_stage(ExpertConfig(), tmp_path, folder, 1, "/models/current", "/models/base")
+    assert info["mode"] == "skipped" and info["model"] == "/models/current" and info["steps"] == 0
+    assert not (folder / "model").exists()
+
+
+def test_sft_then_dpo_when_asked(base_model_dir: Path, tmp_path: Path) -> None:
+    folder = write_round(tmp_path, 1, ["simp", "rfl"])
+    train = TrainConfig(max_steps=2, batch_size=2, warmup=0, gradient_checkpointing=False, device="cpu",
+                        dpo=True, dpo_learning_rate=1e-4)
+    with torch_threads(1):
+        info = train_stage(ExpertConfig(train=train), tmp_path, folder, 1, str(base_model_dir),
+                           str(base_model_dir))
+    assert info["mode"] == "continue" and info["pairs"] == 2 and info["preferences"] == 2
+    assert info["sft"]["model_dir"] == str(folder / "train" / "sft-model")
+    assert info["dpo"]["init_model"] == info["sft"]["model_dir"] and info["dpo"]["kind"] == "dpo"
+    assert info["model"] == str(folder / "model") and (folder / "model" / "config.json").exists()
+
+
+def test_a_run_folder_refuses_another_benchmark_or_base_model(tmp_path: Path) -> None:
+    manifest = {"benchmark": "/b/minif2f.jsonl", "base_model": "/models/base", "backend": "repl"}
+    check_run(tmp_path, manifest)
+    check_run(tmp_path, manifest | {"backend": "dojo"})  # only benchmark and base model must match
+    with pytest.raises(RunMismatchError) as info:
+        check_run(tmp_path, manifest | {"base_model": "/models/other"})
+    assert info.value.key == "base_model" and info.value.old == "/models/base"
+    assert isinstance(info.value, InputError)  # the CLI reports it as bad input

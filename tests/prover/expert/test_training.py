@@ -1,0 +1,89 @@
+"""TRL training of the step prover: loss masked on the prompt, checkpoints, resume, DPO."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from expert_fixtures import torch_threads
+
+from prover.expert import TrainConfig, build_sft_trainer, load_scorer, log_perplexities, train_dpo, train_sft
+from prover.expert.training import finished_result
+
+PAIRS = [
+    {"state": "x : ℕ\n⊢ x + 0 = x", "tactic": "simp"},
+    {"state": "⊢ ∀ (n : ℕ), n ≤ n + 1", "tactic": "intro n"},
+    {"state": "x y : ℝ\nh : x < y\n⊢ x ≤ y", "tactic": "exact le_of_lt h"},
+]
+CONFIG = TrainConfig(max_steps=4, batch_size=3, learning_rate=3e-3, warmup=0, save_steps=2, logging_steps=1,
+                     gradient_checkpointing=False, device="cpu")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_collated_labels_mask_the_prompt_and_keep_tactic_and_eos(base_model_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    with torch_threads(1):
+        trainer = build_sft_trainer(PAIRS, init_model=str(base_model_dir), work_dir=tmp_path, config=CONFIG)
+    tokenizer = trainer.processing_class
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(PAIRS))])
+    for row, pair in enumerate(PAIRS):
+        prompt = tokenizer(f"{pair['state']}:::")["input_ids"]  # exactly HFPolicy's prompt
+        tactic = tokenizer(f"{pair['state']}:::{pair['tactic']}")["input_ids"][len(prompt):]
+        length = int(batch["attention_mask"][row].sum())
+        ids, labels = batch["input_ids"][row].tolist(), batch["labels"][row].tolist()
+        assert ids[:length] == [*prompt, *tactic, tokenizer.eos_token_id]
+        assert labels[: len(prompt)] == [-100] * len(prompt)  # no loss on the prompt
+        assert labels[len(prompt) : length] == [*tactic, tokenizer.eos_token_id]  # the tactic and its EOS
+        assert labels[length:] == [-100] * (len(labels) - length)  # nor on padding
+    assert trainer.args.bf16 is False  # float32 on CPU
+
+
+def test_sft_trains_checkpoints_and_resumes_after_an_interruption(base_model_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    from transformers import TrainerCallback
+
+    class StopAfterTwoSteps(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # checkpoint-2 is on disk: crash now
+            if state.global_step == 2:
+                raise Interrupted
+
+    work, final = tmp_path / "work", tmp_path / "model"
+    with torch_threads(1):
+        with pytest.raises(Interrupted):
+            train_sft(PAIRS, init_model=str(base_model_dir), work_dir=work, final_dir=final, config=CONFIG,
+                      callbacks=[StopAfterTwoSteps()])
+        assert (work / "checkpoint-2").is_dir() and not final.exists()
+        result = train_sft(PAIRS, init_model=str(base_model_dir), work_dir=work, final_dir=final,
+                           config=CONFIG)
+        assert result.resumed_from == str(work / "checkpoint-2")
+        assert result.steps == 4 and result.examples == 3 and result.train_loss > 0
+        assert json.loads((final / "train_result.json").read_text())["steps"] == 4
+        assert finished_result(final) == result  # a rerun returns at once
+        rerun = train_sft(PAIRS, init_model="/nowhere", work_dir=work, final_dir=final, config=CONFIG)
+        assert rerun == result
+        before = log_perplexities(*load_scorer(str(base_model_dir), "cpu"),
+                                  [(p["state"], p["tactic"]) for p in PAIRS])
+        after = log_perplexities(*load_scorer(str(final), "cpu"), [(p["state"], p["tactic"]) for p in PAIRS])
+    assert sum(after) < sum(before)  # the trained model finds its training tactics likelier
+
+
+def test_dpo_on_preference_pairs(base_model_dir: Path, tmp_path: Path) -> None:
+    preferences = [{"state": p["state"], "chosen": p["tactic"], "rejected": "omega"} for p in PAIRS]
+    config = TrainConfig(max_steps=2, batch_size=3, dpo_learning_rate=1e-3, warmup=0, save_steps=10,
+                         gradient_checkpointing=False, device="cpu")
+    with torch_threads(1):
+        result = train_dpo(preferences, init_model=str(base_model_dir), work_dir=tmp_path / "work",
+                           final_dir=tmp_path / "model", config=config)
+    assert result.kind == "dpo" and result.steps == 2 and result.train_loss is not None
+    assert (tmp_path / "model" / "config.json").exists() and (tmp_path / "model" / "tokenizer.json").exists()
+
+
+def test_no_data_and_bad_settings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no pairs"):
+        train_sft([], init_model="m", work_dir=tmp_path, final_dir=tmp_path / "m", config=CONFIG)
+    with pytest.raises(ValueError, match="invalid training configuration"):
+        TrainConfig(learning_rate=0, batch_size=0, weight_dtype="int8")
