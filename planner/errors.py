@@ -5,38 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from planner.endpoint import EndpointError
 from search.errors import ProverError
-
-BODY_EXCERPT_CHARS = 500
 
 
 class PlannerError(ProverError):
     """Base of every error the planner raises on purpose."""
 
 
-class PlannerEndpointError(PlannerError):
-    """The chat endpoint failed or answered something unusable, after the allowed retries.
+class PlannerEndpointError(PlannerError, EndpointError):
+    """The chat endpoint failed or answered something unusable, after the allowed retries (the data is
+    ``EndpointError``'s: ``url``, ``status``, ``body`` excerpt, ``attempts``)."""
 
-    ``status`` is the HTTP status (``None`` when no answer came: timeout, refused connection); ``body`` is at
-    most ``BODY_EXCERPT_CHARS`` characters of the answer; ``attempts`` counts the requests made.
-    """
-
-    def __init__(self, reason: str, *, url: str, status: int | None = None, body: str = "",
-                 attempts: int = 1) -> None:
-        excerpt = body[:BODY_EXCERPT_CHARS]
-        detail = f" (HTTP {status})" if status is not None else ""
-        shown = f": {excerpt!r}" if excerpt else ""
-        super().__init__(f"planner endpoint {url}{detail} after {attempts} attempt(s): {reason}{shown}")
-        self.reason, self.url, self.status, self.body, self.attempts = reason, url, status, excerpt, attempts
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Picklable with its data (it may cross a Ray process boundary).
-        return (_rebuild_endpoint_error, (self.reason, self.url, self.status, self.body, self.attempts))
-
-
-def _rebuild_endpoint_error(reason: str, url: str, status: int | None, body: str,
-                            attempts: int) -> PlannerEndpointError:
-    return PlannerEndpointError(reason, url=url, status=status, body=body, attempts=attempts)
+    label = "planner endpoint"
 
 
 class PlannerConfigError(PlannerError):

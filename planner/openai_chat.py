@@ -13,11 +13,9 @@ status, an excerpt of the body and the number of attempts.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,7 +24,8 @@ import httpx
 
 from planner.client import ChatMessage
 from planner.config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, MODEL_ENV, PlannerClientConfig
-from planner.errors import BODY_EXCERPT_CHARS, PlannerConfigError, PlannerEndpointError
+from planner.endpoint import BODY_EXCERPT_CHARS, JsonEndpoint, RetryPolicy
+from planner.errors import PlannerConfigError, PlannerEndpointError
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +52,22 @@ class OpenAIChatPlanner:
         base = config.base_url or _first_env(BASE_URL_ENV) or DEFAULT_BASE_URL
         self.url = base.rstrip("/") + "/chat/completions"
         key = config.api_key if config.api_key is not None else (_first_env(API_KEY_ENV) or "")
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._owns_client = client is None
         timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
         self._client = client if client is not None else httpx.Client(timeout=timeout)
-        self._sleep = sleep
-        self.requests = 0  # HTTP requests sent, retries included
+        self._endpoint = JsonEndpoint(
+            self.url, client=self._client, error=PlannerEndpointError, sleep=sleep,
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+            retry=RetryPolicy(config.max_retries, config.backoff_s, config.max_backoff_s))
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent, retries included."""
+        return self._endpoint.requests
 
     def complete(self, messages: Sequence[ChatMessage]) -> str:
         """The assistant's answer to ``messages``. Raises ``PlannerEndpointError``."""
-        data, attempts = self._post(self._payload(messages))
+        data, attempts = self._endpoint.post(self._payload(messages))
         try:
             text, finish = parse_chat_answer(data)
         except ValueError as exc:
@@ -92,49 +97,6 @@ class OpenAIChatPlanner:
             payload["seed"] = c.seed
         return payload
 
-    def _post(self, payload: dict[str, Any]) -> tuple[Any, int]:
-        """POST with bounded retries; the decoded JSON answer and the number of attempts."""
-        attempt = 0
-        while True:
-            attempt += 1
-            response, failure = self._attempt(payload, attempt)
-            if failure is None:
-                assert response is not None
-                return _decode(response, self.url, attempt), attempt
-            retryable = response is None or _retryable(response.status_code)
-            if not retryable or attempt > self.config.max_retries:
-                raise failure
-            delay = self._delay(attempt, response)
-            logger.warning("%s; retrying in %.2f s", failure, delay)
-            self._sleep(delay)
-
-    def _attempt(self, payload: dict[str, Any],
-                 attempt: int) -> tuple[httpx.Response | None, PlannerEndpointError | None]:
-        """One request: ``(response, None)`` on 200, else the response (if any) and the error to raise."""
-        self.requests += 1
-        try:
-            response = self._client.post(self.url, json=payload, headers=self._headers)
-        except httpx.TimeoutException as exc:
-            return None, PlannerEndpointError(f"timed out ({type(exc).__name__})", url=self.url,
-                                              attempts=attempt)
-        except httpx.TransportError as exc:
-            return None, PlannerEndpointError(f"connection failed: {exc!r}", url=self.url, attempts=attempt)
-        if response.status_code == 200:
-            return response, None
-        reason = "rate limited" if response.status_code == 429 else "request failed"
-        return response, PlannerEndpointError(reason, url=self.url, status=response.status_code,
-                                              body=response.text, attempts=attempt)
-
-    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        """Exponential backoff with jitter, at least the server's ``Retry-After`` seconds; capped."""
-        c = self.config
-        delay = c.backoff_s * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
-        retry_after = response.headers.get("retry-after") if response is not None else None
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):  # an HTTP date: keep our own delay
-                delay = max(delay, float(retry_after))
-        return min(delay, c.max_backoff_s)
-
 
 def parse_chat_answer(data: Any) -> tuple[str, str | None]:
     """``(content, finish_reason)`` of the first choice. A ``null`` content is ``""``. Raises
@@ -153,17 +115,5 @@ def parse_chat_answer(data: Any) -> tuple[str, str | None]:
     return content or "", finish if isinstance(finish, str) else None
 
 
-def _retryable(status: int) -> bool:
-    return status in (408, 429) or status >= 500
-
-
 def _excerpt(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)[:BODY_EXCERPT_CHARS]
-
-
-def _decode(response: httpx.Response, url: str, attempts: int) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise PlannerEndpointError(f"malformed JSON: {exc}", url=url, status=response.status_code,
-                                   body=response.text, attempts=attempts) from exc

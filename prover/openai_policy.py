@@ -21,13 +21,10 @@ malformed answer, ``PolicyEndpointError`` is raised carrying the URL, status and
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
-import random
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,40 +32,19 @@ from typing import Any
 
 import httpx
 
+from planner.endpoint import BODY_EXCERPT_CHARS, EndpointError, JsonEndpoint, RetryPolicy
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
 
 PROMPT_SUFFIX = ":::"
 API_KEY_ENV = "OPENAI_API_KEY"
-BODY_EXCERPT_CHARS = 500
 
 
-class PolicyEndpointError(Exception):
-    """The completions endpoint failed or answered something unusable.
+class PolicyEndpointError(EndpointError):
+    """The completions endpoint failed or answered something unusable (after the allowed retries)."""
 
-    ``status`` is the HTTP status (``None`` when no answer came: timeout, refused connection); ``body`` is
-    at most ``BODY_EXCERPT_CHARS`` characters of the answer; ``attempts`` counts the requests made.
-    """
-
-    def __init__(
-        self, reason: str, *, url: str, status: int | None = None, body: str = "", attempts: int = 1
-    ) -> None:
-        excerpt = body[:BODY_EXCERPT_CHARS]
-        detail = f" (HTTP {status})" if status is not None else ""
-        shown = f": {excerpt!r}" if excerpt else ""
-        super().__init__(f"{url}{detail} after {attempts} attempt(s): {reason}{shown}")
-        self.reason, self.url, self.status, self.body, self.attempts = reason, url, status, excerpt, attempts
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Picklable with its data (it may cross a Ray process boundary).
-        return (_rebuild_error, (self.reason, self.url, self.status, self.body, self.attempts))
-
-
-def _rebuild_error(
-    reason: str, url: str, status: int | None, body: str, attempts: int
-) -> PolicyEndpointError:
-    return PolicyEndpointError(reason, url=url, status=status, body=body, attempts=attempts)
+    label = "completions endpoint"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,11 +128,13 @@ class OpenAICompletionsPolicy:
     def __init__(self, config: OpenAIPolicyConfig, *, client: httpx.Client | None = None) -> None:
         self.config = config
         key = config.api_key if config.api_key is not None else os.environ.get(API_KEY_ENV, "")
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._url = config.base_url.rstrip("/") + "/completions"
         self._owns_client = client is None
         timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
         self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._endpoint = JsonEndpoint(
+            config.base_url.rstrip("/") + "/completions", client=self._client, error=PolicyEndpointError,
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+            retry=RetryPolicy(config.max_retries, config.backoff_s, config.max_backoff_s))
         self._pool = ThreadPoolExecutor(config.parallel_requests, thread_name_prefix="completions")
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
@@ -188,13 +166,13 @@ class OpenAICompletionsPolicy:
         self.close()
 
     def _propose_chunk(self, states: list[str], n: int) -> list[list[Candidate]]:
-        data, attempts = self._post(self._payload(states, n))
+        data, attempts = self._endpoint.post(self._payload(states, n))
         try:
             samples = parse_choices(data, len(states), n)
         except ValueError as exc:
             raise PolicyEndpointError(
                 f"unexpected answer: {exc}",
-                url=self._url,
+                url=self._endpoint.url,
                 status=200,
                 body=json.dumps(data)[:BODY_EXCERPT_CHARS],
                 attempts=attempts,
@@ -219,67 +197,6 @@ class OpenAICompletionsPolicy:
         if c.seed is not None:
             payload["seed"] = c.seed
         return payload
-
-    def _post(self, payload: dict[str, Any]) -> tuple[Any, int]:
-        """POST with bounded retries; returns the decoded JSON answer and the number of attempts."""
-        attempt = 0
-        while True:
-            attempt += 1
-            response, failure = self._attempt(payload, attempt)
-            if failure is None:
-                return _decode(response, self._url, attempt), attempt
-            retryable = response is None or _retryable(response.status_code)
-            if not retryable or attempt > self.config.max_retries:
-                raise failure
-            delay = self._delay(attempt, response)
-            logger.warning("%s; retrying in %.2f s", failure, delay)
-            time.sleep(delay)
-
-    def _attempt(
-        self, payload: dict[str, Any], attempt: int
-    ) -> tuple[httpx.Response | None, Exception | None]:
-        """One request: ``(response, None)`` on 200, else the response (if any) and the error to raise."""
-        try:
-            response = self._client.post(self._url, json=payload, headers=self._headers)
-        except httpx.TimeoutException as exc:
-            return None, PolicyEndpointError(
-                f"timed out ({type(exc).__name__})", url=self._url, attempts=attempt
-            )
-        except httpx.TransportError as exc:
-            return None, PolicyEndpointError(f"connection failed: {exc!r}", url=self._url, attempts=attempt)
-        if response.status_code == 200:
-            return response, None
-        error = PolicyEndpointError(
-            "request failed", url=self._url, status=response.status_code, body=response.text, attempts=attempt
-        )
-        return response, error
-
-    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        """Exponential backoff with jitter, at least the server's ``Retry-After`` (capped)."""
-        c = self.config
-        delay = c.backoff_s * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
-        retry_after = response.headers.get("retry-after") if response is not None else None
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):  # an HTTP date: keep our own delay
-                delay = max(delay, float(retry_after))
-        return min(delay, c.max_backoff_s)
-
-
-def _retryable(status: int) -> bool:
-    return status in (408, 429) or status >= 500
-
-
-def _decode(response: httpx.Response, url: str, attempts: int) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise PolicyEndpointError(
-            f"malformed JSON: {exc}",
-            url=url,
-            status=response.status_code,
-            body=response.text,
-            attempts=attempts,
-        ) from exc
 
 
 def parse_choices(data: Any, prompts: int, n: int) -> list[list[tuple[str, float]]]:
