@@ -28,6 +28,7 @@ class BackendSpec:
     backend_class: str
     config_class: str
     summary: str
+    tactic_timeout: float = 12.0  # the default per-tactic limit (seconds) for this assistant
 
     def load(self) -> tuple[type, type]:
         module = importlib.import_module(self.module)
@@ -42,7 +43,7 @@ BACKENDS: dict[str, BackendSpec] = {
         BackendSpec("dojo", "lean", "search.backends.lean", "LeanDojoBackend", "LeanDojoConfig",
                     "Lean 4 through LeanDojo's Dojo (needs a traced repository)"),
         BackendSpec("coq", "coq", "search.backends.coq", "CoqBackend", "CoqBackendConfig",
-                    "Coq 8.16+ through coqtop (apt-get install coq)"),
+                    "Coq 8.16+ through coqtop (apt-get install coq)", tactic_timeout=5.0),
     )
 }
 

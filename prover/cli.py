@@ -99,9 +99,12 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
                         help="proof assistant: " + "; ".join(f"{s.name}: {s.summary}"
                                                              for s in BACKENDS.values()) + " (default: repl)")
     search = parser.add_argument_group("search", "best-first search (BFS-Prover-V2 defaults)")
-    add_config_options(search, SearchConfig, defaults={"tactics_per_node": None}, helps={
+    add_config_options(search, SearchConfig, defaults={"tactics_per_node": None, "tactic_timeout": None},
+                       helps={
         "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
-                            "the whole list for --policy tactics)"})
+                            "the whole list for --policy tactics)",
+        "tactic_timeout": "time limit of one tactic, in seconds (default: 12 for Lean as BFS-Prover-V2, "
+                          "5 for Coq, whose tactics are fast or diverge)"})
     search.add_argument("--sessions", type=int, default=1, metavar="INT",
                         help="proof-assistant sessions per search; above 1, sibling tactics run in "
                              "parallel and the model works meanwhile (pair with --expansion-width) "
@@ -111,13 +114,17 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def search_config(args: argparse.Namespace, spec: PolicySpec) -> SearchConfig:
+    """The search settings: the options given, else the defaults of the backend and the policy."""
     if args.sessions < 1:
         raise InputError(f"--sessions must be >= 1, got {args.sessions}")
     width = args.tactics_per_node
     if width is None:
         width = (natural_width(spec()) if spec.kind == "tactics" else None) or 4
+    timeout = args.tactic_timeout
+    if timeout is None:
+        timeout = BACKENDS[args.backend].tactic_timeout
     try:
-        return config_from_args(SearchConfig, args, tactics_per_node=width)
+        return config_from_args(SearchConfig, args, tactics_per_node=width, tactic_timeout=timeout)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
 

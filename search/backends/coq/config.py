@@ -21,7 +21,13 @@ class CoqBackendConfig:
     )
     coq_args: tuple[str, ...] = field(
         default=(),
-        metadata={"help": "extra arguments for coqtop and coqc, e.g. ('-R', 'theories', 'MyLib')"},
+        metadata={"help": "extra arguments for coqtop and coqc, e.g. ('-R', '/abs/theories', 'MyLib'); "
+                          "paths must be absolute, Coq runs in its own directory"},
+    )
+    workdir: str | None = field(
+        default=None,
+        metadata={"help": "directory coqtop runs in (None: a fresh temporary directory per session, so "
+                          "caches Coq writes, such as .lia.cache, never land in the caller's directory)"},
     )
     tactic_timeout: float = field(
         default=12.0,

@@ -1,11 +1,15 @@
 """One ``coqtop -emacs`` process and its line protocol.
 
 Facts this relies on (measured with Coq 8.16.1, see COQ-NOTES.md): every command is answered by a prompt
-``<prompt>NAME < ID |OPEN| 0 < </prompt>`` on stderr, where ID is the state id after the command (the
-number ``BackTo`` takes) and NAME the open proof (``Coq`` outside proofs). Goals and messages go to stdout,
-errors and warnings to stderr before the prompt. A command that fails keeps the state id, so a command
-succeeded exactly when the id changed. coqtop writes (and flushes) stdout before it prints the prompt, so
-once the prompt is read, what is left of stdout is read without waiting.
+``<prompt>NAME < ID |OPEN| 0 < </prompt>`` (on a new line, on stderr), where ID is the state id after the
+command (the number ``BackTo`` takes) and NAME the open proof (``Coq`` outside proofs). Goals and
+messages go to stdout, errors and warnings to stderr, all before the prompt. A command that fails keeps
+the state id, so a command succeeded exactly when the id changed.
+
+coqtop's stderr is merged into its stdout (``2>&1`` in a tiny ``sh`` that then ``exec``s coqtop, so the
+process is coqtop itself): one ordered stream in which everything a command prints comes before its
+prompt. That makes pipelining exact: several sentences can be written at once and their replies read back
+in order, each one the text up to its prompt, with no guessing which stream's bytes belong to whom.
 
 The process itself is a ``ManagedProcess``: own session, deadlines, process-group kill on ``close()``.
 """
@@ -17,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.process import STDERR, ManagedProcess
+from search.backends.process import STDOUT, ManagedProcess
 
 logger = logging.getLogger(__name__)
 
@@ -27,43 +31,47 @@ _ERROR_START = re.compile(r"^(?:Error|Anomaly)\b", re.MULTILINE)
 _TAGS = re.compile(r"</?(?:warning|infomsg|prompt)>")
 
 
+# A batch written at once must fit in the pipe to coqtop (64 KiB on Linux) with room to spare: a larger
+# write would block while coqtop blocks writing replies that nobody reads yet.
+MAX_BATCH_BYTES = 16 * 1024
+
+
 @dataclass(frozen=True)
 class Reply:
     """coqtop's answer to one command.
 
     ``state_id`` is the id after the command; ``proof`` the open proof's name (``None`` outside proofs);
-    ``stdout`` what it printed (goals, messages); ``stderr`` the text before the prompt (errors, warnings).
+    ``output`` everything it printed before its prompt (goals, messages, warnings, errors).
     """
 
     state_id: int
     proof: str | None
-    stdout: str
-    stderr: str
+    output: str
 
     @property
     def error(self) -> str | None:
         """Coq's error message (from ``Error:`` or ``Anomaly`` on, without the echoed input), or None."""
-        match = _ERROR_START.search(self.stderr)
+        match = _ERROR_START.search(self.output)
         if match is None:
             return None
-        text = _TAGS.sub("", self.stderr[match.start():]).strip()
+        text = _TAGS.sub("", self.output[match.start():]).strip()
         return text.removeprefix("Error:").strip() or "error"
 
 
 def coqtop_argv(config: CoqBackendConfig) -> list[str]:
-    """The command line of a session's coqtop: emacs prompts, no rc file, the user's extra arguments."""
-    return [config.coqtop, "-q", "-emacs", *config.coq_args]
+    """The command line of a session's coqtop: emacs prompts, no rc file, stderr merged into stdout."""
+    return ["sh", "-c", 'exec "$0" "$@" 2>&1', config.coqtop, "-q", "-emacs", *config.coq_args]
 
 
 class CoqTop:
-    """A running coqtop answering one command at a time.
+    """A running coqtop answering commands in order.
 
-    Raises ``FileNotFoundError`` from ``start`` when coqtop does not exist, and the ``ProcessTimeout`` /
-    ``ProcessDied`` of ``ManagedProcess`` from ``start`` and ``command``.
+    Raises the ``ProcessTimeout`` / ``ProcessDied`` of ``ManagedProcess`` from ``start``, ``command`` and
+    ``read_reply``.
     """
 
-    def __init__(self, config: CoqBackendConfig, *, name: str = "coqtop") -> None:
-        self._process = ManagedProcess(coqtop_argv(config), name=name,
+    def __init__(self, config: CoqBackendConfig, *, name: str = "coqtop", cwd: str | None = None) -> None:
+        self._process = ManagedProcess(coqtop_argv(config), name=name, cwd=cwd,
                                        memory_limit_mb=config.memory_limit_mb)
         self.state_id = 0
         self.proof: str | None = None
@@ -80,32 +88,34 @@ class CoqTop:
         """Spawn coqtop and read its first prompt; closes the process if that fails."""
         self._process.start()
         try:
-            return self._read_reply(timeout)
+            return self.read_reply(timeout)
         except BaseException:
             self.close()
             raise
 
     def command(self, sentence: str, timeout: float) -> Reply:
-        """Send one sentence (ending with ``.``) and read the reply within ``timeout`` seconds."""
-        logger.debug("coqtop %s <- %s", self.pid, sentence)
-        self._process.send(sentence + "\n")
-        return self._read_reply(timeout)
+        """Send one sentence (ending with ``.``) and read its reply within ``timeout`` seconds."""
+        self.send([sentence])
+        return self.read_reply(timeout)
 
-    def close(self) -> None:
-        """Kill coqtop's process group and reap it. Idempotent."""
-        self._process.close()
+    def send(self, sentences: list[str]) -> None:
+        """Write sentences (one line each) without waiting; read one reply per sentence afterwards."""
+        text = "".join(f"{s}\n" for s in sentences)
+        if len(text.encode()) > MAX_BATCH_BYTES:
+            raise ValueError(f"a batch of {len(text)} characters could deadlock the pipe; split it")
+        logger.debug("coqtop %s <- %s", self.pid, text.rstrip())
+        self._process.send(text)
 
-    def _read_reply(self, timeout: float) -> Reply:
-        stdout, stderr = self._process.read_until(STDERR, _PROMPT_BYTES, timeout)
-        while True:  # the rest of stdout is already in the pipe: take it without waiting
-            more_out, more_err = self._process.drain()
-            if not more_out and not more_err:
-                break
-            stdout += more_out
-            stderr += more_err
-        prompt = PROMPT.search(stderr)
+    def read_reply(self, timeout: float) -> Reply:
+        """Read the next reply (up to and including its prompt) within ``timeout`` seconds."""
+        text, _ = self._process.read_until(STDOUT, _PROMPT_BYTES, timeout)
+        prompt = PROMPT.search(text)
         assert prompt is not None, "read_until returned without the prompt"
         name = prompt.group(1)
         self.state_id = int(prompt.group(2))
         self.proof = None if name == "Coq" else name
-        return Reply(self.state_id, self.proof, stdout, stderr[: prompt.start()])
+        return Reply(self.state_id, self.proof, text[: prompt.start()])
+
+    def close(self) -> None:
+        """Kill coqtop's process group and reap it. Idempotent."""
+        self._process.close()

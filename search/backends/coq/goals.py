@@ -60,33 +60,33 @@ class FirstGoal:
     body: str = ""
 
 
-def parse_display(stdout: str) -> FirstGoal:
+def parse_display(output: str) -> FirstGoal:
     """Parse what coqtop printed after a command (a tactic or ``Show.``)."""
-    if GAVE_UP in stdout:
+    if GAVE_UP in output:
         return FirstGoal(Display.GAVE_UP)
-    if ON_SHELF in stdout:
+    if ON_SHELF in output:
         return FirstGoal(Display.SHELF)
-    if UNFOCUSED in stdout:
+    if UNFOCUSED in output:
         return FirstGoal(Display.UNFOCUSED)
-    headers = list(_HEADER.finditer(stdout))
+    headers = list(_HEADER.finditer(output))
     if not headers:
-        if NO_MORE_GOALS in stdout:
+        if NO_MORE_GOALS in output:
             return FirstGoal(Display.FINISHED)
         return FirstGoal(Display.NONE)
     header = headers[-1]
-    rest = stdout[header.end():]
+    rest = output[header.end():]
     later = _LATER_GOAL.search(rest)
     body = rest[: later.start()] if later else rest
     return FirstGoal(Display.GOALS, _ID.sub("", header.group()).strip(), int(header.group(1)),
                      clean_body(body))
 
 
-def parse_shown_goal(stdout: str, index: int) -> str:
+def parse_shown_goal(output: str, index: int) -> str:
     """The body of goal ``index`` from the output of ``Show index.``; raises ``GoalDisplayError``."""
-    for match in _SHOWN_GOAL.finditer(stdout):
+    for match in _SHOWN_GOAL.finditer(output):
         if int(match.group(1)) == index:
-            return clean_body(stdout[match.end():])
-    raise GoalDisplayError(f"no goal {index} in coqtop's output: {stdout[:200]!r}")
+            return clean_body(output[match.end():])
+    raise GoalDisplayError(f"no goal {index} in coqtop's output: {output[:200]!r}")
 
 
 def clean_body(text: str) -> str:

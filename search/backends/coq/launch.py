@@ -7,6 +7,7 @@ any error leaves this module, so a failed start never leaks it.
 from __future__ import annotations
 
 import logging
+import shutil
 
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
@@ -18,10 +19,13 @@ from search.types import Theorem
 logger = logging.getLogger(__name__)
 
 INSTALL_FIX = "install Coq: `apt-get install coq` on Debian/Ubuntu, or set coqtop/coqc to their paths"
+MEMORY_FIX = ("if memory_limit_mb is low, raise it: coqtop maps about 600 MiB of address space before it "
+              "loads anything")
 
 
-def launch(config: CoqBackendConfig, theorem: Theorem) -> tuple[CoqTop, int]:
-    """Start coqtop in proof mode on ``theorem``; return it and the state id after ``Proof.``.
+def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -> tuple[CoqTop, int]:
+    """Start coqtop (in ``cwd``) in proof mode on ``theorem``; return it and the state id after
+    ``Proof.``.
 
     Raises ``InvalidTheoremError`` when the safety filter refuses the theorem, or Coq rejects its header
     or statement, or the statement does not open a proof named ``theorem.name``;
@@ -30,13 +34,18 @@ def launch(config: CoqBackendConfig, theorem: Theorem) -> tuple[CoqTop, int]:
     reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement)
     if reason is not None:
         raise InvalidTheoremError(theorem.name, reason)
-    top = CoqTop(config, name=f"coqtop[{theorem.name}]")
+    if shutil.which(config.coqtop) is None:
+        raise BackendUnavailableError("coq", f"coqtop not found ({config.coqtop!r})", INSTALL_FIX)
+    top = CoqTop(config, name=f"coqtop[{theorem.name}]", cwd=cwd)
     try:
         top.start(config.start_timeout)
     except OSError as exc:
         raise BackendUnavailableError("coq", f"cannot run {config.coqtop!r}: {exc}", INSTALL_FIX) from exc
     except ProcessDied as exc:
-        raise BackendUnavailableError("coq", f"coqtop died at start: {exc}", INSTALL_FIX) from exc
+        fix = MEMORY_FIX if config.memory_limit_mb is not None else INSTALL_FIX
+        raise BackendUnavailableError("coq", f"coqtop died at start: {exc}", fix) from exc
+    except ProcessTimeout as exc:
+        raise BackendUnavailableError("coq", f"coqtop gave no prompt within {exc.seconds:g} s") from exc
     try:
         return top, _enter_proof(top, config, theorem)
     except ProcessDied as exc:

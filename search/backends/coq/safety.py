@@ -162,3 +162,10 @@ def check_coq_theorem(name: str, header: str, statement: str) -> str | None:
     if re.fullmatch(_IDENT, name) is None:
         return f"{name!r} is not a plain Coq identifier"
     return check_coq_header(header) or check_coq_statement(name, statement)
+
+
+def statement_name(statement: str) -> str | None:
+    """The name a ``Theorem``/``Lemma``/... statement declares, or None (for building a ``Theorem``
+    from a bare statement, e.g. on the command line)."""
+    match = _STATEMENT.match(statement.strip())
+    return match.group(1) if match else None

@@ -5,13 +5,15 @@ reach only states on the current branch (``BackTo`` here, ``EditAt`` there) and 
 the common ancestor to reach a sibling branch. The emacs protocol gives everything else with less
 machinery: one prompt per command carrying the state id and the open proof, success read off the id, goals
 in Coq's own printing (no richpp XML to render back into text), and it is the protocol measured in
-COQ-NOTES.md (a cheap tactic plus ``BackTo`` at ~3k/s).
+COQ-NOTES.md. With pipelining (below) a session runs cheap tactics as fast as the raw pipe does
+(benchmarks/bench_coq.py).
 
 State restoration. ``TacticState.handle`` is a ``CoqHandle``: the tactic path from the initial state. The
 session keeps the branch coqtop is on (each tactic with the state id after it). To run a tactic at a state
 it ``BackTo``s the longest common prefix of the branch and the state's path, replays the rest of the path,
 then runs the tactic. Siblings cost one ``BackTo``; a jump to another branch costs the replay of the part
-that differs.
+that differs. Commands are pipelined (see ``coqtop.py``): ``BackTo`` and the tactic go out in one write,
+replays and the ``Show k.`` that print later goals in full in batches.
 
 Failures. A tactic that fails is a ``TacticError`` with Coq's message. A tactic past its limit is stopped by
 Coq's ``Timeout N`` or, failing that, by the process deadline: coqtop's process group is killed and the
@@ -24,10 +26,11 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from dataclasses import dataclass
 
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.coqtop import CoqTop, Reply
+from search.backends.coq.coqtop import MAX_BATCH_BYTES, CoqTop, Reply
 from search.backends.coq.goals import (
     Display,
     GoalDisplayError,
@@ -39,8 +42,8 @@ from search.backends.coq.goals import (
 from search.backends.coq.launch import launch
 from search.backends.coq.safety import check_coq_tactic
 from search.backends.coq.sentences import tactic_body
-from search.backends.process import ProcessDied, ProcessTimeout
-from search.errors import ProverError
+from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
+from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
 logger = logging.getLogger(__name__)
@@ -64,7 +67,8 @@ class RestoreError(ProverError):
 
 
 class CoqSession:
-    """One open theorem in one coqtop (the ``search.Session`` protocol).
+    """One open theorem in one coqtop (the ``search.Session`` protocol). Not thread-safe: one caller at
+    a time; parallel work uses one session per thread or process.
 
     Raises from the constructor: ``InvalidTheoremError`` (refused or rejected theorem) and
     ``BackendUnavailableError`` (coqtop cannot run). ``run_tactic`` never raises for a tactic's behaviour.
@@ -78,15 +82,27 @@ class CoqSession:
         self._base_id = 0  # state id after `Proof.` in the current process
         self._branch: list[tuple[str, int]] = []  # tactic bodies on coqtop's branch, state id after each
         self._closed = False
-        self._top, self._base_id = launch(self.config, theorem)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if self.config.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="coq-session-")
+        self._cwd = self.config.workdir if self._tmp is None else self._tmp.name
         try:
-            self._initial = self._read_state(self._top.command("Show.", self.config.start_timeout), ())
+            self._top, self._base_id = launch(self.config, theorem, self._cwd)
         except BaseException:
             self.close()
             raise
-        if not isinstance(self._initial, TacticState):
+        try:
+            initial = self._read_state(self._top.command("Show.", self.config.start_timeout), ())
+        except (ProcessError, GoalDisplayError) as exc:
             self.close()
-            raise RuntimeError(f"{theorem.name}: coqtop shows no goal after Proof.: {self._initial}")
+            raise BackendUnavailableError("coq", f"coqtop failed to show the initial goal: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+        if not isinstance(initial, TacticState):
+            self.close()
+            raise InvalidTheoremError(theorem.name, f"no goal to prove after Proof. ({initial})")
+        self._initial = initial
 
     @property
     def pid(self) -> int | None:
@@ -110,8 +126,8 @@ class CoqSession:
         limit = self.config.tactic_timeout if timeout is None else timeout
         for attempt in (1, 2):
             try:
-                self._restore(path)
-                return self._apply(path, body, limit)
+                pending = self._restore(path)
+                return self._apply(path, body, limit, pending)
             except RestoreError as exc:
                 return TacticError(f"could not restore the state: {exc}")
             except ProcessTimeout:
@@ -129,9 +145,11 @@ class CoqSession:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """Kill coqtop. Idempotent."""
+        """Kill coqtop and remove the session's temporary directory. Idempotent."""
         self._closed = True
         self._discard()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
     def __enter__(self) -> CoqSession:
         return self
@@ -139,8 +157,12 @@ class CoqSession:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _apply(self, path: tuple[str, ...], body: str, limit: float) -> TacticResult:
-        """Run one tactic at the current tip, which is ``path``."""
+    def _apply(self, path: tuple[str, ...], body: str, limit: float, pending: list[str]) -> TacticResult:
+        """Run one tactic at ``path``, after the ``pending`` sentences (``BackTo``, replays) that lead
+        there from coqtop's tip; all go out in one write. Then read the new state: coqtop prints the goals
+        after a tactic only when they changed since it last printed them; when it printed none, ``Show.``
+        asks for them.
+        """
         top = self._require()
         sentence = f"{body}."
         deadline = limit + self.config.kill_grace
@@ -148,42 +170,53 @@ class CoqSession:
             seconds = max(1, math.ceil(limit))
             sentence = f"Timeout {seconds} {sentence}"
             deadline = seconds + self.config.kill_grace
+        top.send([*pending, sentence])
+        self._expect(pending)
         before = top.state_id
-        reply = top.command(sentence, deadline)
+        reply = top.read_reply(deadline)
         if reply.state_id == before:
             message = reply.error or "the tactic failed"
             if message.startswith("Timeout!"):
                 return TacticTimeout(limit)
             return TacticError(message)
+        if reply.proof != self.theorem.name:  # cannot happen past the filter; never trust it blindly
+            self._discard()
+            return TacticError(f"the tactic left the proof of {self.theorem.name!r}")
         self._branch.append((body, reply.state_id))
         return self._read_state(reply, (*path, body))
 
     def _read_state(self, reply: Reply, path: tuple[str, ...]) -> TacticResult:
-        """Turn the display after a successful tactic into a result; ask with ``Show`` where needed."""
+        """Turn the goals printed after a command into a result; ``Show.`` when none were printed,
+        ``Show k.`` (one batch) for the later goals, which coqtop prints by their conclusion only."""
         top = self._require()
-        timeout = self.config.replay_timeout
-        view = parse_display(reply.stdout)
-        if view.display is Display.NONE:  # goals unchanged since last printed: coqtop prints none
-            view = parse_display(top.command("Show.", timeout).stdout)
+        view = parse_display(reply.output)
+        if view.display is Display.NONE:
+            view = parse_display(top.command("Show.", self.config.replay_timeout).output)
         if view.display is Display.FINISHED:
             return ProofFinished(handle=CoqHandle(path), message="No more goals.")
         if view.display is not Display.GOALS:
             return TacticError(_DEAD_ENDS.get(view.display, "coqtop printed no goals"))
         bodies = [view.body]
-        for k in range(2, view.count + 1):
-            bodies.append(parse_shown_goal(top.command(f"Show {k}.", timeout).stdout, k))
+        later = list(range(2, view.count + 1))
+        for chunk in _chunks([f"Show {k}." for k in later]):
+            top.send(chunk)
+            for _ in chunk:
+                k = len(bodies) + 1
+                bodies.append(parse_shown_goal(top.read_reply(self.config.replay_timeout).output, k))
         return TacticState(canonical_pp(view.header, bodies), tuple(goal_text(b) for b in bodies),
                            CoqHandle(path))
 
-    def _restore(self, path: tuple[str, ...]) -> None:
-        """Bring coqtop's tip to ``path``, restarting a dead coqtop (at most ``max_restarts`` times)."""
+    def _restore(self, path: tuple[str, ...]) -> list[str]:
+        """Prepare to reach ``path``, restarting a dead coqtop (at most ``max_restarts`` times).
+
+        Returns the sentences still to send (see ``_goto``).
+        """
         error: Exception | None = None
         for _ in range(self.config.max_restarts):
             try:
                 if self._top is None or not self._top.alive:
                     self._restart()
-                self._goto(path)
-                return
+                return self._goto(path)
             except (ProcessDied, ProcessTimeout) as exc:
                 logger.warning("%s: coqtop failed while restoring a state: %s", self.theorem.name, exc)
                 error = exc
@@ -193,33 +226,59 @@ class CoqSession:
     def _restart(self) -> None:
         self._discard()
         try:
-            self._top, self._base_id = launch(self.config, self.theorem)
+            self._top, self._base_id = launch(self.config, self.theorem, self._cwd)
         except ProverError as exc:
             raise RestoreError(f"coqtop does not start again: {exc}") from exc
         self.restarts += 1
         logger.info("%s: restarted coqtop (pid %s)", self.theorem.name, self._top.pid)
 
-    def _goto(self, path: tuple[str, ...]) -> None:
-        """``BackTo`` the common prefix of the branch and ``path``, then replay the rest of ``path``."""
-        top = self._require()
-        timeout = self.config.replay_timeout
+    def _goto(self, path: tuple[str, ...]) -> list[str]:
+        """Plan the way from coqtop's tip to ``path``: ``BackTo`` the common prefix of the branch and
+        ``path``, then replay the rest of ``path``.
+
+        Returns those sentences unsent, to travel with the next tactic; a plan too long for one write is
+        sent (in batches) and checked here instead, and the result is empty.
+        """
         common = 0
         for (done, _), wanted in zip(self._branch, path, strict=False):
             if done != wanted:
                 break
             common += 1
+        pending = [f"{body}." for body in path[common:]]
         if common < len(self._branch):
             target = self._branch[common - 1][1] if common else self._base_id
-            reply = top.command(f"BackTo {target}.", timeout)
-            if reply.state_id != target:
-                raise RestoreError(f"BackTo {target} failed: {reply.error}")
-            del self._branch[common:]
-        for body in path[common:]:
+            pending.insert(0, f"BackTo {target}.")
+        if sum(len(p.encode()) + 1 for p in pending) <= MAX_BATCH_BYTES // 2:
+            return pending
+        for chunk in _chunks(pending):
+            self._require().send(chunk)
+            self._expect(chunk)
+        return []
+
+    def _expect(self, sentences: list[str]) -> None:
+        """Read the replies to ``sentences`` (``BackTo``s and replayed tactics), already sent, and keep
+        the branch in step; raises ``RestoreError`` (after killing coqtop, whose later input ran at the
+        wrong state) when one did not do what it did before."""
+        top = self._require()
+        for sentence in sentences:
             before = top.state_id
-            reply = top.command(f"{body}.", timeout)
-            if reply.state_id == before:
-                raise RestoreError(f"replaying {body!r} failed: {reply.error}")
-            self._branch.append((body, reply.state_id))
+            try:
+                reply = top.read_reply(self.config.replay_timeout)
+            except ProcessTimeout as exc:
+                self._discard()
+                raise RestoreError(f"{sentence!r} ran past {exc.seconds:g} s") from exc
+            if sentence.startswith("BackTo "):
+                target = int(sentence[len("BackTo "):-1])
+                ok = reply.state_id == target
+                if ok:
+                    self._branch = [(b, i) for b, i in self._branch if i <= target]
+            else:
+                ok = reply.state_id != before
+                if ok:
+                    self._branch.append((sentence[:-1], reply.state_id))
+            if not ok:
+                self._discard()
+                raise RestoreError(f"{sentence!r} failed: {reply.error}")
 
     def _require(self) -> CoqTop:
         if self._top is None:
@@ -232,6 +291,20 @@ class CoqSession:
         if top is not None:
             top.close()
         self._branch = []
+
+
+def _chunks(sentences: list[str]) -> list[list[str]]:
+    """Split sentences into batches that fit ``MAX_BATCH_BYTES``."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for sentence in sentences:
+        length = len(sentence.encode()) + 1
+        if chunks[-1] and size + length > MAX_BATCH_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(sentence)
+        size += length
+    return [c for c in chunks if c]
 
 
 def _path_of(state: TacticState) -> tuple[str, ...]:
