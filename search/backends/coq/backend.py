@@ -66,6 +66,12 @@ class CoqBackend:
     def close(self) -> None:
         """Nothing to release: sessions and verifications own their processes."""
 
+    def __enter__(self) -> CoqBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def version(self) -> str:
         """Coq's version (``8.16.1``), for diagnostics; raises ``BackendUnavailableError``."""
         return coq_version(self.config)

@@ -55,3 +55,15 @@ def test_unsafe_tactics_are_filtered_during_search() -> None:
                    config=SearchConfig(max_expansions=2, tactics_per_node=5, tactic_timeout=5))
     assert result.proved and result.proof is not None and result.proof.tactics == ("lia",)
     assert result.stats.filtered == 3
+
+
+def test_the_readme_python_api_example() -> None:
+    from search import SearchConfig, Theorem, prove
+    from search.backends.coq import CoqBackend, CoqBackendConfig, CoqTacticPolicy
+
+    theorem = Theorem("t", "Theorem t : forall n : nat, n + 0 = n.", header="Require Import Arith.")
+    with CoqBackend(CoqBackendConfig()) as backend:
+        result = prove(theorem, backend=backend, policy=CoqTacticPolicy(),
+                       config=SearchConfig(max_expansions=100, tactics_per_node=16))
+    assert result.proved and result.proof.text.rstrip().endswith("Qed.")
+    assert result.proof.verdict.ok and result.graph.to_networkx().number_of_nodes() >= 2
