@@ -47,13 +47,24 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from search.best_first import BestFirstSearch
 from search.config import SearchConfig
 from search.driver import Verifier, finish
+from search.overlap_threads import (
+    STOP,
+    Answer,
+    Clock,
+    Failure,
+    ModelServer,
+    drain,
+    serve_forever,
+    tactic_server,
+    verify_server,
+)
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
@@ -62,27 +73,6 @@ from search.types import Theorem
 
 logger = logging.getLogger(__name__)
 
-_STOP = object()  # sentinel: the thread reading it from its job queue exits
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """A served request: ``value`` is the candidates, tactic result or verdict; ``seconds`` its wall time;
-    ``seq`` the hand-out number of a tactic request (-1 for other requests)."""
-
-    request: Request
-    value: Any
-    seconds: float
-    seq: int = -1
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """A call raised ``error`` on thread ``thread``."""
-
-    error: BaseException
-    thread: str
 
 
 @dataclass(frozen=True)
@@ -98,93 +88,6 @@ class OverlapStats:
     states_proposed: int
     largest_batch: int
     dropped: int
-
-
-# --- the threads ---------------------------------------------------------------------------------------
-
-
-def _next_jobs(jobs: queue.Queue, batch: bool) -> list[Any] | None:
-    """Block for one job; with ``batch`` also take every job already queued. ``None`` means stop."""
-    first = jobs.get()
-    if first is _STOP:
-        return None
-    taken = [first]
-    while batch:
-        try:
-            item = jobs.get_nowait()
-        except queue.Empty:
-            break
-        if item is _STOP:  # never behind jobs in practice: shutdown empties the queue before stopping
-            return None
-        taken.append(item)
-    return taken
-
-
-def _serve_forever(
-    name: str, jobs: queue.Queue, answers: queue.Queue, serve: Callable[[list[Any]], list[_Answer]],
-    *, batch: bool,
-) -> None:
-    """A thread's body: serve jobs until the stop sentinel; an exception becomes a ``_Failure`` answer
-    (the thread keeps serving, the main thread decides)."""
-    while (taken := _next_jobs(jobs, batch)) is not None:
-        try:
-            for answer in serve(taken):
-                answers.put(answer)
-        except BaseException as error:  # carried to the main thread, which re-raises it
-            logger.debug("%s: call raised %r", name, error)
-            answers.put(_Failure(error, name))
-    logger.debug("%s: stopped", name)
-
-
-class _ModelServer:
-    """Serves expansions in batches: one ``propose`` call per batch of queued lists of requests."""
-
-    def __init__(self, policy: Policy, clock: Clock) -> None:
-        self.policy = policy
-        self.clock = clock
-        self.batches: list[int] = []  # states per propose call; read by the main thread after join
-
-    def __call__(self, jobs: list[list[ExpandRequest]]) -> list[_Answer]:
-        requests = [request for job in jobs for request in job]
-        n = max(request.n for request in requests)  # all equal in practice; on_proposals cuts to each n
-        started = self.clock()
-        proposals = self.policy.propose([request.state.pp for request in requests], n)
-        seconds = self.clock() - started
-        if len(proposals) != len(requests):
-            raise ValueError(f"policy answered {len(proposals)} lists for {len(requests)} states")
-        self.batches.append(len(requests))
-        logger.debug("proposed for %d states in %.3f s", len(requests), seconds)
-        share = seconds / len(requests)
-        return [_Answer(r, c, share) for r, c in zip(requests, proposals, strict=True)]
-
-
-def _tactic_server(session: Session, clock: Clock) -> Callable[[list[Any]], list[_Answer]]:
-    """Runs ``(seq, TacticRequest)`` jobs on one session."""
-
-    def serve(jobs: list[tuple[int, TacticRequest]]) -> list[_Answer]:
-        answers = []
-        for seq, request in jobs:
-            started = clock()
-            result = session.run_tactic(request.state, request.tactic, timeout=request.timeout)
-            answers.append(_Answer(request, result, clock() - started, seq))
-        return answers
-
-    return serve
-
-
-def _verify_server(verify: Verifier, clock: Clock) -> Callable[[list[Any]], list[_Answer]]:
-    def serve(jobs: list[VerifyRequest]) -> list[_Answer]:
-        answers = []
-        for request in jobs:
-            started = clock()
-            verdict = verify(request.tactics)
-            answers.append(_Answer(request, verdict, clock() - started))
-        return answers
-
-    return serve
-
-
-# --- the main thread -----------------------------------------------------------------------------------
 
 
 class _OverlapDriver:
@@ -204,19 +107,19 @@ class _OverlapDriver:
         self.expand_jobs: queue.Queue = queue.Queue()
         self.tactic_jobs: queue.Queue = queue.Queue()
         self.verify_jobs: queue.Queue = queue.Queue()
-        self.model = _ModelServer(policy, clock)
+        self.model = ModelServer(policy, clock)
         self.threads: list[tuple[threading.Thread, queue.Queue]] = []
         self._specs = [("overlap-model", self.expand_jobs, self.model, True),
-                       ("overlap-verify", self.verify_jobs, _verify_server(verify, clock), False)]
-        self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs, _tactic_server(s, clock), False)
+                       ("overlap-verify", self.verify_jobs, verify_server(verify, clock), False)]
+        self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs, tactic_server(s, clock), False)
                         for i, s in enumerate(sessions)]
         self.in_flight = 0
         self.verifying = 0
         self.issued = 0  # seq of the next tactic handed to a worker
         self.next_fed = 0  # ordered mode: seq of the next tactic answer to feed
-        self.held: dict[int, _Answer] = {}
-        self.ready: deque[_Answer] = deque()
-        self.verdicts: deque[_Answer] = deque()
+        self.held: dict[int, Answer] = {}
+        self.ready: deque[Answer] = deque()
+        self.verdicts: deque[Answer] = deque()
         self.parked: list[Request] = []
         self.pending_expansions: list[ExpandRequest] = []
         self.dropped = 0
@@ -224,7 +127,7 @@ class _OverlapDriver:
     def start(self) -> None:
         # daemon: should the caller be interrupted while shutdown joins them, the interpreter can still exit
         for name, jobs, serve, batch in self._specs:
-            thread = threading.Thread(target=_serve_forever, name=name, daemon=True,
+            thread = threading.Thread(target=serve_forever, name=name, daemon=True,
                                       args=(name, jobs, self.answers, serve), kwargs={"batch": batch})
             thread.start()
             self.threads.append((thread, jobs))
@@ -286,8 +189,8 @@ class _OverlapDriver:
             except queue.Empty:
                 return True
 
-    def sort(self, item: _Answer | _Failure) -> None:
-        if isinstance(item, _Failure):
+    def sort(self, item: Answer | Failure) -> None:
+        if isinstance(item, Failure):
             logger.error("%s failed: %r; stopping the search's threads", item.thread, item.error)
             raise item.error
         self.in_flight -= 1
@@ -314,7 +217,7 @@ class _OverlapDriver:
             self.feed(answer)
             self.dispatch(self.search.requests())
 
-    def feed(self, answer: _Answer) -> None:
+    def feed(self, answer: Answer) -> None:
         request = answer.request
         if isinstance(request, ExpandRequest):
             self.search.on_proposals(request, answer.value, answer.seconds)
@@ -323,7 +226,7 @@ class _OverlapDriver:
         else:
             self.search.on_verdict(request, answer.value, answer.seconds)
 
-    def pop_ready(self) -> _Answer | None:
+    def pop_ready(self) -> Answer | None:
         if self.ordered and self.next_fed in self.held:
             self.next_fed += 1
             return self.held.pop(self.next_fed - 1)
@@ -332,11 +235,11 @@ class _OverlapDriver:
     def shutdown(self) -> None:
         """Cancel queued jobs, stop and join every thread, drop late answers (logging late failures)."""
         for jobs in (self.expand_jobs, self.tactic_jobs, self.verify_jobs):
-            self.dropped += _drain(jobs, lambda job: len(job) if isinstance(job, list) else 1)
+            self.dropped += drain(jobs, lambda job: len(job) if isinstance(job, list) else 1)
         self.dropped += len(self.parked) + len(self.pending_expansions)
         self.dropped += len(self.held) + len(self.ready) + len(self.verdicts)
         for _, jobs in self.threads:
-            jobs.put(_STOP)
+            jobs.put(STOP)
         for thread, _ in self.threads:
             thread.join()
         while True:
@@ -344,7 +247,7 @@ class _OverlapDriver:
                 item = self.answers.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(item, _Failure):
+            if isinstance(item, Failure):
                 logger.warning("%s failed after the search stopped: %r", item.thread, item.error)
             else:
                 self.dropped += 1
@@ -352,16 +255,6 @@ class _OverlapDriver:
     def report(self) -> OverlapStats:
         batches = self.model.batches
         return OverlapStats(len(batches), sum(batches), max(batches, default=0), self.dropped)
-
-
-def _drain(jobs: queue.Queue, size: Callable[[Any], int]) -> int:
-    """Remove every queued job (they never start); return how many requests they held."""
-    dropped = 0
-    while True:
-        try:
-            dropped += size(jobs.get_nowait())
-        except queue.Empty:
-            return dropped
 
 
 # --- the public entry points ---------------------------------------------------------------------------
