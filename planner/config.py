@@ -10,6 +10,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from planner.endpoint import http_settings_problems
+
 PROVIDERS = ("openai", "hf")
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 MODEL_ENV = "PLANNER_MODEL"
@@ -81,14 +83,7 @@ class PlannerClientConfig:
             problems.append(f"top_p must be in (0, 1], got {self.top_p}")
         if self.max_tokens < 1:
             problems.append(f"max_tokens must be >= 1, got {self.max_tokens}")
-        if self.max_retries < 0:
-            problems.append(f"max_retries must be >= 0, got {self.max_retries}")
-        for name in ("timeout_s", "connect_timeout_s"):
-            if not getattr(self, name) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
-        if not (0 <= self.backoff_s <= self.max_backoff_s):
-            problems.append(
-                f"need 0 <= backoff_s <= max_backoff_s, got {self.backoff_s}, {self.max_backoff_s}")
+        problems += http_settings_problems(self)
         if not _DEVICE.fullmatch(self.device):
             problems.append(f"device must be auto, cpu, mps, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in DTYPE_NAMES:

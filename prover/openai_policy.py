@@ -32,7 +32,13 @@ from typing import Any
 
 import httpx
 
-from planner.endpoint import BODY_EXCERPT_CHARS, EndpointError, JsonEndpoint, RetryPolicy
+from planner.endpoint import (
+    BODY_EXCERPT_CHARS,
+    EndpointError,
+    JsonEndpoint,
+    RetryPolicy,
+    http_settings_problems,
+)
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
@@ -101,15 +107,7 @@ class OpenAIPolicyConfig:
         for name in ("max_tokens", "states_per_request", "parallel_requests"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_retries < 0:
-            problems.append(f"max_retries must be >= 0, got {self.max_retries}")
-        for name in ("timeout_s", "connect_timeout_s"):
-            if not getattr(self, name) > 0:
-                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
-        if not (0 <= self.backoff_s <= self.max_backoff_s):
-            problems.append(
-                f"need 0 <= backoff_s <= max_backoff_s, got {self.backoff_s}, {self.max_backoff_s}"
-            )
+        problems += http_settings_problems(self)
         if problems:
             raise ValueError("invalid OpenAI policy configuration: " + "; ".join(problems))
 
