@@ -37,6 +37,7 @@ class SweepSummary:
     pass_at: dict[int, float] = field(default_factory=dict)
     theorems: list[TheoremOutcome] = field(default_factory=list)
     cache: dict[str, Any] | None = None  # the shared proof cache's statistics, for this run
+    workers_replaced: int = 0  # workers (or their nodes) that died in this run and were replaced
 
     @property
     def pass_rate(self) -> float:
@@ -104,6 +105,9 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
                      f"{row['pass_rate']:.1%} |")
     lines += ["", "| attempts | pass rate |", "| --- | --- |"]
     lines += [f"| pass@{k} | {rate:.1%} |" for k, rate in summary.pass_at.items()]
+    if summary.workers_replaced:
+        lines += ["", f"{summary.workers_replaced} worker(s) died during this run; their theorems were "
+                  "retried on replacement workers."]
     if summary.cache:
         c = summary.cache
         lines += ["", f"Shared proof cache: searches completed {c['search_hits']} states from cached "

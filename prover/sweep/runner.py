@@ -89,32 +89,45 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
         queue = pending_tasks(items, store.records, config.attempts)
         logger.info("%d theorems, %d attempts to run (%d finished before)", len(items), len(queue),
                     len(store.records))
-        cache = None
+        cache, replaced = None, 0
         if queue:
-            connect_ray(config.address)
-            from prover.sweep.pool import SupervisedPool
-            from prover.sweep.shared_cache import SharedProofCache, cache_stats, start_cache_actor
-
-            actor = start_cache_actor() if config.shared_cache else None
-            client = SharedProofCache(actor) if actor is not None else None
-            pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions,
-                                   planner),
-                                  size=config.workers, num_cpus=config.worker_cpus,
-                                  max_retries=config.max_retries)
-            try:
-                pool.start(len(queue))
-                _run_with_progress(pool, queue, store, items, config, console)
-            finally:
-                pool.shutdown()
-                if actor is not None:
-                    cache = cache_stats(actor)
+            cache, replaced = _run_pool(queue, store, items, config, console, (
+                backend_factory, policy_factory, search_config, sessions, planner))
         summary = summarise(items, store.records, config.attempts)
+        summary.workers_replaced = replaced
         if cache is not None:
             runs = [r.get("stats") or {} for r in store.records]
             cache |= {"search_hits": sum(r.get("cache_hits", 0) for r in runs),
                       "search_skips": sum(r.get("cache_skips", 0) for r in runs)}
         summary.cache = cache
     return summary, write_report(summary, folder, f"{path.stem} {config.split or 'all splits'}")
+
+
+def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem], config: SweepConfig,
+              console: Console | None, work: tuple[Any, ...]) -> tuple[dict[str, Any] | None, int]:
+    """Run the queued attempts on supervised workers sharing one proof cache; return the cache's
+    statistics and how many workers had to be replaced."""
+    import ray
+
+    from prover.sweep.pool import SupervisedPool
+    from prover.sweep.shared_cache import SharedProofCache, cache_stats, start_cache_actor
+
+    backend_factory, policy_factory, search_config, sessions, planner = work
+    connect_ray(config.address)
+    actor = start_cache_actor() if config.shared_cache else None
+    client = SharedProofCache(actor) if actor is not None else None
+    pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions, planner),
+                          size=config.workers, num_cpus=config.worker_cpus, max_retries=config.max_retries)
+    stats = None
+    try:
+        pool.start(len(queue))
+        _run_with_progress(pool, queue, store, items, config, console)
+    finally:
+        pool.shutdown()
+        if actor is not None:
+            stats = cache_stats(actor)
+            ray.kill(actor)
+    return stats, pool.replaced
 
 
 def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items: list[BenchmarkItem],

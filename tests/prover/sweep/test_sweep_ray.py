@@ -48,10 +48,12 @@ def test_killed_worker_is_replaced_and_every_theorem_gets_one_result(ray_cluster
     bench = write_benchmark(tmp_path / "bench.jsonl", names)
     out = tmp_path / "out"
     marker = str(tmp_path / "killed-once")
-    summary, _ = run_sweep(SweepConfig(workers=2, out=str(out)), benchmark=str(bench),
-                           backend_factory=BackendFactory(names, marker), policy_factory=policy_factory,
-                           search_config=SEARCH)
+    summary, paths = run_sweep(SweepConfig(workers=2, out=str(out)), benchmark=str(bench),
+                               backend_factory=BackendFactory(names, marker), policy_factory=policy_factory,
+                               search_config=SEARCH)
     assert Path(marker).exists()  # the worker really died once
+    assert summary.workers_replaced == 1
+    assert "retried on replacement workers" in paths["markdown"].read_text()
     runs = records(out)
     assert Counter(r["theorem"] for r in runs) == Counter(names.keys())
     assert {r["theorem"]: r["status"] for r in runs}["k0"] == "proved"
