@@ -4,12 +4,11 @@ seeding, errors) and that a garbage answer is a refused plan, not a crash."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from module_loading import load_module
 from planner_worlds import THEOREM, ScriptedPlanBackend, policy
 
 from planner import (
@@ -28,14 +27,8 @@ MESSAGES = [ChatMessage("system", "Answer with have lines."), ChatMessage("user"
 
 
 def _tiny_models() -> ModuleType:
-    name = "_planner_tests_tiny_models"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "prover" / "tiny_models.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_module("_prover_tests_tiny_models",
+                       Path(__file__).resolve().parents[1] / "prover" / "tiny_models.py")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ theorem verified as a whole. The plan comes from a scripted client, so no model 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from planner_worlds import ListClient, fenced
 
 from planner import LeanReplPlanBackend, PlannerConfig, prove_with_planner
+from prover.theorem_input import theorem_from_file
 from search import FixedTacticPolicy, SearchConfig, Theorem
 from search.backends.lean import LeanReplBackend, LeanReplConfig
 
@@ -23,12 +23,7 @@ PLAN = (("h1", "x = 40 * 50"), ("h2", "x = 2000"))
 
 
 def minif2f(name: str) -> Theorem:
-    with MINIF2F.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["name"] == name:
-                return Theorem(row["name"], row["statement"], row["header"])
-    raise KeyError(name)
+    return theorem_from_file(MINIF2F, name)
 
 
 @pytest.fixture(scope="module")

@@ -6,24 +6,15 @@ name, so it does not depend on pytest's import mode or on ``tests/`` being a pac
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from module_loading import load_module
 
 
 def _load_tiny_models() -> ModuleType:
-    name = "_prover_tests_tiny_models"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("tiny_models.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module("_prover_tests_tiny_models", Path(__file__).with_name("tiny_models.py"))
 
 
 @pytest.fixture(scope="session")

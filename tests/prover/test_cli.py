@@ -6,12 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "search" / "backends"))
 from fake_repl_fixtures import CHAIN_STATEMENT, HEADER, chain_world, script_config
 
 from prover.cli import build_parser, main

@@ -109,18 +109,7 @@ def main() -> int:
     parser.add_argument("--script", required=True, help="JSON file describing a scripted world")
     args = parser.parse_args()
     world = PlanWorld(json.loads(Path(args.script).read_text()))
-    while True:
-        query = base.read_query(sys.stdin)
-        if query is None:
-            return 0
-        if query.startswith(("#", "--")):
-            continue
-        try:
-            request = json.loads(query, strict=False)
-        except json.JSONDecodeError as exc:
-            sys.stderr.write(f'uncaught exception: {{"message": "Could not parse JSON:\\n{exc}"}}\n')
-            return 1
-        base.write(world.answer(request))
+    return base.serve(world)
 
 
 if __name__ == "__main__":

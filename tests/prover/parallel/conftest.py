@@ -6,25 +6,17 @@ actors run in worker processes of the real two-node cluster that tests/conftest.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from module_loading import load_module
 
 
 def _load_fakes() -> ModuleType:
     """``fakes.py`` under a unique module name, pickled by value so Ray workers need not import it."""
-    name = "_prover_parallel_test_fakes"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fakes.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = load_module("_prover_parallel_test_fakes", Path(__file__).with_name("fakes.py"))
     from ray import cloudpickle
 
     cloudpickle.register_pickle_by_value(module)

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "search" / "backends"))
 from fake_repl_fixtures import CHAIN_STATEMENT, HEADER, chain_world, script_config
 
 from prover.cli import main

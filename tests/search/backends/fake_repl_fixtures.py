@@ -3,14 +3,14 @@ fake, and scripted worlds. Test fixtures, not product code."""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import re
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from module_loading import load_module
 
 from search.backends.lean import LeanReplConfig
 
@@ -19,14 +19,9 @@ FAKE_REPL = FAKES / "fake_repl.py"
 RECORDED = Path(__file__).resolve().parents[3].parent / "shared" / "lean-repl-tests"
 
 
-@functools.cache
 def fake_module() -> ModuleType:
     """The fake REPL imported as a module (for its request splitting, the REPL's own reading rule)."""
-    spec = importlib.util.spec_from_file_location("fake_repl", FAKE_REPL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("fake_repl", FAKE_REPL)
 
 
 def transcripts() -> list[Path]:

@@ -7,13 +7,13 @@ the pinned Lean v4.24.0 / Mathlib f897ebcf.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 
 import pytest
 from fake_repl_fixtures import RECORDED
 
+from prover.theorem_input import theorem_from_file
 from search import SearchConfig, prove
 from search.backends.lean import ALLOWED_AXIOMS, LeanReplBackend, LeanReplConfig
 from search.backends.lean.repl_verify import verify_in_process
@@ -28,12 +28,7 @@ POLICY = FixedTacticPolicy(("norm_num", "linarith", "simp", "subst h₂ h₃", "
 
 
 def minif2f(name: str) -> Theorem:
-    with MINIF2F.open() as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["name"] == name:
-                return Theorem(row["name"], row["statement"], row["header"])
-    raise KeyError(name)
+    return theorem_from_file(MINIF2F, name)
 
 
 @pytest.fixture(scope="module")

@@ -257,6 +257,11 @@ def main() -> int:
         world = World(json.loads(Path(args.script).read_text()))
         if world.spec.get("spawn_child"):
             subprocess.Popen(["sleep", "600"])
+    return serve(world)
+
+
+def serve(world: Any) -> int:
+    """Answer requests from stdin until it closes, as the REPL does (also used by other fakes)."""
     while True:
         query = read_query(sys.stdin)
         if query is None:
