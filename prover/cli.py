@@ -39,6 +39,7 @@ from prover.policies import (
 from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
+from prover.sweep.errors import WorkerStartError
 from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
 from search import (
     BackendUnavailableError,
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             PlanningUnsupportedError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_INPUT
-    except (BackendUnavailableError, ModelLoadError, PlannerError) as exc:
+    except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -34,7 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def ray_cluster():
     """One real two-node Ray cluster on this machine for the whole test session.
 
-    Workers import test fixtures (``scripted``) by reference, so ``tests/`` goes on their PYTHONPATH."""
+    Workers import test fixtures (``scripted``) by reference, so ``tests/`` goes on their PYTHONPATH. The
+    head checks node health every 0.5 s, so a test that removes a node sees it declared dead in about a
+    second (Ray's defaults take tens of seconds)."""
     import ray
     from ray.cluster_utils import Cluster
 
@@ -44,7 +46,10 @@ def ray_cluster():
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (tests_dir, root, os.environ.get("PYTHONPATH", "")) if p)
     node_args = {"num_cpus": 2, "object_store_memory": 128 * 1024 * 1024}
-    cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False})
+    health = {"health_check_period_ms": 500, "health_check_timeout_ms": 500,
+              "health_check_failure_threshold": 3, "health_check_initial_delay_ms": 0}
+    cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False,
+                                                            "_system_config": health})
     cluster.add_node(**node_args)
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)

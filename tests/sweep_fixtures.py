@@ -71,6 +71,21 @@ class SlowPolicy(ScriptedPolicy):
         return super().propose(states, n)
 
 
+class NodeMarkingPolicy(SlowPolicy):
+    """A slow policy that leaves a file named after its Ray node in ``folder`` on each call, so a test
+    knows when a node has work in flight."""
+
+    def __init__(self, folder: str, delay: float) -> None:
+        super().__init__(delay)
+        self.folder = folder
+
+    def propose(self, states, n):
+        import ray
+
+        Path(self.folder, ray.get_runtime_context().get_node_id()).touch()
+        return super().propose(states, n)
+
+
 def main() -> None:
     """``python sweep_fixtures.py ADDRESS BENCH OUT N``: a sweep driver that tests kill with SIGKILL."""
     import sys

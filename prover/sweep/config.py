@@ -19,6 +19,9 @@ class SweepConfig:
     out: str = field(default="runs/sweep", metadata={"help": "results folder; a rerun resumes from it"})
     max_retries: int = field(
         default=2, metadata={"help": "times a theorem is retried when its worker or node dies"})
+    worker_start_timeout: float = field(
+        default=300.0, metadata={"help": "seconds to wait for a worker when none is running, e.g. while "
+                                         "the cluster has no free CPUs, before the sweep stops"})
     limit: int | None = field(default=None, metadata={"help": "only the first N theorems"})
     shared_cache: bool = field(
         default=True, metadata={"help": "share proved and failed goals between all searches"})
@@ -33,6 +36,8 @@ class SweepConfig:
             problems.append(f"worker_cpus must be > 0, got {self.worker_cpus}")
         if self.max_retries < 0:
             problems.append(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.worker_start_timeout <= 0:
+            problems.append(f"worker_start_timeout must be > 0, got {self.worker_start_timeout}")
         if self.limit is not None and self.limit < 1:
             problems.append(f"limit must be >= 1, got {self.limit}")
         if not self.out.strip():

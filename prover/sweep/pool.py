@@ -4,12 +4,15 @@ The pool keeps ``size`` actors busy with one task each. When an actor (or its no
 a replacement (spread over the cluster) and runs the task again, up to ``max_retries`` times; only then
 does the task get an ``error`` record. ``ActorPool`` alone does not do this supervision, hence this class.
 Actors have ``max_restarts=0``: restarts are the pool's job, so a task is never retried behind its back.
+Tasks go only to workers that answered a ping: a replacement that waits for free CPUs (the cluster shrank)
+holds no task hostage.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -17,16 +20,13 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayError, RayTaskError
 
+from prover.sweep.errors import WorkerStartError
 from prover.sweep.worker import SearchWorker, Task, make_record
 from search import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
 
 ResultCallback = Callable[[Task, dict[str, Any]], None]
-
-
-class WorkerStartError(RuntimeError):
-    """A search worker could not be constructed: every task would fail the same way."""
 
 
 class SupervisedPool:
@@ -41,6 +41,9 @@ class SupervisedPool:
             num_cpus=num_cpus, max_restarts=0, max_task_retries=0, scheduling_strategy="SPREAD")
         self._actors: list[Any] = []
         self._idle: list[Any] = []
+        self._starting: dict[Any, Any] = {}
+        self._num_cpus = num_cpus
+        self._early_deaths = 0
         self.replaced = 0
 
     def _spawn(self) -> Any:
@@ -54,34 +57,91 @@ class SupervisedPool:
         ray.kill(actor, no_restart=True)
 
     def start(self, count: int | None = None, timeout: float = 300.0) -> None:
-        """Start ``count`` (default: all) workers and wait until each answers, so that a worker that
-        cannot start fails the sweep at once (``WorkerStartError``), not task by task."""
-        fresh = [self._spawn() for _ in range(min(count or self._size, self._size) - len(self._actors))]
-        try:
-            ray.get([actor.ping.remote() for actor in fresh], timeout=timeout)
-        except RayActorError as exc:
-            raise WorkerStartError(f"a search worker failed to start: {exc}") from None
-        self._idle.extend(fresh)
+        """Start ``count`` (default: all) workers and wait until the first answers, so that a worker that
+        cannot start fails the sweep at once (``WorkerStartError``), not task by task. Workers that
+        wait for free resources join when they can."""
+        for _ in range(min(count or self._size, self._size) - len(self._actors)):
+            actor = self._spawn()
+            self._starting[actor.ping.remote()] = actor
+        deadline = time.monotonic() + timeout
+        while self._starting and not self._idle:
+            ready, _ = ray.wait(list(self._starting), num_returns=1,
+                                timeout=max(deadline - time.monotonic(), 0.0))
+            if not ready:
+                raise WorkerStartError(
+                    f"no search worker started in {timeout:.0f} s: does the cluster have "
+                    f"{self._num_cpus:g} free CPUs for one?")
+            for ref in ready:
+                self._started(ref, self._starting.pop(ref), self._idle)
+        if self._starting:
+            ready, _ = ray.wait(list(self._starting), num_returns=len(self._starting), timeout=1.0)
+            for ref in ready:
+                self._started(ref, self._starting.pop(ref), self._idle)
 
     def run(self, queue: deque[Task], on_result: ResultCallback,
-            on_tick: Callable[[int], None] | None = None) -> None:
-        """Run every task in ``queue`` (``on_result`` may append follow-up tasks to it)."""
+            on_tick: Callable[[int], None] | None = None, start_timeout: float = 300.0) -> None:
+        """Run every task in ``queue`` (``on_result`` may append follow-up tasks to it).
+
+        Tasks go only to workers that answered: a replacement for a worker lost with its node may wait
+        for free CPUs (the cluster shrank) without holding a task hostage. When no worker is alive and
+        none could start for ``start_timeout`` seconds, ``WorkerStartError``."""
         idle, self._idle = self._idle, []
+        starting = self._starting  # shared, so that shutdown knows which workers never started
         running: dict[Any, tuple[Any, Task]] = {}
         failures: Counter[tuple[str, int]] = Counter()
+        starved_since: float | None = None
         while queue or running:
-            while queue and (idle or len(self._actors) < self._size):
-                actor = idle.pop() if idle else self._spawn()
+            while len(self._actors) < self._size and len(queue) > len(idle) + len(starting):
+                actor = self._spawn()
+                starting[actor.ping.remote()] = actor
+            while queue and idle:
+                actor = idle.pop()
                 task = queue.popleft()
                 running[actor.run.remote(task)] = (actor, task)
-            ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            starved_since = self._check_starved(starved_since, running, starting, start_timeout)
+            ready, _ = ray.wait([*running, *starting], num_returns=1, timeout=0.5)
             for ref in ready:
+                if ref in starting:
+                    self._started(ref, starting.pop(ref), idle)
+                    continue
                 actor, task = running.pop(ref)
                 record = self._collect(ref, actor, task, failures, idle, queue)
                 if record is not None:
                     on_result(task, record)
             if on_tick is not None:
                 on_tick(len(running))
+
+    def _started(self, ref: Any, actor: Any, idle: list[Any]) -> None:
+        try:
+            ray.get(ref)
+        except RayActorError as exc:
+            if exc.actor_init_failed:
+                raise WorkerStartError(f"a search worker failed to start: {exc}") from None
+            logger.warning("a new search worker died before its first task: %s", type(exc).__name__)
+            self._retire(actor)
+            self._early_deaths += 1
+            if self._early_deaths > self._size + self._max_retries:
+                raise WorkerStartError(
+                    f"{self._early_deaths} search workers in a row died before their first task; "
+                    f"last: {exc}") from None
+        else:
+            self._early_deaths = 0
+            idle.append(actor)
+
+    @staticmethod
+    def _check_starved(since: float | None, running: dict[Any, Any], starting: dict[Any, Any],
+                       timeout: float) -> float | None:
+        """When the starvation began (``None`` while a worker is busy), or ``WorkerStartError``."""
+        if running or not starting:
+            return None
+        now = time.monotonic()
+        if since is None:
+            return now
+        if now - since > timeout:
+            raise WorkerStartError(
+                f"no search worker is alive and none could start in {timeout:.0f} s: the cluster has no "
+                f"free resources for a worker (lost nodes?)")
+        return since
 
     def _collect(self, ref: Any, actor: Any, task: Task, failures: Counter[tuple[str, int]],
                  idle: list[Any], queue: deque[Task]) -> dict[str, Any] | None:
@@ -112,8 +172,13 @@ class SupervisedPool:
             return None
         return make_record(task, "error", message=f"failed {failures[task.key]} times; last: {reason}")
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Close the started workers (their sessions end cleanly) within ``timeout`` seconds in all, and
+        kill every worker."""
+        never_started = set(self._starting.values())
+        closing = [actor.close.remote() for actor in self._actors if actor not in never_started]
+        with contextlib.suppress(RayError):
+            ray.wait(closing, num_returns=len(closing), timeout=timeout)
+        self._starting.clear()
         for actor in list(self._actors):
-            with contextlib.suppress(RayError):
-                ray.get(actor.close.remote(), timeout=30)
             self._retire(actor)

@@ -120,7 +120,7 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
                           size=config.workers, num_cpus=config.worker_cpus, max_retries=config.max_retries)
     stats = None
     try:
-        pool.start(len(queue))
+        pool.start(len(queue), timeout=config.worker_start_timeout)
         _run_with_progress(pool, queue, store, items, config, console)
     finally:
         pool.shutdown()
@@ -159,4 +159,5 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
                 queue.append(Task(task.theorem, task.split, task.attempt + 1))
             progress.update(bar, completed=len(finished))
 
-        pool.run(queue, on_result, on_tick=lambda running: progress.update(bar, status=status(running)))
+        pool.run(queue, on_result, on_tick=lambda running: progress.update(bar, status=status(running)),
+                 start_timeout=config.worker_start_timeout)

@@ -15,8 +15,12 @@ from search import CacheEntry, InMemoryProofCache
 
 
 def start_cache_actor() -> Any:
+    """The cache actor, on the driver's node when it can be: it then lives as long as the sweep."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
     actor_class = ray.remote(InMemoryProofCache).options(
-        num_cpus=0, max_restarts=3, max_task_retries=3, max_concurrency=1)
+        num_cpus=0, max_restarts=3, max_task_retries=3, max_concurrency=1, scheduling_strategy=here)
     return actor_class.remote()
 
 

@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from prover.theorem_input import InputError
+
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.jsonl"
 
 
-class StoreLockedError(RuntimeError):
+class StoreLockedError(InputError):
     """Another sweep is writing the same results folder."""
 
 
@@ -34,7 +36,8 @@ class ResultStore:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             self._lock.close()
-            raise StoreLockedError(f"{folder} is in use by another sweep") from exc
+            raise StoreLockedError(
+                f"{folder} is in use by another sweep: wait for it, or use another --out") from exc
         self.records: list[dict[str, Any]] = list(self._load())
         self._fh = self.path.open("a", encoding="utf-8")
 

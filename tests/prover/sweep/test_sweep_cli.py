@@ -58,3 +58,15 @@ def test_sweep_with_a_served_model(ray_cluster, tmp_path: Path, tiny_model_dir: 
     chain = next(r for r in records if r["theorem"] == "chain")
     assert chain["policy"] == str(tiny_model_dir)
     assert chain["stats"]["expansions"] >= 1 and chain["stats"]["model_seconds"] > 0
+
+
+@pytest.mark.slow
+def test_sweep_whose_workers_fit_no_node_exits_3_with_the_reason(
+        ray_cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["sweep", str(bench(tmp_path)), "--out", str(tmp_path / "out"), "--workers", "1",
+                 "--worker-cpus", "64", "--worker-start-timeout", "1", "--policy", "tactics",
+                 *repl_options(tmp_path)])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "no search worker started in 1 s" in err and "64 free CPUs" in err
+    assert "Traceback" not in err

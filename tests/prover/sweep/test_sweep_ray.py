@@ -111,3 +111,71 @@ def test_shared_cache_cuts_expansions_on_shared_subgoals(ray_cluster, tmp_path: 
     assert totals[True] < totals[False] / 2
     assert summary.cache["search_hits"] == len(names) - 1
     assert "Shared proof cache" in paths["markdown"].read_text()
+
+
+@pytest.mark.slow
+def test_node_lost_mid_sweep_its_theorems_run_again_on_the_others(ray_cluster, tmp_path: Path) -> None:
+    import threading
+    import time
+    from functools import partial
+
+    from sweep_fixtures import NodeMarkingPolicy
+
+    doomed = ray_cluster.add_node(num_cpus=2, object_store_memory=128 * 1024 * 1024)
+    ray_cluster.wait_for_nodes()
+    names = {f"p{i}": "provable" for i in range(18)}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out, marks = tmp_path / "out", tmp_path / "nodes"
+    marks.mkdir()
+    outcome: dict = {}
+
+    def sweep() -> None:  # six 1-CPU workers fill all three 2-CPU nodes: two run on the doomed one
+        try:
+            outcome["summary"], _ = run_sweep(
+                SweepConfig(workers=6, out=str(out)), benchmark=str(bench),
+                backend_factory=BackendFactory(names), search_config=SEARCH,
+                policy_factory=partial(NodeMarkingPolicy, str(marks), 0.3))
+        except BaseException as exc:  # re-raised below, in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=sweep)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not (marks / doomed.node_id).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (marks / doomed.node_id).exists(), "no search ran on the added node"
+    ray_cluster.remove_node(doomed, allow_graceful=False)
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the sweep hung after losing a node"
+    if "error" in outcome:
+        raise outcome["error"]
+    summary = outcome["summary"]
+    assert summary.workers_replaced >= 1  # the doomed node's workers died with their searches in flight
+    runs = records(out)
+    assert Counter(r["theorem"] for r in runs) == Counter(names.keys())
+    assert all(r["status"] == "proved" for r in runs) and summary.proved == len(names)
+
+
+@pytest.mark.slow
+def test_more_workers_than_the_cluster_has_cpus_still_finishes(ray_cluster, tmp_path: Path) -> None:
+    names = {f"p{i}": "provable" for i in range(10)}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    summary, _ = run_sweep(SweepConfig(workers=10, out=str(out), worker_start_timeout=60),
+                           benchmark=str(bench), backend_factory=BackendFactory(names),
+                           policy_factory=policy_factory, search_config=SEARCH)
+    assert summary.proved == len(names)
+    assert Counter(r["theorem"] for r in records(out)) == Counter(names.keys())
+
+
+@pytest.mark.slow
+def test_a_worker_no_node_can_hold_stops_the_sweep_with_a_clear_error(ray_cluster, tmp_path: Path) -> None:
+    from prover.sweep import WorkerStartError
+
+    names = {"p0": "provable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    with pytest.raises(WorkerStartError, match="3 free CPUs"):
+        run_sweep(SweepConfig(workers=1, worker_cpus=3, out=str(tmp_path / "out"), worker_start_timeout=2),
+                  benchmark=str(bench), backend_factory=BackendFactory(names), policy_factory=policy_factory,
+                  search_config=SEARCH)
+    assert not (tmp_path / "out" / "results.jsonl").read_text()
