@@ -127,6 +127,12 @@ class PlannerConfig:
     worked_examples: int = field(
         default=4, metadata={"help": "worked examples shown to the planner model in its prompt (0 to 4)"}
     )
+    direct_fallback: bool = field(
+        default=True,
+        metadata={"help": "when planning ends without a proof (no usable plan, re-plans used up, assembly "
+                          "rejected), search the theorem directly with the search budgets "
+                          "(--max-expansions, --time-limit), within the attempt's time limit"},
+    )
 
     def __post_init__(self) -> None:
         problems = []

@@ -8,7 +8,9 @@ subgoal ``i`` is searched from its own session with the subgoal budget; a subgoa
 subgoals are those of a subgoal proved in an earlier round is reused, not searched again. Proofs found go
 to the shared ``ProofCache`` (the searches publish them under the subgoal's normalised goal), so parallel
 attempts with the same subgoal skip its search. Only the backend's verdict on the whole proof makes the
-theorem proved.
+theorem proved. When planning ends without a proof, a direct search of the whole theorem (with the search
+settings' own budgets, within the attempt's time limit) gets its chance, unless
+``PlannerConfig.direct_fallback`` is off: a planner that cannot help must not make the prover weaker.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from planner.result import (
 )
 from planner.subgoal_search import planned_tactics, search_subgoal
 from search.config import SearchConfig
+from search.driver import prove
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
-from search.result import Proof, SearchStats
+from search.result import Proof, SearchResult, SearchStats
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -201,10 +204,33 @@ class _PlannedAttempt:
 
     def _finish(self, rounds: list[PlanRound], reason: PlanStopReason) -> PlannedResult:
         self.stats.rounds = len(rounds)
-        self.stats.wall_seconds = self.clock() - self.start
-        proof = self.proof if reason is PlanStopReason.PROVED else None
         logger.info("%s: planning ended: %s after %d round(s)", self.theorem.name, reason.value, len(rounds))
-        return PlannedResult(self.theorem.name, reason, proof, tuple(rounds), self.stats, self.search)
+        proof = self.proof if reason is PlanStopReason.PROVED else None
+        direct = None
+        if reason is not PlanStopReason.PROVED:
+            direct = self._direct_search()
+            if direct is not None and direct.proved:
+                proof = direct.proof
+        self.stats.wall_seconds = self.clock() - self.start
+        return PlannedResult(self.theorem.name, reason, proof, tuple(rounds), self.stats, self.search, direct)
+
+    def _direct_search(self) -> SearchResult | None:
+        """The fallback search of the whole theorem, or ``None`` when it is off or no time is left."""
+        if not self.config.direct_fallback:
+            return None
+        config = self.search_config
+        left = self._time_left()
+        if left is not None:
+            if left <= 0:
+                return None
+            limit = left if config.time_limit is None else min(config.time_limit, left)
+            config = dataclasses.replace(config, time_limit=limit)
+        result = prove(self.theorem, backend=self.backend, policy=self.policy, config=config,
+                       cache=self.cache)
+        add_stats(self.search, result.stats)
+        logger.info("%s: direct search after planning: %s after %d expansions", self.theorem.name,
+                    result.stop_reason.value, result.stats.expansions)
+        return result
 
 
 def _proven_prefix(last: PlanRound) -> tuple[tuple[Subgoal, ...], Plan | None]:

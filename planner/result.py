@@ -12,7 +12,7 @@ from typing import Any
 
 from planner.plan import Plan, Rejection
 from planner.protocols import PlanProblem
-from search.result import Proof, SearchStats
+from search.result import Proof, SearchResult, SearchStats
 from search.types import Verdict
 
 ANSWER_EXCERPT_CHARS = 4000  # of each model answer kept in records
@@ -124,8 +124,10 @@ def add_stats(total: SearchStats, part: SearchStats) -> None:
 
 @dataclass(frozen=True)
 class PlannedResult:
-    """The result of ``prove_with_planner``. ``proof`` is set only when the whole proof verified;
-    ``search`` adds up every search's counters."""
+    """The result of ``prove_with_planner``. ``stop_reason`` says how planning ended; ``direct`` is the
+    fallback search of the whole theorem run after planning failed (``PlannerConfig.direct_fallback``).
+    ``proof`` is set only when the whole proof verified, from a plan or from the fallback; ``search`` adds
+    up every search's counters, the fallback's included."""
 
     theorem: str
     stop_reason: PlanStopReason
@@ -133,10 +135,15 @@ class PlannedResult:
     rounds: tuple[PlanRound, ...]
     stats: PlannerStats
     search: SearchStats
+    direct: SearchResult | None = None
 
     @property
     def proved(self) -> bool:
-        return self.stop_reason is PlanStopReason.PROVED
+        return self.stop_reason is PlanStopReason.PROVED or (self.direct is not None and self.direct.proved)
+
+    @property
+    def proved_directly(self) -> bool:
+        return self.stop_reason is not PlanStopReason.PROVED and self.proved
 
     @property
     def plan(self) -> Plan | None:
@@ -144,14 +151,22 @@ class PlannedResult:
         return next((r.plan for r in reversed(self.rounds) if r.plan is not None), None)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``theorem``, ``proved``, ``stop_reason``, ``proof`` and ``stats`` as
-        ``SearchResult.as_dict()`` has them, plus ``planner``: the last plan, every round, the counters."""
+        """JSON-ready: ``theorem``, ``proved``, ``stop_reason`` (``proved`` for a proof from either way, else
+        planning's), ``proof`` and ``stats`` as ``SearchResult.as_dict()`` has them, plus ``planner``: how
+        planning ended, the last plan, every round, the counters, and the fallback search's outcome."""
         proof = None
         if self.proof is not None:
             proof = {"tactics": list(self.proof.tactics), "text": self.proof.text,
                      "axioms": list(self.proof.verdict.axioms)}
         plan = self.plan
-        return {"theorem": self.theorem, "proved": self.proved, "stop_reason": self.stop_reason.value,
+        direct = None
+        if self.direct is not None:
+            direct = {"proved": self.direct.proved, "stop_reason": self.direct.stop_reason.value,
+                      "expansions": self.direct.stats.expansions}
+        stop_reason = PlanStopReason.PROVED.value if self.proved else self.stop_reason.value
+        return {"theorem": self.theorem, "proved": self.proved, "stop_reason": stop_reason,
                 "proof": proof, "stats": self.search.as_dict(),
-                "planner": {"plan": None if plan is None else plan.as_dict(),
-                            "rounds": [r.as_dict() for r in self.rounds], "stats": self.stats.as_dict()}}
+                "planner": {"stop_reason": self.stop_reason.value,
+                            "plan": None if plan is None else plan.as_dict(),
+                            "rounds": [r.as_dict() for r in self.rounds], "stats": self.stats.as_dict(),
+                            "direct": direct}}

@@ -72,9 +72,14 @@ def print_planned_result(console: Console, result: PlannedResult) -> None:
     summary = (f"{result.stop_reason.value}: {stats.rounds} round(s), {stats.planner_calls} planner call(s) "
                f"({stats.planner_seconds:.1f} s, {stats.plans_refused} refused), {stats.searches} searches, "
                f"{result.search.expansions} expansions, {stats.wall_seconds:.1f} s")
+    if result.direct is not None:
+        direct = result.direct
+        console.print(f"direct search after planning: {direct.stop_reason.value} after "
+                      f"{direct.stats.expansions} expansions", highlight=False)
     colour = "green" if result.proved else "red"
+    how = "by a direct search after planning" if result.proved_directly else "through a plan"
     console.print(f"[bold {colour}]{'proved' if result.proved else 'not proved'}[/] {escape(result.theorem)} "
-                  f"through a plan: {summary}", highlight=False)
+                  f"{how}: {summary}", highlight=False)
 
 
 def round_table(round_: PlanRound) -> Table:
@@ -118,10 +123,14 @@ def _row(text: str, outcome: SubgoalOutcome | None) -> tuple[str, str, str, str,
 def planned_record_fields(result: PlannedResult) -> dict[str, Any]:
     """The fields of a sweep record (``prover.sweep.worker.make_record``'s keys) for a planned attempt:
     ``status``, ``stop_reason``, ``proof``, ``proof_text``, ``stats`` and ``planner`` (the last plan, every
-    round with each subgoal's outcome, the planner's counters)."""
+    round with each subgoal's outcome, the planner's counters, the fallback search), and the
+    ``trajectory`` of a proof the fallback search found, for expert iteration."""
     record = result.as_dict()
     proof = record["proof"]
-    return {"status": "proved" if result.proved else "unproved", "stop_reason": record["stop_reason"],
-            "proof": None if proof is None else proof["tactics"],
-            "proof_text": None if proof is None else proof["text"], "stats": record["stats"],
-            "planner": record["planner"]}
+    fields = {"status": "proved" if result.proved else "unproved", "stop_reason": record["stop_reason"],
+              "proof": None if proof is None else proof["tactics"],
+              "proof_text": None if proof is None else proof["text"], "stats": record["stats"],
+              "planner": record["planner"]}
+    if result.proved_directly and result.direct is not None and result.direct.graph is not None:
+        fields["trajectory"] = result.direct.graph.trajectory()
+    return fields

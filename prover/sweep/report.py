@@ -136,6 +136,10 @@ def plan_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
             for goal in outcomes:
                 mark = "proved" if goal["proved"] else goal["stop_reason"]
                 lines.append(f"  - `{goal['text']}`: {mark} ({goal.get('expansions') or 0} expansions)")
+        direct = t.planner.get("direct")
+        if direct:
+            lines.append(f"- direct search after planning: {direct['stop_reason']} "
+                         f"({direct['expansions']} expansions)")
     return lines
 
 

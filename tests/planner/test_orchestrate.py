@@ -10,13 +10,16 @@ import pytest
 from planner_chat_server import ChatServer, recorded
 from planner_worlds import (
     GOOD,
+    TARGET,
     THEOREM,
     ListClient,
     ScriptedPlanBackend,
+    default_moves,
     fenced,
     goal,
     policy,
 )
+from scripted import QED
 
 from planner import (
     OpenAIChatPlanner,
@@ -107,6 +110,47 @@ def test_no_usable_plan_within_the_attempts_stops_cleanly() -> None:
     result = planned(ScriptedPlanBackend(), client, plan_attempts=2)
     assert result.stop_reason is PlanStopReason.NO_VALID_PLAN and result.proof is None
     assert result.plan is None and len(result.rounds[0].attempts) == 2
+    assert result.direct is not None and not result.proved  # the fallback ran and found nothing either
+
+
+def test_a_direct_search_proves_what_planning_could_not() -> None:
+    moves = default_moves() | {goal((), TARGET): {"nlinarith [h1]": "dead end", "linarith": QED}}
+    backend = ScriptedPlanBackend(moves)
+    result = planned(backend, ListClient(["I cannot help with that."] * 2), plan_attempts=2)
+    assert result.proved and result.proved_directly
+    assert result.stop_reason is PlanStopReason.NO_VALID_PLAN  # how planning itself ended
+    assert result.proof is not None and result.proof.tactics == ("linarith",) and result.proof.verdict.ok
+    assert backend.verified[-1] == ("linarith",)  # the backend checked the fallback's proof too
+    record = result.as_dict()
+    assert record["proved"] and record["stop_reason"] == "proved"
+    assert record["planner"]["stop_reason"] == "no_valid_plan"
+    assert record["planner"]["direct"] == {"proved": True, "stop_reason": "proved",
+                                           "expansions": result.direct.stats.expansions}
+    assert record["stats"]["expansions"] == result.direct.stats.expansions  # no plan, so no other search
+
+
+def test_the_fallback_can_be_turned_off() -> None:
+    moves = default_moves() | {goal((), TARGET): {"linarith": QED}}
+    result = planned(ScriptedPlanBackend(moves), ListClient(["no plan"]), plan_attempts=1,
+                     direct_fallback=False)
+    assert not result.proved and result.direct is None and result.proof is None
+    assert result.as_dict()["planner"]["direct"] is None
+
+
+def test_the_fallback_gets_only_the_time_left_of_the_attempt() -> None:
+    moves = default_moves() | {goal((), TARGET): {"linarith": QED}}
+    now = [0.0]
+
+    class SlowClient(ListClient):
+        def complete(self, messages):  # type: ignore[no-untyped-def]
+            now[0] += 100.0  # each answer takes 100 s
+            return super().complete(messages)
+
+    config = PlannerConfig(**{**PLANNER, "plan_attempts": 1}, time_limit=50.0)
+    result = prove_with_planner(THEOREM, backend=ScriptedPlanBackend(moves), policy=policy(),
+                                search_config=SEARCH, client=SlowClient(["no plan"]), planner_config=config,
+                                clock=lambda: now[0])
+    assert result.direct is None and not result.proved  # the planner spent the whole budget
 
 
 def test_the_backend_filter_also_screens_subgoals() -> None:
@@ -203,6 +247,7 @@ def test_the_time_budget_ends_the_attempt() -> None:
                                 planner_config=PlannerConfig(time_limit=25.0), client=client,
                                 clock=lambda: float(next(ticks)))
     assert result.stop_reason is PlanStopReason.TIME_BUDGET
+    assert result.direct is None  # no time left for a fallback search
 
 
 def test_an_invalid_theorem_fails_before_the_model_is_asked() -> None:

@@ -9,8 +9,20 @@ import json
 import pickle
 
 import pytest
-from planner_worlds import GOOD, STATEMENTS, THEOREM, ListClient, ScriptedPlanBackend, fenced, policy
+from planner_worlds import (
+    GOOD,
+    STATEMENTS,
+    TARGET,
+    THEOREM,
+    ListClient,
+    ScriptedPlanBackend,
+    default_moves,
+    fenced,
+    goal,
+    policy,
+)
 from rich.console import Console
+from scripted import QED
 
 from planner import PlannerClientConfig, PlannerConfig, prove_with_planner
 from prover.planner_cli import (
@@ -87,7 +99,25 @@ def test_a_failed_attempt_prints_why(capsys: pytest.CaptureFixture[str]) -> None
     shown = console.export_text()
     assert "(3 answer(s), all refused)" in shown
     assert "no usable plan" in shown and "not proved" in shown and "no_valid_plan" in shown
+    assert "direct search after planning: exhausted" in shown
     assert capsys.readouterr().out == ""
+
+
+def test_a_proof_of_the_fallback_search_is_printed_recorded_and_has_a_trajectory(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    moves = default_moves() | {goal((), TARGET): {"linarith": QED}}
+    result = prove_with_planner(THEOREM, backend=ScriptedPlanBackend(moves), policy=policy(),
+                                search_config=SearchConfig(time_limit=None, max_expansions=10),
+                                planner_config=PlannerConfig(plan_attempts=1), client=ListClient(["no plan"]))
+    console = Console(record=True, width=200, file=io.StringIO())
+    print_planned_result(console, result)
+    assert "proved algebra_linear_5x by a direct search after planning" in console.export_text()
+    assert "linarith" in capsys.readouterr().out
+    fields = planned_record_fields(result)
+    assert fields["status"] == "proved" and fields["proof"] == ["linarith"]
+    assert [step["tactic"] for step in fields["trajectory"]] == ["linarith"]
+    assert fields["trajectory"][0]["state"] == goal((), TARGET)
+    json.dumps(fields)
 
 
 def test_sweep_record_fields_are_json() -> None:

@@ -114,10 +114,12 @@ def test_report_lists_plans_and_subgoal_outcomes(tmp_path: Path) -> None:
                            "subgoals": [{"text": "have h1 : x = 1", "proved": True, "stop_reason": "proved",
                                          "expansions": 3},
                                         {"text": "have h2 : y = 2", "proved": False,
-                                         "stop_reason": "exhausted", "expansions": 9}], "main": None}]}
+                                         "stop_reason": "exhausted", "expansions": 9}], "main": None}],
+               "direct": {"proved": False, "stop_reason": "expansion_budget", "expansions": 20}}
     records = [{"theorem": "a", "attempt": 1, "status": "unproved", "stats": {"expansions": 12},
                 "seconds": 1.0, "planner": planner}]
     text = write_report(summarise(items, records, attempts=1), tmp_path, "planned")["markdown"].read_text()
     assert "### Plans for a (unproved)" in text
     assert "- round 1: subgoal 2 exhausted its budget" in text
     assert "  - `have h2 : y = 2`: exhausted (9 expansions)" in text
+    assert "- direct search after planning: expansion_budget (20 expansions)" in text
