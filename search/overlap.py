@@ -55,6 +55,7 @@ from search.best_first import BestFirstSearch
 from search.config import SearchConfig
 from search.driver import Verifier, finish
 from search.overlap_threads import (
+    LATE,
     STOP,
     Answer,
     Clock,
@@ -111,8 +112,9 @@ class _OverlapDriver:
         self.threads: list[tuple[threading.Thread, queue.Queue]] = []
         self._specs = [("overlap-model", self.expand_jobs, self.model, True),
                        ("overlap-verify", self.verify_jobs, verify_server(verify, clock), False)]
-        self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs, tactic_server(s, clock), False)
-                        for i, s in enumerate(sessions)]
+        self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs,
+                         tactic_server(s, clock, self.time_left), False) for i, s in enumerate(sessions)]
+        self.late = False  # a tactic thread found the time budget spent
         self.in_flight = 0
         self.verifying = 0
         self.issued = 0  # seq of the next tactic handed to a worker
@@ -139,15 +141,20 @@ class _OverlapDriver:
             self.flush_expansions()
             if self.in_flight == 0:
                 raise RuntimeError("the search waits for answers to requests it never handed out")
-            if self.receive(self.wait_limit()):
+            if self.receive(self.wait_limit()) and not self.late:
                 self.feed_ready()
-            else:  # nothing came before the time budget ran out: let the search notice
+            else:  # the time budget ran out (nothing came, or a tactic came back unrun): the search notices
                 self.dispatch(self.search.requests())
+
+    def time_left(self) -> float | None:
+        """Seconds of the search's time budget left (``None``: no budget); read by the tactic threads."""
+        limit = self.search.config.time_limit
+        return None if limit is None else limit - self.search.elapsed()
 
     def wait_limit(self) -> float | None:
         """Seconds (of the search's clock) to wait for an answer: until the time budget ends."""
-        limit = self.search.config.time_limit
-        return None if limit is None else max(limit - self.search.elapsed(), 0.0)
+        left = self.time_left()
+        return None if left is None else max(left, 0.0)
 
     def dispatch(self, requests: Sequence[Request]) -> None:
         """Give fresh requests to the threads, in the order the search handed them out. Expansions wait in
@@ -194,7 +201,10 @@ class _OverlapDriver:
             logger.error("%s failed: %r; stopping the search's threads", item.thread, item.error)
             raise item.error
         self.in_flight -= 1
-        if isinstance(item.request, VerifyRequest):
+        if item.value is LATE:
+            self.late = True
+            self.dropped += 1
+        elif isinstance(item.request, VerifyRequest):
             self.verdicts.append(item)
         elif self.ordered and isinstance(item.request, TacticRequest):
             self.held[item.seq] = item

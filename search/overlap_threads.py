@@ -16,7 +16,9 @@ from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 logger = logging.getLogger(__name__)
 
 STOP = object()  # sentinel: the thread reading it from its job queue exits
+LATE = object()  # the value of a tactic answer whose tactic never ran: the search's time was up
 Clock = Callable[[], float]
+TimeLeft = Callable[[], float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +95,22 @@ class ModelServer:
         return [Answer(r, c, share) for r, c in zip(requests, proposals, strict=True)]
 
 
-def tactic_server(session: Session, clock: Clock) -> Callable[[list[Any]], list[Answer]]:
-    """Runs ``(seq, TacticRequest)`` jobs on one session."""
+def tactic_server(session: Session, clock: Clock, time_left: TimeLeft) -> Callable[[list[Any]], list[Answer]]:
+    """Runs ``(seq, TacticRequest)`` jobs on one session. A tactic that waited in the queue gets no more
+    than the search's time left when it starts (its request was capped when it was handed out), and one
+    that would start after the search's time is up does not run: its answer's value is ``LATE``."""
 
     def serve(jobs: list[tuple[int, TacticRequest]]) -> list[Answer]:
         answers = []
         for seq, request in jobs:
+            timeout, left = request.timeout, time_left()
+            if left is not None:
+                if left <= 0:
+                    answers.append(Answer(request, LATE, 0.0, seq))
+                    continue
+                timeout = min(timeout, left)
             started = clock()
-            result = session.run_tactic(request.state, request.tactic, timeout=request.timeout)
+            result = session.run_tactic(request.state, request.tactic, timeout=timeout)
             answers.append(Answer(request, result, clock() - started, seq))
         return answers
 

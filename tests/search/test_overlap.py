@@ -263,9 +263,11 @@ class TickingSession(ScriptedSession):
         super().__init__(env, THEOREM)
         self.clock, self.cost = clock, cost
         self.timeouts: list[float] = []
+        self.starts: list[float] = []
 
     def run_tactic(self, state, tactic, *, timeout=None):
         self.timeouts.append(timeout)
+        self.starts.append(self.clock.now)
         self.clock.advance(self.cost)
         return super().run_tactic(state, tactic, timeout=timeout)
 
@@ -278,12 +280,17 @@ def test_time_budget_on_a_fake_clock() -> None:
                              config=SearchConfig(time_limit=10.0, tactic_timeout=4.0, expansion_width=2))
     run_search_overlapped(search, sessions, ScriptedPolicy({}, default=uniform), lambda tactics: None)
     assert search.stop_reason is StopReason.TIME_BUDGET
-    # the fake clock adds up the cost of tactics that run at once, so every tactic handed out before the
-    # deadline (at most width * tactics per node) may push it further; nothing is handed out after it
-    assert 10.0 <= search.stats.wall_seconds <= 10.0 + 2 * 3 * 0.5
-    assert clock.now <= 10.0 + 2 * 3 * 0.5
+    # the fake clock adds up the cost of tactics that run at once; a tactic still queued when the deadline
+    # passes never starts, so at most one tactic per session runs past it
+    assert 10.0 <= search.stats.wall_seconds <= 10.0 + 2 * 0.5
+    assert clock.now <= 10.0 + 2 * 0.5
     timeouts = [t for s in sessions for t in s.timeouts]
     assert max(timeouts) == 4.0 and 0 < min(timeouts) < 4.0
+    # each tactic got at most the time left when it started (the other session may have ticked once
+    # between the check and the start)
+    for session in sessions:
+        for started, timeout in zip(session.starts, session.timeouts, strict=True):
+            assert timeout <= 10.0 - started + 0.5 + 1e-9
 
 
 class LateSession(ScriptedSession):
