@@ -6,15 +6,15 @@ process, same batch, same sampler (temperature, top-p 1, no top-k):
 
 - baseline: ``model.generate(num_return_sequences=4)``: each prompt is copied 4 times and encoded 4 times,
   the KV cache grows by concatenation, every decode step is launched from Python;
-- optimised (``SharedPrefixDecoder``): each prompt is encoded once (prefill in chunks); its KV cache is
-  shared by its 4 samples (decode attention reads the prompt part once per prompt, not once per sample);
-  generated tokens go to a static per-sample KV buffer; one decode step (all layers, sampling and the
-  token log-probability) is captured as a CUDA graph and replayed 47 times without the host. It also
-  computes each sampled token's raw log-probability (what ``HFPolicy`` scores), which the baseline skips.
+- the product's sampler (``prover.prefix_sampler.SharedPrefixSampler``, what ``HFPolicy`` runs by
+  default): each prompt is encoded once (prefill in chunks); its KV cache is shared by its 4 samples
+  (decode attention reads the prompt part once per prompt, not once per sample); generated tokens go to a
+  static per-sample KV buffer; decode steps run eagerly. It also computes each sampled token's raw
+  log-probability (what ``HFPolicy`` scores), which the baseline skips;
+- the same decoding (``PrefixDecoding``) with one decode step (all layers, sampling and the token
+  log-probability) captured as a CUDA graph and replayed 47 times without the host.
 
-The optimised path runs the checkpoint's own modules (embeddings, norms, projections, MLPs, rotary
-embedding, LM head) and implements only attention and the caches, for Qwen2/Llama-style decoders. Before
-timing, it is checked against the model's own forward pass (relative error of the logits).
+Before timing, the decoder is checked against the model's own forward pass (relative error of the logits).
 
 Prompts all have exactly ``--prompt-tokens`` tokens (no padding in either path).
 
@@ -34,9 +34,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 import transformers
+from random_models import random_qwen2
 from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+from prover.prefix_sampler import PrefixDecoding, SharedPrefixSampler
 
 logger = logging.getLogger("bench_gpu_generate")
 
@@ -90,203 +92,6 @@ def tiny_config() -> Qwen2Config:
     )
 
 
-def build_model(config: Qwen2Config, device: torch.device, dtype: torch.dtype) -> Qwen2ForCausalLM:
-    """Random weights created directly on ``device`` in ``dtype`` (no slow CPU init, no copy)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with torch.device(device):
-            model = Qwen2ForCausalLM(config)
-    finally:
-        torch.set_default_dtype(previous)
-    model.generation_config.eos_token_id = None
-    model.generation_config.pad_token_id = 0
-    return model.eval()
-
-
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary embedding as transformers' ``apply_rotary_pos_emb`` (cos/sin broadcast over ``x``)."""
-    return x * cos + rotate_half(x) * sin
-
-
-class SharedPrefixDecoder:
-    """Samples ``shape.samples`` continuations of each prompt with one prefill per prompt.
-
-    Buffers (allocated once): prompt K/V ``[layers, prompts, kv_heads, prompt_len, head_dim]`` shared by a
-    prompt's samples; generated K/V ``[layers, rows, kv_heads, new_tokens - 1, head_dim]``; outputs
-    ``tokens[rows, new_tokens]`` and their raw log-probabilities. Row ``p * samples + s`` is sample ``s`` of
-    prompt ``p``. Sampling is Gumbel-max on ``logits / temperature`` (exact softmax sampling, top-p 1).
-    """
-
-    def __init__(
-        self,
-        model: Qwen2ForCausalLM,
-        shape: Shape,
-        *,
-        temperature: float,
-        prefill_chunk: int,
-        keep_logits: bool = False,
-    ) -> None:
-        cfg = model.config
-        self.model, self.shape, self.temperature, self.prefill_chunk = (
-            model,
-            shape,
-            temperature,
-            prefill_chunk,
-        )
-        self.layers = list(model.model.layers)
-        self.heads, self.kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
-        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads
-        self.group = self.heads // self.kv_heads
-        self.scale = self.head_dim**-0.5
-        device, dtype = model.lm_head.weight.device, model.lm_head.weight.dtype
-        n_layers, slots = len(self.layers), max(shape.new_tokens - 1, 1)
-        kv = (n_layers, shape.prompts, self.kv_heads, shape.prompt_len, self.head_dim)
-        self.prompt_k = torch.zeros(kv, device=device, dtype=dtype)
-        self.prompt_v = torch.zeros(kv, device=device, dtype=dtype)
-        gen = (n_layers, shape.rows, self.kv_heads, slots, self.head_dim)
-        self.gen_k = torch.zeros(gen, device=device, dtype=dtype)
-        self.gen_v = torch.zeros(gen, device=device, dtype=dtype)
-        self.slot_ids = torch.arange(slots, device=device)
-        self.cos, self.sin = self._rope_tables(shape.prompt_len + shape.new_tokens, device, dtype)
-        self.tokens = torch.zeros(shape.rows, dtype=torch.long, device=device)  # fed to the next step
-        self.step = torch.zeros((), dtype=torch.long, device=device)  # generated-KV slot of that token
-        self.out_tokens = torch.zeros(shape.rows, shape.new_tokens, dtype=torch.long, device=device)
-        self.out_logprobs = torch.zeros(shape.rows, shape.new_tokens, dtype=torch.float32, device=device)
-        vocab = model.lm_head.weight.shape[0]
-        self.kept_logits = (
-            torch.zeros(shape.rows, shape.new_tokens, vocab, device=device) if keep_logits else None
-        )
-        self.graph: torch.cuda.CUDAGraph | None = None
-
-    def _rope_tables(self, length: int, device: torch.device, dtype: torch.dtype):
-        """cos/sin ``[length, head_dim]`` from the model's own rotary module."""
-        positions = torch.arange(length, device=device)[None]
-        probe = torch.zeros(1, length, self.head_dim, device=device, dtype=dtype)
-        rotary = getattr(self.model.model, "rotary_emb", None) or self.layers[0].self_attn.rotary_emb
-        cos, sin = rotary(probe, positions)
-        return cos[0].to(dtype), sin[0].to(dtype)
-
-    @torch.inference_mode()
-    def generate(self, prompt_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(tokens[rows, new_tokens], logprobs[rows, new_tokens])`` for ``prompt_ids[prompts, prompt_len]``.
-
-        The returned tensors are the decoder's buffers: copy them before the next call.
-        """
-        first_logits = self.prefill(prompt_ids).repeat_interleave(self.shape.samples, dim=0)
-        self.step.zero_()
-        self._sample_into(first_logits, self.step)
-        for _ in range(self.shape.new_tokens - 1):
-            if self.graph is not None:
-                self.graph.replay()
-            else:
-                self.decode_step()
-        return self.out_tokens, self.out_logprobs
-
-    def prefill(self, prompt_ids: torch.Tensor) -> torch.Tensor:
-        """Encode each prompt once, store its K/V, return the last position's logits ``[prompts, vocab]``."""
-        chunks = []
-        for start in range(0, self.shape.prompts, self.prefill_chunk):
-            chunks.append(self._prefill_chunk(prompt_ids[start : start + self.prefill_chunk], start))
-        return torch.cat(chunks)
-
-    def _prefill_chunk(self, ids: torch.Tensor, start: int) -> torch.Tensor:
-        rows, length = ids.shape
-        x = self.model.model.embed_tokens(ids)
-        cos, sin = self.cos[:length], self.sin[:length]
-        for li, layer in enumerate(self.layers):
-            attn = layer.self_attn
-            h = layer.input_layernorm(x)
-            q = attn.q_proj(h).view(rows, length, self.heads, self.head_dim).transpose(1, 2)
-            k = attn.k_proj(h).view(rows, length, self.kv_heads, self.head_dim).transpose(1, 2)
-            v = attn.v_proj(h).view(rows, length, self.kv_heads, self.head_dim).transpose(1, 2)
-            q, k = rope(q, cos, sin), rope(k, cos, sin)
-            self.prompt_k[li, start : start + rows] = k
-            self.prompt_v[li, start : start + rows] = v
-            k, v = k.repeat_interleave(self.group, dim=1), v.repeat_interleave(self.group, dim=1)
-            a = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=self.scale)
-            x = x + attn.o_proj(a.transpose(1, 2).reshape(rows, length, -1))
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
-        return self.model.lm_head(self.model.model.norm(x[:, -1]))
-
-    def decode_step(self) -> None:
-        """Feed ``tokens`` at position ``prompt_len + step``; sample into column ``step + 1``; advance."""
-        x = self.model.model.embed_tokens(self.tokens)  # [rows, hidden]
-        position = (self.step + self.shape.prompt_len).view(1)
-        cos, sin = self.cos.index_select(0, position), self.sin.index_select(0, position)
-        valid = self.slot_ids <= self.step
-        for li, layer in enumerate(self.layers):
-            h = layer.input_layernorm(x)
-            x = x + self._decode_attention(layer.self_attn, h, li, cos, sin, valid)
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
-        logits = self.model.lm_head(self.model.model.norm(x))
-        self._sample_into(logits, self.step + 1)
-        self.step.add_(1)
-
-    def _decode_attention(self, attn, h, li: int, cos, sin, valid) -> torch.Tensor:
-        """One query per row against its prompt's shared K/V and its own generated K/V."""
-        p, s, kvh, g, d = self.shape.prompts, self.shape.samples, self.kv_heads, self.group, self.head_dim
-        q = rope(attn.q_proj(h).view(p * s, kvh, g, d), cos, sin)
-        k = rope(attn.k_proj(h).view(p * s, kvh, 1, d), cos, sin)
-        v = attn.v_proj(h).view(p * s, kvh, 1, d)
-        slot = self.step.view(1)
-        self.gen_k[li].index_copy_(2, slot, k)
-        self.gen_v[li].index_copy_(2, slot, v)
-        # Prompt part, once per prompt: the s*g queries of a prompt's samples share its keys.
-        q_prompt = q.view(p, s, kvh, g, d).transpose(1, 2).reshape(p, kvh, s * g, d)
-        scores_prompt = (q_prompt @ self.prompt_k[li].transpose(-1, -2)).float() * self.scale
-        scores_gen = (q @ self.gen_k[li].transpose(-1, -2)).float() * self.scale  # [rows, kvh, g, slots]
-        scores_gen = scores_gen.masked_fill(~valid, float("-inf"))
-        scores_gen = scores_gen.view(p, s, kvh, g, -1).transpose(1, 2).reshape(p, kvh, s * g, -1)
-        probs = torch.softmax(torch.cat((scores_prompt, scores_gen), dim=-1), dim=-1).to(q.dtype)
-        length = self.shape.prompt_len
-        out = probs[..., :length] @ self.prompt_v[li]  # [p, kvh, s*g, d]
-        probs_gen = probs[..., length:].reshape(p, kvh, s, g, -1).transpose(1, 2).reshape(p * s, kvh, g, -1)
-        out_gen = (probs_gen @ self.gen_v[li]).view(p, s, kvh, g, d).transpose(1, 2)
-        out = (out.view(p, kvh, s, g, d) + out_gen).transpose(1, 2).reshape(p * s, kvh * g * d)
-        return attn.o_proj(out)
-
-    def _sample_into(self, logits: torch.Tensor, column: torch.Tensor) -> None:
-        """Sample from ``logits / temperature``; write token, raw log-prob (and logits) at ``column``."""
-        logits = logits.float()
-        logprobs = torch.log_softmax(logits, dim=-1)
-        if self.temperature > 0:
-            uniform = torch.rand_like(logits).clamp_(min=1e-20, max=1.0 - 1e-7)
-            chosen = torch.argmax(logits / self.temperature - torch.log(-torch.log(uniform)), dim=-1)
-        else:
-            chosen = torch.argmax(logits, dim=-1)
-        index = column.view(1)
-        self.out_tokens.index_copy_(1, index, chosen[:, None])
-        self.out_logprobs.index_copy_(1, index, logprobs.gather(1, chosen[:, None]))
-        if self.kept_logits is not None:
-            self.kept_logits.index_copy_(1, index, logits[:, None])
-        self.tokens.copy_(chosen)
-
-    @torch.inference_mode()
-    def capture(self) -> float:
-        """Capture ``decode_step`` as a CUDA graph (after warm-up on a side stream); returns seconds taken."""
-        started = time.perf_counter()
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):
-                self.step.zero_()
-                self.decode_step()
-        torch.cuda.current_stream().wait_stream(stream)
-        self.step.zero_()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self.decode_step()
-        torch.cuda.synchronize()
-        self.graph = graph
-        return time.perf_counter() - started
-
-
 def generation_config(shape: Shape, temperature: float) -> GenerationConfig:
     """Plain sampling of exactly ``new_tokens`` tokens, ``samples`` per prompt, no top-k/top-p, no EOS."""
     return GenerationConfig(
@@ -324,17 +129,59 @@ def check_decoder(
     of positions where both pick the same most likely token.
     """
     shape = Shape(prompts=5, samples=2, prompt_len=16, new_tokens=5)
-    decoder = SharedPrefixDecoder(model, shape, temperature=1.0, prefill_chunk=chunk, keep_logits=True)
     prompts = torch.randint(0, vocab, (shape.prompts, shape.prompt_len), device=device)
-    tokens, _ = decoder.generate(prompts)
-    sequences = torch.cat((prompts.repeat_interleave(shape.samples, dim=0), tokens), dim=1)
+    run = PrefixDecoding(model, prompts.tolist(), shape.samples, shape.new_tokens, temperature=1.0,
+                         keep_logits=True)
+    run.prefill(chunk)
+    for _ in range(shape.new_tokens - 1):
+        run.decode_step()
+    sequences = torch.cat((prompts.repeat_interleave(shape.samples, dim=0), run.out_tokens), dim=1)
     reference = model(input_ids=sequences).logits.float()
     start = shape.prompt_len - 1
     reference = reference[:, start : start + shape.new_tokens]
-    ours = decoder.kept_logits
+    ours = run.kept_logits
     error = float(((ours - reference).norm(dim=-1) / reference.norm(dim=-1)).max())
     agreement = float((ours.argmax(-1) == reference.argmax(-1)).float().mean())
     return error, agreement
+
+
+class GraphDecoder:
+    """``PrefixDecoding`` for one fixed batch with its decode step captured as a CUDA graph."""
+
+    def __init__(self, model: Qwen2ForCausalLM, prompts: torch.Tensor, shape: Shape, temperature: float,
+                 chunk: int) -> None:
+        self.run = PrefixDecoding(model, prompts.tolist(), shape.samples, shape.new_tokens,
+                                  temperature=temperature)
+        self.shape, self.chunk = shape, chunk
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    @torch.inference_mode()
+    def capture(self) -> float:
+        """Capture the decode step (after warm-up on a side stream); returns the seconds taken."""
+        started = time.perf_counter()
+        self.run.prefill(self.chunk)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(3):
+                self.run.step.zero_()
+                self.run.decode_step()
+        torch.cuda.current_stream().wait_stream(stream)
+        self.run.step.zero_()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self.run.decode_step()
+        torch.cuda.synchronize()
+        self.graph = graph
+        return time.perf_counter() - started
+
+    @torch.inference_mode()
+    def generate(self) -> torch.Tensor:
+        assert self.graph is not None
+        self.run.prefill(self.chunk)
+        for _ in range(self.shape.new_tokens - 1):
+            self.graph.replay()
+        return self.run.out_tokens
 
 
 @dataclass(frozen=True)
@@ -413,7 +260,9 @@ def setup(args: argparse.Namespace) -> tuple[Qwen2ForCausalLM, Shape, torch.devi
         torch.set_num_threads(1)  # a smoke test: stable timings on a shared machine
     torch.manual_seed(args.seed)
     started = time.perf_counter()
-    model = build_model(config, device, dtype)
+    model = random_qwen2(config, device, dtype)
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
     params = sum(p.numel() for p in model.parameters()) / 1e9
     seconds = time.perf_counter() - started
     print(f"model: {params:.2f} B parameters, {dtype}, on {device}, built in {seconds:.1f} s")
@@ -458,23 +307,19 @@ def run_variants(
         gc.collect()
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    decoder = SharedPrefixDecoder(
-        model, shape, temperature=args.temperature, prefill_chunk=args.prefill_chunk
-    )
+    sampler = SharedPrefixSampler(model, temperature=args.temperature, top_p=1.0,
+                                  max_new_tokens=shape.new_tokens, eos_ids=frozenset({-1}), pad_id=0)
+    rows = prompts.tolist()
     eager_repeats = max(1, args.repeats - 1)
     timings.append(
-        measure(
-            "shared prefix, eager decode", lambda: decoder.generate(prompts), shape, eager_repeats, device
-        )
+        measure("HFPolicy's shared-prefix sampler", lambda: sampler.sample(rows, shape.samples), shape,
+                eager_repeats, device)
     )
     print(timings[-1].line(baseline))
     if device.type == "cuda" and not args.no_graph:
+        decoder = GraphDecoder(model, prompts, shape, args.temperature, args.prefill_chunk)
         print(f"captured the decode step as a CUDA graph in {decoder.capture():.1f} s")
-        timings.append(
-            measure(
-                "shared prefix + CUDA graph", lambda: decoder.generate(prompts), shape, args.repeats, device
-            )
-        )
+        timings.append(measure("shared prefix + CUDA graph", decoder.generate, shape, args.repeats, device))
         print(timings[-1].line(baseline))
     return timings
 

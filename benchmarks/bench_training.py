@@ -43,6 +43,7 @@ from typing import Any
 
 import torch
 import transformers
+from random_models import random_qwen2
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, TrainerCallback
 
@@ -120,19 +121,6 @@ def synthetic_pairs(workload: Workload, count: int, words: int, seed: int = 0) -
 
     return [{"state": text(workload.prompt_tokens - 1), "tactic": " " + text(workload.tactic_tokens - 1)}
             for _ in range(count)]
-
-
-def build_model(config: Qwen2Config, device: torch.device, dtype: torch.dtype) -> Qwen2ForCausalLM:
-    """Random weights created directly on ``device`` in ``dtype``, in training mode."""
-    torch.manual_seed(0)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with torch.device(device):
-            model = Qwen2ForCausalLM(config)
-    finally:
-        torch.set_default_dtype(previous)
-    return model.train()
 
 
 def synchronize(device: torch.device) -> None:
@@ -259,7 +247,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, Any], list[Measurement]
     tokenizer = word_tokenizer(words)
     pairs = synthetic_pairs(workload, workload.batch * (workload.steps + workload.warmup), words)
     peak = args.peak_flops if args.peak_flops else (None if device.type == "cpu" else H100_BF16_DENSE)
-    params = sum(p.numel() for p in build_model(config, torch.device("meta"), torch.float32).parameters())
+    params = sum(p.numel() for p in random_qwen2(config, torch.device("meta"), torch.float32).parameters())
     results = []
     for name, dtype_name, checkpointing in variants(args, device):
         dtype = torch.bfloat16 if dtype_name == "bfloat16" else torch.float32
@@ -267,7 +255,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, Any], list[Measurement]
 
         def body(name: str = name, dtype: torch.dtype = dtype, dtype_name: str = dtype_name,
                  checkpointing: bool = checkpointing) -> tuple[list[float], list[float]]:
-            model = build_model(config, device, dtype)
+            model = random_qwen2(config, device, dtype, train=True, seed=0)
             if name == "loop":
                 return run_loop(model, manual_batches(tokenizer, pairs, workload, device), device)
             train = TrainConfig(batch_size=workload.batch, max_steps=workload.steps + workload.warmup,

@@ -25,6 +25,7 @@ from transformers import (
 )
 
 from prover.hf_policy_config import PROMPT_SUFFIX, HFPolicyConfig, ModelLoadError
+from prover.prefix_sampler import SharedPrefixSampler, unsupported
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class HFPolicy:
         pad = self.tokenizer.pad_token_id
         self._pad_id = pad if pad is not None else min(self._eos_ids)
         self._rng = torch.Generator().manual_seed(config.seed) if config.seed is not None else None
+        self._prefix = self._prefix_sampler()
         context = getattr(self.model.config, "max_position_embeddings", None)
         if context is not None and config.max_prompt_tokens + config.max_new_tokens > context:
             logger.warning(
@@ -88,6 +90,25 @@ class HFPolicy:
                 config.max_new_tokens,
                 context,
             )
+
+    @property
+    def sampler(self) -> str:
+        """The sampler in use: ``shared-prefix`` or ``generate``."""
+        return "generate" if self._prefix is None else "shared-prefix"
+
+    def _prefix_sampler(self) -> SharedPrefixSampler | None:
+        if self.config.sampler == "generate":
+            return None
+        reason = unsupported(self.model)
+        if reason is not None:
+            if self.config.sampler == "shared-prefix":
+                raise ModelLoadError(self.config.model, f"the shared-prefix sampler cannot run it: {reason} "
+                                                        f"(use the generate sampler)")
+            logger.info("sampling with transformers' generate: %s", reason)
+            return None
+        return SharedPrefixSampler(self.model, temperature=self.config.temperature, top_p=self.config.top_p,
+                                   max_new_tokens=self.config.max_new_tokens, eos_ids=self._eos_ids,
+                                   pad_id=self._pad_id)
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         """Per state, in order: at most ``n`` distinct non-empty tactics sorted by descending logprob.
@@ -136,7 +157,17 @@ class HFPolicy:
         return prompts
 
     def _sample_batch(self, prompts: list[list[int]], n: int) -> list[list[TacticSample]]:
-        """Sample ``n`` continuations of each prompt in one left-padded ``generate`` call and score them."""
+        """Sample ``n`` continuations of each prompt in one batch and score them."""
+        if self._prefix is not None:
+            tokens, token_logprobs = self._prefix.sample(prompts, n)
+        else:
+            tokens, token_logprobs = self._generate(prompts, n)
+        rows = [self._to_sample(tokens[r].tolist(), token_logprobs[r]) for r in range(len(tokens))]
+        # both samplers return the n samples of each prompt next to each other.
+        return [rows[p * n : (p + 1) * n] for p in range(len(prompts))]
+
+    def _generate(self, prompts: list[list[int]], n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """New tokens and their raw log-probabilities from one left-padded ``generate`` call."""
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -150,10 +181,7 @@ class HFPolicy:
             generation_config=self._generation_config(n),
         )
         new_tokens = out.sequences[:, width:]
-        token_logprobs = _raw_token_logprobs(out.logits, new_tokens)
-        rows = [self._to_sample(new_tokens[r].tolist(), token_logprobs[r]) for r in range(len(new_tokens))]
-        # generate returns the n samples of each prompt next to each other.
-        return [rows[p * n : (p + 1) * n] for p in range(len(prompts))]
+        return new_tokens.cpu(), _raw_token_logprobs(out.logits, new_tokens)
 
     def _generation_config(self, n: int) -> GenerationConfig:
         """Plain temperature/top-p sampling, as vLLM does it for BFS-Prover-V2.

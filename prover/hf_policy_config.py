@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 PROMPT_SUFFIX = ":::"
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
+SAMPLERS = ("auto", "shared-prefix", "generate")
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -60,6 +61,12 @@ class HFPolicyConfig:
         default=None,
         metadata={"help": "seed for reproducible sampling (per policy instance and call sequence)"},
     )
+    sampler: str = field(
+        default="auto",
+        metadata={"help": "shared-prefix: each state is encoded once for its n samples, which share its KV "
+                          "cache (Qwen2 and Llama-style models); generate: transformers' generate with "
+                          "num_return_sequences; auto: shared-prefix where the model allows it"},
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -79,6 +86,8 @@ class HFPolicyConfig:
             problems.append(f"batch_size must be >= 1, got {self.batch_size}")
         if self.max_prompt_tokens < 1:
             problems.append(f"max_prompt_tokens must be >= 1, got {self.max_prompt_tokens}")
+        if self.sampler not in SAMPLERS:
+            problems.append(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.seed is not None and self.seed < 0:
             problems.append(f"seed must be >= 0, got {self.seed}")
         if problems:

@@ -25,10 +25,12 @@ def manual_logprob(model, tokenizer, state: str, token_ids: tuple[int, ...]) -> 
     return float(torch.log_softmax(predicting, dim=-1).gather(1, index).mean())
 
 
+@pytest.mark.parametrize("sampler", ["shared-prefix", "generate"])
 @pytest.mark.parametrize(("dtype", "tolerance"), [("auto", 0.08), ("float32", 1e-3)])
-def test_cuda_sampling_and_logprobs(tiny_model_dir, dtype: str, tolerance: float) -> None:
+def test_cuda_sampling_and_logprobs(tiny_model_dir, dtype: str, tolerance: float, sampler: str) -> None:
     policy = HFPolicy(HFPolicyConfig(model=str(tiny_model_dir), device="cuda", dtype=dtype, seed=0,
-                                     max_new_tokens=16, batch_size=4))
+                                     max_new_tokens=16, batch_size=4, sampler=sampler))
+    assert policy.sampler == sampler
     expected_dtype = torch.bfloat16 if dtype == "auto" else torch.float32
     assert next(policy.model.parameters()).dtype == expected_dtype
     assert policy.model.device.type == "cuda"
