@@ -36,6 +36,7 @@ from prover.policies import (
     natural_width,
     policy_spec,
 )
+from prover.policy_server import PolicyServerError
 from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
@@ -215,26 +216,35 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     policy_factory: Any = spec
     if spec.kind == "model":
         policy_factory = start_served_policy(args, spec, sweep)
-    summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
-                               policy_factory=policy_factory, search_config=config,
-                               backend_name=args.backend, sessions=args.sessions,
-                               planner=planner_settings(args), console=console)
+    try:
+        summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
+                                   policy_factory=policy_factory, search_config=config,
+                                   backend_name=args.backend, sessions=args.sessions,
+                                   planner=planner_settings(args), console=console)
+    finally:
+        if isinstance(policy_factory, ServedPolicy):
+            policy_factory.shutdown()
     print_sweep_summary(console, summary, paths)
     return 0
 
 
 def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: SweepConfig) -> ServedPolicy:
-    """Start the batching policy server (the model loads once, inside it) for a sweep's workers."""
-    from prover.policy_server import HFPolicyFactory, PolicyServerConfig, start_policy_server
+    """Start the batching policy servers (each loads the model once, inside it) for a sweep's workers."""
+    import ray
+
+    from prover.hf_policy_config import check_model_reference
+    from prover.policy_server import HFPolicyFactory, PolicyServerConfig, start_policy_servers
     from prover.sweep.runner import connect_ray
 
     try:
         server = config_from_args(PolicyServerConfig, args, prefix="server")
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+    check_model_reference(spec.model.model)
     connect_ray(sweep.address)
-    handle = start_policy_server(HFPolicyFactory(spec.model), server)
-    return ServedPolicy(handle, spec.label)
+    handles = start_policy_servers(HFPolicyFactory(spec.model), server)
+    nodes = ray.get([handle.node_id.remote() for handle in handles])
+    return ServedPolicy(tuple(handles), spec.label, tuple(nodes))
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:
@@ -288,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             PlanningUnsupportedError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_INPUT
-    except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError) as exc:
+    except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError,
+            PolicyServerError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from prover.hf_policy_config import PROMPT_SUFFIX, HFPolicyConfig, ModelLoadError
+from prover.hf_policy_config import PROMPT_SUFFIX, HFPolicyConfig, ModelLoadError, check_model_reference
 from prover.prefix_sampler import SharedPrefixSampler, unsupported
 from search.types import Candidate
 
@@ -295,19 +295,6 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
-def _looks_like_local_path(name: str) -> bool:
-    """Hub ids are ``owner/name``; anything absolute, dotted, home-based or nested deeper is a path."""
-    if os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1:
-        return True
-    return os.sep != "/" and os.sep in name
-
-
-def _check_exists(name: str) -> None:
-    """Fail fast (no network round trip) for a local path that does not exist."""
-    if _looks_like_local_path(name) and not os.path.isdir(os.path.expanduser(name)):
-        raise ModelLoadError(name, "no such directory; pass an existing model directory or a hub id")
-
-
 _OFFLINE_HINT = (
     "if it is a hub id, download it first where there is network access (`hf download {name}`) and set "
     "HF_HUB_OFFLINE=1 to use the cache, or pass the local directory holding config.json and the weights"
@@ -316,7 +303,7 @@ _OFFLINE_HINT = (
 
 def _load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     """``AutoTokenizer.from_pretrained(name)``; raises ``ModelLoadError`` naming the model and the fix."""
-    _check_exists(name)
+    check_model_reference(name)
     try:
         return AutoTokenizer.from_pretrained(os.path.expanduser(name))
     except (OSError, ValueError) as exc:
@@ -329,7 +316,7 @@ def _load_model(config: HFPolicyConfig) -> PreTrainedModel:
     Raises ``ModelLoadError`` naming the model and the fix.
     """
     name = config.model
-    _check_exists(name)
+    check_model_reference(name)
     device = resolve_device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ModelLoadError(name, f"device {config.device!r} was asked for but CUDA is not available")

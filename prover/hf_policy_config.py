@@ -4,6 +4,7 @@ them before any model library loads)."""
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +27,20 @@ class ModelLoadError(Exception):
 
     def __reduce__(self) -> tuple[type, tuple[str, str]]:  # survives pickling through Ray
         return (type(self), (self.model, self.reason))
+
+
+def looks_like_local_path(name: str) -> bool:
+    """Hub ids are ``owner/name``; anything absolute, dotted, home-based or nested deeper is a path."""
+    if os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1:
+        return True
+    return os.sep != "/" and os.sep in name
+
+
+def check_model_reference(name: str) -> None:
+    """Fail fast (no network round trip, no model library) for a local path that does not exist: raises
+    ``ModelLoadError``. Drivers call it before they start workers or servers that would load ``name``."""
+    if looks_like_local_path(name) and not os.path.isdir(os.path.expanduser(name)):
+        raise ModelLoadError(name, "no such directory; pass an existing model directory or a hub id")
 
 
 @dataclass(frozen=True, kw_only=True)

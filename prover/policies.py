@@ -119,15 +119,41 @@ def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
 
 @dataclass(frozen=True)
 class ServedPolicy:
-    """A picklable factory of clients of one shared policy-server actor (for sweep workers)."""
+    """A picklable factory of clients of shared policy-server actors (for sweep workers). Each worker
+    uses one server: one on its own node when there is one (no cross-node traffic), chosen by its process
+    id among them, so the workers of a node spread over its servers."""
 
-    handle: Any
+    handles: tuple[Any, ...]
     label: str
+    nodes: tuple[str | None, ...] = ()  # the node of each server, when known
 
     def __call__(self) -> Policy:
+        import os
+
         from prover.policy_server import RemotePolicy
 
-        return RemotePolicy(self.handle)
+        return RemotePolicy(self.choose(_current_node(), os.getpid()))
+
+    def shutdown(self) -> None:
+        """Stop every server (the driver calls it once the sweep is over)."""
+        import ray
+
+        for handle in self.handles:
+            ray.kill(handle)
+
+    def choose(self, node: str | None, seed: int) -> Any:
+        """The server for a worker on ``node``; ``seed`` spreads the workers of a node over its servers."""
+        local = [h for h, n in zip(self.handles, self.nodes, strict=False) if node is not None and n == node]
+        candidates = local or list(self.handles)
+        return candidates[seed % len(candidates)]
+
+
+def _current_node() -> str | None:
+    try:
+        import ray
+    except ImportError:
+        return None
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
 def natural_width(policy: Policy) -> int | None:

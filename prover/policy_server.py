@@ -4,8 +4,9 @@
   the process it lives in (so a model is loaded inside the actor, on the actor's GPU) and serves
   ``propose`` through a ``BatchingPolicy``.
 - ``start_policy_server``: the call site that makes it a Ray actor. Resources, concurrency and restart
-  policy are stated there, from ``PolicyServerConfig``. The actor is threaded (``max_concurrency``): each
-  blocked ``propose`` holds one actor thread while the batcher merges them.
+  policy are stated there, from ``PolicyServerConfig``; ``start_policy_servers`` starts
+  ``config.replicas`` of them (one per GPU), spread over the cluster. The actor is threaded
+  (``max_concurrency``): each blocked ``propose`` holds one actor thread while the batcher merges them.
 - ``RemotePolicy``: the client side, a ``search.protocols.Policy`` that calls the actor. It pickles (it
   holds only the actor handle), so it can be passed to search-worker actors.
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prover.batching import BatchingPolicy, BatchingStats
+from search.errors import ProverError
 from search.protocols import Policy
 from search.types import Candidate
 
@@ -31,6 +33,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PolicyFactory = Callable[[], Policy]
+
+
+class PolicyServerError(ProverError):
+    """A policy server actor did not start: its policy could not be built (the message holds the cause,
+    e.g. the model that failed to load), or not within ``start_timeout_s``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +73,11 @@ class PolicyServerConfig:
     start_timeout_s: float = field(
         default=900.0, metadata={"help": "seconds to wait for the server to build its model before failing"}
     )
+    replicas: int = field(
+        default=1,
+        metadata={"help": "server actors, each with its own copy of the model (with num_gpus 1: one per "
+                          "GPU); each search worker uses one, preferring a server on its own node"},
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -83,6 +95,8 @@ class PolicyServerConfig:
             problems.append(f"max_restarts must be >= -1, got {self.max_restarts}")
         if self.max_task_retries < -1:
             problems.append(f"max_task_retries must be >= -1, got {self.max_task_retries}")
+        if self.replicas < 1:
+            problems.append(f"replicas must be >= 1, got {self.replicas}")
         if not self.start_timeout_s > 0:
             problems.append(f"start_timeout_s must be > 0, got {self.start_timeout_s}")
         if problems:
@@ -134,6 +148,12 @@ class PolicyServer:
         """True once the policy is built (a cheap call to wait for the actor's start)."""
         return True
 
+    def node_id(self) -> str | None:
+        """The Ray node this server runs on (``None`` outside Ray)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         """``Policy.propose``, batched with concurrent callers; see ``BatchingPolicy.propose``."""
         return self._batching.propose(states, n)
@@ -151,19 +171,59 @@ class PolicyServer:
 
 
 def start_policy_server(factory: PolicyFactory, config: PolicyServerConfig, *, wait: bool = True) -> Any:
-    """Start a ``PolicyServer`` actor on the connected Ray cluster and return its handle.
+    """Start one ``PolicyServer`` actor on the connected Ray cluster and return its handle.
 
-    With ``wait``, block until the policy is built (at most ``config.start_timeout_s`` seconds); a factory
-    that raises surfaces here as Ray's actor-died error carrying the cause; a timeout raises
-    ``ray.exceptions.GetTimeoutError``.
+    With ``wait``, block until the policy is built (at most ``config.start_timeout_s`` seconds); raises
+    ``PolicyServerError`` (naming the cause) when it fails or times out.
     """
+    return start_policy_servers(factory, config, replicas=1, wait=wait)[0]
+
+
+def start_policy_servers(factory: PolicyFactory, config: PolicyServerConfig, *, replicas: int | None = None,
+                         wait: bool = True) -> list[Any]:
+    """Start ``replicas`` (default ``config.replicas``) ``PolicyServer`` actors, spread over the cluster,
+    and return their handles; with ``wait``, once every one has built its policy. A named config names
+    them ``NAME``, ``NAME-1``, ``NAME-2``, ... Raises ``PolicyServerError``; none is left running then."""
+    import ray
+    from ray.exceptions import GetTimeoutError, RayError
+
+    count = config.replicas if replicas is None else replicas
+    actor_class = ray.remote(PolicyServer)
+    handles = []
+    for index in range(count):
+        options = config.actor_options()
+        if config.name and index:
+            options["name"] = f"{config.name}-{index}"
+        handles.append(actor_class.options(scheduling_strategy="SPREAD", **options).remote(factory, config))
+    if not wait:
+        return handles
+    try:
+        ray.get([handle.ready.remote() for handle in handles], timeout=config.start_timeout_s)
+    except GetTimeoutError:
+        _kill_all(handles)
+        raise PolicyServerError(
+            f"the policy server did not start within {config.start_timeout_s:g} s: is the model slow to "
+            f"load, or does the cluster lack {config.num_gpus:g} free GPUs and {config.num_cpus:g} free "
+            f"CPUs per server?") from None
+    except RayError as exc:
+        _kill_all(handles)
+        raise PolicyServerError(f"the policy server failed to start: {_last_error_line(exc)}") from None
+    return handles
+
+
+def _kill_all(handles: Sequence[Any]) -> None:
     import ray
 
-    actor_class = ray.remote(PolicyServer)
-    handle = actor_class.options(**config.actor_options()).remote(factory, config)
-    if wait:
-        ray.get(handle.ready.remote(), timeout=config.start_timeout_s)
-    return handle
+    for handle in handles:
+        ray.kill(handle)
+
+
+def _last_error_line(exc: Exception) -> str:
+    """The exception line at the end of a Ray error's traceback text (``Type: message``), else all of it."""
+    text = str(getattr(exc, "error_msg", None) or exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found = next((line for line in reversed(lines) if "Error: " in line or "Exception: " in line), None)
+    return found.split(": ", 1)[1] if found and ": " in found else text
 
 
 class RemotePolicy:

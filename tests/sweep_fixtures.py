@@ -124,3 +124,10 @@ class SharedFactory:
 
 def shared_policy() -> ScriptedPolicy:
     return ScriptedPolicy({}, default=lambda state: [("enter", -0.1), ("step", -0.2), ("fin", -0.3)])
+
+
+def unloadable_policy() -> ScriptedPolicy:
+    """A policy factory whose model cannot load (what ``HFPolicy`` raises for broken weights)."""
+    from prover.hf_policy_config import ModelLoadError
+
+    raise ModelLoadError("/models/broken", "model: the weights are truncated")

@@ -20,6 +20,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayError, RayTaskError
 
+from prover.hf_policy_config import ModelLoadError
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.worker import SearchWorker, Task, make_record
 from search import BackendUnavailableError
@@ -27,6 +28,7 @@ from search import BackendUnavailableError
 logger = logging.getLogger(__name__)
 
 ResultCallback = Callable[[Task, dict[str, Any]], None]
+FATAL = (BackendUnavailableError, ModelLoadError)  # a task raising these ends the sweep
 
 
 class SupervisedPool:
@@ -150,7 +152,7 @@ class SupervisedPool:
             record = ray.get(ref)
         except RayTaskError as exc:
             cause = exc.cause
-            if isinstance(cause, BackendUnavailableError):
+            if isinstance(cause, FATAL):  # every later task would fail the same way
                 raise cause from None
             idle.append(actor)
             reason = f"{type(cause).__name__}: {cause}"

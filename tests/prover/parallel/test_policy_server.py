@@ -10,12 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from prover.hf_policy_config import HFPolicyConfig
+from prover.policies import ServedPolicy
 from prover.policy_server import (
     HFPolicyFactory,
     PolicyServer,
     PolicyServerConfig,
+    PolicyServerError,
     RemotePolicy,
     start_policy_server,
+    start_policy_servers,
 )
 from search.protocols import Policy
 from search.types import Candidate
@@ -50,6 +53,7 @@ def test_plain_server_builds_its_policy_and_batches(fakes) -> None:
         {"max_restarts": -2},
         {"max_task_retries": -2},
         {"start_timeout_s": 0},
+        {"replicas": 0},
     ],
 )
 def test_config_validation(kwargs) -> None:
@@ -150,10 +154,51 @@ def test_hf_model_is_loaded_inside_the_actor(ray_session, tiny_model_dir) -> Non
 
 
 def test_a_factory_that_fails_surfaces_at_start(ray_session, tmp_path) -> None:
-    import ray
-
     hf = HFPolicyConfig(model=str(tmp_path / "missing"), device="cpu")
     config = PolicyServerConfig(num_cpus=0, max_restarts=0, start_timeout_s=60)
-    # The cause (ModelLoadError naming the path) is in the message, whatever wrapper Ray reports it in.
-    with pytest.raises(ray.exceptions.RayError, match="missing"):
+    # Ray reports the cause only as text: its last line (ModelLoadError's message) is the error's.
+    with pytest.raises(PolicyServerError, match=r"failed to start: cannot load step-prover model .*missing.*"
+                                                r"no such directory"):
         start_policy_server(HFPolicyFactory(hf), config)
+
+
+def test_a_server_that_cannot_be_placed_times_out_with_the_reason(ray_session, fakes) -> None:
+    config = PolicyServerConfig(num_cpus=64, start_timeout_s=1)
+    with pytest.raises(PolicyServerError, match=r"did not start within 1 s.*64 free CPUs"):
+        start_policy_server(fakes.EchoPolicy, config)
+
+
+def test_replicas_serve_the_workers_of_their_own_node(ray_session, fakes) -> None:
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    config = PolicyServerConfig(num_cpus=0, replicas=2, max_wait_ms=1, name="echo-replicas")
+    handles = start_policy_servers(fakes.EchoPolicy, config)
+    try:
+        assert ray.get_actor("echo-replicas-1") is not None
+        nodes = ray.get([h.node_id.remote() for h in handles])
+        served = ServedPolicy(tuple(handles), "echo", tuple(nodes))
+
+        @ray.remote(num_cpus=0)
+        def worker(factory: ServedPolicy) -> None:
+            assert factory().propose(["s"], 1) == [fakes.expected("s", 1)]
+
+        for node in (n["NodeID"] for n in ray.nodes() if n["Alive"]):
+            before = [ray.get(h.stats.remote()).requests for h in handles]
+            pinned = worker.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+            ray.get(pinned.remote(served))
+            after = [ray.get(h.stats.remote()).requests for h in handles]
+            (used,) = [i for i in range(len(handles)) if after[i] == before[i] + 1]
+            if node in nodes:  # a server runs on the worker's node: the worker used that one
+                assert nodes[used] == node
+    finally:
+        for handle in handles:
+            ray.kill(handle)
+
+
+def test_served_policy_prefers_local_servers_and_spreads_workers_over_them() -> None:
+    served = ServedPolicy(("a1", "a2", "b1"), "label", ("A", "A", "B"))
+    assert {served.choose("A", seed) for seed in range(4)} == {"a1", "a2"}
+    assert served.choose("B", 7) == "b1"
+    assert {served.choose("C", seed) for seed in range(3)} == {"a1", "a2", "b1"}  # no local one: any
+    assert ServedPolicy(("x",), "label").choose(None, 5) == "x"

@@ -179,3 +179,19 @@ def test_a_worker_no_node_can_hold_stops_the_sweep_with_a_clear_error(ray_cluste
                   benchmark=str(bench), backend_factory=BackendFactory(names), policy_factory=policy_factory,
                   search_config=SEARCH)
     assert not (tmp_path / "out" / "results.jsonl").read_text()
+
+
+@pytest.mark.slow
+def test_a_model_that_cannot_load_stops_the_sweep_instead_of_failing_every_theorem(
+        ray_cluster, tmp_path: Path) -> None:
+    from sweep_fixtures import unloadable_policy
+
+    from prover.hf_policy_config import ModelLoadError
+
+    names = {f"p{i}": "provable" for i in range(4)}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    with pytest.raises(ModelLoadError, match="weights are truncated"):
+        run_sweep(SweepConfig(workers=2, out=str(tmp_path / "out")), benchmark=str(bench),
+                  backend_factory=BackendFactory(names), policy_factory=unloadable_policy,
+                  search_config=SEARCH)
+    assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
