@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prover.hf_policy_config import PROMPT_SUFFIX, ModelLoadError
+from prover.hf_policy_config import PROMPT_SUFFIX, ModelLoadError, check_model_reference
 
 if TYPE_CHECKING:
     import torch
@@ -69,6 +69,7 @@ def load_scorer(model: str, device: str) -> tuple[PreTrainedModel, PreTrainedTok
 
     from prover.hf_policy import resolve_device, resolve_dtype
 
+    check_model_reference(model)
     where = resolve_device(device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)

@@ -69,14 +69,25 @@ def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(loop, "run_expert_iteration", fake_loop)
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
-    assert run_train_command(train_parser().parse_args(ARGS), console) == 0
+    (tmp_path / "base").mkdir()
+    args = [*ARGS[:-3], str(tmp_path / "base"), *ARGS[-2:]]
+    assert run_train_command(train_parser().parse_args(args), console) == 0
     run = seen["run"]
     assert run.benchmark == "bench.jsonl" and run.backend_name == "coq"
     assert run.policy.kind == "tactics" and run.policy.tactics == ("auto", "lia")
     assert run.search.tactics_per_node == 2  # the whole tactic list in round 1
     assert run.model_search is not None and run.model_search.tactics_per_node == 4  # a model's width later
-    assert run.model_policy.model == "/models/base" and run.model_policy.temperature == 1.0
+    assert run.model_policy.model == str(tmp_path / "base") and run.model_policy.temperature == 1.0
     assert run.sweep.workers == 3
-    assert loop.base_model(seen["config"], run) == "/models/base"
+    assert loop.base_model(seen["config"], run) == str(tmp_path / "base")
     console.file.close()
     assert "continue" in (tmp_path / "out.txt").read_text()
+
+
+def test_a_missing_base_model_fails_before_round_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from prover.hf_policy_config import ModelLoadError
+
+    monkeypatch.setattr(loop, "run_expert_iteration", lambda *a, **k: pytest.fail("the loop must not start"))
+    console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
+    with pytest.raises(ModelLoadError, match=r"/models/base.*no such directory"):
+        run_train_command(train_parser().parse_args(ARGS), console)
