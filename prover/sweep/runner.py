@@ -33,7 +33,9 @@ FINAL = ("proved", "invalid")
 
 
 def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], attempts: int) -> deque[Task]:
-    """The next attempt of every theorem that is neither proved nor invalid nor out of attempts."""
+    """The next attempt of every theorem that is neither proved nor invalid nor out of attempts. An
+    attempt that ended in an ``error`` (its worker kept dying, an endpoint stayed down) never reached a
+    verdict, so it does not count: a rerun runs it again."""
     done: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         done.setdefault(record["theorem"], []).append(record)
@@ -42,7 +44,7 @@ def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], att
         runs = done.get(item.theorem.name, [])
         if any(r["status"] in FINAL for r in runs):
             continue
-        attempt = max((r["attempt"] for r in runs), default=0) + 1
+        attempt = max((r["attempt"] for r in runs if r["status"] != "error"), default=0) + 1
         if attempt <= attempts:
             queue.append(Task(item.theorem, item.split, attempt))
     return queue
@@ -87,6 +89,9 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
                                 "search": asdict(search_config), "backend": backend_name,
                                 "planner": None if planner is None else planner.label})
         queue = pending_tasks(items, store.records, config.attempts)
+        retried = sum(r["status"] == "error" for r in store.records)
+        if retried:
+            logger.warning("%d attempt(s) that ended in errors before will run again", retried)
         logger.info("%d theorems, %d attempts to run (%d finished before)", len(items), len(queue),
                     len(store.records))
         cache, replaced = None, 0
@@ -134,7 +139,8 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
                        config: SweepConfig, console: Console | None) -> None:
     proved = {r["theorem"] for r in store.records if r["status"] == "proved"}
     finished = {r["theorem"] for r in store.records if r["status"] in FINAL}
-    finished |= {r["theorem"] for r in store.records if r["attempt"] >= config.attempts}
+    finished |= {r["theorem"] for r in store.records
+                 if r["attempt"] >= config.attempts and r["status"] != "error"}
     started, done_now = time.monotonic(), 0
     progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[status]}"), TimeElapsedColumn(),

@@ -57,6 +57,22 @@ def test_pending_tasks_resume_where_the_last_run_stopped(tmp_path: Path) -> None
     assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=1)] == [("c", 1)]
 
 
+def test_attempts_that_ended_in_errors_run_again_and_count_once(tmp_path: Path) -> None:
+    bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable"})
+    items = load_benchmark(bench)
+    records = [
+        {"theorem": "a", "attempt": 1, "status": "error", "message": "worker died 3 times"},
+        {"theorem": "b", "attempt": 1, "status": "unproved"},
+        {"theorem": "b", "attempt": 2, "status": "error", "message": "endpoint down"},
+    ]
+    assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=2)] == [
+        ("a", 1), ("b", 2)]
+    assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=1)] == [("a", 1)]
+    rerun = [*records, {"theorem": "a", "attempt": 1, "status": "proved", "proof": ["fin"]}]
+    a = next(t for t in summarise(items, rerun, attempts=2).theorems if t.name == "a")
+    assert (a.status, a.attempts, a.proved_at) == ("proved", 1, 1)
+
+
 def test_benchmark_errors_name_file_and_line(tmp_path: Path) -> None:
     bench = tmp_path / "b.jsonl"
     bench.write_text('{"name": "x", "statement": "theorem x : P :="}\n{"name": "x", "statement": "s"}\n')
