@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
+from planner.endpoint import EndpointError
 from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
 from prover.expert.cli import add_train_command
@@ -35,6 +36,7 @@ from prover.policies import (
     add_policy_options,
     natural_width,
     policy_spec,
+    preflight,
 )
 from prover.policy_server import PolicyServerError
 from prover.render import print_result, print_sweep_summary
@@ -213,6 +215,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         raise InputError(str(exc)) from exc
     config = search_config(args, spec)
     factory = backend_factory(args.backend, args)
+    preflight(spec)
     policy_factory: Any = spec
     if spec.kind == "model":
         policy_factory = start_served_policy(args, spec, sweep)
@@ -232,7 +235,6 @@ def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: Sweep
     """Start the batching policy servers (each loads the model once, inside it) for a sweep's workers."""
     import ray
 
-    from prover.hf_policy_config import check_model_reference
     from prover.policy_server import HFPolicyFactory, PolicyServerConfig, start_policy_servers
     from prover.sweep.runner import connect_ray
 
@@ -240,7 +242,6 @@ def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: Sweep
         server = config_from_args(PolicyServerConfig, args, prefix="server")
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    check_model_reference(spec.model.model)
     connect_ray(sweep.address)
     handles = start_policy_servers(HFPolicyFactory(spec.model), server)
     nodes = ray.get([handle.node_id.remote() for handle in handles])
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_INPUT
     except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError,
-            PolicyServerError) as exc:
+            PolicyServerError, EndpointError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:

@@ -89,6 +89,27 @@ class PolicySpec:
         return HFPolicy(self.model)
 
 
+PREFLIGHT_STATE = {"lean": "⊢ True", "coq": "============================\nTrue"}  # any answer will do
+
+
+def preflight(spec: PolicySpec) -> None:
+    """Fail before a sweep starts when its policy cannot answer at all: a model directory that does not
+    exist, or a completions endpoint that does not answer one request for a trivial state (raises
+    ``ModelLoadError`` or ``PolicyEndpointError``). A tactic list needs no check."""
+    if spec.kind == "model" and spec.model is not None:
+        from prover.hf_policy_config import check_model_reference
+
+        check_model_reference(spec.model.model)
+    elif spec.kind == "openai":
+        policy = spec()
+        try:
+            policy.propose([PREFLIGHT_STATE.get(spec.assistant, "⊢ True")], 1)
+        finally:
+            close = getattr(policy, "close", None)
+            if callable(close):
+                close()
+
+
 class LazyPolicy:
     """Builds its policy on the first ``propose``, so cheap checks (opening the session) come first."""
 

@@ -61,7 +61,7 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     from prover.cli import search_config
     from prover.expert.loop import ExpertRun, base_model, run_expert_iteration
     from prover.hf_policy_config import check_model_reference
-    from prover.policies import PolicySpec, policy_spec
+    from prover.policies import PolicySpec, policy_spec, preflight
 
     assistant = BACKENDS[args.backend].assistant
     spec = policy_spec(args, assistant)
@@ -76,7 +76,8 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     run = ExpertRun(benchmark=args.benchmark, backend_factory=backend_factory(args.backend, args),
                     policy=spec, model_policy=model_policy, search=search, model_search=model_search,
                     sweep=sweep, backend_name=args.backend, sessions=args.sessions)
-    check_model_reference(base_model(config, run))  # before round 1's sweep, not after it
+    preflight(spec)  # before round 1's sweep, not after it
+    check_model_reference(base_model(config, run))
     report = run_expert_iteration(config, run, console=console)
     print_expert_summary(console, report)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import socket
 import threading
 import time
 from collections import deque
@@ -328,3 +329,30 @@ def test_config_validation(kwargs) -> None:
 
 def test_config_fields_have_help() -> None:
     assert all(f.metadata.get("help") for f in dataclasses.fields(OpenAIPolicyConfig))
+
+
+def test_an_unreachable_endpoint_is_exit_3_for_prove_and_sweep_before_any_work(
+        tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.cli import main
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    endpoint = ["--policy", "openai", "--openai-base-url", url, "--openai-model", "m",
+                "--openai-max-retries", "0"]
+    assert main(["prove", "--backend", "coq", *endpoint, "Theorem t : 1 = 1."]) == 3
+    out = tmp_path / "sweep"
+    assert main(["sweep", "coq_basic", "--backend", "coq", *endpoint, "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("connection failed") == 2 and "Traceback" not in err
+    assert not out.exists()  # the sweep stopped before it started any worker or wrote anything
+
+
+def test_the_preflight_request_is_one_completion_for_a_trivial_state(endpoint) -> None:
+    from prover.policies import PolicySpec, preflight
+
+    config = OpenAIPolicyConfig(base_url=endpoint.url, model="tiny", api_key="")
+    preflight(PolicySpec("openai", "coq", endpoint=config))
+    ((path, _, body),) = endpoint.requests
+    assert path == "/v1/completions" and body["n"] == 1
+    assert body["prompt"] == ["============================\nTrue:::"]
