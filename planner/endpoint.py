@@ -78,7 +78,7 @@ class JsonEndpoint:
                  error: type[EndpointError], sleep: Callable[[float], None] = time.sleep) -> None:
         self.url = url
         self._client = client
-        self._headers = dict(headers)
+        self.headers = dict(headers)
         self._retry = retry
         self._error = error
         self._sleep = sleep
@@ -105,7 +105,7 @@ class JsonEndpoint:
         """One request: ``(response, None)`` on 200, else the response (if any) and the error to raise."""
         self.requests += 1
         try:
-            response = self._client.post(self.url, json=payload, headers=self._headers)
+            response = self._client.post(self.url, json=payload, headers=self.headers)
         except httpx.TimeoutException as exc:
             return None, self._error(f"timed out ({type(exc).__name__})", url=self.url, attempts=attempt)
         except httpx.TransportError as exc:

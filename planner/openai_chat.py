@@ -65,6 +65,20 @@ class OpenAIChatPlanner:
         """HTTP requests sent, retries included."""
         return self._endpoint.requests
 
+    def check_reachable(self) -> None:
+        """Fail fast (``PlannerEndpointError``) when the endpoint cannot be reached or refuses the key:
+        one ``GET /models`` (no generation). Any other answer passes, since not every server lists its
+        models. Drivers call it before a long run that would otherwise fail theorem by theorem."""
+        url = self.url.removesuffix("/chat/completions") + "/models"
+        try:
+            response = self._client.get(url, headers=self._endpoint.headers,
+                                        timeout=self.config.connect_timeout_s + 5)
+        except httpx.TransportError as exc:
+            raise PlannerEndpointError(f"cannot reach it: {exc!r}", url=url) from None
+        if response.status_code in (401, 403):
+            raise PlannerEndpointError("the API key was refused (--planner-api-key, $PLANNER_API_KEY)",
+                                       url=url, status=response.status_code, body=response.text)
+
     def complete(self, messages: Sequence[ChatMessage]) -> str:
         """The assistant's answer to ``messages``. Raises ``PlannerEndpointError``."""
         data, attempts = self._endpoint.post(self._payload(messages))

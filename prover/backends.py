@@ -29,6 +29,7 @@ class BackendSpec:
     config_class: str
     summary: str
     tactic_timeout: float = 12.0  # the default per-tactic limit (seconds) for this assistant
+    plans: bool = False  # whether --planner works with it (planner.plan_backend_for knows it)
 
     def load(self) -> tuple[type, type]:
         module = importlib.import_module(self.module)
@@ -39,7 +40,7 @@ BACKENDS: dict[str, BackendSpec] = {
     spec.name: spec
     for spec in (
         BackendSpec("repl", "lean", "search.backends.lean", "LeanReplBackend", "LeanReplConfig",
-                    "Lean 4 through a pool of Lean REPL processes (needs a built lean_project)"),
+                    "Lean 4 through a pool of Lean REPL processes (needs a built lean_project)", plans=True),
         BackendSpec("dojo", "lean", "search.backends.lean", "LeanDojoBackend", "LeanDojoConfig",
                     "Lean 4 through LeanDojo's Dojo (needs a traced repository)"),
         BackendSpec("coq", "coq", "search.backends.coq", "CoqBackend", "CoqBackendConfig",

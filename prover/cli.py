@@ -216,6 +216,11 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     config = search_config(args, spec)
     factory = backend_factory(args.backend, args)
     preflight(spec)
+    planner = planner_settings(args)
+    if planner is not None:
+        if not BACKENDS[args.backend].plans:
+            raise PlanningUnsupportedError(args.backend)
+        check_planner(planner)
     policy_factory: Any = spec
     if spec.kind == "model":
         policy_factory = start_served_policy(args, spec, sweep)
@@ -223,12 +228,26 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
                                    policy_factory=policy_factory, search_config=config,
                                    backend_name=args.backend, sessions=args.sessions,
-                                   planner=planner_settings(args), console=console)
+                                   planner=planner, console=console)
     finally:
         if isinstance(policy_factory, ServedPolicy):
             policy_factory.shutdown()
     print_sweep_summary(console, summary, paths)
     return 0
+
+
+def check_planner(settings: PlannerSettings) -> None:
+    """Before a planned sweep: the planner model is named and its HTTP endpoint answers (raises
+    ``PlannerConfigError`` or ``PlannerEndpointError``), so no theorem fails one by one for it."""
+    from planner import make_planner_client
+
+    if settings.client.provider != "openai":
+        return  # a local model: each worker loads it; a bad one fails the first task, which ends the sweep
+    client = make_planner_client(settings.client)
+    try:
+        client.check_reachable()
+    finally:
+        client.close()
 
 
 def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: SweepConfig) -> ServedPolicy:

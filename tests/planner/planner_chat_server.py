@@ -53,6 +53,7 @@ class ChatServer:
     def __init__(self, fallback: Reply | None = None) -> None:
         self.replies: deque[Reply] = deque()
         self.fallback = fallback or Reply(500, {"error": {"message": "no reply queued"}})
+        self.models = Reply(200, {"object": "list", "data": [{"id": "planner-test", "object": "model"}]})
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -99,9 +100,16 @@ class ChatServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # ``/v1/models``: the reachability check
+                with server._lock:
+                    server.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, None))
+                self._send(server.models if self.path == "/v1/models" else Reply(404, {}))
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                reply = server._next(self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
+                self._send(server._next(self.path, {k.lower(): v for k, v in self.headers.items()}, raw))
+
+            def _send(self, reply: Reply) -> None:
                 time.sleep(reply.delay)
                 data = (reply.body if isinstance(reply.body, str) else json.dumps(reply.body)).encode()
                 try:

@@ -158,6 +158,28 @@ def test_a_refused_connection_is_reported() -> None:
         planner.complete(MESSAGES)
 
 
+def test_the_reachability_check_asks_for_the_models_only(server: ChatServer) -> None:
+    with client(server) as planner:
+        planner.check_reachable()
+    (seen,) = server.seen
+    assert seen.path == "/v1/models" and seen.headers["authorization"] == "Bearer sk-test"
+    server.models = Reply(404, {"error": "no such route"})  # a server that lists no models still passes
+    with client(server) as planner:
+        planner.check_reachable()
+
+
+def test_the_reachability_check_fails_for_a_refused_key_or_no_server(server: ChatServer) -> None:
+    server.models = Reply(401, {"error": {"message": "invalid api key"}})
+    with client(server) as planner, pytest.raises(PlannerEndpointError, match="API key was refused"):
+        planner.check_reachable()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = PlannerClientConfig(model="m", base_url=f"http://127.0.0.1:{port}/v1")
+    with OpenAIChatPlanner(config) as planner, pytest.raises(PlannerEndpointError, match="cannot reach it"):
+        planner.check_reachable()
+
+
 @pytest.mark.parametrize("reply", [Reply(200, "this is not JSON"), Reply(200, {"object": "error"}),
                                    Reply(200, {"choices": [{"index": 0}]}),
                                    Reply(200, {"choices": [{"message": {"content": 42}}]})])

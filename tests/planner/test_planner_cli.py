@@ -128,3 +128,23 @@ def test_sweep_record_fields_are_json() -> None:
     assert fields["planner"]["plan"][0]["statement"] == "5 * x = 25"
     assert fields["planner"]["rounds"][0]["main"]["tactics"] == ["rw [h2]", "norm_num"]
     json.dumps(fields)
+
+
+def test_a_planned_sweep_checks_the_backend_and_the_endpoint_before_any_work(
+        tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from prover.cli import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    planner = ["--planner", "--planner-base-url", url, "--planner-model", "m"]
+    out = tmp_path / "out"
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", *planner,
+                 "--out", str(out)]) == 2
+    assert main(["sweep", "coq_basic", "--backend", "repl", "--policy", "tactics", *planner,
+                 "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "backend 'coq' cannot check plans" in err and "cannot reach it" in err
+    assert "Traceback" not in err and not out.exists()
