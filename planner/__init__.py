@@ -4,11 +4,15 @@ trigger a re-plan.
 Entry point: ``prove_with_planner(theorem, backend=..., policy=..., ...) -> PlannedResult``. Plug-in
 points: ``PlannerClient`` (the chat model: ``OpenAIChatPlanner`` over HTTP, ``planner.hf_chat.HFChatPlanner``
 for a local transformers model, imported on demand so that this package does not import torch) and
-``PlanBackend`` (plan checking and subgoal sessions: ``LeanReplPlanBackend`` for the Lean REPL).
+``PlanBackend`` (plan checking and subgoal sessions: ``LeanReplPlanBackend`` for the Lean REPL,
+``CoqPlanBackend`` for coqtop); the assistant's plan syntax, prompt and parser are its ``PlanDialect``.
 """
 
 from planner.client import ChatMessage, PlannerClient, make_planner_client
 from planner.config import PlannerClientConfig, PlannerConfig
+from planner.coq_parse import parse_coq_plan
+from planner.coq_plan import CoqPlanBackend
+from planner.dialect import COQ, LEAN, PlanDialect, dialect_of
 from planner.errors import (
     PlannerConfigError,
     PlannerEndpointError,
@@ -33,13 +37,17 @@ from planner.result import (
 from planner.subgoal_search import have_block, planned_tactics, replay_verifier
 
 __all__ = [
+    "COQ",
+    "LEAN",
     "ChatMessage",
+    "CoqPlanBackend",
     "LeanReplPlanBackend",
     "OpenAIChatPlanner",
     "Plan",
     "PlanAttempt",
     "PlanBackend",
     "PlanCheck",
+    "PlanDialect",
     "PlanParse",
     "PlanProblem",
     "PlanRound",
@@ -57,8 +65,10 @@ __all__ = [
     "Rejection",
     "Subgoal",
     "SubgoalOutcome",
+    "dialect_of",
     "have_block",
     "make_planner_client",
+    "parse_coq_plan",
     "parse_plan",
     "plan_backend_for",
     "planned_tactics",

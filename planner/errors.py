@@ -44,11 +44,12 @@ class PlannerModelLoadError(PlannerError):
 
 
 class PlanningUnsupportedError(PlannerError):
-    """The backend cannot check plans or open subgoals (only the Lean REPL backend and test doubles can)."""
+    """The backend cannot check plans or open subgoals (the Lean REPL and Coq backends, and test doubles,
+    can)."""
 
     def __init__(self, backend: str) -> None:
         super().__init__(f"backend {backend!r} cannot check plans: planning needs the Lean REPL backend "
-                         f"(--backend repl)")
+                         f"(--backend repl) or the Coq backend (--backend coq)")
         self.backend = backend
 
     def __reduce__(self) -> tuple[Any, ...]:

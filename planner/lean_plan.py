@@ -16,6 +16,8 @@ from search.types import Theorem
 class LeanReplPlanBackend:
     """Plans checked and subgoals opened in the REPL pool of ``backend`` (sessions share its processes)."""
 
+    assistant = "lean"
+
     def __init__(self, backend: LeanReplBackend) -> None:
         self.backend = backend
 
@@ -30,10 +32,16 @@ class LeanReplPlanBackend:
 
 
 def plan_backend_for(backend: Backend) -> PlanBackend:
-    """The backend itself when it implements ``PlanBackend``; the REPL adapter for ``LeanReplBackend``.
-    Raises ``PlanningUnsupportedError`` for any other backend (LeanDojo, Coq)."""
+    """The backend itself when it implements ``PlanBackend``; the REPL adapter for ``LeanReplBackend``;
+    the coqtop adapter for ``CoqBackend``. Raises ``PlanningUnsupportedError`` for any other (LeanDojo)."""
     if isinstance(backend, PlanBackend):
         return backend
     if isinstance(backend, LeanReplBackend):
         return LeanReplPlanBackend(backend)
+    from search.backends.coq import CoqBackend
+
+    if isinstance(backend, CoqBackend):
+        from planner.coq_plan import CoqPlanBackend
+
+        return CoqPlanBackend(backend)
     raise PlanningUnsupportedError(getattr(backend, "name", type(backend).__name__))

@@ -126,13 +126,15 @@ class _PlannedAttempt:
 
     def _messages(self, rounds: list[PlanRound]) -> list[ChatMessage]:
         c = self.config
+        dialect = self.asker.dialect
         if not rounds:
-            return initial_messages(self.theorem, max_subgoals=c.max_subgoals, examples=c.worked_examples)
+            return initial_messages(self.theorem, max_subgoals=c.max_subgoals, examples=c.worked_examples,
+                                    dialect=dialect)
         last = rounds[-1]
         assert last.plan is not None and last.failure is not None
         return replan_messages(self.theorem, plan=last.plan, proven=len(_proven_prefix(last)[0]),
                                failure=last.failure, max_subgoals=c.max_subgoals,
-                               examples=c.worked_examples)
+                               examples=c.worked_examples, dialect=dialect)
 
     def _prove_plan(self, number: int, attempts: tuple[PlanAttempt, ...], plan: Plan) -> PlanRound:
         """Search every subgoal in order, then the main goal; verify the assembled proof."""

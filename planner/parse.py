@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from planner.plan import Plan, PlanParse, Rejection, Subgoal
+from planner.plan import Plan, PlanParse, Rejection, Subgoal, duplicate_or_surplus
 from search.backends.lean.safety import check_lean_tactic
 from search.backends.lean.safety_lexer import Kind, LexError, Token, bracket_problem, lex, top_level
 
@@ -57,12 +57,8 @@ def parse_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
         read = _read_have(chunk, taken={s.name for s in subgoals})
         if isinstance(read, Rejection):
             rejections.append(read)
-        elif any(s.name == read.name for s in subgoals):
-            rejections.append(Rejection(chunk.source, f"the name {read.name} is used twice"))
-        elif any(s.statement == read.statement and s.binders == read.binders for s in subgoals):
-            rejections.append(Rejection(chunk.source, "the same statement twice"))
-        elif len(subgoals) >= max_subgoals:
-            rejections.append(Rejection(chunk.source, f"more than {max_subgoals} subgoals"))
+        elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is not None:
+            rejections.append(Rejection(chunk.source, reason))
         else:
             subgoals.append(read)
     if not chunks:

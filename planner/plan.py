@@ -1,6 +1,7 @@
 """A plan as plain data: the ``have`` subgoals a planner proposed, and the lines it refused.
 
-A ``Subgoal`` is one ``have NAME [BINDERS] : STATEMENT`` line without a proof. Its ``text`` is exactly what
+A ``Subgoal`` is one ``have NAME [BINDERS] : STATEMENT`` line without a proof (Lean), or one
+``assert (NAME : STATEMENT)`` (Coq, ``form="assert"``). Its ``text`` is exactly what
 goes to the proof assistant (followed by ``:= by sorry`` to check the plan, by ``:= by`` and the found tactics
 in the final proof); it is single-line (parsing collapses whitespace), so a plan renders one subgoal per
 line and Lean's error positions map back to subgoals by line.
@@ -8,6 +9,7 @@ line and Lean's error positions map back to subgoals by line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,16 +23,23 @@ class Subgoal:
     statement: str
     binders: str = ""
     source: str = ""
+    form: str = "have"  # "have" (Lean) or "assert" (Coq)
 
     def __post_init__(self) -> None:
         if not self.name or not self.statement.strip():
             raise ValueError(f"a subgoal needs a name and a statement, got {self.name!r}: {self.statement!r}")
+        if self.form not in ("have", "assert"):
+            raise ValueError(f"a subgoal's form is have or assert, got {self.form!r}")
+        if self.form == "assert" and self.binders:
+            raise ValueError("an assert subgoal has no binders")
         if "\n" in self.statement or "\n" in self.binders:
             raise ValueError("a subgoal's statement is one line (parsing collapses whitespace)")
 
     @property
     def text(self) -> str:
-        """The ``have`` tactic without a proof, as sent to the safety filter and to Lean."""
+        """The ``have`` (``assert``) tactic without a proof, as the filter and the assistant see it."""
+        if self.form == "assert":
+            return f"assert ({self.name} : {self.statement})"
         binders = f" {self.binders}" if self.binders else ""
         return f"have {self.name}{binders} : {self.statement}"
 
@@ -97,3 +106,15 @@ class PlanParse:
     def usable(self) -> bool:
         """A plan with at least one subgoal and no refused line (refusals are sent back to the model)."""
         return bool(self.plan.subgoals) and not self.rejections
+
+
+def duplicate_or_surplus(subgoals: Sequence[Subgoal], read: Subgoal, max_subgoals: int) -> str | None:
+    """Why a parsed subgoal cannot join the ``subgoals`` read before it (its name or statement is taken,
+    or the plan is full), or ``None``."""
+    if any(s.name == read.name for s in subgoals):
+        return f"the name {read.name} is used twice"
+    if any(s.statement == read.statement and s.binders == read.binders for s in subgoals):
+        return "the same statement twice"
+    if len(subgoals) >= max_subgoals:
+        return f"more than {max_subgoals} subgoals"
+    return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from planner.client import ChatMessage, PlannerClient
 from planner.config import PlannerConfig
-from planner.parse import parse_plan
+from planner.dialect import dialect_of
 from planner.plan import Plan, PlanParse, Rejection, Subgoal
 from planner.prompt import retry_message
 from planner.protocols import PlanBackend, PlanProblem
@@ -45,6 +45,7 @@ class PlanAsker:
         self.client, self.plan_backend, self.theorem = client, plan_backend, theorem
         self.config, self.tactic_filter, self.stats = config, tactic_filter, stats
         self.clock, self.expired = clock, expired
+        self.dialect = dialect_of(plan_backend)
 
     def ask(self, messages: Sequence[ChatMessage], *, prefix: tuple[Subgoal, ...] = (),
             previous: Plan | None = None) -> PlanAnswer:
@@ -56,8 +57,8 @@ class PlanAsker:
             if self.expired():
                 break
             answer, seconds = self._complete(conversation)
-            parsed = self._screen(fit_prefix(parse_plan(answer, max_subgoals=self.config.max_subgoals),
-                                             prefix, previous))
+            parse = self.dialect.parse(answer, max_subgoals=self.config.max_subgoals)
+            parsed = self._screen(fit_prefix(parse, prefix, previous))
             problems: tuple[PlanProblem, ...] = ()
             if parsed.usable:
                 check = self.plan_backend.check_plan(self.theorem, parsed.plan.lines())
@@ -68,10 +69,11 @@ class PlanAsker:
                 problems = check.problems
             attempts.append(PlanAttempt(answer, parsed.plan, parsed.rejections, problems, seconds=seconds))
             self.stats.plans_refused += 1
-            reasons = [*(r.render() for r in parsed.rejections), *render_problems(parsed.plan, problems)]
+            shown = render_problems(parsed.plan, problems, self.dialect.assistant)
+            reasons = [*(r.render() for r in parsed.rejections), *shown]
             logger.info("%s: plan refused: %s", self.theorem.name, "; ".join(reasons))
             conversation += [ChatMessage("assistant", answer),
-                             retry_message(parsed.rejections, render_problems(parsed.plan, problems), prefix)]
+                             retry_message(parsed.rejections, shown, prefix, self.dialect)]
         return PlanAnswer(None, (), tuple(attempts))
 
     def _complete(self, conversation: list[ChatMessage]) -> tuple[str, float]:
@@ -108,11 +110,11 @@ def fit_prefix(parsed: PlanParse, prefix: tuple[Subgoal, ...], previous: Plan | 
     return PlanParse(plan, tuple(rejections))
 
 
-def render_problems(plan: Plan, problems: Sequence[PlanProblem]) -> list[str]:
-    """Lean's problems as lines for the model: the ``have`` they are on, then the message."""
+def render_problems(plan: Plan, problems: Sequence[PlanProblem], assistant: str = "Lean") -> list[str]:
+    """The assistant's problems as lines for the model: the subgoal they are on, then the message."""
     lines = []
     for problem in problems:
         index = problem.index
         where = plan.subgoals[index].text if index is not None and 0 <= index < len(plan) else "the plan"
-        lines.append(f"Lean, at `{where}`: {problem.message}")
+        lines.append(f"{assistant}, at `{where}`: {problem.message}")
     return lines

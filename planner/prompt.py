@@ -10,10 +10,14 @@ what the search did with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from planner.client import ChatMessage
 from planner.plan import Plan, Rejection, Subgoal
 from search.types import Theorem
+
+if TYPE_CHECKING:
+    from planner.dialect import PlanDialect
 
 SYSTEM = """\
 You are an expert in Lean 4 and Mathlib who plans proofs. Given a theorem, you do not prove it: you \
@@ -56,8 +60,10 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _fenced(lines: str) -> str:
-    return f"```lean\n{lines}\n```"
+def _dialect(dialect: PlanDialect | None) -> PlanDialect:
+    from planner.dialect import LEAN
+
+    return dialect or LEAN
 
 
 def theorem_text(theorem: Theorem) -> str:
@@ -66,37 +72,46 @@ def theorem_text(theorem: Theorem) -> str:
     return "\n".join([*context, theorem.statement.rstrip()])
 
 
-def initial_messages(theorem: Theorem, *, max_subgoals: int, examples: int) -> list[ChatMessage]:
-    """System rules, ``examples`` worked examples, then the theorem to plan."""
-    messages = [ChatMessage("system", SYSTEM.format(max_subgoals=max_subgoals))]
-    for statement, plan in EXAMPLES[:examples]:
-        messages.append(ChatMessage("user", _ask(statement)))
-        messages.append(ChatMessage("assistant", _fenced(plan)))
-    messages.append(ChatMessage("user", _ask(theorem_text(theorem))))
+def initial_messages(theorem: Theorem, *, max_subgoals: int, examples: int,
+                     dialect: PlanDialect | None = None) -> list[ChatMessage]:
+    """System rules, ``examples`` worked examples, then the theorem to plan (Lean unless ``dialect``)."""
+    d = _dialect(dialect)
+    messages = [ChatMessage("system", d.system.format(max_subgoals=max_subgoals))]
+    for statement, plan in d.examples[:examples]:
+        messages.append(ChatMessage("user", _ask(statement, d)))
+        messages.append(ChatMessage("assistant", d.fenced(plan)))
+    messages.append(ChatMessage("user", _ask(theorem_text(theorem), d)))
     return messages
 
 
-def _ask(statement: str) -> str:
-    return f"Plan a proof of this theorem:\n{_fenced(statement)}"
+def _ask(statement: str, dialect: PlanDialect) -> str:
+    return f"Plan a proof of this theorem:\n{dialect.fenced(statement)}"
 
 
-def retry_message(rejections: Sequence[Rejection], lean_problems: Sequence[str],
-                  prefix: Sequence[Subgoal]) -> ChatMessage:
+def _plan_text(subgoals: Sequence[Subgoal]) -> str:
+    """Subgoals as the model writes them: Lean ``have`` lines, Coq ``assert`` sentences."""
+    return "\n".join(s.text + ("." if s.form == "assert" else "") for s in subgoals)
+
+
+def retry_message(rejections: Sequence[Rejection], problems: Sequence[str],
+                  prefix: Sequence[Subgoal], dialect: PlanDialect | None = None) -> ChatMessage:
     """Ask again after a refused answer, with every reason."""
-    reasons = [f"- {r.render()}" for r in rejections] + [f"- {p}" for p in lean_problems]
+    d = _dialect(dialect)
+    reasons = [f"- {r.render()}" for r in rejections] + [f"- {p}" for p in problems]
     text = "Your plan cannot be used:\n" + "\n".join(reasons)
-    text += "\nWrite the whole plan again, corrected, in one ```lean block of `have` lines without proofs."
+    text += f"\nWrite the whole plan again, corrected, in one ```{d.fence} block of {d.lines}."
     if prefix:
-        text += " Keep these first lines word for word:\n" + _fenced("\n".join(s.text for s in prefix))
+        text += " Keep these first lines word for word:\n" + d.fenced(_plan_text(prefix))
     return ChatMessage("user", text)
 
 
 def replan_messages(theorem: Theorem, *, plan: Plan, proven: int, failure: str, max_subgoals: int,
-                    examples: int) -> list[ChatMessage]:
+                    examples: int, dialect: PlanDialect | None = None) -> list[ChatMessage]:
     """A new conversation asking to revise ``plan`` from subgoal ``proven`` on (the main goal when
     ``proven == len(plan)``), keeping subgoals ``0..proven-1`` word for word."""
-    messages = initial_messages(theorem, max_subgoals=max_subgoals, examples=examples)
-    messages.append(ChatMessage("assistant", _fenced(plan.render())))
+    d = _dialect(dialect)
+    messages = initial_messages(theorem, max_subgoals=max_subgoals, examples=examples, dialect=d)
+    messages.append(ChatMessage("assistant", d.fenced(_plan_text(plan.subgoals))))
     kept = plan.subgoals[:proven]
     if proven < len(plan):
         stuck = plan.subgoals[proven]
@@ -107,7 +122,7 @@ def replan_messages(theorem: Theorem, *, plan: Plan, proven: int, failure: str, 
                 f"facts after the proven ones so that the theorem follows by a simple step.")
     if kept:
         text += " These facts are proven: keep them as the first lines, word for word:\n"
-        text += _fenced("\n".join(s.text for s in kept))
-    text += "\nAnswer with the whole new plan in one ```lean block."
+        text += d.fenced(_plan_text(kept))
+    text += f"\nAnswer with the whole new plan in one ```{d.fence} block."
     messages.append(ChatMessage("user", text))
     return messages

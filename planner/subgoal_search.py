@@ -69,8 +69,15 @@ def have_block(subgoal: Subgoal, tactics: Sequence[str]) -> str:
 
 def planned_tactics(subgoals: Sequence[Subgoal], proofs: Sequence[Sequence[str]],
                     main: Sequence[str]) -> tuple[str, ...]:
-    """The whole proof as a tactic list for ``Backend.verify``: one ``have`` block per subgoal, then the
-    main goal's tactics."""
+    """The whole proof as a tactic list for ``Backend.verify``: one ``have`` block per subgoal (Lean), or
+    each ``assert`` followed by its proof's tactics (Coq: the asserted fact is the focused goal until its
+    proof closes it), then the main goal's tactics."""
     if len(subgoals) != len(proofs):
         raise ValueError(f"{len(subgoals)} subgoals but {len(proofs)} proofs")
-    return (*(have_block(s, p) for s, p in zip(subgoals, proofs, strict=True)), *main)
+    tactics: list[str] = []
+    for subgoal, proof in zip(subgoals, proofs, strict=True):
+        if subgoal.form == "assert":
+            tactics += [subgoal.text, *proof]
+        else:
+            tactics.append(have_block(subgoal, proof))
+    return (*tactics, *main)

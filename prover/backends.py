@@ -44,7 +44,7 @@ BACKENDS: dict[str, BackendSpec] = {
         BackendSpec("dojo", "lean", "search.backends.lean", "LeanDojoBackend", "LeanDojoConfig",
                     "Lean 4 through LeanDojo's Dojo (needs a traced repository)"),
         BackendSpec("coq", "coq", "search.backends.coq", "CoqBackend", "CoqBackendConfig",
-                    "Coq 8.16+ through coqtop (apt-get install coq)", tactic_timeout=5.0),
+                    "Coq 8.16+ through coqtop (apt-get install coq)", tactic_timeout=5.0, plans=True),
     )
 }
 

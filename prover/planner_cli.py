@@ -42,7 +42,7 @@ def add_planner_options(parser: argparse.ArgumentParser) -> None:
     """``--planner`` and one ``--planner-*`` option per field of the two planner configs."""
     group = parser.add_argument_group(
         "planner", "split the theorem into `have` subgoals with a planner LLM, prove them in order, "
-                   "re-plan when one is stuck (Lean REPL backend only)")
+                   "re-plan when one is stuck (Lean REPL and Coq backends)")
     group.add_argument("--planner", action="store_true",
                        help="prove through plans (see the --planner-* options; the endpoint, model and key "
                             "may also come from $PLANNER_BASE_URL, $PLANNER_MODEL, $PLANNER_API_KEY)")

@@ -141,10 +141,10 @@ def test_a_planned_sweep_checks_the_backend_and_the_endpoint_before_any_work(
         url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     planner = ["--planner", "--planner-base-url", url, "--planner-model", "m"]
     out = tmp_path / "out"
-    assert main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", *planner,
+    assert main(["sweep", "coq_basic", "--backend", "dojo", "--policy", "tactics", *planner,
                  "--out", str(out)]) == 2
     assert main(["sweep", "coq_basic", "--backend", "repl", "--policy", "tactics", *planner,
                  "--out", str(out)]) == 3
     err = capsys.readouterr().err
-    assert "backend 'coq' cannot check plans" in err and "cannot reach it" in err
+    assert "backend 'dojo' cannot check plans" in err and "cannot reach it" in err
     assert "Traceback" not in err and not out.exists()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from search.backends.coq.config import CoqBackendConfig
@@ -74,9 +75,12 @@ class CoqSession:
     ``BackendUnavailableError`` (coqtop cannot run). ``run_tactic`` never raises for a tactic's behaviour.
     """
 
-    def __init__(self, theorem: Theorem, config: CoqBackendConfig | None = None) -> None:
+    def __init__(self, theorem: Theorem, config: CoqBackendConfig | None = None, *,
+                 prefix: Sequence[str] = (), focused: bool = False) -> None:
         self.theorem = theorem
         self.config = config or CoqBackendConfig()
+        self._prefix = tuple(prefix)  # our own sentences after ``Proof.``: the session starts after them
+        self._focused = focused  # the prefix focused one goal: closing it finishes this session's proof
         self.restarts = 0  # coqtop processes started after the first one
         self._top: CoqTop | None = None
         self._base_id = 0  # state id after `Proof.` in the current process
@@ -87,7 +91,7 @@ class CoqSession:
             self._tmp = tempfile.TemporaryDirectory(prefix="coq-session-")
         self._cwd = self.config.workdir if self._tmp is None else self._tmp.name
         try:
-            self._top, self._base_id = launch(self.config, theorem, self._cwd)
+            self._top, self._base_id = self._launch()
         except BaseException:
             self.close()
             raise
@@ -103,6 +107,17 @@ class CoqSession:
             self.close()
             raise InvalidTheoremError(theorem.name, f"no goal to prove after Proof. ({initial})")
         self._initial = initial
+
+    def _launch(self) -> tuple[CoqTop, int]:
+        """coqtop in proof mode on the theorem, past the prefix; the state id there."""
+        top, state = launch(self.config, self.theorem, self._cwd)
+        for sentence in self._prefix:
+            reply = top.command(sentence, self.config.start_timeout)
+            if reply.state_id == state:
+                top.close()
+                raise InvalidTheoremError(self.theorem.name, f"{sentence} failed: {reply.error}")
+            state = reply.state_id
+        return top, state
 
     @property
     def pid(self) -> int | None:
@@ -192,7 +207,7 @@ class CoqSession:
         view = parse_display(reply.output)
         if view.display is Display.NONE:
             view = parse_display(top.command("Show.", self.config.replay_timeout).output)
-        if view.display is Display.FINISHED:
+        if view.display is Display.FINISHED or (self._focused and view.display is Display.UNFOCUSED):
             return ProofFinished(handle=CoqHandle(path), message="No more goals.")
         if view.display is not Display.GOALS:
             return TacticError(_DEAD_ENDS.get(view.display, "coqtop printed no goals"))
@@ -226,7 +241,7 @@ class CoqSession:
     def _restart(self) -> None:
         self._discard()
         try:
-            self._top, self._base_id = launch(self.config, self.theorem, self._cwd)
+            self._top, self._base_id = self._launch()
         except ProverError as exc:
             raise RestoreError(f"coqtop does not start again: {exc}") from exc
         self.restarts += 1

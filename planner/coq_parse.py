@@ -1,0 +1,67 @@
+"""Reading a Coq plan out of a model's free-form answer: ``assert (NAME : STATEMENT)`` subgoals.
+
+The answer's ``<think>`` part and Coq comments are dropped; when fenced code blocks hold ``assert``s only
+those are read, else the whole answer. Each ``assert`` runs to the parenthesis that closes its ``(``, so a
+statement may span lines, and whatever follows (``.``, ``by tactic.``, a proof) is ignored. The subgoal's
+text must pass ``check_coq_tactic`` (the Coq safety filter): untrusted text never reaches Coq unchecked.
+Malformed, unsafe, duplicate and surplus subgoals become ``Rejection``s with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from planner.plan import Plan, PlanParse, Rejection, Subgoal, duplicate_or_surplus
+from search.backends.coq.safety import check_coq_tactic
+
+_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
+_ASSERT = re.compile(r"(?<![\w'.])assert\s*\(")
+_HEAD = re.compile(r"\s*([A-Za-z_][\w']*)\s*:(?!=)(.*)", re.S)
+
+
+def parse_coq_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
+    """The plan in ``text`` and the subgoals refused. Never raises on any string."""
+    text = _COMMENT.sub(" ", _THINK.sub("", text))
+    fenced = [m.group(2) for m in _FENCE.finditer(text) if _ASSERT.search(m.group(2))]
+    regions = fenced or [text]
+    subgoals: list[Subgoal] = []
+    rejections: list[Rejection] = []
+    found = 0
+    for region in regions:
+        for start in (m.end() for m in _ASSERT.finditer(region)):
+            found += 1
+            read = _read_assert(region, start)
+            if isinstance(read, Rejection):
+                rejections.append(read)
+            elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is not None:
+                rejections.append(Rejection(read.source, reason))
+            else:
+                subgoals.append(read)
+    if not found:
+        rejections.append(Rejection("", "no `assert (NAME : STATEMENT).` line found in the answer"))
+    return PlanParse(Plan(tuple(subgoals)), tuple(rejections))
+
+
+def _read_assert(region: str, start: int) -> Subgoal | Rejection:
+    """The subgoal whose ``assert (`` ends at ``start`` in ``region``."""
+    source = region[max(0, start - 8):].split("\n", 1)[0].strip()
+    depth, end = 1, start
+    while end < len(region) and depth:
+        depth += {"(": 1, ")": -1}.get(region[end], 0)
+        end += 1
+    if depth:
+        return Rejection(source, "unbalanced parentheses")
+    inside = region[start:end - 1]
+    head = _HEAD.fullmatch(inside)
+    if head is None:
+        return Rejection(source, "not of the form `assert (NAME : STATEMENT)`")
+    name, statement = head.group(1), " ".join(head.group(2).split())
+    if not statement:
+        return Rejection(source, "an empty statement")
+    subgoal = Subgoal(name, statement, source=source, form="assert")
+    reason = check_coq_tactic(subgoal.text)
+    if reason is not None:
+        return Rejection(source, f"refused by the Coq safety filter: {reason}")
+    return subgoal

@@ -1,0 +1,68 @@
+"""``PlanBackend`` for the Coq backend: plans checked and subgoals opened in coqtop.
+
+A plan ``assert (h_0 : S_0). ... assert (h_{n-1} : S_{n-1}).`` is checked by running the asserts one after
+the other, each on the goal of the theorem itself (``k: assert ...`` with ``k`` its position after the
+earlier asserts), so that Coq type-checks ``S_k`` with the theorem's context and ``h_0 .. h_{k-1}``. The
+goals then are ``S_0 .. S_{n-1}`` (each with the earlier facts in context) and the theorem's own goal with
+all of them: one per subgoal, then the main goal, as ``PlanCheck`` wants them.
+
+A subgoal's session runs the same asserts, then focuses its goal with ``k: {``; closing that goal finishes
+the session's proof (``CoqSession(focused=True)``). The assembled proof (``planned_tactics``) is linear:
+each assert, then its proof, since the asserted fact is the focused goal until its proof closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from planner.protocols import PlanCheck, PlanProblem
+from search.backends.coq import CoqBackend, CoqSession
+from search.protocols import Session
+from search.types import TacticState, Theorem
+
+
+class CoqPlanBackend:
+    """Plans of ``assert`` subgoals for ``backend``'s theorems (one coqtop per check and per subgoal)."""
+
+    assistant = "coq"
+
+    def __init__(self, backend: CoqBackend) -> None:
+        self.backend = backend
+
+    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck:
+        session = CoqSession(theorem, self.backend.config)
+        try:
+            state = session.initial_state()
+            for index, sentence in enumerate(_chain(haves)):
+                result = session.run_tactic(state, sentence)
+                if not isinstance(result, TacticState):
+                    return PlanCheck(False, problems=(PlanProblem(index, _message(result)),))
+                state = result
+        finally:
+            session.close()
+        if len(state.goals) != len(haves) + 1:
+            return PlanCheck(False, problems=(PlanProblem(None, f"expected {len(haves) + 1} goals after the "
+                                                               f"asserts, Coq shows {len(state.goals)}"),))
+        return PlanCheck(True, tuple(state.goals))
+
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]:
+        chain = [f"{sentence}." for sentence in _chain(haves)]
+        sessions: list[Session] = []
+        try:
+            for position in range(1, len(haves) + 2):
+                sessions.append(CoqSession(theorem, self.backend.config, prefix=[*chain, f"{position}: {{"],
+                                           focused=True))
+        except BaseException:
+            for session in sessions:
+                session.close()
+            raise
+        return sessions
+
+
+def _chain(haves: Sequence[str]) -> list[str]:
+    """The asserts, each on the theorem's own goal: it sits after the ``k`` goals asserted before it."""
+    return [have if k == 0 else f"{k + 1}: {have}" for k, have in enumerate(haves)]
+
+
+def _message(result: object) -> str:
+    return str(getattr(result, "message", None) or result)

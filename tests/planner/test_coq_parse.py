@@ -1,0 +1,56 @@
+"""Reading Coq plans: ``assert (NAME : STATEMENT)`` sentences out of free-form answers, screened by the Coq
+safety filter."""
+
+from __future__ import annotations
+
+from planner.coq_parse import parse_coq_plan
+
+
+def texts(answer: str, **kwargs) -> list[str]:
+    return [s.text for s in parse_coq_plan(answer, **kwargs).plan.subgoals]
+
+
+def test_asserts_in_a_fence_across_lines_with_proofs_and_comments_dropped() -> None:
+    answer = """I will first show a lemma. (* a comment (h9 : False) *)
+```coq
+assert (h1 : forall n : nat,
+          double n = n + n).  (* by induction *)
+assert (h2 : forall n : nat, n + n = 2 * n) by lia.
+```
+and then the theorem follows."""
+    parsed = parse_coq_plan(answer)
+    assert parsed.usable
+    assert texts(answer) == ["assert (h1 : forall n : nat, double n = n + n)",
+                             "assert (h2 : forall n : nat, n + n = 2 * n)"]
+    assert {s.form for s in parsed.plan.subgoals} == {"assert"}
+
+
+def test_without_a_fence_the_whole_answer_is_read() -> None:
+    assert texts("First assert (h1 : 0 < 1). Then assert (h2 : (1 + 1) = 2).") == [
+        "assert (h1 : 0 < 1)", "assert (h2 : (1 + 1) = 2)"]
+
+
+def test_unsafe_malformed_duplicate_and_surplus_subgoals_are_refused() -> None:
+    answer = "\n".join([
+        "assert (h1 : 1 = 1).",
+        "assert (h2 : 1 = 1. Qed).",  # a second sentence smuggled into the statement
+        "assert (h3 : 2 = 2",  # never closed
+        "assert (1 = 1).",  # no name
+        "assert (h1 : 3 = 3).",  # the name again
+        "assert (h4 : 1 = 1).",  # the statement again
+        "assert (h5 : 4 = 4).",
+    ])
+    parsed = parse_coq_plan(answer, max_subgoals=1)
+    assert [s.name for s in parsed.plan.subgoals] == ["h1"]
+    reasons = " | ".join(r.reason for r in parsed.rejections)
+    for expected in ("Coq safety filter", "unbalanced parentheses", "not of the form", "used twice",
+                     "same statement twice", "more than 1 subgoals"):
+        assert expected in reasons, (expected, reasons)
+    assert not parsed.usable
+
+
+def test_an_answer_without_asserts_is_refused_and_think_blocks_are_ignored() -> None:
+    parsed = parse_coq_plan("<think>assert (h1 : 1 = 1).</think>I would use induction.")
+    assert not parsed.plan.subgoals
+    (rejection,) = parsed.rejections
+    assert rejection.reason == "no `assert (NAME : STATEMENT).` line found in the answer"
