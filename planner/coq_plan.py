@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from planner.protocols import PlanCheck, PlanProblem
-from search.backends.coq import CoqBackend, CoqSession
+from search.backends.coq import CoqBackend, CoqSession, check_coq_tactic
 from search.protocols import Session
 from search.types import TacticState, Theorem
 
@@ -46,6 +46,10 @@ class CoqPlanBackend:
         return PlanCheck(True, tuple(state.goals))
 
     def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]:
+        for have in haves:  # the prefix is sent as it is: never unchecked text
+            reason = check_coq_tactic(have)
+            if reason is not None:
+                raise ValueError(f"refused by the Coq safety filter: {have!r}: {reason}")
         chain = [f"{sentence}." for sentence in _chain(haves)]
         sessions: list[Session] = []
         try:

@@ -61,6 +61,8 @@ def test_subgoal_sessions_show_only_their_goal_and_finish_when_it_closes(backend
     finally:
         for session in sessions:
             session.close()
+    with pytest.raises(ValueError, match="Coq safety filter"):
+        CoqPlanBackend(backend).open_subgoals(THEOREM, ["assert (h1 : True). Admitted"])
 
 
 def test_a_refused_plan_is_fed_back_then_the_assembled_proof_passes_coqc(backend) -> None:
