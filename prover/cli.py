@@ -75,11 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                               help="a .jsonl benchmark file, or the name of one (e.g. coq_basic)")
     add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
     add_search_options(sweep_parser)
-    from prover.policy_server import PolicyServerConfig
-
-    server = sweep_parser.add_argument_group(
-        "policy server", "with --policy model, one batching server actor serves every worker")
-    add_config_options(server, PolicyServerConfig, prefix="server")
+    add_server_options(sweep_parser)
     add_planner_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
     add_train_command(commands)
@@ -252,19 +248,30 @@ def check_planner(settings: PlannerSettings) -> None:
 
 def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: SweepConfig) -> ServedPolicy:
     """Start the batching policy servers (each loads the model once, inside it) for a sweep's workers."""
-    import ray
-
-    from prover.policy_server import HFPolicyFactory, PolicyServerConfig, start_policy_servers
+    from prover.policy_server import serve_model
     from prover.sweep.runner import connect_ray
 
+    server = server_config(args)
+    connect_ray(sweep.address)
+    return serve_model(spec.model, server, spec.label)
+
+
+def server_config(args: argparse.Namespace) -> Any:
+    """The ``--server-*`` options as a ``PolicyServerConfig``; raises ``InputError``."""
+    from prover.policy_server import PolicyServerConfig
+
     try:
-        server = config_from_args(PolicyServerConfig, args, prefix="server")
+        return config_from_args(PolicyServerConfig, args, prefix="server")
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    connect_ray(sweep.address)
-    handles = start_policy_servers(HFPolicyFactory(spec.model), server)
-    nodes = ray.get([handle.node_id.remote() for handle in handles])
-    return ServedPolicy(tuple(handles), spec.label, tuple(nodes))
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    from prover.policy_server import PolicyServerConfig
+
+    server = parser.add_argument_group(
+        "policy server", "with a model policy, batching server actors (--server-replicas) serve every worker")
+    add_config_options(server, PolicyServerConfig, prefix="server")
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:

@@ -29,6 +29,7 @@ from search.types import Candidate
 
 if TYPE_CHECKING:
     from prover.hf_policy_config import HFPolicyConfig
+    from prover.policies import ServedPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +210,19 @@ def start_policy_servers(factory: PolicyFactory, config: PolicyServerConfig, *, 
         _kill_all(handles)
         raise PolicyServerError(f"the policy server failed to start: {_last_error_line(exc)}") from None
     return handles
+
+
+def serve_model(model: HFPolicyConfig, config: PolicyServerConfig, label: str) -> ServedPolicy:
+    """Start ``config.replicas`` servers of the transformers policy ``model`` (each loads it once, inside
+    it) and return the factory sweep workers call; ``ServedPolicy.shutdown()`` stops them. Raises
+    ``PolicyServerError``."""
+    import ray
+
+    from prover.policies import ServedPolicy
+
+    handles = start_policy_servers(HFPolicyFactory(model), config)
+    nodes = ray.get([handle.node_id.remote() for handle in handles])
+    return ServedPolicy(tuple(handles), label, tuple(nodes))
 
 
 def _kill_all(handles: Sequence[Any]) -> None:

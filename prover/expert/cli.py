@@ -23,7 +23,7 @@ from prover.theorem_input import InputError
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
     """Add ``train`` to ``prover``'s sub-commands; its handler is ``run_train_command(args, console)``."""
-    from prover.cli import add_search_options
+    from prover.cli import add_search_options, add_server_options
 
     parser = commands.add_parser(
         "train", help="expert iteration: sweep, collect proofs, filter, retrain the step prover",
@@ -42,6 +42,7 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
     sweep = parser.add_argument_group("sweep", "each round's sweep (its folder is in the round's)")
     add_config_options(sweep, SweepConfig, skip=("out",))
     add_search_options(parser)
+    add_server_options(parser)
     parser.set_defaults(handler=run_train_command)
 
 
@@ -58,7 +59,7 @@ def expert_config(args: argparse.Namespace) -> ExpertConfig:
 def run_train_command(args: argparse.Namespace, console: Console) -> int:
     """Run (or resume) the loop; 0 when every round finished. Errors propagate to ``prover.cli.main``."""
     from prover.backends import BACKENDS, backend_factory
-    from prover.cli import search_config
+    from prover.cli import search_config, server_config
     from prover.expert.loop import ExpertRun, base_model, run_expert_iteration
     from prover.hf_policy_config import check_model_reference
     from prover.policies import PolicySpec, policy_spec, preflight
@@ -75,7 +76,8 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     model_search = search_config(args, PolicySpec("model", assistant, model=model_policy))
     run = ExpertRun(benchmark=args.benchmark, backend_factory=backend_factory(args.backend, args),
                     policy=spec, model_policy=model_policy, search=search, model_search=model_search,
-                    sweep=sweep, backend_name=args.backend, sessions=args.sessions)
+                    sweep=sweep, backend_name=args.backend, sessions=args.sessions,
+                    server=server_config(args))
     preflight(spec)  # before round 1's sweep, not after it
     check_model_reference(base_model(config, run))
     report = run_expert_iteration(config, run, console=console)

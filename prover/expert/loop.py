@@ -72,7 +72,9 @@ class ExpertRun:
 
     ``policy`` sweeps round 1 (a model, or a fixed tactic list to bootstrap without one) with ``search``;
     later rounds sweep with ``model_policy``'s settings and the previous round's model, with
-    ``model_search`` (default: ``search``). ``sweep.out`` is replaced by each round's folder.
+    ``model_search`` (default: ``search``). ``sweep.out`` is replaced by each round's folder. With
+    ``server`` (a ``PolicyServerConfig``), a model round's sweep starts that many batching policy servers
+    (one per GPU) for its workers and stops them after; without, each worker loads the model itself.
     ``backend_factory`` must be picklable (it is sent to Ray workers)."""
 
     benchmark: str
@@ -84,6 +86,7 @@ class ExpertRun:
     model_search: SearchConfig | None = None
     backend_name: str = ""
     sessions: int = 1
+    server: Any = None  # PolicyServerConfig: model rounds sweep through batching servers; None: per worker
 
     def search_for(self, policy: PolicySpec) -> SearchConfig:
         """The search settings of a sweep with ``policy``."""
@@ -124,9 +127,20 @@ def check_run(out: Path, manifest: dict[str, Any]) -> None:
 def sweep_stage(run: ExpertRun, folder: Path, policy: PolicySpec, console: Console | None) -> dict[str, Any]:
     """Run (or resume) the round's sweep with ``policy``; return its summary."""
     sweep = replace(run.sweep, out=str(folder / "sweep"))
-    summary, paths = run_sweep(sweep, benchmark=run.benchmark, backend_factory=run.backend_factory,
-                               policy_factory=policy, search_config=run.search_for(policy),
-                               backend_name=run.backend_name, sessions=run.sessions, console=console)
+    factory: Any = policy
+    if policy.kind == "model" and run.server is not None:
+        from prover.policy_server import serve_model
+        from prover.sweep.runner import connect_ray
+
+        connect_ray(sweep.address)
+        factory = serve_model(policy.model, run.server, policy.label)
+    try:
+        summary, paths = run_sweep(sweep, benchmark=run.benchmark, backend_factory=run.backend_factory,
+                                   policy_factory=factory, search_config=run.search_for(policy),
+                                   backend_name=run.backend_name, sessions=run.sessions, console=console)
+    finally:
+        if factory is not policy:
+            factory.shutdown()
     return {"policy": policy.label, "folder": sweep.out, "theorems": summary.total,
             "valid": summary.total - summary.invalid, "proved": summary.proved,
             "pass_rate": summary.pass_rate, "errors": summary.errors, "pending": summary.pending,

@@ -19,7 +19,17 @@ def records(folder: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_one_round_on_coq_then_an_evaluation_sweep_with_the_trained_model(
-        ray_cluster, base_model_dir: Path, tmp_path: Path) -> None:
+        ray_cluster, base_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import prover.policy_server as policy_server
+
+    served = []
+    real_serve_model = policy_server.serve_model
+
+    def spy(model, config, label):
+        served.append((model.model, config.replicas))
+        return real_serve_model(model, config, label)
+
+    monkeypatch.setattr(policy_server, "serve_model", spy)
     out = tmp_path / "run"
     argv = ["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
             "--limit", "6", "--rounds", "1", "--out", str(out), "--workers", "2",
@@ -27,7 +37,7 @@ def test_one_round_on_coq_then_an_evaluation_sweep_with_the_trained_model(
             "--model", str(base_model_dir), "--model-device", "cpu", "--model-max-new-tokens", "12",
             "--model-seed", "0", "--filter-min-pairs", "2", "--filter-device", "cpu",
             "--train-device", "cpu", "--train-max-steps", "3", "--train-batch-size", "4",
-            "--no-train-gradient-checkpointing"]
+            "--no-train-gradient-checkpointing", "--server-num-cpus", "0.5"]
     with torch_threads(1):
         assert main(argv) == 0
     first = records(out / "round-01" / "sweep")
@@ -52,6 +62,7 @@ def test_one_round_on_coq_then_an_evaluation_sweep_with_the_trained_model(
     assert (Path(trained) / "config.json").exists()
     evaluation = records(out / "round-02" / "sweep")
     assert len(evaluation) == 6 and {r["policy"] for r in evaluation} == {trained}
+    assert served == [(trained, 1)]  # the model round swept through one batching policy server
     for record in evaluation:
         assert record["status"] in ("proved", "unproved"), record
         if record["status"] == "proved":
