@@ -1,10 +1,11 @@
 """Perplexity of (state, tactic) pairs under a causal LM, in batched forward passes.
 
-A pair is tokenised exactly as the trainer tokenises it (TRL's prompt/completion format): the prompt
-``"{state}:::"`` as ``HFPolicy`` builds it, and ``prompt + tactic`` followed by EOS; the tactic's tokens
-start where the two token sequences part (``common_prefix_length``), which is the end of the prompt unless
-a token merges across the boundary. Only the tactic's tokens and the EOS are scored (the EOS is the
-model's judgement that the tactic is complete, as in ``HFPolicy``'s scores).
+A pair is tokenised exactly as the trainer tokenises it and as the step prover meets it: the prompt
+``"{state}:::"`` as ``HFPolicy`` encodes it, then the tactic tokenised on its own, then EOS. Tokenising
+``prompt + tactic`` as one string instead would let a token merge across the boundary (with Qwen's
+vocabulary ``":::" + "(h ..."`` becomes ``"::" ":(" "h"``): the model would be trained and scored on a
+context it never sees when it samples after the prompt's own tokens. Only the tactic's tokens and the EOS
+are scored (the EOS is the model's judgement that the tactic is complete, as in ``HFPolicy``'s scores).
 
 Rows are left-padded (explicit position ids), so every tactic ends at the last column and only the last
 ``longest tactic + 1`` columns of logits are computed (``logits_to_keep``): the full (rows, length, vocab)
@@ -55,10 +56,9 @@ def prompt_of(state: str) -> str:
 
 def encode_pair(tokenizer: PreTrainedTokenizerBase, state: str, tactic: str) -> EncodedPair:
     """Tokenise one pair as the SFT trainer does (see the module docstring)."""
-    prompt = prompt_of(state)
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    full = [*tokenizer(prompt + tactic)["input_ids"], int(tokenizer.eos_token_id)]
-    return EncodedPair(tuple(full), max(1, common_prefix_length(prompt_ids, full)))
+    prompt_ids = tokenizer(prompt_of(state))["input_ids"]
+    tactic_ids = tokenizer(tactic, add_special_tokens=False)["input_ids"]
+    return EncodedPair((*prompt_ids, *tactic_ids, int(tokenizer.eos_token_id)), max(1, len(prompt_ids)))
 
 
 def load_scorer(model: str, device: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

@@ -1,8 +1,10 @@
 """Training the step prover with TRL: SFT on kept pairs, optional DPO on preference pairs.
 
-SFT uses TRL's prompt/completion format: prompt ``"{state}:::"`` (as ``HFPolicy`` builds it), completion
-``tactic + EOS``; TRL sets the prompt's labels to -100, so the loss is on the tactic tokens and the EOS only
-(``completion_only_loss``). DPO uses prompt/chosen/rejected with the same prompt.
+SFT rows are tokenised here (``encode_pair``): the prompt ``"{state}:::"`` as ``HFPolicy`` encodes it, the
+tactic tokenised on its own, EOS; a ``completion_mask`` makes TRL set the prompt's labels to -100, so the
+loss is on the tactic tokens and the EOS only (``completion_only_loss``). TRL's own prompt/completion path
+would tokenise ``prompt + tactic`` as one string, where tokens can merge across the boundary. DPO uses
+prompt/chosen/rejected with the same prompt (TRL tokenises those parts separately).
 
 Precision: bf16 mixed precision on CUDA (float32 master weights unless ``weight_dtype`` is bfloat16), plain
 float32 on CPU. Checkpoints (weights, optimiser, scheduler, RNG) go to ``work_dir/checkpoint-N`` every
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prover.expert.config import TrainConfig
-from prover.expert.perplexity import prompt_of
+from prover.expert.perplexity import encode_pair, prompt_of
 from prover.hf_policy_config import ModelLoadError
 
 if TYPE_CHECKING:
@@ -85,12 +87,17 @@ def load_for_training(name: str, config: TrainConfig, device: str,
     return model.to(device), tokenizer
 
 
-def sft_dataset(pairs: Sequence[dict[str, Any]], eos_token: str) -> Dataset:
-    """TRL prompt/completion rows: ``"{state}:::"`` and ``tactic + EOS``."""
+def sft_dataset(pairs: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase) -> Dataset:
+    """Rows TRL takes as they are: ``input_ids`` (prompt, tactic, EOS, as ``encode_pair`` tokenises them)
+    and a ``completion_mask`` on the tactic and EOS."""
     from datasets import Dataset
 
-    return Dataset.from_list([{"prompt": prompt_of(p["state"]), "completion": p["tactic"] + eos_token}
-                              for p in pairs])
+    rows = []
+    for pair in pairs:
+        encoded = encode_pair(tokenizer, pair["state"], pair["tactic"])
+        rows.append({"input_ids": list(encoded.ids),
+                     "completion_mask": [0] * encoded.prompt_len + [1] * encoded.completion_len})
+    return Dataset.from_list(rows)
 
 
 def preference_dataset(preferences: Sequence[dict[str, Any]], eos_token: str) -> Dataset:
@@ -144,7 +151,7 @@ def sft_trainer_for(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     args = SFTConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.epochs,
                      learning_rate=config.learning_rate, completion_only_loss=True)
     with quiet_progress():
-        trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(pairs, tokenizer.eos_token),
+        trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(pairs, tokenizer),
                              processing_class=tokenizer, callbacks=list(callbacks))
     return _log_to_logger(trainer)
 

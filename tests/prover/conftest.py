@@ -39,3 +39,10 @@ def tiny_model(tiny_models: ModuleType, tiny_tokenizer):
 def tiny_model_dir(tiny_models: ModuleType, tiny_model, tiny_tokenizer, tmp_path_factory) -> Path:
     """``tiny_model`` and ``tiny_tokenizer`` written with ``save_pretrained``."""
     return tiny_models.save_tiny(tmp_path_factory.mktemp("tiny_qwen2"), tiny_model, tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def qwen_vocab():
+    """``(transformers tokenizer, tiktoken encoding)`` with Qwen2.5's real vocabulary (``qwen_vocab.py``)."""
+    module = load_module("_prover_tests_qwen_vocab", Path(__file__).with_name("qwen_vocab.py"))
+    return module.qwen_tokenizers()
