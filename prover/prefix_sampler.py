@@ -107,6 +107,7 @@ class PrefixDecoding:
         self.cos, self.sin = self._rope_tables(self.width + new_tokens, device, dtype)
         self.tokens = torch.zeros(self.rows, dtype=torch.long, device=device)  # fed to the next step
         self.step = torch.zeros((), dtype=torch.long, device=device)  # generated-KV slot of that token
+        self.active = torch.arange(self.rows, device=device)  # the output row of each decoded row
         self.out_tokens = torch.zeros(self.rows, new_tokens, dtype=torch.long, device=device)
         self.out_logprobs = torch.zeros(self.rows, new_tokens, dtype=torch.float32, device=device)
         vocab = model.lm_head.weight.shape[0]
@@ -206,41 +207,66 @@ class PrefixDecoding:
             scaled = torch.empty_like(scaled).scatter_(-1, order, kept)
         uniform = torch.rand_like(scaled).clamp_(min=1e-20, max=1.0 - 1e-7)
         chosen = torch.argmax(scaled - torch.log(-torch.log(uniform)), dim=-1)
-        index = column.view(1)
-        self.out_tokens.index_copy_(1, index, chosen[:, None])
-        self.out_logprobs.index_copy_(1, index, logprobs.gather(1, chosen[:, None]))
+        where = (self.active, column.expand_as(self.active))
+        self.out_tokens.index_put_(where, chosen)
+        self.out_logprobs.index_put_(where, logprobs.gather(1, chosen[:, None])[:, 0])
         if self.kept_logits is not None:
-            self.kept_logits.index_copy_(1, index, logits[:, None])
+            self.kept_logits.index_put_(where, logits)
         self.tokens.copy_(chosen)
+
+    def keep(self, prompts: torch.Tensor) -> None:
+        """Go on decoding only the prompts at indices ``prompts`` (of those still decoded), with all their
+        samples: the others' rows leave the buffers, their outputs stay. Shapes change, so a CUDA graph
+        captured before no longer applies."""
+        prompts = prompts.to(self.key_valid.device)
+        offsets = torch.arange(self.samples, device=prompts.device)
+        rows = (prompts[:, None] * self.samples + offsets).reshape(-1)
+        self.prompt_k, self.prompt_v = self.prompt_k[:, prompts], self.prompt_v[:, prompts]
+        self.key_valid = self.key_valid[prompts]
+        self.gen_k, self.gen_v = self.gen_k[:, rows], self.gen_v[:, rows]
+        self.row_lengths, self.tokens = self.row_lengths[rows], self.tokens[rows]
+        self.active = self.active[rows]
+        self.prompts, self.rows = len(prompts), len(rows)
 
 
 class SharedPrefixSampler:
     """Samples ``n`` continuations of each prompt (see the module docstring); stops early once every
-    sample has produced one of ``eos_ids``."""
+    sample has produced one of ``eos_ids``, and (``compact``) drops the prompts whose samples all ended from
+    the batch on the way."""
 
     def __init__(self, model: PreTrainedModel, *, temperature: float, top_p: float, max_new_tokens: int,
-                 eos_ids: frozenset[int], pad_id: int) -> None:
+                 eos_ids: frozenset[int], pad_id: int, compact: bool = True) -> None:
         reason = unsupported(model)
         if reason is not None:
             raise ValueError(f"the shared-prefix sampler cannot run this model: {reason}")
         self.model = model
         self.temperature, self.top_p, self.max_new_tokens = temperature, top_p, max_new_tokens
         self.pad_id = pad_id
+        self.compact = compact
         self._eos = torch.tensor(sorted(eos_ids), dtype=torch.long, device=model.lm_head.weight.device)
 
     @torch.inference_mode()
     def sample(self, prompts: Sequence[Sequence[int]], n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(tokens, logprobs)`` on the CPU, ``[len(prompts) * n, steps]`` each: row ``p * n + s`` is
         sample ``s`` of prompt ``p``; ``steps <= max_new_tokens`` (fewer when every sample ended early).
-        Tokens after a sample's first EOS are filler, to be cut by the caller."""
+        Tokens after a sample's first EOS are filler, to be cut by the caller.
+
+        Every ``EOS_CHECK_EVERY`` steps, the prompts whose samples have all ended leave the batch (with
+        ``compact``), so that a few long tactics do not keep every row decoding."""
         run = PrefixDecoding(self.model, prompts, n, self.max_new_tokens, temperature=self.temperature,
                              top_p=self.top_p, pad_id=self.pad_id)
         run.prefill()
         ended = torch.isin(run.tokens, self._eos)
         steps = 1
         while steps < self.max_new_tokens:
-            if steps % EOS_CHECK_EVERY == 0 and bool(ended.all()):
-                break
+            if steps % EOS_CHECK_EVERY == 0:
+                live = ~ended.view(run.prompts, n).all(dim=1)
+                if not bool(live.any()):
+                    break
+                if self.compact and not bool(live.all()):
+                    kept = live.nonzero()[:, 0]
+                    run.keep(kept)
+                    ended = ended.view(-1, n)[kept].reshape(-1)
             run.decode_step()
             ended |= torch.isin(run.tokens, self._eos)
             steps += 1

@@ -114,3 +114,47 @@ def test_the_default_sampler_is_shared_prefix_for_qwen2(tiny_model, tiny_tokeniz
     assert generate.sampler == "generate"
     with pytest.raises(ValueError, match="sampler must be one of auto, shared-prefix, generate"):
         HFPolicyConfig(sampler="vllm")
+
+
+def test_prompts_that_left_the_batch_keep_their_outputs_and_the_rest_decode_on(tiny_model, tiny_tokenizer):
+    prompts = prompts_of(tiny_tokenizer)
+    with torch.inference_mode():
+        run = PrefixDecoding(tiny_model, prompts, 2, 6, temperature=1.0, keep_logits=True, pad_id=0)
+        run.prefill()
+        for _ in range(2):
+            run.decode_step()
+        run.keep(torch.tensor([0, 2]))  # prompt 1 leaves after 3 tokens
+        assert (run.prompts, run.rows) == (2, 4)
+        for _ in range(3):
+            run.decode_step()
+        for row in range(6):
+            prompt, steps = prompts[row // 2], 3 if row in (2, 3) else 6
+            ids = torch.tensor([prompt + run.out_tokens[row, :steps].tolist()])
+            reference = tiny_model(input_ids=ids).logits[0, len(prompt) - 1 : len(prompt) - 1 + steps]
+            ours = run.kept_logits[row, :steps]
+            assert float(((ours - reference).norm(dim=-1) / reference.norm(dim=-1)).max()) < 1e-4
+            assert not run.kept_logits[row, steps:].any()  # nothing written after a prompt left
+
+
+def test_the_sampler_drops_finished_prompts_and_stays_exact(tiny_model, tiny_tokenizer, monkeypatch):
+    eos = tiny_tokenizer.eos_token_id
+    kept = []
+    real_keep = PrefixDecoding.keep
+    monkeypatch.setattr(PrefixDecoding, "keep", lambda self, prompts: (kept.append(prompts.tolist()),
+                                                                        real_keep(self, prompts)))
+    # two states the model ends within a few tokens, one it rambles on
+    prompts = [*prompts_of(tiny_tokenizer)[:2], tiny_tokenizer("∑ ∏ ∫ ℝ ℂ ζ ψ ω ⊗ ⊕")["input_ids"]]
+    sampler = SharedPrefixSampler(tiny_model, temperature=0.7, top_p=1.0, max_new_tokens=48,
+                                  eos_ids=frozenset({eos}), pad_id=tiny_tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    tokens, logprobs = sampler.sample(prompts, 3)
+    assert kept and kept[0] == [2]  # the first two prompts left the batch once all their samples ended
+    for row in range(9):
+        generated = tokens[row].tolist()
+        end = generated.index(eos) + 1 if eos in generated else len(generated)
+        prompt = prompts[row // 3]
+        with torch.inference_mode():
+            logits = tiny_model(input_ids=torch.tensor([prompt + generated[:end]])).logits[0].float()
+        expected = torch.log_softmax(logits[len(prompt) - 1 : len(prompt) - 1 + end], dim=-1)
+        expected = expected.gather(1, torch.tensor(generated[:end])[:, None])[:, 0]
+        assert torch.allclose(logprobs[row, :end], expected, atol=1e-4)
