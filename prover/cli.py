@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_options(sweep_parser)
     add_planner_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
+    report_parser = commands.add_parser(
+        "report", help="write a sweep's report from what it has finished (while it runs, or after a stop)",
+        description="Rewrite report.md, report.json and the plot of the sweep in OUT from its results so "
+        "far, without running anything; a running sweep is not disturbed.")
+    report_parser.add_argument("out", metavar="OUT", type=Path, help="the --out folder of a sweep")
+    report_parser.set_defaults(handler=run_report_command)
     add_train_command(commands)
     doctor_parser = commands.add_parser(
         "doctor", help="report what is installed for proving, and how to fix what is missing")
@@ -244,6 +250,14 @@ def check_planner(settings: PlannerSettings) -> None:
         client.check_reachable()
     finally:
         client.close()
+
+
+def run_report_command(args: argparse.Namespace, console: Console) -> int:
+    from prover.sweep import report_from_folder
+
+    summary, paths = report_from_folder(args.out)
+    print_sweep_summary(console, summary, paths)
+    return 0
 
 
 def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: SweepConfig) -> ServedPolicy:

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.report import SweepSummary, summarise, write_report
-from prover.sweep.store import ResultStore
+from prover.sweep.store import ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task
 from prover.theorem_input import InputError
 from search import SearchConfig
@@ -55,7 +55,7 @@ def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     path = folder / MANIFEST
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("benchmark", "split", "search", "backend", "planner"):
+        for key in ("benchmark", "split", "search", "backend", "planner"):  # attempts may grow on a rerun
             if old.get(key) != manifest.get(key):
                 raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
                                  f"{manifest.get(key)!r}): use another --out, or delete the folder")
@@ -87,7 +87,8 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
     with ResultStore(folder) as store:
         check_manifest(folder, {"benchmark": str(path.resolve()), "split": config.split,
                                 "search": asdict(search_config), "backend": backend_name,
-                                "planner": None if planner is None else planner.label})
+                                "planner": None if planner is None else planner.label,
+                                "attempts": config.attempts, "limit": config.limit})
         queue = pending_tasks(items, store.records, config.attempts)
         retried = sum(r["status"] == "error" for r in store.records)
         if retried:
@@ -105,7 +106,29 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
             cache |= {"search_hits": sum(r.get("cache_hits", 0) for r in runs),
                       "search_skips": sum(r.get("cache_skips", 0) for r in runs)}
         summary.cache = cache
-    return summary, write_report(summary, folder, f"{path.stem} {config.split or 'all splits'}")
+    return summary, write_report(summary, folder, report_title(path, config.split))
+
+
+def report_title(benchmark: Path, split: str | None) -> str:
+    return f"{benchmark.stem} {split or 'all splits'}"
+
+
+def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
+    """Write the report of the sweep in ``folder`` from what it has finished so far (it may be running,
+    or have been stopped); returns the summary and the report's paths. Raises ``InputError`` for a folder
+    that holds no sweep."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.exists():
+        raise InputError(f"{folder} holds no sweep (no {MANIFEST}): give the --out folder of a sweep")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    path = Path(manifest["benchmark"])
+    if not path.exists():
+        raise InputError(f"{folder}: its benchmark {path} is gone")
+    items = load_benchmark(path, manifest.get("split"))[: manifest.get("limit")]
+    records = read_records(folder)
+    attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
+    summary = summarise(items, records, attempts)
+    return summary, write_report(summary, folder, report_title(path, manifest.get("split")))
 
 
 def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem], config: SweepConfig,

@@ -25,6 +25,26 @@ class StoreLockedError(InputError):
     """Another sweep is writing the same results folder."""
 
 
+def read_records(folder: Path) -> list[dict[str, Any]]:
+    """The finished attempts in ``folder``, read without the lock (a sweep may be writing it): a torn or
+    half-written last line is left out, never changed."""
+    path = folder / RESULTS_FILE
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return list(_parse(path, data[: data.rfind(b"\n") + 1]))
+
+
+def _parse(path: Path, data: bytes) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            logger.warning("%s:%d: unreadable record skipped", path, number)
+
+
 class ResultStore:
     """Append-only records of finished attempts, keyed by (theorem, attempt)."""
 
@@ -51,13 +71,7 @@ class ResultStore:
                            self.path, len(data) - good_end)
             with self.path.open("r+b") as fh:
                 fh.truncate(good_end)
-        for number, line in enumerate(data[:good_end].splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                logger.warning("%s:%d: unreadable record skipped", self.path, number)
+        yield from _parse(self.path, data[:good_end])
 
     def done(self) -> set[tuple[str, int]]:
         return {(r["theorem"], r["attempt"]) for r in self.records}

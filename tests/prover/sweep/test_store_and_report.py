@@ -139,3 +139,33 @@ def test_report_lists_plans_and_subgoal_outcomes(tmp_path: Path) -> None:
     assert "- round 1: subgoal 2 exhausted its budget" in text
     assert "  - `have h2 : y = 2`: exhausted (9 expansions)" in text
     assert "- direct search after planning: expansion_budget (20 expansions)" in text
+
+
+def test_prover_report_rewrites_the_report_of_a_sweep_in_progress(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.cli import main
+    from prover.sweep.runner import check_manifest
+
+    bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable", "c": "provable"})
+    out = tmp_path / "out"
+    with ResultStore(out) as store:  # a sweep holds the folder and has finished two attempts of three
+        check_manifest(out, {"benchmark": str(bench.resolve()), "split": None, "attempts": 2, "limit": None})
+        store.append({"theorem": "a", "attempt": 1, "status": "proved", "proof": ["fin"], "seconds": 1.0})
+        store.append({"theorem": "b", "attempt": 1, "status": "unproved", "seconds": 2.0})
+        with (out / "results.jsonl").open("a") as fh:
+            fh.write('{"theorem": "c", "att')  # a record being written right now
+        assert main(["report", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "proved 1 of 3 valid theorems" in err and "1 not run" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["proved"] == 1 and report["pending"] == 1 and set(report["pass_at"]) == {"1", "2"}
+    assert "| c | valid | pending |" in (out / "report.md").read_text()
+    assert (out / "results.jsonl").read_text().endswith('"att')  # read, never changed
+
+
+def test_prover_report_on_a_folder_without_a_sweep_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2
+    assert "(no sweep.json): give the --out folder of a sweep" in capsys.readouterr().err
