@@ -138,11 +138,12 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
     import ray
 
     from prover.sweep.pool import SupervisedPool
-    from prover.sweep.shared_cache import SharedProofCache, cache_stats, start_cache_actor
+    from prover.sweep.shared_cache import JOURNAL, SharedProofCache, cache_stats, start_cache_actor
 
     backend_factory, policy_factory, search_config, sessions, planner = work
     connect_ray(config.address)
-    actor = start_cache_actor() if config.shared_cache else None
+    journal = str((Path(config.out) / JOURNAL).resolve())
+    actor = start_cache_actor(journal) if config.shared_cache else None
     client = SharedProofCache(actor) if actor is not None else None
     pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions, planner),
                           size=config.workers, num_cpus=config.worker_cpus, max_retries=config.max_retries)

@@ -1,27 +1,84 @@
 """The proof cache shared by all search workers of a sweep: one Ray actor, and a client per worker.
 
-The actor wraps the plain ``InMemoryProofCache``. Every method is idempotent, so the actor may restart
-and retry its calls; a restarted cache is empty, which costs speed, never soundness (a cached proof is
-always verified as part of the whole proof that uses it).
+The actor is a ``JournaledProofCache``: the plain ``InMemoryProofCache`` that also appends every entry it
+takes to a journal in the sweep's results folder and reads it back when it starts, so a resumed (or
+restarted) sweep keeps the proofs and failures found before. Every method is idempotent, so the actor may
+restart and retry its calls. A lost or unreadable journal costs speed, never soundness: a cached proof is
+always verified as part of the whole proof that uses it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
 from typing import Any
 
 import ray
 
 from search import CacheEntry, InMemoryProofCache
 
+logger = logging.getLogger(__name__)
 
-def start_cache_actor() -> Any:
-    """The cache actor, on the driver's node when it can be: it then lives as long as the sweep."""
+JOURNAL = "proof_cache.jsonl"
+
+
+class JournaledProofCache(InMemoryProofCache):
+    """``InMemoryProofCache`` with an append-only journal at ``path`` (``None``: none)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        super().__init__()
+        self._journal = None
+        if path is None:
+            return
+        journal = Path(path)
+        try:
+            self._replay(journal)
+            self._journal = journal.open("a", encoding="utf-8")
+        except OSError as exc:
+            logger.warning("proof cache journal %s unusable (%s): the cache starts empty", journal, exc)
+
+    def _replay(self, journal: Path) -> None:
+        if not journal.exists():
+            return
+        for number, line in enumerate(journal.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                row = json.loads(line)
+                if row.get("proof"):
+                    super().publish_proof(row["key"], tuple(row["proof"]))
+                else:
+                    super().publish_failure(row["key"], int(row["failed"]))
+            except (ValueError, KeyError, TypeError):
+                logger.warning("%s:%d: unreadable cache entry skipped", journal, number)
+        logger.info("proof cache: %d entries from %s", len(self), journal)
+
+    def publish_proof(self, key: str, tactics: tuple[str, ...]) -> None:
+        before = self._entries.get(key)
+        super().publish_proof(key, tactics)
+        if self._entries.get(key) is not before:
+            self._write({"key": key, "proof": list(tactics)})
+
+    def publish_failure(self, key: str, expansions: int) -> None:
+        before = self._entries.get(key)
+        super().publish_failure(key, expansions)
+        if self._entries.get(key) is not before:
+            self._write({"key": key, "failed": expansions})
+
+    def _write(self, row: dict[str, Any]) -> None:
+        if self._journal is not None:
+            self._journal.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._journal.flush()
+
+
+def start_cache_actor(journal: str | None = None) -> Any:
+    """The cache actor, on the driver's node when it can be (where ``journal``, the results folder's file,
+    lives): it then lives as long as the sweep."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-    actor_class = ray.remote(InMemoryProofCache).options(
+    actor_class = ray.remote(JournaledProofCache).options(
         num_cpus=0, max_restarts=3, max_task_retries=3, max_concurrency=1, scheduling_strategy=here)
-    return actor_class.remote()
+    return actor_class.remote(journal)
 
 
 class SharedProofCache:

@@ -195,3 +195,20 @@ def test_a_model_that_cannot_load_stops_the_sweep_instead_of_failing_every_theor
                   backend_factory=BackendFactory(names), policy_factory=unloadable_policy,
                   search_config=SEARCH)
     assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_keeps_the_shared_cache_of_the_run_before(ray_cluster, tmp_path: Path) -> None:
+    from sweep_fixtures import SharedFactory, shared_policy
+
+    names = [f"s{i}" for i in range(6)]
+    bench = write_benchmark(tmp_path / "bench.jsonl", dict.fromkeys(names, "provable"))
+    out = tmp_path / "out"
+    for limit in (1, None):  # the first run stops after one theorem; the rerun does the rest
+        summary, _ = run_sweep(SweepConfig(workers=1, out=str(out), limit=limit), benchmark=str(bench),
+                               backend_factory=SharedFactory(names), policy_factory=shared_policy,
+                               search_config=SEARCH)
+    assert summary.proved == len(names)
+    # every theorem after the first completed the shared subgoal from the cache, the first of the rerun too
+    assert summary.cache["search_hits"] == len(names) - 1
+    assert (out / "proof_cache.jsonl").stat().st_size > 0
