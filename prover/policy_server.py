@@ -52,8 +52,9 @@ class PolicyServerConfig:
         default=5.0,
         metadata={"help": "longest a request waits for others to join its batch, in milliseconds (>= 0)"},
     )
-    num_gpus: float = field(
-        default=0.0, metadata={"help": "GPUs reserved for the server actor (1 per model)"}
+    num_gpus: float | None = field(
+        default=None,
+        metadata={"help": "GPUs reserved for each server actor; none: 1 when the cluster has a GPU, else 0"},
     )
     num_cpus: float = field(default=1.0, metadata={"help": "CPUs reserved for the server actor"})
     max_concurrency: int = field(
@@ -86,7 +87,7 @@ class PolicyServerConfig:
             problems.append(f"max_batch_states must be >= 1, got {self.max_batch_states}")
         if not (math.isfinite(self.max_wait_ms) and self.max_wait_ms >= 0):
             problems.append(f"max_wait_ms must be a finite number >= 0, got {self.max_wait_ms}")
-        if not self.num_gpus >= 0:
+        if self.num_gpus is not None and not self.num_gpus >= 0:
             problems.append(f"num_gpus must be >= 0, got {self.num_gpus}")
         if not self.num_cpus >= 0:
             problems.append(f"num_cpus must be >= 0, got {self.num_cpus}")
@@ -103,11 +104,11 @@ class PolicyServerConfig:
         if problems:
             raise ValueError("invalid policy server configuration: " + "; ".join(problems))
 
-    def actor_options(self) -> dict[str, Any]:
-        """The Ray actor options this config asks for."""
+    def actor_options(self, cluster_gpus: float = 0.0) -> dict[str, Any]:
+        """The Ray actor options this config asks for, on a cluster with ``cluster_gpus`` GPUs."""
         options: dict[str, Any] = {
             "num_cpus": self.num_cpus,
-            "num_gpus": self.num_gpus,
+            "num_gpus": self.gpus_per_server(cluster_gpus),
             "max_concurrency": self.max_concurrency,
             "max_restarts": self.max_restarts,
             "max_task_retries": self.max_task_retries,
@@ -115,6 +116,13 @@ class PolicyServerConfig:
         if self.name:
             options["name"] = self.name
         return options
+
+    def gpus_per_server(self, cluster_gpus: float) -> float:
+        """``num_gpus``, or its default: a whole GPU per server when the cluster has one (a model on a GPU
+        node must not fall back to the CPU because nobody reserved the GPU)."""
+        if self.num_gpus is not None:
+            return self.num_gpus
+        return 1.0 if cluster_gpus >= 1 else 0.0
 
 
 @dataclass(frozen=True)
@@ -189,10 +197,15 @@ def start_policy_servers(factory: PolicyFactory, config: PolicyServerConfig, *, 
     from ray.exceptions import GetTimeoutError, RayError
 
     count = config.replicas if replicas is None else replicas
+    cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
+    gpus = config.gpus_per_server(cluster_gpus)
+    if gpus and cluster_gpus >= gpus * (count + 1):
+        logger.warning("%d policy server(s) use %g of the cluster's %g GPUs: --server-replicas %d would use "
+                       "them all", count, gpus * count, cluster_gpus, int(cluster_gpus // gpus))
     actor_class = ray.remote(PolicyServer)
     handles = []
     for index in range(count):
-        options = config.actor_options()
+        options = config.actor_options(cluster_gpus)
         if config.name and index:
             options["name"] = f"{config.name}-{index}"
         handles.append(actor_class.options(scheduling_strategy="SPREAD", **options).remote(factory, config))
@@ -204,7 +217,7 @@ def start_policy_servers(factory: PolicyFactory, config: PolicyServerConfig, *, 
         _kill_all(handles)
         raise PolicyServerError(
             f"the policy server did not start within {config.start_timeout_s:g} s: is the model slow to "
-            f"load, or does the cluster lack {config.num_gpus:g} free GPUs and {config.num_cpus:g} free "
+            f"load, or does the cluster lack {gpus:g} free GPUs and {config.num_cpus:g} free "
             f"CPUs per server?") from None
     except RayError as exc:
         _kill_all(handles)

@@ -67,8 +67,15 @@ def test_config_fields_have_help() -> None:
     assert all(f.metadata.get("help") for f in dataclasses.fields(PolicyServerConfig))
 
 
+def test_a_server_gets_a_gpu_by_default_where_the_cluster_has_one() -> None:
+    assert PolicyServerConfig().actor_options(cluster_gpus=8)["num_gpus"] == 1.0
+    assert PolicyServerConfig().actor_options(cluster_gpus=0)["num_gpus"] == 0.0
+    assert PolicyServerConfig(num_gpus=0).actor_options(cluster_gpus=8)["num_gpus"] == 0  # asked for none
+    assert PolicyServerConfig(num_gpus=0.5).actor_options(cluster_gpus=8)["num_gpus"] == 0.5
+
+
 def test_actor_options_come_from_the_config() -> None:
-    options = PolicyServerConfig(num_gpus=1, num_cpus=2, max_concurrency=64, name="policy").actor_options()
+    options = PolicyServerConfig(num_gpus=1, num_cpus=2, max_concurrency=64, name="policy").actor_options(0)
     assert options == {
         "num_cpus": 2,
         "num_gpus": 1,
