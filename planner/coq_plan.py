@@ -13,12 +13,15 @@ each assert, then its proof, since the asserted fact is the focused goal until i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from planner.protocols import PlanCheck, PlanProblem
 from search.backends.coq import CoqBackend, CoqSession, check_coq_tactic
 from search.protocols import Session
 from search.types import TacticState, Theorem
+
+_ALL_GOALS = re.compile(r"\s*(?:all|par)\s*:(?!=)")
 
 
 class CoqPlanBackend:
@@ -28,6 +31,14 @@ class CoqPlanBackend:
 
     def __init__(self, backend: CoqBackend) -> None:
         self.backend = backend
+
+    def check_subgoal_tactic(self, tactic: str) -> str | None:
+        """The Coq filter, and no ``all:``/``par:`` selector: in the linear assembled proof it would also
+        act on the goals after the fact (the theorem's own), which its focused session does not show."""
+        reason = check_coq_tactic(tactic)
+        if reason is None and _ALL_GOALS.match(tactic):
+            return "an all-goals selector is not allowed in the proof of a planned fact"
+        return reason
 
     def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck:
         session = CoqSession(theorem, self.backend.config)

@@ -178,8 +178,11 @@ class _PlannedAttempt:
         if config is None:
             return SubgoalOutcome(index, text, goal, "time_budget")
         self.stats.searches += 1
+        check = self.backend.check_tactic
+        if index != MAIN:  # a plan backend may restrict the tactics of its subgoals' proofs
+            check = getattr(self.plan_backend, "check_subgoal_tactic", check)
         reason, tactics, stats = search_subgoal(session, policy=self.policy, config=config,
-                                                tactic_filter=self.backend.check_tactic, cache=self.cache)
+                                                tactic_filter=check, cache=self.cache)
         add_stats(self.search, stats)
         logger.info("%s: %s: %s after %d expansions", self.theorem.name, text, reason, stats.expansions)
         return SubgoalOutcome(index, text, goal, reason, tactics, stats)

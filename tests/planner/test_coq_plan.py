@@ -111,3 +111,24 @@ def test_a_planned_sweep_on_coq(ray_cluster, tmp_path, capsys: pytest.CaptureFix
     assert record["planner"]["rounds"][0]["plan"][1]["text"] == H2
     assert record["proof_text"].rstrip().endswith("Qed.")
     assert "### Plans for double_twice (proved)" in (out / "report.md").read_text()
+
+
+def test_proofs_of_planned_facts_never_select_all_goals(backend) -> None:
+    from planner.subgoal_search import search_subgoal
+    from search import FixedTacticPolicy
+
+    plan_backend = CoqPlanBackend(backend)
+    assert "all-goals selector" in plan_backend.check_subgoal_tactic("all: lia")
+    assert plan_backend.check_subgoal_tactic("2: lia") is None
+    assert plan_backend.check_subgoal_tactic("lia") is None
+    sessions = plan_backend.open_subgoals(THEOREM, [H1, H2])
+    try:
+        reason, tactics, stats = search_subgoal(
+            sessions[1], policy=FixedTacticPolicy(("all: lia", "intros", "lia")),
+            config=SearchConfig(time_limit=60, max_expansions=8), cache=None,
+            tactic_filter=plan_backend.check_subgoal_tactic)
+    finally:
+        for session in sessions:
+            session.close()
+    assert reason == "proved" and tactics is not None and not any(t.startswith("all:") for t in tactics)
+    assert stats.filtered >= 1  # `all: lia` was refused at every state

@@ -277,3 +277,14 @@ def test_assembled_tactics_indent_multi_line_subgoal_proofs() -> None:
     assert tactics == ("have h1 : a = b := by\n  constructor\n  · simp\n    ring", "exact h1")
     with pytest.raises(ValueError):
         planned_tactics([Subgoal("h1", "a = b")], [], [])
+
+
+def test_a_plan_backend_may_restrict_the_tactics_of_subgoal_proofs_only() -> None:
+    class NoLinarithInFacts(ScriptedPlanBackend):
+        def check_subgoal_tactic(self, tactic: str) -> str | None:
+            return "not in facts" if tactic == "linarith" else self.check_tactic(tactic)
+
+    result = planned(NoLinarithInFacts(), ListClient([fenced(*GOOD)]), replans=0, direct_fallback=False)
+    first = result.rounds[0].subgoals[0]
+    assert not first.proved and first.stats is not None and first.stats.filtered >= 1
+    assert not result.proved
