@@ -157,10 +157,9 @@ class ServedPolicy:
 
     def shutdown(self) -> None:
         """Stop every server (the driver calls it once the sweep is over)."""
-        import ray
+        from prover.policy_server import stop_servers
 
-        for handle in self.handles:
-            ray.kill(handle)
+        stop_servers(self.handles)
 
     def choose(self, node: str | None, seed: int) -> Any:
         """The server for a worker on ``node``; ``seed`` spreads the workers of a node over its servers."""

@@ -214,13 +214,13 @@ def start_policy_servers(factory: PolicyFactory, config: PolicyServerConfig, *, 
     try:
         ray.get([handle.ready.remote() for handle in handles], timeout=config.start_timeout_s)
     except GetTimeoutError:
-        _kill_all(handles)
+        stop_servers(handles)
         raise PolicyServerError(
             f"the policy server did not start within {config.start_timeout_s:g} s: is the model slow to "
             f"load, or does the cluster lack {gpus:g} free GPUs and {config.num_cpus:g} free "
             f"CPUs per server?") from None
     except RayError as exc:
-        _kill_all(handles)
+        stop_servers(handles)
         raise PolicyServerError(f"the policy server failed to start: {_last_error_line(exc)}") from None
     return handles
 
@@ -238,7 +238,8 @@ def serve_model(model: HFPolicyConfig, config: PolicyServerConfig, label: str) -
     return ServedPolicy(tuple(handles), label, tuple(nodes))
 
 
-def _kill_all(handles: Sequence[Any]) -> None:
+def stop_servers(handles: Sequence[Any]) -> None:
+    """Kill the server actors ``handles`` (their models go with them)."""
     import ray
 
     for handle in handles:

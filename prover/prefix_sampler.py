@@ -17,6 +17,7 @@ top-p, and each token's raw log-probability (temperature 1) for the score.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 
 import torch
@@ -48,17 +49,9 @@ def unsupported(model: PreTrainedModel) -> str | None:
         return "the attention layers lack q/k/v/o projections"
     if hasattr(attn, "q_norm") or hasattr(attn, "k_norm"):
         return "query/key normalisation is not implemented"
+    if not callable(getattr(sys.modules[type(attn).__module__], "apply_rotary_pos_emb", None)):
+        return "its modelling code has no apply_rotary_pos_emb"
     return None
-
-
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary embedding as transformers' ``apply_rotary_pos_emb`` (cos/sin broadcast over ``x``)."""
-    return x * cos + rotate_half(x) * sin
 
 
 class PrefixDecoding:
@@ -79,6 +72,8 @@ class PrefixDecoding:
         self.model, self.samples, self.new_tokens = model, samples, new_tokens
         self.temperature, self.top_p = temperature, top_p
         self.layers = list(model.model.layers)
+        # the checkpoint's own rotary embedding: apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim)
+        self.rotate = sys.modules[type(self.layers[0].self_attn).__module__].apply_rotary_pos_emb
         self.heads, self.kv_heads = cfg.num_attention_heads, cfg.num_key_value_heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads
         self.group = self.heads // self.kv_heads
@@ -133,7 +128,7 @@ class PrefixDecoding:
         rows, length = end - start, self.width
         x = self.model.model.embed_tokens(self.ids[start:end])
         positions = self.positions[start:end]
-        cos, sin = self.cos[positions][:, None], self.sin[positions][:, None]  # [rows, 1, width, d]
+        cos, sin = self.cos[positions], self.sin[positions]  # [rows, width, d]
         causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
         mask = causal[None] & self.key_valid[start:end, None, :]
         mask |= torch.eye(length, dtype=torch.bool, device=x.device)[None]  # padding attends to itself
@@ -144,7 +139,7 @@ class PrefixDecoding:
             q = attn.q_proj(h).view(rows, length, self.heads, self.head_dim).transpose(1, 2)
             k = attn.k_proj(h).view(rows, length, self.kv_heads, self.head_dim).transpose(1, 2)
             v = attn.v_proj(h).view(rows, length, self.kv_heads, self.head_dim).transpose(1, 2)
-            q, k = rope(q, cos, sin), rope(k, cos, sin)
+            q, k = self.rotate(q, k, cos, sin, unsqueeze_dim=1)
             self.prompt_k[li, start:end] = k
             self.prompt_v[li, start:end] = v
             k, v = k.repeat_interleave(self.group, dim=1), v.repeat_interleave(self.group, dim=1)
@@ -158,7 +153,7 @@ class PrefixDecoding:
         preallocated tensors and never syncs with the host (capturable as a CUDA graph)."""
         x = self.model.model.embed_tokens(self.tokens)  # [rows, hidden]
         position = self.row_lengths + self.step
-        cos, sin = self.cos[position][:, None, None], self.sin[position][:, None, None]  # [rows, 1, 1, d]
+        cos, sin = self.cos[position][:, None], self.sin[position][:, None]  # [rows, 1, d]
         valid = self.slot_ids <= self.step
         for li, layer in enumerate(self.layers):
             h = layer.input_layernorm(x)
@@ -172,8 +167,8 @@ class PrefixDecoding:
                           sin: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """One query per row against its prompt's shared K/V and its own generated K/V."""
         p, s, kvh, g, d = self.prompts, self.samples, self.kv_heads, self.group, self.head_dim
-        q = rope(attn.q_proj(h).view(p * s, kvh, g, d), cos, sin)
-        k = rope(attn.k_proj(h).view(p * s, kvh, 1, d), cos, sin)
+        q, k = self.rotate(attn.q_proj(h).view(p * s, kvh, g, d), attn.k_proj(h).view(p * s, kvh, 1, d),
+                           cos, sin, unsqueeze_dim=1)
         v = attn.v_proj(h).view(p * s, kvh, 1, d)
         slot = self.step.view(1)
         self.gen_k[li].index_copy_(2, slot, k)

@@ -77,6 +77,18 @@ def forbidden_word(text: str, words: frozenset[str]) -> str | None:
     return None
 
 
+def _checked_sentences(text: str, part: str) -> list[str] | str:
+    """The sentences of ``text`` when its characters pass ``check_text`` and it splits, else why not
+    (prefixed with ``part``)."""
+    reason = check_text(text)
+    if reason is not None:
+        return f"{part}: {reason}"
+    try:
+        return split_sentences(text)
+    except SentenceError as exc:
+        return f"{part}: {exc}"
+
+
 def check_coq_tactic(tactic: str) -> str | None:
     """Return why ``tactic`` must not be sent to Coq, or ``None`` when it may.
 
@@ -114,13 +126,9 @@ def check_coq_tactic(tactic: str) -> str | None:
 
 def check_coq_statement(name: str, statement: str) -> str | None:
     """Return why ``statement`` is not one ``Theorem name ... .`` sentence, or ``None``."""
-    reason = check_text(statement)
-    if reason is not None:
-        return f"statement: {reason}"
-    try:
-        sentences = split_sentences(statement)
-    except SentenceError as exc:
-        return f"statement: {exc}"
+    sentences = _checked_sentences(statement, "statement")
+    if isinstance(sentences, str):
+        return sentences
     if len(sentences) != 1:
         return f"statement must be exactly one sentence, got {len(sentences)}"
     match = _STATEMENT.match(sentences[0])
@@ -136,13 +144,9 @@ def check_coq_statement(name: str, statement: str) -> str | None:
 
 def check_coq_header(header: str) -> str | None:
     """Return why ``header`` holds anything beyond imports, scopes and definitions with a body."""
-    reason = check_text(header)
-    if reason is not None:
-        return f"header: {reason}"
-    try:
-        sentences = split_sentences(header)
-    except SentenceError as exc:
-        return f"header: {exc}"
+    sentences = _checked_sentences(header, "header")
+    if isinstance(sentences, str):
+        return sentences
     for sentence in sentences:
         if not any(p.fullmatch(sentence) for p in _HEADER_SENTENCES):
             return f"header: command not allowed: {sentence[:80]!r}"

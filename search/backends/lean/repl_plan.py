@@ -23,31 +23,27 @@ and takes the same sorry, then replays tactics as its parent does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from search.backends.lean.pool import ReplPool
-from search.backends.lean.repl_config import SETUP_FIX, LeanReplConfig
+from search.backends.lean.repl_config import LeanReplConfig
 from search.backends.lean.repl_messages import (
     CommandResponse,
     ReplError,
-    ReplProtocolError,
     ReplResponse,
     Sorry,
     errors,
 )
-from search.backends.lean.repl_process import BACKEND_NAME, HeaderError, ReplProcess
-from search.backends.lean.repl_session import LeanReplSession, ReplayError
-from search.backends.lean.repl_theorem import header_error, statement_by_sorry
+from search.backends.lean.repl_process import HeaderError, ReplProcess
+from search.backends.lean.repl_session import LeanReplSession, ReplayError, borrowed_process
+from search.backends.lean.repl_theorem import statement_by_sorry
 from search.backends.lean.safety import check_lean_tactic, check_lean_theorem
-from search.backends.process import ProcessError
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import InvalidTheoremError
 from search.lean_proof import lean_by_block
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -145,39 +141,22 @@ def check_plan(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
     refused = refused_haves(haves)
     if refused:
         return PlanElaboration(problems=refused)
-    return _with_process(pool, theorem, lambda proc: elaborate_plan(proc, theorem, haves, config=config))
+    check_lean_theorem(theorem)
+    with borrowed_process(pool, theorem, "on a plan for") as proc:
+        return elaborate_plan(proc, theorem, haves, config=config)
 
 
 def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
                        config: LeanReplConfig) -> list[PlanSubgoalSession]:
     """One session per ``have`` and one for the main goal (last). Raises like ``check_plan``, and
     ``ValueError`` when the plan does not elaborate."""
-
-    def open_all(proc: ReplProcess) -> list[PlanSubgoalSession]:
+    check_lean_theorem(theorem)
+    with borrowed_process(pool, theorem, "on a plan for") as proc:
         plan = elaborate_plan(proc, theorem, haves, config=config)
         if not plan.ok:
             raise ValueError(f"the plan does not elaborate: {plan.problems}")
         return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)
                 for index, sorry in enumerate(plan.sorries)]
-
-    return _with_process(pool, theorem, open_all)
-
-
-def _with_process(pool: ReplPool, theorem: Theorem, work: Callable[[ReplProcess], T]) -> T:
-    """Run ``work(proc)`` on a borrowed process; process failures become ``BackendUnavailableError``."""
-    check_lean_theorem(theorem)
-    proc = pool.acquire()
-    failed = False
-    try:
-        return work(proc)
-    except HeaderError as exc:
-        raise header_error(theorem, exc) from exc
-    except (ProcessError, ReplProtocolError) as exc:
-        failed = True
-        raise BackendUnavailableError(BACKEND_NAME, f"the REPL failed on a plan for {theorem.name!r}: {exc}",
-                                      SETUP_FIX) from exc
-    finally:
-        pool.release(proc, failed=failed)
 
 
 class PlanSubgoalSession(LeanReplSession):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from search.backends.lean.pool import ReplPool
@@ -181,16 +183,24 @@ def failure_result(exc: ProcessError | ReplProtocolError, timeout: float) -> Tac
 def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> LeanReplSession:
     """Open ``theorem`` in a pooled process. Raises ``InvalidTheoremError`` when Lean rejects the
     statement or header, ``BackendUnavailableError`` when the REPL cannot start or import it."""
+    with borrowed_process(pool, theorem, "while opening") as proc:
+        return LeanReplSession(pool, theorem, config, proc, open_theorem(proc, theorem, config))
+
+
+@contextmanager
+def borrowed_process(pool: ReplPool, theorem: Theorem, doing: str) -> Iterator[ReplProcess]:
+    """A pooled process for work on ``theorem``, given back afterwards (recycled if it failed). A header
+    Lean refuses becomes ``InvalidTheoremError``; a process or protocol failure becomes
+    ``BackendUnavailableError`` ("the REPL failed {doing} {name}")."""
     proc = pool.acquire()
     failed = False
     try:
-        initial = open_theorem(proc, theorem, config)
-        return LeanReplSession(pool, theorem, config, proc, initial)
+        yield proc
     except HeaderError as exc:
         raise header_error(theorem, exc) from exc
     except (ProcessError, ReplProtocolError) as exc:
         failed = True
-        raise BackendUnavailableError(BACKEND_NAME, f"the REPL failed while opening {theorem.name!r}: {exc}",
+        raise BackendUnavailableError(BACKEND_NAME, f"the REPL failed {doing} {theorem.name!r}: {exc}",
                                       SETUP_FIX) from exc
     finally:
         pool.release(proc, failed=failed)
