@@ -75,6 +75,10 @@ class SupervisedPool:
                     f"{self._num_cpus:g} free CPUs for one?")
             for ref in ready:
                 self._started(ref, self._starting.pop(ref), self._idle)
+        if self._starting:  # a moment for the others, so that the first tasks spread over the cluster
+            ready, _ = ray.wait(list(self._starting), num_returns=len(self._starting), timeout=1.0)
+            for ref in ready:
+                self._started(ref, self._starting.pop(ref), self._idle)
 
     def run(self, queue: deque[Task], on_result: ResultCallback,
             on_tick: Callable[[int], None] | None = None, start_timeout: float = 300.0) -> None:
