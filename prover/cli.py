@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(MiniF2F, ProofNet, the Coq benchmark, any JSONL in their format) through parallel search "
         "workers on a local Ray or a cluster; results are durable and a rerun resumes.")
     sweep_parser.add_argument("benchmark", metavar="BENCH",
-                              help="a .jsonl benchmark file, or the name of one (e.g. coq_basic)")
+                              help="a .jsonl benchmark file, the name of one (e.g. coq_basic), or a "
+                                   "folder in the miniF2F-rocq layout (DIR/test/*.v, DIR/valid/*.v; "
+                                   "--split picks the folder)")
     add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
     add_search_options(sweep_parser)
     add_server_options(sweep_parser)
@@ -142,7 +144,8 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--header-file", type=Path, metavar="FILE", help="read the header from FILE")
     source.add_argument("--file", type=Path, metavar="FILE",
                         help="a .lean, .v or benchmark .jsonl file holding the theorem (with --name)")
-    source.add_argument("--name", help="the theorem's name in --file")
+    source.add_argument("--name", help="the theorem's name in --file (default for a .v file: the file's "
+                                       "name, as in miniF2F-rocq)")
     add_search_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -157,9 +160,12 @@ def read_theorem(args: argparse.Namespace, assistant: str):
             raise InputError(f"{args.header_file}: no such file")
         header = args.header_file.read_text(encoding="utf-8")
     if args.file is not None:
-        if args.statement or not args.name:
-            raise InputError("with --file give --name and no statement text")
-        return theorem_from_file(args.file, args.name)
+        if args.statement:
+            raise InputError("with --file give no statement text")
+        if not args.name and args.file.suffix != ".v":
+            raise InputError("with --file give --name (a .v file needs none when its theorem is named "
+                             "like the file)")
+        return theorem_from_file(args.file, args.name or None)
     if not args.statement:
         raise InputError("give the statement as text, or --file FILE --name NAME")
     return theorem_from_text(args.statement, header, assistant)

@@ -10,15 +10,17 @@ import re
 from pathlib import Path
 
 from search import DojoLocator, Theorem
+from search.errors import PicklableError
 
 LEAN_DECL = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)?(theorem|lemma|example)\b"
                        r"\s*([^\s:({\[]*)", re.MULTILINE)
-COQ_DECL = re.compile(r"^\s*(Theorem|Lemma|Example|Fact|Remark|Proposition|Corollary)\s+([\w']+)",
-                      re.MULTILINE)
+COQ_KEYWORDS = ("Theorem", "Lemma", "Example", "Fact", "Remark", "Proposition", "Corollary")
+COQ_DECL = re.compile(r"^\s*(" + "|".join(COQ_KEYWORDS) + r")\s+([\w']+)", re.MULTILINE)
+_TERMINATOR = re.compile(r"\.(?=\s|$)")
 TRAILING_SORRY = re.compile(r"\s*(?:by\s+sorry|sorry)\s*$")
 
 
-class InputError(ValueError):
+class InputError(PicklableError, ValueError):
     """The user's theorem cannot be read; the message says where and why."""
 
 
@@ -53,18 +55,85 @@ def theorem_from_text(text: str, header: str, assistant: str) -> Theorem:
     return lean_theorem_from_text(text, header)
 
 
-def theorem_from_file(path: Path, name: str) -> Theorem:
-    """Find theorem ``name`` in a ``.jsonl`` benchmark, a ``.lean`` file or a ``.v`` file."""
+def theorem_from_file(path: Path, name: str | None = None) -> Theorem:
+    """Find theorem ``name`` in a ``.jsonl`` benchmark, a ``.lean`` file or a ``.v`` file; a ``.v`` file
+    needs no name when it holds one theorem named like the file (the miniF2F-rocq layout)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if path.suffix == ".v":
+        return coq_theorem_from_file(path, name)
+    if name is None:
+        raise InputError(f"{path}: give the theorem's name (--name)")
     if path.suffix == ".jsonl":
         return theorem_from_jsonl(path, name)
     text = path.read_text(encoding="utf-8")
-    if path.suffix == ".v":
-        return _theorem_from_source(path, text, name, COQ_DECL, _coq_statement_end)
     if path.suffix == ".lean":
         return _theorem_from_source(path, text, name, LEAN_DECL, _lean_statement_end)
     raise InputError(f"{path}: unknown file type {path.suffix!r} (expected .lean, .v or .jsonl)")
+
+
+def coq_theorem_from_file(path: Path, name: str | None = None) -> Theorem:
+    """The theorem ``name`` (default: the file's stem) of a Coq file: the header is everything before
+    ``Theorem NAME`` (or ``Lemma`` ...), the statement that sentence; whatever follows (``Proof.``,
+    ``Admitted.``, a proof, nothing) is ignored. Raises ``InputError`` naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it ({exc})") from exc
+    return coq_theorem_from_source(text, name or path.stem, str(path))
+
+
+def coq_theorem_from_source(text: str, name: str, where: str) -> Theorem:
+    """The theorem ``name`` in Coq source ``text`` (see ``coq_theorem_from_file``); ``where`` names the
+    source in errors. Comments and strings are skipped when looking for the declaration and its end."""
+    code = code_only(text)
+    decl = re.compile(rf"(?<![\w'.])(?:{'|'.join(COQ_KEYWORDS)})\s+{re.escape(name)}(?![\w'])")
+    match = decl.search(code)
+    if match is None:
+        raise InputError(f"{where}: no theorem named {name!r} (expected `Theorem {name}` or "
+                         f"`Lemma {name}` outside comments)")
+    line = text.count("\n", 0, match.start()) + 1
+    end = _TERMINATOR.search(code, match.end())
+    if end is None:
+        raise InputError(f"{where}:{line}: the statement of {name!r} has no final '.'")
+    try:
+        return Theorem(name=name, statement=text[match.start():end.end()].strip(),
+                       header=text[:match.start()].rstrip() + "\n")
+    except ValueError as exc:
+        raise InputError(f"{where}:{line}: {exc}") from exc
+
+
+def code_only(text: str) -> str:
+    """``text`` with Coq comments (nested) and string literals blanked out, character for character, so
+    that positions in the result are positions in ``text``. An unclosed comment or string blanks the rest."""
+    out = list(text)
+    i, depth, in_string = 0, 0, False
+    while i < len(text):
+        pair = text[i:i + 2]
+        if in_string:
+            if pair == '""':
+                out[i:i + 2] = "  "
+                i += 2
+                continue
+            in_string = text[i] != '"'
+            out[i] = " " if text[i] != "\n" else "\n"
+        elif pair == "(*":
+            depth += 1
+            out[i:i + 2] = "  "
+            i += 2
+            continue
+        elif depth and pair == "*)":
+            depth -= 1
+            out[i:i + 2] = "  "
+            i += 2
+            continue
+        elif depth:
+            out[i] = " " if text[i] != "\n" else "\n"
+        elif text[i] == '"':
+            in_string = True
+            out[i] = " "
+        i += 1
+    return "".join(out)
 
 
 def theorem_from_row(row: dict, where: str) -> Theorem:
@@ -126,8 +195,3 @@ def _lean_statement_end(text: str, start: int) -> int | None:
             return i + 2
         i += 1
     return None
-
-
-def _coq_statement_end(text: str, start: int) -> int | None:
-    match = re.compile(r"\.(\s|$)").search(text, start)
-    return None if match is None else match.start() + 1

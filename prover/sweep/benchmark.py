@@ -1,4 +1,5 @@
-"""Benchmark files: JSONL rows in the format of ../shared/benchmarks (name, split, header, statement)."""
+"""Benchmarks: JSONL rows in the format of ../shared/benchmarks (name, split, header, statement), or a folder
+in the miniF2F-rocq layout (``DIR/test/*.v``, ``DIR/valid/*.v``, one theorem per file named like it)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,29 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.theorem_input import InputError, theorem_from_row
+from prover.theorem_input import InputError, coq_theorem_from_file, theorem_from_row
 from search import Theorem
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BENCHMARKS_ENV = "PROVER_BENCHMARKS_DIR"
+SPLIT_FOLDERS = ("test", "valid")  # the folders of a miniF2F-rocq checkout, one .v file per theorem
+# Row fields that mark a statement known not to elaborate, with the reason (../shared/benchmarks/README.md).
+INVALID_FIELDS = ("coq_8_16",)
 
 
 @dataclass(frozen=True)
 class BenchmarkItem:
     theorem: Theorem
     split: str
-    line: int  # 1-based line of the row in its file
+    line: int  # 1-based line of the row in its file (1 for a folder's .v file)
+    invalid: str | None = None  # why the statement is known not to elaborate: reported, never run
 
 
 def resolve_benchmark(name_or_path: str) -> Path:
     """A path as given, or a name looked up as ``NAME.jsonl`` in $PROVER_BENCHMARKS_DIR, then in the
     benchmarks shipped with the package (``prover/data``)."""
     path = Path(name_or_path)
-    if path.is_file():
+    if path.is_file() or path.is_dir():
         return path
     folders = [Path(os.environ[BENCHMARKS_ENV])] if os.environ.get(BENCHMARKS_ENV) else []
     folders.append(DATA_DIR)
@@ -39,7 +44,10 @@ def resolve_benchmark(name_or_path: str) -> Path:
 
 
 def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
-    """The rows of ``path`` (only ``split`` if given), in file order; names must be unique."""
+    """The rows of ``path`` (only ``split`` if given), in file order; names must be unique. A folder is
+    read as the miniF2F-rocq layout (``load_coq_folder``)."""
+    if path.is_dir():
+        return load_coq_folder(path, split)
     items: list[BenchmarkItem] = []
     seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as fh:
@@ -59,7 +67,38 @@ def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
             seen[theorem.name] = number
             row_split = str(row.get("split", ""))
             if split is None or row_split == split:
-                items.append(BenchmarkItem(theorem, row_split, number))
+                items.append(BenchmarkItem(theorem, row_split, number, _invalid_reason(row)))
     if not items:
         raise InputError(f"{path}: no theorems" + (f" in split {split!r}" if split else ""))
+    return items
+
+
+def _invalid_reason(row: dict) -> str | None:
+    for key in INVALID_FIELDS:
+        if row.get(key):
+            return f"{key}: {row[key]}"
+    return None
+
+
+def load_coq_folder(folder: Path, split: str | None = None) -> list[BenchmarkItem]:
+    """The theorems of a miniF2F-rocq checkout: ``folder/SPLIT/NAME.v`` for each split folder (only
+    ``split`` when given), files in name order. Each file must declare ``Theorem NAME`` (or ``Lemma``)
+    named like the file; raises ``InputError`` naming the file otherwise, or when no split folder holds
+    a ``.v`` file."""
+    if split is not None and not (folder / split).is_dir():
+        raise InputError(f"{folder}: no {split}/ folder (expected the miniF2F-rocq layout "
+                         f"{folder}/{{{','.join(SPLIT_FOLDERS)}}}/*.v)")
+    splits = [split] if split is not None else [s for s in SPLIT_FOLDERS if (folder / s).is_dir()]
+    items: list[BenchmarkItem] = []
+    seen: dict[str, Path] = {}
+    for name in splits:
+        for source in sorted((folder / name).glob("*.v")):
+            theorem = coq_theorem_from_file(source)
+            if theorem.name in seen:
+                raise InputError(f"{source}: theorem {theorem.name!r} also in {seen[theorem.name]}")
+            seen[theorem.name] = source
+            items.append(BenchmarkItem(theorem, name, 1))
+    if not items:
+        where = f"{folder}/{split}" if split else f"{folder}/{{{','.join(SPLIT_FOLDERS)}}}"
+        raise InputError(f"{where}: no .v files (expected the miniF2F-rocq layout: one theorem per file)")
     return items

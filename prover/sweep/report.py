@@ -119,8 +119,21 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
     for t in summary.theorems:
         lines.append(f"| {t.name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
                      f"{t.seconds:.1f} |")
+    lines += invalid_lines(summary.theorems)
     lines += plan_lines(summary.theorems)
     return "\n".join(lines) + "\n"
+
+
+def invalid_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
+    """Each invalid statement with the reason it was not (or could not be) searched."""
+    invalid = [t for t in theorems if t.status == "invalid"]
+    if not invalid:
+        return []
+    lines = ["", "## Invalid statements", ""]
+    for t in invalid:
+        reason = " ".join((t.message or "no reason recorded").split())
+        lines.append(f"- {t.name}: {reason[:300]}")
+    return lines
 
 
 def plan_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:

@@ -22,7 +22,7 @@ from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchm
 from prover.sweep.config import SweepConfig
 from prover.sweep.report import SweepSummary, summarise, write_report
 from prover.sweep.store import ResultStore, read_records
-from prover.sweep.worker import BackendFactory, PolicyFactory, Task
+from prover.sweep.worker import BackendFactory, PolicyFactory, Task, make_record
 from prover.theorem_input import InputError
 from search import SearchConfig
 
@@ -48,6 +48,16 @@ def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], att
         if attempt <= attempts:
             queue.append(Task(item.theorem, item.split, attempt))
     return queue
+
+
+def record_known_invalid(items: list[BenchmarkItem], store: ResultStore) -> None:
+    """Write an ``invalid`` record, without running it, for each item its benchmark marks as not
+    elaborating (e.g. ``coq_8_16``), so that it is counted and reported as invalid, not dropped."""
+    done = {r["theorem"] for r in store.records}
+    for item in items:
+        if item.invalid is not None and item.theorem.name not in done:
+            store.append(make_record(Task(item.theorem, item.split, 1), "invalid", message=item.invalid,
+                                     worker="driver", policy="not run"))
 
 
 def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
@@ -89,6 +99,7 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
                                 "search": asdict(search_config), "backend": backend_name,
                                 "planner": None if planner is None else planner.label,
                                 "attempts": config.attempts, "limit": config.limit})
+        record_known_invalid(items, store)
         queue = pending_tasks(items, store.records, config.attempts)
         retried = sum(r["status"] == "error" for r in store.records)
         if retried:

@@ -1,0 +1,126 @@
+"""Reading miniF2F-rocq as its repository lays it out (``DIR/test/*.v``, ``DIR/valid/*.v``) and as the
+shared JSONL with its ``coq_8_16`` marks. The folder is rebuilt in tmp_path from rows of
+../shared/benchmarks/minif2f_rocq_valid.jsonl: no copy of the data lives in the project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prover.cli import main
+from prover.sweep import ResultStore, load_benchmark, pending_tasks, summarise
+from prover.sweep.report import markdown
+from prover.sweep.runner import record_known_invalid
+from prover.theorem_input import InputError, coq_theorem_from_file, theorem_from_file
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+ROCQ_VALID = SHARED / "minif2f_rocq_valid.jsonl"
+# Rows with a plain header, a header opening with a comment, definitions (Fixpoint) in the header, an
+# empty header, a statement holding a comment, and one marked coq_8_16.
+PICKED = ("aime_1983_p9", "mathd_numbertheory_326", "amc12a_2003_p1", "aime_1991_p1", "amc12b_2020_p5",
+          "amc12a_2009_p15")
+
+
+def rocq_rows(names: tuple[str, ...] = PICKED) -> dict[str, dict]:
+    rows = {}
+    for line in ROCQ_VALID.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["name"] in names:
+            rows[row["name"]] = row
+    assert set(rows) == set(names)
+    return rows
+
+
+def write_v(folder: Path, row: dict, tail: str = "Proof.\nAdmitted.\n") -> Path:
+    """One upstream-style file: header, statement, then the (ignored) rest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{row['name']}.v"
+    path.write_text(f"{row['header']}\n\n{row['statement']}\n{tail}", encoding="utf-8")
+    return path
+
+
+def test_a_folder_reads_back_the_rows_it_was_built_from(tmp_path: Path) -> None:
+    rows = rocq_rows()
+    for row in rows.values():
+        write_v(tmp_path / "valid", row)
+    items = load_benchmark(tmp_path, "valid")
+    assert [i.theorem.name for i in items] == sorted(rows)  # files in name order
+    for item in items:
+        row = rows[item.theorem.name]
+        assert item.split == "valid" and item.invalid is None
+        assert item.theorem.statement == row["statement"].strip()
+        assert item.theorem.header.strip() == row["header"].strip()
+
+
+def test_split_picks_the_folder_and_no_split_reads_both(tmp_path: Path) -> None:
+    rows = rocq_rows(("aime_1983_p9", "aime_1991_p1"))
+    write_v(tmp_path / "valid", rows["aime_1983_p9"])
+    write_v(tmp_path / "test", rows["aime_1991_p1"], tail="")  # nothing after the statement
+    assert [i.theorem.name for i in load_benchmark(tmp_path, "test")] == ["aime_1991_p1"]
+    assert [i.theorem.name for i in load_benchmark(tmp_path, "valid")] == ["aime_1983_p9"]
+    assert {(i.theorem.name, i.split) for i in load_benchmark(tmp_path)} == {
+        ("aime_1991_p1", "test"), ("aime_1983_p9", "valid")}
+    with pytest.raises(InputError, match=r"no other/ folder"):
+        load_benchmark(tmp_path, "other")
+
+
+def test_a_file_without_a_theorem_named_like_it_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    row = rocq_rows(("aime_1983_p9",))["aime_1983_p9"]
+    path = write_v(tmp_path / "valid", row)
+    path.rename(tmp_path / "valid" / "renamed.v")
+    with pytest.raises(InputError, match=r"valid/renamed\.v: no theorem named 'renamed'"):
+        load_benchmark(tmp_path, "valid")
+    empty = tmp_path / "empty"
+    (empty / "test").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"no \.v files"):
+        load_benchmark(empty)
+
+
+def test_declarations_in_comments_and_the_proof_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "t1.v"
+    path.write_text("(* Theorem t1 : False. is only a comment *)\nRequire Import Arith.\n\n"
+                    "Lemma t1 (n : nat) : (* (* nested *) *) n + 0 = n.\nProof.\n  lia.\nQed.\n"
+                    "Theorem t2 : True.\n")
+    theorem = coq_theorem_from_file(path)
+    assert theorem.statement == "Lemma t1 (n : nat) : (* (* nested *) *) n + 0 = n."
+    assert theorem.header == "(* Theorem t1 : False. is only a comment *)\nRequire Import Arith.\n"
+    assert theorem_from_file(path, "t2").statement == "Theorem t2 : True."
+    unfinished = tmp_path / "t3.v"
+    unfinished.write_text("Theorem t3 : True")
+    with pytest.raises(InputError, match=r"t3\.v:1: the statement of 't3' has no final"):
+        coq_theorem_from_file(unfinished)
+
+
+def test_coq_8_16_rows_are_invalid_with_their_reason_and_never_run(tmp_path: Path) -> None:
+    items = load_benchmark(ROCQ_VALID, "valid")
+    assert len(items) == 244
+    invalid = {i.theorem.name: i.invalid for i in items if i.invalid is not None}
+    assert len(invalid) == 8 and "amc12a_2009_p15" in invalid
+    assert invalid["amc12a_2009_p15"].startswith("coq_8_16: does not elaborate with Coq 8.16.1")
+    picked = [i for i in items if i.theorem.name in PICKED]
+    with ResultStore(tmp_path) as store:
+        record_known_invalid(picked, store)
+        record_known_invalid(picked, store)  # a resumed sweep writes nothing twice
+        records = list(store.records)
+    assert [(r["theorem"], r["status"]) for r in records] == [("amc12a_2009_p15", "invalid")]
+    queued = [t.theorem.name for t in pending_tasks(picked, records, attempts=1)]
+    assert "amc12a_2009_p15" not in queued and len(queued) == len(PICKED) - 1
+    summary = summarise(picked, records, attempts=1)
+    assert summary.invalid == 1 and summary.total == len(PICKED)
+    report = markdown(summary, "minif2f_rocq_valid valid", "plot.png")
+    assert "## Invalid statements" in report and "- amc12a_2009_p15: coq_8_16: does not elaborate" in report
+
+
+def test_prove_file_takes_a_minif2f_rocq_file_without_a_name(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "add_zero_right.v"
+    path.write_text("Require Import Arith.\n\n"
+                    "Theorem add_zero_right : forall n : nat, n + 0 = n.\nProof.\nAdmitted.\n")
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--json", "--file", str(path)])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["theorem"] == "add_zero_right" and result["proved"]
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--file", str(path), "--name", "other"])
+    err = "".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 2 and "add_zero_right.v:notheoremnamed'other'" in err
