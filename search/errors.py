@@ -1,9 +1,32 @@
-"""Typed exceptions of the engine. They carry data; the CLI turns them into messages at one boundary."""
+"""Typed exceptions of the engine. They carry data; the CLI turns them into messages at one boundary.
+
+Every exception the project raises must survive pickling (a sweep worker's error crosses Ray's process
+boundary and must reach the driver as itself). Python pickles an exception as ``cls(*self.args)``, which
+breaks as soon as ``__init__`` takes other arguments than the message; ``PicklableError`` pickles the
+class, ``args`` and attributes instead, and rebuilds without calling ``__init__``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 
-class ProverError(Exception):
+
+def _rebuild_error(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class PicklableError(Exception):
+    """Base (or mixin, placed first) of exceptions whose ``__init__`` takes other arguments than
+    ``Exception``'s: they pickle by state, so the copy has the same message and attributes."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+class ProverError(PicklableError):
     """Base of every error the engine raises on purpose."""
 
 

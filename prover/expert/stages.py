@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from search.errors import PicklableError
+
 logger = logging.getLogger(__name__)
 
 STAGES = ("sweep", "collect", "filter", "train")
 
 
-class StageOrderError(RuntimeError):
+class StageOrderError(PicklableError, RuntimeError):
     """A stage needs the output of an earlier stage that has not finished (``stage``, ``missing``)."""
 
     def __init__(self, folder: Path, stage: str, missing: str) -> None:

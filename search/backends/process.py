@@ -20,13 +20,15 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from search.errors import PicklableError
+
 logger = logging.getLogger(__name__)
 
 STDOUT = "stdout"
 STDERR = "stderr"
 
 
-class ProcessError(Exception):
+class ProcessError(PicklableError):
     """Base of the errors of a managed process."""
 
 

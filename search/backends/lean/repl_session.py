@@ -32,7 +32,7 @@ from search.backends.lean.repl_process import (
 )
 from search.backends.lean.repl_theorem import header_error, open_theorem
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import BackendUnavailableError, InvalidTheoremError, PicklableError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class ReplStateRef:
     path: Path = field(default=())
 
 
-class ReplayError(Exception):
+class ReplayError(PicklableError):
     """A state could not be restored in a process. ``process_failed``: the process must be replaced."""
 
     def __init__(self, message: str, *, process_failed: bool) -> None:
