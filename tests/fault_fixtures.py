@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from search import BackendUnavailableError
@@ -23,20 +24,25 @@ class UnavailableBackendFactory:
         raise BackendUnavailableError("coq", "coqtop not found ('/nonexistent/coqtop')", "install Coq")
 
 
-def flaky_coqtop(folder: Path, *, die_first: int = 0, die_percent: int = 0) -> Path:
-    """Write an executable that stands for coqtop: it dies (exit 137, as if killed) on its first
-    ``die_first`` starts, then on ``die_percent`` % of the starts after that, before printing anything;
-    otherwise it execs the real coqtop. Each start appends a line to ``starts.log`` beside it (``died`` or
-    ``ran``), so tests can count what happened."""
+def flaky_coqtop(folder: Path, *, die_on: Iterable[int] = (), die_first: int = 0,
+                 die_percent: int = 0) -> Path:
+    """Write an executable that stands for coqtop. It dies (SIGKILL, as if killed) before printing
+    anything on the starts numbered in ``die_on`` (1-based), on its first ``die_first`` starts, and on
+    ``die_percent`` % of the others at random; otherwise it execs the real coqtop. Each start appends
+    ``died`` or ``ran`` to ``starts.log`` beside it (see ``start_counts``)."""
     real = shutil.which("coqtop")
     assert real is not None, "coqtop must be installed"
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "coqtop"
     log = folder / "starts.log"
+    doomed = " ".join(str(n) for n in sorted({*die_on, *range(1, die_first + 1)})) or "0"
     script.write_text(f"""#!/bin/sh
 log={_quote(log)}
-n=$(wc -l < "$log" 2>/dev/null || echo 0)
-if [ "$n" -lt {die_first} ] || [ $(od -An -N2 -tu2 /dev/urandom) -lt $((65536 * {die_percent} / 100)) ]; then
+n=$(( $(cat "$log" 2>/dev/null | wc -l) + 1 ))
+die=0
+for k in {doomed}; do [ "$n" -eq "$k" ] && die=1; done
+[ $(od -An -N2 -tu2 /dev/urandom) -lt $((65536 * {die_percent} / 100)) ] && die=1
+if [ "$die" -eq 1 ]; then
   echo died >> "$log"
   kill -9 $$
 fi

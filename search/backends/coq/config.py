@@ -47,6 +47,14 @@ class CoqBackendConfig:
         default=60.0,
         metadata={"help": "time limit for coqtop to start and load the header and statement, in seconds"},
     )
+    start_attempts: int = field(
+        default=4,
+        metadata={"help": "tries to start coqtop when it dies while starting (1: no retry)"},
+    )
+    start_backoff: float = field(
+        default=0.2,
+        metadata={"help": "seconds before the second start of a coqtop that died starting; doubles each try"},
+    )
     replay_timeout: float = field(
         default=60.0,
         metadata={"help": "time limit of one tactic replayed to restore a state, in seconds"},
@@ -85,6 +93,10 @@ class CoqBackendConfig:
             problems.append(f"kill_grace must be >= 0 seconds, got {self.kill_grace}")
         if self.memory_limit_mb is not None and self.memory_limit_mb < 256:
             problems.append(f"memory_limit_mb must be >= 256 (Coq needs room), got {self.memory_limit_mb}")
+        if self.start_attempts < 1:
+            problems.append(f"start_attempts must be >= 1, got {self.start_attempts}")
+        if self.start_backoff < 0:
+            problems.append(f"start_backoff must be >= 0 seconds, got {self.start_backoff}")
         if self.max_restarts < 1:
             problems.append(f"max_restarts must be >= 1, got {self.max_restarts}")
         if self.printing_depth < 50:

@@ -10,9 +10,10 @@ import logging
 import shutil
 
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.coqtop import CoqTop
+from search.backends.coq.coqtop import MAX_BATCH_BYTES, CoqTop
 from search.backends.coq.safety import check_coq_theorem, header_sentences
 from search.backends.process import ProcessDied, ProcessTimeout
+from search.backends.start_retry import start_with_retries
 from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import Theorem
 
@@ -25,17 +26,34 @@ MEMORY_FIX = ("if memory_limit_mb is low, raise it: coqtop maps about 600 MiB of
 
 def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -> tuple[CoqTop, int]:
     """Start coqtop (in ``cwd``) in proof mode on ``theorem``; return it and the state id after
-    ``Proof.``.
+    ``Proof.``. A coqtop that dies while starting is started again (``start_attempts`` tries in all).
 
     Raises ``InvalidTheoremError`` when the safety filter refuses the theorem, or Coq rejects its header
     or statement, or the statement does not open a proof named ``theorem.name``;
-    ``BackendUnavailableError`` when coqtop cannot be run, or dies while starting.
+    ``BackendUnavailableError`` when coqtop cannot be run, or dies while starting on every try.
     """
-    reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement)
+    reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement) or too_long(theorem)
     if reason is not None:
         raise InvalidTheoremError(theorem.name, reason)
     if shutil.which(config.coqtop) is None:
         raise BackendUnavailableError("coq", f"coqtop not found ({config.coqtop!r})", INSTALL_FIX)
+    return start_with_retries(lambda: _launch_once(config, theorem, cwd), attempts=config.start_attempts,
+                              backoff=config.start_backoff, what=f"coqtop[{theorem.name}]")
+
+
+def too_long(theorem: Theorem) -> str | None:
+    """Why the statement or a header sentence cannot go to coqtop as one command (the pipe guard of
+    ``CoqTop.send``), or None. Call after the safety filter passed."""
+    texts = [("the statement", theorem.statement)]
+    texts += [(f"header sentence {i}", s) for i, s in enumerate(header_sentences(theorem.header), start=1)]
+    for what, text in texts:
+        size = len(text.encode())
+        if size >= MAX_BATCH_BYTES:
+            return f"{what} is {size} bytes long; coqtop takes at most {MAX_BATCH_BYTES - 1} bytes a sentence"
+    return None
+
+
+def _launch_once(config: CoqBackendConfig, theorem: Theorem, cwd: str | None) -> tuple[CoqTop, int]:
     top = CoqTop(config, name=f"coqtop[{theorem.name}]", cwd=cwd)
     try:
         top.start(config.start_timeout)
