@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from search import BackendUnavailableError
@@ -26,16 +26,25 @@ class UnavailableBackendFactory:
 
 def flaky_coqtop(folder: Path, *, die_on: Iterable[int] = (), die_first: int = 0,
                  die_percent: int = 0) -> Path:
-    """Write an executable that stands for coqtop. It dies (SIGKILL, as if killed) before printing
-    anything on the starts numbered in ``die_on`` (1-based), on its first ``die_first`` starts, and on
-    ``die_percent`` % of the others at random; otherwise it execs the real coqtop. Each start appends
-    ``died`` or ``ran`` to ``starts.log`` beside it (see ``start_counts``)."""
+    """A ``flaky_program`` standing for coqtop (``CoqBackendConfig(coqtop=...)`` takes it)."""
     real = shutil.which("coqtop")
     assert real is not None, "coqtop must be installed"
+    return flaky_program(folder, [real], name="coqtop", die_on=die_on, die_first=die_first,
+                         die_percent=die_percent)
+
+
+def flaky_program(folder: Path, argv: Sequence[str], *, name: str, die_on: Iterable[int] = (),
+                  die_first: int = 0, die_percent: int = 0) -> Path:
+    """Write an executable ``folder/name`` that stands for the command ``argv``. It dies (SIGKILL, as if
+    killed) before doing anything on the starts numbered in ``die_on`` (1-based), on its first
+    ``die_first`` starts, and on ``die_percent`` % of the others at random; otherwise it execs ``argv``
+    with its own arguments appended. Each start appends ``died`` or ``ran`` to ``starts.log`` beside it
+    (see ``start_counts``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "coqtop"
+    script = folder / name
     log = folder / "starts.log"
     doomed = " ".join(str(n) for n in sorted({*die_on, *range(1, die_first + 1)})) or "0"
+    command = " ".join(_quote(Path(part)) for part in argv)
     script.write_text(f"""#!/bin/sh
 log={_quote(log)}
 n=$(( $(cat "$log" 2>/dev/null | wc -l) + 1 ))
@@ -47,7 +56,7 @@ if [ "$die" -eq 1 ]; then
   kill -9 $$
 fi
 echo ran >> "$log"
-exec {_quote(Path(real))} "$@"
+exec {command} "$@"
 """)
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return script

@@ -59,6 +59,15 @@ class LeanReplConfig:
         metadata={"help": "restart a REPL after this many requests (it keeps every proof state in "
                           "memory); None: never"},
     )
+    start_attempts: int = field(
+        default=4,
+        metadata={"help": "tries to open a theorem when its REPL dies while starting or importing the "
+                          "header (1: no retry)"},
+    )
+    start_backoff: float = field(
+        default=0.2,
+        metadata={"help": "seconds before the second try after a REPL died starting; doubles each try"},
+    )
     verify_in_fresh_process: bool = field(
         default=False,
         metadata={"help": "check each proof in a newly started REPL instead of the pooled REPL's "
@@ -76,6 +85,10 @@ class LeanReplConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 problems.append(f"{name} must be >= 1 or None, got {value}")
+        if self.start_attempts < 1:
+            problems.append(f"start_attempts must be >= 1, got {self.start_attempts}")
+        if self.start_backoff < 0:
+            problems.append(f"start_backoff must be >= 0 seconds, got {self.start_backoff}")
         for name in ("memory_poll_interval", "tactic_timeout", "import_timeout", "command_timeout",
                      "verify_timeout"):
             if getattr(self, name) <= 0:

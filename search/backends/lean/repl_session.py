@@ -32,6 +32,7 @@ from search.backends.lean.repl_process import (
 )
 from search.backends.lean.repl_theorem import header_error, open_theorem
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
+from search.backends.start_retry import start_with_retries
 from search.errors import BackendUnavailableError, InvalidTheoremError, PicklableError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
@@ -181,10 +182,17 @@ def failure_result(exc: ProcessError | ReplProtocolError, timeout: float) -> Tac
 
 
 def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> LeanReplSession:
-    """Open ``theorem`` in a pooled process. Raises ``InvalidTheoremError`` when Lean rejects the
-    statement or header, ``BackendUnavailableError`` when the REPL cannot start or import it."""
-    with borrowed_process(pool, theorem, "while opening") as proc:
-        return LeanReplSession(pool, theorem, config, proc, open_theorem(proc, theorem, config))
+    """Open ``theorem`` in a pooled process; a REPL that dies meanwhile (while starting, or importing
+    the header) is replaced and the opening tried again (``start_attempts`` tries in all). Raises
+    ``InvalidTheoremError`` when Lean rejects the statement or header, ``BackendUnavailableError`` when
+    the REPL cannot start or import it."""
+
+    def open_once() -> LeanReplSession:
+        with borrowed_process(pool, theorem, "while opening") as proc:
+            return LeanReplSession(pool, theorem, config, proc, open_theorem(proc, theorem, config))
+
+    return start_with_retries(open_once, attempts=config.start_attempts, backoff=config.start_backoff,
+                              what=f"the Lean REPL opening {theorem.name!r}")
 
 
 @contextmanager
