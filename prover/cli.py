@@ -44,6 +44,7 @@ from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
 from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
+from prover.tracing.cli import add_trace_command
 from search import (
     BackendUnavailableError,
     InvalidTheoremError,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument("out", metavar="OUT", type=Path, help="the --out folder of a sweep")
     report_parser.set_defaults(handler=run_report_command)
     add_train_command(commands)
+    add_trace_command(commands)
     doctor_parser = commands.add_parser(
         "doctor", help="report what is installed for proving, and how to fix what is missing")
     doctor_parser.add_argument("--project-dir", type=Path, metavar="DIR",

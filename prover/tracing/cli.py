@@ -1,0 +1,127 @@
+"""``prover trace``: turn real proofs into the step dataset (Coq files through coqtop, or a LeanDojo-traced
+Lean repository), resumably, with a progress bar and a summary.
+
+``add_trace_command(commands)`` adds the sub-command to ``prover``'s parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from prover.cli_options import add_config_options, config_from_args
+from prover.theorem_input import InputError
+from prover.tracing.coq_trace import CoqTraceConfig
+from prover.tracing.runner import TraceSummary
+from search.backends.coq.config import CoqBackendConfig
+
+_COQ_OPTIONS_SKIPPED = ("coqc", "workdir", "tactic_timeout", "coq_timeout", "kill_grace", "replay_timeout",
+                        "verify_timeout", "allowed_axioms", "max_restarts")
+
+
+def add_trace_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "trace", help="trace real proofs into a step dataset (Coq files, or a LeanDojo-traced repository)",
+        description="Replay every proof of Coq .v files (default: the installed standard library) through "
+        "coqtop, or read a LeanDojo-traced Lean repository, and append one row per tactic (state before, "
+        "tactic, state after) to a Parquet dataset. Files already in the dataset are skipped, so a rerun "
+        "resumes. Coq files are traced in parallel on Ray.")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="coq: .v files or folders (default: the standard library's theories/); "
+                             "dojo: the folder of a LeanDojo-traced repository")
+    parser.add_argument("--backend", choices=("coq", "dojo"), default="coq",
+                        help="coq: replay through coqtop; dojo: convert a LeanDojo trace (default: coq)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="the dataset folder")
+    parser.add_argument("--source", help="the corpus name in the rows (default: coq-stdlib for the "
+                        "standard library, the folder's name, or the Lean repository's URL@commit)")
+    parser.add_argument("--trace-name", help="names this trace in the rows (default: BACKEND-DATE)")
+    parser.add_argument("--limit", type=int, metavar="N", help="trace at most N files (the largest first)")
+    parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)")
+    parser.add_argument("--sentence-timeout", type=float, default=120.0, metavar="FLOAT",
+                        help="time limit of one Coq sentence in seconds; past it the file's remaining "
+                             "proofs are skipped (default: 120)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_config_options(parser.add_argument_group("coq", "how coqtop runs (as for searches)"),
+                       CoqBackendConfig, prefix="coq", skip=_COQ_OPTIONS_SKIPPED)
+    parser.set_defaults(handler=run_trace_command)
+
+
+def run_trace_command(args: argparse.Namespace, console: Console) -> int:
+    from prover.tracing.coq_files import TraceInputError
+    from prover.tracing.dataset import DatasetError
+
+    trace = args.trace_name or f"{args.backend}-{datetime.date.today().isoformat()}"
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be >= 1, got {args.limit}")
+    try:
+        if args.backend == "dojo":
+            summary = _trace_dojo(args, trace, console)
+        else:
+            summary = _trace_coq(args, trace, console)
+    except (TraceInputError, DatasetError) as exc:
+        raise InputError(str(exc)) from exc
+    print_summary(console, summary, args.out, as_json=args.json)
+    return 0
+
+
+def _trace_coq(args: argparse.Namespace, trace: str, console: Console) -> TraceSummary:
+    from prover.sweep.runner import connect_ray
+    from prover.tracing.coq_files import find_jobs
+    from prover.tracing.dataset import Dataset
+    from prover.tracing.runner import run_trace
+
+    try:
+        backend = config_from_args(CoqBackendConfig, args, prefix="coq")
+        config = CoqTraceConfig(backend=backend, sentence_timeout=args.sentence_timeout)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    jobs = find_jobs(args.paths, trace=trace, source=args.source, coqc=backend.coqc)[: args.limit]
+    dataset = Dataset(args.out)
+    connect_ray(args.address)
+    return run_trace(jobs, dataset, config, console=console)
+
+
+def _trace_dojo(args: argparse.Namespace, trace: str, console: Console) -> TraceSummary:
+    from prover.tracing.coq_files import TraceInputError
+    from prover.tracing.dataset import Dataset
+    from prover.tracing.dojo import load_traced_repo, trace_dojo
+
+    if len(args.paths) != 1:
+        raise InputError("--backend dojo takes exactly one PATH: the LeanDojo-traced repository's folder")
+    path = Path(args.paths[0])
+    if not path.is_dir():
+        raise TraceInputError(f"{path}: no such folder")
+    try:
+        repo = load_traced_repo(path)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise TraceInputError(f"{path}: not a LeanDojo-traced repository: {exc}") from exc
+    return trace_dojo(repo, Dataset(args.out), trace=trace, source=args.source, console=console)
+
+
+def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps(summary.as_dict()))
+        return
+    table = Table(title=f"trace summary: {out}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("files", str(summary.files))
+    table.add_row("files stopped early", str(summary.file_errors))
+    table.add_row("theorems", str(summary.theorems))
+    for status, count in sorted(summary.proofs.items()):
+        table.add_row(f"  {status}", str(count))
+    table.add_row("steps (rows)", str(summary.rows))
+    table.add_row("coverage (traced / Qed+Defined)", f"{summary.coverage:.1%}")
+    Console().print(table)
+    if summary.skipped_reasons:
+        reasons = Table(title="why proofs were skipped (most common)")
+        reasons.add_column("reason")
+        reasons.add_column("proofs", justify="right")
+        for reason, count in summary.skipped_reasons.items():
+            reasons.add_row(reason, str(count))
+        Console().print(reasons)

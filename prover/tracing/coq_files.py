@@ -1,0 +1,74 @@
+"""Which ``.v`` files a Coq trace replays, under which names, with which coqtop arguments.
+
+The default corpus is the standard library whose sources Debian's ``libcoq-stdlib`` (pulled in by
+``coq``) installs beside the compiled ``.vo`` files: ``$(coqc -where)/theories``. A stdlib file is named
+by its path under ``theories/`` (``Bool/Bool.v``); its ``Require``s load the installed compiled library,
+and the prelude's own files (``Init/``) are replayed with ``-noinit``, as Coq's build compiles them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from prover.tracing.coq_trace import TraceJob
+
+STDLIB_SOURCE = "coq-stdlib"
+
+
+class TraceInputError(ValueError):
+    """The files to trace cannot be found or named (the message says which path and why)."""
+
+
+def stdlib_root(coqc: str = "coqc") -> Path:
+    """The installed standard library's ``theories`` folder; raises ``TraceInputError``."""
+    if shutil.which(coqc) is None:
+        raise TraceInputError(f"{coqc!r} not found: install Coq (`apt-get install coq`) to trace its library")
+    try:
+        where = subprocess.run([coqc, "-where"], capture_output=True, text=True, timeout=30,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise TraceInputError(f"`{coqc} -where` failed: {exc}") from exc
+    root = Path(where) / "theories"
+    if not any(root.glob("*/*.v")):
+        raise TraceInputError(f"{root} holds no .v sources: install them (`apt-get install libcoq-stdlib`)")
+    return root
+
+
+def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = None,
+              coqc: str = "coqc") -> list[TraceJob]:
+    """One job per ``.v`` file under ``paths`` (files or folders; none: the whole standard library),
+    largest first so that long files start early; raises ``TraceInputError``."""
+    root = stdlib_root(coqc) if not paths else _installed_stdlib(coqc)
+    targets = [Path(p) for p in paths] or ([root] if root else [])
+    jobs: dict[str, TraceJob] = {}
+    for target in targets:
+        if not target.exists():
+            raise TraceInputError(f"{target}: no such file or folder")
+        files = sorted(target.rglob("*.v")) if target.is_dir() else [target]
+        if target.is_file() and target.suffix != ".v":
+            raise TraceInputError(f"{target}: not a .v file")
+        if not files:
+            raise TraceInputError(f"{target}: no .v files in it")
+        base = target if target.is_dir() else target.parent
+        for file in files:
+            job = _job(file.resolve(), base.resolve(), root, trace, source)
+            jobs.setdefault(job.unit, job)
+    return sorted(jobs.values(), key=lambda j: -Path(j.path).stat().st_size)
+
+
+def _installed_stdlib(coqc: str) -> Path | None:
+    try:
+        return stdlib_root(coqc)
+    except TraceInputError:
+        return None
+
+
+def _job(file: Path, base: Path, root: Path | None, trace: str, source: str | None) -> TraceJob:
+    if root is not None and file.is_relative_to(root.resolve()):
+        unit = file.relative_to(root.resolve()).as_posix()
+        extra = ("-noinit",) if unit.startswith("Init/") else ()
+        return TraceJob(str(file), unit, source or STDLIB_SOURCE, trace, extra)
+    return TraceJob(str(file), file.relative_to(base).as_posix(), source or base.name, trace)

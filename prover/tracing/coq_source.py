@@ -1,0 +1,189 @@
+"""Splitting a real ``.v`` file into the sentences coqtop reads, with their positions.
+
+Unlike ``search.backends.coq.sentences`` (which sees only filtered text without comments or strings),
+this reads whole developments, so it follows Coq's lexer where it matters for sentence ends:
+
+- comments ``(* ... *)`` nest, and a string inside a comment is lexed as a string (``(* "*)" *)``);
+- strings ``"..."`` escape a quote by doubling it and may hold dots, newlines and ``(*``;
+- a sentence ends at a dot followed by whitespace or the end of the text, except ``..`` (as in
+  ``fun x .. y``); ``...`` ends a sentence too; other dots are qualified names, numerals, projections;
+- in proofs, bullets (``-``, ``+``, ``*``, repeated: ``--``) and braces (``{``, ``}``, ``2: {``,
+  ``[G]: {``) are sentences without a dot.
+
+Each sentence is sent to coqtop as one line: comments dropped and whitespace outside strings collapsed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+_SELECTOR_BRACE = re.compile(r"(?:\d+|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*\{")
+
+
+class SourceError(ValueError):
+    """The file cannot be split: an unterminated comment, string or final sentence (with its line)."""
+
+    def __init__(self, file: str, line: int, problem: str) -> None:
+        super().__init__(f"{file}:{line}: {problem}")
+        self.file = file
+        self.line = line
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """One sentence: its text as sent to coqtop (one line, no comments), where it starts (1-based line
+    and column, 0-based offset) and its kind: ``sentence``, ``bullet`` or ``brace``."""
+
+    text: str
+    offset: int
+    line: int
+    column: int
+    kind: str = "sentence"
+
+    @property
+    def first_word(self) -> str:
+        match = re.match(r"[A-Za-z_][\w']*", self.text)
+        return match.group() if match else ""
+
+
+def split_source(text: str, file: str = "<text>") -> list[SourceSentence]:
+    """The sentences of a whole ``.v`` file, in order; raises ``SourceError``."""
+    lines = _LineIndex(text)
+    sentences: list[SourceSentence] = []
+    i = 0
+    n = len(text)
+    while True:
+        i = _skip_blank(text, i, file, lines)
+        if i >= n:
+            return sentences
+        line, column = lines.position(i)
+        end, kind = _sentence_end(text, i, file, lines)
+        sentences.append(SourceSentence(_one_line(text[i:end], file, lines, i), i, line, column, kind))
+        i = end
+
+
+def _sentence_end(text: str, start: int, file: str, lines: _LineIndex) -> tuple[int, str]:
+    char = text[start]
+    if char in "-+*":
+        end = start
+        while end < len(text) and text[end] == char:
+            end += 1
+        return end, "bullet"
+    if char in "{}":
+        return start + 1, "brace"
+    selector = _SELECTOR_BRACE.match(text, start)
+    if selector is not None:
+        return selector.end(), "brace"
+    i = start
+    n = len(text)
+    while i < n:
+        if text.startswith("(*", i):
+            i = _skip_comment(text, i, file, lines)
+        elif text[i] == '"':
+            i = _skip_string(text, i, file, lines)
+        elif text[i] == ".":
+            j = i
+            while j < n and text[j] == ".":
+                j += 1
+            if (j == n or text[j].isspace()) and j - i != 2:
+                return j, "sentence"
+            i = j
+        else:
+            i += 1
+    raise SourceError(file, lines.position(start)[0], "unfinished sentence (no final '.') at end of file")
+
+
+def _skip_blank(text: str, i: int, file: str, lines: _LineIndex) -> int:
+    """Skip whitespace and comments."""
+    n = len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("(*", i):
+            i = _skip_comment(text, i, file, lines)
+        else:
+            break
+    return i
+
+
+def _skip_comment(text: str, start: int, file: str, lines: _LineIndex) -> int:
+    """The offset just past the comment opening at ``start`` (comments nest; strings inside are lexed)."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        if text.startswith("(*", i):
+            depth += 1
+            i += 2
+        elif text.startswith("*)", i):
+            depth -= 1
+            i += 2
+            if depth == 0:
+                return i
+        elif text[i] == '"':
+            i = _skip_string(text, i, file, lines)
+        else:
+            i += 1
+    raise SourceError(file, lines.position(start)[0], "unterminated comment")
+
+
+def _skip_string(text: str, start: int, file: str, lines: _LineIndex) -> int:
+    """The offset just past the string opening at ``start`` (``""`` inside is an escaped quote)."""
+    i = start + 1
+    n = len(text)
+    while i < n:
+        if text[i] == '"':
+            if i + 1 < n and text[i + 1] == '"':
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    raise SourceError(file, lines.position(start)[0], "unterminated string")
+
+
+def _one_line(raw: str, file: str, lines: _LineIndex, base: int) -> str:
+    """The sentence without comments, whitespace outside strings collapsed to single spaces."""
+    out: list[str] = []
+    i = 0
+    n = len(raw)
+    while i < n:
+        if raw.startswith("(*", i) or raw[i].isspace():
+            if raw[i].isspace():
+                i += 1
+            else:
+                i = _skip_comment(raw, i, file, _Offset(lines, base))
+            if out and out[-1] != " ":
+                out.append(" ")
+        elif raw[i] == '"':
+            end = _skip_string(raw, i, file, _Offset(lines, base))
+            out.append(raw[i:end])
+            i = end
+        else:
+            out.append(raw[i])
+            i += 1
+    return "".join(out).strip()
+
+
+class _LineIndex:
+    """Offsets to 1-based (line, column)."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self._starts, offset) - 1
+        return index + 1, offset - self._starts[index] + 1
+
+
+class _Offset(_LineIndex):
+    """A line index shifted by ``base`` (for errors found while cleaning one sentence)."""
+
+    def __init__(self, lines: _LineIndex, base: int) -> None:
+        self._lines = lines
+        self._base = base
+
+    def position(self, offset: int) -> tuple[int, int]:
+        return self._lines.position(self._base + offset)

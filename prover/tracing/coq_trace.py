@@ -1,0 +1,283 @@
+"""Replaying one ``.v`` file through coqtop and recording every tactic step of its proofs.
+
+The file's sentences (``coq_source``) go to one ``coqtop -emacs`` (the backend's ``CoqTop``) in order.
+coqtop's prompt names the open proof, so a sentence sent while a proof is open and that reads as a tactic
+(lower-case first word after an optional goal selector, as the backend's safety filter defines tactics) is
+a step: the state before it and after it are read exactly as ``CoqSession`` reads them (``goals.py``:
+the display after the command, ``Show.`` when none was printed, ``Show k.`` for later goals in full), after
+the same ``Set Printing Depth``, so the text a row holds is the text a policy is shown in a search.
+
+A proof's steps are kept when it ends with ``Qed``/``Defined``/``Save``; ``Admitted``/``Abort`` proofs are
+skipped and counted, and so are proofs in which a sentence failed (then ``Abort.`` leaves the proof and the
+rest of it is not sent). A statement that fails makes its proof skipped too. A sentence past its time limit
+kills coqtop: the proofs after it are ``not-reached`` and the unit says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from prover.tracing.coq_source import SourceError, SourceSentence, split_source
+from prover.tracing.dataset import ProofRecord, UnitRecord
+from prover.tracing.schema import StepRow
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop, Reply
+from search.backends.coq.goals import (
+    Display,
+    GoalDisplayError,
+    canonical_pp,
+    parse_display,
+    parse_shown_goal,
+)
+from search.backends.coq.sentences import tactic_body
+from search.backends.process import ProcessError
+
+logger = logging.getLogger(__name__)
+
+END_OK = frozenset({"Qed", "Defined", "Save"})
+END_SKIP = {"Admitted": "admitted", "Abort": "aborted"}
+_SELECTOR = re.compile(
+    r"(?:all|par|!|\[\s*[A-Za-z_][\w']*\s*\]|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*)\s*:(?!=)\s*"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoqTraceConfig:
+    """How files are replayed: the backend settings (coqtop, its arguments, memory, printing depth: the
+    same as the searches that will read the data) and the time limit of one sentence, in seconds."""
+
+    backend: CoqBackendConfig = field(default_factory=CoqBackendConfig)
+    sentence_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not self.sentence_timeout > 0:
+            raise ValueError(f"sentence_timeout must be > 0 seconds, got {self.sentence_timeout}")
+
+
+@dataclass(frozen=True)
+class TraceJob:
+    """One file to trace: its path, its name in the dataset (relative to the corpus root), the corpus and
+    trace names, and extra coqtop arguments for this file (``-noinit`` for the prelude's own files)."""
+
+    path: str
+    unit: str
+    source: str
+    trace: str
+    extra_args: tuple[str, ...] = ()
+
+
+def is_tactic(sentence: SourceSentence) -> bool:
+    """A tactic sentence: after an optional goal selector, a lower-case word, ``(`` or ``[``."""
+    if sentence.kind != "sentence":
+        return False
+    selector = _SELECTOR.match(sentence.text)
+    rest = sentence.text[selector.end():] if selector else sentence.text
+    return bool(rest) and (rest[0].islower() or rest[0] in "([")
+
+
+def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, list[StepRow]]:
+    """Replay ``job``'s file; return its record and the rows of its traced proofs.
+
+    Never raises for what the file holds (unreadable files, Coq errors and time-outs are in the record);
+    raises ``BackendUnavailableError``-free ``OSError`` only if coqtop cannot be run at all.
+    """
+    started = time.monotonic()
+    try:
+        text = Path(job.path).read_text(encoding="utf-8")
+        sentences = split_source(text, job.unit)
+    except (OSError, UnicodeDecodeError, SourceError) as exc:
+        return UnitRecord(job.source, job.unit, job.trace, None, 0, error=f"unreadable: {exc}"), []
+    replay = _Replay(job, config)
+    try:
+        replay.run(sentences)
+    finally:
+        replay.close()
+    record = UnitRecord(job.source, job.unit, job.trace, None, len(replay.rows), tuple(replay.proofs),
+                        error=replay.error, seconds=round(time.monotonic() - started, 3))
+    return record, replay.rows
+
+
+@dataclass
+class _Proof:
+    name: str
+    line: int
+    statement: str
+    rows: list[StepRow] = field(default_factory=list)
+    failure: str = ""
+
+
+class _Replay:
+    """The state of one file's replay: coqtop, the open proof, what was recorded."""
+
+    def __init__(self, job: TraceJob, config: CoqTraceConfig) -> None:
+        self.job = job
+        self.config = config
+        backend = config.backend
+        self.backend = replace(backend, coq_args=(*backend.coq_args, *job.extra_args))
+        self.top: CoqTop | None = None
+        self.rows: list[StepRow] = []
+        self.proofs: list[ProofRecord] = []
+        self.error = ""
+        self._proof: _Proof | None = None
+        self._skipping = False  # inside a proof whose statement or a sentence failed: send nothing
+        self._failed_statement: SourceSentence | None = None
+        self._output = ""  # what the last command in the open proof printed
+        self._state: tuple[Display, str] | None = None  # the open proof's current state, once read
+
+    def close(self) -> None:
+        if self.top is not None:
+            self.top.close()
+
+    def run(self, sentences: list[SourceSentence]) -> None:
+        timeout = self.config.sentence_timeout
+        try:
+            self.top = CoqTop(self.backend, name=f"coqtop[{self.job.unit}]", cwd=None)
+            self.top.start(self.backend.start_timeout)
+            self._command(f"Set Printing Depth {self.backend.printing_depth}.", timeout)
+            for index, sentence in enumerate(sentences):
+                try:
+                    self._step(sentence, timeout)
+                except ProcessError as exc:
+                    self.error = f"line {sentence.line}: coqtop stopped: {exc}"
+                    self._not_reached(sentences[index:])
+                    return
+        except (OSError, ProcessError) as exc:
+            self.error = f"coqtop did not start: {exc}"
+            self._not_reached(sentences)
+
+    def _command(self, text: str, timeout: float) -> tuple[Reply, bool]:
+        assert self.top is not None
+        before = self.top.state_id
+        reply = self.top.command(text, timeout)
+        return reply, reply.state_id != before
+
+    def _step(self, sentence: SourceSentence, timeout: float) -> None:
+        word = sentence.first_word
+        if self._skipping:
+            if word in END_OK or word in END_SKIP:
+                self._skipping = False
+            return
+        if self._proof is None:
+            self._outside(sentence, timeout)
+        elif word in END_OK or word in END_SKIP:
+            self._end(sentence, timeout)
+        else:
+            try:
+                self._inside(sentence, timeout)
+            except GoalDisplayError as exc:
+                self._fail(f"line {sentence.line}: unreadable goals: {exc}", timeout)
+
+    def _outside(self, sentence: SourceSentence, timeout: float) -> None:
+        if self._failed_statement is not None and (
+                sentence.first_word == "Proof" or sentence.kind != "sentence" or is_tactic(sentence)):
+            failed = self._failed_statement
+            self.proofs.append(ProofRecord(_declared_name(failed.text), failed.line, "failed",
+                                           statement=failed.text, detail="the statement failed"))
+            self._failed_statement = None
+            self._skipping = sentence.first_word not in END_OK and sentence.first_word not in END_SKIP
+            return
+        reply, ok = self._command(sentence.text, timeout)
+        self._failed_statement = None
+        if not ok:
+            logger.debug("%s:%d: %s", self.job.unit, sentence.line, reply.error)
+            self._failed_statement = sentence
+            return
+        if reply.proof is not None:
+            self._proof = _Proof(reply.proof, sentence.line, sentence.text)
+            self._output, self._state = reply.output, None
+
+    def _inside(self, sentence: SourceSentence, timeout: float) -> None:
+        proof = self._proof
+        assert proof is not None
+        tactic = is_tactic(sentence)
+        before = self._current_state(timeout) if tactic else None
+        reply, ok = self._command(sentence.text, timeout)
+        if not ok:
+            self._fail(f"line {sentence.line}: {reply.error or 'the sentence failed'}", timeout)
+            return
+        self._output, self._state = reply.output, None
+        if before is None:
+            return
+        display, after = self._current_state(timeout)
+        closed = display in (Display.FINISHED, Display.UNFOCUSED)
+        proof.rows.append(StepRow(
+            self.job.source, "coq", self.job.unit, proof.name, sentence.line, sentence.column,
+            len(proof.rows), before[1], tactic_body(sentence.text), after, closed, self.job.trace))
+
+    def _end(self, sentence: SourceSentence, timeout: float) -> None:
+        proof = self._proof
+        assert proof is not None
+        reply, ok = self._command(sentence.text, timeout)
+        word = sentence.first_word
+        if not ok or reply.proof is not None:
+            self._fail(f"line {sentence.line}: {word}: {reply.error or 'the proof stayed open'}", timeout,
+                       skip_rest=False)
+            return
+        if word in END_SKIP:
+            status = END_SKIP[word]
+        else:
+            status = "traced" if proof.rows else "no-tactics"
+            self.rows.extend(proof.rows)
+        self.proofs.append(ProofRecord(proof.name, proof.line, status,
+                                       len(proof.rows) if status == "traced" else 0, proof.statement))
+        self._proof = None
+
+    def _fail(self, detail: str, timeout: float, *, skip_rest: bool = True) -> None:
+        """Leave the open proof (``Abort.``), counting it failed; skip its remaining sentences."""
+        proof = self._proof
+        assert proof is not None
+        self.proofs.append(ProofRecord(proof.name, proof.line, "failed", 0, proof.statement, detail))
+        self._proof = None
+        self._skipping = skip_rest
+        assert self.top is not None
+        if self.top.proof is not None:
+            self._command("Abort.", timeout)
+
+    def _current_state(self, timeout: float) -> tuple[Display, str]:
+        """The open proof's state as the backend shows it (``CoqSession._read_state``'s reading)."""
+        if self._state is None:
+            self._state = read_state(self.top, self._output, timeout)
+        return self._state
+
+    def _not_reached(self, sentences: list[SourceSentence]) -> None:
+        if self._proof is not None:
+            self.proofs.append(ProofRecord(self._proof.name, self._proof.line, "not-reached",
+                                           statement=self._proof.statement, detail=self.error))
+            self._proof = None
+        for sentence in sentences:
+            name = _declared_name(sentence.text)
+            opens = sentence.first_word in _STATEMENTS or (
+                sentence.first_word in _PROOF_KEYWORDS and ":=" not in sentence.text)
+            if name and opens:
+                self.proofs.append(ProofRecord(name, sentence.line, "not-reached", statement=sentence.text,
+                                               detail=self.error))
+
+
+_STATEMENTS = frozenset({"Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example",
+                         "Property"})
+_PROOF_KEYWORDS = frozenset({"Definition", "Instance", "Fixpoint"})
+
+
+def _declared_name(text: str) -> str:
+    """The name a declaration sentence declares (``Lemma foo ...`` -> ``foo``), or ''."""
+    match = re.match(r"(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global|Program|Polymorphic)\s+)*[A-Z]\w*\s+"
+                     r"([A-Za-z_][\w']*)", text)
+    return match.group(1) if match else ""
+
+
+def read_state(top: CoqTop | None, output: str, timeout: float) -> tuple[Display, str]:
+    """What the display ``output`` says and the canonical state text (empty unless goals remain)."""
+    assert top is not None
+    view = parse_display(output)
+    if view.display is Display.NONE:
+        view = parse_display(top.command("Show.", timeout).output)
+    if view.display is not Display.GOALS:
+        return view.display, ""
+    bodies = [view.body]
+    for k in range(2, view.count + 1):
+        bodies.append(parse_shown_goal(top.command(f"Show {k}.", timeout).output, k))
+    return Display.GOALS, canonical_pp(view.header, bodies)

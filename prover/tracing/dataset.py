@@ -1,0 +1,179 @@
+"""A traced-proof dataset on disk: append-only Parquet shards, one per traced unit, and a record per unit.
+
+Layout::
+
+    DATASET/schema.json               the columns and their meaning (``schema.py``)
+    DATASET/shards/UNIT-TRACE-ID.parquet  the rows of one unit (a file) from one trace
+    DATASET/units/UNIT.json            the unit's record: written last, it is what makes the unit done
+
+A unit counts as done when its record exists; shards without a record (a crash between the two writes)
+are never read, so a rerun traces the unit again into a new shard and nothing is read twice. Files are
+written to a temporary name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from prover.tracing.schema import ARROW_SCHEMA, SCHEMA_VERSION, StepRow, rows_to_table, schema_json
+
+logger = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class DatasetError(ValueError):
+    """The folder is not a dataset of this schema, or one of its files is damaged."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ProofRecord:
+    """What became of one proof of a unit: ``status`` is ``traced`` or why it was skipped
+    (``admitted``, ``aborted``, ``failed``, ``no-tactics``, ``not-reached``), ``detail`` the error if any."""
+
+    theorem: str
+    line: int
+    status: str
+    steps: int = 0
+    statement: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class UnitRecord:
+    """One traced unit (a file): where it came from, its shard, and the fate of each of its proofs."""
+
+    source: str
+    unit: str
+    trace: str
+    shard: str | None
+    rows: int
+    proofs: tuple[ProofRecord, ...] = ()
+    error: str = ""  # why the unit stopped early (the proofs after it are ``not-reached``)
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> UnitRecord:
+        data = json.loads(text)
+        data["proofs"] = tuple(ProofRecord(**p) for p in data.get("proofs", ()))
+        return cls(**data)
+
+
+def unit_key(source: str, unit: str) -> str:
+    """A file name for the unit: readable, and unique by a digest of source and unit."""
+    digest = hashlib.sha1(f"{source}\0{unit}".encode()).hexdigest()[:12]
+    readable = _UNSAFE.sub("_", unit)[-60:].strip("_.") or "unit"
+    return f"{readable}-{digest}"
+
+
+class Dataset:
+    """A dataset folder, created with its ``schema.json`` when new.
+
+    Raises ``DatasetError`` when the folder holds a dataset of another schema version.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.shards = self.path / "shards"
+        self.units = self.path / "units"
+        schema_file = self.path / "schema.json"
+        if schema_file.exists():
+            try:
+                version = json.loads(schema_file.read_text())["schema_version"]
+            except (ValueError, KeyError) as exc:
+                raise DatasetError(schema_file, f"unreadable schema: {exc}") from exc
+            if version != SCHEMA_VERSION:
+                raise DatasetError(schema_file, f"schema version {version}, expected {SCHEMA_VERSION}")
+        elif self.path.exists() and any(self.path.iterdir()):
+            raise DatasetError(self.path, "not empty and has no schema.json: not a traced dataset")
+        else:
+            self.shards.mkdir(parents=True, exist_ok=True)
+            self.units.mkdir(parents=True, exist_ok=True)
+            _write_atomic(schema_file, schema_json().encode())
+        self.shards.mkdir(exist_ok=True)
+        self.units.mkdir(exist_ok=True)
+
+    def is_done(self, source: str, unit: str) -> bool:
+        return (self.units / f"{unit_key(source, unit)}.json").exists()
+
+    def add_unit(self, record: UnitRecord, rows: list[StepRow]) -> UnitRecord:
+        """Append the rows of a unit as one new shard, then its record (which marks it done).
+
+        The record's ``shard`` and ``rows`` are filled in here; returns the record as written.
+        """
+        key = unit_key(record.source, record.unit)
+        shard_name = None
+        if rows:
+            attempt = uuid.uuid4().hex[:8]  # a unit traced again after a crash gets a new shard
+            shard_name = f"{key}-{_UNSAFE.sub('_', record.trace)[:40]}-{attempt}.parquet"
+            target = self.shards / shard_name
+            if target.exists():
+                raise DatasetError(target, "shard exists already: the dataset is append-only")
+            tmp = target.with_name(target.name + ".tmp")
+            pq.write_table(rows_to_table(rows), tmp)
+            os.replace(tmp, target)
+        written = UnitRecord(**{**asdict(record), "shard": shard_name, "rows": len(rows),
+                                "proofs": record.proofs})
+        _write_atomic(self.units / f"{key}.json", written.to_json().encode())
+        return written
+
+    def records(self) -> Iterator[UnitRecord]:
+        """Every done unit's record, in file-name order."""
+        for path in sorted(self.units.glob("*.json")):
+            try:
+                yield UnitRecord.from_json(path.read_text())
+            except (ValueError, TypeError) as exc:
+                raise DatasetError(path, f"damaged unit record: {exc}") from exc
+
+    def shard_paths(self) -> list[Path]:
+        """The shards of done units (orphans of interrupted writes are left out)."""
+        return [self.shards / r.shard for r in self.records() if r.shard]
+
+    def read(self, columns: list[str] | None = None) -> pa.Table:
+        """All rows of the done units as one table with ``ARROW_SCHEMA``."""
+        paths = self.shard_paths()
+        if not paths:
+            empty = ARROW_SCHEMA.empty_table()
+            return empty if columns is None else empty.select(columns)
+        tables = []
+        for path in paths:
+            try:
+                tables.append(pq.read_table(path, columns=columns, schema=ARROW_SCHEMA))
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise DatasetError(path, f"unreadable shard: {exc}") from exc
+        return pa.concat_tables(tables)
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """An existing dataset; raises ``DatasetError`` when ``path`` holds none."""
+    path = Path(path)
+    if not (path / "schema.json").is_file():
+        raise DatasetError(path, "no schema.json: not a traced dataset (make one with `prover trace`)")
+    return Dataset(path)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -1,0 +1,106 @@
+"""Tracing many files: one Ray task per file, results appended to the dataset as they come, a progress
+bar, and a summary of what was traced and what was skipped and why.
+
+Tasks only replay (``trace_coq_file``); the driver alone writes the dataset, so shards and records never
+race. A file whose record exists is skipped, so a rerun after a crash or ``kill -9`` resumes where it
+stopped. The Lean path (``dojo.py``) writes its units through the same ``Dataset``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.dataset import Dataset, UnitRecord
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    """Counts over every unit of a dataset: files, their errors, proofs by status, rows."""
+
+    files: int = 0
+    file_errors: int = 0
+    rows: int = 0
+    proofs: dict[str, int] = field(default_factory=dict)  # status -> count
+    skipped_reasons: dict[str, int] = field(default_factory=dict)  # first words of failures -> count
+
+    @property
+    def theorems(self) -> int:
+        return sum(self.proofs.values())
+
+    @property
+    def coverage(self) -> float:
+        """Traced proofs among those that end in ``Qed``/``Defined`` in the source (admitted and aborted
+        ones are not proofs to trace)."""
+        wanted = self.theorems - self.proofs.get("admitted", 0) - self.proofs.get("aborted", 0)
+        return self.proofs.get("traced", 0) / wanted if wanted else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "file_errors": self.file_errors, "rows": self.rows,
+                "theorems": self.theorems, "proofs": dict(self.proofs),
+                "coverage": round(self.coverage, 4), "skipped_reasons": dict(self.skipped_reasons)}
+
+
+def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for record in records:
+        for proof in record.proofs:
+            statuses[proof.status] += 1
+            if proof.status in ("failed", "not-reached"):
+                reasons[_reason(proof.detail)] += 1
+    return TraceSummary(len(records), sum(1 for r in records if r.error), sum(r.rows for r in records),
+                        dict(statuses), dict(reasons.most_common(12)))
+
+
+def _reason(detail: str) -> str:
+    """A short class of a failure message, for counting (``line 12: Timeout`` -> ``Timeout``)."""
+    text = detail.split(": ", 1)[1] if detail.startswith("line ") and ": " in detail else detail
+    return " ".join(text.split()[:6])[:60] or "unknown"
+
+
+TraceFunction = Callable[[TraceJob, CoqTraceConfig], tuple[UnitRecord, list]]
+
+
+def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig, *,
+              console: Console | None = None, function: TraceFunction = trace_coq_file) -> TraceSummary:
+    """Trace the jobs whose units are not done yet on the connected Ray (one CPU per task), appending each
+    result to ``dataset`` as it arrives; returns the summary of the whole dataset."""
+    import ray
+
+    pending = [job for job in jobs if not dataset.is_done(job.source, job.unit)]
+    logger.info("%d files to trace (%d already done)", len(pending), len(jobs) - len(pending))
+    if pending:
+        task = ray.remote(num_cpus=1, max_retries=1)(function)
+        futures = {task.remote(job, config): job for job in pending}
+        with _progress(console) as progress:
+            bar = progress.add_task("tracing", total=len(pending), proofs=0)
+            traced = 0
+            while futures:
+                done, _ = ray.wait(list(futures), num_returns=1)
+                job = futures.pop(done[0])
+                try:
+                    record, rows = ray.get(done[0])
+                except ray.exceptions.RayError as exc:  # the task's worker died: retried on a rerun
+                    logger.error("%s: not traced (a rerun retries it): %s", job.unit, exc)
+                    progress.update(bar, advance=1)
+                    continue
+                written = dataset.add_unit(record, rows)
+                traced += sum(1 for p in written.proofs if p.status == "traced")
+                progress.update(bar, advance=1, proofs=traced, description=job.unit[-40:])
+    return summarize(list(dataset.records()))
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[proofs]} proofs"), TimeRemainingColumn(),
+                    console=console or Console(stderr=True), transient=False)

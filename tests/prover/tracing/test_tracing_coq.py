@@ -1,0 +1,161 @@
+"""Tracing Coq files through real coqtop: the rows hold exactly the backend's state text, real-file
+constructs are handled, skipped proofs are counted with their reason, and traces resume per file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from prover.cli import main
+from prover.tracing.coq_files import find_jobs
+from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.dataset import Dataset
+from prover.tracing.runner import run_trace
+from search.backends.coq import CoqSession
+from search.types import ProofFinished, TacticState, Theorem
+
+pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
+
+FIDELITY = """Require Import Arith.
+Lemma add_0_r' : forall n : nat, n + 0 = n /\\ True.
+Proof. intros n. split. induction n as [|k IH]. reflexivity. simpl. rewrite IH. reflexivity. exact I. Qed.
+"""
+
+FEATURES = """(* A file with what real developments hold. (* nested *) "*)" *)
+Require Import List.
+Import ListNotations.
+Notation "x .+1" := (S x) (at level 2).
+Section Sec.
+  Variable A : Type.
+  Lemma app_nil (l : list A) : l ++ [] = l /\\ True.
+  Proof using.
+    split.
+    - rewrite app_nil_r. reflexivity.
+    - { exact I. }
+  Qed.
+End Sec.
+Module M.
+  Ltac finish := reflexivity.
+  Definition two : nat.
+  Proof. exact 2. Defined.
+  Lemma succ : forall n, n .+1 = S n.
+  Proof. intros n. finish. Qed.
+End M.
+Lemma admitted_one : 1 = 2.
+Proof. idtac. Admitted.
+Lemma broken_proof : 1 = 1.
+Proof. exact (eq_refl 2). Qed.
+Lemma broken_statement : undefined_thing = 1.
+Proof. reflexivity. Qed.
+Lemma after_all : True.
+Proof. exact I. Qed.
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def trace(path: Path, **config) -> tuple:
+    return trace_coq_file(TraceJob(str(path), path.name, "test", "t1"), CoqTraceConfig(**config))
+
+
+def test_rows_hold_exactly_the_state_text_a_search_session_shows(tmp_path: Path) -> None:
+    record, rows = trace(write(tmp_path, "fidelity.v", FIDELITY))
+    assert [p.status for p in record.proofs] == ["traced"]
+    assert [r.tactic for r in rows] == ["intros n", "split", "induction n as [|k IH]", "reflexivity",
+                                        "simpl", "rewrite IH", "reflexivity", "exact I"]
+    assert [r.step for r in rows] == list(range(8))
+    theorem = Theorem("add_0_r'", "Lemma add_0_r' : forall n : nat, n + 0 = n /\\ True.",
+                      "Require Import Arith.")
+    with CoqSession(theorem) as session:
+        state = session.initial_state()
+        for row in rows:
+            assert row.state_before == state.pp, row.tactic
+            result = session.run_tactic(state, row.tactic)
+            if isinstance(result, ProofFinished):
+                assert row.closed and row.state_after == ""
+                break
+            assert isinstance(result, TacticState), result
+            assert row.state_after == result.pp, row.tactic
+            state = result
+    # the induction leaves two goals: the second one is printed in full (Show 2), with its hypothesis
+    assert "goal 2 is:" in rows[2].state_after and "IH : k + 0 = k" in rows[2].state_after
+    assert not any(r.closed for r in rows[:3])
+
+
+def test_real_file_constructs_and_skipped_proofs_are_counted(tmp_path: Path) -> None:
+    record, rows = trace(write(tmp_path, "features.v", FEATURES))
+    statuses = {p.theorem: p.status for p in record.proofs}
+    assert statuses == {"app_nil": "traced", "two": "traced", "succ": "traced", "admitted_one": "admitted",
+                        "broken_proof": "failed", "broken_statement": "failed", "after_all": "traced"}
+    by_proof: dict[str, list] = {}
+    for row in rows:
+        by_proof.setdefault(row.theorem, []).append(row)
+    assert [r.tactic for r in by_proof["app_nil"]] == ["split", "rewrite app_nil_r", "reflexivity",
+                                                      "exact I"]
+    assert [r.tactic for r in by_proof["succ"]] == ["intros n", "finish"]
+    assert "admitted_one" not in by_proof and "broken_proof" not in by_proof
+    app = by_proof["app_nil"]
+    assert (app[1].line, app[1].column) == (10, 7)
+    assert "A : Type" in app[0].state_before and "l ++ [] = l /\\ True" in app[0].state_before
+    assert app[2].closed and app[2].state_after == ""  # closes the first bullet's goal
+    assert app[1].state_before.startswith("1 goal\n")  # the bullet focused one goal
+    failed = {p.theorem: p.detail for p in record.proofs if p.status == "failed"}
+    assert "eq_refl" in failed["broken_proof"]
+    assert "statement failed" in failed["broken_statement"]
+    assert record.rows == len(rows) and not record.error
+
+
+def test_a_sentence_past_its_limit_stops_the_file_and_says_which_proofs_were_not_reached(
+        tmp_path: Path) -> None:
+    text = ("Lemma first : True.\nProof. exact I. Qed.\nLemma slow : True.\nProof. do 100000000 idtac. "
+            "exact I. Qed.\nLemma later : True.\nProof. exact I. Qed.\n")
+    record, rows = trace(write(tmp_path, "slow.v", text), sentence_timeout=1.0)
+    assert [(p.theorem, p.status) for p in record.proofs] == [
+        ("first", "traced"), ("slow", "not-reached"), ("later", "not-reached")]
+    assert "line 4" in record.error and [r.theorem for r in rows] == ["first"]
+
+
+def test_traces_run_on_ray_append_to_the_dataset_and_resume_per_file(ray_cluster, tmp_path: Path) -> None:
+    dev = tmp_path / "dev"
+    write(dev, "A.v", FIDELITY)
+    write(dev, "sub/B.v", "Lemma b : True.\nProof. exact I. Qed.\n")
+    jobs = find_jobs([dev], trace="run1")
+    assert sorted(j.unit for j in jobs) == ["A.v", "sub/B.v"] and {j.source for j in jobs} == {"dev"}
+    dataset = Dataset(tmp_path / "out")
+    summary = run_trace(jobs, dataset, CoqTraceConfig())
+    assert summary.files == 2 and summary.proofs == {"traced": 2} and summary.rows == 9
+    table = dataset.read()
+    assert table.num_rows == 9 and set(table.column("file").to_pylist()) == {"A.v", "sub/B.v"}
+    shards = sorted(p.name for p in dataset.shards.iterdir())
+    # a rerun traces nothing again; a unit whose record is lost (a crash before it was written) is
+    # traced again into a new shard, and the orphan shard is never read
+    assert run_trace(jobs, dataset, CoqTraceConfig()).rows == 9
+    assert sorted(p.name for p in dataset.shards.iterdir()) == shards
+    next(p for p in dataset.units.iterdir() if p.name.startswith("A.v")).unlink()
+    assert run_trace(jobs, dataset, CoqTraceConfig()).rows == 9
+    assert len(list(dataset.shards.iterdir())) == 3 and dataset.read().num_rows == 9
+
+
+def test_prover_trace_command_prints_a_summary_and_refuses_bad_input(
+        ray_cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dev = write(tmp_path / "dev", "F.v", FEATURES).parent
+    assert main(["trace", str(dev), "--out", str(tmp_path / "ds"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["proofs"] == {"traced": 4, "admitted": 1, "failed": 2}
+    assert summary["files"] == 1 and summary["coverage"] == pytest.approx(4 / 6, abs=1e-3)
+    assert (tmp_path / "ds" / "schema.json").is_file()
+    assert main(["trace", str(tmp_path / "missing"), "--out", str(tmp_path / "ds2")]) == 2
+    assert "missing: no such file or folder" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "ds2").exists()
+    (tmp_path / "notds").mkdir()
+    (tmp_path / "notds" / "x.txt").write_text("x")
+    assert main(["trace", str(dev), "--out", str(tmp_path / "notds")]) == 2
+    assert "not a traced dataset" in " ".join(capsys.readouterr().err.split())
