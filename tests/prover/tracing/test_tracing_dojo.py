@@ -1,0 +1,99 @@
+"""LeanDojo traces become the same rows as Coq traces: lean_dojo's own TracedTactic and Pos, with minimal
+stand-ins for the file/theorem/repository objects (building those needs a Lean toolchain)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from lean_dojo.data_extraction.lean import Pos
+from lean_dojo.data_extraction.traced_data import TracedTactic
+
+from prover.cli import main
+from prover.tracing.dataset import Dataset
+from prover.tracing.dojo import dojo_unit, trace_dojo
+
+STATE = "n : ℕ\n⊢ n + 0 = n"
+
+
+def tactic(text: str, before: str, after: str, line: int, column: int) -> TracedTactic:
+    node = SimpleNamespace(tactic=text, state_before=before, state_after=after, start=Pos(line, column),
+                           end=Pos(line, column + len(text)))
+    return TracedTactic(node)
+
+
+def theorem(name: str, line: int, tactics: list[TracedTactic]) -> SimpleNamespace:
+    return SimpleNamespace(theorem=SimpleNamespace(full_name=name), start=Pos(line, 1),
+                           get_traced_tactics=lambda: tactics)
+
+
+def traced_file(path: str, theorems: list[SimpleNamespace]) -> SimpleNamespace:
+    return SimpleNamespace(path=Path(path), get_traced_theorems=lambda: theorems)
+
+
+def repo() -> SimpleNamespace:
+    files = [
+        traced_file("Lib/Basic.lean", [
+            theorem("Lib.add_zero'", 3, [
+                tactic("induction n with\n  | zero => rfl\n  | succ k ih => simp", STATE,
+                       "case succ\nk : ℕ\nih : k + 0 = k\n⊢ k + 1 + 0 = k + 1", 4, 3),
+                tactic("simp", "case succ\nk : ℕ\nih : k + 0 = k\n⊢ k + 1 + 0 = k + 1", "no goals", 6, 20),
+            ]),
+            theorem("Lib.by_term", 9, []),
+            theorem("Lib.unfinished", 12, [tactic("sorry", STATE, "no goals", 13, 3)]),
+        ]),
+        traced_file("Lib/Other.lean", [theorem("Lib.t", 1, [tactic("omega", STATE, "no goals", 2, 3)])]),
+    ]
+    return SimpleNamespace(traced_files=files, repo=SimpleNamespace(url="https://github.com/x/lib",
+                                                                     commit="abc123"))
+
+
+def test_a_traced_file_becomes_rows_and_proof_records() -> None:
+    record, rows = dojo_unit(repo().traced_files[0], source="lib", trace="dojo-1")
+    assert record.unit == "Lib/Basic.lean" and record.rows == 2
+    assert [(p.theorem, p.status, p.steps) for p in record.proofs] == [
+        ("Lib.add_zero'", "traced", 2), ("Lib.by_term", "no-tactics", 0), ("Lib.unfinished", "admitted", 0)]
+    first, second = rows
+    assert (first.assistant, first.file, first.theorem, first.step) == ("lean", "Lib/Basic.lean",
+                                                                        "Lib.add_zero'", 0)
+    assert (first.line, first.column) == (4, 3) and first.state_before == STATE
+    assert first.tactic.startswith("induction n with\n") and not first.closed
+    assert first.state_after.startswith("case succ")
+    assert second.step == 1 and second.closed and second.state_after == ""
+
+
+def test_a_traced_repository_is_appended_once_per_file(tmp_path: Path) -> None:
+    dataset = Dataset(tmp_path / "ds")
+    summary = trace_dojo(repo(), dataset, trace="dojo-1")
+    assert summary.files == 2 and summary.rows == 3
+    assert summary.proofs == {"traced": 2, "no-tactics": 1, "admitted": 1}
+    table = dataset.read()
+    assert set(table.column("source").to_pylist()) == {"https://github.com/x/lib@abc123"}
+    assert table.column("tactic").to_pylist() == [
+        "induction n with\n  | zero => rfl\n  | succ k ih => simp", "simp", "omega"]
+    assert trace_dojo(repo(), dataset, trace="dojo-2").rows == 3  # resumed: nothing appended twice
+
+
+def test_prover_trace_dojo_refuses_a_folder_that_is_no_traced_repository(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["trace", "--backend", "dojo", str(tmp_path), "--out", str(tmp_path / "ds")]) == 2
+    assert "not a LeanDojo-traced repository" in " ".join(capsys.readouterr().err.split())
+    assert main(["trace", "--backend", "dojo", "--out", str(tmp_path / "ds")]) == 2
+
+
+@pytest.mark.lean
+def test_a_real_leandojo_trace_becomes_rows(tmp_path: Path) -> None:
+    """Traces LeanDojo's own example repository with Lean (PROVER_LEAN_PROJECT set) and converts it."""
+    from lean_dojo import LeanGitRepo, trace
+
+    url = os.environ.get("PROVER_DOJO_REPO", "https://github.com/yangky11/lean4-example")
+    commit = os.environ.get("PROVER_DOJO_COMMIT", "7761283ffeb3a3d9d5d5ec0b4a1f3a1e45e4b4a6")
+    traced = trace(LeanGitRepo(url, commit), dst_dir=tmp_path / "traced")
+    dataset = Dataset(tmp_path / "ds")
+    summary = trace_dojo(traced, dataset, trace="dojo-real")
+    assert summary.rows > 0 and summary.proofs.get("traced", 0) > 0
+    table = dataset.read()
+    assert all(s == "" or "⊢" in s for s in table.column("state_after").to_pylist())
+    assert all("⊢" in s for s in table.column("state_before").to_pylist())
