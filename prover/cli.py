@@ -19,6 +19,7 @@ from rich.logging import RichHandler
 
 from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
+from prover.backend_check import check_backend_starts
 from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
 from prover.expert.cli import add_train_command
@@ -225,6 +226,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         raise InputError(str(exc)) from exc
     config = search_config(args, spec)
     factory = backend_factory(args.backend, args)
+    check_backend_starts(args.backend, factory)
     preflight(spec)
     planner = planner_settings(args)
     if planner is not None:

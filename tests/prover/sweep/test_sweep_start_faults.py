@@ -1,0 +1,79 @@
+"""Start-up faults in sweeps: a proof assistant that cannot start is one clear error (exit 3) up front, as
+in ``prove``; an error raised in a worker reaches the driver as itself; a coqtop that dies while starting
+costs no theorem its result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fault_fixtures import UnavailableBackendFactory, flaky_coqtop, start_counts
+from sweep_fixtures import policy_factory, write_benchmark
+
+from prover.cli import main
+from prover.sweep import SweepConfig, run_sweep
+from search import BackendUnavailableError, SearchConfig
+
+MISSING = "coqtop not found ('/nonexistent/coqtop')"
+
+
+def test_a_sweep_whose_coqtop_does_not_exist_exits_3_before_anything_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
+                 "--limit", "4", "--coq-coqtop", "/nonexistent/coqtop", "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 3
+    assert MISSING in err and "apt-get install coq" in err
+    assert "Traceback" not in err
+    assert not out.exists()  # no worker started, no results folder, no error records
+
+
+def test_prove_with_a_coqtop_that_does_not_exist_gives_the_same_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--coq-coqtop", "/nonexistent/coqtop",
+                 "Theorem t : True."])
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 3 and MISSING in err and "Traceback" not in err
+
+
+def test_a_sweep_whose_coqtop_always_dies_at_start_exits_3_after_the_retries(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    coqtop = flaky_coqtop(tmp_path / "bin", die_percent=100)
+    code = main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
+                 "--limit", "2", "--coq-coqtop", str(coqtop), "--coq-start-attempts", "3",
+                 "--coq-start-backoff", "0.01", "--out", str(tmp_path / "out")])
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 3 and "coqtop died at start" in err and "Traceback" not in err
+    assert start_counts(tmp_path / "bin") == (3, 0)
+
+
+@pytest.mark.slow
+def test_a_worker_whose_backend_cannot_start_stops_the_sweep_with_that_error(
+        ray_cluster, tmp_path: Path) -> None:
+    names = {f"p{i}": "provable" for i in range(4)}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    with pytest.raises(BackendUnavailableError) as caught:
+        run_sweep(SweepConfig(workers=2, out=str(tmp_path / "out")), benchmark=str(bench),
+                  backend_factory=UnavailableBackendFactory(), policy_factory=policy_factory,
+                  search_config=SearchConfig(max_expansions=5, time_limit=None))
+    assert caught.value.backend == "coq" and caught.value.reason == MISSING
+    assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
+
+
+@pytest.mark.slow
+def test_a_sweep_survives_a_coqtop_that_dies_at_every_other_start(
+        ray_cluster, tmp_path: Path) -> None:
+    coqtop = flaky_coqtop(tmp_path / "bin", die_on=range(1, 200, 2))
+    out = tmp_path / "out"
+    code = main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
+                 "--limit", "4", "--workers", "1", "--max-expansions", "16", "--tactic-timeout", "2",
+                 "--coq-coqtop", str(coqtop), "--coq-start-backoff", "0.01", "--out", str(out)])
+    assert code == 0
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["theorem"] for r in records) == sorted({r["theorem"] for r in records})
+    assert len(records) == 4 and not [r for r in records if r["status"] == "error"]
+    assert sum(r["status"] == "proved" for r in records) >= 3
+    died, ran = start_counts(tmp_path / "bin")
+    assert died >= 5 and ran >= 5  # the check up front and every session's coqtop needed a second start
