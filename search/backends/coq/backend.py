@@ -8,6 +8,8 @@ import shutil
 from collections.abc import Sequence
 
 from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.header_pool import CoqtopPool
+from search.backends.coq.imports import statement_check, statement_signature
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.coq.safety import check_coq_tactic, check_coq_theorem
 from search.backends.coq.sentences import tactic_sentence
@@ -23,27 +25,37 @@ logger = logging.getLogger(__name__)
 class CoqBackend:
     """Opens ``CoqSession``s, filters tactics, renders and verifies whole proofs.
 
-    Holds no process of its own: each session owns its coqtop, each verification its coqc.
+    Keeps idle coqtops at the state after each header it met (``header_pool``, at most
+    ``config.keep_coqtops``), so that the next theorem with that header starts without loading it; a
+    session uses its coqtop alone, each verification runs its own coqc. ``close()`` kills the idle ones.
     """
 
     name = "coq"
 
     def __init__(self, config: CoqBackendConfig | None = None) -> None:
         self.config = config or CoqBackendConfig()
+        self.pool = CoqtopPool(self.config)
 
     def open(self, theorem: Theorem) -> CoqSession:
         """Start a session; raises ``InvalidTheoremError`` or ``BackendUnavailableError``."""
-        return CoqSession(theorem, self.config)
+        return CoqSession(theorem, self.config, pool=self.pool)
 
     def check_tactic(self, tactic: str) -> str | None:
         return check_coq_tactic(tactic)
 
     def render_proof(self, theorem: Theorem, tactics: Sequence[str]) -> str:
-        """The whole ``.v`` text: header, statement, ``Proof.``, one tactic sentence a line, ``Qed.``."""
+        """The whole ``.v`` text: header, the backend's imports, statement, ``Proof.``, one tactic sentence
+        a line, ``Qed.``. With imports, the statement is also stated under the header alone and checked
+        to be the same proposition (``imports.py``)."""
         lines = [theorem.header.rstrip(), ""] if theorem.header.strip() else []
+        if self.config.imports:
+            lines += statement_signature(theorem.statement)
+            lines += [*self.config.imports, ""]
         lines += [theorem.statement.strip(), "Proof."]
         lines += [f"  {tactic_sentence(t)}" for t in tactics]
         lines.append("Qed.")
+        if self.config.imports:
+            lines += statement_check(theorem.name)
         return "\n".join(lines) + "\n"
 
     def verify(self, theorem: Theorem, tactics: Sequence[str]) -> Verdict:
@@ -64,7 +76,8 @@ class CoqBackend:
         return verdict
 
     def close(self) -> None:
-        """Nothing to release: sessions and verifications own their processes."""
+        """Kill the idle coqtops; open sessions keep theirs until they close. Idempotent."""
+        self.pool.close()
 
     def __enter__(self) -> CoqBackend:
         return self

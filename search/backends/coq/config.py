@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from search.backends.coq.imports import check_imports
+
 
 @dataclass(frozen=True, kw_only=True)
 class CoqBackendConfig:
@@ -80,6 +82,17 @@ class CoqBackendConfig:
         metadata={"help": "Coq's `Printing Depth`: deep enough that distinct goals never print "
                           "the same elided text"},
     )
+    imports: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "`Require Import` sentences loaded after each theorem's header, in sessions and "
+                          "in the verified file (the libraries of the policy's tactics; with --policy "
+                          "tactics the policy's own are added)"},
+    )
+    keep_coqtops: int = field(
+        default=4,
+        metadata={"help": "idle coqtops a backend keeps at the state after a header, so that the next "
+                          "theorem with that header starts without loading it (0: a fresh coqtop each)"},
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -103,5 +116,9 @@ class CoqBackendConfig:
             problems.append(f"printing_depth must be >= 50, got {self.printing_depth}")
         if any(not isinstance(a, str) or not a for a in self.coq_args):
             problems.append("coq_args must be non-empty strings")
+        if (reason := check_imports(self.imports)) is not None:
+            problems.append(reason)
+        if self.keep_coqtops < 0:
+            problems.append(f"keep_coqtops must be >= 0, got {self.keep_coqtops}")
         if problems:
             raise ValueError("invalid Coq backend configuration: " + "; ".join(problems))

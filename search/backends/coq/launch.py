@@ -32,6 +32,24 @@ def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -
     or statement, or the statement does not open a proof named ``theorem.name``;
     ``BackendUnavailableError`` when coqtop cannot be run, or dies while starting on every try.
     """
+    top, _ = start_at_header(config, theorem, cwd)
+    try:
+        return top, enter_proof(top, config, theorem)
+    except BaseException:
+        top.close()
+        raise
+
+
+def start_at_header(config: CoqBackendConfig, theorem: Theorem,
+                    cwd: str | None = None) -> tuple[CoqTop, int]:
+    """Start coqtop (in ``cwd``) and load ``theorem``'s header, then the backend's ``imports`` and the
+    printing settings; return it and the state id there, where every theorem with this header starts
+    (``header_pool``). The whole theorem is checked by the safety filter first. A coqtop that dies while
+    starting is started again (``start_attempts`` tries in all).
+
+    Raises ``InvalidTheoremError`` (refused theorem, header or imports Coq rejects) and
+    ``BackendUnavailableError`` (coqtop cannot run, or dies while starting on every try).
+    """
     reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement) or too_long(theorem)
     if reason is not None:
         raise InvalidTheoremError(theorem.name, reason)
@@ -39,6 +57,22 @@ def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -
         raise BackendUnavailableError("coq", f"coqtop not found ({config.coqtop!r})", INSTALL_FIX)
     return start_with_retries(lambda: _launch_once(config, theorem, cwd), attempts=config.start_attempts,
                               backoff=config.start_backoff, what=f"coqtop[{theorem.name}]")
+
+
+def enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
+    """Open the proof of ``theorem`` on ``top``, a coqtop at the state after its header
+    (``start_at_header``); return the state id after ``Proof.``. Leaves ``top`` open either way.
+
+    Raises ``InvalidTheoremError`` (Coq rejects the statement, or it hangs) and
+    ``BackendUnavailableError`` (coqtop died).
+    """
+    try:
+        return _enter_proof(top, config, theorem)
+    except ProcessDied as exc:
+        raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}: {exc}") from exc
+    except ProcessTimeout as exc:
+        raise InvalidTheoremError(
+            theorem.name, f"coqtop did not load the statement within {exc.seconds:g} s") from exc
 
 
 def too_long(theorem: Theorem) -> str | None:
@@ -65,22 +99,23 @@ def _launch_once(config: CoqBackendConfig, theorem: Theorem, cwd: str | None) ->
     except ProcessTimeout as exc:
         raise BackendUnavailableError("coq", f"coqtop gave no prompt within {exc.seconds:g} s") from exc
     try:
-        return top, _enter_proof(top, config, theorem)
+        return top, _load_header(top, config, theorem)
     except ProcessDied as exc:
         top.close()
         raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}: {exc}") from exc
     except ProcessTimeout as exc:
         top.close()
         raise InvalidTheoremError(
-            theorem.name, f"coqtop did not load the header and statement within {exc.seconds:g} s"
+            theorem.name, f"coqtop did not load the header within {exc.seconds:g} s"
         ) from exc
     except BaseException:
         top.close()
         raise
 
 
-def _enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
-    """Send header, settings, statement and ``Proof.``. Sentences go on one line each: the filter refused
+def _load_header(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
+    """Send the header, the backend's imports (after the header, as in the verified file) and the
+    printing settings; return the state id after them. Sentences go on one line each: the filter refused
     strings and comments, so whitespace carries no meaning and coqtop answers each with one prompt."""
     timeout = config.start_timeout
     for sentence in header_sentences(theorem.header):
@@ -88,10 +123,21 @@ def _enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int
         reply = top.command(" ".join(sentence.split()), timeout)
         if reply.state_id == before:
             raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r}: {reply.error}")
+    for sentence in config.imports:
+        before = top.state_id
+        reply = top.command(" ".join(sentence.split()), timeout)
+        if reply.state_id == before:
+            raise InvalidTheoremError(theorem.name, f"the backend's import {sentence!r}: {reply.error}")
     before = top.state_id
     reply = top.command(f"Set Printing Depth {config.printing_depth}.", timeout)
     if reply.state_id == before:
         raise InvalidTheoremError(theorem.name, f"cannot set the printing depth: {reply.error}")
+    return reply.state_id
+
+
+def _enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
+    """Send the statement and ``Proof.`` at the state after the header."""
+    timeout = config.start_timeout
     reply = top.command(" ".join(theorem.statement.split()), timeout)
     if reply.error is not None:
         raise InvalidTheoremError(theorem.name, f"statement: {reply.error}")

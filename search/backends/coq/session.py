@@ -15,6 +15,11 @@ then runs the tactic. Siblings cost one ``BackTo``; a jump to another branch cos
 that differs. Commands are pipelined (see ``coqtop.py``): ``BackTo`` and the tactic go out in one write,
 replays and the ``Show k.`` that print later goals in full in batches.
 
+Start-up. A session takes its coqtop from a ``CoqtopPool`` (``header_pool.py``) at the state right after the
+theorem's header, opens the statement there, and gives the coqtop back when it closes: the pool sends
+``BackTo`` that state, so the next theorem with the same header starts without loading it and sees nothing
+of this one. A coqtop that was killed, or did not come back cleanly, is never reused.
+
 Failures. A tactic that fails is a ``TacticError`` with Coq's message. A tactic past its limit is stopped by
 Coq's ``Timeout N`` or, failing that, by the process deadline: coqtop's process group is killed and the
 answer is ``TacticTimeout``. A dead coqtop (killed from outside, out of memory) is restarted and the state
@@ -26,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,7 +44,8 @@ from search.backends.coq.goals import (
     parse_display,
     parse_shown_goal,
 )
-from search.backends.coq.launch import launch
+from search.backends.coq.header_pool import CoqtopPool, Lease
+from search.backends.coq.launch import enter_proof
 from search.backends.coq.safety import check_coq_tactic
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
@@ -76,7 +81,7 @@ class CoqSession:
     """
 
     def __init__(self, theorem: Theorem, config: CoqBackendConfig | None = None, *,
-                 prefix: Sequence[str] = (), focused: bool = False) -> None:
+                 prefix: Sequence[str] = (), focused: bool = False, pool: CoqtopPool | None = None) -> None:
         self.theorem = theorem
         self.config = config or CoqBackendConfig()
         self._prefix = tuple(prefix)  # our own sentences after ``Proof.``: the session starts after them
@@ -86,10 +91,12 @@ class CoqSession:
         self._base_id = 0  # state id after `Proof.` in the current process
         self._branch: list[tuple[str, int]] = []  # tactic bodies on coqtop's branch, state id after each
         self._closed = False
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if self.config.workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="coq-session-")
-        self._cwd = self.config.workdir if self._tmp is None else self._tmp.name
+        # Where coqtops come from and go back to: the backend's pool (one coqtop per header, brought back
+        # to the header's state between theorems), or a private one that keeps none.
+        self._own_pool = pool is None
+        self._pool = CoqtopPool(self.config, keep=0) if pool is None else pool
+        self._lease: Lease | None = None
+        self.reused = False  # whether the first coqtop came from the pool, its header already loaded
         try:
             self._top, self._base_id = self._launch()
         except BaseException:
@@ -109,15 +116,26 @@ class CoqSession:
         self._initial = initial
 
     def _launch(self) -> tuple[CoqTop, int]:
-        """coqtop in proof mode on the theorem, past the prefix; the state id there."""
-        top, state = launch(self.config, self.theorem, self._cwd)
-        for sentence in self._prefix:
-            reply = top.command(sentence, self.config.start_timeout)
-            if reply.state_id == state:
-                top.close()
-                raise InvalidTheoremError(self.theorem.name, f"{sentence} failed: {reply.error}")
-            state = reply.state_id
-        return top, state
+        """A coqtop from the pool at the theorem's header state, put in proof mode on the theorem, past
+        the prefix; the state id there. A theorem Coq refuses leaves the coqtop fit for the pool."""
+        lease = self._pool.take(self.theorem)
+        try:
+            state = enter_proof(lease.top, self.config, self.theorem)
+            for sentence in self._prefix:
+                reply = lease.top.command(sentence, self.config.start_timeout)
+                if reply.state_id == state:
+                    raise InvalidTheoremError(self.theorem.name, f"{sentence} failed: {reply.error}")
+                state = reply.state_id
+        except InvalidTheoremError:
+            self._pool.give_back(lease)
+            raise
+        except BaseException:
+            lease.top.close()
+            raise
+        if self._lease is None and self.restarts == 0:
+            self.reused = lease.reused
+        self._lease = lease
+        return lease.top, state
 
     @property
     def pid(self) -> int | None:
@@ -160,11 +178,18 @@ class CoqSession:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """Kill coqtop and remove the session's temporary directory. Idempotent."""
+        """Give coqtop back to the pool (which brings it back to the header's state, or kills it).
+        Idempotent."""
         self._closed = True
-        self._discard()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        lease, self._lease = self._lease, None
+        top, self._top = self._top, None
+        self._branch = []
+        if lease is not None and top is lease.top:
+            self._pool.give_back(lease)
+        elif top is not None:
+            top.close()
+        if self._own_pool:
+            self._pool.close()
 
     def __enter__(self) -> CoqSession:
         return self
@@ -301,8 +326,9 @@ class CoqSession:
         return self._top
 
     def _discard(self) -> None:
-        """Kill the current coqtop (if any) and forget its branch."""
+        """Kill the current coqtop (if any) and forget its branch; it never goes back to the pool."""
         top, self._top = self._top, None
+        self._lease = None
         if top is not None:
             top.close()
         self._branch = []
