@@ -73,11 +73,15 @@ def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 
 
 def connect_ray(address: str | None) -> None:
+    """Join the Ray cluster at ``address`` (else ``$RAY_ADDRESS``); with neither, start a local cluster of
+    our own. A plain ``ray.init()`` would join any local cluster named in Ray's current-cluster file
+    (``/tmp/ray/ray_current_cluster``, written by every ``ray start``): someone else's, with other
+    resources and other code. Nothing happens when this process is already connected."""
     import ray
 
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS")
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)
@@ -165,7 +169,10 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
     finally:
         pool.shutdown()
         if actor is not None:
-            stats = cache_stats(actor)
+            try:
+                stats = cache_stats(actor)
+            except ray.exceptions.RayError as exc:  # never hide the error that ended the sweep
+                logger.warning("the shared proof cache did not answer: %s", type(exc).__name__)
             ray.kill(actor)
     return stats, pool.replaced
 
