@@ -131,6 +131,8 @@ def search_config(args: argparse.Namespace, spec: PolicySpec) -> SearchConfig:
     width = args.tactics_per_node
     if width is None:
         width = (natural_width(spec()) if spec.kind == "tactics" else None) or 4
+        if spec.kind == "retrieval":
+            width = spec.retrieval.width
     timeout = args.tactic_timeout
     if timeout is None:
         timeout = BACKENDS[args.backend].tactic_timeout

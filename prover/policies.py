@@ -13,7 +13,7 @@ from prover.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError
 from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy
 
-POLICIES = ("model", "tactics", "openai")
+POLICIES = ("model", "tactics", "openai", "retrieval")
 
 
 def add_policy_options(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,8 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--policy", choices=POLICIES, default="model",
                        help="model: a local causal LM (BFS-Prover-V2 prompt `STATE:::`); tactics: a "
                             "fixed tactic list, no model; openai: an OpenAI-compatible completions "
-                            "endpoint (vLLM, SGLang) (default: model)")
+                            "endpoint (vLLM, SGLang); retrieval: tactics of the nearest traced states of "
+                            "--corpus (default: model)")
     group.add_argument("--tactics", metavar="LIST",
                        help="with --policy tactics: comma-separated tactics, best first "
                             "(default: a built-in list for the proof assistant)")
@@ -33,6 +34,12 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
 
     endpoint = parser.add_argument_group("openai policy", "options of --policy openai")
     add_config_options(endpoint, OpenAIPolicyConfig, prefix="openai")
+    from prover.retrieval.policy import RetrievalConfig
+
+    retrieval = parser.add_argument_group("retrieval policy", "options of --policy retrieval")
+    retrieval.add_argument("--corpus", metavar="DATASET", help="with --policy retrieval: a traced dataset "
+                           "(`prover trace --out DATASET`)")
+    add_config_options(retrieval, RetrievalConfig, prefix="retrieval", skip=("corpus",))
 
 
 def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
@@ -58,6 +65,7 @@ class PolicySpec:
     tactics: tuple[str, ...] | None = None
     model: HFPolicyConfig | None = None
     endpoint: Any = None  # OpenAIPolicyConfig for kind "openai"
+    retrieval: Any = None  # RetrievalConfig for kind "retrieval"
 
     @property
     def label(self) -> str:
@@ -66,6 +74,8 @@ class PolicySpec:
             return self.model.model
         if self.kind == "openai" and self.endpoint is not None:
             return f"{self.endpoint.model}@{self.endpoint.base_url}"
+        if self.kind == "retrieval" and self.retrieval is not None:
+            return f"retrieval:{self.retrieval.corpus}"
         return "tactics:" + ",".join(self.tactics or ("built-in",))
 
     def __call__(self) -> Policy:
@@ -79,6 +89,10 @@ class PolicySpec:
                 return FixedTacticPolicy(self.tactics or DEFAULT_LEAN_TACTICS)
             except ValueError as exc:
                 raise InputError(f"invalid tactic list: {exc}") from exc
+        if self.kind == "retrieval":
+            from prover.retrieval.policy import build_retrieval_policy
+
+            return build_retrieval_policy(self.retrieval, self.assistant)
         if self.kind == "openai":
             from prover.openai_policy import OpenAICompletionsPolicy
 
@@ -133,6 +147,10 @@ def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
 
             endpoint = config_from_args(OpenAIPolicyConfig, args, prefix="openai")
             return PolicySpec("openai", assistant, endpoint=endpoint)
+        if args.policy == "retrieval":
+            from prover.retrieval.policy import retrieval_config
+
+            return PolicySpec("retrieval", assistant, retrieval=retrieval_config(args))
         return PolicySpec("model", assistant, model=config_from_args(HFPolicyConfig, args, prefix="model"))
     except ValueError as exc:
         raise InputError(str(exc)) from exc

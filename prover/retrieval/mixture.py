@@ -1,0 +1,35 @@
+"""A mixture of policies is a policy: each candidate's probability is the weighted sum of the
+probabilities the parts give it (a part that does not propose it gives 0)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from search.protocols import Policy
+from search.types import Candidate
+
+
+class MixturePolicy:
+    """``parts``: (policy, weight > 0) pairs; weights are normalised to sum to 1."""
+
+    def __init__(self, parts: Sequence[tuple[Policy, float]], *, width: int | None = None) -> None:
+        if not parts or any(w <= 0 for _, w in parts):
+            raise ValueError("a mixture needs at least one part, each with a weight > 0")
+        total = sum(w for _, w in parts)
+        self.parts = [(policy, w / total) for policy, w in parts]
+        self._width = width
+
+    @property
+    def width(self) -> int | None:
+        return self._width
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        mixed: list[dict[str, float]] = [{} for _ in states]
+        for policy, weight in self.parts:
+            for probabilities, candidates in zip(mixed, policy.propose(states, n), strict=True):
+                for candidate in candidates:
+                    probabilities[candidate.tactic] = (probabilities.get(candidate.tactic, 0.0)
+                                                       + weight * math.exp(candidate.logprob))
+        return [[Candidate(t, math.log(p)) for t, p in sorted(probs.items(), key=lambda tp: -tp[1])][:n]
+                for probs in mixed]

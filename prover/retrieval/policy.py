@@ -1,0 +1,162 @@
+"""The retrieval policy (Tactician's idea): propose the tactics recorded at the most similar traced
+states, with their local names mapped onto the current state's, scored by similarity.
+
+A candidate's weight is the sum, over the neighbours that propose it, of ``similarity ** power`` times
+the share of that neighbour's recordings it has; weights are normalised over the state's candidates and
+their logarithms are the scores, so the engine treats them like a model's mean log-probs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prover.retrieval.index import RetrievalIndex
+from prover.retrieval.mixture import MixturePolicy
+from prover.retrieval.names import map_tactic
+from prover.retrieval.state_text import parse_goal
+from search.protocols import Policy
+from search.types import Candidate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrievalConfig:
+    """Settings of the retrieval policy."""
+
+    corpus: str = field(default="", metadata={"help": "the traced dataset (a `prover trace` folder)"})
+    neighbours: int = field(default=32, metadata={"help": "traced states consulted per state"})
+    power: float = field(default=4.0, metadata={"help": "similarity ** power weighs each neighbour"})
+    min_similarity: float = field(
+        default=0.05, metadata={"help": "neighbours less similar than this (cosine, 0..1) are ignored"})
+    width: int = field(default=16, metadata={"help": "tactics per state worth asking for (default "
+                                                     "tactics per node with this policy)"})
+    tactic_list_weight: float = field(
+        default=0.0, metadata={"help": "mix in the assistant's tactic-list policy with this share of the "
+                                       "probability (0: retrieval alone, 1: the list alone)"})
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.neighbours < 1:
+            problems.append(f"neighbours must be >= 1, got {self.neighbours}")
+        if not self.power > 0:
+            problems.append(f"power must be > 0, got {self.power}")
+        if not 0 <= self.min_similarity < 1:
+            problems.append(f"min_similarity must be in [0, 1), got {self.min_similarity}")
+        if self.width < 1:
+            problems.append(f"width must be >= 1, got {self.width}")
+        if not 0 <= self.tactic_list_weight <= 1:
+            problems.append(f"tactic_list_weight must be in [0, 1], got {self.tactic_list_weight}")
+        if problems:
+            raise ValueError("invalid retrieval configuration: " + "; ".join(problems))
+
+
+class RetrievalPolicy:
+    """Nearest-neighbour tactics from an index (the ``Policy`` protocol)."""
+
+    def __init__(self, index: RetrievalIndex, config: RetrievalConfig | None = None) -> None:
+        self.index = index
+        self.config = config or RetrievalConfig()
+
+    @property
+    def width(self) -> int:
+        return self.config.width
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        if not states:
+            return []
+        neighbours = self.index.query(states, self.config.neighbours)
+        return [self._candidates(state, found)[:n] for state, found in zip(states, neighbours, strict=True)]
+
+    def _candidates(self, state: str, neighbours: list) -> list[Candidate]:
+        target = parse_goal(state)
+        weights: dict[str, float] = {}
+        for neighbour in neighbours:
+            if neighbour.similarity <= 0 or neighbour.similarity < self.config.min_similarity:
+                continue
+            entry = neighbour.entry
+            source = parse_goal(entry.state)
+            total = sum(count for _, count in entry.tactics)
+            base = neighbour.similarity ** self.config.power
+            for tactic, count in entry.tactics:
+                mapped = map_tactic(tactic, source, target)
+                if mapped is not None:
+                    weights[mapped] = weights.get(mapped, 0.0) + base * count / total
+        norm = sum(weights.values())
+        if norm <= 0:
+            return []
+        ranked = sorted(((t, w) for t, w in weights.items() if w > 0), key=lambda tw: -tw[1])
+        return [Candidate(tactic, math.log(weight / norm)) for tactic, weight in ranked]
+
+
+def load_index(corpus: str | Path, *, assistant: str | None = None,
+               files: set[str] | None = None) -> RetrievalIndex:
+    """The index of a traced dataset: its rows of ``assistant`` (all when None), of ``files`` (all when
+    None), keeping for Coq only tactics the Coq safety filter lets a search send.
+
+    Raises ``DatasetError`` for a folder that is not a dataset, ``ValueError`` when no row is left.
+    """
+    from prover.tracing.dataset import open_dataset
+
+    table = open_dataset(corpus).read(columns=["assistant", "file", "state_before", "tactic"])
+    assistants = table.column("assistant").to_pylist()
+    names = table.column("file").to_pylist()
+    pairs = (
+        (state, tactic)
+        for a, f, state, tactic in zip(assistants, names, table.column("state_before").to_pylist(),
+                                       table.column("tactic").to_pylist(), strict=True)
+        if (assistant is None or a == assistant) and (files is None or f in files)
+    )
+    keep = None
+    if assistant == "coq":
+        from search.backends.coq.safety import check_coq_tactic
+
+        def keep(tactic: str) -> bool:
+            return check_coq_tactic(tactic) is None
+    index = RetrievalIndex.from_pairs(pairs, keep)
+    logger.info("retrieval index: %d states from %s", len(index), corpus)
+    return index
+
+
+def retrieval_config(args: object) -> RetrievalConfig:
+    """The ``--corpus`` and ``--retrieval-*`` options as a config; raises ``InputError`` when the corpus
+    is missing or is not a traced dataset (before any search starts)."""
+    from prover.cli_options import config_from_args
+    from prover.theorem_input import InputError
+
+    corpus = getattr(args, "corpus", None)
+    if not corpus:
+        raise InputError("--policy retrieval needs --corpus DATASET (a folder written by `prover trace`)")
+    if not (Path(corpus) / "schema.json").is_file():
+        raise InputError(f"{corpus}: not a traced dataset (no schema.json; make one with `prover trace`)")
+    return config_from_args(RetrievalConfig, args, prefix="retrieval", corpus=str(corpus))
+
+
+def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
+    """The retrieval policy over ``config.corpus``'s rows of ``assistant``, mixed with the assistant's
+    tactic list when ``tactic_list_weight`` > 0. Raises ``InputError`` when the corpus has no usable row."""
+    from prover.theorem_input import InputError
+    from prover.tracing.dataset import DatasetError
+
+    try:
+        policy: Policy = RetrievalPolicy(load_index(config.corpus, assistant=assistant), config)
+    except (DatasetError, ValueError) as exc:
+        raise InputError(f"retrieval corpus {config.corpus}: {exc}") from exc
+    weight = config.tactic_list_weight
+    if weight == 0:
+        return policy
+    if assistant == "coq":
+        from search.backends.coq import CoqTacticPolicy
+
+        tactic_list: Policy = CoqTacticPolicy()
+    else:
+        from search import DEFAULT_LEAN_TACTICS, FixedTacticPolicy
+
+        tactic_list = FixedTacticPolicy(DEFAULT_LEAN_TACTICS)
+    if weight == 1:
+        return tactic_list
+    return MixturePolicy([(policy, 1 - weight), (tactic_list, weight)], width=config.width)
