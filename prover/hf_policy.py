@@ -26,6 +26,8 @@ from transformers import (
 
 from prover.hf_policy_config import PROMPT_SUFFIX, HFPolicyConfig, ModelLoadError, check_model_reference
 from prover.prefix_sampler import SharedPrefixSampler, unsupported
+from search.policy_identity import AttemptStream
+from search.protocols import Policy
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,15 @@ class HFPolicy:
                 config.max_new_tokens,
                 context,
             )
+
+    @property
+    def fingerprint(self) -> str:
+        return self.config.fingerprint
+
+    def for_attempt(self, attempt: int) -> Policy:
+        """Attempt ``attempt`` of a theorem: its draws come on from this policy's generator (random, or
+        seeded and advancing), so they differ from the other attempts'; the fingerprint names it."""
+        return AttemptStream(self, self.fingerprint, attempt)
 
     @property
     def sampler(self) -> str:

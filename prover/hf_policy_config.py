@@ -8,6 +8,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from search.policy_identity import settings_digest
+
 PROMPT_SUFFIX = ":::"
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 SAMPLERS = ("auto", "shared-prefix", "generate")
@@ -82,6 +84,14 @@ class HFPolicyConfig:
                           "cache (Qwen2 and Llama-style models); generate: transformers' generate with "
                           "num_return_sequences; auto: shared-prefix where the model allows it"},
     )
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the model and every setting that changes what it samples, for a proof cache's failures
+        (``search.policy_identity``); device and batch size do not count."""
+        fields = ("model", "dtype", "temperature", "top_p", "max_new_tokens", "max_prompt_tokens", "seed",
+                  "sampler")
+        return settings_digest("model", {name: getattr(self, name) for name in fields})
 
     def __post_init__(self) -> None:
         problems = []

@@ -27,7 +27,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -39,6 +39,8 @@ from planner.endpoint import (
     RetryPolicy,
     http_settings_problems,
 )
+from search.policy_identity import AttemptStream, settings_digest
+from search.protocols import Policy
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,13 @@ class OpenAIPolicyConfig:
     )
     max_backoff_s: float = field(default=16.0, metadata={"help": "longest retry delay in seconds"})
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the endpoint's model and every setting that changes what it samples, for a proof cache's
+        failures (``search.policy_identity``)."""
+        fields = ("base_url", "model", "temperature", "top_p", "max_tokens", "stop", "seed")
+        return settings_digest("completions", {name: getattr(self, name) for name in fields})
+
     def __post_init__(self) -> None:
         problems = []
         if not self.base_url.startswith(("http://", "https://")):
@@ -134,6 +143,26 @@ class OpenAICompletionsPolicy:
             headers={"Authorization": f"Bearer {key}"} if key else {},
             retry=RetryPolicy(config.max_retries, config.backoff_s, config.max_backoff_s))
         self._pool = ThreadPoolExecutor(config.parallel_requests, thread_name_prefix="completions")
+        self._attempts: dict[int, OpenAICompletionsPolicy] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        return self.config.fingerprint
+
+    def for_attempt(self, attempt: int) -> Policy:
+        """The policy of attempt ``attempt`` of a theorem (pass@N). Greedy decoding (temperature 0) is the
+        same every time: this policy. With a seed, attempt k sends seed + k - 1 (attempt 1 is this
+        policy; later ones share its HTTP client and close with it); without one, the endpoint's own
+        randomness makes attempts differ and the fingerprint names the attempt."""
+        c = self.config
+        if c.temperature == 0 or (attempt == 1 and c.seed is not None):
+            return self
+        if c.seed is None:
+            return AttemptStream(self, self.fingerprint, attempt)
+        if attempt not in self._attempts:
+            self._attempts[attempt] = OpenAICompletionsPolicy(replace(c, seed=c.seed + attempt - 1),
+                                                              client=self._client)
+        return self._attempts[attempt]
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         """Per state, in order: at most ``n`` distinct tactics sorted by descending mean token logprob."""
@@ -153,6 +182,9 @@ class OpenAICompletionsPolicy:
 
     def close(self) -> None:
         """Release the worker threads and the HTTP client (if this policy created it); idempotent."""
+        attempts, self._attempts = list(self._attempts.values()), {}
+        for policy in attempts:
+            policy.close()
         self._pool.shutdown(wait=True)
         if self._owns_client:
             self._client.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import HFPolicyConfig
-from prover.theorem_input import InputError
+from prover.theorem_input import InputError, read_text
 from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy
 
 POLICIES = ("model", "tactics", "openai", "retrieval")
@@ -49,7 +49,7 @@ def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
     if args.tactics_file:
         if not args.tactics_file.is_file():
             raise InputError(f"{args.tactics_file}: no such file")
-        lines = args.tactics_file.read_text(encoding="utf-8").splitlines()
+        lines = read_text(args.tactics_file).splitlines()
         return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
     if args.tactics:
         return tuple(t.strip() for t in args.tactics.split(",") if t.strip())
@@ -165,13 +165,14 @@ class ServedPolicy:
     handles: tuple[Any, ...]
     label: str
     nodes: tuple[str | None, ...] = ()  # the node of each server, when known
+    fingerprint: str | None = None  # the served model's (HFPolicyConfig.fingerprint), for the proof cache
 
     def __call__(self) -> Policy:
         import os
 
         from prover.policy_server import RemotePolicy
 
-        return RemotePolicy(self.choose(_current_node(), os.getpid()))
+        return RemotePolicy(self.choose(_current_node(), os.getpid()), fingerprint=self.fingerprint)
 
     def shutdown(self) -> None:
         """Stop every server (the driver calls it once the sweep is over)."""

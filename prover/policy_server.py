@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from prover.batching import BatchingPolicy, BatchingStats
 from search.errors import ProverError
+from search.policy_identity import AttemptStream
 from search.protocols import Policy
 from search.types import Candidate
 
@@ -235,7 +236,7 @@ def serve_model(model: HFPolicyConfig, config: PolicyServerConfig, label: str) -
 
     handles = start_policy_servers(HFPolicyFactory(model), config)
     nodes = ray.get([handle.node_id.remote() for handle in handles])
-    return ServedPolicy(tuple(handles), label, tuple(nodes))
+    return ServedPolicy(tuple(handles), label, tuple(nodes), fingerprint=model.fingerprint)
 
 
 def stop_servers(handles: Sequence[Any]) -> None:
@@ -259,12 +260,22 @@ class RemotePolicy:
 
     ``timeout_s`` bounds each ``propose`` (``None``: no bound; Ray's ``GetTimeoutError`` when exceeded).
     Errors raised by the server's policy reach the caller as Ray task errors that are also instances of
-    the original exception type.
+    the original exception type. ``fingerprint`` names the served model and its sampling settings
+    (``HFPolicyConfig.fingerprint``); without one, a proof cache shares no failures of this policy.
     """
 
-    def __init__(self, handle: Any, *, timeout_s: float | None = None) -> None:
+    def __init__(self, handle: Any, *, timeout_s: float | None = None,
+                 fingerprint: str | None = None) -> None:
         self.handle = handle
         self.timeout_s = timeout_s
+        self.fingerprint = fingerprint
+
+    def for_attempt(self, attempt: int) -> Policy:
+        """Attempt ``attempt`` of a theorem: the server's sampling stream moves on between calls, so
+        attempts differ; the fingerprint names the attempt."""
+        if self.fingerprint is None:
+            return self
+        return AttemptStream(self, self.fingerprint, attempt)
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         import ray

@@ -8,11 +8,23 @@ from search.best_first import BestFirstSearch, TacticFilter
 from search.config import SearchConfig
 from search.driver import prove, run_search
 from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
+from search.failure_scope import FailureScope
 from search.goal_key import GoalKey, goal_key
-from search.graph import Edge, Node, Outcome, SearchGraph, node_priority
+from search.graph import Edge, Node, Outcome, SearchGraph
 from search.lean_proof import lean_by_block
 from search.overlap import OverlapStats, prove_overlapped, run_search_overlapped
-from search.proof_cache import CacheEntry, CacheStats, InMemoryProofCache, ProofCache
+from search.policy_identity import AttemptStream, fingerprint_of, for_attempt, settings_digest
+from search.priority import (
+    DEFAULT_PRIORITY,
+    PriorityFunction,
+    ScoredPath,
+    node_priority,
+    priority_function,
+    priority_names,
+    register_priority,
+    unregister_priority,
+)
+from search.proof_cache import CacheEntry, CacheStats, FailureRecord, InMemoryProofCache, ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 from search.result import Proof, SearchResult, SearchStats, StopReason
@@ -31,6 +43,8 @@ from search.types import (
 
 __all__ = [
     "DEFAULT_LEAN_TACTICS",
+    "DEFAULT_PRIORITY",
+    "AttemptStream",
     "Backend",
     "BackendUnavailableError",
     "BestFirstSearch",
@@ -40,6 +54,8 @@ __all__ = [
     "DojoLocator",
     "Edge",
     "ExpandRequest",
+    "FailureRecord",
+    "FailureScope",
     "FixedTacticPolicy",
     "GoalKey",
     "InMemoryProofCache",
@@ -48,11 +64,13 @@ __all__ = [
     "Outcome",
     "OverlapStats",
     "Policy",
+    "PriorityFunction",
     "Proof",
     "ProofCache",
     "ProofFinished",
     "ProverError",
     "Request",
+    "ScoredPath",
     "SearchConfig",
     "SearchGraph",
     "SearchResult",
@@ -68,11 +86,18 @@ __all__ = [
     "Theorem",
     "Verdict",
     "VerifyRequest",
+    "fingerprint_of",
+    "for_attempt",
     "goal_key",
     "lean_by_block",
     "node_priority",
+    "priority_function",
+    "priority_names",
     "prove",
     "prove_overlapped",
+    "register_priority",
     "run_search",
     "run_search_overlapped",
+    "settings_digest",
+    "unregister_priority",
 ]

@@ -6,9 +6,10 @@ answers back (``on_proposals``, ``on_tactic_result``, ``on_verdict``); drivers (
 searches. This keeps the algorithm exact and
 testable without Lean, as in Meta's HTPS/Evariste prover.
 
-Order: the open state with the highest ``node_priority`` is expanded first; ties go to the state found
-first. With ``expansion_width == 1`` a state is expanded only after every tactic of the previous expansion
-came back, which is BFS-Prover-V2's order exactly.
+Order: the open state with the highest priority (``SearchConfig.priority``, a function named in
+``search.priority``'s registry) is expanded first; ties go to the state found first. With
+``expansion_width == 1`` a state is expanded only after every tactic of the previous expansion came back,
+which is BFS-Prover-V2's order exactly.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 
 from search.config import SearchConfig
+from search.failure_scope import FailureScope
 from search.goal_key import goal_key
 from search.graph import Node, Outcome, SearchGraph
-from search.proof_cache import ProofCache
+from search.priority import priority_function
+from search.proof_cache import CacheEntry, ProofCache
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 from search.result import SearchStats, StopReason
 from search.types import (
@@ -41,8 +44,11 @@ class BestFirstSearch:
 
     ``tactic_filter`` returns the reason a tactic must not reach the proof assistant, or ``None``.
     ``cache`` is consulted for every new state (a cached proof is verified as part of the whole proof
-    before it counts; a recorded failure means the state is not expanded) and receives this search's
-    verified proofs and, after an exhaustive failure, its failed states.
+    before it counts) and receives this search's verified proofs and, after an exhaustive failure, its
+    failed states. Failures are shared only under ``policy_fingerprint`` (``search.policy_identity``;
+    ``None``: this search neither skips nor records failures): a state is skipped when the cache holds a
+    failure found with the same fingerprint and at least this search's budget. The root is never
+    skipped, so every search (every attempt of pass@N) expands at least its own theorem.
     ``clock`` returns seconds; it is injectable so that tests control time.
     """
 
@@ -53,16 +59,18 @@ class BestFirstSearch:
         config: SearchConfig,
         tactic_filter: TacticFilter | None = None,
         cache: ProofCache | None = None,
+        policy_fingerprint: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self.graph = SearchGraph.with_root(root, config.alpha)
+        self.graph = SearchGraph.with_root(root, config.alpha, priority_function(config.priority))
         self.stats = SearchStats()
         self.stop_reason: StopReason | None = None
         self.proof: tuple[str, ...] | None = None
         self.verdict: Verdict | None = None
         self._filter = tactic_filter
         self._cache = cache
+        self._scope = FailureScope.of(config, policy_fingerprint) if policy_fingerprint else None
         self._clock = clock
         self._start = clock()
         self._open: list[tuple[float, int]] = []
@@ -184,7 +192,7 @@ class BestFirstSearch:
                 return
             _, node_id = heapq.heappop(self._open)
             node = self.graph.nodes[node_id]
-            node.expanded = True
+            self.graph.mark_expanded(node)
             self.stats.expansions += 1
             self._outstanding[node_id] = -1
             self._outbox.append(ExpandRequest(node_id, node.state, config.tactics_per_node))
@@ -210,10 +218,15 @@ class BestFirstSearch:
                 self._verifying += 1
                 self._outbox.insert(0, VerifyRequest(node.id, "; ".join(suffix), 0.0, tactics, True))
                 return
-            if entry is not None and self.config.skip_failed_goals:
+            if entry is not None and self._skips(node, entry):
                 self.stats.cache_skips += 1
                 return
         self._push(node)
+
+    def _skips(self, node: Node, entry: CacheEntry) -> bool:
+        """Whether a cached failure stands for ``node`` in this search (never for the root)."""
+        return (node.parent is not None and self._scope is not None and self.config.skip_failed_goals
+                and entry.failed_under(self._scope))
 
     def _publish_proof(self, last: Node, tactics: tuple[str, ...]) -> None:
         """Every state on the proof's path is proved by the rest of the proof."""
@@ -226,12 +239,14 @@ class BestFirstSearch:
             node = self.graph.nodes[node.parent] if node.parent is not None else None
 
     def _publish_failures(self) -> None:
-        """After an exhaustive failure without a depth limit, every expanded state is a failure."""
-        if self._cache is None or self.config.max_depth is not None or self.stats.cache_skips:
+        """After an exhaustive failure without a depth limit, every expanded state is a failure of this
+        policy under this budget."""
+        if (self._cache is None or self._scope is None or self.config.max_depth is not None
+                or self.stats.cache_skips):
             return
         for node in self.graph.nodes:
             if node.expanded:
-                self._cache.publish_failure(goal_key(node.state.pp).key, self.stats.expansions)
+                self._cache.publish_failure(goal_key(node.state.pp).key, self._scope, self.stats.expansions)
 
     def _push(self, node: Node) -> None:
         if self.config.max_depth is not None and node.depth >= self.config.max_depth:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from search.priority import DEFAULT_PRIORITY, priority_function
+
 
 @dataclass(frozen=True, kw_only=True)
 class SearchConfig:
     """Validated settings of a best-first search. Defaults follow BFS-Prover-V2's released code."""
 
+    priority: str = field(
+        default=DEFAULT_PRIORITY,
+        metadata={"help": "node priority that orders the frontier, by its name in search.priority's "
+                          "registry: bfs-prover-v2 (sum of tactic log-probs / depth^alpha), breadth-first, "
+                          "or one registered with register_priority"},
+    )
     alpha: float = field(
         default=2.0,
         metadata={"help": "length normalisation: node score = sum of tactic log-probs / depth^alpha"},
@@ -40,6 +48,10 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         problems = []
+        try:
+            priority_function(self.priority)
+        except ValueError as exc:
+            problems.append(str(exc))
         if self.alpha < 0:
             problems.append(f"alpha must be >= 0, got {self.alpha}")
         if self.tactics_per_node < 1:

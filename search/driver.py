@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from search.best_first import BestFirstSearch
 from search.config import SearchConfig
+from search.policy_identity import fingerprint_of
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
@@ -65,7 +66,8 @@ def prove(
     cache: ProofCache | None = None,
 ) -> SearchResult:
     """Search for a proof of ``theorem`` and return the result; a proof is reported only once the
-    backend's whole-proof verification accepted it. ``cache`` is shared with other searches.
+    backend's whole-proof verification accepted it. ``cache`` is shared with other searches; failures
+    in it are shared only when ``policy`` declares a fingerprint (``search.policy_identity``).
 
     Raises ``InvalidTheoremError`` when the backend refuses the theorem and ``BackendUnavailableError``
     when its proof assistant cannot run.
@@ -73,8 +75,8 @@ def prove(
     config = config or SearchConfig()
     session = backend.open(theorem)
     try:
-        search = BestFirstSearch(session.initial_state(), config=config,
-                                 tactic_filter=backend.check_tactic, cache=cache)
+        search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=backend.check_tactic,
+                                 cache=cache, policy_fingerprint=fingerprint_of(policy))
         run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics))
     finally:
         session.close()

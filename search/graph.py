@@ -12,19 +12,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from search.priority import PriorityFunction, ScoredPath, length_normalised
 from search.types import TacticState
 
 if TYPE_CHECKING:
     import networkx as nx
 
 PROVED_SINK = "proved"
-
-
-def node_priority(logprob_sum: float, depth: int, alpha: float) -> float:
-    """BFS-Prover-V2's score: sum of mean-token log-probs on the path / depth^alpha (0 at the root)."""
-    if depth == 0:
-        return 0.0
-    return logprob_sum / depth**alpha
 
 
 class Outcome(Enum):
@@ -44,10 +38,12 @@ class Node:
     state: TacticState  # unique across the graph by its pretty-printed text
     depth: int  # 0 at the root, else parent's depth + 1
     logprob_sum: float  # 0 at the root, else parent's sum + the parent edge's log-prob
-    priority: float  # node_priority(logprob_sum, depth, alpha)
+    priority: float  # the graph's score function of (state, depth, logprob_sum, alpha)
     parent: int | None  # None only at the root; the node whose tactic first reached this one
     tactic: str | None  # the tactic on the parent edge; None only at the root
     expanded: bool = False  # the policy was asked for this node's tactics
+    expansion: int | None = None  # set exactly when expanded: its rank among expansions, 0 first
+    expanded_after: int | None = None  # set exactly when expanded: len(edges) when it was expanded
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +58,32 @@ class Edge:
 
 @dataclass
 class SearchGraph:
-    """Nodes, edges and the index that merges identical states."""
+    """Nodes, edges and the index that merges identical states. ``score`` is the node priority function
+    (``search.priority``), BFS-Prover-V2's by default."""
 
     alpha: float
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
+    expansion_count: int = 0  # nodes expanded so far
+    score: PriorityFunction = length_normalised
 
     @classmethod
-    def with_root(cls, root: TacticState, alpha: float) -> SearchGraph:
-        graph = cls(alpha=alpha)
-        graph.nodes.append(Node(0, root, 0, 0.0, 0.0, None, None))
+    def with_root(cls, root: TacticState, alpha: float,
+                  score: PriorityFunction = length_normalised) -> SearchGraph:
+        graph = cls(alpha=alpha, score=score)
+        graph.nodes.append(Node(0, root, 0, 0.0, graph.priority_of(root, 0, 0.0), None, None))
         graph.index[root.pp] = 0
         return graph
+
+    def priority_of(self, state: TacticState, depth: int, logprob_sum: float) -> float:
+        """The score of a node; raises ``ValueError`` when the priority function returns no finite
+        number."""
+        value = self.score(ScoredPath(state, depth, logprob_sum, self.alpha))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            name = getattr(self.score, "__name__", repr(self.score))
+            raise ValueError(f"priority function {name} returned {value!r}, not a finite number")
+        return float(value)
 
     @property
     def root(self) -> Node:
@@ -88,7 +97,7 @@ class SearchGraph:
             return None
         depth = parent.depth + 1
         total = parent.logprob_sum + logprob
-        node = Node(len(self.nodes), state, depth, total, node_priority(total, depth, self.alpha),
+        node = Node(len(self.nodes), state, depth, total, self.priority_of(state, depth, total),
                     parent.id, tactic)
         self.nodes.append(node)
         self.index[state.pp] = node.id
@@ -99,6 +108,13 @@ class SearchGraph:
         self, parent: Node, tactic: str, logprob: float, outcome: Outcome, message: str | None
     ) -> None:
         self.edges.append(Edge(parent.id, tactic, logprob, outcome, None, message))
+
+    def mark_expanded(self, node: Node) -> None:
+        """Record that the search expands ``node`` now (its rank and place among the edges)."""
+        node.expanded = True
+        node.expansion = self.expansion_count
+        node.expanded_after = len(self.edges)
+        self.expansion_count += 1
 
     def path(self, node_id: int) -> list[str]:
         """The tactics on the first path from the root to ``node_id``."""
@@ -142,6 +158,8 @@ class SearchGraph:
         for node in self.nodes:
             assert self.nodes[node.id] is node, f"node {node.id} stored at another index"
             assert self.index[node.state.pp] == node.id, f"node {node.id} not indexed by its state"
+            expected = self.priority_of(node.state, node.depth, node.logprob_sum)
+            assert math.isclose(node.priority, expected, abs_tol=1e-9), f"node {node.id} priority"
             if node.parent is None:
                 assert node.id == 0 and node.tactic is None, f"node {node.id} has no parent"
                 continue
@@ -152,8 +170,11 @@ class SearchGraph:
             assert logprob is not None, f"node {node.id} has no edge from its parent"
             assert math.isclose(node.logprob_sum, parent.logprob_sum + logprob, abs_tol=1e-9), (
                 f"node {node.id} has the wrong log-prob sum")
-            expected = node_priority(node.logprob_sum, node.depth, self.alpha)
-            assert math.isclose(node.priority, expected, abs_tol=1e-9), f"node {node.id} priority"
+        ranks = sorted(node.expansion for node in self.nodes if node.expansion is not None)
+        assert ranks == list(range(self.expansion_count)), "expansion ranks are not 0 .. count-1"
+        for node in self.nodes:
+            assert node.expanded == (node.expansion is not None) == (node.expanded_after is not None), (
+                f"node {node.id}: expanded without its rank, or the reverse")
         for edge in self.edges:
             assert self.nodes[edge.source].expanded, f"edge from unexpanded node {edge.source}"
             assert (edge.target is not None) == (edge.outcome is Outcome.STATE), f"edge {edge}"
@@ -161,25 +182,33 @@ class SearchGraph:
     def to_networkx(self) -> nx.MultiDiGraph:
         """The explored graph as a networkx ``MultiDiGraph``.
 
-        Nodes are node ids carrying ``state``, ``depth``, ``logprob_sum``, ``priority`` and ``expanded``;
-        tactics that reached a state are edges with ``tactic``, ``logprob`` and ``outcome``. A verified
-        proof step points to the sink node ``"proved"``. Failed tactics stay on their source node as the
-        ``failures`` list of ``(tactic, logprob, outcome, message)``.
+        Nodes are node ids carrying ``state``, ``depth``, ``logprob_sum``, ``priority``, ``expanded`` and
+        ``parent`` (the node of its first path, ``None`` at the root); tactics that reached a state are
+        edges with ``tactic``, ``logprob`` and ``outcome``. A verified proof step points to the sink node
+        ``"proved"``. Failed tactics stay on their source node as the ``failures`` list of ``(tactic,
+        logprob, outcome, message)``.
+
+        The search's order, for replaying it: every edge has ``order``, its rank among all tactic
+        results (failures included), and ``failure_order`` lists the rank of each entry of ``failures``;
+        an expanded node has ``expansion`` (its rank among expansions) and ``expanded_after`` (how many
+        tactic results came before it), both ``None`` on other nodes.
         """
         import networkx as nx
 
         graph = nx.MultiDiGraph(alpha=self.alpha)
         for node in self.nodes:
             graph.add_node(node.id, state=node.state.pp, depth=node.depth, logprob_sum=node.logprob_sum,
-                           priority=node.priority, expanded=node.expanded, failures=[])
-        for edge in self.edges:
+                           priority=node.priority, expanded=node.expanded, failures=[], parent=node.parent,
+                           expansion=node.expansion, expanded_after=node.expanded_after, failure_order=[])
+        for order, edge in enumerate(self.edges):
             if edge.outcome is Outcome.STATE:
                 graph.add_edge(edge.source, edge.target, tactic=edge.tactic, logprob=edge.logprob,
-                               outcome=edge.outcome.value)
+                               outcome=edge.outcome.value, order=order)
             elif edge.outcome is Outcome.PROOF:
                 graph.add_edge(edge.source, PROVED_SINK, tactic=edge.tactic, logprob=edge.logprob,
-                               outcome=edge.outcome.value)
+                               outcome=edge.outcome.value, order=order)
             else:
                 graph.nodes[edge.source]["failures"].append(
                     (edge.tactic, edge.logprob, edge.outcome.value, edge.message))
+                graph.nodes[edge.source]["failure_order"].append(order)
         return graph

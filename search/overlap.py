@@ -66,6 +66,7 @@ from search.overlap_threads import (
     tactic_server,
     verify_server,
 )
+from search.policy_identity import fingerprint_of
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
@@ -321,8 +322,8 @@ def prove_overlapped(
     try:
         for _ in range(sessions):
             opened.append(backend.open(theorem))
-        search = BestFirstSearch(opened[0].initial_state(), config=config,
-                                 tactic_filter=backend.check_tactic, cache=cache)
+        search = BestFirstSearch(opened[0].initial_state(), config=config, tactic_filter=backend.check_tactic,
+                                 cache=cache, policy_fingerprint=fingerprint_of(policy))
         run_search_overlapped(search, opened, policy, lambda tactics: backend.verify(theorem, tactics))
     finally:
         for session in opened:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from search.policy_identity import settings_digest
 from search.types import Candidate
 
 DEFAULT_LEAN_TACTICS: tuple[str, ...] = (
@@ -42,6 +43,12 @@ class FixedTacticPolicy:
             raise ValueError("priors are log-probabilities and must be <= 0")
         ranked = sorted(zip(self.tactics, self.priors, strict=True), key=lambda tp: -tp[1])
         object.__setattr__(self, "_ranked", tuple(Candidate(t, p) for t, p in ranked))
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the list and its priors for a proof cache (the policy is deterministic: one search per
+        theorem and width is all it can do, so it has no ``for_attempt``)."""
+        return settings_digest("tactics", [self.tactics, self.priors])
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         ranked: tuple[Candidate, ...] = self._ranked  # type: ignore[attr-defined]

@@ -132,6 +132,7 @@ class ScriptedPolicy:
     table: dict[str, list[tuple[str, float]]]
     default: Callable[[str], list[tuple[str, float]]] | None = None
     asked: list[str] = field(default_factory=list)
+    fingerprint: str | None = None  # set it to let a proof cache reuse this policy's failures
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         out = []

@@ -20,6 +20,11 @@ def unprovable() -> ScriptedEnv:
     return ScriptedEnv(root="g0", moves={"g0": {"step": "g1", "fin": Fail("no")}, "g1": {}})
 
 
+def lucky() -> ScriptedEnv:
+    """Provable only by ``alt``, a tactic that only a later attempt of ``SamplingPolicy`` draws."""
+    return ScriptedEnv(root="g0", moves={"g0": {"step": "g1", "alt": QED}, "g1": {"step": "g2"}, "g2": {}})
+
+
 def killer(marker: str) -> ScriptedEnv:
     return ScriptedEnv(root="g0", moves={"g0": {"boom": KillOnce(marker, QED)}})
 
@@ -48,6 +53,8 @@ class BackendFactory:
                 envs[name] = provable(1 + i % 3)
             elif kind == "killer":
                 envs[name] = killer(self.marker)
+            elif kind == "lucky":
+                envs[name] = lucky()
             else:
                 envs[name] = unprovable()
         return MultiScriptedBackend(envs)
@@ -55,6 +62,26 @@ class BackendFactory:
 
 def policy_factory() -> ScriptedPolicy:
     return ScriptedPolicy({}, default=lambda state: list(POLICY_TACTICS))
+
+
+def fixed_policy() -> ScriptedPolicy:
+    """``policy_factory``'s tactics under a fingerprint: a deterministic policy whose failures a proof
+    cache may reuse, the same in every attempt."""
+    return ScriptedPolicy({}, default=lambda state: list(POLICY_TACTICS), fingerprint="scripted:fixed")
+
+
+class SamplingPolicy(ScriptedPolicy):
+    """Stands in for a sampling model in pass@N: attempt 1 draws ``POLICY_TACTICS``, later attempts also
+    draw ``alt``; like a sampler's, its fingerprint names the attempt."""
+
+    def __init__(self, attempt: int = 1) -> None:
+        extra = [("alt", -0.4)] if attempt > 1 else []
+        super().__init__({}, default=lambda state: [*POLICY_TACTICS, *extra],
+                         fingerprint=f"scripted:sampled#attempt={attempt}")
+        self.attempt = attempt
+
+    def for_attempt(self, attempt: int) -> SamplingPolicy:
+        return SamplingPolicy(attempt)
 
 
 class SlowPolicy(ScriptedPolicy):

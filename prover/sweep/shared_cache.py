@@ -4,7 +4,9 @@ The actor is a ``JournaledProofCache``: the plain ``InMemoryProofCache`` that al
 takes to a journal in the sweep's results folder and reads it back when it starts, so a resumed (or
 restarted) sweep keeps the proofs and failures found before. Every method is idempotent, so the actor may
 restart and retry its calls. A lost or unreadable journal costs speed, never soundness: a cached proof is
-always verified as part of the whole proof that uses it.
+always verified as part of the whole proof that uses it, and a failure is journaled with its
+``FailureScope`` (policy fingerprint and budget), so a resumed sweep reuses it only where it holds. Failure
+lines of older journals, written without a scope, are read as not reusable.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import ray
 
-from search import CacheEntry, InMemoryProofCache
+from search import CacheEntry, FailureScope, InMemoryProofCache
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +43,22 @@ class JournaledProofCache(InMemoryProofCache):
     def _replay(self, journal: Path) -> None:
         if not journal.exists():
             return
+        unscoped = 0
         for number, line in enumerate(journal.read_text(encoding="utf-8").splitlines(), start=1):
             try:
                 row = json.loads(line)
                 if row.get("proof"):
                     super().publish_proof(row["key"], tuple(row["proof"]))
+                elif "scope" not in row:
+                    unscoped += 1  # an older journal's failure: under which policy and budget is unknown
                 else:
-                    super().publish_failure(row["key"], int(row["failed"]))
-            except (ValueError, KeyError, TypeError):
+                    super().publish_failure(row["key"], FailureScope.from_dict(row["scope"]),
+                                            int(row["failed"]))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 logger.warning("%s:%d: unreadable cache entry skipped", journal, number)
+        if unscoped:
+            logger.info("%s: %d failures without policy and budget (an older journal) are not reused",
+                        journal, unscoped)
         logger.info("proof cache: %d entries from %s", len(self), journal)
 
     def publish_proof(self, key: str, tactics: tuple[str, ...]) -> None:
@@ -58,11 +67,11 @@ class JournaledProofCache(InMemoryProofCache):
         if self._entries.get(key) is not before:
             self._write({"key": key, "proof": list(tactics)})
 
-    def publish_failure(self, key: str, expansions: int) -> None:
+    def publish_failure(self, key: str, scope: FailureScope, expansions: int) -> None:
         before = self._entries.get(key)
-        super().publish_failure(key, expansions)
+        super().publish_failure(key, scope, expansions)
         if self._entries.get(key) is not before:
-            self._write({"key": key, "failed": expansions})
+            self._write({"key": key, "failed": expansions, "scope": scope.as_dict()})
 
     def _write(self, row: dict[str, Any]) -> None:
         if self._journal is not None:
@@ -100,8 +109,8 @@ class SharedProofCache:
     def publish_proof(self, key: str, tactics: tuple[str, ...]) -> None:
         self._actor.publish_proof.remote(key, tactics)
 
-    def publish_failure(self, key: str, expansions: int) -> None:
-        self._actor.publish_failure.remote(key, expansions)
+    def publish_failure(self, key: str, scope: FailureScope, expansions: int) -> None:
+        self._actor.publish_failure.remote(key, scope, expansions)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"_actor": self._actor, "_known": {}}

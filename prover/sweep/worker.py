@@ -22,6 +22,7 @@ from search import (
     SearchConfig,
     SearchResult,
     Theorem,
+    for_attempt,
     prove,
     prove_overlapped,
 )
@@ -101,7 +102,8 @@ class SearchWorker:
             self.policy_label += f"+planner:{planner.label}"
 
     def run(self, task: Task) -> dict[str, Any]:
-        """Search for a proof of the task's theorem and return its record.
+        """Search for a proof of the task's theorem and return its record. Attempt k uses the policy's
+        ``for_attempt(k)`` where it has one (``search.policy_identity``), so attempts differ.
 
         An invalid statement is a record with status ``invalid``; ``BackendUnavailableError`` propagates,
         since every later task would fail the same way."""
@@ -110,14 +112,15 @@ class SearchWorker:
         if self._policy is None:
             self._policy = self._policy_factory()
         started = time.perf_counter()
+        policy = for_attempt(self._policy, task.attempt)  # pass@N: each attempt samples anew
         if self._planner_settings is not None:
-            return self._run_planned(task, started)
+            return self._run_planned(task, policy, started)
         try:
             if self._sessions > 1:
-                result = prove_overlapped(task.theorem, backend=self._backend, policy=self._policy,
+                result = prove_overlapped(task.theorem, backend=self._backend, policy=policy,
                                           config=self._config, sessions=self._sessions, cache=self._cache)
             else:
-                result = prove(task.theorem, backend=self._backend, policy=self._policy,
+                result = prove(task.theorem, backend=self._backend, policy=policy,
                                config=self._config, cache=self._cache)
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
@@ -126,7 +129,7 @@ class SearchWorker:
         return make_record(task, status, result=result, seconds=time.perf_counter() - started,
                            worker=self.name, policy=self.policy_label)
 
-    def _run_planned(self, task: Task, started: float) -> dict[str, Any]:
+    def _run_planned(self, task: Task, policy: Policy, started: float) -> dict[str, Any]:
         """One attempt through plans; the planner client is built once per worker."""
         from planner import PlannerEndpointError, make_planner_client, prove_with_planner
         from prover.planner_cli import planned_record_fields
@@ -135,7 +138,7 @@ class SearchWorker:
             self._planner_client = make_planner_client(self._planner_settings.client)
         try:
             result = prove_with_planner(
-                task.theorem, backend=self._backend, policy=self._policy, search_config=self._config,
+                task.theorem, backend=self._backend, policy=policy, search_config=self._config,
                 planner_config=self._planner_settings.planner, client=self._planner_client,
                 cache=self._cache)
         except InvalidTheoremError as exc:

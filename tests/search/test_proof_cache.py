@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
-from search import InMemoryProofCache, SearchConfig, StopReason, goal_key, prove
+from search import (
+    FailureRecord,
+    FailureScope,
+    InMemoryProofCache,
+    SearchConfig,
+    StopReason,
+    goal_key,
+    prove,
+)
 
 CFG = SearchConfig(time_limit=None, tactics_per_node=5)
 
@@ -26,17 +37,50 @@ def test_tactics_translate_through_canonical_names() -> None:
     assert b.from_canonical(canonical) == ("rw [hab]", "exact hab.symm", "simp [Nat.add_comm, a]")
 
 
+SCOPE = FailureScope("policy-a", tactics_per_node=5, tactic_timeout=12.0, max_expansions=None,
+                     time_limit=None)
+
+
 def test_cache_keeps_the_shortest_proof_and_proofs_beat_failures() -> None:
     cache = InMemoryProofCache()
-    cache.publish_failure("g", 10)
-    cache.publish_failure("g", 5)
-    assert cache.lookup("g").failed_expansions == 10
+    cache.publish_failure("g", SCOPE, 10)
+    cache.publish_failure("g", replace(SCOPE, tactics_per_node=2), 5)  # covered by the first: dropped
+    assert cache.lookup("g").failures == (FailureRecord(SCOPE, 10),)
     cache.publish_proof("g", ("a", "b"))
     cache.publish_proof("g", ("a", "b", "c"))
-    cache.publish_failure("g", 50)
-    assert cache.lookup("g").proof == ("a", "b")
+    cache.publish_failure("g", SCOPE, 50)
+    assert cache.lookup("g").proof == ("a", "b") and cache.lookup("g").failures == ()
     stats = cache.stats
-    assert (stats.proofs, stats.failures, stats.hits, stats.failure_hits) == (1, 0, 1, 1)
+    assert (stats.proofs, stats.failures, stats.hits, stats.failure_hits) == (1, 0, 2, 1)
+
+
+def test_a_failure_scope_covers_only_the_same_policy_under_no_larger_budget() -> None:
+    small = FailureScope("p", tactics_per_node=4, tactic_timeout=5.0, max_expansions=10, time_limit=60.0)
+    assert small.covers(small)
+    assert not small.covers(replace(small, policy="q"))
+    assert not small.covers(replace(small, tactics_per_node=8))
+    assert not small.covers(replace(small, tactic_timeout=12.0))
+    assert not small.covers(replace(small, max_expansions=11))
+    assert not small.covers(replace(small, max_expansions=None))  # unlimited is larger than any limit
+    assert not small.covers(replace(small, time_limit=None))
+    assert small.covers(replace(small, tactics_per_node=2, tactic_timeout=1.0, max_expansions=3))
+    unlimited = replace(small, max_expansions=None, time_limit=None)
+    assert unlimited.covers(small) and not small.covers(unlimited)
+    assert FailureScope.from_dict(small.as_dict()) == small
+    with pytest.raises(ValueError, match="fingerprint"):
+        FailureScope.from_dict({**small.as_dict(), "policy": ""})
+
+
+def test_the_cache_keeps_each_failure_no_other_covers() -> None:
+    cache = InMemoryProofCache()
+    narrow = replace(SCOPE, max_expansions=10)
+    cache.publish_failure("g", narrow, 10)
+    cache.publish_failure("g", replace(SCOPE, policy="policy-b"), 7)  # another policy: kept beside it
+    cache.publish_failure("g", SCOPE, 30)  # covers the narrow one, which goes
+    entry = cache.lookup("g")
+    assert {r.scope for r in entry.failures} == {SCOPE, replace(SCOPE, policy="policy-b")}
+    assert entry.failed_under(narrow) and not entry.failed_under(replace(SCOPE, policy="policy-c"))
+    assert cache.stats.failures == 1
 
 
 def shared_env(prefix: str) -> ScriptedEnv:
@@ -74,14 +118,60 @@ def test_a_cached_proof_that_does_not_verify_is_searched_again() -> None:
     assert result.proof.tactics[-1] == "close x"
 
 
+def exhausting_run(cache: InMemoryProofCache, config: SearchConfig = CFG, fingerprint: str | None = "p"):
+    """r -a-> s -b-> t, nothing further: an exhaustive failure that records r, s and t."""
+    env = ScriptedEnv(root="r", moves={"r": {"a": "s"}, "s": {"b": "t"}})
+    policy = ScriptedPolicy({"r": [("a", -0.1)], "s": [("b", -0.1)]}, fingerprint=fingerprint)
+    return prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=config, cache=cache)
+
+
+def reaching_s(cache: InMemoryProofCache, config: SearchConfig = CFG, fingerprint: str | None = "p"):
+    """q -a-> s (known to fail) and q -c-> u -d-> QED."""
+    env = ScriptedEnv(root="q", moves={"q": {"a": "s", "c": "u"}, "u": {"d": QED}, "s": {"b": "t"}})
+    policy = ScriptedPolicy({"q": [("a", -0.1), ("c", -0.2)], "u": [("d", -0.1)], "s": [("b", -0.1)]},
+                            fingerprint=fingerprint)
+    result = prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=config, cache=cache)
+    return result, policy
+
+
 def test_exhaustive_failures_are_shared_and_skipped() -> None:
     cache = InMemoryProofCache()
-    env = ScriptedEnv(root="r", moves={"r": {"a": "s"}, "s": {"b": "t"}})
-    first = prove(THEOREM, backend=ScriptedBackend(env), policy=ScriptedPolicy(
-        {"r": [("a", -0.1)], "s": [("b", -0.1)]}), config=CFG, cache=cache)
+    first = exhausting_run(cache)
     assert first.stop_reason is StopReason.EXHAUSTED and cache.stats.failures == 3
-    env2 = ScriptedEnv(root="q", moves={"q": {"a": "s", "c": "u"}, "u": {"d": QED}})
-    pol = ScriptedPolicy({"q": [("a", -0.1), ("c", -0.2)], "u": [("d", -0.1)], "s": [("b", -0.1)]})
-    second = prove(THEOREM, backend=ScriptedBackend(env2), policy=pol, config=CFG, cache=cache)
+    second, policy = reaching_s(cache)
     assert second.proved and second.stats.cache_skips == 1
-    assert "s" not in pol.asked  # the known failure was never expanded again
+    assert "s" not in policy.asked  # the known failure was never expanded again
+
+
+def test_a_failure_of_another_policy_or_a_smaller_budget_is_searched_again() -> None:
+    small = replace(CFG, max_expansions=5)
+
+    def after_small_failure() -> InMemoryProofCache:
+        cache = InMemoryProofCache()
+        exhausting_run(cache, config=small)
+        return cache
+
+    for config, fingerprint in ((CFG, "p"), (small, "other"), (replace(small, tactics_per_node=6), "p"),
+                                (replace(small, tactic_timeout=20.0), "p")):
+        result, policy = reaching_s(after_small_failure(), config=config, fingerprint=fingerprint)
+        assert result.stats.cache_skips == 0 and "s" in policy.asked, (config, fingerprint)
+    result, policy = reaching_s(after_small_failure(), config=replace(small, max_expansions=4))
+    assert result.stats.cache_skips == 1 and "s" not in policy.asked  # within the budget: skipped
+
+
+def test_the_root_of_a_new_search_is_never_skipped() -> None:
+    cache = InMemoryProofCache()
+    first = exhausting_run(cache)
+    again = exhausting_run(cache)  # the same theorem, policy and budget: the root is searched again
+    assert first.stats.expansions == 3
+    assert (again.stop_reason, again.stats.expansions, again.stats.cache_skips) == (
+        StopReason.EXHAUSTED, 1, 1)  # r itself, then s's recorded failure
+
+
+def test_a_policy_without_a_fingerprint_neither_records_nor_skips_failures() -> None:
+    cache = InMemoryProofCache()
+    exhausting_run(cache, fingerprint=None)
+    assert len(cache) == 0
+    exhausting_run(cache)
+    result, policy = reaching_s(cache, fingerprint=None)
+    assert result.stats.cache_skips == 0 and "s" in policy.asked

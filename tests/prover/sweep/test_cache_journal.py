@@ -4,37 +4,63 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from prover.sweep.shared_cache import JournaledProofCache
+from search import FailureRecord, FailureScope
+
+SCOPE = FailureScope("tactics:abc", tactics_per_node=4, tactic_timeout=5.0, max_expansions=20,
+                     time_limit=None)
 
 
 def test_entries_survive_into_the_next_cache(tmp_path: Path) -> None:
     path = tmp_path / "proof_cache.jsonl"
     cache = JournaledProofCache(str(path))
-    cache.publish_failure("goal-a", 10)
+    cache.publish_failure("goal-a", SCOPE, 10)
     cache.publish_proof("goal-a", ("intro n", "simp"))  # a proof replaces the failure
     cache.publish_proof("goal-a", ("intro n", "simp", "rfl"))  # longer: ignored, not journaled
-    cache.publish_failure("goal-b", 5)
-    cache.publish_failure("goal-b", 3)  # smaller budget: ignored, not journaled
+    cache.publish_failure("goal-b", SCOPE, 5)
+    cache.publish_failure("goal-b", replace(SCOPE, max_expansions=3), 3)  # smaller budget: not journaled
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert lines == [{"key": "goal-a", "failed": 10}, {"key": "goal-a", "proof": ["intro n", "simp"]},
-                     {"key": "goal-b", "failed": 5}]
+    assert lines == [{"key": "goal-a", "failed": 10, "scope": SCOPE.as_dict()},
+                     {"key": "goal-a", "proof": ["intro n", "simp"]},
+                     {"key": "goal-b", "failed": 5, "scope": SCOPE.as_dict()}]
     again = JournaledProofCache(str(path))
     assert again.lookup("goal-a").proof == ("intro n", "simp")
-    assert again.lookup("goal-b").failed_expansions == 5 and again.lookup("goal-b").proof is None
+    entry = again.lookup("goal-b")
+    assert entry.proof is None and entry.failures == (FailureRecord(SCOPE, 5),)
+    assert entry.failed_under(SCOPE) and not entry.failed_under(replace(SCOPE, max_expansions=50))
     assert len(again) == 2
+
+
+def test_failures_of_an_older_journal_load_but_are_not_reused(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "proof_cache.jsonl"
+    path.write_text('{"key": "g", "failed": 10}\n{"key": "p", "proof": ["simp"]}\n')  # no scopes
+    with caplog.at_level(logging.INFO):
+        cache = JournaledProofCache(str(path))
+    assert cache.lookup("g") is None and cache.lookup("p").proof == ("simp",)
+    assert "1 failures without policy and budget" in caplog.text
+    cache.publish_failure("g", SCOPE, 4)  # the journal goes on in the new format
+    assert json.loads(path.read_text().splitlines()[-1])["scope"] == SCOPE.as_dict()
+    assert JournaledProofCache(str(path)).lookup("g").failed_under(SCOPE)
 
 
 def test_a_damaged_journal_line_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "proof_cache.jsonl"
-    path.write_text('{"key": "g", "proof": ["simp"]}\n{"key": "h", "pro\n{"key": "i", "failed": 2}\n')
+    scope = json.dumps(SCOPE.as_dict())
+    path.write_text('{"key": "g", "proof": ["simp"]}\n{"key": "h", "pro\n'
+                    f'{{"key": "i", "failed": 2, "scope": {scope}}}\n'
+                    '{"key": "j", "failed": 2, "scope": {"policy": ""}}\n'
+                    '{"key": "k", "failed": 2, "scope": [1]}\n')
     with caplog.at_level(logging.WARNING):
         cache = JournaledProofCache(str(path))
-    assert cache.lookup("g").proof == ("simp",) and cache.lookup("i").failed_expansions == 2
-    assert "unreadable cache entry skipped" in caplog.text
+    assert cache.lookup("g").proof == ("simp",) and cache.lookup("i").failures == (FailureRecord(SCOPE, 2),)
+    assert cache.lookup("j") is None and cache.lookup("k") is None
+    assert caplog.text.count("unreadable cache entry skipped") == 3
 
 
 def test_an_unusable_journal_leaves_a_working_cache(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,60 @@
+"""What names a policy for a shared proof cache, and how a policy varies between attempts (pass@N).
+
+A policy may declare ``fingerprint``: a string that is equal for two policies exactly when they propose
+alike, so it covers the model or tactic list and every sampling setting (temperature, top-p, seed ...).
+A proof cache reuses a recorded failure only under the fingerprint it was found with; a policy without
+one never shares failures. A policy may also offer ``for_attempt(attempt)``: the policy for attempt
+``attempt`` (1-based) of a theorem, which must sample differently from the other attempts (another seed
+or sampling stream) and carry a fingerprint that says so. A deterministic policy offers none: its
+attempts are identical searches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from search.protocols import Policy
+from search.types import Candidate
+
+
+def fingerprint_of(policy: object) -> str | None:
+    """The policy's declared ``fingerprint``, or ``None`` when it declares no non-empty string."""
+    value = getattr(policy, "fingerprint", None)
+    return value if isinstance(value, str) and value else None
+
+
+def for_attempt(policy: Policy, attempt: int) -> Policy:
+    """The policy for attempt ``attempt`` (1-based): ``policy.for_attempt(attempt)`` where it exists, else
+    ``policy`` itself (a deterministic policy repeats its search)."""
+    if attempt < 1:
+        raise ValueError(f"attempts count from 1, got {attempt}")
+    vary = getattr(policy, "for_attempt", None)
+    return vary(attempt) if callable(vary) else policy
+
+
+def settings_digest(kind: str, settings: Any) -> str:
+    """``kind:`` and a short stable hash of ``settings`` (JSON-serialisable; key order does not matter)."""
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+@dataclass(frozen=True)
+class AttemptStream:
+    """One attempt's view of a sampling policy whose draws already differ from call to call (a model
+    sampling from a random or seeded-and-advancing generator): proposals come from ``policy``, and the
+    fingerprint names the attempt, so no attempt reuses another's failures."""
+
+    policy: Policy
+    base: str  # the sampling policy's own fingerprint
+    attempt: int
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.base}#attempt={self.attempt}"
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        return self.policy.propose(states, n)
