@@ -44,7 +44,7 @@ from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
-from prover.theorem_input import InputError, theorem_from_file, theorem_from_text
+from prover.theorem_input import InputError, read_text, theorem_from_file, theorem_from_text
 from prover.tracing.cli import add_trace_command
 from search import (
     BackendUnavailableError,
@@ -163,7 +163,7 @@ def read_theorem(args: argparse.Namespace, assistant: str):
     if args.header_file:
         if not args.header_file.is_file():
             raise InputError(f"{args.header_file}: no such file")
-        header = args.header_file.read_text(encoding="utf-8")
+        header = read_text(args.header_file)
     if args.file is not None:
         if args.statement:
             raise InputError("with --file give no statement text")

@@ -24,6 +24,28 @@ class InputError(PicklableError, ValueError):
     """The user's theorem cannot be read; the message says where and why."""
 
 
+def read_text(path: Path) -> str:
+    """The whole UTF-8 text of a user's file. Raises ``InputError`` when it cannot be read, or is not
+    UTF-8 (a binary file): the message names the line and column of the first bad byte."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column "
+                         f"{exc.start - line_start + 1}); is it a binary file? Save it as UTF-8") from None
+
+
+def text_lines(path: Path) -> list[tuple[int, str]]:
+    """``(line number, line)`` of every line of ``path`` (1-based, no line break), read by ``read_text``."""
+    return [(number, line.removesuffix("\r"))
+            for number, line in enumerate(read_text(path).split("\n"), start=1)]
+
+
 def lean_theorem_from_text(text: str, header: str = "") -> Theorem:
     """A Lean theorem from its declaration text; a trailing ``by sorry`` or missing ``:=`` is fixed."""
     match = LEAN_DECL.search(text)
@@ -66,7 +88,7 @@ def theorem_from_file(path: Path, name: str | None = None) -> Theorem:
         raise InputError(f"{path}: give the theorem's name (--name)")
     if path.suffix == ".jsonl":
         return theorem_from_jsonl(path, name)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if path.suffix == ".lean":
         return _theorem_from_source(path, text, name, LEAN_DECL, _lean_statement_end)
     raise InputError(f"{path}: unknown file type {path.suffix!r} (expected .lean, .v or .jsonl)")
@@ -152,16 +174,15 @@ def theorem_from_row(row: dict, where: str) -> Theorem:
 
 
 def theorem_from_jsonl(path: Path, name: str) -> Theorem:
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            if isinstance(row, dict) and row.get("name") == name:
-                return theorem_from_row(row, f"{path}:{number}")
+    for number, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if isinstance(row, dict) and row.get("name") == name:
+            return theorem_from_row(row, f"{path}:{number}")
     raise InputError(f"{path}: no row named {name!r}")
 
 

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.theorem_input import InputError, coq_theorem_from_file, theorem_from_row
+from prover.theorem_input import InputError, coq_theorem_from_file, text_lines, theorem_from_row
 from search import Theorem
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -50,24 +50,23 @@ def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
         return load_coq_folder(path, split)
     items: list[BenchmarkItem] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise InputError(f"{where}: a row must be a JSON object")
-            theorem = theorem_from_row(row, where)
-            if theorem.name in seen:
-                raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
-            seen[theorem.name] = number
-            row_split = str(row.get("split", ""))
-            if split is None or row_split == split:
-                items.append(BenchmarkItem(theorem, row_split, number, _invalid_reason(row)))
+    for number, line in text_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: a row must be a JSON object")
+        theorem = theorem_from_row(row, where)
+        if theorem.name in seen:
+            raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
+        seen[theorem.name] = number
+        row_split = str(row.get("split", ""))
+        if split is None or row_split == split:
+            items.append(BenchmarkItem(theorem, row_split, number, _invalid_reason(row)))
     if not items:
         raise InputError(f"{path}: no theorems" + (f" in split {split!r}" if split else ""))
     return items

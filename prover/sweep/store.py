@@ -49,7 +49,15 @@ class ResultStore:
     """Append-only records of finished attempts, keyed by (theorem, attempt)."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        """Open (creating it if needed) the results folder; raises ``InputError`` when ``folder`` is a
+        file or cannot be created, ``StoreLockedError`` when another sweep holds it."""
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} exists and is not a folder: --out names the folder of a sweep's "
+                             "results; give a new or existing folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{folder}: cannot create the results folder ({exc.strerror or exc})") from None
         self.path = folder / RESULTS_FILE
         self._lock = open(folder / ".lock", "w")  # noqa: SIM115 - held for the store's lifetime
         try:

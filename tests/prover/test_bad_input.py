@@ -1,0 +1,113 @@
+"""Bad input through the real command line: each is exit 2 with one message naming the file or line, never
+a traceback. Non-UTF-8 and binary benchmark files (prove and sweep), a non-UTF-8 tactic list and header
+file, a statement of several megabytes, and --out naming a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prover.cli import main
+
+BAD_BYTES = "not UTF-8 text (byte 0xff at column 3); is it a binary file? Save it as UTF-8"
+BIG = "Theorem big : " + " /\\ ".join(["1 = 1"] * 560_000) + "."  # 5 MB
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "10000")  # one error, one line: compare messages exactly
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    return code, captured.err.strip()
+
+
+@pytest.fixture
+def latin1_bench(tmp_path: Path) -> Path:
+    path = tmp_path / "bench.jsonl"
+    good = json.dumps({"name": "t", "split": "test", "statement": "Theorem t : True."})
+    path.write_bytes(good.encode() + b'\n{"\xff": 1}\n')
+    return path
+
+
+def test_prove_from_a_non_utf8_benchmark(latin1_bench: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(["prove", "--backend", "coq", "--policy", "tactics", "--file", str(latin1_bench),
+                     "--name", "t"], capsys)
+    assert (code, err) == (2, f"error: {latin1_bench}:2: {BAD_BYTES}")
+
+
+def test_sweep_of_a_non_utf8_benchmark(latin1_bench: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(["sweep", str(latin1_bench), "--backend", "coq", "--policy", "tactics",
+                     "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (2, f"error: {latin1_bench}:2: {BAD_BYTES}")
+
+
+def test_a_binary_benchmark_in_a_separate_process(tmp_path: Path) -> None:
+    path = tmp_path / "random.jsonl"
+    path.write_bytes(b"\x00\x01PK\x03\x04" + bytes(range(256)) * 8)  # line 2 starts after byte 10
+    env = dict(os.environ, COLUMNS="10000")
+    for argv in (["prove", "--backend", "coq", "--policy", "tactics", "--file", str(path), "--name", "t"],
+                 ["sweep", str(path), "--backend", "coq", "--policy", "tactics", "--out",
+                  str(tmp_path / "out")]):
+        done = subprocess.run([sys.executable, "-m", "prover.cli", *argv], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert done.returncode == 2
+        assert done.stderr.strip() == (f"error: {path}:2: not UTF-8 text (byte 0x80 at column 118); is it a "
+                                       "binary file? Save it as UTF-8")
+
+
+def test_a_valid_utf8_file_that_is_not_json_names_its_line(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bench.jsonl"
+    path.write_text('{"name": "t", "statement": "Theorem t : True."}\n\x00\x01\x02\n')
+    code, err = run(["prove", "--backend", "coq", "--policy", "tactics", "--file", str(path), "--name", "x"],
+                    capsys)
+    assert code == 2 and err.startswith(f"error: {path}:2: not valid JSON")
+
+
+@pytest.mark.parametrize("option", ["--tactics-file", "--header-file"])
+def test_a_non_utf8_tactics_or_header_file(option: str, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "file.txt"
+    path.write_bytes(b"intros.\nau\xffto.\n")
+    code, err = run(["prove", "--backend", "coq", "--policy", "tactics", option, str(path),
+                     "Theorem t : True."], capsys)
+    assert (code, err) == (2, f"error: {path}:2: {BAD_BYTES}")
+
+
+def test_a_five_megabyte_statement(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(["prove", "--backend", "coq", "--policy", "tactics", BIG], capsys)
+    assert (code, err) == (2, f"error: theorem 'big': the statement is {len(BIG)} bytes long; coqtop takes "
+                              "at most 16383 bytes a sentence")
+
+
+def test_a_five_megabyte_statement_in_a_benchmark_file(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(json.dumps({"name": "big", "statement": BIG}) + "\n")
+    code, err = run(["prove", "--backend", "coq", "--policy", "tactics", "--file", str(path),
+                     "--name", "big"], capsys)
+    assert code == 2 and f"the statement is {len(BIG)} bytes long" in err
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_out_naming_an_existing_file(under: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep me")
+    out = existing / "sub" if under else existing
+    code, err = run(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--limit", "1",
+                     "--out", str(out)], capsys)
+    expected = (f"error: {out}: cannot create the results folder (Not a directory)" if under else
+                f"error: {out} exists and is not a folder: --out names the folder of a sweep's results; "
+                "give a new or existing folder")
+    assert (code, err) == (2, expected)
+    assert existing.read_text() == "keep me"
