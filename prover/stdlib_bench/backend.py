@@ -1,0 +1,70 @@
+"""The Coq backend of the stdlib benchmark: sessions in the lemma's own file prefix, whole-file checks.
+
+Sessions are the Coq backend's own ``CoqSession`` (tactics filtered, states read, restarts) on coqtops
+from the file's ``PrefixPool``. A proof counts only when the whole file (prefix as it stood, the lemma
+with the proof, ``Qed.``, the closing ``End``s) compiles with ``coqc`` and the axiom audit of
+``compile_and_check`` passes: a lemma admitted in the prefix, or the lemma itself, is an assumption the
+audit refuses; the standard library's own axioms are allowed as for every Coq proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prover.stdlib_bench.environment import PrefixPool, proof_file
+from prover.stdlib_bench.lemmas import StdlibLemma
+from prover.tracing.coq_source import SourceSentence
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.safety import check_coq_statement, check_coq_tactic
+from search.backends.coq.session import CoqSession
+from search.backends.coq.verify import compile_and_check
+from search.errors import InvalidTheoremError
+from search.types import Theorem, Verdict
+
+
+class StdlibBackend:
+    """The ``search.Backend`` protocol for the lemmas of one stdlib file; ``at(lemma)`` selects one."""
+
+    name = "coq"
+
+    def __init__(self, config: CoqBackendConfig, sentences: Sequence[SourceSentence], *,
+                 sentence_timeout: float = 120.0) -> None:
+        self.config = config
+        self.sentences = sentences
+        self.pool = PrefixPool(config, sentences, sentence_timeout=sentence_timeout)
+        self.lemma: StdlibLemma | None = None
+
+    def at(self, lemma: StdlibLemma) -> Theorem:
+        """Select ``lemma``; returns the theorem to prove (no header: the environment is the prefix)."""
+        self.lemma = lemma
+        self.pool.at(lemma)
+        return Theorem(lemma.name, lemma.statement)
+
+    def open(self, theorem: Theorem) -> CoqSession:
+        lemma = self._lemma(theorem)
+        reason = check_coq_statement(lemma.name, theorem.statement)
+        if reason is not None:
+            raise InvalidTheoremError(theorem.name, reason)
+        return CoqSession(theorem, self.config, pool=self.pool)
+
+    def check_tactic(self, tactic: str) -> str | None:
+        return check_coq_tactic(tactic)
+
+    def render_proof(self, theorem: Theorem, tactics: Sequence[str]) -> str:
+        return proof_file(self.sentences, self.pool.last_kept, self._lemma(theorem), tactics)
+
+    def verify(self, theorem: Theorem, tactics: Sequence[str]) -> Verdict:
+        lemma = self._lemma(theorem)
+        for index, tactic in enumerate(tactics, start=1):
+            reason = check_coq_tactic(tactic)
+            if reason is not None:
+                return Verdict(False, (f"tactic {index} ({tactic!r}) refused: {reason}",))
+        return compile_and_check(self.render_proof(theorem, tactics), lemma.qualified, self.config)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def _lemma(self, theorem: Theorem) -> StdlibLemma:
+        if self.lemma is None or self.lemma.name != theorem.name:
+            raise InvalidTheoremError(theorem.name, "not the lemma this backend was set to (call at())")
+        return self.lemma

@@ -1,0 +1,180 @@
+"""A stdlib lemma's environment: its own file replayed up to the lemma, through a trusted path.
+
+The untrusted inputs of the benchmark are the tactics a policy proposes, and they go through the Coq
+backend's sessions and safety filter like any search's. The file prefix is not user input: it is read
+only from the installed standard library (a file under ``$(coqc -where)/theories``, named by its path
+there) and replayed here, never through the header filter meant for users' headers. The lemma's own proof
+and everything after it are never sent.
+
+``PrefixReplay`` sends the prefix's sentences to a coqtop as ``prover trace`` does: a sentence that fails
+outside a proof is dropped; a proof in which a sentence fails is aborted and dropped whole. ``kept`` lists
+the sentences that stand, so the verified file (``proof_file``) holds exactly the environment the search
+saw. ``PrefixPool`` is the Coq backend's coqtop pool for one file: a coqtop at the state right after the
+prefix of the lemma being attempted, advanced (never rebuilt) from one lemma of the file to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from prover.stdlib_bench.lemmas import StdlibLemma
+from prover.tracing.coq_source import SourceSentence
+from prover.tracing.coq_trace import END_OK, END_SKIP
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop
+from search.backends.coq.header_pool import CoqtopPool, Lease
+from search.backends.coq.sentences import tactic_sentence
+from search.backends.process import ProcessError
+from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.types import Theorem
+
+logger = logging.getLogger(__name__)
+
+HAMMER = "From Hammer Require Import Tactics."
+
+
+class PrefixError(InvalidTheoremError):
+    """The file's prefix could not be replayed (coqtop died or timed out on a trusted sentence)."""
+
+
+def trusted_source(root: Path, unit: str) -> Path:
+    """The installed stdlib file ``unit``; raises ``ValueError`` for a path outside ``root``."""
+    path = (root / unit).resolve()
+    if not path.is_relative_to(root.resolve()) or path.suffix != ".v" or not path.is_file():
+        raise ValueError(f"{unit!r} is not a .v file of the installed standard library under {root}")
+    return path
+
+
+class PrefixReplay:
+    """Drives one coqtop through a file's sentences, keeping track of which of them stand."""
+
+    def __init__(self, top: CoqTop, sentences: Sequence[SourceSentence], timeout: float) -> None:
+        self.top = top
+        self.sentences = sentences
+        self.timeout = timeout
+        self.position = 0  # sentences [0, position) were sent
+        self.kept: list[int] = []
+        self._open: int | None = None  # where the open proof's statement is in ``kept``
+        self._skipping = False
+
+    def advance(self, end: int) -> None:
+        """Send sentences ``position .. end-1``; raises ``ProcessError`` when coqtop dies or hangs."""
+        while self.position < end:
+            self._one(self.position, self.sentences[self.position])
+            self.position += 1
+
+    def _one(self, index: int, sentence: SourceSentence) -> None:
+        word = sentence.first_word
+        if self._skipping:
+            self._skipping = word not in END_OK and word not in END_SKIP
+            return
+        in_proof = self.top.proof is not None
+        before = self.top.state_id
+        reply = self.top.command(sentence.text, self.timeout)
+        if reply.state_id != before:
+            if not in_proof and reply.proof is not None:
+                self._open = len(self.kept)
+            self.kept.append(index)
+            if reply.proof is None:
+                self._open = None
+            return
+        if in_proof and self._open is not None:  # the proof fails: drop it whole
+            self.top.command("Abort.", self.timeout)
+            del self.kept[self._open:]
+            self._open = None
+            self._skipping = word not in END_OK and word not in END_SKIP
+
+
+class PrefixPool(CoqtopPool):
+    """The coqtop pool of one stdlib file (``keep=1``): ``at(lemma)`` picks the lemma, and every lease
+    is a coqtop right after that lemma's prefix (its ``header_state``). A parked coqtop behind the lemma is
+    advanced through the sentences in between; one past it is replaced by a fresh one."""
+
+    def __init__(self, config: CoqBackendConfig, sentences: Sequence[SourceSentence], *,
+                 preamble: Sequence[str] = (HAMMER,), sentence_timeout: float = 120.0) -> None:
+        super().__init__(config, keep=1)
+        self.sentences = sentences
+        self.preamble = tuple(preamble)
+        self.sentence_timeout = sentence_timeout
+        self.target = 0
+        self._replays: dict[int, PrefixReplay] = {}  # coqtop pid -> its replay
+        self.replayed = 0  # sentences sent to build environments
+        self.last_kept: tuple[int, ...] = ()  # the sentences standing in the last lease's prefix
+
+    def at(self, lemma: StdlibLemma) -> None:
+        self.target = lemma.index
+
+    def take(self, theorem: Theorem) -> Lease:
+        lease = self._pop("prefix")
+        if lease is not None:
+            replay = self._replays.get(lease.top.pid or -1)
+            if lease.top.alive and replay is not None and replay.position <= self.target:
+                return self._advance(lease, replay, theorem)
+            self._forget(lease)
+        return self._fresh(theorem)
+
+    def give_back(self, lease: Lease) -> None:
+        super().give_back(lease)
+        if not lease.top.alive:
+            self._replays.pop(lease.top.pid or -1, None)
+
+    def _fresh(self, theorem: Theorem) -> Lease:
+        top = CoqTop(self.config, name=f"coqtop[prefix:{theorem.name}]", cwd=self._cwd())
+        try:
+            top.start(self.config.start_timeout)
+            for sentence in (*self.preamble, f"Set Printing Depth {self.config.printing_depth}."):
+                before = top.state_id
+                reply = top.command(sentence, self.config.start_timeout)
+                if reply.state_id == before:
+                    raise BackendUnavailableError("coq", f"{sentence} failed: {reply.error}")
+        except (OSError, ProcessError) as exc:
+            top.close()
+            raise BackendUnavailableError("coq", f"coqtop did not start: {exc}") from exc
+        except BaseException:
+            top.close()
+            raise
+        self.started += 1
+        replay = PrefixReplay(top, self.sentences, self.sentence_timeout)
+        self._replays[top.pid or -1] = replay
+        return self._advance(Lease("prefix", top, top.state_id, reused=False), replay, theorem)
+
+    def _advance(self, lease: Lease, replay: PrefixReplay, theorem: Theorem) -> Lease:
+        start = replay.position
+        try:
+            replay.advance(self.target)
+        except ProcessError as exc:
+            self._forget(lease)
+            raise PrefixError(theorem.name, f"the file prefix did not replay: {exc}") from exc
+        self.replayed += self.target - start
+        self.last_kept = tuple(replay.kept)
+        _register_empty_header(lease.top, theorem, self.config)
+        lease.header_state = lease.top.state_id
+        lease.reused = start > 0
+        return lease
+
+    def _forget(self, lease: Lease) -> None:
+        self._replays.pop(lease.top.pid or -1, None)
+        lease.top.close()
+
+
+def _register_empty_header(top: CoqTop, theorem: Theorem, config: CoqBackendConfig) -> None:
+    """The theorem's own header is empty: the trusted prefix is the environment below it. Loading that
+    empty header through the backend's header loader registers the coqtop with its statement checks (no
+    shadows), where the backend has them (``header_freshness``, landing beside this benchmark)."""
+    try:
+        from search.backends.coq.header_freshness import load_header
+    except ImportError:
+        return
+    load_header(top, Theorem(theorem.name, theorem.statement), config)
+
+
+def proof_file(sentences: Sequence[SourceSentence], kept: Sequence[int], lemma: StdlibLemma,
+               tactics: Sequence[str], preamble: Sequence[str] = (HAMMER,)) -> str:
+    """The whole file the kernel checks: the preamble, the prefix as it stood in the search's coqtop, the
+    lemma with the found proof and ``Qed.``, then the ``End``s of the sections and modules around it."""
+    lines = [*preamble, *(sentences[i].text for i in kept), lemma.statement, "Proof."]
+    lines += [f"  {tactic_sentence(t)}" for t in tactics]
+    lines += ["Qed.", *lemma.closers]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,74 @@
+"""The lemmas of a stdlib file that the benchmark attempts: traced ``Qed``/``Defined`` proofs stated with
+``Theorem``/``Lemma``/..., located in the file's sentences, with the module path that qualifies their name
+and the ``End`` sentences that close the sections and modules open around them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prover.tracing.coq_source import SourceSentence
+from prover.tracing.dataset import ProofRecord
+from search.backends.coq.safety import check_coq_statement
+
+_OPENER = re.compile(r"(Section|Module(?:\s+Type)?)\s+(?:(?:Import|Export)\s+)?([A-Za-z_][\w']*)")
+_END = re.compile(r"End\s+([A-Za-z_][\w']*)\s*\.$")
+
+
+@dataclass(frozen=True)
+class StdlibLemma:
+    """A lemma to re-prove: its file, name, statement sentence (index among the file's sentences, line),
+    its name qualified by the modules around it, and the sentences that close what is open there."""
+
+    unit: str
+    name: str
+    line: int
+    index: int
+    statement: str
+    qualified: str
+    closers: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit}:{self.name}:{self.line}"
+
+
+def file_lemmas(unit: str, sentences: Sequence[SourceSentence],
+                proofs: Sequence[ProofRecord]) -> tuple[list[StdlibLemma], dict[str, str]]:
+    """The file's attemptable lemmas in file order, and why each other traced proof was left out."""
+    traced = {(p.line, p.theorem) for p in proofs if p.status == "traced"}
+    lemmas: list[StdlibLemma] = []
+    left_out: dict[str, str] = {}
+    stack: list[tuple[str, str]] = []  # (kind, name) of the open sections and modules
+    for index, sentence in enumerate(sentences):
+        name = _statement_name(sentence.text)
+        if name is not None and (sentence.line, name) in traced:
+            reason = check_coq_statement(name, sentence.text)
+            if reason is not None:
+                left_out[f"{unit}:{name}"] = reason
+            else:
+                modules = [n for kind, n in stack if kind.startswith("Module")]
+                lemmas.append(StdlibLemma(unit, name, sentence.line, index, sentence.text,
+                                          ".".join([*modules, name]),
+                                          tuple(f"End {n}." for _, n in reversed(stack))))
+        _track(sentence.text, stack)
+    return lemmas, left_out
+
+
+def _statement_name(text: str) -> str | None:
+    match = re.match(r"(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example)\s+([A-Za-z_][\w']*)",
+                     text)
+    return match.group(1) if match else None
+
+
+def _track(text: str, stack: list[tuple[str, str]]) -> None:
+    """Follow ``Section``/``Module`` openings (a module with ``:=`` opens nothing) and ``End``s."""
+    end = _END.match(text)
+    if end is not None:
+        if stack and stack[-1][1] == end.group(1):
+            stack.pop()
+        return
+    opener = _OPENER.match(text)
+    if opener is not None and ":=" not in text:
+        stack.append((opener.group(1), opener.group(2)))

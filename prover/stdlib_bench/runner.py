@@ -1,0 +1,148 @@
+"""The stdlib re-proving benchmark: each selected lemma of the chosen split attempted in its own file's
+prefix by the retrieval policy (index: train files only) and, beside it on the same lemma in the same
+environment, by CoqHammer's ``sauto`` alone, each within the same per-lemma budget.
+
+Lemma selection is fixed: every traced ``Qed``/``Defined`` lemma of each file of the split, at most
+``per_file`` of them spread evenly over the file (positions ``i * n // per_file``). Files run in
+parallel on Ray (one CPU each, a file's lemmas in order so its prefix is replayed once); results are
+appended per file to ``results.jsonl`` and a rerun skips finished files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.retrieval.policy import RetrievalConfig
+from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
+from prover.stdlib_bench.split import split_of
+from prover.tracing.coq_source import split_source
+from prover.tracing.dataset import open_dataset
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("retrieval", "sauto", "tactics")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StdlibBenchConfig:
+    """One benchmark run: the traced stdlib (``corpus``), the installed sources (``root``), the split,
+    the per-lemma budget (seconds of search, or of ``sauto``'s own time limit) and the methods."""
+
+    corpus: str
+    root: str
+    out: str
+    split: str = "test"
+    budget: float = 10.0
+    tactic_timeout: float = 2.0
+    per_file: int = 8
+    max_files: int | None = None
+    methods: tuple[str, ...] = ("retrieval", "sauto")
+    retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(tactic_list_weight=0.3))
+
+    def __post_init__(self) -> None:
+        if self.split not in ("test", "valid"):
+            raise ValueError(f"split must be test or valid, got {self.split!r}")
+        if not self.budget > 0 or not self.tactic_timeout > 0 or self.per_file < 1:
+            raise ValueError("budget and tactic_timeout must be > 0 and per_file >= 1")
+        unknown = set(self.methods) - set(METHODS)
+        if unknown or not self.methods:
+            raise ValueError(f"methods must be among {METHODS}, got {self.methods}")
+
+
+def select_lemmas(config: StdlibBenchConfig) -> dict[str, list[StdlibLemma]]:
+    """The lemmas of the split's traced files, per file (file order), ``per_file`` at most each."""
+    chosen: dict[str, list[StdlibLemma]] = {}
+    for record in sorted(open_dataset(config.corpus).records(), key=lambda r: r.unit):
+        if split_of(record.unit) != config.split:
+            continue
+        text = (Path(config.root) / record.unit).read_text(encoding="utf-8")
+        lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
+        if len(lemmas) > config.per_file:
+            lemmas = [lemmas[i * len(lemmas) // config.per_file] for i in range(config.per_file)]
+        if lemmas:
+            chosen[record.unit] = lemmas
+    units = sorted(chosen)[: config.max_files]
+    return {u: chosen[u] for u in units}
+
+
+def train_units(corpus: str) -> set[str]:
+    return {r.unit for r in open_dataset(corpus).records() if split_of(r.unit) == "train"}
+
+
+def bench_file(unit: str, lemmas: list[StdlibLemma], config: StdlibBenchConfig,
+               index: Any) -> list[dict[str, Any]]:
+    """Attempt each lemma of one file with each method; one result dict per lemma."""
+    from prover.stdlib_bench.attempts import attempt_lemma
+    from prover.stdlib_bench.backend import StdlibBackend
+    from prover.stdlib_bench.environment import trusted_source
+    from search.backends.coq.config import CoqBackendConfig
+
+    path = trusted_source(Path(config.root), unit)
+    sentences = split_source(path.read_text(encoding="utf-8"), unit)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    try:
+        return [attempt_lemma(backend, lemma, config, index) for lemma in lemmas]
+    finally:
+        backend.close()
+
+
+def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
+    """Run (or resume) the benchmark on the connected Ray; returns the summary (also in summary.json)."""
+    import ray
+
+    from prover.retrieval.policy import load_index
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=1, default=str) + "\n")
+    results_path = out / "results.jsonl"
+    done = {json.loads(line)["unit"] for line in _lines(results_path)}
+    files = {u: ls for u, ls in select_lemmas(config).items() if u not in done}
+    index = None
+    if files and "retrieval" in config.methods:
+        started = time.perf_counter()
+        index = load_index(config.corpus, assistant="coq", files=train_units(config.corpus))
+        logger.info("index: %d states in %.1f s", len(index), time.perf_counter() - started)
+    if files:
+        index_ref = ray.put(index)
+        task = ray.remote(num_cpus=1, max_retries=0)(bench_file)
+        futures = {task.remote(u, ls, config, index_ref): u for u, ls in files.items()}
+        while futures:
+            ready, _ = ray.wait(list(futures), num_returns=1)
+            unit = futures.pop(ready[0])
+            try:
+                results = ray.get(ready[0])
+            except ray.exceptions.RayError as exc:
+                logger.error("%s: failed (a rerun retries it): %s", unit, exc)
+                continue
+            with results_path.open("a") as handle:
+                handle.write("".join(json.dumps(r) + "\n" for r in results))
+            logger.info("%s: %d lemmas done", unit, len(results))
+    summary = summarize([json.loads(line) for line in _lines(results_path)], config)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def summarize(results: list[dict[str, Any]], config: StdlibBenchConfig) -> dict[str, Any]:
+    counted = [r for r in results if not r.get("environment_error")]
+    summary: dict[str, Any] = {"lemmas": len(counted), "files": len({r["unit"] for r in counted}),
+                               "environment_errors": len(results) - len(counted),
+                               "budget_s": config.budget, "split": config.split}
+    for method in config.methods:
+        proved = sum(1 for r in counted if r.get(method, {}).get("proved"))
+        summary[method] = {"proved": proved, "rate": round(proved / len(counted), 4) if counted else 0.0}
+    if "retrieval" in summary and "sauto" in summary and summary["sauto"]["proved"]:
+        ratio = summary["retrieval"]["proved"] / summary["sauto"]["proved"]
+        summary["ratio_retrieval_to_sauto"] = round(ratio, 3)
+    union = sum(1 for r in counted if any(r.get(m, {}).get("proved") for m in config.methods))
+    summary["union"] = {"proved": union, "rate": round(union / len(counted), 4) if counted else 0.0}
+    return summary
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []

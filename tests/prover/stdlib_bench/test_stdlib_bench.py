@@ -1,0 +1,112 @@
+"""The stdlib benchmark's protocol pieces against real Coq: the fixed split, a lemma's environment is its
+own file up to it (never the lemma, nothing after it), proofs are checked whole, ``sauto`` runs beside
+the retrieval search on the same lemmas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from prover.stdlib_bench.backend import StdlibBackend
+from prover.stdlib_bench.environment import trusted_source
+from prover.stdlib_bench.lemmas import file_lemmas
+from prover.stdlib_bench.runner import StdlibBenchConfig, run_benchmark, select_lemmas
+from prover.stdlib_bench.split import split_of
+from prover.tracing.coq_source import split_source
+from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.dataset import Dataset
+from search.backends.coq import CoqBackendConfig
+from search.types import ProofFinished, TacticError, TacticState
+
+pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
+
+FILE = """Require Import Arith.
+Section S.
+  Variable n : nat.
+  Lemma early : n + 0 = n.
+  Proof. apply Nat.add_0_r. Qed.
+  Lemma cheat : n + 0 + 0 = n.
+  Admitted.
+  Lemma target : n + 0 + 0 = n.
+  Proof. rewrite Nat.add_0_r. apply early. Qed.
+  Lemma later : n + 0 + 0 + 0 = n.
+  Proof. rewrite !Nat.add_0_r. reflexivity. Qed.
+End S.
+Module M.
+  Lemma in_module (b : bool) : b = true \\/ b = false.
+  Proof. destruct b; [left|right]; reflexivity. Qed.
+End M.
+"""
+
+
+def test_the_split_is_the_documented_fixed_rule() -> None:
+    assert [split_of(u) for u in ("Lists/List.v", "Bool/Bool.v", "Arith/Min.v", "Init/Logic.v")] == \
+        ["train", "valid", "test", "train"]
+    assert [split_of(f"Dev/F{i}.v") for i in range(5)] == ["train", "test", "train", "train", "test"]
+
+
+def traced(tmp_path: Path, unit: str, text: str = FILE) -> tuple[list, object]:
+    path = tmp_path / unit
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    record, rows = trace_coq_file(TraceJob(str(path), unit, "dev", "t"), CoqTraceConfig())
+    return split_source(text, unit), (record, rows)
+
+
+def test_a_lemma_is_attempted_in_its_file_prefix_only_and_checked_whole(tmp_path: Path) -> None:
+    sentences, (record, _) = traced(tmp_path, "Dev/F1.v")
+    lemmas, left_out = file_lemmas("Dev/F1.v", sentences, record.proofs)
+    assert [(lm.name, lm.qualified, lm.closers) for lm in lemmas] == [
+        ("early", "early", ("End S.",)), ("target", "target", ("End S.",)),
+        ("later", "later", ("End S.",)), ("in_module", "M.in_module", ("End M.",))]
+    assert left_out == {}
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    try:
+        theorem = backend.at(lemmas[1])
+        with backend.open(theorem) as session:
+            start = session.initial_state()
+            assert isinstance(start, TacticState) and "n : nat" in start.pp
+            for own_or_later in ("apply target", "apply later"):  # not in the environment
+                assert isinstance(session.run_tactic(start, own_or_later), TacticError)
+            step = session.run_tactic(start, "rewrite Nat.add_0_r")
+            assert isinstance(step, TacticState)
+            assert isinstance(session.run_tactic(step, "apply early"), ProofFinished)
+            assert isinstance(session.run_tactic(start, "apply cheat"), ProofFinished)
+        good = backend.verify(theorem, ["rewrite Nat.add_0_r", "apply early"])
+        assert good.ok, good.messages
+        assert "Lemma target" in good.proof_text and "End S." in good.proof_text
+        assert "Lemma later" not in good.proof_text  # nothing after the lemma
+        cheat = backend.verify(theorem, ["apply cheat"])  # an admitted prefix lemma is an axiom
+        assert not cheat.ok
+        inner = backend.at(lemmas[3])  # the prefix pool moves on through the file
+        with backend.open(inner) as session:
+            assert isinstance(session.run_tactic(session.initial_state(), "sauto"), ProofFinished)
+        assert backend.verify(inner, ["sauto"]).ok
+    finally:
+        backend.close()
+    with pytest.raises(ValueError, match=r"not a \.v file of the installed standard library"):
+        trusted_source(tmp_path / "Dev", "../../etc/passwd")
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_both_methods_on_the_same_lemmas(ray_cluster, tmp_path: Path) -> None:
+    root = tmp_path / "theories"
+    dataset = Dataset(tmp_path / "ds")
+    for unit, text in (("Dev/F1.v", FILE), ("Dev/F0.v", FILE.replace("target", "t0"))):  # test, train
+        _, (record, rows) = traced(root, unit, text)
+        dataset.add_unit(record, rows)
+    config = StdlibBenchConfig(corpus=str(dataset.path), root=str(root), out=str(tmp_path / "out"),
+                               per_file=2, budget=5.0)
+    assert {u: [lm.name for lm in ls] for u, ls in select_lemmas(config).items()} == \
+        {"Dev/F1.v": ["early", "later"]}
+    summary = run_benchmark(config)
+    assert summary["lemmas"] == 2 and summary["files"] == 1 and summary["budget_s"] == 5.0
+    results = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert [r["name"] for r in results] == ["early", "later"]
+    assert all("retrieval" in r and "sauto" in r for r in results)
+    # the train file holds the same proofs, so the retrieved tactics prove them
+    assert summary["retrieval"]["proved"] == 2
+    assert run_benchmark(config) == summary  # resumed: nothing attempted again
