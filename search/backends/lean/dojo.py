@@ -36,6 +36,9 @@ NEEDS_LOCATOR = (
     "minif2f.jsonl and proofnet.jsonl carry; use the REPL backend for a theorem given only as text"
 )
 DOJO_KINDS = frozenset({"theorem", "lemma"})
+GITHUB_FIX = ("a GitHub API limit or credential problem: set GITHUB_ACCESS_TOKEN, or work offline with "
+              "local_repos")
+GIT_COMMAND_FIX = "check git, the network and that the commit exists, or set local_repos to a local clone"
 
 
 def declaration_keyword(statement: str) -> str | None:
@@ -43,6 +46,27 @@ def declaration_keyword(statement: str) -> str | None:
     tokens = lex(statement)
     start = declaration_start(tokens)
     return None if isinstance(start, str) else tokens[start].text
+
+
+def repository_failure(name: str, url: str, commit: str,
+                       exc: Exception) -> InvalidTheoremError | BackendUnavailableError:
+    """The typed error for a ``GithubException`` or ``GitCommandError`` raised while LeanDojo fetched the
+    repository of theorem ``name``: a repository GitHub answers 404 for is the locator's fault, the rest
+    is the environment's."""
+    command = getattr(exc, "command", None)  # GitCommandError: the git command line and its stderr
+    if command is not None:
+        words = " ".join(map(str, command)) if isinstance(command, list | tuple) else str(command)
+        stderr = str(getattr(exc, "stderr", "") or "").strip().removeprefix("stderr:").strip(" '")
+        return BackendUnavailableError(
+            "dojo", f"fetching {url} at {commit}: `{words}` failed with status {getattr(exc, 'status', '?')}"
+                    + (f": {stderr}" if stderr else ""), GIT_COMMAND_FIX)
+    status = getattr(exc, "status", None)  # GithubException: the HTTP status and GitHub's answer
+    data = getattr(exc, "data", None)
+    detail = data.get("message") if isinstance(data, dict) else None
+    if status == 404:
+        return InvalidTheoremError(name, f"GitHub has no repository {url} (404): check its repo_url")
+    return BackendUnavailableError(
+        "dojo", f"GitHub API error for {url}: {status} {detail or exc}".rstrip(), GITHUB_FIX)
 
 
 class LeanDojoBackend:
@@ -73,7 +97,11 @@ class LeanDojoBackend:
         LeanDojo or Lean cannot run."""
         locator = self._checked_locator(theorem)
         api = self.api()
-        dojo_theorem = api.Theorem(self._repo(locator), locator.file_path, locator.full_name)
+        repo = self._repo(theorem.name, locator)
+        try:
+            dojo_theorem = api.Theorem(repo, locator.file_path, locator.full_name)
+        except (AssertionError, ValueError) as exc:
+            raise InvalidTheoremError(theorem.name, f"LeanDojo refused its locator: {exc}") from exc
         session = LeanDojoSession(theorem, dojo_theorem, api=api, config=self.config)
         self._sessions = [s for s in self._sessions if not s.closed]
         self._sessions.append(session)
@@ -120,6 +148,12 @@ class LeanDojoBackend:
         locator = theorem.locator
         if locator is None:
             raise InvalidTheoremError(theorem.name, NEEDS_LOCATOR)
+        if not locator.file_path.endswith(".lean"):
+            raise InvalidTheoremError(
+                theorem.name,
+                f"file_path {locator.file_path!r} is not a .lean file: LeanDojo finds a theorem in the Lean "
+                f"source file of its repository that declares it (e.g. MiniF2F/Test.lean)",
+            )
         keyword = declaration_keyword(theorem.statement)
         if keyword is not None and keyword not in DOJO_KINDS:
             raise InvalidTheoremError(
@@ -129,8 +163,10 @@ class LeanDojoBackend:
             )
         return locator
 
-    def _repo(self, locator: DojoLocator) -> Any:
-        """``LeanGitRepo`` for the locator (a local clone from ``local_repos`` when configured)."""
+    def _repo(self, name: str, locator: DojoLocator) -> Any:
+        """``LeanGitRepo`` for the locator of theorem ``name`` (a local clone from ``local_repos`` when
+        configured). Raises ``InvalidTheoremError`` for a repository GitHub does not have, and
+        ``BackendUnavailableError`` when git, GitHub or LeanDojo fail otherwise."""
         key = (locator.repo_url, locator.commit)
         if key in self._repos:
             return self._repos[key]
@@ -140,8 +176,11 @@ class LeanDojoBackend:
                 "dojo", f"offline mode needs a local clone of {locator.repo_url}",
                 f"add {locator.repo_url}=/path/to/clone (at {locator.commit}) to local_repos",
             )
+        api = self.api()
         try:
-            repo = self.api().LeanGitRepo(url, locator.commit)
+            repo = api.LeanGitRepo(url, locator.commit)
+        except api.library_errors as exc:
+            raise repository_failure(name, url, locator.commit, exc) from exc
         except ENVIRONMENT_ERRORS as exc:
             raise BackendUnavailableError("dojo", f"LeanGitRepo({url!r}, {locator.commit!r}): {exc!r}",
                                           OFFLINE_FIX) from exc
@@ -158,10 +197,10 @@ class LeanDojoBackend:
                 "dojo", f"no Lake project to check {theorem.name!r} in",
                 "set verify_project to a built Lake project (e.g. lean_project/)",
             )
-        repo = self._repo(theorem.locator)
+        repo = self._repo(theorem.name, theorem.locator)
         try:
             return Path(api.get_traced_repo_path(repo, build_deps=self.config.build_deps))
-        except ENVIRONMENT_ERRORS as exc:
+        except (*ENVIRONMENT_ERRORS, *api.library_errors) as exc:
             raise BackendUnavailableError("dojo", f"finding the traced repository: {exc!r}",
                                           OFFLINE_FIX) from exc
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 INSTALL_FIX = "pip install lean-dojo (see the README for the versions that work)"
 TOKEN_FIX = "unset GITHUB_ACCESS_TOKEN (with it set, importing lean_dojo calls api.github.com)"
+GIT_FIX = "install git (>= 2.25) and put it on PATH: LeanDojo runs it when imported and to fetch repositories"
+# Exceptions of LeanDojo's dependencies that mean the environment failed (see ``library_errors``).
+LIBRARY_ERRORS = (("github.GithubException", "GithubException"), ("git.exc", "GitCommandError"))
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class DojoApi:
     DojoInitError: type[Exception]
     get_traced_repo_path: Callable[..., Any] | None = None
     version: str = "unknown"
+    # PyGithub's GithubException (API errors, rate limits, a repository GitHub does not have) and
+    # GitPython's GitCommandError (a clone, fetch or checkout that failed), which LeanDojo lets through
+    library_errors: tuple[type[Exception], ...] = ()
 
 
 def api_from_module(module: Any) -> DojoApi:
@@ -53,7 +60,20 @@ def api_from_module(module: Any) -> DojoApi:
         DojoTacticTimeoutError=module.DojoTacticTimeoutError, DojoInitError=module.DojoInitError,
         get_traced_repo_path=getattr(module, "get_traced_repo_path", None),
         version=str(getattr(module, "__version__", "unknown")),
+        library_errors=library_errors(),
     )
+
+
+def library_errors(importer: Callable[[str], Any] = importlib.import_module) -> tuple[type[Exception], ...]:
+    """The classes of ``LIBRARY_ERRORS`` that can be imported (``lean_dojo`` imported them already)."""
+    found = []
+    for module_name, name in LIBRARY_ERRORS:
+        try:
+            found.append(getattr(importer(module_name), name))
+        except (ImportError, AttributeError):
+            logger.debug("%s.%s not importable: LeanDojo's errors from it are not recognised",
+                         module_name, name)
+    return tuple(found)
 
 
 def apply_environment(config: LeanDojoConfig, environ: MutableMapping[str, str]) -> None:
@@ -81,8 +101,9 @@ def load_dojo_api(
     """Apply the config's environment, import ``lean_dojo`` and return its API.
 
     Raises ``BackendUnavailableError`` when the package is missing or its import fails (typically a
-    network call made because ``GITHUB_ACCESS_TOKEN`` is set, or git older than 2.25). A second call
-    reuses the imported module; settings read at import cannot change any more and a mismatch is logged.
+    network call made because ``GITHUB_ACCESS_TOKEN`` is set, or git missing or older than 2.25). A second
+    call reuses the imported module; settings read at import cannot change any more and a mismatch is
+    logged.
     """
     environ = os.environ if environ is None else environ
     modules = loaded if loaded is not None else sys.modules
@@ -91,13 +112,28 @@ def load_dojo_api(
     try:
         module = importer("lean_dojo")
     except ImportError as exc:
+        if "git executable" in str(exc):  # GitPython, imported by lean_dojo, found no working git
+            raise BackendUnavailableError("dojo", f"importing lean_dojo failed: {exc}", GIT_FIX) from exc
         raise BackendUnavailableError("dojo", f"lean_dojo cannot be imported: {exc}", INSTALL_FIX) from exc
+    except subprocess.SubprocessError as exc:  # its `git --version` check at import
+        raise BackendUnavailableError("dojo", f"importing lean_dojo failed: {_command_failure(exc)}",
+                                      GIT_FIX) from exc
     except (OSError, AssertionError, RuntimeError) as exc:
         fix = TOKEN_FIX if environ.get("GITHUB_ACCESS_TOKEN") else "check git (>= 2.25) and the network"
         raise BackendUnavailableError("dojo", f"importing lean_dojo failed: {exc!r}", fix) from exc
     if already:
         _warn_on_stale_constants(module, config)
     return api_from_module(module)
+
+
+def _command_failure(exc: subprocess.SubprocessError) -> str:
+    """What a failed command LeanDojo ran says, in words (status 127: the shell did not find it)."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        command = exc.cmd if isinstance(exc.cmd, str) else " ".join(map(str, exc.cmd))
+        if exc.returncode == 127:
+            return f"it runs `{command}`, and the shell found no such command (exit status 127)"
+        return f"`{command}` exited with status {exc.returncode}"
+    return repr(exc)
 
 
 def _warn_on_stale_constants(module: Any, config: LeanDojoConfig) -> None:

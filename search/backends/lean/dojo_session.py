@@ -35,7 +35,8 @@ OFFLINE_FIX = ("check CACHE_DIR holds the traced repository, TMP_DIR exists, and
                "(DISABLE_REMOTE_CACHE=1, local_repos, no GITHUB_ACCESS_TOKEN); see the README")
 # DojoInitError messages that say the theorem itself cannot be opened (the rest are environment trouble).
 _THEOREM_PROBLEMS = ("Failed to locate", "ast.json", "`where`", "prelude")
-# What LeanDojo raises besides its own exceptions while opening (tracing, git, network, its asserts).
+# What LeanDojo raises besides its own exceptions while opening (tracing, git, network, its asserts);
+# the errors of its dependencies PyGithub and GitPython come with the API (``DojoApi.library_errors``).
 ENVIRONMENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError, subprocess.SubprocessError, AssertionError, RuntimeError, ValueError,
 )
@@ -205,7 +206,8 @@ class LeanDojoSession:
                 raise InvalidTheoremError(self.theorem.name, f"LeanDojo cannot open it: {message}") from exc
             raise BackendUnavailableError("dojo", f"opening {self.theorem.name!r}: {message}",
                                           OFFLINE_FIX) from exc
-        except (api.DojoCrashError, api.DojoTacticTimeoutError, *ENVIRONMENT_ERRORS) as exc:
+        except (api.DojoCrashError, api.DojoTacticTimeoutError, *ENVIRONMENT_ERRORS,
+                *api.library_errors) as exc:
             raise BackendUnavailableError("dojo", f"opening {self.theorem.name!r}: {exc!r}",
                                           OFFLINE_FIX) from exc
         return self._state(initial, ())
@@ -218,7 +220,7 @@ class LeanDojoSession:
         try:
             self._enter()
         except (api.DojoInitError, api.DojoCrashError, api.DojoTacticTimeoutError,
-                *ENVIRONMENT_ERRORS) as exc:
+                *ENVIRONMENT_ERRORS, *api.library_errors) as exc:
             raise BackendUnavailableError("dojo", f"restarting {self.theorem.name!r}: {exc!r}",
                                           OFFLINE_FIX) from exc
 
