@@ -19,6 +19,7 @@ from rich.logging import RichHandler
 
 from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
+from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
 from prover.backends import BACKENDS, add_backend_options, backend_factory
 from prover.cli_options import add_config_options, config_from_args
@@ -337,7 +338,7 @@ def write_graph(result: SearchResult, path: Path | None) -> None:
     import networkx as nx
 
     data = nx.node_link_data(result.graph.to_networkx(), edges="edges")
-    path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=str))
 
 
 def main(argv: list[str] | None = None) -> int:

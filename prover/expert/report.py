@@ -5,11 +5,11 @@ Built from the stages' markers only, so a resumed run reports earlier rounds exa
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.expert.filtering import REASONS
 from prover.expert.stages import round_dir, stage_info
 
@@ -79,8 +79,8 @@ def write_report(metrics: list[RoundMetrics], out: Path, title: str) -> dict[str
     """report.md, report.json and report.png in ``out``; returns their paths."""
     paths = {"markdown": out / "report.md", "json": out / "report.json", "plot": out / "report.png"}
     data: dict[str, Any] = {"title": title, "rounds": [asdict(m) for m in metrics]}
-    paths["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    paths["markdown"].write_text(markdown(metrics, title, paths["plot"].name), encoding="utf-8")
+    write_json_atomic(paths["json"], data)
+    write_text_atomic(paths["markdown"], markdown(metrics, title, paths["plot"].name))
     plot(metrics, paths["plot"], title)
     return paths
 
@@ -154,5 +154,6 @@ def plot(metrics: list[RoundMetrics], path: Path, title: str) -> None:
         axis.set_ylim(bottom=0)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import atomic_path
 from search.errors import PicklableError
 
 logger = logging.getLogger(__name__)
@@ -78,13 +78,8 @@ def run_stage(folder: Path, stage: str, action: Callable[[], dict[str, Any]]) ->
 
 
 def _replace_atomically(path: Path, write: Callable[[Any], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as fh:
+    with atomic_path(path) as temporary, temporary.open("w", encoding="utf-8") as fh:
         write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temporary, path)
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.sweep.benchmark import BenchmarkItem
 
 
@@ -88,8 +88,8 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
     paths = {"markdown": folder / "report.md", "json": folder / "report.json",
              "plot": folder / "solved_vs_budget.png"}
     data = asdict(summary) | {"pass_rate": summary.pass_rate}
-    paths["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    paths["markdown"].write_text(markdown(summary, title, paths["plot"].name), encoding="utf-8")
+    write_json_atomic(paths["json"], data)
+    write_text_atomic(paths["markdown"], markdown(summary, title, paths["plot"].name))
     plot(summary, paths["plot"], title)
     return paths
 
@@ -173,5 +173,6 @@ def plot(summary: SweepSummary, path: Path, title: str) -> None:
         axis.grid(alpha=0.3)
     fig.suptitle(f"{title}: {summary.proved}/{summary.total - summary.invalid} solved")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
     plt.close(fig)

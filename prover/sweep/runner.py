@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from prover.atomic_files import write_json_atomic
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.report import SweepSummary, summarise, write_report
@@ -69,7 +70,7 @@ def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
             if old.get(key) != manifest.get(key):
                 raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
                                  f"{manifest.get(key)!r}): use another --out, or delete the folder")
-    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_json_atomic(path, manifest)
 
 
 def connect_ray(address: str | None) -> None:
