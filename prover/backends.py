@@ -7,6 +7,7 @@ backend never breaks the others or ``prover --help``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib
 import logging
@@ -61,8 +62,10 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         add_config_options(group, config_cls, prefix=spec.name)
 
 
-def backend_factory(name: str, args: argparse.Namespace) -> Callable[[], Backend]:
-    """A picklable factory of backend ``name`` configured from the parsed options.
+def backend_factory(name: str, args: argparse.Namespace,
+                    imports: tuple[str, ...] = ()) -> Callable[[], Backend]:
+    """A picklable factory of backend ``name`` configured from the parsed options. ``imports`` (the
+    libraries a policy's tactics need) are added to the backend's own ``imports`` when it has some.
 
     Raises ``BackendUnavailableError`` when the backend's module cannot load and ``InputError`` for
     invalid settings."""
@@ -73,6 +76,8 @@ def backend_factory(name: str, args: argparse.Namespace) -> Callable[[], Backend
         raise BackendUnavailableError(name, f"its module could not be loaded ({exc})") from exc
     try:
         config = config_from_args(config_cls, args, prefix=name)
+        if imports and hasattr(config, "imports"):
+            config = dataclasses.replace(config, imports=tuple(dict.fromkeys((*config.imports, *imports))))
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     return functools.partial(backend_cls, config)

@@ -183,9 +183,9 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     spec = policy_spec(args, assistant)
     config = search_config(args, spec)
     planner = planner_settings(args)
-    backend = backend_factory(args.backend, args)()
+    backend = backend_factory(args.backend, args, spec.required_imports())()
     try:
-        policy = LazyPolicy(spec)  # the session opens (and fails fast) before a large model loads
+        policy = LazyPolicy(spec, theorem)  # the session opens (and fails fast) before a large model loads
         if planner is not None:
             return run_planned(args, console, theorem, backend, policy, config, planner)
         with console.status(f"searching for a proof of {theorem.name} ...", spinner="dots"):
@@ -228,7 +228,8 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     config = search_config(args, spec)
-    factory = backend_factory(args.backend, args)
+    imports = spec.required_imports()
+    factory = backend_factory(args.backend, args, imports)
     check_backend_starts(args.backend, factory)
     preflight(spec)
     planner = planner_settings(args)
@@ -243,7 +244,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
                                    policy_factory=policy_factory, search_config=config,
                                    backend_name=args.backend, sessions=args.sessions,
-                                   planner=planner, console=console)
+                                   planner=planner, console=console, imports=imports)
     finally:
         if isinstance(policy_factory, ServedPolicy):
             policy_factory.shutdown()

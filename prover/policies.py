@@ -11,7 +11,7 @@ from typing import Any
 from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError, read_text
-from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy
+from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy, Theorem
 
 POLICIES = ("model", "tactics", "openai", "retrieval")
 
@@ -78,6 +78,13 @@ class PolicySpec:
             return f"retrieval:{self.retrieval.corpus}"
         return "tactics:" + ",".join(self.tactics or ("built-in",))
 
+    def required_imports(self) -> tuple[str, ...]:
+        """The libraries the policy's tactics need loaded after each header (the built-in Coq tactic
+        policy's ``imports``); empty for models and user tactic lists."""
+        if self.kind == "tactics" and self.assistant == "coq" and self.tactics is None:
+            return tuple(getattr(self(), "imports", ()))
+        return ()
+
     def __call__(self) -> Policy:
         """Build the policy; raises ``InputError`` for a bad tactic list, ``ModelLoadError``."""
         if self.kind == "tactics":
@@ -125,16 +132,26 @@ def preflight(spec: PolicySpec) -> None:
 
 
 class LazyPolicy:
-    """Builds its policy on the first ``propose``, so cheap checks (opening the session) come first."""
+    """Builds its policy on the first ``propose``, so cheap checks (opening the session) come first;
+    with ``theorem``, the policy is specialised to it (``for_theorem``)."""
 
-    def __init__(self, spec: PolicySpec) -> None:
+    def __init__(self, spec: PolicySpec, theorem: Theorem | None = None) -> None:
         self.spec = spec
+        self.theorem = theorem
         self._policy: Policy | None = None
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         if self._policy is None:
-            self._policy = self.spec()
+            policy = self.spec()
+            self._policy = policy if self.theorem is None else for_theorem(policy, self.theorem)
         return self._policy.propose(states, n)
+
+
+def for_theorem(policy: Policy, theorem: Theorem) -> Policy:
+    """The policy specialised to ``theorem`` when it can be (a ``for_theorem`` method, as the Coq tactic
+    policy's, which reads the header's definitions), else the policy itself."""
+    specialise = getattr(policy, "for_theorem", None)
+    return specialise(theorem) if callable(specialise) else policy
 
 
 def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:

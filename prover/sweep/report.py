@@ -38,6 +38,7 @@ class SweepSummary:
     theorems: list[TheoremOutcome] = field(default_factory=list)
     cache: dict[str, Any] | None = None  # the shared proof cache's statistics, for this run
     workers_replaced: int = 0  # workers (or their nodes) that died in this run and were replaced
+    imports: list[str] = field(default_factory=list)  # libraries the backend loaded after each header
 
     @property
     def pass_rate(self) -> float:
@@ -105,6 +106,9 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
                      f"{row['pass_rate']:.1%} |")
     lines += ["", "| attempts | pass rate |", "| --- | --- |"]
     lines += [f"| pass@{k} | {rate:.1%} |" for k, rate in summary.pass_at.items()]
+    if summary.imports:
+        lines += ["", "Libraries loaded after each header for the policy's tactics (in every session and "
+                  "every verified proof): " + " ".join(f"`{sentence}`" for sentence in summary.imports)]
     if summary.workers_replaced:
         lines += ["", f"{summary.workers_replaced} worker(s) died during this run; their theorems were "
                   "retried on replacement workers."]

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,15 @@ def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], att
     return queue
 
 
+def by_header(queue: deque[Task]) -> deque[Task]:
+    """The queue with theorems of the same header next to each other (in the order headers first appear),
+    so that a worker's backend can start the next theorem from the coqtop it keeps for that header."""
+    first: dict[str, int] = {}
+    for task in queue:
+        first.setdefault(" ".join(task.theorem.header.split()), len(first))
+    return deque(sorted(queue, key=lambda task: first[" ".join(task.theorem.header.split())]))
+
+
 def record_known_invalid(items: list[BenchmarkItem], store: ResultStore) -> None:
     """Write an ``invalid`` record, without running it, for each item its benchmark marks as not
     elaborating (e.g. ``coq_8_16``), so that it is counted and reported as invalid, not dropped."""
@@ -66,7 +76,7 @@ def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     path = folder / MANIFEST
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("benchmark", "split", "search", "backend", "planner"):  # attempts may grow on a rerun
+        for key in ("benchmark", "split", "search", "backend", "planner", "imports"):  # attempts may grow
             if old.get(key) != manifest.get(key):
                 raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
                                  f"{manifest.get(key)!r}): use another --out, or delete the folder")
@@ -90,22 +100,26 @@ def connect_ray(address: str | None) -> None:
 
 def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFactory,
               policy_factory: PolicyFactory, search_config: SearchConfig, backend_name: str = "",
-              sessions: int = 1, planner: Any = None,
-              console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
+              sessions: int = 1, planner: Any = None, console: Console | None = None,
+              imports: Sequence[str] = ()) -> tuple[SweepSummary, dict[str, Path]]:
     """Run (or resume) a sweep and write its report; returns the summary and the report's paths.
 
     ``sessions`` > 1 gives each search that many sessions and the overlapped driver; ``planner``
-    (``prover.planner_cli.PlannerSettings``) proves every theorem through plans."""
+    (``prover.planner_cli.PlannerSettings``) proves every theorem through plans; ``imports`` are the
+    libraries the backend loads after each header for the policy (recorded in the manifest and report)."""
     path = resolve_benchmark(benchmark)
     items = load_benchmark(path, config.split)[: config.limit]
     folder = Path(config.out)
     with ResultStore(folder) as store:
-        check_manifest(folder, {"benchmark": str(path.resolve()), "split": config.split,
-                                "search": asdict(search_config), "backend": backend_name,
-                                "planner": None if planner is None else planner.label,
-                                "attempts": config.attempts, "limit": config.limit})
+        manifest = {"benchmark": str(path.resolve()), "split": config.split,
+                    "search": asdict(search_config), "backend": backend_name,
+                    "planner": None if planner is None else planner.label,
+                    "attempts": config.attempts, "limit": config.limit}
+        if imports:
+            manifest["imports"] = list(imports)
+        check_manifest(folder, manifest)
         record_known_invalid(items, store)
-        queue = pending_tasks(items, store.records, config.attempts)
+        queue = by_header(pending_tasks(items, store.records, config.attempts))
         retried = sum(r["status"] == "error" for r in store.records)
         if retried:
             logger.warning("%d attempt(s) that ended in errors before will run again", retried)
@@ -117,6 +131,7 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
                 backend_factory, policy_factory, search_config, sessions, planner))
         summary = summarise(items, store.records, config.attempts)
         summary.workers_replaced = replaced
+        summary.imports = list(imports)
         if cache is not None:
             runs = [r.get("stats") or {} for r in store.records]
             cache |= {"search_hits": sum(r.get("cache_hits", 0) for r in runs),
@@ -144,6 +159,7 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     records = read_records(folder)
     attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
     summary = summarise(items, records, attempts)
+    summary.imports = list(manifest.get("imports") or [])
     return summary, write_report(summary, folder, report_title(path, manifest.get("split")))
 
 

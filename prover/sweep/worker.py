@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from prover.policies import for_theorem
 from search import (
     Backend,
     InvalidTheoremError,
@@ -113,6 +114,7 @@ class SearchWorker:
             self._policy = self._policy_factory()
         started = time.perf_counter()
         policy = for_attempt(self._policy, task.attempt)  # pass@N: each attempt samples anew
+        policy = for_theorem(policy, task.theorem)  # e.g. the Coq tactic policy reads the header
         if self._planner_settings is not None:
             return self._run_planned(task, policy, started)
         try:

@@ -1,0 +1,206 @@
+"""Candidates for competition mathematics (miniF2F), read off the first goal: decision procedures for the
+goal's number domain, ``nra`` with product hints, equations that fix a variable, conjunctions and
+existentials to take apart, case splits on small ranges, and computations on closed goals.
+
+Every function here is a heuristic over ``GoalView`` text: a candidate that does not apply is one fast
+``TacticError``, never a wrong proof (the kernel checks everything). Weights are relative to the fixed list
+of ``policy.py`` (``lia`` 8, ``intros`` 5 ...), tuned on miniF2F-rocq's valid split only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from search.backends.coq.goal_view import GoalView, is_quantified, mentions, top_level
+
+Weighted = list[tuple[str, float]]
+
+_IDENT = r"[A-Za-z_][\w']*"
+_TRANSCENDENTAL = re.compile(r"\b(?:sqrt|ln|exp|sin|cos|tan|atan|PI|Rpower|powerRZ)\b")
+_REAL_MARKS = re.compile(r"\b(?:INR|IZR|Rabs|Rsqr|Rmax|Rmin|Rinv|sqrt|ln|exp|sin|cos|PI|Rpower)\b|\bR\b")
+_INT_MARKS = re.compile(r"%Z\b|\bZ\.\w+|\bZpos\b|\bZneg\b|\bIZR\b")
+_MOD = re.compile(r"\bmod\b|\bZ\.modulo\b|\bNat\.modulo\b|\bZ\.div\b|\bNat\.div\b|\bdiv\b|\s/\s")
+_NUMBER = re.compile(r"\(?-?\d+\)?")
+# Bounds that make a variable range over a few values: "a <= x < b", "a < x <= b", "x < b", "x <= b" ...
+_BOUND_PAIR = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
+_UPPER = re.compile(rf"^({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
+_UPPER_FLIPPED = re.compile(rf"^\(?(-?\d+)\)?\s*(>=|>)\s*({_IDENT})$")
+_LOWER = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})$")
+_LOWER_FLIPPED = re.compile(rf"^({_IDENT})\s*(>=|>)\s*\(?(-?\d+)\)?$")
+
+MAX_CASES = 40  # a case split on more values than this is left to the decision procedures
+MAX_PAIRS = 6  # squares of differences in one nra hint
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Which numbers the goal is about; several may hold (``INR n`` mixes nat and R)."""
+
+    real: bool
+    integer: bool
+    natural: bool
+    transcendental: bool
+    division: bool
+
+
+def variables(view: GoalView, typ: str) -> list[str]:
+    """The context's variables of type ``typ`` (``R``, ``Z``, ``nat``), in context order."""
+    return [name for name, t in view.hypotheses if t == typ]
+
+
+def goal_domain(view: GoalView) -> Domain:
+    text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
+    types = {t for _, t in view.hypotheses}
+    real = "R" in types or any(t.endswith("-> R") for t in types) or _REAL_MARKS.search(text) is not None
+    integer = "Z" in types or any(t.endswith("-> Z") for t in types) or _INT_MARKS.search(text) is not None
+    natural = "nat" in types or any(t.endswith("-> nat") for t in types) or "%nat" in text
+    arithmetic = re.search(r"\d|[+*^]", view.conclusion) is not None
+    return Domain(real=real, integer=integer, natural=natural or (arithmetic and not (real or integer)),
+                  transcendental=_TRANSCENDENTAL.search(text) is not None,
+                  division=_MOD.search(text) is not None)
+
+
+def decision_tactics(domain: Domain) -> Weighted:
+    """Closing procedures for the goal's numbers, most likely first."""
+    out: Weighted = []
+    if domain.real:
+        out += [("lra", 9.0), ("nra", 6.0), ("field", 4.0), ("psatz R 2", 2.0), ("field_simplify", 1.5),
+                ("ring_simplify", 1.5), ("ring", 3.0), ("field_simplify; nra", 2.0)]
+        if domain.transcendental:
+            out += [("interval", 2.0)]
+    if domain.integer or domain.natural:
+        out += [("lia", 9.0), ("nia", 6.0), ("ring", 3.0), ("psatz Z 2", 1.5), ("zify", 1.0)]
+        if domain.division:
+            out += [("Z.div_mod_to_equations; nia", 5.0), ("zify; Z.div_mod_to_equations; nia", 5.0)]
+    out += [("sauto", 2.0), ("hauto", 1.5)]
+    return out
+
+
+def nra_hints(view: GoalView, domain: Domain) -> Weighted:
+    """``nra`` (``nia``) after adding the squares of the differences of the goal's variables: the
+    products ``nra`` does not find alone (it multiplies hypotheses, not arbitrary terms)."""
+    out: Weighted = []
+    if domain.real:
+        names = [v for v in variables(view, "R") if mentions(view.conclusion, v)]
+        pairs = list(itertools.combinations(names, 2))[:MAX_PAIRS]
+        if pairs:
+            hints = "; ".join(f"pose proof (pow2_ge_0 ({a} - {b}))" for a, b in pairs)
+            out.append((f"{hints}; nra", 4.0))
+        squares = "; ".join(f"pose proof (pow2_ge_0 {v})" for v in names[:MAX_PAIRS])
+        if squares:
+            out.append((f"{squares}; nra", 2.0))
+    if domain.integer:
+        names = [v for v in variables(view, "Z") if mentions(view.conclusion, v)]
+        pairs = list(itertools.combinations(names, 2))[:MAX_PAIRS]
+        if pairs:
+            hints = "; ".join(f"pose proof (Z.square_nonneg ({a} - {b}))" for a, b in pairs)
+            out.append((f"{hints}; nia", 3.0))
+    return out
+
+
+def fixing_equations(view: GoalView) -> Weighted:
+    """``subst x`` for a hypothesis ``x = e`` (or ``e = x``) that fixes a local variable, and
+    ``rewrite h in *`` for an equation whose left side is a term such as ``f 1``."""
+    locals_ = {name for name, _ in view.hypotheses}
+    out: Weighted = []
+    for name, typ in view.hypotheses:
+        if not top_level(typ, " = ") or " -> " in typ or typ.startswith("forall "):
+            continue
+        left, _, right = typ.partition(" = ")
+        left, right = left.strip(), right.strip()
+        for var, other in ((left, right), (right, left)):
+            if var in locals_ and not mentions(other, var):
+                out.append((f"subst {var}", 5.0))
+                break
+        else:
+            if not _NUMBER.fullmatch(left):
+                out.append((f"rewrite {name} in *", 2.5))
+    return out
+
+
+def destruct_hypotheses(view: GoalView) -> Weighted:
+    """Take every conjunction and existential in the context apart in one step."""
+    if any(top_level(t, "/\\") or t.startswith("exists ") for _, t in view.hypotheses):
+        return [("repeat match goal with | H : _ /\\ _ |- _ => destruct H | H : exists _, _ |- _ => "
+                 "destruct H end", 6.0)]
+    return []
+
+
+def range_splits(view: GoalView) -> Weighted:
+    """For an integer or natural variable bounded to at most ``MAX_CASES`` values by the hypotheses,
+    split into one goal per value, substitute, and close what computation decides."""
+    kinds = dict(view.hypotheses)
+    bounds: dict[str, list[int | None]] = {}
+    for _, typ in view.hypotheses:
+        for part in _conjuncts(typ):
+            found = _bound(part)
+            if found is None:
+                continue
+            var, low, high = found
+            if kinds.get(var) not in ("nat", "Z"):
+                continue
+            current = bounds.setdefault(var, [0 if kinds[var] == "nat" else None, None])
+            if low is not None:
+                current[0] = low if current[0] is None else max(current[0], low)
+            if high is not None:
+                current[1] = high if current[1] is None else min(current[1], high)
+    out: Weighted = []
+    for var, (low, high) in bounds.items():
+        if low is None or high is None or not 0 < high - low + 1 <= MAX_CASES:
+            continue
+        scope = "%Z" if kinds[var] == "Z" else ""
+        cases = " \\/ ".join(f"{var} = ({value}){scope}" for value in range(low, high + 1))
+        tactic = (f"assert (Hcase : {cases}) by lia; repeat destruct Hcase as [Hcase|Hcase]; subst {var}; "
+                  f"try (compute in *; lia)")
+        out.append((tactic, 3.0 if high - low < 12 else 1.5))
+    return out
+
+
+def computations(view: GoalView) -> Weighted:
+    """A goal without variables is often decided by computing it."""
+    if is_quantified(view.conclusion) or any(kind in ("nat", "Z", "R", "Q") for _, kind in view.hypotheses):
+        return []
+    return [("vm_compute; reflexivity", 3.0), ("compute; lia", 2.0), ("vm_compute", 1.0)]
+
+
+def real_functions(view: GoalView) -> Weighted:
+    """Unfolding the real functions that ``lra`` does not see through."""
+    out: Weighted = []
+    text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
+    if "Rabs" in text:
+        out.append(("split_Rabs; lra", 4.0))
+        out.append(("split_Rabs; nra", 2.0))
+    if "Rsqr" in text:
+        out.append(("unfold Rsqr in *", 3.0))
+    if re.search(r"\b(?:Rmax|Rmin)\b", text):
+        out.append(("unfold Rmax, Rmin in *; repeat destruct Rle_dec; lra", 3.0))
+    if re.search(r"\b(?:INR|IZR)\b", text):
+        out.append(("rewrite ?plus_INR, ?mult_INR, ?minus_INR, ?S_INR, ?INR_IZR_INZ in *", 1.0))
+    return out
+
+
+def _conjuncts(typ: str) -> list[str]:
+    """``A /\\ B /\\ C`` as its parts (top level only); Coq prints ``a <= x < b`` as one part."""
+    if not top_level(typ, "/\\"):
+        return [typ.strip()]
+    return [p.strip() for p in typ.split("/\\")]
+
+
+def _bound(part: str) -> tuple[str, int | None, int | None] | None:
+    """``(variable, lowest value, highest value)`` a comparison allows, for integer comparisons."""
+    part = part.replace("%Z", "").replace("%nat", "").strip()
+    if (m := _BOUND_PAIR.match(part)) is not None:
+        low = int(m.group(1)) + (1 if m.group(2) == "<" else 0)
+        high = int(m.group(5)) - (1 if m.group(4) == "<" else 0)
+        return m.group(3), low, high
+    if (m := _UPPER.match(part)) is not None:
+        return m.group(1), None, int(m.group(3)) - (1 if m.group(2) == "<" else 0)
+    if (m := _UPPER_FLIPPED.match(part)) is not None:
+        return m.group(3), None, int(m.group(1)) - (1 if m.group(2) == ">" else 0)
+    if (m := _LOWER.match(part)) is not None:
+        return m.group(3), int(m.group(1)) + (1 if m.group(2) == "<" else 0), None
+    if (m := _LOWER_FLIPPED.match(part)) is not None:
+        return m.group(1), int(m.group(3)) + (1 if m.group(2) == ">" else 0), None
+    return None
