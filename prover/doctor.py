@@ -72,6 +72,7 @@ class Probes:
     has_module: Callable[[str], bool] = _has_module
     version_of: Callable[[str], str | None] = _version_of
     torch_probe: Callable[[], tuple[bool, str]] = _torch_probe
+    exists: Callable[[str], bool] = os.path.exists
 
     def tool(self, name: str) -> str | None:
         """``name`` on PATH, or in elan's bin directory."""
@@ -90,7 +91,8 @@ def doctor_report(project_dir: Path | None = None, *, probes: Probes | None = No
         check_elan(probes), check_lake(probes), check_toolchain(project, probes),
         check_mathlib_cache(project), check_repl_binary(project),
         check_lean_dojo(probes), check_git(probes), check_lean_dojo_settings(probes),
-        check_coq(probes), check_torch(probes), check_cuda(probes), check_ray(probes),
+        check_coq(probes), *(check_coq_library(probes, *library) for library in COQ_LIBRARIES),
+        check_csdp(probes), check_torch(probes), check_cuda(probes), check_ray(probes),
     ]
 
 
@@ -191,12 +193,49 @@ def check_lean_dojo_settings(probes: Probes) -> Check:
     return Check("lean-dojo settings", True, detail)
 
 
+# (check name, Debian package, folder under Coq's user-contrib, what needs it)
+COQ_LIBRARIES = (
+    ("Coquelicot", "libcoq-coquelicot", "Coquelicot", "miniF2F-rocq's headers (real and complex analysis)"),
+    ("CoqHammer", "libcoq-hammer", "Hammer", "the Coq tactic policy's sauto and hauto"),
+)
+
+
+def debian_version(probes: Probes, package: str) -> str | None:
+    """The installed version of a Debian package, or None (not installed, or no dpkg)."""
+    code, output = probes.run(["dpkg-query", "-W", "-f=${Version}", package])
+    version = output.strip()
+    return version if code == 0 and version and " " not in version else None
+
+
 def check_coq(probes: Probes) -> Check:
     code, output = probes.run(["coqtop", "-v"])
     match = re.search(r"version\s+(\S+)", output)
     if code == 0 and match:
-        return Check("Coq", True, f"coqtop {match.group(1)}")
+        package = debian_version(probes, "coq")
+        debian = f" (Debian coq {package})" if package else ""
+        return Check("Coq", True, f"coqtop {match.group(1)}{debian}")
     return Check("Coq", False, "coqtop not found (the Coq backend needs it)", "apt-get install coq")
+
+
+def check_coq_library(probes: Probes, name: str, package: str, folder: str, purpose: str) -> Check:
+    """A Coq library: its Debian package's version, else its folder in Coq's ``user-contrib``."""
+    version = debian_version(probes, package)
+    if version is not None:
+        return Check(name, True, f"{package} {version}")
+    code, where = probes.run(["coqc", "-where"])
+    path = f"{where.strip()}/user-contrib/{folder}"
+    if code == 0 and where.strip() and probes.exists(path):
+        return Check(name, True, f"{path} (not from a Debian package: version unknown)")
+    return Check(name, False, f"not installed (needed by {purpose})", f"apt-get install {package}")
+
+
+def check_csdp(probes: Probes) -> Check:
+    """CSDP, the external solver Coq's ``psatz`` calls (the tactic policy proposes it)."""
+    found = probes.which("csdp")
+    if found is None:
+        return Check("CSDP", False, "csdp not found (Coq's psatz needs it)", "apt-get install coinor-csdp")
+    version = debian_version(probes, "coinor-csdp")
+    return Check("CSDP", True, f"{found}" + (f" (coinor-csdp {version})" if version else ""))
 
 
 def check_torch(probes: Probes) -> Check:

@@ -57,10 +57,15 @@ def full_machine(home: Path, tmp: Path) -> Probes:
         "elan toolchain list": (0, f"installed toolchains\n--------------------\n\n{TOOLCHAIN} (default)\n"),
         "coqtop -v": (0, "The Coq Proof Assistant, version 8.16.1\ncompiled with OCaml 4.14.1\n"),
         "git --version": (0, "git version 2.39.5\n"),
+        "dpkg-query -W -f=${Version} coq": (0, "8.16.1+dfsg-1+b2"),
+        "dpkg-query -W -f=${Version} libcoq-coquelicot": (0, "3.2.0-8+b1"),
+        "dpkg-query -W -f=${Version} libcoq-hammer": (0, "1.3.2+8.16-2+b1"),
+        "dpkg-query -W -f=${Version} coinor-csdp": (0, "6.2.0-4+b1"),
     }
     env = {"HOME": str(home), "TMP_DIR": str(tmp), "DISABLE_REMOTE_CACHE": "1"}
     versions = {"lean-dojo": "4.20.0", "torch": "2.5.1", "ray": "2.40.0"}
-    return Probes(which=lambda name: f"/opt/elan/bin/{name}" if name in ("elan", "lake") else None,
+    tools = {"elan": "/opt/elan/bin/elan", "lake": "/opt/elan/bin/lake", "csdp": "/usr/bin/csdp"}
+    return Probes(which=tools.get,
                   run=commands(outputs), env=env, has_module=lambda name: True, version_of=versions.get,
                   torch_probe=lambda: (True, "torch 2.5.1, CUDA 12.4: NVIDIA H100"))
 
@@ -74,10 +79,14 @@ def test_a_fully_set_up_machine_passes_every_check(tmp_path: Path) -> None:
     checks = doctor_report(project, probes=full_machine(tmp_path, tmp_path))
     assert [c.name for c in checks] == [
         "elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL", "lean-dojo", "git",
-        "lean-dojo settings", "Coq", "torch", "CUDA", "ray"]
+        "lean-dojo settings", "Coq", "Coquelicot", "CoqHammer", "CSDP", "torch", "CUDA", "ray"]
     assert all(c.ok and c.fix is None for c in checks), [c for c in checks if not c.ok]
     found = by_name(checks)
     assert "8.16.1" in found["Coq"].detail and "4.20.0" in found["lean-dojo"].detail
+    assert found["Coq"].detail == "coqtop 8.16.1 (Debian coq 8.16.1+dfsg-1+b2)"
+    assert found["Coquelicot"].detail == "libcoq-coquelicot 3.2.0-8+b1"
+    assert found["CoqHammer"].detail == "libcoq-hammer 1.3.2+8.16-2+b1"
+    assert found["CSDP"].detail == "/usr/bin/csdp (coinor-csdp 6.2.0-4+b1)"
     assert "H100" in found["CUDA"].detail and TOOLCHAIN in found["Lean toolchain"].detail
 
 
@@ -86,12 +95,24 @@ def test_a_bare_machine_fails_every_check_with_a_fix(tmp_path: Path) -> None:
     checks = by_name(doctor_report(project, probes=bare_machine(tmp_path)))
     failed = {name for name, check in checks.items() if not check.ok}
     assert failed == {"elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL", "lean-dojo",
-                      "git", "Coq", "torch", "CUDA", "ray"}
+                      "git", "Coq", "Coquelicot", "CoqHammer", "CSDP", "torch", "CUDA", "ray"}
     assert ELAN_INIT_URL in (checks["elan"].fix or "")
     assert checks["Mathlib build cache"].fix == f"cd {project} && lake exe cache get"
     assert checks["Lean REPL"].fix == f"cd {project} && lake build repl"
     assert checks["Coq"].fix == "apt-get install coq"
+    assert checks["Coquelicot"].fix == "apt-get install libcoq-coquelicot"
+    assert checks["CoqHammer"].fix == "apt-get install libcoq-hammer"
+    assert checks["CSDP"].fix == "apt-get install coinor-csdp"
     assert checks["lean-dojo settings"].ok  # nothing set is a valid (online) configuration
+
+
+def test_coq_libraries_without_dpkg_are_found_in_coqs_own_folder(tmp_path: Path) -> None:
+    contrib = tmp_path / "coq" / "user-contrib"
+    (contrib / "Hammer").mkdir(parents=True)
+    probes = replace(bare_machine(tmp_path), run=commands({"coqc -where": (0, f"{tmp_path / 'coq'}\n")}))
+    checks = by_name(doctor_report(make_project(tmp_path), probes=probes))
+    assert checks["CoqHammer"].ok and "version unknown" in checks["CoqHammer"].detail
+    assert not checks["Coquelicot"].ok and checks["Coquelicot"].fix == "apt-get install libcoq-coquelicot"
 
 
 def test_elan_in_its_home_directory_is_found_without_path(tmp_path: Path) -> None:
