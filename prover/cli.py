@@ -45,6 +45,7 @@ from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
+from prover.sweep.memory_budget import apply_memory_budget, backend_config
 from prover.theorem_input import InputError, read_text, theorem_from_file, theorem_from_text
 from prover.tracing.cli import add_trace_command
 from search import (
@@ -231,6 +232,9 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     imports = spec.required_imports()
     factory = backend_factory(args.backend, args, imports)
     check_backend_starts(args.backend, factory)
+    sweep, budget = apply_memory_budget(sweep, args.backend, backend_config(factory), args.sessions)
+    if budget.lowered:
+        console.print(f"[yellow]memory:[/] {budget.message()}", highlight=False)
     preflight(spec)
     planner = planner_settings(args)
     if planner is not None:
