@@ -22,6 +22,7 @@ class TheoremOutcome:
     expansions: int = 0  # over all attempts
     seconds: float = 0.0
     proof: list[str] | None = None
+    axioms: list[str] | None = None  # the axioms the proof depends on, by kernel name (None: not proved)
     message: str | None = None
     planner: dict[str, Any] | None = None  # the last attempt's plans and subgoal outcomes (--planner)
 
@@ -62,6 +63,7 @@ def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]]) 
             out.planner = run.get("planner") or out.planner
             if run["status"] == "proved" and out.proved_at is None:
                 out.proved_at, out.proof, out.status = run["attempt"], run["proof"], "proved"
+                out.axioms = run.get("axioms")
         result.append(out)
     return result
 
@@ -124,8 +126,21 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
         lines.append(f"| {t.name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
                      f"{t.seconds:.1f} |")
     lines += invalid_lines(summary.theorems)
+    lines += axiom_lines(summary.theorems)
     lines += plan_lines(summary.theorems)
     return "\n".join(lines) + "\n"
+
+
+def axiom_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
+    """Each proved theorem with the axioms its kernel-checked proof depends on."""
+    proved = [t for t in theorems if t.status == "proved"]
+    if not proved:
+        return []
+    lines = ["", "## Axioms of the proofs", ""]
+    for t in proved:
+        axioms = ", ".join(f"`{a}`" for a in t.axioms) if t.axioms else "none"
+        lines.append(f"- {t.name}: {axioms if t.axioms is not None else 'not recorded'}")
+    return lines
 
 
 def invalid_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:

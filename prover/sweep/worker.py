@@ -54,7 +54,8 @@ def make_record(task: Task, status: str, *, result: SearchResult | None = None,
     log-probs and rejected sibling tactics along the proof, the raw material of expert iteration."""
     record: dict[str, Any] = {
         "theorem": task.theorem.name, "split": task.split, "attempt": task.attempt, "status": status,
-        "stop_reason": None, "proof": None, "proof_text": None, "stats": None, "message": message,
+        "stop_reason": None, "proof": None, "proof_text": None, "axioms": None, "stats": None,
+        "message": message,
         "seconds": round(seconds, 4), "worker": worker, "policy": policy, "trajectory": None,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -64,6 +65,7 @@ def make_record(task: Task, status: str, *, result: SearchResult | None = None,
         if result.proof is not None:
             record["proof"] = list(result.proof.tactics)
             record["proof_text"] = result.proof.text
+            record["axioms"] = list(result.proof.verdict.axioms)  # what the kernel check found it uses
             if result.graph is not None:
                 record["trajectory"] = result.graph.trajectory()
     return record

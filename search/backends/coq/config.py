@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from search.backends.coq.axioms import LIBRARY_AXIOMS
 from search.backends.coq.imports import check_imports
 
 
@@ -69,9 +70,10 @@ class CoqBackendConfig:
         metadata={"help": "address-space limit of each coqtop/coqc process in MiB (None: unlimited)"},
     )
     allowed_axioms: tuple[str, ...] = field(
-        default=(),
-        metadata={"help": "axioms a verified proof may depend on (default: none, as Coq's "
-                          "'Closed under the global context')"},
+        default=LIBRARY_AXIOMS,
+        metadata={"help": "kernel names of the axioms a verified proof may depend on (default: the "
+                          "axioms the standard library, Coquelicot, Flocq, Interval, Hammer and "
+                          "mathcomp declare, search.backends.coq.axioms.LIBRARY_AXIOMS; '' for none)"},
     )
     max_restarts: int = field(
         default=3,

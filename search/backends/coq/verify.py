@@ -1,9 +1,21 @@
-"""Whole-proof verification with ``coqc``: nothing counts as proved before this passed.
+"""Whole-proof verification: nothing counts as proved before this passed.
 
-The proof text is compiled from scratch in a fresh temporary directory, followed by
-``Print Assumptions NAME.``; the proof is accepted when ``coqc`` exits 0 (so ``Qed`` was accepted) and Coq
-says ``Closed under the global context`` (or lists only allowed axioms). An ``Admitted`` theorem shows up
-there as an axiom named after the theorem itself.
+Two processes, so that no proof text can write the verdict:
+
+1. ``coqc`` compiles the proof text, alone, in a fresh temporary directory, to a ``.vo`` under a logical
+   root with a random name. Its output is read only for its exit status and, on failure, the error to
+   report: a tactic may print anything there (``idtac "Closed under the global context"``) and it is
+   never read as a verdict.
+2. A fresh ``coqtop`` loads the compiled file (``Require``, never ``Load``: no tactic runs when a ``.vo``
+   is loaded) and answers ``Print Assumptions`` on the theorem, then ``About`` on each axiom it lists,
+   which gives the axiom's kernel name. Everything this coqtop prints answers a command this module
+   wrote; the parse fails closed (``assumptions``).
+
+The proof is accepted when the file compiles (so ``Qed`` was accepted) and every axiom it depends on is
+in ``allowed_axioms`` (by default the axioms the standard library and the benchmark libraries declare,
+``axioms.LIBRARY_AXIOMS``). The theorem itself ``Admitted``, a lemma admitted on the way, or a definition
+that skipped a kernel check (``Unset Guard Checking`` and the like) shows up as an assumption that is not
+allowed. ``Verdict.axioms`` names every axiom the proof uses by its kernel name.
 
 ``coqc`` runs under ``sh`` only to cap its memory with ``ulimit -v`` before it starts (no race with a
 later ``prlimit``) and to print its exit status after its output, which is how ``ManagedProcess`` learns
@@ -12,61 +24,162 @@ that it finished.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+import secrets
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from search.backends.coq.assumptions import (
+    CLOSED,
+    AssumptionsError,
+    parse_about_constant,
+    parse_assumptions,
+)
 from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop, Reply
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.process import STDOUT, ManagedProcess, ProcessDied, ProcessTimeout
-from search.errors import BackendUnavailableError
+from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import Verdict
 
 logger = logging.getLogger(__name__)
 
-CHECK_FILE = "ProverCheck.v"
-CLOSED = "Closed under the global context"
+__all__ = ["CHECK_FILE", "CLOSED", "AuditError", "compile_and_check", "run_coqc"]
+
+CHECK_MODULE = "ProverCheck"
+CHECK_FILE = f"{CHECK_MODULE}.v"
 _EXIT = re.compile(rb"@@coqc-exit:(\d+)\n")
-_AXIOM_LINE = re.compile(r"^(\S+) : ", re.MULTILINE)
 _SCRIPT = 'ulimit -v "$1" 2>/dev/null; shift; "$@" 2>&1; echo "@@coqc-exit:$?"'
 
+# Runs in the auditing coqtop before the compiled proof is loaded (the header's freshness check); may
+# raise AuditError or InvalidTheoremError to reject the proof.
+Prepare = Callable[[CoqTop, float], None]
 
-def compile_and_check(text: str, name: str, config: CoqBackendConfig) -> Verdict:
-    """Compile ``text`` (a whole ``.v`` file proving ``name``) and check the axioms it depends on.
 
-    Raises ``BackendUnavailableError`` when coqc cannot be found; every other outcome is a ``Verdict``.
+class AuditError(Exception):
+    """The auditing coqtop refused a command or gave an answer that cannot be trusted."""
+
+
+def compile_and_check(text: str, name: str, config: CoqBackendConfig, *,
+                      prepare: Prepare | None = None) -> Verdict:
+    """Compile ``text`` (a whole ``.v`` file proving ``name`` at its top level) and audit the axioms
+    the theorem depends on in a separate coqtop. ``prepare(coqtop, seconds_left)`` runs in that coqtop
+    first and may raise ``AuditError`` or ``InvalidTheoremError`` to reject the proof.
+
+    Raises ``BackendUnavailableError`` when coqc or coqtop cannot be found; every other outcome is a
+    ``Verdict``.
     """
-    try:
-        code, output = run_coqc(f"{text.rstrip()}\n\nPrint Assumptions {name}.\n", config)
-    except ProcessTimeout:
-        return Verdict(False, (f"coqc did not finish within {config.verify_timeout:g} s",), proof_text=text)
-    except ProcessDied as exc:
-        return Verdict(False, (f"coqc died: {exc}",), proof_text=text)
-    if code != 0:
-        return Verdict(False, (_errors(output),), proof_text=text)
-    return _assumptions_verdict(output, config.allowed_axioms, text)
+    for program in (config.coqc, config.coqtop):
+        if shutil.which(program) is None:
+            raise BackendUnavailableError("coq", f"{program!r} not found", INSTALL_FIX)
+    deadline = time.monotonic() + config.verify_timeout
+    root = f"ProverVerify{secrets.token_hex(6)}"
+    with tempfile.TemporaryDirectory(prefix="coq-verify-") as tmp:
+        try:
+            code, output = run_coqc(text, config, directory=tmp, root=root)
+        except ProcessTimeout:
+            return _failed(f"coqc did not finish within {config.verify_timeout:g} s", text)
+        except ProcessDied as exc:
+            return _failed(f"coqc died: {exc}", text)
+        if code != 0:
+            return _failed(_errors(output), text)
+        try:
+            axioms, unsafe = _audit(tmp, root, name, config, deadline, prepare)
+        except ProcessTimeout:
+            return _failed(f"the axiom audit did not finish within {config.verify_timeout:g} s", text)
+        except ProcessDied as exc:
+            return _failed(f"coqtop died during the axiom audit: {exc}", text)
+        except (AuditError, AssumptionsError) as exc:
+            return _failed(f"axiom audit failed: {exc}", text)
+    return _judge(axioms, unsafe, f"{root}.{CHECK_MODULE}.{name}", config.allowed_axioms, text)
 
 
-def run_coqc(text: str, config: CoqBackendConfig) -> tuple[int, str]:
-    """Compile ``text`` as a fresh file in a fresh temporary directory; return coqc's exit status and
-    its output (stdout and stderr merged, in order).
+def run_coqc(text: str, config: CoqBackendConfig, *, directory: str | None = None,
+             root: str | None = None) -> tuple[int, str]:
+    """Compile ``text`` as ``ProverCheck.v`` in ``directory`` (default: a fresh temporary one, deleted
+    after), as module ``root.ProverCheck`` when ``root`` is given; return coqc's exit status and its
+    output (stdout and stderr merged, in order). The output is proof-controlled text: never read a
+    verdict from it.
 
     Raises ``BackendUnavailableError`` (no coqc), ``ProcessTimeout`` (past ``verify_timeout``) and
     ``ProcessDied``.
     """
     if shutil.which(config.coqc) is None:
         raise BackendUnavailableError("coq", f"coqc not found ({config.coqc!r})", INSTALL_FIX)
+    if directory is None:
+        with tempfile.TemporaryDirectory(prefix="coq-verify-") as tmp:
+            return run_coqc(text, config, directory=tmp, root=root)
     limit = "unlimited" if config.memory_limit_mb is None else str(config.memory_limit_mb * 1024)
-    argv = ["sh", "-c", _SCRIPT, "sh", limit, config.coqc, "-q", *config.coq_args, CHECK_FILE]
-    with tempfile.TemporaryDirectory(prefix="coq-verify-") as tmp:
-        Path(tmp, CHECK_FILE).write_text(text)
-        with ManagedProcess(argv, name="coqc", cwd=tmp) as process:
-            stdout, _ = process.read_until(STDOUT, _EXIT, config.verify_timeout)
+    mapping = ("-Q", directory, root) if root is not None else ()
+    argv = ["sh", "-c", _SCRIPT, "sh", limit, config.coqc, "-q", *config.coq_args, *mapping, CHECK_FILE]
+    Path(directory, CHECK_FILE).write_text(text)
+    with ManagedProcess(argv, name="coqc", cwd=directory) as process:
+        stdout, _ = process.read_until(STDOUT, _EXIT, config.verify_timeout)
     match = re.search(r"@@coqc-exit:(\d+)\n", stdout)
     assert match is not None, "read_until returned without the exit marker"
     return int(match.group(1)), stdout[: match.start()]
+
+
+def _audit(directory: str, root: str, name: str, config: CoqBackendConfig, deadline: float,
+           prepare: Prepare | None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """In a fresh coqtop that maps ``directory`` to ``root``: ``prepare``, load the compiled proof,
+    ``Print Assumptions`` on the theorem, ``About`` on each axiom. Returns ``{kernel name: printed
+    name}`` and the unsafe-definition entries."""
+    audit_config = dataclasses.replace(config, coq_args=(*config.coq_args, "-Q", directory, root))
+    top = CoqTop(audit_config, name=f"coqtop[audit {name}]", cwd=directory)
+    try:
+        top.start(_left(deadline))
+        if prepare is not None:
+            try:
+                prepare(top, _left(deadline))
+            except InvalidTheoremError as exc:
+                raise AuditError(f"theorem refused: {exc.reason}") from exc
+        _ask(top, f"Require {root}.{CHECK_MODULE}.", deadline)
+        printed = _ask(top, f"Print Assumptions {root}.{CHECK_MODULE}.{name}.", deadline)
+        found = parse_assumptions(printed.output)
+        kernel_names = {}
+        for axiom in found.axioms:
+            kernel_names[parse_about_constant(_ask(top, f"About {axiom}.", deadline).output)] = axiom
+        return kernel_names, found.unsafe
+    finally:
+        top.close()
+
+
+def _ask(top: CoqTop, command: str, deadline: float) -> Reply:
+    """Run one command; raises ``AuditError`` when coqtop refuses it (the state id did not move)."""
+    before = top.state_id
+    reply = top.command(command, _left(deadline))
+    if reply.state_id == before or reply.error is not None:
+        raise AuditError(f"{command} failed: {reply.error or reply.output.strip()[:300]}")
+    return reply
+
+
+def _left(deadline: float) -> float:
+    return max(0.01, deadline - time.monotonic())
+
+
+def _judge(axioms: dict[str, str], unsafe: tuple[str, ...], target: str, allowed: tuple[str, ...],
+           text: str) -> Verdict:
+    """Accept when every axiom is allowed; say which are not, and whether the theorem is admitted."""
+    used = tuple(sorted(axioms))
+    problems = []
+    if target in axioms:
+        problems.append("the theorem itself is admitted (it is an axiom of its own proof)")
+    if unsafe:
+        problems.append("the proof relies on definitions that skipped a kernel check: " + "; ".join(unsafe))
+    extra = [a for a in used if a not in set(allowed) and a != target]
+    if extra:
+        problems.append(f"the proof depends on axioms that are not allowed: {', '.join(extra)}")
+    return Verdict(not problems, tuple(problems), used, text)
+
+
+def _failed(message: str, text: str) -> Verdict:
+    return Verdict(False, (message,), proof_text=text)
 
 
 def _errors(output: str) -> str:
@@ -74,18 +187,3 @@ def _errors(output: str) -> str:
     at = output.rfind('File "')
     text = output[at:] if at >= 0 else output
     return text.strip() or "coqc failed without a message"
-
-
-def _assumptions_verdict(output: str, allowed: tuple[str, ...], text: str) -> Verdict:
-    """Read ``Print Assumptions``' answer: closed, or the list of axioms after ``Axioms:``."""
-    if CLOSED in output:
-        return Verdict(True, proof_text=text)
-    at = output.rfind("Axioms:")
-    if at < 0:
-        return Verdict(False, (f"no Print Assumptions answer in coqc's output: {output[-300:]!r}",),
-                       proof_text=text)
-    axioms = tuple(_AXIOM_LINE.findall(output[at + len("Axioms:"):]))
-    extra = [a for a in axioms if a not in allowed]
-    if not extra:
-        return Verdict(True, axioms=axioms, proof_text=text)
-    return Verdict(False, (f"the proof depends on axioms: {', '.join(extra)}",), axioms, text)

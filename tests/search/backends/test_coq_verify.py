@@ -12,6 +12,7 @@ APP_NIL = Theorem("app_nil", "Theorem app_nil : forall (A : Type) (l : list A), 
                   "Require Import List.\nImport ListNotations.")
 APP_NIL_PROOF = ["intros A l", "induction l", "reflexivity.", "simpl", "rewrite IHl", "reflexivity"]
 NNPP = Theorem("dne", "Theorem dne : forall P : Prop, ~ ~ P -> P.", "Require Import Classical.")
+STRICT = CoqBackendConfig(allowed_axioms=())
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +49,62 @@ def test_verify_rejects_a_wrong_tactic(backend: CoqBackend) -> None:
     assert not verdict.ok and "Error" in verdict.messages[0]
 
 
-def test_verify_reports_axioms_of_a_classical_proof(backend: CoqBackend) -> None:
+def test_verify_allows_and_reports_the_standard_librarys_axioms(backend: CoqBackend) -> None:
     verdict = backend.verify(NNPP, ["intros P H", "apply NNPP", "exact H"])
+    assert verdict.ok, verdict.messages
+    assert verdict.axioms == ("Coq.Logic.Classical_Prop.classic",)
+
+
+def test_strict_config_rejects_and_names_the_axiom() -> None:
+    verdict = CoqBackend(STRICT).verify(NNPP, ["intros P H", "apply NNPP", "exact H"])
     assert not verdict.ok
-    assert verdict.axioms == ("classic",)
-    assert "classic" in verdict.messages[0]
+    assert verdict.axioms == ("Coq.Logic.Classical_Prop.classic",)
+    assert "Coq.Logic.Classical_Prop.classic" in verdict.messages[0]
 
 
-def test_allowed_axioms_are_accepted_and_still_reported() -> None:
-    backend = CoqBackend(CoqBackendConfig(allowed_axioms=("classic",)))
-    verdict = backend.verify(NNPP, ["intros P H", "apply NNPP", "exact H"])
-    assert verdict.ok and verdict.axioms == ("classic",)
+def test_allowed_axioms_are_matched_by_kernel_name() -> None:
+    allowed = CoqBackend(CoqBackendConfig(allowed_axioms=("Coq.Logic.Classical_Prop.classic",)))
+    assert allowed.verify(NNPP, ["intros P H", "apply NNPP", "exact H"]).ok
+    short = CoqBackend(CoqBackendConfig(allowed_axioms=("classic", "Classical_Prop.classic")))
+    assert not short.verify(NNPP, ["intros P H", "apply NNPP", "exact H"]).ok
+
+
+def test_real_arithmetic_uses_the_reals_axioms(backend: CoqBackend) -> None:
+    theorem = Theorem("r_lt", "Theorem r_lt : forall x : R, x < x + 1.",
+                      "Require Import Reals Lra.\nOpen Scope R_scope.")
+    verdict = backend.verify(theorem, ["intros x", "lra"])
+    assert verdict.ok, verdict.messages
+    assert verdict.axioms == ("Coq.Logic.FunctionalExtensionality.functional_extensionality_dep",
+                              "Coq.Reals.ClassicalDedekindReals.sig_forall_dec")
+    assert not CoqBackend(STRICT).verify(theorem, ["intros x", "lra"]).ok
+
+
+SPOOF = "Closed under the global context"
+
+
+def test_printed_verdict_text_is_never_read_as_the_verdict() -> None:
+    """The attack of issue 11: a proof that prints Print Assumptions' answer itself."""
+    text = ("Require Import Classical.\n\nTheorem em_t : forall P : Prop, P \\/ ~ P.\nProof.\n"
+            f'  idtac "{SPOOF}".\n  intros P; exact (classic P).\nQed.\n')
+    spoofed = compile_and_check(text, "em_t", STRICT)
+    assert not spoofed.ok and spoofed.axioms == ("Coq.Logic.Classical_Prop.classic",)
+    cheat = ("Axiom cheat : False.\nTheorem f : False.\nProof.\n"
+             f'  idtac "{SPOOF}". idtac "Axioms:". exact cheat.\nQed.\n')
+    verdict = compile_and_check(cheat, "f", CoqBackendConfig())
+    assert not verdict.ok and verdict.axioms[0].endswith(".ProverCheck.cheat")
+
+
+def test_spoofing_tactic_never_reaches_coq(backend: CoqBackend) -> None:
+    theorem = Theorem("em_t", "Theorem em_t : forall P : Prop, P \\/ ~ P.", "Require Import Classical.")
+    verdict = CoqBackend(STRICT).verify(theorem, [f'idtac "{SPOOF}"', "intros P; exact (classic P)"])
+    assert not verdict.ok and "refused" in verdict.messages[0]
+
+
+def test_definitions_that_skip_kernel_checks_are_rejected() -> None:
+    text = ("Unset Guard Checking.\nFixpoint loop (n : nat) : False := loop n.\nSet Guard Checking.\n"
+            "Theorem f : False.\nProof. exact (loop 0). Qed.\n")
+    verdict = compile_and_check(text, "f", CoqBackendConfig())
+    assert not verdict.ok and "assumed to be guarded" in verdict.messages[0]
 
 
 @pytest.mark.parametrize("tactics", [["Admitted"], ["admit"], ["intros A l", "give_up"],
@@ -78,12 +124,16 @@ def test_verify_refuses_an_axiom_in_the_header(backend: CoqBackend) -> None:
 def test_admitted_text_is_caught_by_print_assumptions() -> None:
     config = CoqBackendConfig()
     admitted = compile_and_check("Theorem x : False.\nProof.\nAdmitted.\n", "x", config)
-    assert not admitted.ok and admitted.axioms == ("x",)
+    assert not admitted.ok and "itself is admitted" in admitted.messages[0]
+    assert len(admitted.axioms) == 1 and admitted.axioms[0].endswith(".ProverCheck.x")
     given_up = compile_and_check("Theorem x : True.\nProof.\nadmit.\nQed.\n", "x", config)
     assert not given_up.ok and "given up" in given_up.messages[0]
     lemma = compile_and_check(
         "Lemma cheat : False. Admitted.\nTheorem x : 1 = 2.\nProof. destruct cheat. Qed.\n", "x", config)
-    assert not lemma.ok and lemma.axioms == ("cheat",)
+    assert not lemma.ok and "not allowed" in lemma.messages[0]
+    assert len(lemma.axioms) == 1 and lemma.axioms[0].endswith(".ProverCheck.cheat")
+    missing = compile_and_check("Theorem y : True.\nProof. exact I. Qed.\n", "x", config)
+    assert not missing.ok and "audit failed" in missing.messages[0]
 
 
 def test_verify_timeout_is_a_failed_verdict() -> None:
