@@ -1,5 +1,13 @@
-"""The retrieval index: traced states as TF-IDF vectors of their tokens, searched by cosine nearest
-neighbours (scikit-learn's ``TfidfVectorizer`` and ``NearestNeighbors``).
+"""The retrieval index: traced states as TF-IDF vectors of their tokens (scikit-learn's
+``TfidfVectorizer``), searched by cosine similarity.
+
+The vectors are unit length, so cosine similarity is a dot product; the matrix is kept transposed (one row
+per feature listing the states that have it: an inverted index, scipy's CSR), so a query is one sparse
+product that touches only states sharing a feature with it, then a partial sort. Features present in more
+than ``max_df`` of the states (``=``, ``nat``, a hypothesis) weigh little and would make every query touch
+most states, so they are dropped. (``sklearn.neighbors.NearestNeighbors`` with the cosine metric takes
+about 110 ms a query at 100k states here: it renormalises the corpus on every call; this takes about 1.5 ms,
+``benchmarks/bench_retrieval.py``.)
 
 Rows with the same state text are one entry that keeps every tactic recorded there with its count, so
 a corpus's many repeated states (``intros`` at the same statement shape, library boilerplate) cost one
@@ -16,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.neighbors import NearestNeighbors
 
 from prover.retrieval.state_text import features
 
@@ -33,27 +40,31 @@ class Entry:
 
 @dataclass(frozen=True)
 class Neighbour:
+    index: int  # the entry's position in ``RetrievalIndex.entries``
     entry: Entry
     similarity: float  # cosine similarity in [0, 1]
 
 
 class RetrievalIndex:
     """Nearest traced states of a state. Build with ``from_pairs``; raises ``ValueError`` when no pair
-    is left to index."""
+    is left to index. ``max_df``: the largest share of states a feature may occur in and still count."""
 
-    def __init__(self, entries: list[Entry], *, build_seconds: float = 0.0) -> None:
+    def __init__(self, entries: list[Entry], *, max_df: float = 0.1, build_seconds: float = 0.0) -> None:
         if not entries:
             raise ValueError("no traced steps to index (empty corpus, or every row filtered out)")
         self.entries = entries
         started = time.perf_counter()
-        self.vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, dtype=np.float32)
-        self.matrix = self.vectorizer.fit_transform([e.state for e in entries])
-        self.nn = NearestNeighbors(metric="cosine", algorithm="brute", n_jobs=1).fit(self.matrix)
+        # with few states, max_df as a share would drop most features: then it is a count of states
+        limit: float | int = max_df if len(entries) * max_df >= 50 else len(entries)
+        self.vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, dtype=np.float32,
+                                          max_df=limit)
+        matrix = self.vectorizer.fit_transform([e.state for e in entries])
+        self.postings = matrix.T.tocsr()  # feature -> states
         self.build_seconds = build_seconds + time.perf_counter() - started
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[tuple[str, str]],
-                   keep: Callable[[str], bool] | None = None) -> RetrievalIndex:
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]], keep: Callable[[str], bool] | None = None, *,
+                   max_df: float = 0.1) -> RetrievalIndex:
         """Index (state, tactic) pairs; ``keep(tactic)`` drops tactics a search could never send."""
         started = time.perf_counter()
         by_state: dict[str, Counter[str]] = {}
@@ -62,7 +73,7 @@ class RetrievalIndex:
                 continue
             by_state.setdefault(state, Counter())[tactic] += 1
         entries = [Entry(state, tuple(counts.most_common())) for state, counts in by_state.items()]
-        return cls(entries, build_seconds=time.perf_counter() - started)
+        return cls(entries, max_df=max_df, build_seconds=time.perf_counter() - started)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -72,10 +83,13 @@ class RetrievalIndex:
         return len(self.vectorizer.vocabulary_)
 
     def query(self, states: Sequence[str], k: int) -> list[list[Neighbour]]:
-        """The ``k`` most similar entries of each state, most similar first."""
+        """The ``k`` most similar entries of each state (similarity > 0), most similar first."""
         k = min(k, len(self.entries))
-        vectors = self.vectorizer.transform(list(states))
-        distances, indices = self.nn.kneighbors(vectors, n_neighbors=k)
-        return [[Neighbour(self.entries[i], float(max(0.0, 1.0 - d))) for d, i in zip(row_d, row_i,
-                                                                                      strict=True)]
-                for row_d, row_i in zip(distances, indices, strict=True)]
+        similarities = (self.vectorizer.transform(list(states)) @ self.postings).toarray()
+        found = []
+        for row in similarities:
+            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
+            top = top[np.argsort(-row[top], kind="stable")]
+            found.append([Neighbour(int(i), self.entries[i], float(min(row[i], 1.0))) for i in top
+                          if row[i] > 0])
+        return found

@@ -11,37 +11,49 @@ dropped. Names the tactic introduces (``intros x``) and global names are left as
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from prover.retrieval.state_text import Goal, identifiers, is_prop
 
 
-def _signature(typ: str, locals_: set[str]) -> tuple[str, ...]:
-    return tuple("_" if t in locals_ else t for t in identifiers(typ))
+@dataclass(frozen=True)
+class Context:
+    """A goal's locals, each with its type's signature (identifiers, locals as ``_``) and role."""
+
+    names: tuple[str, ...]
+    signatures: tuple[tuple[str, ...], ...]
+    props: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, goal: Goal) -> Context:
+        locals_ = set(goal.names)
+        signatures = tuple(tuple("_" if t in locals_ else t for t in identifiers(typ))
+                           for _, typ in goal.hypotheses)
+        return cls(goal.names, signatures, tuple(is_prop(typ) for _, typ in goal.hypotheses))
 
 
-def map_tactic(tactic: str, source: Goal, target: Goal) -> str | None:
+def map_tactic(tactic: str, source: Goal | Context, target: Goal | Context) -> str | None:
     """``tactic`` (recorded at ``source``) with its locals renamed to ``target``'s, or None when a local
     it uses has no counterpart."""
-    source_names = source.names
-    if not source_names:
+    src = source if isinstance(source, Context) else Context.of(source)
+    if not src.names:
         return tactic
-    used = [n for n in dict.fromkeys(identifiers(tactic)) if n in source_names]
+    used = [n for n in dict.fromkeys(identifiers(tactic)) if n in src.names]
     if not used:
         return tactic
-    src_locals, tgt_locals = set(source_names), set(target.names)
-    src = {name: (i, typ) for i, (name, typ) in enumerate(source.hypotheses)}
-    tgt = list(enumerate(target.hypotheses))
+    tgt = target if isinstance(target, Context) else Context.of(target)
     mapping: dict[str, str] = {}
     taken: set[str] = set()
+    size = len(tgt.names)
     for name in used:
-        index, typ = src[name]
-        signature, prop, from_end = _signature(typ, src_locals), is_prop(typ), len(source_names) - index
+        index = src.names.index(name)
+        signature, prop, from_end = src.signatures[index], src.props[index], len(src.names) - index
         best: tuple[float, str] | None = None
-        for j, (candidate, ctyp) in tgt:
+        for j, candidate in enumerate(tgt.names):
             if candidate in taken:
                 continue
-            score = (4.0 * (_signature(ctyp, tgt_locals) == signature) + 2.0 * (candidate == name)
-                     + 1.0 * (is_prop(ctyp) == prop) - 0.1 * abs((len(tgt) - j) - from_end))
+            score = (4.0 * (tgt.signatures[j] == signature) + 2.0 * (candidate == name)
+                     + 1.0 * (tgt.props[j] == prop) - 0.1 * abs((size - j) - from_end))
             if best is None or score > best[0]:
                 best = (score, candidate)
         if best is None or best[0] < 0.5:

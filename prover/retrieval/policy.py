@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.retrieval.index import RetrievalIndex
+from prover.retrieval.index import Neighbour, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
-from prover.retrieval.names import map_tactic
+from prover.retrieval.names import Context, map_tactic
 from prover.retrieval.state_text import parse_goal
 from search.protocols import Policy
 from search.types import Candidate
@@ -29,7 +29,7 @@ class RetrievalConfig:
     """Settings of the retrieval policy."""
 
     corpus: str = field(default="", metadata={"help": "the traced dataset (a `prover trace` folder)"})
-    neighbours: int = field(default=32, metadata={"help": "traced states consulted per state"})
+    neighbours: int = field(default=16, metadata={"help": "traced states consulted per state"})
     power: float = field(default=4.0, metadata={"help": "similarity ** power weighs each neighbour"})
     min_similarity: float = field(
         default=0.05, metadata={"help": "neighbours less similar than this (cosine, 0..1) are ignored"})
@@ -61,6 +61,7 @@ class RetrievalPolicy:
     def __init__(self, index: RetrievalIndex, config: RetrievalConfig | None = None) -> None:
         self.index = index
         self.config = config or RetrievalConfig()
+        self._contexts: dict[int, Context] = {}  # entry index -> its parsed context, read once
 
     @property
     def width(self) -> int:
@@ -72,14 +73,16 @@ class RetrievalPolicy:
         neighbours = self.index.query(states, self.config.neighbours)
         return [self._candidates(state, found)[:n] for state, found in zip(states, neighbours, strict=True)]
 
-    def _candidates(self, state: str, neighbours: list) -> list[Candidate]:
-        target = parse_goal(state)
+    def _candidates(self, state: str, neighbours: list[Neighbour]) -> list[Candidate]:
+        target = Context.of(parse_goal(state))
         weights: dict[str, float] = {}
         for neighbour in neighbours:
             if neighbour.similarity <= 0 or neighbour.similarity < self.config.min_similarity:
                 continue
             entry = neighbour.entry
-            source = parse_goal(entry.state)
+            source = self._contexts.get(neighbour.index)
+            if source is None:
+                source = self._contexts[neighbour.index] = Context.of(parse_goal(entry.state))
             total = sum(count for _, count in entry.tactics)
             base = neighbour.similarity ** self.config.power
             for tactic, count in entry.tactics:

@@ -73,7 +73,9 @@ def test_identical_states_are_one_entry_and_the_nearest_state_comes_first() -> N
     assert found[0].entry.state == COQ_STATE and 0.3 < found[0].similarity <= 1.0
     (same,) = built.query([COQ_STATE], 3)
     assert same[0].similarity == pytest.approx(1.0, abs=1e-5)
-    assert same[0].similarity >= same[1].similarity >= same[2].similarity
+    similarities = [n.similarity for n in same]
+    assert similarities == sorted(similarities, reverse=True) and all(x > 0 for x in similarities)
+    assert "True" not in [n.entry.state.split()[-1] for n in same]  # shares no feature: left out
 
 
 def test_candidates_are_mapped_ranked_and_scored_as_log_probabilities() -> None:

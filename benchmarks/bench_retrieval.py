@@ -1,0 +1,105 @@
+"""Retrieval policy benchmarks over a traced standard library (``prover trace --out DATASET``).
+
+Run: ``python benchmarks/bench_retrieval.py DATASET [--sample 2000] [--corpus-size 100000]``. Prints JSON:
+
+1. Index: distinct states and vocabulary of the train files' rows (the fixed split of
+   ``prover.stdlib_bench.split``), build time.
+2. Held-out tactic accuracy: for up to ``--sample`` rows of the test files (every k-th row, fixed), is the
+   recorded tactic (whitespace-normalised) the retrieval policy's first proposal (top-1) or among its first
+   five (top-5)? Beside it, in the same process on the same rows, the tactic-list baseline
+   (``CoqTacticPolicy``).
+3. Query latency at a ``--corpus-size``-state index: every row's state plus, when the corpus has fewer
+   distinct states, copies whose hypothesis names are primed (distinct texts: the vectors and the index
+   size are what latency depends on). One state per ``propose`` call (a search's own call), median and
+   p95 over 300 states, against the tactic-list policy's ``propose`` in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from prover.retrieval import RetrievalConfig, RetrievalIndex, RetrievalPolicy  # noqa: E402
+from prover.stdlib_bench.split import split_of  # noqa: E402
+from prover.tracing.dataset import open_dataset  # noqa: E402
+from search.backends.coq import CoqTacticPolicy  # noqa: E402
+from search.backends.coq.safety import check_coq_tactic  # noqa: E402
+
+
+def normal(tactic: str) -> str:
+    return " ".join(tactic.split())
+
+
+def accuracy(policy, rows: list[tuple[str, str]]) -> dict[str, float]:
+    top1 = top5 = 0
+    for start in range(0, len(rows), 64):
+        batch = rows[start:start + 64]
+        for (_, tactic), candidates in zip(batch, policy.propose([s for s, _ in batch], 5), strict=True):
+            proposed = [normal(c.tactic) for c in candidates]
+            top1 += bool(proposed) and proposed[0] == normal(tactic)
+            top5 += normal(tactic) in proposed
+    return {"top1": round(top1 / len(rows), 4), "top5": round(top5 / len(rows), 4)}
+
+
+def latency(policy, states: list[str]) -> dict[str, float]:
+    times = []
+    for state in states:
+        started = time.perf_counter()
+        policy.propose([state], 16)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[int(0.95 * len(times))]
+    return {"median_ms": round(statistics.median(times), 3), "p95_ms": round(p95, 3)}
+
+
+def primed(state: str, copy: int) -> str:
+    """The state with every hypothesis name primed ``copy`` times (a distinct text)."""
+    return re.sub(r"(?m)^  ([A-Za-z_][\w']*)( :|,)", lambda m: f"  {m.group(1)}{chr(39) * copy}{m.group(2)}",
+                  state)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dataset")
+    parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--corpus-size", type=int, default=100_000)
+    args = parser.parse_args()
+    table = open_dataset(args.dataset).read(columns=["file", "state_before", "tactic"])
+    rows = list(zip(table.column("file").to_pylist(), table.column("state_before").to_pylist(),
+                    table.column("tactic").to_pylist(), strict=True))
+    train = [(s, t) for f, s, t in rows if split_of(f) == "train"]
+    test = [(s, t) for f, s, t in rows if split_of(f) == "test"]
+    keep = lambda t: check_coq_tactic(t) is None  # noqa: E731
+    index = RetrievalIndex.from_pairs(train, keep)
+    out: dict = {"rows": len(rows), "train_rows": len(train), "test_rows": len(test),
+                 "index": {"states": len(index), "vocabulary": index.vocabulary_size,
+                           "build_s": round(index.build_seconds, 2)}}
+    sample = test[:: max(1, len(test) // args.sample)][: args.sample]
+    retrieval = RetrievalPolicy(index, RetrievalConfig())
+    out["heldout"] = {"rows": len(sample), "retrieval": accuracy(retrieval, sample),
+                      "tactic_list": accuracy(CoqTacticPolicy(), sample)}
+    distinct = list(dict.fromkeys(s for _, s, _ in rows))
+    states, copy = list(distinct), 1
+    while len(states) < args.corpus_size:
+        states += [primed(s, copy) for s in distinct[: args.corpus_size - len(states)]]
+        copy += 1
+    big = RetrievalIndex.from_pairs([(s, "auto") for s in states])
+    queries = [s for s, _ in sample[:300]]
+    out["latency"] = {"index_states": len(big), "build_s": round(big.build_seconds, 2),
+                      "retrieval": latency(RetrievalPolicy(big), queries),
+                      "tactic_list": latency(CoqTacticPolicy(), queries)}
+    out["latency"]["ratio_median"] = round(out["latency"]["retrieval"]["median_ms"]
+                                           / out["latency"]["tactic_list"]["median_ms"], 2)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
