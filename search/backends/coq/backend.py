@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Sequence
 
+from search.backends.coq.clock import without_clock
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.header_pool import CoqtopPool
 from search.backends.coq.imports import statement_check, statement_signature
@@ -52,7 +53,7 @@ class CoqBackend:
             lines += statement_signature(theorem.statement)
             lines += [*self.config.imports, ""]
         lines += [theorem.statement.strip(), "Proof."]
-        lines += [f"  {tactic_sentence(t)}" for t in tactics]
+        lines += [f"  {tactic_sentence(without_clock(t))}" for t in tactics]  # clock.py: why
         lines.append("Qed.")
         if self.config.imports:
             lines += statement_check(theorem.name)

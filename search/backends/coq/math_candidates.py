@@ -30,6 +30,10 @@ _UPPER_FLIPPED = re.compile(rf"^\(?(-?\d+)\)?\s*(>=|>)\s*({_IDENT})$")
 _LOWER = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})$")
 _LOWER_FLIPPED = re.compile(rf"^({_IDENT})\s*(>=|>)\s*\(?(-?\d+)\)?$")
 
+# Tactics that can run long when they fail: the policy gives them a limit of their own (``clock.py``).
+SLOW_TACTICS = frozenset({"sauto", "hauto", "intuition", "firstorder", "eauto", "nra", "nia", "psatz R 2",
+                          "psatz Z 2", "interval", "field_simplify; nra", "Z.div_mod_to_equations; nia",
+                          "zify; Z.div_mod_to_equations; nia"})
 MAX_CASES = 40  # a case split on more values than this is left to the decision procedures
 MAX_PAIRS = 6  # squares of differences in one nra hint
 
@@ -43,6 +47,11 @@ class Domain:
     natural: bool
     transcendental: bool
     division: bool
+
+
+def is_slow(tactic: str) -> bool:
+    """Whether ``tactic`` may spend seconds failing (a procedure that searches, or hints then one)."""
+    return tactic in SLOW_TACTICS or (tactic.startswith("pose proof") and tactic.endswith(("nra", "nia")))
 
 
 def variables(view: GoalView, typ: str) -> list[str]:

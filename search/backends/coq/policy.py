@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from search.backends.coq import math_candidates as numbers
+from search.backends.coq.clock import bounded
 from search.backends.coq.goal_view import (
     GoalView,
     first_goal,
@@ -76,6 +77,11 @@ class CoqTacticPolicy:
     definitions: tuple[str, ...] = field(
         default=(), metadata={"help": "names the theorem's header defines: `unfold` candidates"}
     )
+    slow_limit: int | None = field(
+        default=3,
+        metadata={"help": "seconds (Coq's `timeout N`) for tactics that may search long when they fail "
+                          "(sauto, nra, psatz ...), below the search's own per-tactic limit; None: none"},
+    )
 
     def __post_init__(self) -> None:
         if not self.fixed:
@@ -87,6 +93,8 @@ class CoqTacticPolicy:
             raise ValueError("fixed tactic weights must be > 0")
         if self.max_names < 0:
             raise ValueError(f"max_names must be >= 0, got {self.max_names}")
+        if self.slow_limit is not None and self.slow_limit < 1:
+            raise ValueError(f"slow_limit must be >= 1 s, got {self.slow_limit}")
 
     @property
     def width(self) -> int:
@@ -98,7 +106,8 @@ class CoqTacticPolicy:
     def fingerprint(self) -> str:
         """Names everything that decides the proposals, for a shared proof cache (the policy is
         deterministic: it has no ``for_attempt``)."""
-        return settings_digest("coq-tactics", [self.fixed, self.max_names, self.imports, self.definitions])
+        return settings_digest("coq-tactics", [self.fixed, self.max_names, self.imports, self.definitions,
+                                               self.slow_limit])
 
     def for_theorem(self, theorem: Theorem) -> CoqTacticPolicy:
         """This policy, knowing the definitions of ``theorem``'s header (for ``unfold``)."""
@@ -118,7 +127,12 @@ class CoqTacticPolicy:
                 _add(weights, tactic, weight)
         total = sum(weights.values())
         ranked = sorted(weights.items(), key=lambda tw: -tw[1])
-        return [Candidate(tactic, math.log(weight / total)) for tactic, weight in ranked]
+        return [Candidate(self._limited(tactic), math.log(weight / total)) for tactic, weight in ranked]
+
+    def _limited(self, tactic: str) -> str:
+        if self.slow_limit is None or not numbers.is_slow(tactic):
+            return tactic
+        return bounded(tactic, self.slow_limit)
 
     def _state_tactics(self, view: GoalView) -> list[tuple[str, float]]:
         out = _conclusion_tactics(view.conclusion)

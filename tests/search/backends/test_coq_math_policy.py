@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from search.backends.coq import CoqBackend, CoqBackendConfig, CoqTacticPolicy
+from search.backends.coq.clock import without_clock
 from search.backends.coq.policy import COQ_POLICY_IMPORTS, header_definitions
 from search.types import ProofFinished, TacticState, Theorem
 
@@ -36,7 +37,13 @@ NATURAL = """1 goal
 
 
 def tactics(pp: str, policy: CoqTacticPolicy | None = None) -> list[str]:
-    return [c.tactic for c in (policy or CoqTacticPolicy()).candidates(pp)]
+    """The candidates' tactics, without the limits the policy gives slow ones."""
+    return [without_clock(c.tactic) for c in (policy or CoqTacticPolicy()).candidates(pp)]
+
+
+def proposed(pp: str, tactic: str) -> str:
+    """The candidate for ``tactic`` exactly as the policy proposes it (with its limit, if any)."""
+    return next(c.tactic for c in CoqTacticPolicy().candidates(pp) if without_clock(c.tactic) == tactic)
 
 
 def test_real_goals_get_the_real_decision_procedures_and_nra_hints() -> None:
@@ -46,6 +53,20 @@ def test_real_goals_get_the_real_decision_procedures_and_nra_hints() -> None:
     assert "lia" in found  # the fixed list still offers it (first among equals is the domain's own)
     assert found.index("lra") < found.index("psatz R 2")
     assert not any(t.startswith("assert (Hcase") for t in found)  # R has no small ranges
+
+
+def test_slow_tactics_get_their_own_limit_and_proofs_hold_them_without_it() -> None:
+    found = [c.tactic for c in CoqTacticPolicy().candidates(REAL)]
+    assert {"timeout 3 sauto", "timeout 3 nra", "timeout 3 (pose proof (pow2_ge_0 (x - y)); nra)",
+            "lra", "field"} <= set(found)
+    assert "sauto" in [c.tactic for c in CoqTacticPolicy(slow_limit=None).candidates(REAL)]
+    theorem = Theorem("r", "Theorem r : forall x y : R, x * y <= (x ^ 2 + y ^ 2) / 2.", "Require Reals.")
+    text = CoqBackend().render_proof(theorem, ["intros", "timeout 3 (pose proof (pow2_ge_0 (x - y)); nra)",
+                                               "timeout 3 (lra); (lra)"])
+    assert "\n  pose proof (pow2_ge_0 (x - y)); nra.\n" in text and "\n  (lra); (lra).\n" in text
+    assert "timeout" not in text
+    with pytest.raises(ValueError):
+        CoqTacticPolicy(slow_limit=0)
 
 
 def test_integer_goals_get_lia_division_equations_ranges_and_subst() -> None:
@@ -131,6 +152,6 @@ def test_the_policys_tactics_run_with_its_imports(backend: CoqBackend) -> None:
     for theorem, tactic in cases:
         session, state = opened(backend, theorem, "intros")
         with session:
-            assert tactic in tactics(state.pp), (theorem.name, tactics(state.pp))
-            assert isinstance(session.run_tactic(state, tactic), ProofFinished), theorem.name
-        assert backend.verify(theorem, ["intros", tactic]).ok, theorem.name
+            candidate = proposed(state.pp, tactic)
+            assert isinstance(session.run_tactic(state, candidate), ProofFinished), theorem.name
+        assert backend.verify(theorem, ["intros", candidate]).ok, theorem.name
