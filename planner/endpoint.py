@@ -97,7 +97,8 @@ class JsonEndpoint:
             if not retryable or attempt > self._retry.max_retries:
                 raise failure
             delay = self._delay(attempt, response)
-            logger.warning("%s; retrying in %.2f s", failure, delay)
+            logger.warning("%s; retrying in %.2f s", failure, delay,
+                           extra={"retry_endpoint": self.url, "retry_error": str(failure)})
             self._sleep(delay)
 
     def _attempt(self, payload: dict[str, Any],

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.logging import RichHandler
+from rich.text import Text
 
 from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
 from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
 from prover.backends import BACKENDS, add_backend_options, backend_factory
-from prover.cli_options import add_config_options, config_from_args
+from prover.cli_options import ProverArgumentParser, add_config_options, config_from_args
 from prover.expert.cli import add_train_command
 from prover.hf_policy_config import ModelLoadError
+from prover.logs import report_retries, setup_logging
 from prover.planner_cli import (
     PlannerSettings,
     add_planner_options,
@@ -61,7 +61,7 @@ EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="prover", description="Step-level theorem prover for Lean 4 "
+    parser = ProverArgumentParser(prog="prover", description="Step-level theorem prover for Lean 4 "
                                      "(and Coq): best-first LLM tactic search.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -158,6 +158,10 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
     out.add_argument("--graph-out", type=Path, metavar="FILE",
                      help="write the explored graph as node-link JSON (networkx) to FILE")
+    out.add_argument("--html", type=Path, metavar="FILE",
+                     help="write an interactive page of the explored graph to FILE (one self-contained "
+                          "HTML file, works offline): states, tactics with scores, errors, the proof "
+                          "path, a replay of the search")
 
 
 def read_theorem(args: argparse.Namespace, assistant: str):
@@ -184,6 +188,8 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     spec = policy_spec(args, assistant)
     config = search_config(args, spec)
     planner = planner_settings(args)
+    if planner is not None and args.html is not None:
+        raise InputError("--html draws the graph of one search; --planner runs one per subgoal")
     backend = backend_factory(args.backend, args, spec.required_imports())()
     try:
         policy = LazyPolicy(spec, theorem)  # the session opens (and fails fast) before a large model loads
@@ -198,6 +204,7 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     finally:
         backend.close()
     write_graph(result, args.graph_out)
+    write_html(result, args.html, console)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
@@ -346,24 +353,37 @@ def write_graph(result: SearchResult, path: Path | None) -> None:
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=str))
 
 
+def write_html(result: SearchResult, path: Path | None, console: Console) -> None:
+    from prover.explorer import write_result_page
+
+    if path is not None and write_result_page(result, path) is not None:
+        console.print(Text(f"search graph: {path}"), highlight=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=True)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console)])
+    retries = setup_logging(console, args.verbose)
     try:
         return args.handler(args, console)
     except (InputError, InvalidTheoremError, SetupError, PlannerConfigError,
             PlanningUnsupportedError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(console, exc)
         return EXIT_INPUT
     except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError,
             PolicyServerError, EndpointError) as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(console, exc)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130
+    finally:
+        report_retries(retries)
+
+
+def print_error(console: Console, exc: BaseException) -> None:
+    """``error: MESSAGE``, the message verbatim: a proof assistant's ``[term]`` is text, not markup."""
+    console.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,70 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import shlex
+import sys
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+class ProverArgumentParser(argparse.ArgumentParser):
+    """``prover``'s parsers (sub-command parsers inherit the class): abbreviated options are refused, and
+    a bad command line gets one short usage line and the error (with the closest option for a typo),
+    not the whole usage of a command with a hundred options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._chosen(namespace).error("unrecognized arguments: " + shlex.join(extras))
+        return namespace
+
+    def _chosen(self, namespace: argparse.Namespace) -> ProverArgumentParser:
+        """The (sub-)command parser that the command line selected, so that errors name it."""
+        parser: ProverArgumentParser = self
+        while True:
+            commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            name = None if commands is None else getattr(namespace, commands.dest, None)
+            chosen = None if commands is None else commands.choices.get(name)
+            if not isinstance(chosen, ProverArgumentParser):
+                return parser
+            parser = chosen
+
+    def short_usage(self) -> str:
+        """``PROG [options] POSITIONALS``: the shape of the command line, without the option list."""
+        formatter = self._get_formatter()
+        words = [self.prog]
+        if any(action.option_strings for action in self._actions):
+            words.append("[options]")
+        for action in self._actions:
+            if not action.option_strings:
+                metavar = formatter._get_default_metavar_for_positional(action)
+                words.append(formatter._format_args(action, metavar))
+        return " ".join(words)
+
+    def error(self, message: str) -> typing.NoReturn:
+        hint = self._suggestion(message)
+        sys.stderr.write(f"usage: {self.short_usage()}   ('{self.prog} --help' lists the options)\n"
+                         f"{self.prog}: error: {message}{hint}\n")
+        sys.exit(2)
+
+    def _suggestion(self, message: str) -> str:
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        known = list(self._option_string_actions)
+        close = []
+        for word in shlex.split(message.split(":", 1)[1]):
+            if word.startswith("--"):
+                close += difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.75)
+        return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def _option_name(prefix: str, field_name: str) -> str:

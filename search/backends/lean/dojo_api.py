@@ -123,7 +123,26 @@ def load_dojo_api(
         raise BackendUnavailableError("dojo", f"importing lean_dojo failed: {exc!r}", fix) from exc
     if already:
         _warn_on_stale_constants(module, config)
+    else:
+        route_loguru_to_logging()
     return api_from_module(module)
+
+
+def route_loguru_to_logging() -> None:
+    """LeanDojo logs through loguru straight to stderr, DEBUG included (it sets that up at its import);
+    send those records through the standard ``logging`` tree instead (loggers ``lean_dojo.*``, same
+    levels), so that the application's handlers filter, format and summarise them like any library's."""
+    try:
+        from loguru import logger as loguru_logger
+    except ImportError:
+        return
+    loguru_logger.remove()
+    loguru_logger.add(_forward_loguru, level=0, format="{message}")
+
+
+def _forward_loguru(message: Any) -> None:
+    record = message.record
+    logging.getLogger(record["name"] or "lean_dojo").log(record["level"].no, "%s", record["message"])
 
 
 def _command_failure(exc: subprocess.SubprocessError) -> str:

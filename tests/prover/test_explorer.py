@@ -1,0 +1,122 @@
+"""The search-graph explorer's model and page, from scripted searches (the browser test is separate)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
+
+from prover.explorer import explorer_model, node_label, node_link, render_page, write_page, write_result_page
+from search import SearchConfig, prove
+
+CFG = SearchConfig(time_limit=None, max_expansions=3)
+
+
+def _result(root: str = "r"):
+    # r -> s (proof path), r -> d (every tactic fails there: a dead end), r -> u (never expanded)
+    env = ScriptedEnv(root=root, moves={root: {"bad": Fail("The reference lia was not found"), "a": "s",
+                                               "b": "d", "c": "u"},
+                                        "d": {"x": Fail("no"), "y": Fail("no")}, "s": {"fin": QED}})
+    policy = ScriptedPolicy({root: [("bad", -0.1), ("b", -0.15), ("a", -0.2), ("c", -0.9)],
+                             "d": [("x", -0.1), ("y", -0.2)], "s": [("fin", -0.3)]})
+    return prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=CFG)
+
+
+def _model(result):
+    return explorer_model(node_link(result.graph), title="scripted", stop_reason=result.stop_reason.value,
+                          proof=list(result.proof.tactics), stats=result.stats.as_dict())
+
+
+def test_the_model_has_the_graphs_nodes_edges_and_failures() -> None:
+    result = _result()
+    graph = result.graph.to_networkx()
+    model = _model(result)
+    assert model["counts"] == {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
+                               "failures": 3}
+    by_key = {node["key"]: node for node in model["nodes"]}
+    assert by_key[0]["failures"][0]["message"] == "The reference lia was not found"
+    assert {(e["tactic"], e["logprob"]) for e in model["edges"]} == {("a", -0.2), ("b", -0.15),
+                                                                      ("c", -0.9), ("fin", -0.3)}
+
+
+def test_the_proof_path_and_statuses() -> None:
+    model = _model(_result())
+    states = {node["state"]: node for node in model["nodes"] if node["key"] != "proved"}
+    assert [s for s, node in states.items() if node["on_proof"]] == ["r", "s"]
+    assert {e["tactic"] for e in model["edges"] if e["on_proof"]} == {"a", "fin"}
+    assert {s: node["status"] for s, node in states.items()} == {
+        "r": "proof", "s": "proof", "d": "dead-end", "u": "open"}
+    sink = next(node for node in model["nodes"] if node["key"] == "proved")
+    assert sink["status"] == "proved" and sink["on_proof"]
+
+
+def test_the_replay_steps_follow_the_search() -> None:
+    model = _model(_result())
+    names = {node["id"]: node["state"] or "sink" for node in model["nodes"]}
+    edges = {edge["id"]: edge["tactic"] for edge in model["edges"]}
+    failures = {node["id"]: node["failures"] for node in model["nodes"]}
+    trace = []
+    for step in model["steps"]:
+        if step["kind"] == "expand":
+            trace.append("expand " + names[step["node"]])
+        elif step["kind"] == "edge":
+            trace.append(edges[step["edge"]])
+        else:
+            trace.append(failures[step["node"]][step["index"]]["tactic"])
+    # best-first: d (-0.15) before s (-0.2); each expansion comes before the answers to its tactics
+    assert trace == ["expand r", "bad", "b", "a", "c", "expand d", "x", "y", "expand s", "fin"]
+    created = {names[node["id"]]: node["created"] for node in model["nodes"]}
+    assert created["r"] == 0 and created["d"] == 3 and created["sink"] == len(trace)
+
+
+def test_exports_without_the_order_fields_still_render() -> None:
+    data = node_link(_result().graph)
+    for node in data["nodes"]:
+        for key in ("parent", "expansion", "expanded_after", "failure_order"):
+            node.pop(key, None)
+    for edge in data["edges"]:
+        edge.pop("order", None)
+    data = json.loads(json.dumps(data))  # tuples become lists, as read from a --graph-out file
+    model = explorer_model(data, title="old", proof=["a", "fin"])
+    assert model["counts"]["nodes"] == 5 and model["counts"]["edges"] == 4
+    assert len(model["steps"]) == 3 + 4 + 3  # expansions, edges and failures, each once
+    assert {e["tactic"] for e in model["edges"] if e["on_proof"]} == {"a", "fin"}
+
+
+def test_not_a_graph_is_refused() -> None:
+    try:
+        explorer_model({"nodes": 3}, title="x")
+    except ValueError as exc:
+        assert "node-link" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def test_hostile_state_text_stays_data() -> None:
+    hostile = "</script><script>document.body.dataset.pwned = '1'</script>{{SCRIPT}} <!--"
+    page = render_page(_model(_result(root=hostile)))
+    data = re.search(r'<script type="application/json" id="graph-data">(.*?)</script>', page, re.DOTALL)
+    assert data is not None
+    assert json.loads(data.group(1))["nodes"][0]["state"] == hostile  # intact, and inside the element
+    outside = page.replace(data.group(1), "")
+    assert "dataset.pwned" not in outside
+    assert re.search(r"\{\{[A-Z]+\}\}", outside) is None  # no placeholder left, none re-expanded
+
+
+def test_pages_inline_the_library_or_share_one_copy(tmp_path: Path) -> None:
+    result = _result()
+    single = write_result_page(result, tmp_path / "one.html")
+    text = single.read_text(encoding="utf-8")
+    assert "Cytoscape Consortium" in text and '<script src="' not in text
+    shared = write_page(_model(result), tmp_path / "graphs" / "t.html", shared_library=True)
+    assert '<script src="cytoscape.min.js">' in shared.read_text(encoding="utf-8")
+    assert (tmp_path / "graphs" / "cytoscape.min.js").stat().st_size > 100_000
+    assert "Permission is hereby granted" in (tmp_path / "graphs" / "cytoscape.LICENSE").read_text()
+
+
+def test_node_labels_show_the_goal() -> None:
+    assert node_label("1 goal\n  n : nat\n  ============================\n  n + 0 = n") == "n + 0 = n"
+    assert node_label("n : ℕ\n⊢ n + 0 = n") == "n + 0 = n"
+    assert node_label("x" * 100).endswith("…") and len(node_label("x" * 100)) == 40
