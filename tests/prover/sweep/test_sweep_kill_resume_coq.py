@@ -1,0 +1,48 @@
+"""``kill -9`` of a real Coq sweep's driver, then a rerun: no finished result is lost, rewritten or
+duplicated, and every theorem ends with exactly one result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+
+def records(out: Path) -> list[dict]:
+    path = out / "results.jsonl"
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return [json.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]
+
+
+@pytest.mark.slow
+def test_a_coq_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_a_result(
+        ray_cluster, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    limit = 8
+    argv = [sys.executable, "-m", "prover.cli", "sweep", "coq_basic", "--backend", "coq", "--policy",
+            "tactics", "--split", "test", "--limit", str(limit), "--workers", "2", "--max-expansions", "6",
+            "--tactic-timeout", "2", "--address", ray_cluster.address, "--out", str(out)]
+    driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while len(records(out)) < 3 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    before = records(out)
+    assert 3 <= len(before) < limit, "the driver should die part-way through"
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    after = records(out)
+    assert after[: len(before)] == before  # finished results kept, byte for byte the same records
+    assert Counter(r["theorem"] for r in after) == Counter({t: 1 for t in {r["theorem"] for r in after}})
+    assert len(after) == limit and not [r for r in after if r["status"] == "error"]
+    assert json.loads((out / "report.json").read_text())["total"] == limit
