@@ -114,7 +114,8 @@ class _OverlapDriver:
         self._specs = [("overlap-model", self.expand_jobs, self.model, True),
                        ("overlap-verify", self.verify_jobs, verify_server(verify, clock), False)]
         self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs,
-                         tactic_server(s, clock, self.time_left), False) for i, s in enumerate(sessions)]
+                         tactic_server(s, clock, self.time_left, self.stopped), False)
+                        for i, s in enumerate(sessions)]
         self.late = False  # a tactic thread found the time budget spent
         self.in_flight = 0
         self.verifying = 0
@@ -151,6 +152,11 @@ class _OverlapDriver:
         """Seconds of the search's time budget left (``None``: no budget); read by the tactic threads."""
         limit = self.search.config.time_limit
         return None if limit is None else limit - self.search.elapsed()
+
+    def stopped(self) -> bool:
+        """Whether the search is done; read by the tactic threads, so that none starts a queued tactic
+        between the search's stop and the cancelling of its queue."""
+        return self.search.done
 
     def wait_limit(self) -> float | None:
         """Seconds (of the search's clock) to wait for an answer: until the time budget ends."""

@@ -16,9 +16,10 @@ from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 logger = logging.getLogger(__name__)
 
 STOP = object()  # sentinel: the thread reading it from its job queue exits
-LATE = object()  # the value of a tactic answer whose tactic never ran: the search's time was up
+LATE = object()  # the value of a tactic answer whose tactic never ran: the search's time was up or it stopped
 Clock = Callable[[], float]
 TimeLeft = Callable[[], float | None]
+Stopped = Callable[[], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +96,19 @@ class ModelServer:
         return [Answer(r, c, share) for r, c in zip(requests, proposals, strict=True)]
 
 
-def tactic_server(session: Session, clock: Clock, time_left: TimeLeft) -> Callable[[list[Any]], list[Answer]]:
+def tactic_server(session: Session, clock: Clock, time_left: TimeLeft,
+                  stopped: Stopped = lambda: False) -> Callable[[list[Any]], list[Answer]]:
     """Runs ``(seq, TacticRequest)`` jobs on one session. A tactic that waited in the queue gets no more
     than the search's time left when it starts (its request was capped when it was handed out), and one
-    that would start after the search's time is up does not run: its answer's value is ``LATE``."""
+    that would start after the search's time is up, or after the search stopped (``stopped()``: a job the
+    driver had no time to cancel yet), does not run: its answer's value is ``LATE``."""
 
     def serve(jobs: list[tuple[int, TacticRequest]]) -> list[Answer]:
         answers = []
         for seq, request in jobs:
+            if stopped():
+                answers.append(Answer(request, LATE, 0.0, seq))
+                continue
             timeout, left = request.timeout, time_left()
             if left is not None:
                 if left <= 0:

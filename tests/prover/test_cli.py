@@ -91,13 +91,25 @@ def test_help_documents_every_option() -> None:
         assert option in text
 
 
-def test_doctor_reports_checks_and_fixes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_reports_checks_and_fixes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor", "--project-dir", str(tmp_path)])  # a folder with no Lake project in it
+    out = capsys.readouterr().out
+    assert "Coq" in out and "lake" in out and "Lean toolchain" in out
+    assert code == 1
+    assert "To fix:" in out and f"cd {tmp_path.resolve()} && lake build repl" in out
+
+
+def test_doctor_exits_0_when_every_check_passes(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import prover.doctor
+    from prover.doctor import Check
+
+    monkeypatch.setattr(prover.doctor, "doctor_report", lambda project_dir: [
+        Check("lake", True, "/usr/bin/lake"), Check("Coq", True, "coqtop 8.16.1")])
     code = main(["doctor"])
     out = capsys.readouterr().out
-    assert "Coq" in out and "lake" in out
-    assert code in (0, 1)
-    if code == 1:
-        assert "To fix:" in out
+    assert code == 0
+    assert "Coq" in out and "To fix:" not in out
 
 
 def test_setup_dry_run_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,6 +38,36 @@ def no_leaked_threads() -> Iterator[None]:
     assert overlap_threads() == [], "the driver left threads running"
 
 
+WAIT = 5.0  # seconds an event may take before the test fails (never reached when the driver is right)
+
+
+class SignallingSearch(BestFirstSearch):
+    """A search that tells other threads where the driver is.
+
+    ``stopped`` is set once the search has stopped (the driver asks it for requests after every answer).
+    ``queued`` is set when the driver thread, holding ``queued_after`` scheduled expansions, reads the
+    time left (``elapsed``): it does so just before it waits for answers, after it handed every ready
+    request to the threads. The search needs a time limit for that read to happen."""
+
+    def __init__(self, *args, queued_after: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stopped = threading.Event()
+        self.queued = threading.Event()
+        self.queued_after = queued_after
+
+    def requests(self):
+        out = super().requests()
+        if self.done:
+            self.stopped.set()
+        return out
+
+    def elapsed(self) -> float:
+        on_driver = not threading.current_thread().name.startswith("overlap-")
+        if on_driver and self.queued_after is not None and self.stats.expansions >= self.queued_after:
+            self.queued.set()
+        return super().elapsed()
+
+
 class JitterSession(ScriptedSession):
     """Answers after a random pause of at most 2 ms, so that parallel answers come back out of order."""
 
@@ -193,38 +223,49 @@ def test_too_few_sessions_break_the_barrier_and_the_error_reaches_the_caller() -
         run_search_overlapped(search, sessions, ScriptedPolicy(dict(FAN_POLICY)), lambda tactics: None)
 
 
-class RecordingPolicy(ScriptedPolicy):
-    """Records the size of each batch; the second call waits until the search scheduled ``wait_for``
-    expansions (so that they are pending while it runs)."""
+class GatedSession(ScriptedSession):
+    """Runs the tactics in ``gated`` only once ``gate`` is set."""
 
-    def __init__(self, table, search_ref: list[BestFirstSearch], wait_for: int) -> None:
+    def __init__(self, env: ScriptedEnv, gate: threading.Event, gated: set[str]) -> None:
+        super().__init__(env, THEOREM)
+        self.gate, self.gated = gate, gated
+
+    def run_tactic(self, state, tactic, *, timeout=None):
+        if tactic in self.gated:
+            assert self.gate.wait(WAIT), "the gate never opened"
+        return super().run_tactic(state, tactic, timeout=timeout)
+
+
+class RecordingPolicy(ScriptedPolicy):
+    """Records the size of each batch. The second call (for c0) opens ``gate`` (t1..t3 run and their
+    children c1..c3 get scheduled) and returns only once the driver queued those expansions and waits."""
+
+    def __init__(self, table, gate: threading.Event, search_ref: list[SignallingSearch]) -> None:
         super().__init__(table)
         self.batches: list[int] = []
-        self.search_ref, self.wait_for = search_ref, wait_for
+        self.gate, self.search_ref = gate, search_ref
 
     def propose(self, states, n):
         self.batches.append(len(states))
         if len(self.batches) == 2:
-            deadline = time.monotonic() + 1.0
-            while self.search_ref[0].stats.expansions < self.wait_for and time.monotonic() < deadline:
-                time.sleep(0.001)
-            time.sleep(0.02)  # let the main thread queue what it just scheduled
+            self.gate.set()
+            assert self.search_ref[0].queued.wait(WAIT), "the children were never queued"
         return super().propose(states, n)
 
 
 def test_pending_expansions_reach_the_policy_as_one_batch() -> None:
-    search_ref: list[BestFirstSearch] = []
-    policy = RecordingPolicy({"r": FAN_POLICY["r"]}, search_ref, wait_for=5)
-    search = BestFirstSearch(ScriptedSession(FAN, THEOREM).initial_state(),
-                             config=SearchConfig(expansion_width=8, time_limit=None))
+    gate, search_ref = threading.Event(), []
+    policy = RecordingPolicy({"r": FAN_POLICY["r"]}, gate, search_ref)
+    search = SignallingSearch(ScriptedSession(FAN, THEOREM).initial_state(), queued_after=5,
+                              config=SearchConfig(expansion_width=8, time_limit=3600.0))
     search_ref.append(search)
-    sessions = [ScriptedSession(FAN, THEOREM) for _ in range(4)]
+    sessions = [GatedSession(FAN, gate, {"t1", "t2", "t3"}) for _ in range(4)]
     report = run_search_overlapped(search, sessions, policy, lambda tactics: None)
     assert search.stop_reason is StopReason.EXHAUSTED and search.stats.expansions == 5
-    assert policy.batches[0] == 1 and sum(policy.batches) == 5
-    assert max(policy.batches) >= 3  # the children pending during the second call came in one call
-    assert report.propose_calls == len(policy.batches) and report.largest_batch == max(policy.batches)
-    assert sorted(policy.asked) == ["c0", "c1", "c2", "c3", "r"]
+    # r, then c0 alone (t1..t3 wait for the second call), then c1..c3, pending during it, in one call
+    assert policy.batches == [1, 1, 3]
+    assert report.propose_calls == 3 and report.largest_batch == 3
+    assert policy.asked[:2] == ["r", "c0"] and sorted(policy.asked[2:]) == ["c1", "c2", "c3"]
 
 
 # --- budgets -------------------------------------------------------------------------------------------
@@ -294,15 +335,19 @@ def test_time_budget_on_a_fake_clock() -> None:
 
 
 class LateSession(ScriptedSession):
-    """Moves the fake clock past the deadline as soon as a tactic starts, then answers 50 ms later."""
+    """Moves the fake clock past the deadline once every session has started its tactic (``started``, a
+    barrier), then answers only once the search has stopped (``answered_after_stop`` records that)."""
 
-    def __init__(self, env: ScriptedEnv, clock: LockedClock) -> None:
+    def __init__(self, env: ScriptedEnv, clock: LockedClock, started: threading.Barrier,
+                 stopped: threading.Event) -> None:
         super().__init__(env, THEOREM)
-        self.clock = clock
+        self.clock, self.started, self.stopped = clock, started, stopped
+        self.answered_after_stop: list[bool] = []
 
     def run_tactic(self, state, tactic, *, timeout=None):
+        self.started.wait(WAIT)
         self.clock.now = 10.5
-        time.sleep(0.05)
+        self.answered_after_stop.append(self.stopped.wait(WAIT))
         return super().run_tactic(state, tactic, timeout=timeout)
 
 
@@ -321,14 +366,16 @@ class EarlyPolicy(ScriptedPolicy):
 def test_time_budget_ends_the_search_while_every_tactic_is_still_running() -> None:
     clock = LockedClock()
     env = countdown_env(100)
-    sessions = [LateSession(env, clock) for _ in range(3)]
-    search = BestFirstSearch(sessions[0].initial_state(), clock=clock, config=SearchConfig(time_limit=10.0))
-    started = time.perf_counter()
+    root = ScriptedSession(env, THEOREM).initial_state()
+    search = SignallingSearch(root, clock=clock, config=SearchConfig(time_limit=10.0))
+    started = threading.Barrier(3)
+    sessions = [LateSession(env, clock, started, search.stopped) for _ in range(3)]
     report = run_search_overlapped(search, sessions, EarlyPolicy(clock), lambda tactics: None)
     assert search.stop_reason is StopReason.TIME_BUDGET
     assert search.stats.expansions == 1 and search.stats.tactic_calls == 0  # no answer was awaited
     assert report.dropped == 3  # the three root tactics, answered after the stop
-    assert time.perf_counter() - started < 1.0
+    # every tactic started before the deadline and answered only after the search had stopped
+    assert [answered for s in sessions for answered in s.answered_after_stop] == [True] * 3
 
 
 # --- stopping and errors -------------------------------------------------------------------------------
@@ -337,20 +384,20 @@ def test_time_budget_ends_the_search_while_every_tactic_is_still_running() -> No
 def test_work_left_when_the_proof_is_verified_is_dropped() -> None:
     env = ScriptedEnv("r", {"r": {"fin": QED, "slow": "a", "t3": "b", "t4": "c"}})
     slow_started = threading.Event()
+    search = SignallingSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
 
     class Session(ScriptedSession):
         def run_tactic(self, state, tactic, *, timeout=None):
-            if tactic == "slow":
+            if tactic == "slow":  # still running when the proof is verified and the search stops
                 slow_started.set()
-                time.sleep(0.03)
+                assert search.stopped.wait(WAIT), "the search never stopped"
             return super().run_tactic(state, tactic, timeout=timeout)
 
     def verify(tactics):
-        assert slow_started.wait(1.0)
+        assert slow_started.wait(WAIT)
         return ScriptedBackend(env).verify(THEOREM, tactics)
 
     policy = ScriptedPolicy({"r": [("fin", -0.1), ("slow", -0.2), ("t3", -0.3), ("t4", -0.4)]})
-    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
     report = run_search_overlapped(search, [Session(env, THEOREM)], policy, verify)
     assert search.proof == ("fin",)
     assert env.calls == [("r", "fin"), ("r", "slow")]  # t3 and t4 were cancelled before they started
@@ -395,21 +442,18 @@ def test_a_verifier_error_reaches_the_caller() -> None:
 
 def test_an_error_in_work_finished_after_the_stop_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
     env = ScriptedEnv("r", {"r": {"fin": QED, "boom": "x"}})
-    verified = threading.Event()
+    search = SignallingSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
 
     class Session(ScriptedSession):
         def run_tactic(self, state, tactic, *, timeout=None):
-            if tactic == "boom":
-                verified.wait(1.0)
-                time.sleep(0.03)
+            if tactic == "boom":  # fails once the search has stopped with its proof
+                assert search.stopped.wait(WAIT), "the search never stopped"
                 raise Boom("late")
             return super().run_tactic(state, tactic, timeout=timeout)
 
     def verify(tactics):
-        verified.set()
         return ScriptedBackend(env).verify(THEOREM, tactics)
 
-    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), config=SearchConfig(**NO_TIME))
     with caplog.at_level(logging.WARNING, logger="search.overlap"):
         run_search_overlapped(search, [Session(env, THEOREM) for _ in range(2)],
                               ScriptedPolicy({"r": [("fin", -0.1), ("boom", -0.2)]}), verify)

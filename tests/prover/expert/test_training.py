@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from expert_fixtures import torch_threads
 
 from prover.expert import TrainConfig, build_sft_trainer, load_scorer, log_perplexities, train_dpo, train_sft
@@ -80,6 +81,26 @@ def test_dpo_on_preference_pairs(base_model_dir: Path, tmp_path: Path) -> None:
                            final_dir=tmp_path / "model", config=config)
     assert result.kind == "dpo" and result.steps == 2 and result.train_loss is not None
     assert (tmp_path / "model" / "config.json").exists() and (tmp_path / "model" / "tokenizer.json").exists()
+    before, after = weights(base_model_dir), weights(tmp_path / "model")
+    assert before.keys() == after.keys()
+    changed = [name for name in before if not torch.equal(before[name], after[name])]
+    assert changed, "DPO saved the base model's weights unchanged"
+    with torch_threads(1):  # and it moved them the right way: chosen tactics likelier against rejected ones
+        chosen = [(p["state"], p["chosen"]) for p in preferences]
+        rejected = [(p["state"], p["rejected"]) for p in preferences]
+        margins = []
+        for model_dir in (base_model_dir, tmp_path / "model"):
+            scorer = load_scorer(str(model_dir), "cpu")
+            margins.append(sum(log_perplexities(*scorer, rejected)) - sum(log_perplexities(*scorer, chosen)))
+    assert margins[1] > margins[0]
+
+
+def weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    files = sorted(model_dir.glob("*.safetensors"))
+    assert files, f"no safetensors weights in {model_dir}"
+    return {name: tensor for file in files for name, tensor in load_file(str(file)).items()}
 
 
 def test_no_data_and_bad_settings_are_refused(tmp_path: Path) -> None:

@@ -137,6 +137,8 @@ def test_a_memory_blow_up_is_an_error_and_the_search_goes_on() -> None:
                                        tactic_timeout=30))
     assert_verified_proof(result, backend, ADD_0)
     assert result.stats.errors >= 1 and hungry not in result.proof.tactics
+    reasons = {edge.message for edge in result.graph.edges if edge.tactic == hungry}
+    assert reasons and all("out of memory" in (reason or "").lower() for reason in reasons), reasons
 
 
 def test_a_statement_too_long_for_coqtop_is_an_invalid_theorem(tmp_path: Path) -> None:
