@@ -12,7 +12,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prover.atomic_files import write_json_atomic
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
+from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
 from prover.sweep.report import SweepSummary, summarise, write_report
 from prover.sweep.store import ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, make_record
@@ -77,10 +78,20 @@ def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
         for key in ("benchmark", "split", "search", "backend", "planner", "imports"):  # attempts may grow
+            if key == "search" and _search_settings(old.get(key)) == _search_settings(manifest.get(key)):
+                continue
             if old.get(key) != manifest.get(key):
                 raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
                                  f"{manifest.get(key)!r}): use another --out, or delete the folder")
     write_json_atomic(path, manifest)
+
+
+def _search_settings(recorded: Any) -> Any:
+    """A manifest's search settings with every ``SearchConfig`` field it lacks at its default, so that a
+    folder written before a field existed (``priority``) resumes when the field keeps its default."""
+    if not isinstance(recorded, dict):
+        return recorded
+    return {**{f.name: f.default for f in fields(SearchConfig)}, **recorded}
 
 
 def connect_ray(address: str | None) -> None:
@@ -214,7 +225,10 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
 
         def on_result(task: Task, record: dict[str, Any]) -> None:
             nonlocal done_now
+            graph = record.pop(GRAPH_FIELD, None)  # drawn as a page, not stored with the results
             store.append(record)
+            if graph is not None and config.graph_pages:
+                write_theorem_page(Path(config.out), record, graph)
             done_now += 1
             if record["status"] == "proved":
                 proved.add(task.theorem.name)

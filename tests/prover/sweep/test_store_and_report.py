@@ -97,6 +97,20 @@ def test_manifest_refuses_mixing_settings(tmp_path: Path) -> None:
                                   "backend": "x"})
 
 
+def test_a_folder_from_before_a_search_setting_existed_resumes_under_its_default(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from search import SearchConfig
+
+    current = asdict(SearchConfig())
+    older = {k: v for k, v in current.items() if k != "priority"}  # written before priority existed
+    check_manifest(tmp_path, {"benchmark": "b", "split": None, "search": older, "backend": "x"})
+    check_manifest(tmp_path, {"benchmark": "b", "split": None, "search": current, "backend": "x"})
+    with pytest.raises(InputError, match="another search"):
+        check_manifest(tmp_path, {"benchmark": "b", "split": None, "backend": "x",
+                                  "search": current | {"priority": "breadth-first"}})
+
+
 def test_summary_and_report(tmp_path: Path) -> None:
     bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable", "c": "provable",
                                                     "d": "invalid"})
