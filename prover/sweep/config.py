@@ -23,6 +23,9 @@ class SweepConfig:
         default=300.0, metadata={"help": "seconds to wait for a worker when none is running, e.g. while "
                                          "the cluster has no free CPUs, before the sweep stops"})
     limit: int | None = field(default=None, metadata={"help": "only the first N theorems"})
+    graph_pages: bool = field(
+        default=True, metadata={"help": "write each theorem's search graph as an explorer page into "
+                                        "OUT/graphs/, linked from report.md"})
     shared_cache: bool = field(
         default=True, metadata={"help": "share proved and failed goals between all searches"})
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.sweep.benchmark import BenchmarkItem
+from prover.sweep.graph_pages import existing_pages
 
 
 @dataclass
@@ -25,6 +26,7 @@ class TheoremOutcome:
     axioms: list[str] | None = None  # the axioms the proof depends on, by kernel name (None: not proved)
     message: str | None = None
     planner: dict[str, Any] | None = None  # the last attempt's plans and subgoal outcomes (--planner)
+    page: str | None = None  # its search-graph explorer page, relative to the results folder
 
 
 @dataclass
@@ -90,6 +92,9 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
     """Write report.md, report.json and solved_vs_budget.png into ``folder``; return their paths."""
     paths = {"markdown": folder / "report.md", "json": folder / "report.json",
              "plot": folder / "solved_vs_budget.png"}
+    pages = existing_pages(folder, [t.name for t in summary.theorems])
+    for theorem in summary.theorems:
+        theorem.page = pages.get(theorem.name)
     data = asdict(summary) | {"pass_rate": summary.pass_rate}
     write_json_atomic(paths["json"], data)
     write_text_atomic(paths["markdown"], markdown(summary, title, paths["plot"].name))
@@ -123,7 +128,8 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
               "| theorem | split | status | attempts | expansions | seconds |",
               "| --- | --- | --- | --- | --- | --- |"]
     for t in summary.theorems:
-        lines.append(f"| {t.name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
+        name = f"[{t.name}]({t.page})" if t.page else t.name  # the page: the search graph, explorable
+        lines.append(f"| {name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
                      f"{t.seconds:.1f} |")
     lines += invalid_lines(summary.theorems)
     lines += axiom_lines(summary.theorems)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prover.policies import for_theorem
+from prover.sweep.graph_pages import GRAPH_FIELD, graph_of
 from search import (
     Backend,
     InvalidTheoremError,
@@ -130,8 +131,10 @@ class SearchWorker:
             return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
         status = "proved" if result.proved else "unproved"
-        return make_record(task, status, result=result, seconds=time.perf_counter() - started,
-                           worker=self.name, policy=self.policy_label)
+        record = make_record(task, status, result=result, seconds=time.perf_counter() - started,
+                             worker=self.name, policy=self.policy_label)
+        record[GRAPH_FIELD] = graph_of(result)  # for the driver's explorer page; never stored
+        return record
 
     def _run_planned(self, task: Task, policy: Policy, started: float) -> dict[str, Any]:
         """One attempt through plans; the planner client is built once per worker."""
