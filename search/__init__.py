@@ -24,6 +24,7 @@ from search.priority import (
     register_priority,
     unregister_priority,
 )
+from search.progress import ProgressReader, SearchObserver, SearchProgress
 from search.proof_cache import CacheEntry, CacheStats, FailureRecord, InMemoryProofCache, ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
@@ -65,6 +66,7 @@ __all__ = [
     "OverlapStats",
     "Policy",
     "PriorityFunction",
+    "ProgressReader",
     "Proof",
     "ProofCache",
     "ProofFinished",
@@ -73,6 +75,8 @@ __all__ = [
     "ScoredPath",
     "SearchConfig",
     "SearchGraph",
+    "SearchObserver",
+    "SearchProgress",
     "SearchResult",
     "SearchStats",
     "Session",

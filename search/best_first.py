@@ -86,6 +86,12 @@ class BestFirstSearch:
     def elapsed(self) -> float:
         return self._clock() - self._start
 
+    def frontier(self) -> tuple[int, float | None]:
+        """How many states wait to be expanded, and the best priority among them (``None`` if none)."""
+        if not self._open:
+            return 0, None
+        return len(self._open), self.graph.nodes[self._open[0][-1]].priority
+
     def requests(self) -> list[Request]:
         """Hand out the work that is ready now; each request is handed out exactly once.
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from search.best_first import BestFirstSearch
 from search.config import SearchConfig
 from search.policy_identity import fingerprint_of
+from search.progress import SearchObserver
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
@@ -31,9 +32,11 @@ def run_search(
     verify: Verifier,
     *,
     clock: Callable[[], float] = time.perf_counter,
+    observer: SearchObserver | None = None,
 ) -> None:
     """Serve ``search`` until it stops. Verification requests jump the queue: a found proof is checked
-    before any other tactic runs."""
+    before any other tactic runs. ``observer`` (``search.progress``) is called with the search after
+    each answer fed to it."""
     queue: deque[Request] = deque()
     while True:
         fresh = search.requests()
@@ -55,6 +58,8 @@ def run_search(
         else:
             verdict = verify(request.tactics)
             search.on_verdict(request, verdict, clock() - started)
+        if observer is not None:
+            observer(search)
 
 
 def prove(
@@ -64,10 +69,12 @@ def prove(
     policy: Policy,
     config: SearchConfig | None = None,
     cache: ProofCache | None = None,
+    observer: SearchObserver | None = None,
 ) -> SearchResult:
     """Search for a proof of ``theorem`` and return the result; a proof is reported only once the
     backend's whole-proof verification accepted it. ``cache`` is shared with other searches; failures
     in it are shared only when ``policy`` declares a fingerprint (``search.policy_identity``).
+    ``observer`` watches the search's progress (``search.progress``).
 
     Raises ``InvalidTheoremError`` when the backend refuses the theorem and ``BackendUnavailableError``
     when its proof assistant cannot run.
@@ -77,7 +84,8 @@ def prove(
     try:
         search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=backend.check_tactic,
                                  cache=cache, policy_fingerprint=fingerprint_of(policy))
-        run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics))
+        run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics),
+                   observer=observer)
     finally:
         session.close()
     return finish(theorem, search, backend)

@@ -67,6 +67,7 @@ from search.overlap_threads import (
     verify_server,
 )
 from search.policy_identity import fingerprint_of
+from search.progress import SearchObserver
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
@@ -102,8 +103,9 @@ class _OverlapDriver:
     """
 
     def __init__(self, search: BestFirstSearch, sessions: Sequence[Session], policy: Policy,
-                 verify: Verifier, clock: Clock) -> None:
+                 verify: Verifier, clock: Clock, observer: SearchObserver | None = None) -> None:
         self.search = search
+        self.observer = observer
         self.ordered = search.config.expansion_width == 1
         self.answers: queue.Queue = queue.Queue()
         self.expand_jobs: queue.Queue = queue.Queue()
@@ -242,6 +244,8 @@ class _OverlapDriver:
             self.search.on_tactic_result(request, answer.value, answer.seconds)
         else:
             self.search.on_verdict(request, answer.value, answer.seconds)
+        if self.observer is not None:
+            self.observer(self.search)
 
     def pop_ready(self) -> Answer | None:
         if self.ordered and self.next_fed in self.held:
@@ -284,17 +288,19 @@ def run_search_overlapped(
     verify: Verifier,
     *,
     clock: Clock = time.perf_counter,
+    observer: SearchObserver | None = None,
 ) -> OverlapStats:
     """Serve ``search`` until it stops, overlapping model and proof-assistant work (see the module doc).
 
     ``sessions`` are open sessions of the search's theorem, one worker thread each (at least one);
-    ``clock`` (seconds) times each call for the search's statistics. Returns what the driver did; the
+    ``clock`` (seconds) times each call for the search's statistics; ``observer`` (``search.progress``)
+    is called with the search after each answer fed to it, on this thread. Returns what the driver did; the
     search itself holds the stop reason, proof and statistics. Raises ``ValueError`` without sessions, and
     re-raises the first exception of ``policy``, a session or ``verify`` after every thread has stopped.
     """
     if not sessions:
         raise ValueError("run_search_overlapped needs at least one session")
-    driver = _OverlapDriver(search, sessions, policy, verify, clock)
+    driver = _OverlapDriver(search, sessions, policy, verify, clock, observer)
     try:
         driver.start()
         driver.run()
@@ -315,6 +321,7 @@ def prove_overlapped(
     config: SearchConfig | None = None,
     sessions: int = 4,
     cache: ProofCache | None = None,
+    observer: SearchObserver | None = None,
 ) -> SearchResult:
     """``prove`` with the overlapped driver: opens ``sessions`` sessions of ``theorem`` (all closed on
     return). Set ``config.expansion_width`` above 1 to let the model work while tactics run.
@@ -330,7 +337,8 @@ def prove_overlapped(
             opened.append(backend.open(theorem))
         search = BestFirstSearch(opened[0].initial_state(), config=config, tactic_filter=backend.check_tactic,
                                  cache=cache, policy_fingerprint=fingerprint_of(policy))
-        run_search_overlapped(search, opened, policy, lambda tactics: backend.verify(theorem, tactics))
+        run_search_overlapped(search, opened, policy, lambda tactics: backend.verify(theorem, tactics),
+                              observer=observer)
     finally:
         for session in opened:
             session.close()
