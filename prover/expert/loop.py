@@ -46,6 +46,7 @@ from prover.expert.trajectories import (
 from prover.hf_policy_config import HFPolicyConfig
 from prover.policies import PolicySpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
+from prover.sweep.memory_budget import apply_memory_budget, backend_config
 from prover.sweep.worker import BackendFactory
 from prover.theorem_input import InputError
 from search import SearchConfig
@@ -127,6 +128,10 @@ def check_run(out: Path, manifest: dict[str, Any]) -> None:
 def sweep_stage(run: ExpertRun, folder: Path, policy: PolicySpec, console: Console | None) -> dict[str, Any]:
     """Run (or resume) the round's sweep with ``policy``; return its summary."""
     sweep = replace(run.sweep, out=str(folder / "sweep"))
+    sweep, budget = apply_memory_budget(sweep, run.backend_name, backend_config(run.backend_factory),
+                                        run.sessions)
+    if budget.lowered:
+        logger.warning("memory: %s", budget.message())
     factory: Any = policy
     if policy.kind == "model" and run.server is not None:
         from prover.policy_server import serve_model

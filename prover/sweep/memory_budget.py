@@ -50,7 +50,9 @@ def worker_memory_mb(backend: str, config: Any, sessions: int) -> int | None:
     """The most memory one search worker's proof-assistant processes may take under their limits (MiB):
     Coq: a coqtop per session plus the coqc that verifies; Lean REPL: its pool of processes (plus one
     when proofs are verified in a fresh process); LeanDojo: a Dojo per session plus verification.
-    ``None`` when a process has no limit."""
+    ``None`` when a process has no limit, or the backend (or its ``config``) is not one of these."""
+    if config is None:
+        return None
     if backend == "coq":
         limit, processes = config.memory_limit_mb, sessions + 1
     elif backend == "repl":
@@ -114,10 +116,12 @@ def apply_memory_budget(sweep: SweepConfig, backend: str, config: Any,
 
 
 def backend_config(factory: Callable[[], Any]) -> Any:
-    """The config of the backends ``factory`` builds (built once and closed: constructing a backend
-    starts no process)."""
+    """The ``config`` of the backends ``factory`` builds, or ``None`` when they have none (built once and
+    closed: constructing a backend starts no process)."""
     backend = factory()
     try:
-        return backend.config
+        return getattr(backend, "config", None)
     finally:
-        backend.close()
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()

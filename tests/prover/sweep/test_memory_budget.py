@@ -83,3 +83,13 @@ def test_the_cli_lowers_the_workers_and_says_so(ray_cluster, monkeypatch: pytest
     assert code == 0
     assert ("memory: 4 workers x 2048 MiB (the proof assistants' memory limits per worker) = 8192 MiB is "
             "more than the 5000 MiB of this machine; running 2 worker(s) instead") in err
+
+
+def test_backends_without_a_known_config_are_not_checked() -> None:
+    from sweep_fixtures import BackendFactory
+
+    from prover.sweep.memory_budget import backend_config
+
+    config = backend_config(BackendFactory({"p0": "provable"}))
+    assert worker_memory_mb("scripted", config, sessions=1) is None
+    assert worker_memory_mb("coq", None, sessions=1) is None
