@@ -21,7 +21,13 @@ from planner.endpoint import EndpointError
 from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
 from prover.backends import BACKENDS, add_backend_options, backend_factory
-from prover.cli_options import ProverArgumentParser, add_config_options, config_from_args
+from prover.cli_options import (
+    ProverArgumentParser,
+    add_config_options,
+    add_verbose_option,
+    config_from_args,
+)
+from prover.error_causes import error_cause_of
 from prover.expert.cli import add_train_command
 from prover.hf_policy_config import ModelLoadError
 from prover.logs import report_retries, setup_logging
@@ -41,6 +47,7 @@ from prover.policies import (
     preflight,
 )
 from prover.policy_server import PolicyServerError
+from prover.progress_display import ProgressDisplay
 from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.config import SweepConfig
@@ -69,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prove", help="prove one theorem", description="Search for a proof of one theorem and print it "
         "once the proof assistant verified it as a whole.")
     add_prove_options(prove_parser)
+    add_verbose_option(prove_parser)
     add_planner_options(prove_parser)
     prove_parser.set_defaults(handler=run_prove)
     sweep_parser = commands.add_parser(
@@ -80,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "folder in the miniF2F-rocq layout (DIR/test/*.v, DIR/valid/*.v; "
                                    "--split picks the folder)")
     add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
+    add_verbose_option(sweep_parser)
     add_search_options(sweep_parser)
     add_server_options(sweep_parser)
     add_planner_options(sweep_parser)
@@ -158,6 +167,8 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
     out.add_argument("--graph-out", type=Path, metavar="FILE",
                      help="write the explored graph as node-link JSON (networkx) to FILE")
+    out.add_argument("--quiet", action="store_true",
+                     help="no live progress line (on a terminal) and no periodic status lines (with -v)")
     out.add_argument("--html", type=Path, metavar="FILE",
                      help="write an interactive page of the explored graph to FILE (one self-contained "
                           "HTML file, works offline): states, tactics with scores, errors, the proof "
@@ -195,21 +206,33 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
         policy = LazyPolicy(spec, theorem)  # the session opens (and fails fast) before a large model loads
         if planner is not None:
             return run_planned(args, console, theorem, backend, policy, config, planner)
-        with console.status(f"searching for a proof of {theorem.name} ...", spinner="dots"):
+        with ProgressDisplay(console, theorem.name, mode=progress_mode(args, console)) as display:
             if args.sessions > 1:
                 result = prove_overlapped(theorem, backend=backend, policy=policy, config=config,
-                                          sessions=args.sessions)
+                                          sessions=args.sessions, observer=display)
             else:
-                result = prove(theorem, backend=backend, policy=policy, config=config)
+                result = prove(theorem, backend=backend, policy=policy, config=config, observer=display)
     finally:
         backend.close()
     write_graph(result, args.graph_out)
     write_html(result, args.html, console)
+    cause = error_cause_of(result)
     if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict()}, ensure_ascii=False))
     else:
         print_result(console, result)
+    if cause is not None and not result.proved:
+        console.print(Text.assemble(("note: ", "bold yellow"), cause.sentence()), soft_wrap=True)
     return EXIT_PROVED if result.proved else EXIT_UNPROVED
+
+
+def progress_mode(args: argparse.Namespace, console: Console) -> str:
+    """A live line on a terminal, a periodic status line with -v elsewhere, nothing with --quiet."""
+    if args.quiet:
+        return "off"
+    if console.is_terminal:
+        return "live"
+    return "lines" if args.verbose else "off"
 
 
 def run_planned(args: argparse.Namespace, console: Console, theorem: Any, backend: Any, policy: Any,

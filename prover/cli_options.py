@@ -156,3 +156,10 @@ def config_from_args(config_cls: type[T], args: argparse.Namespace, *, prefix: s
             values[field.name] = getattr(args, dest)
     values.update(overrides)
     return config_cls(**values)
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """``-v`` after a sub-command too (``prover prove -v``), adding to the count given before it."""
+    parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more logging: -v info (and, without a terminal, periodic status lines), "
+                             "-vv debug")

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prover.atomic_files import write_json_atomic
+from prover.logs import quiet_ray_token_notice
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
@@ -105,6 +106,7 @@ def connect_ray(address: str | None) -> None:
         return
     address = address or os.environ.get("RAY_ADDRESS") or "local"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    quiet_ray_token_notice()  # Ray's notice that it secured the local cluster becomes an INFO line
     ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)
 

@@ -1,0 +1,97 @@
+"""When most tactic errors of a search share one cause, say so (and what usually fixes it).
+
+The typical case: a header without ``Require Import Lia.`` makes every ``lia`` fail with "The reference
+lia was not found in the current environment", and a search runs to its budget while almost every tactic
+fails the same way. Errors are grouped by cause: an unknown name (Coq's "The reference X was not found",
+Lean's "unknown identifier 'X'" / "unknown constant" / "unknown tactic") is one cause, whatever the
+name; any other message is its own cause, by its first line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+MIN_ERRORS = 5  # fewer errors than this say nothing
+SHARE = 0.5  # the cause must account for more than this share of the errors
+
+_UNKNOWN_NAME = (
+    re.compile(r"The reference (?P<name>\S+) was not found in the current environment"),
+    re.compile(r"unknown (?:identifier|constant) '(?P<name>[^']+)'"),
+    re.compile(r"unknown tactic(?: '(?P<name>[^']+)')?"),
+)
+# Coq tactics that live in a library the header must load
+COQ_LIBRARIES = {"lia": "Lia", "nia": "Lia", "psatz": "Psatz", "lra": "Lra", "nra": "Psatz",
+                 "ring": "Arith", "ring_simplify": "Arith"}
+
+
+@dataclass(frozen=True)
+class ErrorCause:
+    """``count`` of the search's ``total`` tactic errors share ``cause``; ``names``: the unknown names
+    with their counts, most frequent first (empty for other causes); ``hint``: what usually fixes it."""
+
+    cause: str
+    count: int
+    total: int
+    names: tuple[tuple[str, int], ...] = ()
+    hint: str = ""
+
+    def sentence(self) -> str:
+        text = f"{self.count} of {self.total} tactic errors share one cause: {self.cause}"
+        if self.names:
+            text += " (" + ", ".join(f"{name} ×{count}" for name, count in self.names[:5]) + ")"
+        return text + (f". {self.hint}" if self.hint else ".")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"cause": self.cause, "count": self.count, "total": self.total,
+                "names": [list(pair) for pair in self.names], "hint": self.hint}
+
+
+def _cause(message: str) -> tuple[str, str | None]:
+    """The cause of one error message, and the unknown name when it is one."""
+    for pattern in _UNKNOWN_NAME:
+        match = pattern.search(message)
+        if match is not None:
+            return "unknown name", match.groupdict().get("name") or "?"
+    first = message.strip().splitlines()[0] if message.strip() else "(no message)"
+    return first, None
+
+
+def _hint(names: Counter[str]) -> str:
+    libraries = sorted({COQ_LIBRARIES[name] for name in names if name in COQ_LIBRARIES})
+    if libraries:
+        loads = " ".join(f"`Require Import {library}.`" for library in libraries)
+        return f"A missing import? Add {loads} to the header (--header), or use tactics that need none"
+    return "A missing import, or a name the header does not define? Check the header (--header)"
+
+
+def common_error_cause(messages: list[str]) -> ErrorCause | None:
+    """The cause shared by more than half of ``messages`` (the search's tactic errors), or ``None``."""
+    if len(messages) < MIN_ERRORS:
+        return None
+    causes: Counter[str] = Counter()
+    names: Counter[str] = Counter()
+    for message in messages:
+        cause, name = _cause(message)
+        causes[cause] += 1
+        if name is not None:
+            names[name] += 1
+    cause, count = causes.most_common(1)[0]
+    if count <= SHARE * len(messages):
+        return None
+    if cause == "unknown name":
+        return ErrorCause("a name the proof assistant does not know", count, len(messages),
+                          tuple(names.most_common()), _hint(names))
+    return ErrorCause(cause, count, len(messages))
+
+
+def error_cause_of(result: Any) -> ErrorCause | None:
+    """``common_error_cause`` of the tactic errors in a ``SearchResult``'s graph."""
+    from search import Outcome
+
+    graph = getattr(result, "graph", None)
+    if graph is None:
+        return None
+    return common_error_cause([edge.message or "" for edge in graph.edges if edge.outcome is Outcome.ERROR])

@@ -1,0 +1,114 @@
+"""What ``prover prove`` shows while it searches: a live line on a terminal, a status line every few
+seconds in a log (``-v`` without a terminal), nothing with ``--quiet``.
+
+The display is the search's observer (``search.progress``): the driver calls it after each answer, on
+the search's thread, and it keeps the latest ``SearchProgress``. The live line is redrawn by rich on its
+own thread from that frozen reading (the elapsed time keeps running between readings, e.g. while one
+tactic runs for seconds); the search itself is never touched from there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from search import BestFirstSearch, ProgressReader, SearchProgress
+
+READ_EVERY_S = 0.2  # the search is read at most this often (a reading walks only the new states)
+
+
+def _seconds(value: float) -> str:
+    minutes, seconds = divmod(int(value), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def status_line(progress: SearchProgress, elapsed: float | None = None) -> str:
+    """One line: expansions, open states, goals closed, best score, depth, tactics/s, elapsed, budgets."""
+    elapsed = progress.elapsed if elapsed is None else elapsed
+    best = "-" if progress.best_score is None else f"{progress.best_score:.2f}"
+    parts = [f"{progress.expansions} expanded", f"{progress.open_states} open", f"{progress.states} states",
+             f"{progress.goals_closed} goals closed", f"best {best}", f"depth {progress.max_depth}",
+             f"{progress.tactics_per_second:.1f} tactics/s", f"{progress.errors} errors",
+             _seconds(elapsed)]
+    left = []
+    if progress.time_left is not None:
+        left.append(_seconds(max(progress.time_left - (elapsed - progress.elapsed), 0.0)))
+    if progress.expansions_left is not None:
+        left.append(f"{progress.expansions_left} expansions")
+    parts.append("left: " + (" and ".join(left) if left else "no budget"))
+    return " · ".join(parts)
+
+
+class ProgressDisplay:
+    """The observer of one search; use it as a context manager around the search.
+
+    ``mode``: ``"live"`` (a rich line redrawn in place), ``"lines"`` (a plain status line every
+    ``interval`` seconds and one at the end), or ``"off"``. ``clock`` is injectable for tests."""
+
+    def __init__(self, console: Console, theorem: str, *, mode: str, interval: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if mode not in ("live", "lines", "off"):
+            raise ValueError(f"unknown progress mode {mode!r}")
+        self.console = console
+        self.theorem = theorem
+        self.mode = mode
+        self.interval = interval
+        self.latest: SearchProgress | None = None
+        self._clock = clock
+        self._reader = ProgressReader()
+        self._read_at = float("-inf")
+        self._printed_at = clock()
+        self._live: Live | None = None
+        self._search: BestFirstSearch | None = None
+        self._spinner = Spinner("dots")
+
+    def __call__(self, search: BestFirstSearch) -> None:
+        if self.mode == "off":
+            return
+        self._search = search
+        now = self._clock()
+        if now - self._read_at < READ_EVERY_S and not search.done:
+            return
+        self._read_at = now
+        self.latest = self._reader.read(search)
+        if self.mode == "lines" and now - self._printed_at >= self.interval:
+            self._printed_at = now
+            self._print()
+
+    def _print(self) -> None:
+        if self.latest is not None:
+            self.console.print(Text(f"{self.theorem}: {status_line(self.latest)}"), highlight=False,
+                               soft_wrap=True)
+
+    def __rich__(self) -> Table:
+        """The live line (rich calls it on every refresh)."""
+        grid = Table.grid(padding=(0, 1))
+        if self.latest is None:
+            text = Text(f"searching for a proof of {self.theorem} ...")
+        else:
+            running = self.latest.elapsed + (self._clock() - self._read_at)
+            text = Text(f"{self.theorem}: {status_line(self.latest, running)}")
+        grid.add_row(self._spinner, text)
+        return grid
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.mode == "live":
+            self._live = Live(self, console=self.console, refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc_info)
+            self._live = None
+        if self._search is not None:  # the search has stopped: read its final state (on this thread)
+            self.latest = self._reader.read(self._search)
+        if self.mode == "lines" and exc_info[0] is None:
+            self._print()
