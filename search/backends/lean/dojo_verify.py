@@ -4,8 +4,9 @@
 at axioms, and only searches for ``sorry`` warnings inside the theorem's lines. Here the checked file is
 ``header``, the statement with its ``by`` block, then ``#print axioms NAME``; Lean runs in its own process
 group (``ManagedProcess``) inside a Lake project whose packages match the header (the traced LeanDojo
-repository, or ``lean_project/``), and the whole group is killed at the deadline. The output is judged by
-``dojo_verify_output.verdict_from_output``.
+repository, or ``lean_project/``), and the whole group is killed at the deadline. Lean prints its messages
+as JSON with their positions (``--json``), and ``dojo_verify_output.verdict_from_json_output`` reads the
+axioms only from the message on the ``#print axioms`` line, which no tactic can write to.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.backends.lean.dojo_process import ProcessOutcome, run_process
-from search.backends.lean.dojo_verify_output import verdict_from_output
+from search.backends.lean.dojo_verify_output import verdict_from_json_output
 from search.backends.lean.safety_lexer import Kind, Token, lex
 from search.backends.lean.safety_theorem import declaration_start
 from search.errors import BackendUnavailableError
@@ -75,9 +76,14 @@ def verification_file(header: str, statement: str, tactics: Sequence[str]) -> tu
     return checked, target, proof_text
 
 
+def print_axioms_line(checked: str) -> int:
+    """The 1-based line of the final ``#print axioms`` command in a ``verification_file`` text."""
+    return checked.rstrip("\n").count("\n") + 1
+
+
 @dataclass(frozen=True, kw_only=True)
 class LeanFileChecker:
-    """Runs ``lake env lean --threads=N [--memory=MB] FILE`` in ``project`` (a built Lake project).
+    """Runs ``lake env lean --json --threads=N [--memory=MB] FILE`` in ``project`` (a built Lake project).
 
     ``timeout`` is in seconds for the whole run; ``memory_mb`` is passed to Lean's own ``--memory`` (an
     address-space rlimit breaks Lean's memory-mapped .olean files); ``tmp_dir`` holds the temporary file.
@@ -91,7 +97,7 @@ class LeanFileChecker:
     tmp_dir: Path | None = None
 
     def argv(self, path: Path) -> list[str]:
-        argv = [self.lake, "env", "lean", f"--threads={self.threads}"]
+        argv = [self.lake, "env", "lean", "--json", f"--threads={self.threads}"]
         if self.memory_mb is not None:
             argv.append(f"--memory={self.memory_mb}")
         return [*argv, str(path)]
@@ -111,7 +117,9 @@ class LeanFileChecker:
             path.unlink(missing_ok=True)
         if outcome.timed_out:
             return Verdict(False, (f"verification timed out after {self.timeout:g} s",), (), proof_text)
-        return verdict_from_output(outcome.output, outcome.returncode, target=target, proof_text=proof_text)
+        return verdict_from_json_output(outcome.stdout, outcome.returncode, target=target,
+                                        print_line=print_axioms_line(text), proof_text=proof_text,
+                                        stderr=outcome.stderr)
 
     def run(self, path: Path) -> ProcessOutcome:
         """Lean's output on ``path``; raises ``BackendUnavailableError`` when ``lake`` is missing."""

@@ -8,19 +8,20 @@ made by the header text alone. ``LeanReplConfig.verify_in_fresh_process`` trades
 not trusting even that.
 
 Lean accepts the proof when the command has no error, no ``sorry`` (neither in ``sorries`` nor in the
-``declaration uses 'sorry'`` warning) and ``#print axioms NAME`` names only ``propext``,
-``Classical.choice`` and ``Quot.sound``. ``example`` has no name to print, so it is checked as a
+``declaration uses 'sorry'`` warning) and ``#print axioms NAME``, a command of its own, names only
+``propext``, ``Classical.choice`` and ``Quot.sound``. Its report is read by position (``parse_axioms``):
+the one info message of that command, on its first line; text a tactic logged (``trace``) belongs to the
+proof's command and never counts. ``example`` has no name to print, so it is checked as a
 ``theorem`` under a fixed fresh name (``named_statement``, shared with the LeanDojo backend's checker), as
 is an anonymous ``instance``; the name cannot clash, since every check starts from the header's env.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from search.backends.lean.dojo_verify import named_statement
-from search.backends.lean.dojo_verify_output import ALLOWED_AXIOMS
+from search.backends.lean.dojo_verify_output import ALLOWED_AXIOMS, parse_axioms_report
 from search.backends.lean.repl_config import LeanReplConfig
 from search.backends.lean.repl_messages import CommandResponse, ReplError, ReplResponse, Severity
 from search.backends.lean.repl_outcome import command_problems
@@ -30,23 +31,29 @@ from search.types import Theorem, Verdict
 
 __all__ = ["ALLOWED_AXIOMS", "parse_axioms", "verify_in_process"]
 
-_AXIOM_LIST = re.compile(r"depends on axioms:\s*\[(?P<names>[^\]]*)\]")
-_NO_AXIOMS = "does not depend on any axioms"
+PRINT_AXIOMS = "#print axioms"
 
 
-def parse_axioms(response: ReplResponse) -> tuple[str, ...] | None:
-    """The axioms an info message of ``#print axioms`` lists; ``None`` when there is no such message."""
-    if not isinstance(response, CommandResponse):
+def parse_axioms(response: ReplResponse, name: str | None = None) -> tuple[str, ...] | None:
+    """The axioms the answer to the command ``#print axioms NAME`` lists, read by position: the answer
+    must hold exactly one message, an info message on the command's own first line, starting within its
+    ``#print axioms`` keyword, whose whole text is the report (for ``name`` when given). ``None`` for any
+    other answer: a report is never searched for in text, so no tactic's log can stand in for it."""
+    if not isinstance(response, CommandResponse) or len(response.messages) != 1:
         return None
-    for message in response.messages:
-        if message.severity is not Severity.INFO:
-            continue
-        if _NO_AXIOMS in message.data:
-            return ()
-        found = _AXIOM_LIST.search(message.data)
-        if found:
-            return tuple(name.strip() for name in found["names"].split(",") if name.strip())
-    return None
+    message = response.messages[0]
+    if message.severity is not Severity.INFO or message.pos is None:
+        return None
+    if message.pos.line != 1 or not 0 <= message.pos.column < len(PRINT_AXIOMS):
+        return None
+    report = parse_axioms_report(message.data)
+    if report is None:
+        return None
+    if name is not None:
+        wanted = name.replace("«", "").replace("»", "")
+        if report.name != wanted and not report.name.endswith("." + wanted):
+            return None
+    return report.axioms
 
 
 def verify_in_process(proc: ReplProcess, theorem: Theorem, tactics: Sequence[str], *,
@@ -71,8 +78,8 @@ def verify_in_process(proc: ReplProcess, theorem: Theorem, tactics: Sequence[str
     if problems:
         return Verdict(False, tuple(problems), proof_text=text)
     assert isinstance(response, CommandResponse)
-    printed = proc.command(f"#print axioms {name}", response.env, timeout=config.command_timeout)
-    axioms = parse_axioms(printed)
+    printed = proc.command(f"{PRINT_AXIOMS} {name}", response.env, timeout=config.command_timeout)
+    axioms = parse_axioms(printed, name)
     if axioms is None:
         detail = printed.message if isinstance(printed, ReplError) else "; ".join(command_problems(printed))
         return Verdict(False, (f"could not read the axioms of {name}: {detail or printed!r}",),

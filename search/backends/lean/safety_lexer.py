@@ -29,7 +29,7 @@ class Kind(Enum):
     SYMBOL = "symbol"
     NUMBER = "number"
     STRING = "string"  # the text is the literal as written
-    INTERPOLATED = "interpolated"  # a string right after `s!`, `m!`, `f!`...: it holds code
+    INTERPOLATED = "interpolated"  # a string after `s!`, `m!`, `f!`... (spaces allowed): it holds code
     CHAR = "char"
     NAME = "name"  # `` `foo `` name literal
     QUOTATION = "quotation"  # `` `( `` syntax quotation: metaprogramming
@@ -141,8 +141,7 @@ class _Scanner:
         elif is_id_start(char) or char == "«":
             self.emit(Kind.IDENT, start, self.identifier_end(start))
         elif char == '"':
-            kind = Kind.INTERPOLATED if start > 0 and text[start - 1] == "!" else Kind.STRING
-            self.emit(kind, start, self.string_end(start))
+            self.emit(Kind.INTERPOLATED if self.after_bang() else Kind.STRING, start, self.string_end(start))
         elif char == "'" and not (start > 0 and is_id_rest(text[start - 1])):
             match = _CHAR_LITERAL.match(text, start)
             self.emit(Kind.CHAR if match else Kind.SYMBOL, start, match.end() if match else start + 1)
@@ -157,6 +156,14 @@ class _Scanner:
         else:
             width = 2 if text.startswith(_TWO_CHAR_SYMBOLS, start) else 1
             self.emit(Kind.SYMBOL, start, start + width)
+
+    def after_bang(self) -> bool:
+        """Whether a string starting here is interpolated: it follows ``s!``, ``m!``, ``f!`` or any other
+        word ending in ``!``, with or without spaces or comments between (Lean reads both alike)."""
+        if self.pos > 0 and self.text[self.pos - 1] == "!":
+            return True
+        last = self.tokens[-1] if self.tokens else None
+        return last is not None and last.kind is Kind.IDENT and last.text.endswith("!")
 
     def identifier_end(self, start: int) -> int:
         """End of a (possibly dotted, possibly «escaped») identifier starting at ``start``."""

@@ -10,12 +10,17 @@ DeepSeek's port writes them as ``def``), and it must end with its only top-level
 written, no trailing comment). No second command anywhere (another declaration, ``open`` without ``in``,
 ``#eval``, ``attribute``, ``end``, a ``#`` word at column 0 ...), no ``import``.
 
-**Header**: imports only at its start; then any ordinary commands (``open``, ``namespace``/``section``/
-``end``, ``noncomputable section``, ``variable``, ``universe``, auxiliary ``def``/``abbrev``/``lemma``/
-``instance`` with their proofs, ``notation`` — syntax sugar that runs no code — and ``attribute``), but
-no ``axiom``, no ``#`` command, and ``set_option`` only for options on the allow-list (``maxHeartbeats``,
-``checkBinderAnnotations``, ``exponentiation.threshold``, ``linter.*``, ``pp.*``...; ``debug.*``,
-``compiler.*`` and any ``*kernel*`` option are refused by name).
+**Header**: imports only at its start; then ordinary commands that cannot change what a statement's
+words mean (``open`` — not ``open … renaming`` —, ``namespace``/``section``/``end``, ``noncomputable
+section``, ``universe``, auxiliary ``def``/``abbrev``/``lemma``/``theorem`` with their proofs), but no
+``axiom``, no ``#`` command, and ``set_option NAME VALUE`` (never ``… in``) only for options on the
+allow-list (``maxHeartbeats``, ``checkBinderAnnotations``, ``exponentiation.threshold``, ``linter.*``,
+``pp.*``...; ``debug.*``, ``compiler.*`` and any ``*kernel*`` option are refused by name). Refused because
+they change what a statement means (``HEADER_REFUSED_WORDS``): ``variable`` (an instance variable such
+as ``[Fact False]`` joins every later theorem; with ``include`` any hypothesis does), ``include``/``omit``,
+``notation`` and the other syntax commands (``notation "False" => True``), ``local``/``scoped`` (local
+notations and instances), ``instance`` (``instance : Add ℕ := ⟨Nat.mul⟩`` changes ``+``), ``attribute``,
+``export``, ``deriving``, ``renaming`` and attributes ``@[…]``. No benchmark header uses any of them.
 
 **Both**: no ``sorry``/``admit``, native evaluation, code execution, macros/elaborators/syntax,
 ``unsafe``/``implemented_by``/``extern``, IO or metaprogramming (``safety_words.code_word_problem``),
@@ -45,6 +50,12 @@ from search.errors import InvalidTheoremError
 from search.types import Theorem
 
 STATEMENT_KINDS = frozenset({"theorem", "lemma", "example", "instance", "def", "abbrev"})
+HEADER_REFUSED_WORDS = frozenset({
+    "variable", "variables", "include", "omit", "notation", "infix", "infixl", "infixr", "prefix",
+    "postfix", "local", "scoped", "instance", "attribute", "export", "deriving", "renaming", "class",
+    "macro", "macro_rules", "syntax", "elab", "elab_rules", "declare_syntax_cat", "binder_predicate",
+    "unif_hint", "opaque",
+})
 MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec"})
 _SECOND_COMMAND = (DECLARATION_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS) - {"open"}
 
@@ -106,6 +117,24 @@ def header_problem(header: str) -> str | None:
             return f"import: `import` on line {token.line + 1} comes after other commands"
         if word != "import" and not after_import:
             in_imports = False
+    reasons = (_meaning_problem(tokens, index) for index in range(len(tokens)))
+    return next((reason for reason in reasons if reason is not None), None)
+
+
+def _meaning_problem(tokens: list[Token], index: int) -> str | None:
+    """Why header token ``index`` could change what a later statement means, or ``None``."""
+    token = tokens[index]
+    if token.kind is Kind.SYMBOL and token.text == "@[":
+        return f"attribute: `@[…]` on line {token.line + 1} (attributes may change elaboration)"
+    if token.kind is not Kind.IDENT:
+        return None
+    word = token_word(token)
+    if word == "scoped" and index > 0 and token_word(tokens[index - 1]) == "open":
+        return None  # `open scoped X` opens a library namespace's own notations
+    if word in HEADER_REFUSED_WORDS:
+        return f"meaning: `{word}` on line {token.line + 1} could change what the statement means"
+    if word == "set_option" and index + 3 < len(tokens) and token_word(tokens[index + 3]) == "in":
+        return f"set_option: `set_option … in` on line {token.line + 1} (a header sets options plainly)"
     return None
 
 

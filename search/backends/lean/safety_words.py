@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from search.backends.lean.safety_lexer import Kind, Token, unescape
 
-# Give up a goal: the proof would rest on `sorryAx`. `stop` is `repeat sorry`.
-SORRY_WORDS = frozenset({"sorry", "admit", "stop", "sorryAx"})
+# Give up a goal: the proof would rest on `sorryAx`. `stop` is `repeat sorry`; `apply?` closes the goal
+# with `sorry` when no lemma closes it.
+SORRY_WORDS = frozenset({"sorry", "admit", "stop", "sorryAx", "apply?"})
 
 # Trust the compiler instead of the kernel (`Lean.ofReduceBool` axiom); bv_decide uses it as well.
 NATIVE_WORDS = frozenset(
@@ -63,10 +64,12 @@ ENVIRONMENT_WORDS = frozenset(
 # Words that end a `by` block and attach to the enclosing declaration instead.
 BLOCK_END_WORDS = frozenset({"where", "termination_by", "decreasing_by"})
 
+# Options a theorem may set. Not `autoImplicit`/`relaxedAutoImplicit`: they turn an unknown (misspelt)
+# name in a statement into a universally quantified variable, so the statement would not say what it reads.
 ALLOWED_OPTIONS = frozenset(
     {"maxHeartbeats", "maxRecDepth", "synthInstance.maxHeartbeats", "synthInstance.maxSize",
-     "maxSynthPendingDepth", "checkBinderAnnotations", "exponentiation.threshold", "autoImplicit",
-     "relaxedAutoImplicit", "tactic.hygienic", "push_neg.use_distrib"}
+     "maxSynthPendingDepth", "checkBinderAnnotations", "exponentiation.threshold", "tactic.hygienic",
+     "push_neg.use_distrib"}
 )
 ALLOWED_OPTION_PREFIXES = ("linter.", "pp.")
 

@@ -3,6 +3,7 @@ and ``LeanFileChecker`` against a fake ``lake`` (a real process: deadlines, proc
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -18,34 +19,59 @@ from search.backends.lean.dojo_verify import (
     named_statement,
     verification_file,
 )
-from search.backends.lean.dojo_verify_output import parse_axioms_reports, parse_messages, verdict_from_output
+from search.backends.lean.dojo_verify_output import (
+    parse_axioms_report,
+    parse_json_messages,
+    verdict_from_json_output,
+)
 from search.errors import BackendUnavailableError
 
 F = "/tmp/prover_verify_abc.lean"
-CLASSICAL = "'t' depends on axioms: [propext, Classical.choice, Quot.sound]\n"
+PRINT_LINE = 9  # the line of `#print axioms t` in the checked file
+
+
+def msg(severity: str, line: int, data: str, col: int = 0) -> str:
+    """One line of `lean --json` output (Lean's SerialMessage)."""
+    return json.dumps({"fileName": F, "pos": {"line": line, "column": col},
+                       "endPos": {"line": line, "column": col + 6}, "keepFullRange": False,
+                       "severity": severity, "caption": "", "data": data, "kind": "[anonymous]"}) + "\n"
+
+
+CLASSICAL = msg("information", PRINT_LINE, "'t' depends on axioms: [propext, Classical.choice, Quot.sound]")
 
 ACCEPTED = [
     (CLASSICAL, 0, ("propext", "Classical.choice", "Quot.sound")),
-    ("'t' does not depend on any axioms\n", 0, ()),
-    (f"{F}:3:6: warning: unused variable `h`\nnote: this linter can be disabled\n{CLASSICAL}", 0,
+    (msg("information", PRINT_LINE, "'t' does not depend on any axioms"), 0, ()),
+    (msg("warning", 3, "unused variable `h`\nnote: this linter can be disabled") + CLASSICAL, 0,
      ("propext", "Classical.choice", "Quot.sound")),
-    ("'t' depends on axioms: [propext,\n  Classical.choice,\n  Quot.sound]\n", 0,
+    (msg("information", PRINT_LINE, "'t' depends on axioms: [propext,\n  Classical.choice,\n  Quot.sound]"),
+     0, ("propext", "Classical.choice", "Quot.sound")),
+    (msg("information", PRINT_LINE, "'Foo.t' depends on axioms: [propext]"), 0, ("propext",)),
+    (msg("information", 1, "Try this: exact foo") + msg("information", PRINT_LINE, "'t' depends on axioms: "
+                                                        "[propext]"), 0, ("propext",)),
+    # a tactic that logs a look-alike report inside the proof does not count: its line is not the report's
+    (msg("information", 7, "'t' depends on axioms: [sorryAx]", col=2) + CLASSICAL, 0,
      ("propext", "Classical.choice", "Quot.sound")),
-    ("'Foo.t' depends on axioms: [propext]\n", 0, ("propext",)),  # the header opened `namespace Foo`
-    (f"{F}:1:0: info: Try this: exact foo\n't' depends on axioms: [propext]\n", 0, ("propext",)),
 ]
 
 REFUSED = [
-    (f"{F}:5:8: warning: declaration uses 'sorry'\n't' depends on axioms: [sorryAx]\n", 0, "sorry"),
-    (f"{F}:6:2: error: unsolved goals\nx : ℕ\n⊢ x = x\n't' depends on axioms: [propext]\n", 1,
-     "unsolved goals"),
-    (f"{F}:6:8-6:11: error(lean.unknownIdentifier): Unknown identifier `foo`\n", 1, "Unknown identifier"),
-    ("'t' depends on axioms: [propext, Classical.choice, Lean.ofReduceBool, Lean.trustCompiler]\n", 0,
-     "Lean.ofReduceBool"),
-    ("'t' depends on axioms: [ax, propext]\n", 0, "beyond propext"),
+    (msg("warning", 5, "declaration uses 'sorry'", 8) + msg("information", PRINT_LINE,
+                                                            "'t' depends on axioms: [sorryAx]"), 0, "sorry"),
+    (msg("error", 6, "unsolved goals\nx : ℕ\n⊢ x = x", 2) + CLASSICAL, 1, "unsolved goals"),
+    (msg("error", 6, "Unknown identifier `foo`", 8), 1, "Unknown identifier"),
+    (msg("information", PRINT_LINE, "'t' depends on axioms: [propext, Classical.choice, Lean.ofReduceBool]"),
+     0, "Lean.ofReduceBool"),
+    (msg("information", PRINT_LINE, "'t' depends on axioms: [ax, propext]"), 0, "beyond propext"),
     ("", 0, "found 0"),  # the file stopped before `#print axioms` (e.g. #exit)
-    ("'t' does not depend on any axioms\n" + "'t' depends on axioms: [sorryAx]\n", 0, "found 2"),
-    ("'u' does not depend on any axioms\n", 0, "names 'u'"),
+    # the attack of issue 11: a tactic logs the report a clean proof would get; the real one says sorryAx
+    (msg("information", 7, "'t' does not depend on any axioms", col=2)
+     + msg("information", PRINT_LINE, "'t' depends on axioms: [sorryAx]"), 0, "sorryAx"),
+    # the same with the real report missing (the file stopped early): the look-alike is not read at all
+    (msg("information", 7, "'t' does not depend on any axioms", col=2), 0, "found 0"),
+    ("'t' does not depend on any axioms\n", 0, "found 0"),  # raw text is never a report
+    (msg("information", PRINT_LINE, "'t' does not depend on any axioms") * 2, 0, "found 2"),
+    (msg("information", PRINT_LINE, "'t' does not depend on any axioms\nand more text"), 0, "not an axioms"),
+    (msg("information", PRINT_LINE, "'u' does not depend on any axioms"), 0, "names 'u'"),
     ("error: unknown executable lean\n", 1, "exited with code 1"),
     (CLASSICAL, 137, "exited with code 137"),
 ]
@@ -53,24 +79,26 @@ REFUSED = [
 
 @pytest.mark.parametrize(("output", "code", "axioms"), ACCEPTED)
 def test_clean_outputs_are_accepted(output: str, code: int, axioms: tuple[str, ...]) -> None:
-    verdict = verdict_from_output(output, code, target="t", proof_text="proof")
+    verdict = verdict_from_json_output(output, code, target="t", print_line=PRINT_LINE, proof_text="proof")
     assert verdict.ok, verdict.messages
     assert verdict.axioms == axioms and verdict.proof_text == "proof"
 
 
 @pytest.mark.parametrize(("output", "code", "words"), REFUSED)
 def test_failures_are_refused_with_the_reason(output: str, code: int, words: str) -> None:
-    verdict = verdict_from_output(output, code, target="t", proof_text="proof")
+    verdict = verdict_from_json_output(output, code, target="t", print_line=PRINT_LINE, proof_text="proof")
     assert not verdict.ok
     assert any(words in message for message in verdict.messages), verdict.messages
 
 
-def test_messages_keep_position_severity_and_continuation_lines() -> None:
-    output = f"{F}:6:2: error: unsolved goals\nx : ℕ\n⊢ x = x\n{F}:9:0: warning: w\n"
-    messages = parse_messages(output)
+def test_json_messages_keep_position_severity_and_text() -> None:
+    output = msg("error", 6, "unsolved goals\nx : ℕ\n⊢ x = x", 2) + "raw line\n" + msg("warning", 9, "w")
+    messages, raw = parse_json_messages(output)
     assert [(m.severity, m.line, m.col) for m in messages] == [("error", 6, 2), ("warning", 9, 0)]
-    assert messages[0].text == "unsolved goals\nx : ℕ\n⊢ x = x"
-    assert parse_axioms_reports("'h'' does not depend on any axioms")[0].name == "h'"
+    assert messages[0].text == "unsolved goals\nx : ℕ\n⊢ x = x" and raw == ["raw line"]
+    report = parse_axioms_report("'h'' does not depend on any axioms")
+    assert report is not None and report.name == "h'" and report.axioms == ()
+    assert parse_axioms_report("trace: 't' does not depend on any axioms") is None
 
 
 @pytest.mark.parametrize(("statement", "expected", "name"), [
@@ -95,20 +123,28 @@ def test_verification_file_appends_print_axioms_and_keeps_the_user_text() -> Non
 
 
 FAKE_LAKE = """#!{python}
-import os, re, subprocess, sys, time
-assert sys.argv[1:4] == ["env", "lean", "--threads=1"], sys.argv
+import json, os, re, subprocess, sys, time
+assert sys.argv[1:5] == ["env", "lean", "--json", "--threads=1"], sys.argv
 text = open(sys.argv[-1], encoding="utf-8").read()
 open(os.path.join(os.getcwd(), "seen.lean"), "w", encoding="utf-8").write(text)
+line = text.rstrip("\\n").count("\\n") + 1  # where `#print axioms` is
+def say(severity, at, data):
+    print(json.dumps({{"fileName": sys.argv[-1], "pos": {{"line": at, "column": 0}}, "endPos": None,
+                      "severity": severity, "caption": "", "data": data}}))
 if "hang" in text:
     child = subprocess.Popen(["sleep", "60"])
     open("child.pid", "w").write(str(child.pid))
     time.sleep(60)
-if "sorry_like" in text:
-    print(sys.argv[-1] + ":4:8: warning: declaration uses 'sorry'")
-    print("'t' depends on axioms: [sorryAx]")
-    sys.exit(0)
 name = re.search(r"#print axioms (\\S+)", text).group(1)
-print(f"'{{name}}' depends on axioms: [propext, Classical.choice, Quot.sound]")
+if "sorry_like" in text:
+    say("warning", 4, "declaration uses 'sorry'")
+    say("information", line, f"'{{name}}' depends on axioms: [sorryAx]")
+    sys.exit(0)
+if "trace_spoof" in text:  # a tactic logs the clean report at its own line; the real one lists sorryAx
+    say("information", line - 2, f"'{{name}}' does not depend on any axioms")
+    say("information", line, f"'{{name}}' depends on axioms: [sorryAx]")
+    sys.exit(0)
+say("information", line, f"'{{name}}' depends on axioms: [propext, Classical.choice, Quot.sound]")
 """
 
 
@@ -135,6 +171,11 @@ def test_checker_runs_lake_env_lean_in_the_project(tmp_path: Path, fake_lake: Pa
 def test_checker_refuses_what_lean_flags(tmp_path: Path, fake_lake: Path) -> None:
     verdict = checker(tmp_path, fake_lake).verify("", "theorem t : True :=", ["exact sorry_like"])
     assert not verdict.ok and "the proof uses sorry" in verdict.messages
+
+
+def test_checker_reads_the_report_only_from_the_print_axioms_line(tmp_path: Path, fake_lake: Path) -> None:
+    verdict = checker(tmp_path, fake_lake).verify("", "theorem t : True :=", ["exact trace_spoof"])
+    assert not verdict.ok and verdict.axioms == ("sorryAx",)
 
 
 def test_checker_kills_the_whole_process_group_at_the_deadline(tmp_path: Path, fake_lake: Path) -> None:

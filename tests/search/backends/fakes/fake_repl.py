@@ -94,8 +94,9 @@ class World:
     - ``theorems``: ``[{"statement": "theorem t ... :=", "goal": "...", "axioms": [...],
       "error": "elaboration error (optional)", "sorries": 1}]``
     - ``transitions``: ``{goal: {tactic: outcome}}``, outcome = list of new goals replacing the first
-      goal, ``{"error": text}`` (an error message with ``"goals": []``, the REPL's trap) or
-      ``{"throw": text}`` (a ``{"message": "Lean error:..."}`` answer);
+      goal, ``{"error": text}`` (an error message with ``"goals": []``, the REPL's trap),
+      ``{"throw": text}`` (a ``{"message": "Lean error:..."}`` answer) or ``{"log": text, "goals": [...]}``
+      (succeeds and logs ``text`` as an info message at the tactic's position, as ``trace`` does);
     - ``hang`` / ``crash`` / ``balloon``: tactics that sleep forever / exit / allocate ``balloon_mb`` MiB;
     - ``missing_imports``: modules whose import fails; ``proof_status``: send ``proofStatus`` (default
       true); ``spawn_child``: start a ``sleep`` child in the process group.
@@ -106,6 +107,7 @@ class World:
         self.theorems = [(_DECL.match(t["statement"]), t) for t in spec.get("theorems", [])]
         self.states: list[list[str]] = []
         self.envs: list[dict[str, list[str]]] = []
+        self.logged: list[str] = []  # what the last step logged (a "log" outcome)
 
     def answer(self, request: dict[str, Any]) -> Answer:
         if "tactic" in request:
@@ -144,6 +146,9 @@ class World:
             return goals, {"message": f"Lean error:\ntactic '{tactic}' failed on\n{goals[0]}"}, False
         if isinstance(outcome, dict) and "throw" in outcome:
             return goals, {"message": "Lean error:\n" + outcome["throw"]}, False
+        if isinstance(outcome, dict) and "log" in outcome:
+            self.logged.append(outcome["log"])
+            return [*outcome["goals"], *goals[1:]], None, False
         if isinstance(outcome, dict):
             return goals, {"goals": [], "messages": [_message("error", outcome["error"], 0)],
                            "proofStatus": "Incomplete: contains sorry"}, False
@@ -164,12 +169,15 @@ class World:
         if not 0 <= proof_state < len(self.states):
             return {"message": "Unknown proof state."}
         goals = self.states[proof_state]
+        self.logged = []
         new_goals, failure, used_sorry = self.step(goals, tactic)
         if failure is not None and "goals" not in failure:
             return failure
         answer: Answer = {"proofState": self.new_state(new_goals), "goals": new_goals, **(failure or {})}
         if used_sorry:
             answer["sorries"] = [{"proofState": self.new_state(goals[:1]), "goal": goals[0]}]
+        if self.logged:
+            answer["messages"] = [_message("info", text, 0) for text in self.logged]
         if self.spec.get("proof_status", True) and "proofStatus" not in answer:
             answer["proofStatus"] = _status(new_goals, used_sorry)
         return answer
@@ -208,13 +216,15 @@ class World:
                     "env": self.new_env(dict(decls))}
         goals, messages, used_sorry = [theorem["goal"]], [], False
         for line, tactic in enumerate(body[len(" by\n"):].split("\n"), start=2):
+            self.logged = []
             goals, failure, sorry_here = self.step(goals, tactic.strip())
+            messages += [_message("info", text, line, column=2) for text in self.logged]
             used_sorry |= sorry_here
             if failure is not None:
                 text = failure.get("message") or failure["messages"][0]["data"]
                 messages.append(_message("error", text.removeprefix("Lean error:\n"), line))
                 break
-        if goals and not messages:
+        if goals and not any(m["severity"] == "error" for m in messages):
             messages.append(_message("error", "unsolved goals\n" + "\n\n".join(goals), 1))
         if used_sorry:
             messages.append(_message("warning", "declaration uses 'sorry'", 1))
@@ -239,9 +249,9 @@ def _status(goals: list[str], used_sorry: bool) -> str:
     return "Incomplete: contains sorry" if used_sorry else "Completed"
 
 
-def _message(severity: str, data: str, line: int) -> Answer:
-    return {"severity": severity, "pos": {"line": line, "column": 0},
-            "endPos": {"line": line, "column": 1}, "data": data}
+def _message(severity: str, data: str, line: int, column: int = 0) -> Answer:
+    return {"severity": severity, "pos": {"line": line, "column": column},
+            "endPos": {"line": line, "column": column + 1}, "data": data}
 
 
 def main() -> int:
