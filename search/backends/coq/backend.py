@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 from search.backends.coq.clock import without_clock
 from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.header_freshness import audit_prepare
 from search.backends.coq.header_pool import CoqtopPool
+from search.backends.coq.header_text import canonical_header
 from search.backends.coq.imports import statement_check, statement_signature
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.coq.safety import check_coq_tactic, check_coq_theorem
@@ -48,7 +50,8 @@ class CoqBackend:
         """The whole ``.v`` text: header, the backend's imports, statement, ``Proof.``, one tactic sentence
         a line, ``Qed.``. With imports, the statement is also stated under the header alone and checked
         to be the same proposition (``imports.py``)."""
-        lines = [theorem.header.rstrip(), ""] if theorem.header.strip() else []
+        header = canonical_header(theorem.header)  # as the filter read it: no comment can hide a sentence
+        lines = [header, ""] if header else []
         if self.config.imports:
             lines += statement_signature(theorem.statement)
             lines += [*self.config.imports, ""]
@@ -72,7 +75,8 @@ class CoqBackend:
             if reason is not None:
                 return Verdict(False, (f"tactic {index} ({tactic!r}) refused: {reason}",))
         text = self.render_proof(theorem, tactics)
-        verdict = compile_and_check(text, theorem.name, self.config)
+        verdict = compile_and_check(text, theorem.name, self.config,
+                                    prepare=audit_prepare(theorem, self.config))
         logger.debug("%s: verified=%s %s", theorem.name, verdict.ok, verdict.messages)
         return verdict
 

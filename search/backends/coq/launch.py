@@ -11,6 +11,7 @@ import shutil
 
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import MAX_BATCH_BYTES, CoqTop
+from search.backends.coq.header_freshness import check_opened_on, load_header
 from search.backends.coq.safety import check_coq_theorem, header_sentences
 from search.backends.process import ProcessDied, ProcessTimeout
 from search.backends.start_retry import start_with_retries
@@ -67,6 +68,7 @@ def enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
     ``BackendUnavailableError`` (coqtop died).
     """
     try:
+        check_opened_on(top, theorem)
         return _enter_proof(top, config, theorem)
     except ProcessDied as exc:
         raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}: {exc}") from exc
@@ -115,14 +117,10 @@ def _launch_once(config: CoqBackendConfig, theorem: Theorem, cwd: str | None) ->
 
 def _load_header(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
     """Send the header, the backend's imports (after the header, as in the verified file) and the
-    printing settings; return the state id after them. Sentences go on one line each: the filter refused
-    strings and comments, so whitespace carries no meaning and coqtop answers each with one prompt."""
+    printing settings; return the state id after them. Header sentences go as the filter read them
+    (``header_freshness.load_header``: comments removed, one line each, names checked)."""
     timeout = config.start_timeout
-    for sentence in header_sentences(theorem.header):
-        before = top.state_id
-        reply = top.command(" ".join(sentence.split()), timeout)
-        if reply.state_id == before:
-            raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r}: {reply.error}")
+    load_header(top, theorem, config)
     for sentence in config.imports:
         before = top.state_id
         reply = top.command(" ".join(sentence.split()), timeout)

@@ -8,11 +8,12 @@ admit a goal or hide a second sentence. The rules are allow-lists where the lang
   ``Drop``, ``Ltac`` ...) starts upper case, so none can be sent. Bullets and braces are refused too: the
   engine's proof is a linear tactic list acting on the first goal;
 - a statement is one ``Theorem``/``Lemma``/... sentence naming the theorem;
-- a header is ``Require``/``Import``/``Export``/``Open Scope`` lines and ``Definition``/``Fixpoint``/
-  ``Inductive`` sentences with a body;
-- everywhere: no comments or strings (they could hide a terminator from the sentence splitter), no control
-  characters or unusual whitespace, no words that admit goals or skip the kernel (``admit``, ``give_up``,
-  ``Admitted``, ``exact_no_check``, ``native_compute`` ...).
+- a header (benchmark or user text, never model text) is checked by ``header_safety``: what benchmark
+  headers contain (comments, imports, scopes, definitions, notations, module instances, harmless options),
+  nothing that changes what is provable;
+- in tactics and statements: no comments or strings (they could hide a terminator from the sentence
+  splitter), no control characters or unusual whitespace, no words that admit goals or skip the kernel
+  (``admit``, ``give_up``, ``Admitted``, ``exact_no_check``, ``native_compute`` ...).
 
 Whole-proof verification (``Print Assumptions``) stays the final word; this filter keeps what never
 needs to reach Coq away from it.
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from search.backends.coq import header_text
+from search.backends.coq.header_safety import check_header
 from search.backends.coq.sentences import SentenceError, has_terminator, split_sentences, tactic_body
 
 MAX_TACTIC_CHARS = 2000
@@ -46,13 +49,6 @@ _SELECTOR = re.compile(
 )
 _BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
 _STATEMENT = re.compile(r"(?:" + "|".join(STATEMENT_KEYWORDS) + r")\s+(" + _IDENT + r")(?=[\s:({])")
-_MODULES = r"[A-Za-z_][\w.']*(?:\s+[A-Za-z_][\w.']*)*"
-_HEADER_SENTENCES = (
-    re.compile(r"(?:From\s+[A-Za-z_][\w.']*\s+)?Require(?:\s+(?:Import|Export))?\s+" + _MODULES + r"\."),
-    re.compile(r"(?:Import|Export)\s+" + _MODULES + r"\."),
-    re.compile(r"(?:Local\s+)?(?:Open|Close)\s+Scope\s+" + _IDENT + r"\."),
-    re.compile(r"(?:Definition|Fixpoint|Inductive)\s+" + _IDENT + r"\b.*:=.*\.", re.DOTALL),
-)
 
 
 def check_text(text: str) -> str | None:
@@ -143,22 +139,14 @@ def check_coq_statement(name: str, statement: str) -> str | None:
 
 
 def check_coq_header(header: str) -> str | None:
-    """Return why ``header`` holds anything beyond imports, scopes and definitions with a body."""
-    sentences = _checked_sentences(header, "header")
-    if isinstance(sentences, str):
-        return sentences
-    for sentence in sentences:
-        if not any(p.fullmatch(sentence) for p in _HEADER_SENTENCES):
-            return f"header: command not allowed: {sentence[:80]!r}"
-        word = forbidden_word(sentence, UNSOUND_WORDS)
-        if word is not None:
-            return f"header: {word!r} is not allowed"
-    return None
+    """Return why ``header`` must not reach Coq (``header_safety.check_header``), or ``None``."""
+    return check_header(header)
 
 
 def header_sentences(header: str) -> list[str]:
-    """The header's sentences, in order; call only on a header ``check_coq_header`` accepted."""
-    return split_sentences(header)
+    """The header's sentences as they are checked and sent to Coq (comments removed, one line each);
+    call only on a header ``check_coq_header`` accepted."""
+    return header_text.header_sentences(header)
 
 
 def check_coq_theorem(name: str, header: str, statement: str) -> str | None:

@@ -1,0 +1,203 @@
+"""Loading a header into coqtop so that it cannot change what a statement's names mean.
+
+``Definition False := True.`` followed by ``Theorem f : False.`` states something trivial under a name
+that reads as absurd; ``Definition S (n : nat) := n.`` does the same to ``forall n, n = S n``. So before
+each header sentence runs, the names it declares (``header_names``) are looked up with ``Locate`` in the
+environment built so far (the header's ``Require``s included):
+
+- a term name it declares (constant, inductive, constructor, field, eliminator, abbreviation) that
+  already names an object reachable by that short name is a *shadow*; a statement that uses a shadow is
+  refused (``check_statement``). A helper that shadows a library name no statement mentions, such as a
+  benchmark header's own ``fact``, changes no statement's meaning and is allowed;
+- a module name it declares that already names a reachable module refuses the header
+  (``Module Nat := ...``);
+- a notation that adds a symbol or keyword Coq already reads refuses the header: a core token (``:``,
+  ``->``, ``forall`` ...), a symbol of an existing notation (``Locate "+"``), or a name that already
+  means something (``Notation "'False'" := True``).
+
+After each sentence coqtop must have accepted it and must not be in proof mode. ``load_header`` is how a
+session's coqtop loads its header and how the verifier's audit process does (``verify``), so a theorem
+refused here is never reported proved. The shadows of each header are remembered per coqtop (for the
+theorems a pooled coqtop opens after its header) and per process (for verification).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+
+from search.backends.coq.assumptions import strip_tags
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop, Reply
+from search.backends.coq.header_names import declared, identifiers
+from search.backends.coq.header_text import header_sentences
+from search.errors import InvalidTheoremError
+from search.types import Theorem
+
+logger = logging.getLogger(__name__)
+
+# Tokens and keywords of Coq's own term grammar: a notation that reuses one changes how terms parse.
+CORE_TOKENS = frozenset({
+    ":", ":=", "=>", "->", "<-", "|", ",", ";", "(", ")", "{", "}", "[", "]", "{|", "|}", "@", "%", "_",
+    "'", "`", ".", "..", "!", "?", ":>", "::", ":<", "&", "$", "forall", "fun", "match", "with", "end",
+    "as", "in", "return", "if", "then", "else", "let", "fix", "cofix", "struct", "for", "exists",
+    "exists2", "Type", "Prop", "Set", "SProp", "where", "at", "using", "is",
+})
+_ENTRY = re.compile(r"^(?P<kind>Module Type|Module|Ltac2|Ltac|[A-Z]\w*)\s", re.MULTILINE)
+_NOTE = "(shorter name to refer to it in current context is"
+_IDENT = re.compile(r"[^\W\d][\w']*")
+_CACHE_SIZE = 256
+
+Shadows = Mapping[str, str]  # a header's term name -> the library object it hides
+
+
+class _QueryFailed(Exception):
+    """coqtop refused a Locate query."""
+
+
+class _Memory:
+    """The shadows of headers loaded so far: per coqtop (weakly) and per process (bounded, by header and
+    Coq command line)."""
+
+    def __init__(self) -> None:
+        self.by_top: weakref.WeakKeyDictionary[CoqTop, Shadows] = weakref.WeakKeyDictionary()
+        self.by_header: OrderedDict[tuple[str, ...], Shadows] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def remember(self, top: CoqTop, key: tuple[str, ...], shadows: Shadows) -> None:
+        with self.lock:
+            self.by_top[top] = shadows
+            self.by_header[key] = shadows
+            self.by_header.move_to_end(key)
+            while len(self.by_header) > _CACHE_SIZE:
+                self.by_header.popitem(last=False)
+
+    def for_header(self, key: tuple[str, ...]) -> Shadows | None:
+        with self.lock:
+            return self.by_header.get(key)
+
+    def for_top(self, top: CoqTop) -> Shadows | None:
+        with self.lock:
+            return self.by_top.get(top)
+
+
+_memory = _Memory()
+
+
+def _key(header: str, config: CoqBackendConfig) -> tuple[str, ...]:
+    return (header, config.coqtop, *config.coq_args)
+
+
+def load_header(top: CoqTop, theorem: Theorem, config: CoqBackendConfig) -> Shadows:
+    """Run ``theorem``'s header in ``top`` (started, outside any proof), sentence by sentence, with the
+    checks of the module docstring; return (and remember) the header's shadows. The statement is not
+    checked here: call ``check_statement`` for each theorem opened on this header.
+
+    Raises ``InvalidTheoremError`` naming the sentence and the name; ``ProcessTimeout`` /
+    ``ProcessDied`` from coqtop.
+    """
+    timeout = config.start_timeout
+    shadows: dict[str, str] = {}
+    for sentence in header_sentences(theorem.header):
+        try:
+            reason = _census(top, sentence, shadows, timeout)
+        except _QueryFailed as exc:
+            reason = str(exc)
+        if reason is not None:
+            raise InvalidTheoremError(theorem.name, f"header sentence {sentence[:80]!r}: {reason}")
+        before = top.state_id
+        reply = top.command(sentence, timeout)
+        if reply.state_id == before or reply.error is not None:
+            raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r}: {reply.error}")
+        if reply.proof is not None:
+            raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r} opened a proof")
+    _memory.remember(top, _key(theorem.header, config), shadows)
+    return shadows
+
+
+def check_statement(theorem: Theorem, shadows: Shadows) -> None:
+    """Refuse a statement that uses a name its header shadows; raises ``InvalidTheoremError``."""
+    used = sorted(identifiers(theorem.statement) & set(shadows))
+    if used:
+        name = used[0]
+        raise InvalidTheoremError(
+            theorem.name, f"the header redefines {name!r}, which already names {shadows[name]}, and the "
+                          f"statement uses {name!r}: it would not mean what it says")
+
+
+def check_opened_on(top: CoqTop, theorem: Theorem) -> None:
+    """``check_statement`` for a theorem about to open on ``top``, whose header ``load_header`` loaded.
+
+    Raises ``InvalidTheoremError`` (also when ``top`` did not load its header through ``load_header``:
+    its shadows are unknown, so nothing can be said about the statement)."""
+    shadows = _memory.for_top(top)
+    if shadows is None:
+        raise InvalidTheoremError(theorem.name, "the header was not loaded through load_header; "
+                                                "cannot check that the statement means what it says")
+    check_statement(theorem, shadows)
+
+
+def audit_prepare(theorem: Theorem, config: CoqBackendConfig) -> Callable[[CoqTop, float], None]:
+    """What the verifier's audit coqtop runs before it loads the compiled proof: the statement check,
+    from the header's remembered shadows or by loading the header there. Raises ``InvalidTheoremError``."""
+    def prepare(top: CoqTop, seconds: float) -> None:
+        shadows = _memory.for_header(_key(theorem.header, config))
+        if shadows is None:
+            shadows = load_header(top, theorem, config)
+        check_statement(theorem, shadows)
+    return prepare
+
+
+def _census(top: CoqTop, sentence: str, shadows: dict[str, str], timeout: float) -> str | None:
+    """Before ``sentence`` runs: add the term names it would shadow to ``shadows``; return why it must
+    be refused (a module or notation that hides something), or ``None``."""
+    names = declared(sentence)
+    for name in names.terms:
+        owner = _reachable(_locate(top, name, timeout), modules=False)
+        if owner is not None:
+            shadows[name] = owner
+    for name in names.modules:
+        if owner := _reachable(_locate(top, name, timeout), modules=True):
+            return f"module {name!r} already names {owner}"
+    for terminal in names.terminals:
+        if terminal in CORE_TOKENS or '"' in terminal:
+            return f"the notation reuses Coq's own token {terminal!r}"
+        if strip_tags(_ask(top, f'Locate "{terminal}".', timeout).output).strip() != "Unknown notation":
+            return f"the notation reuses the symbol {terminal!r} of an existing notation"
+        if _IDENT.fullmatch(terminal) and not _locate(top, terminal, timeout).strip().startswith("No object"):
+            return f"the notation makes {terminal!r}, which already names something, a keyword"
+    return None
+
+
+def _locate(top: CoqTop, name: str, timeout: float) -> str:
+    return strip_tags(_ask(top, f"Locate {name}.", timeout).output)
+
+
+def _ask(top: CoqTop, command: str, timeout: float) -> Reply:
+    before = top.state_id
+    reply = top.command(command, timeout)
+    if reply.state_id == before or reply.error is not None:
+        raise _QueryFailed(f"{command} failed in coqtop: {reply.error}")
+    return reply
+
+
+def _reachable(located: str, *, modules: bool) -> str | None:
+    """The first object in ``Locate``'s answer that its short name reaches (no "shorter name" note),
+    among modules or among terms; ``None`` when there is none."""
+    text = located.strip()
+    if text.startswith("No object of basename"):
+        return None
+    starts = list(_ENTRY.finditer(text))
+    for index, match in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        entry = " ".join(text[match.start():end].split())
+        kind = match["kind"]
+        if (kind == "Module") != modules or kind in ("Module Type", "Ltac", "Ltac2"):
+            continue
+        if _NOTE not in entry:
+            return entry
+    return None

@@ -1,0 +1,108 @@
+"""Which headers may reach Coq: what benchmark headers contain, nothing that changes what is provable.
+
+A header comes from a benchmark or a user, never from a model (model text is a tactic or a statement and
+keeps the strict rules of ``safety``). It is read as Coq reads it (``header_text``: comments removed by a
+nesting-, string-aware lexer) and every sentence must be one of:
+
+- ``Require`` / ``From L Require`` with ``Import``/``Export`` or neither, ``Import`` / ``Export`` of
+  library modules (logical names only: nothing loaded by path);
+- ``Open Scope`` / ``Close Scope`` (``Local``/``Global``), ``Declare Scope``, ``Delimit Scope``;
+- ``Definition``, ``Fixpoint``, ``CoFixpoint``, ``Inductive``, ``CoInductive``, ``Variant``, ``Record``,
+  ``Structure`` with a body, ``Notation``, ``Infix``, ``Module M := F(X).`` (optionally ``Local`` or
+  ``#[local]``/``#[global]``/``#[export]``);
+- ``Set``/``Unset`` of an option that does not touch the logic (``SAFE_OPTIONS``).
+
+Everything else is refused, in particular ``Axiom``, ``Parameter``, ``Hypothesis``, ``Variable``,
+``Conjecture``, ``Admitted``, ``Unset Guard Checking`` / ``Universe Checking`` / ``Positivity Checking``,
+``#[bypass_check(...)]``, ``Declare ML Module``, ``Load``, ``Add LoadPath``, ``Cd``, ``Program``,
+``Ltac``, proofs, sections and open modules. The names a header declares must also be fresh where the
+statement uses them (``header_freshness``, which needs coqtop).
+"""
+
+from __future__ import annotations
+
+import re
+
+from search.backends.coq.header_names import HeaderNamesError, declared
+from search.backends.coq.header_text import HeaderTextError, header_sentences
+
+# Options a header may set: elaboration and printing conveniences; none changes what the kernel accepts.
+SAFE_OPTIONS = frozenset({
+    "Implicit Arguments", "Strict Implicit", "Contextual Implicit", "Maximal Implicit Insertion",
+    "Reversible Pattern Implicit", "Printing Implicit Defensive", "Asymmetric Patterns",
+    "Printing Coercions", "Printing Implicit", "Printing All", "Printing Notations",
+    "Universe Polymorphism", "Decidable Equality Schemes", "Boolean Equality Schemes",
+})
+# Words refused anywhere in a header: they admit goals, end proofs or skip the kernel's checks.
+HEADER_UNSOUND_WORDS = frozenset({
+    "admit", "give_up", "Admitted", "Abort", "Qed", "Defined", "Save", "Proof", "exact_no_check",
+    "vm_cast_no_check", "native_cast_no_check", "change_no_check", "native_compute", "ltac", "Ltac",
+    "Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Hypothesis", "Hypotheses", "Variable",
+    "Variables", "Context", "bypass_check", "Guard", "Positivity", "Universe", "Unsafe", "Typing",
+    "Load", "LoadPath", "ML", "Program", "Obligation", "Obligations", "Extraction", "Redirect", "Drop",
+})
+
+_QUALID = r"[^\W\d][\w']*(?:\.[^\W\d][\w']*)*"
+_QUALIDS = rf"{_QUALID}(?: {_QUALID})*"
+_IDENT = r"[^\W\d][\w']*"
+_LOCALITY = r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?"
+_FORMS = {
+    "require": re.compile(rf"(?:From {_QUALID} )?Require(?: (?:Import|Export))? {_QUALIDS}\."),
+    "import": re.compile(rf"(?:Import|Export) {_QUALIDS}\."),
+    "scope": re.compile(rf"{_LOCALITY}(?:Open|Close) Scope {_IDENT}\."),
+    "declare scope": re.compile(rf"Declare Scope {_IDENT}\."),
+    "delimit scope": re.compile(rf"Delimit Scope {_IDENT} with {_IDENT}\."),
+    "definition": re.compile(
+        rf"{_LOCALITY}(?:Definition|Fixpoint|CoFixpoint|Inductive|CoInductive|Variant|Record|Structure)"
+        rf" {_IDENT}\b.* ?:= ?.*\."),
+    "notation": re.compile(rf'{_LOCALITY}(?:Notation (?:"[^"\n]*"|{_IDENT})|Infix "[^"\n]*") .*:= ?.*\.'),
+    "module": re.compile(rf"Module {_IDENT} ?:= ?{_QUALID}(?: ?\(? ?{_QUALID} ?\)?)*\."),
+    "option": re.compile(rf"{_LOCALITY}(?:Set|Unset) (?P<option>[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)*)\."),
+}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+_BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+
+
+def check_header(header: str) -> str | None:
+    """Why ``header`` must not reach Coq, or ``None`` (see the module docstring)."""
+    bad = _BAD_CHAR.search(header)
+    if bad is not None:
+        return f"header: character {bad.group()!r} is not allowed"
+    if "<prompt" in header or "</" in header:
+        return "header: text that looks like coqtop's prompt markup is not allowed"
+    try:
+        sentences = header_sentences(header)
+    except HeaderTextError as exc:
+        return f"header: {exc}"
+    modules: set[str] = set()
+    for sentence in sentences:
+        reason = check_header_sentence(sentence, modules)
+        if reason is not None:
+            return f"header: {reason}"
+    return None
+
+
+def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None:
+    """Why one canonical header sentence is refused, or ``None``; ``header_modules`` collects the
+    modules the header itself defines (they may not be imported)."""
+    if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
+        return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
+    form = next((name for name, pattern in _FORMS.items() if pattern.fullmatch(sentence)), None)
+    if form is None:
+        return f"command not allowed: {sentence[:80]!r}"
+    word = next((w for w in _WORD.findall(sentence) if w in HEADER_UNSOUND_WORDS), None)
+    if word is not None and not (form == "option" and word == "Universe"):
+        return f"{word!r} is not allowed: {sentence[:80]!r}"
+    if form == "option":
+        option = _FORMS["option"].fullmatch(sentence)["option"]  # type: ignore[index]
+        if option not in SAFE_OPTIONS:
+            return f"option {option!r} is not allowed in a header: {sentence[:80]!r}"
+    if form == "import" and set(sentence.rstrip(".").split()[1:]) & header_modules:
+        return f"importing a module the header defines is not allowed: {sentence[:80]!r}"
+    try:
+        names = declared(sentence)
+    except HeaderNamesError as exc:
+        return f"{exc}: {sentence[:80]!r}"
+    header_modules.update(names.modules)
+    return None

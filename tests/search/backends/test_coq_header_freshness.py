@@ -1,0 +1,130 @@
+"""Headers cannot change what a statement means: sessions and verification against real Coq."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from search.backends.coq import CoqBackend, CoqBackendConfig
+from search.backends.coq.coqtop import CoqTop
+from search.backends.coq.header_freshness import audit_prepare, check_statement, load_header
+from search.backends.coq.header_text import canonical_header
+from search.backends.coq.verify import compile_and_check
+from search.errors import InvalidTheoremError
+from search.types import Theorem
+
+ROCQ_VALID = Path(__file__).resolve().parents[4] / "shared" / "benchmarks" / "minif2f_rocq_valid.jsonl"
+
+SHADOWING = [
+    (Theorem("f", "Theorem f : False.", "Definition False := True."), ["exact I"], "'False'"),
+    (Theorem("s", "Theorem s : forall n, n = S n.", "Definition S (n : nat) : nat := n."),
+     ["intros n", "reflexivity"], "'S'"),
+    (Theorem("i", "Theorem i : nat_ind = nat_ind.", "Inductive nat := O."), ["reflexivity"], "'nat_ind'"),
+    (Theorem("r", "Theorem r : forall x : R, Rplus x x = x.",
+             "Require Import Reals.\nDefinition Rplus (x y : R) := x."),
+     ["intros x", "reflexivity"], "'Rplus'"),
+    (Theorem("t", "Theorem t : le 2 1.", "(* a comment *)\nNotation le x y := (y <= x)."),
+     ["auto"], "'le'"),
+]
+REFUSED_HEADERS = [
+    (Theorem("m", "Theorem m : Nat.add 1 1 = 1.", "Module Nat := Coq.Init.Nat."), "module 'Nat'"),
+    (Theorem("n", "Theorem n : False.", "Notation \"'False'\" := True."), "'False'"),
+    (Theorem("p", "Theorem p : 1 + 1 = 1.", "Notation \"x + y\" := (Nat.sub x y)."), "'+'"),
+    (Theorem("q", "Theorem q : True.", "Notation \"x -> y\" := (x /\\ y)."), "'->'"),
+]
+
+
+@pytest.fixture(scope="module")
+def backend() -> CoqBackend:
+    with CoqBackend() as coq:
+        yield coq
+
+
+@pytest.mark.parametrize(("theorem", "tactics", "name"), SHADOWING)
+def test_a_statement_using_a_shadowed_name_is_refused(backend: CoqBackend, theorem: Theorem,
+                                                      tactics: list[str], name: str) -> None:
+    with pytest.raises(InvalidTheoremError, match=name) as caught:
+        backend.open(theorem)
+    assert "would not mean what it says" in caught.value.reason
+    verdict = backend.verify(theorem, tactics)
+    assert not verdict.ok and name in verdict.messages[0], verdict.messages
+
+
+@pytest.mark.parametrize(("theorem", "name"), REFUSED_HEADERS)
+def test_modules_and_notations_that_hide_something_are_refused(backend: CoqBackend, theorem: Theorem,
+                                                               name: str) -> None:
+    with pytest.raises(InvalidTheoremError, match=re.escape(name)):
+        backend.open(theorem)
+    assert not backend.verify(theorem, ["exact I"]).ok
+
+
+def test_verification_checks_the_header_even_in_a_fresh_process() -> None:
+    """The verifier's own audit coqtop loads the header when this process never did."""
+    theorem = Theorem("f2", "Theorem f2 : False.", "Definition False := True.\nDefinition unused := 0.")
+    text = "Definition False := True.\nDefinition unused := 0.\nTheorem f2 : False.\nProof. exact I. Qed.\n"
+    config = CoqBackendConfig()
+    verdict = compile_and_check(text, "f2", config, prepare=audit_prepare(theorem, config))
+    assert not verdict.ok and "'False'" in verdict.messages[0]
+
+
+def test_a_helper_that_shadows_a_name_the_statement_never_uses_is_fine(backend: CoqBackend) -> None:
+    header = ("Require Import Arith.\n(* the benchmark's own factorial *)\n"
+              "Fixpoint fact (n : nat) : nat := match n with 0 => 1 | S m => S m * fact m end.\n"
+              "Definition fact3 := fact 3.")
+    fine = Theorem("fine", "Theorem fine : fact3 = 6.", header)
+    backend.open(fine).close()
+    verdict = backend.verify(fine, ["reflexivity"])
+    assert verdict.ok, verdict.messages
+    assert "(*" not in verdict.proof_text and "Fixpoint fact" in verdict.proof_text
+    # the same header, pooled, then a statement that names the shadowing `fact`: refused
+    with pytest.raises(InvalidTheoremError, match="'fact'"):
+        backend.open(Theorem("uses", "Theorem uses : fact 3 = 6.", header))
+
+
+def test_fresh_definitions_notations_and_module_instances_work(backend: CoqBackend) -> None:
+    header = ("Require Import FSets.FSetWeakList FSets.FSetInterface Arith OrderedTypeEx.\n"
+              "Module NS := FSetWeakList.Make(Nat_as_OT).\n"
+              "Notation \"x +++ y\" := (x + y) (at level 50).\n"
+              "Inductive color : Type := red | green.\n"
+              "Record point := mk { px : nat ; py : nat }.")
+    theorem = Theorem("ok", "Theorem ok : 1 +++ px (mk 1 2) = 2 /\\ NS.is_empty NS.empty = true.", header)
+    backend.open(theorem).close()
+    verdict = backend.verify(theorem, ["split", "reflexivity", "reflexivity"])
+    assert verdict.ok, verdict.messages
+
+
+@pytest.mark.slow
+def test_every_valid_minif2f_rocq_row_passes_the_freshness_check() -> None:
+    """Every row that elaborates in Coq 8.16 (no ``coq_8_16`` field): its header loads through the
+    freshness check in real coqtop (one per distinct header) and its statement uses no shadowed name.
+    The one row refused by the header rules declares an axiom (``test_coq_header``)."""
+    rows = [json.loads(line) for line in ROCQ_VALID.read_text().splitlines()]
+    rows = [r for r in rows if not r.get("coq_8_16") and r["name"] != "amc12a_2016_p3"]
+    by_header: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_header.setdefault(canonical_header(row["header"]), []).append(row)
+    config = CoqBackendConfig()
+
+    def check(group: list[dict[str, str]]) -> dict[str, str]:
+        first = group[0]
+        top = CoqTop(config, name="coqtop[freshness]")
+        try:
+            top.start(config.start_timeout)
+            shadows = load_header(top, Theorem(first["name"], first["statement"], first["header"]), config)
+        finally:
+            top.close()
+        refused = {}
+        for row in group:
+            try:
+                check_statement(Theorem(row["name"], row["statement"], row["header"]), shadows)
+            except InvalidTheoremError as exc:
+                refused[row["name"]] = exc.reason
+        return refused
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        refused = {name: why for found in pool.map(check, by_header.values()) for name, why in found.items()}
+    assert len(rows) == 235 and refused == {}, refused
