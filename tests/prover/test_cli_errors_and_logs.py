@@ -1,0 +1,115 @@
+"""Clean errors and logs: bad flags, verbatim proof-assistant messages, one line per warning, retries
+summarised per endpoint, Ray's start-up notice."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import pytest
+from rich.console import Console
+
+from prover.cli import build_parser, main
+from prover.logs import RAY_TOKEN_LOGGER, quiet_ray_token_notice, report_retries, setup_logging
+
+
+def _parsers(parser: argparse.ArgumentParser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_a_mistyped_flag_is_one_usage_line_and_the_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["prove", "--backend", "coq", "--max-expansion", "5", "Theorem t : True."])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 2
+    assert err[0].startswith("usage: prover prove [options] [statement]")
+    assert "unrecognized arguments: --max-expansion" in err[1] and "did you mean --max-expansions?" in err[1]
+
+
+def test_abbreviated_flags_are_refused_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    parsers = list(_parsers(parser))
+    assert len(parsers) >= 6 and all(not p.allow_abbrev for p in parsers)
+    with pytest.raises(SystemExit):
+        main(["sweep", "coq_basic", "--max-expansion", "3"])
+    assert "unrecognized arguments: --max-expansion 3" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["prove", "--backend", "coqq", "x"])
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "invalid choice: 'coqq'" in err[1]
+
+
+def test_coq_error_text_is_quoted_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "Theorem t : 1 + = 2."])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Syntax error: [term] expected after '+' (in [term])." in err  # rich markup would eat [term]
+
+
+def _handlers() -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if getattr(h, "_prover_handler", False)]
+
+
+def test_each_warning_is_shown_once(capsys: pytest.CaptureFixture[str]) -> None:
+    console = Console(stderr=True)
+    setup_logging(console, 0)
+    setup_logging(console, 0)  # a second command in the same process replaces, never adds
+    assert len(_handlers()) == 2  # the display and the retry counter
+    assert not logging.getLogger("huggingface_hub").handlers  # its own stderr handler is gone
+    logging.getLogger("huggingface_hub.file_download").warning("disk almost full")
+    assert capsys.readouterr().err.count("disk almost full") == 1
+
+
+def test_retries_become_one_line_per_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    retries = setup_logging(Console(stderr=True), 0)
+    hub = logging.getLogger("huggingface_hub.utils._http")
+    for attempt in range(1, 6):
+        hub.warning("'[Errno -2] Name or service not known' thrown while requesting HEAD "
+                    "https://huggingface.co/ByteDance-Seed/BFS-Prover-V2-7B/resolve/main/config.json")
+        hub.warning("Retrying in %ds [Retry %d/5].", 2 ** attempt, attempt)
+    endpoint = logging.getLogger("planner.endpoint")
+    for _ in range(3):
+        endpoint.warning("request failed (503); retrying in 0.50 s",
+                         extra={"retry_endpoint": "http://gpu:8000/v1/completions", "retry_error": "503"})
+    from loguru import logger as loguru_logger
+
+    from search.backends.lean.dojo_api import route_loguru_to_logging
+
+    route_loguru_to_logging()  # as the LeanDojo backend does after importing lean_dojo
+    try:
+        as_lean_dojo = loguru_logger.patch(lambda record: record.update(name="lean_dojo.utils"))
+        as_lean_dojo.debug("Request to https://api.github.com/repos/x/y failed. Retrying...")
+    finally:
+        loguru_logger.remove()
+        loguru_logger.add(sys.stderr)  # loguru's default, for other tests
+    logging.getLogger("prover").warning("an ordinary warning")
+    shown = capsys.readouterr().err
+    assert "Retrying" not in shown and "thrown while requesting" not in shown and "503" not in shown
+    assert "an ordinary warning" in shown
+    report_retries(retries)
+    summary = [line for line in capsys.readouterr().err.splitlines() if "retried" in line]
+    assert len(summary) == 3
+    hub_line = next(line for line in summary if "https://huggingface.co:" in line)
+    assert "5 failed request(s)" in hub_line and "Name or service not known" in hub_line
+    assert any("http://gpu:8000/v1/completions: 3 failed" in line and "503" in line for line in summary)
+    assert any("https://api.github.com: 1 failed" in line for line in summary)
+
+
+def test_rays_token_notice_is_an_info_line(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(Console(stderr=True), 1)
+    quiet_ray_token_notice()
+    quiet_ray_token_notice()  # idempotent
+    ray_logger = logging.getLogger(RAY_TOKEN_LOGGER)
+    assert len(ray_logger.filters) == 1
+    ray_logger.warning("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled "
+                       "to opt out.")
+    ray_logger.warning("Token authentication is disabled for this Ray cluster. Anyone with network access")
+    err = capsys.readouterr().err
+    assert "Set RAY_AUTH_MODE=disabled to opt out" not in err  # Ray's own notice is not repeated
+    assert "local cluster with token authentication" in err  # ours, at INFO (-v)
+    assert "Token authentication is disabled" in err  # a real warning stays one
