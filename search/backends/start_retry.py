@@ -21,12 +21,15 @@ from search.errors import BackendUnavailableError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+GAVE_UP = "start_tries"  # set on an error after that many tries, so no outer retry starts again
 
 
 def died_while_starting(error: BaseException) -> bool:
     """Whether ``error`` says the process died while it started: a ``BackendUnavailableError`` raised
-    from a ``ProcessDied`` (a missing program or a hang is not retried)."""
-    return isinstance(error, BackendUnavailableError) and isinstance(error.__cause__, ProcessDied)
+    from a ``ProcessDied`` (a missing program or a hang is not retried), and not already retried to the
+    end by an inner ``start_with_retries`` (nested starts do not multiply their tries)."""
+    return (isinstance(error, BackendUnavailableError) and isinstance(error.__cause__, ProcessDied)
+            and not hasattr(error, GAVE_UP))
 
 
 def backoff_delays(attempts: int, backoff: float, *, cap: float = 5.0) -> list[float]:
@@ -45,7 +48,10 @@ def start_with_retries(start: Callable[[], T], *, attempts: int, backoff: float,
         try:
             return start()
         except BaseException as error:
-            if attempt == attempts or not retry_if(error):
+            if not retry_if(error):
+                raise
+            if attempt == attempts:
+                setattr(error, GAVE_UP, attempts)
                 raise
             delay = delays[attempt - 1]
             logger.warning("%s died while starting (try %d of %d): %s; retrying in %.2f s", what, attempt,

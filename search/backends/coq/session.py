@@ -49,6 +49,7 @@ from search.backends.coq.launch import enter_proof
 from search.backends.coq.safety import check_coq_tactic
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
+from search.backends.start_retry import start_with_retries
 from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
@@ -98,7 +99,7 @@ class CoqSession:
         self._lease: Lease | None = None
         self.reused = False  # whether the first coqtop came from the pool, its header already loaded
         try:
-            self._top, self._base_id = self._launch()
+            self._top, self._base_id = self._start()
         except BaseException:
             self.close()
             raise
@@ -114,6 +115,12 @@ class CoqSession:
             self.close()
             raise InvalidTheoremError(theorem.name, f"no goal to prove after Proof. ({initial})")
         self._initial = initial
+
+    def _start(self) -> tuple[CoqTop, int]:
+        """``_launch``, tried again when coqtop dies while it starts or enters the proof
+        (``start_attempts`` tries in all)."""
+        return start_with_retries(self._launch, attempts=self.config.start_attempts,
+                                  backoff=self.config.start_backoff, what=f"coqtop[{self.theorem.name}]")
 
     def _launch(self) -> tuple[CoqTop, int]:
         """A coqtop from the pool at the theorem's header state, put in proof mode on the theorem, past
@@ -266,7 +273,7 @@ class CoqSession:
     def _restart(self) -> None:
         self._discard()
         try:
-            self._top, self._base_id = self._launch()
+            self._top, self._base_id = self._start()
         except ProverError as exc:
             raise RestoreError(f"coqtop does not start again: {exc}") from exc
         self.restarts += 1

@@ -97,7 +97,8 @@ def test_search_survives_coqtop_dying_at_start_and_at_every_restart(tmp_path: Pa
     result = prove(ADD_0, backend=backend, policy=FixedPolicy(TACTICS, kill_coqtop), config=SEARCH)
     assert_verified_proof(result, backend, ADD_0)
     assert backend.sessions[0].restarts == 2
-    assert start_counts(tmp_path / "flaky") == (3, 3)
+    died, ran = start_counts(tmp_path / "flaky")
+    assert died == 3 and ran >= 3  # (the verifier's coqtop, reading the compiled proof, starts it too)
 
 
 def test_search_survives_coqtop_killed_before_every_expansion() -> None:
@@ -147,3 +148,26 @@ def test_a_statement_too_long_for_coqtop_is_an_invalid_theorem(tmp_path: Path) -
     with pytest.raises(InvalidTheoremError, match=r"the statement is 9\d{6} bytes long"):
         CoqSession(Theorem("big", statement), CoqBackendConfig(coqtop=str(coqtop)))
     assert start_counts(tmp_path) == (0, 0)  # refused before any coqtop started
+
+
+def test_a_coqtop_dying_while_it_enters_the_proof_is_started_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from search.backends.coq import session as session_module
+    from search.backends.process import ProcessDied
+
+    real_enter = session_module.enter_proof
+    calls: list[int] = []
+
+    def dying_once(top, config, theorem):
+        calls.append(top.pid)
+        if len(calls) == 1:
+            top.close()  # the process is gone, as if killed while loading the statement
+            try:
+                raise ProcessDied("coqtop", -9, "")
+            except ProcessDied as exc:
+                raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}") from exc
+        return real_enter(top, config, theorem)
+
+    monkeypatch.setattr(session_module, "enter_proof", dying_once)
+    with CoqSession(ADD_0, CoqBackendConfig(start_backoff=0.01)) as session:
+        assert isinstance(session.run_tactic(session.initial_state(), "intros n m"), TacticState)
+    assert len(calls) == 2 and calls[0] != calls[1]  # a fresh coqtop the second time

@@ -76,3 +76,14 @@ def test_a_hang_at_start_is_not_a_death() -> None:
 def test_backoff_is_capped() -> None:
     assert all(d <= 5.0 for d in backoff_delays(12, 1.0))
     assert backoff_delays(1, 1.0) == []
+
+
+def test_nested_retries_do_not_multiply(no_sleep: list[float]) -> None:
+    inner = Flaky([died() for _ in range(10)])
+
+    def outer_start() -> str:
+        return start_with_retries(inner, attempts=3, backoff=0.1, what="coqtop")
+
+    with pytest.raises(BackendUnavailableError) as caught:
+        start_with_retries(outer_start, attempts=3, backoff=0.1, what="session")
+    assert inner.calls == 3 and caught.value.start_tries == 3
