@@ -13,16 +13,18 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from search.backends.coq.goal_view import GoalView, is_quantified, mentions, top_level
+from search.backends.coq.goal_view import GoalView, is_equation, is_quantified, mentions, top_level
 
 Weighted = list[tuple[str, float]]
 
 _IDENT = r"[A-Za-z_][\w']*"
 _TRANSCENDENTAL = re.compile(r"\b(?:sqrt|ln|exp|sin|cos|tan|atan|PI|Rpower|powerRZ)\b")
 _REAL_MARKS = re.compile(r"\b(?:INR|IZR|Rabs|Rsqr|Rmax|Rmin|Rinv|sqrt|ln|exp|sin|cos|PI|Rpower)\b|\bR\b")
+_COMPLEX_MARKS = re.compile(r"\b(?:Ci|Cplus|Cmult|Cminus|Cinv|Cdiv|Cmod|RtoC)\b")
 _INT_MARKS = re.compile(r"%Z\b|\bZ\.\w+|\bZpos\b|\bZneg\b|\bIZR\b")
 _MOD = re.compile(r"\bmod\b|\bZ\.modulo\b|\bNat\.modulo\b|\bZ\.div\b|\bNat\.div\b|\bdiv\b|\s/\s")
 _NUMBER = re.compile(r"\(?-?\d+\)?")
+_SQRT = re.compile(r"\bsqrt\s+(\w+|\([^()]*\))")
 # Bounds that make a variable range over a few values: "a <= x < b", "a < x <= b", "x < b", "x <= b" ...
 _BOUND_PAIR = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
 _UPPER = re.compile(rf"^({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
@@ -34,7 +36,8 @@ _LOWER_FLIPPED = re.compile(rf"^({_IDENT})\s*(>=|>)\s*\(?(-?\d+)\)?$")
 SLOW_TACTICS = frozenset({"sauto", "hauto", "intuition", "firstorder", "eauto", "nra", "nia", "psatz R 2",
                           "psatz Z 2", "interval", "field_simplify; nra", "Z.div_mod_to_equations; nia",
                           "zify; Z.div_mod_to_equations; nia"})
-MAX_CASES = 40  # a case split on more values than this is left to the decision procedures
+MAX_CASES = 100  # a case split on more values than this is left to the decision procedures
+MAX_TACTIC = 1900  # characters: the safety filter refuses tactics of 2000 and more
 MAX_PAIRS = 6  # squares of differences in one nra hint
 
 
@@ -47,6 +50,7 @@ class Domain:
     natural: bool
     transcendental: bool
     division: bool
+    complex: bool = False
 
 
 def is_slow(tactic: str) -> bool:
@@ -65,17 +69,20 @@ def goal_domain(view: GoalView) -> Domain:
     real = "R" in types or any(t.endswith("-> R") for t in types) or _REAL_MARKS.search(text) is not None
     integer = "Z" in types or any(t.endswith("-> Z") for t in types) or _INT_MARKS.search(text) is not None
     natural = "nat" in types or any(t.endswith("-> nat") for t in types) or "%nat" in text
+    complex_ = "C" in types or any(t.endswith("-> C") for t in types) or (
+        _COMPLEX_MARKS.search(view.conclusion) is not None)
     arithmetic = re.search(r"\d|[+*^]", view.conclusion) is not None
-    return Domain(real=real, integer=integer, natural=natural or (arithmetic and not (real or integer)),
+    return Domain(real=real or complex_, integer=integer,
+                  natural=natural or (arithmetic and not (real or integer or complex_)),
                   transcendental=_TRANSCENDENTAL.search(text) is not None,
-                  division=_MOD.search(text) is not None)
+                  division=_MOD.search(text) is not None, complex=complex_)
 
 
 def decision_tactics(domain: Domain) -> Weighted:
     """Closing procedures for the goal's numbers, most likely first."""
     out: Weighted = []
     if domain.real:
-        out += [("lra", 9.0), ("nra", 6.0), ("field", 4.0), ("psatz R 2", 2.0), ("field_simplify", 1.5),
+        out += [("lra", 9.0), ("nra", 6.0), ("field", 4.0), ("psatz R 2", 5.0), ("field_simplify", 1.5),
                 ("ring_simplify", 1.5), ("ring", 3.0), ("field_simplify; nra", 2.0)]
         if domain.transcendental:
             out += [("interval", 2.0)]
@@ -83,6 +90,11 @@ def decision_tactics(domain: Domain) -> Weighted:
         out += [("lia", 9.0), ("nia", 6.0), ("ring", 3.0), ("psatz Z 2", 1.5), ("zify", 1.0)]
         if domain.division:
             out += [("Z.div_mod_to_equations; nia", 5.0), ("zify; Z.div_mod_to_equations; nia", 5.0)]
+    if domain.complex:  # C is R * R: an equation of complex numbers is two of reals
+        out += [("apply injective_projections; simpl; ring", 7.0),
+                ("apply injective_projections; simpl; field", 4.0),
+                ("apply injective_projections; simpl; lra", 3.0),
+                ("apply injective_projections; simpl; nra", 2.0)]
     out += [("sauto", 2.0), ("hauto", 1.5)]
     return out
 
@@ -109,12 +121,40 @@ def nra_hints(view: GoalView, domain: Domain) -> Weighted:
     return out
 
 
+def sqrt_hints(view: GoalView) -> Weighted:
+    """``nra`` knowing ``sqrt e * sqrt e = e`` and ``0 <= sqrt e`` for the square roots in the goal
+    (``e >= 0`` proved by ``lra`` on the spot; a candidate whose side proof fails is one error)."""
+    text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
+    roots = list(dict.fromkeys(_SQRT.findall(text)))[:3]
+    if not roots:
+        return []
+    facts = "; ".join(f"pose proof (sqrt_sqrt {e} ltac:(lra)); pose proof (sqrt_pos {e})" for e in roots)
+    return [(f"{facts}; nra", 4.0), ("; ".join(f"pose proof (sqrt_pos {e})" for e in roots) + "; nra", 2.0)]
+
+
+def demotions(view: GoalView) -> dict[str, float]:
+    """Factors for fixed tactics that cannot help on this goal: ``intros`` with nothing to introduce,
+    and the tactics of inductive types and ``lia`` on a goal about reals only."""
+    out: dict[str, float] = {}
+    if not is_quantified(view.conclusion):
+        out.update({"intros": 0.1})
+    domain = goal_domain(view)
+    if domain.real and not (domain.integer or domain.natural):
+        out.update({t: 0.2 for t in ("lia", "nia", "congruence", "discriminate", "constructor", "f_equal",
+                                     "simpl", "simpl in *", "tauto", "split", "trivial", "easy")})
+        out.update({"reflexivity": 0.5})
+    return out
+
+
 def fixing_equations(view: GoalView) -> Weighted:
     """``subst x`` for a hypothesis ``x = e`` (or ``e = x``) that fixes a local variable, and
     ``rewrite h in *`` for an equation whose left side is a term such as ``f 1``."""
     locals_ = {name for name, _ in view.hypotheses}
     out: Weighted = []
     for name, typ in view.hypotheses:
+        if typ.startswith("forall ") and is_equation(typ):  # a function's definition: f x = ...
+            out.append((f"rewrite {name} in *", 4.0))
+            continue
         if not top_level(typ, " = ") or " -> " in typ or typ.startswith("forall "):
             continue
         left, _, right = typ.partition(" = ")
@@ -163,7 +203,21 @@ def range_splits(view: GoalView) -> Weighted:
         cases = " \\/ ".join(f"{var} = ({value}){scope}" for value in range(low, high + 1))
         tactic = (f"assert (Hcase : {cases}) by lia; repeat destruct Hcase as [Hcase|Hcase]; subst {var}; "
                   f"try (compute in *; lia)")
-        out.append((tactic, 3.0 if high - low < 12 else 1.5))
+        if len(tactic) <= MAX_TACTIC:
+            out.append((tactic, 3.0 if high - low < 12 else 1.5 if high - low < 40 else 1.0))
+    return out
+
+
+def real_hypotheses(view: GoalView, domain: Domain) -> Weighted:
+    """Clearing denominators in hypotheses, and ``a - b <> 0`` from ``a <> b`` (what ``field`` asks)."""
+    if not domain.real:
+        return []
+    out: Weighted = []
+    for name, typ in view.hypotheses:
+        if "/" in typ and top_level(typ, " = ") and not typ.startswith("forall "):
+            out.append((f"field_simplify in {name}", 1.5))
+        if top_level(typ, " <> ") and not typ.startswith("forall "):
+            out.append((f"pose proof (Rminus_eq_contra _ _ {name})", 1.0))
     return out
 
 
@@ -180,7 +234,7 @@ def real_functions(view: GoalView) -> Weighted:
     text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
     if "Rabs" in text:
         out.append(("split_Rabs; lra", 4.0))
-        out.append(("split_Rabs; nra", 2.0))
+        out.append(("split_Rabs; nra", 4.0))
     if "Rsqr" in text:
         out.append(("unfold Rsqr in *", 3.0))
     if re.search(r"\b(?:Rmax|Rmin)\b", text):

@@ -93,14 +93,18 @@ class CoqTacticPolicy:
             raise ValueError("fixed tactic weights must be > 0")
         if self.max_names < 0:
             raise ValueError(f"max_names must be >= 0, got {self.max_names}")
+        if self.width < 1:
+            raise ValueError(f"width must be >= 1, got {self.width}")
         if self.slow_limit is not None and self.slow_limit < 1:
             raise ValueError(f"slow_limit must be >= 1 s, got {self.slow_limit}")
 
-    @property
-    def width(self) -> int:
-        """Tactics per state worth asking for, the best-scored first (measured on the Coq benchmark:
-        16 per node solves 89% at alpha 2 with no tactic timeout; the tail of the list is costly)."""
-        return 16
+    width: int = field(
+        default=24,
+        metadata={"help": "tactics per state worth asking for, the best-scored first (16 solves 89% of the "
+                          "project's Coq benchmark; miniF2F-rocq's valid split needs the decision "
+                          "procedures and hints below the structural tactics, and a search that runs out "
+                          "of candidates ends early: 24)"},
+    )
 
     @property
     def fingerprint(self) -> str:
@@ -125,6 +129,9 @@ class CoqTacticPolicy:
         if view is not None:
             for tactic, weight in self._state_tactics(view):
                 _add(weights, tactic, weight)
+            for tactic, factor in numbers.demotions(view).items():
+                if tactic in weights:
+                    weights[tactic] *= factor
         total = sum(weights.values())
         ranked = sorted(weights.items(), key=lambda tw: -tw[1])
         return [Candidate(self._limited(tactic), math.log(weight / total)) for tactic, weight in ranked]
@@ -157,9 +164,10 @@ class CoqTacticPolicy:
     def _math_tactics(self, view: GoalView) -> list[tuple[str, float]]:
         """Decision procedures, hints and splits for numbers, and unfolding the header's definitions."""
         domain = numbers.goal_domain(view)
-        out = numbers.decision_tactics(domain) + numbers.nra_hints(view, domain)
+        out = numbers.decision_tactics(domain) + numbers.nra_hints(view, domain) + numbers.sqrt_hints(view)
         out += numbers.fixing_equations(view) + numbers.destruct_hypotheses(view) + numbers.range_splits(view)
         out += numbers.computations(view) + numbers.real_functions(view)
+        out += numbers.real_hypotheses(view, domain)
         text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
         out += [(f"unfold {name} in *", 4.0) for name in self.definitions if mentions(text, name)]
         return out
@@ -193,11 +201,17 @@ def _classify(hypotheses: tuple[tuple[str, str], ...]) -> dict[str, str]:
             kinds[name] = "sort"
         elif _PROP_SYMBOLS.search(typ) or _is_prop_variable(head, hypotheses):
             kinds[name] = "prop"
-        elif kinds.get(head) == "sort" or head in ("Type", "Prop", "Set"):
-            kinds[name] = "other"  # a value of a type variable: nothing to split
+        elif kinds.get(head) == "sort" or head in ("Type", "Prop", "Set") or _is_number_or_function(typ):
+            kinds[name] = "other"  # a value of a type variable, a real, a function: nothing to split
         else:
             kinds[name] = "data"
     return kinds
+
+
+def _is_number_or_function(typ: str) -> bool:
+    """A real, complex or rational number, or a function into numbers: ``induction`` cannot split it."""
+    return typ in ("R", "C", "Q") or (re.fullmatch(r"[\w ]+(?: -> [\w ]+)+", typ) is not None and (
+        typ.split(" -> ")[-1].strip() in ("R", "C", "Q", "nat", "Z", "bool", "positive", "N")))
 
 
 def _is_prop_variable(name: str, hypotheses: tuple[tuple[str, str], ...]) -> bool:
