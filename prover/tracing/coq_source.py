@@ -19,10 +19,12 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from search.errors import PicklableError
+
 _SELECTOR_BRACE = re.compile(r"(?:\d+|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*\{")
 
 
-class SourceError(ValueError):
+class SourceError(PicklableError, ValueError):
     """The file cannot be split: an unterminated comment, string or final sentence (with its line)."""
 
     def __init__(self, file: str, line: int, problem: str) -> None:
