@@ -40,6 +40,7 @@ HEADER_UNSOUND_WORDS = frozenset({
     "Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Hypothesis", "Hypotheses", "Variable",
     "Variables", "Context", "bypass_check", "Guard", "Positivity", "Universe", "Unsafe", "Typing",
     "Load", "LoadPath", "ML", "Program", "Obligation", "Obligations", "Extraction", "Redirect", "Drop",
+    "AdmitAxiom",  # Coq.Compat.AdmitAxiom: `Axiom proof_admitted : False`, the stdlib's own admit
 })
 
 _QUALID = r"[^\W\d][\w']*(?:\.[^\W\d][\w']*)*"

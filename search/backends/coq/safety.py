@@ -22,6 +22,7 @@ needs to reach Coq away from it.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from search.backends.coq import header_text
 from search.backends.coq.header_safety import check_header
@@ -48,6 +49,8 @@ _SELECTOR = re.compile(
     r"(?:all|par|!|\[\s*" + _IDENT + r"\s*\]|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*)\s*:(?!=)\s*"
 )
 _BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
+# Format characters (zero-width spaces, bidi overrides), separators, surrogates, private and unassigned.
+_INVISIBLE = frozenset({"Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _STATEMENT = re.compile(r"(?:" + "|".join(STATEMENT_KEYWORDS) + r")\s+(" + _IDENT + r")(?=[\s:({])")
 
 
@@ -60,6 +63,9 @@ def check_text(text: str) -> str | None:
     bad = _BAD_CHAR.search(text)
     if bad is not None:
         return f"character {bad.group()!r} is not allowed"
+    invisible = next((c for c in text if unicodedata.category(c) in _INVISIBLE), None)
+    if invisible is not None:
+        return f"invisible or control character U+{ord(invisible):04X} is not allowed"
     if "<prompt" in text or "</" in text:
         return "text that looks like coqtop's prompt markup is not allowed"
     return None

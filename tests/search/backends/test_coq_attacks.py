@@ -1,0 +1,73 @@
+"""The attack suite of issue 11 against the real Coq backend: attack tactics on false theorems, headers that
+would change what a statement means, and proof files that print the verifier's answer. Every attack is
+refused by the safety filter or fails whole-proof verification: 0 false proofs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from coq_attack_tactics import ATTACK_TACTICS, SHADOWING_HEADERS, SPOOFED_PROOFS
+
+from search.backends.coq import CoqBackend, CoqBackendConfig, compile_and_check
+from search.errors import InvalidTheoremError
+from search.types import ProofFinished, Theorem
+
+FALSE = Theorem("attack_false", "Theorem attack_false : False.")
+ONE_TWO = Theorem("attack_one_two", "Theorem attack_one_two : 1 = 2.")
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[CoqBackend]:
+    with CoqBackend(CoqBackendConfig(tactic_timeout=2)) as coq:
+        yield coq
+
+
+def test_the_attack_list_is_large_and_varied() -> None:
+    assert len(ATTACK_TACTICS) >= 80
+    assert len({a.kind for a in ATTACK_TACTICS}) >= 8
+    assert len({a.tactic for a in ATTACK_TACTICS}) == len(ATTACK_TACTICS)
+
+
+@pytest.mark.parametrize("theorem", [FALSE, ONE_TWO], ids=["False", "1=2"])
+def test_no_attack_tactic_proves_a_false_theorem(backend: CoqBackend, theorem: Theorem) -> None:
+    """Refused by the filter, or run by coqtop: whatever the session says, ``verify`` refuses the proof."""
+    reached = [a.tactic for a in ATTACK_TACTICS if backend.check_tactic(a.tactic) is None]
+    assert len(reached) < len(ATTACK_TACTICS) // 2  # most are refused before any Coq process sees them
+    session = backend.open(theorem)
+    try:
+        finished = {t for t in reached if isinstance(session.run_tactic(session.initial_state(), t),
+                                                     ProofFinished)}
+    finally:
+        session.close()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        verdicts = dict(zip(reached, pool.map(lambda t: backend.verify(theorem, [t]), reached), strict=True))
+    false_proofs = {t: v.messages for t, v in verdicts.items() if v.ok}
+    assert false_proofs == {}
+    # the session is not fooled either (`shelve` only puts the goal aside: it is not a finished proof)
+    assert finished == set()
+
+
+def test_a_refused_tactic_is_never_compiled(backend: CoqBackend) -> None:
+    for attack in ATTACK_TACTICS:
+        if backend.check_tactic(attack.tactic) is not None:
+            verdict = backend.verify(FALSE, ["idtac", attack.tactic])
+            assert not verdict.ok and "refused" in verdict.messages[0] and verdict.proof_text == ""
+
+
+@pytest.mark.parametrize(("header", "statement", "tactic"), SHADOWING_HEADERS)
+def test_no_header_changes_what_a_statement_means(backend: CoqBackend, header: str, statement: str,
+                                                  tactic: str) -> None:
+    name = statement.split()[1]
+    theorem = Theorem(name, statement, header)
+    with pytest.raises(InvalidTheoremError):
+        backend.open(theorem).close()
+    assert not backend.verify(theorem, [tactic]).ok
+
+
+@pytest.mark.parametrize(("name", "text"), SPOOFED_PROOFS, ids=[name for name, _ in SPOOFED_PROOFS])
+def test_printed_verdicts_are_never_believed(name: str, text: str) -> None:
+    verdict = compile_and_check(text, name, CoqBackendConfig(allowed_axioms=()))
+    assert not verdict.ok
+    assert verdict.axioms, verdict.messages  # the audit found what the proof really rests on
