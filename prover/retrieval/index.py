@@ -85,11 +85,13 @@ class RetrievalIndex:
     def query(self, states: Sequence[str], k: int) -> list[list[Neighbour]]:
         """The ``k`` most similar entries of each state (similarity > 0), most similar first."""
         k = min(k, len(self.entries))
-        similarities = (self.vectorizer.transform(list(states)) @ self.postings).toarray()
+        products = (self.vectorizer.transform(list(states)) @ self.postings).tocsr()
         found = []
-        for row in similarities:
-            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
-            top = top[np.argsort(-row[top], kind="stable")]
-            found.append([Neighbour(int(i), self.entries[i], float(min(row[i], 1.0))) for i in top
-                          if row[i] > 0])
+        for row in range(products.shape[0]):  # only the states sharing a feature with the query
+            start, end = products.indptr[row], products.indptr[row + 1]
+            ids, sims = products.indices[start:end], products.data[start:end]
+            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+            top = top[np.lexsort((ids[top], -sims[top]))]  # most similar first, ties by entry order
+            found.append([Neighbour(int(ids[i]), self.entries[ids[i]], float(min(sims[i], 1.0)))
+                          for i in top if sims[i] > 0])
         return found
