@@ -34,6 +34,8 @@ def print_result(console: Console, result: SearchResult) -> None:
         print(result.proof.text)
         console.print(f"[bold green]proved[/] {result.theorem} "
                       f"({len(result.proof.tactics)} tactics, verified)", highlight=False)
+        axioms = result.proof.verdict.axioms
+        console.print("axioms: " + (", ".join(axioms) if axioms else "none"), highlight=False)
     else:
         console.print(f"[bold red]not proved:[/] {result.theorem} ({result.stop_reason.value})",
                       highlight=False)

@@ -27,6 +27,14 @@ def test_prove_json_names_the_axioms_of_a_real_arithmetic_proof(capsys: pytest.C
     assert tuple(result["proof"]["axioms"]) == REALS
 
 
+def test_prove_prints_the_axioms(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--tactics", "intros x,lra",
+                 "--header", "Require Import Reals Lra.\nOpen Scope R_scope.",
+                 "Theorem r_lt : forall x : R, x < x + 1."])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 0 and f"axioms: {REALS[0]}, {REALS[1]}" in err
+
+
 def test_prove_json_with_no_allowed_axioms_rejects_the_same_proof(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["prove", "--backend", "coq", "--policy", "tactics", "--tactics", "intros x,lra", "--json",
                  "--coq-allowed-axioms", "", "--header", "Require Import Reals Lra.\nOpen Scope R_scope.",
