@@ -42,6 +42,7 @@ from prover.policies import (
     PolicySpec,
     ServedPolicy,
     add_policy_options,
+    describe_policy,
     natural_width,
     policy_spec,
     preflight,
@@ -50,6 +51,7 @@ from prover.policy_server import PolicyServerError
 from prover.progress_display import ProgressDisplay
 from prover.render import print_result, print_sweep_summary
 from prover.setup_lean import SetupError
+from prover.sweep.benchmark import load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.memory_budget import apply_memory_budget, backend_config
@@ -115,14 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_search_options(parser: argparse.ArgumentParser) -> None:
-    """Backend, search, policy and backend-specific options, shared by prove and sweep."""
+PROVE_TIME_LIMIT = 120.0  # one theorem from the command line: minutes at most, not BFS-Prover-V2's 600 s
+
+
+def add_search_options(parser: argparse.ArgumentParser, *, single: bool = False) -> None:
+    """Backend, search, policy and backend-specific options, shared by prove and sweep. ``single``: for
+    one theorem at the command line (prove), whose default time budget is shorter."""
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="repl",
                         help="proof assistant: " + "; ".join(f"{s.name}: {s.summary}"
                                                              for s in BACKENDS.values()) + " (default: repl)")
     search = parser.add_argument_group("search", "best-first search (BFS-Prover-V2 defaults)")
-    add_config_options(search, SearchConfig, defaults={"tactics_per_node": None, "tactic_timeout": None},
-                       helps={
+    time_limit = SearchConfig.__dataclass_fields__["time_limit"].default
+    defaults = {"tactics_per_node": None, "tactic_timeout": None,
+                "time_limit": PROVE_TIME_LIMIT if single else time_limit}
+    add_config_options(search, SearchConfig, defaults=defaults, helps={
+        "time_limit": "wall-clock budget of the search, in seconds (default: "
+                      + (f"{PROVE_TIME_LIMIT:g} for one theorem; sweeps use {time_limit:g} as BFS-Prover-V2)"
+                         if single else f"{time_limit:g} per attempt, as BFS-Prover-V2)"),
         "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
                             "the whole list for --policy tactics)",
         "tactic_timeout": "time limit of one tactic, in seconds (default: 12 for Lean as BFS-Prover-V2, "
@@ -162,7 +173,7 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
                         help="a .lean, .v or benchmark .jsonl file holding the theorem (with --name)")
     source.add_argument("--name", help="the theorem's name in --file (default for a .v file: the file's "
                                        "name, as in miniF2F-rocq)")
-    add_search_options(parser)
+    add_search_options(parser, single=True)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
     out.add_argument("--graph-out", type=Path, metavar="FILE",
@@ -201,6 +212,8 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     planner = planner_settings(args)
     if planner is not None and args.html is not None:
         raise InputError("--html draws the graph of one search; --planner runs one per subgoal")
+    if not args.quiet:
+        console.print(Text(describe_policy(spec, args)), highlight=False, soft_wrap=True)
     backend = backend_factory(args.backend, args, spec.required_imports())()
     try:
         policy = LazyPolicy(spec, theorem)  # the session opens (and fails fast) before a large model loads
@@ -258,6 +271,8 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         sweep = config_from_args(SweepConfig, args)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+    load_benchmark(resolve_benchmark(args.benchmark), sweep.split)  # a bad file or split: before any start
+    console.print(Text(describe_policy(spec, args)), highlight=False, soft_wrap=True)
     config = search_config(args, spec)
     imports = spec.required_imports()
     factory = backend_factory(args.backend, args, imports)

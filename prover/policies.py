@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,16 +15,19 @@ from prover.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError, read_text
 from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy, Theorem
 
+logger = logging.getLogger(__name__)
+
 POLICIES = ("model", "tactics", "openai", "retrieval")
 
 
 def add_policy_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("policy", "which step prover proposes tactics")
-    group.add_argument("--policy", choices=POLICIES, default="model",
+    group.add_argument("--policy", choices=POLICIES, default=None,
                        help="model: a local causal LM (BFS-Prover-V2 prompt `STATE:::`); tactics: a "
                             "fixed tactic list, no model; openai: an OpenAI-compatible completions "
                             "endpoint (vLLM, SGLang); retrieval: tactics of the nearest traced states of "
-                            "--corpus (default: model)")
+                            "--corpus (default: model with the Lean backends; tactics, the Coq tactic "
+                            "list, with --backend coq, where the default Lean model cannot apply)")
     group.add_argument("--tactics", metavar="LIST",
                        help="with --policy tactics: comma-separated tactics, best first "
                             "(default: a built-in list for the proof assistant)")
@@ -154,23 +159,54 @@ def for_theorem(policy: Policy, theorem: Theorem) -> Policy:
     return specialise(theorem) if callable(specialise) else policy
 
 
+DEFAULT_POLICY = {"lean": "model", "coq": "tactics"}  # BFS-Prover-V2, the default model, is a Lean prover
+
+
+def policy_kind(args: argparse.Namespace, assistant: str) -> str:
+    """``--policy``, else the default for the proof assistant (never a model that cannot apply)."""
+    return args.policy or DEFAULT_POLICY.get(assistant, "model")
+
+
+def describe_policy(spec: PolicySpec, args: argparse.Namespace) -> str:
+    """One line naming the policy a command uses, and whether it was the backend's default."""
+    names = {"model": f"the model {spec.label}", "openai": f"the completions endpoint {spec.label}",
+             "retrieval": f"retrieval over {spec.label.removeprefix('retrieval:')}"}
+    if spec.kind == "tactics" and spec.tactics is None:
+        name = f"the built-in {'Coq' if spec.assistant == 'coq' else 'Lean'} tactic list"
+    elif spec.kind == "tactics":
+        name = "the tactic list " + ", ".join(spec.tactics[:6]) + (" ..." if len(spec.tactics) > 6 else "")
+    else:
+        name = names.get(spec.kind, spec.label)
+    default = " (the default for this backend; --policy chooses another)" if args.policy is None else ""
+    return f"policy: {name}{default}"
+
+
+def _default_model() -> str:
+    return next(f.default for f in dataclasses.fields(HFPolicyConfig) if f.name == "model")
+
+
 def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
     """The policy recipe from the parsed options; raises ``InputError``."""
-    if args.policy == "tactics":
+    kind = policy_kind(args, assistant)
+    if kind == "tactics":
         return PolicySpec("tactics", assistant, tactic_list(args))
     try:
-        if args.policy == "openai":
+        if kind == "openai":
             from prover.openai_policy import OpenAIPolicyConfig
 
             endpoint = config_from_args(OpenAIPolicyConfig, args, prefix="openai")
             return PolicySpec("openai", assistant, endpoint=endpoint)
-        if args.policy == "retrieval":
+        if kind == "retrieval":
             from prover.retrieval.policy import retrieval_config
 
             return PolicySpec("retrieval", assistant, retrieval=retrieval_config(args))
-        return PolicySpec("model", assistant, model=config_from_args(HFPolicyConfig, args, prefix="model"))
+        model = config_from_args(HFPolicyConfig, args, prefix="model")
     except ValueError as exc:
         raise InputError(str(exc)) from exc
+    if assistant != "lean" and model.model == _default_model():
+        logger.warning("--policy model with %s, a Lean step prover, on a %s backend: give --model a "
+                       "step prover trained for it", model.model, assistant.capitalize())
+    return PolicySpec("model", assistant, model=model)
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,11 @@ def theorem_from_row(row: dict, where: str) -> Theorem:
         raise InputError(f"{where}: {exc}") from exc
 
 
-def theorem_from_jsonl(path: Path, name: str) -> Theorem:
+def jsonl_rows(path: Path) -> list[tuple[int, dict]]:
+    """The rows of a benchmark ``.jsonl`` file with their 1-based line numbers (blank lines skipped).
+    Raises ``InputError`` naming the file and line of the first line that is not a JSON object: ``prove
+    --file`` and ``sweep`` read files through this, so a broken line is the same error for both."""
+    rows = []
     for number, line in text_lines(path):
         if not line.strip():
             continue
@@ -181,9 +185,20 @@ def theorem_from_jsonl(path: Path, name: str) -> Theorem:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if isinstance(row, dict) and row.get("name") == name:
-            return theorem_from_row(row, f"{path}:{number}")
-    raise InputError(f"{path}: no row named {name!r}")
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{number}: a row must be a JSON object")
+        rows.append((number, row))
+    return rows
+
+
+def theorem_from_jsonl(path: Path, name: str) -> Theorem:
+    """Theorem ``name`` of a benchmark file; the whole file is read, so a broken line anywhere in it is an
+    error here as in a sweep."""
+    found = [(number, row) for number, row in jsonl_rows(path) if row.get("name") == name]
+    if not found:
+        raise InputError(f"{path}: no row named {name!r}")
+    number, row = found[0]
+    return theorem_from_row(row, f"{path}:{number}")
 
 
 def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str], end_of) -> Theorem:

@@ -3,12 +3,12 @@ in the miniF2F-rocq layout (``DIR/test/*.v``, ``DIR/valid/*.v``, one theorem per
 
 from __future__ import annotations
 
-import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.theorem_input import InputError, coq_theorem_from_file, text_lines, theorem_from_row
+from prover.theorem_input import InputError, coq_theorem_from_file, jsonl_rows, theorem_from_row
 from search import Theorem
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -50,25 +50,22 @@ def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
         return load_coq_folder(path, split)
     items: list[BenchmarkItem] = []
     seen: dict[str, int] = {}
-    for number, line in text_lines(path):
-        if not line.strip():
-            continue
+    splits: Counter[str] = Counter()
+    for number, row in jsonl_rows(path):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: a row must be a JSON object")
         theorem = theorem_from_row(row, where)
         if theorem.name in seen:
             raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
         seen[theorem.name] = number
         row_split = str(row.get("split", ""))
+        splits[row_split] += 1
         if split is None or row_split == split:
             items.append(BenchmarkItem(theorem, row_split, number, _invalid_reason(row)))
+    if not items and splits:
+        known = ", ".join(f"{name or '(none)'} ({count})" for name, count in sorted(splits.items()))
+        raise InputError(f"{path}: no theorems in split {split!r}; its splits are {known}")
     if not items:
-        raise InputError(f"{path}: no theorems" + (f" in split {split!r}" if split else ""))
+        raise InputError(f"{path}: no theorems")
     return items
 
 
@@ -85,8 +82,10 @@ def load_coq_folder(folder: Path, split: str | None = None) -> list[BenchmarkIte
     named like the file; raises ``InputError`` naming the file otherwise, or when no split folder holds
     a ``.v`` file."""
     if split is not None and not (folder / split).is_dir():
+        present = [s for s in SPLIT_FOLDERS if (folder / s).is_dir()]
         raise InputError(f"{folder}: no {split}/ folder (expected the miniF2F-rocq layout "
-                         f"{folder}/{{{','.join(SPLIT_FOLDERS)}}}/*.v)")
+                         f"{folder}/{{{','.join(SPLIT_FOLDERS)}}}/*.v); its splits are "
+                         f"{', '.join(present) or 'none'}")
     splits = [split] if split is not None else [s for s in SPLIT_FOLDERS if (folder / s).is_dir()]
     items: list[BenchmarkItem] = []
     seen: dict[str, Path] = {}

@@ -61,9 +61,12 @@ def test_jsonl_rows_and_their_errors(tmp_path: Path) -> None:
     bench = tmp_path / "b.jsonl"
     bench.write_text(json.dumps({"name": "t1", "statement": "theorem t1 : True :=", "header": "h"}) + "\n"
                      + "{not json\n")
+    # a broken line anywhere is an error naming it, even after the row asked for (as in a sweep)
+    for name in ("t1", "t2"):
+        with pytest.raises(InputError, match=r"b\.jsonl:2: not valid JSON"):
+            theorem_from_file(bench, name)
+    bench.write_text(json.dumps({"name": "t1", "statement": "theorem t1 : True :=", "header": "h"}) + "\n")
     assert theorem_from_file(bench, "t1").header == "h"
-    with pytest.raises(InputError, match=r"b\.jsonl:2: not valid JSON"):
-        theorem_from_file(bench, "t2")
     with pytest.raises(InputError, match="no such file"):
         theorem_from_file(tmp_path / "missing.jsonl", "t1")
     with pytest.raises(InputError, match="unknown file type"):
