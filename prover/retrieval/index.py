@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn import config_context
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from prover.retrieval.state_text import features
@@ -85,7 +86,10 @@ class RetrievalIndex:
     def query(self, states: Sequence[str], k: int) -> list[list[Neighbour]]:
         """The ``k`` most similar entries of each state (similarity > 0), most similar first."""
         k = min(k, len(self.entries))
-        products = (self.vectorizer.transform(list(states)) @ self.postings).tocsr()
+        # the inputs are our own strings: skip scikit-learn's per-call argument checks (a third of a query)
+        with config_context(skip_parameter_validation=True, assume_finite=True):
+            vectors = self.vectorizer.transform(list(states))
+        products = (vectors @ self.postings).tocsr()
         found = []
         for row in range(products.shape[0]):  # only the states sharing a feature with the query
             start, end = products.indptr[row], products.indptr[row + 1]
