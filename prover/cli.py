@@ -49,7 +49,7 @@ from prover.policies import (
 )
 from prover.policy_server import PolicyServerError
 from prover.progress_display import ProgressDisplay
-from prover.render import print_result, print_sweep_summary
+from prover.render import print_benchmarks, print_result, print_sweep_summary
 from prover.setup_lean import SetupError
 from prover.sweep.benchmark import load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         "far, without running anything; a running sweep is not disturbed.")
     report_parser.add_argument("out", metavar="OUT", type=Path, help="the --out folder of a sweep")
     report_parser.set_defaults(handler=run_report_command)
+    benchmarks_parser = commands.add_parser(
+        "benchmarks", help="list the benchmarks a sweep knows by name, with their splits and row counts",
+        description="The .jsonl files in $PROVER_BENCHMARKS_DIR and the package's own benchmarks (names "
+        "`prover sweep` takes), then those in FOLDER (by path), e.g. ../shared/benchmarks.")
+    benchmarks_parser.add_argument("folders", metavar="FOLDER", type=Path, nargs="*",
+                                   help="more folders (or files) to list: .jsonl files and miniF2F-rocq "
+                                        "checkouts (DIR/{test,valid}/*.v)")
+    benchmarks_parser.add_argument("--json", action="store_true", help="print one JSON object per line")
+    benchmarks_parser.set_defaults(handler=run_benchmarks_command)
     add_train_command(commands)
     add_trace_command(commands)
     doctor_parser = commands.add_parser(
@@ -313,6 +322,19 @@ def check_planner(settings: PlannerSettings) -> None:
         client.check_reachable()
     finally:
         client.close()
+
+
+def run_benchmarks_command(args: argparse.Namespace, console: Console) -> int:
+    from prover.sweep.benchmark_list import known_benchmarks
+
+    infos = known_benchmarks(args.folders)
+    if args.json:
+        for info in infos:
+            print(json.dumps({"name": info.name, "path": str(info.path), "splits": info.splits,
+                              "rows": info.rows, "invalid": info.invalid, "error": info.error}))
+    else:
+        print_benchmarks(Console(), infos)
+    return 0
 
 
 def run_report_command(args: argparse.Namespace, console: Console) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from prover.sweep.report import SweepSummary
 from search import SearchResult
@@ -56,3 +57,18 @@ def print_sweep_summary(console: Console, summary: SweepSummary, paths: dict[str
         console.print(f"{summary.invalid} invalid statements, {summary.errors} errors, "
                       f"{summary.pending} not run")
     console.print("report: " + ", ".join(str(p) for p in paths.values()), highlight=False)
+
+
+def print_benchmarks(console: Console, infos: list) -> None:
+    """``prover benchmarks``: one row per benchmark (``prover.sweep.benchmark_list.BenchmarkInfo``): its
+    name where ``prover sweep`` knows one, else its path."""
+    table = Table(title="benchmarks (prover sweep NAME, or PATH)")
+    table.add_column("benchmark", overflow="fold")
+    for column in ("splits: rows", "rows", "known invalid"):
+        table.add_column(column)
+    for info in infos:
+        splits = ", ".join(f"{split or '(none)'}: {count}" for split, count in info.splits.items())
+        table.add_row(Text(info.name or str(info.path)), Text(info.error or splits, style="red" if info.error
+                                                              else ""),
+                      str(info.rows), str(info.invalid or "-"))
+    console.print(table)

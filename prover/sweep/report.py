@@ -42,6 +42,7 @@ class SweepSummary:
     cache: dict[str, Any] | None = None  # the shared proof cache's statistics, for this run
     workers_replaced: int = 0  # workers (or their nodes) that died in this run and were replaced
     imports: list[str] = field(default_factory=list)  # libraries the backend loaded after each header
+    budget: dict[str, Any] | None = None  # per theorem over all attempts (budget_of): the plot's extent
 
     @property
     def pass_rate(self) -> float:
@@ -181,23 +182,56 @@ def plan_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
     return lines
 
 
-def plot(summary: SweepSummary, path: Path, title: str) -> None:
-    """Cumulative theorems solved against the expansions and seconds their proof needed."""
+def budget_of(search: dict[str, Any], attempts: int) -> dict[str, Any]:
+    """A sweep's budget per theorem over all its attempts, from the search settings (a ``SearchConfig``
+    as a dict): ``expansions`` and ``seconds``, ``None`` where unlimited."""
+    def total(value: Any) -> float | None:
+        return None if value is None else value * attempts
+
+    return {"attempts": attempts, "expansions": total(search.get("max_expansions")),
+            "seconds": total(search.get("time_limit"))}
+
+
+def budget_figure(summary: SweepSummary, title: str) -> Any:
+    """Cumulative theorems solved against the expansions and seconds their proof needed, each axis run
+    out to the budget (marked) or to the most any theorem used, with the number of valid theorems
+    marked: how far the curve stays below it is what the budget left unsolved."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
+    valid = summary.total - summary.invalid
     solved = [t for t in summary.theorems if t.status == "proved"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, key, label in ((axes[0], "expansions", "expansions"), (axes[1], "seconds", "seconds")):
-        costs = sorted(getattr(t, key) for t in solved)
-        axis.step(costs, range(1, len(costs) + 1), where="post")
-        axis.set_xlabel(f"budget ({label}, all attempts)")
+    for axis, key in ((axes[0], "expansions"), (axes[1], "seconds")):
+        costs = sorted(float(getattr(t, key)) for t in solved)
+        budget = (summary.budget or {}).get(key)
+        spent = max((float(getattr(t, key)) for t in summary.theorems), default=0.0)
+        end = max(budget or 0.0, spent, 1.0)
+        axis.step([0.0, *costs, end], [0, *range(1, len(costs) + 1), len(costs)], where="post",
+                  label="theorems solved")
+        axis.axhline(valid, linestyle="--", color="grey", label=f"{valid} valid theorems")
+        if budget:
+            axis.axvline(budget, linestyle=":", color="tab:red", label=f"budget {budget:g} {key}")
+        axis.set_xlim(0, end * 1.02)
+        axis.set_ylim(0, max(valid, 1) * 1.08)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlabel(f"{key} per theorem (all attempts)")
         axis.set_ylabel("theorems solved")
+        axis.legend(loc="lower right", fontsize=8)
         axis.grid(alpha=0.3)
-    fig.suptitle(f"{title}: {summary.proved}/{summary.total - summary.invalid} solved")
+    fig.suptitle(f"{title}: {summary.proved}/{valid} solved")
     fig.tight_layout()
+    return fig
+
+
+def plot(summary: SweepSummary, path: Path, title: str) -> None:
+    """Write ``budget_figure`` to ``path`` (PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig = budget_figure(summary, title)
     with atomic_path(path) as temporary:
         fig.savefig(temporary, dpi=100)
     plt.close(fig)

@@ -22,9 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prover.atomic_files import write_json_atomic
 from prover.logs import quiet_ray_token_notice
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
+from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
-from prover.sweep.report import SweepSummary, summarise, write_report
+from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
 from prover.sweep.store import ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, make_record
 from prover.theorem_input import InputError
@@ -145,11 +146,8 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
         summary = summarise(items, store.records, config.attempts)
         summary.workers_replaced = replaced
         summary.imports = list(imports)
-        if cache is not None:
-            runs = [r.get("stats") or {} for r in store.records]
-            cache |= {"search_hits": sum(r.get("cache_hits", 0) for r in runs),
-                      "search_skips": sum(r.get("cache_skips", 0) for r in runs)}
-        summary.cache = cache
+        summary.cache = cache_summary(folder, store.records, cache) if config.shared_cache else None
+        summary.budget = budget_of(asdict(search_config), config.attempts)
     return summary, write_report(summary, folder, report_title(path, config.split))
 
 
@@ -173,6 +171,8 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
     summary = summarise(items, records, attempts)
     summary.imports = list(manifest.get("imports") or [])
+    summary.cache = cache_summary(folder, records)  # from the journal, as the sweep left it
+    summary.budget = budget_of(manifest.get("search") or {}, attempts)
     return summary, write_report(summary, folder, report_title(path, manifest.get("split")))
 
 

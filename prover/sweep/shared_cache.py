@@ -40,6 +40,13 @@ class JournaledProofCache(InMemoryProofCache):
         except OSError as exc:
             logger.warning("proof cache journal %s unusable (%s): the cache starts empty", journal, exc)
 
+    @classmethod
+    def read(cls, path: Path) -> JournaledProofCache:
+        """The cache a journal holds, read without writing to it (a report while the sweep runs)."""
+        cache = cls(None)
+        cache._replay(path)
+        return cache
+
     def _replay(self, journal: Path) -> None:
         if not journal.exists():
             return
