@@ -166,6 +166,8 @@ def fixing_equations(view: GoalView) -> Weighted:
         else:
             if not _NUMBER.fullmatch(left):
                 out.append((f"rewrite {name} in *", 2.5))
+    if sum(tactic.startswith("subst ") for tactic, _ in out) >= 2:
+        out.append(("subst", 6.0))  # every variable a hypothesis fixes, in one step
     return out
 
 
