@@ -47,7 +47,7 @@ def coq_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         pytest.skip("needs coqtop (apt-get install coq)")
     folder = tmp_path_factory.mktemp("explorer")
     page, graph = folder / "double.html", folder / "double.json"
-    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--header", DOUBLE,
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--quiet", "--header", DOUBLE,
                  "--html", str(page), "--graph-out", str(graph),
                  "Theorem double_plus : forall n : nat, double n = n + n."])
     assert code == 0

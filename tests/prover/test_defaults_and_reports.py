@@ -1,0 +1,130 @@
+"""Defaults that fit the backend, benchmark listing and errors, and what a sweep's report keeps."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from sweep_fixtures import write_benchmark
+
+from prover.cli import build_parser, main
+from prover.policies import policy_spec
+from prover.sweep import Task, make_record
+from prover.sweep.report import SweepSummary, TheoremOutcome, budget_figure, budget_of
+from prover.sweep.runner import report_from_folder
+from prover.sweep.shared_cache import JOURNAL, JournaledProofCache
+from search import SearchConfig, Theorem
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+
+
+def _args(*argv: str):
+    return build_parser().parse_args(list(argv))
+
+
+def test_coq_without_policy_uses_the_coq_tactic_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert policy_spec(_args("prove", "--backend", "coq", "x"), "coq").kind == "tactics"
+    assert policy_spec(_args("prove", "--backend", "repl", "x"), "lean").kind == "model"
+    code = main(["prove", "--backend", "coq", "--json", "Theorem t : forall n : nat, n + 0 = n."])
+    captured = capsys.readouterr()
+    assert code == 0 and json.loads(captured.out)["proved"]
+    assert "policy: the built-in Coq tactic list (the default for this backend" in captured.err
+    assert "BFS-Prover" not in captured.err  # no model was looked for
+
+
+def test_a_lean_model_asked_for_coq_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="prover.policies"):
+        spec = policy_spec(_args("prove", "--backend", "coq", "--policy", "model", "x"), "coq")
+    assert spec.kind == "model" and "a Lean step prover" in caplog.text
+
+
+def test_prove_has_a_short_default_budget_sweeps_keep_bfs_provers() -> None:
+    assert _args("prove", "x").time_limit == 120.0
+    assert _args("sweep", "coq_basic").time_limit == 600.0
+    prove_help = next(a for a in build_parser()._subparsers._group_actions[0].choices["prove"]._actions
+                      if "--time-limit" in a.option_strings).help
+    assert "120 for one theorem" in prove_help
+
+
+def test_a_wrong_split_lists_the_splits(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = SHARED / "minif2f_rocq_valid.jsonl"
+    assert main(["sweep", str(bench), "--split", "test", "--backend", "coq"]) == 2
+    assert "no theorems in split 'test'; its splits are valid (244)" in capsys.readouterr().err
+
+
+def test_a_broken_line_is_the_same_error_for_prove_and_sweep(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    bench = tmp_path / "b.jsonl"
+    bench.write_text(json.dumps({"name": "t1", "split": "test", "statement": "Theorem t1 : True."}) + "\n"
+                     + '{"name": "t2", "statement": \n', encoding="utf-8")
+    assert main(["prove", "--backend", "coq", "--file", str(bench), "--name", "t1"]) == 2
+    prove_err = capsys.readouterr().err
+    assert main(["sweep", str(bench), "--backend", "coq", "--out", str(tmp_path / "out")]) == 2
+    sweep_err = capsys.readouterr().err
+    assert f"{bench}:2: not valid JSON" in prove_err and f"{bench}:2: not valid JSON" in sweep_err
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_benchmarks_lists_names_splits_and_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rocq = tmp_path / "miniF2F-rocq"
+    for split, names in (("valid", ["a", "b"]), ("test", ["c"])):
+        (rocq / split).mkdir(parents=True)
+        for name in names:
+            (rocq / split / f"{name}.v").write_text(f"Theorem {name} : True.\nProof. Admitted.\n")
+    assert main(["benchmarks", "--json", str(SHARED), str(tmp_path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_name = {row["name"] or Path(row["path"]).name: row for row in rows}
+    assert by_name["coq_basic"]["rows"] == 83 and set(by_name["coq_basic"]["splits"]) == {"test", "valid"}
+    shipped = [json.loads(line) for line in (SHARED / "minif2f.jsonl").read_text().splitlines() if line]
+    assert by_name["minif2f.jsonl"]["splits"] == {
+        split: sum(r["split"] == split for r in shipped) for split in ("test", "valid")}
+    assert by_name["minif2f_rocq_valid.jsonl"]["invalid"] > 0  # rows known not to elaborate in Coq 8.16
+    assert by_name["miniF2F-rocq"]["splits"] == {"test": 1, "valid": 2}
+    assert main(["benchmarks", str(tmp_path / "missing")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_prover_report_keeps_the_cache_statistics(tmp_path: Path) -> None:
+    names = {"p0": "provable", "p1": "provable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    out.mkdir()
+    search = SearchConfig(max_expansions=20, time_limit=None)
+    manifest = {"benchmark": str(bench), "split": None, "search": dataclasses.asdict(search),
+                "backend": "scripted", "planner": None, "attempts": 1, "limit": None}
+    (out / "sweep.json").write_text(json.dumps(manifest, default=str))
+    record = make_record(Task(Theorem("p0", "theorem p0 : P :="), "valid", 1), "proved")
+    record["stats"] = {"expansions": 3, "cache_hits": 2, "cache_skips": 1}
+    (out / "results.jsonl").write_text(json.dumps(record) + "\n")
+    journal = JournaledProofCache(str(out / JOURNAL))  # as the sweep's cache actor leaves it
+    journal.publish_proof("goal-a", ("step", "fin"))
+    journal.publish_proof("goal-b", ("fin",))
+    summary, paths = report_from_folder(out)
+    assert summary.cache is not None
+    assert (summary.cache["proofs"], summary.cache["search_hits"], summary.cache["search_skips"]) == (2, 2, 1)
+    assert json.loads(paths["json"].read_text())["cache"]["proofs"] == 2
+    assert "Shared proof cache" in paths["markdown"].read_text()
+
+
+def test_the_plot_runs_to_the_budget_and_marks_the_total() -> None:
+    theorems = [TheoremOutcome("a", "test", "proved", 1, 1, 3, 2.0),
+                TheoremOutcome("b", "test", "proved", 1, 1, 7, 5.0),
+                TheoremOutcome("c", "test", "unproved", 2, None, 40, 30.0)]
+    summary = SweepSummary(total=4, proved=2, invalid=1, errors=0, pending=0, theorems=theorems,
+                           budget=budget_of({"max_expansions": 25, "time_limit": None}, 2))
+    assert summary.budget == {"attempts": 2, "expansions": 50, "seconds": None}
+    figure = budget_figure(summary, "bench")
+    expansions, seconds = figure.axes
+    assert expansions.get_xlim()[1] >= 50 and seconds.get_xlim()[1] >= 30.0  # budget, else the most used
+    for axis in (expansions, seconds):
+        flat = [line for line in axis.get_lines() if list(line.get_ydata()) == [3, 3]]
+        assert flat, "the number of valid theorems is marked"
+        curve = axis.get_lines()[0]
+        assert curve.get_xdata()[-1] == axis.get_xlim()[1] / 1.02 and curve.get_ydata()[-1] == 2
+    assert any(list(line.get_xdata()) == [50, 50] for line in expansions.get_lines())  # the budget line
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
