@@ -6,7 +6,8 @@ nesting-, string-aware lexer) and every sentence must be one of:
 
 - ``Require`` / ``From L Require`` with ``Import``/``Export`` or neither, ``Import`` / ``Export`` of
   library modules (logical names only: nothing loaded by path);
-- ``Open Scope`` / ``Close Scope`` (``Local``/``Global``), ``Declare Scope``, ``Delimit Scope``;
+- ``Open Scope`` / ``Close Scope`` (``Local``/``Global``), ``Declare Scope`` (not ``Delimit Scope``, which
+  can rebind a key such as ``%R`` that a statement reads);
 - ``Definition``, ``Fixpoint``, ``CoFixpoint``, ``Inductive``, ``CoInductive``, ``Variant``, ``Record``,
   ``Structure`` with a body, ``Notation``, ``Infix``, ``Module M := F(X).`` (optionally ``Local`` or
   ``#[local]``/``#[global]``/``#[export]``);
@@ -52,7 +53,6 @@ _FORMS = {
     "import": re.compile(rf"(?:Import|Export) {_QUALIDS}\."),
     "scope": re.compile(rf"{_LOCALITY}(?:Open|Close) Scope {_IDENT}\."),
     "declare scope": re.compile(rf"Declare Scope {_IDENT}\."),
-    "delimit scope": re.compile(rf"Delimit Scope {_IDENT} with {_IDENT}\."),
     "definition": re.compile(
         rf"{_LOCALITY}(?:Definition|Fixpoint|CoFixpoint|Inductive|CoInductive|Variant|Record|Structure)"
         rf" {_IDENT}\b.* ?:= ?.*\."),

@@ -60,7 +60,7 @@ def test_unlexable_headers(text: str) -> None:
     "Record point := mk { px : nat ; py : nat }.",
     "Variant sign := Pos | Neg.",
     "CoFixpoint ones : Stream nat := Cons 1 ones.",
-    "Declare Scope my_scope.\nDelimit Scope my_scope with my.",
+    "Declare Scope my_scope.",
 ])
 def test_accepted_headers(header: str) -> None:
     assert check_header(header) is None
@@ -94,6 +94,11 @@ def test_accepted_headers(header: str) -> None:
     ("Inductive t := c where \"x ** y\" := (c) : type_scope.", "where"),
     ('Notation "x\n+ y" := (x + y).', "line breaks"),
     ("Check 1.", "not allowed"),
+    ("Delimit Scope nat_scope with R.", "not allowed"),  # would make `(1/2)%R` a nat
+    ("Bind Scope nat_scope with R.", "not allowed"),
+    ("Arguments Nat.add : simpl never.", "not allowed"),
+    ("Coercion Z.of_nat : nat >-> Z.", "not allowed"),
+    ("Existing Instance foo.", "not allowed"),
     ("Print Assumptions foo.", "not allowed"),
     ("Require Import Arith. <prompt>", "prompt"),
     ("Require Import Arith.\u00a0", "character"),
