@@ -4,6 +4,7 @@ tactic-list policy and the benchmark reader.
 Importing this package starts nothing; Coq runs only when a session opens or a proof is verified.
 """
 
+from search.backends.coq.axioms import LIBRARY_AXIOMS
 from search.backends.coq.backend import CoqBackend, coq_version
 from search.backends.coq.benchmark_file import CoqBenchmarkItem, read_coq_benchmark
 from search.backends.coq.config import CoqBackendConfig
@@ -19,7 +20,8 @@ from search.backends.coq.session import CoqHandle, CoqSession
 from search.backends.coq.verify import compile_and_check
 
 __all__ = [
-    "DEFAULT_COQ_TACTICS", "CoqBackend", "CoqBackendConfig", "CoqBenchmarkItem", "CoqHandle",
+    "DEFAULT_COQ_TACTICS", "LIBRARY_AXIOMS", "CoqBackend", "CoqBackendConfig", "CoqBenchmarkItem",
+    "CoqHandle",
     "CoqSession", "CoqTacticPolicy", "check_coq_header", "check_coq_statement", "check_coq_tactic",
     "check_coq_theorem", "compile_and_check", "coq_version", "read_coq_benchmark", "statement_name",
 ]
