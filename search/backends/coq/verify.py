@@ -44,6 +44,7 @@ from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop, Reply
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.process import STDOUT, ManagedProcess, ProcessDied, ProcessTimeout
+from search.backends.start_retry import start_with_retries
 from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import Verdict
 
@@ -133,7 +134,9 @@ def _audit(directory: str, root: str, name: str, config: CoqBackendConfig, deadl
     audit_config = dataclasses.replace(config, coq_args=(*config.coq_args, "-Q", directory, root))
     top = CoqTop(audit_config, name=f"coqtop[audit {name}]", cwd=directory)
     try:
-        top.start(_left(deadline))
+        start_with_retries(lambda: top.start(_left(deadline)), attempts=config.start_attempts,
+                           backoff=config.start_backoff, what=f"coqtop[audit {name}]",
+                           retry_if=lambda error: isinstance(error, ProcessDied))
         if prepare is not None:
             try:
                 prepare(top, _left(deadline))

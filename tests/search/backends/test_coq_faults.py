@@ -171,3 +171,13 @@ def test_a_coqtop_dying_while_it_enters_the_proof_is_started_again(monkeypatch: 
     with CoqSession(ADD_0, CoqBackendConfig(start_backoff=0.01)) as session:
         assert isinstance(session.run_tactic(session.initial_state(), "intros n m"), TacticState)
     assert len(calls) == 2 and calls[0] != calls[1]  # a fresh coqtop the second time
+
+
+def test_the_verifiers_coqtop_dying_at_start_is_retried(tmp_path: Path) -> None:
+    """A proof found must not be lost because the auditing coqtop of its verification died starting."""
+    coqtop = flaky_coqtop(tmp_path, die_first=2)
+    backend = CoqBackend(CoqBackendConfig(coqtop=str(coqtop), start_backoff=0.01))
+    verdict = backend.verify(ADD_0, ["intros n m", "split", "rewrite Nat.add_0_r", "reflexivity",
+                                     "reflexivity"])
+    assert verdict.ok, verdict.messages
+    assert start_counts(tmp_path) == (2, 1)
