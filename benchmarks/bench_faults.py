@@ -55,6 +55,7 @@ DEEP = Theorem("deep", "Theorem deep : forall n m : nat, n + 0 = n /\\ m = m.", 
 DEEP_TACTICS = ("intros n m", "split", "rewrite Nat.add_0_r", "reflexivity")
 HANG = "do 1000000000 idtac"
 HUNGRY = "let x := eval vm_compute in (Nat.pow 2 27) in idtac"
+RETRIED = CoqBackendConfig().start_attempts  # the default tries
 FALSE_THEOREMS = (Theorem("attack_false", "Theorem attack_false : False."),
                   Theorem("attack_one_two", "Theorem attack_one_two : 1 = 2."),
                   Theorem("attack_em", "Theorem attack_em : forall P : Prop, P \\/ ~ P."))
@@ -295,12 +296,12 @@ def fault_table(args: argparse.Namespace, folder: Path, rng: random.Random) -> s
     assert expected.proved, "the undisturbed search must prove DEEP"
     tactics = expected.proof.tactics
     rows = [
-        startup_arm("first start dies, retried", n, folder, first_start_dies=True, die_percent=0,
-                    start_attempts=4),
+        startup_arm(f"first start dies, retried ({RETRIED} tries)", n, folder, first_start_dies=True,
+                    die_percent=0, start_attempts=RETRIED),
         startup_arm("first start dies, no retry (baseline)", n, folder, first_start_dies=True,
                     die_percent=0, start_attempts=1),
-        startup_arm(f"{args.die_percent}% of starts die, retried", n, folder, first_start_dies=False,
-                    die_percent=args.die_percent, start_attempts=4),
+        startup_arm(f"{args.die_percent}% of starts die, retried ({RETRIED} tries)", n, folder,
+                    first_start_dies=False, die_percent=args.die_percent, start_attempts=RETRIED),
         startup_arm(f"{args.die_percent}% of starts die, no retry (baseline)", n, folder,
                     first_start_dies=False, die_percent=args.die_percent, start_attempts=1),
         mid_search_kills(args.searches, rng, tactics),

@@ -51,7 +51,7 @@ class CoqBackendConfig:
         metadata={"help": "time limit for coqtop to start and load the header and statement, in seconds"},
     )
     start_attempts: int = field(
-        default=4,
+        default=5,
         metadata={"help": "tries to start coqtop when it dies while starting (1: no retry)"},
     )
     start_backoff: float = field(

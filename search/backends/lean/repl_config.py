@@ -60,7 +60,7 @@ class LeanReplConfig:
                           "memory); None: never"},
     )
     start_attempts: int = field(
-        default=4,
+        default=5,
         metadata={"help": "tries to open a theorem when its REPL dies while starting or importing the "
                           "header (1: no retry)"},
     )
