@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from search.backends.coq import CoqBackend, CoqBackendConfig
+from search.backends.coq import CoqBackend, CoqBackendConfig, compile_and_check
 from search.backends.coq.axioms import EXCLUDED_LIBRARY_AXIOMS, LIBRARY_AXIOMS
 from search.types import Theorem
 
@@ -25,7 +25,11 @@ def test_the_list_is_explicit_and_excludes_what_states_false() -> None:
 
 def test_a_library_axiom_that_states_false_is_still_rejected() -> None:
     theorem = Theorem("f", "Theorem f : False.", "Require Import Coq.Compat.AdmitAxiom.")
-    verdict = CoqBackend().verify(theorem, ["exact proof_admitted"])
+    refused = CoqBackend().verify(theorem, ["exact proof_admitted"])
+    assert not refused.ok and "theorem refused" in refused.messages[0]  # the header check stops it first
+    text = ("Require Import Coq.Compat.AdmitAxiom.\nTheorem f : False.\nProof.\n  exact proof_admitted.\n"
+            "Qed.\n")
+    verdict = compile_and_check(text, "f", CoqBackendConfig())  # and the audit would, on its own
     assert not verdict.ok
     assert verdict.axioms == ("Coq.Compat.AdmitAxiom.proof_admitted",)
     assert "not allowed" in verdict.messages[0]
