@@ -17,6 +17,7 @@ from search.best_first import BestFirstSearch, TacticFilter
 from search.config import SearchConfig
 from search.driver import run_search
 from search.lean_proof import lean_by_block
+from search.policy_identity import fingerprint_of
 from search.proof_cache import ProofCache
 from search.protocols import Policy, Session
 from search.result import SearchStats
@@ -54,8 +55,10 @@ def search_subgoal(session: Session, *, policy: Policy, config: SearchConfig,
                    tactic_filter: TacticFilter | None, cache: ProofCache | None,
                    ) -> tuple[str, tuple[str, ...] | None, SearchStats]:
     """Search from ``session``'s initial state: ``(stop reason, proof tactics or None, stats)``. A proof is
-    returned only after it replayed (see ``replay_verifier``); the search publishes it to ``cache``."""
-    search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache)
+    returned only after it replayed (see ``replay_verifier``); the search publishes it to ``cache``, and
+    shares failures there under the policy's fingerprint (``search.policy_identity``)."""
+    search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache,
+                             policy_fingerprint=fingerprint_of(policy))
     run_search(search, session, policy, replay_verifier(session, tactic_filter))
     assert search.stop_reason is not None
     return search.stop_reason.value, search.proof, search.stats
