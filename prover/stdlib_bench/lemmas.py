@@ -13,6 +13,7 @@ from prover.tracing.dataset import ProofRecord
 from search.backends.coq.safety import check_coq_statement
 
 _OPENER = re.compile(r"(Section|Module(?:\s+Type)?)\s+(?:(?:Import|Export)\s+)?([A-Za-z_][\w']*)")
+_WITH = re.compile(r"with\s+(?:Definition|Module)\s+[\w.']+\s*:=\s*[\w.']+")
 _END = re.compile(r"End\s+([A-Za-z_][\w']*)\s*\.$")
 
 
@@ -28,6 +29,8 @@ class StdlibLemma:
     statement: str
     qualified: str
     closers: tuple[str, ...]
+    checkable: bool = True  # False inside a functor, a module type or a sealed module: the compiled
+    # file has no constant to audit under ``qualified`` (see ``_track``)
 
     @property
     def key(self) -> str:
@@ -48,10 +51,11 @@ def file_lemmas(unit: str, sentences: Sequence[SourceSentence],
             if reason is not None:
                 left_out[f"{unit}:{name}"] = reason
             else:
-                modules = [n for kind, n in stack if kind.startswith("Module")]
+                modules = [n for kind, n in stack if kind != "Section"]
                 lemmas.append(StdlibLemma(unit, name, sentence.line, index, sentence.text,
                                           ".".join([*modules, name]),
-                                          tuple(f"End {n}." for _, n in reversed(stack))))
+                                          tuple(f"End {n}." for _, n in reversed(stack)),
+                                          all(kind in ("Section", "Module") for kind, _ in stack)))
         _track(sentence.text, stack)
     return lemmas, left_out
 
@@ -63,12 +67,21 @@ def _statement_name(text: str) -> str | None:
 
 
 def _track(text: str, stack: list[tuple[str, str]]) -> None:
-    """Follow ``Section``/``Module`` openings (a module with ``:=`` opens nothing) and ``End``s."""
+    """Follow ``Section``/``Module`` openings (a module with ``:=`` opens nothing) and ``End``s. A module
+    with parameters is a ``Functor``, one sealed by ``: T`` is ``Sealed``: their lemmas are not constants
+    of the compiled file (``<: T`` keeps them and is a plain ``Module``)."""
     end = _END.match(text)
     if end is not None:
         if stack and stack[-1][1] == end.group(1):
             stack.pop()
         return
     opener = _OPENER.match(text)
-    if opener is not None and ":=" not in text:
-        stack.append((opener.group(1), opener.group(2)))
+    if opener is None or ":=" in _WITH.sub("", text):  # ``:=`` outside ``with Definition x := y``
+        return
+    kind, rest = opener.group(1), text[opener.end():].lstrip()
+    if kind == "Module":
+        if rest.startswith(("(", "[")):
+            kind = "Functor"
+        elif rest.startswith(":") and not rest.startswith(":="):
+            kind = "Sealed"
+    stack.append((" ".join(kind.split()), opener.group(2)))

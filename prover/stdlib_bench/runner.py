@@ -62,6 +62,7 @@ def select_lemmas(config: StdlibBenchConfig) -> dict[str, list[StdlibLemma]]:
             continue
         text = (Path(config.root) / record.unit).read_text(encoding="utf-8")
         lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
+        lemmas = [lemma for lemma in lemmas if lemma.checkable]
         if len(lemmas) > config.per_file:
             lemmas = [lemmas[i * len(lemmas) // config.per_file] for i in range(config.per_file)]
         if lemmas:

@@ -39,6 +39,11 @@ Module M.
   Lemma in_module (b : bool) : b = true \\/ b = false.
   Proof. destruct b; [left|right]; reflexivity. Qed.
 End M.
+Module Type T. Parameter x : nat. End T.
+Module F (X : T) (Y : T with Definition x := X.x).
+  Lemma in_functor : X.x = Y.x.
+  Proof. reflexivity. Qed.
+End F.
 """
 
 
@@ -59,9 +64,10 @@ def traced(tmp_path: Path, unit: str, text: str = FILE) -> tuple[list, object]:
 def test_a_lemma_is_attempted_in_its_file_prefix_only_and_checked_whole(tmp_path: Path) -> None:
     sentences, (record, _) = traced(tmp_path, "Dev/F1.v")
     lemmas, left_out = file_lemmas("Dev/F1.v", sentences, record.proofs)
-    assert [(lm.name, lm.qualified, lm.closers) for lm in lemmas] == [
-        ("early", "early", ("End S.",)), ("target", "target", ("End S.",)),
-        ("later", "later", ("End S.",)), ("in_module", "M.in_module", ("End M.",))]
+    assert [(lm.name, lm.qualified, lm.closers, lm.checkable) for lm in lemmas] == [
+        ("early", "early", ("End S.",), True), ("target", "target", ("End S.",), True),
+        ("later", "later", ("End S.",), True), ("in_module", "M.in_module", ("End M.",), True),
+        ("in_functor", "F.in_functor", ("End F.",), False)]  # no constant to audit: not selected
     assert left_out == {}
     backend = StdlibBackend(CoqBackendConfig(), sentences)
     try:
