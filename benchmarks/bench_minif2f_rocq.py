@@ -76,6 +76,7 @@ def run_sweep(rows: Path, out: Path, args: argparse.Namespace) -> None:
             "--out", str(out)]
     if args.tactic_timeout is not None:
         argv += ["--tactic-timeout", str(args.tactic_timeout)]
+    argv += ["--coq-keep-coqtops", str(args.keep_coqtops)]
     code = main(argv)
     if code != 0:
         raise SystemExit(f"the sweep ended with exit code {code}")
@@ -180,7 +181,8 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "benchmark": str(args.benchmark), "split": args.split, "sample": str(args.sample or "whole split"),
         "budget": {"max_expansions": args.max_expansions, "time_limit": args.time_limit,
-                   "workers": args.workers, "tactic_timeout": args.tactic_timeout},
+                   "workers": args.workers, "tactic_timeout": args.tactic_timeout,
+                   "keep_coqtops": args.keep_coqtops},
         "theorems": len(items), "finished": len(records), "invalid": len(records) - len(valid),
         "search": {"proved": len(proved), "valid": len(valid), "pass_at_1": rate,
                    "seconds_mean": statistics.fmean(searched_seconds) if searched_seconds else 0.0,
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--tactic-timeout", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep-coqtops", type=int, default=2, help="idle coqtops each worker keeps")
     parser.add_argument("--baseline-workers", type=int, default=2)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
