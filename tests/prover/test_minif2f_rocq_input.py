@@ -124,3 +124,47 @@ def test_prove_file_takes_a_minif2f_rocq_file_without_a_name(tmp_path: Path,
     code = main(["prove", "--backend", "coq", "--policy", "tactics", "--file", str(path), "--name", "other"])
     err = "".join(capsys.readouterr().err.split())  # the console wraps long lines
     assert code == 2 and "add_zero_right.v:notheoremnamed'other'" in err
+
+
+def test_prove_loads_the_policys_libraries_after_the_header(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--json", "--header",
+                 "Require Import Reals.\nOpen Scope R_scope.", "Theorem r1 : forall x : R, x < x + 1."])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["proved"]
+    text = result["proof"]["text"]
+    assert "Require Import Lra." in text and "From Hammer Require Import Tactics." in text
+    assert text.index("Open Scope R_scope.") < text.index("Require Import Lra.") < text.rindex("Theorem r1")
+
+
+@pytest.mark.slow
+def test_sweep_a_minif2f_rocq_folder(ray_cluster, tmp_path: Path) -> None:
+    rows = rocq_rows(("mathd_algebra_123", "mathd_numbertheory_301", "aime_1983_p9"))
+    for row in rows.values():
+        write_v(tmp_path / "bench" / "valid", row)
+    write_v(tmp_path / "bench" / "test", rows["aime_1983_p9"])  # another split: not run
+    out = tmp_path / "out"
+    code = main(["sweep", str(tmp_path / "bench"), "--split", "valid", "--backend", "coq", "--policy",
+                 "tactics", "--workers", "2", "--max-expansions", "8", "--time-limit", "60",
+                 "--out", str(out)])
+    assert code == 0
+    records = {r["theorem"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert set(records) == {"mathd_algebra_123", "mathd_numbertheory_301", "aime_1983_p9"}
+    assert records["mathd_algebra_123"]["status"] == "proved"
+    assert records["mathd_algebra_123"]["split"] == "valid"
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert "From Hammer Require Import Tactics." in manifest["imports"]
+    assert "Libraries loaded after each header" in (out / "report.md").read_text()
+
+
+def test_a_sweep_queue_keeps_theorems_of_one_header_together() -> None:
+    from collections import deque
+
+    from prover.sweep.runner import by_header
+    from prover.sweep.worker import Task
+    from search import Theorem
+
+    reals, arith = "Require Import Reals.", "Require Import Arith."
+    headers = [reals, arith, "Require  Import Reals.", "", arith]
+    queue = deque(Task(Theorem(f"t{i}", f"Theorem t{i} : True.", h), "valid", 1)
+                  for i, h in enumerate(headers))
+    assert [t.theorem.name for t in by_header(queue)] == ["t0", "t2", "t1", "t4", "t3"]
