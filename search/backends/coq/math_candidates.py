@@ -64,6 +64,8 @@ def variables(view: GoalView, typ: str) -> list[str]:
 
 
 def goal_domain(view: GoalView) -> Domain:
+    """The goal's numbers, from the types of its variables and the functions it mentions (a goal with
+    arithmetic but no typed variables counts as natural numbers, Coq's default scope)."""
     text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
     types = {t for _, t in view.hypotheses}
     real = "R" in types or any(t.endswith("-> R") for t in types) or _REAL_MARKS.search(text) is not None
