@@ -11,6 +11,7 @@ from typing import Any
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.sweep.benchmark import BenchmarkItem
 from prover.sweep.graph_pages import existing_pages
+from prover.sweep.report_html import report_html
 
 
 @dataclass
@@ -90,8 +91,9 @@ def summarise(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]],
 
 
 def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, Path]:
-    """Write report.md, report.json and solved_vs_budget.png into ``folder``; return their paths."""
-    paths = {"markdown": folder / "report.md", "json": folder / "report.json",
+    """Write report.md, report.html, report.json and solved_vs_budget.png into ``folder``; return their
+    paths."""
+    paths = {"markdown": folder / "report.md", "html": folder / "report.html", "json": folder / "report.json",
              "plot": folder / "solved_vs_budget.png"}
     pages = existing_pages(folder, [t.name for t in summary.theorems])
     for theorem in summary.theorems:
@@ -99,6 +101,7 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
     data = asdict(summary) | {"pass_rate": summary.pass_rate}
     write_json_atomic(paths["json"], data)
     write_text_atomic(paths["markdown"], markdown(summary, title, paths["plot"].name))
+    write_text_atomic(paths["html"], report_html(summary, title, paths["plot"].name))
     plot(summary, paths["plot"], title)
     return paths
 

@@ -43,6 +43,8 @@ def test_a_sweep_links_a_page_per_theorem(ray_cluster, tmp_path: Path) -> None:
     assert "no" in {failure["message"] for failure in model["nodes"][0]["failures"]}  # the error text
     report = paths["markdown"].read_text(encoding="utf-8")
     assert "| [p0](graphs/p0.html) |" in report and "| bad |" in report
+    page_links = paths["html"].read_text(encoding="utf-8")  # report.html links the same pages
+    assert '<a href="graphs/p0.html">p0</a>' in page_links and 'href="graphs/bad.html"' not in page_links
     assert {t.name: t.page for t in summary.theorems} == {
         "p0": "graphs/p0.html", "p1": "graphs/p1.html", "u0": "graphs/u0.html", "bad": None}
     stored = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
