@@ -72,7 +72,9 @@ class ProgressDisplay:
     def __call__(self, search: BestFirstSearch) -> None:
         if self.mode == "off":
             return
-        self._search = search
+        if search is not self._search:  # another search (e.g. the next subgoal's): read it afresh
+            self._reader = ProgressReader()
+            self._search = search
         now = self._clock()
         if now - self._read_at < READ_EVERY_S and not search.done:
             return
