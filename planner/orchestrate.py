@@ -39,6 +39,7 @@ from planner.result import (
 from planner.subgoal_search import planned_tactics, search_subgoal
 from search.config import SearchConfig
 from search.driver import prove
+from search.progress import SearchObserver
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.result import Proof, SearchResult, SearchStats
@@ -61,8 +62,10 @@ def prove_with_planner(
     plan_backend: PlanBackend | None = None,
     cache: ProofCache | None = None,
     clock: Callable[[], float] = time.monotonic,
+    observer: SearchObserver | None = None,
 ) -> PlannedResult:
-    """Prove ``theorem`` through plans (see the module docstring).
+    """Prove ``theorem`` through plans (see the module docstring). ``observer`` watches every search it
+    runs, one after the other (``search.progress``).
 
     ``search_config`` holds the settings every search shares (scoring, width, tactic timeout); the planner
     config's budgets replace its ``max_expansions`` and ``time_limit``. The planner model is ``client``, or
@@ -83,6 +86,7 @@ def prove_with_planner(
         attempt = _PlannedAttempt(theorem, backend=backend, plan_backend=plan_backend, policy=policy,
                                   client=client, search_config=search_config or SearchConfig(),
                                   config=planner_config, cache=cache, clock=clock)
+        attempt.observer = observer
         return attempt.run()
     finally:
         if owned:
@@ -98,6 +102,7 @@ class _PlannedAttempt:
         self.theorem, self.backend, self.plan_backend, self.policy = theorem, backend, plan_backend, policy
         self.search_config, self.config, self.cache, self.clock = search_config, config, cache, clock
         self.start = clock()
+        self.observer: SearchObserver | None = None  # watches each search (progress displays)
         self.stats = PlannerStats()
         self.search = SearchStats()
         self.proofs: dict[tuple[str, ...], tuple[str, ...]] = {}  # haves 0..i -> tactics proving i
@@ -182,7 +187,7 @@ class _PlannedAttempt:
         if index != MAIN:  # a plan backend may restrict the tactics of its subgoals' proofs
             check = getattr(self.plan_backend, "check_subgoal_tactic", check)
         reason, tactics, stats = search_subgoal(session, policy=self.policy, config=config,
-                                                tactic_filter=check, cache=self.cache)
+                                                tactic_filter=check, cache=self.cache, observer=self.observer)
         add_stats(self.search, stats)
         logger.info("%s: %s: %s after %d expansions", self.theorem.name, text, reason, stats.expansions)
         return SubgoalOutcome(index, text, goal, reason, tactics, stats)
@@ -231,7 +236,7 @@ class _PlannedAttempt:
             limit = left if config.time_limit is None else min(config.time_limit, left)
             config = dataclasses.replace(config, time_limit=limit)
         result = prove(self.theorem, backend=self.backend, policy=self.policy, config=config,
-                       cache=self.cache)
+                       cache=self.cache, observer=self.observer)
         add_stats(self.search, result.stats)
         logger.info("%s: direct search after planning: %s after %d expansions", self.theorem.name,
                     result.stop_reason.value, result.stats.expansions)

@@ -18,6 +18,7 @@ from search.config import SearchConfig
 from search.driver import run_search
 from search.lean_proof import lean_by_block
 from search.policy_identity import fingerprint_of
+from search.progress import SearchObserver
 from search.proof_cache import ProofCache
 from search.protocols import Policy, Session
 from search.result import SearchStats
@@ -53,13 +54,14 @@ def replay_verifier(session: Session, tactic_filter: TacticFilter | None) -> Ver
 
 def search_subgoal(session: Session, *, policy: Policy, config: SearchConfig,
                    tactic_filter: TacticFilter | None, cache: ProofCache | None,
+                   observer: SearchObserver | None = None,
                    ) -> tuple[str, tuple[str, ...] | None, SearchStats]:
     """Search from ``session``'s initial state: ``(stop reason, proof tactics or None, stats)``. A proof is
     returned only after it replayed (see ``replay_verifier``); the search publishes it to ``cache``, and
     shares failures there under the policy's fingerprint (``search.policy_identity``)."""
     search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache,
                              policy_fingerprint=fingerprint_of(policy))
-    run_search(search, session, policy, replay_verifier(session, tactic_filter))
+    run_search(search, session, policy, replay_verifier(session, tactic_filter), observer=observer)
     assert search.stop_reason is not None
     return search.stop_reason.value, search.proof, search.stats
 

@@ -261,9 +261,11 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Any, backen
                 config: SearchConfig, planner: PlannerSettings) -> int:
     from planner import prove_with_planner
 
-    with console.status(f"planning and proving {theorem.name} ...", spinner="dots"):
+    label = f"{theorem.name} (planned; the search of the current subgoal)"
+    with ProgressDisplay(console, label, mode=progress_mode(args, console)) as display:
         result = prove_with_planner(theorem, backend=backend, policy=policy, search_config=config,
-                                    planner_config=planner.planner, client_config=planner.client)
+                                    planner_config=planner.planner, client_config=planner.client,
+                                    observer=display)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
