@@ -62,6 +62,9 @@ def test_the_page_draws_every_node_and_edge_of_the_graph(coq_page, tmp_path: Pat
     assert int(body["edges"]) == len(graph["edges"]) > 3
     failures = sum(len(node.get("failures") or []) for node in graph["nodes"])
     assert int(body["failures"]) == failures > 0  # the errors of failed tactics are on the page
+    for layout in ("cose", "concentric"):  # the other layouts draw the same graph
+        other = _body(_chromium(tmp_path, "--dump-dom", page.as_uri() + f"#layout={layout}"))
+        assert (other["ready"], other["layout"], other["nodes"]) == ("true", layout, body["nodes"])
 
 
 def test_the_replay_starts_from_the_root_alone(coq_page, tmp_path: Path) -> None:

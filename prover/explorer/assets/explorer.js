@@ -106,9 +106,26 @@
   const failureElements = cy.elements(".failure, .failed");
   failureElements.addClass("hidden");
   const main = cy.elements().not(failureElements);
-  main.layout({name: "breadthfirst", directed: true, roots: cy.getElementById("n0"), spacingFactor: 1.1,
-               animate: false, fit: true, padding: 24}).run();
-  placeFailures();
+  const depthOf = Object.fromEntries(model.nodes.map((n) => [n.id, n.depth === null ? 0 : n.depth]));
+  const maxDepth = Math.max(0, ...Object.values(depthOf)) + 1;
+  const layouts = {
+    breadthfirst: {name: "breadthfirst", directed: true, roots: cy.getElementById("n0"), spacingFactor: 1.1},
+    cose: {name: "cose", randomize: false, numIter: 600, nodeRepulsion: () => 8000},
+    concentric: {name: "concentric", minNodeSpacing: 12,
+                 concentric: (node) => (node.id() === "proved" ? 0 : maxDepth - (depthOf[node.id()] || 0)),
+                 levelWidth: () => 1},
+  };
+  function runLayout(name) {
+    main.layout({...layouts[name], animate: false, fit: true, padding: 24}).run();
+    placeFailures();
+  }
+  // a link may choose the layout: page.html#layout=cose
+  const layoutBox = document.getElementById("layout");
+  const chosen = /(?:^#|&)layout=(\w+)/.exec(window.location.hash);
+  layoutBox.value = chosen && layouts[chosen[1]] ? chosen[1] : "breadthfirst";
+  runLayout(layoutBox.value);
+  body.dataset.layout = layoutBox.value;
+  layoutBox.addEventListener("change", () => { runLayout(layoutBox.value); body.dataset.layout = layoutBox.value; });
 
   function placeFailures() {
     // failed tactics fan out under their state, so they need no layout of their own
