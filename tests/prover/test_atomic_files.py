@@ -84,10 +84,13 @@ def test_sweep_and_expert_reports_are_written_through_the_helper(tmp_path: Path,
         real_replace(source, target)
 
     monkeypatch.setattr(atomic_files.os, "replace", recording_replace)
-    write_sweep_report(SweepSummary(total=1, proved=1, invalid=0, errors=0, pending=0), tmp_path, "t")
-    assert sorted(replaced) == ["report.json", "report.md", "solved_vs_budget.png"]
+    out = tmp_path / "sweep"
+    paths = write_sweep_report(SweepSummary(total=1, proved=1, invalid=0, errors=0, pending=0), out, "t")
+    assert {"report.json", "report.md", "solved_vs_budget.png"} <= set(replaced)
+    assert sorted(replaced) == sorted(p.name for p in out.iterdir())  # every file it wrote, atomically
+    assert {path.name for path in paths.values()} <= set(replaced)
     replaced.clear()
     out = tmp_path / "expert"
     write_expert_report([], out, "t")
-    assert sorted(replaced) == ["report.json", "report.md", "report.png"]
-    assert leftovers(tmp_path) == [] and leftovers(out) == []
+    assert {"report.json", "report.md", "report.png"} <= set(replaced)
+    assert sorted(replaced) == sorted(p.name for p in out.iterdir())
