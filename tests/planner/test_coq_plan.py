@@ -89,7 +89,8 @@ def test_prove_with_a_planner_on_coq_from_the_cli(capsys: pytest.CaptureFixture[
                      server.base_url, "--planner-max-retries", "0", "--time-limit", "120"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert f"  {H1}." in out and out.rstrip().endswith("Qed.")
+    assert f"  {H1}." in out and "\nQed.\n" in out
+    assert out.rstrip().endswith(("Qed.", "End ProverStatementCheck."))
     assert "proved double_twice through a plan" in err
 
 
@@ -109,7 +110,8 @@ def test_a_planned_sweep_on_coq(ray_cluster, tmp_path, capsys: pytest.CaptureFix
     (record,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert record["status"] == "proved" and record["proof"][0] == H1
     assert record["planner"]["rounds"][0]["plan"][1]["text"] == H2
-    assert record["proof_text"].rstrip().endswith("Qed.")
+    assert "\nQed.\n" in record["proof_text"]
+    assert record["proof_text"].rstrip().endswith(("Qed.", "End ProverStatementCheck."))
     assert "### Plans for double_twice (proved)" in (out / "report.md").read_text()
 
 

@@ -143,7 +143,8 @@ def test_a_planned_sweep_checks_the_backend_and_the_endpoint_before_any_work(
     out = tmp_path / "out"
     assert main(["sweep", "coq_basic", "--backend", "dojo", "--policy", "tactics", *planner,
                  "--out", str(out)]) == 2
-    assert main(["sweep", "coq_basic", "--backend", "repl", "--policy", "tactics", *planner,
+    # Coq starts here, so the endpoint check is what stops this sweep
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", *planner,
                  "--out", str(out)]) == 3
     err = capsys.readouterr().err
     assert "backend 'dojo' cannot check plans" in err and "cannot reach it" in err
