@@ -85,9 +85,14 @@ class PolicySpec:
 
     def required_imports(self) -> tuple[str, ...]:
         """The libraries the policy's tactics need loaded after each header (the built-in Coq tactic
-        policy's ``imports``); empty for models and user tactic lists."""
+        policy's ``imports``, also for retrieval); empty for models and user tactic lists."""
         if self.kind == "tactics" and self.assistant == "coq" and self.tactics is None:
             return tuple(getattr(self(), "imports", ()))
+        if self.kind == "retrieval" and self.assistant == "coq":
+            # the tactic list's libraries: its tactics when mixed in, and the traced ones (lia, lra, ring)
+            from search.backends.coq import CoqTacticPolicy
+
+            return tuple(CoqTacticPolicy().imports)
         return ()
 
     def __call__(self) -> Policy:

@@ -85,3 +85,11 @@ def test_sweep_with_the_retrieval_policy(ray_cluster, corpus: Path, tmp_path: Pa
     assert code == 0
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(r["status"] for r in records) == ["proved", "proved"]
+
+
+def test_the_backend_loads_the_tactic_lists_libraries_for_the_retrieval_policy(corpus: Path) -> None:
+    spec = PolicySpec("retrieval", "coq", retrieval=RetrievalConfig(corpus=str(corpus)))
+    imports = spec.required_imports()
+    assert "Require Import Lra." in imports and "Require Import Lia." in imports
+    lean = PolicySpec("retrieval", "lean", retrieval=RetrievalConfig(corpus=str(corpus)))
+    assert lean.required_imports() == ()
