@@ -24,6 +24,13 @@ class MixturePolicy:
     def width(self) -> int | None:
         return self._width
 
+    def for_theorem(self, theorem: object) -> MixturePolicy:
+        """The mixture with each part that can be specialised to ``theorem`` (``for_theorem``, as the
+        Coq tactic policy reads the header's definitions) specialised; the weights stay."""
+        parts = [(getattr(policy, "for_theorem", None)(theorem) if hasattr(policy, "for_theorem") else policy,
+                  weight) for policy, weight in self.parts]
+        return MixturePolicy(parts, width=self._width)
+
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         mixed: list[dict[str, float]] = [{} for _ in states]
         for policy, weight in self.parts:

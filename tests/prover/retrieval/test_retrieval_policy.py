@@ -106,6 +106,17 @@ def test_a_mixture_adds_the_parts_probabilities() -> None:
         MixturePolicy([(fixed, 0.0)])
 
 
+def test_a_mixture_specialises_its_parts_to_the_theorem() -> None:
+    class Specialisable(FixedTacticPolicy):
+        def for_theorem(self, theorem: object) -> FixedTacticPolicy:
+            return FixedTacticPolicy((f"unfold {theorem}",))
+
+    mixture = MixturePolicy([(Specialisable(("simpl",)), 1.0), (FixedTacticPolicy(("lia",)), 1.0)], width=3)
+    special = mixture.for_theorem("double")
+    assert [c.tactic for c in special.propose(["x"], 5)[0]] == ["unfold double", "lia"]
+    assert special.width == 3 and [c.tactic for c in mixture.propose(["x"], 5)[0]] == ["simpl", "lia"]
+
+
 def test_bad_settings_and_empty_corpora_are_refused() -> None:
     with pytest.raises(ValueError, match="neighbours"):
         RetrievalConfig(neighbours=0)
