@@ -7,6 +7,7 @@ Lean repository), resumably, with a progress bar and a summary.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -20,8 +21,8 @@ from prover.tracing.coq_trace import CoqTraceConfig
 from prover.tracing.runner import TraceSummary
 from search.backends.coq.config import CoqBackendConfig
 
-_COQ_OPTIONS_SKIPPED = ("coqc", "workdir", "tactic_timeout", "coq_timeout", "kill_grace", "replay_timeout",
-                        "verify_timeout", "allowed_axioms", "max_restarts")
+# the backend settings a replay uses (the rest are about searches and verification)
+_COQ_OPTIONS_USED = ("coqtop", "coq_args", "start_timeout", "memory_limit_mb", "printing_depth")
 
 
 def add_trace_command(commands: argparse._SubParsersAction) -> None:
@@ -46,8 +47,9 @@ def add_trace_command(commands: argparse._SubParsersAction) -> None:
                         help="time limit of one Coq sentence in seconds; past it the file's remaining "
                              "proofs are skipped (default: 120)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    skipped = tuple(f.name for f in dataclasses.fields(CoqBackendConfig) if f.name not in _COQ_OPTIONS_USED)
     add_config_options(parser.add_argument_group("coq", "how coqtop runs (as for searches)"),
-                       CoqBackendConfig, prefix="coq", skip=_COQ_OPTIONS_SKIPPED)
+                       CoqBackendConfig, prefix="coq", skip=skipped)
     parser.set_defaults(handler=run_trace_command)
 
 
