@@ -170,11 +170,15 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
     records = [r for r in read_jsonl(out / "sweep" / "results.jsonl") if r["attempt"] == 1]
     baseline = {r["theorem"]: r for r in read_jsonl(out / "baseline.jsonl")}
     checked = recheck(records, rows, out)
-    valid = [r for r in records if r["status"] != "invalid"]
+    # Both sides are scored on the same rows: those that elaborate (no coq_8_16 mark). A row the search's
+    # safety filter refuses counts as not proved, as it does for the baseline, whose verifier refuses it too.
+    elaborating = {name for name, row in rows.items() if "coq_8_16" not in row}
+    valid = [r for r in records if r["theorem"] in elaborating]
+    refused = sorted(r["theorem"] for r in valid if r["status"] == "invalid")
     proved = [r for r in valid if r["status"] == "proved"]
-    base = baseline_summary(baseline.values())
-    rate = len(proved) / len(valid) if valid else 0.0
-    searched_seconds = [r["seconds"] for r in valid]
+    base = baseline_summary(b for name, b in baseline.items() if name in elaborating)
+    rate = len(proved) / len(elaborating) if elaborating else 0.0
+    searched_seconds = [r["seconds"] for r in valid if r["status"] != "invalid"]
     axioms = sorted({a for c in checked for a in c["axioms"]})
     result = {
         "date": datetime.now(UTC).date().isoformat(),
@@ -183,14 +187,15 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
         "budget": {"max_expansions": args.max_expansions, "time_limit": args.time_limit,
                    "workers": args.workers, "tactic_timeout": args.tactic_timeout,
                    "keep_coqtops": args.keep_coqtops},
-        "theorems": len(items), "finished": len(records), "invalid": len(records) - len(valid),
-        "search": {"proved": len(proved), "valid": len(valid), "pass_at_1": rate,
+        "theorems": len(items), "finished": len(records), "invalid": len(items) - len(elaborating),
+        "refused": refused,
+        "search": {"proved": len(proved), "valid": len(elaborating), "pass_at_1": rate,
                    "seconds_mean": statistics.fmean(searched_seconds) if searched_seconds else 0.0,
                    "seconds_median": statistics.median(searched_seconds) if searched_seconds else 0.0},
         "baseline": base,
         "ratio": rate / base["pass_rate"] if base["pass_rate"] else None,
         "recheck": {"proofs": len(checked), "passed": sum(c["ok"] for c in checked), "axioms_used": axioms},
-        "time_shares": time_shares(valid),
+        "time_shares": time_shares([r for r in valid if r["status"] != "invalid"]),
         "only_search": sorted(r["theorem"] for r in proved if baseline.get(r["theorem"], {}).get("status")
                               != "proved"),
         "only_baseline": sorted(n for n, r in baseline.items() if r["status"] == "proved"
@@ -228,7 +233,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"and pass "
         f"the axiom audit; axioms used: {', '.join(r['recheck']['axioms_used']) or 'none'}.",
         f"Proved only by the search: {len(r['only_search'])}; only by the baseline: "
-        f"{', '.join(r['only_baseline']) or 'none'}.",
+        f"{', '.join(r['only_baseline']) or 'none'}. Refused by the search's safety filter (counted as not "
+        f"proved): {', '.join(r['refused']) or 'none'}.",
         "",
     ])
 
