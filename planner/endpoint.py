@@ -56,19 +56,12 @@ class RetryPolicy:
     max_backoff_s: float
 
 
-def http_settings_problems(config: Any) -> list[str]:
-    """What is wrong with a config's HTTP settings (``max_retries``, ``timeout_s``, ``connect_timeout_s``,
-    ``backoff_s``, ``max_backoff_s``), for its ``__post_init__`` validation."""
-    problems = []
-    if config.max_retries < 0:
-        problems.append(f"max_retries must be >= 0, got {config.max_retries}")
-    for name in ("timeout_s", "connect_timeout_s"):
-        if not getattr(config, name) > 0:
-            problems.append(f"{name} must be > 0, got {getattr(config, name)}")
-    if not (0 <= config.backoff_s <= config.max_backoff_s):
-        problems.append(
-            f"need 0 <= backoff_s <= max_backoff_s, got {config.backoff_s}, {config.max_backoff_s}")
-    return problems
+def backoff_problems(config: Any) -> list[str]:
+    """The rule tying a config's retry delays together (``backoff_s`` <= ``max_backoff_s``), for its
+    ``cross_checks``; each field's own bounds are in its metadata."""
+    if config.backoff_s <= config.max_backoff_s:
+        return []
+    return [f"need 0 <= backoff_s <= max_backoff_s, got {config.backoff_s}, {config.max_backoff_s}"]
 
 
 class JsonEndpoint:

@@ -3,17 +3,16 @@ them before any model library loads)."""
 
 from __future__ import annotations
 
-import math
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from search.policy_identity import settings_digest
+from search.validation import Validated, setting
 
 PROMPT_SUFFIX = ":::"
 DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 SAMPLERS = ("auto", "shared-prefix", "generate")
-_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 
 
 class ModelLoadError(Exception):
@@ -46,44 +45,35 @@ def check_model_reference(name: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HFPolicyConfig:
+class HFPolicyConfig(Validated):
     """Validated settings of the transformers step prover. Defaults follow BFS-Prover-V2's released code."""
 
-    model: str = field(
-        default="ByteDance-Seed/BFS-Prover-V2-7B",
-        metadata={"help": "local directory or Hugging Face hub id of a causal LM step prover"},
-    )
-    device: str = field(
-        default="auto",
-        metadata={"help": "torch device: auto (cuda if available, else cpu), cpu, cuda, cuda:N or mps"},
-    )
-    dtype: str = field(
-        default="auto",
-        metadata={"help": "weights: auto (bfloat16 on cuda, float32 elsewhere), float32, bfloat16, float16"},
-    )
-    temperature: float = field(
-        default=1.3, metadata={"help": "sampling temperature (> 0); does not change the reported log-probs"}
-    )
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass in (0, 1]; 1 disables it"})
-    max_new_tokens: int = field(default=128, metadata={"help": "longest tactic, in tokens (EOS included)"})
-    batch_size: int = field(
-        default=16,
-        metadata={"help": "most states per generate call (each sampled n times, so batch_size * n rows)"},
-    )
-    max_prompt_tokens: int = field(
-        default=2048,
-        metadata={"help": "states whose prompt is longer than this many tokens get no candidates (warned)"},
-    )
-    seed: int | None = field(
-        default=None,
-        metadata={"help": "seed for reproducible sampling (per policy instance and call sequence)"},
-    )
-    sampler: str = field(
-        default="auto",
-        metadata={"help": "shared-prefix: each state is encoded once for its n samples, which share its KV "
-                          "cache (Qwen2 and Llama-style models); generate: transformers' generate with "
-                          "num_return_sequences; auto: shared-prefix where the model allows it"},
-    )
+    config_name = "HF policy configuration"
+
+    model: str = setting(
+        "ByteDance-Seed/BFS-Prover-V2-7B", nonblank=True,
+        help="local directory or Hugging Face hub id of a causal LM step prover")
+    device: str = setting(
+        "auto", pattern=(DEVICE_PATTERN, "auto, cpu, mps, cuda or cuda:N"),
+        help="torch device: auto (cuda if available, else cpu), cpu, cuda, cuda:N or mps")
+    dtype: str = setting(
+        "auto", choices=DTYPE_NAMES,
+        help="weights: auto (bfloat16 on cuda, float32 elsewhere), float32, bfloat16, float16")
+    temperature: float = setting(
+        1.3, above=0, finite=True, help="sampling temperature (> 0); does not change the reported log-probs")
+    top_p: float = setting(1.0, above=0, max=1, help="nucleus sampling mass in (0, 1]; 1 disables it")
+    max_new_tokens: int = setting(128, min=1, help="longest tactic, in tokens (EOS included)")
+    batch_size: int = setting(
+        16, min=1, help="most states per generate call (each sampled n times, so batch_size * n rows)")
+    max_prompt_tokens: int = setting(
+        2048, min=1, help="states whose prompt is longer than this many tokens get no candidates (warned)")
+    seed: int | None = setting(
+        None, min=0, help="seed for reproducible sampling (per policy instance and call sequence)")
+    sampler: str = setting(
+        "auto", choices=SAMPLERS,
+        help="shared-prefix: each state is encoded once for its n samples, which share its KV cache (Qwen2 "
+             "and Llama-style models); generate: transformers' generate with num_return_sequences; auto: "
+             "shared-prefix where the model allows it")
 
     @property
     def fingerprint(self) -> str:
@@ -92,28 +82,3 @@ class HFPolicyConfig:
         fields = ("model", "dtype", "temperature", "top_p", "max_new_tokens", "max_prompt_tokens", "seed",
                   "sampler")
         return settings_digest("model", {name: getattr(self, name) for name in fields})
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not self.model.strip():
-            problems.append("model must be a non-empty path or hub id")
-        if not _DEVICE_PATTERN.fullmatch(self.device):
-            problems.append(f"device must be auto, cpu, mps, cuda or cuda:N, got {self.device!r}")
-        if self.dtype not in DTYPE_NAMES:
-            problems.append(f"dtype must be one of {', '.join(DTYPE_NAMES)}, got {self.dtype!r}")
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
-            problems.append(f"temperature must be a finite number > 0, got {self.temperature}")
-        if not (0 < self.top_p <= 1):
-            problems.append(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.max_new_tokens < 1:
-            problems.append(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.max_prompt_tokens < 1:
-            problems.append(f"max_prompt_tokens must be >= 1, got {self.max_prompt_tokens}")
-        if self.sampler not in SAMPLERS:
-            problems.append(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
-        if self.seed is not None and self.seed < 0:
-            problems.append(f"seed must be >= 0, got {self.seed}")
-        if problems:
-            raise ValueError("invalid HF policy configuration: " + "; ".join(problems))

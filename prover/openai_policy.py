@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -37,11 +36,12 @@ from planner.endpoint import (
     EndpointError,
     JsonEndpoint,
     RetryPolicy,
-    http_settings_problems,
+    backoff_problems,
 )
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
+from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
 
@@ -56,43 +56,35 @@ class PolicyEndpointError(EndpointError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpenAIPolicyConfig:
+class OpenAIPolicyConfig(Validated):
     """Validated settings of the completions-endpoint step prover. Sampling defaults follow BFS-Prover-V2."""
 
-    base_url: str = field(
-        default="http://localhost:8000/v1",
-        metadata={"help": "server URL up to and including /v1; requests go to {base_url}/completions"},
-    )
-    model: str = field(
-        default="ByteDance-Seed/BFS-Prover-V2-7B", metadata={"help": "model name the server serves"}
-    )
-    api_key: str | None = field(
-        default=None,
-        repr=False,
-        metadata={"help": f"bearer token; none: ${API_KEY_ENV} read when the policy is built; '' sends none"},
-    )
-    temperature: float = field(default=1.3, metadata={"help": "sampling temperature (>= 0)"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass in (0, 1]; 1 disables it"})
-    max_tokens: int = field(default=128, metadata={"help": "longest tactic, in tokens"})
-    stop: tuple[str, ...] = field(
-        default=(), metadata={"help": "stop sequences (besides EOS) that end a tactic; not part of it"}
-    )
-    seed: int | None = field(default=None, metadata={"help": "sampling seed sent with each request"})
-    states_per_request: int = field(
-        default=32, metadata={"help": "most states (prompts) per HTTP request; more states: more requests"}
-    )
-    parallel_requests: int = field(
-        default=4, metadata={"help": "HTTP requests of one propose call in flight at once"}
-    )
-    timeout_s: float = field(default=120.0, metadata={"help": "seconds to wait for an answer (per attempt)"})
-    connect_timeout_s: float = field(default=10.0, metadata={"help": "seconds to wait for a connection"})
-    max_retries: int = field(
-        default=3, metadata={"help": "retries after a 429/408/5xx answer, a timeout or a connection error"}
-    )
-    backoff_s: float = field(
-        default=0.5, metadata={"help": "first retry delay in seconds; doubles each retry (with jitter)"}
-    )
-    max_backoff_s: float = field(default=16.0, metadata={"help": "longest retry delay in seconds"})
+    config_name = "OpenAI policy configuration"
+
+    base_url: str = setting(
+        "http://localhost:8000/v1", pattern=(r"https?://.*", "a URL starting with http:// or https://"),
+        help="server URL up to and including /v1; requests go to {base_url}/completions")
+    model: str = setting(
+        "ByteDance-Seed/BFS-Prover-V2-7B", nonblank=True, help="model name the server serves")
+    api_key: str | None = setting(
+        None, repr=False,
+        help=f"bearer token; none: ${API_KEY_ENV} read when the policy is built; '' sends none")
+    temperature: float = setting(1.3, min=0, finite=True, help="sampling temperature (>= 0)")
+    top_p: float = setting(1.0, above=0, max=1, help="nucleus sampling mass in (0, 1]; 1 disables it")
+    max_tokens: int = setting(128, min=1, help="longest tactic, in tokens")
+    stop: tuple[str, ...] = setting(
+        (), nonempty=True, help="stop sequences (besides EOS) that end a tactic; not part of it")
+    seed: int | None = setting(None, help="sampling seed sent with each request")
+    states_per_request: int = setting(
+        32, min=1, help="most states (prompts) per HTTP request; more states: more requests")
+    parallel_requests: int = setting(4, min=1, help="HTTP requests of one propose call in flight at once")
+    timeout_s: float = setting(120.0, above=0, help="seconds to wait for an answer (per attempt)")
+    connect_timeout_s: float = setting(10.0, above=0, help="seconds to wait for a connection")
+    max_retries: int = setting(
+        3, min=0, help="retries after a 429/408/5xx answer, a timeout or a connection error")
+    backoff_s: float = setting(
+        0.5, min=0, help="first retry delay in seconds; doubles each retry (with jitter)")
+    max_backoff_s: float = setting(16.0, min=0, help="longest retry delay in seconds")
 
     @property
     def fingerprint(self) -> str:
@@ -101,24 +93,8 @@ class OpenAIPolicyConfig:
         fields = ("base_url", "model", "temperature", "top_p", "max_tokens", "stop", "seed")
         return settings_digest("completions", {name: getattr(self, name) for name in fields})
 
-    def __post_init__(self) -> None:
-        problems = []
-        if not self.base_url.startswith(("http://", "https://")):
-            problems.append(f"base_url must start with http:// or https://, got {self.base_url!r}")
-        if not self.model.strip():
-            problems.append("model must be non-empty")
-        if not (math.isfinite(self.temperature) and self.temperature >= 0):
-            problems.append(f"temperature must be a finite number >= 0, got {self.temperature}")
-        if not (0 < self.top_p <= 1):
-            problems.append(f"top_p must be in (0, 1], got {self.top_p}")
-        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
-            problems.append(f"stop must be a tuple of non-empty strings, got {self.stop!r}")
-        for name in ("max_tokens", "states_per_request", "parallel_requests"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        problems += http_settings_problems(self)
-        if problems:
-            raise ValueError("invalid OpenAI policy configuration: " + "; ".join(problems))
+    def cross_checks(self) -> list[str]:
+        return backoff_problems(self)
 
 
 class OpenAICompletionsPolicy:

@@ -17,9 +17,8 @@ actor's tasks may be retried after a restart; ``close`` is not retried.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prover.batching import BatchingPolicy, BatchingStats
@@ -27,6 +26,7 @@ from search.errors import ProverError
 from search.policy_identity import AttemptStream
 from search.protocols import Policy
 from search.types import Candidate
+from search.validation import Validated, setting
 
 if TYPE_CHECKING:
     from prover.hf_policy_config import HFPolicyConfig
@@ -43,67 +43,32 @@ class PolicyServerError(ProverError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PolicyServerConfig:
+class PolicyServerConfig(Validated):
     """Validated settings of the batched policy server actor."""
 
-    max_batch_states: int = field(
-        default=64, metadata={"help": "most states per call of the model (requests are split to fit)"}
-    )
-    max_wait_ms: float = field(
-        default=5.0,
-        metadata={"help": "longest a request waits for others to join its batch, in milliseconds (>= 0)"},
-    )
-    num_gpus: float | None = field(
-        default=None,
-        metadata={"help": "GPUs reserved for each server actor; none: 1 when the cluster has a GPU, else 0"},
-    )
-    num_cpus: float = field(default=1.0, metadata={"help": "CPUs reserved for the server actor"})
-    max_concurrency: int = field(
-        default=256,
-        metadata={
-            "help": "actor threads, i.e. most propose calls in flight at once (>= max expected callers)"
-        },
-    )
-    max_restarts: int = field(
-        default=1, metadata={"help": "times Ray restarts a dead server (reloading the model); -1: forever"}
-    )
-    max_task_retries: int = field(
-        default=1, metadata={"help": "times a propose call is retried after the server died; -1: forever"}
-    )
-    name: str = field(
-        default="", metadata={"help": "Ray actor name so workers can look the server up; empty: anonymous"}
-    )
-    start_timeout_s: float = field(
-        default=900.0, metadata={"help": "seconds to wait for the server to build its model before failing"}
-    )
-    replicas: int = field(
-        default=1,
-        metadata={"help": "server actors, each with its own copy of the model (with num_gpus 1: one per "
-                          "GPU); each search worker uses one, preferring a server on its own node"},
-    )
+    config_name = "policy server configuration"
 
-    def __post_init__(self) -> None:
-        problems = []
-        if self.max_batch_states < 1:
-            problems.append(f"max_batch_states must be >= 1, got {self.max_batch_states}")
-        if not (math.isfinite(self.max_wait_ms) and self.max_wait_ms >= 0):
-            problems.append(f"max_wait_ms must be a finite number >= 0, got {self.max_wait_ms}")
-        if self.num_gpus is not None and not self.num_gpus >= 0:
-            problems.append(f"num_gpus must be >= 0, got {self.num_gpus}")
-        if not self.num_cpus >= 0:
-            problems.append(f"num_cpus must be >= 0, got {self.num_cpus}")
-        if self.max_concurrency < 1:
-            problems.append(f"max_concurrency must be >= 1, got {self.max_concurrency}")
-        if self.max_restarts < -1:
-            problems.append(f"max_restarts must be >= -1, got {self.max_restarts}")
-        if self.max_task_retries < -1:
-            problems.append(f"max_task_retries must be >= -1, got {self.max_task_retries}")
-        if self.replicas < 1:
-            problems.append(f"replicas must be >= 1, got {self.replicas}")
-        if not self.start_timeout_s > 0:
-            problems.append(f"start_timeout_s must be > 0, got {self.start_timeout_s}")
-        if problems:
-            raise ValueError("invalid policy server configuration: " + "; ".join(problems))
+    max_batch_states: int = setting(
+        64, min=1, help="most states per call of the model (requests are split to fit)")
+    max_wait_ms: float = setting(
+        5.0, min=0, finite=True,
+        help="longest a request waits for others to join its batch, in milliseconds (>= 0)")
+    num_gpus: float | None = setting(
+        None, min=0, help="GPUs reserved for each server actor; none: 1 when the cluster has a GPU, else 0")
+    num_cpus: float = setting(1.0, min=0, help="CPUs reserved for the server actor")
+    max_concurrency: int = setting(
+        256, min=1,
+        help="actor threads, i.e. most propose calls in flight at once (>= max expected callers)")
+    max_restarts: int = setting(
+        1, min=-1, help="times Ray restarts a dead server (reloading the model); -1: forever")
+    max_task_retries: int = setting(
+        1, min=-1, help="times a propose call is retried after the server died; -1: forever")
+    name: str = setting("", help="Ray actor name so workers can look the server up; empty: anonymous")
+    start_timeout_s: float = setting(
+        900.0, above=0, help="seconds to wait for the server to build its model before failing")
+    replicas: int = setting(
+        1, min=1, help="server actors, each with its own copy of the model (with num_gpus 1: one per GPU); "
+                       "each search worker uses one, preferring a server on its own node")
 
     def actor_options(self, cluster_gpus: float = 0.0) -> dict[str, Any]:
         """The Ray actor options this config asks for, on a cluster with ``cluster_gpus`` GPUs."""

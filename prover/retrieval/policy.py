@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from prover.retrieval.index import Neighbour, RetrievalIndex
@@ -20,39 +20,27 @@ from prover.retrieval.names import Context, map_tactic
 from prover.retrieval.state_text import parse_goal
 from search.protocols import Policy
 from search.types import Candidate
+from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetrievalConfig:
+class RetrievalConfig(Validated):
     """Settings of the retrieval policy."""
 
-    corpus: str = field(default="", metadata={"help": "the traced dataset (a `prover trace` folder)"})
-    neighbours: int = field(default=16, metadata={"help": "traced states consulted per state"})
-    power: float = field(default=4.0, metadata={"help": "similarity ** power weighs each neighbour"})
-    min_similarity: float = field(
-        default=0.05, metadata={"help": "neighbours less similar than this (cosine, 0..1) are ignored"})
-    width: int = field(default=16, metadata={"help": "tactics per state worth asking for (default "
-                                                     "tactics per node with this policy)"})
-    tactic_list_weight: float = field(
-        default=0.0, metadata={"help": "mix in the assistant's tactic-list policy with this share of the "
-                                       "probability (0: retrieval alone, 1: the list alone)"})
+    config_name = "retrieval configuration"
 
-    def __post_init__(self) -> None:
-        problems = []
-        if self.neighbours < 1:
-            problems.append(f"neighbours must be >= 1, got {self.neighbours}")
-        if not self.power > 0:
-            problems.append(f"power must be > 0, got {self.power}")
-        if not 0 <= self.min_similarity < 1:
-            problems.append(f"min_similarity must be in [0, 1), got {self.min_similarity}")
-        if self.width < 1:
-            problems.append(f"width must be >= 1, got {self.width}")
-        if not 0 <= self.tactic_list_weight <= 1:
-            problems.append(f"tactic_list_weight must be in [0, 1], got {self.tactic_list_weight}")
-        if problems:
-            raise ValueError("invalid retrieval configuration: " + "; ".join(problems))
+    corpus: str = setting("", help="the traced dataset (a `prover trace` folder)")
+    neighbours: int = setting(16, min=1, help="traced states consulted per state")
+    power: float = setting(4.0, above=0, help="similarity ** power weighs each neighbour")
+    min_similarity: float = setting(
+        0.05, min=0, below=1, help="neighbours less similar than this (cosine, 0..1) are ignored")
+    width: int = setting(
+        16, min=1, help="tactics per state worth asking for (default tactics per node with this policy)")
+    tactic_list_weight: float = setting(
+        0.0, min=0, max=1, help="mix in the assistant's tactic-list policy with this share of the "
+                                "probability (0: retrieval alone, 1: the list alone)")
 
 
 class RetrievalPolicy:

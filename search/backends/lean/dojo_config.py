@@ -9,87 +9,49 @@ needs the network: ``offline=True`` sets ``DISABLE_REMOTE_CACHE`` and refuses a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from search.validation import Validated, setting
 
 
 @dataclass(frozen=True, kw_only=True)
-class LeanDojoConfig:
+class LeanDojoConfig(Validated):
     """Validated settings of the LeanDojo backend. Times are seconds."""
 
-    timeout: float = field(
-        default=600.0,
-        metadata={"help": "time limit of opening a theorem (LeanDojo's per-read timeout while Lean imports "
-                          "the file's dependencies, e.g. all of Mathlib, and elaborates the file up to it)"},
-    )
-    tactic_timeout: float = field(
-        default=12.0, metadata={"help": "default time limit of one tactic, in seconds"}
-    )
-    additional_imports: tuple[str, ...] = field(
-        default=(), metadata={"help": "extra modules imported before the theorem's file (`import X`)"}
-    )
-    build_deps: bool = field(
-        default=False,
-        metadata={"help": "let LeanDojo build dependencies (Mathlib) from source if it must trace the "
-                          "repository: hours of CPU; False fetches Mathlib's build cache instead"},
-    )
-    local_repos: tuple[str, ...] = field(
-        default=(),
-        metadata={"help": "URL=PATH pairs: a local git clone (at the theorem's commit) used instead of the "
-                          "repository URL; needed offline, where a GitHub URL makes LeanDojo call the API"},
-    )
-    cache_dir: str | None = field(
-        default=None,
-        metadata={"help": "LeanDojo's CACHE_DIR holding traced repositories (default ~/.cache/lean_dojo)"},
-    )
-    tmp_dir: str | None = field(
-        default=None, metadata={"help": "LeanDojo's TMP_DIR for tracing; created if missing"}
-    )
-    offline: bool = field(
-        default=False,
-        metadata={"help": "never touch the network: sets DISABLE_REMOTE_CACHE=1 and "
-                          "RAY_USAGE_STATS_ENABLED=0, refuses GITHUB_ACCESS_TOKEN, requires local_repos"},
-    )
-    cpu_limit: int | None = field(
-        default=None, metadata={"help": "Lean threads per theorem (TACTIC_CPU_LIMIT; LeanDojo default 1)"}
-    )
-    memory_limit_gb: int | None = field(
-        default=None,
-        metadata={"help": "Lean memory per theorem in GB (TACTIC_MEMORY_LIMIT; LeanDojo default 32)"},
-    )
-    verify_project: str | None = field(
-        default=None,
-        metadata={"help": "Lake project in which whole proofs are checked (its packages must match the "
-                          "theorem's header); default: the theorem's traced repository in CACHE_DIR"},
-    )
-    verify_timeout: float = field(
-        default=600.0, metadata={"help": "time limit of checking a whole proof, in seconds"}
-    )
-    lake: str = field(default="lake", metadata={"help": "the `lake` command used to check whole proofs"})
-    max_tactic_length: int = field(
-        default=4096, metadata={"help": "longest tactic (characters) sent to Lean"}
-    )
+    config_name = "LeanDojo configuration"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "additional_imports", tuple(self.additional_imports))
-        object.__setattr__(self, "local_repos", tuple(self.local_repos))
-        problems = []
-        for name in ("timeout", "tactic_timeout", "verify_timeout"):
-            if getattr(self, name) <= 0:
-                problems.append(f"{name} must be > 0 seconds, got {getattr(self, name)}")
-        for name in ("cpu_limit", "memory_limit_gb"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                problems.append(f"{name} must be >= 1 or None, got {value}")
-        if self.max_tactic_length < 1:
-            problems.append(f"max_tactic_length must be >= 1, got {self.max_tactic_length}")
-        if any(not module.strip() or any(c.isspace() for c in module) for module in self.additional_imports):
-            problems.append(f"additional_imports must be module names, got {self.additional_imports!r}")
-        if not all(map(_is_pair, self.local_repos)):
-            problems.append(f"local_repos entries are URL=PATH, got {self.local_repos!r}")
-        if not self.lake.strip():
-            problems.append("lake must name a command")
-        if problems:
-            raise ValueError("invalid LeanDojo configuration: " + "; ".join(problems))
+    timeout: float = setting(
+        600.0, above=0,
+        help="time limit of opening a theorem (LeanDojo's per-read timeout while Lean imports the file's "
+             "dependencies, e.g. all of Mathlib, and elaborates the file up to it)")
+    tactic_timeout: float = setting(12.0, above=0, help="default time limit of one tactic, in seconds")
+    additional_imports: tuple[str, ...] = setting(
+        (), pattern=(r"\S+", "module names"),
+        help="extra modules imported before the theorem's file (`import X`)")
+    build_deps: bool = setting(
+        False, help="let LeanDojo build dependencies (Mathlib) from source if it must trace the repository: "
+                    "hours of CPU; False fetches Mathlib's build cache instead")
+    local_repos: tuple[str, ...] = setting(
+        (), check=lambda repos: _pairs_problem("local_repos", repos),
+        help="URL=PATH pairs: a local git clone (at the theorem's commit) used instead of the repository "
+             "URL; needed offline, where a GitHub URL makes LeanDojo call the API")
+    cache_dir: str | None = setting(
+        None, help="LeanDojo's CACHE_DIR holding traced repositories (default ~/.cache/lean_dojo)")
+    tmp_dir: str | None = setting(None, help="LeanDojo's TMP_DIR for tracing; created if missing")
+    offline: bool = setting(
+        False, help="never touch the network: sets DISABLE_REMOTE_CACHE=1 and RAY_USAGE_STATS_ENABLED=0, "
+                    "refuses GITHUB_ACCESS_TOKEN, requires local_repos")
+    cpu_limit: int | None = setting(
+        None, min=1, help="Lean threads per theorem (TACTIC_CPU_LIMIT; LeanDojo default 1)")
+    memory_limit_gb: int | None = setting(
+        None, min=1, help="Lean memory per theorem in GB (TACTIC_MEMORY_LIMIT; LeanDojo default 32)")
+    verify_project: str | None = setting(
+        None, help="Lake project in which whole proofs are checked (its packages must match the theorem's "
+                   "header); default: the theorem's traced repository in CACHE_DIR")
+    verify_timeout: float = setting(
+        600.0, above=0, help="time limit of checking a whole proof, in seconds")
+    lake: str = setting("lake", nonblank=True, help="the `lake` command used to check whole proofs")
+    max_tactic_length: int = setting(4096, min=1, help="longest tactic (characters) sent to Lean")
 
     def local_repo(self, url: str) -> str:
         """The local clone configured for repository ``url``, or ``url`` itself."""
@@ -98,6 +60,10 @@ class LeanDojoConfig:
             if key.strip() == url:
                 return path.strip()
         return url
+
+
+def _pairs_problem(name: str, entries: tuple[str, ...]) -> str | None:
+    return None if all(map(_is_pair, entries)) else f"{name} entries are URL=PATH, got {entries!r}"
 
 
 def _is_pair(entry: str) -> bool:
