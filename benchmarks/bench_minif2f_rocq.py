@@ -201,6 +201,7 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
         "only_baseline": sorted(n for n, r in baseline.items() if r["status"] == "proved"
                                 and n not in {p["theorem"] for p in proved}),
         "imports": list(CoqTacticPolicy().imports),
+        "solved_within": solved_within(proved, baseline, args),
     }
     (out / "summary.json").write_text(json.dumps(result, indent=2))
     (out / "summary.md").write_text(markdown(result))
@@ -208,6 +209,19 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
          f"miniF2F-rocq {args.split} ({result['sample']}): {len(proved)}/{len(valid)} search, "
          f"{base['proved']}/{base['valid']} one-call")
     return result
+
+
+def solved_within(proved: list[dict[str, Any]], baseline: dict[str, dict], args: argparse.Namespace
+                  ) -> dict[str, dict[str, int]]:
+    """The solved-against-budget curve as numbers: theorems proved within k expansions and s seconds."""
+    expansions = [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= args.max_expansions]
+    seconds = [t for t in (5, 10, 20, 30, 60, 120, 300) if t <= args.time_limit]
+    return {
+        "expansions": {str(k): sum(r["stats"]["expansions"] <= k for r in proved) for k in expansions},
+        "seconds": {str(t): sum(r["seconds"] <= t for r in proved) for t in seconds},
+        "baseline_seconds": {str(t): sum(b["status"] == "proved" and b["seconds"] <= t
+                                         for b in baseline.values()) for t in seconds if t <= 10},
+    }
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -235,6 +249,12 @@ def markdown(r: dict[str, Any]) -> str:
         f"Proved only by the search: {len(r['only_search'])}; only by the baseline: "
         f"{', '.join(r['only_baseline']) or 'none'}. Refused by the search's safety filter (counted as not "
         f"proved): {', '.join(r['refused']) or 'none'}.",
+        "",
+        "Solved within a budget (step search): "
+        + ", ".join(f"{k} exp: {n}" for k, n in r["solved_within"]["expansions"].items()) + "; "
+        + ", ".join(f"{t} s: {n}" for t, n in r["solved_within"]["seconds"].items())
+        + " (one-call baseline: " + ", ".join(f"{t} s: {n}" for t, n in
+                                           r["solved_within"]["baseline_seconds"].items()) + ").",
         "",
     ])
 
