@@ -1,6 +1,7 @@
 """The synchronous driver: serves a search's requests one by one, in the order it hands them out.
 
-This is the simplest driver and the reference for the others: ``prove`` and most tests use it.
+This is the simplest driver and the reference for the others: ``prove`` and most tests use it. ``prove``
+is also the one place that chooses the driver: one session, this one; more, the overlapped driver.
 """
 
 from __future__ import annotations
@@ -8,21 +9,21 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from search.best_first import BestFirstSearch
 from search.config import SearchConfig
+from search.finish import Verifier, finish
+from search.overlap import prove_overlapped
 from search.policy_identity import fingerprint_of
 from search.progress import SearchObserver
 from search.proof_cache import ProofCache
 from search.protocols import Backend, Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
-from search.result import Proof, SearchResult
-from search.types import Theorem, Verdict
+from search.result import SearchResult
+from search.types import Theorem
 
 logger = logging.getLogger(__name__)
-
-Verifier = Callable[[Sequence[str]], Verdict]
 
 
 def run_search(
@@ -68,17 +69,23 @@ def prove(
     backend: Backend,
     policy: Policy,
     config: SearchConfig | None = None,
+    sessions: int = 1,
     cache: ProofCache | None = None,
     observer: SearchObserver | None = None,
 ) -> SearchResult:
     """Search for a proof of ``theorem`` and return the result; a proof is reported only once the
-    backend's whole-proof verification accepted it. ``cache`` is shared with other searches; failures
-    in it are shared only when ``policy`` declares a fingerprint (``search.policy_identity``).
-    ``observer`` watches the search's progress (``search.progress``).
+    backend's whole-proof verification accepted it. ``sessions`` > 1 opens that many sessions and runs
+    the overlapped driver (``search.overlap``: sibling tactics in parallel, the model working meanwhile;
+    pair it with ``config.expansion_width``); 1 is this sequential driver. ``cache`` is shared with
+    other searches; failures in it are shared only when ``policy`` declares a fingerprint
+    (``search.policy_identity``). ``observer`` watches the search's progress (``search.progress``).
 
-    Raises ``InvalidTheoremError`` when the backend refuses the theorem and ``BackendUnavailableError``
-    when its proof assistant cannot run.
+    Raises ``InvalidTheoremError`` when the backend refuses the theorem, ``BackendUnavailableError``
+    when its proof assistant cannot run and ``ValueError`` when ``sessions`` < 1.
     """
+    if sessions != 1:
+        return prove_overlapped(theorem, backend=backend, policy=policy, config=config, sessions=sessions,
+                                cache=cache, observer=observer)
     config = config or SearchConfig()
     session = backend.open(theorem)
     try:
@@ -89,15 +96,3 @@ def prove(
     finally:
         session.close()
     return finish(theorem, search, backend)
-
-
-def finish(theorem: Theorem, search: BestFirstSearch, backend: Backend) -> SearchResult:
-    """Freeze a stopped search into its result."""
-    assert search.stop_reason is not None, "the search has not stopped"
-    proof = None
-    if search.proof is not None and search.verdict is not None:
-        text = search.verdict.proof_text or backend.render_proof(theorem, search.proof)
-        proof = Proof(search.proof, text, search.verdict)
-    logger.info("%s: %s after %d expansions", theorem.name, search.stop_reason.value,
-                search.stats.expansions)
-    return SearchResult(theorem.name, search.stop_reason, proof, search.stats, search.graph)

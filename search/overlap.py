@@ -53,7 +53,7 @@ from typing import Any
 
 from search.best_first import BestFirstSearch
 from search.config import SearchConfig
-from search.driver import Verifier, finish
+from search.finish import Verifier, finish
 from search.overlap_threads import (
     LATE,
     STOP,

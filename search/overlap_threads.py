@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from search.driver import Verifier
+from search.finish import Verifier
 from search.protocols import Policy, Session
 from search.requests import ExpandRequest, Request, TacticRequest, VerifyRequest
 

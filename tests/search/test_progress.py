@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
 from search import (
@@ -75,3 +76,16 @@ def test_open_states_best_score_and_goals_closed() -> None:
     reading = reader.read(search)
     assert reading.open_states == 2 and reading.best_score == -0.2  # alpha 0: the path's log-prob sum
     assert reading.goals_closed == 1 and reading.states == 3 and reading.max_depth == 1
+
+
+def test_prove_chooses_the_driver_by_its_sessions() -> None:
+    """``prove(sessions=N)`` is the one place that picks the driver: 1 session the sequential one, more
+    the overlapped one, which opens them all; fewer than 1 is refused."""
+    env, policy = _env()
+    config = SearchConfig(time_limit=30.0, expansion_width=2)
+    one, three = ScriptedBackend(env), ScriptedBackend(env)
+    assert prove(THEOREM, backend=one, policy=policy, config=config).proved
+    assert prove(THEOREM, backend=three, policy=policy, config=config, sessions=3).proved
+    assert (len(one.sessions), len(three.sessions)) == (1, 3)
+    with pytest.raises(ValueError, match="sessions must be >= 1"):
+        prove(THEOREM, backend=ScriptedBackend(env), policy=policy, sessions=0)
