@@ -121,7 +121,8 @@ class SearchGraph:
         tactics: list[str] = []
         node = self.nodes[node_id]
         while node.parent is not None:
-            tactics.append(node.tactic)  # type: ignore[arg-type]
+            assert node.tactic is not None, "a node with a parent has its tactic"
+            tactics.append(node.tactic)
             node = self.nodes[node.parent]
         tactics.reverse()
         return tactics
@@ -140,7 +141,8 @@ class SearchGraph:
             parent = self.nodes[node.parent]
             logprob = next(e.logprob for e in self.edges
                            if e.source == parent.id and e.target == node.id and e.tactic == node.tactic)
-            chain.append((parent, node.tactic, logprob))  # type: ignore[arg-type]
+            assert node.tactic is not None, "a node with a parent has its tactic"
+            chain.append((parent, node.tactic, logprob))
             node = parent
         failed: dict[int, list[list[str]]] = {}
         for edge in self.edges:
@@ -153,8 +155,8 @@ class SearchGraph:
         """Raise ``AssertionError`` naming the first broken invariant."""
         assert self.nodes and self.nodes[0].parent is None and self.nodes[0].depth == 0, "bad root"
         assert len(self.index) == len(self.nodes), "index and nodes differ in size"
-        reached = {(e.source, e.target, e.tactic): e.logprob for e in self.edges
-                   if e.outcome is Outcome.STATE}
+        reached: dict[tuple[int, int | None, str | None], float] = {
+            (e.source, e.target, e.tactic): e.logprob for e in self.edges if e.outcome is Outcome.STATE}
         for node in self.nodes:
             assert self.nodes[node.id] is node, f"node {node.id} stored at another index"
             assert self.index[node.state.pp] == node.id, f"node {node.id} not indexed by its state"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from search.policy_identity import settings_digest
 from search.types import Candidate
@@ -25,6 +25,7 @@ class FixedTacticPolicy:
 
     tactics: tuple[str, ...] = DEFAULT_LEAN_TACTICS
     priors: tuple[float, ...] | None = None
+    _ranked: tuple[Candidate, ...] = field(init=False, repr=False, compare=False)  # best prior first
 
     def __post_init__(self) -> None:
         if not self.tactics:
@@ -33,15 +34,17 @@ class FixedTacticPolicy:
             raise ValueError("the tactic list repeats a tactic")
         if any(not t.strip() for t in self.tactics):
             raise ValueError("the tactic list holds an empty tactic")
-        if self.priors is None:
+        priors = self.priors
+        if priors is None:
             weights = [1.0 / (i + 1) for i in range(len(self.tactics))]
             total = sum(weights)
-            object.__setattr__(self, "priors", tuple(math.log(w / total) for w in weights))
-        elif len(self.priors) != len(self.tactics):
-            raise ValueError(f"{len(self.priors)} priors for {len(self.tactics)} tactics")
-        elif any(p > 0 for p in self.priors):
+            priors = tuple(math.log(w / total) for w in weights)
+            object.__setattr__(self, "priors", priors)
+        elif len(priors) != len(self.tactics):
+            raise ValueError(f"{len(priors)} priors for {len(self.tactics)} tactics")
+        elif any(p > 0 for p in priors):
             raise ValueError("priors are log-probabilities and must be <= 0")
-        ranked = sorted(zip(self.tactics, self.priors, strict=True), key=lambda tp: -tp[1])
+        ranked = sorted(zip(self.tactics, priors, strict=True), key=lambda tp: -tp[1])
         object.__setattr__(self, "_ranked", tuple(Candidate(t, p) for t, p in ranked))
 
     @property
@@ -51,5 +54,4 @@ class FixedTacticPolicy:
         return settings_digest("tactics", [self.tactics, self.priors])
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
-        ranked: tuple[Candidate, ...] = self._ranked  # type: ignore[attr-defined]
-        return [list(ranked[:n]) for _ in states]
+        return [list(self._ranked[:n]) for _ in states]

@@ -13,7 +13,6 @@ integers become floats where the annotation says so.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 import types
@@ -214,9 +213,13 @@ def _normalised(config: Any, field: dataclasses.Field[Any]) -> Any:
     return fixed
 
 
-@functools.cache
+_HINTS: dict[type, dict[str, Any]] = {}  # a class's resolved annotations, computed once per class
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _first_word(message: str) -> str:

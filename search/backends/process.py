@@ -198,7 +198,7 @@ class ManagedProcess:
         assert self._selector is not None
         for key, _ in self._selector.select(timeout):
             try:
-                chunk = os.read(key.fileobj.fileno(), 1 << 16)  # type: ignore[union-attr]
+                chunk = os.read(key.fd, 1 << 16)
             except BlockingIOError:
                 continue
             if chunk:

@@ -84,19 +84,28 @@ def check_header(header: str) -> str | None:
     return None
 
 
+def _classify(sentence: str) -> tuple[str, re.Match[str]] | None:
+    """The first of ``_FORMS`` that the whole sentence matches, with its match."""
+    for name, pattern in _FORMS.items():
+        if (match := pattern.fullmatch(sentence)) is not None:
+            return name, match
+    return None
+
+
 def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None:
     """Why one canonical header sentence is refused, or ``None``; ``header_modules`` collects the
     modules the header itself defines (they may not be imported)."""
     if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
-    form = next((name for name, pattern in _FORMS.items() if pattern.fullmatch(sentence)), None)
-    if form is None:
+    classified = _classify(sentence)
+    if classified is None:
         return f"command not allowed: {sentence[:80]!r}"
+    form, match = classified
     word = next((w for w in _WORD.findall(sentence) if w in HEADER_UNSOUND_WORDS), None)
     if word is not None and not (form == "option" and word == "Universe"):
         return f"{word!r} is not allowed: {sentence[:80]!r}"
     if form == "option":
-        option = _FORMS["option"].fullmatch(sentence)["option"]  # type: ignore[index]
+        option = match["option"]
         if option not in SAFE_OPTIONS:
             return f"option {option!r} is not allowed in a header: {sentence[:80]!r}"
     if form == "import" and set(sentence.rstrip(".").split()[1:]) & header_modules:

@@ -37,10 +37,11 @@ class DojoApi:
     Dojo: Callable[..., Any]
     Theorem: Callable[..., Any]
     LeanGitRepo: Callable[..., Any]
-    TacticState: type
-    ProofFinished: type
-    LeanError: type
-    ProofGivenUp: type
+    # LeanDojo's reply classes, loaded at run time: ``type[Any]`` since lean_dojo ships no type hints
+    TacticState: type[Any]
+    ProofFinished: type[Any]
+    LeanError: type[Any]
+    ProofGivenUp: type[Any]
     DojoCrashError: type[Exception]
     DojoTacticTimeoutError: type[Exception]
     DojoInitError: type[Exception]

@@ -19,6 +19,7 @@ import inspect
 import logging
 import math
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,6 +242,7 @@ def dojo_arguments(factory: Any, config: LeanDojoConfig) -> dict[str, Any]:
     (older releases do not)."""
     arguments: dict[str, Any] = {"timeout": math.ceil(config.timeout),
                                  "additional_imports": list(config.additional_imports)}
+    parameters: Iterable[inspect.Parameter]
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):

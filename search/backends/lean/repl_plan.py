@@ -117,8 +117,9 @@ def _blame(spans: list[range], line: int) -> int | None:
 
 def _in_order(sorries: tuple[Sorry, ...]) -> tuple[Sorry, ...]:
     """Sorries in source order (the REPL lists them so; positions make sure)."""
-    if all(s.pos is not None for s in sorries):
-        return tuple(sorted(sorries, key=lambda s: (s.pos.line, s.pos.column)))  # type: ignore[union-attr]
+    keys = [(s.pos.line, s.pos.column, index) for index, s in enumerate(sorries) if s.pos is not None]
+    if len(keys) == len(sorries):
+        return tuple(sorries[index] for _, _, index in sorted(keys))
     return sorries
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from search.backends.lean.pool import ReplPool
 from search.backends.lean.repl_config import SETUP_FIX, LeanReplConfig
-from search.backends.lean.repl_messages import ReplProtocolError, Sorry
+from search.backends.lean.repl_messages import ReplProtocolError, ReplResponse, Sorry, TacticResponse
 from search.backends.lean.repl_outcome import is_unknown_proof_state, tactic_outcome
 from search.backends.lean.repl_process import (
     BACKEND_NAME,
@@ -56,6 +56,13 @@ class ReplayError(PicklableError):
     def __init__(self, message: str, *, process_failed: bool) -> None:
         super().__init__(message)
         self.process_failed = process_failed
+
+
+def _new_state_id(response: ReplResponse) -> int:
+    """The proof-state id of an answer that ``tactic_outcome`` read as a new state (only a tactic answer
+    reads so)."""
+    assert isinstance(response, TacticResponse), "a new state comes from a tactic answer"
+    return response.proof_state
 
 
 class LeanReplSession:
@@ -119,7 +126,7 @@ class LeanReplSession:
         result = tactic_outcome(response)
         new_path = (*path, tactic)
         if isinstance(result, TacticState):
-            self._known_in(proc)[new_path] = response.proof_state  # type: ignore[union-attr]
+            self._known_in(proc)[new_path] = _new_state_id(response)
             self._pp.setdefault(new_path, result.pp)
             self._timeouts[new_path] = timeout
             return replace(result, handle=ReplStateRef(self._id, new_path))
@@ -134,7 +141,9 @@ class LeanReplSession:
             return known[path]
         try:
             if () not in known:
-                known[()] = open_theorem(proc, self.theorem, self.config).proof_state  # type: ignore[assignment]
+                opened = open_theorem(proc, self.theorem, self.config)
+                assert opened.proof_state is not None, "open_theorem returns a sorry with its proof state"
+                known[()] = opened.proof_state
             done = max(i for i in range(len(path) + 1) if path[:i] in known)
             for i in range(done, len(path)):
                 known[path[: i + 1]] = self._replay_step(proc, known[path[:i]], path[: i + 1])
@@ -153,7 +162,7 @@ class LeanReplSession:
                               process_failed=False)
         if result.pp != self._pp.get(path, result.pp):
             logger.warning("replaying %r printed a different state than before", path[-1])
-        return response.proof_state  # type: ignore[union-attr]
+        return _new_state_id(response)
 
     def _known_in(self, proc: ReplProcess) -> dict[Path, int]:
         """The path -> id map of ``proc``'s incarnation; earlier incarnations of its slot are dropped."""
