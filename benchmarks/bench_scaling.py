@@ -16,9 +16,13 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from prover.backends import BackendSettings
+from prover.policies import PolicySpec
+from prover.run_spec import RunSpec
 from prover.sweep.pool import SupervisedPool
-from prover.sweep.worker import Task
+from prover.sweep.worker import Task, WorkerSetup
 from search import Candidate, ProofFinished, SearchConfig, TacticState, Theorem, Verdict
+from search.backends.lean import LeanReplConfig
 
 TACTIC_SECONDS = 0.020
 
@@ -79,8 +83,10 @@ class BackendFactory:
 
 def throughput(workers: int, theorems: int, depth: int) -> tuple[float, float]:
     """Theorems per second with ``workers`` started workers, and the wall time."""
-    pool = SupervisedPool((BackendFactory(depth), OneTactic, SearchConfig(time_limit=None), None),
-                          size=workers, num_cpus=0.01, max_retries=0)
+    spec = RunSpec(backend=BackendSettings("repl", LeanReplConfig()), policy=PolicySpec("tactics", "lean"),
+                   search=SearchConfig(time_limit=None))
+    setup = WorkerSetup.of(spec, backend=BackendFactory(depth), policy=OneTactic)
+    pool = SupervisedPool(setup, size=workers, num_cpus=0.01, max_retries=0)
     pool.start()
     tasks = deque(Task(Theorem(f"t{i}", f"theorem t{i} : P :="), "test", 1) for i in range(theorems))
     done = []

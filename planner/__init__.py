@@ -8,7 +8,8 @@ for a local transformers model, imported on demand so that this package does not
 ``CoqPlanBackend`` for coqtop); the assistant's plan syntax, prompt and parser are its ``PlanDialect``.
 """
 
-from planner.client import ChatMessage, PlannerClient, make_planner_client
+from planner.client import ChatMessage, PlannerClient
+from planner.client_factory import make_planner_client
 from planner.config import PlannerClientConfig, PlannerConfig
 from planner.coq_parse import parse_coq_plan
 from planner.coq_plan import CoqPlanBackend

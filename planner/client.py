@@ -1,8 +1,8 @@
 """The planner model's interface: chat messages in, the assistant's text out.
 
 Two implementations: ``OpenAIChatPlanner`` (an OpenAI-compatible ``/chat/completions`` endpoint, over
-httpx) and ``HFChatPlanner`` (a local transformers model and its chat template). ``make_planner_client``
-builds the one a config names, importing torch only for the local model.
+httpx) and ``HFChatPlanner`` (a local transformers model and its chat template).
+``planner.client_factory.make_planner_client`` builds the one a config names.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
-
-from planner.config import PlannerClientConfig
 
 ROLES = ("system", "user", "assistant")
 
@@ -44,15 +42,3 @@ class PlannerClient(Protocol):
     def complete(self, messages: Sequence[ChatMessage]) -> str: ...
 
     def close(self) -> None: ...
-
-
-def make_planner_client(config: PlannerClientConfig) -> PlannerClient:
-    """The client ``config.provider`` names. Raises ``PlannerConfigError`` when no model is named and
-    ``PlannerModelLoadError`` when a local model cannot load."""
-    if config.provider == "hf":
-        from planner.hf_chat import HFChatPlanner
-
-        return HFChatPlanner(config)
-    from planner.openai_chat import OpenAIChatPlanner
-
-    return OpenAIChatPlanner(config)

@@ -1,6 +1,6 @@
 """The proof-assistant side of planning: how plans are asked for, written and read, per assistant.
 
-Lean plans are ``have NAME : STATEMENT`` lines (``planner.prompt``, ``planner.parse``); Coq plans are
+Lean plans are ``have NAME : STATEMENT`` lines (``planner.lean_prompt``, ``planner.parse``); Coq plans are
 ``assert (NAME : STATEMENT).`` sentences (``planner.coq_prompt``, ``planner.coq_parse``). A plan backend
 names its assistant (``PlanBackend.assistant``, Lean when it does not say).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from planner import coq_prompt, prompt
+from planner import coq_prompt, lean_prompt
 from planner.coq_parse import parse_coq_plan
 from planner.parse import parse_plan
 from planner.plan import PlanParse
@@ -31,7 +31,8 @@ class PlanDialect:
         return f"```{self.fence}\n{text}\n```"
 
 
-LEAN = PlanDialect("Lean", "lean", "`have` lines without proofs", prompt.SYSTEM, prompt.EXAMPLES, parse_plan)
+LEAN = PlanDialect("Lean", "lean", "`have` lines without proofs", lean_prompt.SYSTEM, lean_prompt.EXAMPLES,
+                   parse_plan)
 COQ = PlanDialect("Coq", "coq", "`assert (NAME : STATEMENT).` sentences without proofs", coq_prompt.SYSTEM,
                   coq_prompt.EXAMPLES, parse_coq_plan)
 DIALECTS = {"lean": LEAN, "coq": COQ}

@@ -3,7 +3,7 @@ template, the model samples one answer (``max_tokens`` new tokens at most, endin
 
 A tokenizer without a chat template (a base model, a test model) gets ChatML, the format of Qwen's chat
 models, with a warning. Torch and transformers are imported by this module only, which
-``make_planner_client`` imports only for ``provider="hf"``.
+``planner.client_factory.make_planner_client`` imports only for ``provider="hf"``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from planner.client import ChatMessage, PlannerClient, make_planner_client
+from planner.client import ChatMessage, PlannerClient
+from planner.client_factory import make_planner_client
 from planner.config import PlannerClientConfig, PlannerConfig
 from planner.lean_plan import plan_backend_for
 from planner.plan import Plan, Subgoal

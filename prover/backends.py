@@ -6,17 +6,16 @@ backend never breaks the others or ``prover --help``.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import functools
 import importlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Union
 
-from prover.cli_options import add_config_options, config_from_args
-from prover.theorem_input import InputError
 from search import Backend, BackendUnavailableError
+
+if TYPE_CHECKING:
+    from search.backends.coq import CoqBackendConfig
+    from search.backends.lean import LeanDojoConfig, LeanReplConfig
 
 logger = logging.getLogger(__name__)
 
@@ -50,34 +49,41 @@ BACKENDS: dict[str, BackendSpec] = {
 }
 
 
-def add_backend_options(parser: argparse.ArgumentParser) -> None:
-    """One option group per backend whose module is importable."""
-    for spec in BACKENDS.values():
-        try:
-            _, config_cls = spec.load()
-        except (ImportError, AttributeError) as exc:
-            logger.debug("backend %s has no options: %s", spec.name, exc)
-            continue
-        group = parser.add_argument_group(f"{spec.name} backend", spec.summary)
-        add_config_options(group, config_cls, prefix=spec.name)
+BackendConfig = Union["CoqBackendConfig", "LeanReplConfig", "LeanDojoConfig"]
 
 
-def backend_factory(name: str, args: argparse.Namespace,
-                    imports: tuple[str, ...] = ()) -> Callable[[], Backend]:
-    """A picklable factory of backend ``name`` configured from the parsed options. ``imports`` (the
-    libraries a policy's tactics need) are added to the backend's own ``imports`` when it has some.
-
-    Raises ``BackendUnavailableError`` when the backend's module cannot load and ``InputError`` for
-    invalid settings."""
-    spec = BACKENDS[name]
+def backend_classes(name: str) -> tuple[type, type]:
+    """The backend class and config class of backend ``name``; raises ``BackendUnavailableError`` when
+    its module cannot be loaded."""
     try:
-        backend_cls, config_cls = spec.load()
+        return BACKENDS[name].load()
     except (ImportError, AttributeError) as exc:
         raise BackendUnavailableError(name, f"its module could not be loaded ({exc})") from exc
-    try:
-        config = config_from_args(config_cls, args, prefix=name)
-        if imports and hasattr(config, "imports"):
-            config = dataclasses.replace(config, imports=tuple(dict.fromkeys((*config.imports, *imports))))
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    return functools.partial(backend_cls, config)
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """A backend by name with its validated config: a picklable factory of the backend (each sweep worker
+    builds its own)."""
+
+    name: str  # a key of BACKENDS
+    config: BackendConfig
+
+    @property
+    def spec(self) -> BackendSpec:
+        return BACKENDS[self.name]
+
+    def with_imports(self, imports: tuple[str, ...]) -> BackendSettings:
+        """These settings with ``imports`` (the libraries a policy's tactics need) added to the backend's
+        own ``imports``, where it has some."""
+        if not imports or not hasattr(self.config, "imports"):
+            return self
+        config: Any = self.config  # a config with ``imports`` (checked above)
+        merged = tuple(dict.fromkeys((*config.imports, *imports)))
+        return replace(self, config=replace(config, imports=merged))
+
+    def __call__(self) -> Backend:
+        """Build the backend (starting no process); raises ``BackendUnavailableError``."""
+        backend_cls, _ = backend_classes(self.name)
+        backend: Backend = backend_cls(self.config)
+        return backend

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -20,51 +19,34 @@ from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
 from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
-from prover.backends import BACKENDS, add_backend_options, backend_factory
-from prover.cli_options import (
-    ProverArgumentParser,
-    add_config_options,
-    add_verbose_option,
-    config_from_args,
+from prover.cli_options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
+from prover.cli_spec import (
+    Problems,
+    add_run_options,
+    add_server_options,
+    describe_policy,
+    print_config,
+    run_spec,
 )
+from prover.config_file import add_config_file_options, apply_config_file
 from prover.error_causes import error_cause_of
 from prover.expert.cli import add_train_command
 from prover.hf_policy_config import ModelLoadError
 from prover.logs import report_retries, setup_logging
-from prover.planner_cli import (
-    PlannerSettings,
-    add_planner_options,
-    planner_settings,
-    print_planned_result,
-)
-from prover.policies import (
-    LazyPolicy,
-    PolicySpec,
-    ServedPolicy,
-    add_policy_options,
-    describe_policy,
-    natural_width,
-    policy_spec,
-    preflight,
-)
+from prover.planner_cli import PlannerSettings, add_planner_options, print_planned_result
+from prover.policies import LazyPolicy, ServedPolicy, preflight
 from prover.policy_server import PolicyServerError
 from prover.progress_display import ProgressDisplay
 from prover.render import print_benchmarks, print_result, print_sweep_summary
+from prover.run_spec import RunSpec, config_table
 from prover.setup_lean import SetupError
 from prover.sweep.benchmark import load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
-from prover.sweep.memory_budget import apply_memory_budget, backend_config
+from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError, read_text, theorem_from_file, theorem_from_text
 from prover.tracing.cli import add_trace_command
-from search import (
-    BackendUnavailableError,
-    InvalidTheoremError,
-    SearchConfig,
-    SearchResult,
-    prove,
-    prove_overlapped,
-)
+from search import Backend, BackendUnavailableError, InvalidTheoremError, Policy, SearchResult, Theorem, prove
 
 EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -80,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_prove_options(prove_parser)
     add_verbose_option(prove_parser)
     add_planner_options(prove_parser)
+    add_config_file_options(prove_parser)
     prove_parser.set_defaults(handler=run_prove)
     sweep_parser = commands.add_parser(
         "sweep", help="prove every theorem of a benchmark on Ray", description="Run a benchmark "
@@ -91,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--split picks the folder)")
     add_config_options(sweep_parser.add_argument_group("sweep"), SweepConfig)
     add_verbose_option(sweep_parser)
-    add_search_options(sweep_parser)
+    add_run_options(sweep_parser)
     add_server_options(sweep_parser)
     add_planner_options(sweep_parser)
+    add_config_file_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
     report_parser = commands.add_parser(
         "report", help="write a sweep's report from what it has finished (while it runs, or after a stop)",
@@ -126,53 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PROVE_TIME_LIMIT = 120.0  # one theorem from the command line: minutes at most, not BFS-Prover-V2's 600 s
-
-
-def add_search_options(parser: argparse.ArgumentParser, *, single: bool = False) -> None:
-    """Backend, search, policy and backend-specific options, shared by prove and sweep. ``single``: for
-    one theorem at the command line (prove), whose default time budget is shorter."""
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default="repl",
-                        help="proof assistant: " + "; ".join(f"{s.name}: {s.summary}"
-                                                             for s in BACKENDS.values()) + " (default: repl)")
-    search = parser.add_argument_group("search", "best-first search (BFS-Prover-V2 defaults)")
-    time_limit = SearchConfig.__dataclass_fields__["time_limit"].default
-    defaults = {"tactics_per_node": None, "tactic_timeout": None,
-                "time_limit": PROVE_TIME_LIMIT if single else time_limit}
-    add_config_options(search, SearchConfig, defaults=defaults, helps={
-        "time_limit": "wall-clock budget of the search, in seconds (default: "
-                      + (f"{PROVE_TIME_LIMIT:g} for one theorem; sweeps use {time_limit:g} as BFS-Prover-V2)"
-                         if single else f"{time_limit:g} per attempt, as BFS-Prover-V2)"),
-        "tactics_per_node": "tactics asked of the policy per expanded state (default: 4 for a model, "
-                            "the whole list for --policy tactics)",
-        "tactic_timeout": "time limit of one tactic, in seconds (default: 12 for Lean as BFS-Prover-V2, "
-                          "5 for Coq, whose tactics are fast or diverge)"})
-    search.add_argument("--sessions", type=int, default=1, metavar="INT",
-                        help="proof-assistant sessions per search; above 1, sibling tactics run in "
-                             "parallel and the model works meanwhile (pair with --expansion-width) "
-                             "(default: 1, the sequential driver)")
-    add_policy_options(parser)
-    add_backend_options(parser)
-
-
-def search_config(args: argparse.Namespace, spec: PolicySpec) -> SearchConfig:
-    """The search settings: the options given, else the defaults of the backend and the policy."""
-    if args.sessions < 1:
-        raise InputError(f"--sessions must be >= 1, got {args.sessions}")
-    width = args.tactics_per_node
-    if width is None:
-        width = (natural_width(spec()) if spec.kind == "tactics" else None) or 4
-        if spec.kind == "retrieval":
-            width = spec.retrieval.width
-    timeout = args.tactic_timeout
-    if timeout is None:
-        timeout = BACKENDS[args.backend].tactic_timeout
-    try:
-        return config_from_args(SearchConfig, args, tactics_per_node=width, tactic_timeout=timeout)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-
-
 def add_prove_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("theorem", "the statement as text, or a file and a name")
     source.add_argument("statement", nargs="?", help="the statement, e.g. 'theorem t (n : ℕ) : n + 0 = n :='")
@@ -182,7 +119,7 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
                         help="a .lean, .v or benchmark .jsonl file holding the theorem (with --name)")
     source.add_argument("--name", help="the theorem's name in --file (default for a .v file: the file's "
                                        "name, as in miniF2F-rocq)")
-    add_search_options(parser, single=True)
+    add_run_options(parser, single=True)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
     out.add_argument("--graph-out", type=Path, metavar="FILE",
@@ -214,26 +151,23 @@ def read_theorem(args: argparse.Namespace, assistant: str):
 
 
 def run_prove(args: argparse.Namespace, console: Console) -> int:
-    assistant = BACKENDS[args.backend].assistant
-    theorem = read_theorem(args, assistant)
-    spec = policy_spec(args, assistant)
-    config = search_config(args, spec)
-    planner = planner_settings(args)
-    if planner is not None and args.html is not None:
+    spec = run_spec(args)
+    if args.print_config:
+        return print_config(spec.tables(), spec)
+    theorem = read_theorem(args, spec.backend.spec.assistant)
+    if spec.planner is not None and args.html is not None:
         raise InputError("--html draws the graph of one search; --planner runs one per subgoal")
     if not args.quiet:
-        console.print(Text(describe_policy(spec, args)), highlight=False, soft_wrap=True)
-    backend = backend_factory(args.backend, args, spec.required_imports())()
+        console.print(Text(describe_policy(spec.policy, chosen=args.policy is not None)), highlight=False,
+                      soft_wrap=True)
+    backend = spec.backend()
     try:
-        policy = LazyPolicy(spec, theorem)  # the session opens (and fails fast) before a large model loads
-        if planner is not None:
-            return run_planned(args, console, theorem, backend, policy, config, planner)
+        policy = LazyPolicy(spec.policy, theorem)  # the session opens (and fails fast) before a large model
+        if spec.planner is not None:
+            return run_planned(args, console, theorem, backend, policy, spec, spec.planner)
         with ProgressDisplay(console, theorem.name, mode=progress_mode(args, console)) as display:
-            if args.sessions > 1:
-                result = prove_overlapped(theorem, backend=backend, policy=policy, config=config,
-                                          sessions=args.sessions, observer=display)
-            else:
-                result = prove(theorem, backend=backend, policy=policy, config=config, observer=display)
+            result = prove(theorem, backend=backend, policy=policy, config=spec.search,
+                           sessions=spec.driver.sessions, observer=display)
     finally:
         backend.close()
     write_graph(result, args.graph_out)
@@ -257,13 +191,13 @@ def progress_mode(args: argparse.Namespace, console: Console) -> str:
     return "lines" if args.verbose else "off"
 
 
-def run_planned(args: argparse.Namespace, console: Console, theorem: Any, backend: Any, policy: Any,
-                config: SearchConfig, planner: PlannerSettings) -> int:
+def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, backend: Backend,
+                policy: Policy, spec: RunSpec, planner: PlannerSettings) -> int:
     from planner import prove_with_planner
 
     label = f"{theorem.name} (planned; the search of the current subgoal)"
     with ProgressDisplay(console, label, mode=progress_mode(args, console)) as display:
-        result = prove_with_planner(theorem, backend=backend, policy=policy, search_config=config,
+        result = prove_with_planner(theorem, backend=backend, policy=policy, search_config=spec.search,
                                     planner_config=planner.planner, client_config=planner.client,
                                     observer=display)
     if args.json:
@@ -276,38 +210,31 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Any, backen
 def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     from prover.sweep import run_sweep
 
-    assistant = BACKENDS[args.backend].assistant
-    spec = policy_spec(args, assistant)
-    try:
-        sweep = config_from_args(SweepConfig, args)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
+    problems = Problems()
+    sweep = problems.build("sweep", lambda: config_from_args(SweepConfig, args))
+    spec = run_spec(args, server=True, problems=problems)
+    assert sweep is not None  # run_spec raised otherwise
+    if args.print_config:
+        return print_config(spec.tables() | {"sweep": config_table(sweep)}, spec)
     load_benchmark(resolve_benchmark(args.benchmark), sweep.split)  # a bad file or split: before any start
-    console.print(Text(describe_policy(spec, args)), highlight=False, soft_wrap=True)
-    config = search_config(args, spec)
-    imports = spec.required_imports()
-    factory = backend_factory(args.backend, args, imports)
-    check_backend_starts(args.backend, factory)
-    sweep, budget = apply_memory_budget(sweep, args.backend, backend_config(factory), args.sessions)
+    console.print(Text(describe_policy(spec.policy, chosen=args.policy is not None)), highlight=False,
+                  soft_wrap=True)
+    check_backend_starts(spec.backend.name, spec.backend)
+    sweep, budget = apply_memory_budget(sweep, spec.backend.name, spec.backend.config, spec.driver.sessions)
     if budget.lowered:
         console.print(f"[yellow]memory:[/] {budget.message()}", highlight=False)
-    preflight(spec)
-    planner = planner_settings(args)
-    if planner is not None:
-        if not BACKENDS[args.backend].plans:
-            raise PlanningUnsupportedError(args.backend)
-        check_planner(planner)
-    policy_factory: Any = spec
-    if spec.kind == "model":
-        policy_factory = start_served_policy(args, spec, sweep)
+    preflight(spec.policy)
+    if spec.planner is not None:
+        if not spec.backend.spec.plans:
+            raise PlanningUnsupportedError(spec.backend.name)
+        check_planner(spec.planner)
+    served = start_served_policy(spec, sweep) if spec.policy.kind == "model" else None
     try:
-        summary, paths = run_sweep(sweep, benchmark=args.benchmark, backend_factory=factory,
-                                   policy_factory=policy_factory, search_config=config,
-                                   backend_name=args.backend, sessions=args.sessions,
-                                   planner=planner, console=console, imports=imports)
+        summary, paths = run_sweep(sweep, spec, benchmark=args.benchmark, policy_factory=served,
+                                   console=console)
     finally:
-        if isinstance(policy_factory, ServedPolicy):
-            policy_factory.shutdown()
+        if served is not None:
+            served.shutdown()
     print_sweep_summary(console, summary, paths)
     return 0
 
@@ -315,11 +242,11 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
 def check_planner(settings: PlannerSettings) -> None:
     """Before a planned sweep: the planner model is named and its HTTP endpoint answers (raises
     ``PlannerConfigError`` or ``PlannerEndpointError``), so no theorem fails one by one for it."""
-    from planner import make_planner_client
+    from planner import OpenAIChatPlanner
 
     if settings.client.provider != "openai":
         return  # a local model: each worker loads it; a bad one fails the first task, which ends the sweep
-    client = make_planner_client(settings.client)
+    client = OpenAIChatPlanner(settings.client)
     try:
         client.check_reachable()
     finally:
@@ -347,32 +274,14 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def start_served_policy(args: argparse.Namespace, spec: PolicySpec, sweep: SweepConfig) -> ServedPolicy:
+def start_served_policy(spec: RunSpec, sweep: SweepConfig) -> ServedPolicy:
     """Start the batching policy servers (each loads the model once, inside it) for a sweep's workers."""
-    from prover.policy_server import serve_model
+    from prover.policy_server import PolicyServerConfig, serve_model
     from prover.sweep.runner import connect_ray
 
-    server = server_config(args)
+    assert spec.policy.model is not None
     connect_ray(sweep.address)
-    return serve_model(spec.model, server, spec.label)
-
-
-def server_config(args: argparse.Namespace) -> Any:
-    """The ``--server-*`` options as a ``PolicyServerConfig``; raises ``InputError``."""
-    from prover.policy_server import PolicyServerConfig
-
-    try:
-        return config_from_args(PolicyServerConfig, args, prefix="server")
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-
-
-def add_server_options(parser: argparse.ArgumentParser) -> None:
-    from prover.policy_server import PolicyServerConfig
-
-    server = parser.add_argument_group(
-        "policy server", "with a model policy, batching server actors (--server-replicas) serve every worker")
-    add_config_options(server, PolicyServerConfig, prefix="server")
+    return serve_model(spec.policy.model, spec.server or PolicyServerConfig(), spec.policy.label)
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:
@@ -423,10 +332,12 @@ def write_html(result: SearchResult, path: Path | None, console: Console) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     console = Console(stderr=True)
     retries = setup_logging(console, args.verbose)
     try:
+        args = apply_config_file(parser, args, argv)
         return args.handler(args, console)
     except (InputError, InvalidTheoremError, SetupError, PlannerConfigError,
             PlanningUnsupportedError) as exc:

@@ -1,10 +1,10 @@
 """Command-line glue of the planner: ``--planner`` and the ``--planner-*`` options (built from the planner's
 config dataclasses), the settings they make, and how a planned attempt is printed and recorded.
 
-``prover prove`` and ``prover sweep`` call ``add_planner_options`` on their parsers, ``planner_settings``
-on the parsed arguments (``None`` without ``--planner``) and, with settings, ``prove_with_planner``; the
-output is ``print_planned_result`` (prove) or ``planned_record_fields`` merged into the attempt's record
-(sweep).
+``prover prove`` and ``prover sweep`` call ``add_planner_options`` on their parsers,
+``prover.cli_spec.planner_settings`` on the parsed arguments (``None`` without ``--planner``) and, with
+settings, ``prove_with_planner``; the output is ``print_planned_result`` (prove) or
+``planned_record_fields`` merged into the attempt's record (sweep).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from planner import PlannedResult, PlannerClientConfig, PlannerConfig, PlanRound, SubgoalOutcome
-from prover.cli_options import add_config_options, config_from_args
-from prover.theorem_input import InputError
+from prover.cli_options import add_config_options
 
 PREFIX = "planner"
 
@@ -48,17 +47,6 @@ def add_planner_options(parser: argparse.ArgumentParser) -> None:
                             "may also come from $PLANNER_BASE_URL, $PLANNER_MODEL, $PLANNER_API_KEY)")
     add_config_options(group, PlannerClientConfig, prefix=PREFIX)
     add_config_options(group, PlannerConfig, prefix=PREFIX)
-
-
-def planner_settings(args: argparse.Namespace) -> PlannerSettings | None:
-    """The settings of ``--planner``, or ``None`` without it. Raises ``InputError`` for invalid values."""
-    if not getattr(args, PREFIX, False):
-        return None
-    try:
-        return PlannerSettings(config_from_args(PlannerClientConfig, args, prefix=PREFIX),
-                               config_from_args(PlannerConfig, args, prefix=PREFIX))
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
 
 
 def print_planned_result(console: Console, result: PlannedResult) -> None:

@@ -1,64 +1,23 @@
-"""Building the step-prover policy the user asked for."""
+"""The step-prover policy a run uses, as a picklable recipe (``PolicySpec``) that each sweep worker builds
+itself, and the clients of shared policy servers (``ServedPolicy``). The command line's options become a
+``PolicySpec`` in ``prover.cli_spec``."""
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from prover.cli_options import add_config_options, config_from_args
 from prover.hf_policy_config import HFPolicyConfig
-from prover.theorem_input import InputError, read_text
+from prover.policy_server import ServedPolicy as ServedPolicy  # the policy servers' client factory
+from prover.theorem_input import InputError
 from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy, Theorem
 
-logger = logging.getLogger(__name__)
-
-POLICIES = ("model", "tactics", "openai", "retrieval")
-
-
-def add_policy_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("policy", "which step prover proposes tactics")
-    group.add_argument("--policy", choices=POLICIES, default=None,
-                       help="model: a local causal LM (BFS-Prover-V2 prompt `STATE:::`); tactics: a "
-                            "fixed tactic list, no model; openai: an OpenAI-compatible completions "
-                            "endpoint (vLLM, SGLang); retrieval: tactics of the nearest traced states of "
-                            "--corpus (default: model with the Lean backends; tactics, the Coq tactic "
-                            "list, with --backend coq, where the default Lean model cannot apply)")
-    group.add_argument("--tactics", metavar="LIST",
-                       help="with --policy tactics: comma-separated tactics, best first "
-                            "(default: a built-in list for the proof assistant)")
-    group.add_argument("--tactics-file", type=Path, metavar="FILE",
-                       help="with --policy tactics: one tactic per line, best first")
-    model = parser.add_argument_group("model policy", "options of --policy model")
-    add_config_options(model, HFPolicyConfig, prefix="model")
+if TYPE_CHECKING:
     from prover.openai_policy import OpenAIPolicyConfig
-
-    endpoint = parser.add_argument_group("openai policy", "options of --policy openai")
-    add_config_options(endpoint, OpenAIPolicyConfig, prefix="openai")
     from prover.retrieval.policy import RetrievalConfig
 
-    retrieval = parser.add_argument_group("retrieval policy", "options of --policy retrieval")
-    retrieval.add_argument("--corpus", metavar="DATASET", help="with --policy retrieval: a traced dataset "
-                           "(`prover trace --out DATASET`)")
-    add_config_options(retrieval, RetrievalConfig, prefix="retrieval", skip=("corpus",))
-
-
-def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
-    """The user's tactic list, or ``None`` for the assistant's built-in one."""
-    if args.tactics and args.tactics_file:
-        raise InputError("give --tactics or --tactics-file, not both")
-    if args.tactics_file:
-        if not args.tactics_file.is_file():
-            raise InputError(f"{args.tactics_file}: no such file")
-        lines = read_text(args.tactics_file).splitlines()
-        return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-    if args.tactics:
-        return tuple(t.strip() for t in args.tactics.split(",") if t.strip())
-    return None
+POLICIES = ("model", "tactics", "openai", "retrieval")
 
 
 @dataclass(frozen=True)
@@ -69,8 +28,8 @@ class PolicySpec:
     assistant: str  # lean or coq: picks the built-in tactic list
     tactics: tuple[str, ...] | None = None
     model: HFPolicyConfig | None = None
-    endpoint: Any = None  # OpenAIPolicyConfig for kind "openai"
-    retrieval: Any = None  # RetrievalConfig for kind "retrieval"
+    endpoint: OpenAIPolicyConfig | None = None  # for kind "openai"
+    retrieval: RetrievalConfig | None = None  # for kind "retrieval"
 
     @property
     def label(self) -> str:
@@ -109,10 +68,12 @@ class PolicySpec:
         if self.kind == "retrieval":
             from prover.retrieval.policy import build_retrieval_policy
 
+            assert self.retrieval is not None
             return build_retrieval_policy(self.retrieval, self.assistant)
         if self.kind == "openai":
             from prover.openai_policy import OpenAICompletionsPolicy
 
+            assert self.endpoint is not None
             return OpenAICompletionsPolicy(self.endpoint)
         from prover.hf_policy import HFPolicy
 
@@ -162,95 +123,6 @@ def for_theorem(policy: Policy, theorem: Theorem) -> Policy:
     policy's, which reads the header's definitions), else the policy itself."""
     specialise = getattr(policy, "for_theorem", None)
     return specialise(theorem) if callable(specialise) else policy
-
-
-DEFAULT_POLICY = {"lean": "model", "coq": "tactics"}  # BFS-Prover-V2, the default model, is a Lean prover
-
-
-def policy_kind(args: argparse.Namespace, assistant: str) -> str:
-    """``--policy``, else the default for the proof assistant (never a model that cannot apply)."""
-    return args.policy or DEFAULT_POLICY.get(assistant, "model")
-
-
-def describe_policy(spec: PolicySpec, args: argparse.Namespace) -> str:
-    """One line naming the policy a command uses, and whether it was the backend's default."""
-    names = {"model": f"the model {spec.label}", "openai": f"the completions endpoint {spec.label}",
-             "retrieval": f"retrieval over {spec.label.removeprefix('retrieval:')}"}
-    if spec.kind == "tactics" and spec.tactics is None:
-        name = f"the built-in {'Coq' if spec.assistant == 'coq' else 'Lean'} tactic list"
-    elif spec.kind == "tactics":
-        name = "the tactic list " + ", ".join(spec.tactics[:6]) + (" ..." if len(spec.tactics) > 6 else "")
-    else:
-        name = names.get(spec.kind, spec.label)
-    default = " (the default for this backend; --policy chooses another)" if args.policy is None else ""
-    return f"policy: {name}{default}"
-
-
-def _default_model() -> str:
-    return next(f.default for f in dataclasses.fields(HFPolicyConfig) if f.name == "model")
-
-
-def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
-    """The policy recipe from the parsed options; raises ``InputError``."""
-    kind = policy_kind(args, assistant)
-    if kind == "tactics":
-        return PolicySpec("tactics", assistant, tactic_list(args))
-    try:
-        if kind == "openai":
-            from prover.openai_policy import OpenAIPolicyConfig
-
-            endpoint = config_from_args(OpenAIPolicyConfig, args, prefix="openai")
-            return PolicySpec("openai", assistant, endpoint=endpoint)
-        if kind == "retrieval":
-            from prover.retrieval.policy import retrieval_config
-
-            return PolicySpec("retrieval", assistant, retrieval=retrieval_config(args))
-        model = config_from_args(HFPolicyConfig, args, prefix="model")
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    if assistant != "lean" and model.model == _default_model():
-        logger.warning("--policy model with %s, a Lean step prover, on a %s backend: give --model a "
-                       "step prover trained for it", model.model, assistant.capitalize())
-    return PolicySpec("model", assistant, model=model)
-
-
-@dataclass(frozen=True)
-class ServedPolicy:
-    """A picklable factory of clients of shared policy-server actors (for sweep workers). Each worker
-    uses one server: one on its own node when there is one (no cross-node traffic), chosen by its process
-    id among them, so the workers of a node spread over its servers."""
-
-    handles: tuple[Any, ...]
-    label: str
-    nodes: tuple[str | None, ...] = ()  # the node of each server, when known
-    fingerprint: str | None = None  # the served model's (HFPolicyConfig.fingerprint), for the proof cache
-
-    def __call__(self) -> Policy:
-        import os
-
-        from prover.policy_server import RemotePolicy
-
-        return RemotePolicy(self.choose(_current_node(), os.getpid()), fingerprint=self.fingerprint)
-
-    def shutdown(self) -> None:
-        """Stop every server (the driver calls it once the sweep is over)."""
-        from prover.policy_server import stop_servers
-
-        stop_servers(self.handles)
-
-    def choose(self, node: str | None, seed: int) -> Any:
-        """The server for a worker on ``node``; ``seed`` spreads the workers of a node over its servers."""
-        local = [h for h, n in zip(self.handles, self.nodes, strict=False) if node is not None and n == node]
-        candidates = local or list(self.handles)
-        return candidates[seed % len(candidates)]
-
-
-def _current_node() -> str | None:
-    try:
-        import ray
-    except ImportError:
-        return None
-    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
 def natural_width(policy: Policy) -> int | None:

@@ -9,6 +9,7 @@
   (``max_concurrency``): each blocked ``propose`` holds one actor thread while the batcher merges them.
 - ``RemotePolicy``: the client side, a ``search.protocols.Policy`` that calls the actor. It pickles (it
   holds only the actor handle), so it can be passed to search-worker actors.
+- ``ServedPolicy``: a picklable factory of ``RemotePolicy`` clients, one server chosen per sweep worker.
 
 ``propose`` is safe to retry (it changes nothing but counters and the sampler's random state), so the
 actor's tasks may be retried after a restart; ``close`` is not retried.
@@ -30,7 +31,6 @@ from search.validation import Validated, setting
 
 if TYPE_CHECKING:
     from prover.hf_policy_config import HFPolicyConfig
-    from prover.policies import ServedPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -197,8 +197,6 @@ def serve_model(model: HFPolicyConfig, config: PolicyServerConfig, label: str) -
     ``PolicyServerError``."""
     import ray
 
-    from prover.policies import ServedPolicy
-
     handles = start_policy_servers(HFPolicyFactory(model), config)
     nodes = ray.get([handle.node_id.remote() for handle in handles])
     return ServedPolicy(tuple(handles), label, tuple(nodes), fingerprint=model.fingerprint)
@@ -251,3 +249,38 @@ class RemotePolicy:
         import ray
 
         return ray.get(self.handle.stats.remote(), timeout=self.timeout_s)
+
+
+@dataclass(frozen=True)
+class ServedPolicy:
+    """A picklable factory of clients of shared policy-server actors (for sweep workers). Each worker
+    uses one server: one on its own node when there is one (no cross-node traffic), chosen by its process
+    id among them, so the workers of a node spread over its servers."""
+
+    handles: tuple[Any, ...]
+    label: str
+    nodes: tuple[str | None, ...] = ()  # the node of each server, when known
+    fingerprint: str | None = None  # the served model's (HFPolicyConfig.fingerprint), for the proof cache
+
+    def __call__(self) -> Policy:
+        import os
+
+        return RemotePolicy(self.choose(_current_node(), os.getpid()), fingerprint=self.fingerprint)
+
+    def shutdown(self) -> None:
+        """Stop every server (the driver calls it once the sweep is over)."""
+        stop_servers(self.handles)
+
+    def choose(self, node: str | None, seed: int) -> Any:
+        """The server for a worker on ``node``; ``seed`` spreads the workers of a node over its servers."""
+        local = [h for h, n in zip(self.handles, self.nodes, strict=False) if node is not None and n == node]
+        candidates = local or list(self.handles)
+        return candidates[seed % len(candidates)]
+
+
+def _current_node() -> str | None:
+    try:
+        import ray
+    except ImportError:
+        return None
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None

@@ -60,6 +60,18 @@ class BackendFactory:
         return MultiScriptedBackend(envs)
 
 
+def scripted_spec(search, sessions: int = 1):
+    """The ``RunSpec`` of a sweep whose backend and policy factories are scripted (given to ``run_sweep``
+    beside it): the spec carries the search and driver settings every worker uses."""
+    from prover.backends import BackendSettings
+    from prover.policies import PolicySpec
+    from prover.run_spec import DriverConfig, RunSpec
+    from search.backends.lean import LeanReplConfig
+
+    return RunSpec(backend=BackendSettings("repl", LeanReplConfig()), policy=PolicySpec("tactics", "lean"),
+                   search=search, driver=DriverConfig(sessions=sessions))
+
+
 def policy_factory() -> ScriptedPolicy:
     return ScriptedPolicy({}, default=lambda state: list(POLICY_TACTICS))
 
@@ -125,7 +137,7 @@ def main() -> None:
     names = {f"p{i}": "provable" for i in range(int(count))}
     run_sweep(SweepConfig(workers=2, out=out, address=address), benchmark=bench,
               backend_factory=BackendFactory(names), policy_factory=partial(SlowPolicy, 0.15),
-              search_config=SearchConfig(max_expansions=20, time_limit=None))
+              spec=scripted_spec(SearchConfig(max_expansions=20, time_limit=None)))
 
 
 if __name__ == "__main__":

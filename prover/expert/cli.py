@@ -1,30 +1,43 @@
 """``prover train``: the expert-iteration loop from the command line.
 
 ``add_train_command(commands)`` adds the sub-command to ``prover``'s parser; its options are generated from
-``ExpertConfig``, ``FilterConfig``, ``TrainConfig`` and ``SweepConfig`` plus the search, policy and backend
-options ``prover sweep`` has. ``prover.cli`` is imported inside the functions, so that module may import this
-one at its top without an import cycle.
+``ExpertConfig``, ``FilterConfig``, ``TrainConfig`` and ``SweepConfig`` plus the run options ``prover sweep``
+has (``prover.cli_spec``), and a config file may give them (``--config``, ``--print-config``).
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from prover.cli_options import add_config_options, config_from_args
+from prover.cli_spec import (
+    Problems,
+    add_run_options,
+    add_server_options,
+    print_config,
+    run_spec,
+    search_config,
+)
+from prover.config_file import add_config_file_options
 from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
 from prover.expert.report import ExpertReport
 from prover.hf_policy_config import HFPolicyConfig
+from prover.policies import PolicySpec
+from prover.run_spec import RunSpec, Tables, config_table
 from prover.sweep.config import SweepConfig
 from prover.theorem_input import InputError
+
+if TYPE_CHECKING:
+    from prover.expert.loop import ExpertRun
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
     """Add ``train`` to ``prover``'s sub-commands; its handler is ``run_train_command(args, console)``."""
-    from prover.cli import add_search_options, add_server_options
-
     parser = commands.add_parser(
         "train", help="expert iteration: sweep, collect proofs, filter, retrain the step prover",
         description="Rounds of: sweep the benchmark with the current model, collect the (state, tactic) "
@@ -41,8 +54,9 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
                        TrainConfig, prefix="train")
     sweep = parser.add_argument_group("sweep", "each round's sweep (its folder is in the round's)")
     add_config_options(sweep, SweepConfig, skip=("out",))
-    add_search_options(parser)
+    add_run_options(parser)
     add_server_options(parser)
+    add_config_file_options(parser)
     parser.set_defaults(handler=run_train_command)
 
 
@@ -58,31 +72,34 @@ def expert_config(args: argparse.Namespace) -> ExpertConfig:
 
 def run_train_command(args: argparse.Namespace, console: Console) -> int:
     """Run (or resume) the loop; 0 when every round finished. Errors propagate to ``prover.cli.main``."""
-    from prover.backends import BACKENDS, backend_factory
-    from prover.cli import search_config, server_config
     from prover.expert.loop import ExpertRun, base_model, run_expert_iteration
     from prover.hf_policy_config import check_model_reference
-    from prover.policies import PolicySpec, policy_spec, preflight
+    from prover.policies import preflight
 
-    assistant = BACKENDS[args.backend].assistant
-    spec = policy_spec(args, assistant)
-    config = expert_config(args)
-    try:
-        model_policy = config_from_args(HFPolicyConfig, args, prefix="model")
-        sweep = config_from_args(SweepConfig, args, out=config.out)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    search = search_config(args, spec)
-    model_search = search_config(args, PolicySpec("model", assistant, model=model_policy))
-    run = ExpertRun(benchmark=args.benchmark, backend_factory=backend_factory(args.backend, args),
-                    policy=spec, model_policy=model_policy, search=search, model_search=model_search,
-                    sweep=sweep, backend_name=args.backend, sessions=args.sessions,
-                    server=server_config(args))
-    preflight(spec)  # before round 1's sweep, not after it
+    problems = Problems()
+    config = problems.build("expert", lambda: expert_config(args))
+    model_policy = problems.build("model", lambda: config_from_args(HFPolicyConfig, args, prefix="model"))
+    sweep = problems.build("sweep", lambda: config_from_args(SweepConfig, args, out=ExpertConfig().out))
+    spec = run_spec(args, server=True, problems=problems)
+    assert config is not None and model_policy is not None and sweep is not None  # run_spec raised otherwise
+    model_spec = PolicySpec("model", spec.policy.assistant, model=model_policy)
+    run = ExpertRun(benchmark=args.benchmark, spec=spec, model_policy=model_policy,
+                    sweep=replace(sweep, out=config.out), model_search=search_config(args, model_spec))
+    if args.print_config:
+        return print_config(train_tables(spec, config, run), spec)
+    preflight(spec.policy)  # before round 1's sweep, not after it
     check_model_reference(base_model(config, run))
     report = run_expert_iteration(config, run, console=console)
     print_expert_summary(console, report)
     return 0
+
+
+def train_tables(spec: RunSpec, config: ExpertConfig, run: ExpertRun) -> Tables:
+    """The configuration of ``prover train`` as config-file tables."""
+    sweep = {key: value for key, value in config_table(run.sweep).items() if key != "out"}
+    expert = {key: value for key, value in config_table(config).items() if key not in ("filter", "train")}
+    return spec.tables() | {"model": config_table(run.model_policy), "sweep": sweep, "expert": expert,
+                            "filter": config_table(config.filter), "train": config_table(config.train)}
 
 
 def print_expert_summary(console: Console, report: ExpertReport) -> None:

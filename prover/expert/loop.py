@@ -45,8 +45,9 @@ from prover.expert.trajectories import (
 )
 from prover.hf_policy_config import HFPolicyConfig
 from prover.policies import PolicySpec
+from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
-from prover.sweep.memory_budget import apply_memory_budget, backend_config
+from prover.sweep.memory_budget import apply_memory_budget
 from prover.sweep.worker import BackendFactory
 from prover.theorem_input import InputError
 from search import SearchConfig
@@ -71,29 +72,27 @@ class RunMismatchError(InputError):
 class ExpertRun:
     """What the loop works on besides its settings.
 
-    ``policy`` sweeps round 1 (a model, or a fixed tactic list to bootstrap without one) with ``search``;
-    later rounds sweep with ``model_policy``'s settings and the previous round's model, with
-    ``model_search`` (default: ``search``). ``sweep.out`` is replaced by each round's folder. With
-    ``server`` (a ``PolicyServerConfig``), a model round's sweep starts that many batching policy servers
-    (one per GPU) for its workers and stops them after; without, each worker loads the model itself.
-    ``backend_factory`` must be picklable (it is sent to Ray workers)."""
+    ``spec`` sweeps round 1 (its policy a model, or a fixed tactic list to bootstrap without one); later
+    rounds sweep with ``model_policy``'s settings and the previous round's model, with ``model_search``
+    (default: the spec's search). ``sweep.out`` is replaced by each round's folder. With ``spec.server``,
+    a model round's sweep starts that many batching policy servers (one per GPU) for its workers and
+    stops them after; without, each worker loads the model itself. ``backend_factory`` replaces the
+    spec's backend (a test's scripted one); it must be picklable (it is sent to Ray workers)."""
 
     benchmark: str
-    backend_factory: BackendFactory
-    policy: PolicySpec
+    spec: RunSpec
     model_policy: HFPolicyConfig
-    search: SearchConfig
     sweep: SweepConfig
     model_search: SearchConfig | None = None
-    backend_name: str = ""
-    sessions: int = 1
-    server: Any = None  # PolicyServerConfig: model rounds sweep through batching servers; None: per worker
+    backend_factory: BackendFactory | None = None
 
-    def search_for(self, policy: PolicySpec) -> SearchConfig:
-        """The search settings of a sweep with ``policy``."""
-        if policy is self.policy or self.model_search is None:
-            return self.search
-        return self.model_search
+    def spec_for_round(self, round_number: int, model: str) -> RunSpec:
+        """The spec round ``round_number`` sweeps with: round 1's own, then ``model``'s."""
+        if round_number == 1:
+            return self.spec
+        model_policy = replace(self.model_policy, model=model)
+        policy = PolicySpec("model", self.spec.policy.assistant, model=model_policy)
+        return replace(self.spec, policy=policy, search=self.model_search or self.spec.search)
 
 
 def base_model(config: ExpertConfig, run: ExpertRun) -> str:
@@ -105,12 +104,6 @@ def model_for_round(out: Path, round_number: int, base: str) -> str:
     if round_number == 1:
         return base
     return require_stage(round_dir(out, round_number - 1), "train", f"round {round_number}")["model"]
-
-
-def policy_for_round(run: ExpertRun, round_number: int, model: str) -> PolicySpec:
-    if round_number == 1:
-        return run.policy
-    return PolicySpec("model", run.policy.assistant, model=replace(run.model_policy, model=model))
 
 
 def check_run(out: Path, manifest: dict[str, Any]) -> None:
@@ -125,28 +118,27 @@ def check_run(out: Path, manifest: dict[str, Any]) -> None:
     write_json(path, manifest)
 
 
-def sweep_stage(run: ExpertRun, folder: Path, policy: PolicySpec, console: Console | None) -> dict[str, Any]:
-    """Run (or resume) the round's sweep with ``policy``; return its summary."""
+def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | None) -> dict[str, Any]:
+    """Run (or resume) the round's sweep with ``spec``; return its summary."""
     sweep = replace(run.sweep, out=str(folder / "sweep"))
-    sweep, budget = apply_memory_budget(sweep, run.backend_name, backend_config(run.backend_factory),
-                                        run.sessions)
+    backend_config = spec.backend.config if run.backend_factory is None else None
+    sweep, budget = apply_memory_budget(sweep, spec.backend.name, backend_config, spec.driver.sessions)
     if budget.lowered:
         logger.warning("memory: %s", budget.message())
-    factory: Any = policy
-    if policy.kind == "model" and run.server is not None:
+    served = None
+    if spec.policy.model is not None and spec.server is not None:
         from prover.policy_server import serve_model
         from prover.sweep.runner import connect_ray
 
         connect_ray(sweep.address)
-        factory = serve_model(policy.model, run.server, policy.label)
+        served = serve_model(spec.policy.model, spec.server, spec.policy.label)
     try:
-        summary, paths = run_sweep(sweep, benchmark=run.benchmark, backend_factory=run.backend_factory,
-                                   policy_factory=factory, search_config=run.search_for(policy),
-                                   backend_name=run.backend_name, sessions=run.sessions, console=console)
+        summary, paths = run_sweep(sweep, spec, benchmark=run.benchmark, backend_factory=run.backend_factory,
+                                   policy_factory=served, console=console)
     finally:
-        if factory is not policy:
-            factory.shutdown()
-    return {"policy": policy.label, "folder": sweep.out, "theorems": summary.total,
+        if served is not None:
+            served.shutdown()
+    return {"policy": spec.policy.label, "folder": sweep.out, "theorems": summary.total,
             "valid": summary.total - summary.invalid, "proved": summary.proved,
             "pass_rate": summary.pass_rate, "errors": summary.errors, "pending": summary.pending,
             "report": str(paths["markdown"])}
@@ -227,8 +219,8 @@ def run_round(config: ExpertConfig, run: ExpertRun, out: Path, round_number: int
     """The four stages of one round, each skipped if already done."""
     folder = round_dir(out, round_number)
     current = model_for_round(out, round_number, base)
-    policy = policy_for_round(run, round_number, current)
-    run_stage(folder, "sweep", lambda: sweep_stage(run, folder, policy, console))
+    spec = run.spec_for_round(round_number, current)
+    run_stage(folder, "sweep", lambda: sweep_stage(run, folder, spec, console))
     run_stage(folder, "collect", lambda: collect_stage(folder, round_number))
     run_stage(folder, "filter", lambda: filter_stage(config, folder, round_number, current))
     run_stage(folder, "train", lambda: train_stage(config, out, folder, round_number, current, base))
@@ -244,13 +236,13 @@ def run_expert_iteration(config: ExpertConfig, run: ExpertRun, *,
     out.mkdir(parents=True, exist_ok=True)
     base = base_model(config, run)
     check_run(out, {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "base_model": base,
-                    "backend": run.backend_name, "first_policy": run.policy.label})
+                    "backend": run.spec.backend.name, "first_policy": run.spec.policy.label})
     for round_number in range(1, config.rounds + 1):
         run_round(config, run, out, round_number, base, console)
     if config.evaluate_final:
         final = config.rounds + 1
         folder = round_dir(out, final)
-        policy = policy_for_round(run, final, model_for_round(out, final, base))
-        run_stage(folder, "sweep", lambda: sweep_stage(run, folder, policy, console))
+        spec = run.spec_for_round(final, model_for_round(out, final, base))
+        run_stage(folder, "sweep", lambda: sweep_stage(run, folder, spec, console))
     metrics = collect_metrics(out, config.rounds, evaluation=config.evaluate_final)
     return ExpertReport(rounds=metrics, paths=write_report(metrics, out, Path(run.benchmark).stem))

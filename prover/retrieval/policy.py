@@ -113,20 +113,6 @@ def load_index(corpus: str | Path, *, assistant: str | None = None,
     return index
 
 
-def retrieval_config(args: object) -> RetrievalConfig:
-    """The ``--corpus`` and ``--retrieval-*`` options as a config; raises ``InputError`` when the corpus
-    is missing or is not a traced dataset (before any search starts)."""
-    from prover.cli_options import config_from_args
-    from prover.theorem_input import InputError
-
-    corpus = getattr(args, "corpus", None)
-    if not corpus:
-        raise InputError("--policy retrieval needs --corpus DATASET (a folder written by `prover trace`)")
-    if not (Path(corpus) / "schema.json").is_file():
-        raise InputError(f"{corpus}: not a traced dataset (no schema.json; make one with `prover trace`)")
-    return config_from_args(RetrievalConfig, args, prefix="retrieval", corpus=str(corpus))
-
-
 def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
     """The retrieval policy over ``config.corpus``'s rows of ``assistant``, mixed with the assistant's
     tactic list when ``tactic_list_weight`` > 0. Raises ``InputError`` when the corpus has no usable row."""

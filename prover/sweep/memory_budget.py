@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -113,15 +112,3 @@ def apply_memory_budget(sweep: SweepConfig, backend: str, config: Any,
         logger.info("%s", budget.message())
         return replace(sweep, workers=budget.workers), budget
     return sweep, budget
-
-
-def backend_config(factory: Callable[[], Any]) -> Any:
-    """The ``config`` of the backends ``factory`` builds, or ``None`` when they have none (built once and
-    closed: constructing a backend starts no process)."""
-    backend = factory()
-    try:
-        return getattr(backend, "config", None)
-    finally:
-        close = getattr(backend, "close", None)
-        if close is not None:
-            close()

@@ -22,7 +22,7 @@ from ray.exceptions import RayActorError, RayError, RayTaskError
 
 from prover.hf_policy_config import ModelLoadError
 from prover.sweep.errors import WorkerStartError
-from prover.sweep.worker import SearchWorker, Task, make_record
+from prover.sweep.worker import SearchWorker, Task, WorkerSetup, make_record
 from search import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -32,11 +32,11 @@ FATAL = (BackendUnavailableError, ModelLoadError)  # a task raising these ends t
 
 
 class SupervisedPool:
-    def __init__(self, worker_args: tuple[Any, ...], *, size: int, num_cpus: float = 1.0,
-                 max_retries: int = 2) -> None:
+    def __init__(self, setup: WorkerSetup, *, size: int, num_cpus: float = 1.0, max_retries: int = 2) -> None:
+        """``size`` workers, each started with ``setup`` (the run's spec, its factories and cache)."""
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, got {size}")
-        self._worker_args = worker_args
+        self._setup = setup
         self._size = size
         self._max_retries = max_retries
         self._actor_class = ray.remote(SearchWorker).options(
@@ -49,7 +49,7 @@ class SupervisedPool:
         self.replaced = 0
 
     def _spawn(self) -> Any:
-        actor = self._actor_class.remote(*self._worker_args)
+        actor = self._actor_class.remote(self._setup)
         self._actors.append(actor)
         return actor
 

@@ -11,29 +11,29 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prover.atomic_files import write_json_atomic
 from prover.logs import quiet_ray_token_notice
+from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
+from prover.sweep.manifest import MANIFEST, check_manifest
 from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
 from prover.sweep.store import ResultStore, read_records
-from prover.sweep.worker import BackendFactory, PolicyFactory, Task, make_record
+from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
 from prover.theorem_input import InputError
-from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "sweep.json"
+CONFIG_TITLE = ("The configuration of this sweep. Resume it (or run it again elsewhere) with\n"
+                "  prover sweep BENCH --config config.toml --out FOLDER")
 FINAL = ("proved", "invalid")
 
 
@@ -74,28 +74,6 @@ def record_known_invalid(items: list[BenchmarkItem], store: ResultStore) -> None
                                      worker="driver", policy="not run"))
 
 
-def check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    """Refuse to mix results of different benchmarks or search settings in one folder."""
-    path = folder / MANIFEST
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("benchmark", "split", "search", "backend", "planner", "imports"):  # attempts may grow
-            if key == "search" and _search_settings(old.get(key)) == _search_settings(manifest.get(key)):
-                continue
-            if old.get(key) != manifest.get(key):
-                raise InputError(f"{folder} holds a sweep with another {key} ({old.get(key)!r}, now "
-                                 f"{manifest.get(key)!r}): use another --out, or delete the folder")
-    write_json_atomic(path, manifest)
-
-
-def _search_settings(recorded: Any) -> Any:
-    """A manifest's search settings with every ``SearchConfig`` field it lacks at its default, so that a
-    folder written before a field existed (``priority``) resumes when the field keeps its default."""
-    if not isinstance(recorded, dict):
-        return recorded
-    return {**{f.name: f.default for f in fields(SearchConfig)}, **recorded}
-
-
 def connect_ray(address: str | None) -> None:
     """Join the Ray cluster at ``address`` (else ``$RAY_ADDRESS``); with neither, start a local cluster of
     our own. A plain ``ray.init()`` would join any local cluster named in Ray's current-cluster file
@@ -112,26 +90,30 @@ def connect_ray(address: str | None) -> None:
              log_to_driver=False)
 
 
-def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFactory,
-              policy_factory: PolicyFactory, search_config: SearchConfig, backend_name: str = "",
-              sessions: int = 1, planner: Any = None, console: Console | None = None,
-              imports: Sequence[str] = ()) -> tuple[SweepSummary, dict[str, Path]]:
-    """Run (or resume) a sweep and write its report; returns the summary and the report's paths.
+def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
+              backend_factory: BackendFactory | None = None, policy_factory: PolicyFactory | None = None,
+              console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
+    """Run (or resume) a sweep of ``benchmark`` with ``spec`` and write its report; returns the summary and
+    the report's paths.
 
-    ``sessions`` > 1 gives each search that many sessions and the overlapped driver; ``planner``
-    (``prover.planner_cli.PlannerSettings``) proves every theorem through plans; ``imports`` are the
-    libraries the backend loads after each header for the policy (recorded in the manifest and report)."""
+    Every worker gets ``spec`` (``WorkerSetup``) and builds its backend and policy from it, unless
+    ``backend_factory`` or ``policy_factory`` (a served model's clients, a test's scripted ones) is given.
+    The folder records the configuration (``sweep.json``, ``config.toml``); a resume with another one is
+    refused (``ConfigMismatchError``)."""
     path = resolve_benchmark(benchmark)
     items = load_benchmark(path, config.split)[: config.limit]
     folder = Path(config.out)
+    imports = spec.policy.required_imports()
+    tables = sweep_tables(spec, config)
     with ResultStore(folder) as store:
-        manifest = {"benchmark": str(path.resolve()), "split": config.split,
-                    "search": asdict(search_config), "backend": backend_name,
-                    "planner": None if planner is None else planner.label,
-                    "attempts": config.attempts, "limit": config.limit}
+        planner = None if spec.planner is None else spec.planner.label
+        manifest: dict[str, Any] = {
+            "benchmark": str(path.resolve()), "split": config.split, "search": asdict(spec.search),
+            "backend": spec.backend.name, "planner": planner, "attempts": config.attempts,
+            "limit": config.limit, "config": flatten(tables)}
         if imports:
             manifest["imports"] = list(imports)
-        check_manifest(folder, manifest)
+        check_manifest(folder, manifest, render_toml(tables, spec.commented(), CONFIG_TITLE))
         record_known_invalid(items, store)
         queue = by_header(pending_tasks(items, store.records, config.attempts))
         retried = sum(r["status"] == "error" for r in store.records)
@@ -141,14 +123,19 @@ def run_sweep(config: SweepConfig, *, benchmark: str, backend_factory: BackendFa
                     len(store.records))
         cache, replaced = None, 0
         if queue:
-            cache, replaced = _run_pool(queue, store, items, config, console, (
-                backend_factory, policy_factory, search_config, sessions, planner))
+            setup = WorkerSetup.of(spec, backend=backend_factory, policy=policy_factory)
+            cache, replaced = _run_pool(queue, store, items, config, console, setup)
         summary = summarise(items, store.records, config.attempts)
         summary.workers_replaced = replaced
         summary.imports = list(imports)
         summary.cache = cache_summary(folder, store.records, cache) if config.shared_cache else None
-        summary.budget = budget_of(asdict(search_config), config.attempts)
+        summary.budget = budget_of(asdict(spec.search), config.attempts)
     return summary, write_report(summary, folder, report_title(path, config.split))
+
+
+def sweep_tables(spec: RunSpec, config: SweepConfig) -> Tables:
+    """The configuration of a sweep: the spec's tables and the ``sweep`` table."""
+    return spec.tables() | {"sweep": config_table(config)}
 
 
 def report_title(benchmark: Path, split: str | None) -> str:
@@ -177,7 +164,7 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
 
 
 def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem], config: SweepConfig,
-              console: Console | None, work: tuple[Any, ...]) -> tuple[dict[str, Any] | None, int]:
+              console: Console | None, setup: WorkerSetup) -> tuple[dict[str, Any] | None, int]:
     """Run the queued attempts on supervised workers sharing one proof cache; return the cache's
     statistics and how many workers had to be replaced."""
     import ray
@@ -185,13 +172,12 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
     from prover.sweep.pool import SupervisedPool
     from prover.sweep.shared_cache import JOURNAL, SharedProofCache, cache_stats, start_cache_actor
 
-    backend_factory, policy_factory, search_config, sessions, planner = work
     connect_ray(config.address)
     journal = str((Path(config.out) / JOURNAL).resolve())
     actor = start_cache_actor(journal) if config.shared_cache else None
     client = SharedProofCache(actor) if actor is not None else None
-    pool = SupervisedPool((backend_factory, policy_factory, search_config, client, sessions, planner),
-                          size=config.workers, num_cpus=config.worker_cpus, max_retries=config.max_retries)
+    pool = SupervisedPool(replace(setup, cache=client), size=config.workers, num_cpus=config.worker_cpus,
+                          max_retries=config.max_retries)
     stats = None
     try:
         pool.start(len(queue), timeout=config.worker_start_timeout)

@@ -12,27 +12,48 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prover.policies import for_theorem
+from prover.run_spec import RunSpec
 from prover.sweep.graph_pages import GRAPH_FIELD, graph_of
 from search import (
     Backend,
     InvalidTheoremError,
     Policy,
     ProofCache,
-    SearchConfig,
     SearchResult,
     Theorem,
     for_attempt,
     prove,
-    prove_overlapped,
 )
+
+if TYPE_CHECKING:
+    from planner import PlannerClient
+    from prover.planner_cli import PlannerSettings
 
 logger = logging.getLogger(__name__)
 
 BackendFactory = Callable[[], Backend]
 PolicyFactory = Callable[[], Policy]
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What every search worker of a sweep is started with (pickled to each Ray actor): the run's spec,
+    the factories of its backend and policy (the spec's own, or a served policy's clients, or a test's),
+    and the proof cache the workers share."""
+
+    spec: RunSpec
+    backend: BackendFactory
+    policy: PolicyFactory
+    cache: ProofCache | None = None
+
+    @classmethod
+    def of(cls, spec: RunSpec, *, backend: BackendFactory | None = None, policy: PolicyFactory | None = None,
+           cache: ProofCache | None = None) -> WorkerSetup:
+        """The setup of ``spec``, its backend and policy built from the spec unless others are given."""
+        return cls(spec, backend or spec.backend, policy or spec.policy, cache)
 
 
 @dataclass(frozen=True)
@@ -86,24 +107,19 @@ def _worker_label() -> str:
 
 
 class SearchWorker:
-    """Proves tasks with one backend and one policy, both built lazily inside the worker's process."""
+    """Proves tasks with one backend and one policy, both built lazily inside the worker's process, with
+    the settings of its ``WorkerSetup``'s spec."""
 
-    def __init__(self, backend_factory: BackendFactory, policy_factory: PolicyFactory,
-                 config: SearchConfig, cache: ProofCache | None = None, sessions: int = 1,
-                 planner: Any = None) -> None:
-        self._cache = cache
-        self._sessions = sessions
-        self._planner_settings = planner  # prover.planner_cli.PlannerSettings, or None
-        self._planner_client: Any = None
-        self._backend_factory = backend_factory
-        self._policy_factory = policy_factory
-        self._config = config
+    def __init__(self, setup: WorkerSetup) -> None:
+        self.setup = setup
+        self._spec = setup.spec
+        self._planner_client: PlannerClient | None = None
         self._backend: Backend | None = None
         self._policy: Policy | None = None
         self.name = _worker_label()
-        self.policy_label = str(getattr(policy_factory, "label", type(policy_factory).__name__))
-        if planner is not None:
-            self.policy_label += f"+planner:{planner.label}"
+        self.policy_label = str(getattr(setup.policy, "label", type(setup.policy).__name__))
+        if setup.spec.planner is not None:
+            self.policy_label += f"+planner:{setup.spec.planner.label}"
 
     def run(self, task: Task) -> dict[str, Any]:
         """Search for a proof of the task's theorem and return its record. Attempt k uses the policy's
@@ -112,21 +128,17 @@ class SearchWorker:
         An invalid statement is a record with status ``invalid``; ``BackendUnavailableError`` propagates,
         since every later task would fail the same way."""
         if self._backend is None:
-            self._backend = self._backend_factory()
+            self._backend = self.setup.backend()
         if self._policy is None:
-            self._policy = self._policy_factory()
+            self._policy = self.setup.policy()
         started = time.perf_counter()
         policy = for_attempt(self._policy, task.attempt)  # pass@N: each attempt samples anew
         policy = for_theorem(policy, task.theorem)  # e.g. the Coq tactic policy reads the header
-        if self._planner_settings is not None:
-            return self._run_planned(task, policy, started)
+        if self._spec.planner is not None:
+            return self._run_planned(task, self._spec.planner, policy, started)
         try:
-            if self._sessions > 1:
-                result = prove_overlapped(task.theorem, backend=self._backend, policy=policy,
-                                          config=self._config, sessions=self._sessions, cache=self._cache)
-            else:
-                result = prove(task.theorem, backend=self._backend, policy=policy,
-                               config=self._config, cache=self._cache)
+            result = prove(task.theorem, backend=self._backend, policy=policy, config=self._spec.search,
+                           sessions=self._spec.driver.sessions, cache=self.setup.cache)
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
@@ -136,18 +148,19 @@ class SearchWorker:
         record[GRAPH_FIELD] = graph_of(result)  # for the driver's explorer page; never stored
         return record
 
-    def _run_planned(self, task: Task, policy: Policy, started: float) -> dict[str, Any]:
+    def _run_planned(self, task: Task, settings: PlannerSettings, policy: Policy,
+                     started: float) -> dict[str, Any]:
         """One attempt through plans; the planner client is built once per worker."""
         from planner import PlannerEndpointError, make_planner_client, prove_with_planner
         from prover.planner_cli import planned_record_fields
 
         if self._planner_client is None:
-            self._planner_client = make_planner_client(self._planner_settings.client)
+            self._planner_client = make_planner_client(settings.client)
+        assert self._backend is not None
         try:
             result = prove_with_planner(
-                task.theorem, backend=self._backend, policy=policy, search_config=self._config,
-                planner_config=self._planner_settings.planner, client=self._planner_client,
-                cache=self._cache)
+                task.theorem, backend=self._backend, policy=policy, search_config=self._spec.search,
+                planner_config=settings.planner, client=self._planner_client, cache=self.setup.cache)
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
@@ -163,9 +176,8 @@ class SearchWorker:
         return self.name
 
     def close(self) -> None:
-        closer = getattr(self._planner_client, "close", None)
-        if closer is not None:
-            closer()
+        if self._planner_client is not None:
+            self._planner_client.close()
         if self._backend is not None:
             self._backend.close()
             self._backend = None

@@ -25,11 +25,11 @@ from rich.console import Console
 from scripted import QED
 
 from planner import PlannerClientConfig, PlannerConfig, prove_with_planner
+from prover.cli_spec import planner_settings
 from prover.planner_cli import (
     PlannerSettings,
     add_planner_options,
     planned_record_fields,
-    planner_settings,
     print_planned_result,
 )
 from prover.theorem_input import InputError

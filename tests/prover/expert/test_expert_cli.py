@@ -73,9 +73,9 @@ def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.Monke
     args = [*ARGS[:-3], str(tmp_path / "base"), *ARGS[-2:]]
     assert run_train_command(train_parser().parse_args(args), console) == 0
     run = seen["run"]
-    assert run.benchmark == "bench.jsonl" and run.backend_name == "coq"
-    assert run.policy.kind == "tactics" and run.policy.tactics == ("auto", "lia")
-    assert run.search.tactics_per_node == 2  # the whole tactic list in round 1
+    assert run.benchmark == "bench.jsonl" and run.spec.backend.name == "coq"
+    assert run.spec.policy.kind == "tactics" and run.spec.policy.tactics == ("auto", "lia")
+    assert run.spec.search.tactics_per_node == 2  # the whole tactic list in round 1
     assert run.model_search is not None and run.model_search.tactics_per_node == 4  # a model's width later
     assert run.model_policy.model == str(tmp_path / "base") and run.model_policy.temperature == 1.0
     assert run.sweep.workers == 3

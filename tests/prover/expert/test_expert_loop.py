@@ -4,10 +4,12 @@ sweeps, TRL training; interrupted in round 2's training and resumed."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from expert_fixtures import scripted_backend_factory, torch_threads
+from sweep_fixtures import scripted_spec
 
 import prover.expert.loop as loop
 from prover.expert import ExpertConfig, ExpertRun, FilterConfig, TrainConfig, run_expert_iteration
@@ -39,10 +41,10 @@ def setup(base: Path, bench: Path, out: Path) -> tuple[ExpertConfig, ExpertRun]:
                             noisy_quantile_max=0.3, device="cpu"),
         train=TrainConfig(max_steps=4, batch_size=4, learning_rate=1e-3, warmup=0, save_steps=2,
                           logging_steps=1, gradient_checkpointing=False, device="cpu"))
+    spec = scripted_spec(SearchConfig(max_expansions=8, tactics_per_node=8, time_limit=None))
     run = ExpertRun(benchmark=str(bench), backend_factory=scripted_backend_factory(),
-                    policy=PolicySpec("model", "lean", model=model), model_policy=model,
-                    search=SearchConfig(max_expansions=8, tactics_per_node=8, time_limit=None),
-                    backend_name="scripted", sweep=SweepConfig(workers=1, shared_cache=False))
+                    spec=replace(spec, policy=PolicySpec("model", "lean", model=model)), model_policy=model,
+                    sweep=SweepConfig(workers=1, shared_cache=False))
     return config, run
 
 
@@ -90,9 +92,9 @@ def test_two_rounds_interrupted_in_training_then_resumed(ray_cluster, base_model
     # Rerun: only round 2's training and the evaluation sweep run.
     sweeps: list[str] = []
 
-    def counting_sweep(sweep, **kwargs):
+    def counting_sweep(sweep, *args, **kwargs):
         sweeps.append(sweep.out)
-        return real_run_sweep(sweep, **kwargs)
+        return real_run_sweep(sweep, *args, **kwargs)
 
     monkeypatch.setattr(loop, "train_sft", real_train_sft)
     monkeypatch.setattr(loop, "run_sweep", counting_sweep)

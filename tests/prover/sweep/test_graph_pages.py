@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sweep_fixtures import BackendFactory, policy_factory, write_benchmark
+from sweep_fixtures import BackendFactory, policy_factory, scripted_spec, write_benchmark
 
 from prover.sweep import SweepConfig, run_sweep
 from prover.sweep.graph_pages import existing_pages, page_name
@@ -31,7 +31,7 @@ def test_a_sweep_links_a_page_per_theorem(ray_cluster, tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary, paths = run_sweep(SweepConfig(workers=2, attempts=2, out=str(out)), benchmark=str(bench),
                                backend_factory=BackendFactory(names), policy_factory=policy_factory,
-                               search_config=SEARCH)
+                               spec=scripted_spec(SEARCH))
     graphs = out / "graphs"
     assert sorted(p.name for p in graphs.glob("*.html")) == ["p0.html", "p1.html", "u0.html"]  # not "bad"
     assert (graphs / "cytoscape.min.js").is_file() and (graphs / "cytoscape.LICENSE").is_file()
@@ -61,7 +61,7 @@ def test_pages_can_be_turned_off(ray_cluster, tmp_path: Path) -> None:
     names = {"p0": "provable"}
     bench = write_benchmark(tmp_path / "bench.jsonl", names)
     out = tmp_path / "out"
-    run_sweep(SweepConfig(workers=1, out=str(out), graph_pages=False), benchmark=str(bench),
-              backend_factory=BackendFactory(names), policy_factory=policy_factory, search_config=SEARCH)
+    run_sweep(SweepConfig(workers=1, out=str(out), graph_pages=False), scripted_spec(SEARCH),
+              benchmark=str(bench), backend_factory=BackendFactory(names), policy_factory=policy_factory)
     assert not (out / "graphs").exists()
     assert "| p0 |" in (out / "report.md").read_text(encoding="utf-8")

@@ -87,10 +87,5 @@ def test_the_cli_lowers_the_workers_and_says_so(ray_cluster, monkeypatch: pytest
 
 
 def test_backends_without_a_known_config_are_not_checked() -> None:
-    from sweep_fixtures import BackendFactory
-
-    from prover.sweep.memory_budget import backend_config
-
-    config = backend_config(BackendFactory({"p0": "provable"}))
-    assert worker_memory_mb("scripted", config, sessions=1) is None
+    assert worker_memory_mb("scripted", CoqBackendConfig(), sessions=1) is None
     assert worker_memory_mb("coq", None, sessions=1) is None

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sweep_fixtures import BackendFactory, SamplingPolicy, fixed_policy, write_benchmark
+from sweep_fixtures import BackendFactory, SamplingPolicy, fixed_policy, scripted_spec, write_benchmark
 
 from prover.sweep import SweepConfig, run_sweep
 from prover.sweep.shared_cache import JOURNAL, JournaledProofCache
@@ -29,7 +29,7 @@ def test_the_second_attempt_searches_again_and_can_succeed(ray_cluster, tmp_path
     out = tmp_path / "out"
     summary, _ = run_sweep(SweepConfig(attempts=2, workers=1, out=str(out)), benchmark=str(bench),
                            backend_factory=BackendFactory(names), policy_factory=SamplingPolicy,
-                           search_config=SEARCH)
+                           spec=scripted_spec(SEARCH))
     done = runs(out)
     first, second = done[("u0", 1)]["stats"], done[("u0", 2)]["stats"]
     assert first["expansions"] == 2 and first["cache_skips"] == 0
@@ -45,7 +45,7 @@ def test_a_deterministic_policy_expands_the_root_again_and_skips_known_failures_
     bench = write_benchmark(tmp_path / "bench.jsonl", names)
     out = tmp_path / "out"
     run_sweep(SweepConfig(attempts=2, workers=1, out=str(out)), benchmark=str(bench),
-              backend_factory=BackendFactory(names), policy_factory=fixed_policy, search_config=SEARCH)
+              backend_factory=BackendFactory(names), policy_factory=fixed_policy, spec=scripted_spec(SEARCH))
     done = runs(out)
     assert done[("u0", 1)]["stats"]["expansions"] == 2
     second = done[("u0", 2)]["stats"]
@@ -66,7 +66,7 @@ def test_a_resumed_sweep_searches_again_where_its_journal_failed_under_a_smaller
     JournaledProofCache(str(out / JOURNAL)).publish_failure(goal_key("g1").key, earlier, 1)
     summary, _ = run_sweep(SweepConfig(workers=1, out=str(out)), benchmark=str(bench),
                            backend_factory=BackendFactory(names), policy_factory=fixed_policy,
-                           search_config=SEARCH)
+                           spec=scripted_spec(SEARCH))
     record = runs(out)[("p", 1)]
     if searched_again:  # found under 5 expansions, now 20: the failure does not hold, g1 is expanded
         assert record["status"] == "proved" and record["stats"]["cache_skips"] == 0

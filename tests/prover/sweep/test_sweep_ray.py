@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sweep_fixtures import BackendFactory, policy_factory, write_benchmark
+from sweep_fixtures import BackendFactory, policy_factory, scripted_spec, write_benchmark
 
 from prover.sweep import SweepConfig, run_sweep
 from search import SearchConfig
@@ -27,7 +27,7 @@ def test_sweep_over_two_nodes_reports_every_theorem(ray_cluster, tmp_path: Path)
     out = tmp_path / "out"
     summary, paths = run_sweep(SweepConfig(attempts=2, workers=4, out=str(out)), benchmark=str(bench),
                                backend_factory=BackendFactory(names), policy_factory=policy_factory,
-                               search_config=SEARCH)
+                               spec=scripted_spec(SEARCH))
     runs = records(out)
     per_theorem = Counter(r["theorem"] for r in runs)
     assert per_theorem == Counter({**{f"p{i}": 1 for i in range(6)}, "u0": 2, "u1": 2, "bad": 1})
@@ -50,7 +50,7 @@ def test_killed_worker_is_replaced_and_every_theorem_gets_one_result(ray_cluster
     marker = str(tmp_path / "killed-once")
     summary, paths = run_sweep(SweepConfig(workers=2, out=str(out)), benchmark=str(bench),
                                backend_factory=BackendFactory(names, marker), policy_factory=policy_factory,
-                               search_config=SEARCH)
+                               spec=scripted_spec(SEARCH))
     assert Path(marker).exists()  # the worker really died once
     assert summary.workers_replaced == 1
     assert "retried on replacement workers" in paths["markdown"].read_text()
@@ -105,7 +105,7 @@ def test_shared_cache_cuts_expansions_on_shared_subgoals(ray_cluster, tmp_path: 
         out = tmp_path / f"out-{shared}"
         summary, paths = run_sweep(SweepConfig(workers=1, out=str(out), shared_cache=shared),
                                    benchmark=str(bench), backend_factory=SharedFactory(names),
-                                   policy_factory=shared_policy, search_config=SEARCH)
+                                   policy_factory=shared_policy, spec=scripted_spec(SEARCH))
         assert summary.proved == len(names)
         totals[shared] = sum(r["stats"]["expansions"] for r in records(out))
     assert totals[True] < totals[False] / 2
@@ -133,7 +133,7 @@ def test_node_lost_mid_sweep_its_theorems_run_again_on_the_others(ray_cluster, t
         try:
             outcome["summary"], _ = run_sweep(
                 SweepConfig(workers=6, out=str(out)), benchmark=str(bench),
-                backend_factory=BackendFactory(names), search_config=SEARCH,
+                backend_factory=BackendFactory(names), spec=scripted_spec(SEARCH),
                 policy_factory=partial(NodeMarkingPolicy, str(marks), 0.3))
         except BaseException as exc:  # re-raised below, in the test's thread
             outcome["error"] = exc
@@ -163,7 +163,7 @@ def test_more_workers_than_the_cluster_has_cpus_still_finishes(ray_cluster, tmp_
     out = tmp_path / "out"
     summary, _ = run_sweep(SweepConfig(workers=10, out=str(out), worker_start_timeout=60),
                            benchmark=str(bench), backend_factory=BackendFactory(names),
-                           policy_factory=policy_factory, search_config=SEARCH)
+                           policy_factory=policy_factory, spec=scripted_spec(SEARCH))
     assert summary.proved == len(names)
     assert Counter(r["theorem"] for r in records(out)) == Counter(names.keys())
 
@@ -177,7 +177,7 @@ def test_a_worker_no_node_can_hold_stops_the_sweep_with_a_clear_error(ray_cluste
     with pytest.raises(WorkerStartError, match="3 free CPUs"):
         run_sweep(SweepConfig(workers=1, worker_cpus=3, out=str(tmp_path / "out"), worker_start_timeout=2),
                   benchmark=str(bench), backend_factory=BackendFactory(names), policy_factory=policy_factory,
-                  search_config=SEARCH)
+                  spec=scripted_spec(SEARCH))
     assert not (tmp_path / "out" / "results.jsonl").read_text()
 
 
@@ -193,7 +193,7 @@ def test_a_model_that_cannot_load_stops_the_sweep_instead_of_failing_every_theor
     with pytest.raises(ModelLoadError, match="weights are truncated"):
         run_sweep(SweepConfig(workers=2, out=str(tmp_path / "out")), benchmark=str(bench),
                   backend_factory=BackendFactory(names), policy_factory=unloadable_policy,
-                  search_config=SEARCH)
+                  spec=scripted_spec(SEARCH))
     assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
 
 
@@ -207,7 +207,7 @@ def test_a_resumed_sweep_keeps_the_shared_cache_of_the_run_before(ray_cluster, t
     for limit in (1, None):  # the first run stops after one theorem; the rerun does the rest
         summary, _ = run_sweep(SweepConfig(workers=1, out=str(out), limit=limit), benchmark=str(bench),
                                backend_factory=SharedFactory(names), policy_factory=shared_policy,
-                               search_config=SEARCH)
+                               spec=scripted_spec(SEARCH))
     assert summary.proved == len(names)
     # every theorem after the first completed the shared subgoal from the cache, the first of the rerun too
     assert summary.cache["search_hits"] == len(names) - 1

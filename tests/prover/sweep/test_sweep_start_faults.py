@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fault_fixtures import UnavailableBackendFactory, flaky_coqtop, start_counts
-from sweep_fixtures import policy_factory, write_benchmark
+from sweep_fixtures import policy_factory, scripted_spec, write_benchmark
 
 from prover.cli import main
 from prover.sweep import SweepConfig, run_sweep
@@ -57,7 +57,7 @@ def test_a_worker_whose_backend_cannot_start_stops_the_sweep_with_that_error(
     with pytest.raises(BackendUnavailableError) as caught:
         run_sweep(SweepConfig(workers=2, out=str(tmp_path / "out")), benchmark=str(bench),
                   backend_factory=UnavailableBackendFactory(), policy_factory=policy_factory,
-                  search_config=SearchConfig(max_expansions=5, time_limit=None))
+                  spec=scripted_spec(SearchConfig(max_expansions=5, time_limit=None)))
     assert caught.value.backend == "coq" and caught.value.reason == MISSING
     assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
 

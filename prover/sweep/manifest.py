@@ -1,0 +1,94 @@
+"""What a sweep's results folder says about the run that wrote it, and the check that a resume is the same
+run: ``sweep.json`` (the benchmark, the search budget and the whole configuration, flattened) and
+``config.toml`` (that configuration as a file ``--config`` reads, to resume or repeat the run).
+
+A resume may change what does not change results (workers, their CPUs, the cluster, retries, the policy
+servers, more attempts or theorems); any other difference is refused, naming each differing key. Folders
+written before the configuration was recorded are checked on the keys they hold.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from prover.atomic_files import write_json_atomic, write_text_atomic
+from prover.theorem_input import InputError
+from search import SearchConfig
+
+MANIFEST = "sweep.json"
+CONFIG_FILE = "config.toml"
+RESUMABLE = (  # keys (or "table." prefixes) a resumed sweep may change: they do not change its results
+    "sweep.attempts", "sweep.workers", "sweep.worker_cpus", "sweep.address", "sweep.out", "sweep.max_retries",
+    "sweep.worker_start_timeout", "sweep.limit", "sweep.graph_pages", "driver.sessions", "server.",
+    "model.device", "model.batch_size", "coq.keep_coqtops", "repl.pool_size",
+)
+LEGACY_KEYS = ("benchmark", "split", "search", "backend", "planner", "imports")
+
+
+class ConfigMismatchError(InputError):
+    """The results folder holds a sweep run with another configuration; ``keys`` names the differences."""
+
+    def __init__(self, folder: Path, differences: dict[str, tuple[Any, Any]]) -> None:
+        shown = "; ".join(f"{key}: {old!r} there, {new!r} now" for key, (old, new) in differences.items())
+        hint = (f", or resume it as it was run: --config {folder / CONFIG_FILE}"
+                if (folder / CONFIG_FILE).exists() else "")
+        super().__init__(f"{folder} holds a sweep with another configuration ({shown}): use another --out, "
+                         f"delete the folder{hint}")
+        self.folder, self.differences = folder, differences
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.differences)
+
+
+def check_manifest(folder: Path, manifest: dict[str, Any], config_text: str | None = None) -> None:
+    """Refuse to mix results of different runs in one folder (``ConfigMismatchError``), then write the
+    manifest and, given, the configuration file. ``manifest["config"]`` is the flattened configuration
+    (``prover.run_spec.flatten``)."""
+    path = folder / MANIFEST
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        differences = config_differences(old, manifest)
+        if differences:
+            raise ConfigMismatchError(folder, differences)
+    write_json_atomic(path, manifest)
+    if config_text is not None:
+        write_text_atomic(folder / CONFIG_FILE, config_text)
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The keys whose values differ between two manifests, with (old, new) values: the whole
+    configuration when both hold it, else the keys an older manifest holds."""
+    differences: dict[str, tuple[Any, Any]] = {}
+    if old.get("benchmark") != new.get("benchmark"):
+        differences["benchmark"] = (old.get("benchmark"), new.get("benchmark"))
+    if isinstance(old.get("config"), dict) and isinstance(new.get("config"), dict):
+        before, now = old["config"], new["config"]
+        for key in before:
+            if key not in now and _resumable(key):
+                continue
+            if not _resumable(key) and before[key] != now.get(key):
+                differences[key] = (before[key], now.get(key))
+        return differences
+    for key in LEGACY_KEYS[1:]:
+        before, now = old.get(key), new.get(key)
+        if key == "search":
+            before, now = _search_settings(before), _search_settings(now)
+        if before != now:
+            differences[key] = (old.get(key), new.get(key))
+    return differences
+
+
+def _resumable(key: str) -> bool:
+    return any(key == item or (item.endswith(".") and key.startswith(item)) for item in RESUMABLE)
+
+
+def _search_settings(recorded: Any) -> Any:
+    """A manifest's search settings with every ``SearchConfig`` field it lacks at its default, so that a
+    folder written before a field existed (``priority``) resumes when the field keeps its default."""
+    if not isinstance(recorded, dict):
+        return recorded
+    return {**{f.name: f.default for f in fields(SearchConfig)}, **recorded}
