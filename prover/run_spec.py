@@ -63,9 +63,8 @@ class RunSpec:
         backend's (``coq``, ``repl`` or ``dojo``), ``planner`` and ``server``. Secrets (API keys) are left
         out; ``None`` is the string ``"none"``."""
         tables: Tables = {"backend": {"name": self.backend.name}, "driver": config_table(self.driver),
-                          "search": config_table(self.search), "policy": {"kind": self.policy.kind}}
-        if self.policy.tactics is not None:
-            tables["policy"]["tactics"] = list(self.policy.tactics)
+                          "search": config_table(self.search),
+                          "policy": {"kind": self.policy.kind, "tactics": toml_value(self.policy.tactics)}}
         own = {"model": self.policy.model, "openai": self.policy.endpoint, "retrieval": self.policy.retrieval}
         if own.get(self.policy.kind) is not None:
             tables[self.policy.kind] = config_table(own[self.policy.kind])

@@ -98,8 +98,9 @@ def train_tables(spec: RunSpec, config: ExpertConfig, run: ExpertRun) -> Tables:
     """The configuration of ``prover train`` as config-file tables."""
     sweep = {key: value for key, value in config_table(run.sweep).items() if key != "out"}
     expert = {key: value for key, value in config_table(config).items() if key not in ("filter", "train")}
-    return spec.tables() | {"model": config_table(run.model_policy), "sweep": sweep, "expert": expert,
-                            "filter": config_table(config.filter), "train": config_table(config.train)}
+    tables = {name: table for name, table in spec.tables().items() if name != "planner"}  # train plans not
+    return tables | {"model": config_table(run.model_policy), "sweep": sweep, "expert": expert,
+                     "filter": config_table(config.filter), "train": config_table(config.train)}
 
 
 def print_expert_summary(console: Console, report: ExpertReport) -> None:

@@ -3,8 +3,9 @@ run: ``sweep.json`` (the benchmark, the search budget and the whole configuratio
 ``config.toml`` (that configuration as a file ``--config`` reads, to resume or repeat the run).
 
 A resume may change what does not change results (workers, their CPUs, the cluster, retries, the policy
-servers, more attempts or theorems); any other difference is refused, naming each differing key. Folders
-written before the configuration was recorded are checked on the keys they hold.
+servers, more attempts or theorems); any other difference is refused, naming each differing key. Keys the
+folder's configuration lacks (settings added since it was written) are not compared; folders written
+before the configuration was recorded at all are checked on the keys their manifest holds.
 """
 
 from __future__ import annotations

@@ -1,0 +1,128 @@
+"""Config files (``--config``, ``--print-config``) and the one typed spec the command line builds."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from prover.cli import build_parser, main
+from prover.cli_spec import run_spec
+from prover.config_file import apply_config_file
+from prover.run_spec import RunSpec
+
+PROVE = ["prove", "--backend", "coq", "--tactics", 'intros, destruct x as [a b], exact "q"', "--alpha", "1.5",
+         "--max-expansions", "12", "--coq-memory-limit-mb", "2048", "--coq-coq-args", "-R /abs/theories Lib",
+         "--sessions", "2", "--expansion-width", "2", "--planner", "--planner-model", "qwen",
+         "--planner-replans", "1", "--planner-subgoal-time-limit", "none"]
+SWEEP = ["sweep", "coq_basic", "--backend", "coq", "--workers", "3", "--limit", "5", "--split", "test",
+         "--max-expansions", "8", "--server-replicas", "2", "--coq-keep-coqtops", "0"]
+TRAIN = ["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--rounds", "3",
+         "--filter-min-pairs", "7", "--train-dpo", "--model", "/models/base", "--model-temperature", "1.0"]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    return apply_config_file(parser, parser.parse_args(argv), argv)
+
+
+def printed(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main([*argv, "--print-config"]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [PROVE, SWEEP], ids=["prove", "sweep"])
+def test_printed_config_given_back_builds_the_same_spec(argv: list[str], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    text = printed(argv, capsys)
+    tables = tomllib.loads(text)  # valid TOML
+    assert tables["backend"]["name"] == "coq" and "tactics_per_node" not in tables["search"]  # derived
+    assert "# tactics_per_node = " in text  # shown, as a comment
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    head = argv[:2] if argv[0] == "sweep" else argv[:1]
+    again = [*head, "--config", str(config)] + (["x"] if argv[0] == "prove" else [])
+    original = run_spec(parse([*argv, *(["x"] if argv[0] == "prove" else [])]), server=argv[0] == "sweep")
+    assert run_spec(parse(again), server=argv[0] == "sweep") == original
+    assert printed([*head, "--config", str(config)], capsys) == text
+
+
+def test_prove_spec_holds_the_typed_settings() -> None:
+    spec = run_spec(parse([*PROVE, "x"]))
+    assert isinstance(spec, RunSpec)
+    assert spec.policy.tactics == ("intros", "destruct x as [a b]", 'exact "q"')
+    assert (spec.search.alpha, spec.search.max_expansions, spec.driver.sessions) == (1.5, 12, 2)
+    assert spec.backend.name == "coq" and spec.backend.config.memory_limit_mb == 2048
+    assert spec.backend.config.coq_args == ("-R", "/abs/theories", "Lib")
+    assert spec.planner is not None and spec.planner.client.model == "qwen"
+    assert spec.planner.planner.subgoal_time_limit is None and spec.planner.planner.replans == 1
+    assert spec.derived == ("tactics_per_node", "tactic_timeout")
+    assert (spec.search.tactics_per_node, spec.search.tactic_timeout) == (3, 5.0)  # the list's, Coq's
+
+
+def test_train_config_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = printed(TRAIN, capsys)
+    tables = tomllib.loads(text)
+    assert tables["expert"]["rounds"] == 3 and tables["filter"]["min_pairs"] == 7 and tables["train"]["dpo"]
+    assert tables["model"]["model"] == "/models/base" and "out" not in tables["sweep"]
+    config = tmp_path / "train.toml"
+    config.write_text(text)
+    assert printed(["train", "coq_basic", "--config", str(config)], capsys) == text
+
+
+def test_flags_override_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('[backend]\nname = "coq"\n[search]\nmax_expansions = 10\nalpha = 1.0\n'
+                      '[sweep]\nworkers = 3\nsplit = "valid"\n[coq]\nmemory_limit_mb = 1024\n')
+    args = parse(["sweep", "coq_basic", "--config", str(config), "--max-expansions", "20", "--split", "test"])
+    spec = run_spec(args, server=True)
+    assert (spec.search.max_expansions, spec.search.alpha) == (20, 1.0)  # the flag, the file
+    assert (args.workers, args.split) == (3, "test")
+    assert spec.backend.name == "coq" and spec.backend.config.memory_limit_mb == 1024
+    none = tmp_path / "none.toml"
+    none.write_text('[search]\ntime_limit = "none"\n')
+    assert run_spec(parse(["sweep", "b", "--config", str(none)])).search.time_limit is None
+
+
+def last_error(capsys: pytest.CaptureFixture[str]) -> str:
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_an_unknown_key_is_an_error_naming_the_file_and_the_key(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text("[search]\nmax_expansoins = 3\n")
+    assert main(["prove", "--config", str(config), "x"]) == 2
+    assert last_error(capsys) == (f"error: {config}: unknown key search.max_expansoins "
+                                  "(did you mean search.max_expansions?)")
+    config.write_text("[serch]\nalpha = 1\n")
+    assert main(["prove", "--config", str(config), "x"]) == 2
+    assert f"error: {config}: unknown table [serch] (did you mean search?)" in last_error(capsys)
+    config.write_text("[sweep]\nworkers = 2\n")  # prove has no sweep table
+    assert main(["prove", "--config", str(config), "x"]) == 2
+    assert "unknown table [sweep]" in last_error(capsys)
+
+
+def test_every_bad_value_of_a_file_is_reported_at_once(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('[search]\nalpha = -1\n[sweep]\nworkers = "two"\n[backend]\nname = "isabelle"\n'
+                      '[coq]\nmemory_limit_mb = 10\n')
+    assert main(["sweep", "coq_basic", "--config", str(config)]) == 2
+    assert last_error(capsys) == (
+        f"error: {config}: search.alpha must be >= 0, got -1.0; sweep.workers must be an integer, got 'two'; "
+        "backend.name must be one of repl, dojo, coq, got 'isabelle'; coq.memory_limit_mb must be >= 256, "
+        "got 10")
+    config.write_text("[search\n")
+    assert main(["sweep", "coq_basic", "--config", str(config)]) == 2
+    assert last_error(capsys).startswith(f"error: {config}: not a valid TOML file")
+
+
+def test_bad_flags_are_reported_together_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--alpha", "-1", "--workers", "0", "--sessions",
+                 "0", "--coq-kill-grace", "-1", "--print-config"]) == 2
+    assert last_error(capsys) == (
+        "error: invalid configuration: sweep.workers must be >= 1, got 0; search.alpha must be >= 0, "
+        "got -1.0; driver.sessions must be >= 1, got 0; coq.kill_grace must be >= 0, got -1.0")
