@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planner.endpoint import backoff_problems
+from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
 from search.validation import Validated, setting
 
 PROVIDERS = ("openai", "hf")
-DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 MODEL_ENV = "PLANNER_MODEL"
 BASE_URL_ENV = ("PLANNER_BASE_URL", "OPENAI_BASE_URL")
 API_KEY_ENV = ("PLANNER_API_KEY", "OPENAI_API_KEY")
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
-DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 
 
 @dataclass(frozen=True, kw_only=True)

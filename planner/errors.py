@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from planner.endpoint import EndpointError
-from search.errors import ProverError
+from search.errors import ModelLoadError, ProverError
 
 
 class PlannerError(ProverError):
@@ -31,16 +31,10 @@ class PlannerConfigError(PlannerError):
         return (PlannerConfigError, (self.reason,))
 
 
-class PlannerModelLoadError(PlannerError):
-    """The local planner model or its tokenizer could not be loaded."""
+class PlannerModelLoadError(PlannerError, ModelLoadError):
+    """The local planner model or its tokenizer could not be loaded (``model``, ``reason``)."""
 
-    def __init__(self, model: str, reason: str) -> None:
-        super().__init__(f"cannot load planner model {model!r}: {reason}")
-        self.model = model
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (PlannerModelLoadError, (self.model, self.reason))
+    role = "planner"
 
 
 class PlanningUnsupportedError(PlannerError):

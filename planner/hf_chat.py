@@ -12,14 +12,15 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from planner.client import ChatMessage
 from planner.config import MODEL_ENV, PlannerClientConfig
 from planner.errors import PlannerConfigError, PlannerModelLoadError
+from planner.model_loading import load_causal_lm
+from search.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +28,13 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 class HFChatPlanner:
     """A ``PlannerClient`` over a local model: ``config.model`` (else ``$PLANNER_MODEL``) is a directory or
-    hub id. Pass ``model`` and ``tokenizer`` to use prebuilt ones as they are. Sampling uses the config's
-    temperature and top-p (greedy at temperature 0) and its seed, without disturbing torch's global RNG.
+    hub id, loaded by ``planner.model_loading``; pass both ``model`` and ``tokenizer`` to use prebuilt ones
+    as they are. Sampling uses the config's temperature and top-p (greedy at temperature 0) and its seed,
+    without disturbing torch's global RNG.
 
     Raises ``PlannerConfigError`` (no model named) and ``PlannerModelLoadError``.
     """
@@ -45,8 +46,12 @@ class HFChatPlanner:
         if model is None and not name:
             raise PlannerConfigError(f"no planner model: give --planner-model or set ${MODEL_ENV}")
         self.name = name or type(model).__name__
-        self.tokenizer = tokenizer if tokenizer is not None else _load_tokenizer(self.name)
-        self.model = (model if model is not None else _load_model(self.name, config)).eval()
+        if model is None or tokenizer is None:
+            if model is not None or tokenizer is not None:
+                raise ValueError("pass both model and tokenizer, or neither")
+            model, tokenizer = _load(self.name, config)
+        self.tokenizer = tokenizer
+        self.model = model.eval()
         if getattr(self.tokenizer, "chat_template", None) is None:
             logger.warning("planner tokenizer of %s has no chat template; using ChatML", self.name)
             self.tokenizer.chat_template = CHATML_TEMPLATE
@@ -96,24 +101,10 @@ def _seeded(seed: int | None, model: PreTrainedModel) -> Iterator[None]:
         yield
 
 
-def _load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+def _load(name: str, config: PlannerClientConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The model and tokenizer at ``name`` on the configured device and dtype; raises
+    ``PlannerModelLoadError``."""
     try:
-        return AutoTokenizer.from_pretrained(os.path.expanduser(name))
-    except (OSError, ValueError) as exc:
-        raise PlannerModelLoadError(name, f"tokenizer: {exc}") from exc
-
-
-def _load_model(name: str, config: PlannerClientConfig) -> PreTrainedModel:
-    """``AutoModelForCausalLM.from_pretrained`` on the configured device and dtype."""
-    device = torch.device("cuda" if config.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if config.device == "auto" else config.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PlannerModelLoadError(name, f"device {config.device!r} was asked for but CUDA is not available")
-    dtype = _DTYPES.get(config.dtype, torch.bfloat16 if device.type == "cuda" else torch.float32)
-    if not Path(os.path.expanduser(name)).exists() and name.startswith((".", "/", "~")):
-        raise PlannerModelLoadError(name, "no such directory")
-    try:
-        model = AutoModelForCausalLM.from_pretrained(os.path.expanduser(name), dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise PlannerModelLoadError(name, str(exc)) from exc
-    return model.to(device)  # type: ignore[arg-type]  # transformers' stubs type .to oddly
+        return load_causal_lm(name, device=config.device, dtype=config.dtype)
+    except ModelLoadError as exc:
+        raise PlannerModelLoadError(exc.model, exc.reason) from exc

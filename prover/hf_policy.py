@@ -10,35 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GenerationConfig,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
+from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-from prover.hf_policy_config import PROMPT_SUFFIX, HFPolicyConfig, ModelLoadError, check_model_reference
+from planner.model_loading import load_causal_lm
+from prover.hf_policy_config import HFPolicyConfig
 from prover.prefix_sampler import SharedPrefixSampler, unsupported
+from prover.step_prompt import step_prompt
+from search.errors import ModelLoadError
 from search.policy_identity import AttemptStream
 from search.protocols import Policy
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
-
-_DTYPES: dict[str, torch.dtype | None] = {
-    "auto": None,
-    "float32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "float16": torch.float16,
-}
-
 
 @dataclass(frozen=True)
 class TacticSample:
@@ -64,9 +52,9 @@ class HFPolicy:
     the model's judgement that the tactic is complete); a tactic cut off at ``max_new_tokens`` is kept and
     scored over the tokens it has. States are grouped by prompt length into batches of ``config.batch_size``.
 
-    Pass ``model`` and ``tokenizer`` to use prebuilt ones as they are (their device and dtype win over the
-    config's; the model is put in eval mode); otherwise both are loaded from ``config.model``.
-    Raises ``ModelLoadError`` when loading fails.
+    Pass both ``model`` and ``tokenizer`` to use prebuilt ones as they are (their device and dtype win over
+    the config's; the model is put in eval mode); otherwise both are loaded from ``config.model`` by
+    ``planner.model_loading.load_causal_lm``. Raises ``ModelLoadError`` when loading fails.
     """
 
     def __init__(
@@ -77,8 +65,12 @@ class HFPolicy:
         tokenizer: PreTrainedTokenizerBase | None = None,
     ) -> None:
         self.config = config
-        self.tokenizer = tokenizer if tokenizer is not None else _load_tokenizer(config.model)
-        self.model = (model if model is not None else _load_model(config)).eval()
+        if model is None or tokenizer is None:
+            if model is not None or tokenizer is not None:
+                raise ValueError("pass both model and tokenizer, or neither")
+            model, tokenizer = load_causal_lm(config.model, device=config.device, dtype=config.dtype)
+        self.tokenizer = tokenizer
+        self.model = model.eval()
         self._eos_ids = _eos_token_ids(self.model, self.tokenizer, config.model)
         pad = self.tokenizer.pad_token_id
         self._pad_id = pad if pad is not None else min(self._eos_ids)
@@ -152,7 +144,7 @@ class HFPolicy:
 
     def _encode_prompts(self, states: Sequence[str]) -> list[list[int] | None]:
         """Token ids of ``"{state}:::"`` per state; ``None`` (and a warning) where the prompt is too long."""
-        encoded = self.tokenizer([f"{s}{PROMPT_SUFFIX}" for s in states])["input_ids"]
+        encoded = self.tokenizer([step_prompt(s) for s in states])["input_ids"]
         prompts: list[list[int] | None] = []
         for index, ids in enumerate(encoded):
             if len(ids) > self.config.max_prompt_tokens:
@@ -289,53 +281,3 @@ def _eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, n
     if not ids:
         raise ModelLoadError(name, "neither the tokenizer nor the generation config names an EOS token")
     return frozenset(ids)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> cuda when available, else cpu; any other name as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """``"auto"`` -> bfloat16 on cuda (the checkpoints' training dtype), float32 elsewhere."""
-    chosen = _DTYPES[dtype]
-    if chosen is not None:
-        return chosen
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
-
-
-_OFFLINE_HINT = (
-    "if it is a hub id, download it first where there is network access (`hf download {name}`) and set "
-    "HF_HUB_OFFLINE=1 to use the cache, or pass the local directory holding config.json and the weights"
-)
-
-
-def _load_tokenizer(name: str) -> PreTrainedTokenizerBase:
-    """``AutoTokenizer.from_pretrained(name)``; raises ``ModelLoadError`` naming the model and the fix."""
-    check_model_reference(name)
-    try:
-        return AutoTokenizer.from_pretrained(os.path.expanduser(name))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(name, f"tokenizer: {exc}; {_OFFLINE_HINT.format(name=name)}") from exc
-
-
-def _load_model(config: HFPolicyConfig) -> PreTrainedModel:
-    """``AutoModelForCausalLM.from_pretrained`` on the configured device and dtype.
-
-    Raises ``ModelLoadError`` naming the model and the fix.
-    """
-    name = config.model
-    check_model_reference(name)
-    device = resolve_device(config.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError(name, f"device {config.device!r} was asked for but CUDA is not available")
-    dtype = resolve_dtype(config.dtype, device)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(os.path.expanduser(name), dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(name, f"model: {exc}; {_OFFLINE_HINT.format(name=name)}") from exc
-    model = model.to(device)
-    logger.info("loaded step prover %s on %s as %s", name, device, dtype)
-    return model

@@ -3,45 +3,15 @@ them before any model library loads)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
+from planner.model_loading import check_model_reference as check_model_reference  # re-exported for drivers
+from search.errors import ModelLoadError as ModelLoadError  # re-exported: what loading this model raises
 from search.policy_identity import settings_digest
 from search.validation import Validated, setting
 
-PROMPT_SUFFIX = ":::"
-DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
 SAMPLERS = ("auto", "shared-prefix", "generate")
-DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
-
-
-class ModelLoadError(Exception):
-    """The model or tokenizer named by ``model`` could not be loaded (or placed on ``device``).
-
-    ``model`` is the path or hub id as configured; ``reason`` says what went wrong and how to fix it.
-    """
-
-    def __init__(self, model: str, reason: str) -> None:
-        super().__init__(f"cannot load step-prover model {model!r}: {reason}")
-        self.model = model
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # survives pickling through Ray
-        return (type(self), (self.model, self.reason))
-
-
-def looks_like_local_path(name: str) -> bool:
-    """Hub ids are ``owner/name``; anything absolute, dotted, home-based or nested deeper is a path."""
-    if os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1:
-        return True
-    return os.sep != "/" and os.sep in name
-
-
-def check_model_reference(name: str) -> None:
-    """Fail fast (no network round trip, no model library) for a local path that does not exist: raises
-    ``ModelLoadError``. Drivers call it before they start workers or servers that would load ``name``."""
-    if looks_like_local_path(name) and not os.path.isdir(os.path.expanduser(name)):
-        raise ModelLoadError(name, "no such directory; pass an existing model directory or a hub id")
 
 
 @dataclass(frozen=True, kw_only=True)

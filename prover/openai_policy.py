@@ -38,6 +38,7 @@ from planner.endpoint import (
     RetryPolicy,
     backoff_problems,
 )
+from prover.step_prompt import step_prompt
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
@@ -45,7 +46,6 @@ from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
 
-PROMPT_SUFFIX = ":::"
 API_KEY_ENV = "OPENAI_API_KEY"
 
 
@@ -189,7 +189,7 @@ class OpenAICompletionsPolicy:
         c = self.config
         payload: dict[str, Any] = {
             "model": c.model,
-            "prompt": [f"{s}{PROMPT_SUFFIX}" for s in states],
+            "prompt": [step_prompt(s) for s in states],
             "n": n,
             "temperature": c.temperature,
             "top_p": c.top_p,

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from search import DojoLocator, Theorem
-from search.errors import PicklableError
+from search.errors import ProverError
 
 LEAN_DECL = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)?(theorem|lemma|example)\b"
                        r"\s*([^\s:({\[]*)", re.MULTILINE)
@@ -20,8 +20,8 @@ _TERMINATOR = re.compile(r"\.(?=\s|$)")
 TRAILING_SORRY = re.compile(r"\s*(?:by\s+sorry|sorry)\s*$")
 
 
-class InputError(PicklableError, ValueError):
-    """The user's theorem cannot be read; the message says where and why."""
+class InputError(ProverError, ValueError):
+    """What the user gave (a theorem, a file, an option) cannot be used; the message says where and why."""
 
 
 def read_text(path: Path) -> str:

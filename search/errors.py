@@ -50,3 +50,18 @@ class BackendUnavailableError(ProverError):
         self.backend = backend
         self.reason = reason
         self.fix = fix
+
+
+class ModelLoadError(ProverError):
+    """A model or its tokenizer could not be loaded (or placed on its device).
+
+    ``model`` is the path or hub id as configured; ``reason`` says what went wrong and how to fix it.
+    ``role`` (a class attribute) names what the model is for in the message.
+    """
+
+    role = "step-prover"
+
+    def __init__(self, model: str, reason: str) -> None:
+        super().__init__(f"cannot load {self.role} model {model!r}: {reason}")
+        self.model = model
+        self.reason = reason

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prover.hf_policy_config import PROMPT_SUFFIX, ModelLoadError, check_model_reference
+from planner.model_loading import load_causal_lm
+from prover.step_prompt import step_prompt
 
 if TYPE_CHECKING:
     import torch
@@ -49,14 +50,9 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def prompt_of(state: str) -> str:
-    """The step prover's prompt for ``state``, exactly as ``HFPolicy`` writes it."""
-    return f"{state}{PROMPT_SUFFIX}"
-
-
 def encode_pair(tokenizer: PreTrainedTokenizerBase, state: str, tactic: str) -> EncodedPair:
     """Tokenise one pair as the SFT trainer does (see the module docstring)."""
-    prompt_ids = tokenizer(prompt_of(state))["input_ids"]
+    prompt_ids = tokenizer(step_prompt(state))["input_ids"]
     tactic_ids = tokenizer(tactic, add_special_tokens=False)["input_ids"]
     return EncodedPair((*prompt_ids, *tactic_ids, int(tokenizer.eos_token_id)), max(1, len(prompt_ids)))
 
@@ -64,21 +60,8 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, state: str, tactic: str) -> 
 def load_scorer(model: str, device: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model (eval mode; bf16 on CUDA, float32 on CPU) and tokenizer at ``model``.
 
-    Raises ``ModelLoadError``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from prover.hf_policy import resolve_device, resolve_dtype
-
-    check_model_reference(model)
-    where = resolve_device(device)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model)
-        loaded = AutoModelForCausalLM.from_pretrained(model, dtype=resolve_dtype("auto", where))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(model, f"cannot load it to score pairs: {exc}") from exc
-    if tokenizer.eos_token_id is None:
-        raise ModelLoadError(model, "the tokenizer has no EOS token to end tactics with")
-    return loaded.to(where).eval(), tokenizer
+    Raises ``ModelLoadError``, also when the tokenizer names no EOS token."""
+    return load_causal_lm(model, device=device, require_eos=True)
 
 
 def log_perplexities(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,

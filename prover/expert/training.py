@@ -28,9 +28,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planner.model_loading import load_causal_lm
 from prover.expert.config import TrainConfig
-from prover.expert.perplexity import encode_pair, prompt_of
-from prover.hf_policy_config import ModelLoadError
+from prover.expert.perplexity import encode_pair
+from prover.step_prompt import step_prompt
+from search.errors import ModelLoadError
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -71,20 +73,10 @@ def train_device(config: TrainConfig) -> str:
 
 def load_for_training(name: str, config: TrainConfig, device: str,
                       ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Model (in ``weight_dtype``, on ``device``) and tokenizer; raises ``ModelLoadError``."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    dtype = torch.bfloat16 if config.weight_dtype == "bfloat16" else torch.float32
-    try:
-        with quiet_progress():
-            tokenizer = AutoTokenizer.from_pretrained(name)
-            model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(name, f"cannot load it for training: {exc}") from exc
-    if tokenizer.eos_token is None:
-        raise ModelLoadError(name, "the tokenizer has no EOS token to end tactics with")
-    return model.to(device), tokenizer
+    """Model (in ``weight_dtype``, on ``device``; the trainer switches it to training mode) and tokenizer;
+    raises ``ModelLoadError``, also when the tokenizer names no EOS token."""
+    with quiet_progress():
+        return load_causal_lm(name, device=device, dtype=config.weight_dtype, require_eos=True)
 
 
 def sft_dataset(pairs: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase) -> Dataset:
@@ -104,7 +96,7 @@ def preference_dataset(preferences: Sequence[dict[str, Any]], eos_token: str) ->
     """TRL prompt/chosen/rejected rows with the step prover's prompt; EOS ends both tactics."""
     from datasets import Dataset
 
-    return Dataset.from_list([{"prompt": prompt_of(p["state"]), "chosen": p["chosen"] + eos_token,
+    return Dataset.from_list([{"prompt": step_prompt(p["state"]), "chosen": p["chosen"] + eos_token,
                                "rejected": p["rejected"] + eos_token} for p in preferences])
 
 
@@ -233,9 +225,11 @@ def _publish(trainer: Trainer, final_dir: Path, result: TrainResult) -> None:
     partial = final_dir.with_name(final_dir.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
+    tokenizer = trainer.processing_class
+    assert tokenizer is not None, "the trainers are built with the tokenizer as processing_class"
     with quiet_progress():
         trainer.save_model(str(partial))
-        trainer.processing_class.save_pretrained(str(partial))
+        tokenizer.save_pretrained(str(partial))
     (partial / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
     os.replace(partial, final_dir)
     logger.info("%s model written to %s (loss %.4f, %d steps)", result.kind, final_dir,

@@ -1,0 +1,105 @@
+"""Loading a causal LM and its tokenizer the one way the project does: for the step prover's policy, the
+local planner, training and perplexity scoring.
+
+The conventions: a model is a local directory (``~`` expanded) or a Hugging Face hub id; a local path that
+does not exist fails at once, before any model library loads (``check_model_reference``, which drivers also
+call before they start workers); device ``auto`` is CUDA when present, else the CPU; dtype ``auto`` is
+bfloat16 on CUDA (the checkpoints' training dtype) and float32 elsewhere; a load that fails names the model
+and how to get a hub model offline; the model comes back on its device in eval mode.
+
+It lives in ``planner``, the lowest package that runs a model (the local planner), so that ``prover`` can
+share it. Importing it is cheap: torch and transformers are imported by ``load_causal_lm`` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from search.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")
+DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
+OFFLINE_HINT = (
+    "if it is a hub id, download it first where there is network access (`hf download {name}`) and set "
+    "HF_HUB_OFFLINE=1 to use the cache, or pass the local directory holding config.json and the weights"
+)
+
+
+def looks_like_local_path(name: str) -> bool:
+    """Hub ids are ``owner/name``; anything absolute, dotted, home-based or nested deeper is a path."""
+    if os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1:
+        return True
+    return os.sep != "/" and os.sep in name
+
+
+def check_model_reference(name: str) -> None:
+    """Fail fast (no network round trip, no model library) for a local path that does not exist: raises
+    ``ModelLoadError``. Drivers call it before they start workers or servers that would load ``name``."""
+    if looks_like_local_path(name) and not os.path.isdir(os.path.expanduser(name)):
+        raise ModelLoadError(name, "no such directory; pass an existing model directory or a hub id")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> cuda when available, else cpu; any other name as given."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """One of ``DTYPE_NAMES``; ``"auto"`` -> bfloat16 on cuda, float32 elsewhere. Raises ``ValueError`` for
+    another name."""
+    import torch
+
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if dtype not in DTYPE_NAMES:
+        raise ValueError(f"dtype must be one of {DTYPE_NAMES}, got {dtype!r}")
+    chosen: torch.dtype = getattr(torch, dtype)
+    return chosen
+
+
+def load_causal_lm(name: str, *, device: str = "auto", dtype: str = "auto", require_eos: bool = False,
+                   ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The model at ``name`` (on ``device``, in ``dtype``, in eval mode) and its tokenizer.
+
+    ``require_eos``: the tokenizer must name an EOS token (training and scoring end every tactic with it).
+    Raises ``ModelLoadError``: a local path that does not exist, a CUDA device where CUDA is not available,
+    a tokenizer or model that does not load, or a missing EOS token.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    check_model_reference(name)
+    where = resolve_device(device)
+    if where.type == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ModelLoadError(name, f"device {device!r} was asked for but CUDA is not available")
+    weights = resolve_dtype(dtype, where)
+    path = os.path.expanduser(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(name, f"tokenizer: {exc}; {OFFLINE_HINT.format(name=name)}") from exc
+    if require_eos and tokenizer.eos_token_id is None:
+        raise ModelLoadError(name, "the tokenizer has no EOS token to end tactics with")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=weights)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(name, f"model: {exc}; {OFFLINE_HINT.format(name=name)}") from exc
+    # transformers wraps PreTrainedModel.to with functools.wraps, and typeshed's _Wrapped is no descriptor:
+    # mypy reads the bound call as unbound (the device as ``self``)
+    model = model.to(where).eval()  # type: ignore[arg-type]
+    logger.info("loaded %s on %s as %s", name, where, weights)
+    return model, tokenizer
