@@ -65,7 +65,7 @@ def variables(view: GoalView, typ: str) -> list[str]:
 
 def goal_domain(view: GoalView) -> Domain:
     """The goal's numbers, from the types of its variables and the functions it mentions (a goal with
-    arithmetic but no typed variables counts as natural numbers, Coq's default scope)."""
+    arithmetic but no typed variable counts as both natural and real numbers)."""
     text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
     types = {t for _, t in view.hypotheses}
     real = "R" in types or any(t.endswith("-> R") for t in types) or _REAL_MARKS.search(text) is not None
@@ -73,9 +73,11 @@ def goal_domain(view: GoalView) -> Domain:
     natural = "nat" in types or any(t.endswith("-> nat") for t in types) or "%nat" in text
     complex_ = "C" in types or any(t.endswith("-> C") for t in types) or (
         _COMPLEX_MARKS.search(view.conclusion) is not None)
-    arithmetic = re.search(r"\d|[+*^]", view.conclusion) is not None
-    return Domain(real=real or complex_, integer=integer,
-                  natural=natural or (arithmetic and not (real or integer or complex_)),
+    # Arithmetic without a typed variable or a marked function: the numbers' scope is the header's
+    # (``Open Scope R_scope``, or nat by default), which the goal text does not show: both.
+    unknown = re.search(r"\d|[+*^]", view.conclusion) is not None and not (real or integer or complex_)
+    return Domain(real=real or complex_ or (unknown and not natural), integer=integer,
+                  natural=natural or unknown,
                   transcendental=_TRANSCENDENTAL.search(text) is not None,
                   division=_MOD.search(text) is not None, complex=complex_)
 

@@ -155,3 +155,9 @@ def test_the_policys_tactics_run_with_its_imports(backend: CoqBackend) -> None:
             candidate = proposed(state.pp, tactic)
             assert isinstance(session.run_tactic(state, candidate), ProofFinished), theorem.name
         assert backend.verify(theorem, ["intros", candidate]).ok, theorem.name
+
+
+def test_closed_arithmetic_gets_the_procedures_of_both_scopes() -> None:
+    """``(1/2 + 1/3) * (1/2 - 1/3) = 5/36`` reads the same under nat_scope and R_scope."""
+    found = tactics("1 goal\n  ============================\n  (1 / 2 + 1 / 3) * (1 / 2 - 1 / 3) = 5 / 36")
+    assert {"lra", "field", "lia", "vm_compute; reflexivity"} <= set(found)
