@@ -14,9 +14,12 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")  # a config dataclass
 
 
 class ProverArgumentParser(argparse.ArgumentParser):
@@ -28,7 +31,7 @@ class ProverArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
             self._chosen(namespace).error("unrecognized arguments: " + shlex.join(extras))
@@ -40,7 +43,7 @@ class ProverArgumentParser(argparse.ArgumentParser):
         while True:
             commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
             name = None if commands is None else getattr(namespace, commands.dest, None)
-            chosen = None if commands is None else commands.choices.get(name)
+            chosen = None if commands is None or name is None else commands.choices.get(name)
             if not isinstance(chosen, ProverArgumentParser):
                 return parser
             parser = chosen
@@ -150,7 +153,7 @@ def config_from_args(config_cls: type[T], args: argparse.Namespace, *, prefix: s
                      **overrides: Any) -> T:
     """Build the config from parsed options; raises ``ValueError`` from its validation."""
     values = {}
-    for field in dataclasses.fields(config_cls):  # type: ignore[arg-type]
+    for field in dataclasses.fields(config_cls):
         dest = _dest(prefix, field.name)
         if field.init and hasattr(args, dest):
             values[field.name] = getattr(args, dest)

@@ -132,8 +132,8 @@ class HFPolicy:
         results: list[list[TacticSample]] = [[] for _ in states]
         if n == 0 or not states:
             return results
-        prompts = self._encode_prompts(states)
-        order = sorted((i for i, p in enumerate(prompts) if p is not None), key=lambda i: len(prompts[i]))
+        prompts = {i: p for i, p in enumerate(self._encode_prompts(states)) if p is not None}
+        order = sorted(prompts, key=lambda i: len(prompts[i]))
         with torch.inference_mode(), self._seeded():
             for start in range(0, len(order), self.config.batch_size):
                 chunk = order[start : start + self.config.batch_size]
@@ -219,7 +219,9 @@ class HFPolicy:
         end = next((t for t, tok in enumerate(generated) if tok in self._eos_ids), None)
         scored = generated if end is None else generated[: end + 1]
         text_ids = generated if end is None else generated[:end]
-        text = self.tokenizer.decode(text_ids, skip_special_tokens=True).strip()
+        text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
+        assert isinstance(text, str), "one sequence of ids decodes to one string"
+        text = text.strip()
         logprob = float(token_logprobs[: len(scored)].mean())
         return TacticSample(tactic=text, token_ids=tuple(scored), logprob=logprob, finished=end is not None)
 

@@ -169,7 +169,7 @@ def start_policy_servers(factory: PolicyFactory, config: PolicyServerConfig, *, 
         logger.warning("%d policy server(s) use %g of the cluster's %g GPUs: --server-replicas %d would use "
                        "them all", count, gpus * count, cluster_gpus, int(cluster_gpus // gpus))
     actor_class = ray.remote(PolicyServer)
-    handles = []
+    handles: list[Any] = []  # Ray types a handle's methods as PolicyServer's, without their ``.remote``
     for index in range(count):
         options = config.actor_options(cluster_gpus)
         if config.name and index:

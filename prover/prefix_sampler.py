@@ -19,12 +19,22 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel
 
 logger = logging.getLogger(__name__)
+
+
+class AttentionProjections(Protocol):
+    """The parts of a Qwen2 or Llama attention module the decode step calls (its own forward is not)."""
+
+    q_proj: torch.nn.Linear
+    k_proj: torch.nn.Linear
+    v_proj: torch.nn.Linear
+    o_proj: torch.nn.Linear
 
 SUPPORTED_MODEL_TYPES = ("qwen2", "llama")
 PREFILL_TOKENS = 8192  # prompt tokens per prefill forward: bounds the activations and the attention mask
@@ -163,7 +173,7 @@ class PrefixDecoding:
         self._sample_into(logits, self.step + 1)
         self.step.add_(1)
 
-    def _decode_attention(self, attn: torch.nn.Module, h: torch.Tensor, li: int, cos: torch.Tensor,
+    def _decode_attention(self, attn: AttentionProjections, h: torch.Tensor, li: int, cos: torch.Tensor,
                           sin: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """One query per row against its prompt's shared K/V and its own generated K/V."""
         p, s, kvh, g, d = self.prompts, self.samples, self.kv_heads, self.group, self.head_dim

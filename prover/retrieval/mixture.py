@@ -27,8 +27,10 @@ class MixturePolicy:
     def for_theorem(self, theorem: object) -> MixturePolicy:
         """The mixture with each part that can be specialised to ``theorem`` (``for_theorem``, as the
         Coq tactic policy reads the header's definitions) specialised; the weights stay."""
-        parts = [(getattr(policy, "for_theorem", None)(theorem) if hasattr(policy, "for_theorem") else policy,
-                  weight) for policy, weight in self.parts]
+        parts = []
+        for policy, weight in self.parts:
+            specialise = getattr(policy, "for_theorem", None)
+            parts.append((specialise(theorem) if callable(specialise) else policy, weight))
         return MixturePolicy(parts, width=self._width)
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
