@@ -88,8 +88,6 @@ def decision_tactics(domain: Domain) -> Weighted:
     if domain.real:
         out += [("lra", 9.0), ("nra", 6.0), ("field", 4.0), ("psatz R 2", 5.0), ("field_simplify", 1.5),
                 ("ring_simplify", 1.5), ("ring", 3.0), ("field_simplify; nra", 2.0)]
-        if domain.transcendental:
-            out += [("interval", 2.0)]
     if domain.integer or domain.natural:
         out += [("lia", 9.0), ("nia", 6.0), ("ring", 3.0), ("psatz Z 2", 1.5), ("zify", 1.0)]
         if domain.division:
