@@ -6,10 +6,11 @@ from prover.sweep.errors import WorkerStartError
 from prover.sweep.report import SweepSummary, TheoremOutcome, summarise, write_report
 from prover.sweep.runner import pending_tasks, report_from_folder, run_sweep
 from prover.sweep.store import ResultStore, StoreLockedError, read_records
-from prover.sweep.worker import SearchWorker, Task, make_record
+from prover.sweep.worker import SearchWorker, Task, WorkerSetup, make_record
 
 __all__ = [
     "BenchmarkItem", "ResultStore", "SearchWorker", "StoreLockedError", "SweepConfig", "SweepSummary",
-    "Task", "TheoremOutcome", "WorkerStartError", "load_benchmark", "make_record", "pending_tasks",
-    "read_records", "report_from_folder", "resolve_benchmark", "run_sweep", "summarise", "write_report",
+    "Task", "TheoremOutcome", "WorkerSetup", "WorkerStartError", "load_benchmark", "make_record",
+    "pending_tasks", "read_records", "report_from_folder", "resolve_benchmark", "run_sweep", "summarise",
+    "write_report",
 ]
