@@ -33,14 +33,20 @@ def check_backend_starts(name: str, factory: Callable[[], Backend]) -> None:
 
 
 def _probe_coq(backend: Backend) -> None:
-    from search.backends.coq import coq_version
+    from search.backends.coq import CoqBackend, coq_version
 
+    if not isinstance(backend, CoqBackend):  # what BACKENDS builds for "coq"
+        raise TypeError(f"the coq probe needs a CoqBackend, got {type(backend).__name__}")
     backend.open(COQ_PROBE).close()
-    coq_version(backend.config)  # type: ignore[attr-defined]  # coqc exists and runs (it verifies proofs)
+    coq_version(backend.config)  # coqc exists and runs (it verifies proofs)
 
 
 def _probe_repl(backend: Backend) -> None:
-    pool = backend.pool  # type: ignore[attr-defined]
+    from search.backends.lean import LeanReplBackend
+
+    if not isinstance(backend, LeanReplBackend):  # what BACKENDS builds for "repl"
+        raise TypeError(f"the repl probe needs a LeanReplBackend, got {type(backend).__name__}")
+    pool = backend.pool
     pool.release(pool.acquire())
 
 
