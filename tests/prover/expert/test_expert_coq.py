@@ -43,7 +43,9 @@ def test_one_round_on_coq_then_an_evaluation_sweep_with_the_trained_model(
     first = records(out / "round-01" / "sweep")
     proved = [r for r in first if r["status"] == "proved"]
     assert len(first) == 6 and len(proved) >= 4
-    assert all(r["proof_text"].rstrip().endswith("Qed.") for r in proved)  # coqc checked each one
+    assert all("\nQed.\n" in r["proof_text"] for r in proved)  # coqc checked each one
+    # the tactic list's libraries were loaded after the header, and the statement checked under them
+    assert all(r["proof_text"].rstrip().endswith("End ProverStatementCheck.") for r in proved)
 
     data = json.loads((out / "round-01" / "data" / "manifest.json").read_text())
     steps = sum(len(r["trajectory"]) for r in proved)
