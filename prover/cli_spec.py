@@ -45,6 +45,7 @@ class Problems:
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.errors: list[InputError] = []  # the errors that were not invalid values (a file not found ...)
 
     def build(self, table: str, make: Callable[[], T]) -> T | None:
         """``make()``, or ``None`` after noting its problems (named ``table.key``)."""
@@ -54,9 +55,14 @@ class Problems:
             self.messages += [f"{table}.{problem.message}" for problem in exc.problems]
         except InputError as exc:
             self.messages.append(str(exc))
+            self.errors.append(exc)
         return None
 
     def check(self) -> None:
+        """Raise one ``InputError`` listing every problem (a lone error that is no invalid value, as it
+        was raised)."""
+        if len(self.messages) == 1 and self.errors:
+            raise self.errors[0]
         if self.messages:
             raise InputError("invalid configuration: " + "; ".join(self.messages))
 

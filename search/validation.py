@@ -37,10 +37,10 @@ class Problem:
 class ConfigError(PicklableError, ValueError):
     """Invalid settings; ``problems`` lists every one found, ``what`` names the configuration."""
 
-    def __init__(self, what: str, problems: Sequence[Problem]) -> None:
+    def __init__(self, what: str, problems: tuple[Problem, ...]) -> None:
         super().__init__(f"invalid {what}: " + "; ".join(p.message for p in problems))
         self.what = what
-        self.problems = tuple(problems)
+        self.problems = problems
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -106,7 +106,7 @@ def validate(config: Any) -> None:
     if not problems and isinstance(config, Validated):  # cross checks may assume each field is sane
         problems += [Problem(_first_word(message), message) for message in config.cross_checks()]
     if problems:
-        raise ConfigError(getattr(config, "config_name", type(config).__name__), problems)
+        raise ConfigError(getattr(config, "config_name", type(config).__name__), tuple(problems))
 
 
 def field_problems(field: dataclasses.Field[Any], value: Any, annotation: Any) -> list[str]:
