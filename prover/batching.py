@@ -70,7 +70,7 @@ class _Request:
     arrived: float
     results: list[list[Candidate]]
     remaining: int
-    future: Future = field(default_factory=Future)
+    future: Future[list[list[Candidate]]] = field(default_factory=Future)
 
     def fail(self, error: BaseException) -> None:
         if not self.future.done():

@@ -132,7 +132,7 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
                           "path, a replay of the search")
 
 
-def read_theorem(args: argparse.Namespace, assistant: str):
+def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
     header = args.header
     if args.header_file:
         if not args.header_file.is_file():

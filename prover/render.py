@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from prover.sweep.benchmark_list import BenchmarkInfo
 from prover.sweep.report import SweepSummary
 from search import SearchResult
 
@@ -59,7 +60,7 @@ def print_sweep_summary(console: Console, summary: SweepSummary, paths: dict[str
     console.print("report: " + ", ".join(str(p) for p in paths.values()), highlight=False)
 
 
-def print_benchmarks(console: Console, infos: list) -> None:
+def print_benchmarks(console: Console, infos: list[BenchmarkInfo]) -> None:
     """``prover benchmarks``: one row per benchmark (``prover.sweep.benchmark_list.BenchmarkInfo``): its
     name where ``prover sweep`` knows one, else its path."""
     table = Table(title="benchmarks (prover sweep NAME, or PATH)")

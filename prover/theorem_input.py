@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from search import DojoLocator, Theorem
 from search.errors import ProverError
@@ -158,7 +160,7 @@ def code_only(text: str) -> str:
     return "".join(out)
 
 
-def theorem_from_row(row: dict, where: str) -> Theorem:
+def theorem_from_row(row: dict[str, Any], where: str) -> Theorem:
     """A theorem from one benchmark row (the format of ../shared/benchmarks)."""
     missing = [key for key in ("name", "statement") if not isinstance(row.get(key), str)]
     if missing:
@@ -173,7 +175,7 @@ def theorem_from_row(row: dict, where: str) -> Theorem:
         raise InputError(f"{where}: {exc}") from exc
 
 
-def jsonl_rows(path: Path) -> list[tuple[int, dict]]:
+def jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """The rows of a benchmark ``.jsonl`` file with their 1-based line numbers (blank lines skipped).
     Raises ``InputError`` naming the file and line of the first line that is not a JSON object: ``prove
     --file`` and ``sweep`` read files through this, so a broken line is the same error for both."""
@@ -201,7 +203,8 @@ def theorem_from_jsonl(path: Path, name: str) -> Theorem:
     return theorem_from_row(row, f"{path}:{number}")
 
 
-def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str], end_of) -> Theorem:
+def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str],
+                         end_of: Callable[[str, int], int | None]) -> Theorem:
     for match in decl.finditer(text):
         if match.group(2) != name:
             continue

@@ -181,7 +181,7 @@ class SearchGraph:
             assert self.nodes[edge.source].expanded, f"edge from unexpanded node {edge.source}"
             assert (edge.target is not None) == (edge.outcome is Outcome.STATE), f"edge {edge}"
 
-    def to_networkx(self) -> nx.MultiDiGraph:
+    def to_networkx(self) -> nx.MultiDiGraph[int | str]:
         """The explored graph as a networkx ``MultiDiGraph``.
 
         Nodes are node ids carrying ``state``, ``depth``, ``logprob_sum``, ``priority``, ``expanded`` and
@@ -197,13 +197,14 @@ class SearchGraph:
         """
         import networkx as nx
 
-        graph = nx.MultiDiGraph(alpha=self.alpha)
+        graph: nx.MultiDiGraph[int | str] = nx.MultiDiGraph(alpha=self.alpha)  # nodes: ids and PROVED_SINK
         for node in self.nodes:
             graph.add_node(node.id, state=node.state.pp, depth=node.depth, logprob_sum=node.logprob_sum,
                            priority=node.priority, expanded=node.expanded, failures=[], parent=node.parent,
                            expansion=node.expansion, expanded_after=node.expanded_after, failure_order=[])
         for order, edge in enumerate(self.edges):
             if edge.outcome is Outcome.STATE:
+                assert edge.target is not None, "a STATE edge has its target"
                 graph.add_edge(edge.source, edge.target, tactic=edge.tactic, logprob=edge.logprob,
                                outcome=edge.outcome.value, order=order)
             elif edge.outcome is Outcome.PROOF:

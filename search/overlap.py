@@ -107,12 +107,12 @@ class _OverlapDriver:
         self.search = search
         self.observer = observer
         self.ordered = search.config.expansion_width == 1
-        self.answers: queue.Queue = queue.Queue()
-        self.expand_jobs: queue.Queue = queue.Queue()
-        self.tactic_jobs: queue.Queue = queue.Queue()
-        self.verify_jobs: queue.Queue = queue.Queue()
+        self.answers: queue.Queue[Any] = queue.Queue()
+        self.expand_jobs: queue.Queue[Any] = queue.Queue()
+        self.tactic_jobs: queue.Queue[Any] = queue.Queue()
+        self.verify_jobs: queue.Queue[Any] = queue.Queue()
         self.model = ModelServer(policy, clock)
-        self.threads: list[tuple[threading.Thread, queue.Queue]] = []
+        self.threads: list[tuple[threading.Thread, queue.Queue[Any]]] = []
         self._specs = [("overlap-model", self.expand_jobs, self.model, True),
                        ("overlap-verify", self.verify_jobs, verify_server(verify, clock), False)]
         self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs,
@@ -187,7 +187,7 @@ class _OverlapDriver:
             self.put(self.expand_jobs, self.pending_expansions, count=len(self.pending_expansions))
             self.pending_expansions = []
 
-    def put(self, jobs: queue.Queue, job: Any, count: int = 1) -> None:
+    def put(self, jobs: queue.Queue[Any], job: Any, count: int = 1) -> None:
         self.in_flight += count
         jobs.put(job)
 

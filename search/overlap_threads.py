@@ -41,7 +41,7 @@ class Failure:
     thread: str
 
 
-def next_jobs(jobs: queue.Queue, batch: bool) -> list[Any] | None:
+def next_jobs(jobs: queue.Queue[Any], batch: bool) -> list[Any] | None:
     """Block for one job; with ``batch`` also take every job already queued. ``None`` means stop."""
     first = jobs.get()
     if first is STOP:
@@ -59,7 +59,7 @@ def next_jobs(jobs: queue.Queue, batch: bool) -> list[Any] | None:
 
 
 def serve_forever(
-    name: str, jobs: queue.Queue, answers: queue.Queue, serve: Callable[[list[Any]], list[Answer]],
+    name: str, jobs: queue.Queue[Any], answers: queue.Queue[Any], serve: Callable[[list[Any]], list[Answer]],
     *, batch: bool,
 ) -> None:
     """A thread's body: serve jobs until the stop sentinel; an exception becomes a ``Failure`` answer
@@ -138,7 +138,7 @@ def verify_server(verify: Verifier, clock: Clock) -> Callable[[list[Any]], list[
 # --- the main thread -----------------------------------------------------------------------------------
 
 
-def drain(jobs: queue.Queue, size: Callable[[Any], int]) -> int:
+def drain(jobs: queue.Queue[Any], size: Callable[[Any], int]) -> int:
     """Remove every queued job (they never start); return how many requests they held."""
     dropped = 0
     while True:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from prover.cli_options import add_config_options, config_from_args
+from prover.cli_options import ProverArgumentParser, add_config_options, config_from_args
 from prover.cli_spec import (
     Problems,
     add_run_options,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from prover.expert.loop import ExpertRun
 
 
-def add_train_command(commands: argparse._SubParsersAction) -> None:
+def add_train_command(commands: argparse._SubParsersAction[ProverArgumentParser]) -> None:
     """Add ``train`` to ``prover``'s sub-commands; its handler is ``run_train_command(args, console)``."""
     parser = commands.add_parser(
         "train", help="expert iteration: sweep, collect proofs, filter, retrain the step prover",

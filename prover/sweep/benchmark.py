@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prover.theorem_input import InputError, coq_theorem_from_file, jsonl_rows, theorem_from_row
 from search import Theorem
@@ -69,7 +70,7 @@ def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
     return items
 
 
-def _invalid_reason(row: dict) -> str | None:
+def _invalid_reason(row: dict[str, Any]) -> str | None:
     for key in INVALID_FIELDS:
         if row.get(key):
             return f"{key}: {row[key]}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from prover.cli_options import add_config_options, config_from_args
+from prover.cli_options import ProverArgumentParser, add_config_options, config_from_args
 from prover.theorem_input import InputError
 from prover.tracing.coq_trace import CoqTraceConfig
 from prover.tracing.runner import TraceSummary
@@ -25,7 +25,7 @@ from search.backends.coq.config import CoqBackendConfig
 _COQ_OPTIONS_USED = ("coqtop", "coq_args", "start_timeout", "memory_limit_mb", "printing_depth")
 
 
-def add_trace_command(commands: argparse._SubParsersAction) -> None:
+def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]) -> None:
     parser = commands.add_parser(
         "trace", help="trace real proofs into a step dataset (Coq files, or a LeanDojo-traced repository)",
         description="Replay every proof of Coq .v files (default: the installed standard library) through "

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset, UnitRecord
+from prover.tracing.schema import StepRow
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def _reason(detail: str) -> str:
     return " ".join(text.split()[:6])[:60] or "unknown"
 
 
-TraceFunction = Callable[[TraceJob, CoqTraceConfig], tuple[UnitRecord, list]]
+TraceFunction = Callable[[TraceJob, CoqTraceConfig], tuple[UnitRecord, list[StepRow]]]
 
 
 def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig, *,
