@@ -15,9 +15,8 @@ import torch
 from module_loading import load_module
 from transformers import AutoTokenizer
 
-from planner.errors import PlannerError, PlannerModelLoadError
 from planner.model_loading import check_model_reference, load_causal_lm, resolve_dtype
-from search.errors import ModelLoadError, ProverError
+from search.errors import ModelLoadError
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADER = ROOT / "planner" / "model_loading.py"
@@ -109,14 +108,6 @@ def test_require_eos_refuses_a_tokenizer_without_one(model_dir: Path, tmp_path: 
     load_causal_lm(str(no_eos), device="cpu")  # a policy may take its EOS from the generation config
     with pytest.raises(ModelLoadError, match="no EOS token"):
         load_causal_lm(str(no_eos), device="cpu", require_eos=True)
-
-
-def test_model_load_errors_are_one_family_under_prover_error() -> None:
-    planner_error = PlannerModelLoadError("m", "r")
-    assert isinstance(planner_error, ModelLoadError) and isinstance(planner_error, PlannerError)
-    assert isinstance(planner_error, ProverError)
-    assert str(planner_error) == "cannot load planner model 'm': r"
-    assert str(ModelLoadError("m", "r")) == "cannot load step-prover model 'm': r"
 
 
 def _calls_from_pretrained(path: Path) -> list[int]:
