@@ -26,7 +26,7 @@ from prover.policy_server import PolicyServerConfig
 from prover.run_spec import DriverConfig, RunSpec, Tables, render_toml
 from prover.theorem_input import InputError, read_text
 from search import BackendUnavailableError, SearchConfig
-from search.validation import ConfigError
+from search.validation import ConfigError, Problem
 
 if TYPE_CHECKING:
     from prover.retrieval.policy import RetrievalConfig
@@ -249,11 +249,17 @@ def planner_settings(args: argparse.Namespace) -> PlannerSettings | None:
     of both planner configs."""
     if not getattr(args, "planner", False):
         return None
-    problems = Problems()
-    client = problems.build("planner", lambda: config_from_args(PlannerClientConfig, args, prefix="planner"))
-    plan = problems.build("planner", lambda: config_from_args(PlannerConfig, args, prefix="planner"))
-    if client is None or plan is None:
-        raise InputError("; ".join(problems.messages))
+    found: list[Problem] = []
+    configs = []
+    for config_cls in (PlannerClientConfig, PlannerConfig):
+        try:
+            configs.append(config_from_args(config_cls, args, prefix="planner"))
+        except ConfigError as exc:
+            found += exc.problems
+    if found:
+        raise ConfigError("planner configuration", tuple(found))
+    client, plan = configs
+    assert isinstance(client, PlannerClientConfig) and isinstance(plan, PlannerConfig)
     return PlannerSettings(client, plan)
 
 

@@ -32,8 +32,8 @@ from prover.planner_cli import (
     planned_record_fields,
     print_planned_result,
 )
-from prover.theorem_input import InputError
 from search import SearchConfig
+from search.validation import ConfigError
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -57,11 +57,10 @@ def test_options_become_validated_configs() -> None:
     assert pickle.loads(pickle.dumps(settings)) == settings
 
 
-def test_invalid_values_are_input_errors() -> None:
-    with pytest.raises(InputError, match="provider"):
-        planner_settings(parse("--planner", "--planner-provider", "nope"))
-    with pytest.raises(InputError, match="replans"):
-        planner_settings(parse("--planner", "--planner-replans", "-1"))
+def test_invalid_values_of_both_configs_are_reported_together() -> None:
+    with pytest.raises(ConfigError) as caught:
+        planner_settings(parse("--planner", "--planner-provider", "nope", "--planner-replans", "-1"))
+    assert caught.value.keys == ("provider", "replans")
 
 
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
