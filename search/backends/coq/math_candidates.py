@@ -24,6 +24,8 @@ _COMPLEX_MARKS = re.compile(r"\b(?:Ci|Cplus|Cmult|Cminus|Cinv|Cdiv|Cmod|RtoC)\b"
 _INT_MARKS = re.compile(r"%Z\b|\bZ\.\w+|\bZpos\b|\bZneg\b|\bIZR\b")
 _MOD = re.compile(r"\bmod\b|\bZ\.modulo\b|\bNat\.modulo\b|\bZ\.div\b|\bNat\.div\b|\bdiv\b|\s/\s")
 _NUMBER = re.compile(r"\(?-?\d+\)?")
+# A numeral (not the digit of a name such as l1) or an arithmetic operator (not list append ++).
+_ARITHMETIC = re.compile(r"(?<![\w'])\d|(?<!\+)[+*^](?!\+)|\s[-/]\s")
 _SQRT = re.compile(r"\bsqrt\s+(\w+|\([^()]*\))")
 # Bounds that make a variable range over a few values: "a <= x < b", "a < x <= b", "x < b", "x <= b" ...
 _BOUND_PAIR = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
@@ -75,7 +77,7 @@ def goal_domain(view: GoalView) -> Domain:
         _COMPLEX_MARKS.search(view.conclusion) is not None)
     # Arithmetic without a typed variable or a marked function: the numbers' scope is the header's
     # (``Open Scope R_scope``, or nat by default), which the goal text does not show: both.
-    unknown = re.search(r"\d|[+*^]", view.conclusion) is not None and not (real or integer or complex_)
+    unknown = _ARITHMETIC.search(view.conclusion) is not None and not (real or integer or complex_)
     return Domain(real=real or complex_ or (unknown and not natural), integer=integer,
                   natural=natural or unknown,
                   transcendental=_TRANSCENDENTAL.search(text) is not None,

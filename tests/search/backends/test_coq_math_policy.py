@@ -161,3 +161,12 @@ def test_closed_arithmetic_gets_the_procedures_of_both_scopes() -> None:
     """``(1/2 + 1/3) * (1/2 - 1/3) = 5/36`` reads the same under nat_scope and R_scope."""
     found = tactics("1 goal\n  ============================\n  (1 / 2 + 1 / 3) * (1 / 2 - 1 / 3) = 5 / 36")
     assert {"lra", "field", "lia", "vm_compute; reflexivity"} <= set(found)
+
+
+def test_goals_about_lists_get_no_arithmetic_procedures() -> None:
+    """``l1`` holds a digit and ``++`` a plus sign: neither is arithmetic."""
+    pp = ("1 goal\n  A : Type\n  l1, l2 : list A\n  H : l1 ++ l2 = []\n"
+          "  ============================\n  l1 = []")
+    found = tactics(pp)
+    assert not {"lra", "nra", "field", "psatz R 2", "psatz Z 2"} & set(found)
+    assert {"destruct l1", "induction l1"} <= set(found)
