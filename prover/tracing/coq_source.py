@@ -19,6 +19,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from search.backends.coq.header_text import HeaderTextError, comment_end, string_end
 from search.errors import PicklableError
 
 _SELECTOR_BRACE = re.compile(r"(?:\d+|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*\{")
@@ -63,7 +64,7 @@ def split_source(text: str, file: str = "<text>") -> list[SourceSentence]:
             return sentences
         line, column = lines.position(i)
         end, kind = _sentence_end(text, i, file, lines)
-        sentences.append(SourceSentence(_one_line(text[i:end], file, lines, i), i, line, column, kind))
+        sentences.append(SourceSentence(_one_line(text[i:end]), i, line, column, kind))
         i = end
 
 
@@ -112,55 +113,39 @@ def _skip_blank(text: str, i: int, file: str, lines: _LineIndex) -> int:
 
 
 def _skip_comment(text: str, start: int, file: str, lines: _LineIndex) -> int:
-    """The offset just past the comment opening at ``start`` (comments nest; strings inside are lexed)."""
-    depth = 0
-    i = start
-    n = len(text)
-    while i < n:
-        if text.startswith("(*", i):
-            depth += 1
-            i += 2
-        elif text.startswith("*)", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
-        elif text[i] == '"':
-            i = _skip_string(text, i, file, lines)
-        else:
-            i += 1
-    raise SourceError(file, lines.position(start)[0], "unterminated comment")
+    """The offset just past the comment opening at ``start`` (Coq's lexer: ``header_text``)."""
+    try:
+        return comment_end(text, start)
+    except HeaderTextError as exc:
+        raise _source_error(exc, file, lines) from exc
 
 
 def _skip_string(text: str, start: int, file: str, lines: _LineIndex) -> int:
     """The offset just past the string opening at ``start`` (``""`` inside is an escaped quote)."""
-    i = start + 1
-    n = len(text)
-    while i < n:
-        if text[i] == '"':
-            if i + 1 < n and text[i + 1] == '"':
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    raise SourceError(file, lines.position(start)[0], "unterminated string")
+    try:
+        return string_end(text, start)
+    except HeaderTextError as exc:
+        raise _source_error(exc, file, lines) from exc
 
 
-def _one_line(raw: str, file: str, lines: _LineIndex, base: int) -> str:
-    """The sentence without comments, whitespace outside strings collapsed to single spaces."""
+def _source_error(exc: HeaderTextError, file: str, lines: _LineIndex) -> SourceError:
+    """The lexer's error at the line where the unterminated comment or string opens."""
+    return SourceError(file, lines.position(exc.offset or 0)[0], exc.problem)
+
+
+def _one_line(raw: str) -> str:
+    """The sentence without comments, whitespace outside strings collapsed to single spaces (``raw`` was
+    lexed whole by ``_sentence_end``, so its comments and strings end)."""
     out: list[str] = []
     i = 0
     n = len(raw)
     while i < n:
         if raw.startswith("(*", i) or raw[i].isspace():
-            if raw[i].isspace():
-                i += 1
-            else:
-                i = _skip_comment(raw, i, file, _Offset(lines, base))
+            i = i + 1 if raw[i].isspace() else comment_end(raw, i)
             if out and out[-1] != " ":
                 out.append(" ")
         elif raw[i] == '"':
-            end = _skip_string(raw, i, file, _Offset(lines, base))
+            end = string_end(raw, i)
             out.append(raw[i:end])
             i = end
         else:
@@ -178,14 +163,3 @@ class _LineIndex:
     def position(self, offset: int) -> tuple[int, int]:
         index = bisect.bisect_right(self._starts, offset) - 1
         return index + 1, offset - self._starts[index] + 1
-
-
-class _Offset(_LineIndex):
-    """A line index shifted by ``base`` (for errors found while cleaning one sentence)."""
-
-    def __init__(self, lines: _LineIndex, base: int) -> None:
-        self._lines = lines
-        self._base = base
-
-    def position(self, offset: int) -> tuple[int, int]:
-        return self._lines.position(self._base + offset)

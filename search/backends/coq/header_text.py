@@ -16,9 +16,20 @@ run text are the same string, whatever a comment hid.
 
 from __future__ import annotations
 
+from search.errors import PicklableError
 
-class HeaderTextError(ValueError):
-    """The header is not lexable: an unterminated comment or string, or an unfinished sentence."""
+
+class HeaderTextError(PicklableError, ValueError):
+    """The text is not lexable: an unterminated comment or string, or an unfinished sentence.
+
+    ``problem`` names it without the text; ``offset`` is where the unterminated comment or string opens
+    (None for sentence problems), so a reader of whole files can name the line.
+    """
+
+    def __init__(self, message: str, *, problem: str = "", offset: int | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or message
+        self.offset = offset
 
 
 def strip_comments(text: str) -> str:
@@ -28,10 +39,10 @@ def strip_comments(text: str) -> str:
     index = 0
     while index < len(text):
         if text.startswith("(*", index):
-            index = _skip_comment(text, index)
+            index = comment_end(text, index)
             out.append(" ")
         elif text[index] == '"':
-            end = _string_end(text, index)
+            end = string_end(text, index)
             out.append(text[index:end])
             index = end
         else:
@@ -40,7 +51,7 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _skip_comment(text: str, start: int) -> int:
+def comment_end(text: str, start: int) -> int:
     """The index after the comment opening at ``start`` (nested comments and strings inside)."""
     depth = 0
     index = start
@@ -54,13 +65,14 @@ def _skip_comment(text: str, start: int) -> int:
             if depth == 0:
                 return index
         elif text[index] == '"':
-            index = _string_end(text, index)
+            index = string_end(text, index)
         else:
             index += 1
-    raise HeaderTextError(f"unterminated comment starting {text[start:start + 40]!r}")
+    raise HeaderTextError(f"unterminated comment starting {text[start:start + 40]!r}",
+                          problem="unterminated comment", offset=start)
 
 
-def _string_end(text: str, start: int) -> int:
+def string_end(text: str, start: int) -> int:
     """The index after the string literal opening at ``start`` (``""`` inside is an escaped quote)."""
     index = start + 1
     while index < len(text):
@@ -70,7 +82,8 @@ def _string_end(text: str, start: int) -> int:
                 continue
             return index + 1
         index += 1
-    raise HeaderTextError(f"unterminated string starting {text[start:start + 40]!r}")
+    raise HeaderTextError(f"unterminated string starting {text[start:start + 40]!r}",
+                          problem="unterminated string", offset=start)
 
 
 def split_header(text: str) -> list[str]:
@@ -83,7 +96,7 @@ def split_header(text: str) -> list[str]:
     while index < len(text):
         char = text[index]
         if char == '"':
-            end = _string_end(text, index)
+            end = string_end(text, index)
             current.append(text[index:end])
             index = end
             continue
