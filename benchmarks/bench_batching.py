@@ -31,9 +31,9 @@ from types import ModuleType
 
 import torch
 
-from prover.batching import BatchingPolicy
-from prover.hf_policy import HFPolicy
-from prover.hf_policy_config import HFPolicyConfig
+from prover.parallel.batching import BatchingPolicy
+from prover.policies.hf_policy import HFPolicy
+from prover.policies.hf_policy_config import HFPolicyConfig
 from search.protocols import Policy
 from search.types import Candidate
 
@@ -124,7 +124,12 @@ def ray_run(tiny: ModuleType, model, tokenizer, config: HFPolicyConfig, states, 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    from prover.policy_server import HFPolicyFactory, PolicyServerConfig, RemotePolicy, start_policy_server
+    from prover.parallel.policy_server import (
+        HFPolicyFactory,
+        PolicyServerConfig,
+        RemotePolicy,
+        start_policy_server,
+    )
 
     with tempfile.TemporaryDirectory() as directory:
         tiny.save_tiny(Path(directory), model, tokenizer)

@@ -203,7 +203,7 @@ def sweep_kills(trials: int, limit: int, folder: Path, rng: random.Random) -> Ro
     try:
         for trial in range(trials):
             out = folder / f"sweep-{trial}"
-            argv = [sys.executable, "-m", "prover.cli", "sweep", "coq_basic", "--backend", "coq",
+            argv = [sys.executable, "-m", "prover.cli.main", "sweep", "coq_basic", "--backend", "coq",
                     "--policy", "tactics", "--split", "test", "--limit", str(limit), "--workers", "2",
                     "--max-expansions", "6", "--tactic-timeout", "2", "--address", address, "--out", str(out)]
             before = _kill_after(argv, out, rng.randint(1, limit - 2))

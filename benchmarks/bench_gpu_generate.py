@@ -6,7 +6,7 @@ process, same batch, same sampler (temperature, top-p 1, no top-k):
 
 - baseline: ``model.generate(num_return_sequences=4)``: each prompt is copied 4 times and encoded 4 times,
   the KV cache grows by concatenation, every decode step is launched from Python;
-- the product's sampler (``prover.prefix_sampler.SharedPrefixSampler``, what ``HFPolicy`` runs by
+- the product's sampler (``prover.policies.prefix_sampler.SharedPrefixSampler``, what ``HFPolicy`` runs by
   default): each prompt is encoded once (prefill in chunks); its KV cache is shared by its 4 samples
   (decode attention reads the prompt part once per prompt, not once per sample); generated tokens go to a
   static per-sample KV buffer; decode steps run eagerly. It also computes each sampled token's raw
@@ -38,7 +38,7 @@ import transformers
 from random_models import random_qwen2
 from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-from prover.prefix_sampler import PrefixDecoding, SharedPrefixSampler
+from prover.policies.prefix_sampler import PrefixDecoding, SharedPrefixSampler
 
 logger = logging.getLogger("bench_gpu_generate")
 

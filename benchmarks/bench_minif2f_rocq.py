@@ -69,7 +69,7 @@ def write_rows(items: list[BenchmarkItem], path: Path) -> None:
 
 
 def run_sweep(rows: Path, out: Path, args: argparse.Namespace) -> None:
-    from prover.cli import main
+    from prover.cli.main import main
 
     argv = ["sweep", str(rows), "--backend", "coq", "--policy", "tactics", "--workers", str(args.workers),
             "--max-expansions", str(args.max_expansions), "--time-limit", str(args.time_limit),

@@ -20,7 +20,7 @@ import torch
 from random_models import random_qwen2
 from transformers import Qwen2Config
 
-from prover.prefix_sampler import SharedPrefixSampler
+from prover.policies.prefix_sampler import SharedPrefixSampler
 
 
 def parse_args() -> argparse.Namespace:

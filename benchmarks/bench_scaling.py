@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from prover.backends import BackendSettings
-from prover.policies import PolicySpec
+from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec
 from prover.sweep.pool import SupervisedPool
 from prover.sweep.worker import Task, WorkerSetup

@@ -1,10 +1,10 @@
 """One run's configuration as one frozen, typed value: the ``RunSpec``.
 
-The command line (``prover.cli_spec``), with or without a config file, builds it once; after that only the
+The command line (``prover.cli.spec``), with or without a config file, builds it once; after that only the
 spec travels: to the search (``search.prove(..., sessions=spec.driver.sessions)`` chooses the driver), to
 every sweep worker (``prover.sweep.worker.WorkerSetup``) and into a sweep's results folder, as TOML
 (``tables``, written by ``render_toml``). The tables are the ones a ``--config`` file holds
-(``prover.config_file`` reads them), so the configuration a run prints or stores can be given back to it.
+(``prover.cli.config_file`` reads them), so the configuration a run prints or stores can be given back to it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 import tomli_w
 
 from prover.backends import BackendSettings
-from prover.planner_cli import PlannerSettings
-from prover.policies import PolicySpec
-from prover.policy_server import PolicyServerConfig
+from prover.cli.planner import PlannerSettings
+from prover.parallel.policy_server import PolicyServerConfig
+from prover.policies.spec import PolicySpec
 from search import SearchConfig
 from search.validation import Validated, setting
 
@@ -58,7 +58,7 @@ class RunSpec:
     derived: tuple[str, ...] = ()
 
     def tables(self) -> Tables:
-        """The spec as the tables of a config file (``prover.config_file``): ``backend``, ``driver``,
+        """The spec as the tables of a config file (``prover.cli.config_file``): ``backend``, ``driver``,
         ``search``, ``policy``, the policy's own table (``model``, ``openai`` or ``retrieval``), the
         backend's (``coq``, ``repl`` or ``dojo``), ``planner`` and ``server``. Secrets (API keys) are left
         out; ``None`` is the string ``"none"``."""

@@ -64,7 +64,7 @@ def scripted_spec(search, sessions: int = 1):
     """The ``RunSpec`` of a sweep whose backend and policy factories are scripted (given to ``run_sweep``
     beside it): the spec carries the search and driver settings every worker uses."""
     from prover.backends import BackendSettings
-    from prover.policies import PolicySpec
+    from prover.policies.spec import PolicySpec
     from prover.run_spec import DriverConfig, RunSpec
     from search.backends.lean import LeanReplConfig
 
@@ -167,6 +167,6 @@ def shared_policy() -> ScriptedPolicy:
 
 def unloadable_policy() -> ScriptedPolicy:
     """A policy factory whose model cannot load (what ``HFPolicy`` raises for broken weights)."""
-    from prover.hf_policy_config import ModelLoadError
+    from prover.policies.hf_policy_config import ModelLoadError
 
     raise ModelLoadError("/models/broken", "model: the weights are truncated")

@@ -2,7 +2,7 @@
 
 ``add_train_command(commands)`` adds the sub-command to ``prover``'s parser; its options are generated from
 ``ExpertConfig``, ``FilterConfig``, ``TrainConfig`` and ``SweepConfig`` plus the run options ``prover sweep``
-has (``prover.cli_spec``), and a config file may give them (``--config``, ``--print-config``).
+has (``prover.cli.spec``), and a config file may give them (``--config``, ``--print-config``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from prover.cli_options import ProverArgumentParser, add_config_options, config_from_args
-from prover.cli_spec import (
+from prover.cli.config_file import add_config_file_options
+from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args
+from prover.cli.spec import (
     Problems,
     add_run_options,
     add_server_options,
@@ -23,11 +24,10 @@ from prover.cli_spec import (
     run_spec,
     search_config,
 )
-from prover.config_file import add_config_file_options
 from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
 from prover.expert.report import ExpertReport
-from prover.hf_policy_config import HFPolicyConfig
-from prover.policies import PolicySpec
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec, Tables, config_table
 from prover.sweep.config import SweepConfig
 from prover.theorem_input import InputError
@@ -71,10 +71,10 @@ def expert_config(args: argparse.Namespace) -> ExpertConfig:
 
 
 def run_train_command(args: argparse.Namespace, console: Console) -> int:
-    """Run (or resume) the loop; 0 when every round finished. Errors propagate to ``prover.cli.main``."""
+    """Run (or resume) the loop; 0 when every round finished. Errors propagate to ``prover.cli.main.main``."""
     from prover.expert.loop import ExpertRun, base_model, run_expert_iteration
-    from prover.hf_policy_config import check_model_reference
-    from prover.policies import preflight
+    from prover.policies.hf_policy_config import check_model_reference
+    from prover.policies.spec import preflight
 
     problems = Problems()
     config = problems.build("expert", lambda: expert_config(args))

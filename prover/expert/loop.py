@@ -43,8 +43,8 @@ from prover.expert.trajectories import (
     union_pairs,
     write_trajectories,
 )
-from prover.hf_policy_config import HFPolicyConfig
-from prover.policies import PolicySpec
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.memory_budget import apply_memory_budget
@@ -127,7 +127,7 @@ def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | 
         logger.warning("memory: %s", budget.message())
     served = None
     if spec.policy.model is not None and spec.server is not None:
-        from prover.policy_server import serve_model
+        from prover.parallel.policy_server import serve_model
         from prover.sweep.runner import connect_ray
 
         connect_ray(sweep.address)

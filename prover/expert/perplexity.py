@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from planner.model_loading import load_causal_lm
-from prover.step_prompt import step_prompt
+from prover.policies.step_prompt import step_prompt
 
 if TYPE_CHECKING:
     import torch

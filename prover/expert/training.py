@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from planner.model_loading import load_causal_lm
 from prover.expert.config import TrainConfig
 from prover.expert.perplexity import encode_pair
-from prover.step_prompt import step_prompt
+from prover.policies.step_prompt import step_prompt
 from search.errors import ModelLoadError
 
 if TYPE_CHECKING:

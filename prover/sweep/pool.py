@@ -20,7 +20,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayError, RayTaskError
 
-from prover.hf_policy_config import ModelLoadError
+from prover.policies.hf_policy_config import ModelLoadError
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.worker import SearchWorker, Task, WorkerSetup, make_record
 from search import BackendUnavailableError

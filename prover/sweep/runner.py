@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prover.logs import quiet_ray_token_notice
+from prover.cli.logs import quiet_ray_token_notice
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.cache_report import cache_summary

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from prover.policies import for_theorem
+from prover.policies.spec import for_theorem
 from prover.run_spec import RunSpec
 from prover.sweep.graph_pages import GRAPH_FIELD, graph_of
 from search import (
@@ -30,7 +30,7 @@ from search import (
 
 if TYPE_CHECKING:
     from planner import PlannerClient
-    from prover.planner_cli import PlannerSettings
+    from prover.cli.planner import PlannerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class SearchWorker:
                      started: float) -> dict[str, Any]:
         """One attempt through plans; the planner client is built once per worker."""
         from planner import PlannerEndpointError, make_planner_client, prove_with_planner
-        from prover.planner_cli import planned_record_fields
+        from prover.cli.planner import planned_record_fields
 
         if self._planner_client is None:
             self._planner_client = make_planner_client(settings.client)

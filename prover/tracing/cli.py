@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from prover.cli_options import ProverArgumentParser, add_config_options, config_from_args
+from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args
 from prover.theorem_input import InputError
 from prover.tracing.coq_trace import CoqTraceConfig
 from prover.tracing.runner import TraceSummary

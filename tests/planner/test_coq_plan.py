@@ -9,7 +9,7 @@ from planner_worlds import ListClient
 
 from planner import PlannerConfig, PlanStopReason, plan_backend_for, prove_with_planner
 from planner.coq_plan import CoqPlanBackend
-from prover.cli import main
+from prover.cli.main import main
 from search import SearchConfig, Theorem
 from search.backends.coq import CoqBackend, CoqTacticPolicy
 from search.types import ProofFinished, TacticState

@@ -25,13 +25,13 @@ from rich.console import Console
 from scripted import QED
 
 from planner import PlannerClientConfig, PlannerConfig, prove_with_planner
-from prover.cli_spec import planner_settings
-from prover.planner_cli import (
+from prover.cli.planner import (
     PlannerSettings,
     add_planner_options,
     planned_record_fields,
     print_planned_result,
 )
+from prover.cli.spec import planner_settings
 from search import SearchConfig
 from search.validation import ConfigError
 
@@ -133,7 +133,7 @@ def test_a_planned_sweep_checks_the_backend_and_the_endpoint_before_any_work(
         tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
-    from prover.cli import main
+    from prover.cli.main import main
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

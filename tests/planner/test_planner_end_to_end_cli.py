@@ -12,7 +12,7 @@ from planner_chat_server import ChatServer
 from planner_repl import plan_repl_config
 from planner_worlds import TACTICS, THEOREM
 
-from prover.cli import main
+from prover.cli.main import main
 
 
 def argv(tmp_path: Path, server: ChatServer, *extra: str) -> list[str]:

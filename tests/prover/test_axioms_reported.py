@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.sweep import Task, make_record, summarise, write_report
 from prover.sweep.benchmark import BenchmarkItem
 from search import Theorem

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
+from prover.cli.main import main
 
 BAD_BYTES = "not UTF-8 text (byte 0xff at column 3); is it a binary file? Save it as UTF-8"
 BIG = "Theorem big : " + " /\\ ".join(["1 = 1"] * 560_000) + "."  # 5 MB
@@ -59,7 +59,8 @@ def test_a_binary_benchmark_in_a_separate_process(tmp_path: Path) -> None:
     for argv in (["prove", "--backend", "coq", "--policy", "tactics", "--file", str(path), "--name", "t"],
                  ["sweep", str(path), "--backend", "coq", "--policy", "tactics", "--out",
                   str(tmp_path / "out")]):
-        done = subprocess.run([sys.executable, "-m", "prover.cli", *argv], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-m", "prover.cli.main", *argv], capture_output=True,
+                              text=True,
                               env=env, timeout=120)
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert done.stderr.strip().splitlines()[-1] == (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sweep_fixtures import write_benchmark
 
-from prover.cli import build_parser, main
-from prover.cli_spec import policy_spec
+from prover.cli.main import build_parser, main
+from prover.cli.spec import policy_spec
 from prover.sweep import Task, make_record
 from prover.sweep.report import SweepSummary, TheoremOutcome, budget_figure, budget_of
 from prover.sweep.runner import report_from_folder
@@ -36,7 +36,7 @@ def test_coq_without_policy_uses_the_coq_tactic_list(capsys: pytest.CaptureFixtu
 
 
 def test_a_lean_model_asked_for_coq_is_named(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="prover.cli_spec"):
+    with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
         spec = policy_spec(_args("prove", "--backend", "coq", "--policy", "model", "x"), "coq")
     assert spec.kind == "model" and "a Lean step prover" in caplog.text
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pickle
 
-import prover.hf_policy_config
+import prover.policies.hf_policy_config
 from planner import PlannerError, PlannerModelLoadError
 from prover.sweep.pool import FATAL
 from prover.theorem_input import InputError
@@ -16,7 +16,7 @@ from search.errors import ModelLoadError, PicklableError, ProverError
 def test_input_and_model_load_errors_are_prover_errors() -> None:
     assert issubclass(InputError, ProverError) and issubclass(InputError, ValueError)
     assert issubclass(ModelLoadError, ProverError) and issubclass(ProverError, PicklableError)
-    assert prover.hf_policy_config.ModelLoadError is ModelLoadError  # one class, wherever it is imported from
+    assert prover.policies.hf_policy_config.ModelLoadError is ModelLoadError  # one class everywhere
 
 
 def test_the_planner_model_error_is_a_model_load_error_naming_its_role() -> None:

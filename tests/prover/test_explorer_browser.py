@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from scripted import QED, THEOREM, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.explorer import write_result_page
 from search import SearchConfig, prove
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.sweep import ResultStore, load_benchmark, pending_tasks, summarise
 from prover.sweep.report import markdown
 from prover.sweep.runner import record_known_invalid

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 import prover.expert.loop as loop
-from prover.cli import build_parser
+from prover.cli.main import build_parser
 from prover.expert import ExpertReport, RoundMetrics
 from prover.expert.cli import add_train_command, expert_config, run_train_command
 from prover.theorem_input import InputError
@@ -85,7 +85,7 @@ def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.Monke
 
 
 def test_a_missing_base_model_fails_before_round_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from prover.hf_policy_config import ModelLoadError
+    from prover.policies.hf_policy_config import ModelLoadError
 
     monkeypatch.setattr(loop, "run_expert_iteration", lambda *a, **k: pytest.fail("the loop must not start"))
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from expert_fixtures import torch_threads
 
-from prover.cli import main
+from prover.cli.main import main
 
 
 def records(folder: Path) -> list[dict]:
@@ -20,7 +20,7 @@ def records(folder: Path) -> list[dict]:
 @pytest.mark.slow
 def test_one_round_on_coq_then_an_evaluation_sweep_with_the_trained_model(
         ray_cluster, base_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import prover.policy_server as policy_server
+    import prover.parallel.policy_server as policy_server
 
     served = []
     real_serve_model = policy_server.serve_model

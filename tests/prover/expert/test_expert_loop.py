@@ -13,8 +13,8 @@ from sweep_fixtures import scripted_spec
 
 import prover.expert.loop as loop
 from prover.expert import ExpertConfig, ExpertRun, FilterConfig, TrainConfig, run_expert_iteration
-from prover.hf_policy_config import HFPolicyConfig
-from prover.policies import PolicySpec
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.spec import PolicySpec
 from prover.sweep import SweepConfig
 from search import SearchConfig
 
@@ -122,7 +122,7 @@ def check_model_loads(model_dir: Path, base: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from prover.hf_policy import HFPolicy
+    from prover.policies.hf_policy import HFPolicy
 
     trained = AutoModelForCausalLM.from_pretrained(model_dir)
     original = AutoModelForCausalLM.from_pretrained(base)

@@ -52,8 +52,8 @@ def test_batched_scores_equal_the_models_own_loss_on_the_tactic(scorer) -> None:
 
 
 def test_scores_agree_with_the_step_provers_logprobs(scorer) -> None:
-    from prover.hf_policy import HFPolicy
-    from prover.hf_policy_config import HFPolicyConfig
+    from prover.policies.hf_policy import HFPolicy
+    from prover.policies.hf_policy_config import HFPolicyConfig
 
     model, tokenizer = scorer
     policy = HFPolicy(HFPolicyConfig(model="tiny", seed=1, temperature=1.0, max_new_tokens=16,

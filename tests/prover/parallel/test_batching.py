@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from prover.batching import BatchingPolicy, BatchResultError, PolicyClosedError
+from prover.parallel.batching import BatchingPolicy, BatchResultError, PolicyClosedError
 from search.protocols import Policy
 
 

@@ -9,9 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from prover.hf_policy_config import HFPolicyConfig
-from prover.policies import ServedPolicy
-from prover.policy_server import (
+from prover.parallel.policy_server import (
     HFPolicyFactory,
     PolicyServer,
     PolicyServerConfig,
@@ -20,6 +18,8 @@ from prover.policy_server import (
     start_policy_server,
     start_policy_servers,
 )
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.spec import ServedPolicy
 from search.protocols import Policy
 from search.types import Candidate
 

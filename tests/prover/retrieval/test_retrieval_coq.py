@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
-from prover.policies import PolicySpec
-from prover.policy_server import PolicyServerConfig, RemotePolicy, start_policy_server, stop_servers
+from prover.cli.main import main
+from prover.parallel.policy_server import PolicyServerConfig, RemotePolicy, start_policy_server, stop_servers
+from prover.policies.spec import PolicySpec
 from prover.retrieval import RetrievalConfig
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset

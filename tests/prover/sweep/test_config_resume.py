@@ -15,8 +15,8 @@ from fake_repl_fixtures import CHAIN_STATEMENT, HEADER, chain_world, script_conf
 from scripted import THEOREM, ScriptedBackend, ScriptedPolicy
 from sweep_fixtures import POLICY_TACTICS, provable, scripted_spec
 
-from prover.cli import main
-from prover.config_file import read_config_file
+from prover.cli.config_file import read_config_file
+from prover.cli.main import main
 from prover.run_spec import DriverConfig, RunSpec, flatten
 from prover.sweep import SearchWorker, SweepConfig, Task
 from prover.sweep.manifest import CONFIG_FILE, MANIFEST, ConfigMismatchError, check_manifest

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.sweep import SweepConfig
 from prover.sweep import memory_budget as budget_module
 from prover.sweep.memory_budget import apply_memory_budget, fit_workers, worker_memory_mb

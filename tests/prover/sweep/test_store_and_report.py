@@ -157,7 +157,7 @@ def test_report_lists_plans_and_subgoal_outcomes(tmp_path: Path) -> None:
 
 def test_prover_report_rewrites_the_report_of_a_sweep_in_progress(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from prover.cli import main
+    from prover.cli.main import main
     from prover.sweep.runner import check_manifest
 
     bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable", "c": "provable"})
@@ -179,7 +179,7 @@ def test_prover_report_rewrites_the_report_of_a_sweep_in_progress(tmp_path: Path
 
 def test_prover_report_on_a_folder_without_a_sweep_is_a_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from prover.cli import main
+    from prover.cli.main import main
 
     assert main(["report", str(tmp_path)]) == 2
     assert "(no sweep.json): give the --out folder of a sweep" in capsys.readouterr().err

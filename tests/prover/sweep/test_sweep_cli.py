@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_repl_fixtures import CHAIN_STATEMENT, HEADER, chain_world, script_config
 
-from prover.cli import main
+from prover.cli.main import main
 
 
 def bench(tmp_path: Path) -> Path:

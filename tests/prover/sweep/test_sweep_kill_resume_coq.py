@@ -28,7 +28,7 @@ def test_a_coq_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_a_r
         ray_cluster, tmp_path: Path) -> None:
     out = tmp_path / "out"
     limit = 8
-    argv = [sys.executable, "-m", "prover.cli", "sweep", "coq_basic", "--backend", "coq", "--policy",
+    argv = [sys.executable, "-m", "prover.cli.main", "sweep", "coq_basic", "--backend", "coq", "--policy",
             "tactics", "--split", "test", "--limit", str(limit), "--workers", "2", "--max-expansions", "6",
             "--tactic-timeout", "2", "--address", ray_cluster.address, "--out", str(out)]
     driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -34,7 +34,7 @@ def test_a_sweep_without_an_address_never_joins_another_local_cluster(tmp_path: 
         ray_utils.write_ray_address(address)  # as `ray start` does: now a plain ray.init() would join it
         out = tmp_path / "out"
         sweep = subprocess.run(
-            [sys.executable, "-m", "prover.cli", "sweep", "coq_basic", "--backend", "coq", "--policy",
+            [sys.executable, "-m", "prover.cli.main", "sweep", "coq_basic", "--backend", "coq", "--policy",
              "tactics", "--split", "test", "--limit", "2", "--workers", "1", "--max-expansions", "16",
              "--worker-start-timeout", "30", "--out", str(out)],
             env=env, capture_output=True, text=True, timeout=240)

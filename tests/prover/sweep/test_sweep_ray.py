@@ -186,7 +186,7 @@ def test_a_model_that_cannot_load_stops_the_sweep_instead_of_failing_every_theor
         ray_cluster, tmp_path: Path) -> None:
     from sweep_fixtures import unloadable_policy
 
-    from prover.hf_policy_config import ModelLoadError
+    from prover.policies.hf_policy_config import ModelLoadError
 
     names = {f"p{i}": "provable" for i in range(4)}
     bench = write_benchmark(tmp_path / "bench.jsonl", names)

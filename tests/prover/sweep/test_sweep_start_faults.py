@@ -11,7 +11,7 @@ import pytest
 from fault_fixtures import UnavailableBackendFactory, flaky_coqtop, start_counts
 from sweep_fixtures import policy_factory, scripted_spec, write_benchmark
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.sweep import SweepConfig, run_sweep
 from search import BackendUnavailableError, SearchConfig
 

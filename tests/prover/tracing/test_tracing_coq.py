@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.tracing.coq_files import find_jobs
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset

@@ -11,7 +11,7 @@ import pytest
 from lean_dojo.data_extraction.lean import Pos
 from lean_dojo.data_extraction.traced_data import TracedTactic
 
-from prover.cli import main
+from prover.cli.main import main
 from prover.tracing.dataset import Dataset
 from prover.tracing.dojo import dojo_unit, trace_dojo
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.backends import BACKENDS, backend_classes
-from prover.policies import POLICIES
+from prover.policies.spec import POLICIES
 from prover.run_spec import DriverConfig
 from prover.theorem_input import InputError
 from search import BackendUnavailableError
@@ -85,9 +85,9 @@ def command_tables(command: str) -> dict[str, Table]:
     """The tables a config file of ``command`` (prove, sweep or train) may hold."""
     from planner import PlannerClientConfig, PlannerConfig
     from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
-    from prover.hf_policy_config import HFPolicyConfig
-    from prover.openai_policy import OpenAIPolicyConfig
-    from prover.policy_server import PolicyServerConfig
+    from prover.parallel.policy_server import PolicyServerConfig
+    from prover.policies.hf_policy_config import HFPolicyConfig
+    from prover.policies.openai_policy import OpenAIPolicyConfig
     from prover.retrieval.policy import RetrievalConfig
     from prover.sweep.config import SweepConfig
     from search import SearchConfig

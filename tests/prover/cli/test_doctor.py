@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from prover.doctor import Check, Probes, doctor_report
-from prover.setup_lean import ELAN_INIT_URL, SetupError, SetupStep, setup_lean, setup_plan
+from prover.cli.doctor import Check, Probes, doctor_report
+from prover.cli.setup_lean import ELAN_INIT_URL, SetupError, SetupStep, setup_lean, setup_plan
 from search.backends.lean.dojo_process import ProcessOutcome
 
-REPO_PROJECT = Path(__file__).resolve().parents[2] / "lean_project"
+REPO_PROJECT = Path(__file__).resolve().parents[3] / "lean_project"
 TOOLCHAIN = "leanprover/lean4:v4.24.0"
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from prover.hf_policy import HFPolicy
-from prover.hf_policy_config import HFPolicyConfig
+from prover.policies.hf_policy import HFPolicy
+from prover.policies.hf_policy_config import HFPolicyConfig
 
 pytestmark = pytest.mark.gpu
 

@@ -3,7 +3,7 @@
 ``add_run_options`` gives ``prove``, ``sweep`` and ``train`` the backend, search, driver, policy and
 backend-specific options (generated from the config classes); ``add_server_options`` the policy servers'.
 ``run_spec(args)`` builds the validated spec from the parsed options (a config file's values are among
-them, as defaults: ``prover.config_file``), reporting every invalid value at once; the argparse
+them, as defaults: ``prover.cli.config_file``), reporting every invalid value at once; the argparse
 ``Namespace`` goes no further.
 """
 
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from planner import PlannerClientConfig, PlannerConfig
 from prover.backends import BACKENDS, BackendSettings, backend_classes
-from prover.cli_options import add_config_options, config_from_args
-from prover.config_file import TACTICS_DEST
-from prover.hf_policy_config import HFPolicyConfig
-from prover.planner_cli import PlannerSettings
-from prover.policies import POLICIES, PolicySpec, natural_width
-from prover.policy_server import PolicyServerConfig
+from prover.cli.config_file import TACTICS_DEST
+from prover.cli.options import add_config_options, config_from_args
+from prover.cli.planner import PlannerSettings
+from prover.parallel.policy_server import PolicyServerConfig
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.spec import POLICIES, PolicySpec, natural_width
 from prover.run_spec import DriverConfig, RunSpec, Tables, render_toml
 from prover.theorem_input import InputError, read_text
 from search import BackendUnavailableError, SearchConfig
@@ -105,7 +105,7 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
                        help="with --policy tactics: one tactic per line, best first")
     model = parser.add_argument_group("model policy", "options of --policy model")
     add_config_options(model, HFPolicyConfig, prefix="model")
-    from prover.openai_policy import OpenAIPolicyConfig
+    from prover.policies.openai_policy import OpenAIPolicyConfig
 
     endpoint = parser.add_argument_group("openai policy", "options of --policy openai")
     add_config_options(endpoint, OpenAIPolicyConfig, prefix="openai")
@@ -190,7 +190,7 @@ def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
     if kind == "tactics":
         return PolicySpec("tactics", assistant, tactic_list(args))
     if kind == "openai":
-        from prover.openai_policy import OpenAIPolicyConfig
+        from prover.policies.openai_policy import OpenAIPolicyConfig
 
         return PolicySpec("openai", assistant, endpoint=config_from_args(OpenAIPolicyConfig, args,
                                                                           prefix="openai"))

@@ -12,9 +12,9 @@ import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
 from prover.expert.training import sft_dataset
-from prover.hf_policy import HFPolicy, HFPolicyConfig
+from prover.policies.hf_policy import HFPolicy, HFPolicyConfig
 
-BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[4] / "shared" / "benchmarks"
 STATE = "a b : ℕ\nh₀ : a ≤ b\n⊢ ∀ ε > 0, ∃ δ, |(a : ℝ) - b| < δ + ε"
 # Tactics whose first characters Qwen's BPE merges with the prompt's last ':' when tokenised together.
 MERGING = ("(h₀.trans (Nat.le_succ b))", "_", "!simp", "<;> simp")

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from prover.openai_policy import (
+from prover.policies.openai_policy import (
     OpenAICompletionsPolicy,
     OpenAIPolicyConfig,
     PolicyEndpointError,
@@ -333,7 +333,7 @@ def test_config_fields_have_help() -> None:
 
 def test_an_unreachable_endpoint_is_exit_3_for_prove_and_sweep_before_any_work(
         tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    from prover.cli import main
+    from prover.cli.main import main
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
@@ -349,7 +349,7 @@ def test_an_unreachable_endpoint_is_exit_3_for_prove_and_sweep_before_any_work(
 
 
 def test_the_preflight_request_is_one_completion_for_a_trivial_state(endpoint) -> None:
-    from prover.policies import PolicySpec, preflight
+    from prover.policies.spec import PolicySpec, preflight
 
     config = OpenAIPolicyConfig(base_url=endpoint.url, model="tiny", api_key="")
     preflight(PolicySpec("openai", "coq", endpoint=config))

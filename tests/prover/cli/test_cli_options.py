@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from prover.cli_options import add_config_options, config_from_args
+from prover.cli.options import add_config_options, config_from_args
 from search import SearchConfig
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import build_parser, main
-from prover.cli_spec import run_spec
-from prover.config_file import apply_config_file
+from prover.cli.config_file import apply_config_file
+from prover.cli.main import build_parser, main
+from prover.cli.spec import run_spec
 from prover.run_spec import RunSpec
 
 PROVE = ["prove", "--backend", "coq", "--tactics", 'intros, destruct x as [a b], exact "q"', "--alpha", "1.5",

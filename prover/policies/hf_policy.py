@@ -18,9 +18,9 @@ import torch
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from planner.model_loading import load_causal_lm
-from prover.hf_policy_config import HFPolicyConfig
-from prover.prefix_sampler import SharedPrefixSampler, unsupported
-from prover.step_prompt import step_prompt
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.prefix_sampler import SharedPrefixSampler, unsupported
+from prover.policies.step_prompt import step_prompt
 from search.errors import ModelLoadError
 from search.policy_identity import AttemptStream
 from search.protocols import Policy

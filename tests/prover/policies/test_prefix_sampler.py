@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-from prover.hf_policy import HFPolicy, HFPolicyConfig, ModelLoadError
-from prover.prefix_sampler import PrefixDecoding, SharedPrefixSampler, unsupported
+from prover.policies.hf_policy import HFPolicy, HFPolicyConfig, ModelLoadError
+from prover.policies.prefix_sampler import PrefixDecoding, SharedPrefixSampler, unsupported
 
 STATES = ("x : ℕ\n⊢ x + 0 = x", "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q", "⊢ 1")
 

@@ -2,7 +2,7 @@
 config dataclasses), the settings they make, and how a planned attempt is printed and recorded.
 
 ``prover prove`` and ``prover sweep`` call ``add_planner_options`` on their parsers,
-``prover.cli_spec.planner_settings`` on the parsed arguments (``None`` without ``--planner``) and, with
+``prover.cli.spec.planner_settings`` on the parsed arguments (``None`` without ``--planner``) and, with
 settings, ``prove_with_planner``; the output is ``print_planned_result`` (prove) or
 ``planned_record_fields`` merged into the attempt's record (sweep).
 """
@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from planner import PlannedResult, PlannerClientConfig, PlannerConfig, PlanRound, SubgoalOutcome
-from prover.cli_options import add_config_options
+from prover.cli.options import add_config_options
 
 PREFIX = "planner"
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prover.batching import BatchingPolicy, BatchingStats
+from prover.parallel.batching import BatchingPolicy, BatchingStats
 from search.errors import ProverError
 from search.policy_identity import AttemptStream
 from search.protocols import Policy
@@ -30,7 +30,7 @@ from search.types import Candidate
 from search.validation import Validated, setting
 
 if TYPE_CHECKING:
-    from prover.hf_policy_config import HFPolicyConfig
+    from prover.policies.hf_policy_config import HFPolicyConfig
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class HFPolicyFactory:
     config: HFPolicyConfig
 
     def __call__(self) -> Policy:
-        from prover.hf_policy import HFPolicy
+        from prover.policies.hf_policy import HFPolicy
 
         return HFPolicy(self.config)
 

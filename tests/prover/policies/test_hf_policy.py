@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from prover.hf_policy import HFPolicy, HFPolicyConfig, ModelLoadError, TacticSample
+from prover.policies.hf_policy import HFPolicy, HFPolicyConfig, ModelLoadError, TacticSample
 from search.protocols import Policy
 
 STATES = (
@@ -145,7 +145,7 @@ def test_a_seed_makes_sampling_reproducible_and_leaves_the_global_rng_alone(
 def test_too_long_states_are_skipped_with_a_warning(sampler, tiny_model, tiny_tokenizer, caplog):
     long_state = "⊢ " + " ∧ ".join(f"x{i} ≤ {i}" for i in range(40))
     policy = make_policy(tiny_model, tiny_tokenizer, sampler=sampler, max_prompt_tokens=40)
-    with caplog.at_level(logging.WARNING, logger="prover.hf_policy"):
+    with caplog.at_level(logging.WARNING, logger="prover.policies.hf_policy"):
         out = policy.propose([STATES[0], long_state, STATES[1]], 4)
     assert out[1] == []
     assert out[0] and out[2]

@@ -10,8 +10,8 @@ import sys
 import pytest
 from rich.console import Console
 
-from prover.cli import build_parser, main
-from prover.logs import RAY_TOKEN_LOGGER, quiet_ray_token_notice, report_retries, setup_logging
+from prover.cli.logs import RAY_TOKEN_LOGGER, quiet_ray_token_notice, report_retries, setup_logging
+from prover.cli.main import build_parser, main
 
 
 def _parsers(parser: argparse.ArgumentParser):

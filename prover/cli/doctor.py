@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.setup_lean import ELAN_INIT_URL, elan_bin_dir, read_toolchain
+from prover.cli.setup_lean import ELAN_INIT_URL, elan_bin_dir, read_toolchain
 from search.backends.lean.dojo_process import run_process
 from search.backends.lean.repl_config import default_project_dir
 

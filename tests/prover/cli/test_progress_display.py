@@ -9,9 +9,9 @@ import pytest
 from rich.console import Console
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
-from prover.cli import main
-from prover.error_causes import common_error_cause, error_cause_of
-from prover.progress_display import ProgressDisplay, status_line
+from prover.cli.error_causes import common_error_cause, error_cause_of
+from prover.cli.main import main
+from prover.cli.progress_display import ProgressDisplay, status_line
 from search import SearchConfig, SearchProgress, prove
 
 READING = SearchProgress(expansions=12, open_states=40, states=57, goals_closed=2, best_score=-1.234,

@@ -38,7 +38,7 @@ from planner.endpoint import (
     RetryPolicy,
     backoff_problems,
 )
-from prover.step_prompt import step_prompt
+from prover.policies.step_prompt import step_prompt
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
 from search.types import Candidate

@@ -19,8 +19,15 @@ from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
 from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
-from prover.cli_options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
-from prover.cli_spec import (
+from prover.cli.config_file import add_config_file_options, apply_config_file
+from prover.cli.error_causes import error_cause_of
+from prover.cli.logs import report_retries, setup_logging
+from prover.cli.options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
+from prover.cli.planner import PlannerSettings, add_planner_options, print_planned_result
+from prover.cli.progress_display import ProgressDisplay
+from prover.cli.render import print_benchmarks, print_result, print_sweep_summary
+from prover.cli.setup_lean import SetupError
+from prover.cli.spec import (
     Problems,
     add_run_options,
     add_server_options,
@@ -28,18 +35,11 @@ from prover.cli_spec import (
     print_config,
     run_spec,
 )
-from prover.config_file import add_config_file_options, apply_config_file
-from prover.error_causes import error_cause_of
 from prover.expert.cli import add_train_command
-from prover.hf_policy_config import ModelLoadError
-from prover.logs import report_retries, setup_logging
-from prover.planner_cli import PlannerSettings, add_planner_options, print_planned_result
-from prover.policies import LazyPolicy, ServedPolicy, preflight
-from prover.policy_server import PolicyServerError
-from prover.progress_display import ProgressDisplay
-from prover.render import print_benchmarks, print_result, print_sweep_summary
+from prover.parallel.policy_server import PolicyServerError
+from prover.policies.hf_policy_config import ModelLoadError
+from prover.policies.spec import LazyPolicy, ServedPolicy, preflight
 from prover.run_spec import RunSpec, config_table
-from prover.setup_lean import SetupError
 from prover.sweep.benchmark import load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
@@ -276,7 +276,7 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
 
 def start_served_policy(spec: RunSpec, sweep: SweepConfig) -> ServedPolicy:
     """Start the batching policy servers (each loads the model once, inside it) for a sweep's workers."""
-    from prover.policy_server import PolicyServerConfig, serve_model
+    from prover.parallel.policy_server import PolicyServerConfig, serve_model
     from prover.sweep.runner import connect_ray
 
     assert spec.policy.model is not None
@@ -288,7 +288,7 @@ def run_doctor(args: argparse.Namespace, console: Console) -> int:
     """Exit 0 when every check passed, 1 otherwise."""
     from rich.table import Table
 
-    from prover.doctor import doctor_report
+    from prover.cli.doctor import doctor_report
 
     checks = doctor_report(args.project_dir)
     table = Table(title="prover doctor")
@@ -307,7 +307,7 @@ def run_doctor(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_setup(args: argparse.Namespace, console: Console) -> int:
-    from prover.setup_lean import setup_lean
+    from prover.cli.setup_lean import setup_lean
 
     steps = setup_lean(args.project_dir, dry_run=args.dry_run)
     for step in steps:

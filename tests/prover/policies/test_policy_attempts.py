@@ -6,11 +6,11 @@ from dataclasses import replace
 
 from test_openai_policy import FakeEndpoint, make_policy
 
-from prover.hf_policy import HFPolicy
-from prover.hf_policy_config import HFPolicyConfig
-from prover.openai_policy import OpenAIPolicyConfig
-from prover.policies import ServedPolicy
-from prover.policy_server import RemotePolicy
+from prover.parallel.policy_server import RemotePolicy
+from prover.policies.hf_policy import HFPolicy
+from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.openai_policy import OpenAIPolicyConfig
+from prover.policies.spec import ServedPolicy
 from search import FixedTacticPolicy, fingerprint_of, for_attempt
 
 STATES = ["x : ℕ\n⊢ x + 0 = x", "⊢ True"]

@@ -1,6 +1,6 @@
 """The step-prover policy a run uses, as a picklable recipe (``PolicySpec``) that each sweep worker builds
 itself, and the clients of shared policy servers (``ServedPolicy``). The command line's options become a
-``PolicySpec`` in ``prover.cli_spec``."""
+``PolicySpec`` in ``prover.cli.spec``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prover.hf_policy_config import HFPolicyConfig
-from prover.policy_server import ServedPolicy as ServedPolicy  # the policy servers' client factory
+from prover.parallel.policy_server import ServedPolicy as ServedPolicy  # the policy servers' client factory
+from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError
 from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy, Theorem
 
 if TYPE_CHECKING:
-    from prover.openai_policy import OpenAIPolicyConfig
+    from prover.policies.openai_policy import OpenAIPolicyConfig
     from prover.retrieval.policy import RetrievalConfig
 
 POLICIES = ("model", "tactics", "openai", "retrieval")
@@ -71,11 +71,11 @@ class PolicySpec:
             assert self.retrieval is not None
             return build_retrieval_policy(self.retrieval, self.assistant)
         if self.kind == "openai":
-            from prover.openai_policy import OpenAICompletionsPolicy
+            from prover.policies.openai_policy import OpenAICompletionsPolicy
 
             assert self.endpoint is not None
             return OpenAICompletionsPolicy(self.endpoint)
-        from prover.hf_policy import HFPolicy
+        from prover.policies.hf_policy import HFPolicy
 
         assert self.model is not None
         return HFPolicy(self.model)
@@ -89,7 +89,7 @@ def preflight(spec: PolicySpec) -> None:
     exist, or a completions endpoint that does not answer one request for a trivial state (raises
     ``ModelLoadError`` or ``PolicyEndpointError``). A tactic list needs no check."""
     if spec.kind == "model" and spec.model is not None:
-        from prover.hf_policy_config import check_model_reference
+        from prover.policies.hf_policy_config import check_model_reference
 
         check_model_reference(spec.model.model)
     elif spec.kind == "openai":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli import main
+from prover.cli.main import main
 
 
 def test_prove_a_coq_theorem_needing_induction(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fake_repl_fixtures import CHAIN_STATEMENT, HEADER, chain_world, script_config
 
-from prover.cli import build_parser, main
-from prover.hf_policy_config import HFPolicyConfig
+from prover.cli.main import build_parser, main
+from prover.policies.hf_policy_config import HFPolicyConfig
 from search import SearchConfig
 from search.backends.lean import LeanReplConfig
 
@@ -101,10 +101,10 @@ def test_doctor_reports_checks_and_fixes(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_doctor_exits_0_when_every_check_passes(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    import prover.doctor
-    from prover.doctor import Check
+    import prover.cli.doctor
+    from prover.cli.doctor import Check
 
-    monkeypatch.setattr(prover.doctor, "doctor_report", lambda project_dir: [
+    monkeypatch.setattr(prover.cli.doctor, "doctor_report", lambda project_dir: [
         Check("lake", True, "/usr/bin/lake"), Check("Coq", True, "coqtop 8.16.1")])
     code = main(["doctor"])
     out = capsys.readouterr().out

@@ -3,7 +3,7 @@
 A model is far faster on one batch of 64 states than on 64 batches of one. Search workers each ask for a
 few states at a time; ``BatchingPolicy`` merges the requests of concurrent callers (threads: the threaded
 policy-server actor, or threads of one process) into one call of the policy it wraps, and hands each caller
-exactly its own results. It works without Ray; ``prover.policy_server`` wraps it in an actor.
+exactly its own results. It works without Ray; ``prover.parallel.policy_server`` wraps it in an actor.
 
 Batching rule: one dispatcher thread owns the wrapped policy (so it is never called concurrently). It takes
 the oldest pending request and waits until ``max_batch_states`` states with the same ``n`` are pending or

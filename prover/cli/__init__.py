@@ -1,0 +1,1 @@
+"""The command line: ``prover`` and its sub-commands, their options and output."""

@@ -1,0 +1,1 @@
+"""Sharing one model among many search workers: Ray policy servers and request batching."""
