@@ -12,7 +12,12 @@ from typing import Any
 
 
 def _rebuild_error(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
-    error = cls.__new__(cls, *args)
+    # The built-in class that lays the instance out (OSError's for an error that is also a ValueError and
+    # a FileNotFoundError): its ``__new__`` is the one Python accepts for ``cls``.
+    layout: type = cls
+    while layout.__module__ != "builtins" and layout.__base__ is not None:
+        layout = layout.__base__
+    error: BaseException = layout.__new__(cls, *args)
     error.args = args
     error.__dict__.update(state)
     return error

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass
 from typing import Any, ClassVar
 
-from search.errors import PicklableError
+from search.errors import ProverError
 
 Check = Callable[[Any], "str | None"]  # a field's own rule: the problem with a value, or None
 
@@ -34,7 +34,7 @@ class Problem:
     message: str  # a whole sentence naming the key, e.g. "alpha must be >= 0, got -1"
 
 
-class ConfigError(PicklableError, ValueError):
+class ConfigError(ProverError, ValueError):
     """Invalid settings; ``problems`` lists every one found, ``what`` names the configuration."""
 
     def __init__(self, what: str, problems: tuple[Problem, ...]) -> None:

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import atomic_path
-from search.errors import PicklableError
+from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
 
 STAGES = ("sweep", "collect", "filter", "train")
 
 
-class StageOrderError(PicklableError, RuntimeError):
+class StageOrderError(InputError, RuntimeError):
     """A stage needs the output of an earlier stage that has not finished (``stage``, ``missing``)."""
 
     def __init__(self, folder: Path, stage: str, missing: str) -> None:

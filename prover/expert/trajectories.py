@@ -23,7 +23,7 @@ from typing import Any
 
 from prover.expert.stages import read_jsonl, write_json, write_jsonl
 from prover.sweep.store import RESULTS_FILE
-from search.errors import PicklableError
+from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ PREFERENCES_FILE = "preferences.jsonl"
 MANIFEST_FILE = "manifest.json"
 
 
-class NoSweepResultsError(PicklableError, FileNotFoundError):
+class NoSweepResultsError(InputError, FileNotFoundError):
     """A folder given as a sweep's results holds no ``results.jsonl`` (``folder``)."""
 
     def __init__(self, folder: Path) -> None:

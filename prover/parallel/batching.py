@@ -23,27 +23,24 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from search.errors import ProverError
 from search.protocols import Policy
 from search.types import Candidate
 
 logger = logging.getLogger(__name__)
 
 
-class PolicyClosedError(RuntimeError):
+class PolicyClosedError(ProverError, RuntimeError):
     """``propose`` was called on a closed ``BatchingPolicy``, or it was closed while the request waited."""
 
 
-class BatchResultError(RuntimeError):
+class BatchResultError(ProverError, RuntimeError):
     """The wrapped policy answered a batch of ``expected`` states with ``got`` result lists."""
 
     def __init__(self, expected: int, got: int) -> None:
         super().__init__(f"the wrapped policy returned {got} result lists for a batch of {expected} states")
         self.expected = expected
         self.got = got
-
-    def __reduce__(self) -> tuple[type, tuple[int, int]]:
-        # Picklable with its data, so it crosses Ray's process boundary as itself.
-        return (type(self), (self.expected, self.got))
 
 
 @dataclass(frozen=True)

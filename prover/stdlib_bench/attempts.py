@@ -11,7 +11,7 @@ from typing import Any
 from prover.stdlib_bench.backend import StdlibBackend
 from prover.stdlib_bench.lemmas import StdlibLemma
 from search import SearchConfig, prove
-from search.errors import ProverError
+from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import ProofFinished
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
                 outcome = _search(backend, theorem, _policy(method, config, index), config)
             outcome["seconds"] = round(time.monotonic() - started, 2)
             result[method] = outcome
-    except ProverError as exc:  # the lemma's environment could not be built: not counted
+    except (BackendUnavailableError, InvalidTheoremError) as exc:  # no environment: not counted
         logger.warning("%s: %s", lemma.key, exc)
         result["environment_error"] = str(exc)
     return result

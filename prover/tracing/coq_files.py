@@ -13,12 +13,13 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from prover.theorem_input import InputError
 from prover.tracing.coq_trace import TraceJob
 
 STDLIB_SOURCE = "coq-stdlib"
 
 
-class TraceInputError(ValueError):
+class TraceInputError(InputError):
     """The files to trace cannot be found or named (the message says which path and why)."""
 
 

@@ -19,13 +19,13 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from prover.theorem_input import InputError
 from search.backends.coq.header_text import HeaderTextError, comment_end, string_end
-from search.errors import PicklableError
 
 _SELECTOR_BRACE = re.compile(r"(?:\d+|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*\{")
 
 
-class SourceError(PicklableError, ValueError):
+class SourceError(InputError):
     """The file cannot be split: an unterminated comment, string or final sentence (with its line)."""
 
     def __init__(self, file: str, line: int, problem: str) -> None:

@@ -27,15 +27,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prover.theorem_input import InputError
 from prover.tracing.schema import ARROW_SCHEMA, SCHEMA_VERSION, StepRow, rows_to_table, schema_json
-from search.errors import PicklableError
 
 logger = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-class DatasetError(PicklableError, ValueError):
+class DatasetError(InputError):
     """The folder is not a dataset of this schema, or one of its files is damaged."""
 
     def __init__(self, path: Path | str, problem: str) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from search.errors import PicklableError
+from search.errors import ProverError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ STDOUT = "stdout"
 STDERR = "stderr"
 
 
-class ProcessError(PicklableError):
+class ProcessError(ProverError):
     """Base of the errors of a managed process."""
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from search.errors import ProverError
+
 CLOSED = "Closed under the global context"
 
 # Messages coqtop -emacs wraps in tags (loading notices, "Fetching opaque proofs ...", warnings).
@@ -25,7 +27,7 @@ _UNSAFE = re.compile(r"^(?P<name>\S+) (?:is assumed to be \w+|relies on an unsaf
 _EXPANDS = re.compile(r"^Expands to: Constant\s+(?P<name>\S+)\s*$", re.MULTILINE)  # may wrap
 
 
-class AssumptionsError(ValueError):
+class AssumptionsError(ProverError, ValueError):
     """coqtop's answer is not one this module understands; the proof must be rejected."""
 
 

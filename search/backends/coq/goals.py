@@ -24,6 +24,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from search.errors import ProverError
+
 _HEADER = re.compile(r"^(\d+) (?:focused )?goals?\b[^\n]*$", re.MULTILINE)
 _ID = re.compile(r" \(ID \d+\)")
 _LATER_GOAL = re.compile(r"\n\s*\ngoal \d+ \(ID \d+\) is:\n")
@@ -34,7 +36,7 @@ ON_SHELF = "All the remaining goals are on the shelf."
 UNFOCUSED = "but there are some unfocused goals"
 
 
-class GoalDisplayError(ValueError):
+class GoalDisplayError(ProverError, ValueError):
     """coqtop printed something that is not the goal display asked for."""
 
 

@@ -35,7 +35,7 @@ from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop, Reply
 from search.backends.coq.header_names import declared, identifiers
 from search.backends.coq.header_text import header_sentences
-from search.errors import InvalidTheoremError
+from search.errors import InvalidTheoremError, ProverError
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ _CACHE_SIZE = 256
 Shadows = Mapping[str, str]  # a header's term name -> the library object it hides
 
 
-class _QueryFailed(Exception):
+class _QueryFailed(ProverError):
     """coqtop refused a Locate query."""
 
 

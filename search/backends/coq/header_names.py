@@ -15,6 +15,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from search.errors import ProverError
+
 _TOKEN = re.compile(
     r'"(?:[^"]|"")*"'  # a string literal ("" escapes a quote)
     r"|#\[(?:local|global|export)\]"  # the locality attributes a header may use
@@ -31,7 +33,7 @@ ELIMINATORS = ("_ind", "_rect", "_rec", "_sind")
 _PREFIX_WORDS = {"Local", "Global", "Polymorphic", "Monomorphic", "#[local]", "#[global]", "#[export]"}
 
 
-class HeaderNamesError(ValueError):
+class HeaderNamesError(ProverError, ValueError):
     """The sentence declares something this module cannot read."""
 
 

@@ -16,10 +16,10 @@ run text are the same string, whatever a comment hid.
 
 from __future__ import annotations
 
-from search.errors import PicklableError
+from search.errors import ProverError
 
 
-class HeaderTextError(PicklableError, ValueError):
+class HeaderTextError(ProverError, ValueError):
     """The text is not lexable: an unterminated comment or string, or an unfinished sentence.
 
     ``problem`` names it without the text; ``offset`` is where the unterminated comment or string opens

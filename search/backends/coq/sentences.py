@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
+from search.errors import ProverError
+
 # A terminator as Coq's lexer sees it: a dot, then whitespace or the end of the text.
 _TERMINATOR = re.compile(r"\.(?=\s|\Z)")
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 
-class SentenceError(ValueError):
+class SentenceError(ProverError, ValueError):
     """The text is not a sequence of complete sentences."""
 
 

@@ -274,6 +274,8 @@ class CoqSession:
         self._discard()
         try:
             self._top, self._base_id = self._start()
+        except ProcessError:
+            raise  # coqtop died or hung again while starting: ``_restore`` tries again
         except ProverError as exc:
             raise RestoreError(f"coqtop does not start again: {exc}") from exc
         self.restarts += 1

@@ -45,7 +45,7 @@ from search.backends.coq.coqtop import CoqTop, Reply
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.process import STDOUT, ManagedProcess, ProcessDied, ProcessTimeout
 from search.backends.start_retry import start_with_retries
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
 from search.types import Verdict
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ _SCRIPT = 'ulimit -v "$1" 2>/dev/null; shift; "$@" 2>&1; echo "@@coqc-exit:$?"'
 Prepare = Callable[[CoqTop, float], None]
 
 
-class AuditError(Exception):
+class AuditError(ProverError):
     """The auditing coqtop refused a command or gave an answer that cannot be trusted."""
 
 

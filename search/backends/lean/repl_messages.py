@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeAlias
 
+from search.errors import ProverError
 
-class ReplProtocolError(Exception):
+
+class ReplProtocolError(ProverError):
     """The REPL printed something that is not one of its documented answers."""
 
 

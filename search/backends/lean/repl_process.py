@@ -26,7 +26,7 @@ from search.backends.lean.repl_messages import (
     tactic_request,
 )
 from search.backends.process import STDOUT, ManagedProcess, ProcessError, ProcessTimeout
-from search.errors import BackendUnavailableError, PicklableError
+from search.errors import BackendUnavailableError, ProverError
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class MemoryLimitExceeded(ProcessError):
         self.limit_bytes = limit_bytes
 
 
-class HeaderError(PicklableError):
+class HeaderError(ProverError):
     """A theorem header did not elaborate in a fresh environment; ``messages`` are Lean's."""
 
     def __init__(self, messages: tuple[str, ...]) -> None:

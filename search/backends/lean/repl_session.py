@@ -33,7 +33,7 @@ from search.backends.lean.repl_process import (
 from search.backends.lean.repl_theorem import header_error, open_theorem
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
 from search.backends.start_retry import start_with_retries
-from search.errors import BackendUnavailableError, InvalidTheoremError, PicklableError
+from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class ReplStateRef:
     path: Path = field(default=())
 
 
-class ReplayError(PicklableError):
+class ReplayError(ProverError):
     """A state could not be restored in a process. ``process_failed``: the process must be replaced."""
 
     def __init__(self, message: str, *, process_failed: bool) -> None:

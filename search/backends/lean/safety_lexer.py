@@ -20,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+from search.errors import ProverError
+
 
 class Kind(Enum):
     """What a token is; comments produce no token at all."""
@@ -47,7 +49,7 @@ class Token:
     offset: int
 
 
-class LexError(ValueError):
+class LexError(ProverError, ValueError):
     """The text cannot be tokenised safely; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:
