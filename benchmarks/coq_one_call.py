@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    items = load_benchmark(resolve_benchmark(args.benchmark), args.split)[: args.limit]
+    items = load_benchmark(resolve_benchmark(args.benchmark), args.split, "coq")[: args.limit]
     records = run_baseline(items, args.out, workers=args.workers)
     print(json.dumps(summary(records.values()), indent=2))
     return 0

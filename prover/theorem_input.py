@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from search import DojoLocator, Theorem
+from search.backends.coq.header_text import HeaderTextError, without_comments
 from search.errors import ProverError
 
 LEAN_DECL = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)?(theorem|lemma|example)\b"
@@ -67,10 +68,22 @@ def coq_theorem_from_text(text: str, header: str = "") -> Theorem:
     if match is None:
         raise InputError("a Coq statement must start with `Theorem NAME :` (or Lemma, Example, ...): "
                          f"got {text.strip()[:80]!r}")
-    statement = text.strip()
+    statement = coq_statement(text, f"the statement of {match.group(2)!r}")
     if not statement.endswith("."):
         statement += "."
     return Theorem(name=match.group(2), statement=statement, header=header)
+
+
+def coq_statement(text: str, where: str) -> str:
+    """A Coq statement as it is read: without its comments (``header_text.without_comments``: nested
+    comments, strings kept as written), stripped. The text the safety filter checks is then the text Coq
+    runs and records show, and statements that explain a hypothesis in a comment (miniF2F-rocq's
+    ``amc12b_2020_p5``, ``imo_1977_p5``) are accepted. Raises ``InputError`` naming ``where`` for a
+    comment or string that does not end."""
+    try:
+        return without_comments(text).strip()
+    except HeaderTextError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def theorem_from_text(text: str, header: str, assistant: str) -> Theorem:
@@ -79,9 +92,10 @@ def theorem_from_text(text: str, header: str, assistant: str) -> Theorem:
     return lean_theorem_from_text(text, header)
 
 
-def theorem_from_file(path: Path, name: str | None = None) -> Theorem:
+def theorem_from_file(path: Path, name: str | None = None, assistant: str | None = None) -> Theorem:
     """Find theorem ``name`` in a ``.jsonl`` benchmark, a ``.lean`` file or a ``.v`` file; a ``.v`` file
-    needs no name when it holds one theorem named like the file (the miniF2F-rocq layout)."""
+    needs no name when it holds one theorem named like the file (the miniF2F-rocq layout). A ``.jsonl``
+    row is read for ``assistant`` (``theorem_from_row``)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if path.suffix == ".v":
@@ -89,7 +103,7 @@ def theorem_from_file(path: Path, name: str | None = None) -> Theorem:
     if name is None:
         raise InputError(f"{path}: give the theorem's name (--name)")
     if path.suffix == ".jsonl":
-        return theorem_from_jsonl(path, name)
+        return theorem_from_jsonl(path, name, assistant)
     text = read_text(path)
     if path.suffix == ".lean":
         return _theorem_from_source(path, text, name, LEAN_DECL, _lean_statement_end)
@@ -99,7 +113,8 @@ def theorem_from_file(path: Path, name: str | None = None) -> Theorem:
 def coq_theorem_from_file(path: Path, name: str | None = None) -> Theorem:
     """The theorem ``name`` (default: the file's stem) of a Coq file: the header is everything before
     ``Theorem NAME`` (or ``Lemma`` ...), the statement that sentence; whatever follows (``Proof.``,
-    ``Admitted.``, a proof, nothing) is ignored. Raises ``InputError`` naming the file."""
+    ``Admitted.``, a proof, nothing) is ignored, and the statement's comments are removed
+    (``coq_statement``). Raises ``InputError`` naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -119,10 +134,11 @@ def coq_theorem_from_source(text: str, name: str, where: str) -> Theorem:
     line = text.count("\n", 0, match.start()) + 1
     end = _TERMINATOR.search(code, match.end())
     if end is None:
+        coq_statement(text[match.start():], f"{where}:{line} ({name})")  # names an unclosed comment
         raise InputError(f"{where}:{line}: the statement of {name!r} has no final '.'")
+    statement = coq_statement(text[match.start():end.end()], f"{where}:{line} ({name})")
     try:
-        return Theorem(name=name, statement=text[match.start():end.end()].strip(),
-                       header=text[:match.start()].rstrip() + "\n")
+        return Theorem(name=name, statement=statement, header=text[:match.start()].rstrip() + "\n")
     except ValueError as exc:
         raise InputError(f"{where}:{line}: {exc}") from exc
 
@@ -160,16 +176,20 @@ def code_only(text: str) -> str:
     return "".join(out)
 
 
-def theorem_from_row(row: dict[str, Any], where: str) -> Theorem:
-    """A theorem from one benchmark row (the format of ../shared/benchmarks)."""
+def theorem_from_row(row: dict[str, Any], where: str, assistant: str | None = None) -> Theorem:
+    """A theorem from one benchmark row (the format of ../shared/benchmarks). For ``assistant`` "coq" the
+    statement's comments are removed (``coq_statement``); otherwise it is kept as written."""
     missing = [key for key in ("name", "statement") if not isinstance(row.get(key), str)]
     if missing:
         raise InputError(f"{where}: the row lacks {', '.join(missing)}")
+    statement = row["statement"]
+    if assistant == "coq":
+        statement = coq_statement(statement, f"{where} ({row['name']})")
     locator = None
     if all(isinstance(row.get(k), str) for k in ("repo_url", "commit", "file_path", "full_name")):
         locator = DojoLocator(row["repo_url"], row["commit"], row["file_path"], row["full_name"])
     try:
-        return Theorem(name=row["name"], statement=row["statement"], header=row.get("header") or "",
+        return Theorem(name=row["name"], statement=statement, header=row.get("header") or "",
                        locator=locator)
     except ValueError as exc:
         raise InputError(f"{where}: {exc}") from exc
@@ -193,14 +213,14 @@ def jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def theorem_from_jsonl(path: Path, name: str) -> Theorem:
-    """Theorem ``name`` of a benchmark file; the whole file is read, so a broken line anywhere in it is an
-    error here as in a sweep."""
+def theorem_from_jsonl(path: Path, name: str, assistant: str | None = None) -> Theorem:
+    """Theorem ``name`` of a benchmark file, read for ``assistant`` (``theorem_from_row``); the whole file
+    is read, so a broken line anywhere in it is an error here as in a sweep."""
     found = [(number, row) for number, row in jsonl_rows(path) if row.get("name") == name]
     if not found:
         raise InputError(f"{path}: no row named {name!r}")
     number, row = found[0]
-    return theorem_from_row(row, f"{path}:{number}")
+    return theorem_from_row(row, f"{path}:{number}", assistant)
 
 
 def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str],

@@ -144,7 +144,7 @@ def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
         if not args.name and args.file.suffix != ".v":
             raise InputError("with --file give --name (a .v file needs none when its theorem is named "
                              "like the file)")
-        return theorem_from_file(args.file, args.name or None)
+        return theorem_from_file(args.file, args.name or None, assistant)
     if not args.statement:
         raise InputError("give the statement as text, or --file FILE --name NAME")
     return theorem_from_text(args.statement, header, assistant)
@@ -216,7 +216,8 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     assert sweep is not None  # run_spec raised otherwise
     if args.print_config:
         return print_config(spec.tables() | {"sweep": config_table(sweep)}, spec)
-    load_benchmark(resolve_benchmark(args.benchmark), sweep.split)  # a bad file or split: before any start
+    # A bad file, split or statement: before any start.
+    load_benchmark(resolve_benchmark(args.benchmark), sweep.split, spec.backend.spec.assistant)
     console.print(Text(describe_policy(spec.policy, chosen=args.policy is not None)), highlight=False,
                   soft_wrap=True)
     check_backend_starts(spec.backend.name, spec.backend)

@@ -44,9 +44,10 @@ def resolve_benchmark(name_or_path: str) -> Path:
                      f"(set ${BENCHMARKS_ENV} to a folder of .jsonl files to add names)")
 
 
-def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
-    """The rows of ``path`` (only ``split`` if given), in file order; names must be unique. A folder is
-    read as the miniF2F-rocq layout (``load_coq_folder``)."""
+def load_benchmark(path: Path, split: str | None = None, assistant: str | None = None) -> list[BenchmarkItem]:
+    """The rows of ``path`` (only ``split`` if given), in file order, read for ``assistant`` (a Coq row's
+    statement loses its comments: ``theorem_from_row``); names must be unique. A folder is read as the
+    miniF2F-rocq layout (``load_coq_folder``)."""
     if path.is_dir():
         return load_coq_folder(path, split)
     items: list[BenchmarkItem] = []
@@ -54,7 +55,7 @@ def load_benchmark(path: Path, split: str | None = None) -> list[BenchmarkItem]:
     splits: Counter[str] = Counter()
     for number, row in jsonl_rows(path):
         where = f"{path}:{number}"
-        theorem = theorem_from_row(row, where)
+        theorem = theorem_from_row(row, where, assistant)
         if theorem.name in seen:
             raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
         seen[theorem.name] = number

@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from prover.backends import BACKENDS
 from prover.cli.logs import quiet_ray_token_notice
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
@@ -101,7 +102,7 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     The folder records the configuration (``sweep.json``, ``config.toml``); a resume with another one is
     refused (``ConfigMismatchError``)."""
     path = resolve_benchmark(benchmark)
-    items = load_benchmark(path, config.split)[: config.limit]
+    items = load_benchmark(path, config.split, spec.backend.spec.assistant)[: config.limit]
     folder = Path(config.out)
     imports = spec.policy.required_imports()
     tables = sweep_tables(spec, config)
@@ -153,7 +154,9 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     path = Path(manifest["benchmark"])
     if not path.exists():
         raise InputError(f"{folder}: its benchmark {path} is gone")
-    items = load_benchmark(path, manifest.get("split"))[: manifest.get("limit")]
+    backend = BACKENDS.get(manifest.get("backend") or "")
+    items = load_benchmark(path, manifest.get("split"), backend.assistant if backend else None)
+    items = items[: manifest.get("limit")]
     records = read_records(folder)
     attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
     summary = summarise(items, records, attempts)

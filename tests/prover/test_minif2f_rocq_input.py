@@ -14,6 +14,8 @@ from prover.sweep import ResultStore, load_benchmark, pending_tasks, summarise
 from prover.sweep.report import markdown
 from prover.sweep.runner import record_known_invalid
 from prover.theorem_input import InputError, coq_theorem_from_file, theorem_from_file
+from search.backends.coq.header_text import without_comments
+from search.backends.coq.safety import check_coq_theorem
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 ROCQ_VALID = SHARED / "minif2f_rocq_valid.jsonl"
@@ -50,7 +52,7 @@ def test_a_folder_reads_back_the_rows_it_was_built_from(tmp_path: Path) -> None:
     for item in items:
         row = rows[item.theorem.name]
         assert item.split == "valid" and item.invalid is None
-        assert item.theorem.statement == row["statement"].strip()
+        assert item.theorem.statement == without_comments(row["statement"]).strip()
         assert item.theorem.header.strip() == row["header"].strip()
 
 
@@ -84,13 +86,67 @@ def test_declarations_in_comments_and_the_proof_are_ignored(tmp_path: Path) -> N
                     "Lemma t1 (n : nat) : (* (* nested *) *) n + 0 = n.\nProof.\n  lia.\nQed.\n"
                     "Theorem t2 : True.\n")
     theorem = coq_theorem_from_file(path)
-    assert theorem.statement == "Lemma t1 (n : nat) : (* (* nested *) *) n + 0 = n."
+    assert theorem.statement == "Lemma t1 (n : nat) : n + 0 = n."  # the statement's comment removed
     assert theorem.header == "(* Theorem t1 : False. is only a comment *)\nRequire Import Arith.\n"
     assert theorem_from_file(path, "t2").statement == "Theorem t2 : True."
     unfinished = tmp_path / "t3.v"
     unfinished.write_text("Theorem t3 : True")
     with pytest.raises(InputError, match=r"t3\.v:1: the statement of 't3' has no final"):
         coq_theorem_from_file(unfinished)
+    open_comment = tmp_path / "t4.v"
+    open_comment.write_text("Require Import Arith.\n\nTheorem t4 :\n  (* a (* nested *) one. True.\n")
+    with pytest.raises(InputError, match=r"t4\.v:3 \(t4\): unterminated comment"):
+        coq_theorem_from_file(open_comment)
+
+
+COMMENTED = ("amc12b_2020_p5", "imo_1977_p5")  # the valid rows whose statements hold comments
+ASSUMING = "amc12a_2016_p3"  # its header declares `Parameter Rfloor` and `Axiom Rfloor_spec`
+
+
+def test_coq_rows_lose_their_statement_comments_and_pass_the_filter() -> None:
+    as_written = {i.theorem.name: i.theorem for i in load_benchmark(ROCQ_VALID, "valid")}
+    coq = {i.theorem.name: i.theorem for i in load_benchmark(ROCQ_VALID, "valid", "coq")}
+    for name in COMMENTED:
+        assert "(*" in as_written[name].statement  # other assistants' rows are kept as written
+        assert "comments are not allowed" in (check_coq_theorem(name, as_written[name].header,
+                                                                as_written[name].statement) or "")
+        assert "(*" not in coq[name].statement and "*)" not in coq[name].statement
+    assert coq["amc12b_2020_p5"].statement.splitlines()[2] == "  ap = aw + al ->"
+    assert "r < a + b ->\n" in coq["imo_1977_p5"].statement
+    refused = {name: reason for name, t in coq.items()
+               if (reason := check_coq_theorem(name, t.header, t.statement)) is not None}
+    assert set(refused) == {ASSUMING}, refused  # every other row, the 8 marked coq_8_16 included
+    assert refused[ASSUMING].startswith("header: 'Parameter' is not allowed: it declares an assumption")
+    assert "Parameter Rfloor" in refused[ASSUMING]
+
+
+def test_a_row_with_an_unterminated_statement_comment_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    rows = [{"name": "ok", "split": "valid", "header": "", "statement": "Theorem ok : True."},
+            {"name": "bad", "split": "valid", "header": "", "statement": "Theorem bad : (* True."}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(InputError, match=r"rows\.jsonl:2 \(bad\): unterminated comment"):
+        load_benchmark(path, "valid", "coq")
+    assert [i.theorem.statement for i in load_benchmark(path, "valid")][1] == "Theorem bad : (* True."
+    with pytest.raises(InputError, match=r"rows\.jsonl:2 \(bad\): unterminated comment"):
+        theorem_from_file(path, "bad", "coq")
+
+
+def test_prove_proves_a_row_whose_statement_holds_a_comment(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--json", "--file", str(ROCQ_VALID),
+                 "--name", "amc12b_2020_p5"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["proved"], result
+    assert "(*" not in result["proof"]["text"] and "  ap = aw + al ->\n" in result["proof"]["text"]
+
+
+def test_prove_names_why_a_header_that_declares_an_axiom_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--file", str(ROCQ_VALID),
+                 "--name", ASSUMING])
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 2
+    assert "'Parameter' is not allowed: it declares an assumption, which a proof could use without" in err
 
 
 def test_coq_8_16_rows_are_invalid_with_their_reason_and_never_run(tmp_path: Path) -> None:
@@ -138,7 +194,7 @@ def test_prove_loads_the_policys_libraries_after_the_header(capsys: pytest.Captu
 
 @pytest.mark.slow
 def test_sweep_a_minif2f_rocq_folder(ray_cluster, tmp_path: Path) -> None:
-    rows = rocq_rows(("mathd_algebra_123", "mathd_numbertheory_301", "aime_1983_p9"))
+    rows = rocq_rows(("mathd_algebra_123", "mathd_numbertheory_301", "aime_1983_p9", *COMMENTED, ASSUMING))
     for row in rows.values():
         write_v(tmp_path / "bench" / "valid", row)
     write_v(tmp_path / "bench" / "test", rows["aime_1983_p9"])  # another split: not run
@@ -148,12 +204,16 @@ def test_sweep_a_minif2f_rocq_folder(ray_cluster, tmp_path: Path) -> None:
                  "--out", str(out)])
     assert code == 0
     records = {r["theorem"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
-    assert set(records) == {"mathd_algebra_123", "mathd_numbertheory_301", "aime_1983_p9"}
+    assert set(records) == set(rows)
     assert records["mathd_algebra_123"]["status"] == "proved"
     assert records["mathd_algebra_123"]["split"] == "valid"
+    assert records["amc12b_2020_p5"]["status"] == "proved"  # its statement's comment is gone
+    assert records[ASSUMING]["status"] == "invalid"
     manifest = json.loads((out / "sweep.json").read_text())
     assert "From Hammer Require Import Tactics." in manifest["imports"]
-    assert "Libraries loaded after each header" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Libraries loaded after each header" in report
+    assert f"- {ASSUMING}: header: 'Parameter' is not allowed: it declares an assumption" in report
 
 
 def test_a_sweep_queue_keeps_theorems_of_one_header_together() -> None:

@@ -44,6 +44,12 @@ HEADER_UNSOUND_WORDS = frozenset({
     "AdmitAxiom",  # Coq.Compat.AdmitAxiom: `Axiom proof_admitted : False`, the stdlib's own admit
 })
 
+# Commands that assume what they declare: a proof could use it unproved. Named as such when refused.
+ASSUMPTION_COMMANDS = frozenset({
+    "Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Hypothesis", "Hypotheses", "Variable",
+    "Variables", "Context",
+})
+
 _QUALID = r"[^\W\d][\w']*(?:\.[^\W\d][\w']*)*"
 _QUALIDS = rf"{_QUALID}(?: {_QUALID})*"
 _IDENT = r"[^\W\d][\w']*"
@@ -61,6 +67,7 @@ _FORMS = {
     "option": re.compile(rf"{_LOCALITY}(?:Set|Unset) (?P<option>[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)*)\."),
 }
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+_ASSUMPTION = re.compile(rf"{_LOCALITY}(?P<word>{'|'.join(sorted(ASSUMPTION_COMMANDS))})\b")
 _BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 
@@ -97,6 +104,10 @@ def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None
     modules the header itself defines (they may not be imported)."""
     if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
+    command = _ASSUMPTION.match(sentence)
+    if command is not None:
+        return (f"{command['word']!r} is not allowed: it declares an assumption, which a proof could use "
+                f"without proving it (state it as a hypothesis of the theorem instead): {sentence[:80]!r}")
     classified = _classify(sentence)
     if classified is None:
         return f"command not allowed: {sentence[:80]!r}"

@@ -51,6 +51,35 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
+def without_comments(text: str) -> str:
+    """``text`` with its comments removed, read as ``strip_comments`` reads them (nested, strings kept as
+    written, ``(*`` inside a string opens nothing), but tidy: a comment still separates the tokens around
+    it (``a(*x*)b`` and ``a (*x*) b`` are ``a b``) and leaves no trailing blanks where it ended a line.
+    For statements, whose text is shown in records and reports. Raises ``HeaderTextError`` when a
+    comment or string does not end."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        if text.startswith("(*", index):
+            index = comment_end(text, index)
+            after = text[index] if index < len(text) else "\n"
+            if after in "\r\n":
+                while out and out[-1] in " \t":
+                    out.pop()
+            elif out and out[-1] in " \t" and after in " \t":
+                index += 1  # one blank on each side: keep one
+            elif out and not out[-1].isspace() and not after.isspace():
+                out.append(" ")
+        elif text[index] == '"':
+            end = string_end(text, index)
+            out.extend(text[index:end])
+            index = end
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
 def comment_end(text: str, start: int) -> int:
     """The index after the comment opening at ``start`` (nested comments and strings inside)."""
     depth = 0
