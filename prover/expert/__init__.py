@@ -3,7 +3,10 @@ the step prover with TRL, and sweep again with the new model.
 
 - ``collect_trajectories`` / ``write_trajectories``: (state, tactic) pairs and preference pairs from sweeps;
 - ``log_perplexities`` + ``filter_pairs``: the adaptive perplexity filter (``prover.expert.filtering``);
-- ``train_sft`` / ``train_dpo``: resumable TRL training (``prover.expert.training``);
+- ``train_sft`` / ``train_dpo``: resumable TRL training (``prover.expert.training``), optionally for a fixed
+  time (``TrainConfig.max_seconds``);
+- ``build_small_model``: a small Qwen2 and its tokenizer made from the pairs (``prover.expert.small_model``);
+- ``evaluate_tactics``: held-out tactic perplexity and top-1/top-k accuracy (``prover.expert.tactic_eval``);
 - ``run_expert_iteration``: the resumable loop behind ``prover train`` (``prover.expert.loop``).
 
 Importing this package does not import torch, transformers or TRL; the functions that need them do.
@@ -14,7 +17,9 @@ from prover.expert.filtering import FilterOutcome, Thresholds, compute_threshold
 from prover.expert.loop import ExpertRun, RunMismatchError, run_expert_iteration
 from prover.expert.perplexity import encode_pair, load_scorer, log_perplexities
 from prover.expert.report import ExpertReport, RoundMetrics
+from prover.expert.small_model import SmallModelConfig, build_small_model, small_qwen2, train_tokenizer
 from prover.expert.stages import StageOrderError, run_stage, stage_info
+from prover.expert.tactic_eval import TacticEval, evaluate_tactics
 from prover.expert.training import TrainResult, build_sft_trainer, sft_trainer_for, train_dpo, train_sft
 from prover.expert.trajectories import (
     NoSweepResultsError,
@@ -27,9 +32,10 @@ from prover.expert.trajectories import (
 
 __all__ = [
     "ExpertConfig", "ExpertReport", "ExpertRun", "FilterConfig", "FilterOutcome", "NoSweepResultsError",
-    "RoundMetrics", "RunMismatchError", "StageOrderError", "Thresholds", "TrainConfig", "TrainResult",
-    "Trajectories", "build_sft_trainer", "collect_trajectories", "compute_thresholds", "decide",
-    "encode_pair", "filter_pairs", "load_rows", "load_scorer", "log_perplexities", "run_expert_iteration",
-    "run_stage", "sft_trainer_for", "stage_info", "train_dpo", "train_sft", "union_pairs",
+    "RoundMetrics", "RunMismatchError", "SmallModelConfig", "StageOrderError", "TacticEval", "Thresholds",
+    "TrainConfig", "TrainResult", "Trajectories", "build_sft_trainer", "build_small_model",
+    "collect_trajectories", "compute_thresholds", "decide", "encode_pair", "evaluate_tactics", "filter_pairs",
+    "load_rows", "load_scorer", "log_perplexities", "run_expert_iteration", "run_stage", "sft_trainer_for",
+    "small_qwen2", "stage_info", "train_dpo", "train_sft", "train_tokenizer", "union_pairs",
     "write_trajectories",
 ]

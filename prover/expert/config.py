@@ -74,6 +74,11 @@ class TrainConfig(Validated):
     epochs: float = setting(1.0, above=0, finite=True, help="passes over the round's training pairs")
     max_steps: int | None = setting(
         None, min=1, help="stop after this many optimiser steps (overrides epochs)")
+    max_seconds: float | None = setting(
+        None, above=0, finite=True,
+        help="wall-clock budget of each training run in seconds: training stops after the first optimiser "
+             "step that ends past it and the model so far is the result (the learning-rate schedule still "
+             "follows epochs or max_steps)")
     learning_rate: float = setting(2e-5, above=0, finite=True, help="peak AdamW learning rate of SFT")
     lr_scheduler: str = setting("cosine", nonblank=True, help="transformers scheduler name")
     warmup: float = setting(

@@ -10,7 +10,9 @@ Precision: bf16 mixed precision on CUDA (float32 master weights unless ``weight_
 float32 on CPU. Checkpoints (weights, optimiser, scheduler, RNG) go to ``work_dir/checkpoint-N`` every
 ``save_steps``; a rerun with the same ``work_dir`` resumes from the last one. The final model and tokenizer
 are written to ``final_dir`` with ``train_result.json`` and renamed into place only when complete, so an
-existing ``final_dir`` means the training finished (a rerun returns its recorded result at once).
+existing ``final_dir`` means the training finished (a rerun returns its recorded result at once). With
+``max_seconds`` a run stops once its training loop has run that long (``time_budget.TimeBudget``) and
+publishes the model it has; a resumed run gets the whole budget again.
 
 torch, transformers, datasets and TRL are imported inside the functions: importing this module is cheap.
 """
@@ -47,7 +49,7 @@ RESULT_FILE = "train_result.json"
 class TrainResult:
     """What one training run produced. ``train_loss``: mean loss over the run's steps (those after a resume
     only); ``tokens``: tokens TRL counted in the batches (prompt included); ``resumed_from``: the checkpoint
-    a resumed run started from."""
+    a resumed run started from; ``time_limited``: the run was stopped by ``TrainConfig.max_seconds``."""
 
     kind: str  # sft or dpo
     model_dir: str
@@ -58,6 +60,7 @@ class TrainResult:
     tokens: int | None
     resumed_from: str | None
     seconds: float
+    time_limited: bool = False
 
 
 def train_device(config: TrainConfig) -> str:
@@ -144,7 +147,7 @@ def sft_trainer_for(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                      learning_rate=config.learning_rate, completion_only_loss=True)
     with quiet_progress():
         trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(pairs, tokenizer),
-                             processing_class=tokenizer, callbacks=list(callbacks))
+                             processing_class=tokenizer, callbacks=[*callbacks, *_time_budget(config)])
     return _log_to_logger(trainer)
 
 
@@ -161,8 +164,17 @@ def build_dpo_trainer(preferences: Sequence[dict[str, Any]], *, init_model: str,
     dataset = preference_dataset(preferences, tokenizer.eos_token)
     with quiet_progress():
         trainer = DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
-                             processing_class=tokenizer, callbacks=list(callbacks))
+                             processing_class=tokenizer, callbacks=[*callbacks, *_time_budget(config)])
     return _log_to_logger(trainer)
+
+
+def _time_budget(config: TrainConfig) -> list[TrainerCallback]:
+    """The callback that enforces ``max_seconds``, if it is set."""
+    if config.max_seconds is None:
+        return []
+    from prover.expert.time_budget import TimeBudget
+
+    return [TimeBudget(config.max_seconds)]
 
 
 def train_sft(pairs: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path, final_dir: Path,
@@ -197,6 +209,8 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
     """Train (resuming from the last checkpoint in ``work_dir``) and publish the model at ``final_dir``."""
     from transformers.trainer_utils import get_last_checkpoint
 
+    from prover.expert.time_budget import TimeBudget
+
     done = finished_result(final_dir)
     if done is not None:
         logger.info("%s already trained into %s", kind, final_dir)
@@ -211,9 +225,11 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
         output = trainer.train(resume_from_checkpoint=resume)
     tokens = next((int(e["num_tokens"]) for e in reversed(trainer.state.log_history) if "num_tokens" in e),
                   None)
+    budgets = [c for c in trainer.callback_handler.callbacks if isinstance(c, TimeBudget)]
     result = TrainResult(kind=kind, model_dir=str(final_dir), init_model=init_model, examples=examples,
                          steps=int(trainer.state.global_step), train_loss=float(output.training_loss),
-                         tokens=tokens, resumed_from=resume, seconds=round(time.perf_counter() - started, 3))
+                         tokens=tokens, resumed_from=resume, seconds=round(time.perf_counter() - started, 3),
+                         time_limited=any(b.stopped_at_step is not None for b in budgets))
     _publish(trainer, final_dir, result)
     del trainer
     free_accelerator_memory()

@@ -2,6 +2,9 @@
 
 Not tests: ``conftest.py`` in this folder loads these helpers and exposes them as session fixtures.
 
+Both are built by the product's ``prover.expert.small_model`` (the small model a CPU can train), in a tinier
+shape:
+
 - ``tiny_tokenizer()``: a byte-level BPE with Qwen2's normaliser and pre-tokeniser, trained on a few lines of
   Lean-like text, so Lean's unicode (ℕ ∀ ⊢ ≤ →) and the ``:::`` separator round-trip exactly.
 - ``tiny_qwen2(tokenizer)``: a 2-layer ``Qwen2ForCausalLM`` (float32, seeded), briefly trained on
@@ -14,15 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+from transformers import PreTrainedTokenizerFast, Qwen2ForCausalLM
 
-EOS = "<|endoftext|>"
-PAD = "<|pad|>"
-# Qwen2's pre-tokenisation (transformers' Qwen2Tokenizer): letters in runs, every digit alone, punctuation
-# runs. Matching it matters beyond fidelity: ``AutoTokenizer`` on a saved directory whose config.json says
-# ``qwen2`` builds a Qwen2Tokenizer that imposes this pipeline; any other would tokenise differently.
-QWEN2_PRETOKENIZE_REGEX = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""  # noqa: E501
+from prover.expert.small_model import SmallModelConfig, small_qwen2, train_tokenizer
+
+# The shape of the tiny model: 2 layers, hidden 64, 4 heads, 2 KV heads (its vocabulary is the tokenizer's).
+TINY_SHAPE = SmallModelConfig(hidden_size=64, intermediate_size=128, layers=2, heads=4, kv_heads=2,
+                              context=256)
 
 # (state, tactics that prove or advance it). Several tactics per state give sampling something to choose.
 TRAINING_PAIRS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -55,25 +56,7 @@ def tiny_tokenizer(*, vocab_size: int = 400, with_pad: bool = True) -> PreTraine
     ``with_pad=False`` leaves the pad token unset (as many base-model tokenizers do) so callers can test
     the fall-back to EOS. No BOS is added, as with Qwen.
     """
-    special = [EOS, PAD] if with_pad else [EOS]
-    tok = Tokenizer(models.BPE())
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=special,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator([*training_texts(), *EXTRA_CORPUS] * 4, trainer=trainer)
-    kwargs = {"pad_token": PAD} if with_pad else {}
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, **kwargs)
+    return train_tokenizer([*training_texts(), *EXTRA_CORPUS] * 4, vocab_size=vocab_size, with_pad=with_pad)
 
 
 def tiny_qwen2(
@@ -84,25 +67,9 @@ def tiny_qwen2(
     Seeded, so two calls give identical weights. ``train_steps`` Adam steps on the tiny training set teach
     it to end tactics with EOS; 0 leaves it random.
     """
-    torch.manual_seed(seed)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=pad_id,
-    )
-    model = Qwen2ForCausalLM(config).to(torch.float32)
+    model = small_qwen2(tokenizer, TINY_SHAPE, seed=seed)
     if train_steps > 0:
         _train(model, tokenizer, train_steps)
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = pad_id
     return model.eval()
 
 
