@@ -11,10 +11,13 @@ attempts are identical searches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from search.protocols import Policy
@@ -40,6 +43,24 @@ def settings_digest(kind: str, settings: Any) -> str:
     """``kind:`` and a short stable hash of ``settings`` (JSON-serialisable; key order does not matter)."""
     text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
     return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+@functools.cache
+def code_digest(*modules: str) -> str:
+    """A short stable hash of the source of ``modules`` (dotted names). A policy whose proposals come from
+    rules written in code (the Coq tactic policy's candidates, retrieval's name mapping) puts it in its
+    fingerprint, so failures an older version of the rules found are not reused once the rules change.
+    Raises ``ValueError`` for a module without a source file."""
+    digest = hashlib.sha256()
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:  # a parent package is missing
+            spec = None
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            raise ValueError(f"no source file for module {name!r}")
+        digest.update(name.encode() + b"\0" + Path(spec.origin).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from search.errors import ProverError
+from search.policy_identity import fingerprint_of
 from search.protocols import Policy
 from search.types import Candidate
 
@@ -127,6 +128,11 @@ class BatchingPolicy:
             self._bump(requests=1)
             self._cond.notify_all()
         return request.future.result()
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The wrapped policy's (batching changes no proposal), for a proof cache's failures."""
+        return fingerprint_of(self.policy)
 
     def stats(self) -> BatchingStats:
         """A snapshot of the counters."""

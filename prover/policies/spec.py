@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from prover.parallel.policy_server import ServedPolicy as ServedPolicy  # the policy servers' client factory
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.theorem_input import InputError
-from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy, Theorem
+from search import DEFAULT_LEAN_TACTICS, Candidate, FixedTacticPolicy, Policy, Theorem, fingerprint_of
 
 if TYPE_CHECKING:
     from prover.policies.openai_policy import OpenAIPolicyConfig
@@ -111,11 +111,20 @@ class LazyPolicy:
         self.theorem = theorem
         self._policy: Policy | None = None
 
+    @property
+    def fingerprint(self) -> str | None:
+        """The built policy's, for a proof cache's failures (reading it builds the policy: a search reads
+        it once its session is open)."""
+        return fingerprint_of(self._built())
+
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        return self._built().propose(states, n)
+
+    def _built(self) -> Policy:
         if self._policy is None:
             policy = self.spec()
             self._policy = policy if self.theorem is None else for_theorem(policy, self.theorem)
-        return self._policy.propose(states, n)
+        return self._policy
 
 
 def for_theorem(policy: Policy, theorem: Theorem) -> Policy:

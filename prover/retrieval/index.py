@@ -16,6 +16,8 @@ vector. Entries keep the state text, read again at query time to map hypothesis 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -78,6 +80,15 @@ class RetrievalIndex:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A short hash of what the index answers from (its entries, in order, and its feature cut-off):
+        equal for two indexes of the same corpus, whatever path it was read from. Computed once."""
+        digest = hashlib.sha256(repr(self.vectorizer.max_df).encode())
+        for entry in self.entries:
+            digest.update(repr((entry.state, entry.tactics)).encode())
+        return digest.hexdigest()[:16]
 
     @property
     def vocabulary_size(self) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from search.policy_identity import fingerprint_of, for_attempt, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
 
@@ -23,6 +24,24 @@ class MixturePolicy:
     @property
     def width(self) -> int | None:
         return self._width
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Names the parts (their fingerprints, in order) and their normalised weights, for a proof cache's
+        failures; ``None`` when a part has none (then neither has the mixture)."""
+        names = [fingerprint_of(policy) for policy, _ in self.parts]
+        if any(name is None for name in names):
+            return None
+        return settings_digest("mixture", [[name, weight] for name, (_, weight) in zip(names, self.parts,
+                                                                                      strict=True)])
+
+    def for_attempt(self, attempt: int) -> MixturePolicy:
+        """The mixture for attempt ``attempt`` of pass@N: each part's own attempt (a sampling part draws
+        anew, a deterministic one stays); this mixture itself when no part changes."""
+        parts = [(for_attempt(policy, attempt), weight) for policy, weight in self.parts]
+        if all(new is old for (new, _), (old, _) in zip(parts, self.parts, strict=True)):
+            return self
+        return MixturePolicy(parts, width=self._width)
 
     def for_theorem(self, theorem: object) -> MixturePolicy:
         """The mixture with each part that can be specialised to ``theorem`` (``for_theorem``, as the

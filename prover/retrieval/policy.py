@@ -8,6 +8,7 @@ their logarithms are the scores, so the engine treats them like a model's mean l
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -18,11 +19,16 @@ from prover.retrieval.index import Neighbour, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
 from prover.retrieval.names import Context, map_tactic
 from prover.retrieval.state_text import parse_goal
+from search.policy_identity import code_digest, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
 from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
+
+# The modules whose rules turn neighbours into candidates: their source is part of the fingerprint.
+RETRIEVAL_MODULES = ("prover.retrieval.policy", "prover.retrieval.index", "prover.retrieval.names",
+                     "prover.retrieval.state_text", "search.backends.coq.goal_view")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +60,15 @@ class RetrievalPolicy:
     @property
     def width(self) -> int:
         return self.config.width
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the corpus (the index's content) and every setting, for a proof cache's failures, with the
+        version of the name-mapping rules. Every field of the config counts, read from the dataclass, so
+        a new setting needs no edit here. The policy is deterministic: it has no ``for_attempt``."""
+        settings = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config)}
+        return settings_digest("retrieval", {"index": self.index.digest, "settings": settings,
+                                             "code": code_digest(*RETRIEVAL_MODULES)})
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         if not states:

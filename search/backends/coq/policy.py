@@ -31,7 +31,7 @@ from search.backends.coq.goal_view import (
     mentions,
     top_level,
 )
-from search.policy_identity import settings_digest
+from search.policy_identity import code_digest, settings_digest
 from search.types import Candidate, Theorem
 
 # (tactic, weight): closing tactics first, then simplification and structure.
@@ -53,6 +53,9 @@ COQ_POLICY_IMPORTS: tuple[str, ...] = (
     "Require Import ZifyPow.", "Require Import PreOmega.", "Require Import Lra.", "Require Import Psatz.",
     "Require Import Ring.", "Require Import Field.", "From Hammer Require Import Tactics.",
 )
+# The modules whose rules make the candidates: their source is part of the policy's fingerprint.
+CANDIDATE_MODULES = ("search.backends.coq.policy", "search.backends.coq.math_candidates",
+                     "search.backends.coq.goal_view", "search.backends.coq.clock")
 # Symbols that make a type a proposition rather than data.
 _PROP_SYMBOLS = re.compile(r"=|<|>|/\\|\\/|->|~|\b(?:forall|exists|True|False|In)\b")
 
@@ -109,10 +112,12 @@ class CoqTacticPolicy:
 
     @property
     def fingerprint(self) -> str:
-        """Names everything that decides the proposals, for a shared proof cache (the policy is
-        deterministic: it has no ``for_attempt``)."""
+        """Names everything that decides the proposals, for a shared proof cache: the settings (``width``
+        only says how many a search asks for, which the cache's scope counts), the header's definitions
+        (``for_theorem``) and the version of the candidate rules. The policy is deterministic: it has no
+        ``for_attempt``."""
         return settings_digest("coq-tactics", [self.fixed, self.max_names, self.imports, self.definitions,
-                                               self.slow_limit])
+                                               self.slow_limit, code_digest(*CANDIDATE_MODULES)])
 
     def for_theorem(self, theorem: Theorem) -> CoqTacticPolicy:
         """This policy, knowing the definitions of ``theorem``'s header (for ``unfold``)."""

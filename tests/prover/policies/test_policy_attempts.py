@@ -77,3 +77,24 @@ def test_served_policies_carry_the_model_fingerprint_to_each_attempt() -> None:
     assert for_attempt(remote, 2).fingerprint == "model:abc#attempt=2"
     unnamed = RemotePolicy("handle")
     assert for_attempt(unnamed, 2) is unnamed and fingerprint_of(unnamed) is None
+
+
+def test_wrappers_carry_the_fingerprint_of_the_policy_they_wrap() -> None:
+    """Batching and lazy building change no proposal, so a proof cache treats them as the wrapped policy:
+    failures found through them are reused exactly where the wrapped policy's would be."""
+    from prover.parallel.batching import BatchingPolicy
+    from prover.policies.spec import LazyPolicy, PolicySpec
+    from search import DEFAULT_LEAN_TACTICS, Theorem
+    from search.backends.coq import CoqTacticPolicy
+
+    fixed = FixedTacticPolicy(("simp", "ring"))
+    with BatchingPolicy(fixed, max_wait_ms=0) as batching:
+        assert batching.fingerprint == fixed.fingerprint
+    with BatchingPolicy(RemotePolicy("handle"), max_wait_ms=0) as unnamed:
+        assert fingerprint_of(unnamed) is None
+    lean = LazyPolicy(PolicySpec("tactics", "lean"))
+    assert lean.fingerprint == FixedTacticPolicy(DEFAULT_LEAN_TACTICS).fingerprint
+    theorem = Theorem("t", "Theorem t : double 1 = 2.", "Definition double (n : nat) := n + n.")
+    coq = LazyPolicy(PolicySpec("tactics", "coq"), theorem)  # specialised to the theorem's header
+    specialised = CoqTacticPolicy().for_theorem(theorem)
+    assert coq.fingerprint == specialised.fingerprint != CoqTacticPolicy().fingerprint

@@ -102,3 +102,28 @@ def test_propose_is_batched_and_truncated() -> None:
 def test_policy_is_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         CoqTacticPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_fingerprint_names_the_settings_the_header_and_the_rules() -> None:
+    """A proof cache reuses the policy's failures only under an equal fingerprint: equal settings and the
+    same header definitions (``for_theorem``) give one; any setting that changes a proposal, another
+    header's definitions, or another version of the candidate rules gives another."""
+    from search import Theorem
+    from search.backends.coq.policy import CANDIDATE_MODULES
+    from search.policy_identity import code_digest
+
+    base = CoqTacticPolicy()
+    assert base.fingerprint == CoqTacticPolicy().fingerprint == CoqTacticPolicy(width=5).fingerprint
+    for change in ({"fixed": (("lia", 1.0),)}, {"max_names": 2}, {"imports": ()}, {"slow_limit": None},
+                   {"definitions": ("double",)}):
+        assert CoqTacticPolicy(**change).fingerprint != base.fingerprint, change  # type: ignore[arg-type]
+    header = "Definition double (n : nat) := n + n."
+    one = base.for_theorem(Theorem("t", "Theorem t : double 1 = 2.", header))
+    two = base.for_theorem(Theorem("u", "Theorem u : double 2 = 4.", header))
+    other = base.for_theorem(Theorem("v", "Theorem v : True.", "Definition half (n : nat) := n."))
+    assert one.fingerprint == two.fingerprint != base.fingerprint and other.fingerprint != one.fingerprint
+    digest = code_digest(*CANDIDATE_MODULES)
+    assert len(digest) == 16 and digest == code_digest(*CANDIDATE_MODULES)
+    assert digest != code_digest(*CANDIDATE_MODULES[:-1])  # every rules module counts
+    with pytest.raises(ValueError, match="no source file"):
+        code_digest("no.such.module_here")
