@@ -26,6 +26,7 @@ from planner.openai_chat import OpenAIChatPlanner
 from planner.orchestrate import prove_with_planner
 from planner.parse import parse_plan
 from planner.plan import Plan, PlanParse, Rejection, Subgoal
+from planner.progress import PlanObserver, PlanProgress, PlanStage
 from planner.protocols import PlanBackend, PlanCheck, PlanProblem
 from planner.result import (
     PlanAttempt,
@@ -49,9 +50,12 @@ __all__ = [
     "PlanBackend",
     "PlanCheck",
     "PlanDialect",
+    "PlanObserver",
     "PlanParse",
     "PlanProblem",
+    "PlanProgress",
     "PlanRound",
+    "PlanStage",
     "PlanStopReason",
     "PlannedResult",
     "PlannerClient",

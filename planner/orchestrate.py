@@ -26,6 +26,7 @@ from planner.config import PlannerClientConfig, PlannerConfig
 from planner.lean_plan import plan_backend_for
 from planner.plan import Plan, Subgoal
 from planner.planning import PlanAsker
+from planner.progress import PlanObserver, PlanProgress, PlanStage
 from planner.prompt import initial_messages, replan_messages
 from planner.protocols import PlanBackend
 from planner.result import (
@@ -64,9 +65,11 @@ def prove_with_planner(
     cache: ProofCache | None = None,
     clock: Callable[[], float] = time.monotonic,
     observer: SearchObserver | None = None,
+    plan_observer: PlanObserver | None = None,
 ) -> PlannedResult:
     """Prove ``theorem`` through plans (see the module docstring). ``observer`` watches every search it
-    runs, one after the other (``search.progress``).
+    runs, one after the other (``search.progress``); ``plan_observer`` hears where the attempt stands
+    (round, subgoal k of n, subgoals proved: ``planner.progress``) each time it moves on.
 
     ``search_config`` holds the settings every search shares (scoring, width, tactic timeout); the planner
     config's budgets replace its ``max_expansions`` and ``time_limit``. The planner model is ``client``, or
@@ -88,6 +91,7 @@ def prove_with_planner(
                                   client=client, search_config=search_config or SearchConfig(),
                                   config=planner_config, cache=cache, clock=clock)
         attempt.observer = observer
+        attempt.plan_observer = plan_observer
         return attempt.run()
     finally:
         if owned:
@@ -104,6 +108,7 @@ class _PlannedAttempt:
         self.search_config, self.config, self.cache, self.clock = search_config, config, cache, clock
         self.start = clock()
         self.observer: SearchObserver | None = None  # watches each search (progress displays)
+        self.plan_observer: PlanObserver | None = None  # hears each step of the attempt
         self.stats = PlannerStats()
         self.search = SearchStats()
         self.proofs: dict[tuple[str, ...], tuple[str, ...]] = {}  # haves 0..i -> tactics proving i
@@ -118,6 +123,7 @@ class _PlannedAttempt:
             if self._expired():
                 return self._finish(rounds, PlanStopReason.TIME_BUDGET)
             prefix, previous = _proven_prefix(rounds[-1]) if rounds else ((), None)
+            self._report(PlanProgress(PlanStage.PLANNING, number))
             answer = self.asker.ask(self._messages(rounds), prefix=prefix, previous=previous)
             if answer.plan is None:
                 rounds.append(PlanRound(number, answer.attempts, None, failure="no usable plan"))
@@ -147,11 +153,14 @@ class _PlannedAttempt:
         sessions = self.plan_backend.open_subgoals(self.theorem, plan.lines())
         try:
             outcomes: list[SubgoalOutcome] = []
+            size = len(plan.subgoals)
             for index, subgoal in enumerate(plan.subgoals):
+                self._report(PlanProgress(PlanStage.SUBGOAL, number, index, size, proved=index))
                 outcome = self._prove_subgoal(plan, index, subgoal, sessions[index])
                 outcomes.append(outcome)
                 if outcome.tactics is None:
                     return PlanRound(number, attempts, plan, tuple(outcomes), failure=_failure(outcome))
+            self._report(PlanProgress(PlanStage.MAIN, number, subgoals=size, proved=size))
             main = self._search(MAIN, "main goal", sessions[-1], self._budget(main=True))
             if main.tactics is None:
                 return PlanRound(number, attempts, plan, tuple(outcomes), main, failure=_failure(main))
@@ -187,11 +196,12 @@ class _PlannedAttempt:
         check = self.backend.check_tactic
         if index != MAIN:  # a plan backend may restrict the tactics of its subgoals' proofs
             check = getattr(self.plan_backend, "check_subgoal_tactic", check)
-        reason, tactics, stats = search_subgoal(session, policy=self.policy, config=config,
-                                                tactic_filter=check, cache=self.cache, observer=self.observer)
-        add_stats(self.search, stats)
-        logger.info("%s: %s: %s after %d expansions", self.theorem.name, text, reason, stats.expansions)
-        return SubgoalOutcome(index, text, goal, reason, tactics, stats)
+        found = search_subgoal(session, policy=self.policy, config=config, tactic_filter=check,
+                               cache=self.cache, observer=self.observer)
+        add_stats(self.search, found.stats)
+        logger.info("%s: %s: %s after %d expansions", self.theorem.name, text, found.stop_reason,
+                    found.stats.expansions)
+        return SubgoalOutcome(index, text, goal, found.stop_reason, found.tactics, found.stats, found.graph)
 
     def _budget(self, *, main: bool) -> SearchConfig | None:
         """The search settings of a subgoal or the main goal, within the time left (``None``: none left)."""
@@ -204,6 +214,10 @@ class _PlannedAttempt:
             limit = left if limit is None else min(limit, left)
         return dataclasses.replace(self.search_config, time_limit=limit,
                                    max_expansions=c.main_expansions if main else c.subgoal_expansions)
+
+    def _report(self, progress: PlanProgress) -> None:
+        if self.plan_observer is not None:
+            self.plan_observer(progress)
 
     def _time_left(self) -> float | None:
         limit = self.config.time_limit
@@ -236,6 +250,7 @@ class _PlannedAttempt:
                 return None
             limit = left if config.time_limit is None else min(config.time_limit, left)
             config = dataclasses.replace(config, time_limit=limit)
+        self._report(PlanProgress(PlanStage.DIRECT))
         result = prove(self.theorem, backend=self.backend, policy=self.policy, config=config,
                        cache=self.cache, observer=self.observer)
         add_stats(self.search, result.stats)

@@ -12,6 +12,7 @@ from typing import Any
 
 from planner.plan import Plan, Rejection
 from planner.protocols import PlanProblem
+from search.graph import SearchGraph
 from search.result import Proof, SearchResult, SearchStats
 from search.types import Verdict
 
@@ -51,7 +52,8 @@ class SubgoalOutcome:
     """The search for one subgoal (``index`` in the plan) or for the main goal (``index == -1``).
 
     ``stop_reason`` is the search's (``proved``, ``exhausted``, ``expansion_budget``, ``time_budget``) or
-    ``reused`` for a subgoal proved in an earlier round (same text, same earlier subgoals)."""
+    ``reused`` for a subgoal proved in an earlier round (same text, same earlier subgoals). ``graph`` is
+    the search's explored graph (none for a reused subgoal); ``as_dict`` leaves it out."""
 
     index: int
     text: str  # the ``have`` line, or "main goal"
@@ -59,6 +61,7 @@ class SubgoalOutcome:
     stop_reason: str
     tactics: tuple[str, ...] | None = None
     stats: SearchStats | None = field(default=None, compare=False)
+    graph: SearchGraph | None = field(default=None, compare=False, repr=False)
 
     @property
     def proved(self) -> bool:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from planner.plan import Subgoal
 from search.best_first import BestFirstSearch, TacticFilter
 from search.config import SearchConfig
 from search.driver import run_search
+from search.graph import SearchGraph
 from search.lean_proof import lean_by_block
 from search.policy_identity import fingerprint_of
 from search.progress import SearchObserver
@@ -52,18 +54,27 @@ def replay_verifier(session: Session, tactic_filter: TacticFilter | None) -> Ver
     return verify
 
 
+class SubgoalSearch(NamedTuple):
+    """What one subgoal's search found: its stop reason, the replayed proof (or None), its counters and
+    its explored graph (for the explorer's pages)."""
+
+    stop_reason: str
+    tactics: tuple[str, ...] | None
+    stats: SearchStats
+    graph: SearchGraph
+
+
 def search_subgoal(session: Session, *, policy: Policy, config: SearchConfig,
                    tactic_filter: TacticFilter | None, cache: ProofCache | None,
-                   observer: SearchObserver | None = None,
-                   ) -> tuple[str, tuple[str, ...] | None, SearchStats]:
-    """Search from ``session``'s initial state: ``(stop reason, proof tactics or None, stats)``. A proof is
-    returned only after it replayed (see ``replay_verifier``); the search publishes it to ``cache``, and
-    shares failures there under the policy's fingerprint (``search.policy_identity``)."""
+                   observer: SearchObserver | None = None) -> SubgoalSearch:
+    """Search from ``session``'s initial state. A proof is returned only after it replayed (see
+    ``replay_verifier``); the search publishes it to ``cache``, and shares failures there under the
+    policy's fingerprint (``search.policy_identity``)."""
     search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache,
                              policy_fingerprint=fingerprint_of(policy))
     run_search(search, session, policy, replay_verifier(session, tactic_filter), observer=observer)
     assert search.stop_reason is not None
-    return search.stop_reason.value, search.proof, search.stats
+    return SubgoalSearch(search.stop_reason.value, search.proof, search.stats, search.graph)
 
 
 def have_block(subgoal: Subgoal, tactics: Sequence[str]) -> str:

@@ -195,11 +195,11 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, ba
                 policy: Policy, spec: RunSpec, planner: PlannerSettings) -> int:
     from planner import prove_with_planner
 
-    label = f"{theorem.name} (planned; the search of the current subgoal)"
-    with ProgressDisplay(console, label, mode=progress_mode(args, console)) as display:
+    with ProgressDisplay(console, theorem.name, mode=progress_mode(args, console)) as display:
         result = prove_with_planner(theorem, backend=backend, policy=policy, search_config=spec.search,
                                     planner_config=planner.planner, client_config=planner.client,
-                                    observer=display)
+                                    observer=display,
+                                    plan_observer=lambda step: display.set_stage(step.line()))
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

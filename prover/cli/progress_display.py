@@ -5,6 +5,10 @@ The display is the search's observer (``search.progress``): the driver calls it 
 the search's thread, and it keeps the latest ``SearchProgress``. The live line is redrawn by rich on its
 own thread from that frozen reading (the elapsed time keeps running between readings, e.g. while one
 tactic runs for seconds); the search itself is never touched from there.
+
+A planned proof runs one search after another (each subgoal's, the main goal's); its steps come through
+``set_stage`` (``round 1 · subgoal 2/4 · 1/4 subgoals proved``), shown before the current search's line
+and, in a log, printed as each step starts.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class ProgressDisplay:
         self.mode = mode
         self.interval = interval
         self.latest: SearchProgress | None = None
+        self.stage: str | None = None
         self._clock = clock
         self._reader = ProgressReader()
         self._read_at = float("-inf")
@@ -84,20 +89,34 @@ class ProgressDisplay:
             self._printed_at = now
             self._print()
 
+    def set_stage(self, stage: str) -> None:
+        """The attempt moved on to ``stage`` (a planned proof's next subgoal, say): it heads the line
+        from now on, and the next search is read afresh. In lines mode the step is printed at once."""
+        self.stage = stage
+        self.latest = None
+        self._search = None
+        if self.mode == "lines":
+            self._printed_at = self._clock()
+            self._print()
+
+    def _line(self, elapsed: float | None = None) -> str | None:
+        """The status text: the stage (if any), then the latest reading (``None``: nothing to say yet)."""
+        parts = [part for part in (self.stage, self.latest and status_line(self.latest, elapsed)) if part]
+        return f"{self.theorem}: {' · '.join(parts)}" if parts else None
+
     def _print(self) -> None:
-        if self.latest is not None:
-            self.console.print(Text(f"{self.theorem}: {status_line(self.latest)}"), highlight=False,
-                               soft_wrap=True)
+        line = self._line()
+        if line is not None:
+            self.console.print(Text(line), highlight=False, soft_wrap=True)
 
     def __rich__(self) -> Table:
         """The live line (rich calls it on every refresh)."""
         grid = Table.grid(padding=(0, 1))
+        running = None if self.latest is None else self.latest.elapsed + (self._clock() - self._read_at)
+        line = self._line(running)
         if self.latest is None:
-            text = Text(f"searching for a proof of {self.theorem} ...")
-        else:
-            running = self.latest.elapsed + (self._clock() - self._read_at)
-            text = Text(f"{self.theorem}: {status_line(self.latest, running)}")
-        grid.add_row(self._spinner, text)
+            line = f"{line} ..." if line else f"searching for a proof of {self.theorem} ..."
+        grid.add_row(self._spinner, Text(line or ""))
         return grid
 
     def __enter__(self) -> ProgressDisplay:

@@ -125,7 +125,7 @@ def test_proofs_of_planned_facts_never_select_all_goals(backend) -> None:
     assert plan_backend.check_subgoal_tactic("lia") is None
     sessions = plan_backend.open_subgoals(THEOREM, [H1, H2])
     try:
-        reason, tactics, stats = search_subgoal(
+        reason, tactics, stats, _ = search_subgoal(
             sessions[1], policy=FixedTacticPolicy(("all: lia", "intros", "lia")),
             config=SearchConfig(time_limit=60, max_expansions=8), cache=None,
             tactic_filter=plan_backend.check_subgoal_tactic)

@@ -36,6 +36,22 @@ def test_prove_with_a_planner_prints_the_plan_and_the_proof(tmp_path: Path,
     assert "round 2" in err and "5 * x = 25" in err and "proved" in err
 
 
+def test_prove_v_with_a_planner_prints_each_subgoal_as_k_of_n(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with ChatServer() as server:
+        server.push("plan_stuck", "replan_keeps_prefix")
+        code = main(argv(tmp_path, server, "-v"))  # no terminal here: a status line per step
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 0
+    steps = ["round 1 · asking the planner for a plan", "round 1 · subgoal 1/2 · 0/2 subgoals proved",
+             "round 1 · subgoal 2/2 · 1/2 subgoals proved", "round 2 · asking the planner for a plan",
+             "round 2 · subgoal 1/2 · 0/2 subgoals proved", "round 2 · subgoal 2/2 · 1/2 subgoals proved",
+             "round 2 · main goal · 2/2 subgoals proved"]
+    positions = [err.find(f"{THEOREM.name}: {step}") for step in steps]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(steps, positions, strict=True))
+    assert f"{THEOREM.name}: round 2 · main goal · 2/2 subgoals proved · " in err  # with its search's line
+
+
 def test_prove_with_a_planner_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with ChatServer() as server:
         server.push("plan_stuck", "replan_keeps_prefix")

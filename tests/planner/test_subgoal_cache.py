@@ -13,8 +13,8 @@ def test_a_subgoal_search_records_failures_only_for_a_named_policy() -> None:
     for fingerprint, recorded in ((None, 0), ("scripted:p", 3)):
         cache = InMemoryProofCache()
         policy = ScriptedPolicy({"r": [("a", -0.1)], "s": [("b", -0.1)]}, fingerprint=fingerprint)
-        reason, proof, stats = search_subgoal(ScriptedSession(env, THEOREM), policy=policy,
-                                              config=SearchConfig(time_limit=None), tactic_filter=None,
-                                              cache=cache)
-        assert (reason, proof, stats.expansions) == ("exhausted", None, 3)
+        reason, proof, stats, graph = search_subgoal(ScriptedSession(env, THEOREM), policy=policy,
+                                                     config=SearchConfig(time_limit=None),
+                                                     tactic_filter=None, cache=cache)
+        assert (reason, proof, stats.expansions, len(graph.nodes)) == ("exhausted", None, 3, 3)
         assert len(cache) == recorded, fingerprint

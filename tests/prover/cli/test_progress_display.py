@@ -78,6 +78,28 @@ def test_off_prints_nothing_and_live_draws_a_line() -> None:
     assert "expanded" in terminal.getvalue() and "goals closed" in terminal.getvalue()
 
 
+def test_the_steps_of_a_planned_proof_head_the_line() -> None:
+    out, clock = io.StringIO(), Clock()
+    env, policy = _env()
+    console = Console(file=out, width=300)
+    with ProgressDisplay(console, "t", mode="lines", interval=1e9, clock=clock) as display:
+        display.set_stage("round 1 · subgoal 2/4 · 1/4 subgoals proved")  # printed as the step starts
+        prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=SearchConfig(time_limit=None),
+              observer=display)
+    first, last = out.getvalue().splitlines()
+    assert first == "t: round 1 · subgoal 2/4 · 1/4 subgoals proved"
+    assert last.startswith("t: round 1 · subgoal 2/4 · 1/4 subgoals proved · ") and "expanded" in last
+    terminal = io.StringIO()
+    console = Console(file=terminal, force_terminal=True, width=300)
+    with ProgressDisplay(console, "t", mode="live", clock=clock) as display:
+        prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=SearchConfig(time_limit=None),
+              observer=display)
+        display.set_stage("round 1 · main goal · 4/4 subgoals proved")  # the next search has not begun
+        console.print(display)
+        assert "t: round 1 · main goal · 4/4 subgoals proved ..." in terminal.getvalue()
+        assert display.latest is None  # the last search's reading is not shown as the new step's
+
+
 def test_a_shared_cause_is_named_with_its_fix() -> None:
     coq = [f"The reference {name} was not found in the current environment." for name in ("lia",) * 6]
     cause = common_error_cause([*coq, "Unable to unify", "No such assumption.", "Tactic failure."])
@@ -121,3 +143,4 @@ def test_prove_v_without_a_terminal_prints_status_lines(capsys: pytest.CaptureFi
     assert "tactics/s" not in capsys.readouterr().err
     assert main(["prove", "--backend", "coq", "--policy", "tactics", statement]) == 0
     assert "tactics/s" not in capsys.readouterr().err  # no -v, no terminal: no status lines
+

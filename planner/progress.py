@@ -1,0 +1,60 @@
+"""Where a planned attempt stands, for progress displays: which round, which of the plan's subgoals is being
+searched, how many are proved so far.
+
+``prove_with_planner`` calls its ``plan_observer`` with a ``PlanProgress`` whenever the attempt moves on
+(asking for a plan, starting a subgoal's search, the main goal's, the fallback search), on the thread that
+runs the attempt; the searches themselves go to the search observer (``search.progress``) as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+
+class PlanStage(Enum):
+    """What a planned attempt is doing."""
+
+    PLANNING = "planning"  # asking the planner model for a plan
+    SUBGOAL = "subgoal"  # searching for a proof of one subgoal
+    MAIN = "main goal"  # searching for the main goal's proof, every subgoal as a hypothesis
+    DIRECT = "direct search"  # the fallback search of the whole theorem after planning failed
+
+
+@dataclass(frozen=True)
+class PlanProgress:
+    """One step of a planned attempt. ``round`` counts from 0; ``subgoal`` is the index (from 0) of the
+    subgoal being searched, ``subgoals`` the plan's size (0 before a plan), ``proved`` how many of its
+    subgoals are proved (searched or reused) so far."""
+
+    stage: PlanStage
+    round: int = 0
+    subgoal: int | None = None
+    subgoals: int = 0
+    proved: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.proved <= self.subgoals:
+            raise ValueError(f"proved must be within 0..{self.subgoals}, got {self.proved}")
+        if self.subgoal is not None and not 0 <= self.subgoal < self.subgoals:
+            raise ValueError(f"subgoal must be within 0..{self.subgoals - 1}, got {self.subgoal}")
+
+    def line(self) -> str:
+        """``round 1 · subgoal 2/4 · 1/4 subgoals proved`` (and the like for the other stages)."""
+        if self.stage is PlanStage.DIRECT:
+            return "direct search after planning"
+        parts = [f"round {self.round + 1}"]
+        if self.stage is PlanStage.PLANNING:
+            parts.append("asking the planner for a plan")
+        elif self.stage is PlanStage.SUBGOAL:
+            assert self.subgoal is not None
+            parts.append(f"subgoal {self.subgoal + 1}/{self.subgoals}")
+        else:
+            parts.append("main goal")
+        if self.subgoals:
+            parts.append(f"{self.proved}/{self.subgoals} subgoals proved")
+        return " · ".join(parts)
+
+
+PlanObserver = Callable[[PlanProgress], None]
