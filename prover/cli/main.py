@@ -23,7 +23,7 @@ from prover.cli.config_file import add_config_file_options, apply_config_file
 from prover.cli.error_causes import error_cause_of
 from prover.cli.logs import report_retries, setup_logging
 from prover.cli.options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
-from prover.cli.planner import PlannerSettings, add_planner_options, print_planned_result
+from prover.cli.planner import PlannerSettings, add_planner_options, print_planned_result, write_planned_html
 from prover.cli.progress_display import ProgressDisplay
 from prover.cli.render import print_benchmarks, print_result, print_sweep_summary
 from prover.cli.setup_lean import SetupError
@@ -129,7 +129,8 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--html", type=Path, metavar="FILE",
                      help="write an interactive page of the explored graph to FILE (one self-contained "
                           "HTML file, works offline): states, tactics with scores, errors, the proof "
-                          "path, a replay of the search")
+                          "path, a replay of the search. With --planner, FILE shows the plan and links "
+                          "one such page per search, in a folder beside it (plan.html: plan.searches/)")
 
 
 def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
@@ -155,8 +156,6 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     if args.print_config:
         return print_config(spec.tables(), spec)
     theorem = read_theorem(args, spec.backend.spec.assistant)
-    if spec.planner is not None and args.html is not None:
-        raise InputError("--html draws the graph of one search; --planner runs one per subgoal")
     if not args.quiet:
         console.print(Text(describe_policy(spec.policy, chosen=args.policy is not None)), highlight=False,
                       soft_wrap=True)
@@ -200,6 +199,7 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, ba
                                     planner_config=planner.planner, client_config=planner.client,
                                     observer=display,
                                     plan_observer=lambda step: display.set_stage(step.line()))
+    write_planned_html(result, args.html, console)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from planner import PlannedResult, PlannerClientConfig, PlannerConfig, PlanRound, SubgoalOutcome
 from prover.cli.options import add_config_options
@@ -122,3 +124,16 @@ def planned_record_fields(result: PlannedResult) -> dict[str, Any]:
     if result.proved_directly and result.direct is not None and result.direct.graph is not None:
         fields["trajectory"] = result.direct.graph.trajectory()
     return fields
+
+
+def write_planned_html(result: PlannedResult, path: Path | None, console: Console) -> None:
+    """``prove --planner --html FILE``: the plan's overview at ``FILE``, one self-contained page per search
+    in ``FILE``'s ``.searches`` folder (``prover.explorer.plan_pages``)."""
+    if path is None:
+        return
+    from prover.explorer import planned_graphs, write_planned_pages
+
+    fields = planned_record_fields(result)
+    write_planned_pages(path, title=result.theorem, planner=fields["planner"], graphs=planned_graphs(result),
+                        status=fields["status"], proof_text=fields["proof_text"])
+    console.print(Text(f"plan and search graphs: {path}"), highlight=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 from importlib import resources
@@ -35,9 +36,11 @@ def _inline_script(code: str) -> str:
     return "<script>\n" + code.replace("</script", "<\\/script") + "\n</script>"
 
 
-def render_page(model: dict[str, Any], *, library_src: str | None = None) -> str:
+def render_page(model: dict[str, Any], *, library_src: str | None = None,
+                back: tuple[str, str] | None = None) -> str:
     """The page's HTML for an ``explorer_model``; with ``library_src`` Cytoscape.js is loaded from that
-    relative URL instead of being inlined."""
+    relative URL instead of being inlined; ``back`` is ``(relative URL, label)`` of a link above the title
+    (a planned attempt's search page back to its plan)."""
     if library_src is None:
         library = _inline_script(_asset(LIBRARY))
     else:
@@ -50,25 +53,31 @@ def render_page(model: dict[str, Any], *, library_src: str | None = None) -> str
         "DATA": _script_json(model),
         "SCRIPT": _inline_script(_asset("explorer.js")),
         "VERSION": CYTOSCAPE_VERSION,
+        "NAV": "" if back is None else (f'<nav><a href="{html.escape(back[0], quote=True)}">&#x2190; '
+                                        f"{html.escape(back[1])}</a></nav>"),
     }
     # one pass, so that text inserted (a state, a tactic) is never scanned for placeholders
     return _PLACEHOLDER.sub(lambda match: replacements[match.group(1)], page)
 
 
-def write_page(model: dict[str, Any], path: Path, *, shared_library: bool = False) -> Path:
+def write_page(model: dict[str, Any], path: Path, *, shared_library: bool = False,
+               library_dir: Path | None = None, back: tuple[str, str] | None = None) -> Path:
     """Write the page to ``path`` (parent folders are created). With ``shared_library`` the library and
-    its licence are copied once beside the page and referenced, else inlined. Returns ``path``."""
+    its licence are copied once beside the page (or into ``library_dir``, given alone too) and
+    referenced, else inlined; ``back`` as in ``render_page``. Returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     src = None
-    if shared_library:
+    if shared_library or library_dir is not None:
+        folder = library_dir or path.parent
+        folder.mkdir(parents=True, exist_ok=True)
         for name in (LIBRARY, LIBRARY_LICENSE):
-            target = path.parent / name
+            target = folder / name
             if not target.exists():
                 with resources.as_file(resources.files("prover.explorer").joinpath("assets", name)) as asset:
                     shutil.copyfile(asset, target)
-        src = LIBRARY
+        src = Path(os.path.relpath(folder / LIBRARY, path.parent)).as_posix()
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(render_page(model, library_src=src), encoding="utf-8")
+    temporary.write_text(render_page(model, library_src=src, back=back), encoding="utf-8")
     temporary.replace(path)
     return path
 

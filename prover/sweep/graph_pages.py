@@ -4,6 +4,9 @@ A worker sends its search's graph (node-link JSON) with the attempt's record und
 driver writes the page and drops the graph before the record is stored, so ``results.jsonl`` stays
 small. The last attempt at a theorem has its page (a later attempt replaces an earlier one's). The pages
 share one copy of Cytoscape.js in the same folder, so the folder works offline and can be moved whole.
+
+A planned attempt (``--planner``) sends the graphs of all its searches (``explorer.planned_graphs``): its
+page is then the plan's overview, linking one page per search in ``graphs/NAME.searches/``.
 """
 
 from __future__ import annotations
@@ -41,16 +44,28 @@ def graph_of(result: Any) -> dict[str, Any] | None:
     return node_link(result.graph)
 
 
+def planned_graph_of(result: Any) -> dict[str, Any]:
+    """A planned result's graphs, one per search it ran (``explorer.planned_graphs``)."""
+    from prover.explorer import planned_graphs
+
+    return planned_graphs(result)
+
+
 def write_theorem_page(out: Path, record: dict[str, Any], graph: dict[str, Any]) -> Path | None:
     """Write the page of one attempt's graph into ``out/graphs``; returns its path, or ``None`` (with a
     warning) when the graph cannot be drawn: a page is a view, never a reason to stop a sweep."""
-    from prover.explorer import explorer_model, write_page
+    from prover.explorer import explorer_model, is_planned, write_page, write_planned_pages
 
     title = f"{record['theorem']} (attempt {record.get('attempt', 1)})"
+    path = out / FOLDER / page_name(record["theorem"])
     try:
+        if is_planned(graph):
+            return write_planned_pages(path, title=title, planner=record.get("planner") or {}, graphs=graph,
+                                       status=record.get("status", ""), proof_text=record.get("proof_text"),
+                                       shared_library=path.parent)
         model = explorer_model(graph, title=title, stop_reason=record.get("stop_reason"),
                                proof=record.get("proof"), stats=record.get("stats"))
-        return write_page(model, out / FOLDER / page_name(record["theorem"]), shared_library=True)
+        return write_page(model, path, shared_library=True)
     except (ValueError, OSError) as exc:
         logger.warning("%s: no explorer page (%s)", record["theorem"], exc)
         return None

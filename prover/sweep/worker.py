@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from prover.policies.spec import for_theorem
 from prover.run_spec import RunSpec
-from prover.sweep.graph_pages import GRAPH_FIELD, graph_of
+from prover.sweep.graph_pages import GRAPH_FIELD, graph_of, planned_graph_of
 from search import (
     Backend,
     InvalidTheoremError,
@@ -170,6 +170,7 @@ class SearchWorker:
         record = make_record(task, "unproved", seconds=time.perf_counter() - started, worker=self.name,
                              policy=self.policy_label)
         record.update(planned_record_fields(result))
+        record[GRAPH_FIELD] = planned_graph_of(result)  # the driver's explorer pages; never stored
         return record
 
     def ping(self) -> str:

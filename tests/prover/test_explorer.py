@@ -6,9 +6,20 @@ import json
 import re
 from pathlib import Path
 
+from explorer_plans import planned_result
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
-from prover.explorer import explorer_model, node_label, node_link, render_page, write_page, write_result_page
+from prover.cli.planner import planned_record_fields
+from prover.explorer import (
+    explorer_model,
+    node_label,
+    node_link,
+    planned_graphs,
+    render_page,
+    write_page,
+    write_planned_pages,
+    write_result_page,
+)
 from search import SearchConfig, prove
 
 CFG = SearchConfig(time_limit=None, max_expansions=3)
@@ -120,3 +131,70 @@ def test_node_labels_show_the_goal() -> None:
     assert node_label("1 goal\n  n : nat\n  ============================\n  n + 0 = n") == "n + 0 = n"
     assert node_label("n : ℕ\n⊢ n + 0 = n") == "n + 0 = n"
     assert node_label("x" * 100).endswith("…") and len(node_label("x" * 100)) == 40
+
+
+def _page_model(page: Path) -> dict:
+    data = re.search(r'<script type="application/json" id="graph-data">(.*?)</script>',
+                     page.read_text(encoding="utf-8"), re.DOTALL)
+    assert data is not None, page
+    return json.loads(data.group(1))
+
+
+def test_a_planned_attempt_has_an_overview_and_a_page_per_search(tmp_path: Path) -> None:
+    result = planned_result()
+    graphs = json.loads(json.dumps(planned_graphs(result)))  # as it crosses from a worker to the driver
+    assert [(s["round"], s["index"]) for s in graphs["searches"]] == [(0, 0), (0, 1), (1, 1), (1, -1)]
+    assert graphs["direct"] is None  # planning proved it: no fallback search
+    record = planned_record_fields(result)
+    overview = write_planned_pages(tmp_path / "scripted.html", title="scripted (attempt 1)",
+                                   planner=record["planner"], graphs=graphs, status=record["status"],
+                                   proof_text=record["proof_text"])
+    folder = tmp_path / "scripted.searches"
+    assert sorted(p.name for p in folder.glob("*.html")) == [
+        "round1.subgoal1.html", "round1.subgoal2.html", "round2.main.html", "round2.subgoal2.html"]
+    text = overview.read_text(encoding="utf-8")
+    for link in ("scripted.searches/round1.subgoal1.html", "scripted.searches/round2.main.html"):
+        assert f'href="{link}"' in text
+    assert "Round 1" in text and "Round 2" in text and "reused" in text and "exhausted" in text
+    assert "its search stopped (exhausted)" in text and "Qed." in text  # the round's failure, the proof
+    assert "round2.subgoal1" not in text  # a reused subgoal ran no search: no page, no link
+    searched = [(0, 0, "assert (h1 : a)"), (0, 1, "assert (h2 : b)"), (1, 1, "assert (h3 : c)")]
+    for round_number, index, have in searched:
+        page = folder / f"round{round_number + 1}.subgoal{index + 1}.html"
+        model = _page_model(page)
+        graph = result.rounds[round_number].subgoals[index].graph.to_networkx()
+        assert model["counts"]["nodes"] == graph.number_of_nodes()  # the search's own graph, one for one
+        assert model["counts"]["edges"] == graph.number_of_edges()
+        heading = f"round {round_number + 1} · subgoal {index + 1}/2: {have}"
+        assert model["title"] == f"scripted (attempt 1) · {heading}"
+        assert '<a href="../scripted.html">' in page.read_text(encoding="utf-8")  # back to the plan
+        assert "Cytoscape Consortium" in page.read_text(encoding="utf-8")  # inlined: works alone
+    stuck = _page_model(folder / "round1.subgoal2.html")
+    assert stuck["stop_reason"] == "exhausted" and stuck["nodes"][0]["failures"][0]["message"] == "no"
+    assert _page_model(folder / "round2.main.html")["proof"] == ["exact"]
+
+
+def test_planned_pages_share_the_library_and_replace_an_earlier_attempts(tmp_path: Path) -> None:
+    result = planned_result()
+    record = planned_record_fields(result)
+    stale = tmp_path / "graphs" / "scripted.searches" / "round9.subgoal1.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("an earlier attempt's page")
+    write_planned_pages(tmp_path / "graphs" / "scripted.html", title="scripted", planner=record["planner"],
+                        graphs=planned_graphs(result), status="proved", shared_library=tmp_path / "graphs")
+    assert not stale.exists()
+    page = (tmp_path / "graphs" / "scripted.searches" / "round2.main.html").read_text(encoding="utf-8")
+    assert '<script src="../cytoscape.min.js">' in page and "Cytoscape Consortium" not in page
+    assert (tmp_path / "graphs" / "cytoscape.min.js").is_file()
+    assert not (tmp_path / "graphs" / "scripted.searches" / "cytoscape.min.js").exists()  # one copy
+
+
+def test_planned_overview_text_stays_text(tmp_path: Path) -> None:
+    record = planned_record_fields(planned_result())
+    record["planner"]["rounds"][0]["failure"] = "<script>alert(1)</script>"
+    page = write_planned_pages(tmp_path / "p.html", title="<b>t</b>", planner=record["planner"],
+                               graphs={"searches": [], "direct": None}, status="unproved")
+    text = page.read_text(encoding="utf-8")
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<b>t</b>" not in text and "&lt;b&gt;t&lt;/b&gt;" in text
+    assert text.count("not tried") == 1  # round 1 stopped at h2: its main goal was never searched

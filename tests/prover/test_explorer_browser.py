@@ -102,3 +102,21 @@ def test_hostile_state_text_does_not_run_in_the_page(tmp_path: Path) -> None:
     body = _body(_chromium(tmp_path, "--dump-dom", page.as_uri()))
     assert body["ready"] == "true" and "pwned" not in body
     assert body["nodes"] == "2" and body["edges"] == "1"
+
+
+def test_a_planned_attempts_search_page_draws_from_its_folder(tmp_path: Path) -> None:
+    from explorer_plans import planned_result
+
+    from prover.cli.planner import planned_record_fields
+    from prover.explorer import planned_graphs, write_planned_pages
+
+    result = planned_result()
+    record = planned_record_fields(result)
+    graphs = tmp_path / "graphs"  # as in a sweep: one library for every page, the searches a folder down
+    write_planned_pages(graphs / "scripted.html", title="scripted", planner=record["planner"],
+                        graphs=planned_graphs(result), status="proved", shared_library=graphs)
+    page = graphs / "scripted.searches" / "round1.subgoal1.html"  # loads ../cytoscape.min.js
+    body = _body(_chromium(tmp_path, "--dump-dom", page.as_uri()))
+    graph = result.rounds[0].subgoals[0].graph.to_networkx()
+    assert body["ready"] == "true", body
+    assert (int(body["nodes"]), int(body["edges"])) == (graph.number_of_nodes(), graph.number_of_edges())
