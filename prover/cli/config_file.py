@@ -85,6 +85,7 @@ def command_tables(command: str) -> dict[str, Table]:
     """The tables a config file of ``command`` (prove, sweep or train) may hold."""
     from planner import PlannerClientConfig, PlannerConfig
     from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
+    from prover.expert.loop_config import RetrievalLoopConfig
     from prover.parallel.policy_server import PolicyServerConfig
     from prover.policies.hf_policy_config import HFPolicyConfig
     from prover.policies.openai_policy import OpenAIPolicyConfig
@@ -106,7 +107,8 @@ def command_tables(command: str) -> dict[str, Table]:
                    Table("sweep", (SweepConfig,), skip=("out",) if command == "train" else ())]
     if command == "train":
         tables += [Table("expert", (ExpertConfig,), skip=("filter", "train")),
-                   Table("filter", (FilterConfig,), "filter"), Table("train", (TrainConfig,), "train")]
+                   Table("filter", (FilterConfig,), "filter"), Table("train", (TrainConfig,), "train"),
+                   Table("retrieval_loop", (RetrievalLoopConfig,))]
     return {table.name: table for table in tables}
 
 

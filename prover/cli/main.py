@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_file_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
     report_parser = commands.add_parser(
-        "report", help="write a sweep's report from what it has finished (while it runs, or after a stop)",
+        "report", help="write a sweep's (or a retrieval training run's) report from what it has finished "
+                       "(while it runs, or after a stop)",
         description="Rewrite report.md, report.json and the plot of the sweep in OUT from its results so "
         "far, without running anything; a running sweep is not disturbed.")
     report_parser.add_argument("out", metavar="OUT", type=Path, help="the --out folder of a sweep")
@@ -268,8 +269,15 @@ def run_benchmarks_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_report_command(args: argparse.Namespace, console: Console) -> int:
+    from prover.expert.retrieval_report import is_retrieval_run
     from prover.sweep import report_from_folder
 
+    if is_retrieval_run(args.out):
+        from prover.expert.retrieval_cli import print_retrieval_summary
+        from prover.expert.retrieval_report import write_retrieval_report
+
+        print_retrieval_summary(console, write_retrieval_report(args.out, args.out.name))
+        return 0
     summary, paths = report_from_folder(args.out)
     print_sweep_summary(console, summary, paths)
     return 0

@@ -112,8 +112,8 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
     from prover.retrieval.policy import RetrievalConfig
 
     retrieval = parser.add_argument_group("retrieval policy", "options of --policy retrieval")
-    retrieval.add_argument("--corpus", metavar="DATASET", help="with --policy retrieval: a traced dataset "
-                           "(`prover trace --out DATASET`)")
+    retrieval.add_argument("--corpus", "--retrieval-corpus", dest="corpus", metavar="DATASET",
+                           help="with --policy retrieval: a traced dataset (`prover trace --out DATASET`)")
     add_config_options(retrieval, RetrievalConfig, prefix="retrieval", skip=("corpus",))
 
 

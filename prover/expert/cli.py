@@ -25,6 +25,7 @@ from prover.cli.spec import (
     search_config,
 )
 from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
+from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.report import ExpertReport
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import PolicySpec
@@ -43,7 +44,9 @@ def add_train_command(commands: argparse._SubParsersAction[ProverArgumentParser]
         description="Rounds of: sweep the benchmark with the current model, collect the (state, tactic) "
         "pairs of the proofs found, drop the too-easy and too-noisy ones by perplexity, fine-tune with TRL; "
         "the next round sweeps with the new model. Every stage is resumable: rerun the same command (or with "
-        "a larger --rounds) to continue. Writes a report (Markdown, JSON, plot) into --out.")
+        "a larger --rounds) to continue. Writes a report (Markdown, JSON, plot) into --out. With --policy "
+        "retrieval the model is the retrieval corpus: each round evaluates it on held-out rows (and stdlib "
+        "test lemmas), searches the other rows, and adds the new proofs' steps to the next round's corpus.")
     parser.add_argument("benchmark", metavar="BENCH",
                         help="a .jsonl benchmark file, or the name of one (e.g. coq_basic)")
     add_config_options(parser.add_argument_group("expert iteration"), ExpertConfig, skip=("filter", "train"))
@@ -52,6 +55,9 @@ def add_train_command(commands: argparse._SubParsersAction[ProverArgumentParser]
         FilterConfig, prefix="filter")
     add_config_options(parser.add_argument_group("training", "supervised fine-tuning (and DPO) with TRL"),
                        TrainConfig, prefix="train")
+    add_config_options(parser.add_argument_group(
+        "retrieval expert iteration", "with --policy retrieval: the corpus is the model; each round's "
+        "proofs grow it (prover.expert.retrieval_loop)"), RetrievalLoopConfig)
     sweep = parser.add_argument_group("sweep", "each round's sweep (its folder is in the round's)")
     add_config_options(sweep, SweepConfig, skip=("out",))
     add_run_options(parser)
@@ -80,8 +86,15 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     config = problems.build("expert", lambda: expert_config(args))
     model_policy = problems.build("model", lambda: config_from_args(HFPolicyConfig, args, prefix="model"))
     sweep = problems.build("sweep", lambda: config_from_args(SweepConfig, args, out=ExpertConfig().out))
+    loop = problems.build("retrieval_loop", lambda: config_from_args(RetrievalLoopConfig, args))
     spec = run_spec(args, server=True, problems=problems)
     assert config is not None and model_policy is not None and sweep is not None  # run_spec raised otherwise
+    if spec.policy.kind == "retrieval":
+        from prover.expert.retrieval_cli import run_retrieval_train
+
+        assert loop is not None
+        return run_retrieval_train(args, console, spec=spec, config=config,
+                                   sweep=replace(sweep, out=config.out), loop=loop)
     model_spec = PolicySpec("model", spec.policy.assistant, model=model_policy)
     run = ExpertRun(benchmark=args.benchmark, spec=spec, model_policy=model_policy,
                     sweep=replace(sweep, out=config.out), model_search=search_config(args, model_spec))

@@ -19,6 +19,7 @@ from prover.retrieval.index import Neighbour, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
 from prover.retrieval.names import Context, map_tactic
 from prover.retrieval.state_text import parse_goal
+from prover.stdlib_bench.split import SPLITS
 from search.policy_identity import code_digest, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
@@ -47,6 +48,14 @@ class RetrievalConfig(Validated):
     tactic_list_weight: float = setting(
         0.0, min=0, max=1, help="mix in the assistant's tactic-list policy with this share of the "
                                 "probability (0: retrieval alone, 1: the list alone)")
+    corpus_split: str = setting(
+        "all", choices=("all", *SPLITS),
+        help="index only the corpus rows of files in this part of the fixed file split "
+             "(prover.stdlib_bench.split): train keeps the test and valid files' proofs out (all: every row)")
+    extra: tuple[str, ...] = setting(
+        (), nonblank=True,
+        help="JSONL files of more (state, tactic) pairs indexed beside the corpus: rows with `state` and "
+             "`tactic`, e.g. the pairs expert iteration's rounds added")
 
 
 class RetrievalPolicy:
@@ -99,13 +108,18 @@ class RetrievalPolicy:
         return [Candidate(tactic, math.log(weight / norm)) for tactic, weight in ranked]
 
 
-def load_index(corpus: str | Path, *, assistant: str | None = None,
-               files: set[str] | None = None) -> RetrievalIndex:
+def load_index(corpus: str | Path, *, assistant: str | None = None, files: set[str] | None = None,
+               extra: Sequence[str] = ()) -> RetrievalIndex:
     """The index of a traced dataset: its rows of ``assistant`` (all when None), of ``files`` (all when
-    None), keeping for Coq only tactics the Coq safety filter lets a search send.
+    None), then the pairs of the ``extra`` JSONL files (``prover.retrieval.extra_pairs``), keeping for Coq
+    only tactics the Coq safety filter lets a search send.
 
-    Raises ``DatasetError`` for a folder that is not a dataset, ``ValueError`` when no row is left.
+    Raises ``DatasetError`` for a folder that is not a dataset, ``ExtraPairsError`` for a bad pair file,
+    ``ValueError`` when no row is left.
     """
+    import itertools
+
+    from prover.retrieval.extra_pairs import read_extra_pairs
     from prover.tracing.dataset import open_dataset
 
     table = open_dataset(corpus).read(columns=["assistant", "file", "state_before", "tactic"])
@@ -123,32 +137,64 @@ def load_index(corpus: str | Path, *, assistant: str | None = None,
 
         def keep(tactic: str) -> bool:
             return check_coq_tactic(tactic) is None
-    index = RetrievalIndex.from_pairs(pairs, keep)
-    logger.info("retrieval index: %d states from %s", len(index), corpus)
+    index = RetrievalIndex.from_pairs(itertools.chain(pairs, read_extra_pairs(extra)), keep)
+    logger.info("retrieval index: %d states from %s and %d pair file(s)", len(index), corpus, len(extra))
     return index
 
 
-def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
-    """The retrieval policy over ``config.corpus``'s rows of ``assistant``, mixed with the assistant's
-    tactic list when ``tactic_list_weight`` > 0. Raises ``InputError`` when the corpus has no usable row."""
+def corpus_units(corpus: str | Path, split: str) -> set[str] | None:
+    """The files of ``corpus`` in ``split`` of the fixed file split (``prover.stdlib_bench.split``), or
+    ``None`` (every file) for ``all``. Raises ``DatasetError``."""
+    from prover.stdlib_bench.split import split_of
+    from prover.tracing.dataset import open_dataset
+
+    if split == "all":
+        return None
+    return {record.unit for record in open_dataset(corpus).records() if split_of(record.unit) == split}
+
+
+def config_index(config: RetrievalConfig, assistant: str) -> RetrievalIndex:
+    """The index ``config`` names: the corpus's rows of ``assistant`` in ``corpus_split``, and the
+    ``extra`` pairs. Raises ``InputError`` naming the corpus or pair file when it has no usable row."""
+    from prover.retrieval.extra_pairs import ExtraPairsError
     from prover.theorem_input import InputError
     from prover.tracing.dataset import DatasetError
 
     try:
-        policy: Policy = RetrievalPolicy(load_index(config.corpus, assistant=assistant), config)
+        return load_index(config.corpus, assistant=assistant, extra=config.extra,
+                          files=corpus_units(config.corpus, config.corpus_split))
+    except ExtraPairsError as exc:
+        raise InputError(f"retrieval pairs {exc}") from exc
     except (DatasetError, ValueError) as exc:
-        raise InputError(f"retrieval corpus {config.corpus}: {exc}") from exc
+        split = "" if config.corpus_split == "all" else f" ({config.corpus_split} files)"
+        raise InputError(f"retrieval corpus {config.corpus}{split}: {exc}") from exc
+
+
+def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
+    """The retrieval policy over ``config``'s index (``config_index``), mixed with the assistant's tactic
+    list when ``tactic_list_weight`` > 0. Raises ``InputError`` when the corpus has no usable row."""
+    return retrieval_policy(config_index(config, assistant), config, assistant)
+
+
+def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str) -> Policy:
+    """The retrieval policy over ``index`` with ``config``'s settings, mixed with the assistant's tactic
+    list when ``tactic_list_weight`` > 0 (the list alone at 1)."""
+    policy: Policy = RetrievalPolicy(index, config)
     weight = config.tactic_list_weight
     if weight == 0:
         return policy
-    if assistant == "coq":
-        from search.backends.coq import CoqTacticPolicy
-
-        tactic_list: Policy = CoqTacticPolicy()
-    else:
-        from search import DEFAULT_LEAN_TACTICS, FixedTacticPolicy
-
-        tactic_list = FixedTacticPolicy(DEFAULT_LEAN_TACTICS)
+    tactic_list = tactic_list_policy(assistant)
     if weight == 1:
         return tactic_list
     return MixturePolicy([(policy, 1 - weight), (tactic_list, weight)], width=config.width)
+
+
+def tactic_list_policy(assistant: str) -> Policy:
+    """The assistant's built-in tactic-list policy (Coq's state-dependent one, or Lean's fixed list)."""
+    if assistant == "coq":
+        from search.backends.coq import CoqTacticPolicy
+
+        return CoqTacticPolicy()
+    from search import DEFAULT_LEAN_TACTICS, FixedTacticPolicy
+
+    return FixedTacticPolicy(DEFAULT_LEAN_TACTICS)

@@ -1,0 +1,58 @@
+"""``prover train --policy retrieval``: expert iteration whose learned model is the retrieval corpus
+(``prover.expert.retrieval_loop``), and its summary on the console (also what ``prover report`` prints for
+such a run)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from prover.cli.spec import print_config
+from prover.expert.config import ExpertConfig
+from prover.expert.loop_config import RetrievalLoopConfig
+from prover.expert.retrieval_loop import RetrievalRun, run_retrieval_iteration
+from prover.expert.retrieval_report import DATA_SEARCHES, EVALUATIONS, RetrievalReport, budget_text
+from prover.run_spec import RunSpec, Tables, config_table
+from prover.sweep.config import SweepConfig
+
+
+def run_retrieval_train(args: argparse.Namespace, console: Console, *, spec: RunSpec, config: ExpertConfig,
+                        sweep: SweepConfig, loop: RetrievalLoopConfig) -> int:
+    """Run (or resume) the loop; 0 when every round finished. Errors propagate to ``prover.cli.main``."""
+    run = RetrievalRun(benchmark=args.benchmark, spec=spec, sweep=sweep, loop=loop)
+    if args.print_config:
+        return print_config(retrieval_tables(spec, config, run), spec)
+    if config.base_model is not None:  # the scoring model of the perplexity filter: fail before round 0
+        from prover.policies.hf_policy_config import check_model_reference
+
+        check_model_reference(config.base_model)
+    report = run_retrieval_iteration(config, run, console=console)
+    print_retrieval_summary(console, report)
+    return 0
+
+
+def retrieval_tables(spec: RunSpec, config: ExpertConfig, run: RetrievalRun) -> Tables:
+    """The configuration of ``prover train --policy retrieval`` as config-file tables."""
+    sweep = {key: value for key, value in config_table(run.sweep).items() if key != "out"}
+    expert = {key: value for key, value in config_table(config).items() if key not in ("filter", "train")}
+    tables = {name: table for name, table in spec.tables().items() if name not in ("planner", "model")}
+    return tables | {"sweep": sweep, "expert": expert, "filter": config_table(config.filter),
+                     "retrieval_loop": config_table(run.loop)}
+
+
+def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
+    table = Table(title=f"expert iteration (retrieval), {budget_text(report.budget)} per theorem")
+    stages = {**EVALUATIONS, **DATA_SEARCHES}
+    for column in ("round", "corpus pairs", *stages.values(), "added"):
+        table.add_column(column)
+    for row in report.rounds:
+        cells = []
+        for stage in stages:
+            proved, counted = row.solved.get(stage, (0, 0))
+            cells.append(f"{proved}/{counted}" if stage in row.solved else "-")
+        added = "-" if row.added is None else str(row.added)
+        table.add_row(str(row.round), str(row.corpus_pairs), *cells, added)
+    console.print(table)
+    console.print("report: " + ", ".join(str(p) for p in report.paths.values()), highlight=False)

@@ -1,0 +1,314 @@
+"""Expert iteration with the retrieval policy as the learned model: the corpus grows round by round.
+
+Corpus r is the traced corpus's train files (``RetrievalConfig.corpus_split = "train"``) plus the pairs
+rounds 0 .. r-1 added (``RetrievalConfig.extra``). Round r (0-based), with corpus r and the run's one fixed
+search budget (the spec's ``SearchConfig``):
+
+1. evaluates: the benchmark's held-out rows (a sweep; ``prover.expert.heldout``) and the fixed sample of
+   standard-library test lemmas (``prover.expert.stdlib_rounds``). No round searches these for data;
+2. unless it is the last round: searches the benchmark's data rows (a sweep) and the sample of stdlib train
+   lemmas (searched with corpus r less the rows of every sampled train file, so that no lemma replays its
+   own file's human proof); collects the kernel-checked proofs' pairs and preferences (``data/``, the SFT
+   and DPO files of ``prover.expert.trajectories``); and grows the corpus (``growth/added.jsonl``, by the
+   rule of ``prover.expert.corpus_growth``).
+
+So ``rounds = N`` evaluates corpora 0 .. N and grows N times. Run folder (``ExpertConfig.out``)::
+
+    run.json                          what the run is: benchmark, parts, samples, corpus, budget, rules
+    benchmark/data.jsonl, heldout.jsonl   the benchmark's two parts
+    round-00/heldout/  round-00/search/   sweeps (held-out rows; data rows)
+    round-00/stdlib-test/  round-00/stdlib-train/   results.jsonl of the stdlib lemmas
+    round-00/data/  round-00/growth/      the round's pairs and preferences; what corpus 1 adds
+    round-00/<stage>.done.json            each stage's summary, written after its outputs
+    report.md, report.json, report.png
+
+Every stage is skipped when its marker exists, so a rerun after a crash redoes only what did not finish,
+and a rerun with a larger ``rounds`` continues; a rerun whose run would differ (``run.json``) is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from prover.expert.config import ExpertConfig
+from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, trivial_pairs
+from prover.expert.heldout import BenchmarkParts, split_rows, write_part
+from prover.expert.loop import RunMismatchError
+from prover.expert.loop_config import RetrievalLoopConfig
+from prover.expert.retrieval_report import RetrievalReport, write_retrieval_report
+from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
+from prover.expert.stdlib_rounds import SAMPLE_RULE, Lemmas, lemma_keys, run_lemmas, sample_lemmas
+from prover.expert.trajectories import (
+    MANIFEST_FILE,
+    PAIRS_FILE,
+    collect_trajectories,
+    load_rows,
+    read_records,
+    write_trajectories,
+)
+from prover.retrieval.index import RetrievalIndex
+from prover.retrieval.policy import (
+    RetrievalConfig,
+    config_index,
+    corpus_units,
+    load_index,
+    tactic_list_policy,
+)
+from prover.retrieval.shared_index import SharedIndexPolicy
+from prover.run_spec import RunSpec
+from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
+from prover.sweep.benchmark import load_benchmark
+from prover.sweep.memory_budget import apply_memory_budget
+from prover.theorem_input import InputError
+
+logger = logging.getLogger(__name__)
+
+RUN_MANIFEST = "run.json"
+ADDED_FILE = "added.jsonl"
+TRAIN_INDEX_RULE = "corpus r less the rows of every sampled stdlib train file"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrievalRun:
+    """What the loop works on besides the expert settings: the benchmark, the run's spec (its policy the
+    retrieval policy: corpus and settings of every round, its search the fixed budget), the sweeps'
+    settings (``split`` and ``limit`` select the benchmark's rows before they are split; ``out`` is each
+    sweep's folder) and the loop's own settings."""
+
+    benchmark: str
+    spec: RunSpec
+    sweep: SweepConfig
+    loop: RetrievalLoopConfig = field(default_factory=RetrievalLoopConfig)
+
+    @property
+    def retrieval(self) -> RetrievalConfig:
+        if self.spec.policy.retrieval is None:
+            raise InputError("expert iteration with the retrieval policy needs --policy retrieval "
+                             "--corpus DIR")
+        return replace(self.spec.policy.retrieval, corpus_split="train", extra=())
+
+
+class CorpusRounds:
+    """One run folder's rounds: the fixed plan (parts, samples) and each round's index, built once."""
+
+    def __init__(self, config: ExpertConfig, run: RetrievalRun, console: Console | None) -> None:
+        self.config, self.run, self.console = config, run, console
+        self.out = Path(config.out).resolve()
+        self.assistant = run.spec.policy.assistant
+        self.parts: BenchmarkParts = BenchmarkParts((), (), ())
+        self.test_lemmas: Lemmas = {}
+        self.train_lemmas: Lemmas = {}
+        self.root = Path()
+        self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
+
+    # --- the plan, fixed for the whole run -------------------------------------------------------------
+    def plan(self) -> None:
+        """Split the benchmark, sample the stdlib lemmas, check or write ``run.json`` and the parts."""
+        loop, benchmark = self.run.loop, resolve_benchmark(self.run.benchmark)
+        items = load_benchmark(benchmark, self.run.sweep.split)[: self.run.sweep.limit]
+        self.parts = split_rows(items, loop.heldout_percent, data_limit=loop.data_limit,
+                                heldout_limit=loop.heldout_limit)
+        if loop.stdlib_test_files or loop.stdlib_train_files:
+            from prover.tracing.coq_files import stdlib_root
+
+            self.root = Path(loop.stdlib_root) if loop.stdlib_root else stdlib_root()
+            corpus = self.run.retrieval.corpus
+            self.test_lemmas = sample_lemmas(corpus, self.root, "test", loop.stdlib_test_files,
+                                             loop.stdlib_test_per_file)
+            self.train_lemmas = sample_lemmas(corpus, self.root, "train", loop.stdlib_train_files,
+                                              loop.stdlib_train_per_file)
+        if not self.parts.data and not self.train_lemmas:
+            raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
+                             f"out {loop.heldout_percent}%, and no stdlib train lemmas)")
+        self.out.mkdir(parents=True, exist_ok=True)
+        check_run(self.out, self.manifest(benchmark))
+        write_part(self.part_file("data"), benchmark, self.parts.data)
+        write_part(self.part_file("heldout"), benchmark, self.parts.heldout)
+
+    def manifest(self, benchmark: Path) -> dict[str, Any]:
+        retrieval = self.run.retrieval
+        settings = {f.name: getattr(retrieval, f.name) for f in dataclasses.fields(retrieval)
+                    if f.name not in ("corpus", "extra")}
+        return {"loop": "retrieval", "benchmark": str(benchmark.resolve()), "split": self.run.sweep.split,
+                "limit": self.run.sweep.limit, "corpus": str(Path(retrieval.corpus).resolve()),
+                "retrieval": settings, "backend": self.run.spec.backend.name,
+                "budget": dataclasses.asdict(self.run.spec.search),
+                "parts": self.parts.manifest(self.run.loop.heldout_percent),
+                "stdlib": {"root": str(self.root) if self.test_lemmas or self.train_lemmas else None,
+                           "rule": SAMPLE_RULE, "test": lemma_keys(self.test_lemmas),
+                           "train": lemma_keys(self.train_lemmas), "train_index": TRAIN_INDEX_RULE},
+                "growth": {"rule": GROWTH_RULE, "drop_trivial": self.run.loop.drop_trivial,
+                           "scoring_model": self.config.base_model}}
+
+    def part_file(self, part: str) -> Path:
+        return self.out / "benchmark" / f"{part}.jsonl"
+
+    # --- corpora --------------------------------------------------------------------------------------
+    def retrieval_for(self, round_number: int) -> RetrievalConfig:
+        """The retrieval settings of round ``round_number``: corpus 0 plus every earlier round's pairs."""
+        extra = []
+        for earlier in range(round_number):
+            folder = round_dir(self.out, earlier)
+            require_stage(folder, "grow", f"round {round_number}")
+            extra.append(str(folder / "growth" / ADDED_FILE))
+        return replace(self.run.retrieval, extra=tuple(extra))
+
+    def index(self, round_number: int) -> tuple[RetrievalIndex, Any]:
+        """Corpus ``round_number``'s index and its Ray reference, built once (raises ``InputError`` for a
+        corpus with no usable row)."""
+        import ray
+
+        if self._index is None or self._index[0] != round_number:
+            self._index = None  # the previous round's may be freed first
+            index = config_index(self.retrieval_for(round_number), self.assistant)
+            self._index = (round_number, index, ray.put(index))
+        return self._index[1], self._index[2]
+
+    def train_lemma_index(self, round_number: int) -> Any:
+        """Corpus ``round_number`` less the sampled train files' rows, in Ray (``TRAIN_INDEX_RULE``)."""
+        import ray
+
+        retrieval = self.retrieval_for(round_number)
+        units = corpus_units(retrieval.corpus, "train") or set()
+        index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
+                           files=units - set(self.train_lemmas))
+        return ray.put(index)
+
+    def spec_for(self, round_number: int) -> RunSpec:
+        policy = replace(self.run.spec.policy, retrieval=self.retrieval_for(round_number))
+        return replace(self.run.spec, policy=policy)
+
+    def label(self, round_number: int) -> str:
+        return f"{self.run.spec.policy.label}+corpus-{round_number:02d}"
+
+    # --- stages ---------------------------------------------------------------------------------------
+    def sweep(self, round_number: int, part: str, folder: Path) -> dict[str, Any]:
+        """Sweep one part of the benchmark with corpus ``round_number``; return its summary."""
+        spec = self.spec_for(round_number)
+        index, ref = self.index(round_number)
+        factory = SharedIndexPolicy(ref, spec.policy.retrieval or self.run.retrieval, self.assistant,
+                                    self.label(round_number))
+        sweep = replace(self.run.sweep, out=str(folder), split=None, limit=None)
+        sweep, budget = apply_memory_budget(sweep, spec.backend.name, spec.backend.config,
+                                            spec.driver.sessions)
+        if budget.lowered:
+            logger.warning("memory: %s", budget.message())
+        summary, _ = run_sweep(sweep, spec, benchmark=str(self.part_file(part)), policy_factory=factory,
+                               console=self.console)
+        return {"policy": factory.label, "folder": str(folder), "theorems": summary.total,
+                "valid": summary.total - summary.invalid, "proved": summary.proved,
+                "pass_rate": summary.pass_rate, "errors": summary.errors, "index_states": len(index),
+                "extra_files": len(factory.config.extra)}
+
+    def lemmas(self, round_number: int, which: str, folder: Path) -> dict[str, Any]:
+        """Search the stdlib test (evaluation) or train (data) sample with corpus ``round_number``."""
+        retrieval = self.retrieval_for(round_number)
+        lemmas = self.test_lemmas if which == "test" else self.train_lemmas
+        ref = self.index(round_number)[1] if which == "test" else self.train_lemma_index(round_number)
+        summary = run_lemmas(folder, lemmas, root=self.root, index_ref=ref, retrieval=retrieval,
+                             search=self.run.spec.search, label=self.label(round_number),
+                             split=f"stdlib-{which}")
+        return summary | {"policy": self.label(round_number), "folder": str(folder)}
+
+    def sources(self, round_number: int) -> list[Path]:
+        folder = round_dir(self.out, round_number)
+        return ([folder / "search"] if self.parts.data else []) + (
+            [folder / "stdlib-train"] if self.train_lemmas else [])
+
+    def collect(self, round_number: int) -> dict[str, Any]:
+        sources = self.sources(round_number)
+        data = collect_trajectories(sources, round_number=round_number)
+        return write_trajectories(data, round_dir(self.out, round_number) / "data",
+                                  round_number=round_number, sources=sources)
+
+    def grow(self, round_number: int) -> dict[str, Any]:
+        """The round's pairs less duplicates and trivial proofs (and what a scoring model drops) into
+        ``growth/added.jsonl``; returns the counts."""
+        folder = round_dir(self.out, round_number)
+        pairs = load_rows(folder / "data" / PAIRS_FILE)
+        records = [record for source in self.sources(round_number) for record in read_records(source)]
+        theorems = {item.theorem.name: item.theorem for item in self.parts.data}
+        trivial = trivial_pairs(records, tactic_list_policy(self.assistant), theorems)
+        scores = self.scores(pairs) if self.config.base_model else None
+        growth = grow(pairs, known=index_pairs(self.index(round_number)[0]), trivial=trivial,
+                      drop_trivial=self.run.loop.drop_trivial, scores=scores,
+                      filter_config=self.config.filter if scores is not None else None)
+        write_jsonl(folder / "growth" / ADDED_FILE, growth.added)
+        before = sum(require_stage(round_dir(self.out, earlier), "grow", "grow")["added"]
+                     for earlier in range(round_number))
+        summary = growth.summary() | {"round": round_number, "corpus_pairs": before + len(growth.added),
+                                      "scoring_model": self.config.base_model}
+        write_json(folder / "growth" / MANIFEST_FILE, summary)
+        return {key: summary[key] for key in ("collected", "added", "dropped", "corpus_pairs")}
+
+    def scores(self, pairs: list[dict[str, Any]]) -> list[float | None]:
+        """Log-perplexities of the pairs under the scoring model (``ExpertConfig.base_model``)."""
+        from prover.expert.perplexity import load_scorer, log_perplexities
+        from prover.expert.training import free_accelerator_memory
+
+        if not pairs or self.config.base_model is None:
+            return [None] * len(pairs)
+        scorer, tokenizer = load_scorer(self.config.base_model, self.config.filter.device)
+        scores = log_perplexities(scorer, tokenizer, [(p["state"], p["tactic"]) for p in pairs],
+                                  batch_size=self.config.filter.batch_size,
+                                  max_length=self.config.filter.max_length)
+        del scorer
+        free_accelerator_memory()
+        return scores
+
+    def run_round(self, round_number: int, *, last: bool) -> None:
+        """The round's stages, each skipped if already done."""
+        folder = round_dir(self.out, round_number)
+        if self.parts.heldout:
+            run_stage(folder, "heldout", lambda: self.sweep(round_number, "heldout", folder / "heldout"))
+        if self.test_lemmas:
+            run_stage(folder, "stdlib_test",
+                      lambda: self.lemmas(round_number, "test", folder / "stdlib-test"))
+        if last:
+            return
+        if self.parts.data:
+            run_stage(folder, "search", lambda: self.sweep(round_number, "data", folder / "search"))
+        if self.train_lemmas:
+            run_stage(folder, "stdlib_train",
+                      lambda: self.lemmas(round_number, "train", folder / "stdlib-train"))
+        run_stage(folder, "collect", lambda: self.collect(round_number))
+        run_stage(folder, "grow", lambda: self.grow(round_number))
+
+
+def check_run(out: Path, manifest: dict[str, Any]) -> None:
+    """Write ``run.json``, or check that the existing one describes the same run (every key: benchmark,
+    parts, samples, corpus, settings, budget, rules); raises ``RunMismatchError`` naming the first key that
+    differs."""
+    path = out / RUN_MANIFEST
+    if not path.exists():
+        write_json(path, manifest)
+        return
+    old = json.loads(path.read_text(encoding="utf-8"))
+    fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
+    for key, value in fresh.items():
+        if old.get(key) != value:
+            raise RunMismatchError(out, key, old.get(key), value)
+
+
+def run_retrieval_iteration(config: ExpertConfig, run: RetrievalRun, *,
+                            console: Console | None = None) -> RetrievalReport:
+    """Run (or resume) rounds 0 .. ``config.rounds`` (the last evaluates only); write the report.
+
+    Raises ``RunMismatchError`` for a run folder of another run, ``InputError`` for a bad benchmark or a
+    corpus with no usable row, ``BackendUnavailableError`` from the searches."""
+    from prover.sweep.runner import connect_ray
+
+    rounds = CorpusRounds(config, run, console)
+    rounds.plan()
+    connect_ray(run.sweep.address)
+    for round_number in range(config.rounds + 1):
+        rounds.run_round(round_number, last=round_number == config.rounds)
+    return write_retrieval_report(rounds.out, Path(run.benchmark).stem)
+

@@ -1,0 +1,182 @@
+"""The report of a retrieval expert-iteration run (``prover.expert.retrieval_loop``): per round, the solve
+rate on each held-out set at the run's fixed budget, what the data search proved, and how the corpus grew;
+as Markdown, JSON and a plot.
+
+Built from the stages' markers and ``run.json`` only, so it can be written while the run goes on or after
+it stopped (``prover report RUN_DIR``), and a resumed run reports earlier rounds exactly as they finished.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from prover.expert.stages import round_dir, stage_info
+from prover.theorem_input import InputError
+
+RUN_MANIFEST = "run.json"
+EVALUATIONS = {"heldout": "benchmark held-out", "stdlib_test": "stdlib test"}
+DATA_SEARCHES = {"search": "benchmark data", "stdlib_train": "stdlib train"}
+
+
+@dataclass
+class CorpusRound:
+    """One round's numbers; ``solved`` maps each evaluation or data search that ran to (proved, counted)."""
+
+    round: int
+    solved: dict[str, tuple[int, int]] = field(default_factory=dict)
+    pairs: int | None = None
+    preferences: int | None = None
+    added: int | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+    corpus_pairs: int = 0  # pairs earlier rounds added: what this round's corpus holds beside the traced rows
+    index_states: int | None = None
+
+    def rate(self, stage: str) -> float | None:
+        proved, counted = self.solved.get(stage, (0, 0))
+        return proved / counted if counted else None
+
+
+@dataclass
+class RetrievalReport:
+    title: str
+    budget: dict[str, Any]
+    rounds: list[CorpusRound]
+    paths: dict[str, Path]
+
+
+def is_retrieval_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a retrieval expert-iteration run."""
+    path = folder / RUN_MANIFEST
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("loop") == "retrieval"
+    except (ValueError, AttributeError):
+        return False
+
+
+def round_numbers(out: Path) -> list[int]:
+    return sorted(int(m.group(1)) for p in out.glob("round-*") if (m := re.fullmatch(r"round-(\d+)", p.name)))
+
+
+def corpus_round(out: Path, number: int, corpus_pairs: int) -> CorpusRound:
+    folder = round_dir(out, number)
+    row = CorpusRound(round=number, corpus_pairs=corpus_pairs)
+    for stage in (*EVALUATIONS, *DATA_SEARCHES):
+        info = stage_info(folder, stage)
+        if info is not None:
+            row.solved[stage] = (info["proved"], info["valid"])
+            row.index_states = info.get("index_states", row.index_states)
+    if (collect := stage_info(folder, "collect")) is not None:
+        row.pairs = collect["counts"].get("pairs", 0)
+        row.preferences = collect["counts"].get("preferences", 0)
+    if (grown := stage_info(folder, "grow")) is not None:
+        row.added, row.dropped = grown["added"], grown["dropped"]
+    return row
+
+
+def collect_rounds(out: Path) -> list[CorpusRound]:
+    """Every round of the run in ``out`` that has a finished stage, in order."""
+    rows, corpus_pairs = [], 0
+    for number in round_numbers(out):
+        row = corpus_round(out, number, corpus_pairs)
+        corpus_pairs += row.added or 0
+        if row.solved or row.pairs is not None:
+            rows.append(row)
+    return rows
+
+
+def write_retrieval_report(out: Path, title: str) -> RetrievalReport:
+    """report.md, report.json and report.png in ``out``; raises ``InputError`` for a folder that holds
+    no retrieval run."""
+    if not is_retrieval_run(out):
+        raise InputError(f"{out} holds no retrieval expert-iteration run (no {RUN_MANIFEST} of one)")
+    manifest = json.loads((out / RUN_MANIFEST).read_text(encoding="utf-8"))
+    rows = collect_rounds(out)
+    paths = {"markdown": out / "report.md", "json": out / "report.json", "plot": out / "report.png"}
+    budget = manifest.get("budget") or {}
+    write_json_atomic(paths["json"], {"title": title, "manifest": manifest,
+                                      "rounds": [asdict(r) | {"rates": _rates(r)} for r in rows]})
+    write_text_atomic(paths["markdown"], markdown(rows, title, manifest, paths["plot"].name))
+    plot(rows, paths["plot"], title, budget)
+    return RetrievalReport(title, budget, rows, paths)
+
+
+def _rates(row: CorpusRound) -> dict[str, float | None]:
+    return {stage: row.rate(stage) for stage in row.solved}
+
+
+def _solved(row: CorpusRound, stage: str) -> str:
+    if stage not in row.solved:
+        return "-"
+    proved, counted = row.solved[stage]
+    return f"{proved}/{counted} ({proved / counted:.1%})" if counted else f"{proved}/0"
+
+
+def budget_text(budget: dict[str, Any]) -> str:
+    parts = [f"{budget[key]:g} s" if key == "time_limit" else f"{budget[key]} expansions"
+             for key in ("time_limit", "max_expansions") if budget.get(key) is not None]
+    return " / ".join(parts) or "the search's defaults"
+
+
+def markdown(rows: list[CorpusRound], title: str, manifest: dict[str, Any], plot_name: str) -> str:
+    parts = manifest.get("parts") or {}
+    lines = [f"# Expert iteration with the retrieval policy: {title}", "",
+             f"Budget per theorem, every round and set: {budget_text(manifest.get('budget') or {})}. Round r "
+             "searches with corpus r: the traced train files plus the pairs rounds 0..r-1 added. Held-out "
+             f"rows ({len(parts.get('heldout', []))}; {parts.get('rule', '')}, "
+             f"{parts.get('heldout_percent', '?')}%) and stdlib test lemmas are never searched for data.", "",
+             "| round | corpus pairs added | " + " | ".join(EVALUATIONS.values()) + " | "
+             + " | ".join(DATA_SEARCHES.values()) + " | pairs | dropped (dup./trivial) | added |",
+             "| --- " * (4 + len(EVALUATIONS) + len(DATA_SEARCHES)) + "| --- |"]
+    for row in rows:
+        dropped = (f"{row.dropped.get('duplicate', 0)}/{row.dropped.get('trivial', 0)}"
+                   if row.added is not None else "-")
+        cells = [str(row.round), str(row.corpus_pairs), *(_solved(row, s) for s in EVALUATIONS),
+                 *(_solved(row, s) for s in DATA_SEARCHES), "-" if row.pairs is None else str(row.pairs),
+                 dropped, "-" if row.added is None else str(row.added)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"![solve rate by round on each held-out set]({plot_name})", "",
+              f"Growth rule: {(manifest.get('growth') or {}).get('rule', '')}.", "",
+              "Per-stage details: `round-NN/<stage>.done.json`; each round's SFT/DPO data: `round-NN/data/`; "
+              "the pairs it added: `round-NN/growth/`."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]) -> None:
+    """Two panels: the solve rate per round on each set (held-out sets solid, data searches dashed), and
+    the pairs the corpus holds beside the traced rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (rates, corpus) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for stages, style in ((EVALUATIONS, "-"), (DATA_SEARCHES, "--")):
+        for stage, name in stages.items():
+            points = [(r.round, r.rate(stage)) for r in rows if r.rate(stage) is not None]
+            if points:
+                rates.plot([x for x, _ in points], [100 * (y or 0) for _, y in points], style, marker="o",
+                           label=name)
+    rates.set_title(f"solved at {budget_text(budget)} (%)")
+    rates.set_ylim(bottom=0)
+    rates.legend(fontsize=8)
+    corpus.plot([r.round for r in rows], [r.corpus_pairs for r in rows], marker="o")
+    corpus.set_title("pairs added to the corpus (cumulative)")
+    corpus.set_ylim(bottom=0)
+    shown = [r.round for r in rows] or [0]
+    for axis in (rates, corpus):
+        axis.set_xlabel("round (corpus)")
+        axis.set_xticks(shown)
+        axis.set_xlim(min(shown) - 0.5, max(shown) + 0.5)
+        axis.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
+    plt.close(fig)

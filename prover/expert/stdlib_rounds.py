@@ -1,0 +1,160 @@
+"""Standard-library lemmas in the retrieval expert-iteration loop: a fixed sample of train lemmas searched
+for data every round, a fixed sample of test lemmas evaluated every round.
+
+A lemma is attempted as the stdlib benchmark attempts it (``prover.stdlib_bench``): in its own file's
+prefix, the whole file checked by the kernel before a proof counts. The sample is fixed by ``SAMPLE_RULE``
+from the traced corpus and the installed sources, so every round attempts the same lemmas.
+
+Which index a lemma is searched with is the loop's business (``prover.expert.retrieval_loop``): test lemmas
+get the round's index (train files only: a test file's proofs are never in it); train lemmas get it without
+the rows of every sampled train file, so no lemma can replay its own file's human proofs.
+
+Files run as Ray tasks (one CPU each; a file's lemmas in order, so its prefix is replayed once). Each
+lemma's result is a record in the sweep's format (``prover.sweep.worker.make_record``, with its
+trajectory), appended per file to ``results.jsonl``; a rerun skips the files already there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prover.expert.trajectories import read_records
+from prover.policies.spec import for_theorem
+from prover.retrieval.policy import RetrievalConfig, retrieval_policy
+from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
+from prover.stdlib_bench.split import split_of
+from prover.sweep.store import RESULTS_FILE
+from prover.sweep.worker import Task, make_record
+from prover.tracing.coq_source import split_source
+from prover.tracing.dataset import open_dataset
+from search import SearchConfig, prove
+from search.errors import ProverError
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RULE = ("the split's files with a traced proof, sorted by path, `files` of them at positions "
+               "i * n // files; in each file its attemptable lemmas (traced Qed/Defined proofs outside "
+               "functors and sealed modules) at positions i * m // per_file")
+
+Lemmas = dict[str, list[StdlibLemma]]
+
+
+def spread(items: Sequence[Any], count: int) -> list[Any]:
+    """``count`` of ``items`` evenly spread (positions ``i * n // count``), or all of them if fewer."""
+    if len(items) <= count:
+        return list(items)
+    return [items[i * len(items) // count] for i in range(count)]
+
+
+def sample_lemmas(corpus: str, root: Path, split: str, files: int, per_file: int) -> Lemmas:
+    """The fixed sample of ``split``'s lemmas (``SAMPLE_RULE``), per file; empty when ``files`` is 0."""
+    if files == 0:
+        return {}
+    records = sorted((r for r in open_dataset(corpus).records()
+                      if split_of(r.unit) == split and any(p.status == "traced" for p in r.proofs)),
+                     key=lambda r: r.unit)
+    chosen: Lemmas = {}
+    for record in spread(records, files):
+        text = (root / record.unit).read_text(encoding="utf-8")
+        lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
+        picked = spread([lemma for lemma in lemmas if lemma.checkable], per_file)
+        if picked:
+            chosen[record.unit] = picked
+    return chosen
+
+
+def lemma_keys(lemmas: Lemmas) -> list[str]:
+    return [lemma.key for unit in sorted(lemmas) for lemma in lemmas[unit]]
+
+
+def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any, retrieval: RetrievalConfig,
+                search: SearchConfig, label: str, split: str) -> list[dict[str, Any]]:
+    """Search each lemma of one file with the retrieval policy over ``index``; one record per lemma
+    (``status`` proved, unproved, invalid, or error when its environment could not be built)."""
+    from prover.stdlib_bench.backend import StdlibBackend
+    from prover.stdlib_bench.environment import trusted_source
+    from search.backends.coq.config import CoqBackendConfig
+    from search.errors import InvalidTheoremError
+
+    sentences = split_source(trusted_source(Path(root), unit).read_text(encoding="utf-8"), unit)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    policy = retrieval_policy(index, retrieval, "coq")
+    records = []
+    try:
+        for lemma in lemmas:
+            task = Task(backend.at(lemma), split, 1)
+            try:
+                result = prove(task.theorem, backend=backend, policy=for_theorem(policy, task.theorem),
+                               config=search)
+                record = make_record(task, "proved" if result.proved else "unproved", result=result,
+                                     policy=label, worker="stdlib")
+            except InvalidTheoremError as exc:
+                record = make_record(task, "invalid", message=exc.reason, policy=label, worker="stdlib")
+            except ProverError as exc:  # the lemma's environment could not be built: not counted
+                logger.warning("%s: %s", lemma.key, exc)
+                record = make_record(task, "error", message=str(exc), policy=label, worker="stdlib")
+            records.append(record | {"key": lemma.key, "unit": unit, "line": lemma.line})
+    finally:
+        backend.close()
+    return records
+
+
+def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retrieval: RetrievalConfig,
+               search: SearchConfig, label: str, split: str) -> dict[str, Any]:
+    """Search (or resume) every sampled lemma on the connected Ray with the index behind ``index_ref``;
+    returns the summary of ``folder``'s results (``summarise_lemmas``)."""
+    import ray
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / RESULTS_FILE
+    done = {record["unit"] for record in read_lemma_records(folder)}
+    task = ray.remote(num_cpus=1, max_retries=0)(search_file)
+    futures = {task.remote(unit, units_lemmas, str(root), index_ref, retrieval, search, label, split): unit
+               for unit, units_lemmas in lemmas.items() if unit not in done}
+    while futures:
+        ready, _ = ray.wait(list(futures), num_returns=1)
+        unit = futures.pop(ready[0])
+        try:
+            records = ray.get(ready[0])
+        except ray.exceptions.RayError as exc:
+            logger.error("%s: failed (its lemmas are recorded as errors): %s", unit, exc)
+            records = [make_record(Task(_statement_theorem(lemma), split, 1), "error", message=str(exc),
+                                   policy=label, worker="stdlib") | {"key": lemma.key, "unit": unit,
+                                                                     "line": lemma.line}
+                       for lemma in lemmas[unit]]
+        _append(path, records)
+    return summarise_lemmas(read_lemma_records(folder))
+
+
+def _append(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """Append one line per record, after a newline if a crash left the last line torn (it is skipped)."""
+    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n" * torn + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _statement_theorem(lemma: StdlibLemma) -> Any:
+    from search.types import Theorem
+
+    return Theorem(lemma.name, lemma.statement)
+
+
+def read_lemma_records(folder: Path) -> list[dict[str, Any]]:
+    """The records of ``folder``'s results file (none when it does not exist; a torn line is skipped)."""
+    return read_records(folder) if (folder / RESULTS_FILE).exists() else []
+
+
+def summarise_lemmas(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Lemmas attempted, counted (without environment errors), proved, and the pass rate of the counted."""
+    counted = [r for r in records if r["status"] in ("proved", "unproved")]
+    proved = sum(r["status"] == "proved" for r in counted)
+    return {"lemmas": len(records), "valid": len(counted), "proved": proved,
+            "errors": len(records) - len(counted),
+            "pass_rate": round(proved / len(counted), 4) if counted else 0.0}
