@@ -1,0 +1,251 @@
+"""Held-out tactic prediction of a small transformer trained from nothing on traced proofs through the
+product's TRL path, before and after a fixed-time SFT run (issue 15, point 2).
+
+Data: the (state, tactic) rows of a traced dataset (``prover trace --out DATASET``), split by file with the
+project's fixed split (``prover/stdlib_bench/split.py``): train files train, test files are held out
+(``valid`` files are not used). ``--pairs FILE`` adds expert-iteration ``pairs.jsonl`` rows to the training
+data, minus any whose state is a held-out state. Training pairs are de-duplicated on (state, tactic) as
+the loop does (``union_pairs``).
+
+Model: ``prover.expert.build_small_model``: a byte-level BPE trained on the training pairs' text (never on
+held-out text) and a randomly initialised Qwen2 of ``--preset``'s shape (``cpu``: 2 layers, hidden 128;
+``gpu``: 8 layers, hidden 512). Training: ``train_sft`` (TRL, loss on the tactic and EOS) with
+``TrainConfig.max_seconds = --train-seconds``, a constant learning rate after a short warm-up (a run cut by
+time never reaches the end of a decaying schedule). Pairs longer than ``--max-length`` tokens (prompt,
+tactic, EOS) are not trained on.
+
+Evaluation (``prover.expert.evaluate_tactics``), on ``--eval-pairs`` held-out rows taken as every n-th row
+of the test files in trace order (as ``bench_retrieval.py`` samples), the same rows before and after: mean
+NLL per tactic token (and EOS) and its perplexity over the rows whose prompt fits ``--max-length`` minus
+``--max-new-tokens``; top-1 and top-k accuracy of ``k``-beam search (exact match, whitespace-normalised),
+over those rows and over all sampled rows (a row too long for the model counts as a miss). Baselines on the
+same rows in the same process: the ``k`` most frequent training tactics proposed for every state, and the
+retrieval policy (``prover.retrieval``, index of the training pairs, default settings).
+
+CPU (the default, about 8 minutes with 5 of training):
+    python benchmarks/bench_tactic_model.py --trace DATASET --json benchmarks/results/tactic_model_cpu.json
+GPU (``benchmarks/device_run.sh`` runs it):
+    python benchmarks/bench_tactic_model.py --trace DATASET --preset gpu --train-seconds 240 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from planner.model_loading import load_causal_lm  # noqa: E402
+from prover.expert import (  # noqa: E402
+    SmallModelConfig,
+    TacticEval,
+    TrainConfig,
+    build_small_model,
+    encode_pair,
+    evaluate_tactics,
+    load_rows,
+    train_sft,
+)
+from prover.expert.tactic_eval import normalise_tactic  # noqa: E402
+from prover.stdlib_bench.split import split_of  # noqa: E402
+from prover.tracing.dataset import open_dataset  # noqa: E402
+
+logger = logging.getLogger("bench_tactic_model")
+Pair = tuple[str, str]
+
+PRESETS = {
+    "cpu": {"shape": SmallModelConfig(vocab_size=4096, hidden_size=128, layers=2, heads=4, kv_heads=2,
+                                      intermediate_size=512, context=1024),
+            "batch_size": 16, "learning_rate": 2e-3},
+    "gpu": {"shape": SmallModelConfig(vocab_size=8192, hidden_size=512, layers=8, heads=8, kv_heads=4,
+                                      intermediate_size=1536, context=2048),
+            "batch_size": 64, "learning_rate": 5e-4},
+}
+
+
+def read_split(trace: Path, extra: list[Path]) -> tuple[list[Pair], list[Pair], dict[str, int]]:
+    """Training pairs (de-duplicated, extra pairs on held-out states dropped) and the held-out rows in trace
+    order, with counts."""
+    table = open_dataset(trace).read(columns=["file", "state_before", "tactic"])
+    rows = list(zip(table.column("file").to_pylist(), table.column("state_before").to_pylist(),
+                    table.column("tactic").to_pylist(), strict=True))
+    train = [(s, t) for f, s, t in rows if split_of(f) == "train"]
+    held = [(s, t) for f, s, t in rows if split_of(f) == "test"]
+    held_states = {s for s, _ in held}
+    added = dropped = 0
+    for path in extra:
+        for row in load_rows(path):
+            if row["state"] in held_states:
+                dropped += 1
+            else:
+                train.append((row["state"], row["tactic"]))
+                added += 1
+    unique = list(dict.fromkeys(train))
+    seen = set(unique)
+    counts = {"rows": len(rows), "train_rows": len(train), "train_pairs": len(unique),
+              "heldout_rows": len(held),
+              "extra_pairs": added, "extra_dropped_heldout_state": dropped,
+              "heldout_rows_also_in_train": sum(p in seen for p in held)}
+    return unique, held, counts
+
+
+def every_nth(rows: list[Pair], count: int) -> list[Pair]:
+    return rows[:: max(1, len(rows) // count)][:count]
+
+
+def frequency_baseline(train: list[Pair], sample: list[Pair], k: int) -> dict[str, float]:
+    """The ``k`` most frequent training tactics, the same list for every state."""
+    top = [normalise_tactic(t) for t, _ in Counter(t for _, t in train).most_common(k)]
+    targets = [normalise_tactic(t) for _, t in sample]
+    return {"top1": sum(t == top[0] for t in targets) / len(sample),
+            "topk": sum(t in top for t in targets) / len(sample), "tactics": top}
+
+
+def retrieval_baseline(train: list[Pair], sample: list[Pair], k: int) -> dict[str, float]:
+    """The retrieval policy's first ``k`` proposals (index of the training pairs, default settings)."""
+    from prover.retrieval import RetrievalConfig, RetrievalIndex, RetrievalPolicy
+    from search.backends.coq.safety import check_coq_tactic
+
+    index = RetrievalIndex.from_pairs(train, lambda t: check_coq_tactic(t) is None)
+    policy = RetrievalPolicy(index, RetrievalConfig())
+    hits_1 = hits_k = 0
+    for start in range(0, len(sample), 64):
+        batch = sample[start : start + 64]
+        for (_, tactic), candidates in zip(batch, policy.propose([s for s, _ in batch], k), strict=True):
+            proposed = [normalise_tactic(c.tactic) for c in candidates]
+            hits_1 += bool(proposed) and proposed[0] == normalise_tactic(tactic)
+            hits_k += normalise_tactic(tactic) in proposed
+    return {"top1": hits_1 / len(sample), "topk": hits_k / len(sample)}
+
+
+def metrics(result: TacticEval) -> dict[str, Any]:
+    """The evaluation with the accuracies over all sampled rows beside those over the evaluated ones."""
+    return {**asdict(result), "top1_all": result.hits_1 / result.pairs,
+            "topk_all": result.hits_k / result.pairs}
+
+
+def evaluate(model_dir: Path, sample: list[Pair], args: argparse.Namespace, device: str) -> dict[str, Any]:
+    model, tokenizer = load_causal_lm(str(model_dir), device=device, dtype="float32" if device == "cpu"
+                                      else "bfloat16", require_eos=True)
+    result = evaluate_tactics(model, tokenizer, sample, k=args.k, batch_size=args.eval_batch,
+                              max_new_tokens=args.max_new_tokens,
+                              max_prompt_tokens=args.max_length - args.max_new_tokens)
+    logger.info("evaluated %s: %s", model_dir.name, result)
+    return metrics(result)
+
+
+def fitting(pairs: list[Pair], model_dir: Path, max_length: int) -> list[Pair]:
+    """The pairs whose prompt, tactic and EOS fit ``max_length`` tokens of the model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    return [p for p in pairs if len(encode_pair(tokenizer, *p).ids) <= max_length]
+
+
+def train(base: Path, pairs: list[Pair], work: Path, args: argparse.Namespace, device: str) -> dict[str, Any]:
+    preset = PRESETS[args.preset]
+    config = TrainConfig(
+        epochs=1000.0, max_seconds=args.train_seconds, learning_rate=args.lr or preset["learning_rate"],
+        lr_scheduler="constant_with_warmup", warmup=50, batch_size=args.batch_size or preset["batch_size"],
+        max_length=args.max_length, gradient_checkpointing=False, device=device, save_steps=10**6,
+        logging_steps=100, seed=args.seed)
+    rows = [{"state": s, "tactic": t} for s, t in pairs]
+    result = train_sft(rows, init_model=str(base), work_dir=work / "sft", final_dir=work / "trained",
+                       config=config)
+    return {"config": asdict(config), "result": asdict(result)}
+
+
+def machine(device: str) -> dict[str, Any]:
+    info = {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "device": device,
+            "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]}
+    if device == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    device = "cpu" if device == "auto" else device
+    train_pairs, held, counts = read_split(args.trace, args.pairs)
+    sample = every_nth(held, args.eval_pairs)
+    started = time.perf_counter()
+    base = build_small_model(train_pairs, work / "base", PRESETS[args.preset]["shape"], seed=args.seed)
+    build_s = time.perf_counter() - started
+    trainable = fitting(train_pairs, base, args.max_length)
+    counts |= {"train_pairs_fitting": len(trainable), "eval_rows": len(sample)}
+    out: dict[str, Any] = {"date": date.today().isoformat(), "machine": machine(device), "counts": counts,
+                           "preset": args.preset, "settings": {k: str(v) if isinstance(v, Path) else v
+                                                               for k, v in vars(args).items()},
+                           "model": json.loads((base / "small_model.json").read_text()),
+                           "build_seconds": round(build_s, 1)}
+    out["baselines"] = {"frequency": frequency_baseline(train_pairs, sample, args.k),
+                        "retrieval": retrieval_baseline(train_pairs, sample, args.k)}
+    out["before"] = evaluate(base, sample, args, device)
+    out["training"] = train(base, trainable, work, args, device)
+    out["load_after_training"] = machine(device)["load_average_1_5_15_min"]
+    out["after"] = evaluate(work / "trained", sample, args, device)
+    return out
+
+
+def report(out: dict[str, Any]) -> str:
+    k = out["settings"]["k"]
+    lines = [f"| model | NLL/token | perplexity | top-1 | top-{k} | top-1 (all rows) | top-{k} (all rows) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name in ("before", "after"):
+        m = out[name]
+        lines.append(f"| {name} | {m['nll']:.3f} | {m['perplexity']:.2f} | {m['top1']:.1%} | {m['topk']:.1%} "
+                     f"| {m['top1_all']:.1%} | {m['topk_all']:.1%} |")
+    for name, m in out["baselines"].items():
+        lines.append(f"| {name} baseline | | | | | {m['top1']:.1%} | {m['topk']:.1%} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trace", type=Path, required=True, help="a traced dataset folder")
+    parser.add_argument("--pairs", type=Path, nargs="*", default=[], help="extra pairs.jsonl training rows")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    parser.add_argument("--train-seconds", type=float, default=300.0)
+    parser.add_argument("--eval-pairs", type=int, default=300)
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--eval-batch", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the models (default: temporary)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = run(args, args.work or Path(scratch))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    print(json.dumps({k: out[k] for k in ("counts", "model", "machine")}, indent=1))
+    print(f"training: {out['training']['result']}")
+    print(report(out))
+
+
+if __name__ == "__main__":
+    main()
