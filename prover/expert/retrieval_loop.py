@@ -124,6 +124,7 @@ class CorpusRounds:
                                              loop.stdlib_test_per_file)
             self.train_lemmas = sample_lemmas(corpus, self.root, "train", loop.stdlib_train_files,
                                               loop.stdlib_train_per_file)
+        check_corpus(self.run.retrieval.corpus)
         if not self.parts.data and not self.train_lemmas:
             raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
                              f"out {loop.heldout_percent}%, and no stdlib train lemmas)")
@@ -280,6 +281,20 @@ class CorpusRounds:
                       lambda: self.lemmas(round_number, "train", folder / "stdlib-train"))
         run_stage(folder, "collect", lambda: self.collect(round_number))
         run_stage(folder, "grow", lambda: self.grow(round_number))
+
+
+def check_corpus(corpus: str) -> None:
+    """Fail before any search when the corpus's train files hold no traced step (``InputError``)."""
+    from prover.stdlib_bench.split import split_of
+    from prover.tracing.dataset import DatasetError, open_dataset
+
+    try:
+        rows = sum(r.rows for r in open_dataset(corpus).records() if split_of(r.unit) == "train")
+    except DatasetError as exc:
+        raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
+    if rows == 0:
+        raise InputError(f"retrieval corpus {corpus} (train files): no traced steps to index (trace the "
+                         "standard library, or files of its train split, with `prover trace`)")
 
 
 def check_run(out: Path, manifest: dict[str, Any]) -> None:
