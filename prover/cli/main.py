@@ -19,6 +19,7 @@ from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
 from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
+from prover.cli import help_text
 from prover.cli.config_file import add_config_file_options, apply_config_file
 from prover.cli.error_causes import error_cause_of
 from prover.cli.logs import report_retries, setup_logging
@@ -52,22 +53,21 @@ EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ProverArgumentParser(prog="prover", description="Step-level theorem prover for Lean 4 "
-                                     "(and Coq): best-first LLM tactic search.")
+    parser = ProverArgumentParser(prog="prover", description=help_text.PROVER_DESCRIPTION,
+                                  epilog=help_text.PROVER_EPILOG, formatter_class=help_text.FORMATTER)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     prove_parser = commands.add_parser(
-        "prove", help="prove one theorem", description="Search for a proof of one theorem and print it "
-        "once the proof assistant verified it as a whole.")
+        "prove", help="prove one theorem", description=help_text.PROVE_DESCRIPTION,
+        epilog=help_text.PROVE_EPILOG, formatter_class=help_text.FORMATTER)
     add_prove_options(prove_parser)
     add_verbose_option(prove_parser)
     add_planner_options(prove_parser)
     add_config_file_options(prove_parser)
     prove_parser.set_defaults(handler=run_prove)
     sweep_parser = commands.add_parser(
-        "sweep", help="prove every theorem of a benchmark on Ray", description="Run a benchmark "
-        "(MiniF2F, ProofNet, the Coq benchmark, any JSONL in their format) through parallel search "
-        "workers on a local Ray or a cluster; results are durable and a rerun resumes.")
+        "sweep", help="prove every theorem of a benchmark on Ray", description=help_text.SWEEP_DESCRIPTION,
+        epilog=help_text.SWEEP_EPILOG, formatter_class=help_text.FORMATTER)
     sweep_parser.add_argument("benchmark", metavar="BENCH",
                               help="a .jsonl benchmark file, the name of one (e.g. coq_basic), or a "
                                    "folder in the miniF2F-rocq layout (DIR/test/*.v, DIR/valid/*.v; "

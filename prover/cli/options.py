@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T", bound="DataclassInstance")  # a config dataclass
+USAGE_LINES = 4  # a longer usage is replaced by the command's shape in --help
 
 
 class ProverArgumentParser(argparse.ArgumentParser):
@@ -60,6 +61,17 @@ class ProverArgumentParser(argparse.ArgumentParser):
                 metavar = formatter._get_default_metavar_for_positional(action)
                 words.append(formatter._format_args(action, metavar))
         return " ".join(words)
+
+    def format_help(self) -> str:
+        """argparse's help, but with the one-line usage of ``short_usage`` where the full usage would run
+        over several lines (a command with a hundred options, listed below it anyway)."""
+        if self.usage is not None or self.format_usage().count("\n") <= USAGE_LINES:
+            return super().format_help()
+        self.usage = self.short_usage()
+        try:
+            return super().format_help()
+        finally:
+            self.usage = None
 
     def error(self, message: str) -> typing.NoReturn:
         hint = self._suggestion(message)

@@ -1,0 +1,94 @@
+"""What `prover --help`, `prover prove --help` and `prover sweep --help` tell a new user: what the command
+does and its defaults, a one-line usage instead of a hundred options, examples that are real command
+lines, what a sweep writes, the exit status."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from prover.cli import help_text
+from prover.cli.main import build_parser, main
+
+EPILOGS = {"prover": help_text.PROVER_EPILOG, "prove": help_text.PROVE_EPILOG,
+           "sweep": help_text.SWEEP_EPILOG}
+
+
+def help_of(*command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([*command, "--help"])
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+def examples() -> list[tuple[str, list[str]]]:
+    return [(where, argv) for where, epilog in EPILOGS.items()
+            for argv in help_text.example_commands(epilog)]
+
+
+def test_every_epilog_has_examples_of_its_commands() -> None:
+    found = {where: {argv[0] for w, argv in examples() if w == where} for where in EPILOGS}
+    assert found["prover"] == {"doctor", "prove", "benchmarks", "sweep", "report"}
+    assert "prove" in found["prove"] and "sweep" in found["sweep"]
+    assert sum(1 for where, _ in examples() if where == "prove") >= 6  # Coq, files, Lean, a server, a plan
+    continued = [argv for _, argv in examples() if "--html" in argv]
+    assert continued and continued[0][-1] == "Theorem t : forall n m : nat, n + m = m + n."  # joined lines
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv in examples()], ids=" ".join)
+def test_every_example_is_a_command_line_the_parser_takes(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)  # an unknown or misspelt option would exit 2 here
+    assert args.command == argv[0]
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv in examples() if argv[0] in ("prove", "sweep")],
+                         ids=" ".join)
+def test_every_prove_and_sweep_example_has_valid_settings(argv: list[str],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, "--print-config"]) == 0, capsys.readouterr().err  # builds the settings, runs nothing
+    assert "[search]" in capsys.readouterr().out
+
+
+def test_prover_help_says_what_it_is_and_how_to_start(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of(capsys=capsys)
+    assert "A step-level theorem prover." in text
+    assert text.index("first steps") > text.index("options:")  # after the command list
+    assert "  prover prove --backend coq 'Theorem t : forall n : nat, n + 0 = n.'" in text
+    assert "`prover COMMAND --help`" in text
+
+
+@pytest.mark.parametrize(("command", "shape"), [("prove", "prover prove [options] [statement]"),
+                                                ("sweep", "prover sweep [options] BENCH")])
+def test_prove_and_sweep_help_lead_with_what_matters(command: str, shape: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of(command, capsys=capsys)
+    lines = text.splitlines()
+    assert lines[0] == f"usage: {shape}" and lines[1] == ""  # one line, not the hundred options
+    description = text[:text.index("\noptions:")]
+    assert "Most runs need only: --backend" in description and "Defaults fit the backend" in description
+    assert "\n  # " in text[text.index("examples:"):]  # each example says what it does
+    assert "exit status: 0" in text[text.rindex("examples:"):]
+    assert "--max-expansions INT" in text and "--coq-keep-coqtops" in text  # every option is still listed
+
+
+def test_prove_help_states_its_budgets_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join(help_of("prove", capsys=capsys).split())
+    assert "--time-limit (120 s) or --max-expansions (none)" in text
+    assert "exit status: 0 proved, 1 not proved, 2 bad input" in text
+    assert "3 something needed is missing" in text
+
+
+def test_sweep_help_says_what_it_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of("sweep", capsys=capsys)
+    for written in ("results.jsonl", "report.md", "solved_vs_budget.png", "graphs/NAME.html"):
+        assert written in text[text.index("writes, in OUT"):text.index("examples:")]
+    assert "600 s" in text and "resumes" in text
+
+
+def test_a_short_command_keeps_argparses_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert help_of("doctor", capsys=capsys).startswith("usage: prover doctor [-h] [--project-dir DIR]\n")
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    prove = commands.choices["prove"]
+    assert prove.format_help().startswith("usage: prover prove [options]")
+    assert prove.usage is None and prove.format_usage().count("\n") > 20  # the full usage is still there
