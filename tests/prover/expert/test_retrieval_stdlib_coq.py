@@ -1,0 +1,69 @@
+"""The standard-library parts of the retrieval loop against real Coq, on a small library of our own
+(``--stdlib-root``): test lemmas are evaluated with the train files' proofs in the index, and a sampled
+train lemma is searched without its own file's rows, so it cannot replay its human proof."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from retrieval_fixtures import CORPUS, CORPUS_UNIT, TRIVIAL, trace_into, train_argv, write_bench
+
+from prover.cli.main import main
+from prover.expert.stdlib_rounds import sample_lemmas
+from prover.retrieval.policy import load_index
+from prover.stdlib_bench.split import split_of
+
+pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
+
+TRAIN_UNIT, TEST_UNIT = "Dev/A0.v", "Dev/B0.v"
+TRAIN_FILE = """Require Import Arith.
+Lemma a0_gcd (a b : nat) : Nat.gcd a b = Nat.gcd b a.
+Proof. apply Nat.gcd_comm. Qed.
+"""
+TEST_FILE = """Require Import Arith.
+Lemma b0_gcd (x y : nat) : Nat.gcd x y = Nat.gcd y x.
+Proof. apply Nat.gcd_comm. Qed.
+"""
+KEY = "apply Nat.gcd_comm"
+
+
+def records(folder: Path) -> dict[str, dict]:
+    rows = [json.loads(x) for x in (folder / "results.jsonl").read_text().splitlines()]
+    return {r["theorem"]: r for r in rows}
+
+
+@pytest.mark.slow
+def test_stdlib_test_lemmas_use_the_train_files_and_a_train_lemma_never_its_own(ray_cluster,
+                                                                              tmp_path: Path) -> None:
+    assert [split_of(u) for u in (TRAIN_UNIT, CORPUS_UNIT, TEST_UNIT)] == ["train", "train", "test"]
+    root, corpus = tmp_path / "theories", tmp_path / "ds"
+    trace_into(corpus, root, {CORPUS_UNIT: CORPUS, TRAIN_UNIT: TRAIN_FILE, TEST_UNIT: TEST_FILE})
+    # the sample rule: the first of the two train files, its one lemma; the test file's lemma
+    assert {u: [lm.name for lm in ls] for u, ls in sample_lemmas(str(corpus), root, "train", 1, 2).items()} \
+        == {TRAIN_UNIT: ["a0_gcd"]}
+    index = load_index(corpus, assistant="coq")
+    assert any(KEY in dict(entry.tactics) for entry in index.entries)  # the human proof is in the corpus
+    out = tmp_path / "run"
+    argv = train_argv(write_bench(tmp_path / "bench.jsonl", (TRIVIAL,)), corpus, out, "--rounds", "1",
+                      "--retrieval-min-similarity", "0.05", "--heldout-percent", "0", "--stdlib-root",
+                      str(root), "--stdlib-train-files", "1", "--stdlib-test-files", "1")
+    assert main(argv) == 0
+
+    run = json.loads((out / "run.json").read_text())
+    assert run["stdlib"]["train"] == [f"{TRAIN_UNIT}:a0_gcd:2"]
+    assert run["stdlib"]["test"] == [f"{TEST_UNIT}:b0_gcd:2"] and run["parts"]["heldout"] == []
+    for number in (0, 1):  # the test lemma is proved from the train file's proof, in the whole-file check
+        test = records(out / f"round-{number:02d}" / "stdlib-test")["b0_gcd"]
+        assert test["status"] == "proved" and test["proof"] == [KEY]
+        assert "Lemma b0_gcd" in test["proof_text"] and test["split"] == "stdlib-test"
+    train = records(out / "round-00" / "stdlib-train")["a0_gcd"]
+    assert train["status"] == "unproved" and train["stop_reason"] in ("expansion_budget", "exhausted")
+    assert not (out / "round-00" / "heldout").exists()
+    pairs = [json.loads(x) for x in (out / "round-00" / "data" / "pairs.jsonl").read_text().splitlines()]
+    assert {p["theorem"] for p in pairs} == {TRIVIAL}  # the data rows' proofs only: nothing leaked
+    report = json.loads((out / "report.json").read_text())
+    assert [r["rates"].get("stdlib_test") for r in report["rounds"]] == [1.0, 1.0]
+    assert report["rounds"][0]["rates"]["stdlib_train"] == 0.0
