@@ -113,6 +113,10 @@ def test_a_planned_sweep_on_coq(ray_cluster, tmp_path, capsys: pytest.CaptureFix
     assert "\nQed.\n" in record["proof_text"]
     assert record["proof_text"].rstrip().endswith(("Qed.", "End ProverStatementCheck."))
     assert "### Plans for double_twice (proved)" in (out / "report.md").read_text()
+    pages = sorted(p.name for p in (out / "graphs" / "double_twice.searches").glob("*.html"))
+    assert pages == ["round1.main.html", "round1.subgoal1.html", "round1.subgoal2.html"]  # coqtop's searches
+    overview = (out / "graphs" / "double_twice.html").read_text()
+    assert 'href="double_twice.searches/round1.subgoal2.html"' in overview
 
 
 def test_proofs_of_planned_facts_never_select_all_goals(backend) -> None:
