@@ -11,19 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from search.validation import Validated, setting
+
 ROLES = ("system", "user", "assistant")
 
 
 @dataclass(frozen=True)
-class ChatMessage:
+class ChatMessage(Validated):
     """One message of a chat conversation."""
 
-    role: str
-    content: str
+    config_name = "chat message"
 
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
+    role: str = setting(choices=ROLES, help="who speaks: system, user or assistant")
+    content: str = setting(help="the message's text")
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}

@@ -9,31 +9,37 @@ line and Lean's error positions map back to subgoals by line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from search.validation import Validated, setting
+
+
+def _one_line(text: str) -> str | None:
+    return "statement and binders are one line (parsing collapses whitespace)" if "\n" in text else None
+
 
 @dataclass(frozen=True)
-class Subgoal:
+class Subgoal(Validated):
     """``have name binders : statement``; ``binders`` is usually empty (``have h (x : ℕ) : P x`` has
     ``(x : ℕ)``). ``source`` is the model's line it was read from, for feedback."""
 
-    name: str
-    statement: str
-    binders: str = ""
-    source: str = ""
-    form: str = "have"  # "have" (Lean) or "assert" (Coq)
+    config_name = "subgoal"
 
-    def __post_init__(self) -> None:
-        if not self.name or not self.statement.strip():
-            raise ValueError(f"a subgoal needs a name and a statement, got {self.name!r}: {self.statement!r}")
-        if self.form not in ("have", "assert"):
-            raise ValueError(f"a subgoal's form is have or assert, got {self.form!r}")
+    name: str = setting(nonempty=True, help="the hypothesis the subgoal becomes")
+    statement: str = setting(nonblank=True, check=_one_line, help="what it states, on one line")
+    binders: str = setting("", check=_one_line, help="binders before the colon, usually none")
+    source: str = setting("", help="the model's line it was read from")
+    form: str = setting("have", choices=("have", "assert"), help="have (Lean) or assert (Coq)")
+
+    def described(self) -> str:
+        return f"subgoal {self.name!r}"
+
+    def cross_checks(self) -> Iterable[str]:
         if self.form == "assert" and self.binders:
-            raise ValueError("an assert subgoal has no binders")
-        if "\n" in self.statement or "\n" in self.binders:
-            raise ValueError("a subgoal's statement is one line (parsing collapses whitespace)")
+            yield f"binders must be empty in an assert subgoal, got {self.binders!r}"
 
     @property
     def text(self) -> str:
@@ -65,16 +71,20 @@ class Rejection:
         return {"line": self.line, "reason": self.reason}
 
 
+def _subgoals(subgoals: tuple[Subgoal, ...]) -> str | None:
+    if not all(isinstance(s, Subgoal) for s in subgoals):
+        return f"subgoals must be Subgoals, got {subgoals!r}"
+    repeated = [name for name, count in Counter(s.name for s in subgoals).items() if count > 1]
+    return f"subgoals must have distinct names, got {repeated} more than once" if repeated else None
+
+
 @dataclass(frozen=True)
-class Plan:
+class Plan(Validated):
     """An ordered tuple of subgoals with distinct names. Subgoal ``i`` may use subgoals ``0..i-1``."""
 
-    subgoals: tuple[Subgoal, ...]
+    config_name = "plan"
 
-    def __post_init__(self) -> None:
-        names = [s.name for s in self.subgoals]
-        if len(set(names)) != len(names):
-            raise ValueError(f"subgoal names must be distinct, got {names}")
+    subgoals: tuple[Subgoal, ...] = setting(check=_subgoals, help="the subgoals, in order")
 
     def __len__(self) -> int:
         return len(self.subgoals)

@@ -8,9 +8,11 @@ runs the attempt; the searches themselves go to the search observer (``search.pr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from enum import Enum
+
+from search.validation import Validated, setting
 
 
 class PlanStage(Enum):
@@ -23,22 +25,24 @@ class PlanStage(Enum):
 
 
 @dataclass(frozen=True)
-class PlanProgress:
+class PlanProgress(Validated):
     """One step of a planned attempt. ``round`` counts from 0; ``subgoal`` is the index (from 0) of the
     subgoal being searched, ``subgoals`` the plan's size (0 before a plan), ``proved`` how many of its
     subgoals are proved (searched or reused) so far."""
 
-    stage: PlanStage
-    round: int = 0
-    subgoal: int | None = None
-    subgoals: int = 0
-    proved: int = 0
+    config_name = "plan progress"
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.proved <= self.subgoals:
-            raise ValueError(f"proved must be within 0..{self.subgoals}, got {self.proved}")
-        if self.subgoal is not None and not 0 <= self.subgoal < self.subgoals:
-            raise ValueError(f"subgoal must be within 0..{self.subgoals - 1}, got {self.subgoal}")
+    stage: PlanStage = field(metadata={"help": "what the attempt does"})
+    round: int = setting(0, min=0, help="the planning round, from 0")
+    subgoal: int | None = setting(None, min=0, help="the subgoal searched, from 0; none: no subgoal")
+    subgoals: int = setting(0, min=0, help="the plan's size (0 before a plan)")
+    proved: int = setting(0, min=0, help="the plan's subgoals proved so far")
+
+    def cross_checks(self) -> Iterable[str]:
+        if self.proved > self.subgoals:
+            yield f"proved must be within 0..{self.subgoals}, got {self.proved}"
+        if self.subgoal is not None and self.subgoal >= self.subgoals:
+            yield f"subgoal must be within 0..{self.subgoals - 1}, got {self.subgoal}"
 
     def line(self) -> str:
         """``round 1 · subgoal 2/4 · 1/4 subgoals proved`` (and the like for the other stages)."""

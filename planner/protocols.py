@@ -4,12 +4,13 @@ by the scripted test environments."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from search.protocols import Session
 from search.types import Theorem
+from search.validation import Validated, setting
 
 
 @dataclass(frozen=True)
@@ -22,21 +23,23 @@ class PlanProblem:
 
 
 @dataclass(frozen=True)
-class PlanCheck:
+class PlanCheck(Validated):
     """The outcome of elaborating ``have h_i : s_i := by sorry`` for every subgoal, in order, in the
     theorem's context. When ``ok``: ``goals`` holds one pretty-printed goal per subgoal (in the theorem's
     context plus the earlier subgoals) and last the main goal with every subgoal in context, so
     ``len(goals) == len(subgoals) + 1``; ``problems`` is empty. Otherwise ``problems`` says why."""
 
-    ok: bool
-    goals: tuple[str, ...] = ()
-    problems: tuple[PlanProblem, ...] = ()
+    config_name = "plan check"
 
-    def __post_init__(self) -> None:
+    ok: bool = setting(help="whether the plan elaborated")
+    goals: tuple[str, ...] = setting((), help="per subgoal its goal, then the main goal (when ok)")
+    problems: tuple[PlanProblem, ...] = setting((), help="why the plan was refused (when not ok)")
+
+    def cross_checks(self) -> Iterable[str]:
         if self.ok and self.problems:
-            raise ValueError("an accepted plan has no problems")
+            yield "problems must be empty for an accepted plan"
         if not self.ok and not self.problems:
-            raise ValueError("a refused plan needs at least one problem")
+            yield "problems must hold at least one problem for a refused plan"
 
 
 @runtime_checkable

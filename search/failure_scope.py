@@ -9,11 +9,11 @@ budget counts too).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from search.config import SearchConfig
+from search.validation import Validated, setting
 
 
 def _at_least(found: float | None, wanted: float | None) -> bool:
@@ -23,26 +23,21 @@ def _at_least(found: float | None, wanted: float | None) -> bool:
     return wanted is not None and found >= wanted
 
 
-@dataclass(frozen=True)
-class FailureScope:
-    policy: str  # fingerprint of the policy (search.policy_identity); never empty
-    tactics_per_node: int
-    tactic_timeout: float  # seconds
-    max_expansions: int | None  # None: unlimited
-    time_limit: float | None  # seconds; None: unlimited
+def _fingerprint(policy: str) -> str | None:
+    return None if policy.strip() else f"policy must be the policy's fingerprint, got {policy!r}"
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.policy, str) or not self.policy:
-            raise ValueError("a failure scope needs the policy's fingerprint")
-        if not isinstance(self.tactics_per_node, int) or self.tactics_per_node < 1:
-            raise ValueError(f"tactics_per_node must be an int >= 1, got {self.tactics_per_node!r}")
-        for name in ("tactic_timeout", "time_limit", "max_expansions"):
-            value = getattr(self, name)
-            if value is None and name != "tactic_timeout":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                    or value <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+@dataclass(frozen=True)
+class FailureScope(Validated):
+    """Raises ``ConfigError`` (a ``ValueError``) listing every bad field."""
+
+    config_name = "failure scope"
+
+    policy: str = setting(check=_fingerprint, help="fingerprint of the policy (search.policy_identity)")
+    tactics_per_node: int = setting(min=1, help="tactics asked for per state")
+    tactic_timeout: float = setting(above=0, finite=True, help="seconds per tactic")
+    max_expansions: int | None = setting(min=1, help="expansions of the search; None: unlimited")
+    time_limit: float | None = setting(above=0, finite=True, help="seconds of the search; None: unlimited")
 
     @classmethod
     def of(cls, config: SearchConfig, policy: str) -> FailureScope:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from search.policy_identity import settings_digest
 from search.types import Candidate
+from search.validation import Validated, setting
 
 DEFAULT_LEAN_TACTICS: tuple[str, ...] = (
     "norm_num", "simp", "omega", "linarith", "nlinarith", "positivity", "ring", "decide", "aesop",
@@ -15,35 +17,47 @@ DEFAULT_LEAN_TACTICS: tuple[str, ...] = (
 )
 
 
+def _distinct(tactics: tuple[str, ...]) -> str | None:
+    repeated = [tactic for tactic, count in Counter(tactics).items() if count > 1]
+    if not repeated:
+        return None
+    return f"tactics must be distinct, got {', '.join(map(repr, repeated))} more than once"
+
+
+def _log_probabilities(priors: tuple[float, ...]) -> str | None:
+    bad = [p for p in priors if not p <= 0 or math.isinf(p)]
+    return f"priors are log-probabilities and must be finite and <= 0, got {bad}" if bad else None
+
+
 @dataclass(frozen=True)
-class FixedTacticPolicy:
-    """Proposes the same tactics for every state, best prior first.
+class FixedTacticPolicy(Validated):
+    """Proposes the same tactics for every state, best prior first. Raises ``ConfigError`` (a
+    ``ValueError``) listing every problem of the list.
 
     ``priors`` are log-probabilities (<= 0), one per tactic; by default the list order defines them,
     each tactic a little less likely than the one before (log(1 / (i + 1)) normalised over the list).
     """
 
-    tactics: tuple[str, ...] = DEFAULT_LEAN_TACTICS
-    priors: tuple[float, ...] | None = None
+    config_name = "tactic list"
+
+    tactics: tuple[str, ...] = setting(DEFAULT_LEAN_TACTICS, nonblank=True, min_items=1, check=_distinct,
+                                       help="the tactics proposed for every state")
+    priors: tuple[float, ...] | None = setting(
+        None, check=_log_probabilities, help="log-probability of each tactic; none: by list order")
     _ranked: tuple[Candidate, ...] = field(init=False, repr=False, compare=False)  # best prior first
 
+    def cross_checks(self) -> Iterable[str]:
+        if self.priors is not None and len(self.priors) != len(self.tactics):
+            yield f"priors has {len(self.priors)} values for {len(self.tactics)} tactics"
+
     def __post_init__(self) -> None:
-        if not self.tactics:
-            raise ValueError("a fixed tactic policy needs at least one tactic")
-        if len(set(self.tactics)) != len(self.tactics):
-            raise ValueError("the tactic list repeats a tactic")
-        if any(not t.strip() for t in self.tactics):
-            raise ValueError("the tactic list holds an empty tactic")
+        super().__post_init__()
         priors = self.priors
         if priors is None:
             weights = [1.0 / (i + 1) for i in range(len(self.tactics))]
             total = sum(weights)
             priors = tuple(math.log(w / total) for w in weights)
             object.__setattr__(self, "priors", priors)
-        elif len(priors) != len(self.tactics):
-            raise ValueError(f"{len(priors)} priors for {len(self.tactics)} tactics")
-        elif any(p > 0 for p in priors):
-            raise ValueError("priors are log-probabilities and must be <= 0")
         ranked = sorted(zip(self.tactics, priors, strict=True), key=lambda tp: -tp[1])
         object.__setattr__(self, "_ranked", tuple(Candidate(t, p) for t, p in ranked))
 

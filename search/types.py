@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from search.validation import Validated, setting
+
 
 @dataclass(frozen=True)
 class DojoLocator:
@@ -22,7 +24,7 @@ class DojoLocator:
 
 
 @dataclass(frozen=True)
-class Theorem:
+class Theorem(Validated):
     """A theorem to prove.
 
     ``statement`` is the declaration without its proof (in Lean the text up to and including ``:=``; in Coq
@@ -30,16 +32,16 @@ class Theorem:
     definitions.
     """
 
-    name: str
-    statement: str
-    header: str = ""
-    locator: DojoLocator | None = None
+    name: str = setting(nonblank=True, help="the theorem's name (a non-empty name)")
+    statement: str = setting(nonblank=True, help="the declaration without its proof")
+    header: str = setting("", help="what must precede the statement: imports, opens, definitions")
+    locator: DojoLocator | None = field(default=None, metadata={"help": "where LeanDojo finds it (dojo)"})
 
-    def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise ValueError("a theorem needs a non-empty name")
-        if not self.statement.strip():
-            raise ValueError(f"theorem {self.name!r} has an empty statement")
+    config_name = "theorem"
+
+    def described(self) -> str:
+        named = isinstance(self.name, str) and self.name.strip()
+        return f"theorem {self.name!r}" if named else "theorem"
 
 
 @dataclass(frozen=True)

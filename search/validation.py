@@ -3,16 +3,20 @@
 config class, reporting all the problems at once.
 
 A config class derives from ``Validated`` (its ``__post_init__`` runs ``validate``) and names itself with
-``config_name`` (``"search configuration"``), the word used in its error message. Rules that tie fields
-together live in the class's ``cross_checks`` method. The validator also checks each value's type against
-the field's annotation (``int``, ``float``, ``str``, ``bool``, ``tuple[str, ...]``, optional ones, nested
-configs), so a config built from a file gets the same checks as one built in code; lists become tuples and
-integers become floats where the annotation says so.
+``config_name`` (``"search configuration"``), the word used in its error message; a class of data whose
+instances are better named by their content (a theorem, a traced step) overrides ``described``. Rules that
+tie fields together live in the class's ``cross_checks`` method. Fields the class sets itself
+(``init=False``) are derived values, not settings: the validator leaves them alone. The validator also
+checks each value's type against the field's annotation (``int``, ``float``, ``str``, ``bool``,
+``tuple[str, ...]``, optional ones, nested configs), so a config built from a file gets the same checks as
+one built in code; lists become tuples and integers become floats where the annotation says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
 import math
 import re
 import types
@@ -93,20 +97,30 @@ class Validated:
         """Problems that involve several fields (override); each a sentence naming the fields."""
         return ()
 
+    def described(self) -> str:
+        """What the error message calls this instance: ``config_name``, unless overridden to name the
+        instance itself (it may read fields that are invalid: only to show them)."""
+        return self.config_name
+
 
 def validate(config: Any) -> None:
     """Check every field of the dataclass ``config`` against its annotation and its metadata rules, then
     the class's ``cross_checks``; raises ``ConfigError`` listing every problem. Normalises lists given for
     tuple fields to tuples and integers given for float fields to floats (in place, frozen or not)."""
     problems: list[Problem] = []
+    hints = _hints(type(config))
     for field in dataclasses.fields(config):
-        value = _normalised(config, field)
-        problems += [Problem(field.name, message) for message in field_problems(field, value, _hints(
-            type(config))[field.name])]
+        if not field.init:
+            continue
+        value = _normalised(config, field, hints[field.name])
+        problems += [Problem(field.name, message) for message in field_problems(field, value,
+                                                                                hints[field.name])]
     if not problems and isinstance(config, Validated):  # cross checks may assume each field is sane
         problems += [Problem(_first_word(message), message) for message in config.cross_checks()]
     if problems:
-        raise ConfigError(getattr(config, "config_name", type(config).__name__), tuple(problems))
+        what = (config.described() if isinstance(config, Validated)
+                else getattr(config, "config_name", type(config).__name__))
+        raise ConfigError(what, tuple(problems))
 
 
 def field_problems(field: dataclasses.Field[Any], value: Any, annotation: Any) -> list[str]:
@@ -163,6 +177,7 @@ def _bound_problems(name: str, value: float, rules: typing.Mapping[str, Any]) ->
     return [f"{name} must be {'<=' if upper[0] == ']' else '<'} {upper[1]}, got {value}"]
 
 
+@functools.cache  # annotations are hashable, and a config is validated each time one is built
 def scalar_type(annotation: Any) -> tuple[Any, bool]:
     """The annotation without ``| None``, and whether ``None`` is allowed."""
     origin = typing.get_origin(annotation)
@@ -191,6 +206,8 @@ def _type_problem(name: str, kind: Any, value: Any) -> str | None:
         return None
     if dataclasses.is_dataclass(kind) and isinstance(kind, type) and not isinstance(value, kind):
         return f"{name} must be a {kind.__name__}, got {value!r}"
+    if isinstance(kind, type) and issubclass(kind, enum.Enum) and not isinstance(value, kind):
+        return f"{name} must be one of {', '.join(str(m.value) for m in kind)}, got {value!r}"
     return None
 
 
@@ -199,10 +216,10 @@ def _tuple_item(kind: Any) -> Any:
     return args[0] if len(args) == 2 and args[1] is Ellipsis else None
 
 
-def _normalised(config: Any, field: dataclasses.Field[Any]) -> Any:
+def _normalised(config: Any, field: dataclasses.Field[Any], annotation: Any) -> Any:
     """The field's value, with a list made a tuple and an int made a float where the annotation says so."""
     value = getattr(config, field.name)
-    kind, _ = scalar_type(_hints(type(config))[field.name])
+    kind, _ = scalar_type(annotation)
     fixed = value
     if typing.get_origin(kind) is tuple and isinstance(value, list):
         fixed = tuple(value)

@@ -63,8 +63,8 @@ class PolicySpec:
 
                     return CoqTacticPolicy()
                 return FixedTacticPolicy(self.tactics or DEFAULT_LEAN_TACTICS)
-            except ValueError as exc:
-                raise InputError(f"invalid tactic list: {exc}") from exc
+            except ValueError as exc:  # ConfigError: "invalid tactic list: " and every problem
+                raise InputError(str(exc)) from exc
         if self.kind == "retrieval":
             from prover.retrieval.policy import build_retrieval_policy
 

@@ -22,36 +22,41 @@ from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
 from prover.stdlib_bench.split import split_of
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
+from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("retrieval", "sauto", "tactics")
 
 
+def _known_methods(methods: tuple[str, ...]) -> str | None:
+    unknown = [method for method in methods if method not in METHODS]
+    return f"methods must be among {', '.join(METHODS)}, got {', '.join(map(repr, unknown))}" if unknown \
+        else None
+
+
 @dataclass(frozen=True, kw_only=True)
-class StdlibBenchConfig:
+class StdlibBenchConfig(Validated):
     """One benchmark run: the traced stdlib (``corpus``), the installed sources (``root``), the split,
     the per-lemma budget (seconds of search, or of ``sauto``'s own time limit) and the methods."""
 
-    corpus: str
-    root: str
-    out: str
-    split: str = "test"
-    budget: float = 10.0
-    tactic_timeout: float = 2.0
-    per_file: int = 8
-    max_files: int | None = None
-    methods: tuple[str, ...] = ("retrieval", "sauto")
-    retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(tactic_list_weight=0.3))
+    config_name = "stdlib benchmark configuration"
 
-    def __post_init__(self) -> None:
-        if self.split not in ("test", "valid"):
-            raise ValueError(f"split must be test or valid, got {self.split!r}")
-        if not self.budget > 0 or not self.tactic_timeout > 0 or self.per_file < 1:
-            raise ValueError("budget and tactic_timeout must be > 0 and per_file >= 1")
-        unknown = set(self.methods) - set(METHODS)
-        if unknown or not self.methods:
-            raise ValueError(f"methods must be among {METHODS}, got {self.methods}")
+    corpus: str = setting(nonblank=True, help="the traced standard library (a `prover trace` folder)")
+    root: str = setting(nonblank=True, help="the installed standard library's `theories` folder")
+    out: str = setting(nonblank=True, help="the results folder")
+    split: str = setting("test", choices=("test", "valid"), help="which files' lemmas are attempted")
+    budget: float = setting(
+        10.0, above=0, finite=True, help="seconds per lemma: of search, or sauto's own time limit")
+    tactic_timeout: float = setting(2.0, above=0, finite=True, help="seconds per tactic")
+    per_file: int = setting(8, min=1, help="lemmas per file at most, spread evenly over it")
+    max_files: int | None = setting(None, min=1, help="files at most (the first by name); none: all")
+    methods: tuple[str, ...] = setting(
+        ("retrieval", "sauto"), min_items=1, check=_known_methods,
+        help="what attempts each lemma: retrieval, sauto, tactics")
+    retrieval: RetrievalConfig = field(
+        default_factory=lambda: RetrievalConfig(tactic_list_weight=0.3),
+        metadata={"help": "the retrieval policy's settings"})
 
 
 def select_lemmas(config: StdlibBenchConfig) -> dict[str, list[StdlibLemma]]:

@@ -35,6 +35,7 @@ from search.backends.coq.goals import (
 )
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessError
+from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,17 @@ _SELECTOR = re.compile(
 
 
 @dataclass(frozen=True, kw_only=True)
-class CoqTraceConfig:
+class CoqTraceConfig(Validated):
     """How files are replayed: the backend settings (coqtop, its arguments, memory, printing depth: the
     same as the searches that will read the data) and the time limit of one sentence, in seconds."""
 
-    backend: CoqBackendConfig = field(default_factory=CoqBackendConfig)
-    sentence_timeout: float = 120.0
+    config_name = "Coq trace configuration"
 
-    def __post_init__(self) -> None:
-        if not self.sentence_timeout > 0:
-            raise ValueError(f"sentence_timeout must be > 0 seconds, got {self.sentence_timeout}")
+    backend: CoqBackendConfig = field(
+        default_factory=CoqBackendConfig,
+        metadata={"help": "coqtop and its settings, as the searches that read the data use them"})
+    sentence_timeout: float = setting(
+        120.0, above=0, finite=True, help="seconds one sentence of a file may take before coqtop is killed")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from search.validation import Validated, setting
+
 SCHEMA_VERSION = 1
 
 # (name, arrow type, meaning): the single source of the schema, its docs and its checks.
@@ -37,30 +39,31 @@ ARROW_SCHEMA = pa.schema(
 )
 
 
+_DOC = {name: doc for name, _, doc in COLUMNS}
+
+
 @dataclass(frozen=True)
-class StepRow:
-    """One traced step (the fields are the columns of ``COLUMNS``, in order)."""
+class StepRow(Validated):
+    """One traced step (the fields are the columns of ``COLUMNS``, in order). Raises ``ConfigError`` (a
+    ``ValueError``) naming the step's file, line and theorem and every bad field."""
 
-    source: str
-    assistant: str
-    file: str
-    theorem: str
-    line: int
-    column: int
-    step: int
-    state_before: str
-    tactic: str
-    state_after: str
-    closed: bool
-    trace: str
+    config_name = "traced step"
 
-    def __post_init__(self) -> None:
-        if self.assistant not in ("coq", "lean"):
-            raise ValueError(f"assistant must be coq or lean, got {self.assistant!r}")
-        if not self.tactic.strip():
-            raise ValueError(f"{self.file}:{self.line}: empty tactic in {self.theorem!r}")
-        if self.step < 0 or self.line < 0 or self.column < 0:
-            raise ValueError(f"{self.file}:{self.line}: negative step/line/column in {self.theorem!r}")
+    source: str = setting(help=_DOC["source"])
+    assistant: str = setting(choices=("coq", "lean"), help=_DOC["assistant"])
+    file: str = setting(help=_DOC["file"])
+    theorem: str = setting(help=_DOC["theorem"])
+    line: int = setting(min=0, help=_DOC["line"])
+    column: int = setting(min=0, help=_DOC["column"])
+    step: int = setting(min=0, help=_DOC["step"])
+    state_before: str = setting(help=_DOC["state_before"])
+    tactic: str = setting(nonblank=True, help=_DOC["tactic"])
+    state_after: str = setting(help=_DOC["state_after"])
+    closed: bool = setting(help=_DOC["closed"])
+    trace: str = setting(help=_DOC["trace"])
+
+    def described(self) -> str:
+        return f"traced step {self.file}:{self.line} of {self.theorem!r}"
 
 
 def rows_to_table(rows: list[StepRow]) -> pa.Table:

@@ -24,6 +24,8 @@ CONFIG_CLASSES = [
     ("prover.expert.config", "FilterConfig"),
     ("prover.expert.config", "TrainConfig"),
     ("prover.expert.config", "ExpertConfig"),
+    ("search.backends.coq.policy", "CoqTacticPolicy"),
+    ("prover.tracing.coq_trace", "CoqTraceConfig"),
 ]
 
 
@@ -113,3 +115,73 @@ def test_real_configs_report_several_problems() -> None:
     assert "unknown priority 'nope'" in str(caught.value)
     with pytest.raises(ConfigError, match="need easy_quantile_min <= easy_quantile_max"):
         FilterConfig(easy_quantile_min=0.3, easy_quantile_max=0.2)
+
+
+def test_theorems_failure_scopes_and_tactic_lists_report_every_problem() -> None:
+    """Data and policies of the engine use the same validator: every problem at once, named by key, and
+    the instance named by its content where that helps (a theorem by its name)."""
+    import math
+
+    from search import FailureScope, FixedTacticPolicy, Theorem
+    from search.backends.coq import CoqTacticPolicy
+
+    with pytest.raises(ConfigError) as caught:
+        Theorem(" ", "")
+    assert caught.value.keys == ("name", "statement") and str(caught.value).startswith("invalid theorem: ")
+    with pytest.raises(ConfigError, match=r"^invalid theorem 't': statement must not be empty$"):
+        Theorem("t", "  ")
+    with pytest.raises(ConfigError) as caught:
+        FailureScope("", 0, -1.0, 0, math.inf)
+    assert caught.value.keys == ("policy", "tactics_per_node", "tactic_timeout", "max_expansions",
+                                 "time_limit")
+    assert "policy must be the policy's fingerprint, got ''" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        FixedTacticPolicy(("simp", "simp", " "), priors=(0.5, -1.0, -2.0))
+    assert caught.value.keys == ("tactics", "priors")
+    assert "priors are log-probabilities and must be finite and <= 0, got [0.5]" in str(caught.value)
+    with pytest.raises(ConfigError, match="tactics must be distinct, got 'simp' more than once"):
+        FixedTacticPolicy(("simp", "ring", "simp"))
+    with pytest.raises(ConfigError, match="priors has 1 values for 2 tactics"):
+        FixedTacticPolicy(("simp", "ring"), priors=(-1.0,))
+    with pytest.raises(ConfigError) as caught:
+        CoqTacticPolicy(fixed=(("lia", 0.0), ("lia", 1.0)), max_names=-1, slow_limit=0, width=0,
+                        definitions=("",))
+    assert caught.value.keys == ("fixed", "max_names", "definitions", "slow_limit", "width")
+    assert str(caught.value).startswith("invalid Coq tactic policy: fixed tactic weights must be finite")
+    with pytest.raises(ConfigError, match="fixed tactics must be distinct, got 'lia' more than once"):
+        CoqTacticPolicy(fixed=(("lia", 1.0), ("lia", 2.0)))
+    assert CoqTacticPolicy(fixed=[("lia", 1)]).fixed == (("lia", 1),)  # type: ignore[arg-type]
+
+
+def test_fields_a_class_derives_itself_are_not_settings() -> None:
+    from search import FixedTacticPolicy
+
+    policy = FixedTacticPolicy(("simp", "ring"))  # its ranked candidates are set after validation
+    assert [c.tactic for c in policy.propose(["x"], 2)[0]] == ["simp", "ring"]
+
+
+def test_enum_fields_are_type_checked() -> None:
+    from planner.progress import PlanProgress, PlanStage
+
+    with pytest.raises(ConfigError, match=r"stage must be one of planning, subgoal, main goal, direct "
+                                          r"search, got 'subgoal'"):
+        PlanProgress("subgoal")  # type: ignore[arg-type]
+    line = PlanProgress(PlanStage.MAIN, subgoals=2, proved=2).line()
+    assert line == "round 1 · main goal · 2/2 subgoals proved"
+
+
+def test_no_hand_written_validation_is_left() -> None:
+    """No ``__post_init__`` in ``search``, ``planner`` or ``prover`` raises by hand: rules live in field
+    metadata (``setting``) and ``cross_checks``, so every problem is reported at once."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for package in ("search", "planner", "prover"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef) and node.name == "__post_init__" and any(
+                        isinstance(inner, ast.Raise) for inner in ast.walk(node)):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []

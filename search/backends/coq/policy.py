@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from search.backends.coq import math_candidates as numbers
 from search.backends.coq.clock import bounded
@@ -33,6 +34,7 @@ from search.backends.coq.goal_view import (
 )
 from search.policy_identity import code_digest, settings_digest
 from search.types import Candidate, Theorem
+from search.validation import Validated, setting
 
 # (tactic, weight): closing tactics first, then simplification and structure.
 DEFAULT_COQ_TACTICS: tuple[tuple[str, float], ...] = (
@@ -60,55 +62,48 @@ CANDIDATE_MODULES = ("search.backends.coq.policy", "search.backends.coq.math_can
 _PROP_SYMBOLS = re.compile(r"=|<|>|/\\|\\/|->|~|\b(?:forall|exists|True|False|In)\b")
 
 
+def _weighted_tactics(fixed: tuple[tuple[str, float], ...]) -> str | None:
+    """The problem with a list of (tactic, weight) pairs: each a non-empty tactic, once, with a weight > 0."""
+    pairs = [pair for pair in fixed if isinstance(pair, tuple | list) and len(pair) == 2]
+    if len(pairs) < len(fixed) or any(not isinstance(t, str) or not t.strip() for t, _ in pairs):
+        return f"fixed must be (tactic, weight) pairs with non-empty tactics, got {fixed!r}"
+    if any(isinstance(w, bool) or not isinstance(w, int | float) or not 0 < w < math.inf for _, w in pairs):
+        return f"fixed tactic weights must be finite numbers > 0, got {[w for _, w in pairs]}"
+    repeated = [tactic for tactic, count in Counter(t for t, _ in pairs).items() if count > 1]
+    return f"fixed tactics must be distinct, got {', '.join(map(repr, repeated))} more than once" \
+        if repeated else None
+
+
 @dataclass(frozen=True, kw_only=True)
-class CoqTacticPolicy:
+class CoqTacticPolicy(Validated):
     """Proposes the fixed list plus state-dependent candidates, best first (the ``Policy`` protocol).
+    Its settings are validated declaratively (``ConfigError``, a ``ValueError``, lists every problem).
 
     ``fixed`` pairs each tactic with a positive weight; ``max_names`` caps how many context variables and
     hypotheses produce candidates (the most recent ones, which are usually the relevant ones).
     """
 
-    fixed: tuple[tuple[str, float], ...] = field(
-        default=DEFAULT_COQ_TACTICS, metadata={"help": "tactics proposed for every state, with weights"}
-    )
-    max_names: int = field(
-        default=4, metadata={"help": "variables and hypotheses (most recent first) that get candidates"}
-    )
-    imports: tuple[str, ...] = field(
-        default=COQ_POLICY_IMPORTS,
-        metadata={"help": "`Require Import` sentences the proposed tactics need (the backend loads them)"},
-    )
-    definitions: tuple[str, ...] = field(
-        default=(), metadata={"help": "names the theorem's header defines: `unfold` candidates"}
-    )
-    slow_limit: int | None = field(
-        default=3,
-        metadata={"help": "seconds (Coq's `timeout N`) for tactics that may search long when they fail "
-                          "(sauto, nra, psatz ...), below the search's own per-tactic limit; None: none"},
-    )
+    config_name = "Coq tactic policy"
 
-    def __post_init__(self) -> None:
-        if not self.fixed:
-            raise ValueError("the Coq tactic policy needs at least one fixed tactic")
-        names = [t for t, _ in self.fixed]
-        if len(set(names)) != len(names) or any(not t.strip() for t in names):
-            raise ValueError("fixed tactics must be distinct and non-empty")
-        if any(w <= 0 for _, w in self.fixed):
-            raise ValueError("fixed tactic weights must be > 0")
-        if self.max_names < 0:
-            raise ValueError(f"max_names must be >= 0, got {self.max_names}")
-        if self.width < 1:
-            raise ValueError(f"width must be >= 1, got {self.width}")
-        if self.slow_limit is not None and self.slow_limit < 1:
-            raise ValueError(f"slow_limit must be >= 1 s, got {self.slow_limit}")
-
-    width: int = field(
-        default=24,
-        metadata={"help": "tactics per state worth asking for, the best-scored first (16 solves 89% of the "
-                          "project's Coq benchmark; miniF2F-rocq's valid split needs the decision "
-                          "procedures and hints below the structural tactics, and a search that runs out "
-                          "of candidates ends early: 24)"},
-    )
+    fixed: tuple[tuple[str, float], ...] = setting(
+        DEFAULT_COQ_TACTICS, min_items=1, check=_weighted_tactics,
+        help="tactics proposed for every state, with weights")
+    max_names: int = setting(
+        4, min=0, help="variables and hypotheses (most recent first) that get candidates")
+    imports: tuple[str, ...] = setting(
+        COQ_POLICY_IMPORTS, nonblank=True,
+        help="`Require Import` sentences the proposed tactics need (the backend loads them)")
+    definitions: tuple[str, ...] = setting(
+        (), nonblank=True, help="names the theorem's header defines: `unfold` candidates")
+    slow_limit: int | None = setting(
+        3, min=1,
+        help="seconds (Coq's `timeout N`) for tactics that may search long when they fail (sauto, nra, "
+             "psatz ...), below the search's own per-tactic limit; None: none")
+    width: int = setting(
+        24, min=1,
+        help="tactics per state worth asking for, the best-scored first (16 solves 89% of the project's Coq "
+             "benchmark; miniF2F-rocq's valid split needs the decision procedures and hints below the "
+             "structural tactics, and a search that runs out of candidates ends early: 24)")
 
     @property
     def fingerprint(self) -> str:

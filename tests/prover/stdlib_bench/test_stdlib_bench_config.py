@@ -1,0 +1,26 @@
+"""The stdlib benchmark's settings validate declaratively, every problem at once, defaults unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from prover.stdlib_bench.runner import StdlibBenchConfig
+from search.validation import ConfigError
+
+
+def test_defaults_stay_and_every_problem_is_reported_at_once() -> None:
+    config = StdlibBenchConfig(corpus="ds", root="theories", out="out")
+    assert (config.split, config.budget, config.tactic_timeout, config.per_file, config.max_files,
+            config.methods, config.retrieval.tactic_list_weight) == (
+        "test", 10.0, 2.0, 8, None, ("retrieval", "sauto"), 0.3)
+    with pytest.raises(ConfigError) as caught:
+        StdlibBenchConfig(corpus=" ", root="theories", out="out", split="train", budget=0, tactic_timeout=-1,
+                          per_file=0, max_files=0, methods=("retrieval", "magic"))
+    error = caught.value
+    assert error.keys == ("corpus", "split", "budget", "tactic_timeout", "per_file", "max_files", "methods")
+    assert "methods must be among retrieval, sauto, tactics, got 'magic'" in str(error)
+    assert str(error).startswith("invalid stdlib benchmark configuration: ")
+    with pytest.raises(ConfigError, match="methods needs at least 1 item"):
+        StdlibBenchConfig(corpus="ds", root="theories", out="out", methods=())
+    assert StdlibBenchConfig(corpus="ds", root="r", out="o", methods=["sauto"]).methods == (  # type: ignore[arg-type]
+        "sauto",)
