@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prover.expert.training import quiet_progress
 from prover.policies.step_prompt import step_prompt
 from search.validation import Validated, setting
 
@@ -150,8 +151,9 @@ def build_small_model(pairs: Sequence[tuple[str, str]], out_dir: Path, config: S
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
+    with quiet_progress():
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
     description: dict[str, Any] = {"config": asdict(config), "seed": seed, "pairs": len(pairs),
                                    "vocab": len(tokenizer), "parameters": model.num_parameters()}
     (partial / DESCRIPTION_FILE).write_text(json.dumps(description, indent=2), encoding="utf-8")
