@@ -57,7 +57,8 @@ def add_train_command(commands: argparse._SubParsersAction[ProverArgumentParser]
                        TrainConfig, prefix="train")
     add_config_options(parser.add_argument_group(
         "retrieval expert iteration", "with --policy retrieval: the corpus is the model; each round's "
-        "proofs grow it (prover.expert.retrieval_loop)"), RetrievalLoopConfig)
+        "proofs grow it (prover.expert.retrieval_loop). No model scores the pairs unless --base-model names "
+        "one: then the --filter-* perplexity filter applies to them"), RetrievalLoopConfig)
     sweep = parser.add_argument_group("sweep", "each round's sweep (its folder is in the round's)")
     add_config_options(sweep, SweepConfig, skip=("out",))
     add_run_options(parser)

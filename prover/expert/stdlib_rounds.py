@@ -37,9 +37,10 @@ from search.errors import ProverError
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RULE = ("the split's files with a traced proof, sorted by path, `files` of them at positions "
-               "i * n // files; in each file its attemptable lemmas (traced Qed/Defined proofs outside "
-               "functors and sealed modules) at positions i * m // per_file")
+SAMPLE_RULE = ("the split's files with a traced proof, sorted by path; for i < files, the first file at or "
+               "after position i * n // files that has an attemptable lemma (a traced Qed/Defined proof "
+               "outside functors and sealed modules) and was not taken; in each, its attemptable lemmas at "
+               "positions i * m // per_file")
 
 Lemmas = dict[str, list[StdlibLemma]]
 
@@ -53,19 +54,21 @@ def spread(items: Sequence[Any], count: int) -> list[Any]:
 
 def sample_lemmas(corpus: str, root: Path, split: str, files: int, per_file: int) -> Lemmas:
     """The fixed sample of ``split``'s lemmas (``SAMPLE_RULE``), per file; empty when ``files`` is 0."""
-    if files == 0:
-        return {}
     records = sorted((r for r in open_dataset(corpus).records()
                       if split_of(r.unit) == split and any(p.status == "traced" for p in r.proofs)),
                      key=lambda r: r.unit)
     chosen: Lemmas = {}
-    for record in spread(records, files):
-        text = (root / record.unit).read_text(encoding="utf-8")
-        lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
-        picked = spread([lemma for lemma in lemmas if lemma.checkable], per_file)
-        if picked:
-            chosen[record.unit] = picked
-    return chosen
+    for i in range(min(files, len(records))):
+        for record in records[i * len(records) // files:]:
+            if record.unit in chosen:
+                continue
+            text = (root / record.unit).read_text(encoding="utf-8")
+            lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
+            picked = spread([lemma for lemma in lemmas if lemma.checkable], per_file)
+            if picked:
+                chosen[record.unit] = picked
+                break
+    return dict(sorted(chosen.items()))
 
 
 def lemma_keys(lemmas: Lemmas) -> list[str]:
