@@ -19,7 +19,7 @@ class RetrievalLoopConfig(Validated):
     heldout_percent: int = setting(
         25, min=0, max=90,
         help="percent of the benchmark's rows held out: never searched for data, evaluated every round "
-             "(the rule: int(sha256(name)[:8], 16) % 100 < PERCENT; 0: no held-out rows)")
+             "(the rule: int(sha256(name)[:8], 16) mod 100 < PERCENT; 0: none)")
     data_limit: int | None = setting(
         None, min=1, help="search at most the first N data rows (file order) each round")
     heldout_limit: int | None = setting(
