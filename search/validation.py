@@ -8,8 +8,9 @@ instances are better named by their content (a theorem, a traced step) overrides
 tie fields together live in the class's ``cross_checks`` method. Fields the class sets itself
 (``init=False``) are derived values, not settings: the validator leaves them alone. The validator also
 checks each value's type against the field's annotation (``int``, ``float``, ``str``, ``bool``,
-``tuple[str, ...]``, optional ones, nested configs), so a config built from a file gets the same checks as
-one built in code; lists become tuples and integers become floats where the annotation says so.
+``tuple[str, ...]``, optional ones, nested configs, enums), so a config built from a file gets the same
+checks as one built in code; lists become tuples and integers become floats where the annotation says so
+(the items of a ``tuple[float, ...]`` too).
 """
 
 from __future__ import annotations
@@ -221,8 +222,11 @@ def _normalised(config: Any, field: dataclasses.Field[Any], annotation: Any) -> 
     value = getattr(config, field.name)
     kind, _ = scalar_type(annotation)
     fixed = value
-    if typing.get_origin(kind) is tuple and isinstance(value, list):
-        fixed = tuple(value)
+    if typing.get_origin(kind) is tuple and isinstance(value, list | tuple):
+        if _tuple_item(kind) is float and any(type(v) is int for v in value):  # bools stay (and fail)
+            fixed = tuple(float(v) if type(v) is int else v for v in value)
+        elif isinstance(value, list):
+            fixed = tuple(value)
     elif kind is float and isinstance(value, int) and not isinstance(value, bool):
         fixed = float(value)
     if fixed is not value:

@@ -123,6 +123,21 @@ def _shell_words(text: str) -> tuple[str, ...]:
     return tuple(shlex.split(text))
 
 
+def _words_of(kind: Any) -> Callable[[str], tuple[Any, ...]]:
+    """The parser of a tuple option: shell words, each read as the tuple's item type (numbers for
+    ``tuple[float, ...]``; argparse names the option when one is not)."""
+    args = typing.get_args(kind)
+    item = args[0] if len(args) == 2 and args[1] is Ellipsis else str
+    if item not in (int, float):
+        return _shell_words
+
+    def parse(text: str) -> tuple[Any, ...]:
+        return tuple(item(word) for word in shlex.split(text))
+
+    parse.__name__ = f"list of {item.__name__}"
+    return parse
+
+
 def add_config_options(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     config_cls: type,
@@ -153,7 +168,7 @@ def add_config_options(
             shown = " ".join(map(str, default)) if default else "none"
             help_text = help_text.replace(f"(default: {default})", f"(default: {shown})")
             parser.add_argument(name, dest=dest, default=default, help=help_text,
-                                type=_shell_words, metavar="WORDS")
+                                type=_words_of(kind), metavar="WORDS")
         elif kind in (int, float, str, Path):
             parser.add_argument(name, dest=dest, default=default, help=help_text,
                                 type=_parse_optional(kind) if optional else kind,

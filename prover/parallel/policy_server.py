@@ -13,18 +13,24 @@
 
 ``propose`` is safe to retry (it changes nothing but counters and the sampler's random state), so the
 actor's tasks may be retried after a restart; ``close`` is not retried.
+
+Attempts of pass@N: a client for attempt ``k`` (``RemotePolicy.for_attempt``) sends ``k`` with each call,
+and the server answers with its policy's ``for_attempt(k)`` (``search.policy_identity``): a transformers
+model samples attempt ``k`` with that attempt's seed and temperature. Attempts that sample alike share one
+batcher; those that do not get their own, and every batcher's calls of the model take turns.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from prover.parallel.batching import BatchingPolicy, BatchingStats
 from search.errors import ProverError
-from search.policy_identity import AttemptStream
+from search.policy_identity import AttemptStream, for_attempt
 from search.protocols import Policy
 from search.types import Candidate
 from search.validation import Validated, setting
@@ -103,6 +109,18 @@ class HFPolicyFactory:
         return HFPolicy(self.config)
 
 
+class _TakingTurns:
+    """A policy whose calls take turns with those of the other attempts' policies on the same model."""
+
+    def __init__(self, policy: Policy, turn: threading.Lock) -> None:
+        self.policy = policy
+        self.turn = turn
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        with self.turn:
+            return self.policy.propose(states, n)
+
+
 class PolicyServer:
     """Serves ``propose`` for many concurrent callers from one policy, in dynamic batches.
 
@@ -114,10 +132,31 @@ class PolicyServer:
     def __init__(self, factory: PolicyFactory, config: PolicyServerConfig) -> None:
         self.config = config
         self.policy = factory()
-        self._batching = BatchingPolicy(
-            self.policy, max_batch_states=config.max_batch_states, max_wait_ms=config.max_wait_ms
-        )
+        self._turn = threading.Lock()  # one model call at a time, whichever attempt's batcher makes it
+        self._guard = threading.Lock()  # the batchers below
+        self._batching = self._new_batcher(self.policy)
+        self._batchers: list[tuple[Policy, BatchingPolicy]] = [(self.policy, self._batching)]
+        self._by_attempt: dict[int, BatchingPolicy] = {}
         logger.info("policy server ready: %s, %s", type(self.policy).__name__, config)
+
+    def _new_batcher(self, policy: Policy) -> BatchingPolicy:
+        return BatchingPolicy(_TakingTurns(policy, self._turn), max_batch_states=self.config.max_batch_states,
+                              max_wait_ms=self.config.max_wait_ms)
+
+    def _batcher(self, attempt: int) -> BatchingPolicy:
+        """The batcher of attempt ``attempt``'s policy (``for_attempt``), made on first use."""
+        with self._guard:
+            found = self._by_attempt.get(attempt)
+            if found is None:
+                policy = for_attempt(self.policy, attempt)
+                while isinstance(policy, AttemptStream):  # a name for the cache: it samples as its policy
+                    policy = policy.policy
+                found = next((b for p, b in self._batchers if p is policy), None)
+                if found is None:
+                    found = self._new_batcher(policy)
+                    self._batchers.append((policy, found))
+                self._by_attempt[attempt] = found
+            return found
 
     def ready(self) -> bool:
         """True once the policy is built (a cheap call to wait for the actor's start)."""
@@ -129,17 +168,24 @@ class PolicyServer:
 
         return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
-    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
-        """``Policy.propose``, batched with concurrent callers; see ``BatchingPolicy.propose``."""
-        return self._batching.propose(states, n)
+    def propose(self, states: Sequence[str], n: int, attempt: int = 1) -> list[list[Candidate]]:
+        """``Policy.propose`` of attempt ``attempt``'s policy (``for_attempt``), batched with concurrent
+        callers of attempts that sample alike; see ``BatchingPolicy.propose``."""
+        return self._batcher(attempt).propose(states, n)
 
     def stats(self) -> BatchingStats:
-        """Requests, batches, states served and the mean batch size so far."""
-        return self._batching.stats()
+        """Requests, batches, states served and the mean batch size so far, over every attempt."""
+        with self._guard:
+            every = [batcher.stats() for _, batcher in self._batchers]
+        total = {f.name: sum(getattr(s, f.name) for s in every) for f in fields(BatchingStats)}
+        return BatchingStats(**{**total, "largest_batch": max(s.largest_batch for s in every)})
 
     def close(self) -> None:
-        """Fail pending requests, stop the dispatcher and close the policy; idempotent."""
-        self._batching.close()
+        """Fail pending requests, stop the dispatchers and close the policy; idempotent."""
+        with self._guard:
+            batchers = [batcher for _, batcher in self._batchers]
+        for batcher in batchers:
+            batcher.close()
         close = getattr(self.policy, "close", None)
         if callable(close):
             close()
@@ -227,23 +273,34 @@ class RemotePolicy:
     (``HFPolicyConfig.fingerprint``); without one, a proof cache shares no failures of this policy.
     """
 
-    def __init__(self, handle: Any, *, timeout_s: float | None = None,
-                 fingerprint: str | None = None) -> None:
+    def __init__(self, handle: Any, *, timeout_s: float | None = None, fingerprint: str | None = None,
+                 attempt: int | None = None) -> None:
         self.handle = handle
         self.timeout_s = timeout_s
-        self.fingerprint = fingerprint
+        self.base_fingerprint = fingerprint
+        self.attempt = attempt  # None: no attempt's client (the server answers as for attempt 1)
 
-    def for_attempt(self, attempt: int) -> Policy:
-        """Attempt ``attempt`` of a theorem: the server's sampling stream moves on between calls, so
-        attempts differ; the fingerprint names the attempt."""
-        if self.fingerprint is None:
-            return self
-        return AttemptStream(self, self.fingerprint, attempt)
+    @property
+    def fingerprint(self) -> str | None:
+        """The served model's, naming the attempt for an attempt's client (``None`` without a name)."""
+        if self.base_fingerprint is None or self.attempt is None:
+            return self.base_fingerprint
+        return f"{self.base_fingerprint}#attempt={self.attempt}"
+
+    def for_attempt(self, attempt: int) -> RemotePolicy:
+        """The client of attempt ``attempt`` of a theorem: the server samples it with that attempt's
+        settings (``PolicyServer.propose``), and its sampling stream moves on between calls, so attempts
+        differ; the fingerprint names the attempt."""
+        if attempt < 1:
+            raise ValueError(f"attempts count from 1, got {attempt}")
+        return RemotePolicy(self.handle, timeout_s=self.timeout_s, fingerprint=self.base_fingerprint,
+                            attempt=attempt)
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         import ray
 
-        return ray.get(self.handle.propose.remote(list(states), n), timeout=self.timeout_s)
+        call = self.handle.propose.remote(list(states), n, self.attempt or 1)
+        return ray.get(call, timeout=self.timeout_s)
 
     def stats(self) -> BatchingStats:
         import ray

@@ -76,6 +76,7 @@ class HFPolicy:
         self._pad_id = pad if pad is not None else min(self._eos_ids)
         self._rng = torch.Generator().manual_seed(config.seed) if config.seed is not None else None
         self._prefix = self._prefix_sampler()
+        self._attempts: dict[HFPolicyConfig, HFPolicy] = {}  # pass@N attempts' policies, by their settings
         context = getattr(self.model.config, "max_position_embeddings", None)
         if context is not None and config.max_prompt_tokens + config.max_new_tokens > context:
             logger.warning(
@@ -90,9 +91,18 @@ class HFPolicy:
         return self.config.fingerprint
 
     def for_attempt(self, attempt: int) -> Policy:
-        """Attempt ``attempt`` of a theorem: its draws come on from this policy's generator (random, or
-        seeded and advancing), so they differ from the other attempts'; the fingerprint names it."""
-        return AttemptStream(self, self.fingerprint, attempt)
+        """Attempt ``attempt`` of a theorem (pass@N), sampling with the attempt's settings
+        (``HFPolicyConfig.for_attempt``: seed + k - 1, the temperature schedule) on this policy's model;
+        attempt 1 is this policy. A seeded attempt draws from its own seeded generator, whatever ran before
+        it in the process, and is named by its settings; an unseeded one draws from torch's generator, so
+        its fingerprint names the attempt too. Not thread-safe (one caller, as ``BatchingPolicy`` ensures)."""
+        config = self.config.for_attempt(attempt)
+        policy = self
+        if config != self.config:
+            if config not in self._attempts:
+                self._attempts[config] = HFPolicy(config, model=self.model, tokenizer=self.tokenizer)
+            policy = self._attempts[config]
+        return policy if config.seed is not None else AttemptStream(policy, policy.fingerprint, attempt)
 
     @property
     def sampler(self) -> str:

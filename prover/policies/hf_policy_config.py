@@ -3,10 +3,11 @@ them before any model library loads)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
 from planner.model_loading import check_model_reference as check_model_reference  # re-exported for drivers
+from prover.policies.attempt_sampling import SCHEDULE_HELP, attempt_seed, attempt_temperature, schedule_check
 from search.errors import ModelLoadError as ModelLoadError  # re-exported: what loading this model raises
 from search.policy_identity import settings_digest
 from search.validation import Validated, setting
@@ -38,7 +39,10 @@ class HFPolicyConfig(Validated):
     max_prompt_tokens: int = setting(
         2048, min=1, help="states whose prompt is longer than this many tokens get no candidates (warned)")
     seed: int | None = setting(
-        None, min=0, help="seed for reproducible sampling (per policy instance and call sequence)")
+        None, min=0, help="seed for reproducible sampling (per policy instance and call sequence); attempt k "
+                          "of pass@N uses seed + k - 1")
+    attempt_temperatures: tuple[float, ...] = setting(
+        (), check=schedule_check(greedy_allowed=False), help=SCHEDULE_HELP)
     sampler: str = setting(
         "auto", choices=SAMPLERS,
         help="shared-prefix: each state is encoded once for its n samples, which share its KV cache (Qwen2 "
@@ -50,5 +54,14 @@ class HFPolicyConfig(Validated):
         """Names the model and every setting that changes what it samples, for a proof cache's failures
         (``search.policy_identity``); device and batch size do not count."""
         fields = ("model", "dtype", "temperature", "top_p", "max_new_tokens", "max_prompt_tokens", "seed",
-                  "sampler")
+                  "sampler", "attempt_temperatures")
         return settings_digest("model", {name: getattr(self, name) for name in fields})
+
+    def for_attempt(self, attempt: int) -> HFPolicyConfig:
+        """The settings attempt ``attempt`` of pass@N samples with (``prover.policies.attempt_sampling``):
+        this config for the first, else its temperature and seed."""
+        temperature = attempt_temperature(self.temperature, self.attempt_temperatures, attempt)
+        seed = attempt_seed(self.seed, attempt)
+        if (temperature, seed) == (self.temperature, self.seed):
+            return self
+        return replace(self, temperature=temperature, seed=seed)

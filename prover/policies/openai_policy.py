@@ -38,6 +38,7 @@ from planner.endpoint import (
     RetryPolicy,
     backoff_problems,
 )
+from prover.policies.attempt_sampling import SCHEDULE_HELP, attempt_seed, attempt_temperature, schedule_check
 from prover.policies.step_prompt import step_prompt
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
@@ -74,7 +75,10 @@ class OpenAIPolicyConfig(Validated):
     max_tokens: int = setting(128, min=1, help="longest tactic, in tokens")
     stop: tuple[str, ...] = setting(
         (), nonempty=True, help="stop sequences (besides EOS) that end a tactic; not part of it")
-    seed: int | None = setting(None, help="sampling seed sent with each request")
+    seed: int | None = setting(
+        None, help="sampling seed sent with each request; attempt k of pass@N sends seed + k - 1")
+    attempt_temperatures: tuple[float, ...] = setting(
+        (), check=schedule_check(greedy_allowed=True), help=SCHEDULE_HELP)
     states_per_request: int = setting(
         32, min=1, help="most states (prompts) per HTTP request; more states: more requests")
     parallel_requests: int = setting(4, min=1, help="HTTP requests of one propose call in flight at once")
@@ -90,8 +94,18 @@ class OpenAIPolicyConfig(Validated):
     def fingerprint(self) -> str:
         """Names the endpoint's model and every setting that changes what it samples, for a proof cache's
         failures (``search.policy_identity``)."""
-        fields = ("base_url", "model", "temperature", "top_p", "max_tokens", "stop", "seed")
+        fields = ("base_url", "model", "temperature", "top_p", "max_tokens", "stop", "seed",
+                  "attempt_temperatures")
         return settings_digest("completions", {name: getattr(self, name) for name in fields})
+
+    def for_attempt(self, attempt: int) -> OpenAIPolicyConfig:
+        """The settings attempt ``attempt`` of pass@N samples with (``prover.policies.attempt_sampling``):
+        this config for the first, else its temperature and seed."""
+        temperature = attempt_temperature(self.temperature, self.attempt_temperatures, attempt)
+        seed = attempt_seed(self.seed, attempt)
+        if (temperature, seed) == (self.temperature, self.seed):
+            return self
+        return replace(self, temperature=temperature, seed=seed)
 
     def cross_checks(self) -> list[str]:
         return backoff_problems(self)
@@ -119,26 +133,28 @@ class OpenAICompletionsPolicy:
             headers={"Authorization": f"Bearer {key}"} if key else {},
             retry=RetryPolicy(config.max_retries, config.backoff_s, config.max_backoff_s))
         self._pool = ThreadPoolExecutor(config.parallel_requests, thread_name_prefix="completions")
-        self._attempts: dict[int, OpenAICompletionsPolicy] = {}
+        self._attempts: dict[OpenAIPolicyConfig, OpenAICompletionsPolicy] = {}  # by the attempt's settings
 
     @property
     def fingerprint(self) -> str:
         return self.config.fingerprint
 
     def for_attempt(self, attempt: int) -> Policy:
-        """The policy of attempt ``attempt`` of a theorem (pass@N). Greedy decoding (temperature 0) is the
-        same every time: this policy. With a seed, attempt k sends seed + k - 1 (attempt 1 is this
-        policy; later ones share its HTTP client and close with it); without one, the endpoint's own
-        randomness makes attempts differ and the fingerprint names the attempt."""
-        c = self.config
-        if c.temperature == 0 or (attempt == 1 and c.seed is not None):
-            return self
-        if c.seed is None:
-            return AttemptStream(self, self.fingerprint, attempt)
-        if attempt not in self._attempts:
-            self._attempts[attempt] = OpenAICompletionsPolicy(replace(c, seed=c.seed + attempt - 1),
-                                                              client=self._client)
-        return self._attempts[attempt]
+        """The policy of attempt ``attempt`` of a theorem (pass@N), sampling with the attempt's settings
+        (``OpenAIPolicyConfig.for_attempt``: seed + k - 1, the temperature schedule); attempt 1 is this
+        policy, later ones share its HTTP client and close with it. Greedy decoding (temperature 0) and a
+        seeded one are the same every time their settings are, so the fingerprint of those settings names
+        them; otherwise the endpoint's own randomness makes attempts differ and the fingerprint names the
+        attempt."""
+        config = self.config.for_attempt(attempt)
+        policy = self
+        if config != self.config:
+            if config not in self._attempts:
+                self._attempts[config] = OpenAICompletionsPolicy(config, client=self._client)
+            policy = self._attempts[config]
+        if config.temperature == 0 or config.seed is not None:
+            return policy
+        return AttemptStream(policy, policy.fingerprint, attempt)
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         """Per state, in order: at most ``n`` distinct tactics sorted by descending mean token logprob."""

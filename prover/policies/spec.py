@@ -42,6 +42,17 @@ class PolicySpec:
             return f"retrieval:{self.retrieval.corpus}"
         return "tactics:" + ",".join(self.tactics or ("built-in",))
 
+    @property
+    def samples(self) -> bool:
+        """Whether the policy draws its proposals at random, so that the attempts of pass@N differ: a model
+        always does, an endpoint unless every attempt decodes greedily (temperature 0), a tactic list and
+        retrieval never."""
+        if self.kind == "model":
+            return True
+        if self.kind == "openai" and self.endpoint is not None:
+            return self.endpoint.temperature > 0 or any(t > 0 for t in self.endpoint.attempt_temperatures)
+        return False
+
     def required_imports(self) -> tuple[str, ...]:
         """The libraries the policy's tactics need loaded after each header (the built-in Coq tactic
         policy's ``imports``, also for retrieval); empty for models and user tactic lists."""

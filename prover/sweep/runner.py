@@ -104,6 +104,7 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     path = resolve_benchmark(benchmark)
     items = load_benchmark(path, config.split, spec.backend.spec.assistant)[: config.limit]
     folder = Path(config.out)
+    warn_if_attempts_repeat(spec, config.attempts)
     imports = spec.policy.required_imports()
     tables = sweep_tables(spec, config)
     with ResultStore(folder) as store:
@@ -132,6 +133,21 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         summary.cache = cache_summary(folder, store.records, cache) if config.shared_cache else None
         summary.budget = budget_of(asdict(spec.search), config.attempts)
     return summary, write_report(summary, folder, report_title(path, config.split))
+
+
+def warn_if_attempts_repeat(spec: RunSpec, attempts: int) -> bool:
+    """Warn (logging) when ``attempts`` > 1 would run one search again and again: the policy draws
+    nothing at random (a tactic list, retrieval, greedy decoding) and no sampling planner varies the plans.
+    Returns whether it warned."""
+    planner = spec.planner
+    plans_vary = planner is not None and planner.client.temperature > 0 and planner.client.seed is None
+    if attempts <= 1 or spec.policy.samples or plans_vary:
+        return False
+    logger.warning(
+        "--attempts %d with a deterministic policy (%s): every attempt repeats the first one's search, so "
+        "pass@%d is pass@1 at %d times the cost; use --attempts 1, or a sampling policy (a model, or an "
+        "endpoint with a temperature > 0)", attempts, spec.policy.label, attempts, attempts)
+    return True
 
 
 def sweep_tables(spec: RunSpec, config: SweepConfig) -> Tables:

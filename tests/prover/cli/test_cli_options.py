@@ -35,3 +35,16 @@ def test_round_trip_with_optional_values() -> None:
 def test_validation_errors_surface() -> None:
     with pytest.raises(ValueError, match="tactics_per_node"):
         config_from_args(SearchConfig, parse("--search-tactics-per-node", "0"), prefix="search")
+
+
+def test_a_list_of_numbers_is_read_as_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.policies.hf_policy_config import HFPolicyConfig
+
+    parser = argparse.ArgumentParser()
+    add_config_options(parser, HFPolicyConfig, prefix="model")
+    args = parser.parse_args(["--model-attempt-temperatures", "0.8 1.6"])
+    assert config_from_args(HFPolicyConfig, args, prefix="model").attempt_temperatures == (0.8, 1.6)
+    assert parser.parse_args([]).model_attempt_temperatures == ()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--model-attempt-temperatures", "0.8 hot"])
+    assert "--model-attempt-temperatures: invalid list of float value: '0.8 hot'" in capsys.readouterr().err

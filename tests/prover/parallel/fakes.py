@@ -51,3 +51,33 @@ class RecordingPolicy(EchoPolicy):
             assert self.gate.wait(10), "test gate never opened"
         results = super().propose(states, n)
         return results[:-1] if self.wrong_length else results
+
+
+class TemperaturePolicy:
+    """Names its temperature in each tactic (``state@T``); attempt k samples at the ``schedule``'s
+    temperature (as ``prover.policies.attempt_sampling`` reads one), attempts at one temperature share one
+    policy. With ``gate``, a call at temperature ``hold`` waits for it (``entered`` says it started)."""
+
+    def __init__(self, temperature: float = 1.0, schedule: tuple[float, ...] = (),
+                 gate: threading.Event | None = None, hold: float | None = None) -> None:
+        self.temperature, self.schedule = temperature, schedule
+        self.gate, self.hold = gate, hold
+        self.others: dict[float, TemperaturePolicy] = {}
+        self.calls: list[tuple[str, ...]] = []
+        self.entered = threading.Event()
+
+    def for_attempt(self, attempt: int) -> TemperaturePolicy:
+        temperature = self.schedule[min(attempt - 2, len(self.schedule) - 1)] \
+            if attempt > 1 and self.schedule else self.temperature
+        if temperature == self.temperature:
+            return self
+        if temperature not in self.others:
+            self.others[temperature] = TemperaturePolicy(temperature, gate=self.gate, hold=self.hold)
+        return self.others[temperature]
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        self.calls.append(tuple(states))
+        self.entered.set()
+        if self.gate is not None and self.temperature == self.hold:
+            assert self.gate.wait(10), "test gate never opened"
+        return [[Candidate(f"{state}@{self.temperature}", -0.1)] for state in states]

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from prover.parallel.batching import PolicyClosedError
 from prover.parallel.policy_server import (
     HFPolicyFactory,
     PolicyServer,
@@ -209,3 +210,55 @@ def test_served_policy_prefers_local_servers_and_spreads_workers_over_them() -> 
     assert served.choose("B", 7) == "b1"
     assert {served.choose("C", seed) for seed in range(3)} == {"a1", "a2", "b1"}  # no local one: any
     assert ServedPolicy(("x",), "label").choose(None, 5) == "x"
+
+
+def test_each_attempt_is_served_with_its_own_sampling_settings(fakes) -> None:
+    """A client's attempt reaches the server's policy as ``for_attempt``: attempts that sample alike share
+    a batcher, the others get their own; the counters add up over all of them."""
+    server = PolicyServer(functools.partial(fakes.TemperaturePolicy, 1.0, (0.5, 0.25)),
+                          PolicyServerConfig(max_wait_ms=0))
+    try:
+        answers = {k: server.propose(["s"], 1, attempt=k)[0][0].tactic for k in (1, 2, 3, 4)}
+        assert answers == {1: "s@1.0", 2: "s@0.5", 3: "s@0.25", 4: "s@0.25"}
+        assert server.propose(["t"], 1)[0][0].tactic == "t@1.0"  # a plain client: attempt 1
+        assert server.policy.calls == [("s",), ("t",)]
+        assert server.policy.others[0.25].calls == [("s",), ("s",)]  # attempts 3 and 4: one policy
+        stats = server.stats()
+        assert (stats.requests, stats.batches, stats.states, stats.largest_batch) == (5, 5, 5, 1)
+    finally:
+        server.close()
+    with pytest.raises(PolicyClosedError):
+        server.propose(["s"], 1, attempt=2)  # every attempt's batcher is closed
+
+
+def test_attempts_take_turns_on_the_model(fakes) -> None:
+    gate = threading.Event()
+    server = PolicyServer(functools.partial(fakes.TemperaturePolicy, 1.0, (0.5,), gate, 1.0),
+                          PolicyServerConfig(max_wait_ms=0))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(server.propose, ["a"], 1, 1)
+            assert server.policy.entered.wait(10)  # attempt 1's batch holds the model
+            second = pool.submit(server.propose, ["b"], 1, 2)
+            other = server.policy.for_attempt(2)
+            assert not other.entered.wait(0.3)  # attempt 2's batch waits for its turn
+            gate.set()
+            assert first.result(10)[0][0].tactic == "a@1.0" and second.result(10)[0][0].tactic == "b@0.5"
+    finally:
+        gate.set()
+        server.close()
+
+
+def test_a_remote_attempt_reaches_the_actor(ray_session, fakes) -> None:
+    handle = start_policy_server(functools.partial(fakes.TemperaturePolicy, 1.0, (0.5,)),
+                                 PolicyServerConfig(max_wait_ms=0, num_cpus=0.1))
+    try:
+        client = ServedPolicy((handle,), "temperature", (None,), fingerprint="fp")()
+        second = client.for_attempt(2)
+        assert client.propose(["s"], 1)[0][0].tactic == "s@1.0"
+        assert second.propose(["s"], 1)[0][0].tactic == "s@0.5"
+        assert (client.fingerprint, second.fingerprint) == ("fp", "fp#attempt=2")
+    finally:
+        import ray
+
+        ray.kill(handle)

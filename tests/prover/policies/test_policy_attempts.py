@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from test_openai_policy import FakeEndpoint, make_policy
 
 from prover.parallel.policy_server import RemotePolicy
@@ -36,19 +37,46 @@ def test_model_and_endpoint_fingerprints_count_what_changes_the_samples() -> Non
         assert replace(endpoint, **change).fingerprint != endpoint.fingerprint, change
 
 
-def test_a_model_policy_attempt_draws_on_from_its_stream_under_its_own_name(
-        tiny_model, tiny_tokenizer) -> None:
-    def policy() -> HFPolicy:
-        config = HFPolicyConfig(model="tiny", device="cpu", max_new_tokens=24, seed=7)
+def test_a_seeded_model_policy_samples_each_attempt_from_its_own_seed(tiny_model, tiny_tokenizer) -> None:
+    """Attempt k draws from seed + k - 1 whatever ran before it, so attempt 2 run first by a fresh worker
+    is no replay of attempt 1; each attempt is named by the settings it samples with."""
+    def policy(seed: int = 7, **settings: object) -> HFPolicy:
+        config = HFPolicyConfig(model="tiny", device="cpu", max_new_tokens=24, seed=seed, **settings)
         return HFPolicy(config, model=tiny_model, tokenizer=tiny_tokenizer)
 
-    sampling, reference = policy(), policy()
+    sampling = policy()
     one, two = for_attempt(sampling, 1), for_attempt(sampling, 2)
-    assert len({one.fingerprint, two.fingerprint, sampling.fingerprint}) == 3
-    assert one.fingerprint.startswith(sampling.fingerprint)
-    # attempt 2 continues the generator attempt 1 advanced: not a replay of attempt 1's draws
-    assert one.propose(STATES, 6) == reference.propose(STATES, 6)
-    assert two.propose(STATES, 6) == reference.propose(STATES, 6)
+    assert one is sampling and for_attempt(sampling, 2) is two  # one policy per attempt's settings
+    assert isinstance(two, HFPolicy) and two.model is sampling.model and two.config.seed == 8
+    assert len({one.fingerprint, two.fingerprint}) == 2
+    first = one.propose(STATES, 6)
+    assert two.propose(STATES, 6) == policy(seed=8).propose(STATES, 6)  # after attempt 1: its own stream
+    assert for_attempt(policy(), 2).propose(STATES, 6) == policy(seed=8).propose(STATES, 6)  # or first
+    assert first == policy().propose(STATES, 6)
+
+
+def test_a_temperature_schedule_sets_each_later_attempt_temperature(tiny_model, tiny_tokenizer) -> None:
+    config = HFPolicyConfig(model="tiny", device="cpu", max_new_tokens=8, attempt_temperatures=(1e-4, 2.0))
+    sampling = HFPolicy(config, model=tiny_model, tokenizer=tiny_tokenizer)
+    attempts = {k: for_attempt(sampling, k) for k in (1, 2, 3, 4)}
+    assert [a.policy.config.temperature for a in attempts.values()] == [1.3, 1e-4, 2.0, 2.0]  # type: ignore[attr-defined]
+    assert attempts[1].policy is sampling and attempts[3].policy is attempts[4].policy  # type: ignore[attr-defined]
+    assert len({a.fingerprint for a in attempts.values()}) == 4  # unseeded: each attempt is named
+    # the schedule takes effect: near-greedy attempt 2 draws one tactic however often it samples
+    assert [len(c) for c in attempts[2].propose(STATES, 8)] == [1, 1]
+    assert max(len(c) for c in attempts[1].propose(STATES, 8)) > 1
+    assert replace(config, attempt_temperatures=(1.0,)).fingerprint != config.fingerprint
+
+
+def test_temperature_schedules_are_validated() -> None:
+    from search.validation import ConfigError
+
+    for bad in ((0.0,), (-1.0,), (float("nan"),)):
+        with pytest.raises(ConfigError, match="attempt_temperatures must be finite and > 0"):
+            HFPolicyConfig(attempt_temperatures=bad)
+    with pytest.raises(ConfigError, match="attempt_temperatures must be finite and >= 0"):
+        OpenAIPolicyConfig(attempt_temperatures=(-0.5,))
+    assert OpenAIPolicyConfig(attempt_temperatures=(0, 1)).attempt_temperatures == (0.0, 1.0)
 
 
 def test_an_endpoint_policy_sends_each_attempt_its_own_seed() -> None:
@@ -70,13 +98,32 @@ def test_an_endpoint_policy_sends_each_attempt_its_own_seed() -> None:
         endpoint.close()
 
 
+def test_an_endpoint_policy_sends_each_attempt_its_scheduled_temperature() -> None:
+    endpoint = FakeEndpoint()
+    try:
+        with make_policy(endpoint, temperature=0.0, seed=5, attempt_temperatures=(0.8, 1.2)) as policy:
+            for attempt in (1, 2, 3, 5):
+                for_attempt(policy, attempt).propose(STATES[:1], 1)
+            assert for_attempt(policy, 5) is for_attempt(policy, 5)
+        sent = [(body["temperature"], body["seed"]) for _, _, body in endpoint.requests]
+        assert sent == [(0.0, 5), (0.8, 6), (1.2, 7), (1.2, 9)]
+        with make_policy(endpoint, temperature=0.0, attempt_temperatures=(0.8,)) as unseeded:
+            assert for_attempt(unseeded, 1) is unseeded  # greedy: named by its settings alone
+            second = for_attempt(unseeded, 2)
+            assert second.fingerprint.endswith("#attempt=2") and second.policy.config.temperature == 0.8  # type: ignore[attr-defined]
+    finally:
+        endpoint.close()
+
+
 def test_served_policies_carry_the_model_fingerprint_to_each_attempt() -> None:
     served = ServedPolicy(("handle",), "tiny", (None,), fingerprint="model:abc")
     remote = served()
     assert isinstance(remote, RemotePolicy) and remote.fingerprint == "model:abc"
     assert for_attempt(remote, 2).fingerprint == "model:abc#attempt=2"
+    assert for_attempt(for_attempt(remote, 2), 3).fingerprint == "model:abc#attempt=3"
     unnamed = RemotePolicy("handle")
-    assert for_attempt(unnamed, 2) is unnamed and fingerprint_of(unnamed) is None
+    second = for_attempt(unnamed, 2)
+    assert second.attempt == 2 and fingerprint_of(second) is None and fingerprint_of(unnamed) is None  # type: ignore[attr-defined]
 
 
 def test_wrappers_carry_the_fingerprint_of_the_policy_they_wrap() -> None:

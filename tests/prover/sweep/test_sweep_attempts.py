@@ -4,6 +4,7 @@ the policy and budget they were found with."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,12 +41,15 @@ def test_the_second_attempt_searches_again_and_can_succeed(ray_cluster, tmp_path
 
 @pytest.mark.slow
 def test_a_deterministic_policy_expands_the_root_again_and_skips_known_failures_below(
-        ray_cluster, tmp_path: Path) -> None:
+        ray_cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     names = {"u0": "unprovable"}
     bench = write_benchmark(tmp_path / "bench.jsonl", names)
     out = tmp_path / "out"
-    run_sweep(SweepConfig(attempts=2, workers=1, out=str(out)), benchmark=str(bench),
-              backend_factory=BackendFactory(names), policy_factory=fixed_policy, spec=scripted_spec(SEARCH))
+    with caplog.at_level(logging.WARNING, logger="prover.sweep.runner"):
+        run_sweep(SweepConfig(attempts=2, workers=1, out=str(out)), benchmark=str(bench),
+                  backend_factory=BackendFactory(names), policy_factory=fixed_policy,
+                  spec=scripted_spec(SEARCH))
+    assert "--attempts 2 with a deterministic policy (tactics:built-in)" in caplog.text  # the spec's list
     done = runs(out)
     assert done[("u0", 1)]["stats"]["expansions"] == 2
     second = done[("u0", 2)]["stats"]
