@@ -70,6 +70,7 @@ def test_every_theorem_has_a_known_proof_of_allowed_tactics(
             assert not used, (name, tactic, used)
 
 
+@pytest.mark.slow
 def test_every_known_proof_verifies(items: list[CoqBenchmarkItem], known: dict[str, list[str]]) -> None:
     """One coqc run per header and at most 6 theorems, two at a time; each theorem must be closed on
     its own (``Print Assumptions`` once per theorem)."""
