@@ -104,3 +104,19 @@ def grow(pairs: Sequence[dict[str, Any]], *, known: Callable[[str, str], bool], 
     for reason in REASONS:
         out.dropped[reason] = outcome.dropped[reason]
     return out
+
+
+def score_pairs(model: str, pairs: Sequence[dict[str, Any]], config: FilterConfig) -> list[float | None]:
+    """Log-perplexities of the pairs under ``model`` (``prover.expert.perplexity``; ``None`` for a pair too
+    long to score), with the filter's device, batch size and length limit. Raises ``ModelLoadError``."""
+    from prover.expert.perplexity import load_scorer, log_perplexities
+    from prover.expert.training import free_accelerator_memory
+
+    if not pairs:
+        return []
+    scorer, tokenizer = load_scorer(model, config.device)
+    scores = log_perplexities(scorer, tokenizer, [(p["state"], p["tactic"]) for p in pairs],
+                              batch_size=config.batch_size, max_length=config.max_length)
+    del scorer
+    free_accelerator_memory()
+    return scores

@@ -38,7 +38,7 @@ from typing import Any
 from rich.console import Console
 
 from prover.expert.config import ExpertConfig
-from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, trivial_pairs
+from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, score_pairs, trivial_pairs
 from prover.expert.heldout import BenchmarkParts, split_rows, write_part
 from prover.expert.loop import RunMismatchError
 from prover.expert.loop_config import RetrievalLoopConfig
@@ -237,7 +237,8 @@ class CorpusRounds:
         records = [record for source in self.sources(round_number) for record in read_records(source)]
         theorems = {item.theorem.name: item.theorem for item in self.parts.data}
         trivial = trivial_pairs(records, tactic_list_policy(self.assistant), theorems)
-        scores = self.scores(pairs) if self.config.base_model else None
+        model = self.config.base_model
+        scores = None if model is None else score_pairs(model, pairs, self.config.filter)
         growth = grow(pairs, known=index_pairs(self.index(round_number)[0]), trivial=trivial,
                       drop_trivial=self.run.loop.drop_trivial, scores=scores,
                       filter_config=self.config.filter if scores is not None else None)
@@ -248,21 +249,6 @@ class CorpusRounds:
                                       "scoring_model": self.config.base_model}
         write_json(folder / "growth" / MANIFEST_FILE, summary)
         return {key: summary[key] for key in ("collected", "added", "dropped", "corpus_pairs")}
-
-    def scores(self, pairs: list[dict[str, Any]]) -> list[float | None]:
-        """Log-perplexities of the pairs under the scoring model (``ExpertConfig.base_model``)."""
-        from prover.expert.perplexity import load_scorer, log_perplexities
-        from prover.expert.training import free_accelerator_memory
-
-        if not pairs or self.config.base_model is None:
-            return [None] * len(pairs)
-        scorer, tokenizer = load_scorer(self.config.base_model, self.config.filter.device)
-        scores = log_perplexities(scorer, tokenizer, [(p["state"], p["tactic"]) for p in pairs],
-                                  batch_size=self.config.filter.batch_size,
-                                  max_length=self.config.filter.max_length)
-        del scorer
-        free_accelerator_memory()
-        return scores
 
     def run_round(self, round_number: int, *, last: bool) -> None:
         """The round's stages, each skipped if already done."""

@@ -161,3 +161,23 @@ def test_the_report_shows_the_solve_rate_by_round_on_each_held_out_set(tmp_path:
     assert report.paths["plot"].stat().st_size > 0
     with pytest.raises(InputError, match="holds no retrieval expert-iteration run"):
         write_retrieval_report(tmp_path / "round-00", "x")
+
+
+def test_a_configured_model_scores_the_pairs_for_the_perplexity_filter(base_model_dir: Path) -> None:
+    from expert_fixtures import torch_threads
+
+    from prover.expert.corpus_growth import score_pairs
+
+    tactics = ("omega", "simp", "rfl", "omega", "linarith", "ring")
+    pairs = [pair(f"x : nat\n⊢ x + {i} = {i} + x", tactic) for i, tactic in enumerate(tactics)]
+    pairs.append(pair("⊢ " + "a + " * 400 + "a = a", "simp"))
+    config = FilterConfig(device="cpu", max_length=64, min_pairs=2)
+    with torch_threads(1):
+        scores = score_pairs(str(base_model_dir), pairs, config)
+    assert len(scores) == 7 and scores[-1] is None  # longer than max_length: not scored
+    assert all(isinstance(x, float) and x > 0 for x in scores[:-1])
+    growth = grow(pairs, known=lambda s, t: False, trivial=set(), scores=scores, filter_config=config)
+    assert [row["state"] for row in growth.dropped["too_long"]] == [pairs[-1]["state"]]
+    assert all(row["perplexity"] is not None for row in growth.added)  # the filter's scores are kept
+    assert len(growth.added) + len(growth.dropped["easy"]) + len(growth.dropped["noisy"]) == 6
+    assert score_pairs(str(base_model_dir), [], config) == []

@@ -1,0 +1,41 @@
+"""``prover train --policy retrieval`` at the command line, without running a round: its configuration as
+a file (the ``retrieval_loop`` table) and back, and its settings' errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prover.cli.main import main
+from prover.tracing.dataset import Dataset
+
+
+def argv(tmp_path: Path, *more: str) -> list[str]:
+    Dataset(tmp_path / "ds")  # an empty dataset: enough for the options
+    return ["train", "coq_basic", "--backend", "coq", "--policy", "retrieval", "--retrieval-corpus",
+            str(tmp_path / "ds"), "--out", str(tmp_path / "run"), *more]
+
+
+def test_the_configuration_round_trips_through_a_file(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv(tmp_path, "--heldout-percent", "30", "--stdlib-test-files", "4", "--no-drop-trivial",
+                     "--rounds", "3", "--print-config")) == 0
+    text = capsys.readouterr().out
+    assert "[retrieval_loop]" in text and "heldout_percent = 30" in text and "drop_trivial = false" in text
+    assert "[model]" not in text and "[train]" not in text  # no model is trained
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    assert main(["train", "coq_basic", "--config", str(config), "--print-config"]) == 0
+    assert capsys.readouterr().out == text
+
+
+def test_invalid_loop_settings_are_reported_with_the_others(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    bad = ("--heldout-percent", "95", "--stdlib-test-per-file", "0", "--rounds", "0")
+    assert main(argv(tmp_path, *bad)) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    for problem in ("retrieval_loop.heldout_percent must be in [0, 90], got 95",
+                    "retrieval_loop.stdlib_test_per_file must be >= 1, got 0", "rounds must be >= 1, got 0"):
+        assert problem in err
+    assert not (tmp_path / "run").exists()
