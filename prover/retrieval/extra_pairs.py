@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from search.errors import PicklableError
+from prover.theorem_input import InputError
 
 
-class ExtraPairsError(PicklableError, ValueError):
+class ExtraPairsError(InputError):
     """A pair file that cannot be read (``path``, ``line``: 0 for the whole file, ``problem``)."""
 
     def __init__(self, path: str, line: int, problem: str) -> None:
