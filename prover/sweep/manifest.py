@@ -24,7 +24,7 @@ CONFIG_FILE = "config.toml"
 RESUMABLE = (  # keys (or "table." prefixes) a resumed sweep may change: they do not change its results
     "sweep.attempts", "sweep.workers", "sweep.worker_cpus", "sweep.address", "sweep.out", "sweep.max_retries",
     "sweep.worker_start_timeout", "sweep.limit", "sweep.graph_pages", "driver.sessions", "server.",
-    "model.device", "model.batch_size", "coq.keep_coqtops", "repl.pool_size",
+    "model.device", "model.batch_size", "coq.keep_coqtops", "coq.audit_reuse", "repl.pool_size",
 )
 LEGACY_KEYS = ("benchmark", "split", "search", "backend", "planner", "imports")
 

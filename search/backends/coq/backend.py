@@ -7,19 +7,20 @@ import re
 import shutil
 from collections.abc import Sequence
 
+from search.backends.coq.audit_pool import AuditPool
 from search.backends.coq.clock import without_clock
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.header_freshness import audit_prepare
+from search.backends.coq.header_freshness import audit_prepare, check_header_statement
 from search.backends.coq.header_pool import CoqtopPool
-from search.backends.coq.header_text import canonical_header
-from search.backends.coq.imports import statement_check, statement_signature
+from search.backends.coq.header_text import canonical_header, header_sentences
+from search.backends.coq.imports import library_requires, statement_check, statement_signature
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.coq.safety import check_coq_tactic, check_coq_theorem
 from search.backends.coq.sentences import tactic_sentence
 from search.backends.coq.session import CoqSession
 from search.backends.coq.verify import compile_and_check
 from search.backends.process import STDOUT, ManagedProcess, ProcessError
-from search.errors import BackendUnavailableError
+from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import Theorem, Verdict
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ class CoqBackend:
 
     Keeps idle coqtops at the state after each header it met (``header_pool``, at most
     ``config.keep_coqtops``), so that the next theorem with that header starts without loading it; a
-    session uses its coqtop alone, each verification runs its own coqc. ``close()`` kills the idle ones.
+    session uses its coqtop alone. Each verification runs its own coqc; the axiom audit that follows is
+    asked of a persistent audit coqtop (``audit_pool``, replaced every ``config.audit_reuse`` proofs) or,
+    with ``audit_reuse == 0``, of a fresh one. ``close()`` kills the idle ones.
     """
 
     name = "coq"
@@ -38,6 +41,7 @@ class CoqBackend:
     def __init__(self, config: CoqBackendConfig | None = None) -> None:
         self.config = config or CoqBackendConfig()
         self.pool = CoqtopPool(self.config)
+        self.auditors = AuditPool(self.config) if self.config.audit_reuse > 0 else None
 
     def open(self, theorem: Theorem) -> CoqSession:
         """Start a session; raises ``InvalidTheoremError`` or ``BackendUnavailableError``."""
@@ -75,14 +79,31 @@ class CoqBackend:
             if reason is not None:
                 return Verdict(False, (f"tactic {index} ({tactic!r}) refused: {reason}",))
         text = self.render_proof(theorem, tactics)
-        verdict = compile_and_check(text, theorem.name, self.config,
-                                    prepare=audit_prepare(theorem, self.config))
+        if self.auditors is None:
+            verdict = compile_and_check(text, theorem.name, self.config,
+                                        prepare=audit_prepare(theorem, self.config))
+        else:
+            verdict = self._check_with_auditors(theorem, text, self.auditors)
         logger.debug("%s: verified=%s %s", theorem.name, verdict.ok, verdict.messages)
         return verdict
+
+    def _check_with_auditors(self, theorem: Theorem, text: str, auditors: AuditPool) -> Verdict:
+        """The header's freshness check (its shadows are remembered once a session or a check loaded
+        it), then coqc and the persistent audit, which loads the header's and the imports' libraries."""
+        try:
+            check_header_statement(theorem, self.config, auditors.directory())
+        except InvalidTheoremError as exc:
+            return Verdict(False, (f"theorem refused: {exc.reason}",), proof_text=text)
+        except ProcessError as exc:
+            return Verdict(False, (f"the header check did not finish: {exc}",), proof_text=text)
+        libraries = library_requires([*header_sentences(theorem.header), *self.config.imports])
+        return compile_and_check(text, theorem.name, self.config, auditors=auditors, libraries=libraries)
 
     def close(self) -> None:
         """Kill the idle coqtops; open sessions keep theirs until they close. Idempotent."""
         self.pool.close()
+        if self.auditors is not None:
+            self.auditors.close()
 
     def __enter__(self) -> CoqBackend:
         return self

@@ -67,3 +67,7 @@ class CoqBackendConfig(Validated):
     keep_coqtops: int = setting(
         4, min=0, help="idle coqtops a backend keeps at the state after a header, so that the next theorem "
                        "with that header starts without loading it (0: a fresh coqtop each)")
+    audit_reuse: int = setting(
+        64, min=0, help="compiled proofs one persistent audit coqtop checks before it is replaced (it keeps "
+                        "the libraries loaded and goes back to its state after them after each proof); 0: a "
+                        "fresh audit coqtop for every proof")

@@ -16,9 +16,11 @@ environment built so far (the header's ``Require``s included):
   means something (``Notation "'False'" := True``).
 
 After each sentence coqtop must have accepted it and must not be in proof mode. ``load_header`` is how a
-session's coqtop loads its header and how the verifier's audit process does (``verify``), so a theorem
-refused here is never reported proved. The shadows of each header are remembered per coqtop (for the
-theorems a pooled coqtop opens after its header) and per process (for verification).
+session's coqtop loads its header and how the verifier checks a header this process has not met
+(``verify``), so a theorem refused here is never reported proved. The shadows of each header are
+remembered per coqtop (for the theorems a pooled coqtop opens after its header) and per process (for
+verification: ``audit_prepare`` in a fresh audit coqtop, ``check_header_statement`` before a persistent
+one).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop, Reply
 from search.backends.coq.header_names import declared, identifiers
 from search.backends.coq.header_text import header_sentences
+from search.backends.process import ProcessDied
+from search.backends.start_retry import start_with_retries
 from search.errors import InvalidTheoremError, ProverError
 from search.types import Theorem
 
@@ -150,6 +154,23 @@ def audit_prepare(theorem: Theorem, config: CoqBackendConfig) -> Callable[[CoqTo
             shadows = load_header(top, theorem, config)
         check_statement(theorem, shadows)
     return prepare
+
+
+def check_header_statement(theorem: Theorem, config: CoqBackendConfig, cwd: str) -> None:
+    """``check_statement`` with the header's shadows: remembered in this process, or found by loading the
+    header in a fresh coqtop (in ``cwd``, closed after; remembered from then on). For verifiers whose
+    audit coqtop only loads compiled files. Raises ``InvalidTheoremError`` and the process errors."""
+    shadows = _memory.for_header(_key(theorem.header, config))
+    if shadows is None:
+        top = CoqTop(config, name=f"coqtop[header {theorem.name}]", cwd=cwd)
+        try:
+            start_with_retries(lambda: top.start(config.start_timeout), attempts=config.start_attempts,
+                               backoff=config.start_backoff, what=f"coqtop[header {theorem.name}]",
+                               retry_if=lambda error: isinstance(error, ProcessDied))
+            shadows = load_header(top, theorem, config)
+        finally:
+            top.close()
+    check_statement(theorem, shadows)
 
 
 def _census(top: CoqTop, sentence: str, shadows: dict[str, str], timeout: float) -> str | None:

@@ -21,6 +21,10 @@ _MODULE_PATH = r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*"
 IMPORT_SENTENCE = re.compile(
     rf"(?:From\s+{_MODULE_PATH}\s+)?Require\s+(?:Import|Export)\s+{_MODULE_PATH}(?:\s+{_MODULE_PATH})*\s*\."
 )
+_REQUIRE = re.compile(
+    rf"(?P<source>From\s+{_MODULE_PATH}\s+)?Require(?:\s+(?:Import|Export))?"
+    rf"(?P<names>(?:\s+{_MODULE_PATH})+)\s*\."
+)
 SIGNATURE = "ProverStatementUnderHeader"
 IMPLEMENTATION = "ProverStatementCheck"
 
@@ -51,3 +55,19 @@ def statement_check(name: str) -> list[str]:
     alone gives."""
     return ["", f"Module {IMPLEMENTATION} <: {SIGNATURE}.", f"Definition {name} := {name}.",
             f"End {IMPLEMENTATION}."]
+
+
+def library_requires(sentences: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The libraries that ``sentences`` (a header's, the backend's imports) load, as ``Require``
+    sentences that load them without importing anything (``From Hammer Require Import Tactics.`` gives
+    ``From Hammer Require Tactics.``), in order, without repeats; other sentences give nothing."""
+    found: list[str] = []
+    for sentence in sentences:
+        match = _REQUIRE.fullmatch(" ".join(sentence.split()))
+        if match is None:
+            continue
+        source = " ".join(match["source"].split()) + " " if match["source"] else ""
+        require = f"{source}Require {' '.join(match['names'].split())}."
+        if require not in found:
+            found.append(require)
+    return tuple(found)

@@ -6,10 +6,12 @@ Two processes, so that no proof text can write the verdict:
    root with a random name. Its output is read only for its exit status and, on failure, the error to
    report: a tactic may print anything there (``idtac "Closed under the global context"``) and it is
    never read as a verdict.
-2. A fresh ``coqtop`` loads the compiled file (``Require``, never ``Load``: no tactic runs when a ``.vo``
-   is loaded) and answers ``Print Assumptions`` on the theorem, then ``About`` on each axiom it lists,
-   which gives the axiom's kernel name. Everything this coqtop prints answers a command this module
-   wrote; the parse fails closed (``assumptions``).
+2. A coqtop that only loads compiled files answers ``Print Assumptions`` on the theorem (``audit``: it
+   ``Require``s the compiled file, never ``Load``s it, so no tactic runs) and ``About`` on each axiom it
+   lists, which gives the axiom's kernel name. Everything this coqtop prints answers a command this
+   package wrote; the parse fails closed (``assumptions``). With an ``AuditPool`` that coqtop is a
+   persistent one that keeps the libraries loaded between proofs and goes back to its state after them
+   after each proof (``audit_pool``); without one, a fresh coqtop per proof.
 
 The proof is accepted when the file compiles (so ``Qed`` was accepted) and every axiom it depends on is
 in ``allowed_axioms`` (by default the axioms the standard library and the benchmark libraries declare,
@@ -34,47 +36,44 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from search.backends.coq.assumptions import (
-    CLOSED,
-    AssumptionsError,
-    parse_about_constant,
-    parse_assumptions,
-)
+from search.backends.coq.assumptions import CLOSED, AssumptionsError
+from search.backends.coq.audit import CHECK_MODULE, AuditError, ask_assumptions, left
+from search.backends.coq.audit_pool import AuditPool
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.coqtop import CoqTop, Reply
+from search.backends.coq.coqtop import CoqTop
 from search.backends.coq.launch import INSTALL_FIX
 from search.backends.process import STDOUT, ManagedProcess, ProcessDied, ProcessTimeout
 from search.backends.start_retry import start_with_retries
-from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
+from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import Verdict
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CHECK_FILE", "CLOSED", "AuditError", "compile_and_check", "run_coqc"]
 
-CHECK_MODULE = "ProverCheck"
 CHECK_FILE = f"{CHECK_MODULE}.v"
 _EXIT = re.compile(rb"@@coqc-exit:(\d+)\n")
 _SCRIPT = 'ulimit -v "$1" 2>/dev/null; shift; "$@" 2>&1; echo "@@coqc-exit:$?"'
 
-# Runs in the auditing coqtop before the compiled proof is loaded (the header's freshness check); may
-# raise AuditError or InvalidTheoremError to reject the proof.
+# Runs in the fresh auditing coqtop before the compiled proof is loaded (the header's freshness check);
+# may raise AuditError or InvalidTheoremError to reject the proof.
 Prepare = Callable[[CoqTop, float], None]
 
 
-class AuditError(ProverError):
-    """The auditing coqtop refused a command or gave an answer that cannot be trusted."""
-
-
-def compile_and_check(text: str, name: str, config: CoqBackendConfig, *,
-                      prepare: Prepare | None = None) -> Verdict:
+def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare: Prepare | None = None,
+                      auditors: AuditPool | None = None, libraries: tuple[str, ...] = ()) -> Verdict:
     """Compile ``text`` (a whole ``.v`` file proving ``name`` at its top level) and audit the axioms
-    the theorem depends on in a separate coqtop. ``prepare(coqtop, seconds_left)`` runs in that coqtop
-    first and may raise ``AuditError`` or ``InvalidTheoremError`` to reject the proof.
+    the theorem depends on in a separate coqtop: one of ``auditors``, which first loads ``libraries``
+    (``Require`` sentences) if it has not yet, or else a fresh one. ``prepare(coqtop, seconds_left)``
+    runs in a fresh auditing coqtop first and may raise ``AuditError`` or ``InvalidTheoremError`` to
+    reject the proof; it cannot be given with ``auditors`` (a persistent coqtop only loads compiled
+    files: check the header before, ``header_freshness.check_header_statement``).
 
     Raises ``BackendUnavailableError`` when coqc or coqtop cannot be found; every other outcome is a
     ``Verdict``.
     """
+    if prepare is not None and auditors is not None:
+        raise ValueError("prepare runs in a fresh audit coqtop; check the header before using auditors")
     for program in (config.coqc, config.coqtop):
         if shutil.which(program) is None:
             raise BackendUnavailableError("coq", f"{program!r} not found", INSTALL_FIX)
@@ -90,7 +89,10 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *,
         if code != 0:
             return _failed(_errors(output), text)
         try:
-            axioms, unsafe = _audit(tmp, root, name, config, deadline, prepare)
+            if auditors is not None:
+                axioms, unsafe = auditors.audit(tmp, root, name, libraries, deadline)
+            else:
+                axioms, unsafe = _audit(tmp, root, name, config, deadline, prepare)
         except ProcessTimeout:
             return _failed(f"the axiom audit did not finish within {config.verify_timeout:g} s", text)
         except ProcessDied as exc:
@@ -128,42 +130,22 @@ def run_coqc(text: str, config: CoqBackendConfig, *, directory: str | None = Non
 
 def _audit(directory: str, root: str, name: str, config: CoqBackendConfig, deadline: float,
            prepare: Prepare | None) -> tuple[dict[str, str], tuple[str, ...]]:
-    """In a fresh coqtop that maps ``directory`` to ``root``: ``prepare``, load the compiled proof,
-    ``Print Assumptions`` on the theorem, ``About`` on each axiom. Returns ``{kernel name: printed
-    name}`` and the unsafe-definition entries."""
+    """In a fresh coqtop that maps ``directory`` to ``root``: ``prepare``, then ``ask_assumptions``.
+    Returns ``{kernel name: printed name}`` and the unsafe-definition entries."""
     audit_config = dataclasses.replace(config, coq_args=(*config.coq_args, "-Q", directory, root))
     top = CoqTop(audit_config, name=f"coqtop[audit {name}]", cwd=directory)
     try:
-        start_with_retries(lambda: top.start(_left(deadline)), attempts=config.start_attempts,
+        start_with_retries(lambda: top.start(left(deadline)), attempts=config.start_attempts,
                            backoff=config.start_backoff, what=f"coqtop[audit {name}]",
                            retry_if=lambda error: isinstance(error, ProcessDied))
         if prepare is not None:
             try:
-                prepare(top, _left(deadline))
+                prepare(top, left(deadline))
             except InvalidTheoremError as exc:
                 raise AuditError(f"theorem refused: {exc.reason}") from exc
-        _ask(top, f"Require {root}.{CHECK_MODULE}.", deadline)
-        printed = _ask(top, f"Print Assumptions {root}.{CHECK_MODULE}.{name}.", deadline)
-        found = parse_assumptions(printed.output)
-        kernel_names = {}
-        for axiom in found.axioms:
-            kernel_names[parse_about_constant(_ask(top, f"About {axiom}.", deadline).output)] = axiom
-        return kernel_names, found.unsafe
+        return ask_assumptions(top, root, name, deadline)
     finally:
         top.close()
-
-
-def _ask(top: CoqTop, command: str, deadline: float) -> Reply:
-    """Run one command; raises ``AuditError`` when coqtop refuses it (the state id did not move)."""
-    before = top.state_id
-    reply = top.command(command, _left(deadline))
-    if reply.state_id == before or reply.error is not None:
-        raise AuditError(f"{command} failed: {reply.error or reply.output.strip()[:300]}")
-    return reply
-
-
-def _left(deadline: float) -> float:
-    return max(0.01, deadline - time.monotonic())
 
 
 def _judge(axioms: dict[str, str], unsafe: tuple[str, ...], target: str, allowed: tuple[str, ...],
