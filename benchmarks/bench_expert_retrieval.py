@@ -18,7 +18,8 @@ interruption) on miniF2F-rocq valid (``../shared/benchmarks/minif2f_rocq_valid.j
   tactics, 5 s per tactic (with the header's coqtop start and the final check, about 14 s a theorem here).
 
 With the defaults (80 data rows, 40 held-out rows, 36 stdlib test lemmas: 20 files, at most 2 each), two
-rounds take about 40 minutes on this 2-core machine.
+rounds should take about 40 minutes on this 2-core machine (estimated from smoke runs of a few rows each:
+about 14 s a miniF2F theorem with 2 workers, 25 s to build an index of the 55k train states per round).
 
 Writes ``benchmarks/results/expert_retrieval_minif2f.json`` (per-round solve rates on each held-out set,
 data searched, corpus growth, budget, machine, date) and ``.png`` (the run's plot), and prints the
