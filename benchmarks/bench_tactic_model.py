@@ -8,21 +8,23 @@ data, minus any whose state is a held-out state. Training pairs are de-duplicate
 the loop does (``union_pairs``).
 
 Model: ``prover.expert.build_small_model``: a byte-level BPE trained on the training pairs' text (never on
-held-out text) and a randomly initialised Qwen2 of ``--preset``'s shape (``cpu``: 2 layers, hidden 128;
-``gpu``: 8 layers, hidden 512). Training: ``train_sft`` (TRL, loss on the tactic and EOS) with
-``TrainConfig.max_seconds = --train-seconds``, a constant learning rate after a short warm-up (a run cut by
-time never reaches the end of a decaying schedule). Pairs longer than ``--max-length`` tokens (prompt,
-tactic, EOS) are not trained on.
+held-out text) and a randomly initialised Qwen2 of ``--preset``'s shape (``tiny``: 2 layers, hidden 64,
+for a loaded CPU; ``cpu``: 2 layers, hidden 128; ``gpu``: 8 layers, hidden 512). Training: ``train_sft``
+(TRL, loss on the tactic and EOS) with ``TrainConfig.max_seconds = --train-seconds``, a constant learning
+rate after a warm-up of a few steps (a run cut by time never reaches the end of a decaying schedule; the
+warm-up is short so that a slow CPU run reaches the peak rate). Pairs longer than ``--max-length`` tokens
+(prompt, tactic, EOS) are not trained on.
 
 Evaluation (``prover.expert.evaluate_tactics``), on ``--eval-pairs`` held-out rows taken as every n-th row
 of the test files in trace order (as ``bench_retrieval.py`` samples), the same rows before and after: mean
-NLL per tactic token (and EOS) and its perplexity over the rows whose prompt fits ``--max-length`` minus
-``--max-new-tokens``; top-1 and top-k accuracy of ``k``-beam search (exact match, whitespace-normalised),
-over those rows and over all sampled rows (a row too long for the model counts as a miss). Baselines on the
-same rows in the same process: the ``k`` most frequent training tactics proposed for every state, and the
-retrieval policy (``prover.retrieval``, index of the training pairs, default settings).
+NLL per tactic token (and EOS), its perplexity, and the NLL per tactic (comparable across tokenizers) over
+the rows whose prompt fits ``--max-length`` minus ``--max-new-tokens``; top-1 and top-k accuracy of
+``k``-beam search (exact match, whitespace-normalised), over those rows and over all sampled rows (a row
+too long for the model counts as a miss). Baselines on the same rows in the same process: the ``k`` most
+frequent training tactics proposed for every state, and the retrieval policy (``prover.retrieval``, index
+of the training pairs, default settings).
 
-CPU (the default, about 8 minutes with 5 of training):
+CPU (the default; 13 minutes on the shared 2-core box, 5 of them training):
     python benchmarks/bench_tactic_model.py --trace DATASET --json benchmarks/results/tactic_model_cpu.json
 GPU (``benchmarks/device_run.sh`` runs it):
     python benchmarks/bench_tactic_model.py --trace DATASET --preset gpu --train-seconds 240 ...
@@ -68,12 +70,15 @@ logger = logging.getLogger("bench_tactic_model")
 Pair = tuple[str, str]
 
 PRESETS = {
+    "tiny": {"shape": SmallModelConfig(vocab_size=2048, hidden_size=64, layers=2, heads=4, kv_heads=2,
+                                       intermediate_size=256, context=1024),
+             "batch_size": 8, "learning_rate": 3e-3, "warmup": 10},
     "cpu": {"shape": SmallModelConfig(vocab_size=4096, hidden_size=128, layers=2, heads=4, kv_heads=2,
                                       intermediate_size=512, context=1024),
-            "batch_size": 16, "learning_rate": 2e-3},
+            "batch_size": 16, "learning_rate": 2e-3, "warmup": 10},
     "gpu": {"shape": SmallModelConfig(vocab_size=8192, hidden_size=512, layers=8, heads=8, kv_heads=4,
                                       intermediate_size=1536, context=2048),
-            "batch_size": 64, "learning_rate": 5e-4},
+            "batch_size": 64, "learning_rate": 5e-4, "warmup": 100},
 }
 
 
@@ -134,8 +139,8 @@ def retrieval_baseline(train: list[Pair], sample: list[Pair], k: int) -> dict[st
 
 def metrics(result: TacticEval) -> dict[str, Any]:
     """The evaluation with the accuracies over all sampled rows beside those over the evaluated ones."""
-    return {**asdict(result), "top1_all": result.hits_1 / result.pairs,
-            "topk_all": result.hits_k / result.pairs}
+    return {**asdict(result), "nll_per_tactic": result.nll * result.tokens / result.evaluated,
+            "top1_all": result.hits_1 / result.pairs, "topk_all": result.hits_k / result.pairs}
 
 
 def evaluate(model_dir: Path, sample: list[Pair], args: argparse.Namespace, device: str) -> dict[str, Any]:
@@ -160,7 +165,8 @@ def train(base: Path, pairs: list[Pair], work: Path, args: argparse.Namespace, d
     preset = PRESETS[args.preset]
     config = TrainConfig(
         epochs=1000.0, max_seconds=args.train_seconds, learning_rate=args.lr or preset["learning_rate"],
-        lr_scheduler="constant_with_warmup", warmup=50, batch_size=args.batch_size or preset["batch_size"],
+        lr_scheduler="constant_with_warmup", warmup=preset["warmup"],
+        batch_size=args.batch_size or preset["batch_size"],
         max_length=args.max_length, gradient_checkpointing=False, device=device, save_steps=10**6,
         logging_steps=100, seed=args.seed)
     rows = [{"state": s, "tactic": t} for s, t in pairs]
@@ -204,14 +210,16 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def report(out: dict[str, Any]) -> str:
     k = out["settings"]["k"]
-    lines = [f"| model | NLL/token | perplexity | top-1 | top-{k} | top-1 (all rows) | top-{k} (all rows) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [f"| model | NLL/token | perplexity | NLL/tactic | top-1 | top-{k} | top-1 (all rows) "
+             f"| top-{k} (all rows) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name in ("before", "after"):
         m = out[name]
-        lines.append(f"| {name} | {m['nll']:.3f} | {m['perplexity']:.2f} | {m['top1']:.1%} | {m['topk']:.1%} "
+        lines.append(f"| {name} | {m['nll']:.3f} | {m['perplexity']:.2f} | {m['nll_per_tactic']:.2f} "
+                     f"| {m['top1']:.1%} | {m['topk']:.1%} "
                      f"| {m['top1_all']:.1%} | {m['topk_all']:.1%} |")
     for name, m in out["baselines"].items():
-        lines.append(f"| {name} baseline | | | | | {m['top1']:.1%} | {m['topk']:.1%} |")
+        lines.append(f"| {name} baseline | | | | | | {m['top1']:.1%} | {m['topk']:.1%} |")
     return "\n".join(lines)
 
 
