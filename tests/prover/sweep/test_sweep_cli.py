@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,23 @@ def test_sweep_whose_workers_fit_no_node_exits_3_with_the_reason(
     err = capsys.readouterr().err
     assert "no search worker started in 1 s" in err and "64 free CPUs" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_served_model_samples_each_attempt_with_its_own_settings(
+        ray_cluster, tmp_path: Path, tiny_model_dir: Path) -> None:
+    """pass@2 through the policy servers: the second attempt is a search of its own (its client asks the
+    server for attempt 2's seed and temperature), and the folder records the schedule."""
+    out = tmp_path / "out"
+    code = main(["sweep", str(bench(tmp_path)), "--out", str(out), "--workers", "1", "--attempts", "2",
+                 "--policy", "model", "--model", str(tiny_model_dir), "--model-device", "cpu",
+                 "--model-max-new-tokens", "8", "--model-seed", "3", "--model-attempt-temperatures", "0.5",
+                 "--max-expansions", "3", "--time-limit", "60", "--server-num-cpus", "0.5",
+                 *repl_options(tmp_path)])
+    assert code == 0
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    chain = {r["attempt"]: r for r in records if r["theorem"] == "chain"}
+    assert chain[1]["status"] == "unproved" and chain[1]["stats"]["expansions"] >= 1  # the tiny model fails
+    assert chain[2]["stats"]["expansions"] >= 1 and chain[2]["stats"]["model_seconds"] > 0
+    stored = tomllib.loads((out / "config.toml").read_text())["model"]
+    assert (stored["attempt_temperatures"], stored["seed"]) == ([0.5], 3)
