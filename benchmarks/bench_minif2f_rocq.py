@@ -15,7 +15,10 @@ Steps: (1) the rows go to ``DIR/rows.jsonl`` (both sides read them); (2) the bas
 
 Reported: pass@1 of both and their ratio; time per theorem; the share of the search workers' wall time
 spent in tactics, in verification, in the policy, and outside the search (start-up: loading or reusing
-the header's coqtop, opening the statement, closing).
+the header's coqtop, opening the statement, closing); verification seconds per proved theorem.
+``--audit-reuse 0`` runs the sweep with a fresh audit coqtop per proof (the verifier before issue 13's
+persistent one), for a comparison of the shares; ``bench_coq_verify.py`` compares the two verifiers on the
+same proofs in one process.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ def run_sweep(rows: Path, out: Path, args: argparse.Namespace) -> None:
     if args.tactic_timeout is not None:
         argv += ["--tactic-timeout", str(args.tactic_timeout)]
     argv += ["--coq-keep-coqtops", str(args.keep_coqtops)]
+    if args.audit_reuse is not None:
+        argv += ["--coq-audit-reuse", str(args.audit_reuse)]
     code = main(argv)
     if code != 0:
         raise SystemExit(f"the sweep ended with exit code {code}")
@@ -94,7 +99,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def recheck(records: list[dict[str, Any]], rows: dict[str, dict[str, Any]], out: Path) -> list[dict]:
+def recheck(records: list[dict[str, Any]], rows: dict[str, dict[str, Any]],
+            out: Path) -> list[dict[str, Any]]:
     """Compile every reported proof again from its recorded text; list the axioms each uses."""
     path = out / "recheck.jsonl"
     done = {r["theorem"]: r for r in read_jsonl(path)}
@@ -138,7 +144,7 @@ def time_shares(records: list[dict[str, Any]]) -> dict[str, float]:
             "search_bookkeeping": (wall - tactic - verify - model) / total if total else 0.0}
 
 
-def plot(records: list[dict[str, Any]], baseline: dict[str, dict], path: Path, title: str) -> None:
+def plot(records: list[dict[str, Any]], baseline: dict[str, dict[str, Any]], path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -186,7 +192,7 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
         "benchmark": str(args.benchmark), "split": args.split, "sample": str(args.sample or "whole split"),
         "budget": {"max_expansions": args.max_expansions, "time_limit": args.time_limit,
                    "workers": args.workers, "tactic_timeout": args.tactic_timeout,
-                   "keep_coqtops": args.keep_coqtops},
+                   "keep_coqtops": args.keep_coqtops, "audit_reuse": args.audit_reuse},
         "theorems": len(items), "finished": len(records), "invalid": len(items) - len(elaborating),
         "refused": refused,
         "search": {"proved": len(proved), "valid": len(elaborating), "pass_at_1": rate,
@@ -196,6 +202,8 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
         "ratio": rate / base["pass_rate"] if base["pass_rate"] else None,
         "recheck": {"proofs": len(checked), "passed": sum(c["ok"] for c in checked), "axioms_used": axioms},
         "time_shares": time_shares([r for r in valid if r["status"] != "invalid"]),
+        "verify_seconds_per_proved": (statistics.fmean(r["stats"]["verify_seconds"] for r in proved)
+                                      if proved else None),
         "only_search": sorted(r["theorem"] for r in proved if baseline.get(r["theorem"], {}).get("status")
                               != "proved"),
         "only_baseline": sorted(n for n, r in baseline.items() if r["status"] == "proved"
@@ -211,7 +219,7 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
     return result
 
 
-def solved_within(proved: list[dict[str, Any]], baseline: dict[str, dict], args: argparse.Namespace
+def solved_within(proved: list[dict[str, Any]], baseline: dict[str, dict[str, Any]], args: argparse.Namespace
                   ) -> dict[str, dict[str, int]]:
     """The solved-against-budget curve as numbers: theorems proved within k expansions and s seconds."""
     expansions = [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= args.max_expansions]
@@ -242,7 +250,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"Worker wall time ({t['worker_seconds']:.0f} s): tactics {t['tactic']:.1%}, verification "
         f"{t['verification']:.1%}, policy {t['policy']:.1%}, "
         f"start-up and close {t['startup_and_close']:.1%}, "
-        f"search bookkeeping {t['search_bookkeeping']:.1%}.",
+        f"search bookkeeping {t['search_bookkeeping']:.1%}; verification "
+        f"{r['verify_seconds_per_proved'] or 0:.1f} s per proved theorem.",
         f"Re-checked: {r['recheck']['passed']}/{r['recheck']['proofs']} proofs compile again with coqc "
         f"and pass "
         f"the axiom audit; axioms used: {', '.join(r['recheck']['axioms_used']) or 'none'}.",
@@ -270,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tactic-timeout", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep-coqtops", type=int, default=2, help="idle coqtops each worker keeps")
+    parser.add_argument("--audit-reuse", type=int, default=None,
+                        help="proofs a worker's audit coqtop checks before it is replaced (0: a fresh one "
+                             "per proof, the path before issue 13; default: the backend's)")
     parser.add_argument("--baseline-workers", type=int, default=2)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
