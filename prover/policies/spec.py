@@ -1,10 +1,11 @@
 """The step-prover policy a run uses, as a picklable recipe (``PolicySpec``) that each sweep worker builds
-itself, and the clients of shared policy servers (``ServedPolicy``). The command line's options become a
-``PolicySpec`` in ``prover.cli.spec``."""
+itself (but a retrieval index, built once and shared: ``PolicySpec.for_workers``), and the clients of shared
+policy servers (``ServedPolicy``). The command line's options become a ``PolicySpec`` in
+``prover.cli.spec``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,17 @@ class PolicySpec:
 
             return tuple(CoqTacticPolicy().imports)
         return ()
+
+    def for_workers(self) -> Callable[[], Policy]:
+        """The policy factory a sweep gives its workers: for retrieval, one whose index is built here, once,
+        and shared through Ray's object store (``SharedIndexPolicy``: Ray must be connected), so that no
+        worker reads the corpus and fits the index again; the spec itself otherwise. Either builds the
+        same policies, fingerprints included. Raises ``InputError`` for a corpus with no usable row."""
+        if self.kind == "retrieval" and self.retrieval is not None:
+            from prover.retrieval.shared_index import share_index
+
+            return share_index(self.retrieval, self.assistant, self.label)
+        return self
 
     def __call__(self) -> Policy:
         """Build the policy; raises ``InputError`` for a bad tactic list, ``ModelLoadError``."""

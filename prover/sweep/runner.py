@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from prover.backends import BACKENDS
 from prover.cli.logs import quiet_ray_token_notice
+from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.cache_report import cache_summary
@@ -97,8 +98,9 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     """Run (or resume) a sweep of ``benchmark`` with ``spec`` and write its report; returns the summary and
     the report's paths.
 
-    Every worker gets ``spec`` (``WorkerSetup``) and builds its backend and policy from it, unless
-    ``backend_factory`` or ``policy_factory`` (a served model's clients, a test's scripted ones) is given.
+    Every worker gets ``spec`` (``WorkerSetup``) and builds its backend and policy from it (a retrieval
+    policy from the index the driver built once: ``share_policy``), unless ``backend_factory`` or
+    ``policy_factory`` (a served model's clients, a test's scripted ones) is given.
     The folder records the configuration (``sweep.json``, ``config.toml``); a resume with another one is
     refused (``ConfigMismatchError``)."""
     path = resolve_benchmark(benchmark)
@@ -192,6 +194,7 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
     from prover.sweep.shared_cache import JOURNAL, SharedProofCache, cache_stats, start_cache_actor
 
     connect_ray(config.address)
+    setup = share_policy(setup)
     journal = str((Path(config.out) / JOURNAL).resolve())
     actor = start_cache_actor(journal) if config.shared_cache else None
     client = SharedProofCache(actor) if actor is not None else None
@@ -210,6 +213,15 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
                 logger.warning("the shared proof cache did not answer: %s", type(exc).__name__)
             ray.kill(actor)
     return stats, pool.replaced
+
+
+def share_policy(setup: WorkerSetup) -> WorkerSetup:
+    """``setup`` with a policy spec's factory for workers (``PolicySpec.for_workers``: a retrieval index is
+    built here once and shared through Ray, not by each worker); a factory given to ``run_sweep`` is kept.
+    Raises ``InputError`` for a retrieval corpus with no usable row."""
+    if isinstance(setup.policy, PolicySpec):
+        return replace(setup, policy=setup.policy.for_workers())
+    return setup
 
 
 def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items: list[BenchmarkItem],
