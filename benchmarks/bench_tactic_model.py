@@ -64,7 +64,7 @@ from prover.expert import (  # noqa: E402
 )
 from prover.expert.tactic_eval import normalise_tactic  # noqa: E402
 from prover.stdlib_bench.split import split_of  # noqa: E402
-from prover.tracing.dataset import open_dataset  # noqa: E402
+from prover.tracing.dataset import DatasetError, open_dataset  # noqa: E402
 
 logger = logging.getLogger("bench_tactic_model")
 Pair = tuple[str, str]
@@ -246,7 +246,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as scratch:
-        out = run(args, args.work or Path(scratch))
+        try:
+            out = run(args, args.work or Path(scratch))
+        except (DatasetError, ValueError) as exc:  # not a traced dataset, a used --work folder ...
+            parser.error(str(exc))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
