@@ -80,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_file_options(sweep_parser)
     sweep_parser.set_defaults(handler=run_sweep_command)
     report_parser = commands.add_parser(
-        "report", help="write a sweep's (or a retrieval training run's) report from what it has finished "
+        "report", help="write a sweep's (or a training run's) report from what it has finished "
                        "(while it runs, or after a stop)",
         description="Rewrite report.md, report.json and the plot of the sweep in OUT from its results so "
-        "far, without running anything; a running sweep is not disturbed.")
-    report_parser.add_argument("out", metavar="OUT", type=Path, help="the --out folder of a sweep")
+        "far, or of the `prover train` run in OUT from its finished rounds, without running anything; a "
+        "running sweep or run is not disturbed.")
+    report_parser.add_argument("out", metavar="OUT", type=Path,
+                               help="the --out folder of a sweep or of a `prover train` run")
     report_parser.set_defaults(handler=run_report_command)
     benchmarks_parser = commands.add_parser(
         "benchmarks", help="list the benchmarks a sweep knows by name, with their splits and row counts",
@@ -269,6 +271,9 @@ def run_benchmarks_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_report_command(args: argparse.Namespace, console: Console) -> int:
+    """The report of a sweep, of a retrieval training run or of a model training run, by what the folder
+    holds."""
+    from prover.expert.report import is_model_run
     from prover.expert.retrieval_report import is_retrieval_run
     from prover.sweep import report_from_folder
 
@@ -277,6 +282,12 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
         from prover.expert.retrieval_report import write_retrieval_report
 
         print_retrieval_summary(console, write_retrieval_report(args.out, args.out.name))
+        return 0
+    if is_model_run(args.out):
+        from prover.expert.cli import print_expert_summary
+        from prover.expert.report import write_folder_report
+
+        print_expert_summary(console, write_folder_report(args.out))
         return 0
     summary, paths = report_from_folder(args.out)
     print_sweep_summary(console, summary, paths)

@@ -31,7 +31,7 @@ from rich.console import Console
 from prover.expert.config import ExpertConfig
 from prover.expert.filtering import REASONS, filter_pairs
 from prover.expert.perplexity import load_scorer, log_perplexities
-from prover.expert.report import ExpertReport, collect_metrics, write_report
+from prover.expert.report import RUN_MANIFEST, ExpertReport, collect_metrics, write_report
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
 from prover.expert.training import free_accelerator_memory, train_dpo, train_sft
 from prover.expert.trajectories import (
@@ -54,7 +54,6 @@ from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
-RUN_MANIFEST = "run.json"
 KEPT_FILE = "kept.jsonl"
 SCORES_FILE = "scores.jsonl"
 
@@ -118,8 +117,10 @@ def check_run(out: Path, manifest: dict[str, Any]) -> None:
     write_json(path, manifest)
 
 
-def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | None) -> dict[str, Any]:
-    """Run (or resume) the round's sweep with ``spec``; return its summary."""
+def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | None, *,
+                evaluation: bool = False) -> dict[str, Any]:
+    """Run (or resume) the round's sweep with ``spec``; return its summary, which says whether it is the
+    final model's ``evaluation`` (what ``prover report`` reads)."""
     sweep = replace(run.sweep, out=str(folder / "sweep"))
     backend_config = spec.backend.config if run.backend_factory is None else None
     sweep, budget = apply_memory_budget(sweep, spec.backend.name, backend_config, spec.driver.sessions)
@@ -141,7 +142,7 @@ def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | 
     return {"policy": spec.policy.label, "folder": sweep.out, "theorems": summary.total,
             "valid": summary.total - summary.invalid, "proved": summary.proved,
             "pass_rate": summary.pass_rate, "errors": summary.errors, "pending": summary.pending,
-            "report": str(paths["markdown"])}
+            "report": str(paths["markdown"]), "evaluation": evaluation}
 
 
 def collect_stage(folder: Path, round_number: int) -> dict[str, Any]:
@@ -243,6 +244,6 @@ def run_expert_iteration(config: ExpertConfig, run: ExpertRun, *,
         final = config.rounds + 1
         folder = round_dir(out, final)
         spec = run.spec_for_round(final, model_for_round(out, final, base))
-        run_stage(folder, "sweep", lambda: sweep_stage(run, folder, spec, console))
+        run_stage(folder, "sweep", lambda: sweep_stage(run, folder, spec, console, evaluation=True))
     metrics = collect_metrics(out, config.rounds, evaluation=config.evaluate_final)
     return ExpertReport(rounds=metrics, paths=write_report(metrics, out, Path(run.benchmark).stem))

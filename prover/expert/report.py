@@ -1,17 +1,23 @@
 """The report of an expert-iteration run: per round, theorems solved, pairs collected and kept (and why
 the others were dropped), training loss; as Markdown, JSON and a plot.
 
-Built from the stages' markers only, so a resumed run reports earlier rounds exactly as they finished."""
+Built from the stages' markers only, so a resumed run reports earlier rounds exactly as they finished, and
+``prover report RUN_DIR`` writes it again from the folder (``write_folder_report``) while the run goes on
+or after it stopped."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.expert.filtering import REASONS
-from prover.expert.stages import round_dir, stage_info
+from prover.expert.stages import round_dir, round_numbers, stage_info
+from prover.theorem_input import InputError
+
+RUN_MANIFEST = "run.json"  # written by the loop (``prover.expert.loop.check_run``)
 
 
 @dataclass
@@ -73,6 +79,53 @@ def collect_metrics(out: Path, rounds: int, *, evaluation: bool) -> list[RoundMe
     if evaluation and stage_info(round_dir(out, rounds + 1), "sweep") is not None:
         metrics.append(round_metrics(round_dir(out, rounds + 1), rounds + 1, evaluation=True))
     return metrics
+
+
+def read_run_manifest(out: Path) -> dict[str, Any] | None:
+    """The ``run.json`` of a model expert-iteration run in ``out`` (one naming a base model, not the
+    retrieval loop's), or ``None``."""
+    try:
+        manifest = json.loads((out / RUN_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or "base_model" not in manifest or manifest.get("loop") == "retrieval":
+        return None
+    return manifest
+
+
+def is_model_run(folder: Path) -> bool:
+    """Whether ``folder`` holds an expert-iteration run of the model loop (``prover.expert.loop``)."""
+    return read_run_manifest(folder) is not None
+
+
+def is_evaluation(out: Path, round_number: int) -> bool:
+    """Whether round ``round_number`` of the run in ``out`` is the final model's evaluation sweep: a sweep
+    that marked itself so and no later stage (a rerun with more rounds makes it a round's own sweep). For
+    a folder of a loop that did not mark it, the evaluation the loop's own ``report.json`` names."""
+    folder = round_dir(out, round_number)
+    sweep = stage_info(folder, "sweep")
+    if sweep is None or stage_info(folder, "collect") is not None:
+        return False
+    if "evaluation" in sweep:
+        return bool(sweep["evaluation"])
+    try:
+        earlier = json.loads((out / "report.json").read_text(encoding="utf-8"))["rounds"]
+        return any(row["round"] == round_number and row["evaluation"] for row in earlier)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def write_folder_report(out: Path) -> ExpertReport:
+    """Write the report of the run in ``out`` from every round with a finished stage (``prover report``);
+    raises ``InputError`` for a folder that holds no model expert-iteration run."""
+    manifest = read_run_manifest(out)
+    if manifest is None:
+        raise InputError(f"{out} holds no expert-iteration run (no {RUN_MANIFEST} naming a base model)")
+    metrics = [round_metrics(round_dir(out, number), number, evaluation=is_evaluation(out, number))
+               for number in round_numbers(out)]
+    metrics = [m for m in metrics if m.seconds]  # rounds that finished a stage
+    title = Path(str(manifest.get("benchmark") or out.name)).stem
+    return ExpertReport(rounds=metrics, paths=write_report(metrics, out, title))
 
 
 def write_report(metrics: list[RoundMetrics], out: Path, title: str) -> dict[str, Path]:

@@ -9,13 +9,12 @@ it stopped (``prover report RUN_DIR``), and a resumed run reports earlier rounds
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
-from prover.expert.stages import round_dir, stage_info
+from prover.expert.stages import round_dir, round_numbers, stage_info
 from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"
@@ -58,10 +57,6 @@ def is_retrieval_run(folder: Path) -> bool:
         return json.loads(path.read_text(encoding="utf-8")).get("loop") == "retrieval"
     except (ValueError, AttributeError):
         return False
-
-
-def round_numbers(out: Path) -> list[int]:
-    return sorted(int(m.group(1)) for p in out.glob("round-*") if (m := re.fullmatch(r"round-(\d+)", p.name)))
 
 
 def corpus_round(out: Path, number: int, corpus_pairs: int) -> CorpusRound:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -36,6 +37,11 @@ class StageOrderError(InputError, RuntimeError):
 def round_dir(out: Path, round_number: int) -> Path:
     """The folder of round ``round_number`` (1-based) of the run in ``out``."""
     return out / f"round-{round_number:02d}"
+
+
+def round_numbers(out: Path) -> list[int]:
+    """The numbers of the round folders of the run in ``out``, in order."""
+    return sorted(int(m.group(1)) for p in out.glob("round-*") if (m := re.fullmatch(r"round-(\d+)", p.name)))
 
 
 def marker_path(folder: Path, stage: str) -> Path:

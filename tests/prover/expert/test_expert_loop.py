@@ -13,6 +13,7 @@ from sweep_fixtures import scripted_spec
 
 import prover.expert.loop as loop
 from prover.expert import ExpertConfig, ExpertRun, FilterConfig, TrainConfig, run_expert_iteration
+from prover.expert.report import write_folder_report
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import PolicySpec
 from prover.sweep import SweepConfig
@@ -115,6 +116,7 @@ def test_two_rounds_interrupted_in_training_then_resumed(ray_cluster, base_model
     assert report.paths["plot"].stat().st_size > 1000
     assert "| 3 (evaluation) |" in report.paths["markdown"].read_text()
     assert json.loads(report.paths["json"].read_text())["rounds"][0]["pairs"] == data["counts"]["pairs"]
+    assert write_folder_report(out).rounds == report.rounds  # `prover report` reads the same from the folder
 
 
 def check_model_loads(model_dir: Path, base: Path) -> None:
