@@ -63,7 +63,7 @@ def train_argv(args: argparse.Namespace) -> list[str]:
             "--stdlib-train-files", str(args.stdlib_train_files), "--stdlib-train-per-file", "1",
             "--time-limit", str(args.time_limit), "--max-expansions", str(args.max_expansions),
             "--tactics-per-node", "16", "--tactic-timeout", "5", "--workers", str(args.workers),
-            "--no-graph-pages"]
+            "--coq-memory-limit-mb", "3072", "--no-graph-pages"]  # 2 workers x 3 coqtops x 3 GiB fit in 24 GiB
 
 
 def table(report: dict[str, Any]) -> list[dict[str, Any]]:
