@@ -173,11 +173,18 @@ def test_a_coqtop_dying_while_it_enters_the_proof_is_started_again(monkeypatch: 
     assert len(calls) == 2 and calls[0] != calls[1]  # a fresh coqtop the second time
 
 
-def test_the_verifiers_coqtop_dying_at_start_is_retried(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("audit_reuse", "die_on", "counts"), [
+    (0, (1, 2), (2, 1)),  # a fresh audit coqtop per proof: it is the only coqtop
+    (64, (2, 3), (2, 2)),  # the header check's coqtop first (start 1), then the persistent audit coqtop
+])
+def test_the_verifiers_coqtop_dying_at_start_is_retried(tmp_path: Path, audit_reuse: int,
+                                                        die_on: tuple[int, ...],
+                                                        counts: tuple[int, int]) -> None:
     """A proof found must not be lost because the auditing coqtop of its verification died starting."""
-    coqtop = flaky_coqtop(tmp_path, die_first=2)
-    backend = CoqBackend(CoqBackendConfig(coqtop=str(coqtop), start_backoff=0.01))
-    verdict = backend.verify(ADD_0, ["intros n m", "split", "rewrite Nat.add_0_r", "reflexivity",
-                                     "reflexivity"])
+    coqtop = flaky_coqtop(tmp_path, die_on=die_on)
+    with CoqBackend(CoqBackendConfig(coqtop=str(coqtop), start_backoff=0.01,
+                                     audit_reuse=audit_reuse)) as backend:
+        verdict = backend.verify(ADD_0, ["intros n m", "split", "rewrite Nat.add_0_r", "reflexivity",
+                                         "reflexivity"])
     assert verdict.ok, verdict.messages
-    assert start_counts(tmp_path) == (2, 1)
+    assert start_counts(tmp_path) == counts
