@@ -180,7 +180,8 @@ class AuditPool:
     def _start(self, deadline: float) -> Auditor:
         auditor = Auditor(self.config, self.directory())
         auditor.start(deadline)
-        self.started += 1
+        with self._lock:
+            self.started += 1
         return auditor
 
     def _give_back(self, auditor: Auditor) -> None:
