@@ -2,17 +2,18 @@
 product's TRL path, before and after a fixed-time SFT run (issue 15, point 2).
 
 Data: the (state, tactic) rows of a traced dataset (``prover trace --out DATASET``), split by file with the
-project's fixed split (``prover/stdlib_bench/split.py``): train files train, test files are held out
-(``valid`` files are not used). ``--pairs FILE`` adds expert-iteration ``pairs.jsonl`` rows to the training
-data, minus any whose state is a held-out state. Training pairs are de-duplicated on (state, tactic) as
-the loop does (``union_pairs``).
+project's fixed split (``prover.expert.read_pair_split``, as the retrieval loop's tactic model reads it):
+train files train, test files are held out (``valid`` files are not used). ``--pairs FILE`` adds
+expert-iteration ``pairs.jsonl`` rows to the training data, minus any whose state is a held-out state.
+Training pairs are de-duplicated on (state, tactic) as the loop does (``union_pairs``).
 
 Model: ``prover.expert.build_small_model``: a byte-level BPE trained on the training pairs' text (never on
-held-out text) and a randomly initialised Qwen2 of ``--preset``'s shape (``tiny``: 2 layers, hidden 64,
-for a loaded CPU; ``cpu``: 2 layers, hidden 128; ``gpu``: 8 layers, hidden 512). Training: ``train_sft``
-(TRL, loss on the tactic and EOS) with ``TrainConfig.max_seconds = --train-seconds``, a constant learning
-rate after a warm-up of a few steps (a run cut by time never reaches the end of a decaying schedule; the
-warm-up is short so that a slow CPU run reaches the peak rate). Pairs longer than ``--max-length`` tokens
+held-out text) and a randomly initialised Qwen2 of ``--preset``'s shape (``prover.expert.PRESETS``:
+``tiny``: 2 layers, hidden 64, for a loaded CPU; ``cpu``: 2 layers, hidden 128; ``gpu``: 8 layers, hidden
+512). Training: ``train_sft`` (TRL, loss on the tactic and EOS) with ``TrainConfig.max_seconds =
+--train-seconds``, the preset's recipe: a constant learning rate after a warm-up of a few steps (a run cut
+by time never reaches the end of a decaying schedule; the warm-up is short so that a slow CPU run reaches
+the peak rate). Pairs longer than ``--max-length`` tokens
 (prompt, tactic, EOS) are not trained on.
 
 Evaluation (``prover.expert.evaluate_tactics``), on ``--eval-pairs`` held-out rows taken as every n-th row
@@ -53,64 +54,20 @@ sys.path.insert(0, str(ROOT))
 
 from planner.model_loading import load_causal_lm  # noqa: E402
 from prover.expert import (  # noqa: E402
-    SmallModelConfig,
-    TacticEval,
+    PRESETS,
     TrainConfig,
     build_small_model,
     encode_pair,
     evaluate_tactics,
-    load_rows,
+    every_nth,
+    read_pair_split,
     train_sft,
 )
+from prover.expert.pair_split import Pair  # noqa: E402
 from prover.expert.tactic_eval import normalise_tactic  # noqa: E402
-from prover.stdlib_bench.split import split_of  # noqa: E402
-from prover.tracing.dataset import DatasetError, open_dataset  # noqa: E402
+from prover.tracing.dataset import DatasetError  # noqa: E402
 
 logger = logging.getLogger("bench_tactic_model")
-Pair = tuple[str, str]
-
-PRESETS = {
-    "tiny": {"shape": SmallModelConfig(vocab_size=2048, hidden_size=64, layers=2, heads=4, kv_heads=2,
-                                       intermediate_size=256, context=1024),
-             "batch_size": 8, "learning_rate": 3e-3, "warmup": 10},
-    "cpu": {"shape": SmallModelConfig(vocab_size=4096, hidden_size=128, layers=2, heads=4, kv_heads=2,
-                                      intermediate_size=512, context=1024),
-            "batch_size": 16, "learning_rate": 2e-3, "warmup": 10},
-    "gpu": {"shape": SmallModelConfig(vocab_size=8192, hidden_size=512, layers=8, heads=8, kv_heads=4,
-                                      intermediate_size=1536, context=2048),
-            "batch_size": 64, "learning_rate": 5e-4, "warmup": 100},
-}
-
-
-def read_split(trace: Path, extra: list[Path]) -> tuple[list[Pair], list[Pair], dict[str, int]]:
-    """Training pairs (de-duplicated, extra pairs on held-out states dropped) and the held-out rows in trace
-    order, with counts."""
-    table = open_dataset(trace).read(columns=["file", "state_before", "tactic"])
-    rows = list(zip(table.column("file").to_pylist(), table.column("state_before").to_pylist(),
-                    table.column("tactic").to_pylist(), strict=True))
-    train = [(s, t) for f, s, t in rows if split_of(f) == "train"]
-    held = [(s, t) for f, s, t in rows if split_of(f) == "test"]
-    held_states = {s for s, _ in held}
-    added = dropped = 0
-    for path in extra:
-        for row in load_rows(path):
-            if row["state"] in held_states:
-                dropped += 1
-            else:
-                train.append((row["state"], row["tactic"]))
-                added += 1
-    unique = list(dict.fromkeys(train))
-    seen = set(unique)
-    counts = {"rows": len(rows), "train_rows": len(train), "train_pairs": len(unique),
-              "heldout_rows": len(held),
-              "extra_pairs": added, "extra_dropped_heldout_state": dropped,
-              "heldout_rows_also_in_train": sum(p in seen for p in held)}
-    return unique, held, counts
-
-
-def every_nth(rows: list[Pair], count: int) -> list[Pair]:
-    return rows[:: max(1, len(rows) // count)][:count]
-
 
 def frequency_baseline(train: list[Pair], sample: list[Pair], k: int) -> dict[str, float]:
     """The ``k`` most frequent training tactics, the same list for every state."""
@@ -137,12 +94,6 @@ def retrieval_baseline(train: list[Pair], sample: list[Pair], k: int) -> dict[st
     return {"top1": hits_1 / len(sample), "topk": hits_k / len(sample)}
 
 
-def metrics(result: TacticEval) -> dict[str, Any]:
-    """The evaluation with the accuracies over all sampled rows beside those over the evaluated ones."""
-    return {**asdict(result), "nll_per_tactic": result.nll * result.tokens / result.evaluated,
-            "top1_all": result.hits_1 / result.pairs, "topk_all": result.hits_k / result.pairs}
-
-
 def evaluate(model_dir: Path, sample: list[Pair], args: argparse.Namespace, device: str) -> dict[str, Any]:
     model, tokenizer = load_causal_lm(str(model_dir), device=device, dtype="float32" if device == "cpu"
                                       else "bfloat16", require_eos=True)
@@ -150,7 +101,7 @@ def evaluate(model_dir: Path, sample: list[Pair], args: argparse.Namespace, devi
                               max_new_tokens=args.max_new_tokens,
                               max_prompt_tokens=args.max_length - args.max_new_tokens)
     logger.info("evaluated %s: %s", model_dir.name, result)
-    return metrics(result)
+    return result.summary()
 
 
 def fitting(pairs: list[Pair], model_dir: Path, max_length: int) -> list[Pair]:
@@ -164,9 +115,9 @@ def fitting(pairs: list[Pair], model_dir: Path, max_length: int) -> list[Pair]:
 def train(base: Path, pairs: list[Pair], work: Path, args: argparse.Namespace, device: str) -> dict[str, Any]:
     preset = PRESETS[args.preset]
     config = TrainConfig(
-        epochs=1000.0, max_seconds=args.train_seconds, learning_rate=args.lr or preset["learning_rate"],
-        lr_scheduler="constant_with_warmup", warmup=preset["warmup"],
-        batch_size=args.batch_size or preset["batch_size"],
+        epochs=1000.0, max_seconds=args.train_seconds, learning_rate=args.lr or preset.learning_rate,
+        lr_scheduler="constant_with_warmup", warmup=preset.warmup,
+        batch_size=args.batch_size or preset.batch_size,
         max_length=args.max_length, gradient_checkpointing=False, device=device, save_steps=10**6,
         logging_steps=100, seed=args.seed)
     rows = [{"state": s, "tactic": t} for s, t in pairs]
@@ -187,10 +138,11 @@ def machine(device: str) -> dict[str, Any]:
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
-    train_pairs, held, counts = read_split(args.trace, args.pairs)
-    sample = every_nth(held, args.eval_pairs)
+    split = read_pair_split(args.trace, args.pairs)
+    train_pairs, counts = split.train, dict(split.counts)
+    sample = every_nth(split.heldout, args.eval_pairs)
     started = time.perf_counter()
-    base = build_small_model(train_pairs, work / "base", PRESETS[args.preset]["shape"], seed=args.seed)
+    base = build_small_model(train_pairs, work / "base", PRESETS[args.preset].shape, seed=args.seed)
     build_s = time.perf_counter() - started
     trainable = fitting(train_pairs, base, args.max_length)
     counts |= {"train_pairs_fitting": len(trainable), "eval_rows": len(sample)}

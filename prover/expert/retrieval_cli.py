@@ -34,12 +34,14 @@ def run_retrieval_train(args: argparse.Namespace, console: Console, *, spec: Run
 
 
 def retrieval_tables(spec: RunSpec, config: ExpertConfig, run: RetrievalRun) -> Tables:
-    """The configuration of ``prover train --policy retrieval`` as config-file tables."""
+    """The configuration of ``prover train --policy retrieval`` as config-file tables (``train`` only with
+    a tactic model, the one thing it trains)."""
     sweep = {key: value for key, value in config_table(run.sweep).items() if key != "out"}
     expert = {key: value for key, value in config_table(config).items() if key not in ("filter", "train")}
     tables = {name: table for name, table in spec.tables().items() if name not in ("planner", "model")}
-    return tables | {"sweep": sweep, "expert": expert, "filter": config_table(config.filter),
-                     "retrieval_loop": config_table(run.loop)}
+    train = {"train": config_table(config.train)} if run.loop.tactic_model is not None else {}
+    return tables | {"sweep": sweep, "expert": expert, "filter": config_table(config.filter)} | train | {
+        "retrieval_loop": config_table(run.loop)}
 
 
 def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
@@ -55,4 +57,11 @@ def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
         added = "-" if row.added is None else str(row.added)
         table.add_row(str(row.round), str(row.corpus_pairs), *cells, added)
     console.print(table)
+    for row in report.rounds:
+        if row.tactic is not None:
+            before, after = row.tactic["before"], row.tactic["after"]
+            console.print(f"tactic model, round {row.round}: {row.tactic['trained_pairs']} pairs trained; "
+                          f"held-out perplexity {before['perplexity']:.2f} -> {after['perplexity']:.2f}, "
+                          f"top-1 {before['top1']:.1%} -> {after['top1']:.1%}, top-{after['k']} "
+                          f"{before['topk']:.1%} -> {after['topk']:.1%}", highlight=False)
     console.print("report: " + ", ".join(str(p) for p in report.paths.values()), highlight=False)

@@ -10,7 +10,9 @@ search budget (the spec's ``SearchConfig``):
    lemmas (searched with corpus r less the rows of every sampled train file, so that no lemma replays its
    own file's human proof); collects the kernel-checked proofs' pairs and preferences (``data/``, the SFT
    and DPO files of ``prover.expert.trajectories``); and grows the corpus (``growth/added.jsonl``, by the
-   rule of ``prover.expert.corpus_growth``).
+   rule of ``prover.expert.corpus_growth``);
+3. with ``RetrievalLoopConfig.tactic_model`` only (off by default): trains a small transformer on the data
+   corpus r holds and evaluates it on held-out pairs (``prover.expert.tactic_rounds``), last round too.
 
 So ``rounds = N`` evaluates corpora 0 .. N and grows N times. Run folder (``ExpertConfig.out``)::
 
@@ -20,6 +22,7 @@ So ``rounds = N`` evaluates corpora 0 .. N and grows N times. Run folder (``Expe
     round-00/stdlib-test/  round-00/stdlib-train/   results.jsonl of the stdlib lemmas
     round-00/data/  round-00/growth/      the round's pairs and preferences; what corpus 1 adds
     round-00/<stage>.done.json            each stage's summary, written after its outputs
+    tactic-model/  round-00/tactic-model/   the tactic model's plan and models (with --tactic-model)
     report.md, report.json, report.png
 
 Every stage is skipped when its marker exists, so a rerun after a crash redoes only what did not finish,
@@ -45,6 +48,7 @@ from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.retrieval_report import RetrievalReport, write_retrieval_report
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
 from prover.expert.stdlib_rounds import SAMPLE_RULE, Lemmas, lemma_keys, run_lemmas, sample_lemmas
+from prover.expert.tactic_rounds import TacticRounds
 from prover.expert.trajectories import (
     MANIFEST_FILE,
     PAIRS_FILE,
@@ -106,6 +110,7 @@ class CorpusRounds:
         self.test_lemmas: Lemmas = {}
         self.train_lemmas: Lemmas = {}
         self.root = Path()
+        self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
 
     # --- the plan, fixed for the whole run -------------------------------------------------------------
@@ -132,6 +137,9 @@ class CorpusRounds:
         check_run(self.out, self.manifest(benchmark))
         write_part(self.part_file("data"), benchmark, self.parts.data)
         write_part(self.part_file("heldout"), benchmark, self.parts.heldout)
+        if loop.tactic_model is not None:
+            self.tactic = TacticRounds(self.out, loop, self.config.train)
+            self.tactic.plan(self.run.retrieval.corpus)
 
     def manifest(self, benchmark: Path) -> dict[str, Any]:
         retrieval = self.run.retrieval
@@ -259,6 +267,7 @@ class CorpusRounds:
             run_stage(folder, "stdlib_test",
                       lambda: self.lemmas(round_number, "test", folder / "stdlib-test"))
         if last:
+            self.train_tactic_model(round_number)
             return
         if self.parts.data:
             run_stage(folder, "search", lambda: self.sweep(round_number, "data", folder / "search"))
@@ -267,6 +276,19 @@ class CorpusRounds:
                       lambda: self.lemmas(round_number, "train", folder / "stdlib-train"))
         run_stage(folder, "collect", lambda: self.collect(round_number))
         run_stage(folder, "grow", lambda: self.grow(round_number))
+        self.train_tactic_model(round_number)
+
+    def train_tactic_model(self, round_number: int) -> None:
+        """With a tactic model: train it on what corpus ``round_number`` holds beyond corpus r-1
+        (``prover.expert.tactic_rounds``); nothing otherwise."""
+        if self.tactic is None:
+            return
+        added = []
+        if round_number > 0:
+            earlier = round_dir(self.out, round_number - 1)
+            require_stage(earlier, "grow", "tactic_model")
+            added.append(earlier / "growth" / ADDED_FILE)
+        self.tactic.run_round(round_number, added)
 
 
 def check_corpus(corpus: str) -> None:
@@ -283,11 +305,11 @@ def check_corpus(corpus: str) -> None:
                          "standard library, or files of its train split, with `prover trace`)")
 
 
-def check_run(out: Path, manifest: dict[str, Any]) -> None:
-    """Write ``run.json``, or check that the existing one describes the same run (every key: benchmark,
-    parts, samples, corpus, settings, budget, rules); raises ``RunMismatchError`` naming the first key that
-    differs."""
-    path = out / RUN_MANIFEST
+def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST) -> None:
+    """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
+    the same run (every key: benchmark, parts, samples, corpus, settings, budget, rules); raises
+    ``RunMismatchError`` naming the first key that differs."""
+    path = out / name
     if not path.exists():
         write_json(path, manifest)
         return

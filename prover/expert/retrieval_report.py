@@ -1,6 +1,7 @@
 """The report of a retrieval expert-iteration run (``prover.expert.retrieval_loop``): per round, the solve
-rate on each held-out set at the run's fixed budget, what the data search proved, and how the corpus grew;
-as Markdown, JSON and a plot.
+rate on each held-out set at the run's fixed budget, what the data search proved, and how the corpus grew
+(with a tactic model: its held-out tactic perplexity and top-1/top-k accuracy before and after each
+round's training, a second table and a third panel); as Markdown, JSON and a plot.
 
 Built from the stages' markers and ``run.json`` only, so it can be written while the run goes on or after
 it stopped (``prover report RUN_DIR``), and a resumed run reports earlier rounds exactly as they finished.
@@ -15,6 +16,7 @@ from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.expert.stages import round_dir, round_numbers, stage_info
+from prover.expert.tactic_rounds import STAGE as TACTIC_STAGE
 from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"
@@ -34,6 +36,7 @@ class CorpusRound:
     dropped: dict[str, int] = field(default_factory=dict)
     corpus_pairs: int = 0  # pairs earlier rounds added: what this round's corpus holds beside the traced rows
     index_states: int | None = None
+    tactic: dict[str, Any] | None = None  # the tactic model's round (``tactic_summary``), if it has one
 
     def rate(self, stage: str) -> float | None:
         proved, counted = self.solved.get(stage, (0, 0))
@@ -72,7 +75,22 @@ def corpus_round(out: Path, number: int, corpus_pairs: int) -> CorpusRound:
         row.preferences = collect["counts"].get("preferences", 0)
     if (grown := stage_info(folder, "grow")) is not None:
         row.added, row.dropped = grown["added"], grown["dropped"]
+    if (tactic := stage_info(folder, TACTIC_STAGE)) is not None:
+        row.tactic = tactic_summary(tactic)
     return row
+
+
+TACTIC_METRICS = ("perplexity", "nll_per_tactic", "top1", "topk", "evaluated", "pairs", "k")
+
+
+def tactic_summary(marker: dict[str, Any]) -> dict[str, Any]:
+    """What the report shows of a tactic-model stage's marker: pairs trained, training, metrics."""
+    training = marker.get("training") or {}
+    return {"model": marker.get("model"), "trained_pairs": marker["pairs"]["trained"],
+            "steps": training.get("steps", 0), "train_seconds": training.get("seconds", 0.0),
+            "time_limited": training.get("time_limited", False), "device": marker.get("device"),
+            "before": {key: marker["before"][key] for key in TACTIC_METRICS},
+            "after": {key: marker["after"][key] for key in TACTIC_METRICS}}
 
 
 def collect_rounds(out: Path) -> list[CorpusRound]:
@@ -81,7 +99,7 @@ def collect_rounds(out: Path) -> list[CorpusRound]:
     for number in round_numbers(out):
         row = corpus_round(out, number, corpus_pairs)
         corpus_pairs += row.added or 0
-        if row.solved or row.pairs is not None:
+        if row.solved or row.pairs is not None or row.tactic is not None:
             rows.append(row)
     return rows
 
@@ -140,18 +158,48 @@ def markdown(rows: list[CorpusRound], title: str, manifest: dict[str, Any], plot
               f"Growth rule: {(manifest.get('growth') or {}).get('rule', '')}.", "",
               "Per-stage details: `round-NN/<stage>.done.json`; each round's SFT/DPO data: `round-NN/data/`; "
               "the pairs it added: `round-NN/growth/`."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + tactic_markdown(rows, manifest)) + "\n"
+
+
+def tactic_markdown(rows: list[CorpusRound], manifest: dict[str, Any]) -> list[str]:
+    """The tactic model's table (nothing when the run has none): per round, the pairs trained on and the
+    held-out metrics before and after."""
+    shown = [row for row in rows if row.tactic is not None]
+    if not shown:
+        return []
+    first = shown[0].tactic or {}
+    k, heldout = first["before"]["k"], first["before"]["pairs"]
+    lines = ["", "## Tactic model: held-out tactic prediction", "",
+             f"`{first['model']}` trained through TRL on the data corpus r holds (round 0: the traced train "
+             f"pairs; round r: what round r-1 added), evaluated on {heldout} held-out pairs of the standard "
+             f"library's test files (top-k: {k} beams; before: round 0's initial model, then the previous "
+             "round's). Details: `round-NN/tactic_model.done.json`, plan: `tactic-model/plan.json`.", "",
+             "| round | pairs trained | training | perplexity before | perplexity after | NLL/tactic after "
+             f"| top-1 before | top-1 after | top-{k} before | top-{k} after |",
+             "| --- " * 10 + "|"]
+    for row in shown:
+        t = row.tactic or {}
+        before, after = t["before"], t["after"]
+        training = (f"{t['steps']} steps, {t['train_seconds']:.0f} s on {t['device']}"
+                    + (" (time limit)" if t["time_limited"] else "")) if t["steps"] else "-"
+        lines.append(f"| {row.round} | {t['trained_pairs']} | {training} | {before['perplexity']:.2f} "
+                     f"| {after['perplexity']:.2f} | {after['nll_per_tactic']:.2f} | {before['top1']:.1%} "
+                     f"| {after['top1']:.1%} | {before['topk']:.1%} | {after['topk']:.1%} |")
+    return lines
 
 
 def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]) -> None:
     """Two panels: the solve rate per round on each set (held-out sets solid, data searches dashed), and
-    the pairs the corpus holds beside the traced rows."""
+    the pairs the corpus holds beside the traced rows; a third with a tactic model: its held-out
+    perplexity and top-k accuracy after each round's training, the initial model's as dotted lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (rates, corpus) = plt.subplots(1, 2, figsize=(11, 3.8))
+    tactic_rows = [r for r in rows if r.tactic is not None]
+    fig, axes = plt.subplots(1, 3 if tactic_rows else 2, figsize=(16 if tactic_rows else 11, 3.8))
+    rates, corpus = axes[0], axes[1]
     for stages, style in ((EVALUATIONS, "-"), (DATA_SEARCHES, "--")):
         for stage, name in stages.items():
             points = [(r.round, r.rate(stage)) for r in rows if r.rate(stage) is not None]
@@ -165,7 +213,9 @@ def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]
     corpus.set_title("pairs added to the corpus (cumulative)")
     corpus.set_ylim(bottom=0)
     shown = [r.round for r in rows] or [0]
-    for axis in (rates, corpus):
+    if tactic_rows:
+        tactic_panel(axes[2], tactic_rows)
+    for axis in axes:
         axis.set_xlabel("round (corpus)")
         axis.set_xticks(shown)
         axis.set_xlim(min(shown) - 0.5, max(shown) + 0.5)
@@ -175,3 +225,22 @@ def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]
     with atomic_path(path) as temporary:
         fig.savefig(temporary, dpi=100)
     plt.close(fig)
+
+
+def tactic_panel(axis: Any, rows: list[CorpusRound]) -> None:
+    """The tactic model's held-out perplexity (log scale, left) and top-k accuracy (right) by round."""
+    tactics = [r.tactic or {} for r in rows]
+    xs = [r.round for r in rows]
+    initial = tactics[0]["before"]
+    axis.plot(xs, [t["after"]["perplexity"] for t in tactics], marker="o", color="tab:red",
+              label="perplexity")
+    axis.axhline(initial["perplexity"], color="tab:red", linestyle=":", label="perplexity, initial model")
+    axis.set_yscale("log")
+    axis.set_title(f"tactic model on {initial['pairs']} held-out pairs")
+    accuracy = axis.twinx()
+    accuracy.plot(xs, [100 * t["after"]["topk"] for t in tactics], marker="s", color="tab:blue",
+                  label=f"top-{initial['k']} (%)")
+    accuracy.axhline(100 * initial["topk"], color="tab:blue", linestyle=":")
+    accuracy.set_ylim(bottom=0)
+    handles = [*axis.get_legend_handles_labels()[0], *accuracy.get_legend_handles_labels()[0]]
+    axis.legend(handles=handles, fontsize=8)

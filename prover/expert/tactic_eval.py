@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from prover.expert.perplexity import encode_pair, log_perplexities
@@ -52,6 +52,13 @@ class TacticEval:
     top1: float
     topk: float
     seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """The fields, with ``nll_per_tactic`` (mean NLL of a whole tactic: comparable across tokenizers)
+        and the accuracies over all given pairs (``top1_all``, ``topk_all``: a pair too long counts as a
+        miss)."""
+        return {**asdict(self), "nll_per_tactic": self.nll * self.tokens / self.evaluated,
+                "top1_all": self.hits_1 / self.pairs, "topk_all": self.hits_k / self.pairs}
 
 
 def normalise_tactic(text: str) -> str:
