@@ -63,7 +63,8 @@ def train_argv(args: argparse.Namespace) -> list[str]:
             "--stdlib-train-files", str(args.stdlib_train_files), "--stdlib-train-per-file", "1",
             "--time-limit", str(args.time_limit), "--max-expansions", str(args.max_expansions),
             "--tactics-per-node", "16", "--tactic-timeout", "5", "--workers", str(args.workers),
-            "--coq-memory-limit-mb", "3072", "--no-graph-pages"]  # 2 workers x 3 coqtops x 3 GiB fit in 24 GiB
+            "--data-budget-factor", str(args.data_budget_factor),
+            "--coq-memory-limit-mb", "3072", "--no-graph-pages"]  # 2 workers x 3 coqtops x 3 GiB: 24 GiB
 
 
 def table(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -114,6 +115,8 @@ def main() -> None:
     parser.add_argument("--stdlib-train-files", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--max-expansions", type=int, default=16)
+    parser.add_argument("--data-budget-factor", type=float, default=1.0,
+                        help="the data searches' budget as a multiple of the evaluation's")
     parser.add_argument("--tactic-list-weight", type=float, default=0.7)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--name", default=NAME, help="results file name under benchmarks/results")

@@ -46,6 +46,11 @@ class RetrievalLoopConfig(Validated):
     stdlib_test_files: int = setting(
         0, min=0, help="standard-library test files whose lemmas are evaluated every round (0: none)")
     stdlib_test_per_file: int = setting(2, min=1, help="lemmas per standard-library test file")
+    data_budget_factor: float = setting(
+        1.0, min=1, finite=True,
+        help="the data searches (data rows, stdlib train lemmas) get this many times the budget's "
+             "expansions and time limit; the evaluation keeps the budget itself, so every round is "
+             "measured alike while data collection explores further (1: one budget everywhere)")
     drop_trivial: bool = setting(
         True, help="a one-step proof whose tactic the tactic list proposes at the root is counted but "
                    "not added to the corpus")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError
+from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +156,9 @@ class CorpusRounds:
                            "rule": SAMPLE_RULE, "test": lemma_keys(self.test_lemmas),
                            "train": lemma_keys(self.train_lemmas), "train_index": TRAIN_INDEX_RULE},
                 "growth": {"rule": GROWTH_RULE, "drop_trivial": self.run.loop.drop_trivial,
-                           "scoring_model": self.config.base_model}}
+                           "scoring_model": self.config.base_model}} | (
+            {} if self.run.loop.data_budget_factor == 1  # a run of one budget reads as before the option
+            else {"data_budget": dataclasses.asdict(self.search_for(data=True))})
 
     def part_file(self, part: str) -> Path:
         return self.out / "benchmark" / f"{part}.jsonl"
@@ -190,9 +194,18 @@ class CorpusRounds:
                            files=units - set(self.train_lemmas))
         return ray.put(index)
 
-    def spec_for(self, round_number: int) -> RunSpec:
+    def spec_for(self, round_number: int, *, data: bool = False) -> RunSpec:
         policy = replace(self.run.spec.policy, retrieval=self.retrieval_for(round_number))
-        return replace(self.run.spec, policy=policy)
+        return replace(self.run.spec, policy=policy, search=self.search_for(data=data))
+
+    def search_for(self, *, data: bool) -> SearchConfig:
+        """The evaluation's budget, or the data searches' (``data_budget_factor`` times it)."""
+        search, factor = self.run.spec.search, self.run.loop.data_budget_factor
+        if not data or factor == 1:
+            return search
+        return replace(search, max_expansions=None if search.max_expansions is None
+                       else math.ceil(search.max_expansions * factor),
+                       time_limit=None if search.time_limit is None else search.time_limit * factor)
 
     def label(self, round_number: int) -> str:
         return f"{self.run.spec.policy.label}+corpus-{round_number:02d}"
@@ -200,7 +213,7 @@ class CorpusRounds:
     # --- stages ---------------------------------------------------------------------------------------
     def sweep(self, round_number: int, part: str, folder: Path) -> dict[str, Any]:
         """Sweep one part of the benchmark with corpus ``round_number``; return its summary."""
-        spec = self.spec_for(round_number)
+        spec = self.spec_for(round_number, data=part == "data")
         index, ref = self.index(round_number)
         factory = SharedIndexPolicy(ref, spec.policy.retrieval or self.run.retrieval, self.assistant,
                                     self.label(round_number))
@@ -222,7 +235,7 @@ class CorpusRounds:
         lemmas = self.test_lemmas if which == "test" else self.train_lemmas
         ref = self.index(round_number)[1] if which == "test" else self.train_lemma_index(round_number)
         summary = run_lemmas(folder, lemmas, root=self.root, index_ref=ref, retrieval=retrieval,
-                             search=self.run.spec.search, label=self.label(round_number),
+                             search=self.search_for(data=which == "train"), label=self.label(round_number),
                              split=f"stdlib-{which}")
         return summary | {"policy": self.label(round_number), "folder": str(folder)}
 

@@ -1,0 +1,50 @@
+"""The data searches of the retrieval loop may explore with a larger budget than the evaluation, which
+keeps the run's one budget so that rounds are measured alike."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from prover.backends import BackendSettings
+from prover.expert.config import ExpertConfig
+from prover.expert.loop_config import RetrievalLoopConfig
+from prover.expert.retrieval_loop import CorpusRounds, RetrievalRun
+from prover.policies.spec import PolicySpec
+from prover.retrieval.policy import RetrievalConfig
+from prover.run_spec import RunSpec
+from prover.sweep import SweepConfig
+from search import SearchConfig
+from search.backends.coq.config import CoqBackendConfig
+from search.validation import ConfigError
+
+BUDGET = SearchConfig(max_expansions=16, time_limit=10.0)
+
+
+def rounds(factor: float, search: SearchConfig = BUDGET) -> CorpusRounds:
+    policy = PolicySpec("retrieval", "coq", retrieval=RetrievalConfig(corpus="corpus"))
+    spec = RunSpec(backend=BackendSettings("coq", CoqBackendConfig()), policy=policy, search=search)
+    run = RetrievalRun(benchmark="bench.jsonl", spec=spec, sweep=SweepConfig(),
+                       loop=RetrievalLoopConfig(data_budget_factor=factor))
+    return CorpusRounds(ExpertConfig(out="unused"), run, None)
+
+
+def test_the_data_searches_get_the_factor_and_the_evaluation_the_budget() -> None:
+    loop = rounds(2.5)
+    assert loop.search_for(data=False) == BUDGET
+    data = loop.search_for(data=True)
+    assert (data.max_expansions, data.time_limit) == (40, 25.0)
+    assert replace(data, max_expansions=16, time_limit=10.0) == BUDGET  # nothing else changes
+    assert loop.spec_for(0, data=True).search == data and loop.spec_for(0).search == BUDGET
+
+
+def test_factor_one_is_the_one_budget_and_unbounded_stays_unbounded() -> None:
+    assert rounds(1.0).search_for(data=True) == BUDGET
+    unbounded = rounds(3.0, SearchConfig(max_expansions=None, time_limit=None)).search_for(data=True)
+    assert (unbounded.max_expansions, unbounded.time_limit) == (None, None)
+
+
+def test_a_factor_below_one_is_refused() -> None:
+    with pytest.raises(ConfigError, match="data_budget_factor"):
+        RetrievalLoopConfig(data_budget_factor=0.5)
