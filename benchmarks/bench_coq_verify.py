@@ -120,7 +120,7 @@ def measure(proofs: list[tuple[Theorem, list[str]]], rounds: int) -> dict[str, A
     for first in {theorem.header: theorem for theorem, _ in proofs}.values():
         check_header_statement(first, backends[AFTER].config, auditors.directory())
     times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in backends}
-    disagreements, rejected = [], []
+    disagreements, rejected, per_proof = [], [], []
     try:
         for round_ in range(rounds):
             for index, (theorem, tactics) in enumerate(proofs):
@@ -131,6 +131,9 @@ def measure(proofs: list[tuple[Theorem, list[str]]], rounds: int) -> dict[str, A
                     times[name]["wall"].append(wall)
                     times[name]["cpu"].append(cpu)
                     verdicts[name] = (verdict.ok, list(verdict.axioms))
+                per_proof.append({"theorem": theorem.name, "round": round_ + 1, **{
+                    f"{key} {kind}": round(times[name][kind][-1], 3)
+                    for key, name in (("before", BEFORE), ("after", AFTER)) for kind in ("wall", "cpu")}})
                 if verdicts[BEFORE] != verdicts[AFTER]:
                     disagreements.append({"theorem": theorem.name, **verdicts})
                 if round_ == 0 and not (verdicts[BEFORE][0] or verdicts[AFTER][0]):
@@ -146,7 +149,7 @@ def measure(proofs: list[tuple[Theorem, list[str]]], rounds: int) -> dict[str, A
             "ratio_wall_mean": round(paths[BEFORE]["wall_mean"] / paths[AFTER]["wall_mean"], 2),
             "ratio_cpu_mean": round(paths[BEFORE]["cpu_mean"] / paths[AFTER]["cpu_mean"], 2),
             "auditors_started": auditors.started, "auditor_rss_mib_at_end": round(rss / 2**20),
-            "disagreements": disagreements, "rejected_by_both": rejected}
+            "disagreements": disagreements, "rejected_by_both": rejected, "per_proof": per_proof}
 
 
 def figures(series: dict[str, list[float]]) -> dict[str, float]:
