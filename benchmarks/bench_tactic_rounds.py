@@ -102,7 +102,7 @@ def main() -> None:
         args.json.write_text(json.dumps(out, indent=1), encoding="utf-8")
     rows = [CorpusRound(round=m["round"], tactic=tactic_summary(m)) for m in out["rounds"]]
     print(json.dumps(out["machine"]))
-    print("\n".join(tactic_markdown(rows, {})))
+    print("\n".join(tactic_markdown(rows)))
 
 
 if __name__ == "__main__":

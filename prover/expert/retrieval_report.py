@@ -158,10 +158,10 @@ def markdown(rows: list[CorpusRound], title: str, manifest: dict[str, Any], plot
               f"Growth rule: {(manifest.get('growth') or {}).get('rule', '')}.", "",
               "Per-stage details: `round-NN/<stage>.done.json`; each round's SFT/DPO data: `round-NN/data/`; "
               "the pairs it added: `round-NN/growth/`."]
-    return "\n".join(lines + tactic_markdown(rows, manifest)) + "\n"
+    return "\n".join(lines + tactic_markdown(rows)) + "\n"
 
 
-def tactic_markdown(rows: list[CorpusRound], manifest: dict[str, Any]) -> list[str]:
+def tactic_markdown(rows: list[CorpusRound]) -> list[str]:
     """The tactic model's table (nothing when the run has none): per round, the pairs trained on and the
     held-out metrics before and after."""
     shown = [row for row in rows if row.tactic is not None]
