@@ -69,6 +69,23 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return chosen
 
 
+def load_tokenizer(name: str, *, require_eos: bool = False) -> PreTrainedTokenizerBase:
+    """The tokenizer of the model at ``name`` alone (counting tokens needs no weights).
+
+    Raises ``ModelLoadError`` for a local path that does not exist, a tokenizer that does not load, or
+    (``require_eos``) one without an EOS token."""
+    from transformers import AutoTokenizer
+
+    check_model_reference(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(os.path.expanduser(name))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(name, f"tokenizer: {exc}; {OFFLINE_HINT.format(name=name)}") from exc
+    if require_eos and tokenizer.eos_token_id is None:
+        raise ModelLoadError(name, "the tokenizer has no EOS token to end tactics with")
+    return tokenizer
+
+
 def load_causal_lm(name: str, *, device: str = "auto", dtype: str = "auto", require_eos: bool = False,
                    ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model at ``name`` (on ``device``, in ``dtype``, in eval mode) and its tokenizer.
@@ -77,7 +94,7 @@ def load_causal_lm(name: str, *, device: str = "auto", dtype: str = "auto", requ
     Raises ``ModelLoadError``: a local path that does not exist, a CUDA device where CUDA is not available,
     a tokenizer or model that does not load, or a missing EOS token.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     check_model_reference(name)
     where = resolve_device(device)
@@ -88,12 +105,7 @@ def load_causal_lm(name: str, *, device: str = "auto", dtype: str = "auto", requ
             raise ModelLoadError(name, f"device {device!r} was asked for but CUDA is not available")
     weights = resolve_dtype(dtype, where)
     path = os.path.expanduser(name)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(name, f"tokenizer: {exc}; {OFFLINE_HINT.format(name=name)}") from exc
-    if require_eos and tokenizer.eos_token_id is None:
-        raise ModelLoadError(name, "the tokenizer has no EOS token to end tactics with")
+    tokenizer = load_tokenizer(name, require_eos=require_eos)
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=weights)
     except (OSError, ValueError) as exc:

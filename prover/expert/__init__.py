@@ -22,13 +22,14 @@ from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
 from prover.expert.corpus_growth import Growth, grow
 from prover.expert.filtering import FilterOutcome, Thresholds, compute_thresholds, decide, filter_pairs
 from prover.expert.heldout import BenchmarkParts, is_heldout, split_rows
-from prover.expert.loop import ExpertRun, RunMismatchError, run_expert_iteration
+from prover.expert.loop import ExpertRun, run_expert_iteration
 from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.pair_split import PairSplit, every_nth, read_pair_split
 from prover.expert.perplexity import encode_pair, load_scorer, log_perplexities
 from prover.expert.report import ExpertReport, RoundMetrics
 from prover.expert.retrieval_loop import RetrievalRun, run_retrieval_iteration
 from prover.expert.retrieval_report import CorpusRound, RetrievalReport
+from prover.expert.run_manifest import RunMismatchError
 from prover.expert.small_model import SmallModelConfig, build_small_model, small_qwen2, train_tokenizer
 from prover.expert.small_model_presets import PRESETS, SmallModelPreset, preset_train_config
 from prover.expert.stages import StageOrderError, run_stage, stage_info

@@ -32,6 +32,7 @@ from prover.expert.config import ExpertConfig
 from prover.expert.filtering import REASONS, filter_pairs
 from prover.expert.perplexity import load_scorer, log_perplexities
 from prover.expert.report import RUN_MANIFEST, ExpertReport, collect_metrics, write_report
+from prover.expert.run_manifest import RunMismatchError
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
 from prover.expert.training import free_accelerator_memory, train_dpo, train_sft
 from prover.expert.trajectories import (
@@ -49,22 +50,12 @@ from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.sweep.worker import BackendFactory
-from prover.theorem_input import InputError
 from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
 KEPT_FILE = "kept.jsonl"
 SCORES_FILE = "scores.jsonl"
-
-
-class RunMismatchError(InputError):
-    """The run folder belongs to a run with another ``key`` (benchmark or base model)."""
-
-    def __init__(self, folder: Path, key: str, old: Any, new: Any) -> None:
-        super().__init__(f"{folder} holds an expert-iteration run with another {key} ({old!r}, now {new!r}): "
-                         "use another --out, or delete the folder")
-        self.folder, self.key, self.old, self.new = folder, key, old, new
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,7 +32,6 @@ and a rerun with a larger ``rounds`` continues; a rerun whose run would differ (
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 from dataclasses import dataclass, field, replace
@@ -44,9 +43,9 @@ from rich.console import Console
 from prover.expert.config import ExpertConfig
 from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, score_pairs, trivial_pairs
 from prover.expert.heldout import BenchmarkParts, split_rows, write_part
-from prover.expert.loop import RunMismatchError
 from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.retrieval_report import RetrievalReport, write_retrieval_report
+from prover.expert.run_manifest import check_run
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
 from prover.expert.stdlib_rounds import SAMPLE_RULE, Lemmas, lemma_keys, run_lemmas, sample_lemmas
 from prover.expert.tactic_rounds import TacticRounds
@@ -76,7 +75,6 @@ from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
-RUN_MANIFEST = "run.json"
 ADDED_FILE = "added.jsonl"
 TRAIN_INDEX_RULE = "corpus r less the rows of every sampled stdlib train file"
 
@@ -316,21 +314,6 @@ def check_corpus(corpus: str) -> None:
     if rows == 0:
         raise InputError(f"retrieval corpus {corpus} (train files): no traced steps to index (trace the "
                          "standard library, or files of its train split, with `prover trace`)")
-
-
-def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST) -> None:
-    """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
-    the same run (every key: benchmark, parts, samples, corpus, settings, budget, rules); raises
-    ``RunMismatchError`` naming the first key that differs."""
-    path = out / name
-    if not path.exists():
-        write_json(path, manifest)
-        return
-    old = json.loads(path.read_text(encoding="utf-8"))
-    fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
-    for key, value in fresh.items():
-        if old.get(key) != value:
-            raise RunMismatchError(out, key, old.get(key), value)
 
 
 def run_retrieval_iteration(config: ExpertConfig, run: RetrievalRun, *,

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
-from prover.expert.stages import round_dir, round_numbers, stage_info
-from prover.expert.tactic_rounds import STAGE as TACTIC_STAGE
+from prover.expert.stages import TACTIC_STAGE, round_dir, round_numbers, stage_info
 from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"

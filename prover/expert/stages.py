@@ -22,6 +22,7 @@ from prover.theorem_input import InputError
 logger = logging.getLogger(__name__)
 
 STAGES = ("sweep", "collect", "filter", "train")
+TACTIC_STAGE = "tactic_model"  # the retrieval loop's small-transformer stage (prover.expert.tactic_rounds)
 
 
 class StageOrderError(InputError, RuntimeError):

@@ -46,13 +46,14 @@ from prover.expert.pair_split import (
     read_pair_split,
     without_heldout_states,
 )
+from prover.expert.run_manifest import check_run
 from prover.expert.small_model_presets import PRESETS, preset_train_config
-from prover.expert.stages import require_stage, round_dir, run_stage, write_jsonl
+from prover.expert.stages import TACTIC_STAGE, require_stage, round_dir, run_stage, write_jsonl
 from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
 
-STAGE = "tactic_model"
+STAGE = TACTIC_STAGE
 FOLDER = "tactic-model"
 PLAN_FILE = f"{FOLDER}/plan.json"
 ROUND_RULE = ("model r has seen what corpus r holds: round 0 trains the initial model on the traced train "
@@ -87,8 +88,6 @@ class TacticRounds:
         """Read the traced dataset's split, fix the held-out and round-0 pairs, write or check
         ``tactic-model/plan.json`` and write the held-out pairs. Raises ``InputError`` (``DatasetError``
         for no traced dataset, ``RunMismatchError`` for a run folder planned otherwise)."""
-        from prover.expert.retrieval_loop import check_run
-
         split = read_pair_split(corpus)
         if not split.heldout:
             raise InputError(f"{corpus}: no traced step of a standard-library test file: nothing to evaluate "
@@ -191,13 +190,12 @@ class TacticRounds:
 
     def fitting(self, pairs: list[Pair], model: str) -> list[Pair]:
         """The pairs whose prompt, tactic and EOS fit ``max_length`` tokens of ``model``'s tokenizer."""
-        from transformers import AutoTokenizer
-
+        from planner.model_loading import load_tokenizer
         from prover.expert.perplexity import encode_pair
 
         if not pairs:
             return []
-        tokenizer = AutoTokenizer.from_pretrained(model)
+        tokenizer = load_tokenizer(model)
         return [p for p in pairs if len(encode_pair(tokenizer, *p).ids) <= self.train.max_length]
 
     def base_model(self) -> str:

@@ -9,7 +9,8 @@ import pytest
 from expert_fixtures import torch_threads
 
 from prover.expert import ExpertConfig, StageOrderError, TrainConfig, run_stage, stage_info
-from prover.expert.loop import RunMismatchError, check_run, model_for_round, train_stage, training_data
+from prover.expert.loop import check_run, model_for_round, train_stage, training_data
+from prover.expert.run_manifest import RunMismatchError
 from prover.expert.stages import round_dir, write_jsonl
 from prover.theorem_input import InputError
 

@@ -16,10 +16,10 @@ from expert_fixtures import torch_threads
 from prover.cli.main import main
 from prover.expert import TrainConfig
 from prover.expert import tactic_rounds as stage_module
-from prover.expert.loop import RunMismatchError
 from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.pair_split import every_nth, read_pair_split
 from prover.expert.retrieval_report import write_retrieval_report
+from prover.expert.run_manifest import RunMismatchError
 from prover.expert.small_model_presets import DEFAULT_TRAIN_SECONDS, PRESETS, preset_train_config
 from prover.expert.stages import write_json, write_jsonl
 from prover.expert.tactic_rounds import TacticRounds

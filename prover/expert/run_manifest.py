@@ -1,0 +1,37 @@
+"""What a run folder belongs to (``run.json``, or another manifest beside it): written by the first run,
+checked by every rerun, so that a resume never mixes two runs' rounds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prover.expert.stages import write_json
+from prover.theorem_input import InputError
+
+RUN_MANIFEST = "run.json"
+
+
+class RunMismatchError(InputError):
+    """The run folder belongs to a run with another ``key`` (benchmark or base model)."""
+
+    def __init__(self, folder: Path, key: str, old: Any, new: Any) -> None:
+        super().__init__(f"{folder} holds an expert-iteration run with another {key} ({old!r}, now {new!r}): "
+                         "use another --out, or delete the folder")
+        self.folder, self.key, self.old, self.new = folder, key, old, new
+
+
+def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST) -> None:
+    """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
+    the same run (every key: benchmark, parts, samples, corpus, settings, budget, rules); raises
+    ``RunMismatchError`` naming the first key that differs."""
+    path = out / name
+    if not path.exists():
+        write_json(path, manifest)
+        return
+    old = json.loads(path.read_text(encoding="utf-8"))
+    fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
+    for key, value in fresh.items():
+        if old.get(key) != value:
+            raise RunMismatchError(out, key, old.get(key), value)
