@@ -76,4 +76,6 @@ def test_a_sweep_survives_a_coqtop_that_dies_at_every_other_start(
     assert len(records) == 4 and not [r for r in records if r["status"] == "error"]
     assert sum(r["status"] == "proved" for r in records) >= 3
     died, ran = start_counts(tmp_path / "bin")
-    assert died >= 5 and ran >= 5  # the check up front and every session's coqtop needed a second start
+    # every other start dies: the check up front, the worker's coqtop (one per header, reused by its four
+    # theorems) and the persistent audit coqtop each died once and were started again
+    assert died >= 3 and ran >= died
