@@ -18,7 +18,7 @@ from search.backends.coq.launch import INSTALL_FIX
 from search.backends.coq.safety import check_coq_tactic, check_coq_theorem
 from search.backends.coq.sentences import tactic_sentence
 from search.backends.coq.session import CoqSession
-from search.backends.coq.verify import compile_and_check
+from search.backends.coq.verify import compile_and_check, require_programs
 from search.backends.process import STDOUT, ManagedProcess, ProcessError
 from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import Theorem, Verdict
@@ -90,6 +90,7 @@ class CoqBackend:
     def _check_with_auditors(self, theorem: Theorem, text: str, auditors: AuditPool) -> Verdict:
         """The header's freshness check (its shadows are remembered once a session or a check loaded
         it), then coqc and the persistent audit, which loads the header's and the imports' libraries."""
+        require_programs(self.config)
         try:
             check_header_statement(theorem, self.config, auditors.directory())
         except InvalidTheoremError as exc:

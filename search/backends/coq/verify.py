@@ -49,7 +49,7 @@ from search.types import Verdict
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECK_FILE", "CLOSED", "AuditError", "compile_and_check", "run_coqc"]
+__all__ = ["CHECK_FILE", "CLOSED", "AuditError", "compile_and_check", "require_programs", "run_coqc"]
 
 CHECK_FILE = f"{CHECK_MODULE}.v"
 _EXIT = re.compile(rb"@@coqc-exit:(\d+)\n")
@@ -74,9 +74,7 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare
     """
     if prepare is not None and auditors is not None:
         raise ValueError("prepare runs in a fresh audit coqtop; check the header before using auditors")
-    for program in (config.coqc, config.coqtop):
-        if shutil.which(program) is None:
-            raise BackendUnavailableError("coq", f"{program!r} not found", INSTALL_FIX)
+    require_programs(config)
     deadline = time.monotonic() + config.verify_timeout
     root = f"ProverVerify{secrets.token_hex(6)}"
     with tempfile.TemporaryDirectory(prefix="coq-verify-") as tmp:
@@ -100,6 +98,13 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare
         except (AuditError, AssumptionsError) as exc:
             return _failed(f"axiom audit failed: {exc}", text)
     return _judge(axioms, unsafe, f"{root}.{CHECK_MODULE}.{name}", config.allowed_axioms, text)
+
+
+def require_programs(config: CoqBackendConfig) -> None:
+    """Raise ``BackendUnavailableError`` unless both coqc and coqtop can be found."""
+    for program in (config.coqc, config.coqtop):
+        if shutil.which(program) is None:
+            raise BackendUnavailableError("coq", f"{program!r} not found", INSTALL_FIX)
 
 
 def run_coqc(text: str, config: CoqBackendConfig, *, directory: str | None = None,

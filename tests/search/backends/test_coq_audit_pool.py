@@ -13,6 +13,7 @@ import pytest
 from search.backends.coq import CoqBackend, CoqBackendConfig, compile_and_check
 from search.backends.coq.audit_pool import Auditor, AuditPool
 from search.backends.coq.imports import library_requires
+from search.errors import BackendUnavailableError
 from search.types import Theorem
 
 CONFIG = CoqBackendConfig()
@@ -178,3 +179,12 @@ def test_library_requires_load_without_importing() -> None:
                  "Require Export List Arith.", "Require Import Reals.", "Definition d := 0."]
     assert library_requires(sentences) == ("Require Reals.", "From Hammer Require Tactics.",
                                            "Require List Arith.")
+
+
+@pytest.mark.parametrize("program", ["coqtop", "coqc"])
+def test_a_missing_coq_program_is_unavailable_before_the_header_check(program: str) -> None:
+    theorem = Theorem("t", "Theorem t : True.", "Require Import Arith.")
+    config = CoqBackendConfig(coqtop="/nonexistent/coqtop") if program == "coqtop" else CoqBackendConfig(
+        coqc="/nonexistent/coqc")
+    with CoqBackend(config) as backend, pytest.raises(BackendUnavailableError, match="not found"):
+        backend.verify(theorem, ["exact I"])
