@@ -47,14 +47,16 @@ def where_memory(budget: MemoryBudget) -> str:
 
 def worker_memory_mb(backend: str, config: Any, sessions: int) -> int | None:
     """The most memory one search worker's proof-assistant processes may take under their limits (MiB):
-    Coq: a coqtop per session plus the coqc that verifies and the persistent audit coqtop beside it
-    (unless ``audit_reuse`` is 0: a fresh one after coqc); Lean REPL: its pool of processes (plus one
-    when proofs are verified in a fresh process); LeanDojo: a Dojo per session plus verification.
+    Coq: a coqtop per session plus one for verification (coqc, then the audit coqtop, which works only
+    after coqc has exited); Lean REPL: its pool of processes (plus one when proofs are verified in a fresh
+    process); LeanDojo: a Dojo per session plus verification. Idle processes are not counted: the coqtops
+    a backend keeps at a header between theorems, the audit coqtop between proofs (each holds what it
+    reached while it worked, usually far below its limit: an audit coqtop with Reals about 500 MiB).
     ``None`` when a process has no limit, or the backend (or its ``config``) is not one of these."""
     if config is None:
         return None
     if backend == "coq":
-        limit, processes = config.memory_limit_mb, sessions + 1 + int(config.audit_reuse > 0)
+        limit, processes = config.memory_limit_mb, sessions + 1
     elif backend == "repl":
         limit = config.memory_limit_mb or config.address_space_limit_mb
         processes = config.pool_size + int(config.verify_in_fresh_process)

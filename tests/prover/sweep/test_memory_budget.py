@@ -18,11 +18,8 @@ from search.backends.lean import LeanDojoConfig, LeanReplConfig
 
 
 def test_a_workers_share_counts_every_process_it_may_run() -> None:
-    # + coqc + the persistent audit coqtop
-    assert worker_memory_mb("coq", CoqBackendConfig(memory_limit_mb=1000), sessions=1) == 3000
-    assert worker_memory_mb("coq", CoqBackendConfig(memory_limit_mb=1000), sessions=3) == 5000
-    # + coqc, then a fresh audit coqtop when it is done
-    assert worker_memory_mb("coq", CoqBackendConfig(memory_limit_mb=1000, audit_reuse=0), sessions=1) == 2000
+    assert worker_memory_mb("coq", CoqBackendConfig(memory_limit_mb=1000), sessions=1) == 2000  # + coqc
+    assert worker_memory_mb("coq", CoqBackendConfig(memory_limit_mb=1000), sessions=3) == 4000
     assert worker_memory_mb("coq", CoqBackendConfig(memory_limit_mb=None), sessions=1) is None
     assert worker_memory_mb("repl", LeanReplConfig(memory_limit_mb=8000, pool_size=2), sessions=4) == 16000
     assert worker_memory_mb("repl", LeanReplConfig(memory_limit_mb=8000, verify_in_fresh_process=True),
@@ -49,13 +46,13 @@ def test_a_worker_bigger_than_the_machine_is_an_input_error() -> None:
 
 def test_a_local_sweep_is_checked_against_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 13_000)
+    monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 9000)
     sweep, budget = apply_memory_budget(SweepConfig(workers=4), "coq", CoqBackendConfig(memory_limit_mb=1024),
                                         sessions=1)
-    assert sweep.workers == 4 and not budget.lowered  # 4 x 3072 <= 13000
+    assert sweep.workers == 4 and not budget.lowered  # 4 x 2048 <= 9000
     sweep, budget = apply_memory_budget(SweepConfig(workers=4), "coq", CoqBackendConfig(memory_limit_mb=1024),
                                         sessions=2)
-    assert sweep.workers == 3 and budget.lowered  # 4 x 4096 > 13000
+    assert sweep.workers == 2 and budget.lowered  # 4 x 3072 > 9000
 
 
 def test_the_cli_refuses_a_worker_that_cannot_fit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -68,7 +65,7 @@ def test_the_cli_refuses_a_worker_that_cannot_fit(monkeypatch: pytest.MonkeyPatc
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1] == (
-        "error: one search worker may use 12288 MiB under the proof assistants' memory limits, more than the "
+        "error: one search worker may use 8192 MiB under the proof assistants' memory limits, more than the "
         "6000 MiB of this machine: lower the backend's memory limit (e.g. --coq-memory-limit-mb, "
         "--repl-memory-limit-mb) or --sessions")
     assert not (tmp_path / "out").exists()
@@ -79,14 +76,14 @@ def test_the_cli_lowers_the_workers_and_says_so(ray_cluster, monkeypatch: pytest
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("COLUMNS", "10000")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 7000)
+    monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 5000)
     code = main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
                  "--limit", "2", "--workers", "4", "--coq-memory-limit-mb", "1024", "--max-expansions", "8",
                  "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 0
-    assert ("memory: 4 workers x 3072 MiB (the proof assistants' memory limits per worker) = 12288 MiB is "
-            "more than the 7000 MiB of this machine; running 2 worker(s) instead") in err
+    assert ("memory: 4 workers x 2048 MiB (the proof assistants' memory limits per worker) = 8192 MiB is "
+            "more than the 5000 MiB of this machine; running 2 worker(s) instead") in err
 
 
 def test_backends_without_a_known_config_are_not_checked() -> None:
