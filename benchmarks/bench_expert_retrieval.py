@@ -56,7 +56,7 @@ def train_argv(args: argparse.Namespace) -> list[str]:
             "--retrieval-corpus", args.dataset,
             "--retrieval-tactic-list-weight", str(args.tactic_list_weight),
             "--split", "valid", "--rounds", str(args.rounds), "--out", str(args.run),
-            "--heldout-percent", "25", "--data-limit", str(args.data_rows),
+            "--heldout-percent", "25", *(["--data-limit", str(args.data_rows)] if args.data_rows else []),
             "--heldout-limit", str(args.heldout_rows),
             "--stdlib-test-files", str(args.stdlib_test_files),
             "--stdlib-test-per-file", str(args.stdlib_test_per_file),
@@ -64,6 +64,9 @@ def train_argv(args: argparse.Namespace) -> list[str]:
             "--time-limit", str(args.time_limit), "--max-expansions", str(args.max_expansions),
             "--tactics-per-node", "16", "--tactic-timeout", "5", "--workers", str(args.workers),
             "--data-budget-factor", str(args.data_budget_factor),
+            *(["--data-tactics-per-node", str(args.data_tactics_per_node)]
+              if args.data_tactics_per_node else []),
+            *(["--stdlib-train-fresh"] if args.stdlib_train_fresh else []),
             "--coq-memory-limit-mb", "3072", "--no-graph-pages"]  # 2 workers x 3 coqtops x 3 GiB: 24 GiB
 
 
@@ -108,7 +111,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=BENCH)
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "expert_retrieval")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--data-rows", type=int, default=80)
+    parser.add_argument("--data-rows", type=int, default=80, help="data rows searched (0: all)")
     parser.add_argument("--heldout-rows", type=int, default=40)
     parser.add_argument("--stdlib-test-files", type=int, default=20)
     parser.add_argument("--stdlib-test-per-file", type=int, default=2)
@@ -117,6 +120,10 @@ def main() -> None:
     parser.add_argument("--max-expansions", type=int, default=16)
     parser.add_argument("--data-budget-factor", type=float, default=1.0,
                         help="the data searches' budget as a multiple of the evaluation's")
+    parser.add_argument("--data-tactics-per-node", type=int,
+                        help="tactics per node of the data searches (default: the evaluation's 16)")
+    parser.add_argument("--stdlib-train-fresh", action="store_true",
+                        help="each round searches stdlib train files no earlier round searched")
     parser.add_argument("--tactic-list-weight", type=float, default=0.7)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--name", default=NAME, help="results file name under benchmarks/results")

@@ -43,6 +43,10 @@ class RetrievalLoopConfig(Validated):
         0, min=0, help="standard-library train files whose lemmas join each round's data search (0: none); "
                        "those lemmas are searched without these files' traced proofs in the index")
     stdlib_train_per_file: int = setting(2, min=1, help="lemmas per standard-library train file")
+    stdlib_train_fresh: bool = setting(
+        False, help="each round searches train files no earlier round searched (the sample rule applied to "
+                    "the train files earlier rounds did not take), so every round's data is new; off: every "
+                    "round searches the same sample")
     stdlib_test_files: int = setting(
         0, min=0, help="standard-library test files whose lemmas are evaluated every round (0: none)")
     stdlib_test_per_file: int = setting(2, min=1, help="lemmas per standard-library test file")
@@ -51,6 +55,11 @@ class RetrievalLoopConfig(Validated):
         help="the data searches (data rows, stdlib train lemmas) get this many times the budget's "
              "expansions and time limit; the evaluation keeps the budget itself, so every round is "
              "measured alike while data collection explores further (1: one budget everywhere)")
+    data_tactics_per_node: int | None = setting(
+        None, min=1,
+        help="the data searches ask the policy for this many tactics per node (default: the budget's): a "
+             "wider data search finds proofs through candidates the evaluation's width leaves out, and the "
+             "grown corpus teaches the next round to rank them in")
     drop_trivial: bool = setting(
         True, help="a one-step proof whose tactic the tactic list proposes at the root is counted but "
                    "not added to the corpus")

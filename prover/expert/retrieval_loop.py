@@ -77,6 +77,9 @@ logger = logging.getLogger(__name__)
 
 ADDED_FILE = "added.jsonl"
 TRAIN_INDEX_RULE = "corpus r less the rows of every sampled stdlib train file"
+FRESH_RULE = ("round r samples, by the sample rule, the train files that rounds 0 .. r-1 did not sample, and "
+              "searches them with corpus r less those files' rows; round-NN/stdlib_train.done.json lists "
+              "the round's lemmas")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,7 +111,8 @@ class CorpusRounds:
         self.assistant = run.spec.policy.assistant
         self.parts: BenchmarkParts = BenchmarkParts((), (), ())
         self.test_lemmas: Lemmas = {}
-        self.train_lemmas: Lemmas = {}
+        self.train_lemmas: Lemmas = {}  # round 0's (every round's without stdlib_train_fresh)
+        self._fresh: list[Lemmas] = []  # with stdlib_train_fresh: each round's sample, computed in order
         self.root = Path()
         self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
@@ -127,8 +131,7 @@ class CorpusRounds:
             corpus = self.run.retrieval.corpus
             self.test_lemmas = sample_lemmas(corpus, self.root, "test", loop.stdlib_test_files,
                                              loop.stdlib_test_per_file)
-            self.train_lemmas = sample_lemmas(corpus, self.root, "train", loop.stdlib_train_files,
-                                              loop.stdlib_train_per_file)
+            self.train_lemmas = self.train_lemmas_for(0)
         check_corpus(self.run.retrieval.corpus)
         if not self.parts.data and not self.train_lemmas:
             raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
@@ -152,11 +155,27 @@ class CorpusRounds:
                 "parts": self.parts.manifest(self.run.loop.heldout_percent),
                 "stdlib": {"root": str(self.root) if self.test_lemmas or self.train_lemmas else None,
                            "rule": SAMPLE_RULE, "test": lemma_keys(self.test_lemmas),
-                           "train": lemma_keys(self.train_lemmas), "train_index": TRAIN_INDEX_RULE},
+                           "train": lemma_keys(self.train_lemmas), "train_index": TRAIN_INDEX_RULE}
+                | ({"train_fresh": FRESH_RULE} if self.run.loop.stdlib_train_fresh else {}),
                 "growth": {"rule": GROWTH_RULE, "drop_trivial": self.run.loop.drop_trivial,
                            "scoring_model": self.config.base_model}} | (
-            {} if self.run.loop.data_budget_factor == 1  # a run of one budget reads as before the option
+            {} if self.search_for(data=True) == self.run.spec.search  # one budget reads as before the option
             else {"data_budget": dataclasses.asdict(self.search_for(data=True))})
+
+    def train_lemmas_for(self, round_number: int) -> Lemmas:
+        """The stdlib train lemmas round ``round_number`` searches for data: the one sample, or with
+        ``stdlib_train_fresh`` the sample rule over the train files no earlier round took."""
+        loop = self.run.loop
+        if not loop.stdlib_train_files:
+            return {}
+        if not loop.stdlib_train_fresh and self._fresh:
+            return self._fresh[0]
+        while len(self._fresh) <= (round_number if loop.stdlib_train_fresh else 0):
+            taken = frozenset(unit for lemmas in self._fresh for unit in lemmas)
+            self._fresh.append(sample_lemmas(self.run.retrieval.corpus, self.root, "train",
+                                             loop.stdlib_train_files, loop.stdlib_train_per_file,
+                                             exclude=taken))
+        return self._fresh[round_number if loop.stdlib_train_fresh else 0]
 
     def part_file(self, part: str) -> Path:
         return self.out / "benchmark" / f"{part}.jsonl"
@@ -183,13 +202,14 @@ class CorpusRounds:
         return self._index[1], self._index[2]
 
     def train_lemma_index(self, round_number: int) -> Any:
-        """Corpus ``round_number`` less the sampled train files' rows, in Ray (``TRAIN_INDEX_RULE``)."""
+        """Corpus ``round_number`` less the round's sampled train files' rows, in Ray
+        (``TRAIN_INDEX_RULE``)."""
         import ray
 
         retrieval = self.retrieval_for(round_number)
         units = corpus_units(retrieval.corpus, "train") or set()
         index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
-                           files=units - set(self.train_lemmas))
+                           files=units - set(self.train_lemmas_for(round_number)))
         return ray.put(index)
 
     def spec_for(self, round_number: int, *, data: bool = False) -> RunSpec:
@@ -199,7 +219,12 @@ class CorpusRounds:
     def search_for(self, *, data: bool) -> SearchConfig:
         """The evaluation's budget, or the data searches' (``data_budget_factor`` times it)."""
         search, factor = self.run.spec.search, self.run.loop.data_budget_factor
-        if not data or factor == 1:
+        width = self.run.loop.data_tactics_per_node
+        if not data:
+            return search
+        if width is not None:
+            search = replace(search, tactics_per_node=width)
+        if factor == 1:
             return search
         return replace(search, max_expansions=None if search.max_expansions is None
                        else math.ceil(search.max_expansions * factor),
@@ -230,17 +255,19 @@ class CorpusRounds:
     def lemmas(self, round_number: int, which: str, folder: Path) -> dict[str, Any]:
         """Search the stdlib test (evaluation) or train (data) sample with corpus ``round_number``."""
         retrieval = self.retrieval_for(round_number)
-        lemmas = self.test_lemmas if which == "test" else self.train_lemmas
+        lemmas = self.test_lemmas if which == "test" else self.train_lemmas_for(round_number)
         ref = self.index(round_number)[1] if which == "test" else self.train_lemma_index(round_number)
         summary = run_lemmas(folder, lemmas, root=self.root, index_ref=ref, retrieval=retrieval,
                              search=self.search_for(data=which == "train"), label=self.label(round_number),
                              split=f"stdlib-{which}")
-        return summary | {"policy": self.label(round_number), "folder": str(folder)}
+        fresh = which == "train" and self.run.loop.stdlib_train_fresh
+        return summary | {"policy": self.label(round_number), "folder": str(folder)} | (
+            {"lemma_keys": lemma_keys(lemmas)} if fresh else {})
 
     def sources(self, round_number: int) -> list[Path]:
         folder = round_dir(self.out, round_number)
         return ([folder / "search"] if self.parts.data else []) + (
-            [folder / "stdlib-train"] if self.train_lemmas else [])
+            [folder / "stdlib-train"] if self.train_lemmas_for(round_number) else [])
 
     def collect(self, round_number: int) -> dict[str, Any]:
         sources = self.sources(round_number)
@@ -282,7 +309,7 @@ class CorpusRounds:
             return
         if self.parts.data:
             run_stage(folder, "search", lambda: self.sweep(round_number, "data", folder / "search"))
-        if self.train_lemmas:
+        if self.train_lemmas_for(round_number):
             run_stage(folder, "stdlib_train",
                       lambda: self.lemmas(round_number, "train", folder / "stdlib-train"))
         run_stage(folder, "collect", lambda: self.collect(round_number))

@@ -52,10 +52,13 @@ def spread(items: Sequence[Any], count: int) -> list[Any]:
     return [items[i * len(items) // count] for i in range(count)]
 
 
-def sample_lemmas(corpus: str, root: Path, split: str, files: int, per_file: int) -> Lemmas:
-    """The fixed sample of ``split``'s lemmas (``SAMPLE_RULE``), per file; empty when ``files`` is 0."""
+def sample_lemmas(corpus: str, root: Path, split: str, files: int, per_file: int, *,
+                  exclude: frozenset[str] = frozenset()) -> Lemmas:
+    """The fixed sample of ``split``'s lemmas (``SAMPLE_RULE``), per file; empty when ``files`` is 0. The
+    files in ``exclude`` are left out before the rule applies (a later round's fresh sample)."""
     records = sorted((r for r in open_dataset(corpus).records()
-                      if split_of(r.unit) == split and any(p.status == "traced" for p in r.proofs)),
+                      if split_of(r.unit) == split and r.unit not in exclude
+                      and any(p.status == "traced" for p in r.proofs)),
                      key=lambda r: r.unit)
     chosen: Lemmas = {}
     for i in range(min(files, len(records))):

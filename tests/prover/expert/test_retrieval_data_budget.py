@@ -4,6 +4,7 @@ keeps the run's one budget so that rounds are measured alike."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -22,11 +23,11 @@ from search.validation import ConfigError
 BUDGET = SearchConfig(max_expansions=16, time_limit=10.0)
 
 
-def rounds(factor: float, search: SearchConfig = BUDGET) -> CorpusRounds:
+def rounds(factor: float, search: SearchConfig = BUDGET, width: int | None = None) -> CorpusRounds:
     policy = PolicySpec("retrieval", "coq", retrieval=RetrievalConfig(corpus="corpus"))
     spec = RunSpec(backend=BackendSettings("coq", CoqBackendConfig()), policy=policy, search=search)
     run = RetrievalRun(benchmark="bench.jsonl", spec=spec, sweep=SweepConfig(),
-                       loop=RetrievalLoopConfig(data_budget_factor=factor))
+                       loop=RetrievalLoopConfig(data_budget_factor=factor, data_tactics_per_node=width))
     return CorpusRounds(ExpertConfig(out="unused"), run, None)
 
 
@@ -48,3 +49,13 @@ def test_factor_one_is_the_one_budget_and_unbounded_stays_unbounded() -> None:
 def test_a_factor_below_one_is_refused() -> None:
     with pytest.raises(ConfigError, match="data_budget_factor"):
         RetrievalLoopConfig(data_budget_factor=0.5)
+
+
+def test_the_data_searches_may_ask_for_more_tactics_per_node() -> None:
+    loop = rounds(1.0, replace(BUDGET, tactics_per_node=16), width=48)
+    assert loop.search_for(data=False).tactics_per_node == 16
+    assert loop.search_for(data=True) == replace(BUDGET, tactics_per_node=48)
+    both = rounds(2.0, replace(BUDGET, tactics_per_node=16), width=32).search_for(data=True)
+    assert (both.tactics_per_node, both.max_expansions, both.time_limit) == (32, 32, 20.0)
+    assert "data_budget" not in rounds(1.0).manifest(Path("bench.jsonl"))
+    assert rounds(1.0, width=48).manifest(Path("bench.jsonl"))["data_budget"]["tactics_per_node"] == 48
