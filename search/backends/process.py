@@ -2,8 +2,10 @@
 
 ``ManagedProcess`` spawns the child in its own session (so one signal reaches its whole process group),
 talks to it over pipes with deadlines, and has one ``close()`` that kills the group and reaps it. A
-failure right after the spawn closes the process before the error propagates, so nothing leaks. Backends
-(the Lean REPL, coqtop) build their protocols on ``send`` and ``read_until``.
+failure right after the spawn closes the process before the error propagates, so nothing leaks. The group
+is registered with this process's lifeline (``lifeline.py``) until it is reaped, so it is killed too when
+this process dies without closing it. Backends (the Lean REPL, coqtop) build their protocols on ``send``
+and ``read_until``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from search.backends.lifeline import lifeline
+from search.backends.process_group import kill_strays
 from search.errors import ProverError
 
 logger = logging.getLogger(__name__)
@@ -100,6 +104,7 @@ class ManagedProcess:
             cwd=self.cwd, env=self.env, start_new_session=True,
         )
         try:
+            lifeline().register(self._proc.pid)
             if self.memory_limit_mb is not None:
                 limit = self.memory_limit_mb * 1024 * 1024
                 resource.prlimit(self._proc.pid, resource.RLIMIT_AS, (limit, limit))
@@ -162,6 +167,14 @@ class ManagedProcess:
         except (OSError, IndexError, ValueError):
             return 0
 
+    def kill_strays(self, *, scan: bool = False) -> list[int]:
+        """Kill what the process started and left running (``process_group.kill_strays``): call only
+        when it is idle, between commands. Returns the killed process ids."""
+        pid = self.pid
+        if pid is None or not self.alive:
+            return []
+        return kill_strays(pid, scan=scan)
+
     def close(self) -> None:
         """Kill the whole process group and reap the process. Idempotent."""
         proc, self._proc = self._proc, None
@@ -173,6 +186,8 @@ class ManagedProcess:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             logger.error("%s (pid %d) did not exit after SIGKILL", self.name, proc.pid)
+        else:
+            lifeline().unregister(proc.pid)
         if self._selector is not None:
             self._selector.close()
             self._selector = None

@@ -116,6 +116,11 @@ class CoqTop:
         self.proof = None if name == "Coq" else name
         return Reply(self.state_id, self.proof, text[: prompt.start()])
 
+    def kill_strays(self, *, scan: bool = False) -> list[int]:
+        """Kill what coqtop started and left running (``csdp`` after a ``Timeout`` of ``psatz``; see
+        ``process_group``). Call only between commands, when every reply was read."""
+        return self._process.kill_strays(scan=scan)
+
     def close(self) -> None:
         """Kill coqtop's process group and reap it. Idempotent."""
         self._process.close()

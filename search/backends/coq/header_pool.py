@@ -5,8 +5,9 @@ back takes a fraction of a millisecond, COQ-NOTES.md).
 A lease is one coqtop at its header state. A session takes a lease, opens its theorem on it, and gives it
 back when it closes: the pool sends ``BackTo`` the header state, which undoes everything the session did
 (its statement, its tactics, any definition made since), checks that coqtop is there and outside every
-proof, and parks it. A coqtop that did not come back cleanly, or one too many, is killed. Nothing of one
-theorem can reach the next: the only state shared is the one coqtop itself reached by loading the header.
+proof, kills any process the session's tactics left running in coqtop's group, and parks it. A coqtop
+that did not come back cleanly, or one too many, is killed. Nothing of one theorem can reach the next: the
+only state shared is the one coqtop itself reached by loading the header.
 
 The pool is thread-safe (the overlapped driver opens sessions from several threads); process I/O happens
 outside its lock, on a coqtop that only its lease holder uses.
@@ -23,9 +24,14 @@ from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
 from search.backends.coq.launch import start_at_header
 from search.backends.process import ProcessError
+from search.backends.process_group import children
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
+
+# Children a parked coqtop may hold: the ``csdpcert`` helpers that Coq's ``Timeout`` interrupted are never
+# reaped by coqtop (dead, they stay zombies, one process-table slot each, until coqtop exits).
+MAX_ZOMBIES = 16
 
 
 def header_key(header: str) -> str:
@@ -104,6 +110,12 @@ class CoqtopPool:
         if reply.state_id != lease.header_state or reply.proof is not None:
             logger.info("coqtop %s is at state %d (proof %s), not %d: closed", lease.top.pid,
                         reply.state_id, reply.proof, lease.header_state)
+            lease.top.close()
+            return
+        lease.top.kill_strays(scan=True)  # nothing a theorem's tactics started computes on while parked
+        if len(children(lease.top.pid or 0)) > MAX_ZOMBIES:
+            logger.info("coqtop %s holds more than %d unreaped children: closed", lease.top.pid,
+                        MAX_ZOMBIES)
             lease.top.close()
             return
         evicted = self._park(lease)

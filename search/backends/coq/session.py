@@ -21,16 +21,19 @@ theorem's header, opens the statement there, and gives the coqtop back when it c
 of this one. A coqtop that was killed, or did not come back cleanly, is never reused.
 
 Failures. A tactic that fails is a ``TacticError`` with Coq's message. A tactic past its limit is stopped by
-Coq's ``Timeout N`` or, failing that, by the process deadline: coqtop's process group is killed and the
-answer is ``TacticTimeout``. A dead coqtop (killed from outside, out of memory) is restarted and the state
-replayed before the next tactic; a tactic during which coqtop dies is retried once on a fresh process, and
-only a second death makes it a ``TacticError``.
+Coq's ``Timeout N`` or, failing that, by the process deadline (the limit plus ``kill_grace``, for the tactic
+and the printing of the goals it made together): coqtop's process group is killed and the answer is
+``TacticTimeout``. What a tactic started and left running beside coqtop (``psatz``'s ``csdp``, which Coq's
+``Timeout`` does not stop) is killed once its answer came. A dead coqtop (killed from outside, out of memory)
+is restarted and the state replayed before the next tactic; a tactic during which coqtop dies is retried once
+on a fresh process, and only a second death makes it a ``TacticError``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -181,6 +184,7 @@ class CoqSession:
                 if attempt == 2:
                     return TacticError(f"coqtop died while running the tactic: {exc}")
             except GoalDisplayError as exc:
+                self._discard()  # replies to the rest of a batch of ``Show k.`` may still be unread
                 return TacticError(f"unreadable goal display: {exc}")
         raise AssertionError("unreachable")
 
@@ -209,18 +213,24 @@ class CoqSession:
         there from coqtop's tip; all go out in one write. Then read the new state: coqtop prints the goals
         after a tactic only when they changed since it last printed them; when it printed none, ``Show.``
         asks for them.
+
+        The step (the tactic, then the goals printed and shown) has one deadline: the tactic's limit plus
+        ``kill_grace``, counted once the replays are done; past it coqtop is killed (``ProcessTimeout``).
+        Coq's ``Timeout`` covers the tactic alone, not the printing of what it made, however large.
         """
         top = self._require()
         sentence = f"{body}."
-        deadline = limit + self.config.kill_grace
+        seconds = limit + self.config.kill_grace
         if self.config.coq_timeout:
-            seconds = max(1, math.ceil(limit))
-            sentence = f"Timeout {seconds} {sentence}"
-            deadline = seconds + self.config.kill_grace
+            whole = max(1, math.ceil(limit))
+            sentence = f"Timeout {whole} {sentence}"
+            seconds = whole + self.config.kill_grace
         top.send([*pending, sentence])
         self._expect(pending)
+        until = time.monotonic() + seconds
         before = top.state_id
-        reply = top.read_reply(deadline)
+        reply = top.read_reply(seconds)
+        top.kill_strays()  # what the tactic started and Coq's Timeout left running (psatz's csdp)
         if reply.state_id == before:
             message = reply.error or "the tactic failed"
             if message.startswith("Timeout!"):
@@ -230,15 +240,22 @@ class CoqSession:
             self._discard()
             return TacticError(f"the tactic left the proof of {self.theorem.name!r}")
         self._branch.append((body, reply.state_id))
-        return self._read_state(reply, (*path, body))
+        return self._read_state(reply, (*path, body), until)
 
-    def _read_state(self, reply: Reply, path: tuple[str, ...]) -> TacticResult:
+    def _read_state(self, reply: Reply, path: tuple[str, ...], until: float | None = None) -> TacticResult:
         """Turn the goals printed after a command into a result; ``Show.`` when none were printed,
-        ``Show k.`` (one batch) for the later goals, which coqtop prints by their conclusion only."""
+        ``Show k.`` (one batch) for the later goals, which coqtop prints by their conclusion only. Every
+        reply comes by ``until`` (``time.monotonic()``; ``None``: each within ``replay_timeout``)."""
         top = self._require()
+
+        def timeout() -> float:
+            if until is None:
+                return self.config.replay_timeout
+            return max(until - time.monotonic(), 0.001)
+
         view = parse_display(reply.output)
         if view.display is Display.NONE:
-            view = parse_display(top.command("Show.", self.config.replay_timeout).output)
+            view = parse_display(top.command("Show.", timeout()).output)
         if view.display is Display.FINISHED or (self._focused and view.display is Display.UNFOCUSED):
             return ProofFinished(handle=CoqHandle(path), message="No more goals.")
         if view.display is not Display.GOALS:
@@ -249,7 +266,7 @@ class CoqSession:
             top.send(chunk)
             for _ in chunk:
                 k = len(bodies) + 1
-                bodies.append(parse_shown_goal(top.read_reply(self.config.replay_timeout).output, k))
+                bodies.append(parse_shown_goal(top.read_reply(timeout()).output, k))
         return TacticState(canonical_pp(view.header, bodies), tuple(goal_text(b) for b in bodies),
                            CoqHandle(path))
 
