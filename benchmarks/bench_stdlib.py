@@ -1,7 +1,8 @@
 """The stdlib re-proving benchmark (``prover.stdlib_bench``): retrieval search beside CoqHammer's ``sauto``.
 
 Run: ``python benchmarks/bench_stdlib.py DATASET OUT [--split test] [--per-file 3] [--budget 10]
-[--methods retrieval,sauto] [--max-files N]`` after ``prover trace --out DATASET`` traced the standard
+[--methods retrieval,sauto] [--max-files N] [--tactic-timeout 2] [--tactic-list-weight 0.3]``
+after ``prover trace --out DATASET`` traced the standard
 library. DATASET also gives the retrieval index (train files only). Results go to OUT/results.jsonl
 (resumable) and OUT/summary.json; the summary is printed as JSON.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from prover.retrieval.policy import RetrievalConfig  # noqa: E402
 from prover.stdlib_bench.runner import StdlibBenchConfig, run_benchmark  # noqa: E402
 from prover.tracing.coq_files import stdlib_root  # noqa: E402
 
@@ -36,6 +38,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=10.0)
     parser.add_argument("--methods", default="retrieval,sauto")
     parser.add_argument("--max-files", type=int)
+    parser.add_argument("--tactic-timeout", type=float, default=2.0)
+    parser.add_argument("--tactic-list-weight", type=float, default=0.3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -44,7 +48,9 @@ def main() -> None:
     ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     config = StdlibBenchConfig(corpus=args.dataset, root=str(stdlib_root()), out=args.out, split=args.split,
                                per_file=args.per_file, budget=args.budget,
-                               methods=tuple(args.methods.split(",")), max_files=args.max_files)
+                               methods=tuple(args.methods.split(",")), max_files=args.max_files,
+                               tactic_timeout=args.tactic_timeout,
+                               retrieval=RetrievalConfig(tactic_list_weight=args.tactic_list_weight))
     print(json.dumps(run_benchmark(config), indent=1))
 
 
