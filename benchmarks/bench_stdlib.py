@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--max-files", type=int)
     parser.add_argument("--tactic-timeout", type=float, default=2.0)
     parser.add_argument("--tactic-list-weight", type=float, default=0.7)
+    parser.add_argument("--head-weight", type=float, default=0.0,
+                        help="the retrieval policy's share for heads of compound tactics (0: off)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -51,7 +53,8 @@ def main() -> None:
                                per_file=args.per_file, budget=args.budget,
                                methods=tuple(args.methods.split(",")), max_files=args.max_files,
                                tactic_timeout=args.tactic_timeout,
-                               retrieval=RetrievalConfig(tactic_list_weight=args.tactic_list_weight))
+                               retrieval=RetrievalConfig(tactic_list_weight=args.tactic_list_weight,
+                                                         head_weight=args.head_weight))
     print(json.dumps(run_benchmark(config), indent=1))
 
 

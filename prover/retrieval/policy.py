@@ -19,6 +19,7 @@ from prover.retrieval.index import Neighbour, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
 from prover.retrieval.names import Context, map_tactic
 from prover.retrieval.state_text import parse_goal
+from prover.retrieval.tactic_parts import tactic_head
 from prover.stdlib_bench.split import SPLITS
 from search.policy_identity import code_digest, settings_digest
 from search.protocols import Policy
@@ -29,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 # The modules whose rules turn neighbours into candidates: their source is part of the fingerprint.
 RETRIEVAL_MODULES = ("prover.retrieval.policy", "prover.retrieval.index", "prover.retrieval.names",
-                     "prover.retrieval.state_text", "search.backends.coq.goal_view")
+                     "prover.retrieval.state_text", "prover.retrieval.tactic_parts",
+                     "search.backends.coq.goal_view")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +54,10 @@ class RetrievalConfig(Validated):
         "all", choices=("all", *SPLITS),
         help="index only the corpus rows of files in this part of the fixed file split "
              "(prover.stdlib_bench.split): train keeps the test and valid files' proofs out (all: every row)")
+    head_weight: float = setting(
+        0.0, min=0, max=1,
+        help="also propose the head of each retrieved compound tactic (`t1` of `t1; t2`), with this share of "
+             "the tactic's weight (Tactician's decomposition; 0: whole tactics only)")
     extra: tuple[str, ...] = setting(
         (), nonblank=True,
         help="JSONL files of more (state, tactic) pairs indexed beside the corpus: rows with `state` and "
@@ -99,8 +105,12 @@ class RetrievalPolicy:
             base = neighbour.similarity ** self.config.power
             for tactic, count in entry.tactics:
                 mapped = map_tactic(tactic, source, target)
-                if mapped is not None:
-                    weights[mapped] = weights.get(mapped, 0.0) + base * count / total
+                if mapped is None:
+                    continue
+                weights[mapped] = weights.get(mapped, 0.0) + base * count / total
+                head = tactic_head(mapped) if self.config.head_weight > 0 else None
+                if head is not None:
+                    weights[head] = weights.get(head, 0.0) + self.config.head_weight * base * count / total
         norm = sum(weights.values())
         if norm <= 0:
             return []
