@@ -16,6 +16,7 @@ prefix of the lemma being attempted, advanced (never rebuilt) from one lemma of 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -170,11 +171,31 @@ def _register_empty_header(top: CoqTop, theorem: Theorem, config: CoqBackendConf
     load_header(top, Theorem(theorem.name, theorem.statement), config)
 
 
+# ``Module [Import|Export] NAME <: T ...`` without ``:=``: a module checked against an interface at its End.
+_ASCRIBED = re.compile(r"^(\s*Module\s+(?:(?:Import|Export)\s+)?([A-Za-z_][\w']*))\s*<:[^=]*\.\s*$", re.S)
+
+
 def proof_file(sentences: Sequence[SourceSentence], kept: Sequence[int], lemma: StdlibLemma,
                tactics: Sequence[str], preamble: Sequence[str] = (HAMMER,)) -> str:
     """The whole file the kernel checks: the preamble, the prefix as it stood in the search's coqtop, the
-    lemma with the found proof and ``Qed.``, then the ``End``s of the sections and modules around it."""
-    lines = [*preamble, *(sentences[i].text for i in kept), lemma.statement, "Proof."]
+    lemma with the found proof and ``Qed.``, then the ``End``s of the sections and modules around it.
+
+    A module still open at the lemma that its source ascribes an interface (``Module M <: T.``) is opened
+    without the ascription: its ``End`` here comes right after the lemma, before the fields ``T`` asks for
+    that the source defines later, so the check ``<: T`` makes at ``End`` would reject every proof. The
+    ascription only checks the module against ``T`` (it does not seal it), so nothing inside, the lemma
+    included, means anything else without it."""
+    still_open = {closer.removeprefix("End ").removesuffix(".") for closer in lemma.closers}
+    prefix = [_unascribed(sentences[i].text, still_open) for i in kept]
+    lines = [*preamble, *prefix, lemma.statement, "Proof."]
     lines += [f"  {tactic_sentence(t)}" for t in tactics]
     lines += ["Qed.", *lemma.closers]
     return "\n".join(lines) + "\n"
+
+
+def _unascribed(text: str, still_open: set[str]) -> str:
+    """``text`` without its ``<: T`` when it opens one of the modules in ``still_open`` with one."""
+    match = _ASCRIBED.match(text)
+    if match is None or match.group(2) not in still_open:
+        return text
+    return f"{match.group(1).strip()}."

@@ -97,6 +97,35 @@ def test_a_lemma_is_attempted_in_its_file_prefix_only_and_checked_whole(tmp_path
         trusted_source(tmp_path / "Dev", "../../etc/passwd")
 
 
+ASCRIBED = """Module Type HasTwo. Parameter one : nat. Parameter two : nat. End HasTwo.
+Module Two <: HasTwo.
+  Definition one := 1.
+  Lemma one_is_one : one = 1.
+  Proof. reflexivity. Qed.
+  Definition two := 2.
+End Two.
+"""
+
+
+def test_a_lemma_in_a_module_with_an_interface_is_checked_without_the_later_fields(tmp_path: Path) -> None:
+    """``Module Two <: HasTwo``: the checked file ends the module right after the lemma, before ``two``;
+    with the ascription kept, ``End Two.`` would reject every proof (a field is missing)."""
+    sentences, (record, _) = traced(tmp_path, "Dev/F1.v", ASCRIBED)
+    (lemma,), _ = file_lemmas("Dev/F1.v", sentences, record.proofs)
+    assert (lemma.qualified, lemma.closers, lemma.checkable) == ("Two.one_is_one", ("End Two.",), True)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    try:
+        theorem = backend.at(lemma)
+        with backend.open(theorem) as session:
+            assert isinstance(session.run_tactic(session.initial_state(), "reflexivity"), ProofFinished)
+        verdict = backend.verify(theorem, ["reflexivity"])
+        assert verdict.ok, verdict.messages
+        assert "Module Two." in verdict.proof_text and "<:" not in verdict.proof_text.split("End HasTwo.")[1]
+        assert not backend.verify(theorem, ["exact I"]).ok  # a wrong proof is still rejected
+    finally:
+        backend.close()
+
+
 @pytest.mark.slow
 def test_the_benchmark_runs_both_methods_on_the_same_lemmas(ray_cluster, tmp_path: Path) -> None:
     root = tmp_path / "theories"
