@@ -111,8 +111,7 @@ class CorpusRounds:
         self.assistant = run.spec.policy.assistant
         self.parts: BenchmarkParts = BenchmarkParts((), (), ())
         self.test_lemmas: Lemmas = {}
-        self.train_lemmas: Lemmas = {}  # round 0's (every round's without stdlib_train_fresh)
-        self._fresh: list[Lemmas] = []  # with stdlib_train_fresh: each round's sample, computed in order
+        self._train_samples: list[Lemmas] = []  # round r's train lemmas (only [0] without fresh samples)
         self.root = Path()
         self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
@@ -131,9 +130,8 @@ class CorpusRounds:
             corpus = self.run.retrieval.corpus
             self.test_lemmas = sample_lemmas(corpus, self.root, "test", loop.stdlib_test_files,
                                              loop.stdlib_test_per_file)
-            self.train_lemmas = self.train_lemmas_for(0)
         check_corpus(self.run.retrieval.corpus)
-        if not self.parts.data and not self.train_lemmas:
+        if not self.parts.data and not self.train_lemmas_for(0):
             raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
                              f"out {loop.heldout_percent}%, and no stdlib train lemmas)")
         self.out.mkdir(parents=True, exist_ok=True)
@@ -145,7 +143,7 @@ class CorpusRounds:
             self.tactic.plan(self.run.retrieval.corpus)
 
     def manifest(self, benchmark: Path) -> dict[str, Any]:
-        retrieval = self.run.retrieval
+        retrieval, train = self.run.retrieval, self.train_lemmas_for(0)
         settings = {f.name: getattr(retrieval, f.name) for f in dataclasses.fields(retrieval)
                     if f.name not in ("corpus", "extra")}
         return {"loop": "retrieval", "benchmark": str(benchmark.resolve()), "split": self.run.sweep.split,
@@ -153,9 +151,9 @@ class CorpusRounds:
                 "retrieval": settings, "backend": self.run.spec.backend.name,
                 "budget": dataclasses.asdict(self.run.spec.search),
                 "parts": self.parts.manifest(self.run.loop.heldout_percent),
-                "stdlib": {"root": str(self.root) if self.test_lemmas or self.train_lemmas else None,
+                "stdlib": {"root": str(self.root) if self.test_lemmas or train else None,
                            "rule": SAMPLE_RULE, "test": lemma_keys(self.test_lemmas),
-                           "train": lemma_keys(self.train_lemmas), "train_index": TRAIN_INDEX_RULE}
+                           "train": lemma_keys(train), "train_index": TRAIN_INDEX_RULE}
                 | ({"train_fresh": FRESH_RULE} if self.run.loop.stdlib_train_fresh else {}),
                 "growth": {"rule": GROWTH_RULE, "drop_trivial": self.run.loop.drop_trivial,
                            "scoring_model": self.config.base_model}} | (
@@ -168,14 +166,13 @@ class CorpusRounds:
         loop = self.run.loop
         if not loop.stdlib_train_files:
             return {}
-        if not loop.stdlib_train_fresh and self._fresh:
-            return self._fresh[0]
-        while len(self._fresh) <= (round_number if loop.stdlib_train_fresh else 0):
-            taken = frozenset(unit for lemmas in self._fresh for unit in lemmas)
-            self._fresh.append(sample_lemmas(self.run.retrieval.corpus, self.root, "train",
-                                             loop.stdlib_train_files, loop.stdlib_train_per_file,
-                                             exclude=taken))
-        return self._fresh[round_number if loop.stdlib_train_fresh else 0]
+        wanted = round_number if loop.stdlib_train_fresh else 0
+        while len(self._train_samples) <= wanted:
+            taken = frozenset(unit for lemmas in self._train_samples for unit in lemmas)
+            self._train_samples.append(sample_lemmas(self.run.retrieval.corpus, self.root, "train",
+                                                     loop.stdlib_train_files, loop.stdlib_train_per_file,
+                                                     exclude=taken))
+        return self._train_samples[wanted]
 
     def part_file(self, part: str) -> Path:
         return self.out / "benchmark" / f"{part}.jsonl"

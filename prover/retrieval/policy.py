@@ -108,10 +108,11 @@ class RetrievalPolicy:
                 mapped = map_tactic(tactic, source, target)
                 if mapped is None:
                     continue
-                weights[mapped] = weights.get(mapped, 0.0) + base * count / total
+                share = base * count / total
+                weights[mapped] = weights.get(mapped, 0.0) + share
                 head = tactic_head(mapped) if self.config.head_weight > 0 else None
                 if head is not None:
-                    weights[head] = weights.get(head, 0.0) + self.config.head_weight * base * count / total
+                    weights[head] = weights.get(head, 0.0) + self.config.head_weight * share
         norm = sum(weights.values())
         if norm <= 0:
             return []

@@ -114,57 +114,59 @@ OWNER = textwrap.dedent("""
 """)
 
 
-def test_a_runaway_coqtop_dies_with_the_process_that_owns_it() -> None:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER], cwd=ROOT, stdin=subprocess.PIPE,
+def kill_owner(script: str, wait_for: int) -> tuple[int, int]:
+    """Run ``script`` as an owner process that prints two process ids (its subject, the guard), SIGKILL it
+    as ``ray.kill`` or the memory monitor does (no cleanup runs in it), and give the guard up to 10 s to do
+    its work: until the ``wait_for``-th id (0: subject, 1: guard) and the guard are gone. Returns both ids;
+    the caller kills what is left."""
+    owner = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
-    coqtop = guard = None
     try:
         assert owner.stdout is not None
-        coqtop, guard = (int(word) for word in owner.stdout.readline().split())
-        assert running(coqtop)
-        owner.kill()  # SIGKILL, as ray.kill or the memory monitor does: no cleanup runs in the owner
-        owner.wait()
-        deadline = time.monotonic() + 10
-        while (running(coqtop) or (guard and running(guard))) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not running(coqtop), "coqtop computes on after its owner died"
-        assert guard and not running(guard), "no guard, or one that outlived its work"
+        subject, guard = (int(word) for word in owner.stdout.readline().split())
+        assert running(subject)
     finally:
         owner.kill()
         owner.wait()
+    watched = (subject, guard)[wait_for]
+    deadline = time.monotonic() + 10
+    while (running(watched) or (guard and running(guard))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return subject, guard
+
+
+def test_a_runaway_coqtop_dies_with_the_process_that_owns_it() -> None:
+    coqtop = guard = 0
+    try:
+        coqtop, guard = kill_owner(OWNER, wait_for=0)
+        assert not running(coqtop), "coqtop computes on after its owner died"
+        assert guard and not running(guard), "no guard, or one that outlived its work"
+    finally:
         for pid in (coqtop, guard):
             if pid and running(pid):
                 os.killpg(pid, signal.SIGKILL)
 
 
+STRANGER = textwrap.dedent("""
+    import subprocess, sys
+    from search.backends.lifeline import lifeline
+    # a group registered, then unregistered (closed and reaped): the guard must leave it alone
+    stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    lifeline().register(stranger.pid)
+    lifeline().unregister(stranger.pid)
+    print(stranger.pid, lifeline().guard_pid, flush=True)
+    sys.stdin.read()
+""")
+
+
 def test_the_guard_leaves_alone_a_group_no_longer_registered() -> None:
-    owner = textwrap.dedent("""
-        import subprocess, sys
-        from search.backends.lifeline import lifeline
-        # a group registered, then unregistered (closed and reaped): the guard must leave it alone
-        stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)
-        lifeline().register(stranger.pid)
-        lifeline().unregister(stranger.pid)
-        print(stranger.pid, lifeline().guard_pid, flush=True)
-        sys.stdin.read()
-    """)
-    process = subprocess.Popen([sys.executable, "-c", owner], cwd=ROOT, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    stranger = guard = None
+    stranger = 0
     try:
-        assert process.stdout is not None
-        stranger, guard = (int(word) for word in process.stdout.readline().split())
-        process.kill()
-        process.wait()
-        deadline = time.monotonic() + 10
-        while running(guard) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        stranger, guard = kill_owner(STRANGER, wait_for=1)
         assert not running(guard)
         assert running(stranger), "the guard killed a group that was no longer registered"
     finally:
-        process.kill()
-        process.wait()
-        if stranger is not None and running(stranger):
+        if stranger and running(stranger):
             os.kill(stranger, signal.SIGKILL)
 
 
