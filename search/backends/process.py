@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from search.backends.lifeline import lifeline
-from search.backends.process_group import kill_strays
+from search.backends.process_group import kill_strays, rss_bytes
 from search.errors import ProverError
 
 logger = logging.getLogger(__name__)
@@ -159,13 +159,7 @@ class ManagedProcess:
     def rss_bytes(self) -> int:
         """Resident memory of the process (Linux ``/proc``; 0 when it is gone)."""
         pid = self.pid
-        if pid is None:
-            return 0
-        try:
-            with open(f"/proc/{pid}/statm") as fh:
-                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            return 0
+        return 0 if pid is None else rss_bytes(pid)
 
     def kill_strays(self, *, scan: bool = False) -> list[int]:
         """Kill what the process started and left running (``process_group.kill_strays``): call only

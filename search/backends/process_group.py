@@ -88,3 +88,12 @@ def _stat(pid: int) -> tuple[str, int]:
         return fields[0].decode(), int(fields[2])
     except (IndexError, ValueError):
         return "", -1
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` in bytes (from ``/proc/PID/statm``); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
