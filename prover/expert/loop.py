@@ -20,7 +20,6 @@ all rounds' kept pairs; other rounds continue training the current model on the 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -31,8 +30,8 @@ from rich.console import Console
 from prover.expert.config import ExpertConfig
 from prover.expert.filtering import REASONS, filter_pairs
 from prover.expert.perplexity import load_scorer, log_perplexities
-from prover.expert.report import RUN_MANIFEST, ExpertReport, collect_metrics, write_report
-from prover.expert.run_manifest import RunMismatchError
+from prover.expert.report import ExpertReport, collect_metrics, write_report
+from prover.expert.run_manifest import check_run as check_manifest
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
 from prover.expert.training import free_accelerator_memory, train_dpo, train_sft
 from prover.expert.trajectories import (
@@ -97,15 +96,9 @@ def model_for_round(out: Path, round_number: int, base: str) -> str:
 
 
 def check_run(out: Path, manifest: dict[str, Any]) -> None:
-    """Write ``run.json``, or check that the existing one matches; raises ``RunMismatchError``."""
-    path = out / RUN_MANIFEST
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("benchmark", "base_model"):
-            if old.get(key) != manifest[key]:
-                raise RunMismatchError(out, key, old.get(key), manifest[key])
-        return
-    write_json(path, manifest)
+    """Write ``run.json``, or check that the existing one has the same benchmark and base model (the
+    rest may change between resumes); raises ``RunMismatchError``."""
+    check_manifest(out, manifest, keys=("benchmark", "base_model"))
 
 
 def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | None, *,

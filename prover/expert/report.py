@@ -14,10 +14,9 @@ from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.expert.filtering import REASONS
+from prover.expert.run_manifest import RUN_MANIFEST
 from prover.expert.stages import round_dir, round_numbers, stage_info
 from prover.theorem_input import InputError
-
-RUN_MANIFEST = "run.json"  # written by the loop (``prover.expert.loop.check_run``)
 
 
 @dataclass

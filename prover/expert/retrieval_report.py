@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from prover.expert.run_manifest import RUN_MANIFEST
 from prover.expert.stages import TACTIC_STAGE, round_dir, round_numbers, stage_info
 from prover.theorem_input import InputError
 
-RUN_MANIFEST = "run.json"
 EVALUATIONS = {"heldout": "benchmark held-out", "stdlib_test": "stdlib test"}
 DATA_SEARCHES = {"search": "benchmark data", "stdlib_train": "stdlib train"}
 

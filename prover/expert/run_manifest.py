@@ -4,6 +4,7 @@ checked by every rerun, so that a resume never mixes two runs' rounds."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,17 @@ class RunMismatchError(InputError):
         self.folder, self.key, self.old, self.new = folder, key, old, new
 
 
-def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST) -> None:
+def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
+              keys: Sequence[str] | None = None) -> None:
     """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
-    the same run (every key: benchmark, parts, samples, corpus, settings, budget, rules); raises
-    ``RunMismatchError`` naming the first key that differs."""
+    the same run: every key (benchmark, parts, samples, corpus, settings, budget, rules), or only ``keys``;
+    raises ``RunMismatchError`` naming the first key that differs."""
     path = out / name
     if not path.exists():
         write_json(path, manifest)
         return
     old = json.loads(path.read_text(encoding="utf-8"))
     fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
-    for key, value in fresh.items():
-        if old.get(key) != value:
-            raise RunMismatchError(out, key, old.get(key), value)
+    for key in fresh if keys is None else keys:
+        if old.get(key) != fresh[key]:
+            raise RunMismatchError(out, key, old.get(key), fresh[key])
