@@ -43,6 +43,10 @@ def main() -> None:
     parser.add_argument("--tactic-list-weight", type=float, default=0.7)
     parser.add_argument("--head-weight", type=float, default=0.0,
                         help="the retrieval policy's share for heads of compound tactics (0: off)")
+    parser.add_argument("--premise-weight", type=float, default=0.0,
+                        help="share of tactics naming the file's earlier lemmas and hint databases (0: off)")
+    parser.add_argument("--width", type=int, default=16, help="tactics asked for per node")
+    parser.add_argument("--premises", type=int, default=4, help="premises used per state")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -54,7 +58,9 @@ def main() -> None:
                                methods=tuple(args.methods.split(",")), max_files=args.max_files,
                                tactic_timeout=args.tactic_timeout,
                                retrieval=RetrievalConfig(tactic_list_weight=args.tactic_list_weight,
-                                                         head_weight=args.head_weight))
+                                                         head_weight=args.head_weight,
+                                                         premise_weight=args.premise_weight,
+                                                         width=args.width, premises=args.premises))
     print(json.dumps(run_benchmark(config), indent=1))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from prover.retrieval.index import Neighbour, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
 from prover.retrieval.names import Context, map_tactic
+from prover.retrieval.premises import Premise, PremisePolicy
 from prover.retrieval.state_text import parse_goal
 from prover.retrieval.tactic_parts import tactic_head
 from prover.stdlib_bench.split import SPLITS
@@ -59,6 +60,12 @@ class RetrievalConfig(Validated):
         help="also propose the head of each retrieved compound tactic (`t1` of `t1; t2`), with this share of "
              "the tactic's weight (Tactician's decomposition; 0: whole tactics only; on the stdlib test "
              "split 1.0 proved 64 lemmas against 70 without, BENCHMARKS.md)")
+    premise_weight: float = setting(
+        0.0, min=0, below=1,
+        help="Coq: give this share of the probability to tactics that name the lemmas stated before the "
+             "theorem (its file's, or its header's) and the hint databases (prover.retrieval.premises; "
+             "0: off)")
+    premises: int = setting(4, min=1, help="lemmas of the environment used per state (with premise_weight)")
     extra: tuple[str, ...] = setting(
         (), nonblank=True,
         help="JSONL files of more (state, tactic) pairs indexed beside the corpus: rows with `state` and "
@@ -188,17 +195,29 @@ def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
     return retrieval_policy(config_index(config, assistant), config, assistant)
 
 
-def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str) -> Policy:
+def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str,
+                     premises: Sequence[Premise] = ()) -> Policy:
     """The retrieval policy over ``index`` with ``config``'s settings, mixed with the assistant's tactic
-    list when ``tactic_list_weight`` > 0 (the list alone at 1)."""
-    policy: Policy = RetrievalPolicy(index, config)
+    list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming ``premises`` (and
+    the lemmas a theorem's header states, once specialised to it) at ``premise_weight`` > 0. Raises
+    ``InputError`` for premises with a Lean policy (their tactics are Coq's)."""
     weight = config.tactic_list_weight
-    if weight == 0:
-        return policy
-    tactic_list = tactic_list_policy(assistant)
-    if weight == 1:
-        return tactic_list
-    return MixturePolicy([(policy, 1 - weight), (tactic_list, weight)], width=config.width)
+    parts: list[tuple[Policy, float]] = []
+    if weight < 1:
+        parts.append((RetrievalPolicy(index, config), 1 - weight))
+    if weight > 0:
+        parts.append((tactic_list_policy(assistant), weight))
+    if config.premise_weight > 0:
+        if assistant != "coq":
+            from prover.theorem_input import InputError
+
+            raise InputError("retrieval premise_weight: premise tactics are written for Coq only")
+        rest = 1 - config.premise_weight
+        parts = [(policy, share * rest) for policy, share in parts]
+        parts.append((PremisePolicy(premises, top=config.premises), config.premise_weight))
+    if len(parts) == 1:
+        return parts[0][0]
+    return MixturePolicy(parts, width=config.width)
 
 
 def tactic_list_policy(assistant: str) -> Policy:

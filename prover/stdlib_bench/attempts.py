@@ -8,8 +8,9 @@ import logging
 import time
 from typing import Any
 
+from prover.retrieval.premises import Premise
 from prover.stdlib_bench.backend import StdlibBackend
-from prover.stdlib_bench.lemmas import StdlibLemma
+from prover.stdlib_bench.lemmas import StdlibLemma, prefix_premises
 from search import SearchConfig, prove
 from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.types import ProofFinished
@@ -18,8 +19,10 @@ logger = logging.getLogger(__name__)
 
 
 def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index: Any) -> dict[str, Any]:
-    """The result dict of one lemma: per method ``proved``, ``seconds`` and the proof or the reason."""
+    """The result dict of one lemma: per method ``proved``, ``seconds`` and the proof or the reason. The
+    retrieval method's premises (with ``premise_weight``) are the lemmas stated before it in its file."""
     theorem = backend.at(lemma)
+    premises = prefix_premises(backend.sentences, lemma) if config.retrieval.premise_weight > 0 else []
     result: dict[str, Any] = {"key": lemma.key, "unit": lemma.unit, "name": lemma.name, "line": lemma.line}
     try:
         for method in config.methods:
@@ -27,7 +30,7 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
             if method == "sauto":
                 outcome = _sauto(backend, theorem, config.budget)
             else:
-                outcome = _search(backend, theorem, _policy(method, config, index), config)
+                outcome = _search(backend, theorem, _policy(method, config, index, premises), config)
             outcome["seconds"] = round(time.monotonic() - started, 2)
             result[method] = outcome
     except (BackendUnavailableError, InvalidTheoremError) as exc:  # no environment: not counted
@@ -36,20 +39,14 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
     return result
 
 
-def _policy(method: str, config: Any, index: Any) -> Any:
+def _policy(method: str, config: Any, index: Any, premises: list[Premise]) -> Any:
     if method == "tactics":
         from search.backends.coq import CoqTacticPolicy
 
         return CoqTacticPolicy()
-    from prover.retrieval.mixture import MixturePolicy
-    from prover.retrieval.policy import RetrievalPolicy
-    from search.backends.coq import CoqTacticPolicy
+    from prover.retrieval.policy import retrieval_policy
 
-    policy = RetrievalPolicy(index, config.retrieval)
-    weight = config.retrieval.tactic_list_weight
-    if weight == 0:
-        return policy
-    return MixturePolicy([(policy, 1 - weight), (CoqTacticPolicy(), weight)], width=config.retrieval.width)
+    return retrieval_policy(index, config.retrieval, "coq", premises)
 
 
 def _search(backend: StdlibBackend, theorem: Any, policy: Any, config: Any) -> dict[str, Any]:

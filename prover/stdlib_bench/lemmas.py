@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from prover.retrieval.premises import Premise, statement_name
 from prover.tracing.coq_source import SourceSentence
 from prover.tracing.dataset import ProofRecord
 from search.backends.coq.safety import check_coq_statement
@@ -58,6 +59,30 @@ def file_lemmas(unit: str, sentences: Sequence[SourceSentence],
                                           all(kind in ("Section", "Module") for kind, _ in stack)))
         _track(sentence.text, stack)
     return lemmas, left_out
+
+
+def prefix_premises(sentences: Sequence[SourceSentence], lemma: StdlibLemma) -> list[Premise]:
+    """The lemmas stated in the file before ``lemma``, named as a proof of ``lemma`` must write them: a
+    lemma of a module closed since is ``M.name``; one of a closed functor, module type or sealed module
+    is not reachable by name and left out. Statement sentences only: no proof is read."""
+    stack: list[tuple[str, str]] = []
+    found: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
+    for sentence in sentences[: lemma.index]:
+        name = statement_name(sentence.text)
+        if name is not None:
+            found.append((name, sentence.text, tuple(stack)))
+        _track(sentence.text, stack)
+    premises = []
+    for name, text, where in found:
+        common = 0
+        while common < min(len(where), len(stack)) and where[common] == stack[common]:
+            common += 1
+        closed = where[common:]
+        if any(kind not in ("Section", "Module") for kind, _ in closed):
+            continue
+        path = [n for kind, n in closed if kind == "Module"]
+        premises.append(Premise(".".join([*path, name]), text))
+    return premises
 
 
 def _statement_name(text: str) -> str | None:

@@ -145,3 +145,52 @@ def test_the_benchmark_runs_both_methods_on_the_same_lemmas(ray_cluster, tmp_pat
     # the train file holds the same proofs, so the retrieved tactics prove them
     assert summary["retrieval"]["proved"] == 2
     assert run_benchmark(config) == summary  # resumed: nothing attempted again
+
+
+PREMISE_FILE = """Require Import List.
+Module Rev.
+  Fixpoint rev' (l : list nat) : list nat := match l with nil => nil | x :: t => rev' t ++ x :: nil end.
+  Lemma rev'_app : forall a b, rev' (a ++ b) = rev' b ++ rev' a.
+  Proof. induction a; intros; simpl. rewrite app_nil_r; reflexivity. rewrite IHa, app_assoc; reflexivity. Qed.
+End Rev.
+Import Rev.
+Section S.
+  Lemma rev'_rev' : forall l, rev' (rev' l) = l.
+  Proof. induction l; simpl. reflexivity. rewrite rev'_app; simpl; rewrite IHl; reflexivity. Qed.
+End S.
+Module Type T. Parameter x : nat. End T.
+Module F (X : T).
+  Lemma in_functor : X.x = X.x.
+  Proof. reflexivity. Qed.
+End F.
+Lemma target : forall l m, rev' (rev' l ++ rev' m) = m ++ l.
+Proof. intros. rewrite Rev.rev'_app, !rev'_rev'. reflexivity. Qed.
+"""
+
+
+def test_the_file_s_earlier_lemmas_are_premises_that_prove_what_search_alone_does_not(tmp_path: Path) -> None:
+    """``target`` needs the file's two earlier lemmas (each an induction of its own): with premise tactics
+    the search proves it, naming them; without, at the same budget, it does not."""
+    from prover.retrieval import RetrievalConfig, RetrievalIndex
+    from prover.stdlib_bench.attempts import attempt_lemma
+    from prover.stdlib_bench.lemmas import prefix_premises
+
+    sentences, (record, _) = traced(tmp_path, "Dev/F1.v", PREMISE_FILE)
+    lemmas, _ = file_lemmas("Dev/F1.v", sentences, record.proofs)
+    target = next(lm for lm in lemmas if lm.name == "target")
+    premises = prefix_premises(sentences, target)
+    assert [p.name for p in premises] == ["Rev.rev'_app", "rev'_rev'"]  # qualified; the functor's is not
+    index = RetrievalIndex.from_pairs([("1 goal\n  ============================\n  True", "exact I")])
+    results = {}
+    for weight in (0.0, 0.3):
+        config = StdlibBenchConfig(corpus="unused", root="unused", out="unused", budget=6.0,
+                                   methods=("retrieval",),
+                                   retrieval=RetrievalConfig(tactic_list_weight=0.7, premise_weight=weight))
+        backend = StdlibBackend(CoqBackendConfig(), sentences)
+        try:
+            results[weight] = attempt_lemma(backend, target, config, index)["retrieval"]
+        finally:
+            backend.close()
+    assert not results[0.0]["proved"]
+    assert results[0.3]["proved"], results[0.3]
+    assert any("rev'_" in tactic for tactic in results[0.3]["tactics"])

@@ -1,0 +1,146 @@
+"""Tactics that use the theorem's own environment: the lemmas stated before it (in its file, or in its
+header) and the hint databases loaded there.
+
+Retrieval proposes what was done at similar states of *other* developments, so it never names a lemma of
+the file at hand, while human proofs lean on exactly those (``apply IHlemma``, ``rewrite jump_succ``,
+``auto using Acc_union``) — what CoqHammer's premise selection supplies. This policy ranks the lemmas
+stated before the theorem by the TF-IDF similarity (scikit-learn's ``TfidfVectorizer``) of their
+statements to the goal and proposes, for the closest ones, ``apply``/``eapply``/``now apply`` and, for
+equations, ``rewrite`` both ways, plus ``auto using``/``hauto use:`` with all of them, and ``auto with *``.
+Only names are used, never the premises' proofs, so a file's later lemmas cannot leak into an earlier one.
+Coq syntax only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from prover.retrieval.state_text import parse_goal, tokens
+from search.policy_identity import code_digest, settings_digest
+from search.types import Candidate, Theorem
+
+# Statement sentences that make a lemma a later proof can name.
+_STATEMENT = re.compile(
+    r"(?<![\w'.])(?:(?:Local|Global|Polymorphic|#\[[^\]]*\])\s+)*"
+    r"(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition)\s+([A-Za-z_][\w']*)")
+_EQUATION = re.compile(r"(?<![<>=:])=(?![>=])|<->")  # ``=`` or ``<->``, not ``<=``, ``=>``, ``:=``
+
+# Tactics per premise and their relative weights; equations add the rewrites.
+PER_PREMISE: tuple[tuple[str, float], ...] = (("apply {}", 1.0), ("now apply {}", 0.5), ("eapply {}", 0.3))
+PER_EQUATION: tuple[tuple[str, float], ...] = (("rewrite {}", 0.8), ("rewrite <- {}", 0.4),
+                                               ("now rewrite {}", 0.4))
+# Tactics given all selected premises at once (weight: times the mean premise weight), and hint databases.
+WITH_ALL: tuple[tuple[str, float], ...] = (("auto using {}", 1.0), ("hauto use: {}", 1.0),
+                                           ("eauto using {}", 0.4))
+HINT_TACTICS: tuple[tuple[str, float], ...] = (("auto with *", 0.6), ("eauto with *", 0.3))
+
+
+@dataclass(frozen=True)
+class Premise:
+    """A lemma of the environment: the name a proof writes for it here and its statement's text."""
+
+    name: str
+    statement: str
+
+
+def header_premises(header: str) -> list[Premise]:
+    """The lemmas a Coq header states (``Lemma NAME ...``), in order, each statement running up to its
+    ``Proof`` or ``:=``."""
+    out = []
+    for match in _STATEMENT.finditer(header):
+        end = header.find(":=", match.end())
+        proof = header.find("Proof", match.end())
+        stop = min(x for x in (end, proof, len(header)) if x >= 0)
+        out.append(Premise(match.group(1), header[match.start():stop].strip()))
+    return out
+
+
+def statement_name(text: str) -> str | None:
+    """The name a statement sentence (``Lemma foo : ...``) declares, or None for another sentence."""
+    match = _STATEMENT.match(text.lstrip())
+    return match.group(1) if match else None
+
+
+class PremisePolicy:
+    """The ``Policy`` protocol over a fixed list of premises; ``top`` premises are used per state."""
+
+    def __init__(self, premises: Sequence[Premise] = (), *, top: int = 4) -> None:
+        self.premises = tuple(premises)
+        self.top = top
+        self._vectorizer: TfidfVectorizer | None = None
+        self._matrix = None
+        if self.premises:
+            self._vectorizer = TfidfVectorizer(analyzer=_statement_tokens, sublinear_tf=True,
+                                               dtype=np.float32)
+            try:
+                self._matrix = self._vectorizer.fit_transform([p.statement for p in self.premises])
+            except ValueError:  # statements without a single token: nothing to rank
+                self._vectorizer = None
+
+    width = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the premises (names and statements), ``top`` and the candidate rules' code."""
+        digest = hashlib.sha256("\n".join(f"{p.name}\t{p.statement}" for p in self.premises).encode())
+        return settings_digest("premises", {"premises": digest.hexdigest(), "top": self.top,
+                                            "code": code_digest("prover.retrieval.premises")})
+
+    def for_theorem(self, theorem: Theorem) -> PremisePolicy:
+        """This policy with the lemmas ``theorem``'s header states added to its premises."""
+        extra = header_premises(theorem.header) if theorem.header else []
+        return PremisePolicy([*self.premises, *extra], top=self.top) if extra else self
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        return [self._candidates(state)[:n] for state in states]
+
+    def ranked(self, state: str) -> list[tuple[Premise, float]]:
+        """The ``top`` premises most similar to the state's first goal, with their cosine similarity;
+        equal similarities favour the premise stated last (closest to the theorem)."""
+        if self._vectorizer is None or self._matrix is None:
+            return []
+        goal = parse_goal(state)
+        local = set(goal.names)  # local names say nothing about which lemma applies
+        query = tuple(t for text in (goal.conclusion, *(typ for _, typ in goal.hypotheses))
+                      for t in tokens(text) if t not in local)
+        scores = (self._matrix @ self._vectorizer.transform([query]).T).toarray().ravel()
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], -i))
+        return [(self.premises[i], float(scores[i])) for i in order[: self.top] if scores[i] > 0]
+
+    def _candidates(self, state: str) -> list[Candidate]:
+        weights: dict[str, float] = {}
+
+        def add(tactic: str, weight: float) -> None:
+            weights[tactic] = weights.get(tactic, 0.0) + weight
+
+        ranked = self.ranked(state)
+        for premise, similarity in ranked:
+            templates = PER_PREMISE + (PER_EQUATION if _EQUATION.search(premise.statement) else ())
+            for template, share in templates:
+                add(template.format(premise.name), share * similarity)
+        if ranked:
+            names = ", ".join(p.name for p, _ in ranked)
+            mean = sum(s for _, s in ranked) / len(ranked)
+            for template, share in WITH_ALL:
+                add(template.format(names), share * mean)
+        for tactic, share in HINT_TACTICS:
+            add(tactic, share * (max((s for _, s in ranked), default=0.5)))
+        total = sum(weights.values())
+        ordered = sorted(weights.items(), key=lambda tw: -tw[1])
+        return [Candidate(tactic, math.log(weight / total)) for tactic, weight in ordered if weight > 0]
+
+
+def _statement_tokens(text: str | tuple[str, ...]) -> list[str]:
+    """A statement's tokens without its keyword and name (they never occur in a goal); a query comes
+    already as tokens."""
+    if isinstance(text, tuple):
+        return list(text)
+    match = _STATEMENT.match(text.lstrip())
+    return tokens(text.lstrip()[match.end():] if match else text)
