@@ -38,7 +38,7 @@ PER_EQUATION: tuple[tuple[str, float], ...] = (("rewrite {}", 0.8), ("rewrite <-
                                                ("now rewrite {}", 0.4))
 # Tactics given all selected premises at once (weight: times the mean premise weight), and hint databases.
 WITH_ALL: tuple[tuple[str, float], ...] = (("auto using {}", 1.0), ("hauto use: {}", 1.0),
-                                           ("eauto using {}", 0.4))
+                                           ("sauto use: {}", 0.8), ("eauto using {}", 0.4))
 HINT_TACTICS: tuple[tuple[str, float], ...] = (("auto with *", 0.6), ("eauto with *", 0.3))
 
 
