@@ -25,7 +25,7 @@ from typing import Any
 
 from prover.expert.trajectories import read_records
 from prover.policies.spec import for_theorem
-from prover.retrieval.policy import RetrievalConfig, retrieval_policy
+from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
 from prover.stdlib_bench.split import split_of
 from prover.sweep.store import RESULTS_FILE
@@ -82,6 +82,7 @@ def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any,
                 search: SearchConfig, label: str, split: str) -> list[dict[str, Any]]:
     """Search each lemma of one file with the retrieval policy over ``index``; one record per lemma
     (``status`` proved, unproved, invalid, or error when its environment could not be built)."""
+    from prover.stdlib_bench.attempts import lemma_policy
     from prover.stdlib_bench.backend import StdlibBackend
     from prover.stdlib_bench.environment import trusted_source
     from search.backends.coq.config import CoqBackendConfig
@@ -89,14 +90,13 @@ def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any,
 
     sentences = split_source(trusted_source(Path(root), unit).read_text(encoding="utf-8"), unit)
     backend = StdlibBackend(CoqBackendConfig(), sentences)
-    policy = retrieval_policy(index, retrieval, "coq")
     records = []
     try:
         for lemma in lemmas:
             task = Task(backend.at(lemma), split, 1)
             try:
-                result = prove(task.theorem, backend=backend, policy=for_theorem(policy, task.theorem),
-                               config=search)
+                policy = for_theorem(lemma_policy(index, retrieval, sentences, lemma), task.theorem)
+                result = prove(task.theorem, backend=backend, policy=policy, config=search)
                 record = make_record(task, "proved" if result.proved else "unproved", result=result,
                                      policy=label, worker="stdlib")
             except InvalidTheoremError as exc:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from prover.retrieval.premises import Premise
+from prover.retrieval.policy import RetrievalConfig, retrieval_policy
 from prover.stdlib_bench.backend import StdlibBackend
 from prover.stdlib_bench.lemmas import StdlibLemma, prefix_premises
+from prover.tracing.coq_source import SourceSentence
 from search import SearchConfig, prove
 from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.protocols import Policy
 from search.types import ProofFinished
 
 logger = logging.getLogger(__name__)
@@ -22,7 +25,6 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
     """The result dict of one lemma: per method ``proved``, ``seconds`` and the proof or the reason. The
     retrieval method's premises (with ``premise_weight``) are the lemmas stated before it in its file."""
     theorem = backend.at(lemma)
-    premises = prefix_premises(backend.sentences, lemma) if config.retrieval.premise_weight > 0 else []
     result: dict[str, Any] = {"key": lemma.key, "unit": lemma.unit, "name": lemma.name, "line": lemma.line}
     try:
         for method in config.methods:
@@ -30,7 +32,7 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
             if method == "sauto":
                 outcome = _sauto(backend, theorem, config.budget)
             else:
-                outcome = _search(backend, theorem, _policy(method, config, index, premises), config)
+                outcome = _search(backend, theorem, _policy(method, config, index, backend, lemma), config)
             outcome["seconds"] = round(time.monotonic() - started, 2)
             result[method] = outcome
     except (BackendUnavailableError, InvalidTheoremError) as exc:  # no environment: not counted
@@ -39,14 +41,20 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
     return result
 
 
-def _policy(method: str, config: Any, index: Any, premises: list[Premise]) -> Any:
+def _policy(method: str, config: Any, index: Any, backend: StdlibBackend, lemma: StdlibLemma) -> Any:
     if method == "tactics":
         from search.backends.coq import CoqTacticPolicy
 
         return CoqTacticPolicy()
-    from prover.retrieval.policy import retrieval_policy
+    return lemma_policy(index, config.retrieval, backend.sentences, lemma)
 
-    return retrieval_policy(index, config.retrieval, "coq", premises)
+
+def lemma_policy(index: Any, retrieval: RetrievalConfig, sentences: Sequence[SourceSentence],
+                 lemma: StdlibLemma) -> Policy:
+    """The retrieval policy for ``lemma``: with ``premise_weight`` > 0 its premises are the lemmas stated
+    before it in its file (``prefix_premises``)."""
+    premises = prefix_premises(sentences, lemma) if retrieval.premise_weight > 0 else []
+    return retrieval_policy(index, retrieval, "coq", premises)
 
 
 def _search(backend: StdlibBackend, theorem: Any, policy: Any, config: Any) -> dict[str, Any]:

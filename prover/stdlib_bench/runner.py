@@ -55,7 +55,8 @@ class StdlibBenchConfig(Validated):
         ("retrieval", "sauto"), min_items=1, check=_known_methods,
         help="what attempts each lemma: retrieval, sauto, tactics")
     retrieval: RetrievalConfig = field(
-        default_factory=lambda: RetrievalConfig(tactic_list_weight=0.7),  # tuned on the valid split
+        default_factory=lambda: RetrievalConfig(tactic_list_weight=0.7, premise_weight=0.4, width=20),
+        # each chosen on the valid split (BENCHMARKS.md)
         metadata={"help": "the retrieval policy's settings"})
 
 
