@@ -63,8 +63,8 @@ class RetrievalConfig(Validated):
     premise_weight: float = setting(
         0.0, min=0, below=1,
         help="Coq: give this share of the probability to tactics that name the lemmas stated before the "
-             "theorem (its file's, or its header's) and the hint databases (prover.retrieval.premises; "
-             "0: off)")
+             "theorem in its file (the stdlib benchmark's lemmas; headers state none) and the hint "
+             "databases (prover.retrieval.premises; 0: off)")
     premises: int = setting(4, min=1, help="lemmas of the environment used per state (with premise_weight)")
     extra: tuple[str, ...] = setting(
         (), nonblank=True,
@@ -198,8 +198,8 @@ def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
 def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str,
                      premises: Sequence[Premise] = ()) -> Policy:
     """The retrieval policy over ``index`` with ``config``'s settings, mixed with the assistant's tactic
-    list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming ``premises`` (and
-    the lemmas a theorem's header states, once specialised to it) at ``premise_weight`` > 0. Raises
+    list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming ``premises`` and the
+    hint databases at ``premise_weight`` > 0. Raises
     ``InputError`` for premises with a Lean policy (their tactics are Coq's)."""
     weight = config.tactic_list_weight
     parts: list[tuple[Policy, float]] = []

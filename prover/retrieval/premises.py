@@ -1,14 +1,17 @@
-"""Tactics that use the theorem's own environment: the lemmas stated before it (in its file, or in its
-header) and the hint databases loaded there.
+"""Tactics that use the theorem's own environment: the lemmas stated before it in its file and the hint
+databases loaded there.
 
 Retrieval proposes what was done at similar states of *other* developments, so it never names a lemma of
-the file at hand, while human proofs lean on exactly those (``apply IHlemma``, ``rewrite jump_succ``,
+the file at hand, while human proofs lean on exactly those (``apply Acc_union``, ``rewrite jump_succ``,
 ``auto using Acc_union``) — what CoqHammer's premise selection supplies. This policy ranks the lemmas
 stated before the theorem by the TF-IDF similarity (scikit-learn's ``TfidfVectorizer``) of their
 statements to the goal and proposes, for the closest ones, ``apply``/``eapply``/``now apply`` and, for
-equations, ``rewrite`` both ways, plus ``auto using``/``hauto use:`` with all of them, and ``auto with *``.
+equations, ``rewrite`` both ways, plus ``auto using``/``hauto use:``/``sauto use:`` with all of them, and
+``auto with *``.
 Only names are used, never the premises' proofs, so a file's later lemmas cannot leak into an earlier one.
-Coq syntax only.
+Coq syntax only. The caller names the premises: the stdlib benchmark and the expert loop's stdlib searches
+give a lemma's file prefix (``prover.stdlib_bench.lemmas.prefix_premises``); a ``prove``/``sweep`` header
+cannot state lemmas (the header check refuses proofs), so there only the hint-database tactics come.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from prover.retrieval.state_text import parse_goal, tokens
 from search.policy_identity import code_digest, settings_digest
-from search.types import Candidate, Theorem
+from search.types import Candidate
 
 # Statement sentences that make a lemma a later proof can name.
 _STATEMENT = re.compile(
@@ -48,18 +51,6 @@ class Premise:
 
     name: str
     statement: str
-
-
-def header_premises(header: str) -> list[Premise]:
-    """The lemmas a Coq header states (``Lemma NAME ...``), in order, each statement running up to its
-    ``Proof`` or ``:=``."""
-    out = []
-    for match in _STATEMENT.finditer(header):
-        end = header.find(":=", match.end())
-        proof = header.find("Proof", match.end())
-        stop = min(x for x in (end, proof, len(header)) if x >= 0)
-        out.append(Premise(match.group(1), header[match.start():stop].strip()))
-    return out
 
 
 def statement_name(text: str) -> str | None:
@@ -92,11 +83,6 @@ class PremisePolicy:
         digest = hashlib.sha256("\n".join(f"{p.name}\t{p.statement}" for p in self.premises).encode())
         return settings_digest("premises", {"premises": digest.hexdigest(), "top": self.top,
                                             "code": code_digest("prover.retrieval.premises")})
-
-    def for_theorem(self, theorem: Theorem) -> PremisePolicy:
-        """This policy with the lemmas ``theorem``'s header states added to its premises."""
-        extra = header_premises(theorem.header) if theorem.header else []
-        return PremisePolicy([*self.premises, *extra], top=self.top) if extra else self
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         return [self._candidates(state)[:n] for state in states]

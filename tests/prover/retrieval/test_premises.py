@@ -10,9 +10,8 @@ import pytest
 from prover.retrieval import RetrievalConfig, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
 from prover.retrieval.policy import retrieval_policy
-from prover.retrieval.premises import Premise, PremisePolicy, header_premises, statement_name
+from prover.retrieval.premises import Premise, PremisePolicy, statement_name
 from prover.theorem_input import InputError
-from search.types import Theorem
 
 STATE = """1 goal
   l, m : list nat
@@ -48,20 +47,13 @@ def test_without_premises_only_the_hint_databases_are_proposed() -> None:
     assert [c.tactic for c in candidates] == ["auto with *", "eauto with *"]
 
 
-def test_the_premises_of_a_header_are_its_statements_and_name_the_fingerprint() -> None:
-    header = ("Require Import List.\n(* Lemma in_comment is text too, harmless *)\n"
-              "Lemma two : 1 + 1 = 2.\nProof. reflexivity. Qed.\n"
-              "Local Theorem three (n : nat) : n = n := eq_refl.\nDefinition MyLemma x := x.\n")
-    assert [(p.name, p.statement) for p in header_premises(header)] == [
-        ("in_comment", "Lemma in_comment is text too, harmless *)\nLemma two : 1 + 1 = 2."),
-        ("two", "Lemma two : 1 + 1 = 2."), ("three", "Local Theorem three (n : nat) : n = n")]
-    assert statement_name("  Lemma foo : True.") == "foo" and statement_name("Definition foo := 1.") is None
-    base = PremisePolicy(PREMISES)
-    theorem = Theorem("t", "Theorem t : True.", header=header)
-    specialised = base.for_theorem(theorem)
-    assert [p.name for p in specialised.premises][-2:] == ["two", "three"]
-    assert specialised.fingerprint != base.fingerprint
-    assert base.for_theorem(Theorem("t", "Theorem t : True.")) is base
+def test_statement_names_and_the_fingerprint_follows_the_premises() -> None:
+    assert statement_name("  Lemma foo : True.") == "foo"
+    assert statement_name("#[local] Theorem bar (n : nat) : n = n.") == "bar"
+    assert statement_name("Definition foo := 1.") is None and statement_name("MyLemma x : T.") is None
+    assert PremisePolicy(PREMISES).fingerprint == PremisePolicy(list(PREMISES)).fingerprint
+    assert PremisePolicy(PREMISES).fingerprint != PremisePolicy(PREMISES[:3]).fingerprint
+    assert PremisePolicy(PREMISES).fingerprint != PremisePolicy(PREMISES, top=2).fingerprint
 
 
 def test_premises_mix_into_the_retrieval_policy_at_their_share() -> None:
