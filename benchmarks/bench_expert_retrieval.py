@@ -62,7 +62,9 @@ def train_argv(args: argparse.Namespace) -> list[str]:
             "--stdlib-test-per-file", str(args.stdlib_test_per_file),
             "--stdlib-train-files", str(args.stdlib_train_files), "--stdlib-train-per-file", "1",
             "--time-limit", str(args.time_limit), "--max-expansions", str(args.max_expansions),
-            "--tactics-per-node", "16", "--tactic-timeout", "5", "--workers", str(args.workers),
+            "--tactics-per-node", str(args.tactics_per_node), "--tactic-timeout", "5",
+            "--workers", str(args.workers),
+            *(["--retrieval-premise-weight", str(args.premise_weight)] if args.premise_weight else []),
             "--data-budget-factor", str(args.data_budget_factor),
             *(["--data-tactics-per-node", str(args.data_tactics_per_node)]
               if args.data_tactics_per_node else []),
@@ -126,6 +128,9 @@ def main() -> None:
                         help="each round searches stdlib train files no earlier round searched")
     parser.add_argument("--tactic-list-weight", type=float, default=0.7)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tactics-per-node", type=int, default=16)
+    parser.add_argument("--premise-weight", type=float, default=0.0,
+                        help="premise tactics' share (the stdlib benchmark: 0.4, 20 per node)")
     parser.add_argument("--name", default=NAME, help="results file name under benchmarks/results")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
