@@ -194,3 +194,22 @@ def test_the_file_s_earlier_lemmas_are_premises_that_prove_what_search_alone_doe
     assert not results[0.0]["proved"]
     assert results[0.3]["proved"], results[0.3]
     assert any("rev'_" in tactic for tactic in results[0.3]["tactics"])
+
+
+def test_the_expert_loop_s_stdlib_searches_get_their_file_s_premises(tmp_path: Path) -> None:
+    """``prover train``'s stdlib lemmas are searched through the same ``lemma_policy``: with premise
+    tactics on, ``target`` is proved naming the file's earlier lemmas."""
+    from prover.expert.stdlib_rounds import search_file
+    from prover.retrieval import RetrievalConfig, RetrievalIndex
+    from search import SearchConfig
+
+    root = tmp_path / "theories"
+    sentences, (record, _) = traced(root, "Dev/F1.v", PREMISE_FILE)
+    lemmas, _ = file_lemmas("Dev/F1.v", sentences, record.proofs)
+    target = [lm for lm in lemmas if lm.name == "target"]
+    index = RetrievalIndex.from_pairs([("1 goal\n  ============================\n  True", "exact I")])
+    retrieval = RetrievalConfig(tactic_list_weight=0.7, premise_weight=0.3)
+    search = SearchConfig(time_limit=6.0, tactics_per_node=16)
+    (found,) = search_file("Dev/F1.v", target, str(root), index, retrieval, search, "retrieval", "test")
+    assert found["status"] == "proved", found.get("message")
+    assert any("rev'_" in tactic for tactic in found["proof"])
