@@ -2,21 +2,20 @@
 fix, ``audit_reuse=0``) against the persistent audit coqtop (``audit_reuse`` > 0), in this process, on
 the same proofs.
 
-Run: ``python benchmarks/bench_coq_verify.py [--proofs FILE] [--rows BENCH] [--limit N] [--rounds R]
-[--sweep DIR ...] [--out FILE]``. The proofs default to the 101 the whole-split miniF2F-rocq valid run
-found (``results/minif2f_rocq_valid_64x60_proofs.jsonl``: theorem name and tactics), the rows (header and
-statement) to ``../shared/benchmarks/minif2f_rocq_valid.jsonl``. Each proof is verified by both backends,
-alternately first, ``--rounds`` times; every verdict must agree (accepted or not, the same axioms). The
-header of each theorem is checked once up front, as the sweep's sessions do before any proof is verified,
-so both sides time what a sweep's verification costs.
+Run: ``python benchmarks/bench_coq_verify.py [--proofs RESULTS] [--rows BENCH] [--limit N] [--rounds R]
+[--sweep DIR ...] [--out FILE]``. The proofs are the first-attempt proofs a sweep recorded in its
+``results.jsonl``, by default the whole-split miniF2F-rocq valid run's (101 proofs,
+``runs/minif2f_rocq/valid_64x60/sweep/results.jsonl``, written by ``bench_minif2f_rocq.py``); the rows
+(header and statement) come from ``../shared/benchmarks/minif2f_rocq_valid.jsonl``. Each proof is verified
+by both backends, alternately first, ``--rounds`` times; every verdict must agree (accepted or not, the
+same axioms). The header of each theorem is checked once up front, as the sweep's sessions do before any
+proof is verified, so both sides time what a sweep's verification costs.
 
 Reported per path: wall-clock and CPU seconds per verification (mean, median; CPU counts coqc, the audit
 coqtops and any header check, which is load-insensitive where wall time is not), their ratio, and the
 persistent auditor's resident memory at the end. ``--sweep DIR`` (a sweep's results folder, repeatable)
 adds the share of its workers' wall time in tactics, verification, the policy and start-up
 (``bench_minif2f_rocq.time_shares``) and verification seconds per proved theorem.
-
-Extract the proofs of another sweep: ``--extract RESULTS.jsonl --proofs OUT.jsonl``.
 """
 
 from __future__ import annotations
@@ -46,21 +45,16 @@ from search.types import Theorem, Verdict  # noqa: E402
 
 logger = logging.getLogger("bench_coq_verify")
 
-PROOFS = ROOT / "benchmarks" / "results" / "minif2f_rocq_valid_64x60_proofs.jsonl"
+PROOFS = ROOT / "runs" / "minif2f_rocq" / "valid_64x60" / "sweep" / "results.jsonl"
 ROWS = ROOT.parent / "shared" / "benchmarks" / "minif2f_rocq_valid.jsonl"
 
 
-def extract(results: Path, out: Path) -> int:
-    """Write the first-attempt proofs of a sweep's ``results.jsonl`` as ``{"theorem", "proof"}`` lines."""
-    proved = [r for r in read_jsonl(results) if r["status"] == "proved" and r.get("attempt", 1) == 1]
-    out.write_text("".join(json.dumps({"theorem": r["theorem"], "proof": r["proof"]}) + "\n" for r in proved))
-    return len(proved)
-
-
 def load_proofs(proofs: Path, rows: Path, limit: int | None) -> list[tuple[Theorem, list[str]]]:
+    """The first-attempt proofs of a sweep's ``results.jsonl``, each with its row's theorem."""
     theorems = {item.theorem.name: item.theorem for item in load_benchmark(rows, assistant="coq")}
+    proved = [r for r in read_jsonl(proofs) if r["status"] == "proved" and r.get("attempt", 1) == 1]
     found = []
-    for entry in read_jsonl(proofs)[:limit]:
+    for entry in proved[:limit]:
         if entry["theorem"] not in theorems:
             raise SystemExit(f"{proofs}: {entry['theorem']} is not a row of {rows}")
         found.append((theorems[entry["theorem"]], list(entry["proof"])))
@@ -174,18 +168,14 @@ def sweep_figures(folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--proofs", type=Path, default=PROOFS)
+    parser.add_argument("--proofs", type=Path, default=PROOFS, help="a sweep's results.jsonl")
     parser.add_argument("--rows", type=Path, default=ROWS)
     parser.add_argument("--limit", type=int, default=None, help="only the first N proofs")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--sweep", type=Path, action="append", default=[], help="a sweep's results folder")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
-    parser.add_argument("--extract", type=Path, help="a sweep's results.jsonl: write its proofs to --proofs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.extract is not None:
-        print(f"{extract(args.extract, args.proofs)} proofs written to {args.proofs}")
-        return 0
     proofs = load_proofs(args.proofs, args.rows, args.limit)
     result = {"date": datetime.now(UTC).date().isoformat(), "machine": f"{os.uname().machine}, "
               f"{os.cpu_count()} CPUs", "load_average_at_start": os.getloadavg(), "proofs": str(args.proofs),
