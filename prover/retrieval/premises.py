@@ -62,6 +62,8 @@ def statement_name(text: str) -> str | None:
 class PremisePolicy:
     """The ``Policy`` protocol over a fixed list of premises; ``top`` premises are used per state."""
 
+    width = None
+
     def __init__(self, premises: Sequence[Premise] = (), *, top: int = 4) -> None:
         self.premises = tuple(premises)
         self.top = top
@@ -74,8 +76,6 @@ class PremisePolicy:
                 self._matrix = self._vectorizer.fit_transform([p.statement for p in self.premises])
             except ValueError:  # statements without a single token: nothing to rank
                 self._vectorizer = None
-
-    width = None
 
     @property
     def fingerprint(self) -> str:
@@ -97,8 +97,8 @@ class PremisePolicy:
         query = tuple(t for text in (goal.conclusion, *(typ for _, typ in goal.hypotheses))
                       for t in tokens(text) if t not in local)
         scores = (self._matrix @ self._vectorizer.transform([query]).T).toarray().ravel()
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], -i))
-        return [(self.premises[i], float(scores[i])) for i in order[: self.top] if scores[i] > 0]
+        order = np.lexsort((-np.arange(len(scores)), -scores))[: self.top]  # by score, then latest first
+        return [(self.premises[i], float(scores[i])) for i in order if scores[i] > 0]
 
     def _candidates(self, state: str) -> list[Candidate]:
         weights: dict[str, float] = {}

@@ -86,6 +86,8 @@ def prefix_premises(sentences: Sequence[SourceSentence], lemma: StdlibLemma) -> 
 
 
 def _statement_name(text: str) -> str | None:
+    # The benchmark's lemma selection keeps its own fixed rule (bare keywords, ``Example`` included), so
+    # that the sample stays what the published runs attempted; premises use ``statement_name``.
     match = re.match(r"(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example)\s+([A-Za-z_][\w']*)",
                      text)
     return match.group(1) if match else None
