@@ -12,6 +12,7 @@ from search.failure_scope import FailureScope
 from search.goal_key import GoalKey, goal_key
 from search.graph import Edge, Node, Outcome, SearchGraph
 from search.lean_proof import lean_by_block
+from search.minimise import Replay, minimise_proof
 from search.overlap import OverlapStats, prove_overlapped, run_search_overlapped
 from search.policy_identity import AttemptStream, fingerprint_of, for_attempt, settings_digest
 from search.priority import (
@@ -71,6 +72,7 @@ __all__ = [
     "ProofCache",
     "ProofFinished",
     "ProverError",
+    "Replay",
     "Request",
     "ScoredPath",
     "SearchConfig",
@@ -94,6 +96,7 @@ __all__ = [
     "for_attempt",
     "goal_key",
     "lean_by_block",
+    "minimise_proof",
     "node_priority",
     "priority_function",
     "priority_names",

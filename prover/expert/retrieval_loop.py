@@ -6,7 +6,8 @@ search budget (the spec's ``SearchConfig``):
 
 1. evaluates: the benchmark's held-out rows (a sweep; ``prover.expert.heldout``) and the fixed sample of
    standard-library test lemmas (``prover.expert.stdlib_rounds``). No round searches these for data;
-2. unless it is the last round: searches the benchmark's data rows (a sweep) and the sample of stdlib train
+2. unless it is the last round: searches the benchmark's data rows (a sweep; with ``minimise_proofs`` its
+   proofs are then made 1-minimal, ``prover.expert.minimised_records``) and the sample of stdlib train
    lemmas (searched with corpus r less the rows of every sampled train file, so that no lemma replays its
    own file's human proof); collects the kernel-checked proofs' pairs and preferences (``data/``, the SFT
    and DPO files of ``prover.expert.trajectories``); and grows the corpus (``growth/added.jsonl``, by the
@@ -20,6 +21,7 @@ So ``rounds = N`` evaluates corpora 0 .. N and grows N times. Run folder (``Expe
     benchmark/data.jsonl, heldout.jsonl   the benchmark's two parts
     round-00/heldout/  round-00/search/   sweeps (held-out rows; data rows)
     round-00/stdlib-test/  round-00/stdlib-train/   results.jsonl of the stdlib lemmas
+    round-00/minimised/               the data sweep's records, proofs minimised (with minimise_proofs)
     round-00/data/  round-00/growth/      the round's pairs and preferences; what corpus 1 adds
     round-00/<stage>.done.json            each stage's summary, written after its outputs
     tactic-model/  round-00/tactic-model/   the tactic model's plan and models (with --tactic-model)
@@ -44,6 +46,7 @@ from prover.expert.config import ExpertConfig
 from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, score_pairs, trivial_pairs
 from prover.expert.heldout import BenchmarkParts, split_rows, write_part
 from prover.expert.loop_config import RetrievalLoopConfig
+from prover.expert.minimised_records import MINIMISE_RULE, minimise_records
 from prover.expert.retrieval_report import RetrievalReport, write_retrieval_report
 from prover.expert.run_manifest import check_run
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
@@ -70,12 +73,14 @@ from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
 from prover.sweep.memory_budget import apply_memory_budget
+from prover.sweep.store import RESULTS_FILE
 from prover.theorem_input import InputError
 from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
 ADDED_FILE = "added.jsonl"
+MINIMISED_DIR = "minimised"  # the data sweep's records, proofs minimised (with minimise_proofs)
 TRAIN_INDEX_RULE = "corpus r less the rows of every sampled stdlib train file"
 FRESH_RULE = ("round r samples, by the sample rule, the train files that rounds 0 .. r-1 did not sample, and "
               "searches them with corpus r less those files' rows; round-NN/stdlib_train.done.json lists "
@@ -156,7 +161,8 @@ class CorpusRounds:
                            "train": lemma_keys(train), "train_index": TRAIN_INDEX_RULE}
                 | ({"train_fresh": FRESH_RULE} if self.run.loop.stdlib_train_fresh else {}),
                 "growth": {"rule": GROWTH_RULE, "drop_trivial": self.run.loop.drop_trivial,
-                           "scoring_model": self.config.base_model}} | (
+                           "scoring_model": self.config.base_model}
+                | ({"minimise": MINIMISE_RULE} if self.run.loop.minimise_proofs else {})} | (
             {} if self.search_for(data=True) == self.run.spec.search  # one budget reads as before the option
             else {"data_budget": dataclasses.asdict(self.search_for(data=True))})
 
@@ -263,8 +269,23 @@ class CorpusRounds:
 
     def sources(self, round_number: int) -> list[Path]:
         folder = round_dir(self.out, round_number)
-        return ([folder / "search"] if self.parts.data else []) + (
+        searched = folder / (MINIMISED_DIR if self.run.loop.minimise_proofs else "search")
+        return ([searched] if self.parts.data else []) + (
             [folder / "stdlib-train"] if self.train_lemmas_for(round_number) else [])
+
+    def minimise(self, round_number: int) -> dict[str, Any]:
+        """The data sweep's records with their proofs made 1-minimal (``MINIMISE_RULE``), written as a
+        results file that ``collect`` and ``grow`` read instead of the sweep's; returns the counts."""
+        folder = round_dir(self.out, round_number)
+        theorems = {item.theorem.name: item.theorem for item in self.parts.data}
+        backend = self.run.spec.backend()
+        try:
+            records, counts = minimise_records(read_records(folder / "search"), theorems, backend,
+                                               timeout=self.run.spec.search.tactic_timeout)
+        finally:
+            backend.close()
+        write_jsonl(folder / MINIMISED_DIR / RESULTS_FILE, records)
+        return dict(sorted(counts.items()))
 
     def collect(self, round_number: int) -> dict[str, Any]:
         sources = self.sources(round_number)
@@ -306,6 +327,8 @@ class CorpusRounds:
             return
         if self.parts.data:
             run_stage(folder, "search", lambda: self.sweep(round_number, "data", folder / "search"))
+        if self.parts.data and self.run.loop.minimise_proofs:
+            run_stage(folder, "minimise", lambda: self.minimise(round_number))
         if self.train_lemmas_for(round_number):
             run_stage(folder, "stdlib_train",
                       lambda: self.lemmas(round_number, "train", folder / "stdlib-train"))

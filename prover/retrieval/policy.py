@@ -9,6 +9,7 @@ their logarithms are the scores, so the engine treats them like a model's mean l
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -66,6 +67,11 @@ class RetrievalConfig(Validated):
              "theorem in its file (the stdlib benchmark's lemmas; headers state none) and the hint "
              "databases (prover.retrieval.premises; 0: off)")
     premises: int = setting(4, min=1, help="lemmas of the environment used per state (with premise_weight)")
+    library_premises: int = setting(
+        0, min=0,
+        help="Coq, with premise_weight: for a theorem under a header (prove, sweep), whose file states no "
+             "lemma, rank the lemmas the corpus proves in its corpus_split files against the goal and name "
+             "this many closest (prover.retrieval.library_premises; 0: hint databases only)")
     extra: tuple[str, ...] = setting(
         (), nonblank=True,
         help="JSONL files of more (state, tactic) pairs indexed beside the corpus: rows with `state` and "
@@ -196,10 +202,11 @@ def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
 
 
 def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str,
-                     premises: Sequence[Premise] = ()) -> Policy:
+                     premises: Sequence[Premise] | None = None) -> Policy:
     """The retrieval policy over ``index`` with ``config``'s settings, mixed with the assistant's tactic
-    list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming ``premises`` and the
-    hint databases at ``premise_weight`` > 0. Raises
+    list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming premises and the
+    hint databases at ``premise_weight`` > 0: ``premises``, the lemmas of the theorem's file, or with
+    ``None`` (a theorem under a header) the corpus's lemmas when ``library_premises`` > 0. Raises
     ``InputError`` for premises with a Lean policy (their tactics are Coq's)."""
     weight = config.tactic_list_weight
     parts: list[tuple[Policy, float]] = []
@@ -214,10 +221,28 @@ def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: 
             raise InputError("retrieval premise_weight: premise tactics are written for Coq only")
         rest = 1 - config.premise_weight
         parts = [(policy, share * rest) for policy, share in parts]
-        parts.append((PremisePolicy(premises, top=config.premises), config.premise_weight))
+        if premises is None and config.library_premises > 0:
+            premise_policy = library_policy(config.corpus, config.corpus_split, config.library_premises)
+        else:
+            premise_policy = PremisePolicy(premises or (), top=config.premises)
+        parts.append((premise_policy, config.premise_weight))
     if len(parts) == 1:
         return parts[0][0]
     return MixturePolicy(parts, width=config.width)
+
+
+@functools.lru_cache(maxsize=4)
+def library_policy(corpus: str, split: str, top: int) -> PremisePolicy:
+    """The premise policy over the lemmas of ``corpus``'s ``split`` files, built once per process (its
+    TF-IDF fit over ten thousand statements takes a second). Raises ``InputError`` naming the corpus."""
+    from prover.retrieval.library_premises import library_premises
+    from prover.theorem_input import InputError
+    from prover.tracing.dataset import DatasetError
+
+    try:
+        return PremisePolicy(library_premises(corpus, split), top=top)
+    except DatasetError as exc:
+        raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
 
 
 def tactic_list_policy(assistant: str) -> Policy:

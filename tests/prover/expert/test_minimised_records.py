@@ -1,0 +1,66 @@
+"""A round's found proofs made 1-minimal before they become data: in real Coq a detour is dropped and the
+shorter proof is verified; a shorter proof the verifier rejects, an unknown theorem or a one-step proof
+leave the record as found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prover.expert.minimised_records import minimise_records
+from prover.expert.trajectories import steps_of
+from search import Theorem
+from search.backends.coq import CoqBackend
+from tests.scripted import QED, ScriptedBackend, ScriptedEnv
+
+COQ = Theorem("add_zero", "Theorem add_zero : forall n : nat, n + 0 = n.", "Require Import Arith.")
+FOUND = ["intros n", "assert (H : 1 = 1) by reflexivity", "rewrite Nat.add_0_r", "reflexivity"]
+
+
+def record(theorem: str, proof: list[str], states: list[str]) -> dict[str, Any]:
+    trajectory = [{"state": state, "tactic": tactic, "logprob": -0.5 - depth, "depth": depth,
+                   "failed": [["lia", "No applicable tactic."]]}
+                  for depth, (state, tactic) in enumerate(zip(states, proof, strict=True))]
+    return {"theorem": theorem, "status": "proved", "proof": proof, "proof_text": "found",
+            "trajectory": trajectory, "policy": "p"}
+
+
+def test_a_detour_is_dropped_and_the_shorter_proof_is_the_verified_data() -> None:
+    backend = CoqBackend()
+    try:
+        session = backend.open(COQ)
+        states, state = [], session.initial_state()
+        for tactic in FOUND:  # the states the search saw on the found path
+            states.append(state.pp)
+            state = session.run_tactic(state, tactic)  # type: ignore[assignment]
+        session.close()
+        found = record("add_zero", FOUND, states)
+        one_step = {"theorem": "add_zero", "status": "proved", "proof": ["lia"], "trajectory": []}
+        unproved = {"theorem": "add_zero", "status": "unproved", "proof": None}
+        records, counts = minimise_records([found, one_step, unproved], {"add_zero": COQ}, backend, timeout=5)
+    finally:
+        backend.close()
+    short = records[0]
+    assert short["minimised_from"] == FOUND
+    assert len(short["proof"]) < len(FOUND) and not any("assert" in t for t in short["proof"])
+    assert short["proof"][0] == "intros n" and "Qed." in short["proof_text"]
+    assert [s["depth"] for s in short["trajectory"]] == list(range(len(short["proof"])))
+    assert short["trajectory"][0] == found["trajectory"][0]  # same state: log-prob and rejections kept
+    assert all(s["failed"] == [] for s in short["trajectory"][1:])  # the state before them changed
+    assert [pair["tactic"] for pair, _ in steps_of(short, 0)] == short["proof"]
+    assert records[1:] == [one_step, unproved]
+    assert counts == {"minimised": 1, "steps_removed": len(FOUND) - len(short["proof"]), "short": 2}
+
+
+def test_a_rejected_shorter_proof_an_unknown_theorem_and_a_minimal_proof_keep_the_record() -> None:
+    env = ScriptedEnv(root="A", moves={"A": {"skip": "A", "x": "B", "done": QED}, "B": {"y": "C"},
+                                       "C": {"fin": QED}},
+                      rejected_proofs={("done",)})
+    backend = ScriptedBackend(env)
+    detour = record("t", ["skip", "done"], ["A", "A"])
+    minimal = record("t", ["x", "y", "fin"], ["A", "B", "C"])
+    stranger = record("other", ["skip", "done"], ["A", "A"])
+    records, counts = minimise_records([detour, minimal, stranger], {"t": Theorem("t", "t")}, backend,
+                                       timeout=None)
+    assert records == [detour, minimal, stranger]
+    assert counts == {"rejected": 1, "minimal": 1, "unknown": 1}
+    assert backend.verified == [("done",)]  # ``done`` alone closes the goal, but the verifier says no
