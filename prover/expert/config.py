@@ -126,5 +126,10 @@ class ExpertConfig(Validated):
     evaluate_final: bool = setting(
         True, help="after the last round, sweep once more with the final model (it becomes the next round's "
                    "sweep if the run is continued)")
+    minimise_proofs: bool = setting(
+        False, help="make the proofs a round found 1-minimal before they become data: single steps left out "
+                    "while the rest still closes the proof, the shorter proof kept once verified "
+                    "(prover.expert.minimised_records), so detours (a `rewrite` a later `lra` did not need) "
+                    "do not join the corpus")
     filter: FilterConfig = field(default_factory=FilterConfig, metadata={"help": "tactic-level filter"})
     train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "trainer settings"})

@@ -5,6 +5,7 @@ Run folder (``ExpertConfig.out``)::
 
     run.json                      the benchmark and base model (a rerun must match them)
     round-01/sweep/               the sweep's durable results (a rerun of the stage resumes it)
+    round-01/minimised/           with ``minimise_proofs``: the sweep's records, proofs made 1-minimal
     round-01/data/                pairs.jsonl, preferences.jsonl, manifest.json
     round-01/filter/              scores.jsonl, kept.jsonl, preferences.jsonl, manifest.json
     round-01/train/               resumable checkpoints (sft/, dpo/)
@@ -29,6 +30,7 @@ from rich.console import Console
 
 from prover.expert.config import ExpertConfig
 from prover.expert.filtering import REASONS, filter_pairs
+from prover.expert.minimised_records import MINIMISED_DIR, minimise_folder
 from prover.expert.perplexity import load_scorer, log_perplexities
 from prover.expert.report import ExpertReport, collect_metrics, write_report
 from prover.expert.run_manifest import check_run as check_manifest
@@ -129,9 +131,22 @@ def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | 
             "report": str(paths["markdown"]), "evaluation": evaluation}
 
 
-def collect_stage(folder: Path, round_number: int) -> dict[str, Any]:
-    """Pairs and preferences from the round's sweep into ``data/``; return the manifest."""
-    sources = [folder / "sweep"]
+def minimise_stage(run: ExpertRun, folder: Path, spec: RunSpec) -> dict[str, Any]:
+    """The round's sweep records with their proofs made 1-minimal into ``minimised/``
+    (``prover.expert.minimised_records``); return the counts."""
+    from prover.sweep.benchmark import load_benchmark
+
+    items = load_benchmark(resolve_benchmark(run.benchmark), run.sweep.split)
+    theorems = {item.theorem.name: item.theorem for item in items}
+    backend = run.backend_factory() if run.backend_factory is not None else spec.backend()
+    return minimise_folder(folder / "sweep", folder / MINIMISED_DIR, theorems, backend,
+                           timeout=spec.search.tactic_timeout)
+
+
+def collect_stage(folder: Path, round_number: int, *, minimised: bool = False) -> dict[str, Any]:
+    """Pairs and preferences from the round's sweep (its minimised records with ``minimised``) into
+    ``data/``; return the manifest."""
+    sources = [folder / (MINIMISED_DIR if minimised else "sweep")]
     data = collect_trajectories(sources, round_number=round_number)
     return write_trajectories(data, folder / "data", round_number=round_number, sources=sources)
 
@@ -201,12 +216,15 @@ def train_stage(config: ExpertConfig, out: Path, folder: Path, round_number: int
 
 def run_round(config: ExpertConfig, run: ExpertRun, out: Path, round_number: int, base: str,
               console: Console | None) -> None:
-    """The four stages of one round, each skipped if already done."""
+    """The stages of one round, each skipped if already done."""
     folder = round_dir(out, round_number)
     current = model_for_round(out, round_number, base)
     spec = run.spec_for_round(round_number, current)
     run_stage(folder, "sweep", lambda: sweep_stage(run, folder, spec, console))
-    run_stage(folder, "collect", lambda: collect_stage(folder, round_number))
+    minimised = config.minimise_proofs
+    if minimised:
+        run_stage(folder, "minimise", lambda: minimise_stage(run, folder, spec))
+    run_stage(folder, "collect", lambda: collect_stage(folder, round_number, minimised=minimised))
     run_stage(folder, "filter", lambda: filter_stage(config, folder, round_number, current))
     run_stage(folder, "train", lambda: train_stage(config, out, folder, round_number, current, base))
 

@@ -60,11 +60,6 @@ class RetrievalLoopConfig(Validated):
         help="the data searches ask the policy for this many tactics per node (default: the budget's): a "
              "wider data search finds proofs through candidates the evaluation's width leaves out, and the "
              "grown corpus teaches the next round to rank them in")
-    minimise_proofs: bool = setting(
-        False, help="make the data searches' proofs 1-minimal before they become data: single steps left out "
-                    "while the rest still closes the proof, the shorter proof kept once verified "
-                    "(prover.expert.minimised_records), so detours (a `rewrite` a later `lra` did not need) "
-                    "do not join the corpus")
     drop_trivial: bool = setting(
         True, help="a one-step proof whose tactic the tactic list proposes at the root is counted but "
                    "not added to the corpus")

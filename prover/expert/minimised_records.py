@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from search import Backend, InvalidTheoremError, Theorem
@@ -20,10 +21,27 @@ from search.minimise import Replay, minimise_proof
 
 logger = logging.getLogger(__name__)
 
+MINIMISED_DIR = "minimised"  # a round's folder for the records with minimised proofs (beside the sweep's)
 MINIMISE_RULE = ("a proved data-search record of two or more steps is replayed with single steps left out "
                  "(front to back, until none can go); the shorter proof replaces it once the backend's "
                  "verify accepts it; round-NN/minimised/results.jsonl holds the records, "
                  "minimise.done.json the counts")
+
+
+def minimise_folder(sweep: Path, out: Path, theorems: Mapping[str, Theorem], backend: Backend, *,
+                    timeout: float | None) -> dict[str, int]:
+    """Minimise the records of the sweep results folder ``sweep`` into ``out/results.jsonl`` (what
+    ``prover.expert.trajectories`` reads like a sweep's); close ``backend``; return the counts."""
+    from prover.expert.stages import write_jsonl
+    from prover.expert.trajectories import read_records
+    from prover.sweep.store import RESULTS_FILE
+
+    try:
+        records, counts = minimise_records(read_records(sweep), theorems, backend, timeout=timeout)
+    finally:
+        backend.close()
+    write_jsonl(out / RESULTS_FILE, records)
+    return dict(sorted(counts.items()))
 
 
 def minimise_records(records: Iterable[dict[str, Any]], theorems: Mapping[str, Theorem], backend: Backend, *,

@@ -46,7 +46,7 @@ from prover.expert.config import ExpertConfig
 from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, score_pairs, trivial_pairs
 from prover.expert.heldout import BenchmarkParts, split_rows, write_part
 from prover.expert.loop_config import RetrievalLoopConfig
-from prover.expert.minimised_records import MINIMISE_RULE, minimise_records
+from prover.expert.minimised_records import MINIMISE_RULE, MINIMISED_DIR, minimise_folder
 from prover.expert.retrieval_report import RetrievalReport, write_retrieval_report
 from prover.expert.run_manifest import check_run
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
@@ -73,14 +73,12 @@ from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
 from prover.sweep.memory_budget import apply_memory_budget
-from prover.sweep.store import RESULTS_FILE
 from prover.theorem_input import InputError
 from search import SearchConfig
 
 logger = logging.getLogger(__name__)
 
 ADDED_FILE = "added.jsonl"
-MINIMISED_DIR = "minimised"  # the data sweep's records, proofs minimised (with minimise_proofs)
 TRAIN_INDEX_RULE = "corpus r less the rows of every sampled stdlib train file"
 FRESH_RULE = ("round r samples, by the sample rule, the train files that rounds 0 .. r-1 did not sample, and "
               "searches them with corpus r less those files' rows; round-NN/stdlib_train.done.json lists "
@@ -162,7 +160,7 @@ class CorpusRounds:
                 | ({"train_fresh": FRESH_RULE} if self.run.loop.stdlib_train_fresh else {}),
                 "growth": {"rule": GROWTH_RULE, "drop_trivial": self.run.loop.drop_trivial,
                            "scoring_model": self.config.base_model}
-                | ({"minimise": MINIMISE_RULE} if self.run.loop.minimise_proofs else {})} | (
+                | ({"minimise": MINIMISE_RULE} if self.config.minimise_proofs else {})} | (
             {} if self.search_for(data=True) == self.run.spec.search  # one budget reads as before the option
             else {"data_budget": dataclasses.asdict(self.search_for(data=True))})
 
@@ -269,7 +267,7 @@ class CorpusRounds:
 
     def sources(self, round_number: int) -> list[Path]:
         folder = round_dir(self.out, round_number)
-        searched = folder / (MINIMISED_DIR if self.run.loop.minimise_proofs else "search")
+        searched = folder / (MINIMISED_DIR if self.config.minimise_proofs else "search")
         return ([searched] if self.parts.data else []) + (
             [folder / "stdlib-train"] if self.train_lemmas_for(round_number) else [])
 
@@ -278,14 +276,8 @@ class CorpusRounds:
         results file that ``collect`` and ``grow`` read instead of the sweep's; returns the counts."""
         folder = round_dir(self.out, round_number)
         theorems = {item.theorem.name: item.theorem for item in self.parts.data}
-        backend = self.run.spec.backend()
-        try:
-            records, counts = minimise_records(read_records(folder / "search"), theorems, backend,
-                                               timeout=self.run.spec.search.tactic_timeout)
-        finally:
-            backend.close()
-        write_jsonl(folder / MINIMISED_DIR / RESULTS_FILE, records)
-        return dict(sorted(counts.items()))
+        return minimise_folder(folder / "search", folder / MINIMISED_DIR, theorems, self.run.spec.backend(),
+                               timeout=self.run.spec.search.tactic_timeout)
 
     def collect(self, round_number: int) -> dict[str, Any]:
         sources = self.sources(round_number)
@@ -327,7 +319,7 @@ class CorpusRounds:
             return
         if self.parts.data:
             run_stage(folder, "search", lambda: self.sweep(round_number, "data", folder / "search"))
-        if self.parts.data and self.run.loop.minimise_proofs:
+        if self.parts.data and self.config.minimise_proofs:
             run_stage(folder, "minimise", lambda: self.minimise(round_number))
         if self.train_lemmas_for(round_number):
             run_stage(folder, "stdlib_train",

@@ -3,9 +3,10 @@ proof, and a proof that does not replay gives nothing."""
 
 from __future__ import annotations
 
+from scripted import QED, Fail, ScriptedBackend, ScriptedEnv
+
 from search import Theorem
 from search.minimise import minimise_proof
-from tests.scripted import QED, Fail, ScriptedBackend, ScriptedEnv
 
 THEOREM = Theorem(name="t", statement="t")
 

@@ -4,13 +4,17 @@ leave the record as found."""
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Any
+
+from scripted import QED, MultiScriptedBackend, ScriptedBackend, ScriptedEnv
 
 from prover.expert.minimised_records import minimise_records
 from prover.expert.trajectories import steps_of
 from search import Theorem
 from search.backends.coq import CoqBackend
-from tests.scripted import QED, ScriptedBackend, ScriptedEnv
 
 COQ = Theorem("add_zero", "Theorem add_zero : forall n : nat, n + 0 = n.", "Require Import Arith.")
 FOUND = ["intros n", "assert (H : 1 = 1) by reflexivity", "rewrite Nat.add_0_r", "reflexivity"]
@@ -64,3 +68,27 @@ def test_a_rejected_shorter_proof_an_unknown_theorem_and_a_minimal_proof_keep_th
     assert records == [detour, minimal, stranger]
     assert counts == {"rejected": 1, "minimal": 1, "unknown": 1}
     assert backend.verified == [("done",)]  # ``done`` alone closes the goal, but the verifier says no
+
+
+def test_the_model_loop_s_minimise_stage_feeds_its_collect_stage(tmp_path: Path) -> None:
+    from sweep_fixtures import scripted_spec, write_benchmark
+
+    from prover.expert.loop import ExpertRun, collect_stage, minimise_stage
+    from prover.expert.trajectories import PAIRS_FILE, load_rows
+    from prover.policies.hf_policy_config import HFPolicyConfig
+    from prover.sweep import SweepConfig
+    from search import SearchConfig
+
+    env = ScriptedEnv(root="A", moves={"A": {"skip": "A'", "done": QED}, "A'": {"done": QED}})
+    bench = write_benchmark(tmp_path / "bench.jsonl", {"t": "provable"})
+    run = ExpertRun(benchmark=str(bench), spec=scripted_spec(SearchConfig(tactic_timeout=5)),
+                    model_policy=HFPolicyConfig(model="unused"), sweep=SweepConfig(),
+                    backend_factory=functools.partial(MultiScriptedBackend, {"t": env}))
+    folder = tmp_path / "round-01"
+    (folder / "sweep").mkdir(parents=True)
+    found = record("t", ["skip", "done"], ["A", "A'"])
+    (folder / "sweep" / "results.jsonl").write_text(json.dumps(found) + "\n")
+    assert minimise_stage(run, folder, run.spec) == {"minimised": 1, "steps_removed": 1}
+    manifest = collect_stage(folder, 1, minimised=True)
+    assert manifest["sources"] == [str((folder / "minimised").resolve())]
+    assert [(p["state"], p["tactic"]) for p in load_rows(folder / "data" / PAIRS_FILE)] == [("A", "done")]

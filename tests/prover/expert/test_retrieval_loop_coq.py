@@ -104,7 +104,7 @@ def test_with_minimise_proofs_the_data_comes_from_the_minimised_records(ray_clus
     # the sibling's proof has no step to spare (``apply`` does not work under the binders); the trivial
     # proof has one step: both records reach the data as found, read from the minimised folder
     counts = marker(out, 0, "minimise")
-    assert {k: v for k, v in counts.items() if k not in ("finished_at", "seconds")} == {"minimal": 1, "short": 1}
+    assert {k: counts[k] for k in counts if k not in ("finished_at", "seconds")} == {"minimal": 1, "short": 1}
     minimised = by_name(out / "round-00" / "minimised")
     assert minimised == by_name(out / "round-00" / "search")
     assert marker(out, 0, "collect")["sources"][0].endswith("round-00/minimised")
