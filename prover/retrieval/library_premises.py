@@ -41,18 +41,17 @@ def library_premises_of(rows: list[tuple[str, str, str]]) -> tuple[Premise, ...]
 
 
 @functools.lru_cache(maxsize=4)
-def library_premises(corpus: str, split: str) -> tuple[Premise, ...]:
-    """The premises of ``corpus``'s theorems in the files of ``split`` (``"all"``: every file), read once per
+def library_premises(corpus: str, units: frozenset[str] | None) -> tuple[Premise, ...]:
+    """The premises of ``corpus``'s theorems in the files ``units`` (``None``: every file), read once per
     process. Raises ``DatasetError`` for a folder that is not a dataset."""
-    from prover.retrieval.policy import corpus_units
     from prover.tracing.dataset import open_dataset
 
-    units = corpus_units(corpus, split)
     table = open_dataset(corpus).read(columns=["assistant", "file", "theorem", "step", "state_before"])
     rows = [(file, theorem, state) for assistant, file, theorem, step, state in zip(
         *(table.column(name).to_pylist() for name in ("assistant", "file", "theorem", "step",
                                                       "state_before")), strict=True)
         if assistant == "coq" and step == 0 and (units is None or file in units)]
     premises = library_premises_of(rows)
-    logger.info("library premises: %d lemmas of %s (%s files)", len(premises), corpus, split)
+    logger.info("library premises: %d lemmas of %s (%s files)", len(premises), corpus,
+                "all" if units is None else len(units))
     return premises

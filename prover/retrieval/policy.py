@@ -240,7 +240,8 @@ def library_policy(corpus: str, split: str, top: int) -> PremisePolicy:
     from prover.tracing.dataset import DatasetError
 
     try:
-        return PremisePolicy(library_premises(corpus, split), top=top)
+        units = corpus_units(corpus, split)
+        return PremisePolicy(library_premises(corpus, None if units is None else frozenset(units)), top=top)
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
 

@@ -10,7 +10,7 @@ import pytest
 from prover.retrieval import RetrievalConfig, RetrievalIndex
 from prover.retrieval.library_premises import library_premises, library_premises_of
 from prover.retrieval.mixture import MixturePolicy
-from prover.retrieval.policy import library_policy, retrieval_policy
+from prover.retrieval.policy import corpus_units, library_policy, retrieval_policy
 from prover.retrieval.premises import Premise, PremisePolicy
 from prover.stdlib_bench.split import split_of
 from prover.theorem_input import InputError
@@ -57,9 +57,11 @@ def test_a_theorem_is_one_premise_stated_as_its_first_goal_and_ambiguous_names_a
 
 def test_the_corpus_split_keeps_held_out_files_lemmas_out(tmp_path: Path) -> None:
     ds = str(corpus(tmp_path))
-    assert [p.name for p in library_premises(ds, "train")] == ["sqrt_pow2", "Rplus_comm'"]
-    assert {p.name for p in library_premises(ds, "all")} == {"sqrt_pow2", "Rplus_comm'", "sqrt_square"}
-    assert library_premises(ds, "train")[0].statement == "forall x : R, 0 <= x -> sqrt (x ^ 2) = x"
+    train = frozenset(corpus_units(ds, "train") or ())
+    assert [p.name for p in library_premises(ds, train)] == ["sqrt_pow2", "Rplus_comm'"]
+    assert {p.name for p in library_premises(ds, None)} == {"sqrt_pow2", "Rplus_comm'", "sqrt_square"}
+    assert library_premises(ds, train)[0].statement == "forall x : R, 0 <= x -> sqrt (x ^ 2) = x"
+    assert [p.name for p in library_policy(ds, "train", 4).premises] == ["sqrt_pow2", "Rplus_comm'"]
 
 
 def test_under_a_header_the_library_s_closest_lemmas_are_proposed(tmp_path: Path) -> None:
