@@ -36,6 +36,7 @@ class CorpusRound:
     corpus_pairs: int = 0  # pairs earlier rounds added: what this round's corpus holds beside the traced rows
     index_states: int | None = None
     tactic: dict[str, Any] | None = None  # the tactic model's round (``tactic_summary``), if it has one
+    minimised: dict[str, int] | None = None  # the minimise stage's counts, with --minimise-proofs
 
     def rate(self, stage: str) -> float | None:
         proved, counted = self.solved.get(stage, (0, 0))
@@ -76,6 +77,9 @@ def corpus_round(out: Path, number: int, corpus_pairs: int) -> CorpusRound:
         row.added, row.dropped = grown["added"], grown["dropped"]
     if (tactic := stage_info(folder, TACTIC_STAGE)) is not None:
         row.tactic = tactic_summary(tactic)
+    if (minimised := stage_info(folder, "minimise")) is not None:
+        row.minimised = {key: minimised.get(key, 0) for key in ("minimised", "steps_removed", "minimal",
+                                                                 "rejected", "not_replayed")}
     return row
 
 
@@ -154,10 +158,24 @@ def markdown(rows: list[CorpusRound], title: str, manifest: dict[str, Any], plot
                  dropped, "-" if row.added is None else str(row.added)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"![solve rate by round on each held-out set]({plot_name})", "",
-              f"Growth rule: {(manifest.get('growth') or {}).get('rule', '')}.", "",
+              f"Growth rule: {(manifest.get('growth') or {}).get('rule', '')}.", "", *minimise_lines(rows),
               "Per-stage details: `round-NN/<stage>.done.json`; each round's SFT/DPO data: `round-NN/data/`; "
               "the pairs it added: `round-NN/growth/`."]
     return "\n".join(lines + tactic_markdown(rows)) + "\n"
+
+
+def minimise_lines(rows: list[CorpusRound]) -> list[str]:
+    """What proof minimisation did to each round's data proofs (with --minimise-proofs; none without)."""
+    done = [row for row in rows if row.minimised is not None]
+    if not done:
+        return []
+    parts = []
+    for row in done:
+        m = row.minimised or {}
+        parts.append(f"round {row.round}: {m['minimised']} of {m['minimised'] + m['minimal']} multi-step "
+                     f"proofs shortened by {m['steps_removed']} steps ({m['rejected']} shorter proofs "
+                     f"rejected by verification, {m['not_replayed']} not replayed)")
+    return ["Proofs minimised before they became data: " + "; ".join(parts) + ".", ""]
 
 
 def tactic_markdown(rows: list[CorpusRound]) -> list[str]:
