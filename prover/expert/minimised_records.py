@@ -49,8 +49,9 @@ def minimise_records(records: Iterable[dict[str, Any]], theorems: Mapping[str, T
                      ) -> tuple[list[dict[str, Any]], Counter[str]]:
     """The records with each proof that can lose steps minimised; counts of what happened: ``minimised``,
     ``steps_removed``, ``minimal`` (no step could go), ``short`` (one step, or not proved), ``unknown`` (no
-    theorem of that name or no trajectory), ``not_replayed``, ``unopened``, ``rejected`` (the shorter
-    proof failed verification: the record is kept as found)."""
+    theorem of that name or no trajectory), ``refused`` (a tactic the backend's filter refuses: nothing
+    is sent), ``not_replayed``, ``unopened``, ``rejected`` (the shorter proof failed verification); in every
+    case but ``minimised`` the record is kept as found."""
     out: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     for record in records:
@@ -68,6 +69,12 @@ def minimise_records(records: Iterable[dict[str, Any]], theorems: Mapping[str, T
 
 def _minimised(record: dict[str, Any], proof: list[str], theorem: Theorem, backend: Backend,
                timeout: float | None, max_tactic_calls: int, counts: Counter[str]) -> dict[str, Any]:
+    refused = next(((t, why) for t in proof if (why := backend.check_tactic(t)) is not None), None)
+    if refused is not None:  # a results file is text on disk: its tactics pass the filter again
+        logger.warning("minimisation: %s's proof holds a tactic the filter refuses (%r: %s); it is kept "
+                       "as found", theorem.name, refused[0][:80], refused[1])
+        counts["refused"] += 1
+        return record
     try:
         session = backend.open(theorem)
     except InvalidTheoremError as exc:

@@ -79,7 +79,7 @@ def corpus_round(out: Path, number: int, corpus_pairs: int) -> CorpusRound:
         row.tactic = tactic_summary(tactic)
     if (minimised := stage_info(folder, "minimise")) is not None:
         row.minimised = {key: minimised.get(key, 0) for key in ("minimised", "steps_removed", "minimal",
-                                                                 "rejected", "not_replayed")}
+                                                                 "rejected", "not_replayed", "refused")}
     return row
 
 
@@ -174,7 +174,8 @@ def minimise_lines(rows: list[CorpusRound]) -> list[str]:
         m = row.minimised or {}
         parts.append(f"round {row.round}: {m['minimised']} of {m['minimised'] + m['minimal']} multi-step "
                      f"proofs shortened by {m['steps_removed']} steps ({m['rejected']} shorter proofs "
-                     f"rejected by verification, {m['not_replayed']} not replayed)")
+                     f"rejected by verification, {m['not_replayed']} not replayed, {m['refused']} refused by "
+                     "the tactic filter)")
     return ["Proofs minimised before they became data: " + "; ".join(parts) + ".", ""]
 
 

@@ -59,15 +59,17 @@ def test_a_rejected_shorter_proof_an_unknown_theorem_and_a_minimal_proof_keep_th
     env = ScriptedEnv(root="A", moves={"A": {"skip": "A", "x": "B", "done": QED}, "B": {"y": "C"},
                                        "C": {"fin": QED}},
                       rejected_proofs={("done",)})
-    backend = ScriptedBackend(env)
+    backend = ScriptedBackend(env, banned=["sorry"])
     detour = record("t", ["skip", "done"], ["A", "A"])
     minimal = record("t", ["x", "y", "fin"], ["A", "B", "C"])
     stranger = record("other", ["skip", "done"], ["A", "A"])
-    records, counts = minimise_records([detour, minimal, stranger], {"t": Theorem("t", "t")}, backend,
-                                       timeout=None)
-    assert records == [detour, minimal, stranger]
-    assert counts == {"rejected": 1, "minimal": 1, "unknown": 1}
+    tampered = record("t", ["skip", "sorry"], ["A", "A"])  # a results file edited on disk
+    records, counts = minimise_records([detour, minimal, stranger, tampered], {"t": Theorem("t", "t")},
+                                       backend, timeout=None)
+    assert records == [detour, minimal, stranger, tampered]
+    assert counts == {"rejected": 1, "minimal": 1, "unknown": 1, "refused": 1}
     assert backend.verified == [("done",)]  # ``done`` alone closes the goal, but the verifier says no
+    assert not any(tactic == "sorry" for _, tactic in env.calls)  # the refused tactic was never sent
 
 
 def test_the_model_loop_s_minimise_stage_feeds_its_collect_stage(tmp_path: Path) -> None:
