@@ -77,6 +77,11 @@ class RetrievalConfig(Validated):
         help="JSONL files of more (state, tactic) pairs indexed beside the corpus: rows with `state` and "
              "`tactic`, e.g. the pairs expert iteration's rounds added")
 
+    def cross_checks(self) -> list[str]:
+        if self.library_premises > 0 and self.premise_weight == 0:
+            return ["library_premises names lemmas in the premise tactics' share: set premise_weight > 0 too"]
+        return []
+
 
 class RetrievalPolicy:
     """Nearest-neighbour tactics from an index (the ``Policy`` protocol)."""

@@ -90,3 +90,10 @@ def test_a_corpus_that_is_no_dataset_is_a_clear_error(tmp_path: Path) -> None:
     config = RetrievalConfig(corpus=str(tmp_path / "nothing"), premise_weight=0.5, library_premises=4)
     with pytest.raises(InputError, match=r"retrieval corpus .*nothing"):
         retrieval_policy(RetrievalIndex.from_pairs([(GOAL, "intros")]), config, "coq")
+
+
+def test_library_premises_without_a_premise_share_is_a_clear_error() -> None:
+    from search.validation import ConfigError
+
+    with pytest.raises(ConfigError, match="premise_weight > 0"):
+        RetrievalConfig(library_premises=8)
