@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from prover.expert.stages import write_jsonl
+from prover.expert.trajectories import read_records
+from prover.sweep.store import RESULTS_FILE
 from search import Backend, InvalidTheoremError, Theorem
 from search.minimise import Replay, minimise_proof
 
@@ -32,10 +35,6 @@ def minimise_folder(sweep: Path, out: Path, theorems: Mapping[str, Theorem], bac
                     timeout: float | None) -> dict[str, int]:
     """Minimise the records of the sweep results folder ``sweep`` into ``out/results.jsonl`` (what
     ``prover.expert.trajectories`` reads like a sweep's); close ``backend``; return the counts."""
-    from prover.expert.stages import write_jsonl
-    from prover.expert.trajectories import read_records
-    from prover.sweep.store import RESULTS_FILE
-
     try:
         records, counts = minimise_records(read_records(sweep), theorems, backend, timeout=timeout)
     finally:
