@@ -32,50 +32,48 @@ class Replay:
     states: tuple[str, ...]
 
 
-class _Budget:
-    def __init__(self, calls: int) -> None:
-        self.left = calls
-
-
-def _replay(session: Session, tactics: Sequence[str], kept: Sequence[int], timeout: float | None,
-            budget: _Budget) -> Replay | None:
-    """Run ``tactics`` from the initial state; the replay (cut where the proof closed) or ``None``."""
-    state = session.initial_state()
-    states: list[str] = []
-    for position, tactic in enumerate(tactics):
-        if budget.left <= 0:
-            return None
-        budget.left -= 1
-        states.append(state.pp)
-        result = session.run_tactic(state, tactic, timeout=timeout)
-        if isinstance(result, ProofFinished):
-            end = position + 1
-            return Replay(tuple(tactics[:end]), tuple(kept[:end]), tuple(states))
-        if not isinstance(result, TacticState):
-            return None
-        state = result
-    return None
-
-
 def minimise_proof(session: Session, tactics: Sequence[str], *, timeout: float | None = None,
                    max_tactic_calls: int = 400) -> Replay | None:
     """The 1-minimal subsequence of ``tactics`` that still closes ``session``'s theorem, found greedily
     (front to back; at most ``max_tactic_calls`` tactics run, then the shortest proof so far is kept).
-    ``None`` when ``tactics`` itself does not close the proof in this session. ``timeout``: per tactic."""
-    budget = _Budget(max_tactic_calls)
-    best = _replay(session, list(tactics), list(range(len(tactics))), timeout, budget)
-    if best is None:
+    ``None`` when ``tactics`` itself does not close the proof in this session. ``timeout``: per tactic.
+
+    A deletion at position p runs only the steps after it, from the state the kept steps before p reach
+    (the session answers for any state it returned earlier), never the prefix again."""
+    left = max_tactic_calls
+
+    def close(start: TacticState, steps: Sequence[str]) -> list[TacticState] | None:
+        """The states before each of ``steps`` run from ``start`` up to the one that closes the proof;
+        ``None`` when no step closes it (or the budget runs out)."""
+        nonlocal left
+        state, before = start, []
+        for tactic in steps:
+            if left <= 0:
+                return None
+            left -= 1
+            before.append(state)
+            result = session.run_tactic(state, tactic, timeout=timeout)
+            if isinstance(result, ProofFinished):
+                return before
+            if not isinstance(result, TacticState):
+                return None
+            state = result
         return None
+
+    states = close(session.initial_state(), tactics)
+    if states is None:
+        return None
+    proof, kept = list(tactics[:len(states)]), list(range(len(states)))
     position = 0
-    while position < len(best.tactics) and budget.left > 0:
-        without = [*best.tactics[:position], *best.tactics[position + 1:]]
-        kept = [*best.kept[:position], *best.kept[position + 1:]]
-        shorter = _replay(session, without, kept, timeout, budget) if without else None
-        if shorter is not None:
-            best = shorter  # the same position now holds the next step
+    while position < len(proof) - 1 and left > 0:  # the last step closes the proof: it always stays
+        rest = close(states[position], proof[position + 1:])
+        if rest is not None:  # the same position now holds the next step
+            end = position + 1 + len(rest)
+            proof, kept = proof[:position] + proof[position + 1:end], kept[:position] + kept[position + 1:end]
+            states = states[:position] + rest
         else:
             position += 1
-    if budget.left <= 0:
+    if left <= 0:
         logger.info("proof minimisation of %s stopped at its budget of %d tactics",
                     session.theorem.name, max_tactic_calls)
-    return best
+    return Replay(tuple(proof), tuple(kept), tuple(state.pp for state in states))

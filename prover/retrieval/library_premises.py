@@ -13,7 +13,6 @@ the tactic then fails like any wrong candidate; it cannot prove anything false, 
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
@@ -40,10 +39,10 @@ def library_premises_of(rows: list[tuple[str, str, str]]) -> tuple[Premise, ...]
     return tuple(Premise(name, text) for name, text in statements.items() if len(files[name]) == 1)
 
 
-@functools.lru_cache(maxsize=4)
 def library_premises(corpus: str, units: frozenset[str] | None) -> tuple[Premise, ...]:
-    """The premises of ``corpus``'s theorems in the files ``units`` (``None``: every file), read once per
-    process. Raises ``DatasetError`` for a folder that is not a dataset."""
+    """The premises of ``corpus``'s theorems in the files ``units`` (``None``: every file); the policy
+    module's ``library_policy`` reads them once per process. Raises ``DatasetError`` for a folder that is
+    not a dataset."""
     from prover.tracing.dataset import open_dataset
 
     table = open_dataset(corpus).read(columns=["assistant", "file", "theorem", "step", "state_before"])
