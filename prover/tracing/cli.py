@@ -119,7 +119,14 @@ def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json
         table.add_row(f"  {status}", str(count))
     table.add_row("steps (rows)", str(summary.rows))
     table.add_row("coverage (traced / Qed+Defined)", f"{summary.coverage:.1%}")
+    if summary.failed_loads:
+        table.add_row("files whose Require/Load failed", str(summary.failed_loads))
     Console().print(table)
+    if summary.failed_loads:
+        Console(stderr=True).print(
+            f"[yellow]{summary.failed_loads} file(s) could not load what they Require[/]: their proofs that "
+            "need it failed. Give the development's load path: a _CoqProject above the files, or "
+            "--coq-coq-args '-R DIR NAME' (the units' records list each failed command).")
     if summary.skipped_reasons:
         reasons = Table(title="why proofs were skipped (most common)")
         reasons.add_column("reason")

@@ -4,10 +4,16 @@ The default corpus is the standard library whose sources Debian's ``libcoq-stdli
 ``coq``) installs beside the compiled ``.vo`` files: ``$(coqc -where)/theories``. A stdlib file is named
 by its path under ``theories/`` (``Bool/Bool.v``); its ``Require``s load the installed compiled library,
 and the prelude's own files (``Init/``) are replayed with ``-noinit``, as Coq's build compiles them.
+
+Any other development is replayed with the load path its own build uses, so that its files' short
+``Require``s of siblings (Coquelicot's ``Require Import Rcomplements.``) resolve: the ``-R``/``-Q``/``-I``
+lines of the nearest ``_CoqProject`` above the file, or, for a library installed under
+``$(coqc -where)/user-contrib/LIB`` (Debian's Coquelicot, Flocq, Interval ...), ``-R .../LIB LIB``.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -72,4 +78,42 @@ def _job(file: Path, base: Path, root: Path | None, trace: str, source: str | No
         unit = file.relative_to(root.resolve()).as_posix()
         extra = ("-noinit",) if unit.startswith("Init/") else ()
         return TraceJob(str(file), unit, source or STDLIB_SOURCE, trace, extra)
-    return TraceJob(str(file), file.relative_to(base).as_posix(), source or base.name, trace)
+    return TraceJob(str(file), file.relative_to(base).as_posix(), source or base.name, trace,
+                    load_path_args(file, root))
+
+
+def load_path_args(file: Path, stdlib: Path | None) -> tuple[str, ...]:
+    """The coqtop arguments that bind ``file``'s development to its logical name (``-R DIR NAME`` ...),
+    from the nearest ``_CoqProject`` above it or its ``user-contrib`` folder; ``()`` when neither says.
+    Raises ``TraceInputError`` for a ``_CoqProject`` that cannot be read."""
+    for folder in file.parents:
+        project = folder / "_CoqProject"
+        if project.is_file():
+            return _project_args(project)
+    if stdlib is not None:
+        contrib = stdlib.resolve().parent / "user-contrib"
+        if file.is_relative_to(contrib) and len(file.relative_to(contrib).parts) > 1:
+            library = file.relative_to(contrib).parts[0]
+            return ("-R", str(contrib / library), library)
+    return ()
+
+
+def _project_args(project: Path) -> tuple[str, ...]:
+    """``-R``/``-Q`` (folder, name) and ``-I`` (folder) options of a ``_CoqProject``, folders made
+    absolute; its other lines (file lists, ``-arg``) are not load paths and are left out."""
+    try:
+        words = shlex.split(project.read_text(encoding="utf-8"), comments=True)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TraceInputError(f"{project}: cannot be read: {exc}") from exc
+    out: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        arity = {"-R": 2, "-Q": 2, "-I": 1}.get(word, 0)
+        if arity:
+            operands = words[index + 1: index + 1 + arity]
+            if len(operands) < arity:
+                raise TraceInputError(f"{project}: {word} needs {arity} operand(s)")
+            out += [word, str((project.parent / operands[0]).resolve()), *operands[1:]]
+        index += 1 + arity
+    return tuple(out)

@@ -10,7 +10,9 @@ the same ``Set Printing Depth``, so the text a row holds is the text a policy is
 A proof's steps are kept when it ends with ``Qed``/``Defined``/``Save``; ``Admitted``/``Abort`` proofs are
 skipped and counted, and so are proofs in which a sentence failed (then ``Abort.`` leaves the proof and the
 rest of it is not sent). A statement that fails makes its proof skipped too. A sentence past its time limit
-kills coqtop: the proofs after it are ``not-reached`` and the unit says why.
+kills coqtop: the proofs after it are ``not-reached`` and the unit says why. Commands outside proofs that
+fail are kept in the unit's ``extra["failed_commands"]``; a failed ``Require`` (a development replayed
+without its load path) is also logged as a warning, since every proof that uses it then fails.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from search.validation import Validated, setting
 
 logger = logging.getLogger(__name__)
 
+MAX_FAILED_COMMANDS = 10  # failed commands outside proofs kept in a unit's record
+LOAD_COMMANDS = frozenset({"Require", "From", "Load"})
 END_OK = frozenset({"Qed", "Defined", "Save"})
 END_SKIP = {"Admitted": "admitted", "Abort": "aborted"}
 _SELECTOR = re.compile(
@@ -98,8 +102,12 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
         replay.run(sentences)
     finally:
         replay.close()
+    extra: dict[str, object] = {}
+    if replay.failed_commands:
+        extra = {"failed_commands": replay.failed_commands[:MAX_FAILED_COMMANDS],
+                 "failed_command_count": len(replay.failed_commands)}
     record = UnitRecord(job.source, job.unit, job.trace, None, len(replay.rows), tuple(replay.proofs),
-                        error=replay.error, seconds=round(time.monotonic() - started, 3))
+                        error=replay.error, seconds=round(time.monotonic() - started, 3), extra=extra)
     return record, replay.rows
 
 
@@ -124,6 +132,7 @@ class _Replay:
         self.rows: list[StepRow] = []
         self.proofs: list[ProofRecord] = []
         self.error = ""
+        self.failed_commands: list[str] = []  # "line N: sentence: error" of commands outside proofs
         self._proof: _Proof | None = None
         self._skipping = False  # inside a proof whose statement or a sentence failed: send nothing
         self._failed_statement: SourceSentence | None = None
@@ -185,12 +194,23 @@ class _Replay:
         reply, ok = self._command(sentence.text, timeout)
         self._failed_statement = None
         if not ok:
-            logger.debug("%s:%d: %s", self.job.unit, sentence.line, reply.error)
+            self._command_failed(sentence, reply.error)
             self._failed_statement = sentence
             return
         if reply.proof is not None:
             self._proof = _Proof(reply.proof, sentence.line, sentence.text)
             self._output, self._state = reply.output, None
+
+    def _command_failed(self, sentence: SourceSentence, error: str) -> None:
+        text = " ".join(sentence.text.split())
+        error = " ".join(error.split()) or "failed"
+        self.failed_commands.append(f"line {sentence.line}: {text[:80]}: {error[:200]}")
+        if sentence.first_word in LOAD_COMMANDS:
+            logger.warning("%s: line %d: %s failed: %s; the proofs that need it will fail (replay the file "
+                           "with its development's load path: a _CoqProject above it, or --coq-coq-args "
+                           "'-R DIR NAME')", self.job.unit, sentence.line, text[:80], error[:200])
+        else:
+            logger.debug("%s:%d: %s", self.job.unit, sentence.line, error)
 
     def _inside(self, sentence: SourceSentence, timeout: float) -> None:
         proof = self._proof

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import LOAD_COMMANDS, CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset, UnitRecord
 from prover.tracing.schema import StepRow
 
@@ -33,6 +33,7 @@ class TraceSummary:
     rows: int = 0
     proofs: dict[str, int] = field(default_factory=dict)  # status -> count
     skipped_reasons: dict[str, int] = field(default_factory=dict)  # first words of failures -> count
+    failed_loads: int = 0  # files in which a Require/Load outside the proofs failed
 
     @property
     def theorems(self) -> int:
@@ -48,7 +49,8 @@ class TraceSummary:
     def as_dict(self) -> dict[str, Any]:
         return {"files": self.files, "file_errors": self.file_errors, "rows": self.rows,
                 "theorems": self.theorems, "proofs": dict(self.proofs),
-                "coverage": round(self.coverage, 4), "skipped_reasons": dict(self.skipped_reasons)}
+                "coverage": round(self.coverage, 4), "skipped_reasons": dict(self.skipped_reasons),
+                "failed_loads": self.failed_loads}
 
 
 def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
@@ -60,7 +62,14 @@ def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
             if proof.status in ("failed", "not-reached"):
                 reasons[_reason(proof.detail)] += 1
     return TraceSummary(len(records), sum(1 for r in records if r.error), sum(r.rows for r in records),
-                        dict(statuses), dict(reasons.most_common(12)))
+                        dict(statuses), dict(reasons.most_common(12)),
+                        sum(1 for r in records if any(map(_is_load, r.extra.get("failed_commands", ())))))
+
+
+def _is_load(failed_command: str) -> bool:
+    """Whether a ``failed_commands`` entry (``line N: SENTENCE: error``) is a ``Require``/``Load``."""
+    sentence = failed_command.split(": ", 1)[1] if ": " in failed_command else failed_command
+    return sentence.split(" ", 1)[0] in LOAD_COMMANDS
 
 
 def _reason(detail: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from prover.cli.main import main
-from prover.tracing.coq_files import find_jobs
+from prover.tracing.coq_files import TraceInputError, find_jobs
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset
 from prover.tracing.runner import run_trace
@@ -159,3 +159,46 @@ def test_prover_trace_command_prints_a_summary_and_refuses_bad_input(
     (tmp_path / "notds" / "x.txt").write_text("x")
     assert main(["trace", str(dev), "--out", str(tmp_path / "notds")]) == 2
     assert "not a traced dataset" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_development_is_replayed_with_the_load_path_of_its_coqproject(tmp_path: Path, caplog) -> None:
+    """A sibling ``Require`` resolves through the ``_CoqProject``'s ``-R``; without one it fails, and the
+    unit's record, the summary and a warning say which command failed instead of blaming the proofs."""
+    import subprocess
+
+    dev = tmp_path / "dev"
+    write(dev, "Base.v", "Definition two := 2.\n")
+    subprocess.run(["coqc", "-R", str(dev), "Dev", str(dev / "Base.v")], check=True, capture_output=True)
+    write(dev, "Use.v",
+          "Require Import Base.\nLemma two_is : two = 2.\nProof. unfold two. reflexivity. Qed.\n")
+    [job] = find_jobs([dev / "Use.v"], trace="t")
+    assert job.extra_args == ()
+    with caplog.at_level("WARNING"):
+        record, rows = trace_coq_file(job, CoqTraceConfig())
+    assert [p.status for p in record.proofs] == ["failed"] and rows == []
+    assert record.extra["failed_commands"][0].startswith("line 1: Require Import Base.:")
+    assert "Require Import Base." in caplog.text and "load path" in caplog.text
+    from prover.tracing.runner import summarize
+    assert summarize([record]).failed_loads == 1
+
+    write(dev, "_CoqProject", "# the build's load path\n-R . Dev\nBase.v Use.v\n")
+    [job] = find_jobs([dev / "Use.v"], trace="t")
+    assert job.extra_args == ("-R", str(dev.resolve()), "Dev")
+    record, rows = trace_coq_file(job, CoqTraceConfig())
+    assert [p.status for p in record.proofs] == ["traced"] and len(rows) == 2
+    assert "failed_commands" not in record.extra
+    write(dev, "_CoqProject", "-R .\n")
+    with pytest.raises(TraceInputError, match="-R needs 2 operand"):
+        find_jobs([dev / "Use.v"], trace="t")
+
+
+def test_an_installed_library_is_bound_to_its_logical_name(tmp_path: Path) -> None:
+    from prover.tracing.coq_files import load_path_args
+
+    where = tmp_path / "lib" / "coq"
+    write(where / "user-contrib" / "Lib" / "sub", "X.v", "")
+    (where / "theories").mkdir()
+    file = where / "user-contrib" / "Lib" / "sub" / "X.v"
+    assert load_path_args(file, where / "theories") == ("-R", str(where / "user-contrib" / "Lib"), "Lib")
+    assert load_path_args(tmp_path / "elsewhere.v", where / "theories") == ()
+    assert load_path_args(file, None) == ()
