@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from search.backends.coq.axioms import LIBRARY_AXIOMS
@@ -19,7 +20,8 @@ class CoqBackendConfig(Validated):
 
     config_name = "Coq backend configuration"
 
-    coqtop: str = setting("coqtop", nonblank=True, help="the coqtop executable (a name on PATH or a path)")
+    coqtop: str = setting("coqtop", nonblank=True, help="the coqtop executable (a name on PATH or a path; a "
+                                                        "relative path is made absolute: Coq runs elsewhere)")
     coqc: str = setting("coqc", nonblank=True, help="the coqc executable used to verify whole proofs")
     coq_args: tuple[str, ...] = setting(
         (), nonblank=True,
@@ -71,3 +73,11 @@ class CoqBackendConfig(Validated):
         64, min=0, help="compiled proofs one persistent audit coqtop checks before it is replaced (it keeps "
                         "the libraries loaded and goes back to its state after them after each proof); 0: a "
                         "fresh audit coqtop for every proof")
+
+    def __post_init__(self) -> None:
+        # coqtop runs in its own directory, where a path relative to the caller's names nothing
+        for name in ("coqtop", "coqc"):
+            value = getattr(self, name)
+            if isinstance(value, str) and os.sep in value and not os.path.isabs(value):
+                object.__setattr__(self, name, os.path.abspath(value))
+        super().__post_init__()

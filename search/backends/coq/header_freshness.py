@@ -6,9 +6,13 @@ each header sentence runs, the names it declares (``header_names``) are looked u
 environment built so far (the header's ``Require``s included):
 
 - a term name it declares (constant, inductive, constructor, field, eliminator, abbreviation) that
-  already names an object reachable by that short name is a *shadow*; a statement that uses a shadow is
-  refused (``check_statement``). A helper that shadows a library name no statement mentions, such as a
-  benchmark header's own ``fact``, changes no statement's meaning and is allowed;
+  already names an object reachable by that short name is a *shadow*, unless the header's object is
+  convertible with the one it hides (a benchmark header's own ``fact``, written as the library writes
+  it: ``eq_refl : @fact = @Coq.Arith.Factorial.fact`` type-checks, so it means the same). A name the
+  header declares with a sentence that mentions a shadow is a shadow too (``Definition myF := False.``
+  after ``Definition False := True.``, or ``Notation succ := S.``). A statement that uses a shadow is
+  refused (``check_statement``); a helper that shadows a library name no statement reaches changes no
+  statement's meaning and is allowed;
 - a module name it declares that already names a reachable module refuses the header
   (``Module Nat := ...``);
 - a notation that adds a symbol or keyword Coq already reads refuses the header: a core token (``:``,
@@ -107,8 +111,9 @@ def load_header(top: CoqTop, theorem: Theorem, config: CoqBackendConfig) -> Shad
     timeout = config.start_timeout
     shadows: dict[str, str] = {}
     for sentence in header_sentences(theorem.header):
+        hidden: dict[str, str] = {}
         try:
-            reason = _census(top, sentence, shadows, timeout)
+            reason = _census(top, sentence, shadows, hidden, timeout)
         except _QueryFailed as exc:
             reason = str(exc)
         if reason is not None:
@@ -119,6 +124,9 @@ def load_header(top: CoqTop, theorem: Theorem, config: CoqBackendConfig) -> Shad
             raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r}: {reply.error}")
         if reply.proof is not None:
             raise InvalidTheoremError(theorem.name, f"header sentence {sentence!r} opened a proof")
+        for name, owner in hidden.items():
+            if not _same_object(top, name, owner, timeout):
+                shadows[name] = f"redefines {name!r}, which already names {owner}"
     _memory.remember(top, _key(theorem.header, config), shadows)
     return shadows
 
@@ -129,8 +137,8 @@ def check_statement(theorem: Theorem, shadows: Shadows) -> None:
     if used:
         name = used[0]
         raise InvalidTheoremError(
-            theorem.name, f"the header redefines {name!r}, which already names {shadows[name]}, and the "
-                          f"statement uses {name!r}: it would not mean what it says")
+            theorem.name, f"the header {shadows[name]}, and the statement uses {name!r}: it would not mean "
+                          "what it says")
 
 
 def check_opened_on(top: CoqTop, theorem: Theorem) -> None:
@@ -173,14 +181,19 @@ def check_header_statement(theorem: Theorem, config: CoqBackendConfig, cwd: str)
     check_statement(theorem, shadows)
 
 
-def _census(top: CoqTop, sentence: str, shadows: dict[str, str], timeout: float) -> str | None:
-    """Before ``sentence`` runs: add the term names it would shadow to ``shadows``; return why it must
-    be refused (a module or notation that hides something), or ``None``."""
+def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[str, str],
+            timeout: float) -> str | None:
+    """Before ``sentence`` runs: put the term names it declares that hide a reachable object into
+    ``hidden`` (name -> that object), and those it defines with an earlier shadow into ``shadows``;
+    return why it must be refused (a module or notation that hides something), or ``None``."""
     names = declared(sentence)
+    used = sorted(identifiers(sentence) & set(shadows) - set(names.terms))
     for name in names.terms:
+        if used:
+            shadows[name] = f"defines {name!r} with {used[0]!r}, which it {shadows[used[0]]}"
         owner = _reachable(_locate(top, name, timeout), modules=False)
         if owner is not None:
-            shadows[name] = owner
+            hidden[name] = owner
     for name in names.modules:
         if owner := _reachable(_locate(top, name, timeout), modules=True):
             return f"module {name!r} already names {owner}"
@@ -192,6 +205,17 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], timeout: float)
         if _IDENT.fullmatch(terminal) and not _locate(top, terminal, timeout).strip().startswith("No object"):
             return f"the notation makes {terminal!r}, which already names something, a keyword"
     return None
+
+
+def _same_object(top: CoqTop, name: str, owner: str, timeout: float) -> bool:
+    """Whether the header's ``name`` is convertible with ``owner`` (a ``Locate`` entry such as ``Constant
+    Coq.Arith.Factorial.fact``), the object it hides: then it means the same and hides nothing."""
+    parts = owner.split()
+    if len(parts) < 2 or not re.fullmatch(r"[\w'.]+", parts[1]):
+        return False
+    before = top.state_id
+    reply = top.command(f"Check (eq_refl : @{name} = @{parts[1]}).", timeout)
+    return reply.state_id != before and reply.error is None
 
 
 def _locate(top: CoqTop, name: str, timeout: float) -> str:

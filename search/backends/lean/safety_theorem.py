@@ -11,8 +11,8 @@ written, no trailing comment). No second command anywhere (another declaration, 
 ``#eval``, ``attribute``, ``end``, a ``#`` word at column 0 ...), no ``import``.
 
 **Header**: imports only at its start; then ordinary commands that cannot change what a statement's
-words mean (``open`` — not ``open … renaming`` —, ``namespace``/``section``/``end``, ``noncomputable
-section``, ``universe``, auxiliary ``def``/``abbrev``/``lemma``/``theorem`` with their proofs), but no
+words mean (``open`` — not ``open … renaming`` —, ``section``/``end``, ``noncomputable section``,
+``universe``, auxiliary ``def``/``abbrev``/``lemma``/``theorem`` with their proofs, under plain names), but no
 ``axiom``, no ``#`` command, and ``set_option NAME VALUE`` (never ``… in``) only for options on the
 allow-list (``maxHeartbeats``, ``checkBinderAnnotations``, ``exponentiation.threshold``, ``linter.*``,
 ``pp.*``...; ``debug.*``, ``compiler.*`` and any ``*kernel*`` option are refused by name). Refused because
@@ -20,7 +20,10 @@ they change what a statement means (``HEADER_REFUSED_WORDS``): ``variable`` (an 
 as ``[Fact False]`` joins every later theorem; with ``include`` any hypothesis does), ``include``/``omit``,
 ``notation`` and the other syntax commands (``notation "False" => True``), ``local``/``scoped`` (local
 notations and instances), ``instance`` (``instance : Add ℕ := ⟨Nat.mul⟩`` changes ``+``), ``attribute``,
-``export``, ``deriving``, ``renaming`` and attributes ``@[…]``. No benchmark header uses any of them.
+``export``, ``deriving``, ``renaming`` and attributes ``@[…]``; and ``namespace`` and dotted or
+``_root_`` declaration names (``namespace Foo`` + ``def False := True`` makes ``False`` in a statement mean
+``Foo.False``, since Lean prefers the innermost namespace; ``def Foo.False`` + ``open Foo`` is the same
+trick one step away). No benchmark header uses any of them.
 
 **Both**: no ``sorry``/``admit``, native evaluation, code execution, macros/elaborators/syntax,
 ``unsafe``/``implemented_by``/``extern``, IO or metaprogramming (``safety_words.code_word_problem``),
@@ -54,8 +57,9 @@ HEADER_REFUSED_WORDS = frozenset({
     "variable", "variables", "include", "omit", "notation", "infix", "infixl", "infixr", "prefix",
     "postfix", "local", "scoped", "instance", "attribute", "export", "deriving", "renaming", "class",
     "macro", "macro_rules", "syntax", "elab", "elab_rules", "declare_syntax_cat", "binder_predicate",
-    "unif_hint", "opaque",
+    "unif_hint", "opaque", "namespace",
 })
+_HEADER_DECLARATIONS = frozenset({"def", "abbrev", "lemma", "theorem", "structure", "inductive"})
 MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec"})
 _SECOND_COMMAND = (DECLARATION_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS) - {"open"}
 
@@ -133,6 +137,11 @@ def _meaning_problem(tokens: list[Token], index: int) -> str | None:
         return None  # `open scoped X` opens a library namespace's own notations
     if word in HEADER_REFUSED_WORDS:
         return f"meaning: `{word}` on line {token.line + 1} could change what the statement means"
+    if word in _HEADER_DECLARATIONS and index + 1 < len(tokens):
+        name = tokens[index + 1].text
+        if "." in name or name.startswith("_root_"):
+            return (f"meaning: `{word} {name}` on line {token.line + 1} declares into a namespace, where it "
+                    "can hide a library name; header declarations take plain names")
     if word == "set_option" and index + 3 < len(tokens) and token_word(tokens[index + 3]) == "in":
         return f"set_option: `set_option … in` on line {token.line + 1} (a header sets options plainly)"
     return None

@@ -84,6 +84,23 @@ def test_a_missing_coqtop_is_not_retried() -> None:
         CoqSession(ADD_0, CoqBackendConfig(coqtop="/nonexistent/coqtop", start_backoff=30))
 
 
+def test_a_relative_coqtop_path_names_the_caller_s_file(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """coqtop runs in a directory of its own: ``./bin/coqtop`` must still be the caller's ``./bin/coqtop``,
+    not a program that is not there (once: exit 127, reported as a coqtop dying at start)."""
+    import shutil
+
+    (tmp_path / "bin").mkdir()
+    for program in ("coqtop", "coqc"):
+        (tmp_path / "bin" / program).symlink_to(shutil.which(program))
+    monkeypatch.chdir(tmp_path)
+    config = CoqBackendConfig(coqtop="./bin/coqtop", coqc="bin/coqc", start_attempts=1)
+    assert config.coqtop == str(tmp_path / "bin" / "coqtop") and config.coqc == str(tmp_path / "bin" / "coqc")
+    backend = RecordingBackend(config)
+    result = prove(ADD_0, backend=backend, policy=FixedPolicy(TACTICS), config=SEARCH)
+    assert_verified_proof(result, backend, ADD_0)
+
+
 def test_search_survives_coqtop_dying_at_start_and_at_every_restart(tmp_path: Path) -> None:
     """coqtop dies at its first start, then is killed mid-search twice, and each replacement dies at its
     first start too."""

@@ -29,6 +29,15 @@ SHADOWING = [
      ["intros x", "reflexivity"], "'Rplus'"),
     (Theorem("t", "Theorem t : le 2 1.", "(* a comment *)\nNotation le x y := (y <= x)."),
      ["auto"], "'le'"),
+    # the shadow reached through another header name (issue 11's attack, moved one step away)
+    (Theorem("f", "Theorem f : myF.", "Definition False := True.\nDefinition myF := False."), ["exact I"],
+     "'myF'"),
+    (Theorem("s", "Theorem s : forall n, n = succ n.",
+             "Definition S (n : nat) : nat := n.\nNotation succ := S."),
+     ["intros n", "reflexivity"], "'succ'"),
+    (Theorem("b", "Theorem b : forall x : mynat, x = true \\/ x = false.",
+             "Definition nat := bool.\nDefinition mynat := nat."),
+     ["intros x", "destruct x; auto"], "'mynat'"),
 ]
 REFUSED_HEADERS = [
     (Theorem("m", "Theorem m : Nat.add 1 1 = 1.", "Module Nat := Coq.Init.Nat."), "module 'Nat'"),
@@ -71,7 +80,9 @@ def test_verification_checks_the_header_even_in_a_fresh_process() -> None:
     assert not verdict.ok and "'False'" in verdict.messages[0]
 
 
-def test_a_helper_that_shadows_a_name_the_statement_never_uses_is_fine(backend: CoqBackend) -> None:
+def test_a_helper_that_means_what_the_library_s_name_means_is_fine(backend: CoqBackend) -> None:
+    """A benchmark header's own ``fact``, written as the library writes it, is convertible with the name it
+    hides: statements may use it, directly or through the header's other definitions."""
     header = ("Require Import Arith.\n(* the benchmark's own factorial *)\n"
               "Fixpoint fact (n : nat) : nat := match n with 0 => 1 | S m => S m * fact m end.\n"
               "Definition fact3 := fact 3.")
@@ -80,9 +91,22 @@ def test_a_helper_that_shadows_a_name_the_statement_never_uses_is_fine(backend: 
     verdict = backend.verify(fine, ["reflexivity"])
     assert verdict.ok, verdict.messages
     assert "(*" not in verdict.proof_text and "Fixpoint fact" in verdict.proof_text
-    # the same header, pooled, then a statement that names the shadowing `fact`: refused
-    with pytest.raises(InvalidTheoremError, match="'fact'"):
-        backend.open(Theorem("uses", "Theorem uses : fact 3 = 6.", header))
+    backend.open(Theorem("uses", "Theorem uses : fact 3 = 6.", header)).close()
+
+
+def test_a_shadow_reached_through_another_header_name_is_refused(backend: CoqBackend) -> None:
+    """A different ``fact`` hides the library's: a statement may not reach it directly, nor through a
+    definition or an abbreviation that mentions it; a helper that no statement reaches stays fine."""
+    header = ("Require Import Arith.\n"
+              "Fixpoint fact (n : nat) : nat := match n with 0 => 0 | S m => S m + fact m end.\n"
+              "Definition fact3 := fact 3.\nNotation f3 := fact3.\nDefinition unrelated := 3.")
+    for statement, name in (("fact 3 = 6", "'fact'"), ("fact3 = 6", "'fact3'"), ("f3 = 6", "'f3'")):
+        theorem = Theorem("t", f"Theorem t : {statement}.", header)
+        with pytest.raises(InvalidTheoremError, match=name) as caught:
+            backend.open(theorem)
+        assert "would not mean what it says" in caught.value.reason and "'fact'" in caught.value.reason
+        assert not backend.verify(theorem, ["reflexivity"]).ok
+    backend.open(Theorem("u", "Theorem u : unrelated = 3.", header)).close()
 
 
 def test_fresh_definitions_notations_and_module_instances_work(backend: CoqBackend) -> None:

@@ -158,12 +158,16 @@ ADVERSARIAL_HEADERS = [
     ("import Mathlib\nomit h in\nlemma l : 1 = 1 := rfl", "meaning"),
     ("import Mathlib\nmacro \"False\" : term => `(True)", "runs code"),
     ("import Mathlib\ndef f := 1\u0007", "control"),
+    # a name that hides a library name from inside a namespace (Lean prefers the innermost one)
+    ("import Mathlib\nnamespace Foo\ndef False := True", "meaning"),
+    ("import Mathlib\ndef Foo.False : Prop := True\nopen Foo", "namespace"),
+    ("import Mathlib\nabbrev _root_.Nat.Prime (n : ℕ) : Prop := True", "namespace"),
 ]
 
 BENIGN_HEADERS = [
     "", "import Mathlib",
     "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n",
-    "import Mathlib\nopen scoped BigOperators\nnoncomputable section\nnamespace Foo\nend Foo\n",
+    "import Mathlib\nopen scoped BigOperators\nnoncomputable section\nsection Foo\nend Foo\n",
     "import Mathlib\nuniverse u\n",
     "import Mathlib\n/-- doc -/\ndef f (x : ℕ) : ℕ := x + 1\nlemma f_pos (x : ℕ) : 0 < f x := by simp [f]\n",
     "import Mathlib\nabbrev I : Set ℝ := Set.Icc 0 1\nset_option linter.unusedVariables false\n",
