@@ -7,7 +7,9 @@
   counting handler records them per endpoint, and ``RetryLog.summary()`` gives one line per endpoint
   with the count and the last error, which ``prover`` prints when the command ends. Retries recognised:
   huggingface_hub's HTTP retries, LeanDojo's (forwarded from loguru by the LeanDojo backend, at DEBUG),
-  and the project's own endpoint retries (``planner.endpoint``, records carrying ``retry_endpoint``).
+  urllib3's (PyGithub's ``GithubRetry`` under LeanDojo, whose messages name the path but not the host:
+  GitHub's API is the host PyGithub talks to), and the project's own endpoint retries
+  (``planner.endpoint``, records carrying ``retry_endpoint``).
 - Ray's notice that it enabled token authentication for the local cluster it starts is expected (the
   sweep keeps that default: only holders of ``~/.ray/auth_token`` can use the cluster) and is logged at
   INFO instead of as a warning on every sweep. ``RAY_AUTH_MODE=disabled`` opts out, as Ray says; a
@@ -33,6 +35,9 @@ _HUB_FAILURE = re.compile(r"'(?P<error>.*)' thrown while requesting (?P<method>[
 _HUB_RETRY = re.compile(r"^Retrying in [\d.]+s \[Retry \d+/\d+\]")
 _DOJO_RETRY = re.compile(
     r"^(?:Request to (?P<url>\S+)|url_to_repo\(\"(?P<repo>[^\"]+)\"\)) failed\. Retrying")
+_URLLIB3_RETRY = re.compile(r"^Retrying \((?P<policy>\w+)\(.*?\)\) after connection broken by "
+                            r"'(?P<error>.*)': (?P<path>\S*)\s*$", re.DOTALL)
+GITHUB_API = "https://api.github.com"
 RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
 RAY_TOKEN_NOTICE = "Token authentication is enabled for this Ray cluster"
 
@@ -61,6 +66,11 @@ def retry_of(record: logging.LogRecord) -> tuple[str, str | None] | None:
             return _endpoint(failure["url"]), f"{failure['error']} ({failure['method']} {failure['url']})"
         if _HUB_RETRY.match(message):
             return "", None
+    elif record.name.startswith("urllib3"):
+        match = _URLLIB3_RETRY.match(record.getMessage())
+        if match is not None:
+            endpoint = GITHUB_API if match["policy"] == "GithubRetry" else f"{match['policy']} requests"
+            return endpoint, f"{match['error'][:200]} ({match['path']})"
     elif record.name.startswith("lean_dojo"):
         match = _DOJO_RETRY.match(record.getMessage())
         if match is not None:

@@ -231,13 +231,13 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
     finished |= {r["theorem"] for r in store.records
                  if r["attempt"] >= config.attempts and r["status"] != "error"}
     started, done_now = time.monotonic(), 0
-    progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+    progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("done ·"),
                         TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
                         console=console or Console(stderr=True), disable=console is None)
 
     def status(running: int) -> str:
         rate = done_now / max(time.monotonic() - started, 1e-9) * 60
-        return f"solved {len(proved)}/{len(finished)} tried, {running} running, {rate:.1f} attempts/min"
+        return f"{len(proved)} proved of {len(finished)}, {running} running, {rate:.1f} attempts/min"
 
     with progress:
         bar = progress.add_task("sweep", total=len(items), completed=len(finished), status=status(0))
