@@ -5,6 +5,7 @@ Every failure is an ``InputError`` that names the file, line and theorem concern
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -216,9 +217,13 @@ def jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
 def theorem_from_jsonl(path: Path, name: str, assistant: str | None = None) -> Theorem:
     """Theorem ``name`` of a benchmark file, read for ``assistant`` (``theorem_from_row``); the whole file
     is read, so a broken line anywhere in it is an error here as in a sweep."""
-    found = [(number, row) for number, row in jsonl_rows(path) if row.get("name") == name]
+    rows = jsonl_rows(path)
+    found = [(number, row) for number, row in rows if row.get("name") == name]
     if not found:
-        raise InputError(f"{path}: no row named {name!r}")
+        names = [str(row["name"]) for _, row in rows if isinstance(row.get("name"), str)]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise InputError(f"{path}: no row named {name!r}{hint}")
     number, row = found[0]
     return theorem_from_row(row, f"{path}:{number}", assistant)
 

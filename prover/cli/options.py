@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import re
 import shlex
 import sys
 import types
@@ -35,6 +36,12 @@ class ProverArgumentParser(argparse.ArgumentParser):
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
         namespace, extras = self.parse_known_args(args, namespace)
+        # an unknown option's value lands in extras too, or, worse, in a positional (the statement):
+        # name the options alone, so the message does not quote a theorem as an argument
+        options = [e for e in extras if e.startswith("--")]
+        if options:
+            self._chosen(namespace).error(f"unrecognized option{'s' if len(options) > 1 else ''}: "
+                                          + shlex.join(options))
         if extras:
             self._chosen(namespace).error("unrecognized arguments: " + shlex.join(extras))
         return namespace
@@ -80,7 +87,11 @@ class ProverArgumentParser(argparse.ArgumentParser):
         sys.exit(2)
 
     def _suggestion(self, message: str) -> str:
-        if not message.startswith("unrecognized arguments:"):
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice is not None:
+            close = difflib.get_close_matches(choice[1], re.findall(r"'([^']*)'", choice[2]), n=1, cutoff=0.6)
+            return f" (did you mean {close[0]}?)" if close else ""
+        if not message.startswith("unrecognized "):
             return ""
         known = list(self._option_string_actions)
         close = []

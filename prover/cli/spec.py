@@ -192,8 +192,12 @@ def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
     if kind == "openai":
         from prover.policies.openai_policy import OpenAIPolicyConfig
 
-        return PolicySpec("openai", assistant, endpoint=config_from_args(OpenAIPolicyConfig, args,
-                                                                          prefix="openai"))
+        endpoint = config_from_args(OpenAIPolicyConfig, args, prefix="openai")
+        if assistant != "lean" and endpoint.model == OpenAIPolicyConfig().model:
+            logger.warning("--policy openai asks the endpoint for %s, a Lean step prover, on a %s backend: "
+                           "give --openai-model a step prover trained for it", endpoint.model,
+                           assistant.capitalize())
+        return PolicySpec("openai", assistant, endpoint=endpoint)
     if kind == "retrieval":
         return PolicySpec("retrieval", assistant, retrieval=retrieval_config(args))
     model = config_from_args(HFPolicyConfig, args, prefix="model")

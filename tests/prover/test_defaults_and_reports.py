@@ -39,6 +39,15 @@ def test_a_lean_model_asked_for_coq_is_named(caplog: pytest.LogCaptureFixture) -
     with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
         spec = policy_spec(_args("prove", "--backend", "coq", "--policy", "model", "x"), "coq")
     assert spec.kind == "model" and "a Lean step prover" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
+        spec = policy_spec(_args("prove", "--backend", "coq", "--policy", "openai", "x"), "coq")
+    assert spec.kind == "openai" and "a Lean step prover" in caplog.text and "--openai-model" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
+        policy_spec(_args("prove", "--backend", "coq", "--policy", "openai", "--openai-model", "sp", "x"),
+                    "coq")
+    assert caplog.text == ""
 
 
 def test_prove_has_a_short_default_budget_sweeps_keep_bfs_provers() -> None:

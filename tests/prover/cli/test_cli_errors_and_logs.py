@@ -4,6 +4,7 @@ summarised per endpoint, Ray's start-up notice."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
@@ -28,7 +29,7 @@ def test_a_mistyped_flag_is_one_usage_line_and_the_error(capsys: pytest.CaptureF
     err = capsys.readouterr().err.strip().splitlines()
     assert info.value.code == 2 and len(err) == 2
     assert err[0].startswith("usage: prover prove [options] [statement]")
-    assert "unrecognized arguments: --max-expansion" in err[1] and "did you mean --max-expansions?" in err[1]
+    assert err[1].endswith("error: unrecognized option: --max-expansion (did you mean --max-expansions?)")
 
 
 def test_abbreviated_flags_are_refused_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,7 +38,11 @@ def test_abbreviated_flags_are_refused_everywhere(capsys: pytest.CaptureFixture[
     assert len(parsers) >= 6 and all(not p.allow_abbrev for p in parsers)
     with pytest.raises(SystemExit):
         main(["sweep", "coq_basic", "--max-expansion", "3"])
-    assert "unrecognized arguments: --max-expansion 3" in capsys.readouterr().err
+    assert "unrecognized option: --max-expansion (did you mean" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["prove", "--backend", "coq", "--max-expansion", "3", "Theorem t : 1 = 1.", "extra"])
+    err = capsys.readouterr().err
+    assert "unrecognized option: --max-expansion (" in err and "Theorem" not in err
     with pytest.raises(SystemExit):
         main(["prove", "--backend", "coqq", "x"])
     err = capsys.readouterr().err.splitlines()
@@ -119,3 +124,17 @@ def test_rays_token_notice_is_an_info_line(capsys: pytest.CaptureFixture[str]) -
     assert not ray_logger.filter(notice)  # Ray's own notice is not shown (Ray's handler or ours)
     assert ray_logger.filter(disabled)  # a real warning stays one
     assert "local cluster with token authentication" in capsys.readouterr().err  # ours, at INFO (-v)
+
+
+def test_a_mistyped_command_or_row_name_gets_the_closest_one(tmp_path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["repot", "x"])
+    err = capsys.readouterr().err.splitlines()
+    assert info.value.code == 2 and len(err) == 2 and err[1].endswith("(did you mean report?)")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"name": n, "header": "", "statement": f"Theorem {n} : True."}) + "\n"
+                            for n in ("amc12a_2020_p21", "mathd_algebra_11")))
+    code = main(["prove", "--backend", "coq", "--file", str(rows), "--name", "amc12a_2020p21"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "no row named 'amc12a_2020p21' (did you mean 'amc12a_2020_p21'?)" in err
