@@ -11,7 +11,8 @@ nesting-, string-aware lexer) and every sentence must be one of:
 - ``Definition``, ``Fixpoint``, ``CoFixpoint``, ``Inductive``, ``CoInductive``, ``Variant``, ``Record``,
   ``Structure`` with a body, ``Notation``, ``Infix``, ``Module M := F(X).`` (optionally ``Local`` or
   ``#[local]``/``#[global]``/``#[export]``);
-- ``Set``/``Unset`` of an option that does not touch the logic (``SAFE_OPTIONS``).
+- ``Set``/``Unset`` of an option that does not touch the logic (``SAFE_OPTIONS``), ``Set Warnings "..."``
+  and ``Set Bullet Behavior "..."``.
 
 Everything else is refused, in particular ``Axiom``, ``Parameter``, ``Hypothesis``, ``Variable``,
 ``Conjecture``, ``Admitted``, ``Unset Guard Checking`` / ``Universe Checking`` / ``Positivity Checking``,
@@ -65,6 +66,8 @@ _FORMS = {
     "notation": re.compile(rf'{_LOCALITY}(?:Notation (?:"[^"\n]*"|{_IDENT})|Infix "[^"\n]*") .*:= ?.*\.'),
     "module": re.compile(rf"Module {_IDENT} ?:= ?{_QUALID}(?: ?\(? ?{_QUALID} ?\)?)*\."),
     "option": re.compile(rf"{_LOCALITY}(?:Set|Unset) (?P<option>[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)*)\."),
+    # which warnings Coq prints, and how bullets structure a proof: nothing a statement or kernel reads
+    "setting": re.compile(rf'{_LOCALITY}Set (?:Warnings|Bullet Behavior) "[\w+,\- ]*"\.'),
 }
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _ASSUMPTION = re.compile(rf"{_LOCALITY}(?P<word>{'|'.join(sorted(ASSUMPTION_COMMANDS))})\b")

@@ -73,6 +73,7 @@ def test_unlexable_headers(text: str) -> None:
     "Variant sign := Pos | Neg.",
     "CoFixpoint ones : Stream nat := Cons 1 ones.",
     "Declare Scope my_scope.",
+    'Set Warnings "-notation-overridden,-parsing".\nSet Bullet Behavior "Strict Subproofs".',
 ])
 def test_accepted_headers(header: str) -> None:
     assert check_header(header) is None
@@ -89,6 +90,8 @@ def test_accepted_headers(header: str) -> None:
     ("Unset Positivity Checking.", "not allowed"),
     ("Local Unset Guard Checking.", "not allowed"),
     ("Set Nested Proofs Allowed.", "not allowed"),
+    ('Set Warnings "-x". Unset Guard Checking.', "not allowed"),
+    ('Set Printing Depth "3".', "not allowed"),
     ("#[bypass_check(guard)] Fixpoint f (n : nat) : nat := f n.", "not allowed"),
     ("Declare ML Module \"evil_plugin\".", "not allowed"),
     ("Load \"/tmp/evil.v\".", "not allowed"),
