@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import write_text_atomic
 from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
 from prover.stdlib_bench.split import split_of
@@ -81,6 +82,14 @@ def train_units(corpus: str) -> set[str]:
     return {r.unit for r in open_dataset(corpus).records() if split_of(r.unit) == "train"}
 
 
+def benchmark_index(config: StdlibBenchConfig) -> Any:
+    """The retrieval index the benchmark searches with: the corpus's train files only, so never a state of
+    a valid or test file, and never the lemma being proved (``split.py``)."""
+    from prover.retrieval.policy import load_index
+
+    return load_index(config.corpus, assistant="coq", files=train_units(config.corpus))
+
+
 def bench_file(unit: str, lemmas: list[StdlibLemma], config: StdlibBenchConfig,
                index: Any) -> list[dict[str, Any]]:
     """Attempt each lemma of one file with each method; one result dict per lemma."""
@@ -102,18 +111,16 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     """Run (or resume) the benchmark on the connected Ray; returns the summary (also in summary.json)."""
     import ray
 
-    from prover.retrieval.policy import load_index
-
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(config), indent=1, default=str) + "\n")
+    write_text_atomic(out / "config.json", json.dumps(asdict(config), indent=1, default=str) + "\n")
     results_path = out / "results.jsonl"
     done = {json.loads(line)["unit"] for line in _lines(results_path)}
     files = {u: ls for u, ls in select_lemmas(config).items() if u not in done}
     index = None
     if files and "retrieval" in config.methods:
         started = time.perf_counter()
-        index = load_index(config.corpus, assistant="coq", files=train_units(config.corpus))
+        index = benchmark_index(config)
         logger.info("index: %d states in %.1f s", len(index), time.perf_counter() - started)
     if files:
         index_ref = ray.put(index)
@@ -131,7 +138,7 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
                 handle.write("".join(json.dumps(r) + "\n" for r in results))
             logger.info("%s: %d lemmas done", unit, len(results))
     summary = summarize([json.loads(line) for line in _lines(results_path)], config)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     return summary
 
 

@@ -147,6 +147,22 @@ def test_the_benchmark_runs_both_methods_on_the_same_lemmas(ray_cluster, tmp_pat
     assert run_benchmark(config) == summary  # resumed: nothing attempted again
 
 
+def test_the_index_holds_the_train_files_only(tmp_path: Path) -> None:
+    """The lemmas searched are in test (or valid) files; their own traced proofs must never be retrieved."""
+    from prover.stdlib_bench.runner import benchmark_index
+
+    root = tmp_path / "theories"
+    dataset = Dataset(tmp_path / "ds")
+    train = "Lemma u : True /\\ True.\nProof. split; exact I. Qed.\n"
+    for unit, text in (("Dev/F1.v", FILE), ("Dev/F0.v", train), ("Dev/F10.v", FILE)):  # test, train, valid
+        assert split_of(unit) == {"Dev/F1.v": "test", "Dev/F0.v": "train", "Dev/F10.v": "valid"}[unit]
+        _, (record, rows) = traced(root, unit, text)
+        dataset.add_unit(record, rows)
+    config = StdlibBenchConfig(corpus=str(dataset.path), root=str(root), out=str(tmp_path / "out"))
+    index = benchmark_index(config)
+    assert {tactic for entry in index.entries for tactic, _ in entry.tactics} == {"split; exact I"}
+
+
 PREMISE_FILE = """Require Import List.
 Module Rev.
   Fixpoint rev' (l : list nat) : list nat := match l with nil => nil | x :: t => rev' t ++ x :: nil end.
