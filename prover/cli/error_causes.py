@@ -4,7 +4,8 @@ The typical case: a header without ``Require Import Lia.`` makes every ``lia`` f
 lia was not found in the current environment", and a search runs to its budget while almost every tactic
 fails the same way. Errors are grouped by cause: an unknown name (Coq's "The reference X was not found",
 Lean's "unknown identifier 'X'" / "unknown constant" / "unknown tactic") is one cause, whatever the
-name; any other message is its own cause, by its first line.
+name; any other message is its own cause, by its first line. Proofs that whole-proof verification
+rejected (an axiom outside the allowed list, say) are named apart: ``rejection_of``.
 """
 
 from __future__ import annotations
@@ -95,3 +96,20 @@ def error_cause_of(result: Any) -> ErrorCause | None:
     if graph is None:
         return None
     return common_error_cause([edge.message or "" for edge in graph.edges if edge.outcome is Outcome.ERROR])
+
+
+def rejection_of(result: Any) -> str | None:
+    """When the search found proofs that verification rejected: how many and the most common reason
+    (``None`` when it rejected none)."""
+    from search import Outcome
+
+    graph = getattr(result, "graph", None)
+    if graph is None:
+        return None
+    reasons = Counter(" ".join((edge.message or "verification failed").split())[:300]
+                      for edge in graph.edges if edge.outcome is Outcome.UNVERIFIED)
+    if not reasons:
+        return None
+    reason, _ = reasons.most_common(1)[0]
+    count = sum(reasons.values())
+    return f"{count} proof{'s' if count > 1 else ''} found but rejected by verification: {reason}"

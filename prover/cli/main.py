@@ -21,7 +21,7 @@ from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
 from prover.cli import help_text
 from prover.cli.config_file import add_config_file_options, apply_config_file
-from prover.cli.error_causes import error_cause_of
+from prover.cli.error_causes import error_cause_of, rejection_of
 from prover.cli.logs import report_retries, setup_logging
 from prover.cli.options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
 from prover.cli.planner import PlannerSettings, add_planner_options, print_planned_result, write_planned_html
@@ -175,10 +175,14 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     write_graph(result, args.graph_out)
     write_html(result, args.html, console)
     cause = error_cause_of(result)
+    rejected = None if result.proved else rejection_of(result)
     if args.json:
-        print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict()}, ensure_ascii=False))
+        print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict(), "rejected": rejected},
+                         ensure_ascii=False))
     else:
         print_result(console, result)
+    if rejected is not None:
+        console.print(Text.assemble(("note: ", "bold yellow"), rejected), soft_wrap=True)
     if cause is not None and not result.proved:
         console.print(Text.assemble(("note: ", "bold yellow"), cause.sentence()), soft_wrap=True)
     return EXIT_PROVED if result.proved else EXIT_UNPROVED

@@ -27,6 +27,20 @@ def test_prove_json_names_the_axioms_of_a_real_arithmetic_proof(capsys: pytest.C
     assert tuple(result["proof"]["axioms"]) == REALS
 
 
+def test_a_proof_rejected_for_its_axioms_is_named_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["prove", "--backend", "coq", "--policy", "tactics", "--tactics", "intros x,lra",
+            "--coq-allowed-axioms", "", "--max-expansions", "3", "--header",
+            "Require Import Reals Lra.\nOpen Scope R_scope.", "Theorem r_lt : forall x : R, x < x + 1."]
+    assert main([*argv, "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert not result["proved"] and result["stats"]["proofs_rejected"] == 1
+    assert result["rejected"].startswith("1 proof found but rejected by verification: ")
+    assert "axioms that are not allowed" in result["rejected"] and REALS[1] in result["rejected"]
+    assert main(argv) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "note: 1 proof found but rejected by verification: the proof depends on axioms" in err
+
+
 def test_prove_prints_the_axioms(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["prove", "--backend", "coq", "--policy", "tactics", "--tactics", "intros x,lra",
                  "--header", "Require Import Reals Lra.\nOpen Scope R_scope.",
