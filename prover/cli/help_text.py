@@ -56,8 +56,8 @@ search ends when it finds a proof, runs out of candidates, or reaches --time-lim
 terminal, -v prints it every 5 s); with --planner, the line starts with the plan's round and subgoal.
 
 Most runs need only: --backend, --policy (and --model, --openai-base-url or --tactics for it),
---max-expansions, --time-limit, --json, --html. The groups below list every setting; --config FILE
-reads them from a TOML file and --print-config shows them all."""
+--max-expansions, --time-limit, --json, --html: --help lists those, --help-all every setting by group;
+--config FILE reads settings from a TOML file and --print-config shows them all."""
 
 PROVE_EPILOG = f"""\
 examples:
@@ -95,7 +95,7 @@ invalid with the reason. Defaults fit the backend as in `prover prove`; each att
 (--time-limit) as in BFS-Prover-V2.
 
 Most runs need only: --backend, --split, --limit, --workers, --out, --max-expansions, --time-limit,
---policy (and its model options), --attempts. The groups below list every setting."""
+--policy (and its model options), --attempts: --help lists those, --help-all every setting by group."""
 
 SWEEP_EPILOG = """\
 writes, in OUT (default runs/sweep):
@@ -136,3 +136,14 @@ def example_commands(epilog: str) -> list[list[str]]:
             line = line[:-1] + next(lines, "")
         commands.append(shlex.split(line)[1:])
     return commands
+
+PROVE_COMMON = ("statement", "--header", "--header-file", "--file", "--name", "--backend", "--verbose",
+                "--policy", "--tactics", "--model", "--openai-base-url", "--corpus", "--max-expansions",
+                "--time-limit", "--tactic-timeout", "--json", "--html", "--quiet", "--config",
+                "--print-config")
+SWEEP_COMMON = ("benchmark", "--backend", "--split", "--limit", "--out", "--workers", "--attempts",
+                "--verbose", "--policy", "--tactics", "--model", "--openai-base-url", "--corpus",
+                "--max-expansions", "--time-limit", "--tactic-timeout", "--config", "--print-config")
+TRAIN_COMMON = ("benchmark", "--backend", "--rounds", "--out", "--base-model", "--minimise-proofs", "--split",
+                "--workers", "--policy", "--model", "--corpus", "--heldout-percent", "--max-expansions",
+                "--time-limit", "--config", "--print-config")

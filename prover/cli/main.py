@@ -28,6 +28,7 @@ from prover.cli.planner import PlannerSettings, add_planner_options, print_plann
 from prover.cli.progress_display import ProgressDisplay
 from prover.cli.render import print_benchmarks, print_result, print_sweep_summary
 from prover.cli.setup_lean import SetupError
+from prover.cli.short_help import set_common_options
 from prover.cli.spec import (
     Problems,
     add_run_options,
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verbose_option(prove_parser)
     add_planner_options(prove_parser)
     add_config_file_options(prove_parser)
+    set_common_options(prove_parser, help_text.PROVE_COMMON)
     prove_parser.set_defaults(handler=run_prove)
     sweep_parser = commands.add_parser(
         "sweep", help="prove every theorem of a benchmark on Ray", description=help_text.SWEEP_DESCRIPTION,
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_options(sweep_parser)
     add_planner_options(sweep_parser)
     add_config_file_options(sweep_parser)
+    set_common_options(sweep_parser, help_text.SWEEP_COMMON)
     sweep_parser.set_defaults(handler=run_sweep_command)
     report_parser = commands.add_parser(
         "report", help="write a sweep's (or a training run's) report from what it has finished "

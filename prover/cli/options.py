@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from prover.cli.short_help import short_groups
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -69,9 +71,26 @@ class ProverArgumentParser(argparse.ArgumentParser):
                 words.append(formatter._format_args(action, metavar))
         return " ".join(words)
 
-    def format_help(self) -> str:
+    def format_help(self, *, every_option: bool = False) -> str:
         """argparse's help, but with the one-line usage of ``short_usage`` where the full usage would run
-        over several lines (a command with a hundred options, listed below it anyway)."""
+        over several lines, and, for a command with ``set_common_options``, only those options unless
+        ``every_option`` (``--help-all``)."""
+        common = getattr(self, "common_options", None)
+        if common is None or every_option:
+            return self._format_full_help()
+        groups, more = short_groups(self, common)
+        saved = self._action_groups, self.epilog
+        self._action_groups = groups
+        self.epilog = f"{more}\n\n{self.epilog}" if more and self.epilog else (more or self.epilog)
+        try:
+            return self._format_full_help()
+        finally:
+            self._action_groups, self.epilog = saved
+
+    def print_help_all(self) -> None:
+        self._print_message(self.format_help(every_option=True), sys.stdout)
+
+    def _format_full_help(self) -> str:
         if self.usage is not None or self.format_usage().count("\n") <= USAGE_LINES:
             return super().format_help()
         self.usage = self.short_usage()

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from prover.cli import help_text
 from prover.cli.config_file import add_config_file_options
 from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args
+from prover.cli.short_help import set_common_options
 from prover.cli.spec import (
     Problems,
     add_run_options,
@@ -64,6 +66,7 @@ def add_train_command(commands: argparse._SubParsersAction[ProverArgumentParser]
     add_run_options(parser)
     add_server_options(parser)
     add_config_file_options(parser)
+    set_common_options(parser, help_text.TRAIN_COMMON)
     parser.set_defaults(handler=run_train_command)
 
 

@@ -194,7 +194,7 @@ class _Replay:
         reply, ok = self._command(sentence.text, timeout)
         self._failed_statement = None
         if not ok:
-            self._command_failed(sentence, reply.error)
+            self._command_failed(sentence, reply.error or "")
             self._failed_statement = sentence
             return
         if reply.proof is not None:

@@ -69,7 +69,28 @@ def test_prove_and_sweep_help_lead_with_what_matters(command: str, shape: str,
     assert "Most runs need only: --backend" in description and "Defaults fit the backend" in description
     assert "\n  # " in text[text.index("examples:"):]  # each example says what it does
     assert "exit status: 0" in text[text.rindex("examples:"):]
-    assert "--max-expansions INT" in text and "--coq-keep-coqtops" in text  # every option is still listed
+    assert "--max-expansions INT" in text and "--coq-keep-coqtops" not in text  # the few most runs need
+    assert f"'prover {command} --help-all' lists them all" in " ".join(text.split())
+    assert len(text.splitlines()) < 130
+
+
+@pytest.mark.parametrize("command", ["prove", "sweep", "train"])
+def test_help_all_lists_every_option_and_help_names_the_groups_it_leaves_out(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    short = help_of(command, capsys=capsys)
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help-all"])
+    full = capsys.readouterr().out
+    assert done.value.code == 0 and "--coq-keep-coqtops" in full and "--model-temperature" in full
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    every = {o for a in parser._actions for o in a.option_strings if o.startswith("--")}
+    assert all(option in full for option in every)
+    common = parser.common_options
+    hidden = [a for a in parser._actions if a.option_strings and not set(a.option_strings) & common]
+    options = short[short.index("\noptions:"):short.index("more options, in groups")]
+    assert not any(f"  {a.option_strings[-1]}" in options for a in hidden)  # left out of the lists
+    assert f"{len(hidden)} more options, in groups: " in " ".join(short.split())
+    assert "model policy (" in " ".join(short.split())
 
 
 def test_prove_help_states_its_budgets_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

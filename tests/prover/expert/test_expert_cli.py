@@ -42,7 +42,7 @@ def test_options_come_from_the_configs() -> None:
 
 def test_help_lists_the_generated_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        train_parser().parse_args(["train", "--help"])
+        train_parser().parse_args(["train", "--help-all"])
     assert info.value.code == 0
     text = capsys.readouterr().out
     for option in ("--rounds", "--retrain-every", "--base-model", "--filter-easy-quantile-max",
