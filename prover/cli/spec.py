@@ -151,6 +151,9 @@ def run_spec(args: argparse.Namespace, *, server: bool = False, problems: Proble
                              ) if server else None
     problems.check()
     assert policy is not None and search is not None and driver is not None and backend is not None
+    if planner is not None and driver.sessions > 1:
+        logger.warning("--sessions %d has no effect with --planner: the plan's subgoal searches each use one "
+                       "session (the sequential driver)", driver.sessions)
     derived = tuple(name for name in DERIVED if getattr(args, name) is None)
     return RunSpec(backend=backend, policy=policy, search=search, driver=driver, planner=planner,
                    server=servers, derived=derived)

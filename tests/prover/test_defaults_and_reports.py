@@ -137,3 +137,15 @@ def test_the_plot_runs_to_the_budget_and_marks_the_total() -> None:
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+def test_sessions_with_a_planner_are_said_to_have_no_effect(caplog: pytest.LogCaptureFixture) -> None:
+    from prover.cli.spec import run_spec
+
+    with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
+        spec = run_spec(_args("prove", "--backend", "coq", "--planner", "--sessions", "2", "x"))
+    assert spec.planner is not None and "--sessions 2 has no effect with --planner" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
+        run_spec(_args("prove", "--backend", "coq", "--sessions", "2", "x"))
+    assert caplog.text == ""
