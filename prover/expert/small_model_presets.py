@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from prover.expert.config import TrainConfig
 from prover.expert.small_model import SmallModelConfig
@@ -57,10 +58,10 @@ def preset_train_config(preset: SmallModelPreset | None, train: TrainConfig) -> 
     default (a field the user set keeps their value, and so does every field with no preset), and
     ``max_seconds`` ``DEFAULT_TRAIN_SECONDS`` when unset: a tactic model's training is a fixed-time run."""
     defaults = TrainConfig()
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if preset is not None:
         changes = {name: value for name, value in preset.recipe().items()
                    if getattr(train, name) == getattr(defaults, name)}
     if train.max_seconds is None:
         changes["max_seconds"] = DEFAULT_TRAIN_SECONDS
-    return dataclasses.replace(train, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(train, **changes)
