@@ -7,12 +7,17 @@ length-normalised log-probability. A value or critic score plugs in without an e
     register_priority("critic", lambda path: critic_value(path.state.pp))
     SearchConfig(priority="critic")
 
+A name of the form ``module:function`` is imported on first use, in whichever process asks for it, so a
+priority defined in the user's own module also reaches a sweep's Ray workers (which never ran the
+driver's ``register_priority``): ``SearchConfig(priority="my_critic:score")``.
+
 A priority function must be deterministic in what it is given (``SearchGraph.check_invariants``
 recomputes it) and return a finite float.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -79,8 +84,19 @@ def priority_names() -> tuple[str, ...]:
 
 
 def priority_function(name: str) -> PriorityFunction:
-    """The function registered as ``name``; raises ``ValueError`` naming the registered ones."""
-    try:
+    """The function registered as ``name``, or imported from ``module:function`` (then registered);
+    raises ``ValueError`` naming the registered ones, or why the import failed."""
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown priority {name!r}; registered: {', '.join(priority_names())}") from None
+    if ":" in name:
+        module_name, _, attribute = name.partition(":")
+        try:
+            function = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f"priority {name!r} cannot be imported: {exc}") from None
+        if not callable(function):
+            raise ValueError(f"priority {name!r} is not a function")
+        _REGISTRY[name] = function
+        return function
+    raise ValueError(f"unknown priority {name!r}; registered: {', '.join(priority_names())} "
+                     "(or give module:function)")

@@ -91,3 +91,20 @@ def test_a_priority_that_returns_no_finite_number_is_refused() -> None:
             expansion_order(SearchConfig(time_limit=None, priority="test-nan"))
     finally:
         unregister_priority("test-nan")
+
+
+def test_a_module_function_name_is_imported_where_it_is_asked_for() -> None:
+    """``module:function`` needs no ``register_priority`` in the process (a sweep's worker never ran the
+    driver's): this module's ``critic`` orders the search as when registered by name."""
+    name = f"{__name__}:critic"
+    try:
+        assert expansion_order(SearchConfig(time_limit=None, priority=name)) == [
+            "root", "B", "B1", "A", "A1", "A11"]
+        assert name in priority_names()
+    finally:
+        unregister_priority(name)
+    bad_names = (("no_such_module_xyz:f", "cannot be imported"),
+                 (f"{__name__}:nothing", "cannot be imported"), (f"{__name__}:THEOREM", "not a function"))
+    for bad, why in bad_names:
+        with pytest.raises(ValueError, match=why):
+            SearchConfig(priority=bad)
