@@ -78,10 +78,10 @@ def test_user_mistakes_exit_2_with_a_message(argv: list[str], needle: str,
     assert needle in err and "Traceback" not in err
 
 
-def test_help_documents_every_option() -> None:
+def test_help_all_documents_every_option() -> None:
     parser = build_parser()
     prove = next(a for a in parser._subparsers._group_actions[0].choices.items() if a[0] == "prove")[1]
-    text = prove.format_help()
+    text = prove.format_help(every_option=True)
     for config, prefix in ((SearchConfig, ""), (HFPolicyConfig, "model-"), (LeanReplConfig, "repl-")):
         for field in dataclasses.fields(config):
             name = field.name.replace("_", "-")
