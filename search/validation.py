@@ -68,6 +68,7 @@ def setting(
     nonempty: bool = False,
     min_items: int | None = None,
     check: Check | None = None,
+    convert: Callable[[Any], Any] | None = None,
     repr: bool = True,
 ) -> Any:
     """A dataclass field with its help text and rules. ``min``/``max`` are inclusive bounds, ``above``/
@@ -75,12 +76,13 @@ def setting(
     ``pattern`` is (regex every string must fully match, how to describe it); ``nonblank`` refuses empty
     or blank strings, ``nonempty`` empty ones; for a tuple, these and ``pattern`` apply to each item and
     ``min_items`` bounds its length. ``check`` is the field's own rule. ``None`` passes every rule of an
-    optional field.
+    optional field. ``convert`` normalises a value before the rules see it (it must return any value it
+    does not understand unchanged): a relative path made absolute, say.
     """
     rules = {"min": min, "max": max, "above": above, "below": below, "finite": finite or None,
              "choices": None if choices is None else tuple(choices), "pattern": pattern,
              "nonblank": nonblank or None, "nonempty": nonempty or None, "min_items": min_items,
-             "check": check}
+             "check": check, "convert": convert}
     metadata = {"help": help} | {name: rule for name, rule in rules.items() if rule is not None}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata,
                              repr=repr)
@@ -218,7 +220,8 @@ def _tuple_item(kind: Any) -> Any:
 
 
 def _normalised(config: Any, field: dataclasses.Field[Any], annotation: Any) -> Any:
-    """The field's value, with a list made a tuple and an int made a float where the annotation says so."""
+    """The field's value, with a list made a tuple and an int made a float where the annotation says so,
+    then the field's own ``convert``."""
     value = getattr(config, field.name)
     kind, _ = scalar_type(annotation)
     fixed = value
@@ -229,6 +232,8 @@ def _normalised(config: Any, field: dataclasses.Field[Any], annotation: Any) -> 
             fixed = tuple(value)
     elif kind is float and isinstance(value, int) and not isinstance(value, bool):
         fixed = float(value)
+    if field.metadata.get("convert") is not None and fixed is not None:
+        fixed = field.metadata["convert"](fixed)
     if fixed is not value:
         object.__setattr__(config, field.name, fixed)
     return fixed

@@ -10,6 +10,14 @@ from search.backends.coq.imports import check_imports
 from search.validation import Validated, setting
 
 
+def absolute_if_relative(path: object) -> object:
+    """A relative path to a program (it holds a separator) made absolute against the current directory;
+    a bare name (looked up on PATH) and anything else unchanged."""
+    if isinstance(path, str) and os.sep in path and not os.path.isabs(path):
+        return os.path.abspath(path)
+    return path
+
+
 @dataclass(frozen=True, kw_only=True)
 class CoqBackendConfig(Validated):
     """Validated settings shared by every Coq session and verification of one backend.
@@ -20,9 +28,11 @@ class CoqBackendConfig(Validated):
 
     config_name = "Coq backend configuration"
 
-    coqtop: str = setting("coqtop", nonblank=True, help="the coqtop executable (a name on PATH or a path; a "
-                                                        "relative path is made absolute: Coq runs elsewhere)")
-    coqc: str = setting("coqc", nonblank=True, help="the coqc executable used to verify whole proofs")
+    coqtop: str = setting("coqtop", nonblank=True, convert=absolute_if_relative,
+                          help="the coqtop executable (a name on PATH or a path; a relative path is made "
+                               "absolute: Coq runs in a directory of its own)")
+    coqc: str = setting("coqc", nonblank=True, convert=absolute_if_relative,
+                        help="the coqc executable used to verify whole proofs (a name or a path, as coqtop)")
     coq_args: tuple[str, ...] = setting(
         (), nonblank=True,
         help="extra arguments for coqtop and coqc, e.g. ('-R', '/abs/theories', 'MyLib'); paths must be "
@@ -73,11 +83,3 @@ class CoqBackendConfig(Validated):
         64, min=0, help="compiled proofs one persistent audit coqtop checks before it is replaced (it keeps "
                         "the libraries loaded and goes back to its state after them after each proof); 0: a "
                         "fresh audit coqtop for every proof")
-
-    def __post_init__(self) -> None:
-        # coqtop runs in its own directory, where a path relative to the caller's names nothing
-        for name in ("coqtop", "coqc"):
-            value = getattr(self, name)
-            if isinstance(value, str) and os.sep in value and not os.path.isabs(value):
-                object.__setattr__(self, name, os.path.abspath(value))
-        super().__post_init__()
