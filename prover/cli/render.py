@@ -65,10 +65,11 @@ def print_benchmarks(console: Console, infos: list[BenchmarkInfo]) -> None:
     name where ``prover sweep`` knows one, else its path."""
     table = Table(title="benchmarks (prover sweep NAME, or PATH)")
     table.add_column("benchmark", overflow="fold")
-    for column in ("splits: rows", "rows", "known invalid"):
-        table.add_column(column)
+    table.add_column("splits", no_wrap=True)
+    table.add_column("rows")
+    table.add_column("invalid", min_width=7)
     for info in infos:
-        splits = ", ".join(f"{split or '(none)'}: {count}" for split, count in info.splits.items())
+        splits = "\n".join(f"{split or '(none)'}: {count}" for split, count in info.splits.items())
         table.add_row(Text(info.name or str(info.path)), Text(info.error or splits, style="red" if info.error
                                                               else ""),
                       str(info.rows), str(info.invalid or "-"))
