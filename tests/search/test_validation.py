@@ -47,6 +47,22 @@ class Sample(Validated):
         return [] if self.low <= self.high else [f"need low <= high, got {self.low}, {self.high}"]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Converted(Validated):
+    config_name = "converted configuration"
+
+    word: str = setting("a", convert=lambda v: v.lower() if isinstance(v, str) else v,
+                        choices=("a", "b"), help="a word, in any case")
+
+
+def test_convert_normalises_before_the_rules_and_leaves_the_rest_to_them() -> None:
+    assert Converted(word="B").word == "b"
+    with pytest.raises(ConfigError, match="word must be one of a, b, got 'c'"):
+        Converted(word="C")
+    with pytest.raises(ConfigError, match="word must be a string"):
+        Converted(word=3)  # type: ignore[arg-type]
+
+
 def test_every_problem_is_reported_at_once_each_naming_its_key() -> None:
     with pytest.raises(ConfigError) as caught:
         Sample(count=0, share=1.5, rate=float("inf"), mode="c", device="gpu", name=" ", words=("", "w"))
