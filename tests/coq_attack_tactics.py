@@ -69,6 +69,7 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Definition False := True. Definition myF := False.", "Theorem g : myF.", "exact I"),
     ("Definition S (n : nat) : nat := n. Notation succ := S.", "Theorem t : forall n, n = succ n.",
      "intros n; reflexivity"),
+    ("Definition False := True. Notation \"!!\" := False.", "Theorem u : !!.", "exact I"),
     ("Notation \"'False'\" := True.", "Theorem n : False.", "exact I"),
     ("Notation \"x + y\" := (Nat.sub x y).", "Theorem p : 1 + 1 = 0.", "reflexivity"),
     ("Module Nat := Coq.Init.Nat.", "Theorem m : Nat.add 1 1 = 2.", "reflexivity"),

@@ -12,7 +12,8 @@ environment built so far (the header's ``Require``s included):
   header declares with a sentence that mentions a shadow is a shadow too (``Definition myF := False.``
   after ``Definition False := True.``, or ``Notation succ := S.``). A statement that uses a shadow is
   refused (``check_statement``); a helper that shadows a library name no statement reaches changes no
-  statement's meaning and is allowed;
+  statement's meaning and is allowed. A notation whose symbols stand for a shadow (``Notation "!!" :=
+  False.``) refuses the header: a statement would reach the shadow through no name;
 - a module name it declares that already names a reachable module refuses the header
   (``Module Nat := ...``);
 - a notation that adds a symbol or keyword Coq already reads refuses the header: a core token (``:``,
@@ -188,6 +189,8 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     return why it must be refused (a module or notation that hides something), or ``None``."""
     names = declared(sentence)
     used = sorted(identifiers(sentence) & set(shadows) - set(names.terms))
+    if used and names.terminals:  # a symbol or keyword for a shadow: no name left to refuse it by
+        return f"the notation stands for {used[0]!r}, which the header {shadows[used[0]]}"
     for name in names.terms:
         if used:
             shadows[name] = f"defines {name!r} with {used[0]!r}, which it {shadows[used[0]]}"

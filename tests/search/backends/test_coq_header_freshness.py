@@ -44,6 +44,10 @@ REFUSED_HEADERS = [
     (Theorem("n", "Theorem n : False.", "Notation \"'False'\" := True."), "'False'"),
     (Theorem("p", "Theorem p : 1 + 1 = 1.", "Notation \"x + y\" := (Nat.sub x y)."), "'+'"),
     (Theorem("q", "Theorem q : True.", "Notation \"x -> y\" := (x /\\ y)."), "'->'"),
+    # a notation's symbol or keyword for a shadow: the statement reaches it through no name
+    (Theorem("k", "Theorem k : ff.", "Definition False := True.\nNotation \"'ff'\" := False."), "'False'"),
+    (Theorem("b", "Theorem b : !!.", "Definition False := True.\nDefinition myF := False.\n"
+                                     "Notation \"!!\" := myF."), "'myF'"),
 ]
 
 
