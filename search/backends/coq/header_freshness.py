@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from search.backends.coq.assumptions import strip_tags
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop, Reply
-from search.backends.coq.header_names import declared, identifiers
+from search.backends.coq.header_names import declared, identifiers, tokens
 from search.backends.coq.header_text import header_sentences
 from search.backends.process import ProcessDied
 from search.backends.start_retry import start_with_retries
@@ -188,7 +188,9 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     ``hidden`` (name -> that object), and those it defines with an earlier shadow into ``shadows``;
     return why it must be refused (a module or notation that hides something), or ``None``."""
     names = declared(sentence)
-    used = sorted(identifiers(sentence) & set(shadows) - set(names.terms))
+    # a qualified name ending in a shadow (Top.False) counts as using it: the top module's name varies
+    mentioned = identifiers(sentence) | {t.rsplit(".", 1)[1] for t in tokens(sentence) if "." in t.strip(".")}
+    used = sorted(mentioned & set(shadows) - set(names.terms))
     if used and names.terminals:  # a symbol or keyword for a shadow: no name left to refuse it by
         return f"the notation stands for {used[0]!r}, which the header {shadows[used[0]]}"
     for name in names.terms:

@@ -35,6 +35,8 @@ SHADOWING = [
     (Theorem("s", "Theorem s : forall n, n = succ n.",
              "Definition S (n : nat) : nat := n.\nNotation succ := S."),
      ["intros n", "reflexivity"], "'succ'"),
+    (Theorem("q", "Theorem q : myF.", "Definition False := True.\nDefinition myF := Top.False."), ["exact I"],
+     "'myF'"),
     (Theorem("b", "Theorem b : forall x : mynat, x = true \\/ x = false.",
              "Definition nat := bool.\nDefinition mynat := nat."),
      ["intros x", "destruct x; auto"], "'mynat'"),
