@@ -100,7 +100,7 @@ class BestFirstSearch:
         """
         if self.stop_reason is not None:
             return []
-        remaining = self._remaining_time()
+        remaining = self.remaining_time()
         if remaining is not None and remaining <= 0:
             return self._stop(StopReason.TIME_BUDGET)
         self._schedule_expansions()
@@ -119,7 +119,7 @@ class BestFirstSearch:
         self.stats.model_seconds += seconds
         node = self.graph.nodes[request.node]
         timeout = self.config.tactic_timeout
-        remaining = self._remaining_time()
+        remaining = self.remaining_time()
         if remaining is not None:
             timeout = max(min(timeout, remaining), 1e-3)
         issued = 0
@@ -259,7 +259,8 @@ class BestFirstSearch:
             return
         heapq.heappush(self._open, (-node.priority, node.id))
 
-    def _remaining_time(self) -> float | None:
+    def remaining_time(self) -> float | None:
+        """Seconds left of the time budget (negative once it is spent); ``None`` without one."""
         if self.config.time_limit is None:
             return None
         return self.config.time_limit - (self._clock() - self._start)

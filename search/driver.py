@@ -54,7 +54,11 @@ def run_search(
             candidates = policy.propose([request.state.pp], request.n)[0]
             search.on_proposals(request, candidates, clock() - started)
         elif isinstance(request, TacticRequest):
-            result = session.run_tactic(request.state, request.tactic, timeout=request.timeout)
+            # the request's limit was set when its state was expanded; the budget may end sooner
+            timeout, left = request.timeout, search.remaining_time()
+            if left is not None:
+                timeout = max(min(timeout, left), 1e-3)
+            result = session.run_tactic(request.state, request.tactic, timeout=timeout)
             search.on_tactic_result(request, result, clock() - started)
         else:
             verdict = verify(request.tactics)

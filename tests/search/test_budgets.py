@@ -52,9 +52,11 @@ class TickingSession(ScriptedSession):
         self.clock = clock
         self.cost = cost
         self.timeouts: list[float] = []
+        self.starts: list[float] = []
 
     def run_tactic(self, state, tactic, *, timeout=None):
         self.timeouts.append(timeout)
+        self.starts.append(self.clock.now)
         self.clock.now += self.cost
         return super().run_tactic(state, tactic, timeout=timeout)
 
@@ -72,6 +74,10 @@ def test_time_budget_stops_the_search_and_caps_tactic_timeouts() -> None:
     # tactics handed out with less than tactic_timeout left get only the remaining time
     assert min(session.timeouts) < 4.0
     assert all(t > 0 for t in session.timeouts)
+    # ... counted when the tactic starts, not when its state was expanded: the sibling run after a
+    # 1.5 s tactic gets 1.5 s less (the last expansion's second tactic no longer overruns the budget)
+    assert all(t <= max(10.0 - start, 1e-3) + 1e-9 for t, start in zip(session.timeouts, session.starts,
+                                                                        strict=True))
 
 
 def test_max_depth_limits_expansion() -> None:
