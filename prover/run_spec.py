@@ -17,8 +17,8 @@ from typing import Any
 import tomli_w
 
 from prover.backends import BackendSettings
-from prover.cli.planner import PlannerSettings
 from prover.parallel.policy_server import PolicyServerConfig
+from prover.planner_settings import PlannerSettings
 from prover.policies.spec import PolicySpec
 from search import SearchConfig
 from search.validation import Validated, setting

@@ -81,6 +81,19 @@ def test_the_layers_import_only_downwards() -> None:
     assert upwards == [], "imports against the layering search <- planner <- prover:\n" + "\n".join(upwards)
 
 
+def test_only_command_line_modules_import_the_command_line() -> None:
+    """``prover.cli`` is the top of the house: the run spec, sweeps, policies and the engine never import
+    it; only other commands' own CLI modules (``prover.expert.cli``, ``prover.tracing.cli`` ...) do."""
+    graph = import_graph(ROOT, LAYERS)
+
+    def is_cli(module: str) -> bool:
+        return module.startswith("prover.cli") or module.rsplit(".", 1)[-1].endswith("cli")
+
+    inverted = [f"{a} -> {b} ({where})" for a, b, where in graph.edges(data="where")
+                if b.startswith("prover.cli") and not is_cli(a)]
+    assert inverted == [], "imports of the command line from below it:\n" + "\n".join(inverted)
+
+
 def test_circles_through_function_level_and_type_checking_imports_are_found(tmp_path: Path) -> None:
     package = tmp_path / "pkg"
     (package / "sub").mkdir(parents=True)

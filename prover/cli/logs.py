@@ -10,10 +10,8 @@
   urllib3's (PyGithub's ``GithubRetry`` under LeanDojo, whose messages name the path but not the host:
   GitHub's API is the host PyGithub talks to), and the project's own endpoint retries
   (``planner.endpoint``, records carrying ``retry_endpoint``).
-- Ray's notice that it enabled token authentication for the local cluster it starts is expected (the
-  sweep keeps that default: only holders of ``~/.ray/auth_token`` can use the cluster) and is logged at
-  INFO instead of as a warning on every sweep. ``RAY_AUTH_MODE=disabled`` opts out, as Ray says; a
-  warning that authentication is *disabled* is left as it is.
+- Ray's token-authentication notice is handled where the sweep starts its cluster
+  (``prover.parallel.ray_notice``).
 """
 
 from __future__ import annotations
@@ -38,8 +36,6 @@ _DOJO_RETRY = re.compile(
 _URLLIB3_RETRY = re.compile(r"^Retrying \((?P<policy>\w+)\(.*?\)\) after connection broken by "
                             r"'(?P<error>.*)': (?P<path>\S*)\s*$", re.DOTALL)
 GITHUB_API = "https://api.github.com"
-RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
-RAY_TOKEN_NOTICE = "Token authentication is enabled for this Ray cluster"
 
 
 @dataclass
@@ -152,19 +148,3 @@ def report_retries(retries: RetryLog) -> None:
     """Log the one-line-per-endpoint summary of the retries seen (nothing when there were none)."""
     for line in retries.summary():
         logger.warning("%s", line)
-
-
-class _RayTokenNotice(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.getMessage().startswith(RAY_TOKEN_NOTICE):
-            logger.info("Ray started the local cluster with token authentication (token in ~/.ray/auth_token;"
-                        " RAY_AUTH_MODE=disabled opts out)")
-            return False
-        return True
-
-
-def quiet_ray_token_notice() -> None:
-    """Before ``ray.init`` of a local cluster: Ray's token-authentication notice becomes an INFO line."""
-    ray_logger = logging.getLogger(RAY_TOKEN_LOGGER)
-    if not any(isinstance(f, _RayTokenNotice) for f in ray_logger.filters):
-        ray_logger.addFilter(_RayTokenNotice())

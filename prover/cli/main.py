@@ -24,7 +24,7 @@ from prover.cli.config_file import add_config_file_options, apply_config_file
 from prover.cli.error_causes import error_cause_of, rejection_of
 from prover.cli.logs import report_retries, setup_logging
 from prover.cli.options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
-from prover.cli.planner import PlannerSettings, add_planner_options, print_planned_result, write_planned_html
+from prover.cli.planner import add_planner_options, print_planned_result, write_planned_html
 from prover.cli.progress_display import ProgressDisplay
 from prover.cli.render import print_benchmarks, print_result, print_sweep_summary
 from prover.cli.setup_lean import SetupError
@@ -39,6 +39,7 @@ from prover.cli.spec import (
 )
 from prover.expert.cli import add_train_command
 from prover.parallel.policy_server import PolicyServerError
+from prover.planner_settings import PlannerSettings
 from prover.policies.hf_policy_config import ModelLoadError
 from prover.policies.spec import LazyPolicy, ServedPolicy, preflight
 from prover.run_spec import RunSpec, config_table

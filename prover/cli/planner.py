@@ -10,9 +10,7 @@ settings, ``prove_with_planner``; the output is ``print_planned_result`` (prove)
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,22 +19,9 @@ from rich.text import Text
 
 from planner import PlannedResult, PlannerClientConfig, PlannerConfig, PlanRound, SubgoalOutcome
 from prover.cli.options import add_config_options
+from prover.sweep.planned_record import planned_record_fields
 
 PREFIX = "planner"
-
-
-@dataclass(frozen=True)
-class PlannerSettings:
-    """What ``--planner`` asked for: the planner model and the orchestration. Picklable, so each sweep
-    worker builds its own client (``prove_with_planner(..., client_config=settings.client)``)."""
-
-    client: PlannerClientConfig
-    planner: PlannerConfig
-
-    @property
-    def label(self) -> str:
-        """Names the planner in sweep records."""
-        return f"{self.client.provider}:{self.client.model or '$PLANNER_MODEL'}"
 
 
 def add_planner_options(parser: argparse.ArgumentParser) -> None:
@@ -108,22 +93,6 @@ def _row(text: str, outcome: SubgoalOutcome | None) -> tuple[str, str, str, str,
     expansions = "" if outcome.stats is None else str(outcome.stats.expansions)
     tactics = "" if outcome.tactics is None else escape("; ".join(outcome.tactics)[:120])
     return mark, text, outcome.stop_reason, expansions, tactics
-
-
-def planned_record_fields(result: PlannedResult) -> dict[str, Any]:
-    """The fields of a sweep record (``prover.sweep.worker.make_record``'s keys) for a planned attempt:
-    ``status``, ``stop_reason``, ``proof``, ``proof_text``, ``stats`` and ``planner`` (the last plan, every
-    round with each subgoal's outcome, the planner's counters, the fallback search), and the
-    ``trajectory`` of a proof the fallback search found, for expert iteration."""
-    record = result.as_dict()
-    proof = record["proof"]
-    fields = {"status": "proved" if result.proved else "unproved", "stop_reason": record["stop_reason"],
-              "proof": None if proof is None else proof["tactics"],
-              "proof_text": None if proof is None else proof["text"], "stats": record["stats"],
-              "planner": record["planner"]}
-    if result.proved_directly and result.direct is not None and result.direct.graph is not None:
-        fields["trajectory"] = result.direct.graph.trajectory()
-    return fields
 
 
 def write_planned_html(result: PlannedResult, path: Path | None, console: Console) -> None:

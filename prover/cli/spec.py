@@ -19,8 +19,8 @@ from planner import PlannerClientConfig, PlannerConfig
 from prover.backends import BACKENDS, BackendSettings, backend_classes
 from prover.cli.config_file import TACTICS_DEST
 from prover.cli.options import add_config_options, config_from_args
-from prover.cli.planner import PlannerSettings
 from prover.parallel.policy_server import PolicyServerConfig
+from prover.planner_settings import PlannerSettings
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import POLICIES, PolicySpec, natural_width
 from prover.run_spec import DriverConfig, RunSpec, Tables, render_toml

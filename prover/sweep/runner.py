@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prover.backends import BACKENDS
-from prover.cli.logs import quiet_ray_token_notice
+from prover.parallel.ray_notice import quiet_ray_token_notice
 from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark

@@ -30,7 +30,7 @@ from search import (
 
 if TYPE_CHECKING:
     from planner import PlannerClient
-    from prover.cli.planner import PlannerSettings
+    from prover.planner_settings import PlannerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class SearchWorker:
                      started: float) -> dict[str, Any]:
         """One attempt through plans; the planner client is built once per worker."""
         from planner import PlannerEndpointError, make_planner_client, prove_with_planner
-        from prover.cli.planner import planned_record_fields
+        from prover.sweep.planned_record import planned_record_fields
 
         if self._planner_client is None:
             self._planner_client = make_planner_client(settings.client)

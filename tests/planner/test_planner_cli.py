@@ -25,13 +25,10 @@ from rich.console import Console
 from scripted import QED
 
 from planner import PlannerClientConfig, PlannerConfig, prove_with_planner
-from prover.cli.planner import (
-    PlannerSettings,
-    add_planner_options,
-    planned_record_fields,
-    print_planned_result,
-)
+from prover.cli.planner import add_planner_options, print_planned_result
 from prover.cli.spec import planner_settings
+from prover.planner_settings import PlannerSettings
+from prover.sweep.planned_record import planned_record_fields
 from search import SearchConfig
 from search.validation import ConfigError
 

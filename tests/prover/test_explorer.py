@@ -9,7 +9,6 @@ from pathlib import Path
 from explorer_plans import planned_result
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
-from prover.cli.planner import planned_record_fields
 from prover.explorer import (
     explorer_model,
     node_label,
@@ -20,6 +19,7 @@ from prover.explorer import (
     write_planned_pages,
     write_result_page,
 )
+from prover.sweep.planned_record import planned_record_fields
 from search import SearchConfig, prove
 
 CFG = SearchConfig(time_limit=None, max_expansions=3)

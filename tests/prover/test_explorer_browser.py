@@ -107,8 +107,8 @@ def test_hostile_state_text_does_not_run_in_the_page(tmp_path: Path) -> None:
 def test_a_planned_attempts_search_page_draws_from_its_folder(tmp_path: Path) -> None:
     from explorer_plans import planned_result
 
-    from prover.cli.planner import planned_record_fields
     from prover.explorer import planned_graphs, write_planned_pages
+    from prover.sweep.planned_record import planned_record_fields
 
     result = planned_result()
     record = planned_record_fields(result)

@@ -11,8 +11,9 @@ import sys
 import pytest
 from rich.console import Console
 
-from prover.cli.logs import RAY_TOKEN_LOGGER, quiet_ray_token_notice, report_retries, setup_logging
+from prover.cli.logs import report_retries, setup_logging
 from prover.cli.main import build_parser, main
+from prover.parallel.ray_notice import RAY_TOKEN_LOGGER, quiet_ray_token_notice
 
 
 def _parsers(parser: argparse.ArgumentParser):

@@ -10,7 +10,7 @@ import pytest
 from sweep_fixtures import scripted_spec
 
 from planner import PlannerClientConfig, PlannerConfig
-from prover.cli.planner import PlannerSettings
+from prover.planner_settings import PlannerSettings
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.openai_policy import OpenAIPolicyConfig
 from prover.policies.spec import PolicySpec
