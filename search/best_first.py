@@ -118,10 +118,7 @@ class BestFirstSearch:
             return
         self.stats.model_seconds += seconds
         node = self.graph.nodes[request.node]
-        timeout = self.config.tactic_timeout
-        remaining = self.remaining_time()
-        if remaining is not None:
-            timeout = max(min(timeout, remaining), 1e-3)
+        timeout = self.capped_timeout(self.config.tactic_timeout)
         issued = 0
         seen: set[str] = set()
         for candidate in candidates[: request.n]:
@@ -258,6 +255,11 @@ class BestFirstSearch:
         if self.config.max_depth is not None and node.depth >= self.config.max_depth:
             return
         heapq.heappush(self._open, (-node.priority, node.id))
+
+    def capped_timeout(self, timeout: float) -> float:
+        """``timeout`` cut to the time the budget has left now (at least a millisecond)."""
+        remaining = self.remaining_time()
+        return timeout if remaining is None else max(min(timeout, remaining), 1e-3)
 
     def remaining_time(self) -> float | None:
         """Seconds left of the time budget (negative once it is spent); ``None`` without one."""

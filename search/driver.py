@@ -55,9 +55,7 @@ def run_search(
             search.on_proposals(request, candidates, clock() - started)
         elif isinstance(request, TacticRequest):
             # the request's limit was set when its state was expanded; the budget may end sooner
-            timeout, left = request.timeout, search.remaining_time()
-            if left is not None:
-                timeout = max(min(timeout, left), 1e-3)
+            timeout = search.capped_timeout(request.timeout)
             result = session.run_tactic(request.state, request.tactic, timeout=timeout)
             search.on_tactic_result(request, result, clock() - started)
         else:

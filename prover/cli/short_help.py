@@ -45,18 +45,18 @@ def is_shown(action: argparse.Action, common: frozenset[str]) -> bool:
 
 def short_groups(parser: argparse.ArgumentParser, common: frozenset[str]) -> tuple[list[Any], str]:
     """Copies of ``parser``'s groups keeping only the shown options, and the line naming the rest."""
-    groups, left = [], []
+    groups, left, total = [], [], 0
     for group in parser._action_groups:
         shown = [a for a in group._group_actions if is_shown(a, common)]
         hidden = len(group._group_actions) - len(shown)
         if hidden:
             left.append(f"{group.title} ({hidden})")
+            total += hidden
         if shown:
             kept = copy.copy(group)
             kept._group_actions = shown
             kept.description = None if hidden else group.description
             groups.append(kept)
-    total = sum(int(part.rsplit("(", 1)[1].rstrip(")")) for part in left)
     more = (textwrap.fill(f"{total} more options, in groups: {', '.join(left)}. '{parser.prog} --help-all' "
                           "lists them all.", width=100) if left else "")
     return groups, more

@@ -196,22 +196,22 @@ def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
         from prover.policies.openai_policy import OpenAIPolicyConfig
 
         endpoint = config_from_args(OpenAIPolicyConfig, args, prefix="openai")
-        if assistant != "lean" and endpoint.model == OpenAIPolicyConfig().model:
-            logger.warning("--policy openai asks the endpoint for %s, a Lean step prover, on a %s backend: "
-                           "give --openai-model a step prover trained for it", endpoint.model,
-                           assistant.capitalize())
+        _warn_if_lean_model("openai", endpoint.model, OpenAIPolicyConfig().model, assistant)
         return PolicySpec("openai", assistant, endpoint=endpoint)
     if kind == "retrieval":
         return PolicySpec("retrieval", assistant, retrieval=retrieval_config(args))
     model = config_from_args(HFPolicyConfig, args, prefix="model")
-    if assistant != "lean" and model.model == _default_model():
-        logger.warning("--policy model with %s, a Lean step prover, on a %s backend: give --model a "
-                       "step prover trained for it", model.model, assistant.capitalize())
+    _warn_if_lean_model("model", model.model, HFPolicyConfig().model, assistant)
     return PolicySpec("model", assistant, model=model)
 
 
-def _default_model() -> str:
-    return HFPolicyConfig().model
+def _warn_if_lean_model(kind: str, model: str, default: str, assistant: str) -> None:
+    """The default model is BFS-Prover-V2, a Lean step prover: say so when it would serve another
+    assistant (``--model`` / ``--openai-model`` names one trained for it)."""
+    if assistant != "lean" and model == default:
+        option = "--model" if kind == "model" else f"--{kind}-model"
+        logger.warning("--policy %s with %s, a Lean step prover, on a %s backend: give %s a step prover "
+                       "trained for it", kind, model, assistant.capitalize(), option)
 
 
 def retrieval_config(args: argparse.Namespace) -> RetrievalConfig:

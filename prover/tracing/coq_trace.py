@@ -105,7 +105,7 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
     extra: dict[str, object] = {}
     if replay.failed_commands:
         extra = {"failed_commands": replay.failed_commands[:MAX_FAILED_COMMANDS],
-                 "failed_command_count": len(replay.failed_commands)}
+                 "failed_command_count": len(replay.failed_commands), "failed_loads": replay.failed_loads}
     record = UnitRecord(job.source, job.unit, job.trace, None, len(replay.rows), tuple(replay.proofs),
                         error=replay.error, seconds=round(time.monotonic() - started, 3), extra=extra)
     return record, replay.rows
@@ -133,6 +133,7 @@ class _Replay:
         self.proofs: list[ProofRecord] = []
         self.error = ""
         self.failed_commands: list[str] = []  # "line N: sentence: error" of commands outside proofs
+        self.failed_loads = 0  # of those, the Require/Load commands
         self._proof: _Proof | None = None
         self._skipping = False  # inside a proof whose statement or a sentence failed: send nothing
         self._failed_statement: SourceSentence | None = None
@@ -206,6 +207,7 @@ class _Replay:
         error = " ".join(error.split()) or "failed"
         self.failed_commands.append(f"line {sentence.line}: {text[:80]}: {error[:200]}")
         if sentence.first_word in LOAD_COMMANDS:
+            self.failed_loads += 1
             logger.warning("%s: line %d: %s failed: %s; the proofs that need it will fail (replay the file "
                            "with its development's load path: a _CoqProject above it, or --coq-coq-args "
                            "'-R DIR NAME')", self.job.unit, sentence.line, text[:80], error[:200])

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from prover.tracing.coq_trace import LOAD_COMMANDS, CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset, UnitRecord
 from prover.tracing.schema import StepRow
 
@@ -63,13 +63,7 @@ def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
                 reasons[_reason(proof.detail)] += 1
     return TraceSummary(len(records), sum(1 for r in records if r.error), sum(r.rows for r in records),
                         dict(statuses), dict(reasons.most_common(12)),
-                        sum(1 for r in records if any(map(_is_load, r.extra.get("failed_commands", ())))))
-
-
-def _is_load(failed_command: str) -> bool:
-    """Whether a ``failed_commands`` entry (``line N: SENTENCE: error``) is a ``Require``/``Load``."""
-    sentence = failed_command.split(": ", 1)[1] if ": " in failed_command else failed_command
-    return sentence.split(" ", 1)[0] in LOAD_COMMANDS
+                        sum(1 for r in records if r.extra.get("failed_loads")))
 
 
 def _reason(detail: str) -> str:

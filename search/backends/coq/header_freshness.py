@@ -188,8 +188,9 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     ``hidden`` (name -> that object), and those it defines with an earlier shadow into ``shadows``;
     return why it must be refused (a module or notation that hides something), or ``None``."""
     names = declared(sentence)
-    # a qualified name ending in a shadow (Top.False) counts as using it: the top module's name varies
-    mentioned = identifiers(sentence) | {t.rsplit(".", 1)[1] for t in tokens(sentence) if "." in t.strip(".")}
+    # by a token's last part, a qualified name ending in a shadow (Top.False) counts as using it too: the
+    # top module's name varies (symbols never match a shadow's name)
+    mentioned = {token.rsplit(".", 1)[-1] for token in tokens(sentence)}
     used = sorted(mentioned & set(shadows) - set(names.terms))
     if used and names.terminals:  # a symbol or keyword for a shadow: no name left to refuse it by
         return f"the notation stands for {used[0]!r}, which the header {shadows[used[0]]}"
