@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, Protocol, TypeVar
 
 SCHEDULE_HELP = ("sampling temperatures of attempts 2, 3, ... of pass@N (sweep --attempts); later attempts "
                  "repeat the last; empty: every attempt at temperature")
@@ -32,6 +34,30 @@ def attempt_seed(seed: int | None, attempt: int) -> int | None:
     if attempt < 1:
         raise ValueError(f"attempts count from 1, got {attempt}")
     return None if seed is None else seed + attempt - 1
+
+
+class _Sampled(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def attempt_temperatures(self) -> tuple[float, ...]: ...
+
+
+_Config = TypeVar("_Config", bound=_Sampled)
+
+
+def config_for_attempt(config: _Config, attempt: int) -> _Config:
+    """``config`` with the temperature and seed of attempt ``attempt``; itself where they do not change
+    (attempt 1, or no seed and no schedule), so attempt 1's policy is the configured one."""
+    temperature = attempt_temperature(config.temperature, config.attempt_temperatures, attempt)
+    seed = attempt_seed(config.seed, attempt)
+    if (temperature, seed) == (config.temperature, config.seed):
+        return config
+    return replace(config, temperature=temperature, seed=seed)
 
 
 def schedule_check(*, greedy_allowed: bool) -> Callable[[tuple[float, ...]], str | None]:

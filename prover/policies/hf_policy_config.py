@@ -3,11 +3,11 @@ them before any model library loads)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
 from planner.model_loading import check_model_reference as check_model_reference  # re-exported for drivers
-from prover.policies.attempt_sampling import SCHEDULE_HELP, attempt_seed, attempt_temperature, schedule_check
+from prover.policies.attempt_sampling import SCHEDULE_HELP, config_for_attempt, schedule_check
 from search.errors import ModelLoadError as ModelLoadError  # re-exported: what loading this model raises
 from search.policy_identity import settings_digest
 from search.validation import Validated, setting
@@ -60,8 +60,4 @@ class HFPolicyConfig(Validated):
     def for_attempt(self, attempt: int) -> HFPolicyConfig:
         """The settings attempt ``attempt`` of pass@N samples with (``prover.policies.attempt_sampling``):
         this config for the first, else its temperature and seed."""
-        temperature = attempt_temperature(self.temperature, self.attempt_temperatures, attempt)
-        seed = attempt_seed(self.seed, attempt)
-        if (temperature, seed) == (self.temperature, self.seed):
-            return self
-        return replace(self, temperature=temperature, seed=seed)
+        return config_for_attempt(self, attempt)

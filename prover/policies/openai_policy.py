@@ -26,7 +26,7 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -38,7 +38,7 @@ from planner.endpoint import (
     RetryPolicy,
     backoff_problems,
 )
-from prover.policies.attempt_sampling import SCHEDULE_HELP, attempt_seed, attempt_temperature, schedule_check
+from prover.policies.attempt_sampling import SCHEDULE_HELP, config_for_attempt, schedule_check
 from prover.policies.step_prompt import step_prompt
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
@@ -101,11 +101,7 @@ class OpenAIPolicyConfig(Validated):
     def for_attempt(self, attempt: int) -> OpenAIPolicyConfig:
         """The settings attempt ``attempt`` of pass@N samples with (``prover.policies.attempt_sampling``):
         this config for the first, else its temperature and seed."""
-        temperature = attempt_temperature(self.temperature, self.attempt_temperatures, attempt)
-        seed = attempt_seed(self.seed, attempt)
-        if (temperature, seed) == (self.temperature, self.seed):
-            return self
-        return replace(self, temperature=temperature, seed=seed)
+        return config_for_attempt(self, attempt)
 
     def cross_checks(self) -> list[str]:
         return backoff_problems(self)
