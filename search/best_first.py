@@ -17,10 +17,11 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from search.config import SearchConfig
 from search.failure_scope import FailureScope
-from search.goal_key import goal_key
+from search.goal_key import GoalKey, goal_key, in_context
 from search.graph import Node, Outcome, SearchGraph
 from search.priority import priority_function
 from search.proof_cache import CacheEntry, ProofCache
@@ -48,7 +49,8 @@ class BestFirstSearch:
     failed states. Failures are shared only under ``policy_fingerprint`` (``search.policy_identity``;
     ``None``: this search neither skips nor records failures): a state is skipped when the cache holds a
     failure found with the same fingerprint and at least this search's budget. The root is never
-    skipped, so every search (every attempt of pass@N) expands at least its own theorem.
+    skipped, so every search (every attempt of pass@N) expands at least its own theorem. ``context`` is
+    the theorem's header: cache entries are shared only between searches under the same one.
     ``clock`` returns seconds; it is injectable so that tests control time.
     """
 
@@ -60,6 +62,7 @@ class BestFirstSearch:
         tactic_filter: TacticFilter | None = None,
         cache: ProofCache | None = None,
         policy_fingerprint: str | None = None,
+        context: str = "",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -71,6 +74,8 @@ class BestFirstSearch:
         self._filter = tactic_filter
         self._cache = cache
         self._scope = FailureScope.of(config, policy_fingerprint) if policy_fingerprint else None
+        self._context = context
+        self._shortest_timeout = config.tactic_timeout
         self._clock = clock
         self._start = clock()
         self._open: list[tuple[float, int]] = []
@@ -162,6 +167,7 @@ class BestFirstSearch:
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.ERROR, result.message)
         elif isinstance(result, TacticTimeout):
             stats.timeouts += 1
+            self._shortest_timeout = min(self._shortest_timeout, request.timeout)
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.TIMEOUT,
                                    f"timed out after {result.seconds:g} s")
         else:
@@ -212,7 +218,7 @@ class BestFirstSearch:
     def _admit(self, node: Node) -> None:
         """A new state enters the search: through the cache if there is one, else onto the open list."""
         if self._cache is not None:
-            key = goal_key(node.state.pp)
+            key = self._key(node)
             entry = self._cache.lookup(key.key)
             if entry is not None and entry.proof is not None:
                 self.stats.cache_hits += 1
@@ -237,19 +243,26 @@ class BestFirstSearch:
             return
         node: Node | None = last
         while node is not None:
-            key = goal_key(node.state.pp)
+            key = self._key(node)
             self._cache.publish_proof(key.key, key.to_canonical(tactics[node.depth:]))
             node = self.graph.nodes[node.parent] if node.parent is not None else None
 
     def _publish_failures(self) -> None:
         """After an exhaustive failure without a depth limit, every expanded state is a failure of this
-        policy under this budget."""
+        policy under this budget; where a tactic timed out under a limit cut to the time left
+        (``capped_timeout``), that shorter limit is the budget's tactic limit."""
         if (self._cache is None or self._scope is None or self.config.max_depth is not None
                 or self.stats.cache_skips):
             return
+        scope = replace(self._scope, tactic_timeout=min(self._scope.tactic_timeout, self._shortest_timeout))
         for node in self.graph.nodes:
             if node.expanded:
-                self._cache.publish_failure(goal_key(node.state.pp).key, self._scope, self.stats.expansions)
+                self._cache.publish_failure(self._key(node).key, scope, self.stats.expansions)
+
+    def _key(self, node: Node) -> GoalKey:
+        """``node``'s cache key: its goal key, under this search's header."""
+        key = goal_key(node.state.pp)
+        return GoalKey(in_context(key.key, self._context), key.names)
 
     def _push(self, node: Node) -> None:
         if self.config.max_depth is not None and node.depth >= self.config.max_depth:

@@ -92,7 +92,8 @@ def prove(
     session = backend.open(theorem)
     try:
         search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=backend.check_tactic,
-                                 cache=cache, policy_fingerprint=fingerprint_of(policy))
+                                 cache=cache, policy_fingerprint=fingerprint_of(policy),
+                                 context=theorem.header)
         run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics),
                    observer=observer)
     finally:

@@ -8,12 +8,20 @@ makes it sound, not the translation.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-# a hypothesis line: names (space or comma separated), " : ", its type (Lean and Coq print it so)
-_HYP_LINE = re.compile(r"^(?P<names>[^\s:⊢=][^:⊢]*?) : ", re.MULTILINE)
+# Hypothesis lines, as each assistant prints them. Lean: at column 0, names separated by spaces, then
+# " : " (the conclusion starts with "⊢", wrapped lines are indented). Coq: above a goal's "====" bar,
+# indented by two spaces, names separated by ", " (below the bar is the conclusion, whose binders
+# "forall b : bool" must not count; wrapped types are indented further).
+_NAME_CHARS = r"[^\s:,()\[\]{}⊢=]+"
+_LEAN_HYP = re.compile(rf"^(?P<names>{_NAME_CHARS}(?: {_NAME_CHARS})*) : ")
+_COQ_HYP = re.compile(rf"^ {{0,2}}(?P<names>{_NAME_CHARS}(?:, {_NAME_CHARS})*) : ")
+_COQ_BAR = re.compile(r"^\s*={5,}\s*$")
+_COQ_NEXT_GOAL = re.compile(r"^goal \d+ (?:\(ID \d+\) )?is:")
 _IDENT = re.compile(r"[^\W\d][\w'!?]*(?:\.[^\W\d][\w'!?]*)*")
 _NAME = re.compile(r"^[^\W\d][\w'!?]*$")
 CANONICAL_PREFIX = "h_"
@@ -37,11 +45,39 @@ class GoalKey:
 
 def goal_key(pp: str) -> GoalKey:
     names: dict[str, str] = {}
-    for match in _HYP_LINE.finditer(pp):
-        for name in re.split(r"[\s,]+", match.group("names").strip()):
+    for line in _hypothesis_lines(pp):
+        for name in re.split(r"[\s,]+", line.strip()):
             if _NAME.match(name) and name not in names:
                 names[name] = f"{CANONICAL_PREFIX}{len(names)}"
+    if set(names.values()) & (set(_IDENT.findall(pp)) - names.keys()):
+        return GoalKey(pp, {})  # a canonical name is already taken in the text: renaming could conflate
     return GoalKey(rename(pp, names), names)
+
+
+def _hypothesis_lines(pp: str) -> list[str]:
+    """The names part of every hypothesis line of ``pp`` (Coq's layout when it has a goal bar)."""
+    lines = pp.split("\n")
+    if not any(_COQ_BAR.match(line) for line in lines):
+        return [m.group("names") for m in map(_LEAN_HYP.match, lines) if m is not None]
+    found: list[str] = []
+    above_bar = True
+    for line in lines:
+        if _COQ_BAR.match(line):
+            above_bar = False
+        elif _COQ_NEXT_GOAL.match(line):
+            above_bar = True
+        elif above_bar and (match := _COQ_HYP.match(line)) is not None:
+            found.append(match.group("names"))
+    return found
+
+
+def in_context(key: str, context: str) -> str:
+    """``key`` for a cache shared by theorems whose headers differ: the same goal text means the same goal
+    only under the same header (a header's ``Definition d n := n + 1`` and another's ``d n := n * 1``
+    print ``d 0 = 0`` alike), so the header's digest leads the key; an empty header leaves it alone."""
+    if not context.strip():
+        return key
+    return f"[context {hashlib.sha256(context.encode()).hexdigest()[:16]}]\n{key}"
 
 
 def rename(text: str, names: Mapping[str, str]) -> str:

@@ -336,7 +336,8 @@ def prove_overlapped(
         for _ in range(sessions):
             opened.append(backend.open(theorem))
         search = BestFirstSearch(opened[0].initial_state(), config=config, tactic_filter=backend.check_tactic,
-                                 cache=cache, policy_fingerprint=fingerprint_of(policy))
+                                 cache=cache, policy_fingerprint=fingerprint_of(policy),
+                                 context=theorem.header)
         run_search_overlapped(search, opened, policy, lambda tactics: backend.verify(theorem, tactics),
                               observer=observer)
     finally:

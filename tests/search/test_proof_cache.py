@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
+from scripted import QED, THEOREM, Fail, Hang, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
 from search import (
     FailureRecord,
@@ -27,6 +27,38 @@ def test_goal_keys_ignore_hypothesis_names() -> None:
     assert goal_key("x : ℕ\n⊢ x = 1").key != goal_key("x : ℕ\n⊢ x = 2").key
     coq = goal_key("n, m : nat\nIHn : n = m\n============================\nS n = S m")
     assert coq.key == "h_0, h_1 : nat\nh_2 : h_0 = h_1\n============================\nS h_0 = S h_1"
+
+
+COQ_STATE = """1 goal
+  x, y : nat
+  H : x = 1
+  H0 : y = 2
+  ============================
+  x + y = 3"""
+
+
+def test_coq_goal_keys_rename_every_hypothesis_and_no_binder() -> None:
+    key = goal_key(COQ_STATE)
+    assert dict(key.names) == {"x": "h_0", "y": "h_1", "H": "h_2", "H0": "h_3"}
+    assert key.key == goal_key(COQ_STATE.replace("H0", "Hy").replace("H ", "Hx ")).key
+    forall = goal_key("1 goal\n  ============================\n  forall b : bool, b = true")
+    exists = goal_key("1 goal\n  ============================\n  exists b : bool, b = true")
+    assert forall.names == {} and forall.key != exists.key
+    later = goal_key("2 goals\n  n : nat\n  ============================\n  0 = 0\n\ngoal 2 is:\n"
+                     "  n : nat\n  IHn : n = 0\n  ============================\n  forall m : nat, m = n")
+    assert dict(later.names) == {"n": "h_0", "IHn": "h_1"}
+
+
+def test_lean_binders_and_case_tags_are_not_hypotheses() -> None:
+    key = goal_key("case inl\nx y : ℕ\nh₁ : x = y\n⊢ ∀ b : Bool, b = true")
+    assert dict(key.names) == {"x": "h_0", "y": "h_1", "h₁": "h_2"}
+    assert key.key.endswith("⊢ ∀ b : Bool, b = true")
+
+
+def test_a_canonical_name_already_in_the_state_turns_renaming_off() -> None:
+    taken = goal_key("x : ℕ\n⊢ ∀ h_0 : ℕ, x = h_0")
+    assert taken.names == {} and taken.key == "x : ℕ\n⊢ ∀ h_0 : ℕ, x = h_0"
+    assert taken.key != goal_key("x : ℕ\n⊢ ∀ y : ℕ, x = y").key
 
 
 def test_tactics_translate_through_canonical_names() -> None:
@@ -175,3 +207,34 @@ def test_a_policy_without_a_fingerprint_neither_records_nor_skips_failures() -> 
     exhausting_run(cache)
     result, policy = reaching_s(cache, fingerprint=None)
     assert result.stats.cache_skips == 0 and "s" in policy.asked
+
+
+def test_failures_and_proofs_are_shared_only_under_the_same_header() -> None:
+    """The same goal text under another header may be another goal (``d 0 = 0`` with two ``d``s)."""
+    one = replace(THEOREM, header="Definition d n := n + 1.")
+    other = replace(THEOREM, header="Definition d n := n.")
+    for header_b, skips in ((one, 1), (other, 0)):
+        cache = InMemoryProofCache()
+        env = ScriptedEnv(root="r", moves={"r": {"a": "s"}, "s": {"b": "t"}})
+        prove(one, backend=ScriptedBackend(env), config=CFG, cache=cache,
+              policy=ScriptedPolicy({"r": [("a", -0.1)], "s": [("b", -0.1)]}, fingerprint="p"))
+        env = ScriptedEnv(root="q", moves={"q": {"a": "s", "c": "u"}, "u": {"d": QED}, "s": {"b": "t"}})
+        policy = ScriptedPolicy({"q": [("a", -0.1), ("c", -0.2)], "u": [("d", -0.1)], "s": [("b", -0.1)]},
+                                fingerprint="p")
+        result = prove(header_b, backend=ScriptedBackend(env), policy=policy, config=CFG, cache=cache)
+        assert result.proved and result.stats.cache_skips == skips, header_b.header
+        assert ("s" in policy.asked) == (skips == 0)
+
+
+def test_a_tactic_timed_out_under_a_limit_cut_to_the_time_left_narrows_the_failure() -> None:
+    """r -a-> s, where b times out: with 10 s per tactic and 4 s of budget the timeout was at most 4 s,
+    which says nothing about b at 10 s."""
+    cache = InMemoryProofCache()
+    env = ScriptedEnv(root="r", moves={"r": {"a": "s"}, "s": {"b": Hang(0.01)}})
+    config = replace(CFG, tactic_timeout=10.0, time_limit=4.0)
+    result = prove(THEOREM, backend=ScriptedBackend(env), config=config, cache=cache,
+                   policy=ScriptedPolicy({"r": [("a", -0.1)], "s": [("b", -0.1)]}, fingerprint="p"))
+    assert result.stop_reason is StopReason.EXHAUSTED
+    (record,) = cache.lookup(goal_key("s").key).failures
+    assert record.scope.tactic_timeout <= 4.0
+    assert not record.scope.covers(FailureScope.of(config, "p"))
