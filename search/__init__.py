@@ -17,6 +17,7 @@ from search.overlap import OverlapStats, prove_overlapped, run_search_overlapped
 from search.policy_identity import AttemptStream, fingerprint_of, for_attempt, settings_digest
 from search.priority import (
     DEFAULT_PRIORITY,
+    PriorityError,
     PriorityFunction,
     ScoredPath,
     node_priority,
@@ -66,6 +67,7 @@ __all__ = [
     "Outcome",
     "OverlapStats",
     "Policy",
+    "PriorityError",
     "PriorityFunction",
     "ProgressReader",
     "Proof",

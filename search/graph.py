@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from search.priority import PriorityFunction, ScoredPath, length_normalised
+from search.priority import PriorityError, PriorityFunction, ScoredPath, length_normalised
 from search.types import TacticState
 
 if TYPE_CHECKING:
@@ -77,12 +77,15 @@ class SearchGraph:
         return graph
 
     def priority_of(self, state: TacticState, depth: int, logprob_sum: float) -> float:
-        """The score of a node; raises ``ValueError`` when the priority function returns no finite
-        number."""
-        value = self.score(ScoredPath(state, depth, logprob_sum, self.alpha))
+        """The score of a node; raises ``PriorityError`` when the priority function raises or returns no
+        finite number."""
+        name = getattr(self.score, "__name__", repr(self.score))
+        try:
+            value = self.score(ScoredPath(state, depth, logprob_sum, self.alpha))
+        except Exception as exc:  # the user's function: whatever it raises is its error, not the search's
+            raise PriorityError(f"priority function {name} raised {type(exc).__name__}: {exc}") from exc
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            name = getattr(self.score, "__name__", repr(self.score))
-            raise ValueError(f"priority function {name} returned {value!r}, not a finite number")
+            raise PriorityError(f"priority function {name} returned {value!r}, not a finite number")
         return float(value)
 
     @property

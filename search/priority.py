@@ -18,9 +18,11 @@ recomputes it) and return a finite float.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from search.errors import ProverError
 from search.types import TacticState
 
 DEFAULT_PRIORITY = "bfs-prover-v2"
@@ -37,6 +39,11 @@ class ScoredPath:
 
 
 PriorityFunction = Callable[[ScoredPath], float]
+
+
+class PriorityError(ProverError, ValueError):
+    """A priority function that cannot be used: it does not import, takes other arguments than one
+    ``ScoredPath``, raises, or returns no finite number. Every search would meet it, so a sweep stops."""
 
 
 def node_priority(logprob_sum: float, depth: int, alpha: float) -> float:
@@ -92,11 +99,26 @@ def priority_function(name: str) -> PriorityFunction:
         module_name, _, attribute = name.partition(":")
         try:
             function = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ValueError(f"priority {name!r} cannot be imported: {exc}") from None
+        except Exception as exc:  # the user's module may fail in any way while it loads
+            reason = f"{type(exc).__name__}: {exc}"
+            raise PriorityError(f"priority {name!r} cannot be imported: {reason}") from None
         if not callable(function):
-            raise ValueError(f"priority {name!r} is not a function")
+            raise PriorityError(f"priority {name!r} is not a function")
+        _check_signature(name, function)
         _REGISTRY[name] = function
         return function
-    raise ValueError(f"unknown priority {name!r}; registered: {', '.join(priority_names())} "
-                     "(or give module:function)")
+    raise PriorityError(f"unknown priority {name!r}; registered: {', '.join(priority_names())} "
+                        "(or give module:function)")
+
+
+def _check_signature(name: str, function: Callable[..., object]) -> None:
+    """Raise ``PriorityError`` unless ``function`` can be called with one positional argument."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature: its first call will tell
+        return
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        raise PriorityError(f"priority {name!r} must take one argument (a search.ScoredPath), but "
+                            f"{signature} does not: {exc}") from None

@@ -71,3 +71,10 @@ def start_counts(folder: Path) -> tuple[int, int]:
 
 def _quote(path: Path) -> str:
     return "'" + os.fspath(path).replace("'", "'\\''") + "'"
+
+
+def failing_priority(path: object) -> float:
+    """A priority function (``fault_fixtures:failing_priority``) that fails on every state below the root."""
+    if getattr(path, "depth", 0):
+        raise KeyError("no value for this state")
+    return 0.0

@@ -49,7 +49,16 @@ from prover.sweep.errors import WorkerStartError
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError, read_text, theorem_from_file, theorem_from_text
 from prover.tracing.cli import add_trace_command
-from search import Backend, BackendUnavailableError, InvalidTheoremError, Policy, SearchResult, Theorem, prove
+from search import (
+    Backend,
+    BackendUnavailableError,
+    InvalidTheoremError,
+    Policy,
+    PriorityError,
+    SearchResult,
+    Theorem,
+    prove,
+)
 
 EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -368,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         args = apply_config_file(parser, args, argv)
         return args.handler(args, console)
     except (InputError, InvalidTheoremError, SetupError, PlannerConfigError,
-            PlanningUnsupportedError) as exc:
+            PlanningUnsupportedError, PriorityError) as exc:
         print_error(console, exc)
         return EXIT_INPUT
     except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError,

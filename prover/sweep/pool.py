@@ -23,12 +23,12 @@ from ray.exceptions import RayActorError, RayError, RayTaskError
 from prover.policies.hf_policy_config import ModelLoadError
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.worker import SearchWorker, Task, WorkerSetup, make_record
-from search import BackendUnavailableError
+from search import BackendUnavailableError, PriorityError
 
 logger = logging.getLogger(__name__)
 
 ResultCallback = Callable[[Task, dict[str, Any]], None]
-FATAL = (BackendUnavailableError, ModelLoadError)  # a task raising these ends the sweep
+FATAL = (BackendUnavailableError, ModelLoadError, PriorityError)  # a task raising these ends the sweep
 
 
 class SupervisedPool:

@@ -11,6 +11,7 @@ from scripted import THEOREM, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
 from search import (
     DEFAULT_PRIORITY,
+    PriorityError,
     ScoredPath,
     SearchConfig,
     node_priority,
@@ -108,3 +109,33 @@ def test_a_module_function_name_is_imported_where_it_is_asked_for() -> None:
     for bad, why in bad_names:
         with pytest.raises(ValueError, match=why):
             SearchConfig(priority=bad)
+
+
+def two_arguments(path: ScoredPath, other: float) -> float:
+    return other
+
+
+def raises(path: ScoredPath) -> float:
+    raise KeyError("no critic for this state")
+
+
+def test_a_priority_that_cannot_serve_is_refused_when_named_or_when_it_fails(tmp_path, monkeypatch) -> None:
+    """Wrong arity is found when the name is checked, a module that fails to load (any exception) too;
+    what the function raises while scoring comes out as a ``PriorityError`` naming it."""
+    with pytest.raises(ValueError, match=r"must take one argument .*missing a required argument: 'other'"):
+        SearchConfig(priority=f"{__name__}:two_arguments")
+    (tmp_path / "broken_priority_mod.py").write_text("def f(path):\n    return (\n")
+    (tmp_path / "raising_priority_mod.py").write_text("raise RuntimeError('no GPU here')\ndef f(path): ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for bad, why in (("broken_priority_mod:f", "SyntaxError"),
+                     ("raising_priority_mod:f", "RuntimeError: no GPU")):
+        with pytest.raises(PriorityError, match=why):
+            priority_function(bad)
+        with pytest.raises(ValueError, match=why):
+            SearchConfig(priority=bad)
+    name = f"{__name__}:raises"
+    try:
+        with pytest.raises(PriorityError, match=r"priority function raises raised KeyError: 'no critic"):
+            expansion_order(SearchConfig(time_limit=None, priority=name))
+    finally:
+        unregister_priority(name)

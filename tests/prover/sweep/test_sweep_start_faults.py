@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from fault_fixtures import UnavailableBackendFactory, flaky_coqtop, start_counts
-from sweep_fixtures import policy_factory, scripted_spec, write_benchmark
+from sweep_fixtures import BackendFactory, policy_factory, scripted_spec, write_benchmark
 
 from prover.cli.main import main
 from prover.sweep import SweepConfig, run_sweep
-from search import BackendUnavailableError, SearchConfig
+from search import BackendUnavailableError, PriorityError, SearchConfig
 
 MISSING = "coqtop not found ('/nonexistent/coqtop')"
 
@@ -79,3 +79,24 @@ def test_a_sweep_survives_a_coqtop_that_dies_at_every_other_start(
     # every other start dies: the check up front, the worker's coqtop (one per header, reused by its four
     # theorems) and the persistent audit coqtop each died once and were started again
     assert died >= 3 and ran >= died
+
+
+def test_prove_with_a_priority_function_that_raises_is_an_input_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--priority",
+                 "fault_fixtures:failing_priority", "Theorem t : forall n : nat, n + 0 = n."])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "Traceback" not in err
+    assert "priority function failing_priority raised KeyError: 'no value for this state'" in err
+
+
+@pytest.mark.slow
+def test_a_priority_function_that_raises_stops_the_sweep_with_that_error(ray_cluster, tmp_path: Path) -> None:
+    names = {f"p{i}": "provable" for i in range(3)}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    config = SearchConfig(max_expansions=5, time_limit=None, priority="fault_fixtures:failing_priority")
+    with pytest.raises(PriorityError, match="failing_priority raised KeyError"):
+        run_sweep(SweepConfig(workers=1, out=str(tmp_path / "out")), benchmark=str(bench),
+                  backend_factory=BackendFactory(names), policy_factory=policy_factory,
+                  spec=scripted_spec(config))
+    assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
