@@ -89,7 +89,14 @@ def trace_dojo(traced_repo: Any, dataset: Dataset, *, trace: str, source: str | 
 
 
 def load_traced_repo(path: str | Path) -> Any:
-    """``lean_dojo.TracedRepo.load_from_disk``: the ``*.trace.xml`` files LeanDojo's ``trace`` wrote."""
+    """``lean_dojo.TracedRepo.load_from_disk``: the ``*.trace.xml`` files LeanDojo's ``trace`` wrote.
+
+    lean_dojo is imported as the dojo backend imports it, so that what its import can do wrong (no git,
+    no package, a network call) is the backend's ``BackendUnavailableError``, never a raw traceback."""
+    from search.backends.lean.dojo_api import load_dojo_api
+    from search.backends.lean.dojo_config import LeanDojoConfig
+
+    load_dojo_api(LeanDojoConfig())
     from lean_dojo import TracedRepo
 
     return TracedRepo.load_from_disk(Path(path))

@@ -4,6 +4,8 @@ stand-ins for the file/theorem/repository objects (building those needs a Lean t
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +17,7 @@ from prover.cli.main import main
 from prover.tracing.dataset import Dataset
 from prover.tracing.dojo import dojo_unit, trace_dojo
 
+ROOT = Path(__file__).resolve().parents[3]
 STATE = "n : ℕ\n⊢ n + 0 = n"
 
 
@@ -81,6 +84,23 @@ def test_prover_trace_dojo_refuses_a_folder_that_is_no_traced_repository(
     assert main(["trace", "--backend", "dojo", str(tmp_path), "--out", str(tmp_path / "ds")]) == 2
     assert "not a LeanDojo-traced repository" in " ".join(capsys.readouterr().err.split())
     assert main(["trace", "--backend", "dojo", "--out", str(tmp_path / "ds")]) == 2
+
+
+def test_prover_trace_dojo_without_git_says_the_backend_is_unavailable(tmp_path: Path) -> None:
+    """lean_dojo runs ``git --version`` at import: without git that is exit 3 naming git, no traceback
+    (a fresh process, since this one has imported lean_dojo already)."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {"PATH": str(empty), "HOME": str(tmp_path), "TMP_DIR": str(tmp_path / "tmp"),
+           "CACHE_DIR": str(tmp_path / "cache")}  # no git on PATH, no GITHUB_ACCESS_TOKEN
+    repo_dir = tmp_path / "repo"
+    repo_dir.mkdir()
+    command = [sys.executable, "-m", "prover.cli.main", "trace", "--backend", "dojo", str(repo_dir),
+               "--out", str(tmp_path / "ds")]
+    run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    err = " ".join(run.stderr.split())
+    assert run.returncode == 3, err[-2000:]
+    assert "backend 'dojo' is unavailable" in err and "install git" in err and "Traceback" not in err
 
 
 @pytest.mark.lean
