@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from search.backends.coq.assumptions import strip_tags
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop, Reply
-from search.backends.coq.header_names import declared, identifiers, tokens
+from search.backends.coq.header_names import declared, tokens
 from search.backends.coq.header_text import header_sentences
 from search.backends.process import ProcessDied
 from search.backends.start_retry import start_with_retries
@@ -58,7 +58,8 @@ CORE_TOKENS = frozenset({
 })
 _ENTRY = re.compile(r"^(?P<kind>Module Type|Module|Ltac2|Ltac|[A-Z]\w*)\s", re.MULTILINE)
 _NOTE = "(shorter name to refer to it in current context is"
-_IDENT = re.compile(r"[^\W\d][\w']*")
+_QUALIFIED = re.compile(r"[^\W\d][\w']*(?:\.[^\W\d][\w']*)*")  # False, Logic.False, Nat.add
+_NUMERAL = re.compile(r"[-+]?\d")  # 2, 0x2, -1: what the lexer would read as a number
 _CACHE_SIZE = 256
 
 Shadows = Mapping[str, str]  # a header's term name -> the library object it hides
@@ -134,7 +135,7 @@ def load_header(top: CoqTop, theorem: Theorem, config: CoqBackendConfig) -> Shad
 
 def check_statement(theorem: Theorem, shadows: Shadows) -> None:
     """Refuse a statement that uses a name its header shadows; raises ``InvalidTheoremError``."""
-    used = sorted(identifiers(theorem.statement) & set(shadows))
+    used = sorted(_mentioned(theorem.statement) & set(shadows))
     if used:
         name = used[0]
         raise InvalidTheoremError(
@@ -190,7 +191,7 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     names = declared(sentence)
     # by a token's last part, a qualified name ending in a shadow (Top.False) counts as using it too: the
     # top module's name varies (symbols never match a shadow's name)
-    mentioned = {token.rsplit(".", 1)[-1] for token in tokens(sentence)}
+    mentioned = _mentioned(sentence)
     used = sorted(mentioned & set(shadows) - set(names.terms))
     if used and names.terminals:  # a symbol or keyword for a shadow: no name left to refuse it by
         return f"the notation stands for {used[0]!r}, which the header {shadows[used[0]]}"
@@ -208,9 +209,19 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
             return f"the notation reuses Coq's own token {terminal!r}"
         if strip_tags(_ask(top, f'Locate "{terminal}".', timeout).output).strip() != "Unknown notation":
             return f"the notation reuses the symbol {terminal!r} of an existing notation"
-        if _IDENT.fullmatch(terminal) and not _locate(top, terminal, timeout).strip().startswith("No object"):
+        if _NUMERAL.match(terminal):
+            return f"the notation makes the number {terminal!r} a token: numbers would not mean what they say"
+        if _QUALIFIED.fullmatch(terminal) and not _locate(top, terminal, timeout).strip().startswith(
+                "No object"):
             return f"the notation makes {terminal!r}, which already names something, a keyword"
     return None
+
+
+def _mentioned(text: str) -> set[str]:
+    """The names ``text`` mentions, a qualified one by its last part: ``Top.False`` or ``M.False`` reach
+    a header's ``False`` whatever the top module is called (a library path such as ``Logic.False`` counts
+    too: refusing it under a header that shadows ``False`` is the safe side)."""
+    return {token.rsplit(".", 1)[-1] for token in tokens(text)}
 
 
 def _same_object(top: CoqTop, name: str, owner: str, timeout: float) -> bool:

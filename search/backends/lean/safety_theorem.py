@@ -20,7 +20,10 @@ they change what a statement means (``HEADER_REFUSED_WORDS``): ``variable`` (an 
 as ``[Fact False]`` joins every later theorem; with ``include`` any hypothesis does), ``include``/``omit``,
 ``notation`` and the other syntax commands (``notation "False" => True``), ``local``/``scoped`` (local
 notations and instances), ``instance`` (``instance : Add ℕ := ⟨Nat.mul⟩`` changes ``+``), ``attribute``,
-``export``, ``deriving``, ``renaming`` and attributes ``@[…]``; and ``namespace`` and dotted or
+``export``, ``deriving``, ``renaming`` and attributes ``@[…]``; ``notation3``, ``alias`` and
+``irreducible_def`` (each declares a name or a notation the checks below do not see); ``inductive`` and
+``structure`` (a constructor or field named ``False`` is ``Foo.False``, one ``open Foo`` from a
+statement); and ``namespace`` and dotted or
 ``_root_`` declaration names (``namespace Foo`` + ``def False := True`` makes ``False`` in a statement mean
 ``Foo.False``, since Lean prefers the innermost namespace; ``def Foo.False`` + ``open Foo`` is the same
 trick one step away). No benchmark header uses any of them.
@@ -57,7 +60,8 @@ HEADER_REFUSED_WORDS = frozenset({
     "variable", "variables", "include", "omit", "notation", "infix", "infixl", "infixr", "prefix",
     "postfix", "local", "scoped", "instance", "attribute", "export", "deriving", "renaming", "class",
     "macro", "macro_rules", "syntax", "elab", "elab_rules", "declare_syntax_cat", "binder_predicate",
-    "unif_hint", "opaque", "namespace",
+    "unif_hint", "opaque", "namespace", "notation3", "alias", "irreducible_def", "inductive", "structure",
+    "coinductive", "mutual",
 })
 _HEADER_DECLARATIONS = frozenset({"def", "abbrev", "lemma", "theorem", "structure", "inductive"})
 MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec"})

@@ -40,6 +40,8 @@ SHADOWING = [
     (Theorem("b", "Theorem b : forall x : mynat, x = true \\/ x = false.",
              "Definition nat := bool.\nDefinition mynat := nat."),
      ["intros x", "destruct x; auto"], "'mynat'"),
+    # a qualified name reaches the shadow as well, whatever the top module is called
+    (Theorem("t", "Theorem t : Top.False.", "Definition False := True."), ["exact I"], "'False'"),
 ]
 REFUSED_HEADERS = [
     (Theorem("m", "Theorem m : Nat.add 1 1 = 1.", "Module Nat := Coq.Init.Nat."), "module 'Nat'"),
@@ -50,6 +52,13 @@ REFUSED_HEADERS = [
     (Theorem("k", "Theorem k : ff.", "Definition False := True.\nNotation \"'ff'\" := False."), "'False'"),
     (Theorem("b", "Theorem b : !!.", "Definition False := True.\nDefinition myF := False.\n"
                                      "Notation \"!!\" := myF."), "'myF'"),
+    # numbers and qualified names made tokens (issue 11's audit: 1 = 2 was reported proved)
+    (Theorem("g", "Theorem g : 1 = 2.", "Notation \"'2'\" := 1."), "number '2'"),
+    (Theorem("g", "Theorem g : 1 = 2.", "Notation \"2\" := 1."), "number '2'"),
+    (Theorem("h", "Theorem h : 1 = 0x2.", "Notation \"'0x2'\" := 1."), "number '0x2'"),
+    (Theorem("a", "Theorem a : Nat.add 2 3 = 6.", "Notation \"'Nat.add'\" := Nat.mul."), "'Nat.add'"),
+    (Theorem("l", "Theorem l : Coq.Init.Logic.False.", "Notation \"'Coq.Init.Logic.False'\" := True."),
+     "'Coq.Init.Logic.False'"),
 ]
 
 

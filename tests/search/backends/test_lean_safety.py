@@ -162,6 +162,12 @@ ADVERSARIAL_HEADERS = [
     ("import Mathlib\nnamespace Foo\ndef False := True", "meaning"),
     ("import Mathlib\ndef Foo.False : Prop := True\nopen Foo", "namespace"),
     ("import Mathlib\nabbrev _root_.Nat.Prime (n : ℕ) : Prop := True", "namespace"),
+    # declarations and notations the name checks above do not read (Mathlib's notation3, alias, ...)
+    ("import Mathlib\nnotation3 \"False\" => True", "meaning"),
+    ("import Mathlib\nalias Foo.False := True", "meaning"),
+    ("import Mathlib\nirreducible_def Foo.False : Prop := True", "meaning"),
+    ("import Mathlib\ninductive Foo | False\nopen Foo", "meaning"),
+    ("import Mathlib\nstructure S where\n  False : Prop\nopen S", "meaning"),
 ]
 
 BENIGN_HEADERS = [
