@@ -4,7 +4,8 @@ Sessions are the Coq backend's own ``CoqSession`` (tactics filtered, states read
 from the file's ``PrefixPool``. A proof counts only when the whole file (prefix as it stood, the lemma
 with the proof, ``Qed.``, the closing ``End``s) compiles with ``coqc`` and the axiom audit of
 ``compile_and_check`` passes: a lemma admitted in the prefix, or the lemma itself, is an assumption the
-audit refuses; the standard library's own axioms are allowed as for every Coq proof.
+audit refuses; the standard library's own axioms are allowed as for every Coq proof. Nor may it use the
+compiled copy of the lemma's own file, which CoqHammer's preamble loads for some files (``own_library``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from prover.stdlib_bench.environment import PrefixPool, proof_file
 from prover.stdlib_bench.lemmas import StdlibLemma
+from prover.stdlib_bench.own_library import library_of, own_library_probe, preamble_libraries
 from prover.tracing.coq_source import SourceSentence
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.safety import check_coq_statement, check_coq_tactic
@@ -59,7 +61,12 @@ class StdlibBackend:
             reason = check_coq_tactic(tactic)
             if reason is not None:
                 return Verdict(False, (f"tactic {index} ({tactic!r}) refused: {reason}",))
-        return compile_and_check(self.render_proof(theorem, tactics), lemma.qualified, self.config)
+        text = self.render_proof(theorem, tactics)
+        library = library_of(lemma.unit)
+        if lemma.checkable and library in preamble_libraries(self.pool.preamble, self.config):
+            probe, check = own_library_probe(lemma.qualified, library)
+            return compile_and_check(text + probe, lemma.qualified, self.config, output_check=check)
+        return compile_and_check(text, lemma.qualified, self.config)
 
     def close(self) -> None:
         self.pool.close()

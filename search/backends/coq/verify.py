@@ -61,13 +61,17 @@ Prepare = Callable[[CoqTop, float], None]
 
 
 def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare: Prepare | None = None,
-                      auditors: AuditPool | None = None, libraries: tuple[str, ...] = ()) -> Verdict:
+                      auditors: AuditPool | None = None, libraries: tuple[str, ...] = (),
+                      output_check: Callable[[str], str | None] | None = None) -> Verdict:
     """Compile ``text`` (a whole ``.v`` file proving ``name`` at its top level) and audit the axioms
     the theorem depends on in a separate coqtop: one of ``auditors``, which first loads ``libraries``
     (``Require`` sentences) if it has not yet, or else a fresh one. ``prepare(coqtop, seconds_left)``
     runs in a fresh auditing coqtop first and may raise ``AuditError`` or ``InvalidTheoremError`` to
     reject the proof; it cannot be given with ``auditors`` (a persistent coqtop only loads compiled
-    files: check the header before, ``header_freshness.check_header_statement``).
+    files: check the header before, ``header_freshness.check_header_statement``). ``output_check`` reads
+    coqc's output of a compiled file and may name a reason to reject it: a rejection only, since the proof
+    can print text too (it must read only what its own commands printed after the proof, e.g. behind a
+    marker the proof could not know).
 
     Raises ``BackendUnavailableError`` when coqc or coqtop cannot be found; every other outcome is a
     ``Verdict``.
@@ -86,6 +90,8 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare
             return _failed(f"coqc died: {exc}", text)
         if code != 0:
             return _failed(_errors(output), text)
+        if output_check is not None and (reason := output_check(output)) is not None:
+            return _failed(reason, text)
         try:
             if auditors is not None:
                 axioms, unsafe = auditors.audit(tmp, root, name, libraries, deadline)

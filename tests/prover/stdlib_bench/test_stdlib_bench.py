@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,35 @@ def test_the_expert_loop_s_stdlib_searches_get_their_file_s_premises(tmp_path: P
     (found,) = search_file("Dev/F1.v", target, str(root), index, retrieval, search, "retrieval", "test")
     assert found["status"] == "proved", found.get("message")
     assert any("rev'_" in tactic for tactic in found["proof"])
+
+
+def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(tmp_path: Path) -> None:
+    """CoqHammer's preamble loads ``Coq.Arith.Factorial``: ``lt_O_fact`` is then in the environment under
+    its library name, and ``exact (Factorial.lt_O_fact n)`` or a hint path through it re-proves nothing;
+    the file's own proof still counts, and so does a proof of the next lemma from the prefix's copy."""
+    from prover.stdlib_bench.own_library import library_of, preamble_libraries
+
+    unit = "Arith/Factorial.v"
+    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
+                    .stdout.strip()) / "theories"
+    source = trusted_source(theories, unit)
+    sentences, (record, _) = traced(tmp_path, unit, source.read_text())
+    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
+    try:
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == "lt_O_fact"))
+        with backend.open(theorem) as session:  # the prefix the proof is checked in is the session's
+            assert isinstance(session.initial_state(), TacticState)
+        for cheat in (["exact (Factorial.lt_O_fact n)"], ["exact (Coq.Arith.Factorial.lt_O_fact n)"]):
+            verdict = backend.verify(theorem, cheat)
+            assert not verdict.ok and "compiled copy of the lemma's own file" in verdict.messages[0], verdict
+        own = backend.verify(theorem, ["induction n; simpl; auto", "apply Nat.lt_lt_add_r; assumption"])
+        assert own.ok, own.messages
+        following = backend.at(next(lm for lm in lemmas if lm.name == "fact_neq_0"))
+        with backend.open(following) as session:
+            assert isinstance(session.initial_state(), TacticState)
+        assert backend.verify(following, ["apply Nat.neq_0_lt_0, lt_O_fact"]).ok
+        assert not backend.verify(following, ["apply Nat.neq_0_lt_0, Factorial.lt_O_fact"]).ok
+    finally:
+        backend.close()

@@ -1,0 +1,70 @@
+"""A proof of a stdlib lemma must not use the compiled copy of the lemma's own file.
+
+The environment of every lemma starts with CoqHammer (``From Hammer Require Import Tactics.``, so that
+``sauto`` runs), and CoqHammer loads about two hundred compiled standard-library files: ``Lia`` brings
+``ZArith.Znumtheory``, ``Arith.Factorial``, ``Logic.JMeq`` ... When the lemma's own file is among them,
+the lemma itself is in the environment under its library name (``Znumtheory.Zdivide_opp_r``), reachable
+by ``exact`` and by the global hints ``auto with *`` uses, and so is every later lemma of the file and
+everything proved from them. Such a "proof" re-proves nothing.
+
+So for a lemma whose file the preamble loads, the kernel-checked file also asks Coq, after the proof, for
+the proof's dependencies (``Print All Dependencies``: every constant it uses, transitively) and for every
+constant of the compiled file (``Search _ inside``), both printed by the same printer in the same
+environment; a name in both rejects the proof. The two answers are read only behind a random marker
+printed by a command after ``Qed``, which no tactic of the proof can know or print, and a proof can only
+add names to the output, never remove one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from collections.abc import Callable, Sequence
+
+from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.verify import run_coqc
+
+_NAME = re.compile(r"[A-Za-z_][\w'.]*")
+_SEARCH_ENTRY = re.compile(r"^([A-Za-z_][\w'.]*):\s", re.MULTILINE)
+
+
+def library_of(unit: str) -> str:
+    """The logical name of a stdlib file named by its path under ``theories/``: ``Coq.ZArith.Znumtheory``."""
+    return "Coq." + unit.removesuffix(".v").replace("/", ".")
+
+
+@functools.lru_cache(maxsize=16)
+def _loaded_by(preamble: tuple[str, ...], coqc: str, coq_args: tuple[str, ...]) -> frozenset[str]:
+    config = CoqBackendConfig(coqc=coqc, coq_args=coq_args)
+    code, output = run_coqc("\n".join((*preamble, "Print Libraries.")) + "\n", config)
+    if code != 0:
+        raise RuntimeError(f"the preamble {preamble!r} does not compile: {output[-500:]}")
+    return frozenset(re.findall(r"\bCoq(?:\.[\w']+)+", output))
+
+
+def preamble_libraries(preamble: Sequence[str], config: CoqBackendConfig) -> frozenset[str]:
+    """The standard-library files ``preamble`` loads (once per process and preamble)."""
+    return _loaded_by(tuple(preamble), config.coqc, tuple(config.coq_args))
+
+
+def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str], str | None]]:
+    """What to append to the proof file of ``qualified`` (after its closers), and the check of coqc's
+    output that rejects a proof using ``library``, the compiled copy of the lemma's file."""
+    marker = f"prover_deps_{secrets.token_hex(8)}"
+    lines = (f"Definition {marker}_a := 0.", f"Print {marker}_a.", f"Print All Dependencies {qualified}.",
+             f"Definition {marker}_b := 0.", f"Print {marker}_b.", f"Search _ inside {library}.")
+
+    def check(output: str) -> str | None:
+        start, middle = output.rfind(f"{marker}_a ="), output.rfind(f"{marker}_b =")
+        if start < 0 or middle < start:
+            return f"the dependency check of {qualified} printed nothing readable"
+        own = set(_SEARCH_ENTRY.findall(output[middle:]))
+        used = sorted(set(_NAME.findall(output[start:middle])) & own)
+        if used:
+            shown = ", ".join(used[:3]) + (" ..." if len(used) > 3 else "")
+            return (f"the proof uses {shown} of {library}, the compiled copy of the lemma's own file "
+                    "(loaded by the preamble): it re-proves nothing")
+        return None
+
+    return "\n".join(lines) + "\n", check
