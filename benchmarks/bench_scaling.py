@@ -107,7 +107,7 @@ def main() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    ray.init(num_cpus=args.workers + 2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=args.workers + 2, include_dashboard=False, log_to_driver=False)
     per_theorem = args.depth * TACTIC_SECONDS
     one, one_wall = throughput(1, max(args.theorems // args.workers, 4), args.depth)
     many, many_wall = throughput(args.workers, args.theorems, args.depth)

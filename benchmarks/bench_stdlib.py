@@ -55,7 +55,7 @@ def main() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     config = StdlibBenchConfig(corpus=args.dataset, root=str(stdlib_root()), out=args.out, split=args.split,
                                per_file=args.per_file, budget=args.budget,
                                methods=tuple(args.methods.split(",")), max_files=args.max_files,

@@ -180,9 +180,13 @@ def code_only(text: str) -> str:
 def theorem_from_row(row: dict[str, Any], where: str, assistant: str | None = None) -> Theorem:
     """A theorem from one benchmark row (the format of ../shared/benchmarks). For ``assistant`` "coq" the
     statement's comments are removed (``coq_statement``); otherwise it is kept as written."""
-    missing = [key for key in ("name", "statement") if not isinstance(row.get(key), str)]
+    missing = [key for key in ("name", "statement") if key not in row]
     if missing:
         raise InputError(f"{where}: the row lacks {', '.join(missing)}")
+    wrong = [f"{key} is {type(row[key]).__name__}" for key in ("name", "statement")
+             if not isinstance(row[key], str)]
+    if wrong:
+        raise InputError(f"{where}: the row's name and statement must be text, but its {' and '.join(wrong)}")
     statement = row["statement"]
     if assistant == "coq":
         statement = coq_statement(statement, f"{where} ({row['name']})")

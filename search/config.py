@@ -32,9 +32,10 @@ class SearchConfig(Validated):
     tactics_per_node: int = setting(4, min=1, help="tactics asked of the policy for each expanded state")
     max_expansions: int | None = setting(
         None, min=1, help="stop after this many expanded states (default: no limit)")
-    time_limit: float | None = setting(600.0, above=0, help="wall-clock budget of one search, in seconds")
+    time_limit: float | None = setting(
+        600.0, above=0, finite=True, help="wall-clock budget of one search, in seconds (default: 600)")
     tactic_timeout: float = setting(
-        12.0, above=0, help="time limit of one tactic in the proof assistant, in seconds")
+        12.0, above=0, finite=True, help="time limit of one tactic in the proof assistant, in seconds")
     max_depth: int | None = setting(
         None, min=1, help="do not expand states deeper than this (default: no limit)")
     expansion_width: int = setting(

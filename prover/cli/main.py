@@ -23,7 +23,13 @@ from prover.cli import help_text
 from prover.cli.config_file import add_config_file_options, apply_config_file
 from prover.cli.error_causes import error_cause_of, rejection_of
 from prover.cli.logs import report_retries, setup_logging
-from prover.cli.options import ProverArgumentParser, add_config_options, add_verbose_option, config_from_args
+from prover.cli.options import (
+    ProverArgumentParser,
+    add_config_options,
+    add_verbose_option,
+    config_from_args,
+    output_file,
+)
 from prover.cli.planner import add_planner_options, print_planned_result, write_planned_html
 from prover.cli.progress_display import ProgressDisplay
 from prover.cli.render import print_benchmarks, print_result, print_sweep_summary
@@ -138,11 +144,11 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser, single=True)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    out.add_argument("--graph-out", type=Path, metavar="FILE",
+    out.add_argument("--graph-out", type=output_file, metavar="FILE",
                      help="write the explored graph as node-link JSON (networkx) to FILE")
     out.add_argument("--quiet", action="store_true",
                      help="no live progress line (on a terminal) and no periodic status lines (with -v)")
-    out.add_argument("--html", type=Path, metavar="FILE",
+    out.add_argument("--html", type=output_file, metavar="FILE",
                      help="write an interactive page of the explored graph to FILE (one self-contained "
                           "HTML file, works offline): states, tactics with scores, errors, the proof "
                           "path, a replay of the search. With --planner, FILE shows the plan and links "
@@ -190,8 +196,8 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
     cause = error_cause_of(result)
     rejected = None if result.proved else rejection_of(result)
     if args.json:
-        print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict(), "rejected": rejected},
-                         ensure_ascii=False))
+        extra = {"policy": spec.policy.label, "error_cause": cause and cause.as_dict(), "rejected": rejected}
+        print(json.dumps(result.as_dict() | extra, ensure_ascii=False))
     else:
         print_result(console, result)
     if rejected is not None:

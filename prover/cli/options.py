@@ -219,6 +219,28 @@ def config_from_args(config_cls: type[T], args: argparse.Namespace, *, prefix: s
     return config_cls(**values)
 
 
+def output_file(text: str) -> Path:
+    """An argparse ``type`` for a file the command will write: not a folder, and under folders (existing
+    ones must be folders), so that a finished search is never lost to a path that cannot be written."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a folder")
+    return path
+
+
+def output_folder(text: str) -> Path:
+    """An argparse ``type`` for a folder the command will write into: not an existing file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file: give a folder")
+    return output_file(str(path / "x")).parent
+
+
 def add_verbose_option(parser: argparse.ArgumentParser) -> None:
     """``-v`` after a sub-command too (``prover prove -v``), adding to the count given before it."""
     parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,

@@ -181,9 +181,15 @@ def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         lines = read_text(path).splitlines()
-        return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-    if args.tactics:
-        return tuple(t.strip() for t in args.tactics.split(",") if t.strip())
+        tactics = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+        if not tactics:
+            raise InputError(f"{path}: no tactics in the file (one per line; # starts a comment)")
+        return tactics
+    if args.tactics is not None:
+        tactics = tuple(t.strip() for t in args.tactics.split(",") if t.strip())
+        if not tactics:
+            raise InputError(f"--tactics {args.tactics!r}: no tactics (give them separated by commas)")
+        return tactics
     return getattr(args, TACTICS_DEST, None)
 
 

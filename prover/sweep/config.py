@@ -15,7 +15,7 @@ class SweepConfig(Validated):
 
     split: str | None = setting(None, help="only theorems of this split (e.g. test)")
     attempts: int = setting(
-        1, min=1, help="attempts per theorem; the next one starts only if the last failed")
+        1, min=1, max=1000, help="attempts per theorem; the next one starts only if the last failed")
     workers: int = setting(2, min=1, help="search-worker actors, each with its own sessions")
     worker_cpus: float = setting(1.0, above=0, help="CPUs Ray reserves for each worker")
     address: str | None = setting(

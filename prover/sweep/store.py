@@ -40,9 +40,20 @@ def _parse(path: Path, data: bytes) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
             logger.warning("%s:%d: unreadable record skipped", path, number)
+            continue
+        if not _is_record(record):
+            logger.warning("%s:%d: not a result record (an object with theorem, attempt and status) skipped",
+                           path, number)
+            continue
+        yield record
+
+
+def _is_record(record: Any) -> bool:
+    return (isinstance(record, dict) and isinstance(record.get("theorem"), str)
+            and isinstance(record.get("attempt"), int) and isinstance(record.get("status"), str))
 
 
 class ResultStore:

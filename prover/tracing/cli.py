@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args
+from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args, output_folder
 from prover.theorem_input import InputError
 from prover.tracing.coq_trace import CoqTraceConfig
 from prover.tracing.runner import TraceSummary
@@ -37,7 +37,7 @@ def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]
                              "dojo: the folder of a LeanDojo-traced repository")
     parser.add_argument("--backend", choices=("coq", "dojo"), default="coq",
                         help="coq: replay through coqtop; dojo: convert a LeanDojo trace (default: coq)")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="the dataset folder")
+    parser.add_argument("--out", type=output_folder, required=True, metavar="DIR", help="the dataset folder")
     parser.add_argument("--source", help="the corpus name in the rows (default: coq-stdlib for the "
                         "standard library, the folder's name, or the Lean repository's URL@commit)")
     parser.add_argument("--trace-name", help="names this trace in the rows (default: BACKEND-DATE)")

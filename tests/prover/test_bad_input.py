@@ -114,3 +114,42 @@ def test_out_naming_an_existing_file(under: bool, tmp_path: Path, capsys: pytest
                 "give a new or existing folder")
     assert (code, err) == (2, expected)
     assert existing.read_text() == "keep me"
+
+
+def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
+    """The second audit's list (issue 11): each argv and the end of its one error line."""
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "empty.txt").write_text("# only a comment\n\n")
+    (tmp_path / "typed.jsonl").write_text(json.dumps({"name": 5, "statement": "Theorem a : True."}) + "\n")
+    prove = ["prove", "--backend", "coq", "--policy", "tactics"]
+    true = "Theorem a : True."
+    return [
+        ([*prove, "--html", str(tmp_path / "a_folder"), true], "is a folder: give a file name"),
+        ([*prove, "--graph-out", str(tmp_path / "a_file" / "g.json"), true], "is a file, not a folder"),
+        (["trace", str(tmp_path), "--out", str(tmp_path / "a_file")], "is a file: give a folder"),
+        ([*prove, "--time-limit", "inf", true], "search.time_limit must be a finite number, got inf"),
+        ([*prove, "--tactic-timeout", "1e400", true],
+         "search.tactic_timeout must be a finite number, got inf"),
+        ([*prove, "--coq-memory-limit-mb", "99999999999999", true],
+         "must be in [256, 1073741824], got 99999999999999"),
+        (["sweep", "coq_basic", "--backend", "coq", "--attempts", "99999999999999",
+          "--out", str(tmp_path / "s")], "sweep.attempts must be in [1, 1000], got 99999999999999"),
+        ([*prove, "--tactics-file", str(tmp_path / "empty.txt"), true],
+         "no tactics in the file (one per line; # starts a comment)"),
+        ([*prove, "--tactics", ",,", true], "no tactics (give them separated by commas)"),
+        (["sweep", str(tmp_path / "typed.jsonl"), "--backend", "coq", "--out", str(tmp_path / "s2")],
+         "the row's name and statement must be text, but its name is int"),
+    ]
+
+
+def test_the_second_audit_s_bad_inputs_are_each_one_clear_error(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, message in bad_inputs(tmp_path):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own errors (a bad --html) exit 2 through SystemExit
+            code = exc.code
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err + captured.out, argv
+        assert code == 2 and captured.err.strip().endswith(message), (argv, code, captured.err[-400:])

@@ -59,8 +59,8 @@ class CoqBackendConfig(Validated):
     verify_timeout: float = setting(
         120.0, above=0, help="time limit of one whole-proof check by coqc, in seconds")
     memory_limit_mb: int | None = setting(
-        4096, min=256, help="address-space limit of each coqtop/coqc process in MiB (None: unlimited; at "
-                            "least 256, Coq needs room)")
+        4096, min=256, max=2**30, help="address-space limit of each coqtop/coqc process in MiB (None: "
+                                       "unlimited; at least 256, Coq needs room)")
     allowed_axioms: tuple[str, ...] = setting(
         LIBRARY_AXIOMS,
         help="kernel names of the axioms a verified proof may depend on (default: the axioms the standard "

@@ -33,8 +33,9 @@ class LeanReplConfig(Validated):
         12288, min=1, help="resident memory of one REPL's process tree before it is killed and restarted "
                            "(None: no watch)")
     address_space_limit_mb: int | None = setting(
-        None, min=1, help="RLIMIT_AS of the spawned command (None: unlimited; Mathlib maps many GB of .olean "
-                          "files, so prefer memory_limit_mb)")
+        None, min=1, max=2**30,
+        help="RLIMIT_AS of the spawned command (None: unlimited; Mathlib maps many GB of .olean files, so "
+             "prefer memory_limit_mb)")
     memory_poll_interval: float = setting(
         0.25, above=0, help="how often the memory watch looks at a busy REPL, in seconds")
     tactic_timeout: float = setting(12.0, above=0, help="default time limit of one tactic, in seconds")

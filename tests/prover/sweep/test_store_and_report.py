@@ -15,6 +15,7 @@ from prover.sweep import (
     load_benchmark,
     make_record,
     pending_tasks,
+    read_records,
     resolve_benchmark,
     summarise,
     write_report,
@@ -36,6 +37,16 @@ def test_store_survives_a_torn_last_line(tmp_path: Path) -> None:
         store.append(make_record(Task(T, "test", 2), "proved"))
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert [json.loads(line)["attempt"] for line in lines] == [1, 2]
+
+
+def test_lines_that_are_no_result_record_are_skipped_not_fatal(tmp_path: Path) -> None:
+    with ResultStore(tmp_path) as store:
+        store.append(make_record(Task(T, "test", 1), "unproved"))
+    with (tmp_path / "results.jsonl").open("a") as fh:
+        fh.write('[1]\n5\nnull\n{"theorem": 3, "attempt": 1, "status": "proved"}\n{"theorem": "a"}\n')
+    assert [r["attempt"] for r in read_records(tmp_path)] == [1]
+    with ResultStore(tmp_path) as store:
+        assert store.done() == {("a", 1)}
 
 
 def test_one_writer_per_results_folder(tmp_path: Path) -> None:
