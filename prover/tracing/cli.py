@@ -125,8 +125,10 @@ def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json
     if summary.failed_loads:
         Console(stderr=True).print(
             f"[yellow]{summary.failed_loads} file(s) could not load what they Require[/]: their proofs that "
-            "need it failed. Give the development's load path: a _CoqProject above the files, or "
-            "--coq-coq-args '-R DIR NAME' (the units' records list each failed command).")
+            "need it failed. The trace replays proofs on compiled libraries: build the development "
+            "first (coq_makefile -f _CoqProject -o Makefile && make, or coqc each file in dependency "
+            "order), and give its load path: a _CoqProject above the files, or --coq-coq-args "
+            "'-R DIR NAME' (the units' records list each failed command).")
     if summary.skipped_reasons:
         reasons = Table(title="why proofs were skipped (most common)")
         reasons.add_column("reason")

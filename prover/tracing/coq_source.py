@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from prover.theorem_input import InputError
@@ -56,6 +57,7 @@ def split_source(text: str, file: str = "<text>") -> list[SourceSentence]:
     """The sentences of a whole ``.v`` file, in order; raises ``SourceError``."""
     lines = _LineIndex(text)
     sentences: list[SourceSentence] = []
+    dotted: set[str] = set()  # the file's own notation symbols that end in a dot (x .+. y)
     i = 0
     n = len(text)
     while True:
@@ -63,12 +65,28 @@ def split_source(text: str, file: str = "<text>") -> list[SourceSentence]:
         if i >= n:
             return sentences
         line, column = lines.position(i)
-        end, kind = _sentence_end(text, i, file, lines)
-        sentences.append(SourceSentence(_one_line(text[i:end]), i, line, column, kind))
+        end, kind = _sentence_end(text, i, file, lines, dotted)
+        sentence = SourceSentence(_one_line(text[i:end]), i, line, column, kind)
+        sentences.append(sentence)
+        dotted |= _dotted_symbols(sentence.text)
         i = end
 
 
-def _sentence_end(text: str, start: int, file: str, lines: _LineIndex) -> tuple[int, str]:
+_NOTATION = re.compile(r"^(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global)\s+)?(?:Reserved\s+)?(?:Notation|Infix)\s+\"")
+
+
+def _dotted_symbols(sentence: str) -> set[str]:
+    """The symbols a ``Notation``/``Infix`` sentence declares that end in a dot: Coq's lexer reads them
+    whole, so their dot followed by a space ends no sentence."""
+    if not _NOTATION.match(sentence):
+        return set()
+    string = sentence[sentence.index('"') + 1:]
+    string = string[: string.find('"')] if '"' in string else string
+    return {word.strip("'") for word in string.split() if word.strip("'").endswith(".") and len(word) > 1}
+
+
+def _sentence_end(text: str, start: int, file: str, lines: _LineIndex,
+                  dotted: Collection[str] = ()) -> tuple[int, str]:
     char = text[start]
     if char in "-+*":
         end = start
@@ -91,12 +109,18 @@ def _sentence_end(text: str, start: int, file: str, lines: _LineIndex) -> tuple[
             j = i
             while j < n and text[j] == ".":
                 j += 1
-            if (j == n or text[j].isspace()) and j - i != 2:
+            if (j == n or text[j].isspace()) and j - i != 2 and not _ends_symbol(text, j, dotted):
                 return j, "sentence"
             i = j
         else:
             i += 1
     raise SourceError(file, lines.position(start)[0], "unfinished sentence (no final '.') at end of file")
+
+
+def _ends_symbol(text: str, end: int, dotted: Collection[str]) -> bool:
+    """Whether ``text[:end]`` ends with one of ``dotted`` standing as a token (after a blank)."""
+    return any(text.endswith(symbol, 0, end) and (end == len(symbol) or text[end - len(symbol) - 1].isspace())
+               for symbol in dotted)
 
 
 def _skip_blank(text: str, i: int, file: str, lines: _LineIndex) -> int:

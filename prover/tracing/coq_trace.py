@@ -136,6 +136,7 @@ class _Replay:
         self.failed_loads = 0  # of those, the Require/Load commands
         self._proof: _Proof | None = None
         self._skipping = False  # inside a proof whose statement or a sentence failed: send nothing
+        self._nested_ends = 0  # proof ends to skip past besides the next one (a nested proof's)
         self._failed_statement: SourceSentence | None = None
         self._output = ""  # what the last command in the open proof printed
         self._state: tuple[Display, str] | None = None  # the open proof's current state, once read
@@ -171,7 +172,8 @@ class _Replay:
         word = sentence.first_word
         if self._skipping:
             if word in END_OK or word in END_SKIP:
-                self._skipping = False
+                self._skipping = self._nested_ends > 0
+                self._nested_ends = max(self._nested_ends - 1, 0)
             return
         if self._proof is None:
             self._outside(sentence, timeout)
@@ -208,9 +210,10 @@ class _Replay:
         self.failed_commands.append(f"line {sentence.line}: {text[:80]}: {error[:200]}")
         if sentence.first_word in LOAD_COMMANDS:
             self.failed_loads += 1
-            logger.warning("%s: line %d: %s failed: %s; the proofs that need it will fail (replay the file "
-                           "with its development's load path: a _CoqProject above it, or --coq-coq-args "
-                           "'-R DIR NAME')", self.job.unit, sentence.line, text[:80], error[:200])
+            logger.warning("%s: line %d: %s failed: %s; the proofs that need it will fail (build the "
+                           "development first, then replay the file with its load path: a _CoqProject above "
+                           "it, or --coq-coq-args '-R DIR NAME')", self.job.unit, sentence.line, text[:80],
+                           error[:200])
         else:
             logger.debug("%s:%d: %s", self.job.unit, sentence.line, error)
 
@@ -222,6 +225,11 @@ class _Replay:
         reply, ok = self._command(sentence.text, timeout)
         if not ok:
             self._fail(f"line {sentence.line}: {reply.error or 'the sentence failed'}", timeout)
+            return
+        if reply.proof is not None and reply.proof != proof.name:  # a statement inside the proof
+            self._fail(f"line {sentence.line}: a nested proof ({reply.proof}) inside it: not traced", timeout)
+            self._command("Abort All.", timeout)
+            self._nested_ends = 1  # the inner proof's end, then the outer's
             return
         self._output, self._state = reply.output, None
         if before is None:

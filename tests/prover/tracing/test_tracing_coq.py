@@ -113,6 +113,32 @@ def test_real_file_constructs_and_skipped_proofs_are_counted(tmp_path: Path) -> 
     assert record.rows == len(rows) and not record.error
 
 
+NESTED_AND_DOTTED = """Require Import Arith.
+Notation "x .+. y" := (x + y) (at level 50).
+Lemma a_plus : forall n m : nat, n .+. m = m .+. n.
+Proof. intros n m. apply PeanoNat.Nat.add_comm. Qed.
+Set Nested Proofs Allowed.
+Lemma outer : True /\\ True.
+Proof.
+  Lemma inner : True.
+  Proof. exact I. Qed.
+  split; exact inner.
+Qed.
+"""
+
+
+def test_a_dotted_notation_and_a_nested_proof_are_traced(tmp_path: Path) -> None:
+    """Two constructs of the audit that hung the tracer: ``n .+. m`` read as a sentence end, and the
+    prompt of a nested proof (``|inner|outer|``) that the reader did not know."""
+    record, rows = trace(write(tmp_path, "nested.v", NESTED_AND_DOTTED + "Lemma after : True.\n"
+                               "Proof. exact I. Qed.\n"), sentence_timeout=20)
+    assert [(p.theorem, p.status) for p in record.proofs] == [
+        ("a_plus", "traced"), ("outer", "failed"), ("after", "traced")]
+    assert "a nested proof (inner) inside it: not traced" in record.proofs[1].detail
+    assert [r.tactic for r in rows if r.theorem == "a_plus"] == ["intros n m", "apply PeanoNat.Nat.add_comm"]
+    assert not record.error
+
+
 def test_a_sentence_past_its_limit_stops_the_file_and_says_which_proofs_were_not_reached(
         tmp_path: Path) -> None:
     text = ("Lemma first : True.\nProof. exact I. Qed.\nLemma slow : True.\nProof. do 100000000 idtac. "

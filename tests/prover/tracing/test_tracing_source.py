@@ -31,6 +31,19 @@ def test_qualified_names_numerals_projections_and_double_dots_are_not_ends() -> 
                              "Lemma l : True.", "Proof with auto.", "constructor...", "Qed."]
 
 
+def test_the_file_s_own_notation_symbols_ending_in_a_dot_are_not_ends() -> None:
+    """Coq's lexer reads a declared symbol ``.+.`` whole; its dot before a space ends nothing."""
+    source = ('Infix ".*." := Nat.mul (at level 40).\nNotation "x .+. y" := (x + y) (at level 50).\n'
+              "Lemma a : forall n m : nat, n .+. m = m .+. n.\n"
+              "Proof. intros. exact (Nat.add_comm n m). Qed.\n"
+              "Lemma b : 2 .*. 3 = 6.\nProof. reflexivity. Qed.")
+    assert texts(source) == ['Infix ".*." := Nat.mul (at level 40).',
+                             'Notation "x .+. y" := (x + y) (at level 50).',
+                             "Lemma a : forall n m : nat, n .+. m = m .+. n.", "Proof.", "intros.",
+                             "exact (Nat.add_comm n m).", "Qed.", "Lemma b : 2 .*. 3 = 6.", "Proof.",
+                             "reflexivity.", "Qed."]
+
+
 def test_bullets_and_braces_are_sentences_with_positions() -> None:
     source = "Proof.\n  split.\n  - reflexivity.\n  -- { exact I. }\n  2: { auto. }\n  + * idtac.\nQed."
     sentences = split_source(source)
