@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from search import DojoLocator, Theorem
-from search.backends.coq.header_text import HeaderTextError, without_comments
+from search.backends.coq.header_text import HeaderTextError, comment_end, string_end, without_comments
 from search.errors import ProverError
 
 LEAN_DECL = re.compile(r"^\s*(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)?(theorem|lemma|example)\b"
@@ -36,7 +36,7 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a leading byte-order mark is not text (coqc skips it too)
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         line = data.count(b"\n", 0, exc.start) + 1
@@ -116,11 +116,7 @@ def coq_theorem_from_file(path: Path, name: str | None = None) -> Theorem:
     ``Theorem NAME`` (or ``Lemma`` ...), the statement that sentence; whatever follows (``Proof.``,
     ``Admitted.``, a proof, nothing) is ignored, and the statement's comments are removed
     (``coq_statement``). Raises ``InputError`` naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read it ({exc})") from exc
-    return coq_theorem_from_source(text, name or path.stem, str(path))
+    return coq_theorem_from_source(read_text(path), name or path.stem, str(path))
 
 
 def coq_theorem_from_source(text: str, name: str, where: str) -> Theorem:
@@ -145,35 +141,21 @@ def coq_theorem_from_source(text: str, name: str, where: str) -> Theorem:
 
 
 def code_only(text: str) -> str:
-    """``text`` with Coq comments (nested) and string literals blanked out, character for character, so
-    that positions in the result are positions in ``text``. An unclosed comment or string blanks the rest."""
+    """``text`` with Coq comments (nested, with the strings inside them read as strings, as Coq's lexer
+    reads them) and string literals blanked out, character for character, so that positions in the result
+    are positions in ``text``. An unclosed comment or string blanks the rest."""
     out = list(text)
-    i, depth, in_string = 0, 0, False
+    i = 0
     while i < len(text):
-        pair = text[i:i + 2]
-        if in_string:
-            if pair == '""':
-                out[i:i + 2] = "  "
-                i += 2
-                continue
-            in_string = text[i] != '"'
-            out[i] = " " if text[i] != "\n" else "\n"
-        elif pair == "(*":
-            depth += 1
-            out[i:i + 2] = "  "
-            i += 2
-            continue
-        elif depth and pair == "*)":
-            depth -= 1
-            out[i:i + 2] = "  "
-            i += 2
-            continue
-        elif depth:
-            out[i] = " " if text[i] != "\n" else "\n"
-        elif text[i] == '"':
-            in_string = True
-            out[i] = " "
-        i += 1
+        if text.startswith("(*", i) or text[i] == '"':
+            try:
+                end = comment_end(text, i) if text[i] == "(" else string_end(text, i)
+            except HeaderTextError:
+                end = len(text)
+            out[i:end] = ("\n" if char == "\n" else " " for char in text[i:end])
+            i = end
+        else:
+            i += 1
     return "".join(out)
 
 

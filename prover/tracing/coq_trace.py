@@ -93,7 +93,7 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
     """
     started = time.monotonic()
     try:
-        text = Path(job.path).read_text(encoding="utf-8")
+        text = Path(job.path).read_text(encoding="utf-8-sig")  # a BOM, as coqc allows it
         sentences = split_source(text, job.unit)
     except (OSError, UnicodeDecodeError, SourceError) as exc:
         return UnitRecord(job.source, job.unit, job.trace, None, 0, error=f"unreadable: {exc}"), []

@@ -99,6 +99,17 @@ def test_declarations_in_comments_and_the_proof_are_ignored(tmp_path: Path) -> N
         coq_theorem_from_file(open_comment)
 
 
+def test_a_string_inside_a_comment_and_a_byte_order_mark_are_read_as_coq_reads_them(tmp_path: Path) -> None:
+    """Coq's lexer reads strings inside comments (``"*)"`` closes nothing) and coqc skips a UTF-8 BOM."""
+    path = tmp_path / "y6.v"
+    path.write_bytes('\ufeff(* header (* nested *) "str *)" *)\nRequire Import Arith.\n'
+                     "Theorem y6 : 1 + 1 = 2.\nProof.\nAdmitted.\n".encode())
+    theorem = coq_theorem_from_file(path)
+    assert theorem.statement == "Theorem y6 : 1 + 1 = 2."
+    assert theorem.header == '(* header (* nested *) "str *)" *)\nRequire Import Arith.\n'
+    assert check_coq_theorem(theorem.name, theorem.header, theorem.statement) is None
+
+
 COMMENTED = ("amc12b_2020_p5", "imo_1977_p5")  # the valid rows whose statements hold comments
 ASSUMING = "amc12a_2016_p3"  # its header declares `Parameter Rfloor` and `Axiom Rfloor_spec`
 

@@ -228,3 +228,11 @@ def test_an_installed_library_is_bound_to_its_logical_name(tmp_path: Path) -> No
     assert load_path_args(file, where / "theories") == ("-R", str(where / "user-contrib" / "Lib"), "Lib")
     assert load_path_args(tmp_path / "elsewhere.v", where / "theories") == ()
     assert load_path_args(file, None) == ()
+
+
+def test_a_file_that_starts_with_a_byte_order_mark_is_traced(tmp_path: Path) -> None:
+    path = tmp_path / "bom.v"
+    path.write_bytes("\ufeffLemma t : True.\nProof. exact I. Qed.\n".encode())
+    record, rows = trace(path)
+    assert [(p.theorem, p.status) for p in record.proofs] == [("t", "traced")] and not record.error
+    assert [r.tactic for r in rows] == ["exact I"]
