@@ -52,8 +52,9 @@ class ErrorCause:
 
 def _cause(message: str) -> tuple[str, str | None]:
     """The cause of one error message, and the unknown name when it is one."""
+    flat = " ".join(message.split())  # Coq wraps long messages ("... in the current\nenvironment.")
     for pattern in _UNKNOWN_NAME:
-        match = pattern.search(message)
+        match = pattern.search(flat)
         if match is not None:
             return "unknown name", match.groupdict().get("name") or "?"
     first = message.strip().splitlines()[0] if message.strip() else "(no message)"

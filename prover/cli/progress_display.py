@@ -13,6 +13,7 @@ and, in a log, printed as each step starts.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,10 +55,12 @@ class ProgressDisplay:
     """The observer of one search; use it as a context manager around the search.
 
     ``mode``: ``"live"`` (a rich line redrawn in place), ``"lines"`` (a plain status line every
-    ``interval`` seconds and one at the end), or ``"off"``. ``clock`` is injectable for tests."""
+    ``interval`` seconds and one at the end), or ``"off"``. In lines mode a timer thread (``ticker``)
+    prints the line when the search has said nothing for ``interval`` seconds (a tactic running for a
+    minute still shows the clock going). ``clock`` is injectable for tests."""
 
     def __init__(self, console: Console, theorem: str, *, mode: str, interval: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, ticker: bool = True) -> None:
         if mode not in ("live", "lines", "off"):
             raise ValueError(f"unknown progress mode {mode!r}")
         self.console = console
@@ -73,6 +76,10 @@ class ProgressDisplay:
         self._live: Live | None = None
         self._search: BestFirstSearch | None = None
         self._spinner = Spinner("dots")
+        self._lock = threading.Lock()
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._use_ticker = ticker
 
     def __call__(self, search: BestFirstSearch) -> None:
         if self.mode == "off":
@@ -85,9 +92,11 @@ class ProgressDisplay:
             return
         self._read_at = now
         self.latest = self._reader.read(search)
-        if self.mode == "lines" and now - self._printed_at >= self.interval:
-            self._printed_at = now
-            self._print()
+        if self.mode == "lines":
+            with self._lock:
+                if now - self._printed_at >= self.interval:
+                    self._printed_at = now
+                    self._print()
 
     def set_stage(self, stage: str) -> None:
         """The attempt moved on to ``stage`` (a planned proof's next subgoal, say): it heads the line
@@ -96,8 +105,21 @@ class ProgressDisplay:
         self.latest = None
         self._search = None
         if self.mode == "lines":
-            self._printed_at = self._clock()
-            self._print()
+            with self._lock:
+                self._printed_at = self._clock()
+                self._print()
+
+    def _tick(self) -> None:
+        """The timer thread of lines mode: the line, with the time run on, after ``interval`` of silence."""
+        while not self._stop.wait(self.interval / 4):
+            with self._lock:
+                now = self._clock()
+                if self.latest is None or now - self._printed_at < self.interval:
+                    continue
+                self._printed_at = now
+                line = self._line(self.latest.elapsed + (now - self._read_at))
+                if line is not None:
+                    self.console.print(Text(line), highlight=False, soft_wrap=True)
 
     def _line(self, elapsed: float | None = None) -> str | None:
         """The status text: the stage (if any), then the latest reading (``None``: nothing to say yet)."""
@@ -123,9 +145,16 @@ class ProgressDisplay:
         if self.mode == "live":
             self._live = Live(self, console=self.console, refresh_per_second=4, transient=True)
             self._live.__enter__()
+        if self.mode == "lines" and self._use_ticker:
+            self._ticker = threading.Thread(target=self._tick, name="progress-lines", daemon=True)
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
         if self._live is not None:
             self._live.__exit__(*exc_info)
             self._live = None

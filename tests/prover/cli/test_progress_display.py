@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from rich.console import Console
@@ -12,7 +13,7 @@ from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedP
 from prover.cli.error_causes import common_error_cause, error_cause_of
 from prover.cli.main import main
 from prover.cli.progress_display import ProgressDisplay, status_line
-from search import SearchConfig, SearchProgress, prove
+from search import BestFirstSearch, SearchConfig, SearchProgress, TacticState, prove
 
 READING = SearchProgress(expansions=12, open_states=40, states=57, goals_closed=2, best_score=-1.234,
                          max_depth=5, tactics_run=96, errors=30, timeouts=1, proofs_found=0, elapsed=8.0,
@@ -53,13 +54,25 @@ def test_lines_mode_prints_every_interval_and_at_the_end() -> None:
         clock.now += 1.0  # every answer takes a second
         display(search)
 
-    with ProgressDisplay(console, "t", mode="lines", interval=5.0, clock=clock) as display:
+    with ProgressDisplay(console, "t", mode="lines", interval=5.0, clock=clock, ticker=False) as display:
         result = prove(THEOREM, backend=ScriptedBackend(env), policy=policy,
                        config=SearchConfig(time_limit=None), observer=observed)
     lines = out.getvalue().splitlines()
     answers = len(policy.asked) + result.stats.tactic_calls + 1
     assert len(lines) == answers // 5 + 1 and all(line.startswith("t: ") for line in lines)
     assert f"{result.stats.expansions} expanded" in lines[-1]  # the final reading, after the search stopped
+
+
+def test_lines_mode_keeps_printing_while_a_long_tactic_runs() -> None:
+    """The search says nothing while a tactic runs; the timer still prints, the time run on."""
+    out = io.StringIO()
+    env, _ = _env()
+    search = BestFirstSearch(TacticState(env.root), config=SearchConfig(time_limit=None))
+    with ProgressDisplay(Console(file=out, width=300), "t", mode="lines", interval=0.1) as display:
+        display(search)  # one reading, then silence
+        time.sleep(0.6)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 4 and all(line.startswith("t: ") for line in lines), lines
 
 
 def test_off_prints_nothing_and_live_draws_a_line() -> None:
@@ -109,6 +122,9 @@ def test_a_shared_cause_is_named_with_its_fix() -> None:
     assert common_error_cause(lean).names == (("Nat.foo", 4), ("bar", 2))
     assert common_error_cause(["a", "b", "c", "d", "e", "f"]) is None  # no majority
     assert common_error_cause(coq[:4]) is None  # too few errors to say anything
+    wrapped = ["The reference Nat.mul_comm_from_missing_library was not found in the current\n"
+               "environment."] * 5
+    assert common_error_cause(wrapped).names == (("Nat.mul_comm_from_missing_library", 5),)  # Coq wraps it
     same = common_error_cause(["Tactic failure: omega can't solve\nmore"] * 5 + ["x"])
     assert same is not None and same.cause == "Tactic failure: omega can't solve" and not same.names
 
