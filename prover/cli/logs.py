@@ -98,7 +98,7 @@ class RetryLog(logging.Handler):
         self._last = endpoint
 
     def summary(self) -> list[str]:
-        return [f"{endpoint}: {entry.count} failed request(s) retried; last error: {entry.last_error}"
+        return [f"{endpoint}: retried {entry.count} time(s); last error: {entry.last_error}"
                 for endpoint, entry in self.endpoints.items()]
 
 

@@ -116,7 +116,10 @@ class ProverArgumentParser(argparse.ArgumentParser):
         close = []
         for word in shlex.split(message.split(":", 1)[1]):
             if word.startswith("--"):
-                close += difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.75)
+                flag = word.split("=", 1)[0]
+                longer = sorted(option for option in known if option.startswith(flag))  # an abbreviation
+                close += longer[:1] if len(longer) == 1 else difflib.get_close_matches(flag, known, n=1,
+                                                                                       cutoff=0.75)
         return f" (did you mean {', '.join(close)}?)" if close else ""
 
 

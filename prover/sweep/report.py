@@ -221,6 +221,8 @@ def budget_figure(summary: SweepSummary, title: str) -> Any:
         axis.set_xlim(0, end * 1.02)
         axis.set_ylim(0, max(valid, 1) * 1.08)
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if key == "expansions":  # whole expansions, even when every proof took one
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel(f"{key} per theorem (all attempts)")
         axis.set_ylabel("theorems solved")
         axis.legend(loc="lower right", fontsize=8)

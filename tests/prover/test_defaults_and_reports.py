@@ -137,6 +137,14 @@ def test_the_plot_runs_to_the_budget_and_marks_the_total() -> None:
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+    one_step = SweepSummary(total=1, proved=1, invalid=0, errors=0, pending=0,
+                            theorems=[TheoremOutcome("a", "test", "proved", 1, 1, 1, 0.5)],
+                            budget=budget_of({"max_expansions": None, "time_limit": 60.0}, 1))
+    figure = budget_figure(one_step, "bench")
+    figure.canvas.draw()
+    ticks = figure.axes[0].get_xticks()
+    assert all(float(tick).is_integer() for tick in ticks), ticks  # no 0.2, 0.4 ... expansions
+    plt.close(figure)
 
 
 def test_sessions_with_a_planner_are_said_to_have_no_effect(caplog: pytest.LogCaptureFixture) -> None:

@@ -106,9 +106,10 @@ def test_retries_become_one_line_per_endpoint(capsys: pytest.CaptureFixture[str]
     summary = [line for line in capsys.readouterr().err.splitlines() if "retried" in line]
     assert len(summary) == 3
     hub_line = next(line for line in summary if "https://huggingface.co:" in line)
-    assert "5 failed request(s)" in hub_line and "Name or service not known" in hub_line
-    assert any("http://gpu:8000/v1/completions: 3 failed" in line and "503" in line for line in summary)
-    assert any("https://api.github.com: 3 failed" in line and "Errno 101" in line for line in summary)
+    assert "retried 5 time(s)" in hub_line and "Name or service not known" in hub_line
+    for endpoint, error in (("http://gpu:8000/v1/completions", "503"),
+                            ("https://api.github.com", "Errno 101")):
+        assert any(f"{endpoint}: retried 3 time(s)" in line and error in line for line in summary)
 
 
 def test_rays_token_notice_is_an_info_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,6 +126,13 @@ def test_rays_token_notice_is_an_info_line(capsys: pytest.CaptureFixture[str]) -
     assert not ray_logger.filter(notice)  # Ray's own notice is not shown (Ray's handler or ours)
     assert ray_logger.filter(disabled)  # a real warning stays one
     assert "local cluster with token authentication" in capsys.readouterr().err  # ours, at INFO (-v)
+
+
+def test_an_abbreviated_flag_is_named_with_the_one_it_abbreviates(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sweep", "coq_basic", "--max-exp", "3"])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("--max-exp (did you mean --max-expansions?)")
 
 
 def test_a_mistyped_command_or_row_name_gets_the_closest_one(tmp_path,
