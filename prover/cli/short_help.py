@@ -22,6 +22,7 @@ class _HelpAll(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
+        # the parser is a ProverArgumentParser (options.py, which imports this module: no isinstance here)
         parser.print_help_all()  # type: ignore[attr-defined]
         parser.exit()
 
@@ -34,6 +35,8 @@ def set_common_options(parser: argparse.ArgumentParser, options: Iterable[str]) 
     if missing:
         raise ValueError(f"{parser.prog}: no such options: {', '.join(missing)}")
     parser.add_argument("--help-all", action=_HelpAll, help="list every option, by group")
+    # read by ProverArgumentParser.format_help; set on any parser so that subparsers built by argparse's
+    # add_subparsers (typed as plain ArgumentParser) carry it too
     parser.common_options = frozenset([*options, "--help-all", "-h"])  # type: ignore[attr-defined]
 
 

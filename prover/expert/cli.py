@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -31,8 +32,9 @@ from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.report import ExpertReport
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import PolicySpec
-from prover.run_spec import RunSpec, Tables, config_table
+from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.config import SweepConfig
+from prover.sweep.manifest import RESUMABLE, check_manifest
 from prover.theorem_input import InputError
 
 if TYPE_CHECKING:
@@ -106,9 +108,29 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
         return print_config(train_tables(spec, config, run), spec)
     preflight(spec.policy)  # before round 1's sweep, not after it
     check_model_reference(base_model(config, run))
+    record_train_config(config, run, train_tables(spec, config, run), spec)
     report = run_expert_iteration(config, run, console=console)
     print_expert_summary(console, report)
     return 0
+
+
+TRAIN_MANIFEST = "train.json"
+TRAIN_RESUMABLE = (*RESUMABLE, "expert.rounds", "expert.evaluate_final")  # more rounds extend the run
+TRAIN_TITLE = ("The configuration of this expert-iteration run. Resume it with\n"
+               "  prover train BENCH --config config.toml --out FOLDER")
+
+
+def record_train_config(config: ExpertConfig, run: ExpertRun, tables: Tables, spec: RunSpec) -> None:
+    """Write the run folder's configuration (``train.json``, ``config.toml``), or refuse a resume whose
+    configuration differs in anything but the round count and what does not change results, naming every
+    differing key (``ConfigMismatchError``): rounds trained one way must not continue another."""
+    from prover.sweep.benchmark import resolve_benchmark
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "config": flatten(tables)}
+    check_manifest(out, manifest, render_toml(tables, spec.commented(), TRAIN_TITLE), name=TRAIN_MANIFEST,
+                   resumable=TRAIN_RESUMABLE, what="an expert-iteration run")
 
 
 def train_tables(spec: RunSpec, config: ExpertConfig, run: ExpertRun) -> Tables:

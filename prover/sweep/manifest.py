@@ -11,6 +11,7 @@ before the configuration was recorded at all are checked on the keys their manif
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,11 @@ LEGACY_KEYS = ("benchmark", "split", "search", "backend", "planner", "imports")
 class ConfigMismatchError(InputError):
     """The results folder holds a sweep run with another configuration; ``keys`` names the differences."""
 
-    def __init__(self, folder: Path, differences: dict[str, tuple[Any, Any]]) -> None:
+    def __init__(self, folder: Path, differences: dict[str, tuple[Any, Any]], what: str = "a sweep") -> None:
         shown = "; ".join(f"{key}: {old!r} there, {new!r} now" for key, (old, new) in differences.items())
         hint = (f", or resume it as it was run: --config {folder / CONFIG_FILE}"
                 if (folder / CONFIG_FILE).exists() else "")
-        super().__init__(f"{folder} holds a sweep with another configuration ({shown}): use another --out, "
+        super().__init__(f"{folder} holds {what} with another configuration ({shown}): use another --out, "
                          f"delete the folder{hint}")
         self.folder, self.differences = folder, differences
 
@@ -45,22 +46,24 @@ class ConfigMismatchError(InputError):
         return tuple(self.differences)
 
 
-def check_manifest(folder: Path, manifest: dict[str, Any], config_text: str | None = None) -> None:
+def check_manifest(folder: Path, manifest: dict[str, Any], config_text: str | None = None, *,
+                   name: str = MANIFEST, resumable: Sequence[str] = RESUMABLE, what: str = "a sweep") -> None:
     """Refuse to mix results of different runs in one folder (``ConfigMismatchError``), then write the
-    manifest and, given, the configuration file. ``manifest["config"]`` is the flattened configuration
-    (``prover.run_spec.flatten``)."""
-    path = folder / MANIFEST
+    manifest (``name``) and, given, the configuration file. ``manifest["config"]`` is the flattened
+    configuration (``prover.run_spec.flatten``); the keys in ``resumable`` may change."""
+    path = folder / name
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        differences = config_differences(old, manifest)
+        differences = config_differences(old, manifest, resumable)
         if differences:
-            raise ConfigMismatchError(folder, differences)
+            raise ConfigMismatchError(folder, differences, what)
     write_json_atomic(path, manifest)
     if config_text is not None:
         write_text_atomic(folder / CONFIG_FILE, config_text)
 
 
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def config_differences(old: dict[str, Any], new: dict[str, Any],
+                       resumable: Sequence[str] = RESUMABLE) -> dict[str, tuple[Any, Any]]:
     """The keys whose values differ between two manifests, with (old, new) values: the whole
     configuration when both hold it, else the keys an older manifest holds."""
     differences: dict[str, tuple[Any, Any]] = {}
@@ -69,9 +72,9 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tu
     if isinstance(old.get("config"), dict) and isinstance(new.get("config"), dict):
         before, now = old["config"], new["config"]
         for key in before:
-            if key not in now and _resumable(key):
+            if key not in now and _resumable(key, resumable):
                 continue
-            if not _resumable(key) and before[key] != now.get(key):
+            if not _resumable(key, resumable) and before[key] != now.get(key):
                 differences[key] = (before[key], now.get(key))
         return differences
     for key in LEGACY_KEYS[1:]:
@@ -83,8 +86,8 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tu
     return differences
 
 
-def _resumable(key: str) -> bool:
-    return any(key == item or (item.endswith(".") and key.startswith(item)) for item in RESUMABLE)
+def _resumable(key: str, resumable: Sequence[str]) -> bool:
+    return any(key == item or (item.endswith(".") and key.startswith(item)) for item in resumable)
 
 
 def _search_settings(recorded: Any) -> Any:

@@ -70,3 +70,27 @@ def test_one_round_on_coq_then_an_evaluation_sweep_with_the_trained_model(
         if record["status"] == "proved":
             assert record["proof_text"].rstrip().endswith("Qed.")
     assert "| 2 (evaluation) |" in (out / "report.md").read_text()
+
+
+def test_a_resumed_train_run_with_other_settings_is_refused_naming_them(
+        base_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The run folder records its configuration; more rounds extend it, changed training does not."""
+    import prover.expert.loop as loop
+    from prover.expert.report import ExpertReport
+
+    ran: list[int] = []
+    monkeypatch.setattr(loop, "run_expert_iteration",
+                        lambda config, run, console=None: ran.append(config.rounds) or ExpertReport([], {}))
+    out = tmp_path / "run"
+    argv = ["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
+            "--out", str(out), "--model", str(base_model_dir), "--train-max-steps", "3"]
+    assert main([*argv, "--rounds", "1"]) == 0
+    assert (out / "train.json").exists() and "max_steps = 3" in (out / "config.toml").read_text()
+    assert main([*argv, "--rounds", "2"]) == 0  # one more round continues the run
+    capsys.readouterr()
+    assert main([*argv[:-1], "5", "--rounds", "2", "--filter-min-pairs", "7"]) == 2
+    error = " ".join(capsys.readouterr().err.split())
+    assert "holds an expert-iteration run with another configuration" in error
+    assert "train.max_steps: 3 there, 5 now" in error and "filter.min_pairs" in error
+    assert ran == [1, 2]
