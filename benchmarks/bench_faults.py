@@ -43,7 +43,7 @@ from fault_fixtures import flaky_coqtop, start_counts  # noqa: E402
 
 from search import FixedTacticPolicy, SearchConfig, prove  # noqa: E402
 from search.backends.coq import CoqBackend, CoqBackendConfig  # noqa: E402
-from search.errors import BackendUnavailableError  # noqa: E402
+from search.errors import BackendUnavailableError, InvalidTheoremError  # noqa: E402
 from search.types import Candidate, ProofFinished, TacticError, TacticTimeout, Theorem  # noqa: E402
 
 logger = logging.getLogger("bench_faults")
@@ -236,8 +236,9 @@ def _records(out: Path) -> list[dict]:
     return [json.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]
 
 
-def load_attacks(spec: str) -> list[str] | None:
-    """The attack tactics named by ``MODULE:NAME``; ``None`` when that module does not exist."""
+def load_attacks(spec: str, *, raw: bool = False) -> list | None:
+    """The attack tactics named by ``MODULE:NAME`` (``raw``: the list's items as they are); ``None`` when
+    that module does not exist."""
     module_name, _, attribute = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -245,7 +246,8 @@ def load_attacks(spec: str) -> list[str] | None:
         if exc.name != module_name:
             raise
         return None
-    return [item if isinstance(item, str) else item.tactic for item in getattr(module, attribute)]
+    items = list(getattr(module, attribute))
+    return items if raw else [item if isinstance(item, str) else item.tactic for item in items]
 
 
 def attack(tactics: Sequence[str]) -> dict[str, int]:
@@ -267,6 +269,29 @@ def attack(tactics: Sequence[str]) -> dict[str, int]:
                 counts["false proofs"] += backend.verify(theorem, [tactic]).ok
         finally:
             session.close()
+    return dict(counts)
+
+
+def header_attack(headers: Sequence[tuple[str, str, str]]) -> dict[str, int]:
+    """Each (header, false-looking statement, tactic): refused when the theorem opens, or run; ``verify``
+    of the proof must refuse it either way."""
+    backend = CoqBackend(CoqBackendConfig(tactic_timeout=2))
+    counts = Counter()
+    for header, statement, tactic in headers:
+        theorem = Theorem(statement.split()[1], statement, header)
+        counts["tried"] += 1
+        try:
+            session = backend.open(theorem)
+        except InvalidTheoremError:
+            counts["blocked"] += 1
+        else:
+            counts["reached Coq"] += 1
+            try:
+                finished = isinstance(session.run_tactic(session.initial_state(), tactic), ProofFinished)
+                counts["finished in the session"] += finished
+            finally:
+                session.close()
+        counts["false proofs"] += backend.verify(theorem, [tactic]).ok
     return dict(counts)
 
 
@@ -321,11 +346,14 @@ def attack_table(spec: str) -> str:
     tactics = load_attacks(spec)
     if tactics is None:
         return f"\nattacks: not run, no attack list at {spec} (module on sys.path: tests/, the repository)"
-    counts = attack(tactics)
     keys = ("tried", "blocked", "reached Coq", "finished in the session", "false proofs")
-    return "\n".join([f"\nattacks: {len(tactics)} tactics x {len(FALSE_THEOREMS)} false theorems", "",
-                      "| " + " | ".join(keys) + " |", "|" + " ---: |" * len(keys),
-                      "| " + " | ".join(str(counts.get(k, 0)) for k in keys) + " |"])
+    lines = ["| attacks | " + " | ".join(keys) + " |", "| --- |" + " ---: |" * len(keys)]
+    headers = load_attacks(spec.partition(":")[0] + ":SHADOWING_HEADERS", raw=True)
+    for label, counts in ((f"{len(tactics)} tactics x {len(FALSE_THEOREMS)} false theorems", attack(tactics)),
+                          (f"{len(headers or ())} headers that change a statement's meaning",
+                           header_attack(headers or ()))):
+        lines.append(f"| {label} | " + " | ".join(str(counts.get(k, 0)) for k in keys) + " |")
+    return "\n" + "\n".join(lines)
 
 
 if __name__ == "__main__":

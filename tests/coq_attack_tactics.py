@@ -76,6 +76,15 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Inductive nat := O.", "Theorem i : forall n : nat, n = O.", "intros n; destruct n; reflexivity"),
     ("(* *) Axiom cheat : False.", "Theorem a : False.", "exact cheat"),
     ("Require Import Coq.Compat.AdmitAxiom.", "Theorem b : False.", "exact proof_admitted"),
+    # the second audit's: numbers and qualified names made tokens, a shadow reached by a qualified name
+    ("Notation \"'2'\" := 1.", "Theorem g : 1 = 2.", "reflexivity"),
+    ("Notation \"2\" := 1.", "Theorem g : 1 = 2.", "reflexivity"),
+    ("Notation \"'0x2'\" := 1.", "Theorem h : 1 = 0x2.", "reflexivity"),
+    ("Notation \"'-1'\" := 0.", "Theorem k : 0 = 1 -1 + 1.", "reflexivity"),
+    ("Notation \"'Nat.add'\" := Nat.mul.", "Theorem a : Nat.add 2 3 = 6.", "reflexivity"),
+    ("Notation \"'Logic.False'\" := True.", "Theorem l : Logic.False.", "exact I"),
+    ("Notation \"'Coq.Init.Logic.False'\" := True.", "Theorem c : Coq.Init.Logic.False.", "exact I"),
+    ("Definition False := True.", "Theorem t : Top.False.", "exact I"),
 )
 
 # Whole proof files a verifier must reject whatever they print while compiling (name, file text), with no
