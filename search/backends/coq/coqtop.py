@@ -25,7 +25,8 @@ from search.backends.process import STDOUT, ManagedProcess
 
 logger = logging.getLogger(__name__)
 
-PROMPT = re.compile(r"\n<prompt>(\S+) < (\d+) \|([^|]*)\| \d+ < </prompt>")
+# "<prompt>NAME < STATE |OPEN PROOFS| DEPTH < </prompt>"; nested proofs list several: |inner|outer|
+PROMPT = re.compile(r"\n<prompt>(\S+) < (\d+) \|([^<]*)\| \d+ < </prompt>")
 _PROMPT_BYTES = re.compile(PROMPT.pattern.encode())
 _ERROR_START = re.compile(r"^(?:Error|Anomaly)\b", re.MULTILINE)
 _TAGS = re.compile(r"</?(?:warning|infomsg|prompt)>")
