@@ -126,9 +126,9 @@ def record_train_config(config: ExpertConfig, run: ExpertRun, tables: Tables, sp
     differing key (``ConfigMismatchError``): rounds trained one way must not continue another."""
     from prover.sweep.benchmark import resolve_benchmark
 
+    manifest = {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "config": flatten(tables)}
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "config": flatten(tables)}
     check_manifest(out, manifest, render_toml(tables, spec.commented(), TRAIN_TITLE), name=TRAIN_MANIFEST,
                    resumable=TRAIN_RESUMABLE, what="an expert-iteration run")
 

@@ -68,6 +68,8 @@ def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.Monke
                             paths={"markdown": tmp_path / "report.md"})
 
     monkeypatch.setattr(loop, "run_expert_iteration", fake_loop)
+    monkeypatch.chdir(tmp_path)  # bench.jsonl and runs/x are relative: the run folder records its settings
+    (tmp_path / "bench.jsonl").write_text('{"name": "t", "statement": "Theorem t : True."}\n')
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
     (tmp_path / "base").mkdir()
     args = [*ARGS[:-3], str(tmp_path / "base"), *ARGS[-2:]]
