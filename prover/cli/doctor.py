@@ -193,10 +193,13 @@ def check_lean_dojo_settings(probes: Probes) -> Check:
     return Check("lean-dojo settings", True, detail)
 
 
-# (check name, Debian package, folder under Coq's user-contrib, what needs it)
+# (check name, Debian package, a path under `coqc -where` it installs, what needs it)
 COQ_LIBRARIES = (
-    ("Coquelicot", "libcoq-coquelicot", "Coquelicot", "miniF2F-rocq's headers (real and complex analysis)"),
-    ("CoqHammer", "libcoq-hammer", "Hammer", "the Coq tactic policy's sauto and hauto"),
+    ("Coq stdlib sources", "libcoq-stdlib", "theories/Init/Prelude.v",
+     "prover trace's default input and the stdlib benchmark"),
+    ("Coquelicot", "libcoq-coquelicot", "user-contrib/Coquelicot",
+     "miniF2F-rocq's headers (real and complex analysis)"),
+    ("CoqHammer", "libcoq-hammer", "user-contrib/Hammer", "the Coq tactic policy's sauto and hauto"),
 )
 
 
@@ -218,12 +221,12 @@ def check_coq(probes: Probes) -> Check:
 
 
 def check_coq_library(probes: Probes, name: str, package: str, folder: str, purpose: str) -> Check:
-    """A Coq library: its Debian package's version, else its folder in Coq's ``user-contrib``."""
+    """A Coq library: its Debian package's version, else its files under Coq's own folder."""
     version = debian_version(probes, package)
     if version is not None:
         return Check(name, True, f"{package} {version}")
     code, where = probes.run(["coqc", "-where"])
-    path = f"{where.strip()}/user-contrib/{folder}"
+    path = f"{where.strip()}/{folder}"
     if code == 0 and where.strip() and probes.exists(path):
         return Check(name, True, f"{path} (not from a Debian package: version unknown)")
     return Check(name, False, f"not installed (needed by {purpose})", f"apt-get install {package}")

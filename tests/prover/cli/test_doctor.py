@@ -61,6 +61,7 @@ def full_machine(home: Path, tmp: Path) -> Probes:
         "dpkg-query -W -f=${Version} libcoq-coquelicot": (0, "3.2.0-8+b1"),
         "dpkg-query -W -f=${Version} libcoq-hammer": (0, "1.3.2+8.16-2+b1"),
         "dpkg-query -W -f=${Version} coinor-csdp": (0, "6.2.0-4+b1"),
+        "dpkg-query -W -f=${Version} libcoq-stdlib": (0, "8.16.1+dfsg-1+b2"),
     }
     env = {"HOME": str(home), "TMP_DIR": str(tmp), "DISABLE_REMOTE_CACHE": "1"}
     versions = {"lean-dojo": "4.20.0", "torch": "2.5.1", "ray": "2.40.0"}
@@ -79,7 +80,8 @@ def test_a_fully_set_up_machine_passes_every_check(tmp_path: Path) -> None:
     checks = doctor_report(project, probes=full_machine(tmp_path, tmp_path))
     assert [c.name for c in checks] == [
         "elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL", "lean-dojo", "git",
-        "lean-dojo settings", "Coq", "Coquelicot", "CoqHammer", "CSDP", "torch", "CUDA", "ray"]
+        "lean-dojo settings", "Coq", "Coq stdlib sources", "Coquelicot", "CoqHammer", "CSDP", "torch", "CUDA",
+        "ray"]
     assert all(c.ok and c.fix is None for c in checks), [c for c in checks if not c.ok]
     found = by_name(checks)
     assert "8.16.1" in found["Coq"].detail and "4.20.0" in found["lean-dojo"].detail
@@ -95,7 +97,9 @@ def test_a_bare_machine_fails_every_check_with_a_fix(tmp_path: Path) -> None:
     checks = by_name(doctor_report(project, probes=bare_machine(tmp_path)))
     failed = {name for name, check in checks.items() if not check.ok}
     assert failed == {"elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL", "lean-dojo",
-                      "git", "Coq", "Coquelicot", "CoqHammer", "CSDP", "torch", "CUDA", "ray"}
+                      "git", "Coq", "Coq stdlib sources", "Coquelicot", "CoqHammer", "CSDP", "torch", "CUDA",
+                      "ray"}
+    assert checks["Coq stdlib sources"].fix == "apt-get install libcoq-stdlib"
     assert ELAN_INIT_URL in (checks["elan"].fix or "")
     assert checks["Mathlib build cache"].fix == f"cd {project} && lake exe cache get"
     assert checks["Lean REPL"].fix == f"cd {project} && lake build repl"
