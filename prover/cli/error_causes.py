@@ -90,13 +90,19 @@ def common_error_cause(messages: list[str]) -> ErrorCause | None:
 
 
 def error_cause_of(result: Any) -> ErrorCause | None:
-    """``common_error_cause`` of the tactic errors in a ``SearchResult``'s graph."""
+    """``common_error_cause`` of the tactic errors in a ``SearchResult``'s graph, or in every search of a
+    planned proof (``PlannedResult``: each round's subgoals and main step, and the fallback search)."""
     from search import Outcome
 
-    graph = getattr(result, "graph", None)
-    if graph is None:
-        return None
-    return common_error_cause([edge.message or "" for edge in graph.edges if edge.outcome is Outcome.ERROR])
+    graphs = [getattr(result, "graph", None)]
+    for plan_round in getattr(result, "rounds", ()):
+        outcomes = (*plan_round.subgoals, plan_round.main)
+        graphs += [outcome.graph for outcome in outcomes if outcome is not None]
+    direct = getattr(result, "direct", None)
+    graphs.append(getattr(direct, "graph", None))
+    messages = [edge.message or "" for graph in graphs if graph is not None
+                for edge in graph.edges if edge.outcome is Outcome.ERROR]
+    return common_error_cause(messages) if any(graph is not None for graph in graphs) else None
 
 
 def rejection_of(result: Any) -> str | None:

@@ -17,7 +17,6 @@ from rich.text import Text
 
 from planner import PlannerConfigError, PlannerError, PlanningUnsupportedError
 from planner.endpoint import EndpointError
-from prover.atomic_files import write_text_atomic
 from prover.backend_check import check_backend_starts
 from prover.cli import help_text
 from prover.cli.config_file import add_config_file_options, apply_config_file
@@ -32,7 +31,7 @@ from prover.cli.options import (
 )
 from prover.cli.planner import add_planner_options, print_planned_result, write_planned_html
 from prover.cli.progress_display import ProgressDisplay
-from prover.cli.render import print_benchmarks, print_result, print_sweep_summary
+from prover.cli.render import print_benchmarks, print_result, print_sweep_summary, write_graph, write_html
 from prover.cli.setup_lean import SetupError
 from prover.cli.short_help import set_common_options
 from prover.cli.spec import (
@@ -61,7 +60,6 @@ from search import (
     InvalidTheoremError,
     Policy,
     PriorityError,
-    SearchResult,
     Theorem,
     prove,
 )
@@ -226,10 +224,13 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, ba
                                     observer=display,
                                     plan_observer=lambda step: display.set_stage(step.line()))
     write_planned_html(result, args.html, console)
+    cause = None if result.proved else error_cause_of(result)
     if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict()}, ensure_ascii=False))
     else:
         print_planned_result(console, result)
+    if cause is not None:
+        console.print(Text.assemble(("note: ", "bold yellow"), cause.sentence()), soft_wrap=True)
     return EXIT_PROVED if result.proved else EXIT_UNPROVED
 
 
@@ -356,22 +357,6 @@ def run_setup(args: argparse.Namespace, console: Console) -> int:
     for step in steps:
         print(step.command if args.dry_run else f"done: {step.name}")
     return 0
-
-
-def write_graph(result: SearchResult, path: Path | None) -> None:
-    if path is None or result.graph is None:
-        return
-    import networkx as nx
-
-    data = nx.node_link_data(result.graph.to_networkx(), edges="edges")
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=str))
-
-
-def write_html(result: SearchResult, path: Path | None, console: Console) -> None:
-    from prover.explorer import write_result_page
-
-    if path is not None and write_result_page(result, path) is not None:
-        console.print(Text(f"search graph: {path}"), highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:

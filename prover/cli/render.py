@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from prover.atomic_files import write_text_atomic
 from prover.sweep.benchmark_list import BenchmarkInfo
 from prover.sweep.report import SweepSummary
 from search import SearchResult
+
+
+def write_graph(result: SearchResult, path: Path | None) -> None:
+    """``--graph-out``: the explored graph as networkx node-link JSON (written atomically)."""
+    if path is None or result.graph is None:
+        return
+    import networkx as nx
+
+    data = nx.node_link_data(result.graph.to_networkx(), edges="edges")
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=str))
+
+
+def write_html(result: SearchResult, path: Path | None, console: Console) -> None:
+    """``--html``: the search-graph explorer's page of the result."""
+    from prover.explorer import write_result_page
+
+    if path is not None and write_result_page(result, path) is not None:
+        console.print(Text(f"search graph: {path}"), highlight=False)
 
 
 def stats_table(result: SearchResult) -> Table:

@@ -136,6 +136,11 @@ def test_error_cause_of_a_search_result() -> None:
                    policy=policy, config=SearchConfig(time_limit=None, tactics_per_node=6))
     cause = error_cause_of(result)
     assert cause is not None and cause.count == 6 and len(cause.names) == 6
+    from types import SimpleNamespace
+
+    subgoal = SimpleNamespace(graph=result.graph)  # a planned proof: the errors of all its searches count
+    planned = SimpleNamespace(rounds=[SimpleNamespace(subgoals=(subgoal,), main=subgoal)], direct=None)
+    assert error_cause_of(planned).count == 12
 
 
 def test_prove_names_the_missing_import_with_real_coq(capsys: pytest.CaptureFixture[str]) -> None:
