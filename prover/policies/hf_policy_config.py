@@ -4,6 +4,7 @@ them before any model library loads)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
 from planner.model_loading import check_model_reference as check_model_reference  # re-exported for drivers
@@ -13,6 +14,16 @@ from search.policy_identity import settings_digest
 from search.validation import Validated, setting
 
 SAMPLERS = ("auto", "shared-prefix", "generate")
+
+
+def model_files(model: str) -> list[tuple[str, int, int]]:
+    """``(name, size, mtime_ns)`` of the files of a local model folder (weights, config, tokenizer);
+    empty for a hub id or a missing path."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return []
+    return sorted((path.name, path.stat().st_size, path.stat().st_mtime_ns)
+                  for path in folder.iterdir() if path.is_file())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,10 +63,13 @@ class HFPolicyConfig(Validated):
     @property
     def fingerprint(self) -> str:
         """Names the model and every setting that changes what it samples, for a proof cache's failures
-        (``search.policy_identity``); device and batch size do not count."""
+        (``search.policy_identity``); device and batch size do not count. A model in a local folder is
+        named by its files too (name, size, modification time), so a model retrained into the same folder
+        is another policy."""
         fields = ("model", "dtype", "temperature", "top_p", "max_new_tokens", "max_prompt_tokens", "seed",
                   "sampler", "attempt_temperatures")
-        return settings_digest("model", {name: getattr(self, name) for name in fields})
+        settings = {name: getattr(self, name) for name in fields}
+        return settings_digest("model", {**settings, "files": model_files(self.model)})
 
     def for_attempt(self, attempt: int) -> HFPolicyConfig:
         """The settings attempt ``attempt`` of pass@N samples with (``prover.policies.attempt_sampling``):

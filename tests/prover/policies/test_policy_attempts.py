@@ -37,6 +37,15 @@ def test_model_and_endpoint_fingerprints_count_what_changes_the_samples() -> Non
         assert replace(endpoint, **change).fingerprint != endpoint.fingerprint, change
 
 
+def test_a_model_retrained_into_the_same_folder_is_another_policy(tmp_path) -> None:
+    """Failures a proof cache holds for the old weights must not be reused for the new ones."""
+    (tmp_path / "model.safetensors").write_bytes(b"round 1")
+    before = HFPolicyConfig(model=str(tmp_path)).fingerprint
+    assert HFPolicyConfig(model=str(tmp_path)).fingerprint == before
+    (tmp_path / "model.safetensors").write_bytes(b"round 2 weights")
+    assert HFPolicyConfig(model=str(tmp_path)).fingerprint != before
+
+
 def test_a_seeded_model_policy_samples_each_attempt_from_its_own_seed(tiny_model, tiny_tokenizer) -> None:
     """Attempt k draws from seed + k - 1 whatever ran before it, so attempt 2 run first by a fresh worker
     is no replay of attempt 1; each attempt is named by the settings it samples with."""
