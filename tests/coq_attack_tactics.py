@@ -85,6 +85,10 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Notation \"'Logic.False'\" := True.", "Theorem l : Logic.False.", "exact I"),
     ("Notation \"'Coq.Init.Logic.False'\" := True.", "Theorem c : Coq.Init.Logic.False.", "exact I"),
     ("Definition False := True.", "Theorem t : Top.False.", "exact I"),
+    # names drawn like library names in another script (a Cyrillic а, a fullwidth Ｆ)
+    ("Definition F\u0430lse := True.", "Theorem c : F\u0430lse.", "exact I"),
+    ("Definition \uff26alse := True.", "Theorem w : \uff26alse.", "exact I"),
+    ("Notation \"'F\u0430lse'\" := True.", "Theorem n : F\u0430lse.", "exact I"),
 )
 
 # Whole proof files a verifier must reject whatever they print while compiling (name, file text), with no

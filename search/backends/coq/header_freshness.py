@@ -45,6 +45,7 @@ from search.backends.coq.header_text import header_sentences
 from search.backends.process import ProcessDied
 from search.backends.start_retry import start_with_retries
 from search.errors import InvalidTheoremError, ProverError
+from search.lookalike import ascii_lookalike
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,9 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     ``hidden`` (name -> that object), and those it defines with an earlier shadow into ``shadows``;
     return why it must be refused (a module or notation that hides something), or ``None``."""
     names = declared(sentence)
+    for name in (*names.terms, *names.modules, *names.terminals):
+        if (lookalike := ascii_lookalike(name)) is not None:
+            return f"{name!r} looks like {lookalike!r} but is another name (letters of another script)"
     # by a token's last part, a qualified name ending in a shadow (Top.False) counts as using it too: the
     # top module's name varies (symbols never match a shadow's name)
     mentioned = _mentioned(sentence)

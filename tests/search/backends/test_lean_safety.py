@@ -168,6 +168,8 @@ ADVERSARIAL_HEADERS = [
     ("import Mathlib\nirreducible_def Foo.False : Prop := True", "meaning"),
     ("import Mathlib\ninductive Foo | False\nopen Foo", "meaning"),
     ("import Mathlib\nstructure S where\n  False : Prop\nopen S", "meaning"),
+    ("import Mathlib\ndef F\u0430lse : Prop := True", "looks like `False`"),  # a Cyrillic а
+    ("import Mathlib\nabbrev \U0001d405alse : Prop := True", "looks like `False`"),  # a mathematical 𝐅
 ]
 
 BENIGN_HEADERS = [
