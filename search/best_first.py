@@ -167,7 +167,8 @@ class BestFirstSearch:
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.ERROR, result.message)
         elif isinstance(result, TacticTimeout):
             stats.timeouts += 1
-            self._shortest_timeout = min(self._shortest_timeout, request.timeout)
+            # the limit the tactic really ran under: a driver may cut it again when the tactic starts
+            self._shortest_timeout = min(self._shortest_timeout, request.timeout, result.seconds)
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.TIMEOUT,
                                    f"timed out after {result.seconds:g} s")
         else:
@@ -262,7 +263,7 @@ class BestFirstSearch:
     def _key(self, node: Node) -> GoalKey:
         """``node``'s cache key: its goal key, under this search's header."""
         key = goal_key(node.state.pp)
-        return GoalKey(in_context(key.key, self._context), key.names)
+        return GoalKey(in_context(key.key, self._context), key.names, key.projections)
 
     def _push(self, node: Node) -> None:
         if self.config.max_depth is not None and node.depth >= self.config.max_depth:

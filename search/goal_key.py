@@ -30,17 +30,19 @@ CANONICAL_PREFIX = "h_"
 @dataclass(frozen=True)
 class GoalKey:
     """``key`` is the state text with hypotheses renamed ``h_0, h_1, ...`` in order of appearance;
-    ``names`` maps each original name to its canonical one."""
+    ``names`` maps each original name to its canonical one. ``projections``: whether ``h.x`` is a
+    projection of the hypothesis ``h`` (Lean) rather than the name ``x`` in module ``h`` (Coq)."""
 
     key: str
     names: Mapping[str, str]
+    projections: bool = True
 
     def to_canonical(self, tactics: Sequence[str]) -> tuple[str, ...]:
-        return tuple(rename(t, self.names) for t in tactics)
+        return tuple(rename(t, self.names, projections=self.projections) for t in tactics)
 
     def from_canonical(self, tactics: Sequence[str]) -> tuple[str, ...]:
         back = {canonical: name for name, canonical in self.names.items()}
-        return tuple(rename(t, back) for t in tactics)
+        return tuple(rename(t, back, projections=self.projections) for t in tactics)
 
 
 def goal_key(pp: str) -> GoalKey:
@@ -49,15 +51,21 @@ def goal_key(pp: str) -> GoalKey:
         for name in re.split(r"[\s,]+", line.strip()):
             if _NAME.match(name) and name not in names:
                 names[name] = f"{CANONICAL_PREFIX}{len(names)}"
-    if set(names.values()) & (set(_IDENT.findall(pp)) - names.keys()):
-        return GoalKey(pp, {})  # a canonical name is already taken in the text: renaming could conflate
-    return GoalKey(rename(pp, names), names)
+    projections = not _is_coq(pp)
+    taken = {part for ident in _IDENT.findall(pp) for part in (ident, ident.partition(".")[0])}
+    if set(names.values()) & (taken - names.keys()):
+        return GoalKey(pp, {}, projections)  # a canonical name is taken in the text: renaming could conflate
+    return GoalKey(rename(pp, names, projections=projections), names, projections)
+
+
+def _is_coq(pp: str) -> bool:
+    return any(_COQ_BAR.match(line) for line in pp.split("\n"))
 
 
 def _hypothesis_lines(pp: str) -> list[str]:
     """The names part of every hypothesis line of ``pp`` (Coq's layout when it has a goal bar)."""
     lines = pp.split("\n")
-    if not any(_COQ_BAR.match(line) for line in lines):
+    if not _is_coq(pp):
         return [m.group("names") for m in map(_LEAN_HYP.match, lines) if m is not None]
     found: list[str] = []
     above_bar = True
@@ -80,18 +88,19 @@ def in_context(key: str, context: str) -> str:
     return f"[context {hashlib.sha256(context.encode()).hexdigest()[:16]}]\n{key}"
 
 
-def rename(text: str, names: Mapping[str, str]) -> str:
+def rename(text: str, names: Mapping[str, str], *, projections: bool = True) -> str:
     """Replace whole identifiers (not parts of dotted names such as ``Nat.h``) by their new names.
 
-    A dotted identifier whose first component is renamed keeps its projection: ``h.symm`` with
-    ``h -> h_0`` becomes ``h_0.symm``."""
+    With ``projections`` a dotted identifier whose first component is renamed keeps its projection:
+    ``h.symm`` with ``h -> h_0`` becomes ``h_0.symm``; without (Coq, where ``M.f`` names ``f`` in module
+    ``M`` whatever hypothesis is called ``M``), dotted identifiers are left alone."""
     if not names:
         return text
 
     def swap(match: re.Match[str]) -> str:
         ident = match.group(0)
         head, dot, rest = ident.partition(".")
-        if head in names:
+        if head in names and (projections or not dot):
             return names[head] + dot + rest
         return ident
 

@@ -2,10 +2,11 @@
 
 A header that declares such a name (``Definition Fаlse := True.``) lets a statement say ``Fаlse`` and be
 read as the absurd proposition while it states something trivial, so the header checks of both assistants
-refuse it. The skeleton maps the letters of other scripts that are drawn like Latin ones (Cyrillic, Greek
-capitals and omicron, a few Latin variants) and the compatibility forms of Latin letters (fullwidth ``Ｆ``,
-mathematical ``𝐅``) to ASCII; digits and subscripts (``h₀``) are left alone, since they impersonate no
-letter.
+refuse it. No table of lookalikes is complete (Unicode has hundreds: a Cyrillic palochka ``ӏ`` is an
+``l``, an Armenian ``ս`` a ``u``), so a declared name may hold, besides ASCII, only characters nobody
+reads as Latin letters: Greek lower-case letters but omicron, sub- and superscripts (``h₀``, ``aₙ``),
+primes and the double-struck ``ℕ ℤ ℚ ℝ ℂ`` (``name_problem``). ``ascii_lookalike`` names the ASCII
+word a refused name is drawn like, for the message; no benchmark header declares a non-ASCII name at all.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ def _letter(char: str) -> str:
         return mapped
     compatible = unicodedata.normalize("NFKC", char)
     return compatible if compatible.isascii() and compatible.isalpha() else char
+
+
+_HONEST = frozenset(
+    [chr(c) for c in range(0x03B1, 0x03CA) if c != 0x03BF]  # Greek α-ω but omicron
+    + [chr(c) for c in range(0x2080, 0x209D)]  # subscript digits and letters: h₀, aₙ, xₘₐₓ
+    + list("⁰¹²³⁴⁵⁶⁷⁸⁹ⁱⁿ′″✝ℕℤℚℝℂ"))  # superscripts, primes, the double-struck number sets
+
+
+def name_problem(name: str) -> str | None:
+    """Why a header may not declare ``name`` (a character that can be drawn like a Latin letter), or
+    ``None``."""
+    odd = sorted({char for char in name if not char.isascii() and char not in _HONEST})
+    if not odd:
+        return None
+    lookalike = ascii_lookalike(name)
+    shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in odd)
+    drawn = f"it reads as {lookalike!r} but is another name" if lookalike else "it may read as another name"
+    return f"{name!r} holds {shown}: {drawn}; header names keep to ASCII letters"
 
 
 def ascii_lookalike(name: str) -> str | None:

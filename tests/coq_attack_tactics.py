@@ -89,6 +89,17 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Definition F\u0430lse := True.", "Theorem c : F\u0430lse.", "exact I"),
     ("Definition \uff26alse := True.", "Theorem w : \uff26alse.", "exact I"),
     ("Notation \"'F\u0430lse'\" := True.", "Theorem n : F\u0430lse.", "exact I"),
+    ("Definition Fa\u04cfse := True.", "Theorem p : Fa\u04cfse.", "exact I"),  # a palochka, in no table
+    # a new symbol glued from old tokens re-reads standard text (n=0), or reads as another symbol
+    ("Notation \"x =0\" := (x = x) (at level 70).", "Theorem z : forall n : nat, n=0.", "reflexivity"),
+    ("Notation \"x ->False\" := (x -> x) (at level 99).", "Theorem f : True ->False.", "exact (fun h => h)"),
+    ("Notation \"x ^2\" := (x) (at level 30).", "Theorem s : forall x : nat, x^2 = x.", "reflexivity"),
+    ("Notation \"x +++ y\" := (x - y) (at level 50).", "Theorem a : 3 +++ 1 = 2.", "reflexivity"),
+    ("Notation \"x \uff1d y\" := (x <> y) (at level 70).", "Theorem e : 1 \uff1d 2.", "discriminate"),
+    ("Notation \"x \u2212 y\" := (x + y) (at level 50, left associativity).", "Theorem m : 3 \u2212 1 = 4.",
+     "reflexivity"),
+    ("Notation \"x \u2227 y\" := (x \\/ y) (at level 80, right associativity).",
+     "Theorem w : True \u2227 False.", "left; exact I"),
 )
 
 # Whole proof files a verifier must reject whatever they print while compiling (name, file text), with no

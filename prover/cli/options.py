@@ -225,6 +225,8 @@ def config_from_args(config_cls: type[T], args: argparse.Namespace, *, prefix: s
 def output_file(text: str) -> Path:
     """An argparse ``type`` for a file the command will write: not a folder, and under folders (existing
     ones must be folders), so that a finished search is never lost to a path that cannot be written."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a file name")
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
@@ -237,11 +239,19 @@ def output_file(text: str) -> Path:
 
 
 def output_folder(text: str) -> Path:
-    """An argparse ``type`` for a folder the command will write into: not an existing file."""
+    """An argparse ``type`` for a folder the command will write into: not an existing file, and under
+    folders."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a folder")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file: give a folder")
-    return output_file(str(path / "x")).parent
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a folder")
+    return path
 
 
 def add_verbose_option(parser: argparse.ArgumentParser) -> None:

@@ -115,7 +115,8 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
 
 
 TRAIN_MANIFEST = "train.json"
-TRAIN_RESUMABLE = (*RESUMABLE, "expert.rounds", "expert.evaluate_final")  # more rounds extend the run
+# more rounds extend the run; the folder is the run whatever path named it
+TRAIN_RESUMABLE = (*RESUMABLE, "expert.rounds", "expert.evaluate_final", "expert.out")
 TRAIN_TITLE = ("The configuration of this expert-iteration run. Resume it with\n"
                "  prover train BENCH --config config.toml --out FOLDER")
 
@@ -126,7 +127,11 @@ def record_train_config(config: ExpertConfig, run: ExpertRun, tables: Tables, sp
     differing key (``ConfigMismatchError``): rounds trained one way must not continue another."""
     from prover.sweep.benchmark import resolve_benchmark
 
-    manifest = {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "config": flatten(tables)}
+    config_keys = flatten(tables)
+    for key in ("model.model", "expert.base_model"):  # a local model named relatively, then absolutely
+        if isinstance(config_keys.get(key), str) and Path(config_keys[key]).exists():
+            config_keys[key] = str(Path(config_keys[key]).resolve())
+    manifest = {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "config": config_keys}
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     check_manifest(out, manifest, render_toml(tables, spec.commented(), TRAIN_TITLE), name=TRAIN_MANIFEST,

@@ -53,7 +53,9 @@ def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str]
     output that rejects a proof using ``library``, the compiled copy of the lemma's file."""
     marker = f"prover_deps_{secrets.token_hex(8)}"
     lines = (f"Definition {marker}_a := 0.", f"Print {marker}_a.", f"Print All Dependencies {qualified}.",
-             f"Definition {marker}_b := 0.", f"Print {marker}_b.", f"Search _ inside {library}.")
+             f"Definition {marker}_b := 0.", f"Print {marker}_b.",
+             'Remove Search Blacklist "Private_" "_subproof" "_subterm".',  # Search hides these by default
+             f"Search _ inside {library}.")
 
     def check(output: str) -> str | None:
         start, middle = output.rfind(f"{marker}_a ="), output.rfind(f"{marker}_b =")

@@ -171,7 +171,9 @@ class _Replay:
     def _step(self, sentence: SourceSentence, timeout: float) -> None:
         word = sentence.first_word
         if self._skipping:
-            if word in END_OK or word in END_SKIP:
+            if _opens_proof(sentence):
+                self._nested_ends += 1  # a proof nested in the one being skipped: one more end to pass
+            elif word in END_OK or word in END_SKIP:
                 self._skipping = self._nested_ends > 0
                 self._nested_ends = max(self._nested_ends - 1, 0)
             return
@@ -282,9 +284,7 @@ class _Replay:
             self._proof = None
         for sentence in sentences:
             name = _declared_name(sentence.text)
-            opens = sentence.first_word in _STATEMENTS or (
-                sentence.first_word in _PROOF_KEYWORDS and ":=" not in sentence.text)
-            if name and opens:
+            if name and _opens_proof(sentence):
                 self.proofs.append(ProofRecord(name, sentence.line, "not-reached", statement=sentence.text,
                                                detail=self.error))
 
@@ -292,6 +292,12 @@ class _Replay:
 _STATEMENTS = frozenset({"Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example",
                          "Property"})
 _PROOF_KEYWORDS = frozenset({"Definition", "Instance", "Fixpoint"})
+
+
+def _opens_proof(sentence: SourceSentence) -> bool:
+    """Whether the sentence states something to prove (read from its words, without running it)."""
+    return sentence.first_word in _STATEMENTS or (
+        sentence.first_word in _PROOF_KEYWORDS and ":=" not in sentence.text)
 
 
 def _declared_name(text: str) -> str:

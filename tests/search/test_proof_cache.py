@@ -61,6 +61,18 @@ def test_a_canonical_name_already_in_the_state_turns_renaming_off() -> None:
     assert taken.key != goal_key("x : ℕ\n⊢ ∀ y : ℕ, x = y").key
 
 
+def test_qualified_names_keep_what_they_name() -> None:
+    """In Coq ``M1.f`` is ``f`` of module ``M1``, whatever hypothesis is called ``M1``; in Lean ``a.x`` is a
+    projection of ``a``, and a global ``h_0.x`` beside it turns renaming off."""
+    one = goal_key("1 goal\n  M1 : nat\n  ============================\n  M1.f M1 = M1")
+    two = goal_key("1 goal\n  M2 : nat\n  ============================\n  M2.f M2 = M2")
+    assert one.key != two.key and "M1.f h_0" in one.key
+    assert one.to_canonical(["exact (M1.f_eq M1)"]) == ("exact (M1.f_eq h_0)",)
+    lean_a = goal_key("a : S\n⊢ a.x = h_0.x")
+    lean_b = goal_key("h_0 : S\n⊢ h_0.x = h_0.x")
+    assert lean_a.key != lean_b.key and lean_a.names == {}
+
+
 def test_tactics_translate_through_canonical_names() -> None:
     a = goal_key("x y : ℕ\nh : x = y\n⊢ y = x")
     b = goal_key("a b : ℕ\nhab : a = b\n⊢ b = a")

@@ -45,7 +45,7 @@ from search.backends.coq.header_text import header_sentences
 from search.backends.process import ProcessDied
 from search.backends.start_retry import start_with_retries
 from search.errors import InvalidTheoremError, ProverError
-from search.lookalike import ascii_lookalike
+from search.lookalike import name_problem
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -190,9 +190,9 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     ``hidden`` (name -> that object), and those it defines with an earlier shadow into ``shadows``;
     return why it must be refused (a module or notation that hides something), or ``None``."""
     names = declared(sentence)
-    for name in (*names.terms, *names.modules, *names.terminals):
-        if (lookalike := ascii_lookalike(name)) is not None:
-            return f"{name!r} looks like {lookalike!r} but is another name (letters of another script)"
+    for name in (*names.terms, *names.modules):
+        if (problem := name_problem(name)) is not None:
+            return problem
     # by a token's last part, a qualified name ending in a shadow (Top.False) counts as using it too: the
     # top module's name varies (symbols never match a shadow's name)
     mentioned = _mentioned(sentence)
@@ -209,16 +209,42 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
         if owner := _reachable(_locate(top, name, timeout), modules=True):
             return f"module {name!r} already names {owner}"
     for terminal in names.terminals:
-        if terminal in CORE_TOKENS or '"' in terminal:
-            return f"the notation reuses Coq's own token {terminal!r}"
-        if strip_tags(_ask(top, f'Locate "{terminal}".', timeout).output).strip() != "Unknown notation":
-            return f"the notation reuses the symbol {terminal!r} of an existing notation"
-        if _NUMERAL.match(terminal):
-            return f"the notation makes the number {terminal!r} a token: numbers would not mean what they say"
-        if _QUALIFIED.fullmatch(terminal) and not _locate(top, terminal, timeout).strip().startswith(
-                "No object"):
-            return f"the notation makes {terminal!r}, which already names something, a keyword"
+        if (problem := _terminal_problem(top, terminal, timeout)) is not None:
+            return problem
     return None
+
+
+def _terminal_problem(top: CoqTop, terminal: str, timeout: float) -> str | None:
+    """Why a notation may not make ``terminal`` a token. Coq's lexer reads the longest token it knows, so
+    a new symbol glued from old ones (``=0``, ``->False``, ``+++``) re-reads text that meant something
+    before (``n=0``); a symbol drawn like another (``＝``, ``−``) or one of the standard Unicode notations
+    (``∧``, ``≠``) reads as what it is not."""
+    if terminal in CORE_TOKENS or '"' in terminal:
+        return f"the notation reuses Coq's own token {terminal!r}"
+    if _NUMERAL.match(terminal):
+        return f"the notation makes the number {terminal!r} a token: numbers would not mean what they say"
+    if _QUALIFIED.fullmatch(terminal):
+        if (problem := name_problem(terminal)) is not None:
+            return problem
+        if not _locate(top, terminal, timeout).strip().startswith("No object"):
+            return f"the notation makes {terminal!r}, which already names something, a keyword"
+        return None
+    if not terminal.isascii():
+        return f"the notation's symbol {terminal!r} is not ASCII: it may read as another symbol"
+    if any(char.isalnum() or char == "_" for char in terminal):
+        return (f"the notation's symbol {terminal!r} glues letters or digits to symbols: it would re-read "
+                "text such as n=0")
+    for length in range(len(terminal), 0, -1):
+        for start in range(len(terminal) - length + 1):
+            part = terminal[start:start + length]
+            if part in CORE_TOKENS or _known_symbol(top, part, timeout):
+                what = "is" if part == terminal else "contains"
+                return f"the notation's symbol {terminal!r} {what} the existing token {part!r}"
+    return None
+
+
+def _known_symbol(top: CoqTop, symbol: str, timeout: float) -> bool:
+    return strip_tags(_ask(top, f'Locate "{symbol}".', timeout).output).strip() != "Unknown notation"
 
 
 def _mentioned(text: str) -> set[str]:

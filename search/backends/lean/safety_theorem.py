@@ -53,7 +53,7 @@ from search.backends.lean.safety_words import (
     token_word,
 )
 from search.errors import InvalidTheoremError
-from search.lookalike import ascii_lookalike
+from search.lookalike import name_problem
 from search.types import Theorem
 
 STATEMENT_KINDS = frozenset({"theorem", "lemma", "example", "instance", "def", "abbrev"})
@@ -147,9 +147,8 @@ def _meaning_problem(tokens: list[Token], index: int) -> str | None:
         if "." in name or name.startswith("_root_"):
             return (f"meaning: `{word} {name}` on line {token.line + 1} declares into a namespace, where it "
                     "can hide a library name; header declarations take plain names")
-        if (lookalike := ascii_lookalike(name.strip("«»"))) is not None:
-            return (f"meaning: `{word} {name}` on line {token.line + 1} declares a name that looks like "
-                    f"`{lookalike}` but is another (letters of another script)")
+        if (problem := name_problem(name.strip("«»"))) is not None:
+            return f"meaning: `{word} {name}` on line {token.line + 1}: {problem}"
     if word == "set_option" and index + 3 < len(tokens) and token_word(tokens[index + 3]) == "in":
         return f"set_option: `set_option … in` on line {token.line + 1} (a header sets options plainly)"
     return None

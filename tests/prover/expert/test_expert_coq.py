@@ -82,15 +82,18 @@ def test_a_resumed_train_run_with_other_settings_is_refused_naming_them(
     ran: list[int] = []
     monkeypatch.setattr(loop, "run_expert_iteration",
                         lambda config, run, console=None: ran.append(config.rounds) or ExpertReport([], {}))
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
     argv = ["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
-            "--out", str(out), "--model", str(base_model_dir), "--train-max-steps", "3"]
+            "--out", "run", "--model", str(base_model_dir), "--train-max-steps", "3"]
     assert main([*argv, "--rounds", "1"]) == 0
     assert (out / "train.json").exists() and "max_steps = 3" in (out / "config.toml").read_text()
     assert main([*argv, "--rounds", "2"]) == 0  # one more round continues the run
+    absolute = [str(out) if a == "run" else a for a in argv]
+    assert main([*absolute, "--rounds", "2"]) == 0  # the same folder named another way
     capsys.readouterr()
     assert main([*argv[:-1], "5", "--rounds", "2", "--filter-min-pairs", "7"]) == 2
     error = " ".join(capsys.readouterr().err.split())
     assert "holds an expert-iteration run with another configuration" in error
     assert "train.max_steps: 3 there, 5 now" in error and "filter.min_pairs" in error
-    assert ran == [1, 2]
+    assert ran == [1, 2, 2]

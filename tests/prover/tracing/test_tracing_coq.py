@@ -122,7 +122,9 @@ Lemma outer : True /\\ True.
 Proof.
   Lemma inner : True.
   Proof. exact I. Qed.
-  split; exact inner.
+  Lemma inner2 : True.
+  Proof. exact I. Qed.
+  split; [exact inner | exact inner2].
 Qed.
 """
 
@@ -135,6 +137,7 @@ def test_a_dotted_notation_and_a_nested_proof_are_traced(tmp_path: Path) -> None
     assert [(p.theorem, p.status) for p in record.proofs] == [
         ("a_plus", "traced"), ("outer", "failed"), ("after", "traced")]
     assert "a nested proof (inner) inside it: not traced" in record.proofs[1].detail
+    assert not record.extra.get("failed_commands")  # nothing of outer's proof ran at top level
     assert [r.tactic for r in rows if r.theorem == "a_plus"] == ["intros n m", "apply PeanoNat.Nat.add_comm"]
     assert not record.error
 

@@ -127,10 +127,10 @@ def test_a_shadow_reached_through_another_header_name_is_refused(backend: CoqBac
 def test_fresh_definitions_notations_and_module_instances_work(backend: CoqBackend) -> None:
     header = ("Require Import FSets.FSetWeakList FSets.FSetInterface Arith OrderedTypeEx.\n"
               "Module NS := FSetWeakList.Make(Nat_as_OT).\n"
-              "Notation \"x +++ y\" := (x + y) (at level 50).\n"
+              "Notation \"x ## y\" := (x + y) (at level 50).\n"  # a symbol made of no token
               "Inductive color : Type := red | green.\n"
               "Record point := mk { px : nat ; py : nat }.")
-    theorem = Theorem("ok", "Theorem ok : 1 +++ px (mk 1 2) = 2 /\\ NS.is_empty NS.empty = true.", header)
+    theorem = Theorem("ok", "Theorem ok : 1 ## px (mk 1 2) = 2 /\\ NS.is_empty NS.empty = true.", header)
     backend.open(theorem).close()
     verdict = backend.verify(theorem, ["split", "reflexivity", "reflexivity"])
     assert verdict.ok, verdict.messages

@@ -168,8 +168,9 @@ ADVERSARIAL_HEADERS = [
     ("import Mathlib\nirreducible_def Foo.False : Prop := True", "meaning"),
     ("import Mathlib\ninductive Foo | False\nopen Foo", "meaning"),
     ("import Mathlib\nstructure S where\n  False : Prop\nopen S", "meaning"),
-    ("import Mathlib\ndef F\u0430lse : Prop := True", "looks like `False`"),  # a Cyrillic а
-    ("import Mathlib\nabbrev \U0001d405alse : Prop := True", "looks like `False`"),  # a mathematical 𝐅
+    ("import Mathlib\ndef F\u0430lse : Prop := True", "reads as 'False'"),  # a Cyrillic а
+    ("import Mathlib\nabbrev \U0001d405alse : Prop := True", "reads as 'False'"),  # a mathematical 𝐅
+    ("import Mathlib\ndef Fa\u04cfse : Prop := True", "U+04CF"),  # a Cyrillic palochka, in no table
 ]
 
 BENIGN_HEADERS = [
