@@ -90,6 +90,7 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Definition \uff26alse := True.", "Theorem w : \uff26alse.", "exact I"),
     ("Notation \"'F\u0430lse'\" := True.", "Theorem n : F\u0430lse.", "exact I"),
     ("Definition Fa\u04cfse := True.", "Theorem p : Fa\u04cfse.", "exact I"),  # a palochka, in no table
+    ("Require Import ZArith. Import Z.", "Theorem i : lt (pred 0) 0.", "reflexivity"),  # Z's lt and pred
     # a new symbol glued from old tokens re-reads standard text (n=0), or reads as another symbol
     ("Notation \"x =0\" := (x = x) (at level 70).", "Theorem z : forall n : nat, n=0.", "reflexivity"),
     ("Notation \"x ->False\" := (x -> x) (at level 99).", "Theorem f : True ->False.", "exact (fun h => h)"),

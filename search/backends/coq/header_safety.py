@@ -4,8 +4,9 @@ A header comes from a benchmark or a user, never from a model (model text is a t
 keeps the strict rules of ``safety``). It is read as Coq reads it (``header_text``: comments removed by a
 nesting-, string-aware lexer) and every sentence must be one of:
 
-- ``Require`` / ``From L Require`` with ``Import``/``Export`` or neither, ``Import`` / ``Export`` of
-  library modules (logical names only: nothing loaded by path);
+- ``Require`` / ``From L Require`` with ``Import``/``Export`` or neither (logical names only: nothing
+  loaded by path), and a plain ``Import`` / ``Export`` of notation modules (``Import ListNotations.``):
+  importing another module rebinds the short names a statement reads (``Import Z.`` makes ``lt`` Z's);
 - ``Open Scope`` / ``Close Scope`` (``Local``/``Global``), ``Declare Scope`` (not ``Delimit Scope``, which
   can rebind a key such as ``%R`` that a statement reads);
 - ``Definition``, ``Fixpoint``, ``CoFixpoint``, ``Inductive``, ``CoInductive``, ``Variant``, ``Record``,
@@ -122,8 +123,15 @@ def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None
         option = match["option"]
         if option not in SAFE_OPTIONS:
             return f"option {option!r} is not allowed in a header: {sentence[:80]!r}"
-    if form == "import" and set(sentence.rstrip(".").split()[1:]) & header_modules:
-        return f"importing a module the header defines is not allowed: {sentence[:80]!r}"
+    if form == "import":
+        modules = sentence.rstrip(".").split()[1:]
+        if set(modules) & header_modules:
+            return f"importing a module the header defines is not allowed: {sentence[:80]!r}"
+        rebinding = [m for m in modules if not m.rsplit(".", 1)[-1].endswith("Notations")]
+        if rebinding:
+            return (f"importing {rebinding[0]!r} would rebind the short names the statement reads (Import Z. "
+                    "makes lt and pred Z's): import notation modules only, or Require Import a library: "
+                    f"{sentence[:80]!r}")
     try:
         names = declared(sentence)
     except HeaderNamesError as exc:
