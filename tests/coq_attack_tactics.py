@@ -91,6 +91,13 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Notation \"'F\u0430lse'\" := True.", "Theorem n : F\u0430lse.", "exact I"),
     ("Definition Fa\u04cfse := True.", "Theorem p : Fa\u04cfse.", "exact I"),  # a palochka, in no table
     ("Require Import ZArith. Import Z.", "Theorem i : lt (pred 0) 0.", "reflexivity"),  # Z's lt and pred
+    # the third audit's: fields of record-syntax Inductives, names the equality schemes generate, a
+    # module named like a library module that is not loaded
+    ("Inductive Cmp := Build { lt : nat -> nat -> Prop }. Definition nat_order := Build (fun _ _ => True).",
+     "Theorem o : lt nat_order 5 3.", "exact I"),
+    ("Require Import PArith. Set Decidable Equality Schemes. Inductive positive := one.",
+     "Theorem d : forall x y : positive, x = y.", "intros x y; destruct x, y; reflexivity"),
+    ("Require Import NArith. Module Z := N.", "Theorem z : forall x, Z.le 0 x.", "intros x; apply Z.le_0_l"),
     # a new symbol glued from old tokens re-reads standard text (n=0), or reads as another symbol
     ("Notation \"x =0\" := (x = x) (at level 70).", "Theorem z : forall n : nat, n=0.", "reflexivity"),
     ("Notation \"x ->False\" := (x -> x) (at level 99).", "Theorem f : True ->False.", "exact (fun h => h)"),

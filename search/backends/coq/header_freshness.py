@@ -57,6 +57,14 @@ CORE_TOKENS = frozenset({
     "as", "in", "return", "if", "then", "else", "let", "fix", "cofix", "struct", "for", "exists",
     "exists2", "Type", "Prop", "Set", "SProp", "where", "at", "using", "is",
 })
+# Modules the standard library defines under these short names: a header module so named reads as the
+# library's even where that library is not loaded (Module Z := N. makes Z.le 0 x hold for every x).
+LIBRARY_MODULES = frozenset({
+    "Coq", "Init", "Nat", "N", "Z", "Pos", "Q", "Qc", "R", "Rdefinitions", "List", "ListNotations", "Bool",
+    "Peano", "PeanoNat", "BinInt", "BinNat", "BinPos", "String", "Ascii", "Byte", "Vector", "Fin", "Int",
+    "Sint63", "Uint63", "PrimFloat", "Ring", "Field", "Lia", "Lra", "Reals", "ZArith", "NArith", "QArith",
+    "Arith", "Setoid", "Morphisms", "Relations", "Classical", "Logic", "Sets", "Sorting", "Streams",
+})
 _ENTRY = re.compile(r"^(?P<kind>Module Type|Module|Ltac2|Ltac|[A-Z]\w*)\s", re.MULTILINE)
 _NOTE = "(shorter name to refer to it in current context is"
 _QUALIFIED = re.compile(r"[^\W\d][\w']*(?:\.[^\W\d][\w']*)*")  # False, Logic.False, Nat.add
@@ -206,6 +214,8 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
         if owner is not None:
             hidden[name] = owner
     for name in names.modules:
+        if name in LIBRARY_MODULES:
+            return f"module {name!r} is a name the standard library gives a module (loaded or not)"
         if owner := _reachable(_locate(top, name, timeout), modules=True):
             return f"module {name!r} already names {owner}"
     for terminal in names.terminals:

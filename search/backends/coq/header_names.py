@@ -143,21 +143,41 @@ def _inductive_names(block: list[str]) -> list[str]:
         raise HeaderNamesError(f"inductive {name!r} has no ':=' and constructors")
     names = [name, *(name + suffix for suffix in ELIMINATORS)]
     start = body[0] + 1
-    pieces: list[list[str]] = [[]]
+    pieces: list[list[tuple[int, str]]] = [[]]
     for index, word in top:
         if index < start:
             continue
         if word == "|":
             pieces.append([])
         else:
-            pieces[-1].append(word)
+            pieces[-1].append((index, word))
     for piece in pieces:
         if not piece:
             continue  # the optional leading '|', or no constructor at all
-        if not _IDENT.fullmatch(piece[0]):
-            raise HeaderNamesError(f"cannot read a constructor of {name!r} at {piece[0]!r}")
-        names.append(piece[0])
+        if not _IDENT.fullmatch(piece[0][1]):
+            raise HeaderNamesError(f"cannot read a constructor of {name!r} at {piece[0][1]!r}")
+        names.append(piece[0][1])
+        braces = [index for index, word in piece if word == "{"]
+        if braces:  # record syntax (Inductive R := Build { f : T }): the fields are names too
+            names += _inductive_fields(name, block, braces[0])
     return names
+
+
+def _inductive_fields(name: str, block: list[str], opening: int) -> list[str]:
+    """The fields of a constructor written with record syntax, its ``{`` at ``block[opening]``."""
+    depth = 0
+    for closing in range(opening, len(block)):
+        depth += (block[closing] in _OPEN) - (block[closing] in _CLOSE)
+        if depth == 0:
+            break
+    else:
+        raise HeaderNamesError(f"cannot read the fields of a constructor of {name!r}")
+    fields = []
+    for field_words in _split_fields(block[opening + 1:closing]):
+        if not field_words or not _IDENT.fullmatch(field_words[0]):
+            raise HeaderNamesError(f"cannot read a field of {name!r} at {field_words[:1]!r}")
+        fields.append(field_words[0])
+    return fields
 
 
 def _record_names(words: list[str]) -> tuple[str, ...]:
