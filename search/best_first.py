@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from search.config import SearchConfig
 from search.failure_scope import FailureScope
-from search.goal_key import GoalKey, goal_key, in_context
+from search.goal_key import GoalKey, context_tag, goal_key
 from search.graph import Node, Outcome, SearchGraph
 from search.priority import priority_function
 from search.proof_cache import CacheEntry, ProofCache
@@ -74,7 +74,7 @@ class BestFirstSearch:
         self._filter = tactic_filter
         self._cache = cache
         self._scope = FailureScope.of(config, policy_fingerprint) if policy_fingerprint else None
-        self._context = context
+        self._context_tag = context_tag(context)  # once: every new state's cache key starts with it
         self._shortest_timeout = config.tactic_timeout
         self._clock = clock
         self._start = clock()
@@ -263,7 +263,7 @@ class BestFirstSearch:
     def _key(self, node: Node) -> GoalKey:
         """``node``'s cache key: its goal key, under this search's header."""
         key = goal_key(node.state.pp)
-        return GoalKey(in_context(key.key, self._context), key.names, key.projections)
+        return GoalKey(self._context_tag + key.key, key.names, key.projections)
 
     def _push(self, node: Node) -> None:
         if self.config.max_depth is not None and node.depth >= self.config.max_depth:

@@ -47,25 +47,23 @@ class GoalKey:
 
 def goal_key(pp: str) -> GoalKey:
     names: dict[str, str] = {}
-    for line in _hypothesis_lines(pp):
-        for name in re.split(r"[\s,]+", line.strip()):
+    lines = pp.split("\n")
+    coq = any(_COQ_BAR.match(line) for line in lines)
+    for hypotheses in _hypothesis_lines(lines, coq):
+        for name in re.split(r"[\s,]+", hypotheses.strip()):
             if _NAME.match(name) and name not in names:
                 names[name] = f"{CANONICAL_PREFIX}{len(names)}"
-    projections = not _is_coq(pp)
+    projections = not coq
     taken = {part for ident in _IDENT.findall(pp) for part in (ident, ident.partition(".")[0])}
     if set(names.values()) & (taken - names.keys()):
         return GoalKey(pp, {}, projections)  # a canonical name is taken in the text: renaming could conflate
     return GoalKey(rename(pp, names, projections=projections), names, projections)
 
 
-def _is_coq(pp: str) -> bool:
-    return any(_COQ_BAR.match(line) for line in pp.split("\n"))
-
-
-def _hypothesis_lines(pp: str) -> list[str]:
-    """The names part of every hypothesis line of ``pp`` (Coq's layout when it has a goal bar)."""
-    lines = pp.split("\n")
-    if not _is_coq(pp):
+def _hypothesis_lines(lines: list[str], coq: bool) -> list[str]:
+    """The names part of every hypothesis line of a state's ``lines`` (Coq's layout when it has a goal
+    bar)."""
+    if not coq:
         return [m.group("names") for m in map(_LEAN_HYP.match, lines) if m is not None]
     found: list[str] = []
     above_bar = True
@@ -79,13 +77,13 @@ def _hypothesis_lines(pp: str) -> list[str]:
     return found
 
 
-def in_context(key: str, context: str) -> str:
-    """``key`` for a cache shared by theorems whose headers differ: the same goal text means the same goal
-    only under the same header (a header's ``Definition d n := n + 1`` and another's ``d n := n * 1``
-    print ``d 0 = 0`` alike), so the header's digest leads the key; an empty header leaves it alone."""
+def context_tag(context: str) -> str:
+    """What leads the keys of a cache shared by theorems whose headers differ: the same goal text means
+    the same goal only under the same header (a header's ``Definition d n := n + 1`` and another's
+    ``d n := n * 1`` print ``d 0 = 0`` alike), so the header's digest; nothing for an empty header."""
     if not context.strip():
-        return key
-    return f"[context {hashlib.sha256(context.encode()).hexdigest()[:16]}]\n{key}"
+        return ""
+    return f"[context {hashlib.sha256(context.encode()).hexdigest()[:16]}]\n"
 
 
 def rename(text: str, names: Mapping[str, str], *, projections: bool = True) -> str:

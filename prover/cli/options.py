@@ -230,12 +230,7 @@ def output_file(text: str) -> Path:
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a folder")
-    return path
+    return _under_folders(text, path)
 
 
 def output_folder(text: str) -> Path:
@@ -246,6 +241,11 @@ def output_folder(text: str) -> Path:
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file: give a folder")
+    return _under_folders(text, path)
+
+
+def _under_folders(text: str, path: Path) -> Path:
+    """``path``, unless its nearest existing ancestor is a file (nothing could be created under it)."""
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

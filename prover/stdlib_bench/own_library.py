@@ -34,18 +34,17 @@ def library_of(unit: str) -> str:
     return "Coq." + unit.removesuffix(".v").replace("/", ".")
 
 
+def preamble_libraries(preamble: Sequence[str], config: CoqBackendConfig) -> frozenset[str]:
+    """The standard-library files ``preamble`` loads (once per process, preamble and configuration)."""
+    return _loaded_by(tuple(preamble), config)
+
+
 @functools.lru_cache(maxsize=16)
-def _loaded_by(preamble: tuple[str, ...], coqc: str, coq_args: tuple[str, ...]) -> frozenset[str]:
-    config = CoqBackendConfig(coqc=coqc, coq_args=coq_args)
+def _loaded_by(preamble: tuple[str, ...], config: CoqBackendConfig) -> frozenset[str]:
     code, output = run_coqc("\n".join((*preamble, "Print Libraries.")) + "\n", config)
     if code != 0:
         raise RuntimeError(f"the preamble {preamble!r} does not compile: {output[-500:]}")
     return frozenset(re.findall(r"\bCoq(?:\.[\w']+)+", output))
-
-
-def preamble_libraries(preamble: Sequence[str], config: CoqBackendConfig) -> frozenset[str]:
-    """The standard-library files ``preamble`` loads (once per process and preamble)."""
-    return _loaded_by(tuple(preamble), config.coqc, tuple(config.coq_args))
 
 
 def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str], str | None]]:

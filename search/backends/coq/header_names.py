@@ -172,12 +172,7 @@ def _inductive_fields(name: str, block: list[str], opening: int) -> list[str]:
             break
     else:
         raise HeaderNamesError(f"cannot read the fields of a constructor of {name!r}")
-    fields = []
-    for field_words in _split_fields(block[opening + 1:closing]):
-        if not field_words or not _IDENT.fullmatch(field_words[0]):
-            raise HeaderNamesError(f"cannot read a field of {name!r} at {field_words[:1]!r}")
-        fields.append(field_words[0])
-    return fields
+    return _field_names(block[opening + 1:closing], f"{name!r}")
 
 
 def _record_names(words: list[str]) -> tuple[str, ...]:
@@ -193,12 +188,18 @@ def _record_names(words: list[str]) -> tuple[str, ...]:
         constructor, rest = rest[0], rest[1:]
     if len(rest) < 2 or rest[0] != "{" or rest[-1] != "}":
         raise HeaderNamesError(f"cannot read the fields of record {name!r}")
-    fields = []
-    for piece in _split_fields(rest[1:-1]):
-        if not _IDENT.fullmatch(piece[0]):
-            raise HeaderNamesError(f"cannot read a field of record {name!r} at {piece[0]!r}")
-        fields.append(piece[0])
+    fields = _field_names(rest[1:-1], f"record {name!r}")
     return (name, constructor, *fields, *(name + suffix for suffix in ELIMINATORS))
+
+
+def _field_names(words: list[str], owner: str) -> list[str]:
+    """The names of the fields ``f : T ; g : U`` between a record's braces; ``owner`` names it in errors."""
+    fields = []
+    for piece in _split_fields(words):
+        if not _IDENT.fullmatch(piece[0]):
+            raise HeaderNamesError(f"cannot read a field of {owner} at {piece[0]!r}")
+        fields.append(piece[0])
+    return fields
 
 
 def _split_fields(words: list[str]) -> list[list[str]]:
