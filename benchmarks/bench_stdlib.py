@@ -50,6 +50,8 @@ def main() -> None:
                         help="share of tactics naming the file's earlier lemmas and hint databases (0: off)")
     parser.add_argument("--width", type=int, default=20, help="tactics asked for per node")
     parser.add_argument("--premises", type=int, default=4, help="premises used per state")
+    parser.add_argument("--library-premises", type=int, default=0,
+                        help="lemmas of the loaded train files named per state beside the file's (0: off)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -63,7 +65,8 @@ def main() -> None:
                                retrieval=RetrievalConfig(tactic_list_weight=args.tactic_list_weight,
                                                          head_weight=args.head_weight,
                                                          premise_weight=args.premise_weight,
-                                                         width=args.width, premises=args.premises))
+                                                         width=args.width, premises=args.premises,
+                                                         library_premises=args.library_premises))
     print(json.dumps(run_benchmark(config), indent=1))
 
 

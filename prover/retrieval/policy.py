@@ -71,7 +71,9 @@ class RetrievalConfig(Validated):
         0, min=0,
         help="Coq, with premise_weight: for a theorem under a header (prove, sweep), whose file states no "
              "lemma, rank the lemmas the corpus proves in its corpus_split files against the goal and name "
-             "this many closest (prover.retrieval.library_premises; 0: hint databases only)")
+             "this many closest (prover.retrieval.library_premises; 0: hint databases only); for a stdlib "
+             "benchmark lemma, name this many of the loaded train files' lemmas beside the file's own, "
+             "each half of the premise share (prover.stdlib_bench.library)")
     extra: tuple[str, ...] = setting(
         (), nonblank=True,
         help="JSONL files of more (state, tactic) pairs indexed beside the corpus: rows with `state` and "
@@ -207,12 +209,15 @@ def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
 
 
 def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str,
-                     premises: Sequence[Premise] | None = None) -> Policy:
+                     premises: Sequence[Premise] | None = None,
+                     library: PremisePolicy | None = None) -> Policy:
     """The retrieval policy over ``index`` with ``config``'s settings, mixed with the assistant's tactic
     list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming premises and the
     hint databases at ``premise_weight`` > 0: ``premises``, the lemmas of the theorem's file, or with
-    ``None`` (a theorem under a header) the corpus's lemmas when ``library_premises`` > 0. Raises
-    ``InputError`` for premises with a Lean policy (their tactics are Coq's)."""
+    ``None`` (a theorem under a header) the corpus's lemmas when ``library_premises`` > 0. With file
+    premises, ``library`` (the loaded libraries' lemmas, ``prover.stdlib_bench.library``) takes half of
+    the premise share when ``library_premises`` > 0. Raises ``InputError`` for premises with a Lean
+    policy (their tactics are Coq's)."""
     weight = config.tactic_list_weight
     parts: list[tuple[Policy, float]] = []
     if weight < 1:
@@ -227,10 +232,13 @@ def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: 
         rest = 1 - config.premise_weight
         parts = [(policy, share * rest) for policy, share in parts]
         if premises is None and config.library_premises > 0:
-            premise_policy = library_policy(config.corpus, config.corpus_split, config.library_premises)
+            parts.append((library_policy(config.corpus, config.corpus_split, config.library_premises),
+                          config.premise_weight))
+        elif library is not None and config.library_premises > 0:
+            parts += [(PremisePolicy(premises or (), top=config.premises), config.premise_weight / 2),
+                      (library, config.premise_weight / 2)]
         else:
-            premise_policy = PremisePolicy(premises or (), top=config.premises)
-        parts.append((premise_policy, config.premise_weight))
+            parts.append((PremisePolicy(premises or (), top=config.premises), config.premise_weight))
     if len(parts) == 1:
         return parts[0][0]
     return MixturePolicy(parts, width=config.width)

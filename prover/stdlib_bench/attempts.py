@@ -12,6 +12,7 @@ from typing import Any
 from prover.retrieval.policy import RetrievalConfig, retrieval_policy
 from prover.stdlib_bench.backend import StdlibBackend
 from prover.stdlib_bench.lemmas import StdlibLemma, prefix_premises
+from prover.stdlib_bench.library import TrainLibrary, environment_libraries
 from prover.tracing.coq_source import SourceSentence
 from search import SearchConfig, prove
 from search.errors import BackendUnavailableError, InvalidTheoremError
@@ -21,9 +22,11 @@ from search.types import ProofFinished
 logger = logging.getLogger(__name__)
 
 
-def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index: Any) -> dict[str, Any]:
+def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index: Any,
+                  library: TrainLibrary | None = None) -> dict[str, Any]:
     """The result dict of one lemma: per method ``proved``, ``seconds`` and the proof or the reason. The
-    retrieval method's premises (with ``premise_weight``) are the lemmas stated before it in its file."""
+    retrieval method's premises (with ``premise_weight``) are the lemmas stated before it in its file and
+    (with ``library_premises``) those of ``library`` loaded there."""
     theorem = backend.at(lemma)
     result: dict[str, Any] = {"key": lemma.key, "unit": lemma.unit, "name": lemma.name, "line": lemma.line}
     try:
@@ -32,7 +35,8 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
             if method == "sauto":
                 outcome = _sauto(backend, theorem, config.budget)
             else:
-                outcome = _search(backend, theorem, _policy(method, config, index, backend, lemma), config)
+                policy = _policy(method, config, index, backend, lemma, library)
+                outcome = _search(backend, theorem, policy, config)
             outcome["seconds"] = round(time.monotonic() - started, 2)
             result[method] = outcome
     except (BackendUnavailableError, InvalidTheoremError) as exc:  # no environment: not counted
@@ -41,20 +45,28 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
     return result
 
 
-def _policy(method: str, config: Any, index: Any, backend: StdlibBackend, lemma: StdlibLemma) -> Any:
+def _policy(method: str, config: Any, index: Any, backend: StdlibBackend, lemma: StdlibLemma,
+            library: TrainLibrary | None) -> Any:
     if method == "tactics":
         from search.backends.coq import CoqTacticPolicy
 
         return CoqTacticPolicy()
-    return lemma_policy(index, config.retrieval, backend.sentences, lemma)
+    return lemma_policy(index, config.retrieval, backend.sentences, lemma, library=library, backend=backend)
 
 
 def lemma_policy(index: Any, retrieval: RetrievalConfig, sentences: Sequence[SourceSentence],
-                 lemma: StdlibLemma) -> Policy:
+                 lemma: StdlibLemma, *, library: TrainLibrary | None = None,
+                 backend: StdlibBackend | None = None) -> Policy:
     """The retrieval policy for ``lemma``: with ``premise_weight`` > 0 its premises are the lemmas stated
-    before it in its file (``prefix_premises``)."""
+    before it in its file (``prefix_premises``) and, with ``library_premises`` > 0, ``library``'s lemmas
+    of the files loaded in ``backend``'s environment for it (``environment_libraries``)."""
     premises = prefix_premises(sentences, lemma) if retrieval.premise_weight > 0 else []
-    return retrieval_policy(index, retrieval, "coq", premises)
+    library_part = None
+    if library is not None and backend is not None and retrieval.premise_weight > 0 \
+            and retrieval.library_premises > 0:
+        loaded = environment_libraries(sentences, lemma, backend.pool.preamble, backend.config)
+        library_part = library.policy(loaded, retrieval.library_premises)
+    return retrieval_policy(index, retrieval, "coq", premises, library_part)
 
 
 def _search(backend: StdlibBackend, theorem: Any, policy: Any, config: Any) -> dict[str, Any]:

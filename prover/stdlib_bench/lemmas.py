@@ -65,9 +65,15 @@ def prefix_premises(sentences: Sequence[SourceSentence], lemma: StdlibLemma) -> 
     """The lemmas stated in the file before ``lemma``, named as a proof of ``lemma`` must write them: a
     lemma of a module closed since is ``M.name``; one of a closed functor, module type or sealed module
     is not reachable by name and left out. Statement sentences only: no proof is read."""
+    return stated_before(sentences, lemma.index)
+
+
+def stated_before(sentences: Sequence[SourceSentence], end: int, qualifier: str = "") -> list[Premise]:
+    """The lemmas stated in ``sentences[:end]`` that can be named right after them (``prefix_premises``'
+    rule), each name prefixed with ``qualifier.`` when one is given (a library's logical name)."""
     stack: list[tuple[str, str]] = []
     found: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
-    for sentence in sentences[: lemma.index]:
+    for sentence in sentences[:end]:
         name = statement_name(sentence.text)
         if name is not None:
             found.append((name, sentence.text, tuple(stack)))
@@ -81,7 +87,7 @@ def prefix_premises(sentences: Sequence[SourceSentence], lemma: StdlibLemma) -> 
         if any(kind not in ("Section", "Module") for kind, _ in closed):
             continue
         path = [n for kind, n in closed if kind == "Module"]
-        premises.append(Premise(".".join([*path, name]), text))
+        premises.append(Premise(".".join([*([qualifier] if qualifier else []), *path, name]), text))
     return premises
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from prover.atomic_files import write_text_atomic
 from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
+from prover.stdlib_bench.library import TrainLibrary, train_library
 from prover.stdlib_bench.split import split_of
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
@@ -90,8 +91,17 @@ def benchmark_index(config: StdlibBenchConfig) -> Any:
     return load_index(config.corpus, assistant="coq", files=train_units(config.corpus))
 
 
+def benchmark_library(config: StdlibBenchConfig) -> TrainLibrary | None:
+    """The train files' lemmas for library premises (``library_premises`` > 0), else None: the same train
+    files as the index, so never a lemma of a valid or test file."""
+    retrieval = config.retrieval
+    if "retrieval" not in config.methods or retrieval.premise_weight <= 0 or retrieval.library_premises <= 0:
+        return None
+    return train_library(Path(config.root), train_units(config.corpus))
+
+
 def bench_file(unit: str, lemmas: list[StdlibLemma], config: StdlibBenchConfig,
-               index: Any) -> list[dict[str, Any]]:
+               index: Any, library: TrainLibrary | None = None) -> list[dict[str, Any]]:
     """Attempt each lemma of one file with each method; one result dict per lemma."""
     from prover.stdlib_bench.attempts import attempt_lemma
     from prover.stdlib_bench.backend import StdlibBackend
@@ -102,7 +112,7 @@ def bench_file(unit: str, lemmas: list[StdlibLemma], config: StdlibBenchConfig,
     sentences = split_source(path.read_text(encoding="utf-8"), unit)
     backend = StdlibBackend(CoqBackendConfig(), sentences)
     try:
-        return [attempt_lemma(backend, lemma, config, index) for lemma in lemmas]
+        return [attempt_lemma(backend, lemma, config, index, library) for lemma in lemmas]
     finally:
         backend.close()
 
@@ -123,9 +133,9 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
         index = benchmark_index(config)
         logger.info("index: %d states in %.1f s", len(index), time.perf_counter() - started)
     if files:
-        index_ref = ray.put(index)
+        index_ref, library_ref = ray.put(index), ray.put(benchmark_library(config))
         task = ray.remote(num_cpus=1, max_retries=0)(bench_file)
-        futures = {task.remote(u, ls, config, index_ref): u for u, ls in files.items()}
+        futures = {task.remote(u, ls, config, index_ref, library_ref): u for u, ls in files.items()}
         while futures:
             ready, _ = ray.wait(list(futures), num_returns=1)
             unit = futures.pop(ready[0])
