@@ -25,6 +25,7 @@ from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
 from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
+from prover.sweep.freshness import current_records
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
 from prover.sweep.manifest import MANIFEST, check_manifest
 from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
@@ -118,6 +119,7 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         if imports:
             manifest["imports"] = list(imports)
         check_manifest(folder, manifest, render_toml(tables, spec.commented(), CONFIG_TITLE))
+        store.keep(current_records([item.theorem for item in items], store.records, str(folder)))
         record_known_invalid(items, store)
         queue = by_header(pending_tasks(items, store.records, config.attempts))
         retried = sum(r["status"] == "error" for r in store.records)
@@ -175,7 +177,7 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     backend = BACKENDS.get(manifest.get("backend") or "")
     items = load_benchmark(path, manifest.get("split"), backend.assistant if backend else None)
     items = items[: manifest.get("limit")]
-    records = read_records(folder)
+    records = current_records([item.theorem for item in items], read_records(folder), str(folder))
     attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
     summary = summarise(items, records, attempts)
     summary.imports = list(manifest.get("imports") or [])

@@ -92,6 +92,11 @@ class ResultStore:
                 fh.truncate(good_end)
         yield from _parse(self.path, data[:good_end])
 
+    def keep(self, records: list[dict[str, Any]]) -> None:
+        """Count only ``records`` (a selection of ``records``, e.g. without stale ones) from now on; the
+        file keeps every line."""
+        self.records = list(records)
+
     def done(self) -> set[tuple[str, int]]:
         return {(r["theorem"], r["attempt"]) for r in self.records}
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from prover.policies.spec import for_theorem
 from prover.run_spec import RunSpec
+from prover.sweep.freshness import DIGEST_FIELD, statement_digest
 from prover.sweep.graph_pages import GRAPH_FIELD, graph_of, planned_graph_of
 from search import (
     Backend,
@@ -75,7 +76,8 @@ def make_record(task: Task, status: str, *, result: SearchResult | None = None,
     A proved attempt carries its ``trajectory`` (``SearchGraph.trajectory``): the states, tactics,
     log-probs and rejected sibling tactics along the proof, the raw material of expert iteration."""
     record: dict[str, Any] = {
-        "theorem": task.theorem.name, "split": task.split, "attempt": task.attempt, "status": status,
+        "theorem": task.theorem.name, DIGEST_FIELD: statement_digest(task.theorem), "split": task.split,
+        "attempt": task.attempt, "status": status,
         "stop_reason": None, "proof": None, "proof_text": None, "axioms": None, "stats": None,
         "message": message,
         "seconds": round(seconds, 4), "worker": worker, "policy": policy, "trajectory": None,

@@ -29,7 +29,7 @@ import tempfile
 import threading
 from collections.abc import Iterable
 
-from search.backends.coq.audit import ask, ask_assumptions, left
+from search.backends.coq.audit import AuditAnswer, ask, ask_assumptions, left
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
 from search.backends.process import ProcessDied, ProcessError
@@ -76,8 +76,7 @@ class Auditor:
             self.libraries.add(sentence)
             self.base = reply.state_id
 
-    def audit(self, directory: str, root: str, name: str,
-              deadline: float) -> tuple[dict[str, str], tuple[str, ...]]:
+    def audit(self, directory: str, root: str, name: str, deadline: float) -> AuditAnswer:
         """Map ``directory`` to ``root`` and ask ``ask_assumptions``; the caller goes back to base."""
         self.audits += 1
         quoted = directory.replace('"', '""')
@@ -122,10 +121,11 @@ class AuditPool:
             return self._tmp.name
 
     def audit(self, directory: str, root: str, name: str, libraries: tuple[str, ...],
-              deadline: float) -> tuple[dict[str, str], tuple[str, ...]]:
+              deadline: float) -> AuditAnswer:
         """Audit the compiled ``root.ProverCheck`` in ``directory`` (see the module docstring). Returns
-        ``{kernel name: printed name}`` of the axioms ``name`` depends on and the unsafe-definition
-        entries. Raises ``AuditError``, ``AssumptionsError``, ``ProcessTimeout`` and ``ProcessDied``."""
+        ``ask_assumptions``' answer: the axioms ``name`` depends on, the unsafe-definition entries and
+        the files the axioms' libraries came from. Raises ``AuditError``, ``AssumptionsError``,
+        ``ProcessTimeout`` and ``ProcessDied``."""
         auditor = self._take(deadline)
         while True:
             reused = auditor.audits > 0

@@ -27,18 +27,21 @@ that it finished.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from search.backends.coq.assumptions import CLOSED, AssumptionsError
-from search.backends.coq.audit import CHECK_MODULE, AuditError, ask_assumptions, left
+from search.backends.coq.audit import CHECK_MODULE, AuditAnswer, AuditError, ask_assumptions, left
 from search.backends.coq.audit_pool import AuditPool
+from search.backends.coq.axioms import LIBRARY_AXIOMS
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
 from search.backends.coq.launch import INSTALL_FIX
@@ -94,16 +97,17 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare
             return _failed(reason, text)
         try:
             if auditors is not None:
-                axioms, unsafe = auditors.audit(tmp, root, name, libraries, deadline)
+                axioms, unsafe, files = auditors.audit(tmp, root, name, libraries, deadline)
             else:
-                axioms, unsafe = _audit(tmp, root, name, config, deadline, prepare)
+                axioms, unsafe, files = _audit(tmp, root, name, config, deadline, prepare)
         except ProcessTimeout:
             return _failed(f"the axiom audit did not finish within {config.verify_timeout:g} s", text)
         except ProcessDied as exc:
             return _failed(f"coqtop died during the axiom audit: {exc}", text)
         except (AuditError, AssumptionsError) as exc:
             return _failed(f"axiom audit failed: {exc}", text)
-    return _judge(axioms, unsafe, f"{root}.{CHECK_MODULE}.{name}", config.allowed_axioms, text)
+    misplaced = misplaced_library_axioms(files, config.allowed_axioms, config.coqc)
+    return _judge(axioms, unsafe, f"{root}.{CHECK_MODULE}.{name}", config.allowed_axioms, text, misplaced)
 
 
 def require_programs(config: CoqBackendConfig) -> None:
@@ -140,9 +144,8 @@ def run_coqc(text: str, config: CoqBackendConfig, *, directory: str | None = Non
 
 
 def _audit(directory: str, root: str, name: str, config: CoqBackendConfig, deadline: float,
-           prepare: Prepare | None) -> tuple[dict[str, str], tuple[str, ...]]:
-    """In a fresh coqtop that maps ``directory`` to ``root``: ``prepare``, then ``ask_assumptions``.
-    Returns ``{kernel name: printed name}`` and the unsafe-definition entries."""
+           prepare: Prepare | None) -> AuditAnswer:
+    """In a fresh coqtop that maps ``directory`` to ``root``: ``prepare``, then ``ask_assumptions``."""
     audit_config = dataclasses.replace(config, coq_args=(*config.coq_args, "-Q", directory, root))
     top = CoqTop(audit_config, name=f"coqtop[audit {name}]", cwd=directory)
     try:
@@ -159,11 +162,41 @@ def _audit(directory: str, root: str, name: str, config: CoqBackendConfig, deadl
         top.close()
 
 
+def misplaced_library_axioms(files: dict[str, str], allowed: tuple[str, ...], coqc: str) -> list[str]:
+    """The allowed standard-library axioms (``LIBRARY_AXIOMS``) among ``files``' whose library was not
+    loaded from the installed libraries (under ``coqc -where``): a file that a load path (``-Q``/``-R``,
+    ``COQPATH``) maps onto ``Coq.Logic`` can declare ``Coq.Logic.Classical_Prop.classic : False``. Each
+    as "NAME (from FILE)"."""
+    root = installed_root(coqc)
+    problems = []
+    for kernel, file in sorted(files.items()):
+        if kernel not in allowed or kernel not in LIBRARY_AXIOMS:
+            continue
+        if not root or not file or not Path(file).resolve().is_relative_to(root):
+            problems.append(f"{kernel} (from {file or 'no located library'})")
+    return problems
+
+
+@functools.lru_cache(maxsize=4)
+def installed_root(coqc: str) -> Path | None:
+    """``coqc -where``, resolved: where the installed libraries (``theories``, ``user-contrib``) are."""
+    try:
+        where = subprocess.run([coqc, "-where"], capture_output=True, text=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        logger.warning("`%s -where` failed (%s): no standard-library axiom can be trusted", coqc, exc)
+        return None
+    return Path(where.stdout.strip()).resolve()
+
+
 def _judge(axioms: dict[str, str], unsafe: tuple[str, ...], target: str, allowed: tuple[str, ...],
-           text: str) -> Verdict:
-    """Accept when every axiom is allowed; say which are not, and whether the theorem is admitted."""
+           text: str, misplaced: list[str]) -> Verdict:
+    """Accept when every axiom is allowed and every allowed library axiom comes from the installed
+    library; say which do not, and whether the theorem is admitted."""
     used = tuple(sorted(axioms))
     problems = []
+    if misplaced:
+        problems.append("the proof depends on standard-library axiom names declared outside the installed "
+                        f"libraries: {', '.join(misplaced)}")
     if target in axioms:
         problems.append("the theorem itself is admitted (it is an axiom of its own proof)")
     if unsafe:

@@ -20,7 +20,7 @@ from prover.sweep import (
     summarise,
     write_report,
 )
-from prover.sweep.runner import check_manifest
+from prover.sweep.runner import check_manifest, report_from_folder
 from prover.theorem_input import InputError
 from search import Theorem
 
@@ -175,8 +175,9 @@ def test_prover_report_rewrites_the_report_of_a_sweep_in_progress(tmp_path: Path
     out = tmp_path / "out"
     with ResultStore(out) as store:  # a sweep holds the folder and has finished two attempts of three
         check_manifest(out, {"benchmark": str(bench.resolve()), "split": None, "attempts": 2, "limit": None})
-        store.append({"theorem": "a", "attempt": 1, "status": "proved", "proof": ["fin"], "seconds": 1.0})
-        store.append({"theorem": "b", "attempt": 1, "status": "unproved", "seconds": 2.0})
+        items = {item.theorem.name: item for item in load_benchmark(bench)}
+        store.append(make_record(Task(items["a"].theorem, "valid", 1), "proved") | {"proof": ["fin"]})
+        store.append(make_record(Task(items["b"].theorem, "valid", 1), "unproved"))
         with (out / "results.jsonl").open("a") as fh:
             fh.write('{"theorem": "c", "att')  # a record being written right now
         assert main(["report", str(out)]) == 0
@@ -194,3 +195,34 @@ def test_prover_report_on_a_folder_without_a_sweep_is_a_clear_error(
 
     assert main(["report", str(tmp_path)]) == 2
     assert "(no sweep.json): give the --out folder of a sweep" in capsys.readouterr().err
+
+
+def test_a_result_counts_only_for_the_statement_it_was_found_for(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A proof found for ``a`` as it was stated is not a proof of ``a`` after the benchmark file changed:
+    the report leaves it out (and a resumed sweep attempts ``a`` again); the line stays in the file."""
+    from prover.sweep.freshness import current_records, statement_digest
+
+    bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable"})
+    out = tmp_path / "out"
+    old = {item.theorem.name: item for item in load_benchmark(bench)}
+    with ResultStore(out) as store:
+        check_manifest(out, {"benchmark": str(bench.resolve()), "split": None, "attempts": 1, "limit": None})
+        for name in ("a", "b"):
+            store.append(make_record(Task(old[name].theorem, "valid", 1), "proved") | {"proof": ["fin"]})
+    assert report_from_folder(out)[0].proved == 2
+    rows = [json.loads(line) for line in bench.read_text().splitlines()]
+    rows[0]["statement"] += " "  # one byte of `a` changed
+    bench.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    new = load_benchmark(bench)
+    summary, _ = report_from_folder(out)
+    assert summary.proved == 1 and summary.pending == 1
+    assert "another header or statement" in capsys.readouterr().err
+    kept = current_records([item.theorem for item in new], read_records(out), "out")
+    assert [r["theorem"] for r in kept] == ["b"]
+    queue = pending_tasks(new, kept, attempts=1)
+    assert [task.theorem.name for task in queue] == ["a"]
+    assert len(read_records(out)) == 2  # nothing lost
+    legacy = [{"theorem": "b", "attempt": 1, "status": "proved"}]  # a record from before digests
+    assert current_records([item.theorem for item in new], legacy, "out") == []
+    assert statement_digest(new[1].theorem) == kept[0]["statement_digest"]

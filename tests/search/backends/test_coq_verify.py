@@ -159,3 +159,34 @@ def test_version(backend: CoqBackend) -> None:
 def test_config_is_validated(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         CoqBackendConfig(**{field: value})
+
+
+def test_an_allowed_axiom_name_declared_outside_the_installed_library_is_rejected(tmp_path) -> None:
+    """A load path can map a user folder onto ``Coq.Logic``; its ``Classical_Prop`` may then declare
+    ``classic : False`` under the allowed kernel name. The audit asks where each axiom's library was
+    loaded from and rejects the proof, with the fresh and the persistent audit coqtop alike; the real
+    ``classic`` stays allowed."""
+    import subprocess
+
+    from search.backends.coq.audit_pool import AuditPool
+
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "Classical_Prop.v").write_text("Axiom classic : False.\n")
+    subprocess.run(["coqc", "-Q", str(evil), "Coq.Logic", "Classical_Prop.v"], cwd=evil, check=True,
+                   capture_output=True)
+    text = "Require Import Coq.Logic.Classical_Prop.\nTheorem f : False.\nProof.\n  exact classic.\nQed.\n"
+    config = CoqBackendConfig(coq_args=("-Q", str(evil), "Coq.Logic"))
+    auditors = AuditPool(config)
+    try:
+        for verdict in (compile_and_check(text, "f", config),
+                        compile_and_check(text, "f", config, auditors=auditors)):
+            assert not verdict.ok, verdict
+            assert verdict.axioms == ("Coq.Logic.Classical_Prop.classic",)
+            assert "declared outside the installed libraries" in verdict.messages[0]
+            assert str(evil / "Classical_Prop.vo") in verdict.messages[0]
+    finally:
+        auditors.close()
+    real = ("Require Import Classical.\nTheorem em : forall P : Prop, P \\/ ~ P.\nProof.\n  exact classic.\n"
+            "Qed.\n")
+    assert compile_and_check(real, "em", CoqBackendConfig()).ok
