@@ -76,13 +76,69 @@ class TraceJob:
     extra_args: tuple[str, ...] = ()
 
 
+# Vernacular commands a proof may hold between its tactics: not steps. Any other capitalised first word
+# inside a proof is a tactic (``Time tac``, ``Unshelve``, a user's ``Ltac Esimpl``, ``Z.le_elim H``).
+COMMAND_WORDS = frozenset({
+    "Show", "Check", "Print", "About", "Locate", "Search", "SearchPattern", "SearchRewrite", "SearchHead",
+    "Eval", "Compute", "Focus", "Unfocus", "Unfocused", "Set", "Unset", "Local", "Global", "Hint", "Opaque",
+    "Transparent", "Strategy", "Require", "Import", "Export", "Open", "Close", "Arguments", "Implicit",
+    "Notation", "Infix", "Reserved", "Tactic", "Ltac", "Ltac2", "Proof", "Existential", "Guarded", "Undo",
+    "Restart", "Back", "BackTo", "Redirect", "Fail", "Instructions", "Optimize", "Create", "Remove", "Add",
+    "Declare", "Typeclasses", "Obligation", "Obligations", "Next", "Solve", "Goal", "Section", "End",
+    "Module", "Variable", "Variables", "Hypothesis", "Hypotheses", "Let", "Scheme", "Generalizable",
+    "Context", "Test", "Debug", "Info", "Succeed", "Abort", "Admitted", "Qed", "Defined", "Save",
+    "Definition", "Fixpoint", "CoFixpoint", "Instance", "Existing", "Inductive", "CoInductive", "Record",
+    "Structure", "Class", "Coercion", "Canonical", "Universe", "Universes", "Constraint", "Polymorphic",
+    "Monomorphic", "Program", "Equations", "Derive", "Extraction", "Recursive", "Separate", "Time",
+})
+
+
 def is_tactic(sentence: SourceSentence) -> bool:
-    """A tactic sentence: after an optional goal selector, a lower-case word, ``(`` or ``[``."""
+    """A tactic sentence: after an optional goal selector, a lower-case word, ``(`` or ``[``, or a
+    capitalised or qualified name that is no command (``Z.le_elim H``, ``Unshelve``), or ``Time``/
+    ``Timeout N`` before a tactic."""
     if sentence.kind != "sentence":
         return False
     selector = _SELECTOR.match(sentence.text)
     rest = sentence.text[selector.end():] if selector else sentence.text
-    return bool(rest) and (rest[0].islower() or rest[0] in "([")
+    if not rest:
+        return False
+    if rest[0].islower() or rest[0] in "([":
+        return True
+    word = re.match(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*", rest)
+    if word is None:
+        return False
+    name = word.group()
+    if name == "Time" or (name == "Timeout" and re.match(r"Timeout\s+\d+\s+\S", rest)):
+        return is_tactic(SourceSentence(re.sub(r"^(Time|Timeout\s+\d+)\s+", "", rest), 0, 0, 0))
+    return "." in name or (name not in COMMAND_WORDS and name not in _STATEMENTS
+                           and name not in _PROOF_KEYWORDS and name not in END_SKIP)
+
+
+def proof_with(text: str) -> str:
+    """The tactic of ``Proof with T.`` (``Proof with T using x.``, ``Proof using x with T.``), or ''."""
+    match = re.match(r"Proof\b.*?\bwith\s+(.*?)(?:\s+using\b[^.]*)?\.?\s*$", text, re.S)
+    return match.group(1).strip() if match else ""
+
+
+def expand_ellipsis(tactic: str, with_tactic: str) -> str:
+    """``t...`` under ``Proof with w`` as the tactic it runs, ``t; w`` (each part parenthesised when it
+    holds a ``;`` or ``|``), so the row is a tactic a search can send; ``tactic`` as it is otherwise."""
+    if not with_tactic or not tactic.endswith("..."):
+        return tactic
+
+    def part(text: str) -> str:
+        wrapped = text.startswith("(") and text.endswith(")")
+        return f"({text})" if re.search(r"[;|]", text) and not wrapped else text
+
+    return f"{part(tactic[:-3].rstrip())}; {part(with_tactic)}"
+
+
+def closes_with_term(sentence: SourceSentence) -> bool:
+    """``Proof <term>.``: the proof given as a term, which ends it (no ``Qed`` follows)."""
+    match = re.match(r"Proof\b\s*(.*?)\.?\s*$", sentence.text, re.S)
+    rest = match.group(1).strip() if match else ""
+    return bool(rest) and not re.match(r"(using|with|Mode)\b", rest)
 
 
 def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, list[StepRow]]:
@@ -118,6 +174,7 @@ class _Proof:
     statement: str
     rows: list[StepRow] = field(default_factory=list)
     failure: str = ""
+    with_tactic: str = ""  # ``Proof with T.``: what a tactic's ``...`` stands for
 
 
 class _Replay:
@@ -173,7 +230,7 @@ class _Replay:
         if self._skipping:
             if _opens_proof(sentence):
                 self._nested_ends += 1  # a proof nested in the one being skipped: one more end to pass
-            elif word in END_OK or word in END_SKIP:
+            elif word in END_OK or word in END_SKIP or closes_with_term(sentence):
                 self._skipping = self._nested_ends > 0
                 self._nested_ends = max(self._nested_ends - 1, 0)
             return
@@ -188,13 +245,14 @@ class _Replay:
                 self._fail(f"line {sentence.line}: unreadable goals: {exc}", timeout)
 
     def _outside(self, sentence: SourceSentence, timeout: float) -> None:
-        if self._failed_statement is not None and (
+        if self._failed_statement is not None and _declared_name(self._failed_statement.text) and (
                 sentence.first_word == "Proof" or sentence.kind != "sentence" or is_tactic(sentence)):
             failed = self._failed_statement
             self.proofs.append(ProofRecord(_declared_name(failed.text), failed.line, "failed",
                                            statement=failed.text, detail="the statement failed"))
             self._failed_statement = None
-            self._skipping = sentence.first_word not in END_OK and sentence.first_word not in END_SKIP
+            self._skipping = sentence.first_word not in END_OK and sentence.first_word not in END_SKIP \
+                and not closes_with_term(sentence)
             return
         reply, ok = self._command(sentence.text, timeout)
         self._failed_statement = None
@@ -228,19 +286,27 @@ class _Replay:
         if not ok:
             self._fail(f"line {sentence.line}: {reply.error or 'the sentence failed'}", timeout)
             return
-        if reply.proof is not None and reply.proof != proof.name:  # a statement inside the proof
+        if reply.proof is None:  # ``Proof <term>.`` (or a command that ended it) closed the proof
+            self.proofs.append(ProofRecord(proof.name, proof.line, "no-tactics", 0, proof.statement,
+                                           f"line {sentence.line}: closed by {sentence.text[:60]!r}"))
+            self._proof = None
+            return
+        if reply.proof != proof.name:  # a statement inside the proof
             self._fail(f"line {sentence.line}: a nested proof ({reply.proof}) inside it: not traced", timeout)
             self._command("Abort All.", timeout)
             self._nested_ends = 1  # the inner proof's end, then the outer's
             return
         self._output, self._state = reply.output, None
+        if sentence.first_word == "Proof":
+            proof.with_tactic = proof_with(sentence.text) or proof.with_tactic
         if before is None:
             return
         display, after = self._current_state(timeout)
         closed = display in (Display.FINISHED, Display.UNFOCUSED)
         proof.rows.append(StepRow(
             self.job.source, "coq", self.job.unit, proof.name, sentence.line, sentence.column,
-            len(proof.rows), before[1], tactic_body(sentence.text), after, closed, self.job.trace))
+            len(proof.rows), before[1], expand_ellipsis(tactic_body(sentence.text), proof.with_tactic),
+            after, closed, self.job.trace))
 
     def _end(self, sentence: SourceSentence, timeout: float) -> None:
         proof = self._proof

@@ -3,6 +3,7 @@ constructs are handled, skipped proofs are counted with their reason, and traces
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -239,3 +240,39 @@ def test_a_file_that_starts_with_a_byte_order_mark_is_traced(tmp_path: Path) -> 
     record, rows = trace(path)
     assert [(p.theorem, p.status) for p in record.proofs] == [("t", "traced")] and not record.error
     assert [r.tactic for r in rows] == ["exact I"]
+
+
+TERM_AND_CAPITALISED = """Require Import ZArith Arith.
+Lemma t0 : 0 = 0.
+Proof. reflexivity. Qed.
+Lemma by_term : True.
+Proof I.
+Lemma t1 : forall a b : Z, (a <= b)%Z -> (a <= b)%Z.
+Proof. intros a b H. Z.le_elim H. - apply Z.lt_le_incl. exact H. - rewrite H. apply Z.le_refl. Qed.
+Ltac Finish := reflexivity.
+Lemma t2 : forall n : nat, n + 0 = n.
+Proof. intros n. Time rewrite <- plus_n_O. Finish. Qed.
+Lemma t3 : forall n m : nat, n + m = m + n /\\ n = n.
+Proof with auto with arith.
+  intros n m. split...
+Qed.
+"""
+
+
+def test_a_term_proof_ends_its_proof_and_capitalised_tactics_are_steps(tmp_path: Path) -> None:
+    """``Proof I.`` closes its lemma (no ``Qed`` follows): every later proof is still traced; tactics
+    named with a capital or a module path (``Z.le_elim H``, a user's ``Finish``, ``Time t``) are steps, so
+    each step's state after is the next one's state before; ``t...`` under ``Proof with w`` is recorded
+    as the tactic it runs, ``t; w``."""
+    record, rows = trace(write(tmp_path, "Term.v", TERM_AND_CAPITALISED))
+    status = {p.theorem: p.status for p in record.proofs}
+    assert status == {"t0": "traced", "by_term": "no-tactics", "t1": "traced", "t2": "traced",
+                      "t3": "traced"}
+    tactics = {t: [r.tactic for r in rows if r.theorem == t] for t in ("t1", "t2", "t3")}
+    assert tactics["t1"][:2] == ["intros a b H", "Z.le_elim H"]
+    assert tactics["t2"] == ["intros n", "Time rewrite <- plus_n_O", "Finish"]
+    assert tactics["t3"] == ["intros n m", "split; auto with arith"]
+    t1 = [r for r in rows if r.theorem == "t1"]
+    assert t1[0].state_after == t1[1].state_before  # the step between them is recorded
+    t2 = [r for r in rows if r.theorem == "t2"]
+    assert all(a.state_after == b.state_before for a, b in itertools.pairwise(t2))
