@@ -118,6 +118,7 @@ class CorpusRounds:
         self.root = Path()
         self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
+        self.corpus_digest = ""  # the traced corpus as planned (``check_corpus``)
 
     # --- the plan, fixed for the whole run -------------------------------------------------------------
     def plan(self) -> None:
@@ -133,7 +134,7 @@ class CorpusRounds:
             corpus = self.run.retrieval.corpus
             self.test_lemmas = sample_lemmas(corpus, self.root, "test", loop.stdlib_test_files,
                                              loop.stdlib_test_per_file)
-        check_corpus(self.run.retrieval.corpus)
+        self.corpus_digest = check_corpus(self.run.retrieval.corpus)
         if not self.parts.data and not self.train_lemmas_for(0):
             raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
                              f"out {loop.heldout_percent}%, and no stdlib train lemmas)")
@@ -151,6 +152,7 @@ class CorpusRounds:
                     if f.name not in ("corpus", "extra")}
         return {"loop": "retrieval", "benchmark": str(benchmark.resolve()), "split": self.run.sweep.split,
                 "limit": self.run.sweep.limit, "corpus": str(Path(retrieval.corpus).resolve()),
+                "corpus_digest": self.corpus_digest,
                 "retrieval": settings, "backend": self.run.spec.backend.name,
                 "budget": dataclasses.asdict(self.run.spec.search),
                 "parts": self.parts.manifest(self.run.loop.heldout_percent),
@@ -198,15 +200,27 @@ class CorpusRounds:
 
         if self._index is None or self._index[0] != round_number:
             self._index = None  # the previous round's may be freed first
+            self.check_corpus_unchanged()
             index = config_index(self.retrieval_for(round_number), self.assistant)
             self._index = (round_number, index, ray.put(index))
         return self._index[1], self._index[2]
+
+    def check_corpus_unchanged(self) -> None:
+        """Raise ``InputError`` when the traced corpus changed since the run was planned (a trace still
+        writing to it, a file traced again): every round must search with corpus 0 plus the rounds' pairs,
+        or round r's gains would be the trace's."""
+        digest = check_corpus(self.run.retrieval.corpus)
+        if digest != self.corpus_digest:
+            raise InputError(f"retrieval corpus {self.run.retrieval.corpus} changed since this run was "
+                             f"planned (digest {self.corpus_digest}, now {digest}): rounds would not share "
+                             "corpus 0; let the trace finish and start a new --out")
 
     def train_lemma_index(self, round_number: int) -> Any:
         """Corpus ``round_number`` less the round's sampled train files' rows, in Ray
         (``TRAIN_INDEX_RULE``)."""
         import ray
 
+        self.check_corpus_unchanged()
         retrieval = self.retrieval_for(round_number)
         units = corpus_units(retrieval.corpus, "train") or set()
         index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
@@ -341,18 +355,22 @@ class CorpusRounds:
         self.tactic.run_round(round_number, added)
 
 
-def check_corpus(corpus: str) -> None:
-    """Fail before any search when the corpus's train files hold no traced step (``InputError``)."""
+def check_corpus(corpus: str) -> str:
+    """The corpus's digest (``Dataset.digest``); fails before any search when the corpus's train files hold
+    no traced step (``InputError``)."""
     from prover.stdlib_bench.split import split_of
     from prover.tracing.dataset import DatasetError, open_dataset
 
     try:
-        rows = sum(r.rows for r in open_dataset(corpus).records() if split_of(r.unit) == "train")
+        dataset = open_dataset(corpus)
+        rows = sum(r.rows for r in dataset.records() if split_of(r.unit) == "train")
+        digest = dataset.digest()
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
     if rows == 0:
         raise InputError(f"retrieval corpus {corpus} (train files): no traced steps to index (trace the "
                          "standard library, or files of its train split, with `prover trace`)")
+    return digest
 
 
 def run_retrieval_iteration(config: ExpertConfig, run: RetrievalRun, *,

@@ -93,6 +93,10 @@ def test_a_held_out_theorem_is_solved_in_round_1_because_of_a_round_0_proof(
     assert main(train_argv(bench, corpus, out, "--rounds", "2", "--max-expansions", "16")) == 2  # other run
     assert "another budget" in capsys.readouterr().err
 
+    trace_into(corpus, tmp_path / "theories", {"Dev/Later.v": "Lemma later : True.\nProof. exact I. Qed.\n"})
+    assert main(train_argv(bench, corpus, out, "--rounds", "3")) == 2  # the corpus changed under the run
+    assert "another corpus_digest" in capsys.readouterr().err
+
 
 @pytest.mark.slow
 def test_with_minimise_proofs_the_data_comes_from_the_minimised_records(ray_cluster, tmp_path: Path) -> None:

@@ -276,3 +276,16 @@ def test_a_term_proof_ends_its_proof_and_capitalised_tactics_are_steps(tmp_path:
     assert t1[0].state_after == t1[1].state_before  # the step between them is recorded
     t2 = [r for r in rows if r.theorem == "t2"]
     assert all(a.state_after == b.state_before for a, b in itertools.pairwise(t2))
+
+
+def test_the_dataset_digest_changes_when_a_unit_is_traced_into_it(tmp_path: Path) -> None:
+    """Expert iteration pins its corpus by this digest: equal for the same units, new after another."""
+    dataset = Dataset(tmp_path / "ds")
+    empty = dataset.digest()
+    record, rows = trace(write(tmp_path, "fidelity.v", FIDELITY))
+    dataset.add_unit(record, rows)
+    once = dataset.digest()
+    assert once != empty and Dataset(tmp_path / "ds").digest() == once
+    other, other_rows = trace(write(tmp_path, "term.v", TERM_AND_CAPITALISED))
+    dataset.add_unit(other, other_rows)
+    assert dataset.digest() not in (empty, once)
