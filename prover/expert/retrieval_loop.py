@@ -210,6 +210,7 @@ class CorpusRounds:
         writing to it, a file traced again): every round must search with corpus 0 plus the rounds' pairs,
         or round r's gains would be the trace's."""
         digest = check_corpus(self.run.retrieval.corpus)
+        self.corpus_digest = self.corpus_digest or digest  # pinned by ``plan``, or here at first use
         if digest != self.corpus_digest:
             raise InputError(f"retrieval corpus {self.run.retrieval.corpus} changed since this run was "
                              f"planned (digest {self.corpus_digest}, now {digest}): rounds would not share "
