@@ -118,7 +118,7 @@ def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retr
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESULTS_FILE
-    done = {record["unit"] for record in read_lemma_records(folder)}
+    done = {record["unit"] for record in read_lemma_records(folder) if not record.get("crashed")}
     task = ray.remote(num_cpus=1, max_retries=0)(search_file)
     futures = {task.remote(unit, units_lemmas, str(root), index_ref, retrieval, search, label, split): unit
                for unit, units_lemmas in lemmas.items() if unit not in done}
@@ -128,10 +128,11 @@ def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retr
         try:
             records = ray.get(ready[0])
         except ray.exceptions.RayError as exc:
-            logger.error("%s: failed (its lemmas are recorded as errors): %s", unit, exc)
+            logger.error("%s: failed (its lemmas are recorded as errors; a rerun tries them again): %s",
+                         unit, exc)
             records = [make_record(Task(_statement_theorem(lemma), split, 1), "error", message=str(exc),
                                    policy=label, worker="stdlib") | {"key": lemma.key, "unit": unit,
-                                                                     "line": lemma.line}
+                                                                     "line": lemma.line, "crashed": True}
                        for lemma in lemmas[unit]]
         _append(path, records)
     return summarise_lemmas(read_lemma_records(folder))
@@ -153,8 +154,14 @@ def _statement_theorem(lemma: StdlibLemma) -> Any:
 
 
 def read_lemma_records(folder: Path) -> list[dict[str, Any]]:
-    """The records of ``folder``'s results file (none when it does not exist; a torn line is skipped)."""
-    return read_records(folder) if (folder / RESULTS_FILE).exists() else []
+    """The latest record of each lemma in ``folder``'s results file (none when it does not exist; a torn
+    line is skipped): a file whose worker crashed is recorded as ``crashed`` errors and searched again by
+    a rerun, whose records then stand."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in read_records(folder) if (folder / RESULTS_FILE).exists() else []:
+        latest.pop(record.get("key", ""), None)
+        latest[record.get("key", "")] = record
+    return list(latest.values())
 
 
 def summarise_lemmas(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

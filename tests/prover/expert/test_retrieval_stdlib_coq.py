@@ -67,3 +67,32 @@ def test_stdlib_test_lemmas_use_the_train_files_and_a_train_lemma_never_its_own(
     report = json.loads((out / "report.json").read_text())
     assert [r["rates"].get("stdlib_test") for r in report["rounds"]] == [1.0, 1.0]
     assert report["rounds"][0]["rates"]["stdlib_train"] == 0.0
+
+
+def test_a_file_whose_worker_crashed_is_searched_again_by_a_rerun(ray_cluster, tmp_path: Path) -> None:
+    """A crash records the file's lemmas as ``crashed`` errors (not counted); a rerun searches that file
+    again and its records stand, one per lemma."""
+    import ray
+
+    from prover.expert.stdlib_rounds import read_lemma_records, run_lemmas
+    from prover.retrieval import RetrievalConfig
+    from search import SearchConfig
+
+    root, corpus = tmp_path / "theories", tmp_path / "ds"
+    trace_into(corpus, root, {TRAIN_UNIT: TRAIN_FILE, TEST_UNIT: TEST_FILE})
+    lemmas = sample_lemmas(str(corpus), root, "test", 1, 1)
+    (lemma,) = lemmas[TEST_UNIT]
+    folder = tmp_path / "stdlib-test"
+    folder.mkdir()
+    crashed = {"theorem": lemma.name, "attempt": 1, "status": "error", "message": "worker died",
+               "key": lemma.key, "unit": TEST_UNIT, "line": lemma.line, "crashed": True}
+    (folder / "results.jsonl").write_text(json.dumps(crashed) + "\n")
+    assert read_lemma_records(folder)[0]["crashed"]
+    index_ref = ray.put(load_index(corpus, assistant="coq", files={TRAIN_UNIT}))
+    summary = run_lemmas(folder, lemmas, root=root, index_ref=index_ref, retrieval=RetrievalConfig(),
+                         search=SearchConfig(time_limit=20, max_expansions=8), label="retrieval",
+                         split="stdlib-test")
+    assert summary["lemmas"] == 1 and summary["proved"] == 1 and summary["errors"] == 0
+    (record,) = read_lemma_records(folder)
+    assert record["status"] == "proved" and record["proof"] == [KEY]
+    assert len((folder / "results.jsonl").read_text().splitlines()) == 2  # the crash stays on file
