@@ -39,6 +39,7 @@ from search.backends.lean.safety_words import (
     BLOCK_END_WORDS,
     DECLARATION_WORDS,
     ENVIRONMENT_WORDS,
+    LIBRARY_COMMAND_WORDS,
     code_word_problem,
     token_word,
 )
@@ -108,7 +109,7 @@ def command_problem(tokens: list[Token]) -> str | None:
                 return "environment: `open` without `in` is a command, not a tactic"
             index = closing + 1
             continue
-        if word in DECLARATION_WORDS:
+        if word in DECLARATION_WORDS or word in LIBRARY_COMMAND_WORDS:
             return f"declaration: `{word}` is a command, not a tactic"
         if word in ENVIRONMENT_WORDS:
             return f"environment: `{word}` changes the environment or options"
@@ -118,7 +119,7 @@ def command_problem(tokens: list[Token]) -> str | None:
     return None
 
 
-_COMMAND_WORDS = DECLARATION_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS
+_COMMAND_WORDS = DECLARATION_WORDS | LIBRARY_COMMAND_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS
 
 
 def _open_in_end(tokens: list[Token], start: int) -> int | None:

@@ -48,7 +48,7 @@ HASH_COMMANDS = frozenset(
      "count_heartbeats", "explode", "leansearch", "loogle", "moogle", "statesearch", "min_imports",
      "check_tactic", "whnf", "version", "list_linters", "push_neg", "trans_imports", "import_path",
      "redundant_imports", "find_home", "instances", "long_names", "adaptation_note",
-     "unfold?", "show_unused", "discr_tree_key", "discr_tree_simp_key"}
+     "unfold?", "show_unused", "discr_tree_key", "discr_tree_simp_key", "align", "align_import", "noalign"}
 )
 
 # Commands and declaration keywords: never part of a tactic; in a statement only one declaration.
@@ -56,6 +56,16 @@ DECLARATION_WORDS = frozenset(
     {"theorem", "lemma", "def", "instance", "example", "structure", "class", "inductive", "abbrev",
      "axiom", "axioms", "opaque", "namespace", "section", "end", "variable", "universe", "mutual",
      "noncomputable", "partial", "nonrec", "private", "protected"}
+)
+# Mathlib's and Batteries' commands (a command needs no newline before it: `rfl alias foo := bar` is a
+# tactic followed by a command that runs after the theorem in the checked file).
+LIBRARY_COMMAND_WORDS = frozenset(
+    {"notation3", "alias", "irreducible_def", "simproc", "simproc_decl", "dsimproc", "dsimproc_decl",
+     "seal", "unseal", "add_aesop_rules", "erase_aesop_rules", "declare_aesop_rule_sets", "recall",
+     "compile_inductive", "compile_def", "gen_injective_theorems", "coinductive", "suppress_compilation",
+     "unsuppress_compilation", "register_simp_attr", "initialize_simps_projections", "assert_not_exists",
+     "library_note", "add_decl_doc", "binder_predicate", "unif_hint", "register_option",
+     "register_builtin_option", "declare_simp_like_tactic", "simp_lemmas", "mk_iff_of_inductive_prop"}
 )
 ENVIRONMENT_WORDS = frozenset(
     {"set_option", "import", "attribute", "export", "omit", "include", "deriving", "local", "scoped",
