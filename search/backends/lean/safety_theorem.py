@@ -193,6 +193,9 @@ def declaration_start(tokens: list[Token]) -> int | str:
             closing = _word_index(tokens, index + 1, "in")
             if closing is None:
                 return "second command: `open` without `in` in a statement"
+            if _word_index(tokens[:closing], index + 1, "renaming") is not None:
+                return ("meaning: `open … renaming … in` gives a library name a new name that the statement "
+                        "would read (`open Nat renaming succ → False in`)")
             index = closing
         else:
             kinds = ", ".join(sorted(STATEMENT_KINDS))

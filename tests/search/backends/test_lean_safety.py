@@ -101,6 +101,7 @@ ADVERSARIAL_TACTICS = [
 
 ADVERSARIAL_STATEMENTS = [
     ("theorem t : True := trivial\ntheorem u : False :=", "second command"),
+    ("open Nat renaming succ → False in theorem t : False :=", "renaming"),
     ("theorem t : True :=\n  trivial\nexample : False :=", "second command"),
     ("theorem t : False :=\n#exit\ntheorem u : True :=", "command"),
     ("theorem t : False := by\n  exact h\nopen Foo\ntheorem u : True :=", "second command"),
