@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.expert.stages import write_json
+from prover.sweep.manifest import read_manifest
 from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"
@@ -32,7 +33,7 @@ def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
     if not path.exists():
         write_json(path, manifest)
         return
-    old = json.loads(path.read_text(encoding="utf-8"))
+    old = read_manifest(path)
     fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
     for key in fresh if keys is None else keys:
         if old.get(key) != fresh[key]:

@@ -53,13 +53,34 @@ def check_manifest(folder: Path, manifest: dict[str, Any], config_text: str | No
     configuration (``prover.run_spec.flatten``); the keys in ``resumable`` may change."""
     path = folder / name
     if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
+        old = read_manifest(path, ("benchmark",) if name == MANIFEST else ())
         differences = config_differences(old, manifest, resumable)
         if differences:
             raise ConfigMismatchError(folder, differences, what)
     write_json_atomic(path, manifest)
     if config_text is not None:
         write_text_atomic(folder / CONFIG_FILE, config_text)
+
+
+def read_manifest(path: Path, required: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON object in a results folder's manifest ``path``; raises ``InputError`` naming the file when
+    it cannot be read, is not a JSON object, or lacks a ``required`` key (a damaged or foreign folder)."""
+    problem = ""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    except json.JSONDecodeError as exc:
+        problem = f"is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    else:
+        if not isinstance(data, dict):
+            problem = "is not a JSON object"
+        elif missing := [key for key in required if key not in data]:
+            problem = f"lacks {', '.join(missing)}"
+    if problem:
+        raise InputError(f"{path} {problem}: the folder's record of its run is damaged; use another --out, "
+                         "or delete the folder")
+    return data
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any],

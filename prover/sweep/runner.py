@@ -6,7 +6,6 @@ skips finished work, so a crash or ``kill -9`` of the driver loses nothing but t
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -27,7 +26,7 @@ from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
 from prover.sweep.freshness import current_records
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
-from prover.sweep.manifest import MANIFEST, check_manifest
+from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest
 from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
 from prover.sweep.store import ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
@@ -170,7 +169,7 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     manifest_path = folder / MANIFEST
     if not manifest_path.exists():
         raise InputError(f"{folder} holds no sweep (no {MANIFEST}): give the --out folder of a sweep")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest(manifest_path, ("benchmark",))
     path = Path(manifest["benchmark"])
     if not path.exists():
         raise InputError(f"{folder}: its benchmark {path} is gone")

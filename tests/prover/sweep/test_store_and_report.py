@@ -223,6 +223,27 @@ def test_a_result_counts_only_for_the_statement_it_was_found_for(tmp_path: Path,
     queue = pending_tasks(new, kept, attempts=1)
     assert [task.theorem.name for task in queue] == ["a"]
     assert len(read_records(out)) == 2  # nothing lost
-    legacy = [{"theorem": "b", "attempt": 1, "status": "proved"}]  # a record from before digests
-    assert current_records([item.theorem for item in new], legacy, "out") == []
+    # records from before digests: a claim of no proof counts; a proof counts when its text states `b`
+    theorems = [item.theorem for item in new]
+    b = new[1].theorem
+    legacy = [{"theorem": "b", "attempt": 1, "status": "unproved"},
+              {"theorem": "b", "attempt": 1, "status": "proved",
+               "proof_text": f"{b.header}\n{b.statement}\n"},
+              {"theorem": "b", "attempt": 1, "status": "proved", "proof_text": "Theorem b : False."},
+              {"theorem": "b", "attempt": 1, "status": "proved"}]
+    assert current_records(theorems, legacy, "out") == legacy[:2]
     assert statement_digest(new[1].theorem) == kept[0]["statement_digest"]
+
+
+@pytest.mark.parametrize("content", ["garbage", "[1]", "{}", None])
+def test_a_damaged_sweep_manifest_is_a_clear_error(tmp_path: Path, content: str | None) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    if content is None:
+        (out / "sweep.json").mkdir()  # a folder where the file should be
+    else:
+        (out / "sweep.json").write_text(content)
+    with pytest.raises(InputError, match=r"sweep\.json .*damaged"):
+        report_from_folder(out)
+    with pytest.raises(InputError, match=r"sweep\.json .*damaged"):
+        check_manifest(out, {"benchmark": "b.jsonl", "split": None})
