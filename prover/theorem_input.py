@@ -201,17 +201,23 @@ def jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def theorem_from_jsonl(path: Path, name: str, assistant: str | None = None) -> Theorem:
-    """Theorem ``name`` of a benchmark file, read for ``assistant`` (``theorem_from_row``); the whole file
-    is read, so a broken line anywhere in it is an error here as in a sweep."""
-    rows = jsonl_rows(path)
-    found = [(number, row) for number, row in rows if row.get("name") == name]
+    """Theorem ``name`` of a benchmark file, read for ``assistant`` (``theorem_from_row``). The whole file
+    is read as a sweep reads it (``load_benchmark``), so a broken line, a row without a statement or a
+    repeated name anywhere in it is an error here as there, and a row its benchmark marks as not
+    elaborating (``coq_8_16``) is refused with that reason."""
+    from prover.sweep.benchmark import load_benchmark
+
+    items = load_benchmark(path, None, assistant)
+    found = [item for item in items if item.theorem.name == name]
     if not found:
-        names = [str(row["name"]) for _, row in rows if isinstance(row.get("name"), str)]
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        close = difflib.get_close_matches(name, [item.theorem.name for item in items], n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise InputError(f"{path}: no row named {name!r}{hint}")
-    number, row = found[0]
-    return theorem_from_row(row, f"{path}:{number}", assistant)
+    item = found[0]
+    if item.invalid is not None:
+        raise InputError(f"{path}:{item.line}: {name!r} is marked as not elaborating by its benchmark "
+                         f"({item.invalid})")
+    return item.theorem
 
 
 def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str],

@@ -84,8 +84,8 @@ def print_benchmarks(console: Console, infos: list[BenchmarkInfo]) -> None:
     """``prover benchmarks``: one row per benchmark (``prover.sweep.benchmark_list.BenchmarkInfo``): its
     name where ``prover sweep`` knows one, else its path."""
     table = Table(title="benchmarks (prover sweep NAME, or PATH)")
-    table.add_column("benchmark", overflow="fold")
-    table.add_column("splits", no_wrap=True)
+    table.add_column("benchmark", overflow="fold", min_width=24)
+    table.add_column("splits", overflow="fold", max_width=60)  # or why the file cannot be read
     table.add_column("rows")
     table.add_column("invalid", min_width=7)
     for info in infos:

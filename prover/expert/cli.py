@@ -107,6 +107,11 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     if args.print_config:
         return print_config(train_tables(spec, config, run), spec)
     preflight(spec.policy)  # before round 1's sweep, not after it
+    if spec.policy.assistant == "coq" and base_model(config, run) == HFPolicyConfig().model:
+        raise InputError(f"prover train --backend coq retrains a step-prover model after each round, and "
+                         f"none was named: the default, {HFPolicyConfig().model}, is a Lean model. Give "
+                         "--base-model (a model folder to train), or use --policy retrieval (the learned "
+                         "model that needs no GPU)")
     check_model_reference(base_model(config, run))
     record_train_config(config, run, train_tables(spec, config, run), spec)
     report = run_expert_iteration(config, run, console=console)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.sweep.benchmark import BENCHMARKS_ENV, DATA_DIR, INVALID_FIELDS, SPLIT_FOLDERS
-from prover.theorem_input import InputError, jsonl_rows
+from prover.sweep.benchmark import BENCHMARKS_ENV, DATA_DIR, SPLIT_FOLDERS, load_benchmark
+from prover.theorem_input import InputError
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,13 @@ class BenchmarkInfo:
 
 
 def _jsonl_info(path: Path, name: str | None) -> BenchmarkInfo:
+    """Read as a sweep reads it (``load_benchmark``): a file a sweep refuses is listed with the reason."""
     try:
-        rows = [row for _, row in jsonl_rows(path)]
+        items = load_benchmark(path)
     except InputError as exc:
         return BenchmarkInfo(path, name, error=str(exc))
-    splits = Counter(str(row.get("split", "")) for row in rows)
-    invalid = sum(1 for row in rows if any(row.get(key) for key in INVALID_FIELDS))
+    splits = Counter(item.split for item in items)
+    invalid = sum(1 for item in items if item.invalid is not None)
     return BenchmarkInfo(path, name, dict(sorted(splits.items())), invalid)
 
 

@@ -77,6 +77,28 @@ def test_a_broken_line_is_the_same_error_for_prove_and_sweep(tmp_path: Path,
     assert not (tmp_path / "out").exists()  # nothing started
 
 
+@pytest.mark.parametrize(("rows", "problem"), [
+    ([{"name": "t1", "statement": "Theorem t1 : True."}, {"name": "t1", "statement": "Theorem t1 : True."}],
+     "theorem 't1' already on line 1"),
+    ([{"name": "t1", "statement": "Theorem t1 : True."}, {"name": "t2"}], ":2: the row lacks statement"),
+])
+def test_prove_file_refuses_what_a_sweep_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 rows: list[dict], problem: str) -> None:
+    bench = tmp_path / "b.jsonl"
+    bench.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert main(["prove", "--backend", "coq", "--file", str(bench), "--name", "t1"]) == 2
+    prove_err = capsys.readouterr().err
+    assert main(["sweep", str(bench), "--backend", "coq", "--out", str(tmp_path / "out")]) == 2
+    assert problem in prove_err and problem in capsys.readouterr().err
+
+
+def test_prove_file_quotes_why_its_benchmark_marks_a_row_invalid(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = SHARED / "minif2f_rocq_valid.jsonl"
+    row = next(json.loads(line) for line in bench.read_text().splitlines() if '"coq_8_16"' in line)
+    assert main(["prove", "--backend", "coq", "--file", str(bench), "--name", row["name"]]) == 2
+    assert "marked as not elaborating" in capsys.readouterr().err
+
+
 def test_benchmarks_lists_names_splits_and_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rocq = tmp_path / "miniF2F-rocq"
     for split, names in (("valid", ["a", "b"]), ("test", ["c"])):

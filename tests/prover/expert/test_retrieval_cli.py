@@ -39,3 +39,14 @@ def test_invalid_loop_settings_are_reported_with_the_others(tmp_path: Path,
                     "retrieval_loop.stdlib_test_per_file must be >= 1, got 0", "rounds must be >= 1, got 0"):
         assert problem in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_coq_model_loop_without_a_model_is_refused_before_any_round(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default step-prover model is a Lean one: a Coq run that would retrain it is refused at once."""
+    out = tmp_path / "run"
+    assert main(["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--rounds", "1",
+                 "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "is a Lean model" in err and "--base-model" in err and "--policy retrieval" in err
+    assert not (out / "round-01").exists()
