@@ -118,8 +118,12 @@ def validate(config: Any) -> None:
         value = _normalised(config, field, hints[field.name])
         problems += [Problem(field.name, message) for message in field_problems(field, value,
                                                                                 hints[field.name])]
-    if not problems and isinstance(config, Validated):  # cross checks may assume each field is sane
-        problems += [Problem(_first_word(message), message) for message in config.cross_checks()]
+    if isinstance(config, Validated):
+        try:
+            problems += [Problem(_first_word(message), message) for message in config.cross_checks()]
+        except (TypeError, ValueError, AttributeError, ArithmeticError):
+            if not problems:  # a cross check may assume each field is sane: only then is its failure a bug
+                raise
     if problems:
         what = (config.described() if isinstance(config, Validated)
                 else getattr(config, "config_name", type(config).__name__))
@@ -157,7 +161,7 @@ def field_problems(field: dataclasses.Field[Any], value: Any, annotation: Any) -
     if rules.get("check") is not None and not problems:
         found = rules["check"](value)
         if found is not None:
-            problems.append(found)
+            problems.append(found if found.startswith(name) else f"{name}: {found}")
     return problems
 
 

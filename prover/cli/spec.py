@@ -52,7 +52,8 @@ class Problems:
         try:
             return make()
         except ConfigError as exc:
-            self.messages += [f"{table}.{problem.message}" for problem in exc.problems]
+            self.messages += [f"{table}.{problem.message}" if problem.message.startswith(problem.key)
+                              else f"{table}: {problem.message}" for problem in exc.problems]
         except InputError as exc:
             self.messages.append(str(exc))
             self.errors.append(exc)

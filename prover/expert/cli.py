@@ -89,7 +89,10 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     from prover.policies.spec import preflight
 
     problems = Problems()
-    config = problems.build("expert", lambda: expert_config(args))
+    filter_config = problems.build("filter", lambda: config_from_args(FilterConfig, args, prefix="filter"))
+    train_config = problems.build("train", lambda: config_from_args(TrainConfig, args, prefix="train"))
+    config = problems.build("expert", lambda: config_from_args(
+        ExpertConfig, args, filter=filter_config or FilterConfig(), train=train_config or TrainConfig()))
     model_policy = problems.build("model", lambda: config_from_args(HFPolicyConfig, args, prefix="model"))
     sweep = problems.build("sweep", lambda: config_from_args(SweepConfig, args, out=ExpertConfig().out))
     loop = problems.build("retrieval_loop", lambda: config_from_args(RetrievalLoopConfig, args))

@@ -87,13 +87,16 @@ def test_types_are_checked_and_lists_and_integers_normalised() -> None:
     assert sample.words == ("a", "b") and isinstance(sample.share, float)
 
 
-def test_cross_checks_run_once_the_fields_are_sane() -> None:
+def test_cross_checks_are_reported_with_the_field_problems() -> None:
     with pytest.raises(ConfigError, match=r"need low <= high, got 2.0, 1.0") as caught:
         Sample(low=2.0, high=1.0)
     assert caught.value.keys == ("low",)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ConfigError) as caught:  # every problem at once
         Sample(low=2.0, high=1.0, count=0)
-    assert caught.value.keys == ("count",)
+    assert caught.value.keys == ("count", "low")
+    with pytest.raises(ConfigError) as caught:  # a cross check that cannot run on a bad field is left out
+        Sample(low="x", high=1.0)  # type: ignore[arg-type]
+    assert caught.value.keys == ("low",)
 
 
 def test_optional_fields_accept_none_and_required_ones_do_not() -> None:

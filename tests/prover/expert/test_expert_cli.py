@@ -57,6 +57,21 @@ def test_invalid_settings_are_input_errors() -> None:
         expert_config(train_parser().parse_args(["train", "b", "--filter-easy-quantile-max", "0.9"]))
 
 
+def test_every_problem_of_every_table_is_reported_at_once(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.cli.main import main
+
+    argv = ["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--base-model", str(tmp_path),
+            "--out", str(tmp_path / "run"), "--filter-easy-quantile-min", "0.9", "--filter-easy-quantile-max",
+            "0.1", "--filter-noisy-mads", "-1", "--max-expansions", "0", "--rounds", "0"]
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    for problem in ("filter: need easy_quantile_min <= easy_quantile_max, got 0.9, 0.1",
+                    "filter.noisy_mads must be > 0", "search.max_expansions must be >= 1",
+                    "expert.rounds must be >= 1"):
+        assert problem in err, err
+
+
 def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
     seen = {}
