@@ -93,12 +93,24 @@ def theorem_from_text(text: str, header: str, assistant: str) -> Theorem:
     return lean_theorem_from_text(text, header)
 
 
+def require_file(path: Path, what: str = "") -> None:
+    """Raise ``InputError`` unless ``path`` is a file, saying what it is instead (``what`` names the
+    option that gave it)."""
+    if path.is_file():
+        return
+    label = f"{what} {path}" if what else str(path)
+    if path.is_dir():
+        raise InputError(f"{label}: is a folder, not a file")
+    if path.exists():
+        raise InputError(f"{label}: not a regular file")
+    raise InputError(f"{label}: no such file")
+
+
 def theorem_from_file(path: Path, name: str | None = None, assistant: str | None = None) -> Theorem:
     """Find theorem ``name`` in a ``.jsonl`` benchmark, a ``.lean`` file or a ``.v`` file; a ``.v`` file
     needs no name when it holds one theorem named like the file (the miniF2F-rocq layout). A ``.jsonl``
     row is read for ``assistant`` (``theorem_from_row``)."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    require_file(path)
     if path.suffix == ".v":
         return coq_theorem_from_file(path, name)
     if name is None:

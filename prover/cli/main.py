@@ -52,7 +52,7 @@ from prover.sweep.benchmark import load_benchmark, resolve_benchmark
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.memory_budget import apply_memory_budget
-from prover.theorem_input import InputError, read_text, theorem_from_file, theorem_from_text
+from prover.theorem_input import InputError, read_text, require_file, theorem_from_file, theorem_from_text
 from prover.tracing.cli import add_trace_command
 from search import (
     Backend,
@@ -156,10 +156,10 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
 def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
     header = args.header
     if args.header_file:
-        if not args.header_file.is_file():
-            raise InputError(f"{args.header_file}: no such file")
+        require_file(args.header_file, "--header-file")
         header = read_text(args.header_file)
     if args.file is not None:
+        require_file(args.file, "--file")
         if args.statement:
             raise InputError("with --file give no statement text")
         if not args.name and args.file.suffix != ".v":

@@ -24,7 +24,7 @@ from prover.planner_settings import PlannerSettings
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import POLICIES, PolicySpec, natural_width
 from prover.run_spec import DriverConfig, RunSpec, Tables, render_toml
-from prover.theorem_input import InputError, read_text
+from prover.theorem_input import InputError, read_text, require_file
 from search import BackendUnavailableError, SearchConfig
 from search.validation import ConfigError, Problem
 
@@ -179,8 +179,7 @@ def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
         raise InputError("give --tactics or --tactics-file, not both")
     if args.tactics_file:
         path = Path(args.tactics_file)
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
+        require_file(path, "--tactics-file")
         lines = read_text(path).splitlines()
         tactics = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
         if not tactics:

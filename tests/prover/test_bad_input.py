@@ -153,3 +153,13 @@ def test_the_second_audit_s_bad_inputs_are_each_one_clear_error(tmp_path: Path,
         captured = capsys.readouterr()
         assert "Traceback" not in captured.err + captured.out, argv
         assert code == 2 and captured.err.strip().endswith(message), (argv, code, captured.err[-400:])
+
+
+@pytest.mark.parametrize("options", [["--header-file", "{d}", "Theorem t : True."],
+                                     ["--file", "{d}", "--name", "x"], ["--file", "{d}"],
+                                     ["--tactics-file", "{d}", "Theorem t : True."]])
+def test_a_folder_given_for_a_file_is_named_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   options: list[str]) -> None:
+    argv = ["prove", "--backend", "coq", *(o.format(d=tmp_path) for o in options)]
+    assert main(argv) == 2
+    assert f"{options[0]} {tmp_path}: is a folder, not a file" in capsys.readouterr().err
