@@ -158,7 +158,8 @@ def header_sentences(header: str) -> list[str]:
 def check_coq_theorem(name: str, header: str, statement: str) -> str | None:
     """Return why a theorem's header or statement must not reach Coq, or ``None``."""
     if re.fullmatch(_IDENT, name) is None:
-        return f"{name!r} is not a plain Coq identifier"
+        return (f"theorem name {name!r}: only ASCII identifiers (letters, digits, _ and ', not first a "
+                "digit) are supported as theorem names, though Coq accepts more; rename the theorem")
     return check_coq_header(header) or check_coq_statement(name, statement)
 
 
