@@ -39,6 +39,7 @@ from prover.cli.spec import (
     add_run_options,
     add_server_options,
     describe_policy,
+    policy_chosen,
     print_config,
     run_spec,
 )
@@ -177,7 +178,7 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
         return print_config(spec.tables(), spec)
     theorem = read_theorem(args, spec.backend.spec.assistant)
     if not args.quiet:
-        console.print(Text(describe_policy(spec.policy, chosen=args.policy is not None)), highlight=False,
+        console.print(Text(describe_policy(spec.policy, chosen=policy_chosen(args))), highlight=False,
                       soft_wrap=True)
     backend = spec.backend()
     try:
@@ -245,7 +246,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
         return print_config(spec.tables() | {"sweep": config_table(sweep)}, spec)
     # A bad file, split or statement: before any start.
     load_benchmark(resolve_benchmark(args.benchmark), sweep.split, spec.backend.spec.assistant)
-    console.print(Text(describe_policy(spec.policy, chosen=args.policy is not None)), highlight=False,
+    console.print(Text(describe_policy(spec.policy, chosen=policy_chosen(args))), highlight=False,
                   soft_wrap=True)
     check_backend_starts(spec.backend.name, spec.backend)
     sweep, budget = apply_memory_budget(sweep, spec.backend.name, spec.backend.config, spec.driver.sessions)

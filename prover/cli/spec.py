@@ -276,6 +276,12 @@ def planner_settings(args: argparse.Namespace) -> PlannerSettings | None:
     return PlannerSettings(client, plan)
 
 
+def policy_chosen(args: argparse.Namespace) -> bool:
+    """Whether the user chose the policy: ``--policy``, or a tactic list of their own."""
+    own_list = getattr(args, "tactics", None) or getattr(args, "tactics_file", None)
+    return args.policy is not None or bool(own_list)
+
+
 def describe_policy(spec: PolicySpec, *, chosen: bool) -> str:
     """One line naming the policy a command uses, and (``chosen`` false) that it is the backend's
     default."""
