@@ -113,7 +113,7 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
              f"{summary.pending} not yet run.", "", "| split | theorems | valid | proved | pass rate |",
              "| --- | --- | --- | --- | --- |"]
     for split, row in summary.by_split.items():
-        lines.append(f"| {split or '-'} | {row['total']} | {row['valid']} | {row['proved']} | "
+        lines.append(f"| {md(split) or '-'} | {row['total']} | {row['valid']} | {row['proved']} | "
                      f"{row['pass_rate']:.1%} |")
     lines += ["", "| attempts | pass rate |", "| --- | --- |"]
     lines += [f"| pass@{k} | {rate:.1%} |" for k, rate in summary.pass_at.items()]
@@ -132,13 +132,20 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
               "| theorem | split | status | attempts | expansions | seconds |",
               "| --- | --- | --- | --- | --- | --- |"]
     for t in summary.theorems:
-        name = f"[{t.name}]({t.page})" if t.page else t.name  # the page: the search graph, explorable
-        lines.append(f"| {name} | {t.split} | {t.status} | {t.attempts} | {t.expansions} | "
+        name = f"[{md(t.name)}]({t.page})" if t.page else md(t.name)  # the page: the search graph
+        lines.append(f"| {name} | {md(t.split)} | {t.status} | {t.attempts} | {t.expansions} | "
                      f"{t.seconds:.1f} |")
     lines += invalid_lines(summary.theorems)
     lines += axiom_lines(summary.theorems)
     lines += plan_lines(summary.theorems)
     return "\n".join(lines) + "\n"
+
+
+def md(text: str) -> str:
+    """``text`` as literal Markdown: table bars, backslashes and HTML brackets escaped (names and Coq's
+    messages come from the benchmark and the proof assistant)."""
+    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace("\n", " "))
 
 
 def axiom_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
@@ -149,7 +156,7 @@ def axiom_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
     lines = ["", "## Axioms of the proofs", ""]
     for t in proved:
         axioms = ", ".join(f"`{a}`" for a in t.axioms) if t.axioms else "none"
-        lines.append(f"- {t.name}: {axioms if t.axioms is not None else 'not recorded'}")
+        lines.append(f"- {md(t.name)}: {axioms if t.axioms is not None else 'not recorded'}")
     return lines
 
 
@@ -161,7 +168,7 @@ def invalid_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
     lines = ["", "## Invalid statements", ""]
     for t in invalid:
         reason = " ".join((t.message or "no reason recorded").split())
-        lines.append(f"- {t.name}: {reason[:300]}")
+        lines.append(f"- {md(t.name)}: {md(reason[:300])}")
     return lines
 
 

@@ -247,3 +247,11 @@ def test_a_damaged_sweep_manifest_is_a_clear_error(tmp_path: Path, content: str 
         report_from_folder(out)
     with pytest.raises(InputError, match=r"sweep\.json .*damaged"):
         check_manifest(out, {"benchmark": "b.jsonl", "split": None})
+
+
+def test_the_markdown_report_shows_names_and_messages_literally(tmp_path: Path) -> None:
+    items = load_benchmark(write_benchmark(tmp_path / "b.jsonl", {"a": "provable"}))
+    odd = Theorem("a", items[0].theorem.statement, items[0].theorem.header)
+    records = [make_record(Task(odd, "valid", 1), "invalid", message="bad <b>|</b> statement")]
+    text = write_report(summarise(items, records, attempts=1), tmp_path, "odd")["markdown"].read_text()
+    assert "bad &lt;b&gt;\\|&lt;/b&gt; statement" in text and "<b>" not in text
