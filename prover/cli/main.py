@@ -161,6 +161,8 @@ def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
         header = read_text(args.header_file)
     if args.file is not None:
         require_file(args.file, "--file")
+        if args.file.suffix == ".v" and assistant != "coq":
+            raise InputError(f"--file {args.file}: a .v file holds a Coq theorem; add --backend coq")
         if args.statement:
             raise InputError("with --file give no statement text")
         if not args.name and args.file.suffix != ".v":

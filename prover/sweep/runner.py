@@ -28,7 +28,7 @@ from prover.sweep.freshness import current_records
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
 from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest
 from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
-from prover.sweep.store import ResultStore, read_records
+from prover.sweep.store import RESULTS_FILE, ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
 from prover.theorem_input import InputError
 
@@ -106,6 +106,7 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     path = resolve_benchmark(benchmark)
     items = load_benchmark(path, config.split, spec.backend.spec.assistant)[: config.limit]
     folder = Path(config.out)
+    refuse_foreign_folder(folder)
     warn_if_attempts_repeat(spec, config.attempts)
     imports = spec.policy.required_imports()
     tables = sweep_tables(spec, config)
@@ -136,6 +137,18 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         summary.cache = cache_summary(folder, store.records, cache) if config.shared_cache else None
         summary.budget = budget_of(asdict(spec.search), config.attempts)
     return summary, write_report(summary, folder, report_title(path, config.split))
+
+
+def refuse_foreign_folder(folder: Path) -> None:
+    """Raise ``InputError`` when ``folder`` holds files but no sweep: results and reports must not land
+    among someone else's files (a benchmark's own folder, a home directory)."""
+    if not folder.is_dir() or (folder / MANIFEST).exists() or (folder / RESULTS_FILE).exists():
+        return
+    others = sorted(path.name for path in folder.iterdir() if path.name != ".lock")
+    if others:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise InputError(f"{folder} holds other files ({shown}) and no sweep (no {MANIFEST}): give --out a "
+                         "new or empty folder")
 
 
 def warn_if_attempts_repeat(spec: RunSpec, attempts: int) -> bool:

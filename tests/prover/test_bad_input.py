@@ -163,3 +163,19 @@ def test_a_folder_given_for_a_file_is_named_as_one(tmp_path: Path, capsys: pytes
     argv = ["prove", "--backend", "coq", *(o.format(d=tmp_path) for o in options)]
     assert main(argv) == 2
     assert f"{options[0]} {tmp_path}: is a folder, not a file" in capsys.readouterr().err
+
+
+def test_a_coq_file_without_the_coq_backend_says_so(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.v"
+    path.write_text("Theorem t : True.\nProof. Admitted.\n")
+    assert main(["prove", "--file", str(path)]) == 2
+    assert "a .v file holds a Coq theorem; add --backend coq" in capsys.readouterr().err
+
+
+def test_a_sweep_never_writes_into_a_folder_of_other_files(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--limit", "1", "--out", str(tmp_path)]) == 2
+    assert "holds other files (notes.txt) and no sweep" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
