@@ -4,8 +4,8 @@ Results are matched to a benchmark's theorems by name, and a resumed sweep (or `
 the benchmark file as it is now. Each record therefore carries a digest of the header and statement it
 attempted; a record whose digest is not that of the theorem now under its name (the file was edited, a
 row replaced) is stale: kept in ``results.jsonl`` (nothing is lost), but neither counted nor treated as
-finished, so the theorem is attempted again. A proved record from before digests counts when its proof
-text states the theorem as it is now.
+finished, so the theorem is attempted again. A proved record from before digests is stale too (its text
+cannot say which statement it was checked against); one that claims no proof still counts.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ def current_records(theorems: Sequence[Theorem], records: Sequence[dict[str, Any
                     where: str) -> list[dict[str, Any]]:
     """``records`` without the stale ones: those of a theorem of ``theorems`` whose digest differs from
     that theorem's (records of names not in ``theorems`` stay: nothing counts them). A record from before
-    digests counts when it claims no proof, or its checked proof text states the theorem as it is now
-    (header and statement verbatim). Logs how many were left out and for which theorems, naming
-    ``where`` (the results folder)."""
+    digests counts only when it claims no proof: which statement a recorded proof was checked against
+    cannot be told from its text (a shortened header or a comment can hold the same words), so such a
+    theorem is attempted again. Logs how many were left out and for which theorems, naming ``where``
+    (the results folder)."""
     by_name = {theorem.name: theorem for theorem in theorems}
     kept, stale, legacy = [], [], []
     for record in records:
@@ -42,25 +43,18 @@ def current_records(theorems: Sequence[Theorem], records: Sequence[dict[str, Any
         digest = record.get(DIGEST_FIELD)
         if theorem is None:
             kept.append(record)
-        elif digest is None and not _legacy_holds(record, theorem):
+        elif digest is None and record.get("status") == "proved":
             legacy.append(record["theorem"])
         elif digest is not None and digest != statement_digest(theorem):
             stale.append(record["theorem"])
         else:
             kept.append(record)
     for names, why in ((stale, "were found for another header or statement than the benchmark now states"),
-                       (legacy, "were recorded before results named their statement, and their proof text "
-                                "does not state the theorem as the benchmark now does")):
+                       (legacy, "are proofs recorded before results named the statement they prove (an "
+                                "older version of the prover)")):
         if names:
             unique = sorted(set(names))
             shown = ", ".join(unique[:5]) + (" ..." if len(unique) > 5 else "")
             logger.warning("%s: %d result(s) of %d theorem(s) %s (%s): not counted, attempted again", where,
                            len(names), len(unique), why, shown)
     return kept
-
-
-def _legacy_holds(record: dict[str, Any], theorem: Theorem) -> bool:
-    if record.get("status") != "proved":
-        return True  # claims nothing proved
-    text = record.get("proof_text")
-    return isinstance(text, str) and theorem.statement.strip() in text and theorem.header.strip() in text

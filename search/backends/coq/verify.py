@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -177,11 +178,20 @@ def misplaced_library_axioms(files: dict[str, str], allowed: tuple[str, ...], co
     return problems
 
 
+# Environment variables that move what ``coqc -where`` answers: the installed root is asked without them.
+_ROOT_VARIABLES = ("COQLIB", "COQCORELIB", "ROCQLIB")
+
+
 @functools.lru_cache(maxsize=4)
 def installed_root(coqc: str) -> Path | None:
-    """``coqc -where``, resolved: where the installed libraries (``theories``, ``user-contrib``) are."""
+    """``coqc -where``, resolved: where the installed libraries (``theories``, ``user-contrib``) are. Asked
+    without ``COQLIB`` and its kin, which would make any folder the "installed" library (a copy whose
+    ``Classical_Prop`` declares ``classic : False``); a coqtop that honours them loads its library from
+    that folder, and the audit then finds the axioms outside the installed root."""
+    env = {key: value for key, value in os.environ.items() if key not in _ROOT_VARIABLES}
     try:
-        where = subprocess.run([coqc, "-where"], capture_output=True, text=True, timeout=60, check=True)
+        where = subprocess.run([coqc, "-where"], capture_output=True, text=True, timeout=60, check=True,
+                               env=env)
     except (OSError, subprocess.SubprocessError) as exc:
         logger.warning("`%s -where` failed (%s): no standard-library axiom can be trusted", coqc, exc)
         return None

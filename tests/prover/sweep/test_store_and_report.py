@@ -223,15 +223,15 @@ def test_a_result_counts_only_for_the_statement_it_was_found_for(tmp_path: Path,
     queue = pending_tasks(new, kept, attempts=1)
     assert [task.theorem.name for task in queue] == ["a"]
     assert len(read_records(out)) == 2  # nothing lost
-    # records from before digests: a claim of no proof counts; a proof counts when its text states `b`
+    # records from before digests: a claim of no proof counts; a proof never does (its text cannot tell
+    # which statement it was checked against: here a comment holds the current one)
     theorems = [item.theorem for item in new]
     b = new[1].theorem
     legacy = [{"theorem": "b", "attempt": 1, "status": "unproved"},
               {"theorem": "b", "attempt": 1, "status": "proved",
-               "proof_text": f"{b.header}\n{b.statement}\n"},
-              {"theorem": "b", "attempt": 1, "status": "proved", "proof_text": "Theorem b : False."},
+               "proof_text": f"(* {b.header} {b.statement} *)\nTheorem b : True.\nProof. exact I. Qed.\n"},
               {"theorem": "b", "attempt": 1, "status": "proved"}]
-    assert current_records(theorems, legacy, "out") == legacy[:2]
+    assert current_records(theorems, legacy, "out") == legacy[:1]
     assert statement_digest(new[1].theorem) == kept[0]["statement_digest"]
 
 

@@ -190,3 +190,38 @@ def test_an_allowed_axiom_name_declared_outside_the_installed_library_is_rejecte
     real = ("Require Import Classical.\nTheorem em : forall P : Prop, P \\/ ~ P.\nProof.\n  exact classic.\n"
             "Qed.\n")
     assert compile_and_check(real, "em", CoqBackendConfig()).ok
+
+
+def test_coqlib_cannot_make_a_copy_of_the_library_the_installed_one(tmp_path, monkeypatch) -> None:
+    """``COQLIB`` moves what ``coqc -where`` answers and where coqtop loads the library from: a copy whose
+    ``Classical_Prop`` declares ``classic : False`` is loaded, and the audit finds the axiom outside the
+    installed root (asked without ``COQLIB``)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    real = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True).stdout.strip())
+    fake = tmp_path / "coq"
+    logic = fake / "theories" / "Logic"
+    logic.mkdir(parents=True)
+    for entry in (real / "theories").iterdir():
+        if entry.name != "Logic":
+            (fake / "theories" / entry.name).symlink_to(entry)
+    for entry in (real / "theories" / "Logic").iterdir():
+        if not entry.name.startswith("Classical_Prop."):
+            (logic / entry.name).symlink_to(entry)
+    for entry in real.iterdir():
+        if entry.name != "theories":
+            (fake / entry.name).symlink_to(entry)
+    if (real.parent / "coq-core").exists():  # the plugins, found beside the library
+        (tmp_path / "coq-core").symlink_to(real.parent / "coq-core")
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "Classical_Prop.v").write_text("Axiom classic : False.\n")
+    subprocess.run(["coqc", "-Q", str(evil), "Coq.Logic", "Classical_Prop.v"], cwd=evil, check=True,
+                   capture_output=True)
+    shutil.copy(evil / "Classical_Prop.vo", logic / "Classical_Prop.vo")
+    monkeypatch.setenv("COQLIB", str(fake))
+    text = "Require Import Coq.Logic.Classical_Prop.\nTheorem f : False.\nProof.\n  exact classic.\nQed.\n"
+    verdict = compile_and_check(text, "f", CoqBackendConfig())
+    assert not verdict.ok and "declared outside the installed libraries" in verdict.messages[0], verdict
