@@ -165,6 +165,9 @@ def statement_problem(statement: str) -> str | None:
             return reason
         if token.kind is Kind.IDENT and token_word(token) == "import":
             return "import: a statement may not import"
+        if token.kind is Kind.IDENT and token_word(token) == "renaming":
+            return ("meaning: `renaming` (`open … renaming … in`, before the declaration or inside its "
+                    "type) gives a library constant the name the statement reads")
     start = declaration_start(tokens)
     if isinstance(start, str):
         return start

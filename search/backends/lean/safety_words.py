@@ -65,7 +65,10 @@ LIBRARY_COMMAND_WORDS = frozenset(
      "compile_inductive", "compile_def", "gen_injective_theorems", "coinductive", "suppress_compilation",
      "unsuppress_compilation", "register_simp_attr", "initialize_simps_projections", "assert_not_exists",
      "library_note", "add_decl_doc", "binder_predicate", "unif_hint", "register_option",
-     "register_builtin_option", "declare_simp_like_tactic", "simp_lemmas", "mk_iff_of_inductive_prop"}
+     "register_builtin_option", "declare_simp_like_tactic", "simp_lemmas", "mk_iff_of_inductive_prop",
+     "proof_wanted", "unset_option", "register_hint", "register_label_attr", "grind_pattern", "init_quot",
+     "assert_not_imported", "extend_docs", "recommended_spelling", "declare_uint_theorems",
+     "register_tactic_tag", "tactic_extension", "insert_to_additive_translation"}
 )
 ENVIRONMENT_WORDS = frozenset(
     {"set_option", "import", "attribute", "export", "omit", "include", "deriving", "local", "scoped",
