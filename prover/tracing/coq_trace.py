@@ -90,13 +90,18 @@ COMMAND_WORDS = frozenset({
     "Definition", "Fixpoint", "CoFixpoint", "Instance", "Existing", "Inductive", "CoInductive", "Record",
     "Structure", "Class", "Coercion", "Canonical", "Universe", "Universes", "Constraint", "Polymorphic",
     "Monomorphic", "Program", "Equations", "Derive", "Extraction", "Recursive", "Separate", "Time",
+    "Axiom", "Axioms", "Parameter", "Parameters", "Conjecture", "Conjectures", "Delimit", "Bind", "Include",
+    "Register", "Primitive", "Function", "Functional", "Identity", "Abbreviation", "Combined", "Cd",
+    "Load", "Drop", "Quit", "Reset", "From", "Theorem", "Lemma", "Fact", "Remark", "Corollary",
+    "Proposition", "Example", "Property", "Timeout", "Attributes", "Comments", "Default",
 })
+_PREFIXES = re.compile(r"^(?:(?:Time|Timeout\s+\d+)\s+)+")
 
 
-def is_tactic(sentence: SourceSentence) -> bool:
-    """A tactic sentence: after an optional goal selector, a lower-case word, ``(`` or ``[``, or a
-    capitalised or qualified name that is no command (``Z.le_elim H``, ``Unshelve``), or ``Time``/
-    ``Timeout N`` before a tactic."""
+def is_tactic(sentence: SourceSentence, *, in_proof: bool = False) -> bool:
+    """A tactic sentence: after an optional goal selector, a lower-case word, ``(`` or ``[``; inside a
+    proof (``in_proof``) also a capitalised or qualified name that is no command (``Z.le_elim H``,
+    ``Unshelve``, a file's own ``Ltac Esimpl``), and ``Time``/``Timeout N`` before a tactic."""
     if sentence.kind != "sentence":
         return False
     selector = _SELECTOR.match(sentence.text)
@@ -105,19 +110,32 @@ def is_tactic(sentence: SourceSentence) -> bool:
         return False
     if rest[0].islower() or rest[0] in "([":
         return True
+    if not in_proof:
+        return False
+    prefix = _PREFIXES.match(rest)
+    if prefix is not None:
+        return is_tactic(SourceSentence(rest[prefix.end():], 0, 0, 0), in_proof=True)
     word = re.match(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*", rest)
     if word is None:
         return False
     name = word.group()
-    if name == "Time" or (name == "Timeout" and re.match(r"Timeout\s+\d+\s+\S", rest)):
-        return is_tactic(SourceSentence(re.sub(r"^(Time|Timeout\s+\d+)\s+", "", rest), 0, 0, 0))
     return "." in name or (name not in COMMAND_WORDS and name not in _STATEMENTS
                            and name not in _PROOF_KEYWORDS and name not in END_SKIP)
 
 
+def command_word(sentence: SourceSentence) -> str:
+    """The sentence's first word once ``Time``/``Timeout N`` are set aside (``Time Qed.`` ends a proof)."""
+    prefix = _PREFIXES.match(sentence.text)
+    if prefix is None:
+        return sentence.first_word
+    match = re.match(r"[A-Za-z_][\w']*", sentence.text[prefix.end():])
+    return match.group() if match else ""
+
+
 def proof_with(text: str) -> str:
-    """The tactic of ``Proof with T.`` (``Proof with T using x.``, ``Proof using x with T.``), or ''."""
-    match = re.match(r"Proof\b.*?\bwith\s+(.*?)(?:\s+using\b[^.]*)?\.?\s*$", text, re.S)
+    """The tactic of ``Proof with T.`` or ``Proof using x with T.``, or ''. Everything after the first
+    ``with`` is the tactic (``Proof with auto using h.``: Coq runs ``auto using h``)."""
+    match = re.match(r"Proof\b.*?\bwith\s+(.*?)\.?\s*$", text, re.S)
     return match.group(1).strip() if match else ""
 
 
@@ -226,7 +244,7 @@ class _Replay:
         return reply, reply.state_id != before
 
     def _step(self, sentence: SourceSentence, timeout: float) -> None:
-        word = sentence.first_word
+        word = command_word(sentence)
         if self._skipping:
             if _opens_proof(sentence):
                 self._nested_ends += 1  # a proof nested in the one being skipped: one more end to pass
@@ -280,15 +298,20 @@ class _Replay:
     def _inside(self, sentence: SourceSentence, timeout: float) -> None:
         proof = self._proof
         assert proof is not None
-        tactic = is_tactic(sentence)
+        tactic = is_tactic(sentence, in_proof=True)
         before = self._current_state(timeout) if tactic else None
         reply, ok = self._command(sentence.text, timeout)
         if not ok:
             self._fail(f"line {sentence.line}: {reply.error or 'the sentence failed'}", timeout)
             return
-        if reply.proof is None:  # ``Proof <term>.`` (or a command that ended it) closed the proof
-            self.proofs.append(ProofRecord(proof.name, proof.line, "no-tactics", 0, proof.statement,
-                                           f"line {sentence.line}: closed by {sentence.text[:60]!r}"))
+        if reply.proof is None:  # ``Proof <term>.``, or another sentence that ended the proof
+            if proof.rows and not closes_with_term(sentence):
+                self.rows.extend(proof.rows)
+                self.proofs.append(ProofRecord(proof.name, proof.line, "traced", len(proof.rows),
+                                               proof.statement))
+            else:
+                self.proofs.append(ProofRecord(proof.name, proof.line, "no-tactics", 0, proof.statement,
+                                               f"line {sentence.line}: closed by {sentence.text[:60]!r}"))
             self._proof = None
             return
         if reply.proof != proof.name:  # a statement inside the proof

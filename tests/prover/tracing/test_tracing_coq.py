@@ -289,3 +289,25 @@ def test_the_dataset_digest_changes_when_a_unit_is_traced_into_it(tmp_path: Path
     other, other_rows = trace(write(tmp_path, "term.v", TERM_AND_CAPITALISED))
     dataset.add_unit(other, other_rows)
     assert dataset.digest() not in (empty, once)
+
+
+AFTER_FAILURES = """Definition x : nat := undefined_thing.
+Axiom ax : nat.
+Lemma l1 : True /\\ True.
+Proof. split. exact I. exact I. Time Qed.
+Lemma h : forall n : nat, n = n.
+Proof. intro. reflexivity. Qed.
+Lemma l2 : (forall n : nat, n = n) /\\ True.
+Proof with auto using h.
+  split...
+Qed.
+"""
+
+
+def test_commands_outside_proofs_are_never_steps_and_time_qed_ends_a_proof(tmp_path: Path) -> None:
+    """A failed definition followed by ``Axiom`` (a command, not a tactic) leaves every later proof traced;
+    ``Time Qed.`` ends its proof with its steps; ``Proof with auto using h`` runs ``auto using h``."""
+    record, rows = trace(write(tmp_path, "After.v", AFTER_FAILURES))
+    assert {p.theorem: p.status for p in record.proofs} == {"l1": "traced", "h": "traced", "l2": "traced"}
+    assert [r.tactic for r in rows if r.theorem == "l1"] == ["split", "exact I", "exact I"]
+    assert [r.tactic for r in rows if r.theorem == "l2"] == ["split; auto using h"]
