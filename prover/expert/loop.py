@@ -48,7 +48,8 @@ from prover.expert.trajectories import (
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec
-from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
+from prover.sweep import SweepConfig, load_benchmark, resolve_benchmark, run_sweep
+from prover.sweep.freshness import benchmark_digest
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.sweep.worker import BackendFactory
 from search import SearchConfig
@@ -100,7 +101,7 @@ def model_for_round(out: Path, round_number: int, base: str) -> str:
 def check_run(out: Path, manifest: dict[str, Any]) -> None:
     """Write ``run.json``, or check that the existing one has the same benchmark and base model (the
     rest may change between resumes); raises ``RunMismatchError``."""
-    check_manifest(out, manifest, keys=("benchmark", "base_model"))
+    check_manifest(out, manifest, keys=("benchmark", "base_model", "benchmark_digest"))
 
 
 def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | None, *,
@@ -238,8 +239,11 @@ def run_expert_iteration(config: ExpertConfig, run: ExpertRun, *,
     out = Path(config.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     base = base_model(config, run)
-    check_run(out, {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "base_model": base,
-                    "backend": run.spec.backend.name, "first_policy": run.spec.policy.label})
+    path = resolve_benchmark(run.benchmark)
+    items = load_benchmark(path, run.sweep.split, run.spec.backend.spec.assistant)[: run.sweep.limit]
+    check_run(out, {"benchmark": str(path.resolve()), "base_model": base,
+                    "backend": run.spec.backend.name, "first_policy": run.spec.policy.label,
+                    "benchmark_digest": benchmark_digest([item.theorem for item in items])})
     for round_number in range(1, config.rounds + 1):
         run_round(config, run, out, round_number, base, console)
     if config.evaluate_final:

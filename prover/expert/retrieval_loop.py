@@ -72,6 +72,7 @@ from prover.retrieval.shared_index import SharedIndexPolicy
 from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
+from prover.sweep.freshness import benchmark_digest
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError
 from search import SearchConfig
@@ -119,6 +120,7 @@ class CorpusRounds:
         self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
         self.corpus_digest = ""  # the traced corpus as planned (``check_corpus``)
+        self.benchmark_digest = ""  # the benchmark's statements as planned
 
     # --- the plan, fixed for the whole run -------------------------------------------------------------
     def plan(self) -> None:
@@ -127,6 +129,7 @@ class CorpusRounds:
         items = load_benchmark(benchmark, self.run.sweep.split)[: self.run.sweep.limit]
         self.parts = split_rows(items, loop.heldout_percent, data_limit=loop.data_limit,
                                 heldout_limit=loop.heldout_limit)
+        self.benchmark_digest = benchmark_digest([item.theorem for item in items])
         if loop.stdlib_test_files or loop.stdlib_train_files:
             from prover.tracing.coq_files import stdlib_root
 
@@ -151,8 +154,8 @@ class CorpusRounds:
         settings = {f.name: getattr(retrieval, f.name) for f in dataclasses.fields(retrieval)
                     if f.name not in ("corpus", "extra")}
         return {"loop": "retrieval", "benchmark": str(benchmark.resolve()), "split": self.run.sweep.split,
-                "limit": self.run.sweep.limit, "corpus": str(Path(retrieval.corpus).resolve()),
-                "corpus_digest": self.corpus_digest,
+                "limit": self.run.sweep.limit, "benchmark_digest": self.benchmark_digest,
+                "corpus": str(Path(retrieval.corpus).resolve()), "corpus_digest": self.corpus_digest,
                 "retrieval": settings, "backend": self.run.spec.backend.name,
                 "budget": dataclasses.asdict(self.run.spec.search),
                 "parts": self.parts.manifest(self.run.loop.heldout_percent),

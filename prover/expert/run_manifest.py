@@ -28,7 +28,8 @@ def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
               keys: Sequence[str] | None = None) -> None:
     """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
     the same run: every key (benchmark, parts, samples, corpus, settings, budget, rules), or only ``keys``;
-    raises ``RunMismatchError`` naming the first key that differs."""
+    raises ``RunMismatchError`` naming the first key that differs. A key the existing file lacks (added
+    to the manifest since that run was written) is not compared."""
     path = out / name
     if not path.exists():
         write_json(path, manifest)
@@ -36,5 +37,5 @@ def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
     old = read_manifest(path)
     fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
     for key in fresh if keys is None else keys:
-        if old.get(key) != fresh[key]:
+        if key in old and old[key] != fresh[key]:
             raise RunMismatchError(out, key, old.get(key), fresh[key])

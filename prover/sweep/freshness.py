@@ -58,3 +58,10 @@ def current_records(theorems: Sequence[Theorem], records: Sequence[dict[str, Any
             logger.warning("%s: %d result(s) of %d theorem(s) %s (%s): not counted, attempted again", where,
                            len(names), len(unique), why, shown)
     return kept
+
+
+def benchmark_digest(theorems: Sequence[Theorem]) -> str:
+    """Names the statements a run works on (each theorem's name and ``statement_digest``), for a run folder
+    to refuse a resume after the benchmark file changed under it."""
+    pairs = sorted([theorem.name, statement_digest(theorem)] for theorem in theorems)
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:20]

@@ -138,6 +138,22 @@ def test_a_resume_must_be_the_same_run(tmp_path: Path) -> None:
         assert isinstance(caught.value, InputError) and caught.value.key == key
 
 
+def test_a_resume_after_the_benchmark_changed_is_refused_and_new_keys_are_not_compared(
+        tmp_path: Path) -> None:
+    from prover.sweep.freshness import benchmark_digest
+
+    before = [Theorem("a", "Theorem a : True."), Theorem("b", "Theorem b : True.")]
+    after = [before[0], Theorem("b", "Theorem b : False.")]
+    manifest = {"loop": "retrieval", "benchmark": "b.jsonl"}
+    check_run(tmp_path, manifest)  # a run written before benchmark digests
+    check_run(tmp_path, manifest | {"benchmark_digest": benchmark_digest(before)})  # not compared
+    (tmp_path / "run.json").unlink()
+    check_run(tmp_path, manifest | {"benchmark_digest": benchmark_digest(before)})
+    assert benchmark_digest(list(reversed(before))) == benchmark_digest(before)
+    with pytest.raises(RunMismatchError, match="another benchmark_digest"):
+        check_run(tmp_path, manifest | {"benchmark_digest": benchmark_digest(after)})
+
+
 def test_the_report_shows_the_solve_rate_by_round_on_each_held_out_set(tmp_path: Path) -> None:
     write_json(tmp_path / "run.json", {"loop": "retrieval", "budget": {"time_limit": 15.0},
                                        "parts": {"heldout": ["a", "b"], "heldout_percent": 25}})
