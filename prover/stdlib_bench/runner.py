@@ -22,6 +22,7 @@ from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
 from prover.stdlib_bench.library import TrainLibrary, train_library
 from prover.stdlib_bench.split import split_of
+from prover.theorem_input import InputError
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
 from search.validation import Validated, setting
@@ -29,6 +30,7 @@ from search.validation import Validated, setting
 logger = logging.getLogger(__name__)
 
 METHODS = ("retrieval", "sauto", "tactics")
+RESULTS = "results.jsonl"
 
 
 def _known_methods(methods: tuple[str, ...]) -> str | None:
@@ -123,8 +125,11 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "config.json", json.dumps(asdict(config), indent=1, default=str) + "\n")
-    results_path = out / "results.jsonl"
+    text = json.dumps(asdict(config), indent=1, default=str) + "\n"
+    if (out / "config.json").exists() and (out / RESULTS).exists():
+        check_same_run(json.loads((out / "config.json").read_text(encoding="utf-8")), json.loads(text), out)
+    write_text_atomic(out / "config.json", text)
+    results_path = out / RESULTS
     done = {json.loads(line)["unit"] for line in _lines(results_path)}
     files = {u: ls for u, ls in select_lemmas(config).items() if u not in done}
     index = None
@@ -150,6 +155,17 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     summary = summarize([json.loads(line) for line in _lines(results_path)], config)
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def check_same_run(old: dict[str, Any], new: dict[str, Any], out: Path) -> None:
+    """Raise ``InputError`` when ``out`` holds results of a run with other settings (a resume only adds the
+    files not done yet, so the summary would mix the two); the results folder's own path may differ."""
+    keys = sorted(set(old) | set(new))
+    differences = [key for key in keys if key != "out" and old.get(key) != new.get(key)]
+    if differences:
+        shown = "; ".join(f"{key}: {old.get(key)!r} there, {new.get(key)!r} now" for key in differences)
+        raise InputError(f"{out} holds a stdlib benchmark run with other settings ({shown}): use another "
+                         "folder")
 
 
 def summarize(results: list[dict[str, Any]], config: StdlibBenchConfig) -> dict[str, Any]:

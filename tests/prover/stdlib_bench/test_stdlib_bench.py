@@ -146,6 +146,12 @@ def test_the_benchmark_runs_both_methods_on_the_same_lemmas(ray_cluster, tmp_pat
     # the train file holds the same proofs, so the retrieved tactics prove them
     assert summary["retrieval"]["proved"] == 2
     assert run_benchmark(config) == summary  # resumed: nothing attempted again
+    from dataclasses import replace
+
+    from prover.theorem_input import InputError
+
+    with pytest.raises(InputError, match=r"other settings .*budget: 5\.0 there, 9\.0 now"):
+        run_benchmark(replace(config, budget=9.0))  # its results would mix with the first run's
 
 
 def test_the_index_holds_the_train_files_only(tmp_path: Path) -> None:
