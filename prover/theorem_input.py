@@ -9,6 +9,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -212,24 +213,53 @@ def jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def theorem_from_jsonl(path: Path, name: str, assistant: str | None = None) -> Theorem:
-    """Theorem ``name`` of a benchmark file, read for ``assistant`` (``theorem_from_row``). The whole file
-    is read as a sweep reads it (``load_benchmark``), so a broken line, a row without a statement or a
-    repeated name anywhere in it is an error here as there, and a row its benchmark marks as not
-    elaborating (``coq_8_16``) is refused with that reason."""
-    from prover.sweep.benchmark import load_benchmark
+# Row fields that mark a statement known not to elaborate, with the reason (../shared/benchmarks/README.md).
+INVALID_FIELDS = ("coq_8_16",)
 
-    items = load_benchmark(path, None, assistant)
-    found = [item for item in items if item.theorem.name == name]
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    """One row of a JSONL benchmark: its line, theorem, split and why it is known not to elaborate."""
+
+    line: int
+    theorem: Theorem
+    split: str
+    invalid: str | None
+
+
+def benchmark_rows(path: Path, assistant: str | None = None) -> list[BenchmarkRow]:
+    """Every row of the JSONL benchmark ``path``, read for ``assistant`` (``theorem_from_row``): the rules a
+    sweep and ``prove --file`` share. Raises ``InputError`` naming the file and line of a broken line, a
+    bad row or a repeated name."""
+    rows: list[BenchmarkRow] = []
+    seen: dict[str, int] = {}
+    for number, row in jsonl_rows(path):
+        where = f"{path}:{number}"
+        theorem = theorem_from_row(row, where, assistant)
+        if theorem.name in seen:
+            raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
+        seen[theorem.name] = number
+        invalid = next((f"{key}: {row[key]}" for key in INVALID_FIELDS if row.get(key)), None)
+        rows.append(BenchmarkRow(number, theorem, str(row.get("split", "")), invalid))
+    return rows
+
+
+def theorem_from_jsonl(path: Path, name: str, assistant: str | None = None) -> Theorem:
+    """Theorem ``name`` of a benchmark file, read for ``assistant``. The whole file is read as a sweep reads
+    it (``benchmark_rows``), so a broken line, a row without a statement or a repeated name anywhere in it
+    is an error here as there, and a row its benchmark marks as not elaborating (``coq_8_16``) is refused
+    with that reason."""
+    rows = benchmark_rows(path, assistant)
+    found = [row for row in rows if row.theorem.name == name]
     if not found:
-        close = difflib.get_close_matches(name, [item.theorem.name for item in items], n=3, cutoff=0.6)
+        close = difflib.get_close_matches(name, [row.theorem.name for row in rows], n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise InputError(f"{path}: no row named {name!r}{hint}")
-    item = found[0]
-    if item.invalid is not None:
-        raise InputError(f"{path}:{item.line}: {name!r} is marked as not elaborating by its benchmark "
-                         f"({item.invalid})")
-    return item.theorem
+    row = found[0]
+    if row.invalid is not None:
+        raise InputError(f"{path}:{row.line}: {name!r} is marked as not elaborating by its benchmark "
+                         f"({row.invalid})")
+    return row.theorem
 
 
 def _theorem_from_source(path: Path, text: str, name: str, decl: re.Pattern[str],

@@ -7,16 +7,13 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from prover.theorem_input import InputError, coq_theorem_from_file, jsonl_rows, theorem_from_row
+from prover.theorem_input import InputError, benchmark_rows, coq_theorem_from_file
 from search import Theorem
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BENCHMARKS_ENV = "PROVER_BENCHMARKS_DIR"
 SPLIT_FOLDERS = ("test", "valid")  # the folders of a miniF2F-rocq checkout, one .v file per theorem
-# Row fields that mark a statement known not to elaborate, with the reason (../shared/benchmarks/README.md).
-INVALID_FIELDS = ("coq_8_16",)
 
 
 @dataclass(frozen=True)
@@ -51,18 +48,11 @@ def load_benchmark(path: Path, split: str | None = None, assistant: str | None =
     if path.is_dir():
         return load_coq_folder(path, split)
     items: list[BenchmarkItem] = []
-    seen: dict[str, int] = {}
     splits: Counter[str] = Counter()
-    for number, row in jsonl_rows(path):
-        where = f"{path}:{number}"
-        theorem = theorem_from_row(row, where, assistant)
-        if theorem.name in seen:
-            raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
-        seen[theorem.name] = number
-        row_split = str(row.get("split", ""))
-        splits[row_split] += 1
-        if split is None or row_split == split:
-            items.append(BenchmarkItem(theorem, row_split, number, _invalid_reason(row)))
+    for row in benchmark_rows(path, assistant):
+        splits[row.split] += 1
+        if split is None or row.split == split:
+            items.append(BenchmarkItem(row.theorem, row.split, row.line, row.invalid))
     if not items and splits:
         known = ", ".join(f"{name or '(none)'} ({count})" for name, count in sorted(splits.items()))
         raise InputError(f"{path}: no theorems in split {split!r}; its splits are {known}")
@@ -71,11 +61,6 @@ def load_benchmark(path: Path, split: str | None = None, assistant: str | None =
     return items
 
 
-def _invalid_reason(row: dict[str, Any]) -> str | None:
-    for key in INVALID_FIELDS:
-        if row.get(key):
-            return f"{key}: {row[key]}"
-    return None
 
 
 def load_coq_folder(folder: Path, split: str | None = None) -> list[BenchmarkItem]:
