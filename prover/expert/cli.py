@@ -134,6 +134,7 @@ def record_train_config(config: ExpertConfig, run: ExpertRun, tables: Tables, sp
     configuration differs in anything but the round count and what does not change results, naming every
     differing key (``ConfigMismatchError``): rounds trained one way must not continue another."""
     from prover.sweep.benchmark import resolve_benchmark
+    from prover.sweep.runner import refuse_foreign_folder
 
     config_keys = flatten(tables)
     for key in ("model.model", "expert.base_model"):  # a local model named relatively, then absolutely
@@ -141,6 +142,7 @@ def record_train_config(config: ExpertConfig, run: ExpertRun, tables: Tables, sp
             config_keys[key] = str(Path(config_keys[key]).resolve())
     manifest = {"benchmark": str(resolve_benchmark(run.benchmark).resolve()), "config": config_keys}
     out = Path(config.out)
+    refuse_foreign_folder(out, (TRAIN_MANIFEST, "run.json"), "expert-iteration run")
     out.mkdir(parents=True, exist_ok=True)
     check_manifest(out, manifest, render_toml(tables, spec.commented(), TRAIN_TITLE), name=TRAIN_MANIFEST,
                    resumable=TRAIN_RESUMABLE, what="an expert-iteration run")

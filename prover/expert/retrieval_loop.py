@@ -48,7 +48,7 @@ from prover.expert.heldout import BenchmarkParts, split_rows, write_part
 from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.minimised_records import MINIMISE_RULE, MINIMISED_DIR, minimise_folder
 from prover.expert.retrieval_report import RetrievalReport, write_retrieval_report
-from prover.expert.run_manifest import check_run
+from prover.expert.run_manifest import RUN_MANIFEST, check_run
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
 from prover.expert.stdlib_rounds import SAMPLE_RULE, Lemmas, lemma_keys, run_lemmas, sample_lemmas
 from prover.expert.tactic_rounds import TacticRounds
@@ -74,6 +74,7 @@ from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
 from prover.sweep.freshness import benchmark_digest
 from prover.sweep.memory_budget import apply_memory_budget
+from prover.sweep.runner import refuse_foreign_folder
 from prover.theorem_input import InputError
 from search import SearchConfig
 
@@ -141,6 +142,7 @@ class CorpusRounds:
         if not self.parts.data and not self.train_lemmas_for(0):
             raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
                              f"out {loop.heldout_percent}%, and no stdlib train lemmas)")
+        refuse_foreign_folder(self.out, (RUN_MANIFEST,), "expert-iteration run")
         self.out.mkdir(parents=True, exist_ok=True)
         check_run(self.out, self.manifest(benchmark))
         write_part(self.part_file("data"), benchmark, self.parts.data)

@@ -109,12 +109,17 @@ PREFLIGHT_STATE = {"lean": "⊢ True", "coq": "============================\nTru
 
 def preflight(spec: PolicySpec) -> None:
     """Fail before a sweep starts when its policy cannot answer at all: a model directory that does not
-    exist, or a completions endpoint that does not answer one request for a trivial state (raises
-    ``ModelLoadError`` or ``PolicyEndpointError``). A tactic list needs no check."""
+    exist, a retrieval corpus with no traced step, or a completions endpoint that does not answer one
+    request for a trivial state (raises ``ModelLoadError``, ``InputError`` or ``PolicyEndpointError``). A
+    tactic list needs no check."""
     if spec.kind == "model" and spec.model is not None:
         from prover.policies.hf_policy_config import check_model_reference
 
         check_model_reference(spec.model.model)
+    elif spec.kind == "retrieval" and spec.retrieval is not None:
+        from prover.retrieval.policy import check_corpus_usable
+
+        check_corpus_usable(spec.retrieval)
     elif spec.kind == "openai":
         policy = spec()
         try:

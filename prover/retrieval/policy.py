@@ -185,6 +185,24 @@ def corpus_units(corpus: str | Path, split: str) -> set[str] | None:
     return {record.unit for record in open_dataset(corpus).records() if split_of(record.unit) == split}
 
 
+def check_corpus_usable(config: RetrievalConfig) -> None:
+    """Raise ``InputError`` naming the corpus when it is no dataset or its ``corpus_split`` files hold no
+    traced step: read from the unit records alone, before a sweep writes its folder (the index itself is
+    built later, once)."""
+    from prover.theorem_input import InputError
+    from prover.tracing.dataset import DatasetError, open_dataset
+
+    try:
+        units = corpus_units(config.corpus, config.corpus_split)
+        rows = sum(r.rows for r in open_dataset(config.corpus).records() if units is None or r.unit in units)
+    except DatasetError as exc:
+        raise InputError(f"retrieval corpus {config.corpus}: {exc}") from exc
+    if rows == 0:
+        split = "" if config.corpus_split == "all" else f" ({config.corpus_split} files)"
+        raise InputError(f"retrieval corpus {config.corpus}{split}: no traced steps to index (trace files "
+                         "into it with `prover trace`)")
+
+
 def config_index(config: RetrievalConfig, assistant: str) -> RetrievalIndex:
     """The index ``config`` names: the corpus's rows of ``assistant`` in ``corpus_split``, and the
     ``extra`` pairs. Raises ``InputError`` naming the corpus or pair file when it has no usable row."""

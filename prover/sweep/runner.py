@@ -139,16 +139,18 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     return summary, write_report(summary, folder, report_title(path, config.split))
 
 
-def refuse_foreign_folder(folder: Path) -> None:
-    """Raise ``InputError`` when ``folder`` holds files but no sweep: results and reports must not land
-    among someone else's files (a benchmark's own folder, a home directory)."""
-    if not folder.is_dir() or (folder / MANIFEST).exists() or (folder / RESULTS_FILE).exists():
+def refuse_foreign_folder(folder: Path, markers: tuple[str, ...] = (MANIFEST, RESULTS_FILE),
+                          what: str = "sweep") -> None:
+    """Raise ``InputError`` when ``folder`` holds files but none of ``markers`` (the files a run of this
+    kind leaves): results and reports must not land among someone else's files (a benchmark's own folder,
+    a home directory, another kind of run's folder)."""
+    if not folder.is_dir() or any((folder / marker).exists() for marker in markers):
         return
     others = sorted(path.name for path in folder.iterdir() if path.name != ".lock")
     if others:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise InputError(f"{folder} holds other files ({shown}) and no sweep (no {MANIFEST}): give --out a "
-                         "new or empty folder")
+        raise InputError(f"{folder} holds other files ({shown}) and no {what} (no {markers[0]}): give --out "
+                         "a new or empty folder")
 
 
 def warn_if_attempts_repeat(spec: RunSpec, attempts: int) -> bool:

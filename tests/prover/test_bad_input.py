@@ -179,3 +179,15 @@ def test_a_sweep_never_writes_into_a_folder_of_other_files(tmp_path: Path,
     assert main(["sweep", "coq_basic", "--backend", "coq", "--limit", "1", "--out", str(tmp_path)]) == 2
     assert "holds other files (notes.txt) and no sweep" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_retrieval_corpus_without_steps_is_refused_before_the_sweep_folder_is_made(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.tracing.dataset import Dataset
+
+    Dataset(tmp_path / "ds")
+    out = tmp_path / "out"
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--limit", "1", "--policy", "retrieval",
+                 "--retrieval-corpus", str(tmp_path / "ds"), "--out", str(out)]) == 2
+    assert "no traced steps to index" in capsys.readouterr().err
+    assert not out.exists()  # a corrected rerun into the same --out is not refused as another run

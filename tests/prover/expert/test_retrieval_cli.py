@@ -50,3 +50,15 @@ def test_a_coq_model_loop_without_a_model_is_refused_before_any_round(
     err = " ".join(capsys.readouterr().err.split())
     assert "is a Lean model" in err and "--base-model" in err and "--policy retrieval" in err
     assert not (out / "round-01").exists()
+
+
+def test_a_training_run_never_writes_into_a_folder_of_other_files(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "sweep.json").write_text("{}")  # a sweep's folder is not a training run's either
+    assert main(["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--base-model",
+                 str(tmp_path), "--out", str(out)]) == 2
+    assert "holds other files (notes.txt, sweep.json) and no expert-iteration run" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sweep.json"]
