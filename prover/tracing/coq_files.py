@@ -47,10 +47,11 @@ def stdlib_root(coqc: str = "coqc") -> Path:
 def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = None,
               coqc: str = "coqc") -> list[TraceJob]:
     """One job per ``.v`` file under ``paths`` (files or folders; none: the whole standard library),
-    largest first so that long files start early; raises ``TraceInputError``."""
+    largest first so that long files start early; raises ``TraceInputError`` (also for two files that
+    would be the same unit of the same corpus). A file named twice (a folder and a file in it) is one job."""
     root = stdlib_root(coqc) if not paths else _installed_stdlib(coqc)
     targets = [Path(p) for p in paths] or ([root] if root else [])
-    jobs: dict[str, TraceJob] = {}
+    jobs: dict[tuple[str, str], TraceJob] = {}
     for target in targets:
         if not target.exists():
             raise TraceInputError(f"{target}: no such file or folder")
@@ -62,7 +63,11 @@ def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = N
         base = target if target.is_dir() else target.parent
         for file in files:
             job = _job(file.resolve(), base.resolve(), root, trace, source)
-            jobs.setdefault(job.unit, job)
+            known = jobs.setdefault((job.source, job.unit), job)
+            if known.path != job.path:
+                raise TraceInputError(
+                    f"{known.path} and {job.path} would both be unit {job.unit!r} of corpus {job.source!r}: "
+                    "trace them into separate datasets, or give each folder its own --source")
     return sorted(jobs.values(), key=lambda j: -Path(j.path).stat().st_size)
 
 

@@ -95,6 +95,7 @@ COMMAND_WORDS = frozenset({
     "Load", "Drop", "Quit", "Reset", "From", "Theorem", "Lemma", "Fact", "Remark", "Corollary",
     "Proposition", "Example", "Property", "Timeout", "Attributes", "Comments", "Default",
 })
+_NESTED_OPTION = re.compile(r"(?:(?:Local|Global|Export)\s+)?(Set|Unset)\s+Nested\s+Proofs\s+Allowed\b")
 _PREFIXES = re.compile(r"^(?:(?:Time|Timeout\s+\d+)\s+)+")
 
 
@@ -212,6 +213,7 @@ class _Replay:
         self._proof: _Proof | None = None
         self._skipping = False  # inside a proof whose statement or a sentence failed: send nothing
         self._nested_ends = 0  # proof ends to skip past besides the next one (a nested proof's)
+        self._nested_allowed = False  # the file set Nested Proofs Allowed (statements may sit in proofs)
         self._failed_statement: SourceSentence | None = None
         self._output = ""  # what the last command in the open proof printed
         self._state: tuple[Display, str] | None = None  # the open proof's current state, once read
@@ -246,12 +248,17 @@ class _Replay:
     def _step(self, sentence: SourceSentence, timeout: float) -> None:
         word = command_word(sentence)
         if self._skipping:
-            if _opens_proof(sentence):
+            if _opens_proof(sentence) and self._nested_allowed:
                 self._nested_ends += 1  # a proof nested in the one being skipped: one more end to pass
-            elif word in END_OK or word in END_SKIP or closes_with_term(sentence):
-                self._skipping = self._nested_ends > 0
-                self._nested_ends = max(self._nested_ends - 1, 0)
-            return
+                return
+            if not _opens_proof(sentence):
+                if word in END_OK or word in END_SKIP or closes_with_term(sentence):
+                    self._skipping = self._nested_ends > 0
+                    self._nested_ends = max(self._nested_ends - 1, 0)
+                return
+            # Without nested proofs a statement cannot belong to the skipped proof (its end was lost, e.g.
+            # a tactic without its period swallowed the Qed): it is the file's next lemma, replayed.
+            self._skipping, self._nested_ends = False, 0
         if self._proof is None:
             self._outside(sentence, timeout)
         elif word in END_OK or word in END_SKIP:
@@ -274,6 +281,8 @@ class _Replay:
             return
         reply, ok = self._command(sentence.text, timeout)
         self._failed_statement = None
+        if ok and (nested := _NESTED_OPTION.match(sentence.text)) is not None:
+            self._nested_allowed = nested.group(1) == "Set"
         if not ok:
             self._command_failed(sentence, reply.error or "")
             self._failed_statement = sentence
@@ -310,7 +319,8 @@ class _Replay:
                 self.proofs.append(ProofRecord(proof.name, proof.line, "traced", len(proof.rows),
                                                proof.statement))
             else:
-                self.proofs.append(ProofRecord(proof.name, proof.line, "no-tactics", 0, proof.statement,
+                status = "term" if closes_with_term(sentence) else "no-tactics"
+                self.proofs.append(ProofRecord(proof.name, proof.line, status, 0, proof.statement,
                                                f"line {sentence.line}: closed by {sentence.text[:60]!r}"))
             self._proof = None
             return

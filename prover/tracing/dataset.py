@@ -47,7 +47,8 @@ class DatasetError(InputError):
 @dataclass(frozen=True)
 class ProofRecord:
     """What became of one proof of a unit: ``status`` is ``traced`` or why it was skipped
-    (``admitted``, ``aborted``, ``failed``, ``no-tactics``, ``not-reached``), ``detail`` the error if any."""
+    (``admitted``, ``aborted``, ``failed``, ``no-tactics``, ``term`` (Coq's ``Proof <term>.``),
+    ``not-reached``), ``detail`` the error if any."""
 
     theorem: str
     line: int
@@ -116,7 +117,17 @@ class Dataset:
         self.units.mkdir(exist_ok=True)
 
     def is_done(self, source: str, unit: str) -> bool:
-        return (self.units / f"{unit_key(source, unit)}.json").exists()
+        """Whether the unit was traced to its end: a unit whose replay stopped early (a time-out, a coqtop
+        that did not start, an unreadable file) or whose ``Require``/``Load`` failed is traced again by a
+        rerun, which replaces its record (its old shard is no longer read)."""
+        path = self.units / f"{unit_key(source, unit)}.json"
+        if not path.exists():
+            return False
+        try:
+            record = UnitRecord.from_json(path.read_text())
+        except (ValueError, TypeError) as exc:
+            raise DatasetError(path, f"damaged unit record: {exc}") from exc
+        return not record.error and not record.extra.get("failed_loads")
 
     def add_unit(self, record: UnitRecord, rows: list[StepRow]) -> UnitRecord:
         """Append the rows of a unit as one new shard, then its record (which marks it done).

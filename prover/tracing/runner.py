@@ -42,8 +42,8 @@ class TraceSummary:
     @property
     def coverage(self) -> float:
         """Traced proofs among those that end in ``Qed``/``Defined`` in the source (admitted and aborted
-        ones are not proofs to trace)."""
-        wanted = self.theorems - self.proofs.get("admitted", 0) - self.proofs.get("aborted", 0)
+        ones are not proofs to trace, nor Coq's ``Proof <term>.``, which has no tactic and no ``Qed``)."""
+        wanted = self.theorems - sum(self.proofs.get(status, 0) for status in ("admitted", "aborted", "term"))
         return self.proofs.get("traced", 0) / wanted if wanted else 0.0
 
     def as_dict(self) -> dict[str, Any]:

@@ -260,13 +260,13 @@ Qed.
 
 
 def test_a_term_proof_ends_its_proof_and_capitalised_tactics_are_steps(tmp_path: Path) -> None:
-    """``Proof I.`` closes its lemma (no ``Qed`` follows): every later proof is still traced; tactics
-    named with a capital or a module path (``Z.le_elim H``, a user's ``Finish``, ``Time t``) are steps, so
-    each step's state after is the next one's state before; ``t...`` under ``Proof with w`` is recorded
-    as the tactic it runs, ``t; w``."""
+    """``Proof I.`` closes its lemma (no ``Qed`` follows; status ``term``): every later proof is still
+    traced; tactics named with a capital or a module path (``Z.le_elim H``, a user's ``Finish``,
+    ``Time t``) are steps, so each step's state after is the next one's state before; ``t...`` under
+    ``Proof with w`` is recorded as the tactic it runs, ``t; w``."""
     record, rows = trace(write(tmp_path, "Term.v", TERM_AND_CAPITALISED))
     status = {p.theorem: p.status for p in record.proofs}
-    assert status == {"t0": "traced", "by_term": "no-tactics", "t1": "traced", "t2": "traced",
+    assert status == {"t0": "traced", "by_term": "term", "t1": "traced", "t2": "traced",
                       "t3": "traced"}
     tactics = {t: [r.tactic for r in rows if r.theorem == t] for t in ("t1", "t2", "t3")}
     assert tactics["t1"][:2] == ["intros a b H", "Z.le_elim H"]
@@ -311,3 +311,46 @@ def test_commands_outside_proofs_are_never_steps_and_time_qed_ends_a_proof(tmp_p
     assert {p.theorem: p.status for p in record.proofs} == {"l1": "traced", "h": "traced", "l2": "traced"}
     assert [r.tactic for r in rows if r.theorem == "l1"] == ["split", "exact I", "exact I"]
     assert [r.tactic for r in rows if r.theorem == "l2"] == ["split; auto using h"]
+
+
+MISSING_PERIOD = """Lemma a : 0 = 0.
+Proof. reflexivity. Qed.
+Lemma b : forall n : nat, n = n.
+Proof. intros n. reflexivity
+Qed.
+Lemma c : 1 = 1.
+Proof. reflexivity. Qed.
+"""
+
+
+def test_a_lemma_after_a_failed_proof_is_traced(tmp_path: Path) -> None:
+    """``b``'s last tactic lost its period (its ``Qed`` joins it and fails): ``b`` is failed, and ``c``,
+    which the skipping used to take for a nested proof, is traced."""
+    record, _ = trace(write(tmp_path, "Missing.v", MISSING_PERIOD))
+    assert {p.theorem: p.status for p in record.proofs} == {"a": "traced", "b": "failed", "c": "traced"}
+
+
+def test_a_unit_that_stopped_early_or_failed_to_load_is_traced_again(tmp_path: Path) -> None:
+    """A time-out, a coqtop that did not start, an unreadable file or a failed Require leaves a record that
+    a rerun replaces; a unit traced to its end (its own proof failures included) is done."""
+    from prover.tracing.dataset import UnitRecord
+
+    dataset = Dataset(tmp_path / "ds")
+    record, rows = trace(write(tmp_path, "fidelity.v", FIDELITY))
+    dataset.add_unit(record, rows)
+    assert dataset.is_done(record.source, record.unit)
+    for unit, extra, error in (("stopped.v", {}, "line 3: coqtop stopped: timed out"),
+                               ("loads.v", {"failed_loads": 1}, "")):
+        dataset.add_unit(UnitRecord("test", unit, "t1", None, 0, error=error, extra=extra), [])
+        assert not dataset.is_done("test", unit)
+    stopped, _ = trace(write(tmp_path, "stopped.v", FIDELITY))
+    dataset.add_unit(stopped, [])
+    assert dataset.is_done("test", "stopped.v")
+
+
+def test_two_files_that_would_be_one_unit_are_refused(tmp_path: Path) -> None:
+    for folder in ("d1", "d2"):
+        write(tmp_path / folder, "same.v", FIDELITY)
+    with pytest.raises(TraceInputError, match=r"would both be unit 'same\.v'"):
+        find_jobs([tmp_path / "d1" / "same.v", tmp_path / "d2" / "same.v"], trace="t", source="dev")
+    assert len(find_jobs([tmp_path / "d1", tmp_path / "d1" / "same.v"], trace="t", source="dev")) == 1
