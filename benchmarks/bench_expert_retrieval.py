@@ -131,7 +131,9 @@ def main() -> None:
     parser.add_argument("--tactics-per-node", type=int, default=16)
     parser.add_argument("--premise-weight", type=float, default=0.0,
                         help="premise tactics' share (the stdlib benchmark: 0.4, 20 per node)")
-    parser.add_argument("--name", default=NAME, help="results file name under benchmarks/results")
+    parser.add_argument("--name", default=NAME,
+                        help="results file name under benchmarks/results (the recorded results have the "
+                             "default name: give another for a try-out, or it overwrites them)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

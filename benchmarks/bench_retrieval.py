@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from prover.retrieval import RetrievalConfig, RetrievalIndex, RetrievalPolicy  # noqa: E402
 from prover.stdlib_bench.split import split_of  # noqa: E402
-from prover.tracing.dataset import open_dataset  # noqa: E402
+from prover.tracing.dataset import DatasetError, open_dataset  # noqa: E402
 from search.backends.coq import CoqTacticPolicy  # noqa: E402
 from search.backends.coq.safety import check_coq_tactic  # noqa: E402
 
@@ -70,16 +70,23 @@ def primed(state: str, copy: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("dataset")
-    parser.add_argument("--sample", type=int, default=2000)
-    parser.add_argument("--corpus-size", type=int, default=100_000)
+    parser = argparse.ArgumentParser(description="Retrieval index size, held-out accuracy and query latency",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("dataset", help="the traced standard library (`prover trace --out DATASET`)")
+    parser.add_argument("--sample", type=int, default=2000, help="held-out rows of the test files scored")
+    parser.add_argument("--corpus-size", type=int, default=100_000, help="states in the latency index")
     args = parser.parse_args()
-    table = open_dataset(args.dataset).read(columns=["file", "state_before", "tactic"])
+    try:
+        table = open_dataset(args.dataset).read(columns=["file", "state_before", "tactic"])
+    except DatasetError as exc:
+        sys.exit(f"error: {exc}")
     rows = list(zip(table.column("file").to_pylist(), table.column("state_before").to_pylist(),
                     table.column("tactic").to_pylist(), strict=True))
     train = [(s, t) for f, s, t in rows if split_of(f) == "train"]
     test = [(s, t) for f, s, t in rows if split_of(f) == "test"]
+    if not train or not test:
+        sys.exit(f"error: {args.dataset} needs traced train and test files of the fixed split "
+                 f"(it has {len(train)} train and {len(test)} test rows)")
     keep = lambda t: check_coq_tactic(t) is None  # noqa: E731
     index = RetrievalIndex.from_pairs(train, keep)
     out: dict = {"rows": len(rows), "train_rows": len(train), "test_rows": len(test),

@@ -28,22 +28,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from prover.retrieval.policy import RetrievalConfig  # noqa: E402
+from prover.retrieval.policy import RetrievalConfig, check_corpus_usable  # noqa: E402
 from prover.stdlib_bench.runner import StdlibBenchConfig, run_benchmark  # noqa: E402
 from prover.tracing.coq_files import stdlib_root  # noqa: E402
+from search.errors import ProverError  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("dataset")
-    parser.add_argument("out")
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--per-file", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=10.0)
-    parser.add_argument("--methods", default="retrieval,sauto")
-    parser.add_argument("--max-files", type=int)
-    parser.add_argument("--tactic-timeout", type=float, default=2.0)
-    parser.add_argument("--tactic-list-weight", type=float, default=0.7)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("dataset", help="the traced standard library (`prover trace --out DATASET`)")
+    parser.add_argument("out", help="the results folder (a rerun resumes it; other settings are refused)")
+    parser.add_argument("--split", default="test", help="test, or valid for tuning")
+    parser.add_argument("--per-file", type=int, default=3, help="lemmas per file at most, spread evenly")
+    parser.add_argument("--budget", type=float, default=10.0,
+                        help="seconds per lemma: of search, and sauto's own limit")
+    parser.add_argument("--methods", default="retrieval,sauto",
+                        help="comma-separated: retrieval, sauto, tactics")
+    parser.add_argument("--max-files", type=int, help="the first N files of the split only")
+    parser.add_argument("--tactic-timeout", type=float, default=2.0, help="seconds per tactic in the search")
+    parser.add_argument("--tactic-list-weight", type=float, default=0.7,
+                        help="the tactic list's share of the retrieval policy's probability")
     parser.add_argument("--head-weight", type=float, default=0.0,
                         help="the retrieval policy's share for heads of compound tactics (0: off)")
     parser.add_argument("--premise-weight", type=float, default=0.4,
@@ -57,17 +62,22 @@ def main() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-    config = StdlibBenchConfig(corpus=args.dataset, root=str(stdlib_root()), out=args.out, split=args.split,
-                               per_file=args.per_file, budget=args.budget,
-                               methods=tuple(args.methods.split(",")), max_files=args.max_files,
-                               tactic_timeout=args.tactic_timeout,
-                               retrieval=RetrievalConfig(tactic_list_weight=args.tactic_list_weight,
-                                                         head_weight=args.head_weight,
-                                                         premise_weight=args.premise_weight,
-                                                         width=args.width, premises=args.premises,
-                                                         library_premises=args.library_premises))
-    print(json.dumps(run_benchmark(config), indent=1))
+    try:
+        retrieval = RetrievalConfig(tactic_list_weight=args.tactic_list_weight, head_weight=args.head_weight,
+                                    premise_weight=args.premise_weight, width=args.width,
+                                    premises=args.premises, library_premises=args.library_premises)
+        config = StdlibBenchConfig(corpus=args.dataset, root=str(stdlib_root()), out=args.out,
+                                   split=args.split, per_file=args.per_file, budget=args.budget,
+                                   methods=tuple(args.methods.split(",")), max_files=args.max_files,
+                                   tactic_timeout=args.tactic_timeout, retrieval=retrieval)
+        check_corpus_usable(RetrievalConfig(corpus=args.dataset, corpus_split="train"))
+        ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        summary = run_benchmark(config)
+    except (ProverError, ValueError) as exc:
+        sys.exit(f"error: {exc}")
+    if summary["lemmas"] == 0:
+        sys.exit(f"error: {args.dataset} holds no traced {args.split} file of the standard library's split")
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -308,7 +308,9 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
         from prover.expert.retrieval_cli import print_retrieval_summary
         from prover.expert.retrieval_report import write_retrieval_report
 
-        print_retrieval_summary(console, write_retrieval_report(args.out, args.out.name))
+        manifest = json.loads((args.out / "run.json").read_text(encoding="utf-8"))  # is_retrieval_run read it
+        title = Path(manifest.get("benchmark") or args.out.name).stem  # as `prover train` titles it
+        print_retrieval_summary(console, write_retrieval_report(args.out, title))
         return 0
     if is_model_run(args.out):
         from prover.expert.cli import print_expert_summary

@@ -183,7 +183,8 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     that holds no sweep."""
     manifest_path = folder / MANIFEST
     if not manifest_path.exists():
-        raise InputError(f"{folder} holds no sweep (no {MANIFEST}): give the --out folder of a sweep")
+        raise InputError(f"{folder} holds no sweep (no {MANIFEST}) and no training run (no run.json): give "
+                         "the --out folder of a sweep or of `prover train`")
     manifest = read_manifest(manifest_path, ("benchmark",))
     path = Path(manifest["benchmark"])
     if not path.exists():
