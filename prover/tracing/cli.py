@@ -41,8 +41,9 @@ def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]
     parser.add_argument("--source", help="the corpus name in the rows (default: coq-stdlib for the "
                         "standard library, the folder's name, or the Lean repository's URL@commit)")
     parser.add_argument("--trace-name", help="names this trace in the rows (default: BACKEND-DATE)")
-    parser.add_argument("--limit", type=int, metavar="N", help="take the N largest files of the paths (those already traced are then skipped, so a "
-                             "rerun with the same N traces no more)")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="take the N largest files of the paths (those already traced are then "
+                             "skipped, so a rerun with the same N traces no more)")
     parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)")
     parser.add_argument("--sentence-timeout", type=float, default=120.0, metavar="FLOAT",
                         help="time limit of one Coq sentence in seconds; past it the file's remaining "
