@@ -194,7 +194,8 @@ def test_prover_report_on_a_folder_without_a_sweep_is_a_clear_error(
     from prover.cli.main import main
 
     assert main(["report", str(tmp_path)]) == 2
-    assert "(no sweep.json): give the --out folder of a sweep" in capsys.readouterr().err
+    assert "(no sweep.json) and no training run (no run.json): give the --out folder of a sweep" in \
+        capsys.readouterr().err
 
 
 def test_a_result_counts_only_for_the_statement_it_was_found_for(tmp_path: Path,
