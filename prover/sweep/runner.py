@@ -139,11 +139,15 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     return summary, write_report(summary, folder, report_title(path, config.split))
 
 
-def refuse_foreign_folder(folder: Path, markers: tuple[str, ...] = (MANIFEST, RESULTS_FILE),
-                          what: str = "sweep") -> None:
+def refuse_foreign_folder(folder: Path, markers: tuple[str, ...] | None = None, what: str = "sweep") -> None:
     """Raise ``InputError`` when ``folder`` holds files but none of ``markers`` (the files a run of this
-    kind leaves): results and reports must not land among someone else's files (a benchmark's own folder,
-    a home directory, another kind of run's folder)."""
+    kind leaves; by default a sweep's: its manifest, results and proof-cache journal): results and reports
+    must not land among someone else's files (a benchmark's own folder, a home directory, another kind of
+    run's folder)."""
+    if markers is None:
+        from prover.sweep.shared_cache import JOURNAL
+
+        markers = (MANIFEST, RESULTS_FILE, JOURNAL)
     if not folder.is_dir() or any((folder / marker).exists() for marker in markers):
         return
     others = sorted(path.name for path in folder.iterdir() if path.name != ".lock")
