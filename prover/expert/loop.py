@@ -240,7 +240,7 @@ def run_expert_iteration(config: ExpertConfig, run: ExpertRun, *,
     out.mkdir(parents=True, exist_ok=True)
     base = base_model(config, run)
     path = resolve_benchmark(run.benchmark)
-    items = load_benchmark(path, run.sweep.split, run.spec.backend.spec.assistant)[: run.sweep.limit]
+    items = load_benchmark(path, run.sweep.split, run.spec.backend.spec.assistant)  # --limit may change
     check_run(out, {"benchmark": str(path.resolve()), "base_model": base,
                     "backend": run.spec.backend.name, "first_policy": run.spec.policy.label,
                     "benchmark_digest": benchmark_digest([item.theorem for item in items])})

@@ -13,6 +13,7 @@ from prover.sweep.manifest import read_manifest
 from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"
+ADDED_KEYS = frozenset({"benchmark_digest", "corpus_digest"})  # run.json keys older runs lack
 
 
 class RunMismatchError(InputError):
@@ -28,8 +29,8 @@ def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
               keys: Sequence[str] | None = None) -> None:
     """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
     the same run: every key (benchmark, parts, samples, corpus, settings, budget, rules), or only ``keys``;
-    raises ``RunMismatchError`` naming the first key that differs. A key the existing file lacks (added
-    to the manifest since that run was written) is not compared."""
+    raises ``RunMismatchError`` naming the first key that differs. A key of ``ADDED_KEYS`` the existing
+    file lacks (added to the manifest since that run was written) is not compared; any other is."""
     path = out / name
     if not path.exists():
         write_json(path, manifest)
@@ -37,5 +38,7 @@ def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
     old = read_manifest(path)
     fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
     for key in fresh if keys is None else keys:
-        if key in old and old[key] != fresh[key]:
+        if key in ADDED_KEYS and key not in old:
+            continue
+        if old.get(key) != fresh[key]:
             raise RunMismatchError(out, key, old.get(key), fresh[key])

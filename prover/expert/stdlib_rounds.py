@@ -135,6 +135,10 @@ def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retr
                                                                      "line": lemma.line, "crashed": True}
                        for lemma in lemmas[unit]]
         _append(path, records)
+    crashed = sorted({r["unit"] for r in read_lemma_records(folder) if r.get("crashed")})
+    if crashed:  # the stage must not be marked done: a rerun searches these files again
+        raise ProverError(f"{len(crashed)} stdlib file(s) crashed ({', '.join(crashed[:3])}"
+                          f"{' ...' if len(crashed) > 3 else ''}): rerun to search them again")
     return summarise_lemmas(read_lemma_records(folder))
 
 

@@ -197,7 +197,7 @@ def check_corpus_usable(config: RetrievalConfig) -> None:
         rows = sum(r.rows for r in open_dataset(config.corpus).records() if units is None or r.unit in units)
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {config.corpus}: {exc}") from exc
-    if rows == 0:
+    if rows == 0 and not config.extra:  # pair files are read (and checked) when the index is built
         split = "" if config.corpus_split == "all" else f" ({config.corpus_split} files)"
         raise InputError(f"retrieval corpus {config.corpus}{split}: no traced steps to index (trace files "
                          "into it with `prover trace`)")

@@ -52,6 +52,7 @@ def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = N
     root = stdlib_root(coqc) if not paths else _installed_stdlib(coqc)
     targets = [Path(p) for p in paths] or ([root] if root else [])
     jobs: dict[tuple[str, str], TraceJob] = {}
+    paths_seen: set[str] = set()
     for target in targets:
         if not target.exists():
             raise TraceInputError(f"{target}: no such file or folder")
@@ -63,6 +64,9 @@ def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = N
         base = target if target.is_dir() else target.parent
         for file in files:
             job = _job(file.resolve(), base.resolve(), root, trace, source)
+            if job.path in paths_seen:  # named twice (a folder and a file in it): the first naming counts
+                continue
+            paths_seen.add(job.path)
             known = jobs.setdefault((job.source, job.unit), job)
             if known.path != job.path:
                 raise TraceInputError(

@@ -2,10 +2,11 @@
 
 The file's sentences (``coq_source``) go to one ``coqtop -emacs`` (the backend's ``CoqTop``) in order.
 coqtop's prompt names the open proof, so a sentence sent while a proof is open and that reads as a tactic
-(lower-case first word after an optional goal selector, as the backend's safety filter defines tactics) is
-a step: the state before it and after it are read exactly as ``CoqSession`` reads them (``goals.py``:
-the display after the command, ``Show.`` when none was printed, ``Show k.`` for later goals in full), after
-the same ``Set Printing Depth``, so the text a row holds is the text a policy is shown in a search.
+(after an optional goal selector a lower-case word, or a capitalised or qualified name that is no command:
+``is_tactic``) is a step: the state before it and after it are read exactly as ``CoqSession`` reads them
+(``goals.py``: the display after the command, ``Show.`` when none was printed, ``Show k.`` for later goals
+in full), after the same ``Set Printing Depth``, so the text a row holds is the text a policy is shown in a
+search.
 
 A proof's steps are kept when it ends with ``Qed``/``Defined``/``Save``; ``Admitted``/``Abort`` proofs are
 skipped and counted, and so are proofs in which a sentence failed (then ``Abort.`` leaves the proof and the
@@ -276,8 +277,8 @@ class _Replay:
             self.proofs.append(ProofRecord(_declared_name(failed.text), failed.line, "failed",
                                            statement=failed.text, detail="the statement failed"))
             self._failed_statement = None
-            self._skipping = sentence.first_word not in END_OK and sentence.first_word not in END_SKIP \
-                and not closes_with_term(sentence)
+            word = command_word(sentence)
+            self._skipping = word not in END_OK and word not in END_SKIP and not closes_with_term(sentence)
             return
         reply, ok = self._command(sentence.text, timeout)
         self._failed_statement = None
@@ -345,7 +346,7 @@ class _Replay:
         proof = self._proof
         assert proof is not None
         reply, ok = self._command(sentence.text, timeout)
-        word = sentence.first_word
+        word = command_word(sentence)
         if not ok or reply.proof is not None:
             self._fail(f"line {sentence.line}: {word}: {reply.error or 'the proof stayed open'}", timeout,
                        skip_rest=False)

@@ -191,3 +191,17 @@ def test_a_retrieval_corpus_without_steps_is_refused_before_the_sweep_folder_is_
                  "--retrieval-corpus", str(tmp_path / "ds"), "--out", str(out)]) == 2
     assert "no traced steps to index" in capsys.readouterr().err
     assert not out.exists()  # a corrected rerun into the same --out is not refused as another run
+
+
+def test_a_retrieval_corpus_of_pair_files_alone_passes_the_preflight(tmp_path: Path) -> None:
+    from prover.retrieval.policy import RetrievalConfig, check_corpus_usable
+    from prover.theorem_input import InputError
+    from prover.tracing.dataset import Dataset
+
+    Dataset(tmp_path / "ds")
+    pairs = tmp_path / "pairs.jsonl"
+    pair = {"state": "1 goal\n  ============================\n  True", "tactic": "exact I"}
+    pairs.write_text(json.dumps(pair) + "\n")
+    check_corpus_usable(RetrievalConfig(corpus=str(tmp_path / "ds"), extra=(str(pairs),)))
+    with pytest.raises(InputError, match="no traced steps"):
+        check_corpus_usable(RetrievalConfig(corpus=str(tmp_path / "ds")))

@@ -19,7 +19,7 @@ from search.backends.coq.coqtop import CoqTop, Reply
 from search.errors import ProverError
 
 CHECK_MODULE = "ProverCheck"
-_LOADED_FROM = re.compile(r"has been loaded from file\s+(\S+)")
+_LOADED_FROM = re.compile(r"has been loaded from file\s+(.+?\.vo)\s*$", re.MULTILINE)
 
 # {kernel name: printed name} of the axioms, the unsafe-definition entries, {kernel name: the compiled
 # file its library was loaded from} ("" when no library of the name could be located).

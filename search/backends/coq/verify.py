@@ -27,7 +27,6 @@ that it finished.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
 import re
@@ -182,20 +181,25 @@ def misplaced_library_axioms(files: dict[str, str], allowed: tuple[str, ...], co
 _ROOT_VARIABLES = ("COQLIB", "COQCORELIB", "ROCQLIB")
 
 
-@functools.lru_cache(maxsize=4)
 def installed_root(coqc: str) -> Path | None:
     """``coqc -where``, resolved: where the installed libraries (``theories``, ``user-contrib``) are. Asked
     without ``COQLIB`` and its kin, which would make any folder the "installed" library (a copy whose
     ``Classical_Prop`` declares ``classic : False``); a coqtop that honours them loads its library from
     that folder, and the audit then finds the axioms outside the installed root."""
+    if coqc in _ROOTS:
+        return _ROOTS[coqc]
     env = {key: value for key, value in os.environ.items() if key not in _ROOT_VARIABLES}
     try:
         where = subprocess.run([coqc, "-where"], capture_output=True, text=True, timeout=60, check=True,
                                env=env)
-    except (OSError, subprocess.SubprocessError) as exc:
+    except (OSError, subprocess.SubprocessError) as exc:  # not remembered: the next proof asks again
         logger.warning("`%s -where` failed (%s): no standard-library axiom can be trusted", coqc, exc)
         return None
-    return Path(where.stdout.strip()).resolve()
+    _ROOTS[coqc] = Path(where.stdout.strip()).resolve()
+    return _ROOTS[coqc]
+
+
+_ROOTS: dict[str, Path] = {}  # coqc -> its installed root, once known
 
 
 def _judge(axioms: dict[str, str], unsafe: tuple[str, ...], target: str, allowed: tuple[str, ...],

@@ -152,6 +152,9 @@ def test_a_resume_after_the_benchmark_changed_is_refused_and_new_keys_are_not_co
     assert benchmark_digest(list(reversed(before))) == benchmark_digest(before)
     with pytest.raises(RunMismatchError, match="another benchmark_digest"):
         check_run(tmp_path, manifest | {"benchmark_digest": benchmark_digest(after)})
+    # only keys added to the manifest since may be missing: a model run's manifest is another run's
+    with pytest.raises(RunMismatchError, match="another base_model"):
+        check_run(tmp_path, {"benchmark": "b.jsonl", "base_model": "/m"}, keys=("benchmark", "base_model"))
 
 
 def test_the_report_shows_the_solve_rate_by_round_on_each_held_out_set(tmp_path: Path) -> None:

@@ -304,6 +304,14 @@ Qed.
 """
 
 
+def test_time_admitted_and_time_abort_skip_their_proofs(tmp_path: Path) -> None:
+    record, rows = trace(write(tmp_path, "TimeEnds.v", "Lemma a : True. Proof. exact I. Time Admitted.\n"
+                               "Lemma b : True /\\ True. Proof. split. - exact I. - exact I. Time Abort.\n"
+                               "Lemma c : True. Proof. exact I. Qed.\n"))
+    assert {p.theorem: p.status for p in record.proofs} == {"a": "admitted", "b": "aborted", "c": "traced"}
+    assert [r.theorem for r in rows] == ["c"]
+
+
 def test_commands_outside_proofs_are_never_steps_and_time_qed_ends_a_proof(tmp_path: Path) -> None:
     """A failed definition followed by ``Axiom`` (a command, not a tactic) leaves every later proof traced;
     ``Time Qed.`` ends its proof with its steps; ``Proof with auto using h`` runs ``auto using h``."""
@@ -354,3 +362,6 @@ def test_two_files_that_would_be_one_unit_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TraceInputError, match=r"would both be unit 'same\.v'"):
         find_jobs([tmp_path / "d1" / "same.v", tmp_path / "d2" / "same.v"], trace="t", source="dev")
     assert len(find_jobs([tmp_path / "d1", tmp_path / "d1" / "same.v"], trace="t", source="dev")) == 1
+    write(tmp_path / "d1" / "sub", "x.v", FIDELITY)  # a file named through its folder and by itself
+    jobs = find_jobs([tmp_path / "d1", tmp_path / "d1" / "sub" / "x.v"], trace="t")
+    assert sorted(job.unit for job in jobs) == ["same.v", "sub/x.v"]
