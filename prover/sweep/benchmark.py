@@ -61,8 +61,6 @@ def load_benchmark(path: Path, split: str | None = None, assistant: str | None =
     return items
 
 
-
-
 def load_coq_folder(folder: Path, split: str | None = None) -> list[BenchmarkItem]:
     """The theorems of a miniF2F-rocq checkout: ``folder/SPLIT/NAME.v`` for each split folder (only
     ``split`` when given), files in name order. Each file must declare ``Theorem NAME`` (or ``Lemma``)
