@@ -218,20 +218,21 @@ INVALID_FIELDS = ("coq_8_16",)
 
 
 @dataclass(frozen=True)
-class BenchmarkRow:
-    """One row of a JSONL benchmark: its line, theorem, split and why it is known not to elaborate."""
+class BenchmarkItem:
+    """One theorem of a benchmark: its split, the 1-based line of its row (1 for a folder's ``.v`` file)
+    and why its statement is known not to elaborate (reported, never run)."""
 
-    line: int
     theorem: Theorem
     split: str
-    invalid: str | None
+    line: int
+    invalid: str | None = None
 
 
-def benchmark_rows(path: Path, assistant: str | None = None) -> list[BenchmarkRow]:
+def benchmark_rows(path: Path, assistant: str | None = None) -> list[BenchmarkItem]:
     """Every row of the JSONL benchmark ``path``, read for ``assistant`` (``theorem_from_row``): the rules a
     sweep and ``prove --file`` share. Raises ``InputError`` naming the file and line of a broken line, a
     bad row or a repeated name."""
-    rows: list[BenchmarkRow] = []
+    rows: list[BenchmarkItem] = []
     seen: dict[str, int] = {}
     for number, row in jsonl_rows(path):
         where = f"{path}:{number}"
@@ -240,7 +241,7 @@ def benchmark_rows(path: Path, assistant: str | None = None) -> list[BenchmarkRo
             raise InputError(f"{where}: theorem {theorem.name!r} already on line {seen[theorem.name]}")
         seen[theorem.name] = number
         invalid = next((f"{key}: {row[key]}" for key in INVALID_FIELDS if row.get(key)), None)
-        rows.append(BenchmarkRow(number, theorem, str(row.get("split", "")), invalid))
+        rows.append(BenchmarkItem(theorem, str(row.get("split", "")), number, invalid))
     return rows
 
 

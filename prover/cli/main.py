@@ -307,8 +307,9 @@ def run_report_command(args: argparse.Namespace, console: Console) -> int:
     if is_retrieval_run(args.out):
         from prover.expert.retrieval_cli import print_retrieval_summary
         from prover.expert.retrieval_report import write_retrieval_report
+        from prover.sweep.manifest import read_manifest
 
-        manifest = json.loads((args.out / "run.json").read_text(encoding="utf-8"))  # is_retrieval_run read it
+        manifest = read_manifest(args.out / "run.json")
         title = Path(manifest.get("benchmark") or args.out.name).stem  # as `prover train` titles it
         print_retrieval_summary(console, write_retrieval_report(args.out, title))
         return 0

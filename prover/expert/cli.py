@@ -134,7 +134,7 @@ def record_train_config(config: ExpertConfig, run: ExpertRun, tables: Tables, sp
     configuration differs in anything but the round count and what does not change results, naming every
     differing key (``ConfigMismatchError``): rounds trained one way must not continue another."""
     from prover.sweep.benchmark import resolve_benchmark
-    from prover.sweep.runner import refuse_foreign_folder
+    from prover.sweep.manifest import refuse_foreign_folder
 
     config_keys = flatten(tables)
     for key in ("model.model", "expert.base_model"):  # a local model named relatively, then absolutely

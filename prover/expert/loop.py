@@ -135,8 +135,6 @@ def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | 
 def minimise_stage(run: ExpertRun, folder: Path, spec: RunSpec) -> dict[str, Any]:
     """The round's sweep records with their proofs made 1-minimal into ``minimised/``
     (``prover.expert.minimised_records``); return the counts."""
-    from prover.sweep.benchmark import load_benchmark
-
     items = load_benchmark(resolve_benchmark(run.benchmark), run.sweep.split)
     theorems = {item.theorem.name: item.theorem for item in items}
     backend = run.backend_factory() if run.backend_factory is not None else spec.backend()

@@ -73,8 +73,8 @@ from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
 from prover.sweep.freshness import benchmark_digest
+from prover.sweep.manifest import refuse_foreign_folder
 from prover.sweep.memory_budget import apply_memory_budget
-from prover.sweep.runner import refuse_foreign_folder
 from prover.theorem_input import InputError
 from search import SearchConfig
 
@@ -363,20 +363,15 @@ class CorpusRounds:
 
 def check_corpus(corpus: str) -> str:
     """The corpus's digest (``Dataset.digest``); fails before any search when the corpus's train files hold
-    no traced step (``InputError``)."""
-    from prover.stdlib_bench.split import split_of
+    no traced step (``InputError``, ``check_corpus_usable``)."""
+    from prover.retrieval.policy import RetrievalConfig, check_corpus_usable
     from prover.tracing.dataset import DatasetError, open_dataset
 
+    check_corpus_usable(RetrievalConfig(corpus=corpus, corpus_split="train"))
     try:
-        dataset = open_dataset(corpus)
-        rows = sum(r.rows for r in dataset.records() if split_of(r.unit) == "train")
-        digest = dataset.digest()
+        return open_dataset(corpus).digest()
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
-    if rows == 0:
-        raise InputError(f"retrieval corpus {corpus} (train files): no traced steps to index (trace the "
-                         "standard library, or files of its train split, with `prover trace`)")
-    return digest
 
 
 def run_retrieval_iteration(config: ExpertConfig, run: RetrievalRun, *,

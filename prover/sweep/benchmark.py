@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
+from prover.theorem_input import BenchmarkItem as BenchmarkItem  # re-exported: what a sweep reads
 from prover.theorem_input import InputError, benchmark_rows, coq_theorem_from_file
-from search import Theorem
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BENCHMARKS_ENV = "PROVER_BENCHMARKS_DIR"
 SPLIT_FOLDERS = ("test", "valid")  # the folders of a miniF2F-rocq checkout, one .v file per theorem
-
-
-@dataclass(frozen=True)
-class BenchmarkItem:
-    theorem: Theorem
-    split: str
-    line: int  # 1-based line of the row in its file (1 for a folder's .v file)
-    invalid: str | None = None  # why the statement is known not to elaborate: reported, never run
 
 
 def resolve_benchmark(name_or_path: str) -> Path:
@@ -52,7 +43,7 @@ def load_benchmark(path: Path, split: str | None = None, assistant: str | None =
     for row in benchmark_rows(path, assistant):
         splits[row.split] += 1
         if split is None or row.split == split:
-            items.append(BenchmarkItem(row.theorem, row.split, row.line, row.invalid))
+            items.append(row)
     if not items and splits:
         known = ", ".join(f"{name or '(none)'} ({count})" for name, count in sorted(splits.items()))
         raise InputError(f"{path}: no theorems in split {split!r}; its splits are {known}")

@@ -36,16 +36,16 @@ def current_records(theorems: Sequence[Theorem], records: Sequence[dict[str, Any
     cannot be told from its text (a shortened header or a comment can hold the same words), so such a
     theorem is attempted again. Logs how many were left out and for which theorems, naming ``where``
     (the results folder)."""
-    by_name = {theorem.name: theorem for theorem in theorems}
+    digests = {theorem.name: statement_digest(theorem) for theorem in theorems}
     kept, stale, legacy = [], [], []
     for record in records:
-        theorem = by_name.get(record["theorem"])
+        expected = digests.get(record["theorem"])
         digest = record.get(DIGEST_FIELD)
-        if theorem is None:
+        if expected is None:
             kept.append(record)
         elif digest is None and record.get("status") == "proved":
             legacy.append(record["theorem"])
-        elif digest is not None and digest != statement_digest(theorem):
+        elif digest is not None and digest != expected:
             stale.append(record["theorem"])
         else:
             kept.append(record)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import write_json_atomic, write_text_atomic
+from prover.sweep.store import RESULTS_FILE
 from prover.theorem_input import InputError
 from search import SearchConfig
 
@@ -81,6 +82,24 @@ def read_manifest(path: Path, required: Sequence[str] = ()) -> dict[str, Any]:
         raise InputError(f"{path} {problem}: the folder's record of its run is damaged; use another --out, "
                          "or delete the folder")
     return data
+
+
+def refuse_foreign_folder(folder: Path, markers: tuple[str, ...] | None = None, what: str = "sweep") -> None:
+    """Raise ``InputError`` when ``folder`` holds files but none of ``markers`` (the files a run of this
+    kind leaves; by default a sweep's: its manifest, results and proof-cache journal): results and reports
+    must not land among someone else's files (a benchmark's own folder, a home directory, another kind of
+    run's folder)."""
+    if markers is None:
+        from prover.sweep.shared_cache import JOURNAL
+
+        markers = (MANIFEST, RESULTS_FILE, JOURNAL)
+    if not folder.is_dir() or any((folder / marker).exists() for marker in markers):
+        return
+    others = sorted(path.name for path in folder.iterdir() if path.name != ".lock")
+    if others:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise InputError(f"{folder} holds other files ({shown}) and no {what} (no {markers[0]}): give --out "
+                         "a new or empty folder")
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any],

@@ -26,9 +26,9 @@ from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
 from prover.sweep.freshness import current_records
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
-from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest
+from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest, refuse_foreign_folder
 from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
-from prover.sweep.store import RESULTS_FILE, ResultStore, read_records
+from prover.sweep.store import ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
 from prover.theorem_input import InputError
 
@@ -137,24 +137,6 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         summary.cache = cache_summary(folder, store.records, cache) if config.shared_cache else None
         summary.budget = budget_of(asdict(spec.search), config.attempts)
     return summary, write_report(summary, folder, report_title(path, config.split))
-
-
-def refuse_foreign_folder(folder: Path, markers: tuple[str, ...] | None = None, what: str = "sweep") -> None:
-    """Raise ``InputError`` when ``folder`` holds files but none of ``markers`` (the files a run of this
-    kind leaves; by default a sweep's: its manifest, results and proof-cache journal): results and reports
-    must not land among someone else's files (a benchmark's own folder, a home directory, another kind of
-    run's folder)."""
-    if markers is None:
-        from prover.sweep.shared_cache import JOURNAL
-
-        markers = (MANIFEST, RESULTS_FILE, JOURNAL)
-    if not folder.is_dir() or any((folder / marker).exists() for marker in markers):
-        return
-    others = sorted(path.name for path in folder.iterdir() if path.name != ".lock")
-    if others:
-        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise InputError(f"{folder} holds other files ({shown}) and no {what} (no {markers[0]}): give --out "
-                         "a new or empty folder")
 
 
 def warn_if_attempts_repeat(spec: RunSpec, attempts: int) -> bool:

@@ -15,6 +15,7 @@ import re
 import time
 
 from search.backends.coq.assumptions import parse_about_constant, parse_assumptions
+from search.backends.coq.axioms import LIBRARY_AXIOMS
 from search.backends.coq.coqtop import CoqTop, Reply
 from search.errors import ProverError
 
@@ -22,7 +23,8 @@ CHECK_MODULE = "ProverCheck"
 _LOADED_FROM = re.compile(r"has been loaded from file\s+(.+?\.vo)\s*$", re.MULTILINE)
 
 # {kernel name: printed name} of the axioms, the unsafe-definition entries, {kernel name: the compiled
-# file its library was loaded from} ("" when no library of the name could be located).
+# file its library was loaded from} for the standard-library axioms (the names whose origin the verifier
+# checks; "" when no library of the name could be located).
 AuditAnswer = tuple[dict[str, str], tuple[str, ...], dict[str, str]]
 
 
@@ -40,7 +42,8 @@ def ask_assumptions(top: CoqTop, root: str, name: str, deadline: float) -> Audit
     kernel_names = {}
     for axiom in found.axioms:
         kernel_names[parse_about_constant(ask(top, f"About {axiom}.", deadline).output)] = axiom
-    files = {kernel: library_file(top, kernel, deadline) for kernel in kernel_names}
+    located = (kernel for kernel in kernel_names if kernel in LIBRARY_AXIOMS)
+    files = {kernel: library_file(top, kernel, deadline) for kernel in located}
     return kernel_names, found.unsafe, files
 
 
