@@ -5,12 +5,19 @@ read as the absurd proposition while it states something trivial, so the header 
 refuse it. No table of lookalikes is complete (Unicode has hundreds: a Cyrillic palochka ``ӏ`` is an
 ``l``, an Armenian ``ս`` a ``u``), so a declared name may hold, besides ASCII, only characters nobody
 reads as Latin letters: Greek lower-case letters but omicron, sub- and superscripts (``h₀``, ``aₙ``),
-primes and the double-struck ``ℕ ℤ ℚ ℝ ℂ`` (``name_problem``). ``ascii_lookalike`` names the ASCII
-word a refused name is drawn like, for the message; no benchmark header declares a non-ASCII name at all.
+primes and the double-struck ``ℕ ℤ ℚ ℝ ℂ`` (``name_problem``). Among Latin letters, though, the Greek ones
+drawn like Latin ones (``υ ν ι κ ρ χ ω`` ...) read as Latin too: ``Trυe`` reads as ``True``, so a name may
+mix them with ASCII letters no more than a Cyrillic ``а`` (``ασ₁`` stays Greek, a name of its own). And
+ASCII has its own lookalikes, ``FaIse`` with a capital ``I``: ``ascii_variants`` gives the names a name
+reads as, for a header check that can ask the assistant whether one of them names something.
+``ascii_lookalike`` names the ASCII word a refused name is drawn like, for the message; no benchmark header
+declares a non-ASCII name at all.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import unicodedata
 
 _LOOKALIKES = str.maketrans({
@@ -25,10 +32,20 @@ _LOOKALIKES = str.maketrans({
     # Latin variants
     "ı": "i", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ʟ": "L", "ɪ": "I",
 })
+# Greek lower-case letters drawn like Latin ones: honest in a Greek name, impostors among Latin letters
+_GREEK_LATIN = str.maketrans({
+    "α": "a", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v", "ρ": "p", "σ": "o",
+    "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+})
+# ASCII characters drawn alike in common fonts: each stands for its whole class
+_ASCII_CLASSES = ("Il1", "O0")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 
 
-def _letter(char: str) -> str:
+def _letter(char: str, among_latin: bool) -> str:
     mapped = char.translate(_LOOKALIKES)
+    if among_latin:
+        mapped = mapped.translate(_GREEK_LATIN)
     if mapped != char:
         return mapped
     compatible = unicodedata.normalize("NFKC", char)
@@ -45,6 +62,8 @@ def name_problem(name: str) -> str | None:
     """Why a header may not declare ``name`` (a character that can be drawn like a Latin letter), or
     ``None``."""
     odd = sorted({char for char in name if not char.isascii() and char not in _HONEST})
+    if not odd and any(char.isascii() and char.isalpha() for char in name):
+        odd = sorted({char for char in name if char.translate(_GREEK_LATIN) != char})
     if not odd:
         return None
     lookalike = ascii_lookalike(name)
@@ -58,5 +77,21 @@ def ascii_lookalike(name: str) -> str | None:
     ``None`` for an ASCII name or one that looks like no ASCII name (``α``, ``h₀``, ``λx``)."""
     if name.isascii():
         return None
-    skeleton = "".join(_letter(char) for char in name)
+    among_latin = any(char.isascii() and char.isalpha() for char in name)
+    skeleton = "".join(_letter(char, among_latin) for char in name)
     return skeleton if skeleton.isascii() else None
+
+
+def ascii_variants(name: str, limit: int = 64) -> list[str]:
+    """The other ASCII identifiers ``name`` is drawn like (``FaIse`` -> ``False``, ``Fa1se`` ...): each of
+    its ``I l 1`` and ``O 0`` replaced by another of its class; at most ``limit`` of them, none starting
+    with a digit."""
+    if not name.isascii():
+        return []
+    choices = [next((c for c in _ASCII_CLASSES if char in c), char) for char in name]
+    variants = []
+    for spelling in itertools.islice(itertools.product(*choices), limit + 1):
+        text = "".join(spelling)
+        if text != name and _IDENTIFIER.fullmatch(text):
+            variants.append(text)
+    return variants[:limit]

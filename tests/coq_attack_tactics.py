@@ -90,6 +90,11 @@ SHADOWING_HEADERS: tuple[tuple[str, str, str], ...] = (
     ("Definition \uff26alse := True.", "Theorem w : \uff26alse.", "exact I"),
     ("Notation \"'F\u0430lse'\" := True.", "Theorem n : F\u0430lse.", "exact I"),
     ("Definition Fa\u04cfse := True.", "Theorem p : Fa\u04cfse.", "exact I"),  # a palochka, in no table
+    # the fourth audit's: Greek letters drawn like Latin ones among Latin letters, ASCII lookalikes
+    ("Definition Tr\u03c5e : Prop := False.", "Theorem t : ~ Tr\u03c5e.", "intros H; exact H"),
+    ("Notation pl\u03c5s := Nat.mul.", "Theorem p : pl\u03c5s 2 3 = 6.", "reflexivity"),
+    ("Definition FaIse : Prop := True.", "Theorem f : FaIse.", "exact I"),
+    ("Definition Fa1se : Prop := True.", "Theorem f : Fa1se.", "exact I"),
     ("Require Import ZArith. Import Z.", "Theorem i : lt (pred 0) 0.", "reflexivity"),  # Z's lt and pred
     # the third audit's: fields of record-syntax Inductives, names the equality schemes generate, a
     # module named like a library module that is not loaded

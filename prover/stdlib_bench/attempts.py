@@ -74,8 +74,10 @@ def _search(backend: StdlibBackend, theorem: Any, policy: Any, config: Any) -> d
     search = SearchConfig(time_limit=config.budget, tactic_timeout=config.tactic_timeout,
                           tactics_per_node=width)
     result = prove(theorem, backend=backend, policy=policy, config=search)
+    stats = result.stats
     outcome: dict[str, Any] = {"proved": result.proved, "stop": result.stop_reason.value,
-                               "expansions": result.stats.expansions}
+                               "expansions": stats.expansions, "tactic_calls": stats.tactic_calls,
+                               "timeouts": stats.timeouts, "tactic_seconds": round(stats.tactic_seconds, 2)}
     if result.proof is not None:
         outcome["tactics"] = list(result.proof.tactics)
     return outcome

@@ -45,7 +45,7 @@ from search.backends.coq.header_text import header_sentences
 from search.backends.process import ProcessDied
 from search.backends.start_retry import start_with_retries
 from search.errors import InvalidTheoremError, ProverError
-from search.lookalike import name_problem
+from search.lookalike import ascii_variants, name_problem
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -201,6 +201,8 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     for name in (*names.terms, *names.modules):
         if (problem := name_problem(name)) is not None:
             return problem
+        if (problem := _drawn_like(top, name, timeout)) is not None:
+            return problem
     # by a token's last part, a qualified name ending in a shadow (Top.False) counts as using it too: the
     # top module's name varies (symbols never match a shadow's name)
     mentioned = _mentioned(sentence)
@@ -221,6 +223,20 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
     for terminal in names.terminals:
         if (problem := _terminal_problem(top, terminal, timeout)) is not None:
             return problem
+    return None
+
+
+def _drawn_like(top: CoqTop, name: str, timeout: float) -> str | None:
+    """Why ``name`` may not be declared: it is drawn like another name that already names something
+    (``FaIse`` with a capital ``I`` reads as ``False``), or ``None``."""
+    for variant in ascii_variants(name):
+        try:
+            located = _locate(top, variant, timeout)
+        except _QueryFailed:  # not a name Coq can look up (a keyword): nothing it could be read as
+            continue
+        if not located.strip().startswith("No object"):
+            return (f"{name!r} is drawn like {variant!r}, which already names something "
+                    f"({' '.join(located.split()[:3])}): header names may not be read as others")
     return None
 
 

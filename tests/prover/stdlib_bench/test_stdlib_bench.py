@@ -145,6 +145,10 @@ def test_the_benchmark_runs_both_methods_on_the_same_lemmas(ray_cluster, tmp_pat
     assert all("retrieval" in r and "sauto" in r for r in results)
     # the train file holds the same proofs, so the retrieved tactics prove them
     assert summary["retrieval"]["proved"] == 2
+    for result in results:  # each search's counters, for diagnosing where a lemma's budget went
+        search = result["retrieval"]
+        assert search["tactic_calls"] >= search["expansions"] >= 1
+        assert 0 <= search["timeouts"] <= search["tactic_calls"] and search["tactic_seconds"] >= 0
     assert run_benchmark(config) == summary  # resumed: nothing attempted again
     from dataclasses import replace
 
