@@ -91,7 +91,7 @@ class JsonEndpoint:
                 raise failure
             delay = self._delay(attempt, response)
             logger.warning("%s; retrying in %.2f s", failure, delay,
-                           extra={"retry_endpoint": self.url, "retry_error": str(failure)})
+                           extra={"retry_endpoint": self.url, "retry_error": _what_failed(failure)})
             self._sleep(delay)
 
     def _attempt(self, payload: dict[str, Any],
@@ -129,3 +129,9 @@ class JsonEndpoint:
 
 def _retryable(status: int) -> bool:
     return status in (408, 429) or status >= 500
+
+
+def _what_failed(failure: EndpointError) -> str:
+    """One attempt's failure for the retry summary: the reason and status, without the attempt count
+    (the summary counts the retries itself)."""
+    return failure.reason + (f" (HTTP {failure.status})" if failure.status is not None else "")

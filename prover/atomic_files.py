@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     work) to write to; when the block ends without an error it replaces ``path``. The caller writes and
     closes the file inside the block."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(handle)
-    temporary = Path(name)
+    temporary = _fresh_file(path)
     try:
         yield temporary
         _fsync(temporary)
@@ -50,6 +48,18 @@ def write_text_atomic(path: Path, text: str) -> None:
 def write_json_atomic(path: Path, data: Any, *, indent: int | None = 2) -> None:
     """Write ``data`` as JSON (UTF-8, non-ASCII kept, a final newline) to ``path`` atomically."""
     write_text_atomic(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
+
+
+def _fresh_file(path: Path) -> Path:
+    """A new empty file beside ``path``, created with the mode the umask gives (as ``open`` would give
+    ``path`` itself; ``tempfile.mkstemp``'s 0600 would make a sweep's report unreadable to others)."""
+    while True:
+        temporary = path.parent / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return temporary
 
 
 def _fsync(path: Path) -> None:

@@ -139,8 +139,10 @@ def coq_theorem_from_source(text: str, name: str, where: str) -> Theorem:
     decl = re.compile(rf"(?<![\w'.])(?:{'|'.join(COQ_KEYWORDS)})\s+{re.escape(name)}(?![\w'])")
     match = decl.search(code)
     if match is None:
+        others = re.findall(rf"(?<![\w'.])(?:{'|'.join(COQ_KEYWORDS)})\s+([^\W\d][\w']*)", code)
+        found = f"; it holds {', '.join(map(repr, others[:5]))}: give --name" if others else ""
         raise InputError(f"{where}: no theorem named {name!r} (expected `Theorem {name}` or "
-                         f"`Lemma {name}` outside comments)")
+                         f"`Lemma {name}` outside comments){found}")
     line = text.count("\n", 0, match.start()) + 1
     end = _TERMINATOR.search(code, match.end())
     if end is None:
@@ -255,6 +257,8 @@ def theorem_from_jsonl(path: Path, name: str, assistant: str | None = None) -> T
     if not found:
         close = difflib.get_close_matches(name, [row.theorem.name for row in rows], n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        if not rows:
+            hint = " (the file holds no rows)"
         raise InputError(f"{path}: no row named {name!r}{hint}")
     row = found[0]
     if row.invalid is not None:

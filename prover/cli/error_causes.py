@@ -4,8 +4,10 @@ The typical case: a header without ``Require Import Lia.`` makes every ``lia`` f
 lia was not found in the current environment", and a search runs to its budget while almost every tactic
 fails the same way. Errors are grouped by cause: an unknown name (Coq's "The reference X was not found",
 Lean's "unknown identifier 'X'" / "unknown constant" / "unknown tactic") is one cause, whatever the
-name; any other message is its own cause, by its first line. Proofs that whole-proof verification
-rejected (an axiom outside the allowed list, say) are named apart: ``rejection_of``.
+name, except a name the theorem's own statement binds (``n`` after ``destruct n`` used it up): that is a
+step out of scope, not a missing import. Any other message is its own cause, by its first line. Proofs that
+whole-proof verification rejected (an axiom outside the allowed list, say) are named apart:
+``rejection_of``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-MIN_ERRORS = 5  # fewer errors than this say nothing
+MIN_ERRORS = 2  # fewer errors than this say nothing
 SHARE = 0.5  # the cause must account for more than this share of the errors
 
 _UNKNOWN_NAME = (
@@ -69,14 +71,21 @@ def _hint(names: Counter[str]) -> str:
     return "A missing import, or a name the header does not define? Check the header (--header)"
 
 
-def common_error_cause(messages: list[str]) -> ErrorCause | None:
-    """The cause shared by more than half of ``messages`` (the search's tactic errors), or ``None``."""
+_WORD = re.compile(r"[^\W\d][\w'.]*")
+OUT_OF_SCOPE = "a name of the statement that the step no longer had in scope"
+
+
+def common_error_cause(messages: list[str], bound: frozenset[str] = frozenset()) -> ErrorCause | None:
+    """The cause shared by more than half of ``messages`` (the search's tactic errors), or ``None``;
+    ``bound``: the names the theorem's statement binds, which are never a missing import."""
     if len(messages) < MIN_ERRORS:
         return None
     causes: Counter[str] = Counter()
     names: Counter[str] = Counter()
     for message in messages:
         cause, name = _cause(message)
+        if name is not None and name in bound:
+            cause, name = OUT_OF_SCOPE, None
         causes[cause] += 1
         if name is not None:
             names[name] += 1
@@ -102,7 +111,9 @@ def error_cause_of(result: Any) -> ErrorCause | None:
     graphs.append(getattr(direct, "graph", None))
     messages = [edge.message or "" for graph in graphs if graph is not None
                 for edge in graph.edges if edge.outcome is Outcome.ERROR]
-    return common_error_cause(messages) if any(graph is not None for graph in graphs) else None
+    bound = frozenset(word for graph in graphs if graph is not None
+                      for word in _WORD.findall(graph.nodes[0].state.pp))
+    return common_error_cause(messages, bound) if any(graph is not None for graph in graphs) else None
 
 
 def rejection_of(result: Any) -> str | None:

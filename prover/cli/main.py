@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -192,8 +193,6 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
                            sessions=spec.driver.sessions, observer=display)
     finally:
         backend.close()
-    write_graph(result, args.graph_out)
-    write_html(result, args.html, console)
     cause = error_cause_of(result)
     rejected = None if result.proved else rejection_of(result)
     if args.json:
@@ -205,7 +204,27 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
         console.print(Text.assemble(("note: ", "bold yellow"), rejected), soft_wrap=True)
     if cause is not None and not result.proved:
         console.print(Text.assemble(("note: ", "bold yellow"), cause.sentence()), soft_wrap=True)
+    written = write_outputs(console,
+                            ("--graph-out", args.graph_out, lambda: write_graph(result, args.graph_out)),
+                            ("--html", args.html, lambda: write_html(result, args.html, console)))
+    if not written:
+        return EXIT_INPUT
     return EXIT_PROVED if result.proved else EXIT_UNPROVED
+
+
+def write_outputs(console: Console, *outputs: tuple[str, Path | None, Callable[[], None]]) -> bool:
+    """Write the files the options name, after the result is out (a path that cannot be written never
+    costs a finished search); each failure is an error line naming the option. Whether all were written."""
+    written = True
+    for option, path, write in outputs:
+        if path is None:
+            continue
+        try:
+            write()
+        except OSError as exc:
+            print_error(console, InputError(f"{option} {path}: could not write it: {exc.strerror or exc}"))
+            written = False
+    return written
 
 
 def progress_mode(args: argparse.Namespace, console: Console) -> str:
@@ -226,7 +245,6 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, ba
                                     planner_config=planner.planner, client_config=planner.client,
                                     observer=display,
                                     plan_observer=lambda step: display.set_stage(step.line()))
-    write_planned_html(result, args.html, console)
     cause = None if result.proved else error_cause_of(result)
     if args.json:
         print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict()}, ensure_ascii=False))
@@ -234,6 +252,9 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, ba
         print_planned_result(console, result)
     if cause is not None:
         console.print(Text.assemble(("note: ", "bold yellow"), cause.sentence()), soft_wrap=True)
+    page = ("--html", args.html, lambda: write_planned_html(result, args.html, console))
+    if not write_outputs(console, page):
+        return EXIT_INPUT
     return EXIT_PROVED if result.proved else EXIT_UNPROVED
 
 
@@ -294,7 +315,10 @@ def run_benchmarks_command(args: argparse.Namespace, console: Console) -> int:
                               "rows": info.rows, "invalid": info.invalid, "error": info.error}))
     else:
         print_benchmarks(Console(), infos)
-    return 0
+    broken = [info for info in infos if info.error]
+    for info in broken:
+        print_error(console, InputError(info.error))
+    return EXIT_INPUT if broken else 0
 
 
 def run_report_command(args: argparse.Namespace, console: Console) -> int:
@@ -382,7 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         print_error(console, exc)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        console.print("interrupted")
+        out = getattr(args, "out", None)
+        resumable = (args.handler not in (run_prove, run_report_command)
+                     and isinstance(out, (str, Path)) and str(out))
+        console.print(f"interrupted: what finished is kept in {out}; the same command resumes it" if resumable
+                      else "interrupted", highlight=False)
         return 130
     finally:
         report_retries(retries)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import os
 import re
 import shlex
 import sys
@@ -251,6 +252,8 @@ def _under_folders(text: str, path: Path) -> Path:
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a folder")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: the folder {parent} cannot be written to")
     return path
 
 

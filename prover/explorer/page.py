@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import write_text_atomic
+
 CYTOSCAPE_VERSION = "3.35.0"
 LIBRARY = "cytoscape.min.js"
 LIBRARY_LICENSE = "cytoscape.LICENSE"
@@ -76,9 +78,7 @@ def write_page(model: dict[str, Any], path: Path, *, shared_library: bool = Fals
                 with resources.as_file(resources.files("prover.explorer").joinpath("assets", name)) as asset:
                     shutil.copyfile(asset, target)
         src = Path(os.path.relpath(folder / LIBRARY, path.parent)).as_posix()
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(render_page(model, library_src=src, back=back), encoding="utf-8")
-    temporary.replace(path)
+    write_text_atomic(path, render_page(model, library_src=src, back=back))
     return path
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import write_text_atomic
 from prover.explorer.model import explorer_model, node_link
 from prover.explorer.page import write_page
 
@@ -96,11 +97,8 @@ def write_planned_pages(path: Path, *, title: str, planner: Mapping[str, Any], g
         links[(None, MAIN)] = _write_search_page(
             folder, search_page_name(None, MAIN), graphs["direct"], f"{title} · direct search after planning",
             planner.get("direct") or {}, path, shared_library)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(render_overview(title=title, planner=planner, links=links, status=status,
-                                         proof_text=proof_text), encoding="utf-8")
-    temporary.replace(path)
+    write_text_atomic(path, render_overview(title=title, planner=planner, links=links, status=status,
+                                            proof_text=proof_text))
     return path
 
 

@@ -76,9 +76,12 @@ def known_benchmarks(extra: Sequence[Path] = ()) -> list[BenchmarkInfo]:
             found.append(_jsonl_info(place, None))
             continue
         rocq = _folder_info(place)
-        if rocq is not None:
-            found.append(rocq)
-        found += [_jsonl_info(path, None) for path in sorted(place.glob("*.jsonl"))]
-        found += [info for sub in sorted(p for p in place.iterdir() if p.is_dir())
-                  if (info := _folder_info(sub)) is not None]
+        inside = [] if rocq is None else [rocq]
+        inside += [_jsonl_info(path, None) for path in sorted(place.glob("*.jsonl"))]
+        inside += [info for sub in sorted(p for p in place.iterdir() if p.is_dir())
+                   if (info := _folder_info(sub)) is not None]
+        if not inside:
+            raise InputError(f"{place}: no benchmark in this folder (no .jsonl file, no test/ or valid/ "
+                             "folder of .v files)")
+        found += inside
     return found

@@ -125,8 +125,9 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         retried = sum(r["status"] == "error" for r in store.records)
         if retried:
             logger.warning("%d attempt(s) that ended in errors before will run again", retried)
-        logger.info("%d theorems, %d attempts to run (%d finished before)", len(items), len(queue),
-                    len(store.records))
+        invalid = sum(r["status"] == "invalid" for r in store.records)
+        logger.info("%d theorems, %d attempts to run (%d finished before, %d invalid rows not run)",
+                    len(items), len(queue), len(store.records) - invalid, invalid)
         cache, replaced = None, 0
         if queue:
             setup = WorkerSetup.of(spec, backend=backend_factory, policy=policy_factory)
@@ -168,6 +169,8 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     or have been stopped); returns the summary and the report's paths. Raises ``InputError`` for a folder
     that holds no sweep."""
     manifest_path = folder / MANIFEST
+    if not folder.exists():
+        raise InputError(f"{folder} does not exist: give the --out folder of a sweep or of `prover train`")
     if not manifest_path.exists():
         raise InputError(f"{folder} holds no sweep (no {MANIFEST}) and no training run (no run.json): give "
                          "the --out folder of a sweep or of `prover train`")

@@ -101,6 +101,16 @@ def test_server_errors_are_retried_then_succeed(server: ChatServer) -> None:
     assert len(sleeps) == 2 and sleeps[1] >= sleeps[0] * 0.5
 
 
+def test_a_retry_is_logged_for_the_summary_without_an_attempt_count(
+        server: ChatServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The CLI's one-line retry summary counts retries itself: "after 1 attempt(s)" would contradict it."""
+    server.push(Reply(503, "upstream unavailable"), "plan_fenced")
+    with caplog.at_level("WARNING"), client(server, []) as planner:
+        planner.complete(MESSAGES)
+    retries = [r.retry_error for r in caplog.records if hasattr(r, "retry_error")]
+    assert retries == ["request failed (HTTP 503)"]
+
+
 def test_429_waits_for_retry_after(server: ChatServer) -> None:
     server.push(Reply(429, recorded("rate_limited"), {"Retry-After": "0.3"}), "plan_fenced")
     started = time.monotonic()

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy
 
-from prover.cli.error_causes import common_error_cause, error_cause_of
+from prover.cli.error_causes import OUT_OF_SCOPE, common_error_cause, error_cause_of
 from prover.cli.main import main
 from prover.cli.progress_display import ProgressDisplay, status_line
 from search import BestFirstSearch, SearchConfig, SearchProgress, TacticState, prove
@@ -121,7 +121,11 @@ def test_a_shared_cause_is_named_with_its_fix() -> None:
     lean = ["unknown identifier 'Nat.foo'"] * 4 + ["unknown constant 'bar'"] * 2 + ["linarith failed"]
     assert common_error_cause(lean).names == (("Nat.foo", 4), ("bar", 2))
     assert common_error_cause(["a", "b", "c", "d", "e", "f"]) is None  # no majority
-    assert common_error_cause(coq[:4]) is None  # too few errors to say anything
+    assert common_error_cause(coq[:1]) is None  # too few errors to say anything
+    assert common_error_cause(coq[:2]).names == (("lia", 2),)  # a short tactic list: 2 errors say it
+    used_up = [f"The reference {name} was not found in the current environment." for name in "nnnm"]
+    scoped = common_error_cause(used_up, bound=frozenset({"n", "m", "nat"}))
+    assert scoped.cause == OUT_OF_SCOPE and not scoped.names and "import" not in scoped.sentence()
     wrapped = ["The reference Nat.mul_comm_from_missing_library was not found in the current\n"
                "environment."] * 5
     assert common_error_cause(wrapped).names == (("Nat.mul_comm_from_missing_library", 5),)  # Coq wraps it
@@ -136,6 +140,11 @@ def test_error_cause_of_a_search_result() -> None:
                    policy=policy, config=SearchConfig(time_limit=None, tactics_per_node=6))
     cause = error_cause_of(result)
     assert cause is not None and cause.count == 6 and len(cause.names) == 6
+    bound = ScriptedEnv(root="forall a b : nat, a = b", moves={"forall a b : nat, a = b": missing})
+    used_up = prove(THEOREM, backend=ScriptedBackend(bound), policy=ScriptedPolicy(
+        {"forall a b : nat, a = b": [(t, -0.1) for t in "abcdef"]}), config=SearchConfig(
+        time_limit=None, tactics_per_node=6))
+    assert error_cause_of(used_up).names == (("c", 1), ("d", 1), ("e", 1), ("f", 1))  # a, b: the statement's
     from types import SimpleNamespace
 
     subgoal = SimpleNamespace(graph=result.graph)  # a planned proof: the errors of all its searches count
