@@ -47,6 +47,21 @@ def check_model_reference(name: str) -> None:
         raise ModelLoadError(name, "no such directory; pass an existing model directory or a hub id")
 
 
+def announce_download(name: str) -> bool:
+    """Say (a warning) when hub id ``name`` is not in the local Hugging Face cache, so that the download,
+    or without network access the minute of hub retries before the error, is not silence. Whether it
+    said so."""
+    if looks_like_local_path(name) or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return False
+    logger.warning("%s is not in the Hugging Face cache: fetching it from the hub (without network access "
+                   "that is about a minute of retries before an error; HF_HUB_OFFLINE=1 fails at once)", name)
+    return True
+
+
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` -> cuda when available, else cpu; any other name as given."""
     import torch
@@ -77,6 +92,7 @@ def load_tokenizer(name: str, *, require_eos: bool = False) -> PreTrainedTokeniz
     from transformers import AutoTokenizer
 
     check_model_reference(name)
+    announce_download(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(os.path.expanduser(name))
     except (OSError, ValueError) as exc:

@@ -123,3 +123,18 @@ def test_no_other_module_of_the_project_loads_a_model() -> None:
     elsewhere = {str(path.relative_to(ROOT)): lines for path in sorted(sources)
                  if path != LOADER and (lines := _calls_from_pretrained(path))}
     assert elsewhere == {}, f"load models with planner.model_loading.load_causal_lm, not: {elsewhere}"
+
+
+def test_a_hub_model_missing_from_the_cache_is_announced_before_the_hub_is_tried(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Without network access the hub is retried for about a minute: the user hears why it waits."""
+    from planner.model_loading import announce_download
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with caplog.at_level("WARNING"):
+        assert announce_download("someone/not-cached")
+    assert "someone/not-cached is not in the Hugging Face cache" in caplog.text
+    assert not announce_download(str(tmp_path))  # a local folder: nothing to fetch
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert not announce_download("someone/not-cached")  # offline: the error comes at once
