@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.stdlib_bench.split import split_of
+from prover.stdlib_bench.split import file_split
 
 Pair = tuple[str, str]
 
@@ -46,11 +46,11 @@ def read_pair_split(trace: str | Path, extra: Sequence[Path] = ()) -> PairSplit:
     from prover.expert.trajectories import load_rows
     from prover.tracing.dataset import open_dataset
 
-    table = open_dataset(trace).read(columns=["file", "state_before", "tactic"])
-    rows = list(zip(table.column("file").to_pylist(), table.column("state_before").to_pylist(),
-                    table.column("tactic").to_pylist(), strict=True))
-    train = [(state, tactic) for unit, state, tactic in rows if split_of(unit) == "train"]
-    heldout = [(state, tactic) for unit, state, tactic in rows if split_of(unit) == "test"]
+    columns = ("source", "file", "state_before", "tactic")
+    table = open_dataset(trace).read(columns=list(columns))
+    rows = list(zip(*(table.column(name).to_pylist() for name in columns), strict=True))
+    train = [(state, tactic) for source, unit, state, tactic in rows if file_split(source, unit) == "train"]
+    heldout = [(state, tactic) for source, unit, state, tactic in rows if file_split(source, unit) == "test"]
     traced_train = len(train)
     extra_rows = [row for path in extra for row in load_rows(path)]
     added, dropped = without_heldout_states(extra_rows, frozenset(s for s, _ in heldout))

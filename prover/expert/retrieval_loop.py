@@ -101,10 +101,22 @@ class RetrievalRun:
 
     @property
     def retrieval(self) -> RetrievalConfig:
-        if self.spec.policy.retrieval is None:
+        """The policy's settings as every round uses them: the corpus's train files (no held-out stdlib
+        file in any index) and, from round 1, the pairs the rounds added. Raises ``InputError`` for a
+        setting the loop cannot honour, rather than ignoring it."""
+        given = self.spec.policy.retrieval
+        if given is None:
             raise InputError("expert iteration with the retrieval policy needs --policy retrieval "
                              "--corpus DIR")
-        return replace(self.spec.policy.retrieval, corpus_split="train", extra=())
+        if given.corpus_split not in ("all", "train"):
+            raise InputError(f"--retrieval-corpus-split {given.corpus_split}: expert iteration indexes the "
+                             "corpus's train files (the held-out stdlib files stay out), so only train "
+                             "(or the default, all) applies")
+        if given.extra:
+            raise InputError("--retrieval-extra: expert iteration's corpus is the traced train files, then "
+                             "each round adds the pairs of the rounds before it (round-NN/growth); trace "
+                             "more files into the corpus instead")
+        return replace(given, corpus_split="train", extra=())
 
 
 class CorpusRounds:

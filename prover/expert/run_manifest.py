@@ -20,9 +20,27 @@ class RunMismatchError(InputError):
     """The run folder belongs to a run with another ``key`` (benchmark or base model)."""
 
     def __init__(self, folder: Path, key: str, old: Any, new: Any) -> None:
-        super().__init__(f"{folder} holds an expert-iteration run with another {key} ({old!r}, now {new!r}): "
-                         "use another --out, or delete the folder")
+        changed = "; ".join(differences(key, old, new))
+        super().__init__(f"{folder} holds an expert-iteration run with another {key} ({changed}): use "
+                         "another --out, or delete the folder")
         self.folder, self.key, self.old, self.new = folder, key, old, new
+
+
+def differences(key: str, old: Any, new: Any, limit: int = 5) -> list[str]:
+    """``key.sub: OLD there, NEW now`` for each leaf where two manifest values differ (the first
+    ``limit``, then a count), so that one changed setting reads as that setting, not as its whole group."""
+    found: list[str] = []
+
+    def walk(path: str, a: Any, b: Any) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for sub in sorted(set(a) | set(b), key=str):
+                walk(f"{path}.{sub}", a.get(sub), b.get(sub))
+        elif a != b:
+            found.append(f"{path}: {a!r} there, {b!r} now")
+
+    walk(key, old, new)
+    shown = [text if len(text) <= 300 else text[:297] + "..." for text in found[:limit]]
+    return shown + ([f"{len(found) - limit} more"] if len(found) > limit else [])
 
 
 def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,

@@ -54,7 +54,15 @@ def stage_info(folder: Path, stage: str) -> dict[str, Any] | None:
     path = marker_path(folder, stage)
     if not path.exists():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: damaged stage marker ({exc}): delete it and rerun to redo the "
+                         f"{stage} stage") from exc
+    if not isinstance(info, dict):
+        raise InputError(f"{path}: damaged stage marker (not a JSON object): delete it and rerun to redo "
+                         f"the {stage} stage")
+    return info
 
 
 def require_stage(folder: Path, stage: str, needed_by: str) -> dict[str, Any]:
@@ -109,8 +117,18 @@ def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of a JSONL file (blank lines skipped)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+    """The rows of a JSONL file (blank lines skipped). Raises ``InputError`` naming the file and line of
+    a row that is not a JSON object (a file damaged since its stage wrote it)."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number}: damaged ({exc.msg}): delete the .done.json marker of "
+                                 "the stage that wrote it (in its round folder) and rerun") from exc
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{number}: damaged (not a JSON object): delete the .done.json "
+                                 "marker of the stage that wrote it (in its round folder) and rerun")
+            yield row

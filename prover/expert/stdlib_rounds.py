@@ -26,10 +26,12 @@ from typing import Any
 from prover.expert.trajectories import read_records
 from prover.policies.spec import for_theorem
 from prover.retrieval.policy import RetrievalConfig
-from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
+from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas, read_stdlib_file
 from prover.stdlib_bench.split import split_of
 from prover.sweep.store import RESULTS_FILE
 from prover.sweep.worker import Task, make_record
+from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
 from search import SearchConfig, prove
@@ -57,15 +59,19 @@ def sample_lemmas(corpus: str, root: Path, split: str, files: int, per_file: int
     """The fixed sample of ``split``'s lemmas (``SAMPLE_RULE``), per file; empty when ``files`` is 0. The
     files in ``exclude`` are left out before the rule applies (a later round's fresh sample)."""
     records = sorted((r for r in open_dataset(corpus).records()
-                      if split_of(r.unit) == split and r.unit not in exclude
+                      if r.source == STDLIB_SOURCE and split_of(r.unit) == split and r.unit not in exclude
                       and any(p.status == "traced" for p in r.proofs)),
                      key=lambda r: r.unit)
+    if files and not records and not exclude:
+        raise InputError(f"{corpus} holds no traced {split} file of the standard library (corpus "
+                         f"{STDLIB_SOURCE!r}): the stdlib lemmas need a corpus traced from the installed "
+                         "standard library (`prover trace --out DIR`), or set their count to 0")
     chosen: Lemmas = {}
     for i in range(min(files, len(records))):
         for record in records[i * len(records) // files:]:
             if record.unit in chosen:
                 continue
-            text = (root / record.unit).read_text(encoding="utf-8")
+            text = read_stdlib_file(root, record.unit)
             lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
             picked = spread([lemma for lemma in lemmas if lemma.checkable], per_file)
             if picked:

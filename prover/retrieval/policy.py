@@ -55,7 +55,8 @@ class RetrievalConfig(Validated):
     corpus_split: str = setting(
         "all", choices=("all", *SPLITS),
         help="index only the corpus rows of files in this part of the fixed file split "
-             "(prover.stdlib_bench.split): train keeps the test and valid files' proofs out (all: every row)")
+             "(prover.stdlib_bench.split, which holds out standard-library files only: another development's "
+             "files are train): train keeps the test and valid files' proofs out (all: every row)")
     head_weight: float = setting(
         0.0, min=0, max=1,
         help="also propose the head of each retrieved compound tactic (`t1` of `t1; t2`), with this share of "
@@ -177,12 +178,12 @@ def load_index(corpus: str | Path, *, assistant: str | None = None, files: set[s
 def corpus_units(corpus: str | Path, split: str) -> set[str] | None:
     """The files of ``corpus`` in ``split`` of the fixed file split (``prover.stdlib_bench.split``), or
     ``None`` (every file) for ``all``. Raises ``DatasetError``."""
-    from prover.stdlib_bench.split import split_of
+    from prover.stdlib_bench.split import file_split
     from prover.tracing.dataset import open_dataset
 
     if split == "all":
         return None
-    return {record.unit for record in open_dataset(corpus).records() if split_of(record.unit) == split}
+    return {r.unit for r in open_dataset(corpus).records() if file_split(r.source, r.unit) == split}
 
 
 def check_corpus_usable(config: RetrievalConfig) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 
 from prover.atomic_files import write_text_atomic
 from prover.retrieval.policy import RetrievalConfig
-from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
+from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas, read_stdlib_file
 from prover.stdlib_bench.library import TrainLibrary, train_library
-from prover.stdlib_bench.split import split_of
+from prover.stdlib_bench.split import file_split
 from prover.theorem_input import InputError
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
@@ -68,9 +68,9 @@ def select_lemmas(config: StdlibBenchConfig) -> dict[str, list[StdlibLemma]]:
     """The lemmas of the split's traced files, per file (file order), ``per_file`` at most each."""
     chosen: dict[str, list[StdlibLemma]] = {}
     for record in sorted(open_dataset(config.corpus).records(), key=lambda r: r.unit):
-        if split_of(record.unit) != config.split:
+        if file_split(record.source, record.unit) != config.split:
             continue
-        text = (Path(config.root) / record.unit).read_text(encoding="utf-8")
+        text = read_stdlib_file(Path(config.root), record.unit)
         lemmas, _ = file_lemmas(record.unit, split_source(text, record.unit), record.proofs)
         lemmas = [lemma for lemma in lemmas if lemma.checkable]
         if len(lemmas) > config.per_file:
@@ -82,7 +82,7 @@ def select_lemmas(config: StdlibBenchConfig) -> dict[str, list[StdlibLemma]]:
 
 
 def train_units(corpus: str) -> set[str]:
-    return {r.unit for r in open_dataset(corpus).records() if split_of(r.unit) == "train"}
+    return {r.unit for r in open_dataset(corpus).records() if file_split(r.source, r.unit) == "train"}
 
 
 def benchmark_index(config: StdlibBenchConfig) -> Any:

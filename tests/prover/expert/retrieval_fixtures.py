@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset
 
@@ -54,8 +55,8 @@ def trace_into(dataset: Path, root: Path, units: dict[str, str]) -> Dataset:
     """Write each unit's text under ``root`` and trace it into ``dataset`` (every proof must trace)."""
     data = Dataset(dataset)
     for unit, text in units.items():
-        record, rows = trace_coq_file(TraceJob(str(write_source(root, unit, text)), unit, "dev", "t"),
-                                      CoqTraceConfig())
+        job = TraceJob(str(write_source(root, unit, text)), unit, STDLIB_SOURCE, "t")
+        record, rows = trace_coq_file(job, CoqTraceConfig())
         assert all(p.status == "traced" for p in record.proofs), record.proofs
         data.add_unit(record, rows)
     return data

@@ -136,6 +136,12 @@ def test_a_resume_must_be_the_same_run(tmp_path: Path) -> None:
         with pytest.raises(RunMismatchError, match=f"another {key}") as caught:
             check_run(tmp_path, manifest | {key: value})
         assert isinstance(caught.value, InputError) and caught.value.key == key
+    growth = {"rule": "a long rule " * 20, "drop_trivial": False, "scoring_model": None}
+    check_run(tmp_path / "g", manifest | {"growth": growth})
+    with pytest.raises(RunMismatchError) as caught:  # the changed setting, not its whole group
+        check_run(tmp_path / "g", manifest | {"growth": growth | {"drop_trivial": True}})
+    assert "growth.drop_trivial: False there, True now" in str(caught.value)
+    assert "a long rule" not in str(caught.value)
 
 
 def test_a_resume_after_the_benchmark_changed_is_refused_and_new_keys_are_not_compared(

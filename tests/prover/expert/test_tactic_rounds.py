@@ -25,6 +25,7 @@ from prover.expert.stages import write_json, write_jsonl
 from prover.expert.tactic_rounds import TacticRounds
 from prover.stdlib_bench.split import split_of
 from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.dataset import Dataset, UnitRecord
 from prover.tracing.schema import StepRow
 from search.validation import ConfigError
@@ -50,10 +51,10 @@ def pairs_named(names: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def add_unit(dataset: Dataset, unit: str, pairs: list[tuple[str, str]]) -> None:
-    rows = [StepRow(source="dev", assistant="coq", file=unit, theorem=f"lemma_{i}", line=i + 1, column=0,
-                    step=0, state_before=s, tactic=t, state_after="", closed=True, trace="t")
+    rows = [StepRow(source=STDLIB_SOURCE, assistant="coq", file=unit, theorem=f"lemma_{i}", line=i + 1,
+                    column=0, step=0, state_before=s, tactic=t, state_after="", closed=True, trace="t")
             for i, (s, t) in enumerate(pairs)]
-    dataset.add_unit(UnitRecord(source="dev", unit=unit, trace="t", shard=None, rows=0), rows)
+    dataset.add_unit(UnitRecord(source=STDLIB_SOURCE, unit=unit, trace="t", shard=None, rows=0), rows)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from prover.retrieval.extra_pairs import ExtraPairsError, read_extra_pairs
 from prover.retrieval.policy import RetrievalConfig, config_index, load_index
 from prover.stdlib_bench.split import split_of
 from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.dataset import Dataset, ProofRecord, UnitRecord
 from prover.tracing.schema import StepRow
 
@@ -24,12 +25,12 @@ def state(conclusion: str) -> str:
     return f"1 goal\n  n : nat\n  ============================\n  {conclusion}"
 
 
-def corpus(tmp_path: Path) -> Path:
+def corpus(tmp_path: Path, source: str = STDLIB_SOURCE) -> Path:
     assert (split_of(TRAIN), split_of(TEST)) == ("train", "test")
     dataset = Dataset(tmp_path / "ds")
     for unit, conclusion, tactic in ((TRAIN, "n + 0 = n", "lia"), (TEST, "n * 1 = n", "ring")):
-        row = StepRow("dev", "coq", unit, "t", 1, 1, 0, state(conclusion), tactic, "", True, "t")
-        dataset.add_unit(UnitRecord("dev", unit, "t", None, 0, (ProofRecord("t", 1, "traced", 1),)), [row])
+        row = StepRow(source, "coq", unit, "t", 1, 1, 0, state(conclusion), tactic, "", True, "t")
+        dataset.add_unit(UnitRecord(source, unit, "t", None, 0, (ProofRecord("t", 1, "traced", 1),)), [row])
     return dataset.path
 
 
@@ -50,6 +51,12 @@ def test_pair_files_join_the_index_and_the_split_keeps_test_files_out(tmp_path: 
     assert {e.state: e.tactics for e in index.entries} == {
         state("n + 0 = n"): (("lia", 1),), state("0 + n = n"): (("simpl; reflexivity", 1),)}
     assert pickle.loads(pickle.dumps(config)) == config  # sent to Ray workers
+
+
+def test_the_split_holds_out_standard_library_files_only(tmp_path: Path) -> None:
+    """Another development's files are train whatever their names: the split is the stdlib's."""
+    index = config_index(RetrievalConfig(corpus=str(corpus(tmp_path, "my-dev")), corpus_split="train"), "coq")
+    assert sorted(e.tactics[0][0] for e in index.entries) == ["lia", "ring"]
 
 
 def test_a_bad_pair_file_is_an_error_naming_the_file_and_line(tmp_path: Path) -> None:

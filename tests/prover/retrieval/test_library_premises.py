@@ -14,6 +14,7 @@ from prover.retrieval.policy import corpus_units, library_policy, retrieval_poli
 from prover.retrieval.premises import Premise, PremisePolicy
 from prover.stdlib_bench.split import split_of
 from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.dataset import Dataset, ProofRecord, UnitRecord
 from prover.tracing.schema import StepRow
 
@@ -39,10 +40,10 @@ def corpus(tmp_path: Path) -> Path:
     }
     dataset = Dataset(tmp_path / "ds")
     for unit, theorems in proofs.items():
-        rows = [StepRow("dev", "coq", unit, name, 1, 1, step, state, tactic, "", False, "t")
+        rows = [StepRow(STDLIB_SOURCE, "coq", unit, name, 1, 1, step, state, tactic, "", False, "t")
                 for name, state, tactic in theorems for step in (0, 1)]
         records = tuple(ProofRecord(name, 1, "traced", 2) for name, _, _ in theorems)
-        dataset.add_unit(UnitRecord("dev", unit, "t", None, len(rows), records), rows)
+        dataset.add_unit(UnitRecord(STDLIB_SOURCE, unit, "t", None, len(rows), records), rows)
     return dataset.path
 
 

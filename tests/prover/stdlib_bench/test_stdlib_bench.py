@@ -16,6 +16,7 @@ from prover.stdlib_bench.environment import trusted_source
 from prover.stdlib_bench.lemmas import file_lemmas
 from prover.stdlib_bench.runner import StdlibBenchConfig, run_benchmark, select_lemmas
 from prover.stdlib_bench.split import split_of
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset
@@ -58,7 +59,7 @@ def traced(tmp_path: Path, unit: str, text: str = FILE) -> tuple[list, object]:
     path = tmp_path / unit
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    record, rows = trace_coq_file(TraceJob(str(path), unit, "dev", "t"), CoqTraceConfig())
+    record, rows = trace_coq_file(TraceJob(str(path), unit, STDLIB_SOURCE, "t"), CoqTraceConfig())
     return split_source(text, unit), (record, rows)
 
 

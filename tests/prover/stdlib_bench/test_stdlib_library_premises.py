@@ -16,6 +16,7 @@ from prover.stdlib_bench.lemmas import file_lemmas
 from prover.stdlib_bench.library import environment_libraries, train_library
 from prover.stdlib_bench.runner import StdlibBenchConfig
 from prover.stdlib_bench.split import split_of
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from search.backends.coq import CoqBackendConfig
@@ -41,7 +42,7 @@ def _target(tmp_path: Path, text: str = TARGET):
     path = tmp_path / unit
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    record, _ = trace_coq_file(TraceJob(str(path), unit, "dev", "t"), CoqTraceConfig())
+    record, _ = trace_coq_file(TraceJob(str(path), unit, STDLIB_SOURCE, "t"), CoqTraceConfig())
     sentences = split_source(text, unit)
     lemmas, _ = file_lemmas(unit, sentences, record.proofs)
     return sentences, next(lm for lm in lemmas if lm.name == "target")
