@@ -16,6 +16,7 @@ process that does not know its id.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import math
 import subprocess
@@ -51,6 +52,20 @@ class DojoHandle:
     path: tuple[str, ...]
     generation: int
     state: Any
+
+
+# LeanDojo types each request into a pseudo-terminal as one line, and a Linux terminal passes at most
+# this many bytes of a line: a longer request reaches Lean cut, Lean cannot parse it and never answers.
+PTY_LINE_BYTES = 4095
+
+
+def _line_problem(tactic: str) -> str | None:
+    """Why LeanDojo could not send ``tactic`` whole: its request line (``json.dumps(..., ensure_ascii=False)``
+    in UTF-8 as LeanDojo writes it, with a state id of up to ten digits) is longer than a terminal line."""
+    size = len(json.dumps({"sid": 10**10, "cmd": tactic}, ensure_ascii=False).encode("utf-8")) + 1
+    if size > PTY_LINE_BYTES:
+        return f"its request to LeanDojo is {size} bytes, over the {PTY_LINE_BYTES} a terminal line carries"
+    return None
 
 
 def split_goals(pp: str) -> tuple[str, ...]:
@@ -101,7 +116,7 @@ class LeanDojoSession:
         handle = state.handle
         if not isinstance(handle, DojoHandle):
             raise ValueError("this state was not returned by this LeanDojo session")
-        reason = check_lean_tactic(tactic, max_length=self._config.max_tactic_length)
+        reason = check_lean_tactic(tactic, max_length=self._config.max_tactic_length) or _line_problem(tactic)
         if reason is not None:
             return TacticError(f"refused before reaching Lean: {reason}")
         seconds = timeout if timeout is not None else self._config.tactic_timeout
@@ -129,6 +144,9 @@ class LeanDojoSession:
             oom = getattr(crash, "is_out_of_memory", False)
             self._discard(f"crash ({crash})")
             return TacticError("Lean crashed" + (" (out of memory)" if oom else f": {crash}"))
+        except Exception as exc:  # LeanDojo's own asserts: a goal with two ⊢, a process killed by a signal
+            self._discard(f"LeanDojo failed ({exc!r})")
+            return TacticError(f"LeanDojo failed on the tactic: {exc!r}")
         return self._map(result, path)
 
     def _map(self, result: Any, path: tuple[str, ...]) -> TacticResult:
@@ -168,7 +186,7 @@ class LeanDojoSession:
             _set_read_timeout(self._dojo, seconds)
             try:
                 result = self._dojo.run_tac(state, tactic)
-            except (self._api.DojoTacticTimeoutError, self._api.DojoCrashError) as exc:
+            except Exception as exc:  # a timeout, a crash, or one of LeanDojo's asserts
                 self._discard(f"replay failed ({exc!r})")
                 return TacticError(f"could not restore the state: replaying {tactic!r} failed ({exc!r})")
             if not isinstance(result, self._api.TacticState):

@@ -26,7 +26,7 @@ from search.types import Verdict
 ALLOWED_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 
 _REPORT = re.compile(
-    r"'(?P<name>\S+?)'\s+"
+    r"'(?P<name>(?:«[^»\n]*»|[^\s«])+?)'\s+"  # a name, escaped parts («my thm») may hold spaces
     r"(?:depends\s+on\s+axioms:\s*\[(?P<axioms>[^\]]*)\]|does\s+not\s+depend\s+on\s+any\s+axioms)\s*"
 )
 _SORRY = re.compile(r"declaration uses ['`]sorry['`]")
@@ -49,6 +49,12 @@ class AxiomsReport:
 
     name: str
     axioms: tuple[str, ...]
+
+    def names(self, target: str) -> bool:
+        """Whether the report is about ``target`` (the name the checked file declared, perhaps inside a
+        namespace), read without Lean's «» escapes on either side: Lean prints ``'«1st_step»'``."""
+        reported, wanted = (text.replace("«", "").replace("»", "") for text in (self.name, target))
+        return reported == wanted or reported.endswith("." + wanted)
 
 
 def parse_axioms_report(text: str) -> AxiomsReport | None:
@@ -114,8 +120,7 @@ def verdict_from_json_output(stdout: str, returncode: int | None, *, target: str
                         f"{reports[0].text[:200]!r}")
     else:
         axioms = report.axioms
-        wanted = target.replace("«", "").replace("»", "")
-        if report.name != wanted and not report.name.endswith("." + wanted):
+        if not report.names(target):
             problems.append(f"the axioms report names {report.name!r}, not {target!r}")
         extra = sorted(set(axioms) - ALLOWED_AXIOMS)
         if extra:

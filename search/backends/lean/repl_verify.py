@@ -49,10 +49,8 @@ def parse_axioms(response: ReplResponse, name: str | None = None) -> tuple[str, 
     report = parse_axioms_report(message.data)
     if report is None:
         return None
-    if name is not None:
-        wanted = name.replace("«", "").replace("»", "")
-        if report.name != wanted and not report.name.endswith("." + wanted):
-            return None
+    if name is not None and not report.names(name):
+        return None
     return report.axioms
 
 

@@ -55,7 +55,8 @@ class FakeProc:
 @dataclass
 class DojoScript:
     """``replies[(pp, tactic)]``: ``("state", pp)``, ``("finished",)``, ``("error", text)``,
-    ``("gave_up",)``, ``("timeout",)``, ``("crash", text)``, ``("oom",)``."""
+    ``("gave_up",)``, ``("timeout",)``, ``("crash", text)``, ``("oom",)``, ``("assert",)`` (one of
+    LeanDojo's own asserts fails: a goal with two ⊢, a process killed by a signal)."""
 
     replies: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     root: str = ROOT
@@ -106,8 +107,8 @@ class FakeDojo:
                    "finished": lambda: ld.ProofFinished(new_id, None), "gave_up": ld.ProofGivenUp}
         if kind in replies:
             return replies[kind]()
-        raise {"timeout": ld.DojoTacticTimeoutError(), "oom": ld.DojoCrashError("OOM")}.get(
-            kind, ld.DojoCrashError(rest[0] if rest else "crash"))
+        raise {"timeout": ld.DojoTacticTimeoutError(), "oom": ld.DojoCrashError("OOM"),
+               "assert": AssertionError()}.get(kind, ld.DojoCrashError(rest[0] if rest else "crash"))
 
 
 def fake_api(script: DojoScript) -> DojoApi:
@@ -263,6 +264,32 @@ def test_crash_is_an_error_and_the_session_restarts(
     assert script.processes[0].exited
     assert session.run_tactic(session.initial_state(), "omega") == ProofFinished()
     assert session.restarts == 1
+
+
+def test_leandojo_s_own_asserts_are_errors_and_the_session_restarts(script: DojoScript) -> None:
+    script.replies[(ROOT, "weird")] = ("assert",)
+    session = make_backend(script).open(THEOREM)
+    s1 = session.run_tactic(session.initial_state(), "simp only [Nat.add_zero]")
+    result = session.run_tactic(session.initial_state(), "weird")
+    assert isinstance(result, TacticError) and "LeanDojo failed" in result.message
+    assert script.processes[0].exited  # its state is unknown: thrown away
+    script.replies[(ROOT, "simp only [Nat.add_zero]")] = ("assert",)  # the replay trips too
+    restored = session.run_tactic(s1, "rfl")
+    assert isinstance(restored, TacticError) and "could not restore" in restored.message
+    assert session.run_tactic(session.initial_state(), "omega") == ProofFinished()
+
+
+def test_a_request_longer_than_a_terminal_line_never_reaches_lean(backend: LeanDojoBackend,
+                                                                  script: DojoScript) -> None:
+    """LeanDojo types a request into a terminal, which passes 4095 bytes of a line: a longer one would
+    reach Lean cut and never be answered (ℝ is 3 bytes in UTF-8)."""
+    session = backend.open(THEOREM)
+    for tactic in ("simp [" + "ℝ" * 1400 + "]", "simp only [" + "a, " * 1355 + "b]"):
+        assert len(tactic) <= 4096  # within the tactic filter's length limit
+        result = session.run_tactic(session.initial_state(), tactic)
+        assert isinstance(result, TacticError) and "terminal line" in result.message
+    assert script.sent == []
+    assert session.run_tactic(session.initial_state(), "omega") == ProofFinished()
 
 
 def test_replay_that_fails_is_an_error_not_an_exception(script: DojoScript) -> None:

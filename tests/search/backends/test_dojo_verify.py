@@ -101,6 +101,18 @@ def test_json_messages_keep_position_severity_and_text() -> None:
     assert parse_axioms_report("trace: 't' does not depend on any axioms") is None
 
 
+def test_names_lean_escapes_are_read_as_the_declared_name() -> None:
+    """Lean prints a name that is no plain identifier escaped (``'«1st_step»'``), spaces included."""
+    spaced = parse_axioms_report("'«my thm»' depends on axioms: [propext]")
+    assert spaced is not None and spaced.axioms == ("propext",) and spaced.names("«my thm»")
+    first = parse_axioms_report("'Ns.«1st_step»' does not depend on any axioms")
+    assert first is not None and first.names("«1st_step»") and first.names("1st_step")
+    assert not first.names("step") and not spaced.names("my")  # the whole name, never a part
+    output = msg("information", PRINT_LINE, "'«1st_step»' does not depend on any axioms")
+    assert verdict_from_json_output(output, 0, target="«1st_step»", print_line=PRINT_LINE,
+                                    proof_text="proof").ok
+
+
 @pytest.mark.parametrize(("statement", "expected", "name"), [
     ("theorem foo (x : ℕ) : x = x :=", "theorem foo (x : ℕ) : x = x :=", "foo"),
     ("set_option maxHeartbeats 400 in\nlemma bar : True :=", None, "bar"),
