@@ -14,12 +14,15 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args, output_folder
 from prover.theorem_input import InputError
 from prover.tracing.coq_trace import CoqTraceConfig
 from prover.tracing.runner import TraceSummary
 from search.backends.coq.config import CoqBackendConfig
+
+EXIT_NOTHING_TRACED = 1  # every file stopped early: no proof was traced
 
 # the backend settings a replay uses (the rest are about searches and verification)
 _COQ_OPTIONS_USED = ("coqtop", "coq_args", "start_timeout", "memory_limit_mb", "printing_depth")
@@ -31,7 +34,8 @@ def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]
         description="Replay every proof of Coq .v files (default: the installed standard library) through "
         "coqtop, or read a LeanDojo-traced Lean repository, and append one row per tactic (state before, "
         "tactic, state after) to a Parquet dataset. Files already in the dataset are skipped, so a rerun "
-        "resumes. Coq files are traced in parallel on Ray.")
+        "resumes. Coq files are traced in parallel on Ray. Exit status: 0 when files were traced, 1 when "
+        "every file stopped early (none traced), 2 for bad input, 3 when coqtop does not start.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="coq: .v files or folders (default: the standard library's theories/); "
                              "dojo: the folder of a LeanDojo-traced repository")
@@ -70,14 +74,16 @@ def run_trace_command(args: argparse.Namespace, console: Console) -> int:
     except (TraceInputError, DatasetError) as exc:
         raise InputError(str(exc)) from exc
     print_summary(console, summary, args.out, as_json=args.json)
-    return 0
+    return EXIT_NOTHING_TRACED if summary.nothing_traced else 0
 
 
 def _trace_coq(args: argparse.Namespace, trace: str, console: Console) -> TraceSummary:
+    from prover.backend_check import check_backend_starts
+    from prover.backends import BackendSettings
     from prover.sweep.runner import connect_ray
     from prover.tracing.coq_files import find_jobs
     from prover.tracing.dataset import Dataset
-    from prover.tracing.runner import run_trace
+    from prover.tracing.runner import check_paths, run_trace
 
     try:
         backend = config_from_args(CoqBackendConfig, args, prefix="coq")
@@ -86,6 +92,9 @@ def _trace_coq(args: argparse.Namespace, trace: str, console: Console) -> TraceS
         raise InputError(str(exc)) from exc
     jobs = find_jobs(args.paths, trace=trace, source=args.source, coqc=backend.coqc)[: args.limit]
     dataset = Dataset(args.out)
+    check_paths(jobs, dataset)  # a file traced before under another name: refused before Ray starts
+    # coqtop that cannot start is one error (exit 3, as for prove), not every file "stopped early"
+    check_backend_starts("coq", BackendSettings("coq", backend))
     connect_ray(args.address)
     return run_trace(jobs, dataset, config, console=console)
 
@@ -124,6 +133,8 @@ def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json
     if summary.failed_loads:
         table.add_row("files whose Require/Load failed", str(summary.failed_loads))
     Console().print(table)
+    if summary.stopped:
+        _print_stopped(summary)
     if summary.failed_loads:
         Console(stderr=True).print(
             f"[yellow]{summary.failed_loads} file(s) could not load what they Require[/]: their proofs that "
@@ -136,5 +147,17 @@ def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json
         reasons.add_column("reason")
         reasons.add_column("proofs", justify="right")
         for reason, count in summary.skipped_reasons.items():
-            reasons.add_row(reason, str(count))
+            reasons.add_row(Text(reason), str(count))  # Text: ``coqtop[a.v]`` is no markup
         Console().print(reasons)
+
+
+def _print_stopped(summary: TraceSummary) -> None:
+    """Name the files whose replay stopped early, with why (the first few, then how many more)."""
+    stopped = Table(title="files that stopped early (a rerun traces them again)")
+    stopped.add_column("file")
+    stopped.add_column("why")
+    for unit, error in summary.stopped:
+        stopped.add_row(Text(unit), Text(error))
+    if summary.file_errors > len(summary.stopped):
+        stopped.add_row(Text(f"... and {summary.file_errors - len(summary.stopped)} more"), "")
+    Console().print(stopped)

@@ -9,10 +9,16 @@ Any other development is replayed with the load path its own build uses, so that
 ``Require``s of siblings (Coquelicot's ``Require Import Rcomplements.``) resolve: the ``-R``/``-Q``/``-I``
 lines of the nearest ``_CoqProject`` above the file, or, for a library installed under
 ``$(coqc -where)/user-contrib/LIB`` (Debian's Coquelicot, Flocq, Interval ...), ``-R .../LIB LIB``.
+
+Every file is replayed under its own logical name (``-topfile FILE``), not coqtop's ``Top``: a proof whose
+Ltac refers to the file's own constants by their qualified name (``Coq.Classes.Morphisms``'s tactics)
+works as it does when coqc compiles the file.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import shlex
 import shutil
 import subprocess
@@ -23,6 +29,9 @@ from prover.theorem_input import InputError
 from prover.tracing.coq_trace import TraceJob
 
 STDLIB_SOURCE = "coq-stdlib"
+_MODULE_NAME = re.compile(r"[^\W\d][\w']*")  # a Coq identifier: a letter or _, then letters, digits, _ and '
+
+logger = logging.getLogger(__name__)
 
 
 class TraceInputError(InputError):
@@ -86,9 +95,21 @@ def _job(file: Path, base: Path, root: Path | None, trace: str, source: str | No
     if root is not None and file.is_relative_to(root.resolve()):
         unit = file.relative_to(root.resolve()).as_posix()
         extra = ("-noinit",) if unit.startswith("Init/") else ()
-        return TraceJob(str(file), unit, source or STDLIB_SOURCE, trace, extra)
+        return TraceJob(str(file), unit, source or STDLIB_SOURCE, trace, (*extra, *topfile_args(file)))
     return TraceJob(str(file), file.relative_to(base).as_posix(), source or base.name, trace,
-                    load_path_args(file, root))
+                    (*load_path_args(file, root), *topfile_args(file)))
+
+
+def topfile_args(file: Path) -> tuple[str, ...]:
+    """``-topfile FILE``: coqtop names the toplevel module as ``coqc`` names the compiled file
+    (``Coq.Classes.Morphisms``, a development's ``Dev.Use``, else ``foo`` for ``foo.v``), so that a proof
+    whose Ltac names the file's own constants by their qualified name replays as it compiles. ``()`` for a
+    file whose name is no Coq module name (``my-file.v``: coqtop refuses to start with it, and coqc to
+    compile it), which is replayed as ``Top``."""
+    if _MODULE_NAME.fullmatch(file.stem) is None:
+        logger.debug("%s: not a module name, replayed as Top", file)
+        return ()
+    return ("-topfile", str(file))
 
 
 def load_path_args(file: Path, stdlib: Path | None) -> tuple[str, ...]:

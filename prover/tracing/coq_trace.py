@@ -14,6 +14,11 @@ rest of it is not sent). A statement that fails makes its proof skipped too. A s
 kills coqtop: the proofs after it are ``not-reached`` and the unit says why. Commands outside proofs that
 fail are kept in the unit's ``extra["failed_commands"]``; a failed ``Require`` (a development replayed
 without its load path) is also logged as a warning, since every proof that uses it then fails.
+
+Under ``Set Nested Proofs Allowed`` a lemma stated inside another proof is not traced, nor is the proof
+around it (its steps would use a lemma its statement's context lacks): each gets its own ``failed`` record,
+so the coverage counts both. A failed obligation's proof is named as coqtop names obligations, after its
+program (``f_obligation_2``; ``f_obligation`` for a ``Next Obligation`` whose number is unknown).
 """
 
 from __future__ import annotations
@@ -68,7 +73,8 @@ class CoqTraceConfig(Validated):
 @dataclass(frozen=True)
 class TraceJob:
     """One file to trace: its path, its name in the dataset (relative to the corpus root), the corpus and
-    trace names, and extra coqtop arguments for this file (``-noinit`` for the prelude's own files)."""
+    trace names, and extra coqtop arguments for this file (its load path, ``-topfile`` with its path so the
+    toplevel has the file's own logical name, ``-noinit`` for the prelude's own files)."""
 
     path: str
     unit: str
@@ -172,7 +178,8 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
         text = Path(job.path).read_text(encoding="utf-8-sig")  # a BOM, as coqc allows it
         sentences = split_source(text, job.unit)
     except (OSError, UnicodeDecodeError, SourceError) as exc:
-        return UnitRecord(job.source, job.unit, job.trace, None, 0, error=f"unreadable: {exc}"), []
+        return UnitRecord(job.source, job.unit, job.trace, None, 0, error=f"unreadable: {exc}",
+                          path=job.path), []
     replay = _Replay(job, config)
     try:
         replay.run(sentences)
@@ -183,7 +190,8 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
         extra = {"failed_commands": replay.failed_commands[:MAX_FAILED_COMMANDS],
                  "failed_command_count": len(replay.failed_commands), "failed_loads": replay.failed_loads}
     record = UnitRecord(job.source, job.unit, job.trace, None, len(replay.rows), tuple(replay.proofs),
-                        error=replay.error, seconds=round(time.monotonic() - started, 3), extra=extra)
+                        error=replay.error, seconds=round(time.monotonic() - started, 3), extra=extra,
+                        path=job.path)
     return record, replay.rows
 
 
@@ -216,6 +224,9 @@ class _Replay:
         self._nested_ends = 0  # proof ends to skip past besides the next one (a nested proof's)
         self._nested_allowed = False  # the file set Nested Proofs Allowed (statements may sit in proofs)
         self._failed_statement: SourceSentence | None = None
+        self._failed_error = ""  # what coqtop said of the failed statement
+        self._skipped_proof = ""  # the name of the proof being skipped (its nested statements name it)
+        self._program = ""  # the last ``Program`` declaration's name: what ``Next Obligation`` belongs to
         self._output = ""  # what the last command in the open proof printed
         self._state: tuple[Display, str] | None = None  # the open proof's current state, once read
 
@@ -251,6 +262,7 @@ class _Replay:
         if self._skipping:
             if _opens_proof(sentence) and self._nested_allowed:
                 self._nested_ends += 1  # a proof nested in the one being skipped: one more end to pass
+                self._nested_record(_declared_name(sentence.text), sentence)
                 return
             if not _opens_proof(sentence):
                 if word in END_OK or word in END_SKIP or closes_with_term(sentence):
@@ -271,15 +283,15 @@ class _Replay:
                 self._fail(f"line {sentence.line}: unreadable goals: {exc}", timeout)
 
     def _outside(self, sentence: SourceSentence, timeout: float) -> None:
-        if self._failed_statement is not None and _declared_name(self._failed_statement.text) and (
+        if self._failed_statement is not None and self._statement_name(self._failed_statement.text) and (
                 sentence.first_word == "Proof" or sentence.kind != "sentence" or is_tactic(sentence)):
-            failed = self._failed_statement
-            self.proofs.append(ProofRecord(_declared_name(failed.text), failed.line, "failed",
-                                           statement=failed.text, detail="the statement failed"))
+            self._statement_failed(self._failed_statement)
             self._failed_statement = None
             word = command_word(sentence)
             self._skipping = word not in END_OK and word not in END_SKIP and not closes_with_term(sentence)
             return
+        if _PROGRAM.match(sentence.text):
+            self._program = _declared_name(sentence.text)
         reply, ok = self._command(sentence.text, timeout)
         self._failed_statement = None
         if ok and (nested := _NESTED_OPTION.match(sentence.text)) is not None:
@@ -287,10 +299,22 @@ class _Replay:
         if not ok:
             self._command_failed(sentence, reply.error or "")
             self._failed_statement = sentence
+            self._failed_error = " ".join((reply.error or "failed").split())[:200]
             return
         if reply.proof is not None:
             self._proof = _Proof(reply.proof, sentence.line, sentence.text)
             self._output, self._state = reply.output, None
+
+    def _statement_failed(self, failed: SourceSentence) -> None:
+        """Record the proof of a statement that failed (a proof follows it) as failed; its sentences are
+        then skipped."""
+        name = self._statement_name(failed.text)
+        detail = "the statement failed"
+        if _OBLIGATION.match(failed.text):
+            program = self._obligation_program(failed.text)
+            detail += f": {failed.text.rstrip('.')} ({program}): {self._failed_error}"
+        self.proofs.append(ProofRecord(name, failed.line, "failed", statement=failed.text, detail=detail))
+        self._skipped_proof = name
 
     def _command_failed(self, sentence: SourceSentence, error: str) -> None:
         text = " ".join(sentence.text.split())
@@ -313,6 +337,8 @@ class _Replay:
         reply, ok = self._command(sentence.text, timeout)
         if not ok:
             self._fail(f"line {sentence.line}: {reply.error or 'the sentence failed'}", timeout)
+            if _opens_proof(sentence) and self._nested_allowed:  # a nested statement that failed
+                self._nested_record(_declared_name(sentence.text), sentence)
             return
         if reply.proof is None:  # ``Proof <term>.``, or another sentence that ended the proof
             if proof.rows and not closes_with_term(sentence):
@@ -327,6 +353,7 @@ class _Replay:
             return
         if reply.proof != proof.name:  # a statement inside the proof
             self._fail(f"line {sentence.line}: a nested proof ({reply.proof}) inside it: not traced", timeout)
+            self._nested_record(reply.proof, sentence)
             self._command("Abort All.", timeout)
             self._nested_ends = 1  # the inner proof's end, then the outer's
             return
@@ -367,9 +394,35 @@ class _Replay:
         self.proofs.append(ProofRecord(proof.name, proof.line, "failed", 0, proof.statement, detail))
         self._proof = None
         self._skipping = skip_rest
+        self._skipped_proof = proof.name
         assert self.top is not None
         if self.top.proof is not None:
             self._command("Abort.", timeout)
+
+    def _nested_record(self, name: str, sentence: SourceSentence) -> None:
+        """A proof stated inside a proof that is not traced (``Set Nested Proofs Allowed``): its own record,
+        so that the coverage counts it, skipped with where it stands."""
+        self.proofs.append(ProofRecord(
+            name or f"line_{sentence.line}", sentence.line, "failed", statement=sentence.text,
+            detail=f"line {sentence.line}: a nested proof: not traced (stated inside the proof of "
+                   f"{self._skipped_proof}, which is not traced)"))
+
+    def _statement_name(self, text: str) -> str:
+        """The name of the proof a statement opens: as coqtop names an obligation's proof
+        (``Obligation 2 of f.`` -> ``f_obligation_2``; ``Next Obligation.`` -> ``f_obligation`` after the
+        last ``Program`` declaration, its number being unknown once it failed), else ``_declared_name``."""
+        obligation = _OBLIGATION.match(text)
+        if obligation is None:
+            return _declared_name(text)
+        program, number = self._obligation_program(text), obligation.group(1)
+        return f"{program}_obligation_{number}" if number else f"{program}_obligation"
+
+    def _obligation_program(self, text: str) -> str:
+        """The program an obligation sentence belongs to: the one it names (``of f``), else the last
+        ``Program`` declaration (``unknown_program`` when none came before it)."""
+        obligation = _OBLIGATION.match(text)
+        named = obligation.group(2) if obligation else None
+        return (named or self._program or "unknown_program").split(".")[-1]
 
     def _current_state(self, timeout: float) -> tuple[Display, str]:
         """The open proof's state as the backend shows it (``CoqSession._read_state``'s reading)."""
@@ -400,8 +453,17 @@ def _opens_proof(sentence: SourceSentence) -> bool:
         sentence.first_word in _PROOF_KEYWORDS and ":=" not in sentence.text)
 
 
+# ``Next Obligation.``, ``Obligation 2 of f with tac.``: groups (number, program), each optional
+_OBLIGATION = re.compile(r"(?:Next\s+)?Obligation(?:\s+(\d+))?"
+                         r"(?:\s+of\s+([A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*))?\s*(?:with\b|\.?\s*$)", re.S)
+_PROGRAM = re.compile(r"(?:#\[[^\]]*\bprogram\b|(?:(?:Local|Global|Polymorphic|Monomorphic)\s+)*Program\s)")
+
+
 def _declared_name(text: str) -> str:
-    """The name a declaration sentence declares (``Lemma foo ...`` -> ``foo``), or ''."""
+    """The name a declaration sentence declares (``Lemma foo ...`` -> ``foo``; ``Goal`` -> coqtop's
+    ``Unnamed_thm``), or ''. Obligations are named by ``_Replay._statement_name``."""
+    if re.match(r"Goal\b", text):
+        return "Unnamed_thm"
     match = re.match(r"(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global|Program|Polymorphic)\s+)*[A-Z]\w*\s+"
                      r"([A-Za-z_][\w']*)", text)
     return match.group(1) if match else ""

@@ -6,6 +6,10 @@ Layout::
     DATASET/shards/UNIT-TRACE-ID.parquet  the rows of one unit (a file) from one trace
     DATASET/units/UNIT.json            the unit's record: written last, it is what makes the unit done
 
+A unit record's fields (``UnitRecord``; ``schema.json`` lists them too, from ``schema.UNIT_FIELDS``) are the
+corpus, the unit's name, the trace, its shard, its row count, the fate of each proof, why it stopped early,
+its seconds, extras, and the traced file's resolved path (a field added later: records without it load).
+
 A unit counts as done when its record exists; shards without a record (a crash between the two writes)
 are never read, so a rerun traces the unit again into a new shard and nothing is read twice. Files are
 written to a temporary name and renamed, so a reader never sees half a file.
@@ -71,6 +75,9 @@ class UnitRecord:
     error: str = ""  # why the unit stopped early (the proofs after it are ``not-reached``)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # the traced file's resolved path (Coq), so that a later trace naming the same file under another
+    # corpus or unit is refused; "" for Lean units and for records written before it was kept
+    path: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n"
@@ -149,6 +156,11 @@ class Dataset:
                                 "proofs": record.proofs})
         _write_atomic(self.units / f"{key}.json", written.to_json().encode())
         return written
+
+    def units_by_path(self) -> dict[str, tuple[str, str]]:
+        """The (source, unit) under which each traced file's resolved path is held (records that keep
+        one: Coq units written since paths are kept)."""
+        return {record.path: (record.source, record.unit) for record in self.records() if record.path}
 
     def records(self) -> Iterator[UnitRecord]:
         """Every done unit's record, in file-name order."""

@@ -3,12 +3,15 @@ bar, and a summary of what was traced and what was skipped and why.
 
 Tasks only replay (``trace_coq_file``); the driver alone writes the dataset, so shards and records never
 race. A file whose record exists is skipped, so a rerun after a crash or ``kill -9`` resumes where it
-stopped. The Lean path (``dojo.py``) writes its units through the same ``Dataset``.
+stopped. A file the dataset holds under another corpus or unit (a folder traced, then its subfolder) is
+refused before anything is traced, so no proof is in a dataset twice. Files that stop early are named, in
+a warning each and in the summary. The Lean path (``dojo.py``) writes its units through the same ``Dataset``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +21,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
-from prover.tracing.dataset import Dataset, UnitRecord
+from prover.tracing.dataset import Dataset, DatasetError, UnitRecord
 from prover.tracing.schema import StepRow
 
 logger = logging.getLogger(__name__)
+
+MAX_LISTED = 10  # files that stopped early named in a summary (the count says how many in all)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class TraceSummary:
     proofs: dict[str, int] = field(default_factory=dict)  # status -> count
     skipped_reasons: dict[str, int] = field(default_factory=dict)  # first words of failures -> count
     failed_loads: int = 0  # files in which a Require/Load outside the proofs failed
+    stopped: tuple[tuple[str, str], ...] = ()  # (unit, error) of the first files that stopped early
 
     @property
     def theorems(self) -> int:
@@ -50,7 +56,13 @@ class TraceSummary:
         return {"files": self.files, "file_errors": self.file_errors, "rows": self.rows,
                 "theorems": self.theorems, "proofs": dict(self.proofs),
                 "coverage": round(self.coverage, 4), "skipped_reasons": dict(self.skipped_reasons),
-                "failed_loads": self.failed_loads}
+                "failed_loads": self.failed_loads,
+                "stopped_early": [{"unit": unit, "error": error} for unit, error in self.stopped]}
+
+    @property
+    def nothing_traced(self) -> bool:
+        """Every file stopped early and no proof was traced (coqtop never ran, every file unreadable)."""
+        return self.files > 0 and self.file_errors == self.files and not self.proofs.get("traced")
 
 
 def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
@@ -61,15 +73,43 @@ def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
             statuses[proof.status] += 1
             if proof.status in ("failed", "not-reached"):
                 reasons[_reason(proof.detail)] += 1
-    return TraceSummary(len(records), sum(1 for r in records if r.error), sum(r.rows for r in records),
+    stopped = [(r.unit, r.error) for r in records if r.error]
+    return TraceSummary(len(records), len(stopped), sum(r.rows for r in records),
                         dict(statuses), dict(reasons.most_common(12)),
-                        sum(1 for r in records if r.extra.get("failed_loads")))
+                        sum(1 for r in records if r.extra.get("failed_loads")), tuple(stopped[:MAX_LISTED]))
+
+
+# the parts of a failure message that name one file or one proof, left out so that the same failure in
+# N files counts as one reason: ``coqtop[Bool/Bool.v]``, ``line 12:``, a path, ``(inner)``
+_SPECIFIC = (
+    (re.compile(r"coqtop\[[^\]]*\]"), "coqtop"),
+    (re.compile(r"\bline \d+:\s*"), ""),
+    (re.compile(r"[^\s:()\[\]]+\.v\b(?::\d+)?"), "FILE"),
+    (re.compile(r"\s*\([\w'.]+\)"), ""),
+)
 
 
 def _reason(detail: str) -> str:
-    """A short class of a failure message, for counting (``line 12: Timeout`` -> ``Timeout``)."""
-    text = detail.split(": ", 1)[1] if detail.startswith("line ") and ": " in detail else detail
+    """A short class of a failure message, for counting: its first words without what names one file or
+    proof (``line 12: coqtop[A.v] died`` -> ``coqtop died``)."""
+    text = detail
+    for pattern, replacement in _SPECIFIC:
+        text = pattern.sub(replacement, text)
     return " ".join(text.split()[:6])[:60] or "unknown"
+
+
+def check_paths(jobs: Sequence[TraceJob], dataset: Dataset) -> None:
+    """Refuse (``DatasetError``) jobs whose file the dataset already holds under another corpus or unit
+    (a folder traced, then a subfolder of it): tracing it again would put its proofs in twice."""
+    held = dataset.units_by_path()
+    for job in jobs:
+        known = held.get(job.path)
+        if known is not None and known != (job.source, job.unit):
+            source, unit = known
+            raise DatasetError(
+                dataset.path, f"{job.path} is already traced as unit {unit!r} of corpus {source!r}, and this "
+                f"trace would add it again as unit {job.unit!r} of corpus {job.source!r}: to resume, trace "
+                "the same folder (and --source) as before; to trace it under the new name, use another --out")
 
 
 TraceFunction = Callable[[TraceJob, CoqTraceConfig], tuple[UnitRecord, list[StepRow]]]
@@ -78,9 +118,12 @@ TraceFunction = Callable[[TraceJob, CoqTraceConfig], tuple[UnitRecord, list[Step
 def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig, *,
               console: Console | None = None, function: TraceFunction = trace_coq_file) -> TraceSummary:
     """Trace the jobs whose units are not done yet on the connected Ray (one CPU per task), appending each
-    result to ``dataset`` as it arrives; returns the summary of the whole dataset."""
+    result to ``dataset`` as it arrives (a warning names each file that stopped early); returns the summary
+    of the whole dataset. Raises ``DatasetError``, before tracing anything, for a job whose file the
+    dataset holds under another corpus or unit (``check_paths``)."""
     import ray
 
+    check_paths(jobs, dataset)
     pending = [job for job in jobs if not dataset.is_done(job.source, job.unit)]
     logger.info("%d files to trace (%d already done)", len(pending), len(jobs) - len(pending))
     if pending:
@@ -99,6 +142,8 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
                     progress.update(bar, advance=1)
                     continue
                 written = dataset.add_unit(record, rows)
+                if written.error:
+                    logger.warning("%s: stopped early: %s", job.path, written.error)
                 traced += sum(1 for p in written.proofs if p.status == "traced")
                 progress.update(bar, advance=1, proofs=traced, description=job.unit[-40:])
     return summarize(list(dataset.records()))

@@ -41,6 +41,23 @@ ARROW_SCHEMA = pa.schema(
 
 _DOC = {name: doc for name, _, doc in COLUMNS}
 
+# (field, meaning) of a unit's record, ``units/*.json`` (``dataset.UnitRecord``, whose fields a test keeps
+# equal to these). Fields added later are optional: a record written before them loads with their default.
+UNIT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("source", "the corpus, as in the rows"),
+    ("unit", "the file, relative to the corpus root, as in the rows' file column"),
+    ("trace", "the trace that wrote the record"),
+    ("shard", "the shard under shards/ holding the unit's rows, or null when it has none"),
+    ("rows", "the number of rows in the shard"),
+    ("proofs", "each proof of the unit: theorem, line, status (traced or why it was skipped), steps, "
+               "statement, detail (the error, if any)"),
+    ("error", "why the replay stopped early (a rerun traces the unit again); empty when it did not"),
+    ("seconds", "how long the unit took to trace"),
+    ("extra", "other facts: the failed commands outside proofs, how many Require/Load failed"),
+    ("path", "optional: the traced .v file's resolved path (a trace naming the same file under another "
+             "corpus or unit is refused); empty for Lean units and for records written before it was kept"),
+)
+
 
 @dataclass(frozen=True)
 class StepRow(Validated):
@@ -81,6 +98,7 @@ def schema_document() -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "format": "parquet shards under shards/, one per traced unit (file); units/*.json list them",
         "columns": [{"name": name, "type": str(kind), "doc": doc} for name, kind, doc in COLUMNS],
+        "unit_record": [{"name": name, "doc": doc} for name, doc in UNIT_FIELDS],
     }
 
 

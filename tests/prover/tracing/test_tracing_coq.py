@@ -136,8 +136,12 @@ def test_a_dotted_notation_and_a_nested_proof_are_traced(tmp_path: Path) -> None
     record, rows = trace(write(tmp_path, "nested.v", NESTED_AND_DOTTED + "Lemma after : True.\n"
                                "Proof. exact I. Qed.\n"), sentence_timeout=20)
     assert [(p.theorem, p.status) for p in record.proofs] == [
-        ("a_plus", "traced"), ("outer", "failed"), ("after", "traced")]
+        ("a_plus", "traced"), ("outer", "failed"), ("inner", "failed"), ("inner2", "failed"),
+        ("after", "traced")]
     assert "a nested proof (inner) inside it: not traced" in record.proofs[1].detail
+    # each nested lemma has its own record (the coverage counts it), naming the proof it stands in
+    assert [(p.line, "stated inside the proof of outer" in p.detail) for p in record.proofs[2:4]] == [
+        (8, True), (10, True)]
     assert not record.extra.get("failed_commands")  # nothing of outer's proof ran at top level
     assert [r.tactic for r in rows if r.theorem == "a_plus"] == ["intros n m", "apply PeanoNat.Nat.add_comm"]
     assert not record.error
@@ -202,7 +206,7 @@ def test_a_development_is_replayed_with_the_load_path_of_its_coqproject(tmp_path
     write(dev, "Use.v",
           "Require Import Base.\nLemma two_is : two = 2.\nProof. unfold two. reflexivity. Qed.\n")
     [job] = find_jobs([dev / "Use.v"], trace="t")
-    assert job.extra_args == ()
+    assert job.extra_args == ("-topfile", str((dev / "Use.v").resolve()))  # no load path: only its name
     with caplog.at_level("WARNING"):
         record, rows = trace_coq_file(job, CoqTraceConfig())
     assert [p.status for p in record.proofs] == ["failed"] and rows == []
@@ -213,7 +217,7 @@ def test_a_development_is_replayed_with_the_load_path_of_its_coqproject(tmp_path
 
     write(dev, "_CoqProject", "# the build's load path\n-R . Dev\nBase.v Use.v\n")
     [job] = find_jobs([dev / "Use.v"], trace="t")
-    assert job.extra_args == ("-R", str(dev.resolve()), "Dev")
+    assert job.extra_args == ("-R", str(dev.resolve()), "Dev", "-topfile", str((dev / "Use.v").resolve()))
     record, rows = trace_coq_file(job, CoqTraceConfig())
     assert [p.status for p in record.proofs] == ["traced"] and len(rows) == 2
     assert "failed_commands" not in record.extra
