@@ -187,15 +187,17 @@ def corpus_units(corpus: str | Path, split: str) -> set[str] | None:
 
 
 def check_corpus_usable(config: RetrievalConfig) -> None:
-    """Raise ``InputError`` naming the corpus when it is no dataset or its ``corpus_split`` files hold no
-    traced step: read from the unit records alone, before a sweep writes its folder (the index itself is
-    built later, once)."""
+    """Raise ``InputError`` naming the corpus when it is no dataset, its ``corpus_split`` files hold no
+    traced step or one of their shards is damaged: read from the unit records and the shards' footers,
+    before a sweep or a training run writes its folder (the index itself is built later, once)."""
     from prover.theorem_input import InputError
     from prover.tracing.dataset import DatasetError, open_dataset
 
     try:
         units = corpus_units(config.corpus, config.corpus_split)
-        rows = sum(r.rows for r in open_dataset(config.corpus).records() if units is None or r.unit in units)
+        dataset = open_dataset(config.corpus)
+        rows = sum(r.rows for r in dataset.records() if units is None or r.unit in units)
+        dataset.check_shards(units)
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {config.corpus}: {exc}") from exc
     if rows == 0 and not config.extra:  # pair files are read (and checked) when the index is built

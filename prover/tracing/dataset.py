@@ -180,6 +180,26 @@ class Dataset:
         """The shards of done units (orphans of interrupted writes are left out)."""
         return [self.shards / r.shard for r in self.records() if r.shard]
 
+    def check_shards(self, units: set[str] | None = None) -> None:
+        """Check, from each shard's footer alone, that the shards of ``units`` (all when None) can be read:
+        a Parquet file with the dataset's columns and the record's row count. Cheap next to ``read``, so a
+        command can refuse a damaged dataset before it writes anything. Raises ``DatasetError``."""
+        names = set(ARROW_SCHEMA.names)
+        for record in self.records():
+            if not record.shard or (units is not None and record.unit not in units):
+                continue
+            path = self.shards / record.shard
+            try:
+                metadata = pq.ParquetFile(path).metadata
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise DatasetError(path, f"unreadable shard: {exc}") from exc
+            missing = names - set(metadata.schema.names)
+            if missing:
+                raise DatasetError(path, f"unreadable shard: no column {', '.join(sorted(missing))}")
+            if metadata.num_rows != record.rows:
+                raise DatasetError(path, f"unreadable shard: {metadata.num_rows} rows, its unit record says "
+                                         f"{record.rows}")
+
     def read(self, columns: list[str] | None = None) -> pa.Table:
         """All rows of the done units as one table with ``ARROW_SCHEMA``."""
         paths = self.shard_paths()

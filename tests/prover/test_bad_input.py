@@ -205,3 +205,21 @@ def test_a_retrieval_corpus_of_pair_files_alone_passes_the_preflight(tmp_path: P
     check_corpus_usable(RetrievalConfig(corpus=str(tmp_path / "ds"), extra=(str(pairs),)))
     with pytest.raises(InputError, match="no traced steps"):
         check_corpus_usable(RetrievalConfig(corpus=str(tmp_path / "ds")))
+
+
+def test_a_damaged_corpus_shard_is_refused_before_the_sweep_folder_is_made(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.tracing.dataset import Dataset, ProofRecord, UnitRecord
+    from prover.tracing.schema import StepRow
+
+    dataset = Dataset(tmp_path / "ds")
+    row = StepRow("dev", "coq", "A.v", "t", 1, 1, 0, "1 goal\n  ============================\n  True",
+                  "exact I", "", True, "t")
+    record = dataset.add_unit(UnitRecord("dev", "A.v", "t", None, 1, (ProofRecord("t", 1, "traced", 1),)),
+                              [row])
+    (dataset.shards / record.shard).write_bytes(b"not parquet")
+    out = tmp_path / "out"
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--limit", "1", "--policy", "retrieval",
+                 "--retrieval-corpus", str(dataset.path), "--out", str(out)]) == 2
+    assert "unreadable shard" in capsys.readouterr().err
+    assert not out.exists()  # a rerun with a repaired corpus is not refused as another run
