@@ -51,7 +51,8 @@ def announce_download(name: str) -> bool:
     """Say (a warning) when hub id ``name`` is not in the local Hugging Face cache, so that the download,
     or without network access the minute of hub retries before the error, is not silence. Whether it
     said so."""
-    if looks_like_local_path(name) or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if looks_like_local_path(name) or os.path.isdir(os.path.expanduser(name)) \
+            or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
     from huggingface_hub import try_to_load_from_cache
 
@@ -126,8 +127,20 @@ def load_causal_lm(name: str, *, device: str = "auto", dtype: str = "auto", requ
         model = AutoModelForCausalLM.from_pretrained(path, dtype=weights)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(name, f"model: {exc}; {OFFLINE_HINT.format(name=name)}") from exc
+    except Exception as exc:  # unreadable weights: safetensors' SafetensorError, torch's RuntimeError
+        if not _unreadable_weights(exc):
+            raise
+        raise ModelLoadError(name, f"model weights unreadable ({type(exc).__name__}: {exc}): the checkpoint "
+                                   "is damaged or was cut short; train or download it again") from exc
     # transformers wraps PreTrainedModel.to with functools.wraps, and typeshed's _Wrapped is no descriptor:
     # mypy reads the bound call as unbound (the device as ``self``)
     model = model.to(where).eval()  # type: ignore[arg-type]
     logger.info("loaded %s on %s as %s", name, where, weights)
     return model, tokenizer
+
+
+def _unreadable_weights(exc: BaseException) -> bool:
+    """Whether ``exc`` says a checkpoint's weights cannot be read (a truncated or damaged file)."""
+    from safetensors import SafetensorError
+
+    return isinstance(exc, (SafetensorError, RuntimeError, EOFError))

@@ -17,7 +17,8 @@ FORMATTER = argparse.RawDescriptionHelpFormatter
 
 EXIT_STATUS = """\
 exit status: 0 proved, 1 not proved, 2 bad input (a statement, file or option; the message names it),
-3 something needed is missing or unreachable (the proof assistant, a model, an endpoint)."""
+3 something needed is missing or unreachable (the proof assistant, a model, an endpoint, room on the
+disk: what finished is kept, and the same command resumes)."""
 
 PROVER_DESCRIPTION = """\
 A step-level theorem prover. A policy proposes tactics for each proof state (an LLM step prover, a

@@ -405,15 +405,24 @@ def main(argv: list[str] | None = None) -> int:
             PolicyServerError, EndpointError) as exc:
         print_error(console, exc)
         return EXIT_UNAVAILABLE
+    except OSError as exc:  # a full disk, a folder made unwritable: the machine's state, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        print_error(console, InputError(f"{where}{exc.strerror or exc}{resume_hint(args)}"))
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        out = getattr(args, "out", None)
-        resumable = (args.handler not in (run_prove, run_report_command)
-                     and isinstance(out, (str, Path)) and str(out))
-        console.print(f"interrupted: what finished is kept in {out}; the same command resumes it" if resumable
-                      else "interrupted", highlight=False)
+        console.print(f"interrupted{resume_hint(args)}", highlight=False)
         return 130
     finally:
         report_retries(retries)
+
+
+def resume_hint(args: argparse.Namespace) -> str:
+    """For a command that keeps its work in ``--out`` (sweep, train, trace): where it is and that the same
+    command resumes; else nothing."""
+    out = getattr(args, "out", None)
+    if args.handler in (run_prove, run_report_command) or not isinstance(out, (str, Path)) or not str(out):
+        return ""
+    return f"; what finished is kept in {out}, and the same command resumes it"
 
 
 def print_error(console: Console, exc: BaseException) -> None:

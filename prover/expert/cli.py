@@ -8,6 +8,7 @@ has (``prover.cli.spec``), and a config file may give them (``--config``, ``--pr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +105,7 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
         assert loop is not None
         return run_retrieval_train(args, console, spec=spec, config=config,
                                    sweep=replace(sweep, out=config.out), loop=loop)
+    refuse_retrieval_options(loop)
     model_spec = PolicySpec("model", spec.policy.assistant, model=model_policy)
     run = ExpertRun(benchmark=args.benchmark, spec=spec, model_policy=model_policy,
                     sweep=replace(sweep, out=config.out), model_search=search_config(args, model_spec))
@@ -120,6 +122,20 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     report = run_expert_iteration(config, run, console=console)
     print_expert_summary(console, report)
     return 0
+
+
+def refuse_retrieval_options(loop: RetrievalLoopConfig | None) -> None:
+    """Raise ``InputError`` naming the retrieval loop's options set for the model loop, which has no
+    held-out part, stdlib lemmas or tactic model: ignored, they would leave a run that is not what was asked
+    (held-out theorems searched and trained on)."""
+    if loop is None:
+        return
+    default = RetrievalLoopConfig()
+    given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(loop)
+             if getattr(loop, f.name) != getattr(default, f.name)]
+    if given:
+        raise InputError(f"{', '.join(given)}: options of the retrieval loop (--policy retrieval); the model "
+                         "loop sweeps, trains and evaluates on the whole benchmark")
 
 
 TRAIN_MANIFEST = "train.json"

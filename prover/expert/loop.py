@@ -88,14 +88,23 @@ class ExpertRun:
 
 
 def base_model(config: ExpertConfig, run: ExpertRun) -> str:
-    return config.base_model or run.model_policy.model
+    """The base model: a local folder by its absolute path (``base`` and ``$PWD/base`` are one run's), a
+    hub id as given."""
+    name = config.base_model or run.model_policy.model
+    local = Path(name).expanduser()
+    return str(local.resolve()) if local.is_dir() else name
 
 
 def model_for_round(out: Path, round_number: int, base: str) -> str:
-    """The model round ``round_number`` sweeps and scores with: the previous round's, or the base model."""
+    """The model round ``round_number`` sweeps and scores with: the previous round's (its ``model/``
+    folder, found from ``out`` so that a moved or copied run folder uses its own), the one before it when
+    that round trained nothing, or the base model."""
     if round_number == 1:
         return base
-    return require_stage(round_dir(out, round_number - 1), "train", f"round {round_number}")["model"]
+    previous = round_dir(out, round_number - 1)
+    if require_stage(previous, "train", f"round {round_number}").get("mode") == "skipped":
+        return model_for_round(out, round_number - 1, base)
+    return str(previous / "model")
 
 
 def check_run(out: Path, manifest: dict[str, Any]) -> None:
@@ -150,6 +159,12 @@ def collect_stage(folder: Path, round_number: int, *, minimised: bool = False) -
     return write_trajectories(data, folder / "data", round_number=round_number, sources=sources)
 
 
+def scoring_length(config: ExpertConfig) -> int:
+    """The longest pair the filter keeps: no longer than training takes one whole, so that no kept pair is
+    trained cut before its EOS."""
+    return min(config.filter.max_length, config.train.max_length)
+
+
 def filter_stage(config: ExpertConfig, folder: Path, round_number: int, model: str) -> dict[str, Any]:
     """Score the round's pairs under ``model``, keep the learnable ones; write ``filter/``."""
     pairs = load_rows(folder / "data" / PAIRS_FILE)
@@ -158,7 +173,7 @@ def filter_stage(config: ExpertConfig, folder: Path, round_number: int, model: s
     if pairs:
         scorer, tokenizer = load_scorer(model, config.filter.device)
         scores = log_perplexities(scorer, tokenizer, [(p["state"], p["tactic"]) for p in pairs],
-                                  batch_size=config.filter.batch_size, max_length=config.filter.max_length)
+                                  batch_size=config.filter.batch_size, max_length=scoring_length(config))
         del scorer
         free_accelerator_memory()
     outcome = filter_pairs(pairs, scores, config.filter)

@@ -89,6 +89,21 @@ def test_weights_that_do_not_load_are_a_model_error(model_dir: Path, tmp_path: P
         load_causal_lm(str(broken), device="cpu")
 
 
+def test_truncated_weights_are_a_model_error_naming_the_model(model_dir: Path, tmp_path: Path) -> None:
+    """A checkpoint cut short (a kill or a full disk while it was written) is a clear error, not
+    safetensors' own traceback."""
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for item in model_dir.iterdir():
+        if item.is_file():
+            (cut / item.name).write_bytes(item.read_bytes())
+    weights = cut / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelLoadError, match=r"cut.*model weights unreadable") as caught:
+        load_causal_lm(str(cut), device="cpu")
+    assert "SafetensorError" in str(caught.value)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where CUDA is missing")
 def test_cuda_without_cuda_is_a_model_error(model_dir: Path) -> None:
     with pytest.raises(ModelLoadError, match="CUDA is not available"):
@@ -136,5 +151,8 @@ def test_a_hub_model_missing_from_the_cache_is_announced_before_the_hub_is_tried
         assert announce_download("someone/not-cached")
     assert "someone/not-cached is not in the Hugging Face cache" in caplog.text
     assert not announce_download(str(tmp_path))  # a local folder: nothing to fetch
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base").mkdir()
+    assert not announce_download("base")  # a folder named without ./ is local too
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert not announce_download("someone/not-cached")  # offline: the error comes at once

@@ -72,3 +72,21 @@ def test_inputs_that_hold_nothing_or_something_else_say_so(tmp_path: Path,
     assert "no benchmark in this folder" in capsys.readouterr().err
     assert main(["benchmarks", str(tmp_path / "broken.jsonl")]) == 2
     assert "broken.jsonl:2: not valid JSON" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_an_error_with_the_resume_hint_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def full(*_: object) -> int:
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / "sweep.json"))
+
+    def full_too(*_: object) -> int:
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / "report.md"))
+
+    monkeypatch.setattr(cli_main, "run_sweep_command", full)
+    monkeypatch.setattr(cli_main, "run_report_command", full_too)
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert "sweep.json: No space left on device" in err and "the same command resumes it" in err
+    assert "Traceback" not in err
+    assert main(["report", str(tmp_path / "out")]) == 3
+    assert "resumes" not in capsys.readouterr().err  # a report is written again, not resumed

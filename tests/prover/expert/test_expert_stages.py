@@ -48,7 +48,7 @@ def test_the_model_of_a_round_is_the_previous_rounds(tmp_path: Path) -> None:
         model_for_round(tmp_path, 2, "base")
     assert info.value.missing == "train"
     run_stage(round_dir(tmp_path, 1), "train", lambda: {"model": "/run/round-01/model"})
-    assert model_for_round(tmp_path, 2, "base") == "/run/round-01/model"
+    assert model_for_round(tmp_path, 2, "base") == str(round_dir(tmp_path, 1) / "model")
 
 
 def test_rounds_continue_on_new_data_and_retrain_on_the_union(tmp_path: Path) -> None:
@@ -113,3 +113,34 @@ def test_a_run_folder_refuses_another_benchmark_or_base_model(tmp_path: Path) ->
         check_run(tmp_path, manifest | {"base_model": "/models/other"})
     assert info.value.key == "base_model" and info.value.old == "/models/base"
     assert isinstance(info.value, InputError)  # the CLI reports it as bad input
+
+
+def test_each_round_uses_its_own_folder_s_model_even_when_the_run_was_moved(tmp_path: Path) -> None:
+    """The recorded path is where the model was trained; a copied or moved run uses its own copy."""
+    out = tmp_path / "moved"
+    (round_dir(out, 1)).mkdir(parents=True)
+    (round_dir(out, 1) / "train.done.json").write_text(json.dumps(
+        {"mode": "continue", "model": "/somewhere/else/round-01/model"}))
+    (round_dir(out, 2)).mkdir()
+    (round_dir(out, 2) / "train.done.json").write_text(json.dumps(
+        {"mode": "skipped", "model": "/somewhere/else/round-01/model"}))
+    assert model_for_round(out, 1, "/base") == "/base"
+    assert model_for_round(out, 2, "/base") == str(round_dir(out, 1) / "model")
+    assert model_for_round(out, 3, "/base") == str(round_dir(out, 1) / "model")  # round 2 trained nothing
+
+
+def test_a_local_base_model_is_one_run_by_any_name_and_the_filter_keeps_what_training_takes_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from prover.expert import FilterConfig
+    from prover.expert.loop import base_model, scoring_length
+
+    (tmp_path / "base").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = SimpleNamespace(model_policy=SimpleNamespace(model="org/hub-model"))
+    named = [base_model(ExpertConfig(base_model=name), run) for name in ("base", str(tmp_path / "base"))]
+    assert named == [str(tmp_path / "base")] * 2
+    assert base_model(ExpertConfig(), run) == "org/hub-model"  # a hub id as given
+    config = ExpertConfig(filter=FilterConfig(max_length=2048), train=TrainConfig(max_length=512))
+    assert scoring_length(config) == 512  # a pair training would cut before its EOS is not kept

@@ -62,3 +62,13 @@ def test_a_training_run_never_writes_into_a_folder_of_other_files(tmp_path: Path
                  str(tmp_path), "--out", str(out)]) == 2
     assert "holds other files (notes.txt, sweep.json) and no expert-iteration run" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sweep.json"]
+
+
+def test_the_retrieval_loop_s_options_are_refused_by_the_model_loop(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ignored, they would leave held-out theorems searched and trained on."""
+    code = main(["train", "coq_basic", "--backend", "coq", "--base-model", str(tmp_path), "--out",
+                 str(tmp_path / "run"), "--heldout-percent", "90", "--tactic-model", "tiny"])
+    assert code == 2
+    assert "--heldout-percent, --tactic-model: options of the retrieval loop" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
