@@ -13,14 +13,23 @@ linear interpolation, as ``numpy.quantile``):
 
     easy cut  = clip(ln(easy_perplexity),                Q(easy_quantile_min),      Q(easy_quantile_max))
     noisy cut = clip(median + noisy_mads * 1.4826 * MAD, Q(1 - noisy_quantile_max), Q(1 - noisy_quantile_min))
-    drop x < easy cut as "easy", x > noisy cut as "noisy", keep the rest.
+    drop x < easy cut as "easy", x > noisy cut as "noisy", keep the rest;
+    then cap each side by count: of n scored pairs at most floor(easy_quantile_max * n) are dropped as easy
+    (the lowest-scored) and at most floor(noisy_quantile_max * n) as noisy (the highest-scored); ties are
+    broken by the pairs' order, the earlier one dropped first.
 
 The easy side follows what the model knows in absolute terms (perplexity near 1), so the dropped fraction
 grows round after round as the model learns, within [easy_quantile_min, easy_quantile_max]. The noisy side is
 a robust outlier rule (MAD is the median absolute deviation; 1.4826 * MAD estimates a normal's standard
-deviation), so it widens and narrows with the round's spread, within its quantile bounds. The bounds keep
-at least ``1 - easy_quantile_max - noisy_quantile_max`` of the pairs (up to ties). Pairs too long to train on
-are dropped first (``too_long``); a round with fewer than ``min_pairs`` scored pairs keeps them all.
+deviation), so it widens and narrows with the round's spread, within its quantile bounds.
+
+The maxima are exact: the count cap makes ``easy_quantile_max`` and ``noisy_quantile_max`` hold for every
+round (an interpolated quantile cut alone can drop one pair more: with n = 129, x < Q(0.4) drops 52 = 40.3 %),
+so at least ``1 - easy_quantile_max - noisy_quantile_max`` of the scored pairs are kept. The minima are what
+the quantile cuts give (up to ties) and give way to the maxima where both cannot hold: with 5 pairs, the cut
+at Q(1 - 0.02) drops the highest one (20 %), but the 15 % noisy maximum allows floor(0.75) = 0 pairs, so none
+is dropped as noisy. Pairs too long to train on are dropped first (``too_long``, not counted in n); a round
+with fewer than ``min_pairs`` scored pairs keeps them all.
 """
 
 from __future__ import annotations
@@ -45,7 +54,8 @@ class Thresholds:
 
     ``easy_bound``: ``absolute`` (ln(easy_perplexity) lay inside the quantile bounds), ``quantile_min`` or
     ``quantile_max`` (it was clipped to that bound). ``noisy_bound``: ``mad``, ``quantile_min`` (the cut at
-    Q(1 - noisy_quantile_min), dropping the fewest) or ``quantile_max``."""
+    Q(1 - noisy_quantile_min), dropping the fewest) or ``quantile_max``. ``easy_max`` / ``noisy_max``: the
+    most pairs the round may drop each side, floor(quantile_max * scored)."""
 
     easy: float
     noisy: float
@@ -56,6 +66,8 @@ class Thresholds:
     median: float
     mad: float
     scored: int
+    easy_max: int
+    noisy_max: int
 
 
 def _clip(value: float, low: float, high: float, names: tuple[str, str, str]) -> tuple[float, str]:
@@ -81,11 +93,20 @@ def compute_thresholds(log_ppls: Sequence[float], config: FilterConfig) -> Thres
     noisy, noisy_bound = _clip(median + config.noisy_mads * MAD_TO_SIGMA * mad, *noisy_range,
                                names=("mad", "quantile_max", "quantile_min"))
     return Thresholds(easy=easy, noisy=noisy, easy_bound=easy_bound, noisy_bound=noisy_bound,
-                      easy_range=easy_range, noisy_range=noisy_range, median=median, mad=mad, scored=len(x))
+                      easy_range=easy_range, noisy_range=noisy_range, median=median, mad=mad, scored=len(x),
+                      easy_max=most_dropped(config.easy_quantile_max, len(x)),
+                      noisy_max=most_dropped(config.noisy_quantile_max, len(x)))
+
+
+def most_dropped(fraction: float, n: int) -> int:
+    """floor(fraction * n): the most of ``n`` pairs a side may drop without exceeding ``fraction``."""
+    return math.floor(fraction * n + 1e-9)  # 1e-9: 0.15 * 20 is 3.0000000000000004, not above 3
 
 
 def decide(log_ppl: float | None, thresholds: Thresholds | None) -> str:
-    """``kept`` or the reason a pair with this score is dropped (``None``: too long to score)."""
+    """``kept`` or the reason a pair with this score falls outside the cuts (``None``: too long to score).
+
+    The cuts alone: ``decide_all`` also applies the count caps, and ``filter_pairs`` uses it."""
     if log_ppl is None:
         return "too_long"
     if thresholds is None:
@@ -95,6 +116,22 @@ def decide(log_ppl: float | None, thresholds: Thresholds | None) -> str:
     if log_ppl > thresholds.noisy:
         return "noisy"
     return KEPT
+
+
+def decide_all(log_ppls: Sequence[float | None], thresholds: Thresholds | None) -> list[str]:
+    """``decide`` for every pair, then the count caps: beyond ``easy_max`` pairs below the easy cut, the
+    higher-scored ones are kept (likewise the lower-scored ones beyond ``noisy_max`` above the noisy cut);
+    among equal scores the earlier pair is dropped first."""
+    decisions = [decide(x, thresholds) for x in log_ppls]
+    if thresholds is None:
+        return decisions
+    for reason, cap, sign in (("easy", thresholds.easy_max, 1.0), ("noisy", thresholds.noisy_max, -1.0)):
+        chosen = [i for i, d in enumerate(decisions) if d == reason]
+        if len(chosen) > cap:
+            chosen.sort(key=lambda i: sign * float(log_ppls[i] or 0.0))  # stable: ties keep the pairs' order
+            for i in chosen[cap:]:
+                decisions[i] = KEPT
+    return decisions
 
 
 @dataclass
@@ -121,8 +158,7 @@ def filter_pairs(pairs: Sequence[dict[str, Any]], log_ppls: Sequence[float | Non
         raise ValueError(f"{len(pairs)} pairs but {len(log_ppls)} scores")
     scored = [x for x in log_ppls if x is not None]
     outcome = FilterOutcome(thresholds=compute_thresholds(scored, config))
-    for pair, x in zip(pairs, log_ppls, strict=True):
-        decision = decide(x, outcome.thresholds)
+    for pair, x, decision in zip(pairs, log_ppls, decide_all(log_ppls, outcome.thresholds), strict=True):
         row = {**pair, "log_perplexity": x, "perplexity": None if x is None else math.exp(x),
                "decision": decision}
         (outcome.kept if decision == KEPT else outcome.dropped[decision]).append(row)
@@ -144,7 +180,9 @@ def summarise(outcome: FilterOutcome, scored: Sequence[float], config: FilterCon
         "kept_fraction": len(outcome.kept) / total if total else 0.0,
         "dropped": {reason: len(rows) for reason, rows in outcome.dropped.items()},
         "rule": "easy: x < clip(ln(easy_perplexity), Q(easy_quantile_min), Q(easy_quantile_max)); noisy: "
-                "x > clip(median + noisy_mads*1.4826*MAD, Q(1-noisy_quantile_max), Q(1-noisy_quantile_min))",
+                "x > clip(median + noisy_mads*1.4826*MAD, Q(1-noisy_quantile_max), Q(1-noisy_quantile_min)); "
+                "then at most floor(easy_quantile_max*n) easy (lowest x) and "
+                "floor(noisy_quantile_max*n) noisy (highest x)",
         "config": asdict(config),
     }
     if scored:

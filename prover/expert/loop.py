@@ -41,6 +41,7 @@ from prover.expert.trajectories import (
     PAIRS_FILE,
     PREFERENCES_FILE,
     collect_trajectories,
+    drop_contradicted,
     load_rows,
     union_pairs,
     write_trajectories,
@@ -203,6 +204,9 @@ def training_data(config: ExpertConfig, out: Path, round_number: int,
     pairs = union_pairs(load_rows(f / KEPT_FILE) for f in folders)
     preferences = union_pairs((load_rows(f / PREFERENCES_FILE) for f in folders),
                               key_fields=("state", "chosen", "rejected"))
+    if len(folders) > 1:  # one round's were checked against its own pairs when collected; now each other's
+        collected = [row for r in rounds for row in load_rows(round_dir(out, r) / "data" / PAIRS_FILE)]
+        preferences = drop_contradicted(preferences, collected)
     return retrain, pairs, preferences
 
 

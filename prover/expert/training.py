@@ -3,12 +3,15 @@
 SFT rows are tokenised here (``encode_pair``): the prompt ``"{state}:::"`` as ``HFPolicy`` encodes it, the
 tactic tokenised on its own, EOS; a ``completion_mask`` makes TRL set the prompt's labels to -100, so the
 loss is on the tactic tokens and the EOS only (``completion_only_loss``). TRL's own prompt/completion path
-would tokenise ``prompt + tactic`` as one string, where tokens can merge across the boundary. DPO uses
-prompt/chosen/rejected with the same prompt (TRL tokenises those parts separately).
+would tokenise ``prompt + tactic`` as one string, where tokens can merge across the boundary. DPO rows are
+tokenised the same way (``prover.expert.preference_trainer``): the prompt's ids as the policy's, each tactic
+with one EOS; TRL's own DPO tokenisation would move a merged ``:::`` out of the prompt.
 
 Precision: bf16 mixed precision on CUDA (float32 master weights unless ``weight_dtype`` is bfloat16), plain
 float32 on CPU. Checkpoints (weights, optimiser, scheduler, RNG) go to ``work_dir/checkpoint-N`` every
-``save_steps``; a rerun with the same ``work_dir`` resumes from the last one. The final model and tokenizer
+``save_steps``; a rerun with the same ``work_dir`` resumes from the last complete one (an incomplete one, from
+a kill or a full disk while saving, is set aside: ``prover.expert.checkpoints``), and a failed save is a
+``TrainingSaveError`` naming the folder. The final model and tokenizer
 are written to ``final_dir`` with ``train_result.json`` and renamed into place only when complete, so an
 existing ``final_dir`` means the training finished (a rerun returns its recorded result at once). With
 ``max_seconds`` a run stops once its training loop has run that long (``time_budget.TimeBudget``) and
@@ -31,9 +34,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.model_loading import load_causal_lm
+from prover.expert.checkpoints import guard_checkpoint_saves, last_complete_checkpoint, save_error
 from prover.expert.config import TrainConfig
 from prover.expert.perplexity import encode_pair
-from prover.policies.step_prompt import step_prompt
 from search.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -95,12 +98,12 @@ def sft_dataset(pairs: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerB
     return Dataset.from_list(rows)
 
 
-def preference_dataset(preferences: Sequence[dict[str, Any]], eos_token: str) -> Dataset:
-    """TRL prompt/chosen/rejected rows with the step prover's prompt; EOS ends both tactics."""
-    from datasets import Dataset
+def preference_dataset(preferences: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase) -> Dataset:
+    """Pre-tokenised DPO rows: ``prompt_ids`` exactly as the policy encodes the prompt, ``chosen_ids`` and
+    ``rejected_ids`` each a tactic and one EOS as SFT labels it (``preference_trainer.preference_rows``)."""
+    from prover.expert.preference_trainer import preference_rows
 
-    return Dataset.from_list([{"prompt": step_prompt(p["state"]), "chosen": p["chosen"] + eos_token,
-                               "rejected": p["rejected"] + eos_token} for p in preferences])
+    return preference_rows(preferences, tokenizer)
 
 
 def _common_arguments(config: TrainConfig, work_dir: Path, device: str) -> dict[str, Any]:
@@ -153,18 +156,22 @@ def sft_trainer_for(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
 
 def build_dpo_trainer(preferences: Sequence[dict[str, Any]], *, init_model: str, work_dir: Path,
                       config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
-    """A TRL ``DPOTrainer`` on preference rows, the frozen reference being ``init_model`` itself."""
-    from trl import DPOConfig, DPOTrainer
+    """A TRL ``DPOTrainer`` on preference rows (pre-tokenised: ``PretokenizedDPOTrainer``), the frozen
+    reference being ``init_model`` itself."""
+    from trl import DPOConfig
+
+    from prover.expert.preference_trainer import PretokenizedDPOTrainer
 
     device = train_device(config)
     model, tokenizer = load_for_training(init_model, config, device)
     reference, _ = load_for_training(init_model, config, device)
     args = DPOConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.dpo_epochs,
                      learning_rate=config.dpo_learning_rate, beta=config.dpo_beta)
-    dataset = preference_dataset(preferences, tokenizer.eos_token)
+    dataset = preference_dataset(preferences, tokenizer)
     with quiet_progress():
-        trainer = DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
-                             processing_class=tokenizer, callbacks=[*callbacks, *_time_budget(config)])
+        trainer = PretokenizedDPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
+                                         processing_class=tokenizer,
+                                         callbacks=[*callbacks, *_time_budget(config)])
     return _log_to_logger(trainer)
 
 
@@ -206,9 +213,8 @@ def finished_result(final_dir: Path) -> TrainResult | None:
 
 def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: Path,
          build: Any) -> TrainResult:
-    """Train (resuming from the last checkpoint in ``work_dir``) and publish the model at ``final_dir``."""
-    from transformers.trainer_utils import get_last_checkpoint
-
+    """Train (resuming from the last complete checkpoint in ``work_dir``) and publish the model at
+    ``final_dir``. Raises ``TrainingSaveError`` when a checkpoint or the model cannot be written."""
     from prover.expert.time_budget import TimeBudget
 
     done = finished_result(final_dir)
@@ -216,9 +222,10 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
         logger.info("%s already trained into %s", kind, final_dir)
         return done
     work_dir.mkdir(parents=True, exist_ok=True)
-    resume = get_last_checkpoint(str(work_dir))
+    last = last_complete_checkpoint(work_dir)
+    resume = None if last is None else str(last)
     started = time.perf_counter()
-    trainer = build()
+    trainer = guard_checkpoint_saves(build())
     if resume:
         logger.info("%s: resuming from %s", kind, resume)
     with quiet_progress():
@@ -237,17 +244,23 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
 
 
 def _publish(trainer: Trainer, final_dir: Path, result: TrainResult) -> None:
-    """Save model, tokenizer and result to a side folder, then rename it to ``final_dir``."""
+    """Save model, tokenizer and result to a side folder, then rename it to ``final_dir``; a failed write
+    is a ``TrainingSaveError`` naming the side folder."""
+    from safetensors import SafetensorError
+
     partial = final_dir.with_name(final_dir.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
     tokenizer = trainer.processing_class
     assert tokenizer is not None, "the trainers are built with the tokenizer as processing_class"
-    with quiet_progress():
-        trainer.save_model(str(partial))
-        tokenizer.save_pretrained(str(partial))
-    (partial / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
-    os.replace(partial, final_dir)
+    try:
+        if partial.exists():
+            shutil.rmtree(partial)
+        with quiet_progress():
+            trainer.save_model(str(partial))
+            tokenizer.save_pretrained(str(partial))
+        (partial / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
+        os.replace(partial, final_dir)
+    except (OSError, SafetensorError) as exc:
+        raise save_error(partial, exc) from exc
     logger.info("%s model written to %s (loss %.4f, %d steps)", result.kind, final_dir,
                 result.train_loss or float("nan"), result.steps)
 

@@ -8,6 +8,11 @@ rejected at that state. Each step becomes one *pair*; each (step, rejected sibli
 Rows are plain JSON objects, written as JSONL (which ``datasets.load_dataset("json", ...)`` reads), with a
 ``manifest.json`` per round. Identical (state, tactic) pairs, from several theorems or attempts, are one row:
 the first seen is kept and ``occurrences`` counts them (likewise for (state, chosen, rejected)).
+
+A rejected sibling includes a tactic that timed out, and a tactic can time out at a state in one attempt
+and prove or advance it in another (a busy machine, another search). A preference whose (state, rejected)
+is also a pair of the same data is dropped (``drop_contradicted``): a tactic that worked at that state is no
+bad tactic there, and SFT must not raise what DPO lowers.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ class Trajectories:
 
     ``counts``: records (attempts read), proved (proved records), without_trajectory (proved records whose
     trajectory is missing or empty, e.g. finished from the proof cache), steps (pairs before de-duplication),
-    pairs, duplicate_pairs, rejected_siblings (before de-duplication), preferences, duplicate_preferences.
+    pairs, duplicate_pairs, rejected_siblings (before de-duplication), duplicate_preferences,
+    contradicted_preferences (dropped: their rejected tactic is a pair at that state), preferences (kept).
     ``policies``: the policy (model path, hub id or tactic list) that produced each kept pair, counted."""
 
     pairs: list[dict[str, Any]] = field(default_factory=list)
@@ -129,12 +135,27 @@ def collect_trajectories(folders: Sequence[Path], *, round_number: int) -> Traje
                     out.counts["rejected_siblings"] += 1
                     key = (preference["state"], preference["chosen"], preference["rejected"])
                     _merge(preferences, key, preference)
-    out.pairs, out.preferences = list(pairs.values()), list(preferences.values())
+    out.pairs = list(pairs.values())
+    out.preferences = drop_contradicted(list(preferences.values()), out.pairs)
     out.counts["pairs"] = len(out.pairs)
     out.counts["duplicate_pairs"] = out.counts["steps"] - len(out.pairs)
+    out.counts["duplicate_preferences"] = out.counts["rejected_siblings"] - len(preferences)
+    out.counts["contradicted_preferences"] = len(preferences) - len(out.preferences)
     out.counts["preferences"] = len(out.preferences)
-    out.counts["duplicate_preferences"] = out.counts["rejected_siblings"] - len(out.preferences)
     return out
+
+
+def drop_contradicted(preferences: Sequence[dict[str, Any]], pairs: Iterable[dict[str, Any]],
+                      ) -> list[dict[str, Any]]:
+    """``preferences`` less those whose (state, rejected) is the (state, tactic) of one of ``pairs``: a
+    tactic that proved or advanced that state somewhere (it timed out or failed here) is not a bad tactic
+    there. The drops are logged; the order of the rest is kept."""
+    good = {(pair["state"], pair["tactic"]) for pair in pairs}
+    kept = [p for p in preferences if (p["state"], p["rejected"]) not in good]
+    if len(kept) < len(preferences):
+        logger.info("%d preference pairs dropped: their rejected tactic is a training pair at that state",
+                    len(preferences) - len(kept))
+    return kept
 
 
 def write_trajectories(data: Trajectories, folder: Path, *, round_number: int,

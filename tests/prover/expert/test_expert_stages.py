@@ -57,6 +57,7 @@ def test_rounds_continue_on_new_data_and_retrain_on_the_union(tmp_path: Path) ->
         write_jsonl(round_dir(tmp_path, r) / "filter" / "kept.jsonl", rows)
         preferences = [{"state": "s", "chosen": t, "rejected": "x", "occurrences": 1} for t in tactics]
         write_jsonl(round_dir(tmp_path, r) / "filter" / "preferences.jsonl", preferences)
+        write_jsonl(round_dir(tmp_path, r) / "data" / "pairs.jsonl", rows)
     config = ExpertConfig(retrain_every=2)
     retrain, pairs, preferences = training_data(config, tmp_path, 1)
     assert not retrain and [p["tactic"] for p in pairs] == ["a", "b"]
@@ -64,6 +65,9 @@ def test_rounds_continue_on_new_data_and_retrain_on_the_union(tmp_path: Path) ->
     assert retrain and [(p["tactic"], p["round"], p["occurrences"]) for p in pairs] == [
         ("a", 1, 1), ("b", 1, 2), ("c", 2, 1)]
     assert [p["chosen"] for p in preferences] == ["a", "b", "c"]
+    # a tactic round 1 rejected at a state proved something there in round 2: no longer a rejection
+    write_jsonl(round_dir(tmp_path, 2) / "data" / "pairs.jsonl", [{"state": "s", "tactic": "x"}])
+    assert training_data(config, tmp_path, 2)[2] == []
     retrain, pairs, _ = training_data(config, tmp_path, 3)
     assert not retrain and [p["tactic"] for p in pairs] == ["d"]
     never = ExpertConfig(retrain_every=0)

@@ -6,19 +6,21 @@ numpy's linear quantile of n sorted values at q sits at position q * (n - 1). Wi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 
-from prover.expert import FilterConfig, compute_thresholds, decide, filter_pairs
+from prover.expert import FilterConfig, compute_thresholds, filter_pairs
+from prover.expert.filtering import decide_all
 
 CONFIG = FilterConfig(easy_perplexity=math.exp(0.05), easy_quantile_min=0.1, easy_quantile_max=0.4,
                       noisy_mads=3.0, noisy_quantile_min=0.05, noisy_quantile_max=0.2, min_pairs=5)
 
 
 def drops(x: list[float], config: FilterConfig = CONFIG) -> dict[str, int]:
-    t = compute_thresholds(x, config)
-    decisions = [decide(v, t) for v in x]
+    decisions = decide_all(x, compute_thresholds(x, config))
     return {reason: decisions.count(reason) for reason in ("easy", "noisy", "kept")}
 
 
@@ -110,3 +112,53 @@ def test_filter_pairs_annotates_rows_and_reports_why() -> None:
 def test_invalid_settings_are_refused(changes: dict) -> None:
     with pytest.raises(ValueError, match="invalid filter configuration"):
         FilterConfig(**changes)
+
+
+def test_the_documented_maxima_hold_exactly_in_every_round() -> None:
+    config = FilterConfig(min_pairs=5)
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        n = int(rng.integers(5, 200))
+        x = [rng.normal(2, 1, n), rng.exponential(0.02, n), rng.lognormal(0, 2, n),
+             np.r_[rng.normal(1, 0.01, n - 3), [30, 40, 50]]][trial % 4]
+        x = [float(v) for v in np.minimum(np.abs(x), 60)]
+        decisions = decide_all(x, compute_thresholds(x, config))
+        easy = [v for v, d in zip(x, decisions, strict=True) if d == "easy"]
+        noisy = [v for v, d in zip(x, decisions, strict=True) if d == "noisy"]
+        rest = [v for v, d in zip(x, decisions, strict=True) if d == "kept"]
+        assert len(easy) <= config.easy_quantile_max * n and len(noisy) <= config.noisy_quantile_max * n
+        # the capped sides still drop the lowest and the highest scores
+        assert max(easy, default=-math.inf) <= min(rest + noisy, default=math.inf)
+        assert min(noisy, default=math.inf) >= max(rest + easy, default=-math.inf)
+
+
+def test_an_interpolated_cut_that_would_drop_one_pair_too_many_is_capped() -> None:
+    x = [0.5 + 2.5 * i / 128 for i in range(129)]  # 129 distinct scores, every perplexity above 1.6
+    config = FilterConfig(easy_perplexity=1e6)  # the easy cut is clipped to Q(0.4), at position 51.2
+    t = compute_thresholds(x, config)
+    assert t is not None and t.easy_bound == "quantile_max"
+    assert sum(v < t.easy for v in x) == 52  # the cut alone: 52 / 129 = 40.3 % > 40 %
+    assert (t.easy_max, t.noisy_max) == (51, 19)
+    outcome = filter_pairs([{"state": f"s{i}", "tactic": "t"} for i in range(129)], x, config)
+    assert [p["state"] for p in outcome.dropped["easy"]] == [f"s{i}" for i in range(51)]  # the 51 lowest
+    assert outcome.summary["effective_quantiles"]["easy"] <= 0.4
+
+
+def test_at_small_n_the_maximum_wins_over_the_minimum() -> None:
+    config = FilterConfig(min_pairs=5)  # noisy: at least ~2 %, at most 15 %
+    x = [0.5, 0.6, 0.7, 0.8, 5.0]
+    t = compute_thresholds(x, config)
+    assert t is not None and sum(v > t.noisy for v in x) == 1  # the cut at Q(0.98) would drop 1 of 5 = 20 %
+    assert t.noisy_max == 0
+    assert decide_all(x, t).count("noisy") == 0  # floor(0.15 * 5) = 0: the maximum wins
+
+
+def test_equal_scores_beyond_the_cap_are_dropped_in_the_pairs_order() -> None:
+    x = [0.3, 0.0, 0.0, 0.2, 0.0, 0.0, 0.0, 0.6, 0.7, 0.8]
+    t = compute_thresholds(x, CONFIG)
+    assert t is not None
+    t = dataclasses.replace(t, easy=0.25)  # six pairs below the cut, at most floor(0.4 * 10) = 4 dropped
+    assert t.easy_max == 4
+    decisions = decide_all(x, t)
+    assert [i for i, d in enumerate(decisions) if d == "easy"] == [1, 2, 4, 5]  # the zeros, earliest first
+    assert decisions[6] == "kept" and decisions[3] == "kept"

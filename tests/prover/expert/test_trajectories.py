@@ -9,6 +9,7 @@ import pytest
 
 from prover.expert import NoSweepResultsError, collect_trajectories, union_pairs, write_trajectories
 from prover.expert.stages import read_jsonl
+from prover.expert.trajectories import drop_contradicted
 
 
 def step(state: str, tactic: str, logprob: float, depth: int, failed=()) -> dict:
@@ -53,7 +54,7 @@ def test_pairs_and_preferences_are_collected_and_deduplicated(tmp_path: Path) ->
     assert data.preferences[0]["rejected_message"] == "simp made no progress"
     assert dict(data.counts) == {"records": 5, "proved": 3, "without_trajectory": 1, "steps": 4, "pairs": 3,
                                  "duplicate_pairs": 1, "rejected_siblings": 3, "preferences": 2,
-                                 "duplicate_preferences": 1}
+                                 "duplicate_preferences": 1, "contradicted_preferences": 0}
     assert dict(data.policies) == {"/models/m0": 2, "/models/m1": 1}
 
 
@@ -99,3 +100,25 @@ def test_written_jsonl_round_trips_unicode(tmp_path: Path) -> None:
     write_trajectories(data, tmp_path / "data", round_number=1, sources=[tmp_path / "sweep"])
     assert list(read_jsonl(tmp_path / "data" / "pairs.jsonl")) == data.pairs
     assert "ℕ" in (tmp_path / "data" / "pairs.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_tactic_that_timed_out_where_it_works_elsewhere_is_no_rejection(tmp_path: Path) -> None:
+    state = "1 goal\n  n : nat\n  ============================\n  n < S n"
+    records = [
+        record("a", "proved", [step(state, "lia", -1.0, 0, [("auto", "timeout after 5s"),
+                                                            ("simpl", "no progress")])]),
+        record("b", "proved", [step(state, "auto", -1.0, 0)]),  # auto proves the same state here
+    ]
+    data = collect_trajectories([write_results(tmp_path / "sweep", records)], round_number=1)
+    assert [(p["state"], p["tactic"]) for p in data.pairs] == [(state, "lia"), (state, "auto")]
+    assert [(p["chosen"], p["rejected"]) for p in data.preferences] == [("lia", "simpl")]
+    assert data.counts["contradicted_preferences"] == 1 and data.counts["preferences"] == 1
+    assert data.counts["duplicate_preferences"] == 0
+
+
+def test_drop_contradicted_checks_the_state_and_the_tactic_together() -> None:
+    preferences = [{"state": "s", "chosen": "a", "rejected": "b"},
+                   {"state": "t", "chosen": "a", "rejected": "b"},
+                   {"state": "s", "chosen": "a", "rejected": "c"}]
+    pairs = [{"state": "s", "tactic": "b"}, {"state": "u", "tactic": "c"}]  # c works at u, not known at s
+    assert drop_contradicted(preferences, pairs) == preferences[1:]
