@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -107,7 +108,7 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
 
 
 def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
-    lines = [f"# Sweep: {title}", "",
+    lines = [f"# Sweep: {md(title)}", "",
              f"Proved {summary.proved} of {summary.total - summary.invalid} valid theorems "
              f"({summary.pass_rate:.1%}); {summary.invalid} invalid statements, {summary.errors} errors, "
              f"{summary.pending} not yet run.", "", "| split | theorems | valid | proved | pass rate |",
@@ -141,11 +142,27 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`\[\]()!#|])")  # links, images, code, headings, cells
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x0b\x0c\x85]")
+
+
 def md(text: str) -> str:
-    """``text`` as literal Markdown: table bars, backslashes and HTML brackets escaped (names and Coq's
-    messages come from the benchmark and the proof assistant)."""
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;").replace("<", "&lt;")
-            .replace(">", "&gt;").replace("\n", " "))
+    """``text`` as literal Markdown on one line: what could make a link, an image, code, a heading or a
+    table cell backslash-escaped, HTML brackets as entities, every line break a space (names, splits and
+    Coq's messages come from the benchmark and the proof assistant; ``_`` and ``*`` are left alone: inside
+    names they make no emphasis, and emphasis can do no harm)."""
+    flat = _LINE_BREAKS.sub(" ", text)
+    return (_MARKDOWN_PUNCTUATION.sub(r"\\\1", flat).replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;"))
+
+
+def code(text: str) -> str:
+    """``text`` as one inline code span: a backtick fence longer than any run of backticks in it, on one
+    line (a plan's subgoal, written by a model)."""
+    flat = _LINE_BREAKS.sub(" ", text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""  # CommonMark strips one space each side
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
 def axiom_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
@@ -178,13 +195,13 @@ def plan_lines(theorems: Sequence[TheoremOutcome]) -> list[str]:
     for t in theorems:
         if not t.planner:
             continue
-        lines += ["", f"### Plans for {t.name} ({t.status})"]
+        lines += ["", f"### Plans for {md(t.name)} ({t.status})"]
         for round_ in t.planner.get("rounds", []):
-            lines.append(f"- round {round_['round'] + 1}: " + (round_.get("failure") or "ended"))
+            lines.append(f"- round {round_['round'] + 1}: " + md(round_.get("failure") or "ended"))
             outcomes = [*round_.get("subgoals", []), *([round_["main"]] if round_.get("main") else [])]
             for goal in outcomes:
-                mark = "proved" if goal["proved"] else goal["stop_reason"]
-                lines.append(f"  - `{goal['text']}`: {mark} ({goal.get('expansions') or 0} expansions)")
+                mark = "proved" if goal["proved"] else md(str(goal["stop_reason"]))
+                lines.append(f"  - {code(goal['text'])}: {mark} ({goal.get('expansions') or 0} expansions)")
         direct = t.planner.get("direct")
         if direct:
             lines.append(f"- direct search after planning: {direct['stop_reason']} "

@@ -179,3 +179,29 @@ def test_sessions_with_a_planner_are_said_to_have_no_effect(caplog: pytest.LogCa
     with caplog.at_level(logging.WARNING, logger="prover.cli.spec"):
         run_spec(_args("prove", "--backend", "coq", "--sessions", "2", "x"))
     assert caplog.text == ""
+
+
+def test_report_md_shows_untrusted_names_splits_and_plans_as_text() -> None:
+    """A benchmark's names and splits and a model's subgoals are text in report.md: no link, image,
+    heading, or line break of a table row (rendered as CommonMark with tables)."""
+    from markdown_it import MarkdownIt
+
+    from prover.sweep.report import markdown
+
+    payloads = ["x](javascript:alert(1)) ![t](http://127.0.0.1:9/track.png) [y",
+                "a\r# INJECTED\r[click](https://evil.example/)", "b\u2028[c](https://evil.example/)"]
+    plan = {"rounds": [{"round": 0, "failure": "[f](https://evil.example/)", "subgoals": [
+        {"text": "have h : x` <img src=x onerror=alert(1)> `y", "proved": False, "stop_reason": "exhausted",
+         "expansions": 2}]}]}
+    theorems = [TheoremOutcome(name, "[s](https://evil.example/) <b>", "invalid", message=name)
+                for name in payloads] + [TheoremOutcome("t", "test", "unproved", planner=plan)]
+    summary = SweepSummary(total=4, proved=0, invalid=3, errors=0, pending=0, theorems=theorems,
+                           by_split={"[s](https://evil.example/)": {"total": 1, "valid": 0, "proved": 0,
+                                                                     "pass_rate": 0.0}})
+    text = markdown(summary, "bench", "plot.png")
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert html.count("<a ") == 0 and html.count("<img") == 1  # the plot alone
+    assert "<h1>INJECTED" not in html and "<b>" not in html and "onerror" not in html.replace(
+        "onerror=alert(1)&gt;", "")
+    (row,) = [line for line in text.splitlines() if line.startswith("| a") and "INJECTED" in line]
+    assert row.endswith("| invalid | 0 | 0 | 0.0 |")  # the name stayed in its cell, on its row
