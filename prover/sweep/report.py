@@ -60,7 +60,7 @@ def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]]) 
     for item in items:
         runs = sorted(by_name.get(item.theorem.name, []), key=lambda r: r["attempt"])
         out = TheoremOutcome(item.theorem.name, item.split, "pending" if not runs else runs[-1]["status"])
-        out.attempts = len({run["attempt"] for run in runs})  # an errored attempt may have run again
+        out.attempts = len({run["attempt"] for run in runs if run["status"] != "error"})  # with a verdict
         for run in runs:
             out.expansions += (run.get("stats") or {}).get("expansions", 0)
             out.seconds += run.get("seconds", 0.0)

@@ -51,10 +51,26 @@ def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], att
         runs = done.get(item.theorem.name, [])
         if any(r["status"] in FINAL for r in runs):
             continue
-        attempt = max((r["attempt"] for r in runs if r["status"] != "error"), default=0) + 1
-        if attempt <= attempts:
+        judged = {r["attempt"] for r in runs if r["status"] != "error"}
+        attempt = next((k for k in range(1, attempts + 1) if k not in judged), None)
+        if attempt is not None:
             queue.append(Task(item.theorem, item.split, attempt))
     return queue
+
+
+def rerun_errors(queue: deque[Task], records: list[dict[str, Any]]) -> int:
+    """How many of ``queue``'s attempts ended in an error before (and so run again)."""
+    errored = {(r["theorem"], r["attempt"]) for r in records if r["status"] == "error"}
+    return sum((task.theorem.name, task.attempt) in errored for task in queue)
+
+
+def check_attempts(records: list[dict[str, Any]], attempts: int, folder: Path) -> None:
+    """Refuse (``InputError``) fewer attempts than the folder's results already hold: the report would
+    count proofs of attempts beyond the budget it states."""
+    held = max((r["attempt"] for r in records if r["status"] != "invalid"), default=0)
+    if held > attempts:
+        raise InputError(f"{folder} holds results of attempt {held}, more than --attempts {attempts}: resume "
+                         f"with --attempts {held} or more, or use another --out")
 
 
 def by_header(queue: deque[Task]) -> deque[Task]:
@@ -118,11 +134,12 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
             "limit": config.limit, "config": flatten(tables)}
         if imports:
             manifest["imports"] = list(imports)
+        check_attempts(store.records, config.attempts, folder)  # before the new settings are written
         check_manifest(folder, manifest, render_toml(tables, spec.commented(), CONFIG_TITLE))
         store.keep(current_records([item.theorem for item in items], store.records, str(folder)))
         record_known_invalid(items, store)
         queue = by_header(pending_tasks(items, store.records, config.attempts))
-        retried = sum(r["status"] == "error" for r in store.records)
+        retried = rerun_errors(queue, store.records)
         if retried:
             logger.warning("%d attempt(s) that ended in errors before will run again", retried)
         invalid = sum(r["status"] == "invalid" for r in store.records)
@@ -257,7 +274,9 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
             done_now += 1
             if record["status"] == "proved":
                 proved.add(task.theorem.name)
-            if record["status"] in FINAL or task.attempt >= config.attempts:
+            # an error (its worker kept dying, an endpoint stayed down) is no verdict: no next attempt
+            # in this run, and a resume runs the same attempt again (pending_tasks)
+            if record["status"] in FINAL or record["status"] == "error" or task.attempt >= config.attempts:
                 finished.add(task.theorem.name)
             else:
                 queue.append(Task(task.theorem, task.split, task.attempt + 1))

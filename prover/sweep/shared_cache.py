@@ -51,9 +51,9 @@ class JournaledProofCache(InMemoryProofCache):
         if not journal.exists():
             return
         unscoped = 0
-        for number, line in enumerate(journal.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, raw in enumerate(journal.read_bytes().splitlines(), start=1):
             try:
-                row = json.loads(line)
+                row = json.loads(raw.decode("utf-8"))  # a line cut mid-character by a kill: skipped
                 if row.get("proof"):
                     super().publish_proof(row["key"], tuple(row["proof"]))
                 elif "scope" not in row:

@@ -120,6 +120,7 @@ def test_sweep_record_fields_are_json() -> None:
     result = _planned([fenced(*GOOD)])
     fields = planned_record_fields(result)
     assert fields["status"] == "proved" and fields["stop_reason"] == "proved"
+    assert fields["axioms"] == list(result.proof.verdict.axioms)  # the report names a planned proof's axioms
     assert fields["proof"][0] == "have h1 : 5 * x = 25 := by\n  linarith"
     assert fields["planner"]["plan"][0]["statement"] == "5 * x = 25"
     assert fields["planner"]["rounds"][0]["main"]["tactics"] == ["rw [h2]", "norm_num"]

@@ -63,6 +63,15 @@ def test_a_damaged_journal_line_is_skipped(tmp_path: Path, caplog: pytest.LogCap
     assert caplog.text.count("unreadable cache entry skipped") == 3
 
 
+def test_a_journal_cut_in_the_middle_of_a_character_keeps_its_whole_lines(tmp_path: Path) -> None:
+    """A kill (or a full disk) can cut the last line inside a multi-byte character: that line is skipped,
+    the sweep and `prover report` go on."""
+    path = tmp_path / "proof_cache.jsonl"
+    path.write_bytes(b'{"key": "g", "proof": ["simp"]}\n{"key": "n : \xe2\x84')
+    assert JournaledProofCache(str(path)).lookup("g").proof == ("simp",)
+    assert JournaledProofCache.read(path).stats_dict()["proofs"] == 1
+
+
 def test_an_unusable_journal_leaves_a_working_cache(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         cache = JournaledProofCache(str(tmp_path / "missing-folder" / "proof_cache.jsonl"))

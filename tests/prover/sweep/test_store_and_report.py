@@ -20,7 +20,7 @@ from prover.sweep import (
     summarise,
     write_report,
 )
-from prover.sweep.runner import check_manifest, report_from_folder
+from prover.sweep.runner import check_attempts, check_manifest, report_from_folder, rerun_errors
 from prover.theorem_input import InputError
 from search import Theorem
 
@@ -79,6 +79,15 @@ def test_attempts_that_ended_in_errors_run_again_and_count_once(tmp_path: Path) 
     assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=2)] == [
         ("a", 1), ("b", 2)]
     assert [(t.theorem.name, t.attempt) for t in pending_tasks(items, records, attempts=1)] == [("a", 1)]
+    # an error the old runner let a next attempt follow: the attempt without a verdict runs, once
+    skipped = [{"theorem": "a", "attempt": 1, "status": "error"}, {"theorem": "a", "attempt": 2,
+                                                                  "status": "unproved"}]
+    queue = pending_tasks(items[:1], skipped, attempts=2)
+    assert [(t.theorem.name, t.attempt) for t in queue] == [("a", 1)] and rerun_errors(queue, skipped) == 1
+    assert rerun_errors(pending_tasks(items[:1], skipped[1:], attempts=2), skipped[1:]) == 0
+    with pytest.raises(InputError, match="holds results of attempt 2, more than --attempts 1"):
+        check_attempts(skipped, 1, tmp_path)  # fewer attempts would report proofs beyond the budget
+    check_attempts(skipped, 2, tmp_path)
     rerun = [*records, {"theorem": "a", "attempt": 1, "status": "proved", "proof": ["fin"]}]
     a = next(t for t in summarise(items, rerun, attempts=2).theorems if t.name == "a")
     assert (a.status, a.attempts, a.proved_at) == ("proved", 1, 1)

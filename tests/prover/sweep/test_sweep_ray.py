@@ -60,6 +60,26 @@ def test_killed_worker_is_replaced_and_every_theorem_gets_one_result(ray_cluster
     assert summary.proved == 4
 
 
+def test_an_attempt_that_ended_in_an_error_is_no_verdict_and_a_resume_runs_it_again(
+        ray_cluster, tmp_path: Path) -> None:
+    """pass@N counts attempts that reached a verdict: after an error no next attempt runs in that sweep,
+    and the resume runs the errored attempt itself, not the one after it."""
+    names = {"k0": "killer", "p0": "provable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    config = SweepConfig(workers=1, out=str(out), attempts=2, max_retries=0)
+    factory = BackendFactory(names, str(tmp_path / "killed-once"))
+    run_sweep(config, benchmark=str(bench), backend_factory=factory, policy_factory=policy_factory,
+              spec=scripted_spec(SEARCH))
+    assert [(r["attempt"], r["status"]) for r in records(out) if r["theorem"] == "k0"] == [(1, "error")]
+    summary, _ = run_sweep(config, benchmark=str(bench), backend_factory=factory,
+                           policy_factory=policy_factory, spec=scripted_spec(SEARCH))
+    assert [(r["attempt"], r["status"]) for r in records(out) if r["theorem"] == "k0"] == [
+        (1, "error"), (1, "proved")]
+    k0 = next(t for t in summary.theorems if t.name == "k0")
+    assert (k0.proved_at, k0.attempts) == (1, 1) and summary.pass_at[1] == 1.0
+
+
 @pytest.mark.slow
 def test_driver_killed_with_sigkill_then_resumed(ray_cluster, tmp_path: Path) -> None:
     import os
