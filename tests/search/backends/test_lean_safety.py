@@ -183,6 +183,9 @@ ADVERSARIAL_HEADERS = [
     ("import Mathlib\ndef F\u0430lse : Prop := True", "reads as 'False'"),  # a Cyrillic а
     ("import Mathlib\nabbrev \U0001d405alse : Prop := True", "reads as 'False'"),  # a mathematical 𝐅
     ("import Mathlib\ndef Fa\u04cfse : Prop := True", "U+04CF"),  # a Cyrillic palochka, in no table
+    ("import Mathlib\ndef Tr\u03c5e : Prop := False", "reads as 'True'"),  # a Greek upsilon among Latin
+    ("import Mathlib\ndef FaIse : Prop := True", "drawn like `False`"),  # a capital I for the l
+    ("import Mathlib\nabbrev Rea1 := ℚ", "drawn like `Real`"),  # a one for the l
 ]
 
 BENIGN_HEADERS = [
