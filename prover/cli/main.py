@@ -65,6 +65,7 @@ from search import (
     Theorem,
     prove,
 )
+from search.errors import ProverError
 
 EXIT_PROVED, EXIT_UNPROVED, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -405,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError,
             PolicyServerError, EndpointError) as exc:
         print_error(console, exc)
+        return EXIT_UNAVAILABLE
+    except ProverError as exc:  # any other error raised on purpose (a stage left unfinished, ...)
+        print_error(console, InputError(f"{exc}{resume_hint(args)}"))
         return EXIT_UNAVAILABLE
     except OSError as exc:  # a full disk, a folder made unwritable: the machine's state, not a bug
         where = f"{exc.filename}: " if exc.filename else ""

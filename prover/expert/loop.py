@@ -50,6 +50,7 @@ from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, load_benchmark, resolve_benchmark, run_sweep
+from prover.sweep.errors import require_no_errors
 from prover.sweep.freshness import benchmark_digest
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.sweep.worker import BackendFactory
@@ -136,6 +137,7 @@ def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | 
     finally:
         if served is not None:
             served.shutdown()
+    require_no_errors(summary.errors, sweep.out)  # not done: a rerun runs the errored attempts again
     return {"policy": spec.policy.label, "folder": sweep.out, "theorems": summary.total,
             "valid": summary.total - summary.invalid, "proved": summary.proved,
             "pass_rate": summary.pass_rate, "errors": summary.errors, "pending": summary.pending,

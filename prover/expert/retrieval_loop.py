@@ -72,6 +72,7 @@ from prover.retrieval.shared_index import SharedIndexPolicy
 from prover.run_spec import RunSpec
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
+from prover.sweep.errors import require_no_errors
 from prover.sweep.freshness import benchmark_digest
 from prover.sweep.manifest import refuse_foreign_folder
 from prover.sweep.memory_budget import apply_memory_budget
@@ -280,6 +281,7 @@ class CorpusRounds:
             logger.warning("memory: %s", budget.message())
         summary, _ = run_sweep(sweep, spec, benchmark=str(self.part_file(part)), policy_factory=factory,
                                console=self.console)
+        require_no_errors(summary.errors, str(folder))  # not done: a rerun runs the errored attempts again
         return {"policy": factory.label, "folder": str(folder), "theorems": summary.total,
                 "valid": summary.total - summary.invalid, "proved": summary.proved,
                 "pass_rate": summary.pass_rate, "errors": summary.errors, "index_states": len(index),

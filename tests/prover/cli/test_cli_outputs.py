@@ -90,3 +90,16 @@ def test_a_full_disk_is_an_error_with_the_resume_hint_not_a_traceback(
     assert "Traceback" not in err
     assert main(["report", str(tmp_path / "out")]) == 3
     assert "resumes" not in capsys.readouterr().err  # a report is written again, not resumed
+
+
+def test_any_error_raised_on_purpose_is_a_message_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.sweep.errors import ErroredAttemptsError
+
+    def unfinished(*_: object) -> int:
+        raise ErroredAttemptsError(str(tmp_path / "out" / "round-01" / "sweep"), 2)
+
+    monkeypatch.setattr(cli_main, "run_sweep_command", unfinished)
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert "left 2 theorem(s) whose last attempt ended in an error" in err and "Traceback" not in err

@@ -148,3 +148,34 @@ def test_a_local_base_model_is_one_run_by_any_name_and_the_filter_keeps_what_tra
     assert base_model(ExpertConfig(), run) == "org/hub-model"  # a hub id as given
     config = ExpertConfig(filter=FilterConfig(max_length=2048), train=TrainConfig(max_length=512))
     assert scoring_length(config) == 512  # a pair training would cut before its EOS is not kept
+
+
+def test_a_round_s_sweep_with_errored_attempts_is_not_done(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that kept dying leaves error records: the round must not build on a partial sweep, and a
+    rerun runs those attempts again (the stage has no marker)."""
+    from types import SimpleNamespace
+
+    import prover.expert.loop as loop
+    from prover.sweep import SweepConfig
+    from prover.sweep.errors import ErroredAttemptsError
+
+    errors = {"count": 2}
+
+    def fake_sweep(sweep, spec, **_: object) -> tuple[object, dict[str, Path]]:
+        summary = SimpleNamespace(total=3, invalid=0, proved=1, pass_rate=1 / 3, errors=errors["count"],
+                                  pending=0)
+        return summary, {"markdown": Path(sweep.out) / "report.md"}
+
+    monkeypatch.setattr(loop, "run_sweep", fake_sweep)
+    run = SimpleNamespace(sweep=SweepConfig(), backend_factory=object(), benchmark="b.jsonl")
+    spec = SimpleNamespace(backend=SimpleNamespace(name="coq", config=None), server=None,
+                           driver=SimpleNamespace(sessions=1),
+                           policy=SimpleNamespace(model=None, label="tactics"))
+    folder = round_dir(tmp_path, 1)
+    with pytest.raises(ErroredAttemptsError, match="left 2 theorem"):
+        run_stage(folder, "sweep", lambda: loop.sweep_stage(run, folder, spec, None))
+    assert stage_info(folder, "sweep") is None
+    errors["count"] = 0  # the rerun's sweep ran them again
+    info, ran = run_stage(folder, "sweep", lambda: loop.sweep_stage(run, folder, spec, None))
+    assert ran and info["proved"] == 1
