@@ -9,7 +9,8 @@ primes and the double-struck ``ℕ ℤ ℚ ℝ ℂ`` (``name_problem``). Among L
 drawn like Latin ones (``υ ν ι κ ρ χ ω`` ...) read as Latin too: ``Trυe`` reads as ``True``, so a name may
 mix them with ASCII letters no more than a Cyrillic ``а`` (``ασ₁`` stays Greek, a name of its own). And
 ASCII has its own lookalikes, ``FaIse`` with a capital ``I``: ``ascii_variants`` gives the names a name
-reads as, for a header check that can ask the assistant whether one of them names something.
+reads as, for a header check: one that is a well-known name (``WELL_KNOWN_NAMES``) is refused (by Coq only
+where ``Locate`` finds it).
 ``ascii_lookalike`` names the ASCII word a refused name is drawn like, for the message; no benchmark header
 declares a non-ASCII name at all.
 """
@@ -40,6 +41,22 @@ _GREEK_LATIN = str.maketrans({
 # ASCII characters drawn alike in common fonts: each stands for its whole class
 _ASCII_CLASSES = ("Il1", "O0")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+# Names statements lean on, which a header name drawn alike in ASCII (``FaIse``, ``Rea1``, ``1e``) would
+# pass for. Only these count: ``x0`` beside Coq's ``xO`` or ``P1`` beside ``PI`` are ordinary names.
+WELL_KNOWN_NAMES = frozenset({
+    # both assistants' logic and numbers
+    "True", "False", "Not", "And", "Or", "Iff", "Eq", "Ne", "Exists", "Prop", "Type", "Set", "id",
+    # Lean and Mathlib
+    "HEq", "Sort", "Nat", "Int", "Rat", "Real", "Complex", "NNReal", "ENNReal", "Fin", "ZMod", "Finset",
+    "List", "Nat.Prime", "Prime", "Even", "Odd", "abs", "min", "max", "sqrt", "exp", "log", "sin", "cos",
+    "tan", "pi", "floor", "ceil", "gcd", "lcm", "choose", "factorial", "deriv", "Icc", "Ico", "Ioc", "Ioo",
+    "IsLeast", "IsGreatest", "Function", "Injective", "Surjective", "Bijective", "Polynomial",
+    # Coq's standard library
+    "nat", "bool", "not", "and", "or", "iff", "eq", "le", "lt", "ge", "gt", "ex", "list", "In", "length",
+    "Rle", "Rlt", "Rge", "Rgt", "Rabs", "Rmin", "Rmax", "ln", "Rpower", "Rsqr", "INR", "IZR", "Zabs",
+    "Nat.le", "Nat.lt", "Z.le", "Z.lt", "Z.abs", "Nat.gcd", "Z.gcd", "Nat.modulo", "Z.modulo", "Nat.div",
+    "Z.div", "Zeven", "Zodd", "Nat.Even", "Nat.Odd", "prime", "fact", "sum", "Nat.log2", "Z.log2",
+})
 
 
 def _letter(char: str, among_latin: bool) -> str:

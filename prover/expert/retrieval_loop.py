@@ -77,6 +77,7 @@ from prover.sweep.freshness import benchmark_digest
 from prover.sweep.manifest import refuse_foreign_folder
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from search import SearchConfig
 
 logger = logging.getLogger(__name__)
@@ -242,8 +243,9 @@ class CorpusRounds:
         self.check_corpus_unchanged()
         retrieval = self.retrieval_for(round_number)
         units = corpus_units(retrieval.corpus, "train") or set()
+        sampled = {(STDLIB_SOURCE, unit) for unit in self.train_lemmas_for(round_number)}
         index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
-                           files=units - set(self.train_lemmas_for(round_number)))
+                           files=units - sampled)
         return ray.put(index)
 
     def spec_for(self, round_number: int, *, data: bool = False) -> RunSpec:

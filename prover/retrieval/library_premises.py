@@ -39,17 +39,18 @@ def library_premises_of(rows: list[tuple[str, str, str]]) -> tuple[Premise, ...]
     return tuple(Premise(name, text) for name, text in statements.items() if len(files[name]) == 1)
 
 
-def library_premises(corpus: str, units: frozenset[str] | None) -> tuple[Premise, ...]:
-    """The premises of ``corpus``'s theorems in the files ``units`` (``None``: every file); the policy
+def library_premises(corpus: str, units: frozenset[tuple[str, str]] | None) -> tuple[Premise, ...]:
+    """The premises of ``corpus``'s theorems in the files ``units`` ((source, unit) pairs; ``None``: every
+    file); the policy
     module's ``library_policy`` reads them once per process. Raises ``DatasetError`` for a folder that is
     not a dataset."""
     from prover.tracing.dataset import open_dataset
 
-    table = open_dataset(corpus).read(columns=["assistant", "file", "theorem", "step", "state_before"])
-    rows = [(file, theorem, state) for assistant, file, theorem, step, state in zip(
-        *(table.column(name).to_pylist() for name in ("assistant", "file", "theorem", "step",
-                                                      "state_before")), strict=True)
-        if assistant == "coq" and step == 0 and (units is None or file in units)]
+    columns = ("assistant", "source", "file", "theorem", "step", "state_before")
+    table = open_dataset(corpus).read(columns=list(columns))
+    rows = [(file, theorem, state) for assistant, source, file, theorem, step, state in zip(
+        *(table.column(name).to_pylist() for name in columns), strict=True)
+        if assistant == "coq" and step == 0 and (units is None or (source, file) in units)]
     premises = library_premises_of(rows)
     logger.info("library premises: %d lemmas of %s (%s files)", len(premises), corpus,
                 "all" if units is None else len(units))

@@ -141,9 +141,10 @@ class RetrievalPolicy:
         return [Candidate(tactic, math.log(weight / norm)) for tactic, weight in ranked]
 
 
-def load_index(corpus: str | Path, *, assistant: str | None = None, files: set[str] | None = None,
-               extra: Sequence[str] = ()) -> RetrievalIndex:
-    """The index of a traced dataset: its rows of ``assistant`` (all when None), of ``files`` (all when
+def load_index(corpus: str | Path, *, assistant: str | None = None,
+               files: set[tuple[str, str]] | None = None, extra: Sequence[str] = ()) -> RetrievalIndex:
+    """The index of a traced dataset: its rows of ``assistant`` (all when None), of ``files`` ((source,
+    unit) pairs, as ``corpus_units`` gives them: a unit path alone could name two corpora's files; all when
     None), then the pairs of the ``extra`` JSONL files (``prover.retrieval.extra_pairs``), keeping for Coq
     only tactics the Coq safety filter lets a search send.
 
@@ -155,14 +156,13 @@ def load_index(corpus: str | Path, *, assistant: str | None = None, files: set[s
     from prover.retrieval.extra_pairs import read_extra_pairs
     from prover.tracing.dataset import open_dataset
 
-    table = open_dataset(corpus).read(columns=["assistant", "file", "state_before", "tactic"])
-    assistants = table.column("assistant").to_pylist()
-    names = table.column("file").to_pylist()
+    columns = ("assistant", "source", "file", "state_before", "tactic")
+    table = open_dataset(corpus).read(columns=list(columns))
     pairs = (
         (state, tactic)
-        for a, f, state, tactic in zip(assistants, names, table.column("state_before").to_pylist(),
-                                       table.column("tactic").to_pylist(), strict=True)
-        if (assistant is None or a == assistant) and (files is None or f in files)
+        for a, source, f, state, tactic in zip(*(table.column(name).to_pylist() for name in columns),
+                                               strict=True)
+        if (assistant is None or a == assistant) and (files is None or (source, f) in files)
     )
     keep = None
     if assistant == "coq":
@@ -175,15 +175,17 @@ def load_index(corpus: str | Path, *, assistant: str | None = None, files: set[s
     return index
 
 
-def corpus_units(corpus: str | Path, split: str) -> set[str] | None:
-    """The files of ``corpus`` in ``split`` of the fixed file split (``prover.stdlib_bench.split``), or
-    ``None`` (every file) for ``all``. Raises ``DatasetError``."""
+def corpus_units(corpus: str | Path, split: str) -> set[tuple[str, str]] | None:
+    """The files of ``corpus`` in ``split`` of the fixed file split (``prover.stdlib_bench.split``), as
+    (source, unit) pairs (two corpora may hold files of one path, a stdlib test file and another
+    development's), or ``None`` (every file) for ``all``. Raises ``DatasetError``."""
     from prover.stdlib_bench.split import file_split
     from prover.tracing.dataset import open_dataset
 
     if split == "all":
         return None
-    return {r.unit for r in open_dataset(corpus).records() if file_split(r.source, r.unit) == split}
+    return {(r.source, r.unit) for r in open_dataset(corpus).records()
+            if file_split(r.source, r.unit) == split}
 
 
 def check_corpus_usable(config: RetrievalConfig) -> None:
@@ -196,7 +198,7 @@ def check_corpus_usable(config: RetrievalConfig) -> None:
     try:
         units = corpus_units(config.corpus, config.corpus_split)
         dataset = open_dataset(config.corpus)
-        rows = sum(r.rows for r in dataset.records() if units is None or r.unit in units)
+        rows = sum(r.rows for r in dataset.records() if units is None or (r.source, r.unit) in units)
         dataset.check_shards(units)
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {config.corpus}: {exc}") from exc

@@ -23,6 +23,7 @@ from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas, read_stdlib_fil
 from prover.stdlib_bench.library import TrainLibrary, train_library
 from prover.stdlib_bench.split import file_split
 from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
 from search.validation import Validated, setting
@@ -81,8 +82,10 @@ def select_lemmas(config: StdlibBenchConfig) -> dict[str, list[StdlibLemma]]:
     return {u: chosen[u] for u in units}
 
 
-def train_units(corpus: str) -> set[str]:
-    return {r.unit for r in open_dataset(corpus).records() if file_split(r.source, r.unit) == "train"}
+def train_units(corpus: str) -> set[tuple[str, str]]:
+    """The (source, unit) pairs of the corpus's train files (``file_split``)."""
+    return {(r.source, r.unit) for r in open_dataset(corpus).records()
+            if file_split(r.source, r.unit) == "train"}
 
 
 def benchmark_index(config: StdlibBenchConfig) -> Any:
@@ -99,7 +102,8 @@ def benchmark_library(config: StdlibBenchConfig) -> TrainLibrary | None:
     retrieval = config.retrieval
     if "retrieval" not in config.methods or retrieval.premise_weight <= 0 or retrieval.library_premises <= 0:
         return None
-    return train_library(Path(config.root), train_units(config.corpus))
+    stdlib = {unit for source, unit in train_units(config.corpus) if source == STDLIB_SOURCE}
+    return train_library(Path(config.root), stdlib)  # files under the installed theories/ only
 
 
 def bench_file(unit: str, lemmas: list[StdlibLemma], config: StdlibBenchConfig,

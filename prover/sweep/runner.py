@@ -251,8 +251,12 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
                        config: SweepConfig, console: Console | None) -> None:
     proved = {r["theorem"] for r in store.records if r["status"] == "proved"}
     finished = {r["theorem"] for r in store.records if r["status"] in FINAL}
-    finished |= {r["theorem"] for r in store.records
-                 if r["attempt"] >= config.attempts and r["status"] != "error"}
+    judged: dict[str, set[int]] = {}  # theorem -> its attempts that reached a verdict
+    for r in store.records:
+        if r["status"] != "error":
+            judged.setdefault(r["theorem"], set()).add(r["attempt"])
+    finished |= {name for name, attempts in judged.items()
+                 if all(k in attempts for k in range(1, config.attempts + 1))}
     started, done_now = time.monotonic(), 0
     progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("done ·"),
                         TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
@@ -276,10 +280,15 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
                 proved.add(task.theorem.name)
             # an error (its worker kept dying, an endpoint stayed down) is no verdict: no next attempt
             # in this run, and a resume runs the same attempt again (pending_tasks)
-            if record["status"] in FINAL or record["status"] == "error" or task.attempt >= config.attempts:
-                finished.add(task.theorem.name)
-            else:
-                queue.append(Task(task.theorem, task.split, task.attempt + 1))
+            name = task.theorem.name
+            if record["status"] != "error":
+                judged.setdefault(name, set()).add(task.attempt)
+            done = judged.get(name, set())
+            following = next((k for k in range(1, config.attempts + 1) if k not in done), None)
+            if record["status"] in FINAL or record["status"] == "error" or following is None:
+                finished.add(name)
+            else:  # the first attempt without a verdict (a folder resumed from before may have gaps)
+                queue.append(Task(task.theorem, task.split, following))
             progress.update(bar, completed=len(finished))
 
         pool.run(queue, on_result, on_tick=lambda running: progress.update(bar, status=status(running)),

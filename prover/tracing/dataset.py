@@ -180,13 +180,14 @@ class Dataset:
         """The shards of done units (orphans of interrupted writes are left out)."""
         return [self.shards / r.shard for r in self.records() if r.shard]
 
-    def check_shards(self, units: set[str] | None = None) -> None:
-        """Check, from each shard's footer alone, that the shards of ``units`` (all when None) can be read:
+    def check_shards(self, units: set[tuple[str, str]] | None = None) -> None:
+        """Check, from each shard's footer alone, that the shards of ``units`` ((source, unit) pairs; all
+        when None) can be read:
         a Parquet file with the dataset's columns and the record's row count. Cheap next to ``read``, so a
         command can refuse a damaged dataset before it writes anything. Raises ``DatasetError``."""
         names = set(ARROW_SCHEMA.names)
         for record in self.records():
-            if not record.shard or (units is not None and record.unit not in units):
+            if not record.shard or (units is not None and (record.source, record.unit) not in units):
                 continue
             path = self.shards / record.shard
             try:

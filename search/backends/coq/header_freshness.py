@@ -45,7 +45,7 @@ from search.backends.coq.header_text import header_sentences
 from search.backends.process import ProcessDied
 from search.backends.start_retry import start_with_retries
 from search.errors import InvalidTheoremError, ProverError
-from search.lookalike import ascii_variants, name_problem
+from search.lookalike import WELL_KNOWN_NAMES, ascii_variants, name_problem
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -227,16 +227,19 @@ def _census(top: CoqTop, sentence: str, shadows: dict[str, str], hidden: dict[st
 
 
 def _drawn_like(top: CoqTop, name: str, timeout: float) -> str | None:
-    """Why ``name`` may not be declared: it is drawn like another name that already names something
-    (``FaIse`` with a capital ``I`` reads as ``False``), or ``None``."""
+    """Why ``name`` may not be declared: it is drawn like a well-known name that the environment reaches
+    by that short name (``FaIse`` with a capital ``I`` reads as ``False``), or ``None``. Ordinary names
+    drawn like obscure ones (``x0`` beside ``BinNums.xO``) are fine."""
     for variant in ascii_variants(name):
+        if variant not in WELL_KNOWN_NAMES:
+            continue
         try:
-            located = _locate(top, variant, timeout)
+            owner = _reachable(_locate(top, variant, timeout), modules=False)
         except _QueryFailed:  # not a name Coq can look up (a keyword): nothing it could be read as
             continue
-        if not located.strip().startswith("No object"):
-            return (f"{name!r} is drawn like {variant!r}, which already names something "
-                    f"({' '.join(located.split()[:3])}): header names may not be read as others")
+        if owner is not None:
+            return (f"{name!r} is drawn like {variant!r}, which names {owner}: header names may not be read "
+                    "as the library's")
     return None
 
 

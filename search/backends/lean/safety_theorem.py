@@ -53,7 +53,7 @@ from search.backends.lean.safety_words import (
     token_word,
 )
 from search.errors import InvalidTheoremError
-from search.lookalike import ascii_variants, name_problem
+from search.lookalike import WELL_KNOWN_NAMES, ascii_variants, name_problem
 from search.types import Theorem
 
 STATEMENT_KINDS = frozenset({"theorem", "lemma", "example", "instance", "def", "abbrev"})
@@ -65,15 +65,6 @@ HEADER_REFUSED_WORDS = frozenset({
     "coinductive", "mutual",
 })
 _HEADER_DECLARATIONS = frozenset({"def", "abbrev", "lemma", "theorem", "structure", "inductive"})
-# Names statements lean on, which a header name drawn alike (``FaIse``, ``Rea1``) would pass for. Coq's check
-# asks coqtop (``Locate``) about every look-alike spelling; without Lean at hand, this list is the check.
-WELL_KNOWN_NAMES = frozenset({
-    "True", "False", "Not", "And", "Or", "Iff", "Eq", "Ne", "HEq", "Exists", "Prop", "Type", "Sort", "id",
-    "Nat", "Int", "Rat", "Real", "Complex", "NNReal", "ENNReal", "Fin", "ZMod", "Finset", "Set", "List",
-    "Nat.Prime", "Prime", "Even", "Odd", "abs", "min", "max", "sqrt", "exp", "log", "sin", "cos", "tan",
-    "pi", "floor", "ceil", "gcd", "lcm", "choose", "factorial", "deriv", "Icc", "Ico", "Ioc", "Ioo",
-    "IsLeast", "IsGreatest", "Function", "Injective", "Surjective", "Bijective", "Polynomial",
-})
 MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec"})
 _SECOND_COMMAND = (DECLARATION_WORDS | ENVIRONMENT_WORDS | BLOCK_END_WORDS) - {"open"}
 

@@ -15,6 +15,7 @@ from prover.cli.main import main
 from prover.expert.stdlib_rounds import sample_lemmas
 from prover.retrieval.policy import load_index
 from prover.stdlib_bench.split import split_of
+from prover.tracing.coq_files import STDLIB_SOURCE
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
 
@@ -88,7 +89,7 @@ def test_a_file_whose_worker_crashed_is_searched_again_by_a_rerun(ray_cluster, t
                "key": lemma.key, "unit": TEST_UNIT, "line": lemma.line, "crashed": True}
     (folder / "results.jsonl").write_text(json.dumps(crashed) + "\n")
     assert read_lemma_records(folder)[0]["crashed"]
-    index_ref = ray.put(load_index(corpus, assistant="coq", files={TRAIN_UNIT}))
+    index_ref = ray.put(load_index(corpus, assistant="coq", files={(STDLIB_SOURCE, TRAIN_UNIT)}))
     summary = run_lemmas(folder, lemmas, root=root, index_ref=index_ref, retrieval=RetrievalConfig(),
                          search=SearchConfig(time_limit=20, max_expansions=8), label="retrieval",
                          split="stdlib-test")

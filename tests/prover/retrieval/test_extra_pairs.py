@@ -53,6 +53,16 @@ def test_pair_files_join_the_index_and_the_split_keeps_test_files_out(tmp_path: 
     assert pickle.loads(pickle.dumps(config)) == config  # sent to Ray workers
 
 
+def test_a_held_out_stdlib_file_stays_out_beside_another_corpus_s_file_of_one_path(tmp_path: Path) -> None:
+    """Two corpora may hold a file of one path (a stdlib test file, another development's train file):
+    the split is per (source, unit), so the stdlib file's rows never reach a train index."""
+    ds = corpus(tmp_path)
+    row = StepRow("my-dev", "coq", TEST, "t", 1, 1, 0, state("0 = 0"), "reflexivity", "", True, "t")
+    Dataset(ds).add_unit(UnitRecord("my-dev", TEST, "t", None, 1, (ProofRecord("t", 1, "traced", 1),)), [row])
+    index = config_index(RetrievalConfig(corpus=str(ds), corpus_split="train"), "coq")
+    assert sorted(e.tactics[0][0] for e in index.entries) == ["lia", "reflexivity"]  # no stdlib `ring`
+
+
 def test_the_split_holds_out_standard_library_files_only(tmp_path: Path) -> None:
     """Another development's files are train whatever their names: the split is the stdlib's."""
     index = config_index(RetrievalConfig(corpus=str(corpus(tmp_path, "my-dev")), corpus_split="train"), "coq")

@@ -80,6 +80,26 @@ def test_an_attempt_that_ended_in_an_error_is_no_verdict_and_a_resume_runs_it_ag
     assert (k0.proved_at, k0.attempts) == (1, 1) and summary.pass_at[1] == 1.0
 
 
+def test_a_resumed_folder_whose_error_a_next_attempt_followed_reruns_only_that_attempt(
+        ray_cluster, tmp_path: Path) -> None:
+    """Folders written before errors stopped a theorem's attempts may hold an error followed by the next
+    attempt: the resume runs the attempt without a verdict, and not the next one again."""
+    names = {"u0": "unprovable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    config = SweepConfig(workers=1, out=str(out), attempts=2)
+    factory = BackendFactory(names)
+    run_sweep(config, benchmark=str(bench), backend_factory=factory, policy_factory=policy_factory,
+              spec=scripted_spec(SEARCH))
+    results = out / "results.jsonl"
+    older = [r | {"status": "error"} if r["attempt"] == 1 else r for r in records(out)]
+    results.write_text("".join(json.dumps(r) + "\n" for r in older))
+    run_sweep(config, benchmark=str(bench), backend_factory=factory, policy_factory=policy_factory,
+              spec=scripted_spec(SEARCH))
+    assert [(r["attempt"], r["status"]) for r in records(out)] == [(1, "error"), (2, "unproved"),
+                                                                   (1, "unproved")]
+
+
 @pytest.mark.slow
 def test_driver_killed_with_sigkill_then_resumed(ray_cluster, tmp_path: Path) -> None:
     import os

@@ -66,6 +66,18 @@ def test_no_header_changes_what_a_statement_means(backend: CoqBackend, header: s
     assert not backend.verify(theorem, [tactic]).ok
 
 
+@pytest.mark.parametrize("header", [
+    "Require Import Lia. Definition D0 : nat := 1.",  # drawn like DeclConstant.DO, reachable only qualified
+    "Require Import Reals. Open Scope R_scope. Definition x0 : R := 1. Definition P1 : R := 2.",
+    "Require Import ZArith. Definition x1 : Z := 1%Z. Definition l : list nat := nil.",
+])
+def test_ordinary_names_drawn_like_obscure_library_names_are_fine(backend: CoqBackend, header: str) -> None:
+    """Only names drawn like well-known ones (False, nat, Rle ...) are refused: x0 beside BinNums.xO, P1
+    beside PI or l beside I are what math headers call things."""
+    session = backend.open(Theorem("fine", "Theorem fine : True.", header))
+    session.close()
+
+
 @pytest.mark.parametrize(("name", "text"), SPOOFED_PROOFS, ids=[name for name, _ in SPOOFED_PROOFS])
 def test_printed_verdicts_are_never_believed(name: str, text: str) -> None:
     verdict = compile_and_check(text, name, CoqBackendConfig(allowed_axioms=()))
