@@ -203,5 +203,28 @@ def apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if path is None or args.command not in COMMANDS:
         return args
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    commands.choices[args.command].set_defaults(**read_config_file(path, args.command))
+    command = commands.choices[args.command]
+    try:
+        defaults = read_config_file(path, args.command)
+    except InputError as exc:  # every problem at once: the options' own too
+        given = option_problems(command, args)
+        if given:
+            raise InputError(f"{exc}; and the options given: {'; '.join(given)}") from None
+        raise
+    command.set_defaults(**defaults)
     return parser.parse_args(argv)
+
+
+def option_problems(command: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The problems of the config values given as options (those that differ from the option's default),
+    by the same rules a config file's values are checked by."""
+    problems: list[str] = []
+    for table in command_tables(args.command).values():
+        for key, (cls, spec) in table.fields().items():
+            dest = table.dest(key)
+            if not hasattr(args, dest) or getattr(args, dest) == command.get_default(dest):
+                continue
+            annotation = typing.get_type_hints(cls)[key]
+            problems += [f"{table.name}.{message}"
+                         for message in field_problems(spec, getattr(args, dest), annotation)]
+    return problems

@@ -115,6 +115,10 @@ def test_every_bad_value_of_a_file_is_reported_at_once(tmp_path: Path,
         f"error: {config}: search.alpha must be >= 0, got -1.0; sweep.workers must be an integer, got 'two'; "
         "backend.name must be one of repl, dojo, coq, got 'isabelle'; coq.memory_limit_mb must be in "
         "[256, 1073741824], got 10")
+    config.write_text("[search]\nmax_expansions = -3\n")  # a bad file and bad options: all at once
+    assert main(["sweep", "coq_basic", "--config", str(config), "--workers", "0", "--alpha", "2.5"]) == 2
+    assert last_error(capsys) == (f"error: {config}: search.max_expansions must be >= 1, got -3; and the "
+                                  "options given: sweep.workers must be >= 1, got 0")
     config.write_text("[search\n")
     assert main(["sweep", "coq_basic", "--config", str(config)]) == 2
     assert last_error(capsys).startswith(f"error: {config}: not a valid TOML file")
