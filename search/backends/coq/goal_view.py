@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 _BAR = re.compile(r"^\s*={5,}\s*$")
-_HYP = re.compile(r"^  ([A-Za-z_][\w']*(?:, [A-Za-z_][\w']*)*) : (.*)$")
+_NAME = r"[^\W\d][\w']*"  # a Coq identifier: a letter (σ, h₀'s h) or _, then letters, digits, _ and '
+_HYP = re.compile(rf"^  ({_NAME}(?:, {_NAME})*) : (.*)$")
 _OPEN = "([{"
 _CLOSE = ")]}"
 
@@ -70,14 +71,17 @@ def is_quantified(text: str) -> bool:
 
 
 def is_equation(text: str) -> bool:
-    """A (possibly quantified or conditional) equation: something ``rewrite`` can use."""
+    """A (possibly quantified or conditional) equation: something ``rewrite`` can use; not an
+    existential, a conjunction or a disjunction that has an equation inside."""
     body = text
     while body.startswith("forall "):
         comma = body.find(", ")
         if comma < 0:
             return False
         body = body[comma + 2:]
-    last = body.split(" -> ")[-1]
+    last = body.split(" -> ")[-1].strip()
+    if last.startswith("exists ") or any(top_level(last, op) for op in ("/\\", "\\/", "<->")):
+        return False
     return top_level(last, " = ")
 
 

@@ -26,7 +26,7 @@ _MOD = re.compile(r"\bmod\b|\bZ\.modulo\b|\bNat\.modulo\b|\bZ\.div\b|\bNat\.div\
 _NUMBER = re.compile(r"\(?-?\d+\)?")
 # A numeral (not the digit of a name such as l1) or an arithmetic operator (not list append ++).
 _ARITHMETIC = re.compile(r"(?<![\w'])\d|(?<!\+)[+*^](?!\+)|\s[-/]\s")
-_SQRT = re.compile(r"\bsqrt\s+(\w+|\([^()]*\))")
+_SQRT = re.compile(r"(?<![\w.'])sqrt\s+(\w+|\([^()]*\))")  # R's sqrt, not Nat.sqrt or Z.sqrt
 # Bounds that make a variable range over a few values: "a <= x < b", "a < x <= b", "x < b", "x <= b" ...
 _BOUND_PAIR = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
 _UPPER = re.compile(rf"^({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
@@ -56,8 +56,10 @@ class Domain:
 
 
 def is_slow(tactic: str) -> bool:
-    """Whether ``tactic`` may spend seconds failing (a procedure that searches, or hints then one)."""
-    return tactic in SLOW_TACTICS or (tactic.startswith("pose proof") and tactic.endswith(("nra", "nia")))
+    """Whether ``tactic`` may spend seconds failing (a procedure that searches, or cases, hints or
+    rewrites then one: ``split_Rabs; nra`` took 28 s to fail on imo_1966_p5)."""
+    return tactic in SLOW_TACTICS or (tactic.startswith(("pose proof", "split_Rabs", "unfold Rmax"))
+                                      and tactic.endswith(("nra", "nia", "lra")))
 
 
 def variables(view: GoalView, typ: str) -> list[str]:
@@ -69,10 +71,11 @@ def goal_domain(view: GoalView) -> Domain:
     """The goal's numbers, from the types of its variables and the functions it mentions (a goal with
     arithmetic but no typed variable counts as both natural and real numbers)."""
     text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
-    types = {t for _, t in view.hypotheses}
+    types = {t for _, t in view.hypotheses} | _binder_types(view.conclusion)
     real = "R" in types or any(t.endswith("-> R") for t in types) or _REAL_MARKS.search(text) is not None
     integer = "Z" in types or any(t.endswith("-> Z") for t in types) or _INT_MARKS.search(text) is not None
-    natural = "nat" in types or any(t.endswith("-> nat") for t in types) or "%nat" in text
+    natural = "nat" in types or any(t.endswith("-> nat") for t in types) or re.search(
+        r"%nat\b|(?<![\w.'])nat(?![\w'])", text) is not None
     complex_ = "C" in types or any(t.endswith("-> C") for t in types) or (
         _COMPLEX_MARKS.search(view.conclusion) is not None)
     # Arithmetic without a typed variable or a marked function: the numbers' scope is the header's
@@ -84,6 +87,15 @@ def goal_domain(view: GoalView) -> Domain:
                   division=_MOD.search(text) is not None, complex=complex_)
 
 
+_BINDER = re.compile(r"(?:forall|exists)\s+\(?[\w' ]+:\s*([\w.]+)")
+
+
+def _binder_types(text: str) -> set[str]:
+    """The types the quantifiers of ``text`` give their variables (``forall n : Z, ...`` -> ``Z``): a
+    first goal not yet introduced names its numbers there."""
+    return set(_BINDER.findall(text))
+
+
 def decision_tactics(domain: Domain) -> Weighted:
     """Closing procedures for the goal's numbers, most likely first."""
     out: Weighted = []
@@ -91,7 +103,9 @@ def decision_tactics(domain: Domain) -> Weighted:
         out += [("lra", 9.0), ("nra", 6.0), ("field", 4.0), ("psatz R 2", 5.0), ("field_simplify", 1.5),
                 ("ring_simplify", 1.5), ("ring", 3.0), ("field_simplify; nra", 2.0)]
     if domain.integer or domain.natural:
-        out += [("lia", 9.0), ("nia", 6.0), ("ring", 3.0), ("psatz Z 2", 1.5), ("zify", 1.0)]
+        out += [("lia", 9.0), ("nia", 6.0), ("ring", 3.0), ("zify", 1.0)]
+        if domain.integer:  # psatz does not zify: on nat it fails, and Z may be unknown where only nat is
+            out.append(("psatz Z 2", 1.5))
         if domain.division:
             out += [("Z.div_mod_to_equations; nia", 5.0), ("zify; Z.div_mod_to_equations; nia", 5.0)]
     if domain.complex:  # C is R * R: an equation of complex numbers is two of reals
@@ -129,11 +143,26 @@ def sqrt_hints(view: GoalView) -> Weighted:
     """``nra`` knowing ``sqrt e * sqrt e = e`` and ``0 <= sqrt e`` for the square roots in the goal
     (``e >= 0`` proved by ``lra`` on the spot; a candidate whose side proof fails is one error)."""
     text = " ".join([view.conclusion, *(t for _, t in view.hypotheses)])
-    roots = list(dict.fromkeys(_SQRT.findall(text)))[:3]
+    known = {name for name, _ in view.hypotheses}
+    # only roots of terms the context can name: not one under a binder (forall x, f x = sqrt (x + 1))
+    roots = [e for e in dict.fromkeys(_SQRT.findall(text))
+             if all(word in known for word in _free_words(e))][:3]
     if not roots:
         return []
     facts = "; ".join(f"pose proof (sqrt_sqrt {e} ltac:(lra)); pose proof (sqrt_pos {e})" for e in roots)
     return [(f"{facts}; nra", 4.0), ("; ".join(f"pose proof (sqrt_pos {e})" for e in roots) + "; nra", 2.0)]
+
+
+def _free_words(term: str) -> list[str]:
+    """The lower-case identifiers of a term that are not library functions (variables, as the goals of
+    competition problems write them)."""
+    return [w for w in re.findall(r"(?<![\w.'])[^\W\d][\w']*", term)
+            if w[0].islower() and w not in _LIBRARY_FUNCTIONS]
+
+
+# Functions a goal's terms call that are no variable of the context.
+_LIBRARY_FUNCTIONS = frozenset({"sqrt", "ln", "exp", "sin", "cos", "tan", "atan", "pow", "powerRZ", "bpow",
+                                "fact", "Rabs", "Rsqr", "Rinv", "Rmax", "Rmin", "Rpower", "INR", "IZR"})
 
 
 def demotions(view: GoalView) -> dict[str, float]:
@@ -159,7 +188,7 @@ def fixing_equations(view: GoalView) -> Weighted:
         if typ.startswith("forall ") and is_equation(typ):  # a function's definition: f x = ...
             out.append((f"rewrite {name} in *", 4.0))
             continue
-        if not top_level(typ, " = ") or " -> " in typ or typ.startswith("forall "):
+        if not is_equation(typ) or " -> " in typ or typ.startswith("forall "):
             continue
         left, _, right = typ.partition(" = ")
         left, right = left.strip(), right.strip()
@@ -205,7 +234,7 @@ def range_splits(view: GoalView) -> Weighted:
     for var, (low, high) in bounds.items():
         if low is None or high is None or not 0 < high - low + 1 <= MAX_CASES:
             continue
-        scope = "%Z" if kinds[var] == "Z" else ""
+        scope = "%Z" if kinds[var] == "Z" else "%nat"  # the header's scope may be another
         cases = " \\/ ".join(f"{var} = ({value}){scope}" for value in range(low, high + 1))
         tactic = (f"assert (Hcase : {cases}) by lia; repeat destruct Hcase as [Hcase|Hcase]; subst {var}; "
                   f"try (compute in *; lia)")
@@ -219,10 +248,14 @@ def real_hypotheses(view: GoalView, domain: Domain) -> Weighted:
     if not domain.real:
         return []
     out: Weighted = []
+    reals = set(variables(view, "R"))
     for name, typ in view.hypotheses:
-        if "/" in typ and top_level(typ, " = ") and not typ.startswith("forall "):
+        if typ.startswith("forall ") or (not is_equation(typ) and not top_level(typ, " <> ")):
+            continue
+        if re.search(r"/(?!\\)", typ) and is_equation(typ):  # a division, not the connective /\
             out.append((f"field_simplify in {name}", 1.5))
-        if top_level(typ, " <> ") and not typ.startswith("forall "):
+        left = typ.partition(" <> ")[0].strip()
+        if top_level(typ, " <> ") and (left in reals or _REAL_MARKS.search(left)):
             out.append((f"pose proof (Rminus_eq_contra _ _ {name})", 1.0))
     return out
 

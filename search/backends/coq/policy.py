@@ -239,7 +239,8 @@ def _hypothesis_tactics(name: str, typ: str, conclusion: str) -> list[tuple[str,
     out: list[tuple[str, float]] = []
     if is_equation(typ):
         out += [(f"rewrite {name}", 5.0), (f"rewrite <- {name}", 1.5)]
-    if top_level(typ, "/\\") or top_level(typ, "\\/") or typ.startswith("exists "):
+    if not typ.startswith("forall ") and (top_level(typ, "/\\") or top_level(typ, "\\/")
+                                          or typ.startswith("exists ")):
         out.append((f"destruct {name}", 3.0))
     out.append((f"apply {name}", 2.0 if typ.split(" -> ")[-1].strip() == conclusion else 0.7))
     return out

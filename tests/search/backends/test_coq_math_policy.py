@@ -82,8 +82,48 @@ def test_natural_goals_get_ranges_destructs_and_rewrites() -> None:
     found = tactics(NATURAL)
     assert any(t.startswith("repeat match goal with | H : _ /\\ _ |- _ => destruct H") for t in found)
     split = next(t for t in found if t.startswith("assert (Hcase"))
-    assert "n = (0) \\/ n = (1) \\/ n = (2) \\/ n = (3)) by lia" in split
+    assert "n = (0)%nat \\/ n = (1)%nat \\/ n = (2)%nat \\/ n = (3)%nat) by lia" in split  # any scope
     assert "zify; Z.div_mod_to_equations; nia" in found
+
+
+def test_candidates_are_built_only_from_what_the_state_can_name() -> None:
+    """The fourth audit's: every candidate below failed at once in Coq."""
+    bound = ("1 goal\n  a, b : R\n  f : R -> R\n  H0 : forall x : R, f x = sqrt (a * x ^ 2 + b * x)\n"
+             "  H1 : 0 < a\n  ============================\n  sqrt (a + b) >= 0")
+    found = tactics(bound)
+    assert not any("sqrt_sqrt (a * x" in t or "sqrt_pos (a * x" in t for t in found)  # x is bound
+    assert any("sqrt_pos (a + b)" in t for t in found)
+    nat_sqrt = "1 goal\n  n : nat\n  ============================\n  Nat.sqrt n <= n"
+    assert not any("sqrt_sqrt" in t or "sqrt_pos" in t for t in tactics(nat_sqrt))
+    quantified = "1 goal\n  ============================\n  forall n : Z, n * n >= 0 -> n + 1 > n"
+    found = tactics(quantified)
+    assert "psatz R 2" not in found and "lra" not in found and "psatz Z 2" in found  # the binder's Z
+    listed = "1 goal\n  l : list nat\n  ============================\n  list_sum l = 111"
+    assert "psatz R 2" not in tactics(listed) and "psatz Z 2" not in tactics(listed)
+    shapes = ("1 goal\n  x, y, m, n : nat\n  H : x = 1 /\\ y = 2\n  H2 : exists k : nat, n = 2 * k\n"
+              "  H3 : forall k, k <= n <-> k < m /\\ k > 0\n  H4 : m <> n\n"
+              "  ============================\n  x + y = 3")
+    found = tactics(shapes)
+    for bad in ("subst x", "rewrite H", "rewrite <- H", "rewrite H in *", "rewrite H2", "rewrite H2 in *",
+                "destruct H3", "field_simplify in H", "pose proof (Rminus_eq_contra _ _ H4)"):
+        assert bad not in found, bad
+    assert "destruct H" in found and "destruct H2" in found
+    real_neq = "1 goal\n  a, b : R\n  H : a <> b\n  ============================\n  (a - b) / (a - b) = 1"
+    assert "pose proof (Rminus_eq_contra _ _ H)" in tactics(real_neq)
+
+
+def test_hypotheses_named_in_other_scripts_are_read_whole() -> None:
+    state = ("1 goal\n  x : R\n  H : 0 < x\n  \u03c3h : forall t : R,\n        \u03c3 t = t * t\n"
+             "  ============================\n  0 < x * x")
+    found = tactics(state)
+    assert "rewrite H" not in found and "rewrite <- H" not in found  # H is no equation, σh is not glued on
+    assert "rewrite \u03c3h in *" in found
+
+
+def test_case_splits_and_rewrites_before_a_procedure_get_the_slow_limit() -> None:
+    rabs = "1 goal\n  x : R\n  ============================\n  Rabs (x - 1) + Rabs (x + 1) >= 2"
+    assert proposed(rabs, "split_Rabs; nra") == "timeout 3 (split_Rabs; nra)"
+    assert proposed(rabs, "split_Rabs; lra") == "timeout 3 (split_Rabs; lra)"
 
 
 def test_closed_goals_are_computed_and_lists_are_left_alone() -> None:
