@@ -59,6 +59,9 @@ def lean_theorem_from_text(text: str, header: str = "") -> Theorem:
                          f"got {text.strip()[:80]!r}")
     name = match.group(2) or "example"
     statement = TRAILING_SORRY.sub("", text.strip())
+    if re.search(r":=\s*(?:by(?:\s|$)|rfl\s*$)", statement):
+        raise InputError(f"the statement of {name!r} comes with a proof after `:=`: give the statement only, "
+                         "ending with `:=` (or nothing); the search writes the proof")
     if not statement.endswith(":="):
         statement += " :="
     return Theorem(name=name, statement=statement, header=header)

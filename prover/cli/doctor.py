@@ -30,6 +30,7 @@ class Check:
     ok: bool
     detail: str
     fix: str | None = None
+    optional: bool = False  # what the product runs without (a GPU): reported, not a failure
 
 
 def _run_quick(argv: Sequence[str]) -> tuple[int | None, str]:
@@ -252,7 +253,8 @@ def check_cuda(probes: Probes) -> Check:
         return Check("CUDA", False, "torch is not installed", "pip install torch")
     usable, detail = probes.torch_probe()
     fix = None if usable else "install a CUDA build of torch and check the driver with nvidia-smi"
-    return Check("CUDA", usable, detail, fix)
+    return Check("CUDA", usable, detail + ("" if usable else " (optional: search, sweeps and the retrieval "
+                                                            "policy run on the CPU)"), fix, optional=True)
 
 
 def check_ray(probes: Probes) -> Check:

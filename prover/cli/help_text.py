@@ -43,6 +43,7 @@ first steps (Coq needs no model and no GPU: apt-get install coq):
 Lean 4: `prover setup` installs elan, Mathlib's build cache and the REPL; `prove` and `sweep` then use
 the step prover ByteDance-Seed/BFS-Prover-V2-7B unless --policy says otherwise.
 `prover COMMAND --help` describes each command and all its options; README.md walks through them."""
+PROVER_EPILOG += "\n\n" + EXIT_STATUS  # every command exits so
 
 PROVE_DESCRIPTION = """\
 Search for a proof of one theorem and print it on stdout once the proof assistant has checked it as a
@@ -59,6 +60,13 @@ terminal, -v prints it every 5 s); with --planner, the line starts with the plan
 Most runs need only: --backend, --policy (and --model, --openai-base-url or --tactics for it),
 --max-expansions, --time-limit, --json, --html: --help lists those, --help-all every setting by group;
 --config FILE reads settings from a TOML file and --print-config shows them all."""
+
+DOCTOR_EPILOG = """\
+exit status: 0 every required check passed (a missing GPU is reported, not required), 1 something
+required is missing (each with the command that installs it)."""
+
+SETUP_EPILOG = f"""\
+{EXIT_STATUS}"""
 
 PROVE_EPILOG = f"""\
 examples:

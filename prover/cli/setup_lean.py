@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from prover.theorem_input import InputError
 from search.backends.lean.dojo_process import ProcessOutcome, run_process
 from search.backends.lean.repl_config import default_project_dir
 from search.errors import ProverError
@@ -69,8 +70,14 @@ def elan_bin_dir(env: Mapping[str, str]) -> Path:
 
 
 def read_toolchain(project_dir: Path) -> str:
-    """The toolchain pinned by ``project_dir/lean-toolchain`` (e.g. ``leanprover/lean4:v4.24.0``)."""
-    return (project_dir / "lean-toolchain").read_text(encoding="utf-8").strip()
+    """The toolchain pinned by ``project_dir/lean-toolchain`` (e.g. ``leanprover/lean4:v4.24.0``). Raises
+    ``InputError`` for a folder that is no Lake project."""
+    try:
+        return (project_dir / "lean-toolchain").read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"--project-dir {project_dir}: not a Lean (Lake) project: its lean-toolchain file "
+                         f"cannot be read ({exc.strerror or exc}); give the folder holding lean-toolchain "
+                         "and lakefile (the repository's lean_project/)") from None
 
 
 def setup_plan(

@@ -107,11 +107,26 @@ class SupervisedPool:
                     self._started(ref, starting.pop(ref), idle)
                     continue
                 actor, task = running.pop(ref)
-                record = self._collect(ref, actor, task, failures, idle, queue)
+                try:
+                    record = self._collect(ref, actor, task, failures, idle, queue)
+                except BaseException:
+                    self._drain(running)
+                    raise
                 if record is not None:
                     on_result(task, record)
             if on_tick is not None:
                 on_tick(len(running))
+
+    @staticmethod
+    def _drain(running: dict[Any, tuple[Any, Task]], timeout: float = 5.0) -> None:
+        """Collect (and drop) what the other running tasks return before an error ends the sweep: a task
+        that failed the same way and was never read would have Ray print its traceback as unhandled."""
+        if not running:
+            return
+        ready, _ = ray.wait(list(running), num_returns=len(running), timeout=timeout)
+        for ref in ready:
+            with contextlib.suppress(RayError):
+                ray.get(ref)
 
     def _started(self, ref: Any, actor: Any, idle: list[Any]) -> None:
         try:

@@ -22,6 +22,10 @@ def test_lean_text_gets_its_name_and_a_trailing_assign() -> None:
     assert thm.name == "foo" and thm.statement == "theorem foo (n : ℕ) : n + 0 = n :="
     assert thm.header == "import Mathlib"
     assert lean_theorem_from_text("theorem foo : True := by sorry").statement == "theorem foo : True :="
+    for proved in ("theorem t : 2 + 2 = 4 := by norm_num", "theorem t : 2 + 2 = 4 := rfl",
+                   "theorem t : 2 + 2 = 4 := by"):
+        with pytest.raises(InputError, match="comes with a proof after `:=`"):
+            lean_theorem_from_text(proved)
     assert lean_theorem_from_text("example : 1 = 1 :=").name == "example"
 
 

@@ -171,11 +171,16 @@ class LeanDojoBackend:
         if key in self._repos:
             return self._repos[key]
         url = self.config.local_repo(locator.repo_url)
-        if self.config.offline and url.startswith(("http://", "https://", "git@")):
+        remote = url.startswith(("http://", "https://", "git@"))
+        if self.config.offline and remote:
             raise BackendUnavailableError(
                 "dojo", f"offline mode needs a local clone of {locator.repo_url}",
-                f"add {locator.repo_url}=/path/to/clone (at {locator.commit}) to local_repos",
+                f"add --dojo-local-repos {locator.repo_url}=/path/to/clone (at {locator.commit})",
             )
+        if not remote and not (Path(url) / ".git").exists():  # LeanDojo would call it "not a valid URL"
+            raise BackendUnavailableError(
+                "dojo", f"the local clone of {locator.repo_url} at {url} is not a git clone (no {url}/.git)",
+                f"clone it there (git clone {locator.repo_url} {url}) or fix --dojo-local-repos")
         api = self.api()
         try:
             repo = api.LeanGitRepo(url, locator.commit)

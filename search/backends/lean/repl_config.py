@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +61,12 @@ class LeanReplConfig(Validated):
         return Path(self.project_dir) if self.project_dir is not None else default_project_dir()
 
     def resolved_command(self) -> list[str] | None:
-        """The command with its program found on PATH or in ``~/.elan/bin`` (where elan installs
-        ``lake``); ``None`` when the program exists nowhere. Reads PATH and the file system."""
+        """The command with its program found on PATH or in elan's ``bin`` (``$ELAN_HOME/bin``, default
+        ``~/.elan/bin``: where elan installs ``lake``, as ``prover doctor`` looks); ``None`` when the program
+        exists nowhere. Reads PATH, ELAN_HOME and the file system."""
         program, *rest = self.command
         if "/" in program:  # a path; a relative one is relative to the project (Popen's cwd)
             return [program, *rest] if (self.resolved_project_dir() / program).exists() else None
-        found = shutil.which(program) or shutil.which(program, path=str(Path.home() / ".elan" / "bin"))
+        elan = Path(os.environ.get("ELAN_HOME") or Path.home() / ".elan") / "bin"
+        found = shutil.which(program) or shutil.which(program, path=str(elan))
         return [found, *rest] if found else None

@@ -179,10 +179,25 @@ def test_open_builds_the_dojo_from_the_locator(backend: LeanDojoBackend, script:
     assert dojo.init_timeout == 600 and dojo.build_deps is False and dojo.additional_imports == []
 
 
-def test_local_repos_replace_the_url(script: DojoScript) -> None:
-    backend = make_backend(script, local_repos=(f"{LOCATOR.repo_url}=/clones/miniF2F-lean4",))
+def test_local_repos_replace_the_url(script: DojoScript, tmp_path: Path) -> None:
+    clone = tmp_path / "miniF2F-lean4"
+    (clone / ".git").mkdir(parents=True)
+    backend = make_backend(script, local_repos=(f"{LOCATOR.repo_url}={clone}",))
     backend.open(THEOREM)
-    assert script.processes[0].entry[0] == ("/clones/miniF2F-lean4", LOCATOR.commit)
+    assert script.processes[0].entry[0] == (str(clone), LOCATOR.commit)
+
+
+@pytest.mark.parametrize("made", [False, True])
+def test_a_local_repo_that_is_no_git_clone_is_named_before_leandojo(script: DojoScript, tmp_path: Path,
+                                                                   made: bool) -> None:
+    """LeanDojo would call the path "not a valid URL" (and create the folder)."""
+    folder = tmp_path / "clone"
+    if made:
+        folder.mkdir()
+    backend = make_backend(script, local_repos=(f"{LOCATOR.repo_url}={folder}",))
+    with pytest.raises(BackendUnavailableError, match="is not a git clone"):
+        backend.open(THEOREM)
+    assert folder.exists() == made and script.processes == []
 
 
 def test_initial_state_maps_pp_goals_and_handle(backend: LeanDojoBackend) -> None:
