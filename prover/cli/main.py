@@ -194,6 +194,11 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
         with ProgressDisplay(console, theorem.name, mode=progress_mode(args, console)) as display:
             result = prove(theorem, backend=backend, policy=policy, config=spec.search,
                            sessions=spec.driver.sessions, observer=display)
+    except InvalidTheoremError as exc:
+        if args.file is None:
+            raise
+        whose = "" if args.file.suffix == ".jsonl" else " (its header: the file's text before the theorem)"
+        raise InputError(f"{args.file}: {exc}{whose}") from exc
     finally:
         backend.close()
     cause = error_cause_of(result)
