@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.cli.setup_lean import ELAN_INIT_URL, elan_bin_dir, read_toolchain
+from prover.theorem_input import InputError
 from search.backends.lean.dojo_process import run_process
 from search.backends.lean.repl_config import default_project_dir
 
@@ -122,7 +123,7 @@ def check_toolchain(project: Path, probes: Probes) -> Check:
     ``lean --version`` in the project would make elan download it)."""
     try:
         wanted = read_toolchain(project)
-    except OSError:
+    except InputError:  # no Lake project there: reported, with the rest
         return Check("Lean toolchain", False, f"{project}/lean-toolchain is missing", None)
     fix = f"elan toolchain install {wanted}"
     elan = probes.tool("elan")

@@ -116,3 +116,9 @@ def test_setup_dry_run_lists_the_commands(capsys: pytest.CaptureFixture[str]) ->
     assert main(["setup", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "lake exe cache get" in out and "lake build repl" in out
+
+
+def test_setup_for_a_folder_that_is_no_lake_project_is_bad_input(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["setup", "--dry-run", "--project-dir", str(tmp_path)]) == 2
+    assert "not a Lean (Lake) project" in capsys.readouterr().err
