@@ -1,7 +1,8 @@
 """Reading a Coq plan out of a model's free-form answer: ``assert (NAME : STATEMENT)`` subgoals.
 
-The answer's ``<think>`` part and Coq comments are dropped; when fenced code blocks hold ``assert``s only
-those are read, else the whole answer. Each ``assert`` runs to the parenthesis that closes its ``(``, so a
+The answer's reasoning (``planner.reasoning``) and Coq comments are dropped; when fenced code blocks hold
+``assert``s only those are read (from the last revision on: a draft, then the final plan), else the whole
+answer. Each ``assert`` runs to the parenthesis that closes its ``(``, so a
 statement may span lines, and whatever follows (``.``, ``by tactic.``, a proof) is ignored. The subgoal's
 text must pass ``check_coq_tactic`` (the Coq safety filter): untrusted text never reaches Coq unchecked.
 Malformed, unsafe, duplicate and surplus subgoals become ``Rejection``s with a reason.
@@ -12,36 +13,54 @@ from __future__ import annotations
 import re
 
 from planner.plan import Plan, PlanParse, Rejection, Subgoal, duplicate_or_surplus
+from planner.reasoning import answer_part
 from search.backends.coq.safety import check_coq_tactic
 
-_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _COMMENT = re.compile(r"\(\*.*?\*\)", re.S)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
 _ASSERT = re.compile(r"(?<![\w'.])assert\s*\(")
 _HEAD = re.compile(r"\s*([A-Za-z_][\w']*)\s*:(?!=)(.*)", re.S)
+_NAMED = re.compile(r"(?<![\w'.])assert\s*\(\s*([A-Za-z_][\w']*)\s*:")
 
 
 def parse_coq_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
     """The plan in ``text`` and the subgoals refused. Never raises on any string."""
-    text = _COMMENT.sub(" ", _THINK.sub("", text))
+    text = _COMMENT.sub(" ", answer_part(text))
     fenced = [m.group(2) for m in _FENCE.finditer(text) if _ASSERT.search(m.group(2))]
-    regions = fenced or [text]
+    regions = _last_revision(fenced) or [text]
     subgoals: list[Subgoal] = []
     rejections: list[Rejection] = []
-    found = 0
+    found = surplus = 0
     for region in regions:
         for start in (m.end() for m in _ASSERT.finditer(region)):
             found += 1
             read = _read_assert(region, start)
             if isinstance(read, Rejection):
                 rejections.append(read)
-            elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is not None:
-                rejections.append(Rejection(read.source, reason))
-            else:
+            elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is None:
                 subgoals.append(read)
+            elif reason.startswith("more than"):
+                surplus += 1  # one reason for all of them: a retry message must not grow with the answer
+            else:
+                rejections.append(Rejection(read.source, reason))
+    if surplus:
+        rejections.append(Rejection("", f"more than {max_subgoals} subgoals ({surplus} left out)"))
     if not found:
         rejections.append(Rejection("", "no `assert (NAME : STATEMENT).` line found in the answer"))
     return PlanParse(Plan(tuple(subgoals)), tuple(rejections))
+
+
+def _last_revision(blocks: list[str]) -> list[str]:
+    """The fenced blocks from the last revision on: a block that asserts a name an earlier block asserted
+    means the model rewrote its plan (a draft, then the final answer), as the Lean parser reads it."""
+    seen: set[str] = set()
+    start = 0
+    for index, block in enumerate(blocks):
+        names = {m.group(1) for m in _NAMED.finditer(block)}
+        if names & seen:
+            start, seen = index, set()
+        seen |= names
+    return blocks[start:]
 
 
 def _read_assert(region: str, start: int) -> Subgoal | Rejection:

@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass
 
 from planner.plan import Plan, PlanParse, Rejection, Subgoal, duplicate_or_surplus
+from planner.reasoning import answer_part
 from search.backends.lean.safety import check_lean_tactic
 from search.backends.lean.safety_lexer import Kind, LexError, Token, bracket_problem, lex, top_level
 
-_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
 _MARKER = re.compile(r"^(?:\s|[-*•+>]|\*\*|#+\s|\d+[.)]|\(\d+\)|(?:step|subgoal|lemma)\s*\d*\s*[:.)-])*",
                      re.I)
@@ -53,14 +53,19 @@ def parse_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
     chunks = [chunk for region in _last_revision(regions) for chunk in region]
     subgoals: list[Subgoal] = []
     rejections: list[Rejection] = []
+    surplus = 0
     for chunk in chunks:
         read = _read_have(chunk, taken={s.name for s in subgoals})
         if isinstance(read, Rejection):
             rejections.append(read)
-        elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is not None:
-            rejections.append(Rejection(chunk.source, reason))
-        else:
+        elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is None:
             subgoals.append(read)
+        elif reason.startswith("more than"):
+            surplus += 1  # one reason for all of them: a retry message must not grow with the answer
+        else:
+            rejections.append(Rejection(chunk.source, reason))
+    if surplus:
+        rejections.append(Rejection("", f"more than {max_subgoals} subgoals ({surplus} left out)"))
     if not chunks:
         rejections.append(Rejection("", "no `have NAME : STATEMENT` line found in the answer"))
     return PlanParse(Plan(tuple(subgoals)), tuple(rejections))
@@ -68,9 +73,7 @@ def parse_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
 
 def _regions(text: str) -> list[tuple[list[str], bool]]:
     """The parts of the answer to read: fenced blocks that hold ``have`` lines, else the whole text."""
-    text = _THINK.sub("", text.replace("\r\n", "\n"))
-    if "<think>" in text.lower() and "</think>" not in text.lower():
-        text = text[text.lower().index("<think>") + len("<think>"):]
+    text = answer_part(text)
     fenced = [m.group(2).split("\n") for m in _FENCE.finditer(text)]
     with_haves = [lines for lines in fenced if any(_is_have_start(line) for line in lines)]
     if with_haves:

@@ -54,3 +54,31 @@ def test_an_answer_without_asserts_is_refused_and_think_blocks_are_ignored() -> 
     assert not parsed.plan.subgoals
     (rejection,) = parsed.rejections
     assert rejection.reason == "no `assert (NAME : STATEMENT).` line found in the answer"
+
+
+def test_reasoning_outside_a_closed_think_pair_is_never_the_plan() -> None:
+    """The planner audit's: a chat template that opens <think> itself sends only its end; a reply cut by
+    its token limit ends inside the reasoning."""
+    prefilled = "Okay... Maybe first assert (hx : x = 2). No, that is wrong.\n</think>\nassert (h1 : x = 1)."
+    assert [s.name for s in parse_coq_plan(prefilled).plan.subgoals] == ["h1"]
+    cut = "<think>assert (bad : False). and so on"
+    assert parse_coq_plan(cut).plan.subgoals == ()
+
+
+def test_windows_line_endings_keep_the_fences() -> None:
+    text = "Note: in Python we would write assert (x == 1).\r\n```coq\r\nassert (h1 : x = 1).\r\n```\r\n"
+    parsed = parse_coq_plan(text)
+    assert [s.name for s in parsed.plan.subgoals] == ["h1"] and not parsed.rejections
+
+
+def test_a_draft_then_a_corrected_plan_reads_the_correction() -> None:
+    text = ("Draft:\n```coq\nassert (h1 : x = 1).\n```\nBetter:\n```coq\nassert (h1 : x = 1).\n"
+            "assert (h2 : x + 0 = x).\n```")
+    assert [s.name for s in parse_coq_plan(text).plan.subgoals] == ["h1", "h2"]
+
+
+def test_surplus_subgoals_are_one_reason_however_many() -> None:
+    text = "\n".join(f"assert (h{i} : {i} = {i})." for i in range(500))
+    parsed = parse_coq_plan(text, max_subgoals=8)
+    assert len(parsed.plan.subgoals) == 8
+    assert [r.reason for r in parsed.rejections] == ["more than 8 subgoals (492 left out)"]

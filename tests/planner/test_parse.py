@@ -112,7 +112,7 @@ def test_duplicates_and_surplus() -> None:
                         max_subgoals=2)
     assert parsed.plan.lines() == ["have h1 : a = b", "have h3 : e = f"]
     assert [r.reason for r in parsed.rejections] == ["the name h1 is used twice", "the same statement twice",
-                                                     "more than 2 subgoals"]
+                                                     "more than 2 subgoals (1 left out)"]
 
 
 @pytest.mark.parametrize("text", ["", "I cannot solve this.", "```lean\nlinarith\n```",
@@ -143,3 +143,9 @@ def test_plan_and_subgoal_invariants() -> None:
     assert plan.shares_prefix((Subgoal("h1", "a", source="other"),)) and not plan.shares_prefix(
         (Subgoal("h1", "b"),))
     assert plan.render() == "have h1 : a\nhave h2 : b"
+
+
+def test_lean_reasoning_outside_a_closed_think_pair_is_never_the_plan() -> None:
+    prefilled = "Maybe have hx : x = 2 first... no.\n</think>\n```lean\nhave h1 : x = 1 := by sorry\n```"
+    assert [s.name for s in parse_plan(prefilled).plan.subgoals] == ["h1"]
+    assert parse_plan("<think>\nhave bad : False := by sorry\nand so on").plan.subgoals == ()

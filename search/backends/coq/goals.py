@@ -68,8 +68,8 @@ def parse_display(output: str) -> FirstGoal:
         return FirstGoal(Display.GAVE_UP)
     if ON_SHELF in output:
         return FirstGoal(Display.SHELF)
-    if UNFOCUSED in output:
-        return FirstGoal(Display.UNFOCUSED)
+    if UNFOCUSED in output:  # a focused block done; a goal it shelved shows as "(shelved: N)" after it
+        return FirstGoal(Display.SHELF if "(shelved:" in output else Display.UNFOCUSED)
     headers = list(_HEADER.finditer(output))
     if not headers:
         if NO_MORE_GOALS in output:

@@ -46,6 +46,9 @@ def test_first_goal_display() -> None:
     ("<infomsg>No more goals, but there are some goals you gave up:</infomsg>\n\n1 goal\n", Display.GAVE_UP),
     ("<infomsg>All the remaining goals are on the shelf.</infomsg>\n\n2 goals\n", Display.SHELF),
     ("This subproof is complete, but there are some unfocused goals.\n", Display.UNFOCUSED),
+    # a plan's focused subgoal "done" by shelving it (the audit's `shelve`): no proof of it
+    ("This subproof is complete, but there are some unfocused goals.\nTry unfocusing with \"}\".\n\n"
+     "1 goal (shelved: 1)\n\ngoal 1 is:\n True\n", Display.SHELF),
     ("", Display.NONE),
     ("<warning>Warning: deprecated</warning>\n", Display.NONE),
 ])
