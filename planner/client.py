@@ -34,11 +34,12 @@ class PlannerClient(Protocol):
     """A chat model that writes plans.
 
     Contract: ``complete(messages)`` returns the text of one assistant answer to the conversation (possibly
-    empty: an empty answer is a bad plan, not an error). Failures of the model's service that survive the
-    client's retries raise a ``PlannerError`` subclass (``PlannerEndpointError`` for HTTP). ``close()``
-    releases connections or the model; it is idempotent.
+    empty: an empty answer is a bad plan, not an error); ``timeout`` (seconds, retries included) is the
+    time the planning attempt has left, which the client does not outlast. Failures of the model's
+    service that survive the client's retries raise a ``PlannerError`` subclass (``PlannerEndpointError``
+    for HTTP). ``close()`` releases connections or the model; it is idempotent.
     """
 
-    def complete(self, messages: Sequence[ChatMessage]) -> str: ...
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str: ...
 
     def close(self) -> None: ...

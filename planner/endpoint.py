@@ -77,12 +77,15 @@ class JsonEndpoint:
         self._sleep = sleep
         self.requests = 0  # HTTP requests sent, retries included
 
-    def post(self, payload: dict[str, Any]) -> tuple[Any, int]:
-        """The decoded JSON answer and the number of attempts; raises the ``error`` class given."""
+    def post(self, payload: dict[str, Any], *, deadline: float | None = None) -> tuple[Any, int]:
+        """The decoded JSON answer and the number of attempts; raises the ``error`` class given.
+        ``deadline`` (``time.monotonic()``) bounds the whole call, retries and their waits included: each
+        request gets at most the time left, and no retry starts past it."""
         attempt = 0
         while True:
             attempt += 1
-            response, failure = self._attempt(payload, attempt)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+            response, failure = self._attempt(payload, attempt, left)
             if failure is None:
                 assert response is not None
                 return self._decode(response, attempt), attempt
@@ -90,16 +93,23 @@ class JsonEndpoint:
             if not retryable or attempt > self._retry.max_retries:
                 raise failure
             delay = self._delay(attempt, response)
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                raise failure  # no time left for another try
             logger.warning("%s; retrying in %.2f s", failure, delay,
                            extra={"retry_endpoint": self.url, "retry_error": _what_failed(failure)})
             self._sleep(delay)
 
-    def _attempt(self, payload: dict[str, Any],
-                 attempt: int) -> tuple[httpx.Response | None, EndpointError | None]:
-        """One request: ``(response, None)`` on 200, else the response (if any) and the error to raise."""
+    def _attempt(self, payload: dict[str, Any], attempt: int,
+                 left: float | None = None) -> tuple[httpx.Response | None, EndpointError | None]:
+        """One request (within ``left`` seconds, when given, besides the client's own timeouts):
+        ``(response, None)`` on 200, else the response (if any) and the error to raise."""
         self.requests += 1
         try:
-            response = self._client.post(self.url, json=payload, headers=self.headers)
+            if left is None:
+                response = self._client.post(self.url, json=payload, headers=self.headers)
+            else:
+                limit = _shorter(self._client.timeout, left)
+                response = self._client.post(self.url, json=payload, headers=self.headers, timeout=limit)
         except httpx.TimeoutException as exc:
             return None, self._error(f"timed out ({type(exc).__name__})", url=self.url, attempts=attempt)
         except httpx.TransportError as exc:
@@ -135,3 +145,11 @@ def _what_failed(failure: EndpointError) -> str:
     """One attempt's failure for the retry summary: the reason and status, without the attempt count
     (the summary counts the retries itself)."""
     return failure.reason + (f" (HTTP {failure.status})" if failure.status is not None else "")
+
+
+def _shorter(timeout: httpx.Timeout, left: float) -> httpx.Timeout:
+    """``timeout`` with no phase longer than ``left`` seconds."""
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+    return httpx.Timeout(connect=cut(timeout.connect), read=cut(timeout.read), write=cut(timeout.write),
+                         pool=cut(timeout.pool))

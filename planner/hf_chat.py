@@ -56,13 +56,16 @@ class HFChatPlanner:
             logger.warning("planner tokenizer of %s has no chat template; using ChatML", self.name)
             self.tokenizer.chat_template = CHATML_TEMPLATE
 
-    def complete(self, messages: Sequence[ChatMessage]) -> str:
-        """Sample one answer; only the new tokens are decoded (special tokens dropped)."""
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
+        """Sample one answer (generation stops after ``timeout`` seconds when given); only the new tokens
+        are decoded (special tokens dropped)."""
         ids = self._encode(messages)
         c = self.config
         pad = self.tokenizer.pad_token_id
         options: dict[str, object] = {"max_new_tokens": c.max_tokens,
                                       "pad_token_id": pad if pad is not None else self.tokenizer.eos_token_id}
+        if timeout is not None:
+            options["max_time"] = max(timeout, 0.001)
         if c.temperature > 0:
             options.update(do_sample=True, temperature=c.temperature, top_p=c.top_p)
         else:

@@ -79,9 +79,11 @@ class OpenAIChatPlanner:
             raise PlannerEndpointError("the API key was refused (--planner-api-key, $PLANNER_API_KEY)",
                                        url=url, status=response.status_code, body=response.text)
 
-    def complete(self, messages: Sequence[ChatMessage]) -> str:
-        """The assistant's answer to ``messages``. Raises ``PlannerEndpointError``."""
-        data, attempts = self._endpoint.post(self._payload(messages))
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
+        """The assistant's answer to ``messages``, within ``timeout`` seconds in all when given. Raises
+        ``PlannerEndpointError``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        data, attempts = self._endpoint.post(self._payload(messages), deadline=deadline)
         try:
             text, finish = parse_chat_answer(data)
         except ValueError as exc:

@@ -115,7 +115,7 @@ class _PlannedAttempt:
         self.proof: Proof | None = None  # the last assembled proof (verified or not)
         self.asker = PlanAsker(client, plan_backend, theorem, config=config,
                                tactic_filter=backend.check_tactic, stats=self.stats, clock=clock,
-                               expired=self._expired)
+                               expired=self._expired, time_left=self._time_left)
 
     def run(self) -> PlannedResult:
         rounds: list[PlanRound] = []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from planner.client import ChatMessage, PlannerClient
 from planner.config import PlannerConfig
 from planner.dialect import dialect_of
+from planner.errors import PlannerError
 from planner.plan import Plan, PlanParse, Rejection, Subgoal
 from planner.prompt import retry_message
 from planner.protocols import PlanBackend, PlanProblem
@@ -41,10 +42,11 @@ class PlanAsker:
 
     def __init__(self, client: PlannerClient, plan_backend: PlanBackend, theorem: Theorem, *,
                  config: PlannerConfig, tactic_filter: TacticFilter | None, stats: PlannerStats,
-                 clock: Callable[[], float], expired: Callable[[], bool]) -> None:
+                 clock: Callable[[], float], expired: Callable[[], bool],
+                 time_left: Callable[[], float | None] = lambda: None) -> None:
         self.client, self.plan_backend, self.theorem = client, plan_backend, theorem
         self.config, self.tactic_filter, self.stats = config, tactic_filter, stats
-        self.clock, self.expired = clock, expired
+        self.clock, self.expired, self.time_left = clock, expired, time_left
         self.dialect = dialect_of(plan_backend)
 
     def ask(self, messages: Sequence[ChatMessage], *, prefix: tuple[Subgoal, ...] = (),
@@ -56,7 +58,10 @@ class PlanAsker:
         for _ in range(self.config.plan_attempts):
             if self.expired():
                 break
-            answer, seconds = self._complete(conversation)
+            completed = self._complete(conversation)
+            if completed is None:  # the attempt's time ran out waiting for the model
+                break
+            answer, seconds = completed
             parse = self.dialect.parse(answer, max_subgoals=self.config.max_subgoals)
             parsed = self._screen(fit_prefix(parse, prefix, previous))
             problems: tuple[PlanProblem, ...] = ()
@@ -76,9 +81,16 @@ class PlanAsker:
                              retry_message(parsed.rejections, shown, prefix, self.dialect)]
         return PlanAnswer(None, (), tuple(attempts))
 
-    def _complete(self, conversation: list[ChatMessage]) -> tuple[str, float]:
+    def _complete(self, conversation: list[ChatMessage]) -> tuple[str, float] | None:
+        """The model's answer and its seconds, waiting no longer than the attempt's time left; ``None``
+        when that time ran out (the client's error then says only that)."""
         started = self.clock()
-        answer = self.client.complete(conversation)
+        try:
+            answer = self.client.complete(conversation, timeout=self.time_left())
+        except PlannerError:
+            if self.expired():
+                return None
+            raise
         seconds = self.clock() - started
         self.stats.planner_calls += 1
         self.stats.planner_seconds += seconds

@@ -116,7 +116,7 @@ class ListClient:
     conversations: list[list[ChatMessage]] = field(default_factory=list)
     closed: bool = False
 
-    def complete(self, messages: Sequence[ChatMessage]) -> str:
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
         self.conversations.append(list(messages))
         if not self.answers:
             raise AssertionError("the planner was asked more often than the test expected")

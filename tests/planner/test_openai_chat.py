@@ -158,6 +158,22 @@ def test_timeouts_are_retried_then_reported(server: ChatServer) -> None:
     assert caught.value.status is None and caught.value.attempts == 2
 
 
+def test_the_time_left_bounds_the_call_retries_included(server: ChatServer) -> None:
+    """The planning attempt's time limit holds while waiting on the endpoint (the planner audit's: a slow
+    or busy server used to outlast it by its own timeout and retries)."""
+    server.fallback = Reply(200, recorded("plan_fenced"), delay=2.0)
+    with client(server, max_retries=3) as planner, pytest.raises(PlannerEndpointError, match="timed out"):
+        started = time.monotonic()
+        planner.complete(MESSAGES, timeout=0.4)
+    assert time.monotonic() - started < 1.5 and planner.requests == 1  # no retry past the deadline
+    server.fallback = Reply(503, "busy")
+    sleeps: list[float] = []
+    with client(server, sleeps, max_retries=3, backoff_s=1.0) as planner, \
+            pytest.raises(PlannerEndpointError, match="503"):
+        planner.complete(MESSAGES, timeout=0.5)
+    assert sleeps == [] and planner.requests == 1  # a wait longer than the time left is not started
+
+
 def test_a_refused_connection_is_reported() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -142,7 +142,7 @@ def test_the_fallback_gets_only_the_time_left_of_the_attempt() -> None:
     now = [0.0]
 
     class SlowClient(ListClient):
-        def complete(self, messages):  # type: ignore[no-untyped-def]
+        def complete(self, messages, *, timeout=None):  # type: ignore[no-untyped-def]
             now[0] += 100.0  # each answer takes 100 s
             return super().complete(messages)
 
@@ -151,6 +151,27 @@ def test_the_fallback_gets_only_the_time_left_of_the_attempt() -> None:
                                 search_config=SEARCH, client=SlowClient(["no plan"]), planner_config=config,
                                 clock=lambda: now[0])
     assert result.direct is None and not result.proved  # the planner spent the whole budget
+
+
+def test_a_planner_call_cut_by_the_time_limit_ends_planning_on_the_time_budget() -> None:
+    from planner import PlanStopReason
+    from planner.openai_chat import PlannerEndpointError
+
+    now = [0.0]
+    asked: list[float | None] = []
+
+    class DeadlineClient(ListClient):
+        def complete(self, messages, *, timeout=None):  # type: ignore[no-untyped-def]
+            asked.append(timeout)
+            now[0] += timeout or 0.0  # the endpoint answered nothing before the time left ran out
+            raise PlannerEndpointError("timed out (ReadTimeout)", url="http://planner")
+
+    config = PlannerConfig(**{**PLANNER, "plan_attempts": 2}, time_limit=30.0)
+    result = prove_with_planner(THEOREM, backend=ScriptedPlanBackend(default_moves()), policy=policy(),
+                                search_config=SEARCH, client=DeadlineClient([]), planner_config=config,
+                                clock=lambda: now[0])
+    assert asked == [30.0]  # the call got the attempt's time left, and no second call followed
+    assert result.stop_reason is PlanStopReason.TIME_BUDGET and not result.proved
 
 
 def test_the_backend_filter_also_screens_subgoals() -> None:
