@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from planner.plan import Plan, PlanParse, Rejection, Subgoal, duplicate_or_surplus
+from planner.plan import PlanCollector, PlanParse, Rejection, Subgoal, last_revision
 from planner.reasoning import answer_part
 from search.backends.coq.safety import check_coq_tactic
 
@@ -27,40 +27,19 @@ def parse_coq_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
     """The plan in ``text`` and the subgoals refused. Never raises on any string."""
     text = _COMMENT.sub(" ", answer_part(text))
     fenced = [m.group(2) for m in _FENCE.finditer(text) if _ASSERT.search(m.group(2))]
-    regions = _last_revision(fenced) or [text]
-    subgoals: list[Subgoal] = []
-    rejections: list[Rejection] = []
-    found = surplus = 0
+    regions = last_revision(fenced, lambda block: {m.group(1) for m in _NAMED.finditer(block)}) or [text]
+    plan = PlanCollector(max_subgoals)
+    found = 0
     for region in regions:
         for start in (m.end() for m in _ASSERT.finditer(region)):
             found += 1
             read = _read_assert(region, start)
             if isinstance(read, Rejection):
-                rejections.append(read)
-            elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is None:
-                subgoals.append(read)
-            elif reason.startswith("more than"):
-                surplus += 1  # one reason for all of them: a retry message must not grow with the answer
+                plan.refuse(read)
             else:
-                rejections.append(Rejection(read.source, reason))
-    if surplus:
-        rejections.append(Rejection("", f"more than {max_subgoals} subgoals ({surplus} left out)"))
-    if not found:
-        rejections.append(Rejection("", "no `assert (NAME : STATEMENT).` line found in the answer"))
-    return PlanParse(Plan(tuple(subgoals)), tuple(rejections))
-
-
-def _last_revision(blocks: list[str]) -> list[str]:
-    """The fenced blocks from the last revision on: a block that asserts a name an earlier block asserted
-    means the model rewrote its plan (a draft, then the final answer), as the Lean parser reads it."""
-    seen: set[str] = set()
-    start = 0
-    for index, block in enumerate(blocks):
-        names = {m.group(1) for m in _NAMED.finditer(block)}
-        if names & seen:
-            start, seen = index, set()
-        seen |= names
-    return blocks[start:]
+                plan.offer(read, read.source)
+    missing = "no `assert (NAME : STATEMENT).` line found in the answer"
+    return plan.parse(none_found=None if found else missing)
 
 
 def _read_assert(region: str, start: int) -> Subgoal | Rejection:

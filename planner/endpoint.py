@@ -105,11 +105,8 @@ class JsonEndpoint:
         ``(response, None)`` on 200, else the response (if any) and the error to raise."""
         self.requests += 1
         try:
-            if left is None:
-                response = self._client.post(self.url, json=payload, headers=self.headers)
-            else:
-                limit = _shorter(self._client.timeout, left)
-                response = self._client.post(self.url, json=payload, headers=self.headers, timeout=limit)
+            limit = httpx.USE_CLIENT_DEFAULT if left is None else _shorter(self._client.timeout, left)
+            response = self._client.post(self.url, json=payload, headers=self.headers, timeout=limit)
         except httpx.TimeoutException as exc:
             return None, self._error(f"timed out ({type(exc).__name__})", url=self.url, attempts=attempt)
         except httpx.TransportError as exc:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from planner.plan import Plan, PlanParse, Rejection, Subgoal, duplicate_or_surplus
+from planner.plan import PlanCollector, PlanParse, Rejection, Subgoal, last_revision
 from planner.reasoning import answer_part
 from search.backends.lean.safety import check_lean_tactic
 from search.backends.lean.safety_lexer import Kind, LexError, Token, bracket_problem, lex, top_level
@@ -50,25 +50,15 @@ class _Chunk:
 def parse_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
     """The plan in ``text`` and the lines refused. Never raises on any string."""
     regions = [_chunks(lines, fenced=fenced) for lines, fenced in _regions(text)]
-    chunks = [chunk for region in _last_revision(regions) for chunk in region]
-    subgoals: list[Subgoal] = []
-    rejections: list[Rejection] = []
-    surplus = 0
+    chunks = [chunk for region in last_revision(regions, _declared_names) for chunk in region]
+    plan = PlanCollector(max_subgoals)
     for chunk in chunks:
-        read = _read_have(chunk, taken={s.name for s in subgoals})
+        read = _read_have(chunk, taken={s.name for s in plan.subgoals})
         if isinstance(read, Rejection):
-            rejections.append(read)
-        elif (reason := duplicate_or_surplus(subgoals, read, max_subgoals)) is None:
-            subgoals.append(read)
-        elif reason.startswith("more than"):
-            surplus += 1  # one reason for all of them: a retry message must not grow with the answer
+            plan.refuse(read)
         else:
-            rejections.append(Rejection(chunk.source, reason))
-    if surplus:
-        rejections.append(Rejection("", f"more than {max_subgoals} subgoals ({surplus} left out)"))
-    if not chunks:
-        rejections.append(Rejection("", "no `have NAME : STATEMENT` line found in the answer"))
-    return PlanParse(Plan(tuple(subgoals)), tuple(rejections))
+            plan.offer(read, chunk.source)
+    return plan.parse(none_found=None if chunks else "no `have NAME : STATEMENT` line found in the answer")
 
 
 def _regions(text: str) -> list[tuple[list[str], bool]]:
@@ -143,17 +133,8 @@ def _drop_comment(text: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in text.split("\n")).rstrip()
 
 
-def _last_revision(regions: list[list[_Chunk]]) -> list[list[_Chunk]]:
-    """The regions from the last revision on: a fenced block that declares a name an earlier block
-    declared means the model rewrote its plan (a draft, then the final answer)."""
-    seen: set[str] = set()
-    start = 0
-    for index, region in enumerate(regions):
-        names = {name for chunk in region if (name := _declared_name(chunk.text)) is not None}
-        if names & seen:
-            start, seen = index, set()
-        seen |= names
-    return regions[start:]
+def _declared_names(region: list[_Chunk]) -> set[str]:
+    return {name for chunk in region if (name := _declared_name(chunk.text)) is not None}
 
 
 def _declared_name(text: str) -> str | None:

@@ -10,11 +10,13 @@ line and Lean's error positions map back to subgoals by line.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from search.validation import Validated, setting
+
+T = TypeVar("T")
 
 
 def _one_line(text: str) -> str | None:
@@ -118,13 +120,51 @@ class PlanParse:
         return bool(self.plan.subgoals) and not self.rejections
 
 
-def duplicate_or_surplus(subgoals: Sequence[Subgoal], read: Subgoal, max_subgoals: int) -> str | None:
-    """Why a parsed subgoal cannot join the ``subgoals`` read before it (its name or statement is taken,
-    or the plan is full), or ``None``."""
-    if any(s.name == read.name for s in subgoals):
-        return f"the name {read.name} is used twice"
-    if any(s.statement == read.statement and s.binders == read.binders for s in subgoals):
-        return "the same statement twice"
-    if len(subgoals) >= max_subgoals:
-        return f"more than {max_subgoals} subgoals"
-    return None
+class PlanCollector:
+    """Gathers the subgoals a parser reads, in order: a subgoal whose name or statement is taken is
+    refused with that reason; those past ``max_subgoals`` are counted and refused with one reason for
+    all of them (a retry message must not grow with the answer)."""
+
+    def __init__(self, max_subgoals: int) -> None:
+        self.max_subgoals = max_subgoals
+        self.subgoals: list[Subgoal] = []
+        self.rejections: list[Rejection] = []
+        self._surplus = 0
+
+    def refuse(self, rejection: Rejection) -> None:
+        self.rejections.append(rejection)
+
+    def offer(self, read: Subgoal, source: str) -> None:
+        """Keep ``read`` (written as ``source`` in the answer), or refuse it."""
+        if any(s.name == read.name for s in self.subgoals):
+            self.refuse(Rejection(source, f"the name {read.name} is used twice"))
+        elif any(s.statement == read.statement and s.binders == read.binders for s in self.subgoals):
+            self.refuse(Rejection(source, "the same statement twice"))
+        elif len(self.subgoals) >= self.max_subgoals:
+            self._surplus += 1
+        else:
+            self.subgoals.append(read)
+
+    def parse(self, *, none_found: str | None = None) -> PlanParse:
+        """The plan and the refusals; ``none_found`` is the reason to add when the answer held no subgoal
+        line at all."""
+        rejections = list(self.rejections)
+        if self._surplus:
+            rejections.append(Rejection("", f"more than {self.max_subgoals} subgoals ({self._surplus} left "
+                                            "out)"))
+        if none_found is not None:
+            rejections.append(Rejection("", none_found))
+        return PlanParse(Plan(tuple(self.subgoals)), tuple(rejections))
+
+
+def last_revision(regions: Sequence[T], names_of: Callable[[T], set[str]]) -> list[T]:
+    """The fenced regions from the last revision on: a region that declares a name an earlier one
+    declared means the model rewrote its plan (a draft, then the final answer)."""
+    seen: set[str] = set()
+    start = 0
+    for index, region in enumerate(regions):
+        names = names_of(region)
+        if names & seen:
+            start, seen = index, set()
+        seen |= names
+    return list(regions[start:])

@@ -55,14 +55,18 @@ def stage_info(folder: Path, stage: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _json_object(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, or not an object
         raise InputError(f"{path}: damaged stage marker ({exc}): delete it and rerun to redo the "
                          f"{stage} stage") from exc
-    if not isinstance(info, dict):
-        raise InputError(f"{path}: damaged stage marker (not a JSON object): delete it and rerun to redo "
-                         f"the {stage} stage")
-    return info
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """``text`` as a JSON object; ``ValueError`` when it is not one."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
 
 
 def require_stage(folder: Path, stage: str, needed_by: str) -> dict[str, Any]:
@@ -124,11 +128,9 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: damaged ({exc.msg}): delete the .done.json marker of "
-                                 "the stage that wrote it (in its round folder) and rerun") from exc
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{number}: damaged (not a JSON object): delete the .done.json "
-                                 "marker of the stage that wrote it (in its round folder) and rerun")
+                row = _json_object(line)
+            except ValueError as exc:
+                raise InputError(f"{path}:{number}: damaged ({getattr(exc, 'msg', exc)}): delete the "
+                                 ".done.json marker of the stage that wrote it (in its round folder) and "
+                                 "rerun") from exc
             yield row

@@ -26,7 +26,8 @@ from typing import Any
 from prover.expert.trajectories import read_records
 from prover.policies.spec import for_theorem
 from prover.retrieval.policy import RetrievalConfig
-from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas, read_stdlib_file
+from prover.stdlib_bench.environment import read_stdlib_file
+from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
 from prover.stdlib_bench.split import split_of
 from prover.sweep.store import RESULTS_FILE
 from prover.sweep.worker import Task, make_record

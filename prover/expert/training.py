@@ -98,14 +98,6 @@ def sft_dataset(pairs: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerB
     return Dataset.from_list(rows)
 
 
-def preference_dataset(preferences: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase) -> Dataset:
-    """Pre-tokenised DPO rows: ``prompt_ids`` exactly as the policy encodes the prompt, ``chosen_ids`` and
-    ``rejected_ids`` each a tactic and one EOS as SFT labels it (``preference_trainer.preference_rows``)."""
-    from prover.expert.preference_trainer import preference_rows
-
-    return preference_rows(preferences, tokenizer)
-
-
 def _common_arguments(config: TrainConfig, work_dir: Path, device: str) -> dict[str, Any]:
     """TrainingArguments shared by SFT and DPO."""
     return {
@@ -160,14 +152,14 @@ def build_dpo_trainer(preferences: Sequence[dict[str, Any]], *, init_model: str,
     reference being ``init_model`` itself."""
     from trl import DPOConfig
 
-    from prover.expert.preference_trainer import PretokenizedDPOTrainer
+    from prover.expert.preference_trainer import PretokenizedDPOTrainer, preference_rows
 
     device = train_device(config)
     model, tokenizer = load_for_training(init_model, config, device)
     reference, _ = load_for_training(init_model, config, device)
     args = DPOConfig(**_common_arguments(config, work_dir, device), num_train_epochs=config.dpo_epochs,
                      learning_rate=config.dpo_learning_rate, beta=config.dpo_beta)
-    dataset = preference_dataset(preferences, tokenizer)
+    dataset = preference_rows(preferences, tokenizer)
     with quiet_progress():
         trainer = PretokenizedDPOTrainer(model=model, ref_model=reference, args=args, train_dataset=dataset,
                                          processing_class=tokenizer,

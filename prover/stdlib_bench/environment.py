@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prover.stdlib_bench.lemmas import StdlibLemma
+from prover.theorem_input import InputError
 from prover.tracing.coq_source import SourceSentence
 from prover.tracing.coq_trace import END_OK, END_SKIP
 from search.backends.coq.config import CoqBackendConfig
@@ -46,6 +47,19 @@ def trusted_source(root: Path, unit: str) -> Path:
     if not path.is_relative_to(root.resolve()) or path.suffix != ".v" or not path.is_file():
         raise ValueError(f"{unit!r} is not a .v file of the installed standard library under {root}")
     return path
+
+
+def read_stdlib_file(root: Path, unit: str) -> str:
+    """The installed source of the standard library's file ``unit`` (``trusted_source``). Raises
+    ``InputError`` when ``root`` does not hold it (a corpus traced from elsewhere, or a wrong ``theories``
+    folder)."""
+    try:
+        path = trusted_source(root, unit)
+    except ValueError:
+        raise InputError(f"{root / unit}: no such file: the corpus's standard-library file {unit} is not "
+                         f"under {root} (stdlib lemmas need the installed sources the corpus was traced "
+                         "from)") from None
+    return path.read_text(encoding="utf-8")
 
 
 class PrefixReplay:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from prover.retrieval.premises import Premise, statement_name
-from prover.theorem_input import InputError
 from prover.tracing.coq_source import SourceSentence
 from prover.tracing.dataset import ProofRecord
 from search.backends.coq.safety import check_coq_statement
@@ -61,16 +59,6 @@ def file_lemmas(unit: str, sentences: Sequence[SourceSentence],
                                           all(kind in ("Section", "Module") for kind, _ in stack)))
         _track(sentence.text, stack)
     return lemmas, left_out
-
-
-def read_stdlib_file(root: Path, unit: str) -> str:
-    """The installed source of the standard library's file ``unit``. Raises ``InputError`` when ``root``
-    does not hold it (a corpus traced from elsewhere, or a wrong ``theories`` folder)."""
-    path = root / unit
-    if not path.is_file():
-        raise InputError(f"{path}: no such file: the corpus's standard-library file {unit} is not under "
-                         f"{root} (stdlib lemmas need the installed sources the corpus was traced from)")
-    return path.read_text(encoding="utf-8")
 
 
 def prefix_premises(sentences: Sequence[SourceSentence], lemma: StdlibLemma) -> list[Premise]:

@@ -19,7 +19,8 @@ from typing import Any
 
 from prover.atomic_files import write_text_atomic
 from prover.retrieval.policy import RetrievalConfig
-from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas, read_stdlib_file
+from prover.stdlib_bench.environment import read_stdlib_file
+from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
 from prover.stdlib_bench.library import TrainLibrary, train_library
 from prover.stdlib_bench.split import file_split
 from prover.theorem_input import InputError

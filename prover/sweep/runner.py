@@ -51,11 +51,16 @@ def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], att
         runs = done.get(item.theorem.name, [])
         if any(r["status"] in FINAL for r in runs):
             continue
-        judged = {r["attempt"] for r in runs if r["status"] != "error"}
-        attempt = next((k for k in range(1, attempts + 1) if k not in judged), None)
+        attempt = next_attempt({r["attempt"] for r in runs if r["status"] != "error"}, attempts)
         if attempt is not None:
             queue.append(Task(item.theorem, item.split, attempt))
     return queue
+
+
+def next_attempt(judged: set[int], attempts: int) -> int | None:
+    """The first of attempts 1 .. ``attempts`` without a verdict (``judged``: those with one), or ``None``
+    when every one has one (an older folder may have gaps: an error a next attempt followed)."""
+    return next((k for k in range(1, attempts + 1) if k not in judged), None)
 
 
 def rerun_errors(queue: deque[Task], records: list[dict[str, Any]]) -> int:
@@ -255,8 +260,7 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
     for r in store.records:
         if r["status"] != "error":
             judged.setdefault(r["theorem"], set()).add(r["attempt"])
-    finished |= {name for name, attempts in judged.items()
-                 if all(k in attempts for k in range(1, config.attempts + 1))}
+    finished |= {name for name, attempts in judged.items() if next_attempt(attempts, config.attempts) is None}
     started, done_now = time.monotonic(), 0
     progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("done ·"),
                         TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
@@ -283,8 +287,7 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
             name = task.theorem.name
             if record["status"] != "error":
                 judged.setdefault(name, set()).add(task.attempt)
-            done = judged.get(name, set())
-            following = next((k for k in range(1, config.attempts + 1) if k not in done), None)
+            following = next_attempt(judged.get(name, set()), config.attempts)
             if record["status"] in FINAL or record["status"] == "error" or following is None:
                 finished.add(name)
             else:  # the first attempt without a verdict (a folder resumed from before may have gaps)

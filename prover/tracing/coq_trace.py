@@ -310,8 +310,8 @@ class _Replay:
         then skipped."""
         name = self._statement_name(failed.text)
         detail = "the statement failed"
-        if _OBLIGATION.match(failed.text):
-            program = self._obligation_program(failed.text)
+        if (obligation := _OBLIGATION.match(failed.text)) is not None:
+            program = self._obligation_program(obligation)
             detail += f": {failed.text.rstrip('.')} ({program}): {self._failed_error}"
         self.proofs.append(ProofRecord(name, failed.line, "failed", statement=failed.text, detail=detail))
         self._skipped_proof = name
@@ -341,12 +341,13 @@ class _Replay:
                 self._nested_record(_declared_name(sentence.text), sentence)
             return
         if reply.proof is None:  # ``Proof <term>.``, or another sentence that ended the proof
-            if proof.rows and not closes_with_term(sentence):
+            by_term = closes_with_term(sentence)
+            if proof.rows and not by_term:
                 self.rows.extend(proof.rows)
                 self.proofs.append(ProofRecord(proof.name, proof.line, "traced", len(proof.rows),
                                                proof.statement))
             else:
-                status = "term" if closes_with_term(sentence) else "no-tactics"
+                status = "term" if by_term else "no-tactics"
                 self.proofs.append(ProofRecord(proof.name, proof.line, status, 0, proof.statement,
                                                f"line {sentence.line}: closed by {sentence.text[:60]!r}"))
             self._proof = None
@@ -414,15 +415,13 @@ class _Replay:
         obligation = _OBLIGATION.match(text)
         if obligation is None:
             return _declared_name(text)
-        program, number = self._obligation_program(text), obligation.group(1)
+        program, number = self._obligation_program(obligation), obligation.group(1)
         return f"{program}_obligation_{number}" if number else f"{program}_obligation"
 
-    def _obligation_program(self, text: str) -> str:
-        """The program an obligation sentence belongs to: the one it names (``of f``), else the last
-        ``Program`` declaration (``unknown_program`` when none came before it)."""
-        obligation = _OBLIGATION.match(text)
-        named = obligation.group(2) if obligation else None
-        return (named or self._program or "unknown_program").split(".")[-1]
+    def _obligation_program(self, obligation: re.Match[str]) -> str:
+        """The program an obligation sentence (its ``_OBLIGATION`` match) belongs to: the one it names
+        (``of f``), else the last ``Program`` declaration (``unknown_program`` when none came before)."""
+        return (obligation.group(2) or self._program or "unknown_program").split(".")[-1]
 
     def _current_state(self, timeout: float) -> tuple[Display, str]:
         """The open proof's state as the backend shows it (``CoqSession._read_state``'s reading)."""

@@ -27,6 +27,11 @@ _NUMBER = re.compile(r"\(?-?\d+\)?")
 # A numeral (not the digit of a name such as l1) or an arithmetic operator (not list append ++).
 _ARITHMETIC = re.compile(r"(?<![\w'])\d|(?<!\+)[+*^](?!\+)|\s[-/]\s")
 _SQRT = re.compile(r"(?<![\w.'])sqrt\s+(\w+|\([^()]*\))")  # R's sqrt, not Nat.sqrt or Z.sqrt
+# Functions a goal's terms call that are no variable of the context.
+_LIBRARY_FUNCTIONS = frozenset({"sqrt", "ln", "exp", "sin", "cos", "tan", "atan", "pow", "powerRZ", "bpow",
+                                "fact", "Rabs", "Rsqr", "Rinv", "Rmax", "Rmin", "Rpower", "INR", "IZR"})
+_BINDER = re.compile(r"(?:forall|exists)\s+\(?[\w' ]+:\s*([\w.]+)")  # the type a quantifier gives
+_DIVISION = re.compile(r"/(?!\\)")  # a division, not the connective /\
 # Bounds that make a variable range over a few values: "a <= x < b", "a < x <= b", "x < b", "x <= b" ...
 _BOUND_PAIR = re.compile(rf"^\(?(-?\d+)\)?\s*(<=|<)\s*({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
 _UPPER = re.compile(rf"^({_IDENT})\s*(<=|<)\s*\(?(-?\d+)\)?$")
@@ -85,9 +90,6 @@ def goal_domain(view: GoalView) -> Domain:
                   natural=natural or unknown,
                   transcendental=_TRANSCENDENTAL.search(text) is not None,
                   division=_MOD.search(text) is not None, complex=complex_)
-
-
-_BINDER = re.compile(r"(?:forall|exists)\s+\(?[\w' ]+:\s*([\w.]+)")
 
 
 def _binder_types(text: str) -> set[str]:
@@ -158,11 +160,6 @@ def _free_words(term: str) -> list[str]:
     competition problems write them)."""
     return [w for w in re.findall(r"(?<![\w.'])[^\W\d][\w']*", term)
             if w[0].islower() and w not in _LIBRARY_FUNCTIONS]
-
-
-# Functions a goal's terms call that are no variable of the context.
-_LIBRARY_FUNCTIONS = frozenset({"sqrt", "ln", "exp", "sin", "cos", "tan", "atan", "pow", "powerRZ", "bpow",
-                                "fact", "Rabs", "Rsqr", "Rinv", "Rmax", "Rmin", "Rpower", "INR", "IZR"})
 
 
 def demotions(view: GoalView) -> dict[str, float]:
@@ -250,9 +247,9 @@ def real_hypotheses(view: GoalView, domain: Domain) -> Weighted:
     out: Weighted = []
     reals = set(variables(view, "R"))
     for name, typ in view.hypotheses:
-        if typ.startswith("forall ") or (not is_equation(typ) and not top_level(typ, " <> ")):
+        if typ.startswith("forall "):
             continue
-        if re.search(r"/(?!\\)", typ) and is_equation(typ):  # a division, not the connective /\
+        if is_equation(typ) and _DIVISION.search(typ):
             out.append((f"field_simplify in {name}", 1.5))
         left = typ.partition(" <> ")[0].strip()
         if top_level(typ, " <> ") and (left in reals or _REAL_MARKS.search(left)):

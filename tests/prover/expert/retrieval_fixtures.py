@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from source_files import write_source
+
 from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset
@@ -42,13 +44,6 @@ STATEMENTS = {
 }
 MIN_SIMILARITY = 0.7
 KEY_TACTIC = "apply rev_involutive"
-
-
-def write_source(root: Path, unit: str, text: str) -> Path:
-    path = root / unit
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def trace_into(dataset: Path, root: Path, units: dict[str, str]) -> Dataset:

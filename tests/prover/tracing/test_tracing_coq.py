@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from source_files import write_source as write
 
 from prover.cli.main import main
 from prover.tracing.coq_files import TraceInputError, find_jobs
@@ -54,13 +55,6 @@ Proof. reflexivity. Qed.
 Lemma after_all : True.
 Proof. exact I. Qed.
 """
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def trace(path: Path, **config) -> tuple:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from source_files import write_source as write
 
 from prover.cli.main import main
 from prover.tracing.cli import print_summary
@@ -26,13 +27,6 @@ pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs co
 # ``unfold foo.c`` names the file's own constant by its qualified name: it works only when the toplevel
 # is named ``foo`` (as coqc names foo.v), not ``Top``
 OWN_NAME = "Definition c := 1.\nLemma l : c = 1.\nProof. unfold foo.c. reflexivity. Qed.\n"
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def statuses(record: UnitRecord) -> dict[str, str]:
