@@ -8,7 +8,7 @@ for a local transformers model, imported on demand so that this package does not
 ``CoqPlanBackend`` for coqtop); the assistant's plan syntax, prompt and parser are its ``PlanDialect``.
 """
 
-from planner.client import ChatMessage, PlannerClient
+from planner.client import ChatAnswer, ChatMessage, PlannerClient
 from planner.client_factory import make_planner_client
 from planner.config import PlannerClientConfig, PlannerConfig
 from planner.coq_parse import parse_coq_plan
@@ -41,6 +41,7 @@ from planner.subgoal_search import have_block, planned_tactics, replay_verifier
 __all__ = [
     "COQ",
     "LEAN",
+    "ChatAnswer",
     "ChatMessage",
     "CoqPlanBackend",
     "LeanReplPlanBackend",

@@ -29,17 +29,27 @@ class ChatMessage(Validated):
         return {"role": self.role, "content": self.content}
 
 
+@dataclass(frozen=True)
+class ChatAnswer:
+    """One assistant answer: its text, and whether the model stopped at its length limit (``cut_off``)
+    rather than ending the answer itself, so that a plan whose last line was cut is not read as whole."""
+
+    text: str
+    cut_off: bool = False
+
+
 @runtime_checkable
 class PlannerClient(Protocol):
     """A chat model that writes plans.
 
-    Contract: ``complete(messages)`` returns the text of one assistant answer to the conversation (possibly
-    empty: an empty answer is a bad plan, not an error); ``timeout`` (seconds, retries included) is the
-    time the planning attempt has left, which the client does not outlast. Failures of the model's
-    service that survive the client's retries raise a ``PlannerError`` subclass (``PlannerEndpointError``
-    for HTTP). ``close()`` releases connections or the model; it is idempotent.
+    Contract: ``complete(messages)`` returns one assistant answer to the conversation (its text possibly
+    empty: an empty answer is a bad plan, not an error; ``cut_off`` when the length limit ended it);
+    ``timeout`` (seconds, retries included) is the time the planning attempt has left, which the client
+    does not outlast. Failures of the model's service that survive the client's retries raise a
+    ``PlannerError`` subclass (``PlannerEndpointError`` for HTTP). ``close()`` releases connections or the
+    model; it is idempotent.
     """
 
-    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str: ...
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> ChatAnswer: ...
 
     def close(self) -> None: ...

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from planner.client import ChatMessage
+from planner.client import ChatAnswer, ChatMessage
 from planner.config import MODEL_ENV, PlannerClientConfig
 from planner.errors import PlannerConfigError, PlannerModelLoadError
 from planner.model_loading import load_causal_lm
@@ -56,7 +56,7 @@ class HFChatPlanner:
             logger.warning("planner tokenizer of %s has no chat template; using ChatML", self.name)
             self.tokenizer.chat_template = CHATML_TEMPLATE
 
-    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> ChatAnswer:
         """Sample one answer (generation stops after ``timeout`` seconds when given); only the new tokens
         are decoded (special tokens dropped)."""
         ids = self._encode(messages)
@@ -73,9 +73,10 @@ class HFChatPlanner:
         with torch.inference_mode(), _seeded(c.seed, self.model):
             out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **options)
         new = out[0, ids.shape[1]:]
-        if new.shape[0] >= c.max_tokens:
+        cut_off = new.shape[0] >= c.max_tokens and int(new[-1]) != self.tokenizer.eos_token_id
+        if cut_off:
             logger.warning("the planner's answer was cut off at max_tokens=%d", c.max_tokens)
-        return str(self.tokenizer.decode(new, skip_special_tokens=True))
+        return ChatAnswer(str(self.tokenizer.decode(new, skip_special_tokens=True)), cut_off=cut_off)
 
     def close(self) -> None:
         """Nothing to release but memory, which goes with the object."""

@@ -3,7 +3,7 @@
 Request: ``model``, ``messages``, ``temperature``, ``top_p``, ``max_tokens``, ``n=1``, ``stream=false`` (and
 ``seed`` when set). Answer: ``choices[0].message.content``; a reasoning model's separate
 ``reasoning_content`` is ignored, and a ``null`` content is an empty answer. ``finish_reason == "length"``
-(the answer was cut off) is logged: the plan may lose its last line.
+(the answer was cut off) is logged and marked on the answer: the plan may have lost its last line.
 
 Failures: 429, 408 and 5xx answers, timeouts and connection errors are retried with exponential backoff
 and jitter (``Retry-After`` honoured, capped at ``max_backoff_s``) at most ``max_retries`` times; then, or
@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from planner.client import ChatMessage
+from planner.client import ChatAnswer, ChatMessage
 from planner.config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, MODEL_ENV, PlannerClientConfig
 from planner.endpoint import BODY_EXCERPT_CHARS, JsonEndpoint, RetryPolicy
 from planner.errors import PlannerConfigError, PlannerEndpointError
@@ -79,7 +79,7 @@ class OpenAIChatPlanner:
             raise PlannerEndpointError("the API key was refused (--planner-api-key, $PLANNER_API_KEY)",
                                        url=url, status=response.status_code, body=response.text)
 
-    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> ChatAnswer:
         """The assistant's answer to ``messages``, within ``timeout`` seconds in all when given. Raises
         ``PlannerEndpointError``."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -91,7 +91,7 @@ class OpenAIChatPlanner:
                                        body=_excerpt(data), attempts=attempts) from exc
         if finish == "length":
             logger.warning("the planner's answer was cut off at max_tokens=%d", self.config.max_tokens)
-        return text
+        return ChatAnswer(text, cut_off=finish == "length")
 
     def close(self) -> None:
         if self._owns_client:

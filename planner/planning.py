@@ -4,7 +4,8 @@ Each refused answer goes back to the model in the same conversation, with every 
 refusals, the backend filter's, Lean's errors), at most ``PlannerConfig.plan_attempts`` times per round. A
 re-plan must keep the proven prefix word for word: an answer that does not start with it gets it put in
 front when that clashes with nothing, and is refused otherwise; repeating the plan that just failed is
-refused too.
+refused too. An answer the model's length limit cut off is refused (with that reason) unless its plan's
+block was closed before the cut, since its last line may be a statement cut short.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from planner.client import ChatMessage, PlannerClient
+from planner.client import ChatAnswer, ChatMessage, PlannerClient
 from planner.config import PlannerConfig
 from planner.dialect import dialect_of
 from planner.errors import PlannerError
@@ -61,9 +62,10 @@ class PlanAsker:
             completed = self._complete(conversation)
             if completed is None:  # the attempt's time ran out waiting for the model
                 break
-            answer, seconds = completed
+            reply, seconds = completed
+            answer = reply.text
             parse = self.dialect.parse(answer, max_subgoals=self.config.max_subgoals)
-            parsed = self._screen(fit_prefix(parse, prefix, previous))
+            parsed = self._screen(fit_prefix(refuse_cut_plan(parse, reply), prefix, previous))
             problems: tuple[PlanProblem, ...] = ()
             if parsed.usable:
                 check = self.plan_backend.check_plan(self.theorem, parsed.plan.lines())
@@ -81,7 +83,7 @@ class PlanAsker:
                              retry_message(parsed.rejections, shown, prefix, self.dialect)]
         return PlanAnswer(None, (), tuple(attempts))
 
-    def _complete(self, conversation: list[ChatMessage]) -> tuple[str, float] | None:
+    def _complete(self, conversation: list[ChatMessage]) -> tuple[ChatAnswer, float] | None:
         """The model's answer and its seconds, waiting no longer than the attempt's time left; ``None``
         when that time ran out (the client's error then says only that)."""
         started = self.clock()
@@ -103,6 +105,21 @@ class PlanAsker:
         refused = [Rejection(s.source or s.text, f"refused by the backend's filter: {reason}")
                    for s in parsed.plan.subgoals if (reason := self.tactic_filter(s.text)) is not None]
         return PlanParse(parsed.plan, (*parsed.rejections, *refused)) if refused else parsed
+
+
+CUT_OFF_REASON = ("the answer was cut off at the length limit before the plan's block was closed, so its "
+                  "last line may be cut short; write a shorter answer: the plan's lines only, no explanation")
+
+
+def refuse_cut_plan(parsed: PlanParse, reply: ChatAnswer) -> PlanParse:
+    """Refuse the plan of an answer cut off inside its block (see the module docstring)."""
+    if not reply.cut_off:
+        return parsed
+    last = parsed.plan.subgoals[-1].source if parsed.plan.subgoals else ""
+    after = reply.text[reply.text.rfind(last) + len(last):] if last and last in reply.text else ""
+    if parsed.plan.subgoals and "```" in after:
+        return parsed
+    return PlanParse(parsed.plan, (*parsed.rejections, Rejection("", CUT_OFF_REASON)))
 
 
 def fit_prefix(parsed: PlanParse, prefix: tuple[Subgoal, ...], previous: Plan | None) -> PlanParse:

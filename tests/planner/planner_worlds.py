@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from scripted import QED, Outcome, ScriptedBackend, ScriptedEnv, ScriptedPolicy, ScriptedSession
 
-from planner import ChatMessage, PlanCheck, PlanProblem
+from planner import ChatAnswer, ChatMessage, PlanCheck, PlanProblem
 from search import Session, Theorem, Verdict
 
 THEOREM = Theorem("algebra_linear_5x",
@@ -112,15 +112,16 @@ def policy() -> ScriptedPolicy:
 class ListClient:
     """A ``PlannerClient`` that answers from a list, recording each conversation it was sent."""
 
-    answers: list[str]
+    answers: list[str | ChatAnswer]
     conversations: list[list[ChatMessage]] = field(default_factory=list)
     closed: bool = False
 
-    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> str:
+    def complete(self, messages: Sequence[ChatMessage], *, timeout: float | None = None) -> ChatAnswer:
         self.conversations.append(list(messages))
         if not self.answers:
             raise AssertionError("the planner was asked more often than the test expected")
-        return self.answers.pop(0)
+        answer = self.answers.pop(0)
+        return answer if isinstance(answer, ChatAnswer) else ChatAnswer(answer)
 
     def close(self) -> None:
         self.closed = True

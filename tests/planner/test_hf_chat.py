@@ -50,7 +50,8 @@ def test_it_loads_by_path_and_generates(model_dir: Path, caplog: pytest.LogCaptu
     assert planner.tokenizer.chat_template == CHATML_TEMPLATE  # the tiny tokenizer has none
     assert "no chat template" in caplog.text
     first = planner.complete(MESSAGES)
-    assert isinstance(first, str) and first == planner.complete(MESSAGES)  # seeded: reproducible
+    assert isinstance(first.text, str) and first == planner.complete(MESSAGES)  # seeded: reproducible
+    assert first.cut_off  # an untrained model does not end its answer within 12 tokens
     planner.close()
 
 
@@ -61,7 +62,7 @@ def test_the_tokenizers_own_template_is_used(model_dir: Path) -> None:
     ids = planner._encode(MESSAGES)
     expected = "[system] Answer with have lines.\n[user] theorem t : 1 = 1 :=\n"
     assert planner.tokenizer.decode(ids[0]) == expected
-    assert isinstance(planner.complete(MESSAGES), str)  # greedy at temperature 0
+    assert isinstance(planner.complete(MESSAGES).text, str)  # greedy at temperature 0
 
 
 def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:

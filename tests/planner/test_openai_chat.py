@@ -42,7 +42,7 @@ def test_it_sends_a_chat_completion_request_and_reads_the_answer(server: ChatSer
     server.push("plan_fenced")
     with client(server, seed=7, temperature=0.2, max_tokens=512) as planner:
         assert isinstance(planner, PlannerClient)
-        text = planner.complete(MESSAGES)
+        text = planner.complete(MESSAGES).text
     assert parse_plan(text).plan.lines() == ["have h1 : 5 * x = 25", "have h2 : x = 25 / 5"]
     (seen,) = server.seen
     assert seen.path == "/v1/chat/completions"
@@ -56,14 +56,15 @@ def test_it_sends_a_chat_completion_request_and_reads_the_answer(server: ChatSer
 def test_recorded_answers_come_back_verbatim(server: ChatServer, name: str) -> None:
     server.push(name)
     with client(server) as planner:
-        assert planner.complete(MESSAGES) == recorded(name)["choices"][0]["message"]["content"]
+        assert planner.complete(MESSAGES).text == recorded(name)["choices"][0]["message"]["content"]
 
 
 def test_a_null_content_is_an_empty_answer(server: ChatServer, caplog: pytest.LogCaptureFixture) -> None:
     server.push("plan_empty", "plan_truncated")
     with client(server) as planner:
-        assert planner.complete(MESSAGES) == ""
-        assert planner.complete(MESSAGES).endswith("have h2 : x = (25 / 5")
+        empty, cut = planner.complete(MESSAGES), planner.complete(MESSAGES)
+    assert empty.text == "" and empty.cut_off  # a reasoning model that used up max_tokens thinking
+    assert cut.text.endswith("have h2 : x = (25 / 5") and cut.cut_off
     assert "cut off" in caplog.text
 
 
@@ -96,7 +97,7 @@ def test_server_errors_are_retried_then_succeed(server: ChatServer) -> None:
     server.push(Reply(500, recorded("server_error")), Reply(503, "upstream unavailable"), "plan_fenced")
     sleeps: list[float] = []
     with client(server, sleeps) as planner:
-        assert "have h1" in planner.complete(MESSAGES)
+        assert "have h1" in planner.complete(MESSAGES).text
         assert planner.requests == 3
     assert len(sleeps) == 2 and sleeps[1] >= sleeps[0] * 0.5
 
@@ -150,7 +151,7 @@ def test_a_client_error_is_not_retried(server: ChatServer) -> None:
 def test_timeouts_are_retried_then_reported(server: ChatServer) -> None:
     server.push(Reply(200, recorded("plan_fenced"), delay=1.0), "plan_fenced")
     with client(server, timeout_s=0.2) as planner:
-        assert "have h1" in planner.complete(MESSAGES)
+        assert "have h1" in planner.complete(MESSAGES).text
     server.fallback = Reply(200, recorded("plan_fenced"), delay=1.0)
     with client(server, timeout_s=0.2, max_retries=1) as planner, \
             pytest.raises(PlannerEndpointError, match="timed out") as caught:

@@ -22,6 +22,7 @@ from planner_worlds import (
 from scripted import QED
 
 from planner import (
+    ChatAnswer,
     OpenAIChatPlanner,
     PlanBackend,
     PlannedResult,
@@ -103,6 +104,25 @@ def test_refused_answers_are_fed_back_until_one_elaborates() -> None:
     assert client.conversations[3][-2].role == "assistant"  # the refused answer is in the conversation
     assert len(backend.checked) == 2  # unsafe and empty answers never reached the plan check
     assert result.stats.plans_refused == 3
+
+
+def test_an_answer_cut_off_inside_its_plan_is_refused_with_that_reason() -> None:
+    backend = ScriptedPlanBackend()
+    cut = ChatAnswer(recorded("plan_truncated")["choices"][0]["message"]["content"], cut_off=True)
+    client = ListClient([cut, recorded("plan_fenced")["choices"][0]["message"]["content"]])
+    result = planned(backend, client, plan_attempts=2)
+    assert result.proved
+    first = result.rounds[0].attempts[0]
+    assert not first.accepted and any("cut off" in r.reason for r in first.rejections)
+    assert "cut off at the length limit" in client.conversations[1][-1].content  # the model is told why
+    assert len(backend.checked) == 1  # the cut plan never reached the plan check
+
+
+def test_an_answer_cut_off_after_its_closed_plan_is_used() -> None:
+    whole = recorded("plan_fenced")["choices"][0]["message"]["content"]
+    client = ListClient([ChatAnswer(whole[:-10], cut_off=True)])  # cut inside the closing remark
+    result = planned(ScriptedPlanBackend(), client, plan_attempts=1)
+    assert result.proved and result.rounds[0].attempts[0].accepted
 
 
 def test_no_usable_plan_within_the_attempts_stops_cleanly() -> None:
