@@ -101,13 +101,19 @@ class BestFirstSearch:
         """Hand out the work that is ready now; each request is handed out exactly once.
 
         Returns an empty list only when the search is done (``stop_reason`` is then set) or waits for
-        answers to requests handed out earlier.
+        answers to requests handed out earlier. Once the time budget is spent, only the checks of proofs
+        already found are handed out (a proof found in time is not lost to the time its check takes);
+        the search stops on the time budget when none is left.
         """
         if self.stop_reason is not None:
             return []
         remaining = self.remaining_time()
         if remaining is not None and remaining <= 0:
-            return self._stop(StopReason.TIME_BUDGET)
+            if not self._verifying:
+                return self._stop(StopReason.TIME_BUDGET)
+            checks = [r for r in self._outbox if isinstance(r, VerifyRequest)]
+            self._outbox = []
+            return checks
         self._schedule_expansions()
         if not self._outbox and not self._outstanding and not self._verifying:
             budget_hit = self.config.max_expansions is not None and self._open

@@ -31,6 +31,10 @@ Timing, as ``run_search``: the wall time of each call. A batch's propose time is
 states, so ``stats.model_seconds`` sums the real model time; ``stats.tactic_seconds`` sums tactic times over
 all sessions (it can exceed the wall time).
 
+Time budget: once it is spent no tactic starts, but answers that came back with results are still fed and a
+proof found by a tactic started in time is checked to its verdict (``BestFirstSearch.requests``), as in
+``run_search``.
+
 Stopping: when the search is done, queued jobs are cancelled (never started), answers that arrive later are
 dropped, and every thread is joined before return: a thread in the middle of a call finishes that one call
 (a tactic within its timeout, one propose batch, one verification). No thread outlives the call. An exception
@@ -145,10 +149,11 @@ class _OverlapDriver:
             self.flush_expansions()
             if self.in_flight == 0:
                 raise RuntimeError("the search waits for answers to requests it never handed out")
-            if self.receive(self.wait_limit()) and not self.late:
-                self.feed_ready()
-            else:  # the time budget ran out (nothing came, or a tactic came back unrun): the search notices
-                self.dispatch(self.search.requests())
+            # a proof's check is awaited past the time budget: the search counts a proof found in time
+            came = self.receive(None if self.verifying else self.wait_limit())
+            self.feed_ready()  # answers that came with results count, late or not, as in run_search
+            if not came or self.late:  # the time budget ran out (nothing came, or a tactic came back
+                self.dispatch(self.search.requests())  # unrun): the search notices
 
     def time_left(self) -> float | None:
         """Seconds of the search's time budget left (``None``: no budget); read by the tactic threads."""
@@ -225,16 +230,21 @@ class _OverlapDriver:
         the synchronous driver does)."""
         while not self.search.done:
             if self.verdicts:
-                self.feed(self.verdicts.popleft())
-                self.verifying -= 1
-                parked, self.parked = self.parked, []
-                self.dispatch([*parked, *self.search.requests()])
+                self.feed_verdicts()
                 continue
             answer = None if self.verifying else self.pop_ready()
             if answer is None:
                 return
             self.feed(answer)
             self.dispatch(self.search.requests())
+
+    def feed_verdicts(self) -> None:
+        """Feed the verdicts that came (the barrier lifts with each), then hand out parked and new work."""
+        while self.verdicts and not self.search.done:
+            self.feed(self.verdicts.popleft())
+            self.verifying -= 1
+            parked, self.parked = self.parked, []
+            self.dispatch([*parked, *self.search.requests()])
 
     def feed(self, answer: Answer) -> None:
         request = answer.request

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from scripted import THEOREM, ScriptedBackend, ScriptedEnv, ScriptedPolicy, ScriptedSession, countdown_env
+from scripted import (
+    QED,
+    THEOREM,
+    ScriptedBackend,
+    ScriptedEnv,
+    ScriptedPolicy,
+    ScriptedSession,
+    countdown_env,
+)
 
 from search import (
     BestFirstSearch,
@@ -13,6 +21,7 @@ from search import (
     StopReason,
     TacticRequest,
     TacticState,
+    Verdict,
     prove,
     run_search,
 )
@@ -144,3 +153,36 @@ def test_invalid_configuration_is_refused_with_the_field_named(kwargs: dict) -> 
     (field,) = kwargs
     with pytest.raises(ValueError, match=field):
         SearchConfig(**kwargs)
+
+
+@pytest.mark.parametrize("driver", ["sequential", "overlapped"])
+@pytest.mark.parametrize("accepted", [True, False])
+def test_a_proof_found_in_time_is_checked_past_the_time_budget(driver: str, accepted: bool) -> None:
+    """A proof found by a tactic started in time is checked even when the tactic or the check ends after
+    the budget: the proof counts (both drivers alike); a rejected one ends the search on the time
+    budget, with no tactic run after it."""
+    from search.overlap import run_search_overlapped
+
+    clock = FakeClock()
+    env = ScriptedEnv("r", {"r": {"fin": QED, "other": "s"}})
+    backend = ScriptedBackend(env)
+    session = TickingSession(env, clock, cost=1.5)  # 'fin' returns after the 1 s budget
+    checked: list[tuple[str, ...]] = []
+
+    def slow_verify(tactics: tuple[str, ...]) -> Verdict:
+        checked.append(tuple(tactics))
+        clock.now += 5.0  # and its check takes longer still
+        return backend.verify(THEOREM, tactics) if accepted else Verdict(False, ("rejected",))
+
+    search = BestFirstSearch(session.initial_state(), config=SearchConfig(time_limit=1.0), clock=clock)
+    policy = ScriptedPolicy({"r": [("fin", -0.1), ("other", -0.2)]})
+    if driver == "sequential":
+        run_search(search, session, policy, slow_verify)
+    else:
+        run_search_overlapped(search, [session], policy, slow_verify, clock=clock)
+    assert checked == [("fin",)]
+    if accepted:
+        assert search.stop_reason is StopReason.PROVED and search.proof == ("fin",)
+    else:
+        assert search.stop_reason is StopReason.TIME_BUDGET and search.proof is None
+        assert search.stats.proofs_rejected == 1 and session.starts == [0.0]
