@@ -189,7 +189,8 @@ class BestFirstSearch:
         self._verifying -= 1
         node = self.graph.nodes[request.node]
         if verdict.ok:
-            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.PROOF, None)
+            self.graph.add_failure(node, request.tactic, request.logprob, Outcome.PROOF, None,
+                                   cached=request.cached)
             self.proof = request.tactics
             self.verdict = verdict
             self._publish_proof(node, request.tactics)
@@ -197,7 +198,7 @@ class BestFirstSearch:
             return
         self.stats.proofs_rejected += 1
         self.graph.add_failure(node, request.tactic, request.logprob, Outcome.UNVERIFIED,
-                               "; ".join(verdict.messages) or "verification failed")
+                               "; ".join(verdict.messages) or "verification failed", cached=request.cached)
         if request.cached:
             self._push(node)  # the cached proof did not carry over: search this state ourselves
 

@@ -54,6 +54,7 @@ class Edge:
     outcome: Outcome
     target: int | None = None  # set exactly when outcome is STATE
     message: str | None = None  # the assistant's or the filter's message for failures
+    cached: bool = False  # PROOF/UNVERIFIED: a proof cache's suffix, checked from a node never expanded
 
 
 @dataclass
@@ -108,9 +109,10 @@ class SearchGraph:
         return node
 
     def add_failure(
-        self, parent: Node, tactic: str, logprob: float, outcome: Outcome, message: str | None
+        self, parent: Node, tactic: str, logprob: float, outcome: Outcome, message: str | None,
+        *, cached: bool = False,
     ) -> None:
-        self.edges.append(Edge(parent.id, tactic, logprob, outcome, None, message))
+        self.edges.append(Edge(parent.id, tactic, logprob, outcome, None, message, cached))
 
     def mark_expanded(self, node: Node) -> None:
         """Record that the search expands ``node`` now (its rank and place among the edges)."""
@@ -138,7 +140,8 @@ class SearchGraph:
         final = next((e for e in reversed(self.edges) if e.outcome is Outcome.PROOF), None)
         if final is None:
             return []
-        chain: list[tuple[Node, str, float]] = [(self.nodes[final.source], final.tactic, final.logprob)]
+        chain: list[tuple[Node, str, float]] = (
+            [] if final.cached else [(self.nodes[final.source], final.tactic, final.logprob)])
         node = self.nodes[final.source]
         while node.parent is not None:
             parent = self.nodes[node.parent]
@@ -181,7 +184,7 @@ class SearchGraph:
             assert node.expanded == (node.expansion is not None) == (node.expanded_after is not None), (
                 f"node {node.id}: expanded without its rank, or the reverse")
         for edge in self.edges:
-            assert self.nodes[edge.source].expanded, f"edge from unexpanded node {edge.source}"
+            assert self.nodes[edge.source].expanded or edge.cached, f"edge from unexpanded node {edge.source}"
             assert (edge.target is not None) == (edge.outcome is Outcome.STATE), f"edge {edge}"
 
     def to_networkx(self) -> nx.MultiDiGraph[int | str]:
@@ -190,8 +193,9 @@ class SearchGraph:
         Nodes are node ids carrying ``state``, ``depth``, ``logprob_sum``, ``priority``, ``expanded`` and
         ``parent`` (the node of its first path, ``None`` at the root); tactics that reached a state are
         edges with ``tactic``, ``logprob`` and ``outcome``. A verified proof step points to the sink node
-        ``"proved"``. Failed tactics stay on their source node as the ``failures`` list of ``(tactic,
-        logprob, outcome, message)``.
+        ``"proved"`` (``cached``: the proof cache's rest of a proof, from a node never expanded). Failed
+        tactics stay on their source node as the ``failures`` list of ``(tactic, logprob, outcome,
+        message)``.
 
         The search's order, for replaying it: every edge has ``order``, its rank among all tactic
         results (failures included), and ``failure_order`` lists the rank of each entry of ``failures``;
@@ -212,7 +216,7 @@ class SearchGraph:
                                outcome=edge.outcome.value, order=order)
             elif edge.outcome is Outcome.PROOF:
                 graph.add_edge(edge.source, PROVED_SINK, tactic=edge.tactic, logprob=edge.logprob,
-                               outcome=edge.outcome.value, order=order)
+                               outcome=edge.outcome.value, order=order, cached=edge.cached)
             else:
                 graph.nodes[edge.source]["failures"].append(
                     (edge.tactic, edge.logprob, edge.outcome.value, edge.message))

@@ -250,3 +250,20 @@ def test_a_tactic_timed_out_under_a_limit_cut_to_the_time_left_narrows_the_failu
     (record,) = cache.lookup(goal_key("s").key).failures
     assert record.scope.tactic_timeout <= 4.0
     assert not record.scope.covers(FailureScope.of(config, "p"))
+
+
+def test_a_proof_finished_from_the_cache_keeps_its_cached_steps_out_of_the_trajectory() -> None:
+    """The cache's rest of a proof has no state in this search: the trajectory (training data) stops at
+    the state where the cache took over, and the graph stays well formed."""
+    cache = InMemoryProofCache()
+    env = ScriptedEnv("r", {"r": {"a": "s"}, "s": {"t1": "u"}, "u": {"t2": QED}})
+    policy = ScriptedPolicy({"r": [("a", -0.1)], "s": [("t1", -0.1)], "u": [("t2", -0.1)]})
+    prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=CFG, cache=cache)
+    env2 = ScriptedEnv("q", {"q": {"b": "s"}, "s": {"t1": "u"}, "u": {"t2": QED}})
+    second = prove(THEOREM, backend=ScriptedBackend(env2), policy=ScriptedPolicy({"q": [("b", -0.1)]}),
+                   config=CFG, cache=cache)
+    assert second.proved and second.proof.tactics == ("b", "t1", "t2") and second.stats.cache_hits == 1
+    assert [(step["state"], step["tactic"]) for step in second.graph.trajectory()] == [("q", "b")]
+    second.graph.check_invariants()
+    (proof_edge,) = [e for e in second.graph.to_networkx().edges(data=True) if e[2]["outcome"] == "proof"]
+    assert proof_edge[2]["cached"] and proof_edge[2]["tactic"] == "t1; t2"
