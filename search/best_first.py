@@ -15,6 +15,7 @@ which is BFS-Prover-V2's order exactly.
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -138,6 +139,8 @@ class BestFirstSearch:
                 continue
             seen.add(tactic)
             reason = self._filter(tactic) if self._filter is not None else None
+            if not math.isfinite(candidate.logprob):  # no priority can rank it (a model's -inf or NaN)
+                reason = f"the policy gave it a log-prob that is not a finite number ({candidate.logprob})"
             if reason is not None:
                 self.stats.filtered += 1
                 self.graph.add_failure(node, tactic, candidate.logprob, Outcome.FILTERED, reason)

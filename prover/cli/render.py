@@ -19,10 +19,10 @@ def write_graph(result: SearchResult, path: Path | None) -> None:
     """``--graph-out``: the explored graph as networkx node-link JSON (written atomically)."""
     if path is None or result.graph is None:
         return
-    import networkx as nx
+    from prover.explorer import node_link
 
-    data = nx.node_link_data(result.graph.to_networkx(), edges="edges")
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, default=str))
+    write_text_atomic(path, json.dumps(node_link(result.graph), ensure_ascii=False, default=str,
+                                       allow_nan=False))
 
 
 def write_html(result: SearchResult, path: Path | None, console: Console) -> None:

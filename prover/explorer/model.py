@@ -24,10 +24,21 @@ ROOT, PROOF, EXPANDED, DEAD_END, OPEN, SINK = "root", "proof", "expanded", "dead
 
 
 def node_link(graph: Any) -> dict[str, Any]:
-    """The node-link JSON data of a ``SearchGraph`` (as ``--graph-out`` writes it)."""
+    """The node-link JSON data of a ``SearchGraph`` (as ``--graph-out`` writes it), with every number that
+    is not finite (a log-prob of ``-inf``) as ``None``: strict JSON has no infinities."""
     import networkx as nx
 
-    return nx.node_link_data(graph.to_networkx(), edges="edges")
+    return _finite(nx.node_link_data(graph.to_networkx(), edges="edges"))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _number(value: Any) -> float | None:

@@ -64,6 +64,24 @@ def test_filtered_tactics_never_reach_the_session() -> None:
                for e in result.graph.edges)
 
 
+def test_a_tactic_with_a_log_prob_that_is_not_finite_is_refused_not_fatal() -> None:
+    """One sample a model scored -inf or NaN cannot be ranked: it is refused, the search goes on, and the
+    exported graph stays strict JSON."""
+    import json
+
+    from prover.explorer import node_link
+
+    env = ScriptedEnv(root="r", moves={"r": {"a": QED, "n": QED, "b": "s"}, "s": {"fin": QED}})
+    policy = ScriptedPolicy({"r": [("a", float("-inf")), ("n", float("nan")), ("b", -0.5)],
+                             "s": [("fin", -0.1)]})
+    result = prove(THEOREM, backend=ScriptedBackend(env), policy=policy, config=CFG)
+    assert result.proved and result.proof.tactics == ("b", "fin")
+    assert ("r", "a") not in env.calls and ("r", "n") not in env.calls and result.stats.filtered == 2
+    assert all("not a finite number" in (e.message or "") for e in result.graph.edges
+               if e.outcome is Outcome.FILTERED)
+    json.dumps(node_link(result.graph), allow_nan=False)  # raises on -inf/NaN
+
+
 def test_a_proof_rejected_by_verification_does_not_count() -> None:
     env = ScriptedEnv(root="r", moves={"r": {"cheat": QED, "a": "s"}, "s": {"fin": QED}},
                       rejected_proofs={("cheat",)})
