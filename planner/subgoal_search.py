@@ -71,7 +71,7 @@ def search_subgoal(session: Session, *, policy: Policy, config: SearchConfig,
     ``replay_verifier``); the search publishes it to ``cache``, and shares failures there under the
     policy's fingerprint (``search.policy_identity``)."""
     search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache,
-                             policy_fingerprint=fingerprint_of(policy), context=session.theorem.header)
+                             policy_fingerprint=fingerprint_of(policy), context=session.theorem.environment)
     run_search(search, session, policy, replay_verifier(session, tactic_filter), observer=observer)
     assert search.stop_reason is not None
     return SubgoalSearch(search.stop_reason.value, search.proof, search.stats, search.graph)

@@ -93,7 +93,7 @@ def prove(
     try:
         search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=backend.check_tactic,
                                  cache=cache, policy_fingerprint=fingerprint_of(policy),
-                                 context=theorem.header)
+                                 context=theorem.environment)
         run_search(search, session, policy, lambda tactics: backend.verify(theorem, tactics),
                    observer=observer)
     finally:

@@ -347,7 +347,7 @@ def prove_overlapped(
             opened.append(backend.open(theorem))
         search = BestFirstSearch(opened[0].initial_state(), config=config, tactic_filter=backend.check_tactic,
                                  cache=cache, policy_fingerprint=fingerprint_of(policy),
-                                 context=theorem.header)
+                                 context=theorem.environment)
         run_search_overlapped(search, opened, policy, lambda tactics: backend.verify(theorem, tactics),
                               observer=observer)
     finally:

@@ -43,6 +43,16 @@ class Theorem(Validated):
         named = isinstance(self.name, str) and self.name.strip()
         return f"theorem {self.name!r}" if named else "theorem"
 
+    @property
+    def environment(self) -> str:
+        """What a goal's text means depends on: the header and, for a theorem LeanDojo finds, its
+        repository, commit, file and declaration (the file's environment up to it). Proof-cache keys
+        start with it, so that a failure found in one environment never stands for another."""
+        if self.locator is None:
+            return self.header
+        loc = self.locator
+        return "\n".join((self.header, loc.repo_url, loc.commit, loc.file_path, loc.full_name))
+
 
 @dataclass(frozen=True)
 class TacticState:

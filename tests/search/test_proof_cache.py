@@ -267,3 +267,25 @@ def test_a_proof_finished_from_the_cache_keeps_its_cached_steps_out_of_the_traje
     second.graph.check_invariants()
     (proof_edge,) = [e for e in second.graph.to_networkx().edges(data=True) if e[2]["outcome"] == "proof"]
     assert proof_edge[2]["cached"] and proof_edge[2]["tactic"] == "t1; t2"
+
+
+def test_a_failure_in_one_leandojo_file_does_not_stand_for_another() -> None:
+    """LeanDojo theorems carry no header: their environment is their repository, commit, file and place,
+    and a goal that fails in one may be provable in another (a local simp lemma)."""
+    from search import DojoLocator
+
+    a = replace(THEOREM, name="A", locator=DojoLocator("https://github.com/x/repo", "c1", "A.lean", "A"))
+    b = replace(THEOREM, name="B", locator=DojoLocator("https://github.com/x/repo", "c2", "B.lean", "B"))
+    assert a.header == b.header == "" and a.environment != b.environment
+
+    def policy_p() -> ScriptedPolicy:
+        return ScriptedPolicy({"r": [("a", -0.1)], "q": [("a", -0.1), ("c", -0.5)], "s": [("simp", -0.1)]},
+                              fingerprint="p")
+
+    cache = InMemoryProofCache()
+    in_a = prove(a, backend=ScriptedBackend(ScriptedEnv("r", {"r": {"a": "s"}, "s": {}})), policy=policy_p(),
+                 config=CFG, cache=cache)
+    assert in_a.stop_reason is StopReason.EXHAUSTED and cache.stats.failures == 2
+    env_b = ScriptedEnv("q", {"q": {"a": "s", "c": "u"}, "s": {"simp": QED}, "u": {}})
+    in_b = prove(b, backend=ScriptedBackend(env_b), policy=policy_p(), config=CFG, cache=cache)
+    assert in_b.proved and in_b.stats.cache_skips == 0
