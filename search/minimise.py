@@ -35,22 +35,25 @@ class Replay:
 def minimise_proof(session: Session, tactics: Sequence[str], *, timeout: float | None = None,
                    max_tactic_calls: int = 400) -> Replay | None:
     """The 1-minimal subsequence of ``tactics`` that still closes ``session``'s theorem, found greedily
-    (front to back; at most ``max_tactic_calls`` tactics run, then the shortest proof so far is kept).
-    ``None`` when ``tactics`` itself does not close the proof in this session. ``timeout``: per tactic.
+    (passes front to back until one deletes nothing, since a later deletion can make an earlier step
+    removable; at most ``max_tactic_calls`` tactics run for deletions, besides the replay of the proof
+    itself, then the shortest proof so far is kept). ``None`` when ``tactics`` itself does not close the
+    proof in this session. ``timeout``: per tactic.
 
     A deletion at position p runs only the steps after it, from the state the kept steps before p reach
     (the session answers for any state it returned earlier), never the prefix again."""
     left = max_tactic_calls
 
-    def close(start: TacticState, steps: Sequence[str]) -> list[TacticState] | None:
+    def close(start: TacticState, steps: Sequence[str], *, budgeted: bool = True) -> list[TacticState] | None:
         """The states before each of ``steps`` run from ``start`` up to the one that closes the proof;
         ``None`` when no step closes it (or the budget runs out)."""
         nonlocal left
         state, before = start, []
         for tactic in steps:
-            if left <= 0:
-                return None
-            left -= 1
+            if budgeted:
+                if left <= 0:
+                    return None
+                left -= 1
             before.append(state)
             result = session.run_tactic(state, tactic, timeout=timeout)
             if isinstance(result, ProofFinished):
@@ -60,19 +63,22 @@ def minimise_proof(session: Session, tactics: Sequence[str], *, timeout: float |
             state = result
         return None
 
-    states = close(session.initial_state(), tactics)
+    states = close(session.initial_state(), tactics, budgeted=False)
     if states is None:
         return None
     proof, kept = list(tactics[:len(states)]), list(range(len(states)))
-    position = 0
-    while position < len(proof) - 1 and left > 0:  # the last step closes the proof: it always stays
-        rest = close(states[position], proof[position + 1:])
-        if rest is not None:  # the same position now holds the next step
-            end = position + 1 + len(rest)
-            proof, kept = proof[:position] + proof[position + 1:end], kept[:position] + kept[position + 1:end]
-            states = states[:position] + rest
-        else:
-            position += 1
+    deleted = True
+    while deleted and left > 0:
+        deleted, position = False, 0
+        while position < len(proof) - 1 and left > 0:  # the last step closes the proof: it always stays
+            rest = close(states[position], proof[position + 1:])
+            if rest is not None:  # the same position now holds the next step
+                end = position + 1 + len(rest)
+                proof = proof[:position] + proof[position + 1:end]
+                kept = kept[:position] + kept[position + 1:end]
+                states, deleted = states[:position] + rest, True
+            else:
+                position += 1
     if left <= 0:
         logger.info("proof minimisation of %s stopped at its budget of %d tactics",
                     session.theorem.name, max_tactic_calls)

@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 MINIMISED_DIR = "minimised"  # a round's folder for the records with minimised proofs (beside the sweep's)
 MINIMISE_RULE = ("a proved data-search record of two or more steps is replayed with single steps left out "
-                 "(front to back, until none can go); the shorter proof replaces it once the backend's "
-                 "verify accepts it; round-NN/minimised/results.jsonl holds the records, "
+                 "(passes front to back until one leaves none out); the shorter proof replaces it once the "
+                 "backend's verify accepts it; round-NN/minimised/results.jsonl holds the records, "
                  "minimise.done.json the counts")
 
 

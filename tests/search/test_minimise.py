@@ -48,6 +48,17 @@ def test_a_proof_that_does_not_replay_gives_none_and_the_budget_bounds_the_work(
     assert minimise_proof(session, ["intro", "done"]) is None
     assert minimise_proof(session, ["rw", "rw"]) is None  # never closes
     ENV.calls.clear()
-    capped = minimise_proof(session, ["rw", "rw", "intro", "simp", "done"], max_tactic_calls=9)
+    capped = minimise_proof(session, ["rw", "rw", "intro", "simp", "done"], max_tactic_calls=4)
     assert capped is not None and capped.tactics == ("rw", "intro", "simp", "done")
-    assert len(ENV.calls) == 9 and ENV.replays_to_qed(capped.tactics)
+    assert len(ENV.calls) == 5 + 4 and ENV.replays_to_qed(capped.tactics)  # the replay, then 4 for deletions
+    ENV.calls.clear()
+    unbudgeted = minimise_proof(session, ["rw", "rw", "intro", "simp", "done"], max_tactic_calls=0)
+    assert unbudgeted is not None and len(unbudgeted.tactics) == 5  # a budget below the proof: kept whole
+
+
+def test_a_step_that_a_later_deletion_makes_removable_goes_too() -> None:
+    """Passes repeat until one deletes nothing: dropping ``p`` lets ``f`` close from the start, so ``q``
+    goes as well (one front-to-back pass would keep it)."""
+    env = ScriptedEnv("S0", {"S0": {"q": "S1", "f": QED}, "S1": {"p": "S2", "f": QED}, "S2": {"f": QED}})
+    short = minimise_proof(ScriptedBackend(env).open(THEOREM), ["q", "p", "f"])
+    assert short is not None and short.tactics == ("f",) and short.kept == (2,) and short.states == ("S0",)
