@@ -37,7 +37,8 @@ class SearchConfig(Validated):
     tactic_timeout: float = setting(
         12.0, above=0, finite=True, help="time limit of one tactic in the proof assistant, in seconds")
     max_depth: int | None = setting(
-        None, min=1, help="do not expand states deeper than this (default: no limit)")
+        None, min=1,
+        help="the longest proof searched: states this many steps deep are not expanded (default: no limit)")
     expansion_width: int = setting(
         1, min=1, help="states expanded at once; 1 is strict best-first order, more overlaps work")
     skip_failed_goals: bool = setting(
