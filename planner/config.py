@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from planner.endpoint import backoff_problems
 from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 PROVIDERS = ("openai", "hf")
 MODEL_ENV = "PLANNER_MODEL"
@@ -40,20 +40,22 @@ class PlannerClientConfig(Validated):
     api_key: str | None = setting(
         None, repr=False,
         help=f"bearer token; none: ${API_KEY_ENV[0]}, else ${API_KEY_ENV[1]}; '' sends none")
-    temperature: float = setting(0.6, min=0, finite=True, help="sampling temperature (>= 0)")
+    temperature: float = setting(0.6, min=0, help="sampling temperature (>= 0)")
     top_p: float = setting(0.95, above=0, max=1, help="nucleus sampling mass in (0, 1]")
     max_tokens: int = setting(
         4096, min=1, help="longest answer in tokens (reasoning models need thousands)")
     seed: int | None = setting(None, help="sampling seed sent with each request")
     timeout_s: float = setting(
-        600.0, above=0, help="seconds to wait for one answer (per attempt; reasoning is slow)")
-    connect_timeout_s: float = setting(10.0, above=0, help="seconds to wait for a connection")
+        600.0, above=0, max=MAX_SECONDS,
+        help="seconds to wait for one answer (per attempt; reasoning is slow)")
+    connect_timeout_s: float = setting(10.0, above=0, max=MAX_SECONDS,
+        help="seconds to wait for a connection")
     max_retries: int = setting(
         4, min=0, help="retries after a 429/408/5xx answer, a timeout or a connection error")
     backoff_s: float = setting(
-        1.0, min=0, help="first retry delay in seconds; doubles each retry (with jitter)")
+        1.0, min=0, max=MAX_SECONDS, help="first retry delay in seconds; doubles each retry (with jitter)")
     max_backoff_s: float = setting(
-        60.0, min=0, help="longest retry delay in seconds (a longer Retry-After is capped)")
+        60.0, min=0, max=MAX_SECONDS, help="longest retry delay in seconds (a longer Retry-After is capped)")
     device: str = setting(
         "auto", pattern=(DEVICE_PATTERN, "auto, cpu, mps, cuda or cuda:N"),
         help="hf: torch device: auto, cpu, cuda, cuda:N, mps")
@@ -80,13 +82,16 @@ class PlannerConfig(Validated):
     subgoal_expansions: int | None = setting(
         64, min=1, help="expansion budget of each subgoal's search (none: no limit)")
     subgoal_time_limit: float | None = setting(
-        120.0, above=0, help="time budget of each subgoal's search, in seconds (none: no limit)")
+        120.0, above=0, max=MAX_SECONDS,
+        help="time budget of each subgoal's search, in seconds (none: no limit)")
     main_expansions: int | None = setting(
         128, min=1, help="expansion budget of the search for the main goal with every subgoal in context")
     main_time_limit: float | None = setting(
-        240.0, above=0, help="time budget of the main goal's search, in seconds (none: no limit)")
+        240.0, above=0, max=MAX_SECONDS,
+        help="time budget of the main goal's search, in seconds (none: no limit)")
     time_limit: float | None = setting(
-        None, above=0, help="wall-clock budget of the whole planned attempt, in seconds (none: no limit)")
+        None, above=0, max=MAX_SECONDS,
+        help="wall-clock budget of the whole planned attempt, in seconds (none: no limit)")
     worked_examples: int = setting(
         4, min=0, max=4, help="worked examples shown to the planner model in its prompt (0 to 4)")
     direct_fallback: bool = setting(

@@ -24,6 +24,11 @@ from search import SearchConfig
 from search.validation import Validated, setting
 
 Tables = dict[str, dict[str, Any]]
+BACKEND_SKIPPED = ("tactic_timeout",)  # backend settings the search's (--tactic-timeout) gives instead
+# settings a configuration no longer holds, with what gives them now: an old sweep folder's or config
+# file's value is ignored (with a warning when read from a file), never compared on resume
+RETIRED_KEYS = {f"{backend}.tactic_timeout": "[search] tactic_timeout (--tactic-timeout) sets it"
+                for backend in ("coq", "repl", "dojo")}
 DERIVED_NOTE = "  # unset: the default for the policy and backend"
 
 
@@ -68,7 +73,8 @@ class RunSpec:
         own = {"model": self.policy.model, "openai": self.policy.endpoint, "retrieval": self.policy.retrieval}
         if own.get(self.policy.kind) is not None:
             tables[self.policy.kind] = config_table(own[self.policy.kind])
-        tables[self.backend.name] = config_table(self.backend.config)
+        tables[self.backend.name] = {key: value for key, value in config_table(self.backend.config).items()
+                                     if key not in BACKEND_SKIPPED}
         tables["planner"] = {"enabled": self.planner is not None}
         if self.planner is not None:
             tables["planner"] |= config_table(self.planner.client) | config_table(self.planner.planner)

@@ -112,7 +112,7 @@ class BestFirstSearch:
         if remaining is not None and remaining <= 0:
             if not self._verifying:
                 return self._stop(StopReason.TIME_BUDGET)
-            checks = [r for r in self._outbox if isinstance(r, VerifyRequest)]
+            checks: list[Request] = [r for r in self._outbox if isinstance(r, VerifyRequest)]
             self._outbox = []
             return checks
         self._schedule_expansions()

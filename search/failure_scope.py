@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from search.config import SearchConfig
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 
 def _at_least(found: float | None, wanted: float | None) -> bool:
@@ -35,9 +35,10 @@ class FailureScope(Validated):
 
     policy: str = setting(check=_fingerprint, help="fingerprint of the policy (search.policy_identity)")
     tactics_per_node: int = setting(min=1, help="tactics asked for per state")
-    tactic_timeout: float = setting(above=0, finite=True, help="seconds per tactic")
+    tactic_timeout: float = setting(above=0, max=MAX_SECONDS, help="seconds per tactic")
     max_expansions: int | None = setting(min=1, help="expansions of the search; None: unlimited")
-    time_limit: float | None = setting(above=0, finite=True, help="seconds of the search; None: unlimited")
+    time_limit: float | None = setting(above=0, max=MAX_SECONDS,
+        help="seconds of the search; None: unlimited")
 
     @classmethod
     def of(cls, config: SearchConfig, policy: str) -> FailureScope:

@@ -52,6 +52,9 @@ class ConfigError(ProverError, ValueError):
         return tuple(p.key for p in self.problems)
 
 
+MAX_SECONDS = 1_000_000.0  # the longest time limit a setting takes (11.6 days): larger ones overflow timers
+
+
 def setting(
     default: Any = MISSING,
     *,
@@ -61,7 +64,7 @@ def setting(
     max: float | None = None,
     above: float | None = None,
     below: float | None = None,
-    finite: bool = False,
+    finite: bool = True,
     choices: Sequence[Any] | None = None,
     pattern: tuple[str, str] | None = None,
     nonblank: bool = False,
@@ -72,12 +75,13 @@ def setting(
     repr: bool = True,
 ) -> Any:
     """A dataclass field with its help text and rules. ``min``/``max`` are inclusive bounds, ``above``/
-    ``below`` exclusive ones, ``finite`` refuses infinities; ``choices`` lists the allowed values;
-    ``pattern`` is (regex every string must fully match, how to describe it); ``nonblank`` refuses empty
-    or blank strings, ``nonempty`` empty ones; for a tuple, these and ``pattern`` apply to each item and
-    ``min_items`` bounds its length. ``check`` is the field's own rule. ``None`` passes every rule of an
-    optional field. ``convert`` normalises a value before the rules see it (it must return any value it
-    does not understand unchanged): a relative path made absolute, say.
+    ``below`` exclusive ones, ``finite`` (the default; NaN is always refused) refuses infinities;
+    ``choices`` lists the allowed values; ``pattern`` is (regex every string must fully match, how to
+    describe it); ``nonblank`` refuses empty or blank strings, ``nonempty`` empty ones; for a tuple,
+    these and ``pattern`` apply to each item and ``min_items`` bounds its length. ``check`` is the
+    field's own rule. ``None`` passes every rule of an optional field. ``convert`` normalises a value
+    before the rules see it (it must return any value it does not understand unchanged): a relative path
+    made absolute, say. Time limits take ``max=MAX_SECONDS``.
     """
     rules = {"min": min, "max": max, "above": above, "below": below, "finite": finite or None,
              "choices": None if choices is None else tuple(choices), "pattern": pattern,

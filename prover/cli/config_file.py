@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import logging
 import tomllib
 import typing
 from collections.abc import Sequence
@@ -24,10 +25,12 @@ from typing import Any
 
 from prover.backends import BACKENDS, backend_classes
 from prover.policies.spec import POLICIES
-from prover.run_spec import DriverConfig
-from prover.theorem_input import InputError
+from prover.run_spec import BACKEND_SKIPPED, RETIRED_KEYS, DriverConfig
+from prover.theorem_input import InputError, read_text
 from search import BackendUnavailableError
 from search.validation import Validated, field_problems, scalar_type, setting
+
+logger = logging.getLogger(__name__)
 
 TACTICS_DEST = "tactics_list"  # [policy] tactics: a list, where --tactics is one comma-separated string
 COMMANDS = ("prove", "sweep", "train")
@@ -49,7 +52,8 @@ class PolicyChoice(Validated):
     config_name = "policy choice"
 
     kind: str | None = setting(None, choices=POLICIES, help="which step prover proposes tactics")
-    tactics: tuple[str, ...] | None = setting(None, nonblank=True, help="the tactic list, best first")
+    tactics: tuple[str, ...] | None = setting(None, nonblank=True, min_items=1,
+                                              help="the tactic list, best first")
     tactics_file: str | None = setting(None, help="a file of tactics, one per line")
 
 
@@ -98,7 +102,8 @@ def command_tables(command: str) -> dict[str, Table]:
               Table("policy", (PolicyChoice,), dests={"kind": "policy", "tactics": TACTICS_DEST}),
               Table("model", (HFPolicyConfig,), "model"), Table("openai", (OpenAIPolicyConfig,), "openai"),
               Table("retrieval", (RetrievalConfig,), "retrieval", dests={"corpus": "corpus"})]
-    tables += [Table(name, (config_cls,), name) for name, config_cls in _backend_configs()]
+    tables += [Table(name, (config_cls,), name, skip=BACKEND_SKIPPED)
+               for name, config_cls in _backend_configs()]
     if command in ("prove", "sweep"):
         tables.append(Table("planner", (PlannerSwitch, PlannerClientConfig, PlannerConfig), "planner",
                             dests={"enabled": "planner"}))
@@ -127,11 +132,10 @@ def read_config_file(path: Path, command: str) -> dict[str, Any]:
     """The command-line defaults a config file of ``command`` sets (destination -> value). Raises
     ``InputError`` naming the file and every problem: unreadable, not TOML, unknown tables or keys,
     values of the wrong type or out of bounds."""
+    text = read_text(path)  # a byte-order mark is no error; a bad byte is named by line and column
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not a valid TOML file: {exc}") from None
     tables = command_tables(command)
     defaults: dict[str, Any] = {}
@@ -154,6 +158,10 @@ def _read_table(table: Table, content: dict[str, Any], defaults: dict[str, Any])
     known = table.fields()
     problems = []
     for key, raw in content.items():
+        if f"{table.name}.{key}" in RETIRED_KEYS:
+            logger.warning("%s.%s is no longer a setting and is ignored: %s", table.name, key,
+                           RETIRED_KEYS[f"{table.name}.{key}"])
+            continue
         if key not in known:
             problems.append(f"unknown key {table.name}.{key}{_closest(key, known, table.name + '.')}")
             continue
@@ -211,6 +219,12 @@ def apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace,
         if given:
             raise InputError(f"{exc}; and the options given: {'; '.join(given)}") from None
         raise
+    tactic_sources = [dest for dest in (TACTICS_DEST, "tactics_file") if dest in defaults]
+    if len(tactic_sources) > 1:
+        raise InputError(f"{path}: give policy.tactics or policy.tactics_file, not both")
+    if getattr(args, "tactics", None) is not None or getattr(args, "tactics_file", None) is not None:
+        for dest in tactic_sources:  # the command line's tactic list replaces the file's, whichever form
+            del defaults[dest]
     command.set_defaults(**defaults)
     return parser.parse_args(argv)
 

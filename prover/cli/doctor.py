@@ -89,9 +89,14 @@ def doctor_report(project_dir: Path | None = None, *, probes: Probes | None = No
     """Every check, in the order a user fixes them: Lean toolchain, lean_project, LeanDojo, Coq, GPU."""
     project = (project_dir or default_project_dir()).resolve()
     probes = probes or Probes()
+    default = project == default_project_dir().resolve()
+    setup = "prover setup" if default else f"prover setup --project-dir {project}"
+    lake_project = (project / "lean-toolchain").is_file()
     return [
-        check_elan(probes), check_lake(probes), check_toolchain(project, probes),
-        check_mathlib_cache(project), check_repl_binary(project),
+        check_elan(probes), check_lake(probes, setup), check_toolchain(project, probes, setup),
+        *((check_mathlib_cache(project), check_repl_binary(project)) if lake_project else
+          (Check(name, False, f"no Lake project at {project} (no lean-toolchain file)", None)
+           for name in ("Mathlib build cache", "Lean REPL"))),
         check_lean_dojo(probes), check_git(probes), check_lean_dojo_settings(probes),
         check_coq(probes), *(check_coq_library(probes, *library) for library in COQ_LIBRARIES),
         check_csdp(probes), check_torch(probes), check_cuda(probes), check_ray(probes),
@@ -111,14 +116,14 @@ def check_elan(probes: Probes) -> Check:
     return Check("elan", code == 0, _first_line(output) or f"{elan} does not run", None if code == 0 else fix)
 
 
-def check_lake(probes: Probes) -> Check:
+def check_lake(probes: Probes, setup: str = "prover setup") -> Check:
     lake = probes.tool("lake")
     if lake is None:
-        return Check("lake", False, "lake not found (it comes with every Lean toolchain)", "prover setup")
+        return Check("lake", False, "lake not found (it comes with every Lean toolchain)", setup)
     return Check("lake", True, lake)
 
 
-def check_toolchain(project: Path, probes: Probes) -> Check:
+def check_toolchain(project: Path, probes: Probes, setup: str = "prover setup") -> Check:
     """The toolchain ``lean_project/lean-toolchain`` pins must be installed (listed by elan; asking
     ``lean --version`` in the project would make elan download it)."""
     try:
@@ -128,7 +133,7 @@ def check_toolchain(project: Path, probes: Probes) -> Check:
     fix = f"elan toolchain install {wanted}"
     elan = probes.tool("elan")
     if elan is None:
-        return Check("Lean toolchain", False, f"{wanted} needed; elan is missing", "prover setup")
+        return Check("Lean toolchain", False, f"{wanted} needed; elan is missing", setup)
     _, output = probes.run([elan, "toolchain", "list"])
     installed = [line.split()[0] for line in output.splitlines() if line.strip().startswith("leanprover/")]
     if wanted in installed:
@@ -218,6 +223,11 @@ def check_coq(probes: Probes) -> Check:
     if code == 0 and match:
         package = debian_version(probes, "coq")
         debian = f" (Debian coq {package})" if package else ""
+        coqc_code, coqc_output = probes.run(["coqc", "-v"])
+        if coqc_code != 0 or match.group(1) not in coqc_output:
+            detail = (f"coqtop {match.group(1)} runs, but not a coqc of the same version (the Coq backend "
+                      "checks every proof with coqc)")
+            return Check("Coq", False, detail, "apt-get install coq")
         return Check("Coq", True, f"coqtop {match.group(1)}{debian}")
     return Check("Coq", False, "coqtop not found (the Coq backend needs it)", "apt-get install coq")
 

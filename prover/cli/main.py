@@ -160,6 +160,11 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
 
 def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
     header = args.header
+    if args.header and args.header_file:
+        raise InputError("give --header or --header-file, not both")
+    if args.file is not None and (args.header or args.header_file):
+        raise InputError("with --file give no --header or --header-file: the file holds the theorem's "
+                         "header (a .jsonl row its `header`, a .v or .lean file the text before the theorem)")
     if args.header_file:
         require_file(args.header_file, "--header-file")
         header = read_text(args.header_file)
@@ -167,6 +172,9 @@ def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
         require_file(args.file, "--file")
         if args.file.suffix == ".v" and assistant != "coq":
             raise InputError(f"--file {args.file}: a .v file holds a Coq theorem; add --backend coq")
+        if args.file.suffix == ".lean" and assistant == "coq":
+            raise InputError(f"--file {args.file}: a .lean file holds a Lean theorem; use --backend repl "
+                             "or --backend dojo")
         if args.statement:
             raise InputError("with --file give no statement text")
         if not args.name and args.file.suffix != ".v":

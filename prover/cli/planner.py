@@ -29,9 +29,10 @@ def add_planner_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "planner", "split the theorem into `have` subgoals with a planner LLM, prove them in order, "
                    "re-plan when one is stuck (Lean REPL and Coq backends)")
-    group.add_argument("--planner", action="store_true",
+    group.add_argument("--planner", action=argparse.BooleanOptionalAction, default=False,
                        help="prove through plans (see the --planner-* options; the endpoint, model and key "
-                            "may also come from $PLANNER_BASE_URL, $PLANNER_MODEL, $PLANNER_API_KEY)")
+                            "may also come from $PLANNER_BASE_URL, $PLANNER_MODEL, $PLANNER_API_KEY); "
+                            "--no-planner overrides a config file's [planner] enabled = true")
     add_config_options(group, PlannerClientConfig, prefix=PREFIX)
     add_config_options(group, PlannerConfig, prefix=PREFIX)
 

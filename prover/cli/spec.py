@@ -13,7 +13,7 @@ import argparse
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from planner import PlannerClientConfig, PlannerConfig
 from prover.backends import BACKENDS, BackendSettings, backend_classes
@@ -23,7 +23,7 @@ from prover.parallel.policy_server import PolicyServerConfig
 from prover.planner_settings import PlannerSettings
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.spec import POLICIES, PolicySpec, natural_width
-from prover.run_spec import DriverConfig, RunSpec, Tables, render_toml
+from prover.run_spec import BACKEND_SKIPPED, DriverConfig, RunSpec, Tables, render_toml
 from prover.theorem_input import InputError, read_text, require_file
 from search import BackendUnavailableError, SearchConfig
 from search.validation import ConfigError, Problem
@@ -127,7 +127,7 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
             logger.debug("backend %s has no options: %s", spec.name, exc)
             continue
         group = parser.add_argument_group(f"{spec.name} backend", spec.summary)
-        add_config_options(group, config_cls, prefix=spec.name)
+        add_config_options(group, config_cls, prefix=spec.name, skip=BACKEND_SKIPPED)
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +146,8 @@ def run_spec(args: argparse.Namespace, *, server: bool = False, problems: Proble
     search = problems.build("search", lambda: search_config(args, policy))
     driver = problems.build("driver", lambda: config_from_args(DriverConfig, args))
     imports = policy.required_imports() if policy is not None else ()
-    backend = problems.build(args.backend, lambda: backend_settings(args, imports))
+    timeout = None if search is None else search.tactic_timeout  # a bad one is reported once, as search's
+    backend = problems.build(args.backend, lambda: backend_settings(args, imports, timeout))
     planner = problems.build("planner", lambda: planner_settings(args))
     servers = problems.build("server", lambda: config_from_args(PolicyServerConfig, args, prefix="server")
                              ) if server else None
@@ -181,7 +182,7 @@ def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
         path = Path(args.tactics_file)
         require_file(path, "--tactics-file")
         lines = read_text(path).splitlines()
-        tactics = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+        tactics = tuple(line.strip() for line in lines if line.strip() and not line.strip().startswith("#"))
         if not tactics:
             raise InputError(f"{path}: no tactics in the file (one per line; # starts a comment)")
         return tactics
@@ -242,19 +243,26 @@ def search_config(args: argparse.Namespace, policy: PolicySpec | None) -> Search
             width = natural_width(policy()) or 4
         elif policy is not None and policy.retrieval is not None:
             width = policy.retrieval.width
+    return config_from_args(SearchConfig, args, tactics_per_node=width, tactic_timeout=tactic_timeout(args))
+
+
+def tactic_timeout(args: argparse.Namespace) -> float:
+    """``--tactic-timeout``, else the backend's default: the search's limit of one tactic, and the
+    backend's where no search gives one (plan checks), so the two never differ."""
     timeout = args.tactic_timeout
-    if timeout is None:
-        timeout = BACKENDS[args.backend].tactic_timeout
-    return config_from_args(SearchConfig, args, tactics_per_node=width, tactic_timeout=timeout)
+    return BACKENDS[args.backend].tactic_timeout if timeout is None else float(timeout)
 
 
-def backend_settings(args: argparse.Namespace, imports: tuple[str, ...] = ()) -> BackendSettings:
+def backend_settings(args: argparse.Namespace, imports: tuple[str, ...] = (),
+                     timeout: float | None = None) -> BackendSettings:
     """Backend ``--backend`` configured from its options, with ``imports`` (the libraries a policy's
-    tactics need) added to its own. Raises ``BackendUnavailableError`` when its module cannot load and
-    ``ConfigError`` for invalid settings."""
+    tactics need) added to its own and ``timeout`` (the search's) as its tactic limit (its own default
+    when ``None``). Raises ``BackendUnavailableError`` when its module cannot load and ``ConfigError`` for
+    invalid settings."""
     _, config_cls = backend_classes(args.backend)
-    return BackendSettings(args.backend, config_from_args(config_cls, args, prefix=args.backend)
-                           ).with_imports(imports)
+    limit: dict[str, float] = {} if timeout is None else {"tactic_timeout": timeout}
+    config: Any = config_from_args(config_cls, args, prefix=args.backend, **limit)
+    return BackendSettings(args.backend, config).with_imports(imports)
 
 
 def planner_settings(args: argparse.Namespace) -> PlannerSettings | None:
@@ -278,7 +286,8 @@ def planner_settings(args: argparse.Namespace) -> PlannerSettings | None:
 
 def policy_chosen(args: argparse.Namespace) -> bool:
     """Whether the user chose the policy: ``--policy``, or a tactic list of their own."""
-    own_list = getattr(args, "tactics", None) or getattr(args, "tactics_file", None)
+    own_list = (getattr(args, "tactics", None) or getattr(args, "tactics_file", None)
+                or getattr(args, TACTICS_DEST, None))
     return args.policy is not None or bool(own_list)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHT_DTYPES = ("float32", "bfloat16")
@@ -32,14 +32,14 @@ class FilterConfig(Validated):
 
     enabled: bool = setting(True, help="filter the pairs; off keeps every pair")
     easy_perplexity: float = setting(
-        1.05, above=1, finite=True,
+        1.05, above=1,
         help="a tactic whose perplexity is below this is one the model already knows (> 1)")
     easy_quantile_min: float = setting(
         0.05, min=0, below=1, help="least fraction of a round's pairs dropped as too easy, in [0, 1)")
     easy_quantile_max: float = setting(
         0.4, min=0, below=1, help="most fraction of a round's pairs dropped as too easy, in [0, 1)")
     noisy_mads: float = setting(
-        3.0, above=0, finite=True,
+        3.0, above=0,
         help="a pair is noise when its log-perplexity is this many robust standard deviations (1.4826 * MAD) "
              "above the round's median (> 0)")
     noisy_quantile_min: float = setting(
@@ -71,18 +71,19 @@ class TrainConfig(Validated):
 
     config_name = "training configuration"
 
-    epochs: float = setting(1.0, above=0, finite=True, help="passes over the round's training pairs")
+    epochs: float = setting(1.0, above=0, help="passes over the round's training pairs")
     max_steps: int | None = setting(
         None, min=1, help="stop after this many optimiser steps (overrides epochs)")
     max_seconds: float | None = setting(
-        None, above=0, finite=True,
+        None, above=0,
+        max=MAX_SECONDS,
         help="wall-clock budget of each training run in seconds: training stops after the first optimiser "
              "step that ends past it and the model so far is the result (the learning-rate schedule still "
              "follows epochs or max_steps)")
-    learning_rate: float = setting(2e-5, above=0, finite=True, help="peak AdamW learning rate of SFT")
+    learning_rate: float = setting(2e-5, above=0, help="peak AdamW learning rate of SFT")
     lr_scheduler: str = setting("cosine", nonblank=True, help="transformers scheduler name")
     warmup: float = setting(
-        0.03, min=0, finite=True, help="warm-up: a fraction of the steps if < 1, else a step count")
+        0.03, min=0, help="warm-up: a fraction of the steps if < 1, else a step count")
     weight_decay: float = setting(0.0, min=0, help="AdamW weight decay")
     batch_size: int = setting(8, min=1, help="sequences per device per micro-batch")
     gradient_accumulation: int = setting(1, min=1, help="micro-batches per optimiser step")
@@ -103,9 +104,9 @@ class TrainConfig(Validated):
     dpo: bool = setting(
         False, help="after SFT, run DPO on the preference pairs (proof tactic vs a sibling the proof "
                     "assistant rejected)")
-    dpo_beta: float = setting(0.1, above=0, finite=True, help="DPO's beta (KL strength, > 0)")
-    dpo_learning_rate: float = setting(5e-7, above=0, finite=True, help="peak learning rate of DPO")
-    dpo_epochs: float = setting(1.0, above=0, finite=True, help="passes over the preference pairs")
+    dpo_beta: float = setting(0.1, above=0, help="DPO's beta (KL strength, > 0)")
+    dpo_learning_rate: float = setting(5e-7, above=0, help="peak learning rate of DPO")
+    dpo_epochs: float = setting(1.0, above=0, help="passes over the preference pairs")
 
 
 @dataclass(frozen=True, kw_only=True)

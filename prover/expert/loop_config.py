@@ -51,7 +51,7 @@ class RetrievalLoopConfig(Validated):
         0, min=0, help="standard-library test files whose lemmas are evaluated every round (0: none)")
     stdlib_test_per_file: int = setting(2, min=1, help="lemmas per standard-library test file")
     data_budget_factor: float = setting(
-        1.0, min=1, finite=True,
+        1.0, min=1,
         help="the data searches (data rows, stdlib train lemmas) get this many times the budget's "
              "expansions and time limit; the evaluation keeps the budget itself, so every round is "
              "measured alike while data collection explores further (1: one budget everywhere)")

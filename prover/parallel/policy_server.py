@@ -33,7 +33,7 @@ from search.errors import ProverError
 from search.policy_identity import AttemptStream, for_attempt
 from search.protocols import Policy
 from search.types import Candidate
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 if TYPE_CHECKING:
     from prover.policies.hf_policy_config import HFPolicyConfig
@@ -57,7 +57,7 @@ class PolicyServerConfig(Validated):
     max_batch_states: int = setting(
         64, min=1, help="most states per call of the model (requests are split to fit)")
     max_wait_ms: float = setting(
-        5.0, min=0, finite=True,
+        5.0, min=0,
         help="longest a request waits for others to join its batch, in milliseconds (>= 0)")
     num_gpus: float | None = setting(
         None, min=0, help="GPUs reserved for each server actor; none: 1 when the cluster has a GPU, else 0")
@@ -71,7 +71,8 @@ class PolicyServerConfig(Validated):
         1, min=-1, help="times a propose call is retried after the server died; -1: forever")
     name: str = setting("", help="Ray actor name so workers can look the server up; empty: anonymous")
     start_timeout_s: float = setting(
-        900.0, above=0, help="seconds to wait for the server to build its model before failing")
+        900.0, above=0, max=MAX_SECONDS,
+        help="seconds to wait for the server to build its model before failing")
     replicas: int = setting(
         1, min=1, help="server actors, each with its own copy of the model (with num_gpus 1: one per GPU); "
                        "each search worker uses one, preferring a server on its own node")

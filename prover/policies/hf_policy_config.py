@@ -42,7 +42,7 @@ class HFPolicyConfig(Validated):
         "auto", choices=DTYPE_NAMES,
         help="weights: auto (bfloat16 on cuda, float32 elsewhere), float32, bfloat16, float16")
     temperature: float = setting(
-        1.3, above=0, finite=True, help="sampling temperature (> 0); does not change the reported log-probs")
+        1.3, above=0, help="sampling temperature (> 0); does not change the reported log-probs")
     top_p: float = setting(1.0, above=0, max=1, help="nucleus sampling mass in (0, 1]; 1 disables it")
     max_new_tokens: int = setting(128, min=1, help="longest tactic, in tokens (EOS included)")
     batch_size: int = setting(

@@ -43,7 +43,7 @@ from prover.policies.step_prompt import step_prompt
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class OpenAIPolicyConfig(Validated):
     api_key: str | None = setting(
         None, repr=False,
         help=f"bearer token; none: ${API_KEY_ENV} read when the policy is built; '' sends none")
-    temperature: float = setting(1.3, min=0, finite=True, help="sampling temperature (>= 0)")
+    temperature: float = setting(1.3, min=0, help="sampling temperature (>= 0)")
     top_p: float = setting(1.0, above=0, max=1, help="nucleus sampling mass in (0, 1]; 1 disables it")
     max_tokens: int = setting(128, min=1, help="longest tactic, in tokens")
     stop: tuple[str, ...] = setting(
@@ -82,13 +82,15 @@ class OpenAIPolicyConfig(Validated):
     states_per_request: int = setting(
         32, min=1, help="most states (prompts) per HTTP request; more states: more requests")
     parallel_requests: int = setting(4, min=1, help="HTTP requests of one propose call in flight at once")
-    timeout_s: float = setting(120.0, above=0, help="seconds to wait for an answer (per attempt)")
-    connect_timeout_s: float = setting(10.0, above=0, help="seconds to wait for a connection")
+    timeout_s: float = setting(120.0, above=0, max=MAX_SECONDS,
+        help="seconds to wait for an answer (per attempt)")
+    connect_timeout_s: float = setting(10.0, above=0, max=MAX_SECONDS,
+        help="seconds to wait for a connection")
     max_retries: int = setting(
         3, min=0, help="retries after a 429/408/5xx answer, a timeout or a connection error")
     backoff_s: float = setting(
-        0.5, min=0, help="first retry delay in seconds; doubles each retry (with jitter)")
-    max_backoff_s: float = setting(16.0, min=0, help="longest retry delay in seconds")
+        0.5, min=0, max=MAX_SECONDS, help="first retry delay in seconds; doubles each retry (with jitter)")
+    max_backoff_s: float = setting(16.0, min=0, max=MAX_SECONDS, help="longest retry delay in seconds")
 
     @property
     def fingerprint(self) -> str:

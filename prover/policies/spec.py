@@ -85,7 +85,7 @@ class PolicySpec:
                     from search.backends.coq import CoqTacticPolicy
 
                     return CoqTacticPolicy()
-                return FixedTacticPolicy(self.tactics or DEFAULT_LEAN_TACTICS)
+                return FixedTacticPolicy(DEFAULT_LEAN_TACTICS if self.tactics is None else self.tactics)
             except ValueError as exc:  # ConfigError: "invalid tactic list: " and every problem
                 raise InputError(str(exc)) from exc
         if self.kind == "retrieval":

@@ -27,7 +27,7 @@ from prover.theorem_input import InputError
 from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class StdlibBenchConfig(Validated):
     out: str = setting(nonblank=True, help="the results folder")
     split: str = setting("test", choices=("test", "valid"), help="which files' lemmas are attempted")
     budget: float = setting(
-        10.0, above=0, finite=True, help="seconds per lemma: of search, or sauto's own time limit")
-    tactic_timeout: float = setting(2.0, above=0, finite=True, help="seconds per tactic")
+        10.0, above=0, help="seconds per lemma: of search, or sauto's own time limit")
+    tactic_timeout: float = setting(2.0, above=0, max=MAX_SECONDS, help="seconds per tactic")
     per_file: int = setting(8, min=1, help="lemmas per file at most, spread evenly over it")
     max_files: int | None = setting(None, min=1, help="files at most (the first by name); none: all")
     methods: tuple[str, ...] = setting(

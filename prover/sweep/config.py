@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,8 +23,9 @@ class SweepConfig(Validated):
     out: str = setting("runs/sweep", nonblank=True, help="results folder; a rerun resumes from it")
     max_retries: int = setting(2, min=0, help="times a theorem is retried when its worker or node dies")
     worker_start_timeout: float = setting(
-        300.0, above=0, help="seconds to wait for a worker when none is running, e.g. while the cluster has "
-                             "no free CPUs, before the sweep stops")
+        300.0, above=0, max=MAX_SECONDS,
+        help="seconds to wait for a worker when none is running, e.g. while the cluster has "
+             "no free CPUs, before the sweep stops")
     limit: int | None = setting(None, min=1, help="only the first N theorems")
     graph_pages: bool = setting(
         True, help="write each theorem's search graph as an explorer page into OUT/graphs/, linked from "

@@ -4,7 +4,8 @@ run: ``sweep.json`` (the benchmark, the search budget and the whole configuratio
 
 A resume may change what does not change results (workers, their CPUs, the cluster, retries, the policy
 servers, more attempts or theorems); any other difference is refused, naming each differing key. Keys the
-folder's configuration lacks (settings added since it was written) are not compared; folders written
+folder's configuration lacks (settings added since it was written) and settings retired since
+(``RETIRED_KEYS``) are not compared; folders written
 before the configuration was recorded at all are checked on the keys their manifest holds.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import write_json_atomic, write_text_atomic
+from prover.run_spec import RETIRED_KEYS
 from prover.sweep.store import RESULTS_FILE
 from prover.theorem_input import InputError
 from search import SearchConfig
@@ -112,7 +114,7 @@ def config_differences(old: dict[str, Any], new: dict[str, Any],
     if isinstance(old.get("config"), dict) and isinstance(new.get("config"), dict):
         before, now = old["config"], new["config"]
         for key in before:
-            if key not in now and _resumable(key, resumable):
+            if key not in now and (_resumable(key, resumable) or key in RETIRED_KEYS):
                 continue
             if not _resumable(key, resumable) and before[key] != now.get(key):
                 differences[key] = (before[key], now.get(key))

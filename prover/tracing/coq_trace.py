@@ -43,7 +43,7 @@ from search.backends.coq.goals import (
 )
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessError
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ class CoqTraceConfig(Validated):
         default_factory=CoqBackendConfig,
         metadata={"help": "coqtop and its settings, as the searches that read the data use them"})
     sentence_timeout: float = setting(
-        120.0, above=0, finite=True, help="seconds one sentence of a file may take before coqtop is killed")
+        120.0, above=0, max=MAX_SECONDS,
+        help="seconds one sentence of a file may take before coqtop is killed")
 
 
 @dataclass(frozen=True)

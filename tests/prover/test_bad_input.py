@@ -122,9 +122,19 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
     (tmp_path / "a_file").write_text("x")
     (tmp_path / "empty.txt").write_text("# only a comment\n\n")
     (tmp_path / "typed.jsonl").write_text(json.dumps({"name": 5, "statement": "Theorem a : True."}) + "\n")
+    (tmp_path / "h.v").write_text("Definition y := 2.\n")
+    (tmp_path / "a.v").write_text("Theorem a : True.\n")
+    (tmp_path / "a.lean").write_text("theorem a : True := by\n  trivial\n")
+    (tmp_path / "tabs.txt").write_text("lia\n  # an indented comment\n")
     prove = ["prove", "--backend", "coq", "--policy", "tactics"]
     true = "Theorem a : True."
     return [
+        ([*prove, "--header", "Definition x := 1.", "--header-file", str(tmp_path / "h.v"), true],
+         "give --header or --header-file, not both"),
+        ([*prove, "--file", str(tmp_path / "a.v"), "--header", "Definition x := 1."],
+         "a .v or .lean file the text before the theorem)"),
+        ([*prove, "--file", str(tmp_path / "a.lean"), "--name", "a"],
+         "a .lean file holds a Lean theorem; use --backend repl or --backend dojo"),
         ([*prove, "--html", str(tmp_path / "a_folder"), true], "is a folder: give a file name"),
         ([*prove, "--graph-out", str(tmp_path / "a_file" / "g.json"), true], "is a file, not a folder"),
         (["trace", str(tmp_path), "--out", str(tmp_path / "a_file")], "is a file: give a folder"),
@@ -132,7 +142,17 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         ([*prove, "--tactic-timeout", "1e400", true],
          "search.tactic_timeout must be a finite number, got inf"),
         ([*prove, "--coq-memory-limit-mb", "99999999999999", true],
-         "must be in [256, 1073741824], got 99999999999999"),
+         "must be in [768, 1073741824], got 99999999999999"),
+        ([*prove, "--coq-memory-limit-mb", "300", true], "must be in [768, 1073741824], got 300"),
+        ([*prove, "--coq-verify-timeout", "inf", true],
+         "coq.verify_timeout must be a finite number, got inf"),
+        ([*prove, "--coq-start-timeout", "1e308", true],
+         "coq.start_timeout must be in (0, 1000000.0], got 1e+308"),
+        ([*prove, "--alpha", "1000", true], "search.alpha must be in [0, 10], got 1000.0"),
+        ([*prove, "--coq-workdir", str(tmp_path / "nowhere"), true],
+         f"coq.workdir: must be an existing folder, got '{tmp_path / 'nowhere'}'"),
+        ([*prove, "--coq-printing-depth", "99999999999999999999", true],
+         "coq.printing_depth must be in [50, 1000000], got 99999999999999999999"),
         (["sweep", "coq_basic", "--backend", "coq", "--attempts", "99999999999999",
           "--out", str(tmp_path / "s")], "sweep.attempts must be in [1, 1000], got 99999999999999"),
         ([*prove, "--tactics-file", str(tmp_path / "empty.txt"), true],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from search.backends.coq.axioms import LIBRARY_AXIOMS
 from search.backends.coq.imports import check_imports
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 
 def absolute_if_relative(path: object) -> object:
@@ -16,6 +16,10 @@ def absolute_if_relative(path: object) -> object:
     if isinstance(path, str) and os.sep in path and not os.path.isabs(path):
         return os.path.abspath(path)
     return path
+
+
+def _existing_folder(path: str) -> str | None:
+    return None if os.path.isdir(path) else f"must be an existing folder, got {path!r}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,29 +42,35 @@ class CoqBackendConfig(Validated):
         help="extra arguments for coqtop and coqc, e.g. ('-R', '/abs/theories', 'MyLib'); paths must be "
              "absolute, Coq runs in its own directory")
     workdir: str | None = setting(
-        None, help="directory coqtop runs in (None: a fresh temporary directory per session, so caches Coq "
-                   "writes, such as .lia.cache, never land in the caller's directory)")
+        None, check=_existing_folder,
+        help="directory coqtop runs in (None: a fresh temporary directory per session, so caches Coq "
+             "writes, such as .lia.cache, never land in the caller's directory)")
     tactic_timeout: float = setting(
-        12.0, above=0, help="time limit of one tactic when the caller gives none, in seconds")
+        12.0, above=0, max=MAX_SECONDS,
+        help="time limit of one tactic when the caller gives none, in seconds")
     coq_timeout: bool = setting(
         True, help="wrap each tactic in Coq's own `Timeout N` (interrupts without a restart); the process "
                    "deadline backs it up either way")
     kill_grace: float = setting(
-        2.0, min=0, help="seconds past a tactic's limit before coqtop is killed, restarted and the state "
-                         "replayed")
+        2.0, min=0, max=MAX_SECONDS,
+        help="seconds past a tactic's limit before coqtop is killed, restarted and the state "
+             "replayed")
     start_timeout: float = setting(
-        60.0, above=0, help="time limit for coqtop to start and load the header and statement, in seconds")
+        60.0, above=0, max=MAX_SECONDS,
+        help="time limit for coqtop to start and load the header and statement, in seconds")
     start_attempts: int = setting(
         5, min=1, help="tries to start coqtop when it dies while starting (1: no retry)")
     start_backoff: float = setting(
-        0.2, min=0, help="seconds before the second start of a coqtop that died starting; doubles each try")
+        0.2, min=0, max=MAX_SECONDS,
+        help="seconds before the second start of a coqtop that died starting; doubles each try")
     replay_timeout: float = setting(
-        60.0, above=0, help="time limit of one tactic replayed to restore a state, in seconds")
+        60.0, above=0, max=MAX_SECONDS,
+        help="time limit of one tactic replayed to restore a state, in seconds")
     verify_timeout: float = setting(
-        120.0, above=0, help="time limit of one whole-proof check by coqc, in seconds")
+        120.0, above=0, max=MAX_SECONDS, help="time limit of one whole-proof check by coqc, in seconds")
     memory_limit_mb: int | None = setting(
-        4096, min=256, max=2**30, help="address-space limit of each coqtop/coqc process in MiB (None: "
-                                       "unlimited; at least 256, Coq needs room)")
+        4096, min=768, max=2**30, help="address-space limit of each coqtop/coqc process in MiB (None: "
+                                       "unlimited; at least 768: coqtop maps about 600 MiB)")
     allowed_axioms: tuple[str, ...] = setting(
         LIBRARY_AXIOMS,
         help="kernel names of the axioms a verified proof may depend on (default: the axioms the standard "
@@ -69,8 +79,9 @@ class CoqBackendConfig(Validated):
     max_restarts: int = setting(
         3, min=1, help="restarts of a dead coqtop tried in a row while restoring one state")
     printing_depth: int = setting(
-        1000, min=50, help="Coq's `Printing Depth`: deep enough that distinct goals never print the same "
-                           "elided text")
+        1000, min=50, max=1_000_000,
+        help="Coq's `Printing Depth`: deep enough that distinct goals never print the same "
+             "elided text")
     imports: tuple[str, ...] = setting(
         (), check=check_imports,
         help="`Require Import` sentences loaded after each theorem's header, in sessions and in the "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,9 +22,11 @@ class LeanDojoConfig(Validated):
 
     timeout: float = setting(
         600.0, above=0,
+        max=MAX_SECONDS,
         help="time limit of opening a theorem (LeanDojo's per-read timeout while Lean imports the file's "
              "dependencies, e.g. all of Mathlib, and elaborates the file up to it)")
-    tactic_timeout: float = setting(12.0, above=0, help="default time limit of one tactic, in seconds")
+    tactic_timeout: float = setting(12.0, above=0, max=MAX_SECONDS,
+        help="default time limit of one tactic, in seconds")
     additional_imports: tuple[str, ...] = setting(
         (), pattern=(r"\S+", "module names"),
         help="extra modules imported before the theorem's file (`import X`)")
@@ -49,7 +51,7 @@ class LeanDojoConfig(Validated):
         None, help="Lake project in which whole proofs are checked (its packages must match the theorem's "
                    "header); default: the theorem's traced repository in CACHE_DIR")
     verify_timeout: float = setting(
-        600.0, above=0, help="time limit of checking a whole proof, in seconds")
+        600.0, above=0, max=MAX_SECONDS, help="time limit of checking a whole proof, in seconds")
     lake: str = setting("lake", nonblank=True, help="the `lake` command used to check whole proofs")
     max_tactic_length: int = setting(4096, min=1, help="longest tactic (characters) sent to Lean")
 

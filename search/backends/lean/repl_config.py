@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.validation import Validated, setting
+from search.validation import MAX_SECONDS, Validated, setting
 
 SETUP_FIX = "run `prover setup` to install Lean and build lean_project/, or set the REPL project dir/command"
 
@@ -39,12 +39,15 @@ class LeanReplConfig(Validated):
              "prefer memory_limit_mb)")
     memory_poll_interval: float = setting(
         0.25, above=0, help="how often the memory watch looks at a busy REPL, in seconds")
-    tactic_timeout: float = setting(12.0, above=0, help="default time limit of one tactic, in seconds")
+    tactic_timeout: float = setting(12.0, above=0, max=MAX_SECONDS,
+        help="default time limit of one tactic, in seconds")
     import_timeout: float = setting(
-        600.0, above=0, help="time limit of importing a theorem's header, in seconds")
+        600.0, above=0, max=MAX_SECONDS, help="time limit of importing a theorem's header, in seconds")
     command_timeout: float = setting(
-        120.0, above=0, help="time limit of elaborating a statement or printing its axioms, in seconds")
-    verify_timeout: float = setting(600.0, above=0, help="time limit of checking a whole proof, in seconds")
+        120.0, above=0, max=MAX_SECONDS,
+        help="time limit of elaborating a statement or printing its axioms, in seconds")
+    verify_timeout: float = setting(600.0, above=0, max=MAX_SECONDS,
+        help="time limit of checking a whole proof, in seconds")
     recycle_after: int | None = setting(
         5000, min=1, help="restart a REPL after this many requests (it keeps every proof state in memory); "
                           "None: never")
@@ -52,7 +55,8 @@ class LeanReplConfig(Validated):
         5, min=1, help="tries to open a theorem when its REPL dies while starting or importing the header "
                        "(1: no retry)")
     start_backoff: float = setting(
-        0.2, min=0, help="seconds before the second try after a REPL died starting; doubles each try")
+        0.2, min=0, max=MAX_SECONDS,
+        help="seconds before the second try after a REPL died starting; doubles each try")
     verify_in_fresh_process: bool = setting(
         False, help="check each proof in a newly started REPL instead of the pooled REPL's header "
                     "environment (slower: one import per proof)")

@@ -112,9 +112,9 @@ def test_every_bad_value_of_a_file_is_reported_at_once(tmp_path: Path,
                       '[coq]\nmemory_limit_mb = 10\n')
     assert main(["sweep", "coq_basic", "--config", str(config)]) == 2
     assert last_error(capsys) == (
-        f"error: {config}: search.alpha must be >= 0, got -1.0; sweep.workers must be an integer, got 'two'; "
-        "backend.name must be one of repl, dojo, coq, got 'isabelle'; coq.memory_limit_mb must be in "
-        "[256, 1073741824], got 10")
+        f"error: {config}: search.alpha must be in [0, 10], got -1.0; sweep.workers must be an integer, got "
+        "'two'; backend.name must be one of repl, dojo, coq, got 'isabelle'; coq.memory_limit_mb must be in "
+        "[768, 1073741824], got 10")
     config.write_text("[search]\nmax_expansions = -3\n")  # a bad file and bad options: all at once
     assert main(["sweep", "coq_basic", "--config", str(config), "--workers", "0", "--alpha", "2.5"]) == 2
     assert last_error(capsys) == (f"error: {config}: search.max_expansions must be >= 1, got -3; and the "
@@ -128,5 +128,59 @@ def test_bad_flags_are_reported_together_with_exit_2(capsys: pytest.CaptureFixtu
     assert main(["sweep", "coq_basic", "--backend", "coq", "--alpha", "-1", "--workers", "0", "--sessions",
                  "0", "--coq-kill-grace", "-1", "--print-config"]) == 2
     assert last_error(capsys) == (
-        "error: invalid configuration: sweep.workers must be >= 1, got 0; search.alpha must be >= 0, "
-        "got -1.0; driver.sessions must be >= 1, got 0; coq.kill_grace must be >= 0, got -1.0")
+        "error: invalid configuration: sweep.workers must be >= 1, got 0; search.alpha must be in [0, 10], "
+        "got -1.0; driver.sessions must be >= 1, got 0; coq.kill_grace must be in [0, 1000000.0], got -1.0")
+
+
+def test_one_tactic_limit_for_the_search_and_the_backend(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """--tactic-timeout is the only per-tactic limit: the backend's (plan checks) follows it, there is no
+    --coq-tactic-timeout that the search would ignore, and an old file's [coq] tactic_timeout is ignored
+    with a warning (it never was the search's limit)."""
+    spec = run_spec(parse(["prove", "--backend", "coq", "--tactic-timeout", "3", "x"]))
+    assert spec.search.tactic_timeout == spec.backend.config.tactic_timeout == 3.0
+    default = run_spec(parse(["prove", "--backend", "coq", "x"]))
+    assert default.search.tactic_timeout == default.backend.config.tactic_timeout == 5.0
+    with pytest.raises(SystemExit):
+        parse(["prove", "--backend", "coq", "--coq-tactic-timeout", "1", "x"])
+    assert "unrecognized option: --coq-tactic-timeout" in capsys.readouterr().err
+    old = tmp_path / "old.toml"
+    old.write_bytes(b"\xef\xbb\xbf[backend]\nname = 'coq'\n[coq]\ntactic_timeout = 1.0\n")  # with a BOM
+    spec = run_spec(parse(["prove", "--config", str(old), "x"]))
+    assert spec.search.tactic_timeout == spec.backend.config.tactic_timeout == 5.0
+    assert "coq.tactic_timeout is no longer a setting and is ignored" in caplog.text
+    assert "tactic_timeout" not in tomllib.loads(printed(["prove", "--backend", "coq"], capsys))["coq"]
+
+
+def test_an_empty_tactic_list_in_a_file_is_refused(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text("[policy]\ntactics = []\n")
+    assert main(["prove", "--backend", "coq", "--config", str(config), "Theorem t : True."]) == 2
+    assert capsys.readouterr().err.strip().endswith("policy.tactics needs at least 1 item(s), got ()")
+
+
+def test_the_command_line_s_tactic_list_replaces_the_file_s(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    listed = tmp_path / "tactics.txt"
+    listed.write_text("auto\n  # an indented comment is a comment\nlia\n")
+    from_file = tmp_path / "file.toml"
+    from_file.write_text(f"[policy]\ntactics_file = '{listed}'\n")
+    assert run_spec(parse(["prove", "--backend", "coq", "--config", str(from_file), "x"])).policy.tactics == (
+        "auto", "lia")
+    assert run_spec(parse(["prove", "--backend", "coq", "--config", str(from_file), "--tactics", "trivial",
+                           "x"])).policy.tactics == ("trivial",)
+    both = tmp_path / "both.toml"
+    both.write_text(f"[policy]\ntactics_file = '{listed}'\ntactics = ['omega']\n")
+    assert main(["prove", "--backend", "coq", "--config", str(both), "Theorem t : True."]) == 2
+    expected = f"error: {both}: give policy.tactics or policy.tactics_file, not both"
+    assert capsys.readouterr().err.strip() == expected
+
+
+def test_a_file_s_tactic_list_is_named_as_the_user_s_choice(tmp_path: Path) -> None:
+    from prover.cli.spec import policy_chosen
+
+    config = tmp_path / "run.toml"
+    config.write_text("[policy]\ntactics = ['lia']\n")
+    assert policy_chosen(parse(["prove", "--backend", "coq", "--config", str(config), "x"]))
+    assert not policy_chosen(parse(["prove", "--backend", "coq", "x"]))

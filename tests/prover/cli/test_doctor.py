@@ -56,6 +56,7 @@ def full_machine(home: Path, tmp: Path) -> Probes:
         "elan --version": (0, "elan 4.1.2 (58e8d545e 2025-05-26)\n"),
         "elan toolchain list": (0, f"installed toolchains\n--------------------\n\n{TOOLCHAIN} (default)\n"),
         "coqtop -v": (0, "The Coq Proof Assistant, version 8.16.1\ncompiled with OCaml 4.14.1\n"),
+        "coqc -v": (0, "The Coq Proof Assistant, version 8.16.1\ncompiled with OCaml 4.14.1\n"),
         "git --version": (0, "git version 2.39.5\n"),
         "dpkg-query -W -f=${Version} coq": (0, "8.16.1+dfsg-1+b2"),
         "dpkg-query -W -f=${Version} libcoq-coquelicot": (0, "3.2.0-8+b1"),
@@ -218,3 +219,20 @@ def test_a_step_past_its_deadline_or_missing_is_a_setup_error(tmp_path: Path) ->
 
     with pytest.raises(SetupError, match="command not found"):
         setup_lean(project, which=lambda name: name, env={}, runner=missing)
+
+
+def test_coq_without_its_coqc_fails_and_setup_advice_names_the_project(tmp_path: Path) -> None:
+    machine = full_machine(tmp_path, tmp_path)
+    no_coqc = replace(machine,
+                      run=lambda argv: (None, "") if Path(argv[0]).name == "coqc" else machine.run(argv))
+    coq = by_name(doctor_report(make_project(tmp_path), probes=no_coqc))["Coq"]
+    assert not coq.ok and "coqc" in coq.detail and coq.fix == "apt-get install coq"
+    bare = by_name(doctor_report(tmp_path / "lean_project", probes=bare_machine(tmp_path)))
+    assert bare["lake"].fix == f"prover setup --project-dir {tmp_path / 'lean_project'}"
+
+
+def test_a_folder_with_no_lake_project_gets_no_commands_to_run_in_it(tmp_path: Path) -> None:
+    checks = by_name(doctor_report(tmp_path / "nowhere", probes=bare_machine(tmp_path)))
+    for name in ("Mathlib build cache", "Lean REPL"):
+        assert not checks[name].ok and checks[name].fix is None
+        assert checks[name].detail == f"no Lake project at {tmp_path / 'nowhere'} (no lean-toolchain file)"

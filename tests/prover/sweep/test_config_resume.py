@@ -59,6 +59,14 @@ def test_a_folder_written_before_configurations_were_recorded_resumes(tmp_path: 
         check_manifest(tmp_path, manifest(replace(spec, search=replace(SEARCH, max_expansions=5))))
 
 
+def test_a_setting_retired_since_the_folder_was_written_is_not_compared(tmp_path: Path) -> None:
+    spec = scripted_spec(SEARCH)
+    old = manifest(spec)
+    old["config"] |= {"repl.tactic_timeout": 12.0}  # what folders held before --tactic-timeout alone set it
+    check_manifest(tmp_path, old)
+    check_manifest(tmp_path, manifest(spec))
+
+
 def test_a_worker_is_started_with_the_typed_spec_and_runs_by_it() -> None:
     spec = replace(scripted_spec(replace(SEARCH, max_expansions=1, expansion_width=2, time_limit=30.0)),
                    driver=DriverConfig(sessions=2))
