@@ -78,3 +78,35 @@ def failing_priority(path: object) -> float:
     if getattr(path, "depth", 0):
         raise KeyError("no value for this state")
     return 0.0
+
+
+class FatalForOne:
+    """A sweep's backend factory: theorem ``fatal``'s backend becomes unavailable after a second, the
+    others are the scripted ones of ``sweep_fixtures.BackendFactory``."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        from sweep_fixtures import BackendFactory
+
+        self.inner = BackendFactory(names)
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        import time
+
+        backend = self.inner()
+        open_theorem = backend.open
+
+        def open_(theorem):  # type: ignore[no-untyped-def]
+            if theorem.name == "fatal":
+                time.sleep(1.0)
+                raise BackendUnavailableError("coq", "coqtop vanished")
+            return open_theorem(theorem)
+
+        backend.open = open_
+        return backend
+
+
+def slow_policy():  # type: ignore[no-untyped-def]
+    """A scripted policy that takes half a second per call."""
+    from sweep_fixtures import SlowPolicy
+
+    return SlowPolicy(0.5)

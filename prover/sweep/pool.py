@@ -87,9 +87,17 @@ class SupervisedPool:
         Tasks go only to workers that answered: a replacement for a worker lost with its node may wait
         for free CPUs (the cluster shrank) without holding a task hostage. When no worker is alive and
         none could start for ``start_timeout`` seconds, ``WorkerStartError``."""
+        running: dict[Any, tuple[Any, Task]] = {}
+        try:
+            self._run(queue, running, on_result, on_tick, start_timeout)
+        except BaseException as exc:  # keep what finished: a fatal error, a worker start, an interrupt
+            self._drain(running, on_result, timeout=0.0 if isinstance(exc, KeyboardInterrupt) else 5.0)
+            raise
+
+    def _run(self, queue: deque[Task], running: dict[Any, tuple[Any, Task]], on_result: ResultCallback,
+             on_tick: Callable[[int], None] | None, start_timeout: float) -> None:
         idle, self._idle = self._idle, []
         starting = self._starting  # shared, so that shutdown knows which workers never started
-        running: dict[Any, tuple[Any, Task]] = {}
         failures: Counter[tuple[str, int]] = Counter()
         starved_since: float | None = None
         while queue or running:
@@ -107,26 +115,31 @@ class SupervisedPool:
                     self._started(ref, starting.pop(ref), idle)
                     continue
                 actor, task = running.pop(ref)
-                try:
-                    record = self._collect(ref, actor, task, failures, idle, queue)
-                except BaseException:
-                    self._drain(running)
-                    raise
+                record = self._collect(ref, actor, task, failures, idle, queue)
                 if record is not None:
                     on_result(task, record)
             if on_tick is not None:
                 on_tick(len(running))
 
     @staticmethod
-    def _drain(running: dict[Any, tuple[Any, Task]], timeout: float = 5.0) -> None:
-        """Collect (and drop) what the other running tasks return before an error ends the sweep: a task
-        that failed the same way and was never read would have Ray print its traceback as unhandled."""
+    def _drain(running: dict[Any, tuple[Any, Task]], on_result: ResultCallback, timeout: float) -> None:
+        """Before an error ends the sweep, collect what the other running tasks return within ``timeout``
+        seconds: a finished attempt is stored (``on_result``), never lost with the sweep; a failed one is
+        read and dropped (unread, Ray would print its traceback as unhandled)."""
         if not running:
             return
         ready, _ = ray.wait(list(running), num_returns=len(running), timeout=timeout)
         for ref in ready:
-            with contextlib.suppress(RayError):
-                ray.get(ref)
+            _, task = running.pop(ref)
+            try:
+                record = ray.get(ref)
+            except RayError:
+                continue
+            try:
+                on_result(task, record)
+            except Exception as exc:  # the sweep's own error is the one to report
+                logger.error("%s attempt %d: its record could not be stored: %r", task.theorem.name,
+                             task.attempt, exc)
 
     def _started(self, ref: Any, actor: Any, idle: list[Any]) -> None:
         try:

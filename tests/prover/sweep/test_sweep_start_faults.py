@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fault_fixtures import UnavailableBackendFactory, flaky_coqtop, start_counts
+from fault_fixtures import FatalForOne, UnavailableBackendFactory, flaky_coqtop, slow_policy, start_counts
 from sweep_fixtures import BackendFactory, policy_factory, scripted_spec, write_benchmark
 
 from prover.cli.main import main
@@ -100,3 +100,16 @@ def test_a_priority_function_that_raises_stops_the_sweep_with_that_error(ray_clu
                   backend_factory=BackendFactory(names), policy_factory=policy_factory,
                   spec=scripted_spec(config))
     assert not (tmp_path / "out" / "results.jsonl").read_text()  # no theorem was marked as failed
+
+
+
+@pytest.mark.slow
+def test_a_fatal_error_keeps_the_attempts_other_workers_finished(ray_cluster, tmp_path: Path) -> None:
+    names = {"fatal": "provable", "p1": "provable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    with pytest.raises(BackendUnavailableError):
+        run_sweep(SweepConfig(workers=2, out=str(tmp_path / "out"), graph_pages=False), benchmark=str(bench),
+                  backend_factory=FatalForOne(names), policy_factory=slow_policy,
+                  spec=scripted_spec(SearchConfig(max_expansions=20, time_limit=None)))
+    records = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert [(r["theorem"], r["status"]) for r in records] == [("p1", "proved")]
