@@ -15,6 +15,10 @@ from prover.sweep.report import SweepSummary
 from search import SearchResult
 
 
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
 def write_graph(result: SearchResult, path: Path | None) -> None:
     """``--graph-out``: the explored graph as networkx node-link JSON (written atomically)."""
     if path is None or result.graph is None:
@@ -73,10 +77,11 @@ def print_sweep_summary(console: Console, summary: SweepSummary, paths: dict[str
         table.add_row(split or "-", str(row["total"]), str(row["valid"]), str(row["proved"]),
                       f"{row['pass_rate']:.1%}")
     console.print(table)
-    console.print(", ".join(f"pass@{k} {rate:.1%}" for k, rate in summary.pass_at.items()))
+    if summary.pass_at:
+        console.print(", ".join(f"pass@{k} {rate:.1%}" for k, rate in summary.pass_at.items()))
     if summary.invalid or summary.errors or summary.pending:
-        console.print(f"{summary.invalid} invalid statements, {summary.errors} errors, "
-                      f"{summary.pending} not run")
+        console.print(f"{summary.invalid} invalid {plural(summary.invalid, 'statement')}, {summary.errors} "
+                      f"{plural(summary.errors, 'error')}, {summary.pending} with attempts still to run")
     console.print("report: " + ", ".join(str(p) for p in paths.values()), highlight=False)
 
 

@@ -98,9 +98,11 @@ def explorer_model(data: Mapping[str, Any], *, title: str, stop_reason: str | No
     _set_status(nodes, edges)
     steps = _steps(nodes, edges)
     failures = sum(len(node["failures"]) for node in nodes)
+    depths = [node["depth"] for node in nodes if _number(node["depth"]) is not None]  # the page's rings
     return {"title": title, "stop_reason": stop_reason, "proof": list(proof) if proof else None,
             "stats": dict(stats or {}), "nodes": nodes, "edges": edges, "steps": steps,
-            "counts": {"nodes": len(nodes), "edges": len(edges), "failures": failures}}
+            "counts": {"nodes": len(nodes), "edges": len(edges), "failures": failures},
+            "max_depth": max([0, *depths])}
 
 
 def _model_node(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,34 +118,55 @@ def _model_node(raw: Mapping[str, Any]) -> dict[str, Any]:
             "status": SINK if sink else OPEN, "on_proof": sink, "created": None}
 
 
+def _order_key(edge: Mapping[str, Any]) -> tuple[bool, int]:
+    """Edges with an order first, earliest first; edges without one after, in list order (``min`` keeps
+    the first of equals)."""
+    return edge["order"] is None, edge["order"] or 0
+
+
 def _mark_proof(nodes: list[dict[str, Any]], by_id: dict[str, dict[str, Any]], edges: list[dict[str, Any]],
                 proof: Sequence[str] | None) -> None:
     """Flag the nodes and edges of the proof: the edge into the sink, then each node's first path."""
     final = [e for e in edges if e["target"] == "proved"]
     if not final:
         return
-    last = min(final, key=lambda e: (e["order"] is None, e["order"] or 0))
+    last = min(final, key=_order_key)
     last["on_proof"] = True
+    first_between: dict[tuple[str, str], dict[str, Any]] = {}  # (source, target) -> its earliest edge
+    for edge in edges:
+        pair = (edge["source"], edge["target"])
+        known = first_between.get(pair)
+        if known is None or _order_key(edge) < _order_key(known):
+            first_between[pair] = edge
     node = by_id[last["source"]]
+    seen: set[str] = set()
     while True:
+        if node["id"] in seen:
+            raise ValueError(f"the parents of node {node['key']} form a cycle")
+        seen.add(node["id"])
         node["on_proof"] = True
         parent = node["parent"]
         if parent is None:
             if node["id"] != "n0" and proof:
                 _mark_by_tactics(by_id, edges, proof)
             return
-        incoming = [e for e in edges if e["source"] == parent and e["target"] == node["id"]]
-        if incoming:
-            min(incoming, key=lambda e: (e["order"] is None, e["order"] or 0))["on_proof"] = True
+        if parent not in by_id:
+            raise ValueError(f"node {node['key']} has an unknown parent {parent}")
+        incoming = first_between.get((parent, node["id"]))
+        if incoming is not None:
+            incoming["on_proof"] = True
         node = by_id[parent]
 
 
 def _mark_by_tactics(by_id: dict[str, dict[str, Any]], edges: list[dict[str, Any]],
                      proof: Sequence[str]) -> None:
     """For exports without ``parent``: follow the proof's tactics from the root."""
+    first_by_tactic: dict[tuple[str, str], dict[str, Any]] = {}  # (source, tactic) -> its first edge
+    for edge in edges:
+        first_by_tactic.setdefault((edge["source"], edge["tactic"]), edge)
     current = "n0"
     for tactic in proof[:-1]:
-        step = next((e for e in edges if e["source"] == current and e["tactic"] == tactic), None)
+        step = first_by_tactic.get((current, tactic))
         if step is None:
             return
         step["on_proof"] = True
@@ -172,16 +195,25 @@ def _steps(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> list[dic
     ``{"kind": "failure", "node": id, "index": i}``. Exports without order fields fall back to the
     expansion numbers, else node ids, and list order."""
     events: list[tuple[tuple[float, int, float], dict[str, Any]]] = []
+    first_out: dict[str, float] = {}  # node id -> the order (else list position) of its first outgoing edge
     for position, edge in enumerate(edges):
         when = edge["order"] if edge["order"] is not None else position
         events.append(((when, 1, 0), {"kind": "edge", "edge": edge["id"]}))
+        known = first_out.get(edge["source"])
+        first_out[edge["source"]] = when if known is None else min(known, when)
+
+    def first_order(node: dict[str, Any]) -> float:
+        """Where an older export's expansion or failure goes: just before the node's first outgoing edge."""
+        first = first_out.get(node["id"])
+        return first - 0.5 if first is not None else float(len(edges))
+
     for node in nodes:
         for index, failure in enumerate(node["failures"]):
-            when = failure["order"] if failure["order"] is not None else _first_order(node, edges)
+            when = failure["order"] if failure["order"] is not None else first_order(node)
             events.append(((when, 1, index), {"kind": "failure", "node": node["id"], "index": index}))
         if node["expanded"]:
             after = node["expanded_after"]
-            when = after if isinstance(after, int) else _first_order(node, edges)
+            when = after if isinstance(after, int) else first_order(node)
             rank = node["expansion"] if isinstance(node["expansion"], int) else 0
             events.append(((when, 0, rank), {"kind": "expand", "node": node["id"]}))
     events.sort(key=lambda event: event[0])
@@ -194,10 +226,3 @@ def _steps(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> list[dic
     for node in nodes:
         node["created"] = created.get(node["id"], 0)
     return steps
-
-
-def _first_order(node: dict[str, Any], edges: list[dict[str, Any]]) -> float:
-    """Where an older export's expansion or failure goes: just before the node's first outgoing edge."""
-    orders = [e["order"] if e["order"] is not None else i
-              for i, e in enumerate(edges) if e["source"] == node["id"]]
-    return min(orders) - 0.5 if orders else float(len(edges))

@@ -23,13 +23,19 @@ logger = logging.getLogger(__name__)
 GRAPH_FIELD = "graph"  # a record's transient field: the search graph as node-link JSON
 FOLDER = "graphs"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_HASHED = re.compile(r"-[0-9a-f]{8}$")  # how a name made unique ends
 
 
 def page_name(theorem: str) -> str:
-    """A file name for ``theorem``'s page: the name where it is safe, else made safe and made unique
-    with a short hash of the real name."""
+    """A file name for ``theorem``'s page: the name itself where it is safe, else made safe and made
+    unique with a short hash of the exact name.
+
+    Only all-lower-case names stand for themselves: ``Foo`` and ``foo`` would share one file on a
+    case-insensitive file system (macOS, Windows), so a name with a capital letter always has the hash
+    (``Foo-1a2b3c4d.html`` beside ``foo.html``); nor does a name stand for itself when it ends like a
+    hashed one. So two theorems' pages never have the same name up to case (short of a hash collision)."""
     safe = _UNSAFE.sub("_", theorem).strip("._")[:80]
-    if safe == theorem and safe:
+    if safe == theorem and safe == safe.lower() and not _HASHED.search(safe):
         return f"{safe}.html"
     digest = hashlib.sha1(theorem.encode("utf-8")).hexdigest()[:8]
     return f"{safe or 'theorem'}-{digest}.html"

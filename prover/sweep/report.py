@@ -52,15 +52,28 @@ class SweepSummary:
         return self.proved / valid if valid else 0.0
 
 
-def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]]) -> list[TheoremOutcome]:
+def next_attempt(judged: set[int], attempts: int) -> int | None:
+    """The first of attempts 1 .. ``attempts`` without a verdict (``judged``: those with one), or ``None``
+    when every one has one (an older folder may have gaps: an error a next attempt followed)."""
+    return next((k for k in range(1, attempts + 1) if k not in judged), None)
+
+
+def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]],
+             attempts: int = 1) -> list[TheoremOutcome]:
+    """Each theorem's outcome over its records: ``pending`` until it has one, and while an unproved
+    theorem has attempts of the ``attempts`` still to run (an interrupted pass@N sweep)."""
     by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_name[record["theorem"]].append(record)
     result = []
     for item in items:
         runs = sorted(by_name.get(item.theorem.name, []), key=lambda r: r["attempt"])
-        out = TheoremOutcome(item.theorem.name, item.split, "pending" if not runs else runs[-1]["status"])
-        out.attempts = len({run["attempt"] for run in runs if run["status"] != "error"})  # with a verdict
+        judged = {run["attempt"] for run in runs if run["status"] != "error"}  # attempts with a verdict
+        status = "pending" if not runs else runs[-1]["status"]
+        if status not in ("proved", "invalid", "error") and next_attempt(judged, attempts) is not None:
+            status = "pending"
+        out = TheoremOutcome(item.theorem.name, item.split, status)
+        out.attempts = len(judged)
         for run in runs:
             out.expansions += (run.get("stats") or {}).get("expansions", 0)
             out.seconds += run.get("seconds", 0.0)
@@ -75,7 +88,7 @@ def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]]) 
 
 def summarise(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]],
               attempts: int) -> SweepSummary:
-    theorems = outcomes(items, records)
+    theorems = outcomes(items, records, attempts)
     count = lambda status, group=theorems: sum(t.status == status for t in group)  # noqa: E731
     summary = SweepSummary(total=len(theorems), proved=count("proved"), invalid=count("invalid"),
                            errors=count("error"), pending=count("pending"), theorems=theorems)
@@ -85,7 +98,10 @@ def summarise(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]],
         summary.by_split[split] = {"total": len(group), "valid": valid, "proved": count("proved", group),
                                    "pass_rate": count("proved", group) / valid if valid else 0.0}
     valid = summary.total - summary.invalid
-    for k in range(1, attempts + 1):
+    # pass@k only once every valid theorem has had its k attempts (or a proof before): never a partial one
+    reached = min((attempts if t.proved_at is not None else t.attempts for t in theorems
+                   if t.status not in ("invalid", "error")), default=attempts)  # errors count as unproved
+    for k in range(1, min(attempts, reached) + 1):
         solved = sum(1 for t in theorems if t.proved_at is not None and t.proved_at <= k)
         summary.pass_at[k] = solved / valid if valid else 0.0
     return summary
@@ -111,13 +127,16 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
     lines = [f"# Sweep: {md(title)}", "",
              f"Proved {summary.proved} of {summary.total - summary.invalid} valid theorems "
              f"({summary.pass_rate:.1%}); {summary.invalid} invalid statements, {summary.errors} errors, "
-             f"{summary.pending} not yet run.", "", "| split | theorems | valid | proved | pass rate |",
-             "| --- | --- | --- | --- | --- |"]
+             f"{summary.pending} with attempts still to run.", "",
+             "| split | theorems | valid | proved | pass rate |", "| --- | --- | --- | --- | --- |"]
     for split, row in summary.by_split.items():
         lines.append(f"| {md(split) or '-'} | {row['total']} | {row['valid']} | {row['proved']} | "
                      f"{row['pass_rate']:.1%} |")
     lines += ["", "| attempts | pass rate |", "| --- | --- |"]
     lines += [f"| pass@{k} | {rate:.1%} |" for k, rate in summary.pass_at.items()]
+    if summary.pending:
+        lines += ["", f"pass@k is shown once every theorem has had k attempts: {summary.pending} theorem(s) "
+                  "have attempts still to run."]
     if summary.imports:
         lines += ["", "Libraries loaded after each header for the policy's tactics (in every session and "
                   "every verified proof): " + " ".join(f"`{sentence}`" for sentence in summary.imports)]

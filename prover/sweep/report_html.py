@@ -25,8 +25,8 @@ def report_html(summary: Any, title: str, plot_name: str) -> str:
     valid = summary.total - summary.invalid
     parts = [f"<h1>Sweep: {e(title)}</h1>",
              f"<p>Proved {summary.proved} of {valid} valid theorems ({summary.pass_rate:.1%}); "
-             f"{summary.invalid} invalid statements, {summary.errors} errors, {summary.pending} not yet run."
-             "</p>",
+             f"{summary.invalid} invalid statements, {summary.errors} errors, {summary.pending} with "
+             "attempts still to run.</p>",
              _table(["split", "theorems", "valid", "proved", "pass rate"],
                     [[e(split or "-"), str(row["total"]), str(row["valid"]), str(row["proved"]),
                       f"{row['pass_rate']:.1%}"] for split, row in summary.by_split.items()]),

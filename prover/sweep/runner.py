@@ -27,7 +27,7 @@ from prover.sweep.config import SweepConfig
 from prover.sweep.freshness import current_records
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
 from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest, refuse_foreign_folder
-from prover.sweep.report import SweepSummary, budget_of, summarise, write_report
+from prover.sweep.report import SweepSummary, budget_of, next_attempt, summarise, write_report
 from prover.sweep.store import ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
 from prover.theorem_input import InputError
@@ -55,12 +55,6 @@ def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], att
         if attempt is not None:
             queue.append(Task(item.theorem, item.split, attempt))
     return queue
-
-
-def next_attempt(judged: set[int], attempts: int) -> int | None:
-    """The first of attempts 1 .. ``attempts`` without a verdict (``judged``: those with one), or ``None``
-    when every one has one (an older folder may have gaps: an error a next attempt followed)."""
-    return next((k for k in range(1, attempts + 1) if k not in judged), None)
 
 
 def rerun_errors(queue: deque[Task], records: list[dict[str, Any]]) -> int:

@@ -198,3 +198,68 @@ def test_planned_overview_text_stays_text(tmp_path: Path) -> None:
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<b>t</b>" not in text and "&lt;b&gt;t&lt;/b&gt;" in text
     assert text.count("not tried") == 1  # round 1 stopped at h2: its main goal was never searched
+
+
+def _hand_graph(*, orders: bool) -> dict:
+    """r has a failed tactic and reaches a twice (t1, t1b), b once; a has a timeout and reaches c and r
+    again; c closes the proof. With ``orders``: the newer export's parent and order fields."""
+    nodes = [{"id": 0, "state": "r", "depth": 0, "expanded": True,
+              "failures": [["bad", -1.0, "error", "no"]]},
+             {"id": 1, "state": "a", "depth": 1, "expanded": True,
+              "failures": [["x", -2.0, "timeout", None]]},
+             {"id": 2, "state": "b", "depth": 1, "expanded": False, "failures": []},
+             {"id": 3, "state": "c", "depth": 2, "expanded": True, "failures": []},
+             {"id": "proved", "depth": None, "expanded": False, "failures": []}]
+    edges = [{"source": 0, "target": 1, "tactic": "t1"}, {"source": 0, "target": 2, "tactic": "t2"},
+             {"source": 1, "target": 3, "tactic": "u1"}, {"source": 0, "target": 1, "tactic": "t1b"},
+             {"source": 1, "target": 0, "tactic": "back"},
+             {"source": 3, "target": "proved", "tactic": "fin", "outcome": "proof"}]
+    if orders:
+        for node, parent in zip(nodes, [None, 0, 0, 1, 3], strict=True):
+            node["parent"] = parent
+        for edge, order in zip(edges, [5, 3, 7, 2, 8, 9], strict=True):
+            edge["order"] = order
+    return {"nodes": nodes, "edges": edges}
+
+
+def _trace(model: dict) -> list[str]:
+    return [f"expand {s['node']}" if s["kind"] == "expand" else s["edge"] if s["kind"] == "edge"
+            else f"fail {s['node']}.{s['index']}" for s in model["steps"]]
+
+
+def test_a_hand_checked_graph_without_order_fields() -> None:
+    # the replay goes by list position: each expansion and its failures just before the node's first edge
+    model = explorer_model(_hand_graph(orders=False), title="hand", proof=["t1", "u1", "fin"])
+    assert _trace(model) == ["expand n0", "fail n0.0", "e0", "e1", "expand n1", "fail n1.0", "e2", "e3", "e4",
+                             "expand n3", "e5"]
+    created = {n["id"]: n["created"] for n in model["nodes"]}
+    assert created == {"n0": 0, "n1": 3, "n2": 4, "n3": 7, "proved": 11}
+    # no parents: the proof's tactics are followed from the root, the first edge of each tactic
+    assert [e["id"] for e in model["edges"] if e["on_proof"]] == ["e0", "e2", "e5"]
+    assert {n["id"]: n["status"] for n in model["nodes"]} == {
+        "n0": "proof", "n1": "proof", "n2": "open", "n3": "proof", "proved": "proved"}
+    assert model["max_depth"] == 2
+
+
+def test_a_hand_checked_graph_with_order_fields() -> None:
+    model = explorer_model(_hand_graph(orders=True), title="hand", proof=["t1b", "u1", "fin"])
+    assert _trace(model) == ["expand n0", "fail n0.0", "e3", "e1", "e0", "expand n1", "fail n1.0", "e2", "e4",
+                             "expand n3", "e5"]
+    created = {n["id"]: n["created"] for n in model["nodes"]}
+    assert created == {"n0": 0, "n1": 3, "n2": 4, "n3": 8, "proved": 11}
+    # the parents' path, and of the two edges r -> a the earlier (t1b, order 2, not t1, order 5)
+    assert [e["id"] for e in model["edges"] if e["on_proof"]] == ["e2", "e3", "e5"]
+    assert [n["id"] for n in model["nodes"] if n["on_proof"]] == ["n0", "n1", "n3", "proved"]
+
+
+def test_a_corrupt_parent_is_a_clear_error() -> None:
+    for parents, message in (([None, 0, 0, 7, 3], "unknown parent"), ([None, 3, 0, 1, 3], "cycle")):
+        data = _hand_graph(orders=True)
+        for node, parent in zip(data["nodes"], parents, strict=True):
+            node["parent"] = parent
+        try:
+            explorer_model(data, title="bad")
+        except ValueError as exc:
+            assert message in str(exc)
+        else:
+            raise AssertionError(f"no error for parents {parents}")

@@ -24,6 +24,18 @@ def test_page_names_are_safe_and_distinct() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]+\.html", name) and not name.startswith(".") for name in odd)
 
 
+def test_page_names_differ_on_case_insensitive_file_systems() -> None:
+    # Foo.html and foo.html would be one file on macOS or Windows (and one theorem's rewrite of its
+    # NAME.searches folder would delete the other's): names with capitals get a hash of the exact name
+    names = ["Foo", "foo", "FOO", "fOo", "Nat_add_comm", "nat_add_comm", "a/B", "a/b", "A_b",
+             "x-deadbeef", "X", "x-" + page_name("X").removesuffix(".html").split("-")[-1]]
+    pages = [page_name(name) for name in names]
+    assert len({page.casefold() for page in pages}) == len(names), pages
+    assert page_name("foo") == "foo.html" and page_name("Foo") != "Foo.html"
+    assert re.fullmatch(r"Foo-[0-9a-f]{8}\.html", page_name("Foo"))
+    assert page_name("Foo") == page_name("Foo")  # stable: a resumed sweep finds its pages
+
+
 @pytest.mark.slow
 def test_a_sweep_links_a_page_per_theorem(ray_cluster, tmp_path: Path) -> None:
     names = {"p0": "provable", "p1": "provable", "u0": "unprovable", "bad": "invalid"}
