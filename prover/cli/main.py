@@ -443,6 +443,8 @@ def resume_hint(args: argparse.Namespace) -> str:
     out = getattr(args, "out", None)
     if args.handler in (run_prove, run_report_command) or not isinstance(out, (str, Path)) or not str(out):
         return ""
+    if not Path(out).is_dir():  # it failed before anything was written
+        return "; nothing was written yet"
     return f"; what finished is kept in {out}, and the same command resumes it"
 
 

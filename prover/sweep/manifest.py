@@ -65,6 +65,16 @@ def check_manifest(folder: Path, manifest: dict[str, Any], config_text: str | No
         write_text_atomic(folder / CONFIG_FILE, config_text)
 
 
+MANIFEST_TYPES: dict[str, tuple[type, ...]] = {  # the manifest keys a report reads, and their types
+    "benchmark": (str,), "split": (str, type(None)), "attempts": (int, type(None)),
+    "limit": (int, type(None)), "backend": (str, type(None)), "imports": (list, type(None)),
+    "search": (dict, type(None)), "config": (dict, type(None))}
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
 def read_manifest(path: Path, required: Sequence[str] = ()) -> dict[str, Any]:
     """The JSON object in a results folder's manifest ``path``; raises ``InputError`` naming the file when
     it cannot be read, is not a JSON object, or lacks a ``required`` key (a damaged or foreign folder)."""
@@ -80,6 +90,11 @@ def read_manifest(path: Path, required: Sequence[str] = ()) -> dict[str, Any]:
             problem = "is not a JSON object"
         elif missing := [key for key in required if key not in data]:
             problem = f"lacks {', '.join(missing)}"
+        elif wrong := [key for key, kinds in MANIFEST_TYPES.items()
+                       if key in data and not _is(data[key], kinds)]:
+            problem = "has values of the wrong type: " + ", ".join(
+                f"{key} {data[key]!r} (expected {' or '.join(k.__name__ for k in MANIFEST_TYPES[key])})"
+                for key in wrong)
     if problem:
         raise InputError(f"{path} {problem}: the folder's record of its run is damaged; use another --out, "
                          "or delete the folder")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections import deque
 from dataclasses import asdict, replace
@@ -101,10 +102,25 @@ def connect_ray(address: str | None) -> None:
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS") or "local"
+    check_reachable(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     quiet_ray_token_notice()  # Ray's notice that it secured the local cluster becomes an INFO line
     ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse (``InputError``) a ``host:port`` cluster address nothing answers at within ``timeout``
+    seconds: Ray itself retries such an address without end, and without a word to the user."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return  # "local", "auto", a ray:// client address: Ray's own checks are quick
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}): check "
+                         "--address (the head node's host:port, e.g. 10.0.0.1:6379) or $RAY_ADDRESS"
+                         ) from None
 
 
 def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,

@@ -25,6 +25,26 @@ logger = logging.getLogger(__name__)
 JOURNAL = "proof_cache.jsonl"
 
 
+def _mend_tail(journal: Path) -> None:
+    """End the journal with a line break before appending to it: a last line a kill cut short is cut
+    off (it was unreadable), one that lacks only its line break keeps its entry. Otherwise the next
+    entry would join the torn line and be lost on every later replay."""
+    if not journal.exists():
+        return
+    with journal.open("r+b") as fh:
+        data = fh.read()
+        if not data or data.endswith(b"\n"):
+            return
+        start = data.rfind(b"\n") + 1
+        try:
+            json.loads(data[start:].decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
+            fh.truncate(start)
+            logger.warning("%s: a torn last entry (a kill while it was written) was cut off", journal)
+        else:
+            fh.write(b"\n")
+
+
 class JournaledProofCache(InMemoryProofCache):
     """``InMemoryProofCache`` with an append-only journal at ``path`` (``None``: none)."""
 
@@ -36,6 +56,7 @@ class JournaledProofCache(InMemoryProofCache):
         journal = Path(path)
         try:
             self._replay(journal)
+            _mend_tail(journal)
             self._journal = journal.open("a", encoding="utf-8")
         except OSError as exc:
             logger.warning("proof cache journal %s unusable (%s): the cache starts empty", journal, exc)

@@ -72,6 +72,22 @@ def test_a_journal_cut_in_the_middle_of_a_character_keeps_its_whole_lines(tmp_pa
     assert JournaledProofCache.read(path).stats_dict()["proofs"] == 1
 
 
+def test_an_entry_appended_after_a_torn_last_line_is_kept(tmp_path: Path) -> None:
+    """The torn line is cut off before anything is appended, so the next entry does not join it; a last
+    line that lacks only its line break keeps its entry."""
+    path = tmp_path / "proof_cache.jsonl"
+    path.write_text('{"key": "g1", "proof": ["lia"]}\n{"key": "g2", "pro')
+    JournaledProofCache(str(path)).publish_proof("g3", ("auto",))
+    again = JournaledProofCache(str(path))
+    assert again.lookup("g1").proof == ("lia",) and again.lookup("g3").proof == ("auto",)
+    assert path.read_text().count("\n") == 2 and '"g2"' not in path.read_text()
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text('{"key": "g1", "proof": ["lia"]}')  # no line break after a whole entry
+    JournaledProofCache(str(whole)).publish_proof("g2", ("auto",))
+    both = JournaledProofCache(str(whole))
+    assert both.lookup("g1").proof == ("lia",) and both.lookup("g2").proof == ("auto",)
+
+
 def test_an_unusable_journal_leaves_a_working_cache(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         cache = JournaledProofCache(str(tmp_path / "missing-folder" / "proof_cache.jsonl"))

@@ -249,7 +249,9 @@ def test_a_result_counts_only_for_the_statement_it_was_found_for(tmp_path: Path,
     assert statement_digest(new[1].theorem) == kept[0]["statement_digest"]
 
 
-@pytest.mark.parametrize("content", ["garbage", "[1]", "{}", None])
+@pytest.mark.parametrize("content", ["garbage", "[1]", "{}", None,
+                                     '{"benchmark": "b.jsonl", "attempts": "2"}',
+                                     '{"benchmark": "b.jsonl", "limit": 2.5}', '{"benchmark": 7}'])
 def test_a_damaged_sweep_manifest_is_a_clear_error(tmp_path: Path, content: str | None) -> None:
     out = tmp_path / "out"
     out.mkdir()
