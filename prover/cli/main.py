@@ -35,6 +35,7 @@ from prover.cli.progress_display import ProgressDisplay
 from prover.cli.render import print_benchmarks, print_result, print_sweep_summary, write_graph, write_html
 from prover.cli.setup_lean import SetupError
 from prover.cli.short_help import set_common_options
+from prover.cli.signals import Stop, stop_signals
 from prover.cli.spec import (
     Problems,
     add_run_options,
@@ -412,9 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     retries = setup_logging(console, args.verbose)
+    stop = Stop()
     try:
-        args = apply_config_file(parser, args, argv)
-        return args.handler(args, console)
+        with stop_signals() as stop:
+            args = apply_config_file(parser, args, argv)
+            return args.handler(args, console)
     except (InputError, InvalidTheoremError, PlannerConfigError,
             PlanningUnsupportedError, PriorityError) as exc:
         print_error(console, exc)
@@ -431,8 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         print_error(console, InputError(f"{where}{exc.strerror or exc}{resume_hint(args)}"))
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        console.print(f"interrupted{resume_hint(args)}", highlight=False)
-        return 130
+        console.print(f"{'terminated' if stop.terminated else 'interrupted'}{resume_hint(args)}",
+                      highlight=False)
+        return 143 if stop.terminated else 130
     finally:
         report_retries(retries)
 

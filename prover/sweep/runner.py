@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 from collections import deque
 from dataclasses import asdict, replace
@@ -105,8 +107,12 @@ def connect_ray(address: str | None) -> None:
     check_reachable(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     quiet_ray_token_notice()  # Ray's notice that it secured the local cluster becomes an INFO line
+    main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if main_thread else None
     ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)
+    if handler is not None:  # Ray's own SIGTERM handler aborts the driver with a crash trace: keep ours
+        signal.signal(signal.SIGTERM, handler)
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:

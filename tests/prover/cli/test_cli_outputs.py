@@ -89,6 +89,9 @@ def test_a_full_disk_is_an_error_with_the_resume_hint_not_a_traceback(
     monkeypatch.setattr(cli_main, "run_sweep_command", full)
     monkeypatch.setattr(cli_main, "run_report_command", full_too)
     assert main(["sweep", "coq_basic", "--backend", "coq", "--out", str(tmp_path / "out")]) == 3
+    assert "No space left on device; nothing was written yet" in capsys.readouterr().err  # no folder yet
+    (tmp_path / "out").mkdir()
+    assert main(["sweep", "coq_basic", "--backend", "coq", "--out", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
     assert "sweep.json: No space left on device" in err and "the same command resumes it" in err
     assert "Traceback" not in err

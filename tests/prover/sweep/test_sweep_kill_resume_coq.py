@@ -46,3 +46,25 @@ def test_a_coq_sweep_killed_with_sigkill_resumes_without_losing_or_repeating_a_r
     assert Counter(r["theorem"] for r in after) == Counter({t: 1 for t in {r["theorem"] for r in after}})
     assert len(after) == limit and not [r for r in after if r["status"] == "error"]
     assert json.loads((out / "report.json").read_text())["total"] == limit
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_like_ctrl_c(tmp_path: Path) -> None:
+    """What a scheduler's `kill` sends: the sweep (on its own Ray cluster, whose SIGTERM handler would abort
+    the driver with a crash trace) stops cleanly, keeps what finished, and says how to resume."""
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "prover.cli.main", "sweep", "coq_basic", "--backend", "coq", "--policy",
+            "tactics", "--split", "test", "--workers", "1", "--max-expansions", "6", "--tactic-timeout", "2",
+            "--out", str(out)]
+    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ADDRESS": ""}
+    driver = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 240
+    while len(records(out)) < 2 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGTERM)
+    _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 143, err[-3000:]
+    flat = " ".join(err.split())  # the console wraps long lines
+    assert "stopping: closing workers" in flat and f"terminated; what finished is kept in {out}" in flat
+    assert "SIGTERM received" not in err and "Traceback" not in err
+    assert len(records(out)) >= 2
