@@ -45,6 +45,7 @@ class ErrorCause:
         text = f"{self.count} of {self.total} tactic errors share one cause: {self.cause}"
         if self.names:
             text += " (" + ", ".join(f"{name} ×{count}" for name, count in self.names[:5]) + ")"
+        text = text.rstrip(". ")  # a cause that is a message of its own may end in a full stop
         return text + (f". {self.hint}" if self.hint else ".")
 
     def as_dict(self) -> dict[str, Any]:

@@ -414,25 +414,28 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
     retries = setup_logging(console, args.verbose)
     stop = Stop()
+
+    def failed(exc: BaseException, code: int) -> int:
+        print_error(console, exc)
+        if getattr(args, "json", False):  # a script reading --json's one object gets one on failure too
+            print(json.dumps({"error": str(exc), "exit_status": code}, ensure_ascii=False))
+        return code
+
     try:
         with stop_signals() as stop:
             args = apply_config_file(parser, args, argv)
             return args.handler(args, console)
     except (InputError, InvalidTheoremError, PlannerConfigError,
             PlanningUnsupportedError, PriorityError) as exc:
-        print_error(console, exc)
-        return EXIT_INPUT
+        return failed(exc, EXIT_INPUT)
     except (BackendUnavailableError, ModelLoadError, PlannerError, WorkerStartError, SetupError,
             PolicyServerError, EndpointError) as exc:
-        print_error(console, exc)
-        return EXIT_UNAVAILABLE
+        return failed(exc, EXIT_UNAVAILABLE)
     except ProverError as exc:  # any other error raised on purpose (a stage left unfinished, ...)
-        print_error(console, InputError(f"{exc}{resume_hint(args)}"))
-        return EXIT_UNAVAILABLE
+        return failed(InputError(f"{exc}{resume_hint(args)}"), EXIT_UNAVAILABLE)
     except OSError as exc:  # a full disk, a folder made unwritable: the machine's state, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
-        print_error(console, InputError(f"{where}{exc.strerror or exc}{resume_hint(args)}"))
-        return EXIT_UNAVAILABLE
+        return failed(InputError(f"{where}{exc.strerror or exc}{resume_hint(args)}"), EXIT_UNAVAILABLE)
     except KeyboardInterrupt:
         console.print(f"{'terminated' if stop.terminated else 'interrupted'}{resume_hint(args)}",
                       highlight=False)

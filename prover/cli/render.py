@@ -58,8 +58,9 @@ def print_result(console: Console, result: SearchResult) -> None:
     """The verified proof on stdout (so it can be piped); the statistics on ``console``."""
     if result.proof is not None:
         print(result.proof.text)
-        console.print(f"[bold green]proved[/] {result.theorem} "
-                      f"({len(result.proof.tactics)} tactics, verified)", highlight=False)
+        steps = len(result.proof.tactics)
+        console.print(f"[bold green]proved[/] {result.theorem} ({steps} {plural(steps, 'tactic')}, verified)",
+                      highlight=False)
         axioms = result.proof.verdict.axioms
         console.print("axioms: " + (", ".join(axioms) if axioms else "none"), highlight=False)
     else:

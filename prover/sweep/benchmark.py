@@ -28,7 +28,8 @@ def resolve_benchmark(name_or_path: str) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.jsonl")})
-    raise InputError(f"no benchmark {name_or_path!r}: not a file, and not one of {known} "
+    raise InputError(f"no benchmark {name_or_path!r}: no such file or folder (a .jsonl file, a .v file or "
+                     f"a folder of .v files), and not one of the named benchmarks {known} "
                      f"(set ${BENCHMARKS_ENV} to a folder of .jsonl files to add names)")
 
 

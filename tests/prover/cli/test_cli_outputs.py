@@ -110,3 +110,14 @@ def test_any_error_raised_on_purpose_is_a_message_not_a_traceback(
     assert main(["sweep", "coq_basic", "--backend", "coq", "--out", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
     assert "left 2 theorem(s) whose last attempt ended in an error" in err and "Traceback" not in err
+
+
+def test_json_output_is_one_object_on_failure_too(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    code = main(["prove", "--json", "--backend", "coq", "--coq-coqtop", "/nonexistent/coqtop",
+                 "Theorem t : True."])
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    assert code == 3 and answer["exit_status"] == 3 and "coqtop not found" in answer["error"]
+    assert "error:" in captured.err  # the terminal still gets the message
