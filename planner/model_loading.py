@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from search.errors import ModelLoadError
@@ -47,10 +49,26 @@ def check_model_reference(name: str) -> None:
         raise ModelLoadError(name, "no such directory; pass an existing model directory or a hub id")
 
 
-def announce_download(name: str) -> bool:
-    """Say (a warning) when hub id ``name`` is not in the local Hugging Face cache, so that the download,
-    or without network access the minute of hub retries before the error, is not silence. Whether it
-    said so."""
+def hub_unreachable(timeout: float = 5.0) -> str | None:
+    """Why the Hugging Face hub (``$HF_ENDPOINT``) cannot be reached from here, or ``None`` when a
+    connection to it opens within ``timeout`` seconds."""
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    url = urlsplit(constants.ENDPOINT)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return f"{host} cannot be reached ({exc.strerror or exc})"
+    return None
+
+
+def announce_download(name: str, unreachable: Callable[[], str | None] = hub_unreachable) -> bool:
+    """Say (a warning) when hub id ``name`` is not in the local Hugging Face cache, so that the download
+    is not silence; whether it said so. When the hub cannot be reached (``unreachable`` says why), a
+    ``ModelLoadError`` at once instead of the minute of retries the download would spend before one."""
     if looks_like_local_path(name) or os.path.isdir(os.path.expanduser(name)) \
             or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
@@ -58,8 +76,12 @@ def announce_download(name: str) -> bool:
 
     if isinstance(try_to_load_from_cache(name, "config.json"), str):
         return False
-    logger.warning("%s is not in the Hugging Face cache: fetching it from the hub (without network access "
-                   "that is about a minute of retries before an error; HF_HUB_OFFLINE=1 fails at once)", name)
+    why = unreachable()
+    if why is not None:
+        raise ModelLoadError(name, f"not in the local Hugging Face cache, and {why}: download it where there "
+                                   "is network access (`huggingface-cli download NAME`), or give a local "
+                                   "model folder")
+    logger.warning("%s is not in the Hugging Face cache: fetching it from the hub", name)
     return True
 
 

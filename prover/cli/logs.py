@@ -102,6 +102,18 @@ class RetryLog(logging.Handler):
                 for endpoint, entry in self.endpoints.items()]
 
 
+class _PlainFormatter(logging.Formatter):
+    """``warning: message`` as the CLI's ``error: message``; with ``-v`` the logger's name too."""
+
+    def __init__(self, *, with_names: bool) -> None:
+        named = "%(levelname)s %(name)s: %(message)s"
+        super().__init__(named if with_names else "%(levelname)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(record.__dict__ | {"levelname": record.levelname.lower()})
+        return super().format(record)
+
+
 class _NoRetries(logging.Filter):
     """Keeps retry records off the display (``RetryLog`` summarises them)."""
 
@@ -121,7 +133,7 @@ def setup_logging(console: Console, verbosity: int) -> RetryLog:
         display = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
     else:
         display = logging.StreamHandler(sys.stderr)
-        display.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        display.setFormatter(_PlainFormatter(with_names=verbosity > 0))
     display.setLevel(level)
     display.addFilter(_NoRetries())
     retries = RetryLog()
@@ -145,6 +157,8 @@ def _drop_library_handlers() -> None:
 
 
 def report_retries(retries: RetryLog) -> None:
-    """Log the one-line-per-endpoint summary of the retries seen (nothing when there were none)."""
+    """Log the one-line-per-endpoint summary of the retries seen since the last report (nothing when there
+    were none)."""
     for line in retries.summary():
         logger.warning("%s", line)
+    retries.endpoints.clear()

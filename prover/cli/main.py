@@ -416,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = Stop()
 
     def failed(exc: BaseException, code: int) -> int:
+        report_retries(retries)  # the retries that led to the error come before it
         print_error(console, exc)
         if getattr(args, "json", False):  # a script reading --json's one object gets one on failure too
             print(json.dumps({"error": str(exc), "exit_status": code}, ensure_ascii=False))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import socket
 from pathlib import Path
 from types import ModuleType
 
@@ -148,7 +149,7 @@ def test_a_hub_model_missing_from_the_cache_is_announced_before_the_hub_is_tried
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with caplog.at_level("WARNING"):
-        assert announce_download("someone/not-cached")
+        assert announce_download("someone/not-cached", unreachable=lambda: None)
     assert "someone/not-cached is not in the Hugging Face cache" in caplog.text
     assert not announce_download(str(tmp_path))  # a local folder: nothing to fetch
     monkeypatch.chdir(tmp_path)
@@ -156,3 +157,20 @@ def test_a_hub_model_missing_from_the_cache_is_announced_before_the_hub_is_tried
     assert not announce_download("base")  # a folder named without ./ is local too
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert not announce_download("someone/not-cached")  # offline: the error comes at once
+
+
+def test_a_hub_that_cannot_be_reached_is_an_error_at_once(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """No network: no minute of retries before the error."""
+    from planner.model_loading import announce_download, hub_unreachable
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(ModelLoadError, match=r"not in the local Hugging Face cache, and hub\.test cannot be "
+                                             r"reached \(refused\)"):
+        announce_download("someone/not-cached", unreachable=lambda: "hub.test cannot be reached (refused)")
+    with socket.socket() as probe:  # a port nothing listens at
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", f"http://127.0.0.1:{port}")
+    assert hub_unreachable(timeout=2.0).startswith("127.0.0.1 cannot be reached")
