@@ -47,7 +47,9 @@ def retrieval_tables(spec: RunSpec, config: ExpertConfig, run: RetrievalRun) -> 
 def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
     table = Table(title=f"expert iteration (retrieval), {budget_text(report.budget)} per theorem")
     stages = {**EVALUATIONS, **DATA_SEARCHES}
-    for column in ("round", "corpus pairs", *stages.values(), "added"):
+    # index states: what the round's retrieval index holds (the traced train files' steps and the pairs
+    # earlier rounds added); pairs added: those earlier rounds' pairs alone (0 in round 0)
+    for column in ("round", "index states", "pairs added", *stages.values(), "added"):
         table.add_column(column)
     for row in report.rounds:
         cells = []
@@ -55,7 +57,8 @@ def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
             proved, counted = row.solved.get(stage, (0, 0))
             cells.append(f"{proved}/{counted}" if stage in row.solved else "-")
         added = "-" if row.added is None else str(row.added)
-        table.add_row(str(row.round), str(row.corpus_pairs), *cells, added)
+        states = "-" if row.index_states is None else str(row.index_states)
+        table.add_row(str(row.round), states, str(row.corpus_pairs), *cells, added)
     console.print(table)
     for row in report.rounds:
         if row.tactic is not None:

@@ -43,6 +43,7 @@ from typing import Any
 from rich.console import Console
 
 from prover.expert.config import ExpertConfig
+from prover.expert.corpus_check import check_corpus, check_train_lemma_index
 from prover.expert.corpus_growth import GROWTH_RULE, grow, index_pairs, score_pairs, trivial_pairs
 from prover.expert.heldout import BenchmarkParts, split_rows, write_part
 from prover.expert.loop_config import RetrievalLoopConfig
@@ -156,6 +157,9 @@ class CorpusRounds:
         if not self.parts.data and not self.train_lemmas_for(0):
             raise InputError(f"{self.run.benchmark}: nothing to search for data (no data rows after holding "
                              f"out {loop.heldout_percent}%, and no stdlib train lemmas)")
+        check_train_lemma_index(self.run.retrieval.corpus,
+                                {(STDLIB_SOURCE, unit) for unit in self.train_lemmas_for(0)},
+                                option="--stdlib-train-files")
         refuse_foreign_folder(self.out, (RUN_MANIFEST,), "expert-iteration run")
         self.out.mkdir(parents=True, exist_ok=True)
         check_run(self.out, self.manifest(benchmark))
@@ -244,8 +248,15 @@ class CorpusRounds:
         retrieval = self.retrieval_for(round_number)
         units = corpus_units(retrieval.corpus, "train") or set()
         sampled = {(STDLIB_SOURCE, unit) for unit in self.train_lemmas_for(round_number)}
-        index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
-                           files=units - sampled)
+        try:
+            index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
+                               files=units - sampled)
+        except InputError:
+            raise
+        except ValueError as exc:  # a later fresh sample that took every train file with rows
+            names = ", ".join(sorted(unit for _, unit in sampled))
+            raise InputError(f"retrieval corpus {retrieval.corpus} less the round-{round_number} sampled "
+                             f"stdlib train files ({names}): {exc}") from exc
         return ray.put(index)
 
     def spec_for(self, round_number: int, *, data: bool = False) -> RunSpec:
@@ -375,19 +386,6 @@ class CorpusRounds:
             require_stage(earlier, "grow", "tactic_model")
             added.append(earlier / "growth" / ADDED_FILE)
         self.tactic.run_round(round_number, added)
-
-
-def check_corpus(corpus: str) -> str:
-    """The corpus's digest (``Dataset.digest``); fails before any search when the corpus's train files hold
-    no traced step (``InputError``, ``check_corpus_usable``)."""
-    from prover.retrieval.policy import RetrievalConfig, check_corpus_usable
-    from prover.tracing.dataset import DatasetError, open_dataset
-
-    check_corpus_usable(RetrievalConfig(corpus=corpus, corpus_split="train"))
-    try:
-        return open_dataset(corpus).digest()
-    except DatasetError as exc:
-        raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
 
 
 def run_retrieval_iteration(config: ExpertConfig, run: RetrievalRun, *,

@@ -52,7 +52,10 @@ def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]
     parser.add_argument("--sentence-timeout", type=float, default=120.0, metavar="FLOAT",
                         help="time limit of one Coq sentence in seconds; past it the file's remaining "
                              "proofs are skipped (default: 120)")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary as one JSON object: this_run (what this run did: files "
+                             "traced, already traced and skipped, stopped early; proofs and rows written) "
+                             "and, under the other keys, the totals of the whole dataset")
     skipped = tuple(f.name for f in dataclasses.fields(CoqBackendConfig) if f.name not in _COQ_OPTIONS_USED)
     add_config_options(parser.add_argument_group("coq", "how coqtop runs (as for searches)"),
                        CoqBackendConfig, prefix="coq", skip=skipped)
@@ -117,10 +120,13 @@ def _trace_dojo(args: argparse.Namespace, trace: str, console: Console) -> Trace
 
 
 def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json: bool = False) -> None:
+    """What this run did (one line), then the dataset's totals (every trace into it) and what went wrong
+    in it; with ``as_json`` one JSON object (``TraceSummary.as_dict``)."""
     if as_json:
         print(json.dumps(summary.as_dict()))
         return
-    table = Table(title=f"trace summary: {out}")
+    Console().print(Text(summary.run.line()))
+    table = Table(title=f"dataset totals: {out}", caption="every trace into the dataset, earlier runs too")
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("files", str(summary.files))

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from prover.tracing.dataset import Dataset, ProofRecord, UnitRecord
-from prover.tracing.runner import TraceSummary, summarize
+from prover.tracing.runner import TraceSummary, run_counts, summarize
 from prover.tracing.schema import StepRow
 
 logger = logging.getLogger(__name__)
@@ -75,17 +75,20 @@ def repo_source(traced_repo: Any) -> str:
 
 def trace_dojo(traced_repo: Any, dataset: Dataset, *, trace: str, source: str | None = None,
                console: Console | None = None) -> TraceSummary:
-    """Append every traced file not yet in ``dataset``; returns the dataset's summary."""
+    """Append every traced file not yet in ``dataset``; returns the dataset's summary, with what this call
+    converted (``TraceSummary.run``)."""
     source = source or repo_source(traced_repo)
-    files = [f for f in traced_repo.traced_files
+    every = list(traced_repo.traced_files)
+    files = [f for f in every
              if not dataset.is_done(source, Path(f.path).as_posix())]
+    written: list[UnitRecord] = []
     with Progress(console=console or Console(stderr=True)) as progress:
         bar = progress.add_task("converting", total=len(files))
         for traced_file in sorted(files, key=lambda f: str(f.path)):
             record, rows = dojo_unit(traced_file, source=source, trace=trace)
-            dataset.add_unit(record, rows)
+            written.append(dataset.add_unit(record, rows))
             progress.update(bar, advance=1)
-    return summarize(list(dataset.records()))
+    return summarize(list(dataset.records()), run_counts(len(every), written))
 
 
 def load_traced_repo(path: str | Path) -> Any:

@@ -30,8 +30,43 @@ MAX_LISTED = 10  # files that stopped early named in a summary (the count says h
 
 
 @dataclass(frozen=True)
+class RunCounts:
+    """What one ``prover trace`` run did, beside the dataset's totals: the files it was given, those it
+    skipped as already traced (a rerun resumes), those it traced to their end, those that stopped early,
+    those whose task died (a rerun traces them), and the proofs and rows it wrote."""
+
+    files: int = 0
+    skipped: int = 0  # already traced to their end before this run
+    traced: int = 0  # replayed to their end by this run
+    stopped_early: int = 0  # replayed by this run, stopped early (a rerun traces them again)
+    failed_loads: int = 0  # replayed by this run, a Require/Load failed (a rerun traces them again)
+    lost: int = 0  # the task's worker died: nothing written
+    proofs_traced: int = 0
+    rows: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"files": self.files, "files_traced": self.traced, "files_already_traced": self.skipped,
+                "files_stopped_early": self.stopped_early, "files_failed_loads": self.failed_loads,
+                "files_not_written": self.lost, "proofs_traced": self.proofs_traced, "rows": self.rows}
+
+    def line(self) -> str:
+        """One sentence: ``this run: 0 files traced (0 proofs, 0 rows), 1 already traced (skipped)``."""
+        parts = [f"{self.traced} file{'' if self.traced == 1 else 's'} traced "
+                 f"({self.proofs_traced} proofs, {self.rows} rows)",
+                 f"{self.skipped} already traced (skipped)"]
+        if self.stopped_early:
+            parts.append(f"{self.stopped_early} stopped early")
+        if self.failed_loads:
+            parts.append(f"{self.failed_loads} whose Require/Load failed")
+        if self.lost:
+            parts.append(f"{self.lost} not written (the task died; a rerun traces them)")
+        return "this run: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class TraceSummary:
-    """Counts over every unit of a dataset: files, their errors, proofs by status, rows."""
+    """Counts over every unit of a dataset (every trace into it, this run's and earlier ones): files, their
+    errors, proofs by status, rows; ``run`` says what this run did."""
 
     files: int = 0
     file_errors: int = 0
@@ -40,6 +75,7 @@ class TraceSummary:
     skipped_reasons: dict[str, int] = field(default_factory=dict)  # first words of failures -> count
     failed_loads: int = 0  # files in which a Require/Load outside the proofs failed
     stopped: tuple[tuple[str, str], ...] = ()  # (unit, error) of the first files that stopped early
+    run: RunCounts = field(default_factory=RunCounts)  # what this run did
 
     @property
     def theorems(self) -> int:
@@ -53,7 +89,9 @@ class TraceSummary:
         return self.proofs.get("traced", 0) / wanted if wanted else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "file_errors": self.file_errors, "rows": self.rows,
+        """The dataset's totals under the keys they always had, and ``this_run``: what this run did."""
+        return {"this_run": self.run.as_dict(),
+                "files": self.files, "file_errors": self.file_errors, "rows": self.rows,
                 "theorems": self.theorems, "proofs": dict(self.proofs),
                 "coverage": round(self.coverage, 4), "skipped_reasons": dict(self.skipped_reasons),
                 "failed_loads": self.failed_loads,
@@ -65,7 +103,8 @@ class TraceSummary:
         return self.files > 0 and self.file_errors == self.files and not self.proofs.get("traced")
 
 
-def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
+def summarize(records: Sequence[UnitRecord], run: RunCounts | None = None) -> TraceSummary:
+    """The totals of a dataset's unit records, with ``run``: what this run did (nothing by default)."""
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for record in records:
@@ -76,7 +115,8 @@ def summarize(records: Sequence[UnitRecord]) -> TraceSummary:
     stopped = [(r.unit, r.error) for r in records if r.error]
     return TraceSummary(len(records), len(stopped), sum(r.rows for r in records),
                         dict(statuses), dict(reasons.most_common(12)),
-                        sum(1 for r in records if r.extra.get("failed_loads")), tuple(stopped[:MAX_LISTED]))
+                        sum(1 for r in records if r.extra.get("failed_loads")), tuple(stopped[:MAX_LISTED]),
+                        run or RunCounts())
 
 
 # the parts of a failure message that name one file or one proof, left out so that the same failure in
@@ -119,13 +159,16 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
               console: Console | None = None, function: TraceFunction = trace_coq_file) -> TraceSummary:
     """Trace the jobs whose units are not done yet on the connected Ray (one CPU per task), appending each
     result to ``dataset`` as it arrives (a warning names each file that stopped early); returns the summary
-    of the whole dataset. Raises ``DatasetError``, before tracing anything, for a job whose file the
-    dataset holds under another corpus or unit (``check_paths``)."""
+    of the whole dataset, with what this run did (``TraceSummary.run``). Raises ``DatasetError``, before
+    tracing anything, for a job whose file the dataset holds under another corpus or unit
+    (``check_paths``)."""
     import ray
 
     check_paths(jobs, dataset)
     pending = [job for job in jobs if not dataset.is_done(job.source, job.unit)]
     logger.info("%d files to trace (%d already done)", len(pending), len(jobs) - len(pending))
+    written: list[UnitRecord] = []
+    lost = 0
     if pending:
         task = ray.remote(num_cpus=1, max_retries=1)(function)
         futures = {task.remote(job, config): job for job in pending}
@@ -139,14 +182,28 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
                     record, rows = ray.get(done[0])
                 except ray.exceptions.RayError as exc:  # the task's worker died: retried on a rerun
                     logger.error("%s: not traced (a rerun retries it): %s", job.unit, exc)
+                    lost += 1
                     progress.update(bar, advance=1)
                     continue
-                written = dataset.add_unit(record, rows)
-                if written.error:
-                    logger.warning("%s: stopped early: %s", job.path, written.error)
-                traced += sum(1 for p in written.proofs if p.status == "traced")
+                record = dataset.add_unit(record, rows)
+                written.append(record)
+                if record.error:
+                    logger.warning("%s: stopped early: %s", job.path, record.error)
+                traced += sum(1 for p in record.proofs if p.status == "traced")
                 progress.update(bar, advance=1, proofs=traced, description=job.unit[-40:])
-    return summarize(list(dataset.records()))
+    run = run_counts(len(jobs), written, lost=lost)
+    return summarize(list(dataset.records()), run)
+
+
+def run_counts(files: int, written: Sequence[UnitRecord], *, lost: int = 0) -> RunCounts:
+    """What a run given ``files`` files did, from the records it wrote (``lost``: tasks that wrote none);
+    the files neither written nor lost were skipped as already traced."""
+    stopped = sum(1 for r in written if r.error)
+    loads = sum(1 for r in written if r.extra.get("failed_loads"))
+    return RunCounts(files=files, skipped=files - len(written) - lost, traced=len(written) - stopped,
+                     stopped_early=stopped, failed_loads=loads, lost=lost,
+                     proofs_traced=sum(1 for r in written for p in r.proofs if p.status == "traced"),
+                     rows=sum(r.rows for r in written))
 
 
 def _progress(console: Console | None) -> Progress:

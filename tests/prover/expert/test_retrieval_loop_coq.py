@@ -129,4 +129,6 @@ def test_an_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path,
     assert main(train_argv(bench, test_only, tmp_path / "run")) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert f"retrieval corpus {test_only} (train files)" in err and "no traced steps to index" in err
+    # it says what the dataset holds instead, and how to get train rows
+    assert "none from a train-split file: 1 test file" in err and f"prover trace --out {test_only}" in err
     assert not (tmp_path / "run" / "round-00" / "heldout.done.json").exists()

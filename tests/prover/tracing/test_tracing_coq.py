@@ -15,7 +15,7 @@ from prover.cli.main import main
 from prover.tracing.coq_files import TraceInputError, find_jobs
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset
-from prover.tracing.runner import run_trace
+from prover.tracing.runner import RunCounts, run_trace
 from search.backends.coq import CoqSession
 from search.types import ProofFinished, TacticState, Theorem
 
@@ -160,15 +160,18 @@ def test_traces_run_on_ray_append_to_the_dataset_and_resume_per_file(ray_cluster
     dataset = Dataset(tmp_path / "out")
     summary = run_trace(jobs, dataset, CoqTraceConfig())
     assert summary.files == 2 and summary.proofs == {"traced": 2} and summary.rows == 9
+    assert summary.run == RunCounts(files=2, traced=2, proofs_traced=2, rows=9)
     table = dataset.read()
     assert table.num_rows == 9 and set(table.column("file").to_pylist()) == {"A.v", "sub/B.v"}
     shards = sorted(p.name for p in dataset.shards.iterdir())
     # a rerun traces nothing again; a unit whose record is lost (a crash before it was written) is
     # traced again into a new shard, and the orphan shard is never read
-    assert run_trace(jobs, dataset, CoqTraceConfig()).rows == 9
+    again = run_trace(jobs, dataset, CoqTraceConfig())
+    assert again.rows == 9 and again.run == RunCounts(files=2, skipped=2)  # the totals stay the dataset's
     assert sorted(p.name for p in dataset.shards.iterdir()) == shards
     next(p for p in dataset.units.iterdir() if p.name.startswith("A.v")).unlink()
-    assert run_trace(jobs, dataset, CoqTraceConfig()).rows == 9
+    again = run_trace(jobs, dataset, CoqTraceConfig())
+    assert again.rows == 9 and again.run == RunCounts(files=2, skipped=1, traced=1, proofs_traced=1, rows=8)
     assert len(list(dataset.shards.iterdir())) == 3 and dataset.read().num_rows == 9
 
 
@@ -179,6 +182,20 @@ def test_prover_trace_command_prints_a_summary_and_refuses_bad_input(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["proofs"] == {"traced": 4, "admitted": 1, "failed": 2}
     assert summary["files"] == 1 and summary["coverage"] == pytest.approx(4 / 6, abs=1e-3)
+    assert summary["this_run"] == {
+        "files": 1, "files_traced": 1, "files_already_traced": 0, "files_stopped_early": 0,
+        "files_failed_loads": 0, "files_not_written": 0, "proofs_traced": 4, "rows": summary["rows"]}
+    # a rerun traces nothing and says so; the dataset's totals are kept, labelled as such
+    assert main(["trace", str(dev), "--out", str(tmp_path / "ds"), "--json"]) == 0
+    rerun = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rerun["this_run"]["files_traced"] == 0 and rerun["this_run"]["files_already_traced"] == 1
+    assert rerun["this_run"]["proofs_traced"] == rerun["this_run"]["rows"] == 0
+    assert {k: v for k, v in rerun.items() if k != "this_run"} == {
+        k: v for k, v in summary.items() if k != "this_run"}
+    assert main(["trace", str(dev), "--out", str(tmp_path / "ds")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "this run: 0 files traced (0 proofs, 0 rows), 1 already traced (skipped)" in out
+    assert "dataset totals:" in out and "every trace into the dataset, earlier runs too" in out
     assert (tmp_path / "ds" / "schema.json").is_file()
     assert main(["trace", str(tmp_path / "missing"), "--out", str(tmp_path / "ds2")]) == 2
     assert "missing: no such file or folder" in " ".join(capsys.readouterr().err.split())

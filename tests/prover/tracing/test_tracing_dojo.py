@@ -16,6 +16,7 @@ from lean_dojo.data_extraction.traced_data import TracedTactic
 from prover.cli.main import main
 from prover.tracing.dataset import Dataset
 from prover.tracing.dojo import dojo_unit, trace_dojo
+from prover.tracing.runner import RunCounts
 
 ROOT = Path(__file__).resolve().parents[3]
 STATE = "n : ℕ\n⊢ n + 0 = n"
@@ -76,7 +77,10 @@ def test_a_traced_repository_is_appended_once_per_file(tmp_path: Path) -> None:
     assert set(table.column("source").to_pylist()) == {"https://github.com/x/lib@abc123"}
     assert table.column("tactic").to_pylist() == [
         "induction n with\n  | zero => rfl\n  | succ k ih => simp", "simp", "omega"]
-    assert trace_dojo(repo(), dataset, trace="dojo-2").rows == 3  # resumed: nothing appended twice
+    assert summary.run == RunCounts(files=2, traced=2, proofs_traced=2, rows=3)
+    again = trace_dojo(repo(), dataset, trace="dojo-2")
+    assert again.rows == 3  # resumed: nothing appended twice
+    assert again.run == RunCounts(files=2, skipped=2)  # and this run says it converted nothing
 
 
 def test_prover_trace_dojo_refuses_a_folder_that_is_no_traced_repository(

@@ -19,7 +19,16 @@ from prover.tracing.cli import print_summary
 from prover.tracing.coq_files import find_jobs, stdlib_root, topfile_args
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset, DatasetError, ProofRecord, UnitRecord
-from prover.tracing.runner import MAX_LISTED, TraceSummary, _reason, check_paths, run_trace, summarize
+from prover.tracing.runner import (
+    MAX_LISTED,
+    RunCounts,
+    TraceSummary,
+    _reason,
+    check_paths,
+    run_counts,
+    run_trace,
+    summarize,
+)
 from prover.tracing.schema import UNIT_FIELDS
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
@@ -140,6 +149,32 @@ def test_a_trace_in_which_every_file_stopped_early_names_them_and_exits_1(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["proofs"]["traced"] == 1 and summary["file_errors"] == 2
     assert [entry["unit"] for entry in summary["stopped_early"]] == ["e1.v", "latin1.v"]
+    # this run replayed all three (the two that stopped early are not done, so they are traced again)
+    run = summary["this_run"]
+    wanted = {"files": 3, "files_traced": 1, "files_already_traced": 0, "files_stopped_early": 2,
+              "proofs_traced": 1}
+    assert {k: run[k] for k in wanted} == wanted
+
+
+def test_what_a_run_did_is_counted_from_the_records_it_wrote(capsys: pytest.CaptureFixture[str]) -> None:
+    done = UnitRecord("s", "ok.v", "t", None, 3,
+                      (ProofRecord("ok", 1, "traced", 3), ProofRecord("a", 5, "admitted")))
+    stopped = UnitRecord("s", "bad.v", "t", None, 0, error="line 2: unterminated comment")
+    loads = UnitRecord("s", "req.v", "t", None, 1, (ProofRecord("r", 2, "traced", 1),),
+                       extra={"failed_loads": 1})
+    run = run_counts(6, [done, stopped, loads], lost=1)
+    assert run == RunCounts(files=6, skipped=2, traced=2, stopped_early=1, failed_loads=1, lost=1,
+                            proofs_traced=2, rows=4)
+    assert run.line() == ("this run: 2 files traced (2 proofs, 4 rows), 2 already traced (skipped), "
+                          "1 stopped early, 1 whose Require/Load failed, "
+                          "1 not written (the task died; a rerun traces them)")
+    # the dataset's totals stay under their keys; what this run did is apart, and printed first
+    summary = summarize([done, stopped, loads], run)
+    assert summary.as_dict()["files"] == 3 and summary.as_dict()["this_run"]["files_already_traced"] == 2
+    assert summarize([done]).run == RunCounts()
+    print_summary(Console(), summary, Path("ds"))
+    out = capsys.readouterr().out
+    assert out.index("this run: 2 files traced") < out.index("dataset totals: ds")
 
 
 def test_the_summary_lists_the_first_files_that_stopped_early_then_a_count(
