@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MIN_ERRORS = 2  # fewer errors than this say nothing
@@ -99,9 +99,22 @@ def common_error_cause(messages: list[str], bound: frozenset[str] = frozenset())
     return ErrorCause(cause, count, len(messages))
 
 
-def error_cause_of(result: Any) -> ErrorCause | None:
+RETRIEVED_NAMES = ("The retrieval policy copies tactics from proofs in other files, whose lemmas this "
+                   "theorem's environment need not load: usual for retrieval, a missing import only if the "
+                   "theorem needs those lemmas")
+
+
+def error_cause_of(result: Any, policy_kind: str = "") -> ErrorCause | None:
     """``common_error_cause`` of the tactic errors in a ``SearchResult``'s graph, or in every search of a
-    planned proof (``PlannedResult``: each round's subgoals and main step, and the fallback search)."""
+    planned proof (``PlannedResult``: each round's subgoals and main step, and the fallback search).
+    ``policy_kind`` ``retrieval``: unknown names are explained as the corpus's, not the header's."""
+    cause = _error_cause_of(result)
+    if cause is not None and cause.names and policy_kind == "retrieval":
+        return replace(cause, hint=RETRIEVED_NAMES)
+    return cause
+
+
+def _error_cause_of(result: Any) -> ErrorCause | None:
     from search import Outcome
 
     graphs = [getattr(result, "graph", None)]

@@ -210,7 +210,7 @@ def run_prove(args: argparse.Namespace, console: Console) -> int:
         raise InputError(f"{args.file}: {exc}{whose}") from exc
     finally:
         backend.close()
-    cause = error_cause_of(result)
+    cause = error_cause_of(result, spec.policy.kind)
     rejected = None if result.proved else rejection_of(result)
     if args.json:
         extra = {"policy": spec.policy.label, "error_cause": cause and cause.as_dict(), "rejected": rejected}
@@ -262,7 +262,7 @@ def run_planned(args: argparse.Namespace, console: Console, theorem: Theorem, ba
                                     planner_config=planner.planner, client_config=planner.client,
                                     observer=display,
                                     plan_observer=lambda step: display.set_stage(step.line()))
-    cause = None if result.proved else error_cause_of(result)
+    cause = None if result.proved else error_cause_of(result, spec.policy.kind)
     if args.json:
         print(json.dumps(result.as_dict() | {"error_cause": cause and cause.as_dict()}, ensure_ascii=False))
     else:

@@ -140,6 +140,9 @@ def test_error_cause_of_a_search_result() -> None:
                    policy=policy, config=SearchConfig(time_limit=None, tactics_per_node=6))
     cause = error_cause_of(result)
     assert cause is not None and cause.count == 6 and len(cause.names) == 6
+    assert "header" in cause.hint
+    retrieved = error_cause_of(result, "retrieval")  # retrieved tactics name other files' lemmas
+    assert retrieved is not None and retrieved.names == cause.names and "other files" in retrieved.hint
     bound = ScriptedEnv(root="forall a b : nat, a = b", moves={"forall a b : nat, a = b": missing})
     used_up = prove(THEOREM, backend=ScriptedBackend(bound), policy=ScriptedPolicy(
         {"forall a b : nat, a = b": [(t, -0.1) for t in "abcdef"]}), config=SearchConfig(
