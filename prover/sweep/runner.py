@@ -164,8 +164,12 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         if retried:
             logger.warning("%d attempt(s) that ended in errors before will run again", retried)
         invalid = sum(r["status"] == "invalid" for r in store.records)
+        before = len(store.records) - invalid
         logger.info("%d theorems, %d attempts to run (%d finished before, %d invalid rows not run)",
-                    len(items), len(queue), len(store.records) - invalid, invalid)
+                    len(items), len(queue), before, invalid)
+        if before and console is not None:
+            console.print(f"resuming {folder}: {before} attempt(s) finished before are kept, {len(queue)} "
+                          "to run", highlight=False)
         cache, replaced = None, 0
         if queue:
             setup = WorkerSetup.of(spec, backend=backend_factory, policy=policy_factory)
@@ -272,6 +276,7 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
                        config: SweepConfig, console: Console | None) -> None:
     proved = {r["theorem"] for r in store.records if r["status"] == "proved"}
     finished = {r["theorem"] for r in store.records if r["status"] in FINAL}
+    invalid = {r["theorem"] for r in store.records if r["status"] == "invalid"}
     judged: dict[str, set[int]] = {}  # theorem -> its attempts that reached a verdict
     for r in store.records:
         if r["status"] != "error":
@@ -284,7 +289,9 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
 
     def status(running: int) -> str:
         rate = done_now / max(time.monotonic() - started, 1e-9) * 60
-        return f"{len(proved)} proved of {len(finished)}, {running} running, {rate:.1f} attempts/min"
+        shown = f", {len(invalid)} invalid" if invalid else ""
+        return (f"{len(proved)} proved of {len(finished - invalid)} valid{shown}, {running} running, "
+                f"{rate:.1f} attempts/min")
 
     with progress:
         bar = progress.add_task("sweep", total=len(items), completed=len(finished), status=status(0))
@@ -298,6 +305,8 @@ def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items:
             done_now += 1
             if record["status"] == "proved":
                 proved.add(task.theorem.name)
+            elif record["status"] == "invalid":
+                invalid.add(task.theorem.name)
             # an error (its worker kept dying, an endpoint stayed down) is no verdict: no next attempt
             # in this run, and a resume runs the same attempt again (pending_tasks)
             name = task.theorem.name

@@ -106,3 +106,4 @@ def test_prover_sweep_stores_its_configuration_and_refuses_another(
     assert error.startswith(f"error: {out} holds a sweep with another configuration (search.alpha: 2.0 "
                             "there, 1.0 now; search.max_expansions: 20 there, 30 now)")
     assert repl_sweep(tmp_path, out, "--workers", "2", "--config", str(out / CONFIG_FILE)) == 0  # resumes
+    assert f"resuming {out}: " in " ".join(capsys.readouterr().err.split())  # and says so
