@@ -10,7 +10,7 @@ every sweep worker (``prover.sweep.worker.WorkerSetup``) and into a sweep's resu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,9 +82,18 @@ class RunSpec:
             tables["server"] = config_table(self.server)
         return tables
 
-    def commented(self) -> set[str]:
-        """The ``table.key`` names a written configuration shows as comments (``derived``)."""
-        return {f"search.{name}" for name in self.derived}
+    def commented(self) -> dict[str, str]:
+        """The ``table.key`` names a written configuration shows as comments, with what the comment says
+        instead of the value ("": the value, a ``derived`` setting): giving the file back gives the same
+        values. A long default (the Coq backend's allowed axioms) is named, not listed."""
+        shown = {f"search.{name}": "" for name in self.derived}
+        from search.backends.coq.axioms import LIBRARY_AXIOMS
+
+        if getattr(self.backend.config, "allowed_axioms", None) == LIBRARY_AXIOMS:
+            shown[f"{self.backend.name}.allowed_axioms"] = (
+                f"the default, the {len(LIBRARY_AXIOMS)} axioms the libraries declare "
+                "(search.backends.coq.axioms.LIBRARY_AXIOMS); set it to allow others")
+        return shown
 
 
 def config_table(config: Any) -> dict[str, Any]:
@@ -106,15 +115,21 @@ def flatten(tables: Tables) -> dict[str, Any]:
     return {f"{name}.{key}": value for name, table in tables.items() for key, value in table.items()}
 
 
-def render_toml(tables: Tables, commented: Collection[str] = (), title: str = "") -> str:
-    """The tables as a TOML file; keys named in ``commented`` (``table.key``) are written as comments
-    (values a run derived, which giving the file back derives again)."""
+def render_toml(tables: Tables, commented: Mapping[str, str] | Collection[str] = (), title: str = "") -> str:
+    """The tables as a TOML file; keys named in ``commented`` (``table.key``) are written as comments:
+    values a run derived, which giving the file back derives again, or (a mapping's non-empty text)
+    a note naming a long default instead of its value."""
+    notes = commented if isinstance(commented, Mapping) else dict.fromkeys(commented, "")
     lines = [f"# {line}" for line in title.splitlines()]
     for name, table in tables.items():
         lines += ["", f"[{name}]"]
         for key, value in table.items():
+            note = notes.get(f"{name}.{key}")
+            if note:
+                lines.append(f"# {key}: {note}")
+                continue
             text = tomli_w.dumps({key: value}).rstrip("\n")
-            if f"{name}.{key}" in commented:
+            if note is not None:
                 text = "\n".join(f"# {line}" for line in text.splitlines()) + DERIVED_NOTE
             lines.append(text)
     return "\n".join(lines).lstrip("\n") + "\n"
