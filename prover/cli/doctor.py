@@ -85,6 +85,20 @@ class Probes:
         return str(candidate) if candidate.exists() else None
 
 
+BACKEND_NEEDS = {  # the checks each backend cannot run without (the others only widen what it can do)
+    "coq": ("Coq",),
+    "repl": ("elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL"),
+    "dojo": ("elan", "Lean toolchain", "lean-dojo", "git"),
+}
+
+
+def backend_readiness(checks: Sequence[Check]) -> dict[str, tuple[str, ...]]:
+    """Each backend's failed required checks (empty: the backend is ready)."""
+    failed = {check.name for check in checks if not check.ok}
+    return {backend: tuple(name for name in needs if name in failed)
+            for backend, needs in BACKEND_NEEDS.items()}
+
+
 def doctor_report(project_dir: Path | None = None, *, probes: Probes | None = None) -> list[Check]:
     """Every check, in the order a user fixes them: Lean toolchain, lean_project, LeanDojo, Coq, GPU."""
     project = (project_dir or default_project_dir()).resolve()

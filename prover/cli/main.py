@@ -377,10 +377,11 @@ def start_served_policy(spec: RunSpec, sweep: SweepConfig) -> ServedPolicy:
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:
-    """Exit 0 when every required check passed, 1 otherwise (a missing GPU is reported, not a failure)."""
+    """Exit 0 when every required check passed, 1 otherwise (a missing GPU is reported, not a failure);
+    a line says which backends are ready, so that a Coq-only machine reads as ready for Coq."""
     from rich.table import Table
 
-    from prover.cli.doctor import doctor_report
+    from prover.cli.doctor import backend_readiness, doctor_report
 
     checks = doctor_report(args.project_dir)
     table = Table(title="prover doctor")
@@ -396,6 +397,12 @@ def run_doctor(args: argparse.Namespace, console: Console) -> int:
         out.print("To fix:")
         for check in fixes:  # plain lines, so that long commands stay whole and copyable
             print(f"  {check.name}: {check.fix}")
+    readiness = backend_readiness(checks)
+    ready = [backend for backend, missing in readiness.items() if not missing]
+    not_ready = [f"{backend} (needs {', '.join(missing)})"
+                 for backend, missing in readiness.items() if missing]
+    print("backends ready: " + (", ".join(ready) or "none")
+          + (f"; not ready: {'; '.join(not_ready)}" if not_ready else ""))
     return 0 if all(check.ok or check.optional for check in checks) else 1
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli.doctor import Check, Probes, doctor_report
+from prover.cli.doctor import Check, Probes, backend_readiness, doctor_report
 from prover.cli.setup_lean import ELAN_INIT_URL, SetupError, SetupStep, setup_lean, setup_plan
 from search.backends.lean.dojo_process import ProcessOutcome
 
@@ -236,3 +236,12 @@ def test_a_folder_with_no_lake_project_gets_no_commands_to_run_in_it(tmp_path: P
     for name in ("Mathlib build cache", "Lean REPL"):
         assert not checks[name].ok and checks[name].fix is None
         assert checks[name].detail == f"no Lake project at {tmp_path / 'nowhere'} (no lean-toolchain file)"
+
+
+def test_each_backend_is_ready_or_names_what_it_needs(tmp_path: Path) -> None:
+    machine = full_machine(tmp_path, tmp_path)
+    coq_only = replace(machine, which=lambda name: None, has_module=lambda name: False)
+    readiness = backend_readiness(doctor_report(make_project(tmp_path), probes=coq_only))
+    assert readiness["coq"] == ()
+    assert readiness["repl"] == ("elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL")
+    assert readiness["dojo"] == ("elan", "Lean toolchain", "lean-dojo")
