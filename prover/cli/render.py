@@ -91,12 +91,15 @@ def print_benchmarks(console: Console, infos: list[BenchmarkInfo]) -> None:
     name where ``prover sweep`` knows one, else its path."""
     table = Table(title="benchmarks (prover sweep NAME, or PATH)")
     table.add_column("benchmark", overflow="fold", min_width=24)
+    table.add_column("for")
     table.add_column("splits", overflow="fold", max_width=60)  # or why the file cannot be read
     table.add_column("rows")
     table.add_column("invalid", min_width=7)
     for info in infos:
         splits = "\n".join(f"{split or '(none)'}: {count}" for split, count in info.splits.items())
-        table.add_row(Text(info.name or str(info.path)), Text(info.error or splits, style="red" if info.error
-                                                              else ""),
-                      str(info.rows), str(info.invalid or "-"))
+        error = (info.error or "").removeprefix(f"{info.path}:").strip()  # the row names the file already
+        shown = Text(f"cannot be read: line {error}" if error[:1].isdigit() else f"cannot be read: {error}",
+                     style="red") if info.error else Text(splits)
+        table.add_row(Text(info.name or str(info.path)), info.assistant or "-", shown,
+                      "-" if info.error else str(info.rows), str(info.invalid or "-"))
     console.print(table)

@@ -27,6 +27,7 @@ class BenchmarkInfo:
     splits: dict[str, int] = field(default_factory=dict)
     invalid: int = 0
     error: str | None = None
+    assistant: str = ""  # coq, lean, both (a file mixing them), or "" (unknown: unreadable)
 
     @property
     def rows(self) -> int:
@@ -41,7 +42,9 @@ def _jsonl_info(path: Path, name: str | None) -> BenchmarkInfo:
         return BenchmarkInfo(path, name, error=str(exc))
     splits = Counter(item.split for item in items)
     invalid = sum(1 for item in items if item.invalid is not None)
-    return BenchmarkInfo(path, name, dict(sorted(splits.items())), invalid)
+    kinds = {"lean" if item.theorem.statement.rstrip().endswith(":=") else "coq" for item in items}
+    assistant = kinds.pop() if len(kinds) == 1 else "both" if kinds else ""
+    return BenchmarkInfo(path, name, dict(sorted(splits.items())), invalid, assistant=assistant)
 
 
 def _folder_info(path: Path) -> BenchmarkInfo | None:
@@ -50,7 +53,7 @@ def _folder_info(path: Path) -> BenchmarkInfo | None:
               for split in SPLIT_FOLDERS if (path / split).is_dir()}
     if not any(splits.values()):
         return None
-    return BenchmarkInfo(path, None, splits)
+    return BenchmarkInfo(path, None, splits, assistant="coq")
 
 
 def search_folders() -> list[Path]:

@@ -114,6 +114,9 @@ def test_benchmarks_lists_names_splits_and_counts(tmp_path: Path, capsys: pytest
         split: sum(r["split"] == split for r in shipped) for split in ("test", "valid")}
     assert by_name["minif2f_rocq_valid.jsonl"]["invalid"] > 0  # rows known not to elaborate in Coq 8.16
     assert by_name["miniF2F-rocq"]["splits"] == {"test": 1, "valid": 2}
+    assert {name: by_name[name]["assistant"] for name in ("coq_basic", "minif2f.jsonl", "miniF2F-rocq",
+                                                         "minif2f_rocq_valid.jsonl")} == {
+        "coq_basic": "coq", "minif2f.jsonl": "lean", "miniF2F-rocq": "coq", "minif2f_rocq_valid.jsonl": "coq"}
     assert main(["benchmarks", str(tmp_path / "missing")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
 
