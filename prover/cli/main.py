@@ -329,7 +329,8 @@ def run_benchmarks_command(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         for info in infos:
             print(json.dumps({"name": info.name, "path": str(info.path), "splits": info.splits,
-                              "rows": info.rows, "invalid": info.invalid, "error": info.error}))
+                              "rows": info.rows, "invalid": info.invalid, "error": info.error,
+                              "assistant": info.assistant or None}))
     else:
         print_benchmarks(Console(), infos)
     named = {Path(place).resolve() for place in args.folders if Path(place).is_file()}
