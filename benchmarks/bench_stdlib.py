@@ -47,6 +47,8 @@ def main() -> None:
                         help="comma-separated: retrieval, sauto, tactics")
     parser.add_argument("--max-files", type=int, help="the first N files of the split only")
     parser.add_argument("--tactic-timeout", type=float, default=2.0, help="seconds per tactic in the search")
+    parser.add_argument("--alpha", type=float, default=2.0,
+                        help="the search's length normalisation: score = sum of log-probs / depth^alpha")
     parser.add_argument("--tactic-list-weight", type=float, default=0.7,
                         help="the tactic list's share of the retrieval policy's probability")
     parser.add_argument("--head-weight", type=float, default=0.0,
@@ -69,7 +71,7 @@ def main() -> None:
         config = StdlibBenchConfig(corpus=args.dataset, root=str(stdlib_root()), out=args.out,
                                    split=args.split, per_file=args.per_file, budget=args.budget,
                                    methods=tuple(args.methods.split(",")), max_files=args.max_files,
-                                   tactic_timeout=args.tactic_timeout, retrieval=retrieval)
+                                   tactic_timeout=args.tactic_timeout, alpha=args.alpha, retrieval=retrieval)
         check_corpus_usable(RetrievalConfig(corpus=args.dataset, corpus_split="train"))
         ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
         summary = run_benchmark(config)

@@ -72,7 +72,7 @@ def lemma_policy(index: Any, retrieval: RetrievalConfig, sentences: Sequence[Sou
 def _search(backend: StdlibBackend, theorem: Any, policy: Any, config: Any) -> dict[str, Any]:
     width = getattr(policy, "width", None) or 16
     search = SearchConfig(time_limit=config.budget, tactic_timeout=config.tactic_timeout,
-                          tactics_per_node=width)
+                          tactics_per_node=width, alpha=config.alpha)
     result = prove(theorem, backend=backend, policy=policy, config=search)
     stats = result.stats
     outcome: dict[str, Any] = {"proved": result.proved, "stop": result.stop_reason.value,

@@ -55,6 +55,7 @@ class StdlibBenchConfig(Validated):
     budget: float = setting(
         10.0, above=0, help="seconds per lemma: of search, or sauto's own time limit")
     tactic_timeout: float = setting(2.0, above=0, max=MAX_SECONDS, help="seconds per tactic")
+    alpha: float = setting(2.0, min=0, max=10, help="the search's length normalisation (SearchConfig.alpha)")
     per_file: int = setting(8, min=1, help="lemmas per file at most, spread evenly over it")
     max_files: int | None = setting(None, min=1, help="files at most (the first by name); none: all")
     methods: tuple[str, ...] = setting(
