@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 STDOUT = "stdout"
 STDERR = "stderr"
+OVERLAP = 1 << 16  # bytes searched again for a pattern terminator that may span two reads
 
 
 class ProcessError(ProverError):
@@ -85,6 +86,7 @@ class ManagedProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._selector: selectors.BaseSelector | None = None
         self._buffers: dict[str, bytearray] = {STDOUT: bytearray(), STDERR: bytearray()}
+        self._scanned: dict[str, int] = {STDOUT: 0, STDERR: 0}
         self._eof: set[str] = set()
 
     @property
@@ -114,6 +116,7 @@ class ManagedProcess:
                 os.set_blocking(pipe.fileno(), False)
                 self._selector.register(pipe, selectors.EVENT_READ, stream)
             self._buffers = {STDOUT: bytearray(), STDERR: bytearray()}
+            self._scanned = {STDOUT: 0, STDERR: 0}  # bytes of each buffer searched without a terminator
             self._eof = set()
         except BaseException:
             self.close()
@@ -141,9 +144,11 @@ class ManagedProcess:
         self._require()
         deadline = time.monotonic() + timeout
         while True:
-            end = self._find(self._buffers[stream], terminator)
+            buffer = self._buffers[stream]
+            end = self._find(buffer, terminator, self._scanned[stream])
             if end is not None:
                 return self._take(stream, end)
+            self._scanned[stream] = len(buffer)
             if stream in self._eof:
                 raise self._died()
             remaining = deadline - time.monotonic()
@@ -217,11 +222,14 @@ class ManagedProcess:
                 self._selector.unregister(key.fileobj)
 
     @staticmethod
-    def _find(buffer: bytearray, terminator: bytes | re.Pattern[bytes]) -> int | None:
+    def _find(buffer: bytearray, terminator: bytes | re.Pattern[bytes], scanned: int = 0) -> int | None:
+        """The end of the first ``terminator`` in ``buffer``, whose first ``scanned`` bytes held none: only
+        the new bytes are searched (with the overlap a match may span), so a long answer read in many
+        chunks costs linear time, not quadratic. A pattern's match must be shorter than ``OVERLAP``."""
         if isinstance(terminator, bytes):
-            at = buffer.find(terminator)
+            at = buffer.find(terminator, max(0, scanned - len(terminator) + 1))
             return None if at < 0 else at + len(terminator)
-        match = terminator.search(buffer)
+        match = terminator.search(buffer, max(0, scanned - OVERLAP))
         return None if match is None else match.end()
 
     def _take(self, stream: str, end: int) -> tuple[str, str]:
@@ -230,6 +238,7 @@ class ManagedProcess:
         del self._buffers[stream][:end]
         rest = bytes(self._buffers[other])
         self._buffers[other].clear()
+        self._scanned = {STDOUT: 0, STDERR: 0}
         texts = {stream: taken.decode(errors="replace"), other: rest.decode(errors="replace")}
         return texts[STDOUT], texts[STDERR]
 
