@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from prover.retrieval import RetrievalConfig, RetrievalIndex, RetrievalPolicy  # noqa: E402
-from prover.stdlib_bench.split import split_of  # noqa: E402
+from prover.stdlib_bench.split import file_split  # noqa: E402
 from prover.tracing.dataset import DatasetError, open_dataset  # noqa: E402
 from search.backends.coq import CoqTacticPolicy  # noqa: E402
 from search.backends.coq.safety import check_coq_tactic  # noqa: E402
@@ -69,6 +69,9 @@ def primed(state: str, copy: int) -> str:
     return text + "\n" * copy
 
 
+COLUMNS = ("source", "assistant", "file", "state_before", "tactic")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Retrieval index size, held-out accuracy and query latency",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -76,14 +79,17 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000, help="held-out rows of the test files scored")
     parser.add_argument("--corpus-size", type=int, default=100_000, help="states in the latency index")
     args = parser.parse_args()
+    if args.sample < 1 or args.corpus_size < 1:
+        parser.error("--sample and --corpus-size must be at least 1")
     try:
-        table = open_dataset(args.dataset).read(columns=["file", "state_before", "tactic"])
+        table = open_dataset(args.dataset).read(columns=list(COLUMNS))
     except DatasetError as exc:
         sys.exit(f"error: {exc}")
-    rows = list(zip(table.column("file").to_pylist(), table.column("state_before").to_pylist(),
-                    table.column("tactic").to_pylist(), strict=True))
-    train = [(s, t) for f, s, t in rows if split_of(f) == "train"]
-    test = [(s, t) for f, s, t in rows if split_of(f) == "test"]
+    read = [table.column(c).to_pylist() for c in COLUMNS]
+    rows = [(file_split(source, f), s, t)  # the stdlib benchmark's rule: other developments are train
+            for source, assistant, f, s, t in zip(*read, strict=True) if assistant == "coq"]
+    train = [(s, t) for split, s, t in rows if split == "train"]
+    test = [(s, t) for split, s, t in rows if split == "test"]
     if not train or not test:
         sys.exit(f"error: {args.dataset} needs traced train and test files of the fixed split "
                  f"(it has {len(train)} train and {len(test)} test rows)")

@@ -56,7 +56,7 @@ class StdlibBenchConfig(Validated):
         10.0, above=0, help="seconds per lemma: of search, or sauto's own time limit")
     tactic_timeout: float = setting(2.0, above=0, max=MAX_SECONDS, help="seconds per tactic")
     alpha: float = setting(2.0, min=0, max=10, help="the search's length normalisation (SearchConfig.alpha)")
-    per_file: int = setting(8, min=1, help="lemmas per file at most, spread evenly over it")
+    per_file: int = setting(3, min=1, help="lemmas per file at most, spread evenly (the protocol: 3)")
     max_files: int | None = setting(None, min=1, help="files at most (the first by name); none: all")
     methods: tuple[str, ...] = setting(
         ("retrieval", "sauto"), min_items=1, check=_known_methods,

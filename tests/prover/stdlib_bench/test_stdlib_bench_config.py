@@ -12,7 +12,7 @@ def test_defaults_stay_and_every_problem_is_reported_at_once() -> None:
     config = StdlibBenchConfig(corpus="ds", root="theories", out="out")
     assert (config.split, config.budget, config.tactic_timeout, config.per_file, config.max_files,
             config.methods, config.retrieval.tactic_list_weight, config.retrieval.premise_weight,
-            config.retrieval.width) == ("test", 10.0, 2.0, 8, None, ("retrieval", "sauto"), 0.7, 0.4, 20)
+            config.retrieval.width) == ("test", 10.0, 2.0, 3, None, ("retrieval", "sauto"), 0.7, 0.4, 20)
     with pytest.raises(ConfigError) as caught:
         StdlibBenchConfig(corpus=" ", root="theories", out="out", split="train", budget=0, tactic_timeout=-1,
                           per_file=0, max_files=0, methods=("retrieval", "magic"))
