@@ -123,11 +123,13 @@ class ManagedProcess:
             raise
 
     def send(self, text: str) -> None:
-        """Write ``text`` to the process's stdin; raises ``ProcessDied`` if it is gone."""
+        """Write ``text`` to the process's stdin; raises ``ProcessDied`` if it is gone, and
+        ``UnicodeEncodeError`` (the process untouched) for text that is no valid UTF-8 (a lone surrogate)."""
         proc = self._require()
         assert proc.stdin is not None
+        data = text.encode()
         try:
-            proc.stdin.write(text.encode())
+            proc.stdin.write(data)
             proc.stdin.flush()
         except (BrokenPipeError, ConnectionResetError, ValueError) as exc:
             raise self._died() from exc

@@ -46,7 +46,7 @@ def tactic_outcome(response: ReplResponse) -> TacticResult:
     if isinstance(response, ReplError):
         return TacticError(response.message)
     if not isinstance(response, TacticResponse):
-        return TacticError(f"the REPL answered a tactic with a command answer: {response!r}")
+        return TacticError(f"the REPL answered a tactic with a command answer: {response!r:.300}")
     failed = errors(response.messages)
     if failed:
         return TacticError(join_messages(failed))
@@ -76,7 +76,7 @@ def command_problems(response: ReplResponse) -> list[str]:
     if isinstance(response, ReplError):
         return [response.message]
     if not isinstance(response, CommandResponse):
-        return [f"the REPL answered a command with a tactic answer: {response!r}"]
+        return [f"the REPL answered a command with a tactic answer: {response!r:.300}"]
     problems = [m.render() for m in errors(response.messages)]
     problems += [m.render() for m in response.messages
                  if m.severity is Severity.WARNING and SORRY_WARNING.search(m.data)]

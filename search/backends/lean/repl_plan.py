@@ -87,7 +87,7 @@ def read_plan_response(theorem: Theorem, haves: Sequence[str], response: ReplRes
     if isinstance(response, ReplError):
         return PlanElaboration(problems=((None, f"the REPL refused the plan: {response.message}"),))
     if not isinstance(response, CommandResponse):
-        return PlanElaboration(problems=((None, f"unexpected answer to the plan: {response!r}"),))
+        return PlanElaboration(problems=((None, f"unexpected answer to the plan: {response!r:.300}"),))
     failed = errors(response.messages)
     if failed:
         spans = _have_lines(theorem, haves)

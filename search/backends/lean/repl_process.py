@@ -132,7 +132,7 @@ class ReplProcess:
         if isinstance(response, ReplError):
             raise HeaderError((response.message,))
         if not isinstance(response, CommandResponse) or response.env is None:
-            raise ReplProtocolError(f"unexpected answer to a header: {response!r}")
+            raise ReplProtocolError(f"unexpected answer to a header: {response!r:.300}")
         failed = errors(response.messages)
         if failed:
             raise HeaderError(tuple(m.render() for m in failed))

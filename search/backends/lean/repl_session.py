@@ -31,6 +31,7 @@ from search.backends.lean.repl_process import (
     ReplProcess,
 )
 from search.backends.lean.repl_theorem import header_error, open_theorem
+from search.backends.lean.safety import check_lean_tactic
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
 from search.backends.start_retry import start_with_retries
 from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
@@ -88,6 +89,9 @@ class LeanReplSession:
     def run_tactic(self, state: TacticState, tactic: str, *, timeout: float | None = None) -> TacticResult:
         """Run ``tactic`` on ``state`` (any state of this session). Never raises for what Lean does."""
         path = self._path(state)
+        reason = check_lean_tactic(tactic)  # text the REPL could not take must not cost it its states
+        if reason is not None:
+            return TacticError(f"refused before reaching Lean: {reason}")
         limit = self.config.tactic_timeout if timeout is None else timeout
         proc = self._pool.acquire(self._preferred_slots())
         failed = False

@@ -47,7 +47,7 @@ def initial_sorry(theorem: Theorem, response: ReplResponse) -> Sorry:
     if isinstance(response, ReplError):
         raise InvalidTheoremError(theorem.name, f"the REPL refused the statement: {response.message}")
     if not isinstance(response, CommandResponse):
-        raise InvalidTheoremError(theorem.name, f"unexpected answer to the statement: {response!r}")
+        raise InvalidTheoremError(theorem.name, f"unexpected answer to the statement: {response!r:.300}")
     failed = errors(response.messages)
     if failed:
         details = "; ".join(m.render() for m in failed)

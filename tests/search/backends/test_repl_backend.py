@@ -62,6 +62,15 @@ def test_check_tactic_is_the_lean_safety_filter(backend: LeanReplBackend) -> Non
     assert backend.check_tactic("sorry") is not None
 
 
+def test_a_tactic_the_repl_cannot_take_is_refused_and_costs_it_nothing(backend: LeanReplBackend) -> None:
+    session = backend.open(CHAIN)
+    pid = backend.pool.process(0).pid
+    result = session.run_tactic(session.initial_state(), "simp \ud800")  # no UTF-8 text: never sent
+    assert isinstance(result, TacticError) and result.message.startswith("refused before reaching Lean")
+    assert backend.pool.process(0).pid == pid and backend.pool.restarts == 0
+    session.close()
+
+
 def test_prove_finds_and_verifies_a_proof(backend: LeanReplBackend) -> None:
     policy = FixedTacticPolicy(("split", "left", "right", "step", "hang"))
     result = prove(CHAIN, backend=backend, policy=policy,
