@@ -140,7 +140,9 @@ def refuse_retrieval_options(loop: RetrievalLoopConfig | None) -> None:
 
 TRAIN_MANIFEST = "train.json"
 # more rounds extend the run; the folder is the run whatever path named it
-TRAIN_RESUMABLE = (*RESUMABLE, "expert.rounds", "expert.evaluate_final", "expert.out")
+# (not the sweeps' theorems or attempts: each round must search the same theorems the same way)
+TRAIN_RESUMABLE = (*(key for key in RESUMABLE if key not in ("sweep.limit", "sweep.attempts")),
+                   "expert.rounds", "expert.evaluate_final", "expert.out")
 TRAIN_TITLE = ("The configuration of this expert-iteration run. Resume it with\n"
                "  prover train BENCH --config config.toml --out FOLDER")
 

@@ -70,16 +70,17 @@ from prover.retrieval.policy import (
     tactic_list_policy,
 )
 from prover.retrieval.shared_index import SharedIndexPolicy
-from prover.run_spec import RunSpec
+from prover.run_spec import RunSpec, config_table
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
 from prover.sweep.errors import require_no_errors
 from prover.sweep.freshness import benchmark_digest
-from prover.sweep.manifest import refuse_foreign_folder
+from prover.sweep.manifest import RESUMABLE, refuse_foreign_folder
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError
 from prover.tracing.coq_files import STDLIB_SOURCE
 from search import SearchConfig
+from search.backends.coq.config import CoqBackendConfig
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ class CorpusRounds:
                 "limit": self.run.sweep.limit, "benchmark_digest": self.benchmark_digest,
                 "corpus": str(Path(retrieval.corpus).resolve()), "corpus_digest": self.corpus_digest,
                 "retrieval": settings, "backend": self.run.spec.backend.name,
+                "backend_settings": self.backend_settings(),
                 "budget": dataclasses.asdict(self.run.spec.search),
                 "parts": self.parts.manifest(self.run.loop.heldout_percent),
                 "stdlib": {"root": str(self.root) if self.test_lemmas or train else None,
@@ -187,7 +189,20 @@ class CorpusRounds:
                            "scoring_model": self.config.base_model}
                 | ({"minimise": MINIMISE_RULE} if self.config.minimise_proofs else {})} | (
             {} if self.search_for(data=True) == self.run.spec.search  # one budget reads as before the option
-            else {"data_budget": dataclasses.asdict(self.search_for(data=True))})
+            else {"data_budget": dataclasses.asdict(self.search_for(data=True))}) | (
+            {"filter": dataclasses.asdict(self.config.filter)} if self.config.base_model else {})
+
+    def coq_config(self) -> CoqBackendConfig | None:
+        """The run's Coq settings, for the stdlib lemmas' searches (``None``: the defaults)."""
+        config = self.run.spec.backend.config
+        return config if isinstance(config, CoqBackendConfig) else None
+
+    def backend_settings(self) -> dict[str, Any]:
+        """The backend's settings that change results (allowed axioms, imports, limits ...): rounds
+        searched one way must not continue another (``RESUMABLE``'s keys, pool sizes, may change)."""
+        backend = self.run.spec.backend
+        return {key: value for key, value in config_table(backend.config).items()
+                if f"{backend.name}.{key}" not in RESUMABLE}
 
     def train_lemmas_for(self, round_number: int) -> Lemmas:
         """The stdlib train lemmas round ``round_number`` searches for data: the one sample, or with
@@ -307,7 +322,7 @@ class CorpusRounds:
         ref = self.index(round_number)[1] if which == "test" else self.train_lemma_index(round_number)
         summary = run_lemmas(folder, lemmas, root=self.root, index_ref=ref, retrieval=retrieval,
                              search=self.search_for(data=which == "train"), label=self.label(round_number),
-                             split=f"stdlib-{which}")
+                             split=f"stdlib-{which}", coq=self.coq_config())
         fresh = which == "train" and self.run.loop.stdlib_train_fresh
         return summary | {"policy": self.label(round_number), "folder": str(folder)} | (
             {"lemma_keys": lemma_keys(lemmas)} if fresh else {})

@@ -36,6 +36,7 @@ from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
 from prover.tracing.dataset import open_dataset
 from search import SearchConfig, prove
+from search.backends.coq.config import CoqBackendConfig
 from search.errors import ProverError
 
 logger = logging.getLogger(__name__)
@@ -86,17 +87,18 @@ def lemma_keys(lemmas: Lemmas) -> list[str]:
 
 
 def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any, retrieval: RetrievalConfig,
-                search: SearchConfig, label: str, split: str) -> list[dict[str, Any]]:
+                search: SearchConfig, label: str, split: str,
+                coq: CoqBackendConfig | None = None) -> list[dict[str, Any]]:
     """Search each lemma of one file with the retrieval policy over ``index``; one record per lemma
-    (``status`` proved, unproved, invalid, or error when its environment could not be built)."""
+    (``status`` proved, unproved, invalid, or error when its environment could not be built). ``coq``:
+    the run's Coq settings (allowed axioms, limits, coqtop), the defaults when ``None``."""
     from prover.stdlib_bench.attempts import lemma_policy
     from prover.stdlib_bench.backend import StdlibBackend
     from prover.stdlib_bench.environment import trusted_source
-    from search.backends.coq.config import CoqBackendConfig
     from search.errors import InvalidTheoremError
 
     sentences = split_source(trusted_source(Path(root), unit).read_text(encoding="utf-8"), unit)
-    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    backend = StdlibBackend(coq or CoqBackendConfig(), sentences)
     records = []
     try:
         for lemma in lemmas:
@@ -118,17 +120,22 @@ def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any,
 
 
 def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retrieval: RetrievalConfig,
-               search: SearchConfig, label: str, split: str) -> dict[str, Any]:
+               search: SearchConfig, label: str, split: str,
+               coq: CoqBackendConfig | None = None) -> dict[str, Any]:
     """Search (or resume) every sampled lemma on the connected Ray with the index behind ``index_ref``;
-    returns the summary of ``folder``'s results (``summarise_lemmas``)."""
+    returns the summary of ``folder``'s results (``summarise_lemmas``). A file with an error record (a
+    crashed worker, an environment that could not be built) is searched again by a rerun, and while one
+    stands the stage is not done (``ProverError``): every round must count the same lemmas."""
     import ray
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESULTS_FILE
-    done = {record["unit"] for record in read_lemma_records(folder) if not record.get("crashed")}
+    records = read_lemma_records(folder)
+    failed = {record["unit"] for record in records if record["status"] == "error"}
+    done = {record["unit"] for record in records} - failed
     task = ray.remote(num_cpus=1, max_retries=0)(search_file)
-    futures = {task.remote(unit, units_lemmas, str(root), index_ref, retrieval, search, label, split): unit
-               for unit, units_lemmas in lemmas.items() if unit not in done}
+    futures = {task.remote(unit, lemmas_of_unit, str(root), index_ref, retrieval, search, label, split, coq):
+               unit for unit, lemmas_of_unit in lemmas.items() if unit not in done}
     while futures:
         ready, _ = ray.wait(list(futures), num_returns=1)
         unit = futures.pop(ready[0])
@@ -142,10 +149,12 @@ def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retr
                                                                      "line": lemma.line, "crashed": True}
                        for lemma in lemmas[unit]]
         _append(path, records)
-    crashed = sorted({r["unit"] for r in read_lemma_records(folder) if r.get("crashed")})
-    if crashed:  # the stage must not be marked done: a rerun searches these files again
-        raise ProverError(f"{len(crashed)} stdlib file(s) crashed ({', '.join(crashed[:3])}"
-                          f"{' ...' if len(crashed) > 3 else ''}): rerun to search them again")
+    errors = [r for r in read_lemma_records(folder) if r["status"] == "error"]
+    if errors:  # the stage must not be marked done: a rerun searches these files again
+        units = sorted({r["unit"] for r in errors})
+        raise ProverError(f"{len(errors)} stdlib lemma(s) in {len(units)} file(s) ended in an error "
+                          f"({', '.join(units[:3])}{' ...' if len(units) > 3 else ''}; last: "
+                          f"{errors[-1].get('message', '')[:200]}): rerun to search them again")
     return summarise_lemmas(read_lemma_records(folder))
 
 

@@ -59,3 +59,33 @@ def test_the_data_searches_may_ask_for_more_tactics_per_node() -> None:
     assert (both.tactics_per_node, both.max_expansions, both.time_limit) == (32, 32, 20.0)
     assert "data_budget" not in rounds(1.0).manifest(Path("bench.jsonl"))
     assert rounds(1.0, width=48).manifest(Path("bench.jsonl"))["data_budget"]["tactics_per_node"] == 48
+
+
+def test_the_run_records_the_backend_settings_that_change_results(tmp_path: Path) -> None:
+    """Rounds searched one way must not continue another: allowed axioms, memory limits ... are part of the
+    run; the pool sizes a sweep may change on resume are not."""
+    from prover.expert.run_manifest import RunMismatchError, check_run
+
+    def manifest(coq: CoqBackendConfig) -> dict:
+        loop = rounds(1.0)
+        loop.run = replace(loop.run, spec=replace(loop.run.spec, backend=BackendSettings("coq", coq)))
+        return loop.manifest(Path("bench.jsonl"))
+
+    first = manifest(CoqBackendConfig())
+    settings = first["backend_settings"]
+    assert settings["memory_limit_mb"] == 4096 and "keep_coqtops" not in settings
+    check_run(tmp_path, first)
+    check_run(tmp_path, manifest(CoqBackendConfig(keep_coqtops=0)))  # a pool size: the same run
+    with pytest.raises(RunMismatchError, match=r"backend_settings\.memory_limit_mb: 4096 there, 2048 now"):
+        check_run(tmp_path, manifest(CoqBackendConfig(memory_limit_mb=2048)))
+
+
+def test_a_training_run_s_theorems_and_attempts_stay_as_they_began() -> None:
+    from prover.expert.cli import TRAIN_RESUMABLE
+    from prover.sweep.manifest import config_differences
+
+    old = {"benchmark": "b", "config": {"sweep.limit": 4, "sweep.attempts": 1, "expert.rounds": 1,
+                                        "sweep.workers": 1}}
+    new = {"benchmark": "b", "config": {"sweep.limit": 8, "sweep.attempts": 2, "expert.rounds": 3,
+                                        "sweep.workers": 4}}
+    assert set(config_differences(old, new, TRAIN_RESUMABLE)) == {"sweep.limit", "sweep.attempts"}

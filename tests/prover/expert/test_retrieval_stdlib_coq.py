@@ -97,3 +97,29 @@ def test_a_file_whose_worker_crashed_is_searched_again_by_a_rerun(ray_cluster, t
     (record,) = read_lemma_records(folder)
     assert record["status"] == "proved" and record["proof"] == [KEY]
     assert len((folder / "results.jsonl").read_text().splitlines()) == 2  # the crash stays on file
+
+
+def test_lemmas_whose_environment_failed_keep_the_stage_open_and_run_again(ray_cluster,
+                                                                          tmp_path: Path) -> None:
+    """The run's Coq settings reach the stdlib lemmas' searches (a coqtop that does not exist fails them);
+    their error records are no verdict: no summary (the stage stays open) until a rerun searches them."""
+    import ray
+
+    from prover.expert.stdlib_rounds import read_lemma_records, run_lemmas
+    from prover.retrieval import RetrievalConfig
+    from search import SearchConfig
+    from search.backends.coq.config import CoqBackendConfig
+    from search.errors import ProverError
+
+    root, corpus = tmp_path / "theories", tmp_path / "ds"
+    trace_into(corpus, root, {TRAIN_UNIT: TRAIN_FILE, TEST_UNIT: TEST_FILE})
+    lemmas = sample_lemmas(str(corpus), root, "test", 1, 1)
+    folder = tmp_path / "stdlib-test"
+    index_ref = ray.put(load_index(corpus, assistant="coq", files={(STDLIB_SOURCE, TRAIN_UNIT)}))
+    run = dict(root=root, index_ref=index_ref, retrieval=RetrievalConfig(), label="retrieval",
+               search=SearchConfig(time_limit=20, max_expansions=8), split="stdlib-test")
+    with pytest.raises(ProverError, match=r"1 stdlib lemma\(s\) in 1 file\(s\) ended in an error"):
+        run_lemmas(folder, lemmas, coq=CoqBackendConfig(coqtop="/nonexistent/coqtop"), **run)
+    assert read_lemma_records(folder)[0]["status"] == "error"
+    summary = run_lemmas(folder, lemmas, **run)  # the same lemmas again, Coq working
+    assert summary["lemmas"] == 1 and summary["proved"] == 1 and summary["errors"] == 0
