@@ -79,6 +79,8 @@ def run_sweep(rows: Path, out: Path, args: argparse.Namespace) -> None:
             "--out", str(out)]
     if args.tactic_timeout is not None:
         argv += ["--tactic-timeout", str(args.tactic_timeout)]
+    if args.alpha is not None:
+        argv += ["--alpha", str(args.alpha)]
     argv += ["--coq-keep-coqtops", str(args.keep_coqtops)]
     if args.audit_reuse is not None:
         argv += ["--coq-audit-reuse", str(args.audit_reuse)]
@@ -191,7 +193,7 @@ def summarise(items: list[BenchmarkItem], out: Path, args: argparse.Namespace) -
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "benchmark": str(args.benchmark), "split": args.split, "sample": str(args.sample or "whole split"),
         "budget": {"max_expansions": args.max_expansions, "time_limit": args.time_limit,
-                   "workers": args.workers, "tactic_timeout": args.tactic_timeout,
+                   "workers": args.workers, "tactic_timeout": args.tactic_timeout, "alpha": args.alpha,
                    "keep_coqtops": args.keep_coqtops, "audit_reuse": args.audit_reuse},
         "theorems": len(items), "finished": len(records), "invalid": len(items) - len(elaborating),
         "refused": refused,
@@ -277,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-expansions", type=int, default=64)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--tactic-timeout", type=float, default=None)
+    parser.add_argument("--alpha", type=float, default=None,
+                        help="the search's length normalisation (default: the sweep's)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep-coqtops", type=int, default=2, help="idle coqtops each worker keeps")
     parser.add_argument("--audit-reuse", type=int, default=None,
