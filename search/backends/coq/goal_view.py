@@ -14,6 +14,7 @@ from dataclasses import dataclass
 _BAR = re.compile(r"^\s*={5,}\s*$")
 _NAME = r"[^\W\d][\w']*"  # a Coq identifier: a letter (σ, h₀'s h) or _, then letters, digits, _ and '
 _HYP = re.compile(rf"^  ({_NAME}(?:, {_NAME})*) : (.*)$")
+_LET = re.compile(rf"^  ({_NAME}) := (.*)$")  # a local definition: ``name := value : type``
 _OPEN = "([{"
 _CLOSE = ")]}"
 
@@ -32,20 +33,39 @@ def first_goal(pp: str) -> GoalView | None:
     bar = next((i for i, line in enumerate(lines) if _BAR.match(line)), None)
     if bar is None:
         return None
-    hypotheses: list[tuple[str, str]] = []
+    entries: list[tuple[list[str], str, bool]] = []  # names, text, whether a local definition
     for line in lines[1:bar]:
-        match = _HYP.match(line)
-        if match is not None:
-            hypotheses.extend((name, match.group(2).strip()) for name in match.group(1).split(", "))
-        elif hypotheses and line.startswith("   "):  # a long type wrapped onto the next line
-            name, typ = hypotheses[-1]
-            hypotheses[-1] = (name, f"{typ} {line.strip()}")
+        let = _LET.match(line)
+        match = None if let is not None else _HYP.match(line)
+        if let is not None:
+            entries.append(([let.group(1)], let.group(2).strip(), True))
+        elif match is not None:
+            entries.append((match.group(1).split(", "), match.group(2).strip(), False))
+        elif entries and line.startswith("   "):  # a long type (or value) wrapped onto the next line
+            names, text, is_let = entries[-1]
+            entries[-1] = (names, f"{text} {line.strip()}", is_let)
+    hypotheses = [(name, _let_type(text) if is_let else text) for names, text, is_let in entries
+                  for name in names]
     conclusion_lines: list[str] = []
     for line in lines[bar + 1:]:
         if not line.strip():
             break
         conclusion_lines.append(line.strip())
     return GoalView(tuple(hypotheses), " ".join(conclusion_lines))
+
+
+def _let_type(text: str) -> str:
+    """The type of a local definition's ``value : type``: after its last top-level `` : `` (a heuristic:
+    a type with a binder of its own, ``forall x : A, ...``, is cut at that binder)."""
+    depth, at = 0, -1
+    for i, char in enumerate(text):
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif depth == 0 and text.startswith(" : ", i):
+            at = i
+    return text[at + 3:].strip() if at >= 0 else text
 
 
 def top_level(text: str, operator: str) -> bool:

@@ -56,6 +56,20 @@ def test_local_names_of_a_retrieved_tactic_are_mapped_onto_the_current_state() -
     assert map_tactic("rw [ih]", lean, parse_goal("m : ℕ\nhm : m + 0 = m\n⊢ m + 1 + 0 = m + 1")) == "rw [hm]"
 
 
+def test_local_definitions_are_locals_too() -> None:
+    """``a' := S a : nat`` is a local of the state: read with its type (a value wrapped onto the next
+    line stays its own), and renamed like any hypothesis."""
+    source = parse_goal("1 goal\n  a, b : nat\n  a' := S a : nat\n  H : b mod a' = 0\n"
+                        "  ============================\n  a' <= b")
+    target = parse_goal("1 goal\n  n, m : nat\n  k := S n : nat\n  Hk : m mod k = 0\n"
+                        "  ============================\n  k <= m")
+    assert source.hypotheses == (("a", "nat"), ("b", "nat"), ("a'", "nat"), ("H", "b mod a' = 0"))
+    assert map_tactic("rewrite (Nat.div_mod b a') in H", source, target) == "rewrite (Nat.div_mod m k) in Hk"
+    wrapped = parse_goal("1 goal\n  x : nat\n  y := aaaa +\n       cccc : nat\n"
+                         "  f := fun n : nat => n : nat -> nat\n  ============================\n  y = y")
+    assert wrapped.hypotheses == (("x", "nat"), ("y", "nat"), ("f", "nat -> nat"))
+
+
 def index() -> RetrievalIndex:
     pairs = [(COQ_STATE, "rewrite IHl"), (COQ_STATE, "rewrite IHl"), (COQ_STATE, "simpl"),
              ("1 goal\n  n : nat\n  ============================\n  n + 0 = n", "lia"),
