@@ -7,6 +7,7 @@ httpx) and ``HFChatPlanner`` (a local transformers model and its chat template).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -14,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from search.validation import Validated, setting
 
 ROLES = ("system", "user", "assistant")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, only a lone one: JSON joins a valid pair
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,13 @@ class ChatAnswer:
 
     text: str
     cut_off: bool = False
+
+    def __post_init__(self) -> None:
+        # a JSON answer may hold a lone surrogate ("\ud800"): no UTF-8 text, it would break every later
+        # write of the answer (the retry request, --json, the results file); it becomes U+FFFD
+        clean = _SURROGATE.sub("\ufffd", self.text)
+        if clean != self.text:
+            object.__setattr__(self, "text", clean)
 
 
 @runtime_checkable

@@ -21,7 +21,7 @@ from search.backends.coq import CoqBackend, CoqSession, check_coq_tactic
 from search.protocols import Session
 from search.types import TacticState, Theorem
 
-_ALL_GOALS = re.compile(r"\s*(?:all|par)\s*:(?!=)")
+_ALL_GOALS = re.compile(r"\s*(?:all|par|!)\s*:(?!=)")
 
 
 class CoqPlanBackend:
@@ -33,8 +33,9 @@ class CoqPlanBackend:
         self.backend = backend
 
     def check_subgoal_tactic(self, tactic: str) -> str | None:
-        """The Coq filter, and no ``all:``/``par:`` selector: in the linear assembled proof it would also
-        act on the goals after the fact (the theorem's own), which its focused session does not show."""
+        """The Coq filter, and no ``all:``/``par:``/``!:`` selector: in the linear assembled proof it would
+        also act on (or, ``!:``, fail for) the goals after the fact (the theorem's own), which its focused
+        session does not show."""
         reason = check_coq_tactic(tactic)
         if reason is None and _ALL_GOALS.match(tactic):
             return "an all-goals selector is not allowed in the proof of a planned fact"

@@ -73,10 +73,19 @@ class HFChatPlanner:
         with torch.inference_mode(), _seeded(c.seed, self.model):
             out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **options)
         new = out[0, ids.shape[1]:]
-        cut_off = new.shape[0] >= c.max_tokens and int(new[-1]) != self.tokenizer.eos_token_id
+        # not ended by an end-of-answer token: the length or the time limit (max_time) stopped it midway
+        cut_off = new.shape[0] == 0 or int(new[-1]) not in self._end_tokens()
         if cut_off:
             logger.warning("the planner's answer was cut off at max_tokens=%d", c.max_tokens)
         return ChatAnswer(str(self.tokenizer.decode(new, skip_special_tokens=True)), cut_off=cut_off)
+
+    def _end_tokens(self) -> set[int]:
+        """The tokens generation stops at: the tokenizer's EOS and the generation config's (a chat model's
+        end of turn, such as Qwen's ``<|im_end|>``)."""
+        ends = {self.tokenizer.eos_token_id}
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ends.update(configured if isinstance(configured, list) else [configured])
+        return {int(token) for token in ends if token is not None}
 
     def close(self) -> None:
         """Nothing to release but memory, which goes with the object."""

@@ -65,7 +65,8 @@ class PlanAsker:
             reply, seconds = completed
             answer = reply.text
             parse = self.dialect.parse(answer, max_subgoals=self.config.max_subgoals)
-            parsed = self._screen(fit_prefix(refuse_cut_plan(parse, reply), prefix, previous))
+            parsed = self._screen(fit_prefix(refuse_cut_plan(parse, reply), prefix, previous,
+                                             self.config.max_subgoals))
             problems: tuple[PlanProblem, ...] = ()
             if parsed.usable:
                 check = self.plan_backend.check_plan(self.theorem, parsed.plan.lines())
@@ -112,17 +113,21 @@ CUT_OFF_REASON = ("the answer was cut off at the length limit before the plan's 
 
 
 def refuse_cut_plan(parsed: PlanParse, reply: ChatAnswer) -> PlanParse:
-    """Refuse the plan of an answer cut off inside its block (see the module docstring)."""
+    """Refuse the plan of an answer cut off inside its block (see the module docstring), or inside a
+    later block that may have been its revision: the fence lines after the plan's last line must close
+    its block and every block opened since (an odd number of them)."""
     if not reply.cut_off:
         return parsed
     last = parsed.plan.subgoals[-1].source if parsed.plan.subgoals else ""
     after = reply.text[reply.text.rfind(last) + len(last):] if last and last in reply.text else ""
-    if parsed.plan.subgoals and "```" in after:
+    fences = sum(line.lstrip().startswith("```") for line in after.splitlines())
+    if parsed.plan.subgoals and fences % 2 == 1:
         return parsed
     return PlanParse(parsed.plan, (*parsed.rejections, Rejection("", CUT_OFF_REASON)))
 
 
-def fit_prefix(parsed: PlanParse, prefix: tuple[Subgoal, ...], previous: Plan | None) -> PlanParse:
+def fit_prefix(parsed: PlanParse, prefix: tuple[Subgoal, ...], previous: Plan | None,
+               max_subgoals: int | None = None) -> PlanParse:
     """Make a re-plan start with the proven ``prefix`` (see the module docstring)."""
     plan, rejections = parsed.plan, list(parsed.rejections)
     if prefix and plan.subgoals and not plan.shares_prefix(prefix):
@@ -131,6 +136,10 @@ def fit_prefix(parsed: PlanParse, prefix: tuple[Subgoal, ...], previous: Plan | 
         if clash:
             rejections.append(Rejection("", f"the plan must start with the proven facts word for word; it "
                                             f"gives the names {', '.join(clash)} to other statements"))
+        elif max_subgoals is not None and len(prefix) + len(rest) > max_subgoals:
+            total = len(prefix) + len(rest)
+            rejections.append(Rejection("", f"with the proven facts first, the plan has {total} facts, more "
+                                            f"than {max_subgoals}: write fewer new ones"))
         else:
             logger.info("the re-plan left out proven facts; putting them back in front")
             plan = Plan((*prefix, *rest))

@@ -125,6 +125,7 @@ def test_proofs_of_planned_facts_never_select_all_goals(backend) -> None:
 
     plan_backend = CoqPlanBackend(backend)
     assert "all-goals selector" in plan_backend.check_subgoal_tactic("all: lia")
+    assert "all-goals selector" in plan_backend.check_subgoal_tactic("!: reflexivity")  # fails assembled
     assert plan_backend.check_subgoal_tactic("2: lia") is None
     assert plan_backend.check_subgoal_tactic("lia") is None
     sessions = plan_backend.open_subgoals(THEOREM, [H1, H2])

@@ -125,6 +125,32 @@ def test_an_answer_cut_off_after_its_closed_plan_is_used() -> None:
     assert result.proved and result.rounds[0].attempts[0].accepted
 
 
+def test_a_cut_off_revision_does_not_let_its_draft_through() -> None:
+    from planner.dialect import dialect_of
+    from planner.planning import refuse_cut_plan
+
+    draft = ("A first try:\n```lean\nhave h1 : 5 * x = 25\n```\nBetter:\n```lean\nhave h1 : 5 * x = 25\n"
+             "have h2 : x = (25")
+    parsed = dialect_of(ScriptedPlanBackend()).parse(draft, max_subgoals=4)
+    assert parsed.usable  # the parser falls back to the closed draft ...
+    assert not refuse_cut_plan(parsed, ChatAnswer(draft, cut_off=True)).usable  # ... which the cut refuses
+
+
+def test_an_answer_with_a_lone_surrogate_is_made_utf8() -> None:
+    answer = ChatAnswer("note \ud800 plan")
+    assert answer.text == "note \ufffd plan" and answer.text.encode("utf-8")
+
+
+def test_a_replan_that_the_proven_facts_push_past_the_limit_is_refused() -> None:
+    from planner.plan import Plan, PlanParse
+    from planner.planning import fit_prefix
+
+    h1, h2, h3 = (Subgoal(f"h{i}", f"x = {i}") for i in (1, 2, 3))
+    fitted = fit_prefix(PlanParse(Plan((h2, h3))), (h1,), None, max_subgoals=2)
+    assert not fitted.usable and "3 facts, more than 2" in fitted.rejections[0].reason
+    assert fit_prefix(PlanParse(Plan((h2,))), (h1,), None, max_subgoals=2).plan == Plan((h1, h2))
+
+
 def test_no_usable_plan_within_the_attempts_stops_cleanly() -> None:
     client = ListClient(["I cannot help with that."] * 2)
     result = planned(ScriptedPlanBackend(), client, plan_attempts=2)
