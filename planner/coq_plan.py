@@ -14,12 +14,12 @@ each assert, then its proof, since the asserted fact is the focused goal until i
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from planner.protocols import PlanCheck, PlanProblem
 from search.backends.coq import CoqBackend, CoqSession, check_coq_tactic
 from search.protocols import Session
-from search.types import TacticState, Theorem
+from search.types import TacticResult, TacticState, Theorem
 
 _ALL_GOALS = re.compile(r"\s*(?:all|par|!)\s*:(?!=)")
 
@@ -63,16 +63,39 @@ class CoqPlanBackend:
             if reason is not None:
                 raise ValueError(f"refused by the Coq safety filter: {have!r}: {reason}")
         chain = [f"{sentence}." for sentence in _chain(haves)]
-        sessions: list[Session] = []
-        try:
-            for position in range(1, len(haves) + 2):
-                sessions.append(CoqSession(theorem, self.backend.config, prefix=[*chain, f"{position}: {{"],
-                                           focused=True))
-        except BaseException:
-            for session in sessions:
-                session.close()
-            raise
-        return sessions
+        config = self.backend.config
+
+        def opener(position: int) -> Callable[[], Session]:
+            # fact k sits after the first k asserts: later ones need not run; the main goal after all
+            return lambda: CoqSession(theorem, config, prefix=[*chain[:position], f"{position}: {{"],
+                                      focused=True)
+
+        return [OnFirstUse(theorem, opener(position)) for position in range(1, len(haves) + 2)]
+
+
+class OnFirstUse:
+    """A session opened when it is first used: a plan's facts are opened one by one, as their searches come,
+    so that an attempt whose time runs out (or whose first fact fails) never starts the others' coqtops."""
+
+    def __init__(self, theorem: Theorem, open_session: Callable[[], Session]) -> None:
+        self.theorem = theorem
+        self._open = open_session
+        self._session: Session | None = None
+
+    def _opened(self) -> Session:
+        if self._session is None:
+            self._session = self._open()
+        return self._session
+
+    def initial_state(self) -> TacticState:
+        return self._opened().initial_state()
+
+    def run_tactic(self, state: TacticState, tactic: str, *, timeout: float | None = None) -> TacticResult:
+        return self._opened().run_tactic(state, tactic, timeout=timeout)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
 
 def _chain(haves: Sequence[str]) -> list[str]:

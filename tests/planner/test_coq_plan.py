@@ -51,6 +51,7 @@ def test_subgoal_sessions_show_only_their_goal_and_finish_when_it_closes(backend
     sessions = CoqPlanBackend(backend).open_subgoals(THEOREM, [H1, H2])
     try:
         assert len(sessions) == 3
+        assert all(session._session is None for session in sessions)  # no coqtop until a search starts
         second = sessions[1]
         state = second.initial_state()
         assert state.pp.startswith("1 goal") and "h1 : forall n" in state.pp
@@ -58,6 +59,9 @@ def test_subgoal_sessions_show_only_their_goal_and_finish_when_it_closes(backend
         assert isinstance(result, TacticState)
         assert isinstance(second.run_tactic(result, "lia"), ProofFinished)
         assert not isinstance(second.run_tactic(state, "reflexivity"), ProofFinished)  # not provable so
+        assert sessions[0]._session is None and sessions[2]._session is None  # only the one used opened
+        main = sessions[2].initial_state()  # the theorem's own goal, after every fact
+        assert "h1 : forall n" in main.pp and "h2 :" in main.pp and "double n = 2 * n" in main.pp
     finally:
         for session in sessions:
             session.close()
