@@ -29,11 +29,15 @@ def attempt_temperature(temperature: float, schedule: Sequence[float], attempt: 
     return schedule[min(attempt - 2, len(schedule) - 1)]
 
 
+SEED_LIMIT = 2**63  # seeds are below it: torch.Generator.manual_seed takes a signed 64-bit number
+
+
 def attempt_seed(seed: int | None, attempt: int) -> int | None:
-    """The seed of attempt ``attempt``: ``seed + attempt - 1``, or ``None`` without a seed."""
+    """The seed of attempt ``attempt``: ``seed + attempt - 1`` (wrapped into ``SEED_LIMIT``, which torch's
+    generator takes), or ``None`` without a seed."""
     if attempt < 1:
         raise ValueError(f"attempts count from 1, got {attempt}")
-    return None if seed is None else seed + attempt - 1
+    return None if seed is None else (seed + attempt - 1) % SEED_LIMIT
 
 
 class _Sampled(Protocol):

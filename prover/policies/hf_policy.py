@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -274,8 +275,9 @@ def _raw_token_logprobs(step_logits: Sequence[torch.Tensor], tokens: torch.Tenso
 def _distinct_best_first(samples: Sequence[TacticSample]) -> list[Candidate]:
     """Non-empty tactics, each once with its best logprob, sorted by descending logprob."""
     best: dict[str, float] = {}
-    for s in samples:
-        if s.tactic and (s.tactic not in best or s.logprob > best[s.tactic]):
+    for s in samples:  # a NaN (float16 overflow) never hides a finite score of the same tactic
+        known = best.get(s.tactic)
+        if s.tactic and (known is None or not math.isfinite(known) or s.logprob > known):
             best[s.tactic] = s.logprob
     return [Candidate(t, lp) for t, lp in sorted(best.items(), key=lambda item: -item[1])]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from planner.model_loading import DEVICE_PATTERN, DTYPE_NAMES
 from planner.model_loading import check_model_reference as check_model_reference  # re-exported for drivers
-from prover.policies.attempt_sampling import SCHEDULE_HELP, config_for_attempt, schedule_check
+from prover.policies.attempt_sampling import SCHEDULE_HELP, SEED_LIMIT, config_for_attempt, schedule_check
 from search.errors import ModelLoadError as ModelLoadError  # re-exported: what loading this model raises
 from search.policy_identity import settings_digest
 from search.validation import Validated, setting
@@ -50,8 +50,9 @@ class HFPolicyConfig(Validated):
     max_prompt_tokens: int = setting(
         2048, min=1, help="states whose prompt is longer than this many tokens get no candidates (warned)")
     seed: int | None = setting(
-        None, min=0, help="seed for reproducible sampling (per policy instance and call sequence); attempt k "
-                          "of pass@N uses seed + k - 1")
+        None, min=0, max=SEED_LIMIT - 1,
+        help="seed for reproducible sampling (per policy instance and call sequence); attempt k of pass@N "
+             "uses seed + k - 1")
     attempt_temperatures: tuple[float, ...] = setting(
         (), check=schedule_check(greedy_allowed=False), help=SCHEDULE_HELP)
     sampler: str = setting(

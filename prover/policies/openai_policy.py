@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from planner.endpoint import (
     RetryPolicy,
     backoff_problems,
 )
-from prover.policies.attempt_sampling import SCHEDULE_HELP, config_for_attempt, schedule_check
+from prover.policies.attempt_sampling import SCHEDULE_HELP, SEED_LIMIT, config_for_attempt, schedule_check
 from prover.policies.step_prompt import step_prompt
 from search.policy_identity import AttemptStream, settings_digest
 from search.protocols import Policy
@@ -48,6 +50,10 @@ from search.validation import MAX_SECONDS, Validated, setting
 logger = logging.getLogger(__name__)
 
 API_KEY_ENV = "OPENAI_API_KEY"
+
+
+# a server's refusal of a prompt longer than the model's context (vLLM, SGLang, OpenAI wordings)
+_TOO_LONG = re.compile(r"context length|context window|too long|maximum context", re.IGNORECASE)
 
 
 class PolicyEndpointError(EndpointError):
@@ -76,7 +82,8 @@ class OpenAIPolicyConfig(Validated):
     stop: tuple[str, ...] = setting(
         (), nonempty=True, help="stop sequences (besides EOS) that end a tactic; not part of it")
     seed: int | None = setting(
-        None, help="sampling seed sent with each request; attempt k of pass@N sends seed + k - 1")
+        None, min=0, max=SEED_LIMIT - 1,
+        help="sampling seed sent with each request; attempt k of pass@N sends seed + k - 1")
     attempt_temperatures: tuple[float, ...] = setting(
         (), check=schedule_check(greedy_allowed=True), help=SCHEDULE_HELP)
     states_per_request: int = setting(
@@ -186,7 +193,16 @@ class OpenAICompletionsPolicy:
         self.close()
 
     def _propose_chunk(self, states: list[str], n: int) -> list[list[Candidate]]:
-        data, attempts = self._endpoint.post(self._payload(states, n))
+        try:
+            data, attempts = self._endpoint.post(self._payload(states, n))
+        except PolicyEndpointError as exc:
+            if exc.status != 400 or not _TOO_LONG.search(exc.body):
+                raise
+            if len(states) > 1:  # which prompt is too long: each on its own
+                return [found for state in states for found in self._propose_chunk([state], n)]
+            logger.warning("a state of %d characters is too long for the model's context: no tactics for it "
+                           "(the search goes on without it)", len(states[0]))
+            return [[]]
         try:
             samples = parse_choices(data, len(states), n)
         except ValueError as exc:
@@ -242,7 +258,10 @@ def parse_choices(data: Any, prompts: int, n: int) -> list[list[tuple[str, float
         logprob = mean_token_logprob(choice.get("logprobs"))
         if logprob is None:
             raise ValueError(f"choice {index} has no token log-probabilities (request sent logprobs=1)")
-        samples[index // n].append((tactic, logprob))
+        if logprob > 1e-6:
+            raise ValueError(f"choice {index} has a positive log-probability ({logprob})")
+        if math.isfinite(logprob):  # JSON's NaN or -Infinity: a sample no score can rank is dropped
+            samples[index // n].append((tactic, min(logprob, 0.0)))
     return samples
 
 

@@ -207,10 +207,41 @@ def test_500_three_times_is_an_error_with_status_and_body(endpoint) -> None:
 
 
 def test_client_errors_are_not_retried(endpoint) -> None:
-    endpoint.script.append(Scripted(status=400, body=b'{"error": "prompt too long"}'))
+    endpoint.script.append(Scripted(status=400, body=b'{"error": "unknown parameter: n"}'))
     with make_policy(endpoint) as policy, pytest.raises(PolicyEndpointError) as info:
         policy.propose(["s"], 1)
     assert (info.value.status, info.value.attempts, len(endpoint.requests)) == (400, 1, 1)
+
+
+def test_a_state_too_long_for_the_context_gets_no_tactics_and_the_others_theirs(
+        endpoint, caplog: pytest.LogCaptureFixture) -> None:
+    """As a local model skips a prompt over its budget: the search goes on without that state."""
+    too_long = Scripted(status=400, body=b'{"object": "error", "message": "This model\'s maximum context '
+                                         b'length is 4096 tokens. However, you requested 9130 tokens"}')
+    endpoint.script.extend([too_long, Scripted(body=json.dumps(default_answer(
+        {"prompt": ["a:::"], "n": 2, "model": "tiny"})).encode()), too_long])
+    with make_policy(endpoint, states_per_request=2) as policy:
+        assert policy.propose(["a", "long"], 2) == [expected("a", 2), []]
+    assert len(endpoint.requests) == 3  # both, then each on its own
+    assert "too long for the model's context" in caplog.text
+
+
+def test_log_probs_that_are_not_finite_or_positive(endpoint) -> None:
+    from prover.policies.attempt_sampling import attempt_seed
+
+    assert attempt_seed(2**63 - 1, 2) == 0  # a seed's attempts stay within what torch takes
+    def answer(values: list) -> bytes:
+        choice = {"index": 0, "text": "simp", "logprobs": {"token_logprobs": values}}
+        return json.dumps({"choices": [choice]}).encode()
+
+    endpoint.script.extend([Scripted(body=answer([float("nan")])),
+                            Scripted(body=answer([-1.0, float("-inf")]))])
+    with make_policy(endpoint) as policy:
+        assert policy.propose(["s"], 1) == [[]]  # a sample no score can rank is dropped
+        assert policy.propose(["s"], 1) == [[]]
+    endpoint.script.append(Scripted(body=answer([2.5, 1.0])))
+    with make_policy(endpoint) as policy, pytest.raises(PolicyEndpointError, match="positive log-prob"):
+        policy.propose(["s"], 1)
 
 
 def test_malformed_json_is_an_error(endpoint) -> None:
