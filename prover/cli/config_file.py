@@ -229,6 +229,29 @@ def apply_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace,
     return parser.parse_args(argv)
 
 
+_OPTION_OF_DEST = {TACTICS_DEST: "--tactics", "corpus": "--corpus"}
+
+
+def option_for(table: str, key: str) -> str | None:
+    """The command-line option that sets ``table.key`` (in any command), or ``None``."""
+    for command in COMMANDS:
+        found = command_tables(command).get(table)
+        if found is not None and key in found.fields():
+            dest = found.dest(key)
+            return _OPTION_OF_DEST.get(dest, "--" + dest.replace("_", "-"))
+    return None
+
+
+def with_option(table: str, message: str) -> str:
+    """``table.MESSAGE`` where ``MESSAGE`` starts with a key, naming the option that sets it too:
+    ``sweep.workers (--workers) must be >= 1``; a message about no single key is only prefixed."""
+    key = message.split(" ", 1)[0].rstrip(":")
+    option = option_for(table, key)
+    if option is None:
+        return f"{table}.{message}"
+    return f"{table}.{key} ({option}){message[len(key):]}"
+
+
 def option_problems(command: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     """The problems of the config values given as options (those that differ from the option's default),
     by the same rules a config file's values are checked by."""
@@ -239,6 +262,6 @@ def option_problems(command: argparse.ArgumentParser, args: argparse.Namespace) 
             if not hasattr(args, dest) or getattr(args, dest) == command.get_default(dest):
                 continue
             annotation = typing.get_type_hints(cls)[key]
-            problems += [f"{table.name}.{message}"
+            problems += [with_option(table.name, message)
                          for message in field_problems(spec, getattr(args, dest), annotation)]
     return problems

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from planner import PlannerClientConfig, PlannerConfig
 from prover.backends import BACKENDS, BackendSettings, backend_classes
-from prover.cli.config_file import TACTICS_DEST
+from prover.cli.config_file import TACTICS_DEST, with_option
 from prover.cli.options import add_config_options, config_from_args
 from prover.parallel.policy_server import PolicyServerConfig
 from prover.planner_settings import PlannerSettings
@@ -52,7 +52,7 @@ class Problems:
         try:
             return make()
         except ConfigError as exc:
-            self.messages += [f"{table}.{problem.message}" if problem.message.startswith(problem.key)
+            self.messages += [with_option(table, problem.message) if problem.message.startswith(problem.key)
                               else f"{table}: {problem.message}" for problem in exc.problems]
         except InputError as exc:
             self.messages.append(str(exc))

@@ -118,7 +118,7 @@ def test_every_bad_value_of_a_file_is_reported_at_once(tmp_path: Path,
     config.write_text("[search]\nmax_expansions = -3\n")  # a bad file and bad options: all at once
     assert main(["sweep", "coq_basic", "--config", str(config), "--workers", "0", "--alpha", "2.5"]) == 2
     assert last_error(capsys) == (f"error: {config}: search.max_expansions must be >= 1, got -3; and the "
-                                  "options given: sweep.workers must be >= 1, got 0")
+                                  "options given: sweep.workers (--workers) must be >= 1, got 0")
     config.write_text("[search\n")
     assert main(["sweep", "coq_basic", "--config", str(config)]) == 2
     assert last_error(capsys).startswith(f"error: {config}: not a valid TOML file")
@@ -128,8 +128,9 @@ def test_bad_flags_are_reported_together_with_exit_2(capsys: pytest.CaptureFixtu
     assert main(["sweep", "coq_basic", "--backend", "coq", "--alpha", "-1", "--workers", "0", "--sessions",
                  "0", "--coq-kill-grace", "-1", "--print-config"]) == 2
     assert last_error(capsys) == (
-        "error: invalid configuration: sweep.workers must be >= 1, got 0; search.alpha must be in [0, 10], "
-        "got -1.0; driver.sessions must be >= 1, got 0; coq.kill_grace must be in [0, 1000000.0], got -1.0")
+        "error: invalid configuration: sweep.workers (--workers) must be >= 1, got 0; search.alpha (--alpha) "
+        "must be in [0, 10], got -1.0; driver.sessions (--sessions) must be >= 1, got 0; coq.kill_grace "
+        "(--coq-kill-grace) must be in [0, 1000000.0], got -1.0")
 
 
 def test_one_tactic_limit_for_the_search_and_the_backend(tmp_path: Path, capsys: pytest.CaptureFixture[str],

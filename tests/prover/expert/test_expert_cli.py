@@ -67,8 +67,9 @@ def test_every_problem_of_every_table_is_reported_at_once(tmp_path: Path,
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())
     for problem in ("filter: need easy_quantile_min <= easy_quantile_max, got 0.9, 0.1",
-                    "filter.noisy_mads must be > 0", "search.max_expansions must be >= 1",
-                    "expert.rounds must be >= 1"):
+                    "filter.noisy_mads (--filter-noisy-mads) must be > 0",
+                    "search.max_expansions (--max-expansions) must be >= 1",
+                    "expert.rounds (--rounds) must be >= 1"):
         assert problem in err, err
 
 

@@ -35,8 +35,9 @@ def test_invalid_loop_settings_are_reported_with_the_others(tmp_path: Path,
     bad = ("--heldout-percent", "95", "--stdlib-test-per-file", "0", "--rounds", "0")
     assert main(argv(tmp_path, *bad)) == 2
     err = " ".join(capsys.readouterr().err.split())
-    for problem in ("retrieval_loop.heldout_percent must be in [0, 90], got 95",
-                    "retrieval_loop.stdlib_test_per_file must be >= 1, got 0", "rounds must be >= 1, got 0"):
+    for problem in ("retrieval_loop.heldout_percent (--heldout-percent) must be in [0, 90], got 95",
+                    "retrieval_loop.stdlib_test_per_file (--stdlib-test-per-file) must be >= 1, got 0",
+                    "rounds (--rounds) must be >= 1, got 0"):
         assert problem in err
     assert not (tmp_path / "run").exists()
 

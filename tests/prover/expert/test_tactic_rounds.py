@@ -227,9 +227,10 @@ def test_bad_tactic_model_settings_are_clear_errors(tmp_path: Path,
     bad = ("--tactic-model", "huge", "--tactic-train-pairs", "0", "--train-max-seconds", "-1")
     assert main([*argv, *bad]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    for problem in ("retrieval_loop.tactic_model must be a preset (cpu, gpu, tiny) or a model folder, got "
-                    "'huge'", "retrieval_loop.tactic_train_pairs must be >= 1, got 0",
-                    "max_seconds must be in (0, 1000000.0], got -1"):
+    for problem in ("retrieval_loop.tactic_model (--tactic-model) must be a preset (cpu, gpu, tiny) or a "
+                    "model folder, got 'huge'",
+                    "retrieval_loop.tactic_train_pairs (--tactic-train-pairs) must be >= 1, got 0",
+                    "max_seconds (--train-max-seconds) must be in (0, 1000000.0], got -1"):
         assert problem in err
     assert not (tmp_path / "run").exists()
 
