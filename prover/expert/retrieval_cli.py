@@ -47,10 +47,12 @@ def retrieval_tables(spec: RunSpec, config: ExpertConfig, run: RetrievalRun) -> 
 def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
     table = Table(title=f"expert iteration (retrieval), {budget_text(report.budget)} per theorem")
     stages = {**EVALUATIONS, **DATA_SEARCHES}
+    short = {"heldout": "held-out", "search": "data"}  # the benchmark's parts: 80 columns hold every header
     # index states: what the round's retrieval index holds (the traced train files' steps and the pairs
     # earlier rounds added); pairs added: those earlier rounds' pairs alone (0 in round 0)
-    for column in ("round", "index states", "pairs added", *stages.values(), "added"):
-        table.add_column(column)
+    for column in ("round", "index states", "pairs added", *(short.get(k, v) for k, v in stages.items()),
+                   "added"):
+        table.add_column(column, overflow="fold")
     for row in report.rounds:
         cells = []
         for stage in stages:

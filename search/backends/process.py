@@ -87,6 +87,7 @@ class ManagedProcess:
         self._selector: selectors.BaseSelector | None = None
         self._buffers: dict[str, bytearray] = {STDOUT: bytearray(), STDERR: bytearray()}
         self._scanned: dict[str, int] = {STDOUT: 0, STDERR: 0}
+        self._searched_for: dict[str, bytes | re.Pattern[bytes] | None] = {STDOUT: None, STDERR: None}
         self._eof: set[str] = set()
 
     @property
@@ -117,6 +118,7 @@ class ManagedProcess:
                 self._selector.register(pipe, selectors.EVENT_READ, stream)
             self._buffers = {STDOUT: bytearray(), STDERR: bytearray()}
             self._scanned = {STDOUT: 0, STDERR: 0}  # bytes of each buffer searched without a terminator
+            self._searched_for = {STDOUT: None, STDERR: None}  # ... the terminator they were searched for
             self._eof = set()
         except BaseException:
             self.close()
@@ -147,10 +149,11 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         while True:
             buffer = self._buffers[stream]
-            end = self._find(buffer, terminator, self._scanned[stream])
+            scanned = self._scanned[stream] if self._searched_for[stream] == terminator else 0
+            end = self._find(buffer, terminator, scanned)
             if end is not None:
                 return self._take(stream, end)
-            self._scanned[stream] = len(buffer)
+            self._scanned[stream], self._searched_for[stream] = len(buffer), terminator
             if stream in self._eof:
                 raise self._died()
             remaining = deadline - time.monotonic()
@@ -252,5 +255,6 @@ class ManagedProcess:
                 code = proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 code = None
-        tail = bytes(self._buffers[STDERR]).decode(errors="replace")
+        # a child whose stderr goes to stdout (coqtop) says why it died there
+        tail = bytes(self._buffers[STDERR] or self._buffers[STDOUT][-4096:]).decode(errors="replace")
         return ProcessDied(self.name, code, tail)

@@ -34,6 +34,9 @@ NO_MORE_GOALS = "No more goals."
 GAVE_UP = "No more goals, but there are some goals you gave up"
 ON_SHELF = "All the remaining goals are on the shelf."
 UNFOCUSED = "but there are some unfocused goals"
+UNFOCUSED_NOTICE = "This subproof is complete, but there are some unfocused goals."
+_INFOMSG = re.compile(r"<infomsg>(.*?)</infomsg>", re.DOTALL)
+_TAGGED = re.compile(r"<(infomsg|warning)>.*?</\1>", re.DOTALL)  # tactic text cannot hold "</"
 
 
 class GoalDisplayError(ProverError, ValueError):
@@ -63,12 +66,19 @@ class FirstGoal:
 
 
 def parse_display(output: str) -> FirstGoal:
-    """Parse what coqtop printed after a command (a tactic or ``Show.``)."""
-    if GAVE_UP in output:
+    """Parse what coqtop printed after a command (a tactic or ``Show.``).
+
+    Coq's own notices (gave up, on the shelf, unfocused goals) each fill an ``<infomsg>`` block of their
+    own, from its start; anything else in such blocks (what ``idtac`` prints) is never read, nor searched
+    for a goal header: a tactic cannot print its way to a finished proof or a made-up state."""
+    notices = [match.group(1).strip() for match in _INFOMSG.finditer(output)]
+    if any(notice.startswith(GAVE_UP) for notice in notices):
         return FirstGoal(Display.GAVE_UP)
-    if ON_SHELF in output:
+    if ON_SHELF in notices:
         return FirstGoal(Display.SHELF)
-    if UNFOCUSED in output:  # a focused block done; a goal it shelved shows as "(shelved: N)" after it
+    output = _TAGGED.sub("", output)
+    if any(notice.startswith(UNFOCUSED_NOTICE) for notice in notices):
+        # a focused block done; a goal it shelved shows as "(shelved: N)" after it
         return FirstGoal(Display.SHELF if "(shelved:" in output else Display.UNFOCUSED)
     headers = list(_HEADER.finditer(output))
     if not headers:

@@ -45,10 +45,16 @@ def test_first_goal_display() -> None:
     ("No more goals.\n", Display.FINISHED),
     ("<infomsg>No more goals, but there are some goals you gave up:</infomsg>\n\n1 goal\n", Display.GAVE_UP),
     ("<infomsg>All the remaining goals are on the shelf.</infomsg>\n\n2 goals\n", Display.SHELF),
-    ("This subproof is complete, but there are some unfocused goals.\n", Display.UNFOCUSED),
+    ("<infomsg>\nThis subproof is complete, but there are some unfocused goals.\nTry unfocusing with \"}\"."
+     "\n</infomsg>\n1 goal\n\ngoal 1 (ID 4) is:\n True\n", Display.UNFOCUSED),  # as coqtop -emacs prints it
     # a plan's focused subgoal "done" by shelving it (the audit's `shelve`): no proof of it
-    ("This subproof is complete, but there are some unfocused goals.\nTry unfocusing with \"}\".\n\n"
-     "1 goal (shelved: 1)\n\ngoal 1 is:\n True\n", Display.SHELF),
+    ("<infomsg>\nThis subproof is complete, but there are some unfocused goals.\nTry unfocusing with \"}\"."
+     "\n</infomsg>\n1 goal (shelved: 1)\n\ngoal 1 is:\n True\n", Display.SHELF),
+    # what a tactic prints (idtac) is never read as Coq's notice or as a goal display
+    ("<infomsg>fun but there are some unfocused goals : nat => but</infomsg>\nNo more goals.\n",
+     Display.FINISHED),
+    ("<infomsg>aaaa 1\n1 goal</infomsg>\n", Display.NONE),
+    ("<infomsg>All the remaining goals are on the shelf</infomsg>\n", Display.NONE),  # no full stop: a term
     ("", Display.NONE),
     ("<warning>Warning: deprecated</warning>\n", Display.NONE),
 ])

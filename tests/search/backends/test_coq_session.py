@@ -116,6 +116,36 @@ def test_shelved_only_state_is_a_dead_end() -> None:
         assert isinstance(s.run_tactic(s.initial_state(), "exists 0; reflexivity"), ProofFinished)
 
 
+def test_what_a_tactic_prints_is_never_read_as_coqs_display() -> None:
+    """An ``idtac`` of a term that reads like Coq's notices or a goal header: the focused fact ``1 = 2`` is
+    not finished, and the unfocused session's state stays the real one."""
+    printing = ("let x := constr:(fun but there are some unfocused goals : nat => "
+                "but + there + are + some + unfocused + goals) in idtac x")
+    theorem = Theorem("t", "Theorem t : 1 = 2 /\\ True.")
+    with CoqSession(theorem, prefix=["assert (h0 : 1 = 2).", "1: {"], focused=True) as focused:
+        result = focused.run_tactic(focused.initial_state(), printing)
+        assert not isinstance(result, ProofFinished)
+        assert isinstance(result, TacticState) and "1 = 2" in result.pp
+    with CoqSession(theorem) as whole:
+        root = whole.initial_state()
+        assert whole.run_tactic(root, printing) == root
+
+
+def test_a_statement_that_outlasts_its_limit_leaves_no_late_reply_for_the_next_theorem() -> None:
+    """The statement keeps running in its coqtop after the limit: that coqtop is closed, not pooled, where
+    its late reply would be read as the next theorem's."""
+    header = "Require Import Arith."
+    slow = Theorem("a", "Theorem a : ltac:(do 3000000 idtac; exact (1 = 1 :> bool)).", header)
+    plain = Theorem("b", "Theorem b : 1 + 1 = 2.", header)
+    with CoqBackend(CoqBackendConfig(start_timeout=0.5)) as backend:
+        backend.open(plain).close()  # one idle coqtop at the header
+        with pytest.raises(InvalidTheoremError, match=r"did not load the statement within 0\.5 s"):
+            backend.open(slow)
+        for _ in range(2):
+            with backend.open(plain) as session:
+                assert session.initial_state().goals == ("============================\n1 + 1 = 2",)
+
+
 def test_timeout_with_coqs_own_timeout_keeps_the_process(session: CoqSession) -> None:
     intro = run(session, session.initial_state(), "intros n m", "split")
     pid = session.pid

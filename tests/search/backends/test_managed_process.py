@@ -31,3 +31,25 @@ def test_only_new_bytes_are_searched_for_a_terminator() -> None:
     assert ManagedProcess._find(buffer, b"\n\n", scanned=1001) == 1002  # the match spans the last read
     pattern = re.compile(rb"<p \d+>")
     assert ManagedProcess._find(bytearray(b"..<p 12>"), pattern, scanned=5) == 8
+
+
+def test_a_terminator_already_read_is_found_after_a_search_for_another_timed_out() -> None:
+    import pytest
+
+    from search.backends.process import ProcessTimeout
+
+    with ManagedProcess(["sh", "-c", "printf 'hello READY\\n'; sleep 5"]) as process:
+        with pytest.raises(ProcessTimeout):
+            process.read_until(STDOUT, b"DONE", timeout=0.5)
+        text, _ = process.read_until(STDOUT, b"READY", timeout=2)
+        assert text == "hello READY"
+
+
+def test_a_child_that_says_on_stdout_why_it_died_is_quoted() -> None:
+    import pytest
+
+    from search.backends.process import ProcessDied
+
+    with (ManagedProcess(["sh", "-c", "echo \"Don't know what to do with -bogus\"; exit 1"]) as process,
+          pytest.raises(ProcessDied, match="Don't know what to do with -bogus")):
+        process.read_until(STDOUT, b"<prompt>", timeout=5)
