@@ -23,9 +23,11 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from prover.theorem_input import InputError
+from prover.tracing.coq_source import declared_dotted
 from prover.tracing.coq_trace import TraceJob
 
 STDLIB_SOURCE = "coq-stdlib"
@@ -81,7 +83,21 @@ def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = N
                 raise TraceInputError(
                     f"{known.path} and {job.path} would both be unit {job.unit!r} of corpus {job.source!r}: "
                     "trace them into separate datasets, or give each folder its own --source")
-    return sorted(jobs.values(), key=lambda j: -Path(j.path).stat().st_size)
+    return sorted(with_sibling_notations(list(jobs.values())), key=lambda j: -Path(j.path).stat().st_size)
+
+
+def with_sibling_notations(jobs: list[TraceJob]) -> list[TraceJob]:
+    """Each job with the dotted notation symbols (``x .+. y``) the files of its corpus declare: a file
+    that loads a sibling's notation must not be cut at its dot (coqtop would wait for the sentence's end
+    until the time-out, and the rest of the file would be lost)."""
+    declared: dict[str, set[str]] = {}
+    for job in jobs:
+        try:
+            text = Path(job.path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # the trace reports the file unreadable
+        declared.setdefault(job.source, set()).update(declared_dotted(text))
+    return [replace(job, dotted=tuple(sorted(declared.get(job.source, ())))) for job in jobs]
 
 
 def _installed_stdlib(coqc: str) -> Path | None:

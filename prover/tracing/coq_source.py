@@ -53,11 +53,12 @@ class SourceSentence:
         return match.group() if match else ""
 
 
-def split_source(text: str, file: str = "<text>") -> list[SourceSentence]:
-    """The sentences of a whole ``.v`` file, in order; raises ``SourceError``."""
+def split_source(text: str, file: str = "<text>", known_dotted: Collection[str] = ()) -> list[SourceSentence]:
+    """The sentences of a whole ``.v`` file, in order; raises ``SourceError``. ``known_dotted``: notation
+    symbols ending in a dot that files it may load declare (``declared_dotted`` of its siblings)."""
     lines = _LineIndex(text)
     sentences: list[SourceSentence] = []
-    dotted: set[str] = set()  # the file's own notation symbols that end in a dot (x .+. y)
+    dotted: set[str] = set(known_dotted)  # notation symbols that end in a dot (x .+. y): the file's own too
     i = 0
     n = len(text)
     while True:
@@ -73,6 +74,16 @@ def split_source(text: str, file: str = "<text>") -> list[SourceSentence]:
 
 
 _NOTATION = re.compile(r"^(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global)\s+)?(?:Reserved\s+)?(?:Notation|Infix)\s+\"")
+
+
+_DECLARED = re.compile(r"\b(?:Notation|Infix)\s+\"([^\"]*)\"")
+
+
+def declared_dotted(text: str) -> set[str]:
+    """The notation symbols ending in a dot that a file's ``Notation``/``Infix`` sentences declare, read
+    from its raw text (a superset is harmless): what a file that loads it must not end a sentence at."""
+    return {symbol for match in _DECLARED.finditer(text) for word in match.group(1).split()
+            if (symbol := word.strip("'")).endswith(".") and len(word) > 1}
 
 
 def _dotted_symbols(sentence: str) -> set[str]:

@@ -82,6 +82,7 @@ class TraceJob:
     source: str
     trace: str
     extra_args: tuple[str, ...] = ()
+    dotted: tuple[str, ...] = ()  # dotted notation symbols its sibling files declare (split_source)
 
 
 # Vernacular commands a proof may hold between its tactics: not steps. Any other capitalised first word
@@ -177,7 +178,7 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
     started = time.monotonic()
     try:
         text = Path(job.path).read_text(encoding="utf-8-sig")  # a BOM, as coqc allows it
-        sentences = split_source(text, job.unit)
+        sentences = split_source(text, job.unit, job.dotted)
     except (OSError, UnicodeDecodeError, SourceError) as exc:
         return UnitRecord(job.source, job.unit, job.trace, None, 0, error=f"unreadable: {exc}",
                           path=job.path), []
@@ -248,6 +249,10 @@ class _Replay:
                     self.error = f"line {sentence.line}: coqtop stopped: {exc}"
                     self._not_reached(sentences[index:])
                     return
+            if self._proof is not None:  # counted, not silently dropped from the coverage
+                proof, self._proof = self._proof, None
+                self.proofs.append(ProofRecord(proof.name, proof.line, "failed", 0, proof.statement,
+                                               "no Qed, Defined or Admitted before the end of the file"))
         except (OSError, ProcessError) as exc:
             self.error = f"coqtop did not start: {exc}"
             self._not_reached(sentences)

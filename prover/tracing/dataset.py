@@ -84,9 +84,15 @@ class UnitRecord:
 
     @classmethod
     def from_json(cls, text: str) -> UnitRecord:
+        """Raises ``ValueError`` for text that is no unit record (damaged, hand-edited)."""
         data = json.loads(text)
-        data["proofs"] = tuple(ProofRecord(**p) for p in data.get("proofs", ()))
-        return cls(**data)
+        if not isinstance(data, dict) or not all(isinstance(p, dict) for p in data.get("proofs", ())):
+            raise ValueError("not a JSON object of a unit record")
+        try:
+            data["proofs"] = tuple(ProofRecord(**p) for p in data.get("proofs", ()))
+            return cls(**data)
+        except TypeError as exc:  # a missing or unknown field
+            raise ValueError(str(exc)) from exc
 
 
 def unit_key(source: str, unit: str) -> str:
@@ -110,7 +116,7 @@ class Dataset:
         if schema_file.exists():
             try:
                 version = json.loads(schema_file.read_text())["schema_version"]
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError, TypeError, IndexError) as exc:  # TypeError: not an object
                 raise DatasetError(schema_file, f"unreadable schema: {exc}") from exc
             if version != SCHEMA_VERSION:
                 raise DatasetError(schema_file, f"schema version {version}, expected {SCHEMA_VERSION}")

@@ -26,7 +26,9 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("line", pa.int32(), "1-based line of the tactic's first character in the file (0: unknown)"),
     ("column", pa.int32(), "1-based column of the tactic's first character (0: unknown)"),
     ("step", pa.int32(), "0-based index of the step among the recorded steps of its proof"),
-    ("state_before", pa.string(), "the goals before the tactic, exactly the text a policy is shown"),
+    ("state_before", pa.string(), "the goals before the tactic, exactly the text a policy is shown (inside a "
+                                  "bullet or brace of the human proof: the focused goals, which a search, "
+                                  "whose proofs are linear, shows with the others after them)"),
     ("tactic", pa.string(), "the tactic as a policy proposes it (Coq: one sentence without its final dot)"),
     ("state_after", pa.string(), "the goals after the tactic; empty when no goal it worked on is left"),
     ("closed", pa.bool_(), "the tactic closed the goal(s) it worked on: no focused goal is left"),

@@ -237,6 +237,23 @@ def test_a_development_is_replayed_with_the_load_path_of_its_coqproject(tmp_path
         find_jobs([dev / "Use.v"], trace="t")
 
 
+def test_a_notation_with_a_dot_from_a_sibling_file_does_not_cut_a_sentence(tmp_path: Path) -> None:
+    """``a .+. b`` in a file that loads the notation from a sibling: one sentence (cut at ``.+.``, coqtop
+    would wait for its end until the time-out and the rest of the file would be lost)."""
+    import subprocess
+
+    dev = tmp_path / "dev"
+    write(dev, "_CoqProject", "-R . Dev\n")
+    write(dev, "A.v", "Notation \"x .+. y\" := (x + y) (at level 50).\n")
+    subprocess.run(["coqc", "-R", str(dev), "Dev", str(dev / "A.v")], check=True, capture_output=True)
+    write(dev, "B.v", "Require Import Dev.A.\nLemma b_same : forall a b : nat, a .+. b = a .+. b.\n"
+                      "Proof. intros. reflexivity. Qed.\nLemma b2 : 1 = 1.\nProof. reflexivity. Qed.\n")
+    jobs = {job.unit: job for job in find_jobs([dev], trace="t")}
+    assert jobs["B.v"].dotted == (".+.",)
+    record, rows = trace_coq_file(jobs["B.v"], CoqTraceConfig(sentence_timeout=20))
+    assert [p.status for p in record.proofs] == ["traced", "traced"] and len(rows) == 3
+
+
 def test_an_installed_library_is_bound_to_its_logical_name(tmp_path: Path) -> None:
     from prover.tracing.coq_files import load_path_args
 

@@ -248,3 +248,24 @@ def test_failed_obligations_are_named_after_their_program_and_nested_lemmas_have
     assert "a nested proof: not traced (stated inside the proof of outer" in details["inner"]
     assert [r.theorem for r in rows] == ["Unnamed_thm"]
     assert summarize([record]).coverage == pytest.approx(1 / 6)
+
+
+def test_a_proof_left_open_at_the_end_of_the_file_is_counted_failed(tmp_path: Path) -> None:
+    write(tmp_path, "Open.v", "Lemma done_one : 1 = 1.\nProof. reflexivity. Qed.\n"
+                              "Lemma last_open : 2 = 2.\nProof. reflexivity.\n")
+    [job] = find_jobs([tmp_path / "Open.v"], trace="t")
+    record, rows = trace_coq_file(job, CoqTraceConfig())
+    assert [(p.theorem, p.status) for p in record.proofs] == [("done_one", "traced"), ("last_open", "failed")]
+    assert "no Qed" in record.proofs[1].detail and len(rows) == 1
+
+
+@pytest.mark.parametrize("content", ["[]", '{"source": "s"}', '{"proofs": [1]}'])
+def test_a_damaged_unit_record_is_a_dataset_error(tmp_path: Path, content: str) -> None:
+    dataset = Dataset(tmp_path / "ds")
+    record = UnitRecord("s", "A.v", "t", None, 0)
+    dataset.add_unit(record, [])
+    (next((tmp_path / "ds" / "units").glob("*.json"))).write_text(content)
+    with pytest.raises(DatasetError, match="damaged unit record"):
+        dataset.is_done("s", "A.v")
+    with pytest.raises(DatasetError, match="damaged unit record"):
+        list(dataset.records())
