@@ -105,13 +105,14 @@ COMMAND_WORDS = frozenset({
     "Proposition", "Example", "Property", "Timeout", "Attributes", "Comments", "Default",
 })
 _NESTED_OPTION = re.compile(r"(?:(?:Local|Global|Export)\s+)?(Set|Unset)\s+Nested\s+Proofs\s+Allowed\b")
-_PREFIXES = re.compile(r"^(?:(?:Time|Timeout\s+\d+)\s+)+")
+_PREFIXES = re.compile(r"^(?:(?:Time|Timeout\s+\d+|Info\s+\d+)\s+)+")  # before a tactic, not part of it
 
 
 def is_tactic(sentence: SourceSentence, *, in_proof: bool = False) -> bool:
     """A tactic sentence: after an optional goal selector, a lower-case word, ``(`` or ``[``; inside a
     proof (``in_proof``) also a capitalised or qualified name that is no command (``Z.le_elim H``,
-    ``Unshelve``, a file's own ``Ltac Esimpl``), and ``Time``/``Timeout N`` before a tactic."""
+    ``Unshelve``, a file's own ``Ltac Esimpl``), and ``Time``/``Timeout N``/``Info N`` before a tactic
+    (recorded without them: a search sends the tactic alone)."""
     if sentence.kind != "sentence":
         return False
     selector = _SELECTOR.match(sentence.text)
@@ -373,7 +374,8 @@ class _Replay:
         closed = display in (Display.FINISHED, Display.UNFOCUSED)
         proof.rows.append(StepRow(
             self.job.source, "coq", self.job.unit, proof.name, sentence.line, sentence.column,
-            len(proof.rows), before[1], expand_ellipsis(tactic_body(sentence.text), proof.with_tactic),
+            len(proof.rows), before[1],
+            expand_ellipsis(tactic_body(_PREFIXES.sub("", sentence.text)), proof.with_tactic),
             after, closed, self.job.trace))
 
     def _end(self, sentence: SourceSentence, timeout: float) -> None:

@@ -269,3 +269,12 @@ def test_a_damaged_unit_record_is_a_dataset_error(tmp_path: Path, content: str) 
         dataset.is_done("s", "A.v")
     with pytest.raises(DatasetError, match="damaged unit record"):
         list(dataset.records())
+
+
+def test_time_timeout_and_info_prefixes_are_steps_recorded_without_them(tmp_path: Path) -> None:
+    write(tmp_path, "Pre.v",
+          "Lemma p : True /\\ True.\nProof. Info 1 split. Time exact I. Timeout 5 exact I. Qed.\n")
+    [job] = find_jobs([tmp_path / "Pre.v"], trace="t")
+    record, rows = trace_coq_file(job, CoqTraceConfig())
+    assert [p.status for p in record.proofs] == ["traced"]
+    assert [row.tactic for row in rows] == ["split", "exact I", "exact I"]
