@@ -189,9 +189,9 @@ class _PlannedAttempt:
         return outcome
 
     def _search(self, index: int, text: str, session: Session, config: SearchConfig | None) -> SubgoalOutcome:
+        if config is None:  # no time left: the session is not opened (no coqtop starts) and shows no goal
+            return SubgoalOutcome(index, text, "", "time_budget")
         goal = session.initial_state().pp
-        if config is None:
-            return SubgoalOutcome(index, text, goal, "time_budget")
         self.stats.searches += 1
         check = self.backend.check_tactic
         if index != MAIN:  # a plan backend may restrict the tactics of its subgoals' proofs

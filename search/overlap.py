@@ -31,9 +31,10 @@ Timing, as ``run_search``: the wall time of each call. A batch's propose time is
 states, so ``stats.model_seconds`` sums the real model time; ``stats.tactic_seconds`` sums tactic times over
 all sessions (it can exceed the wall time).
 
-Time budget: once it is spent no tactic starts, but answers that came back with results are still fed and a
-proof found by a tactic started in time is checked to its verdict (``BestFirstSearch.requests``), as in
-``run_search``.
+Time budget: once it is spent no tactic starts; the tactics started in time are awaited (their limits were
+cut to the time left, so they end about then) and their answers fed, and a proof one of them found is
+checked to its verdict (``BestFirstSearch.requests``), as in ``run_search``; only then does the search
+stop on the budget. A model batch in flight is not awaited.
 
 Stopping: when the search is done, queued jobs are cancelled (never started), answers that arrive later are
 dropped, and every thread is joined before return: a thread in the middle of a call finishes that one call
@@ -124,6 +125,7 @@ class _OverlapDriver:
                         for i, s in enumerate(sessions)]
         self.late = False  # a tactic thread found the time budget spent
         self.in_flight = 0
+        self.tactics_due = 0  # tactic jobs handed to the threads and not answered yet
         self.verifying = 0
         self.issued = 0  # seq of the next tactic handed to a worker
         self.next_fed = 0  # ordered mode: seq of the next tactic answer to feed
@@ -149,16 +151,30 @@ class _OverlapDriver:
             self.flush_expansions()
             if self.in_flight == 0:
                 raise RuntimeError("the search waits for answers to requests it never handed out")
-            # a proof's check is awaited past the time budget: the search counts a proof found in time
-            came = self.receive(None if self.verifying else self.wait_limit())
-            self.feed_ready()  # answers that came with results count, late or not, as in run_search
-            if not came or self.late:  # the time budget ran out (nothing came, or a tactic came back
-                self.dispatch(self.search.requests())  # unrun): the search notices
+            if not self.spent():
+                came = self.receive(None if self.verifying else self.wait_limit())
+                if not self.spent():
+                    self.feed_ready()
+                    if not came:
+                        self.dispatch(self.search.requests())
+                    continue
+            # past the budget: the tactics started in time and a proof's check are awaited (queued tactics
+            # come back unrun at once) and their answers fed; only then is the search asked again, so that
+            # it stops on the time budget with every proof found in time checked, as run_search does
+            self.receive(None if self.verifying or self.tactics_due else 0.0)
+            self.feed_ready(ask=False)
+            if not self.tactics_due and not self.verifying:
+                self.dispatch(self.search.requests())
 
     def time_left(self) -> float | None:
         """Seconds of the search's time budget left (``None``: no budget); read by the tactic threads."""
         limit = self.search.config.time_limit
         return None if limit is None else limit - self.search.elapsed()
+
+    def spent(self) -> bool:
+        """Whether the search's time budget is spent."""
+        left = self.time_left()
+        return left is not None and left <= 0
 
     def stopped(self) -> bool:
         """Whether the search is done; read by the tactic threads, so that none starts a queued tactic
@@ -186,6 +202,7 @@ class _OverlapDriver:
             else:
                 self.put(self.tactic_jobs, (self.issued, request))
                 self.issued += 1
+                self.tactics_due += 1
 
     def flush_expansions(self) -> None:
         if self.pending_expansions:
@@ -215,6 +232,8 @@ class _OverlapDriver:
             logger.error("%s failed: %r; stopping the search's threads", item.thread, item.error)
             raise item.error
         self.in_flight -= 1
+        if isinstance(item.request, TacticRequest):
+            self.tactics_due -= 1
         if item.value is LATE:
             self.late = True
             self.dropped += 1
@@ -225,26 +244,27 @@ class _OverlapDriver:
         else:
             self.ready.append(item)
 
-    def feed_ready(self) -> None:
+    def feed_ready(self, *, ask: bool = True) -> None:
         """Feed every answer that may be fed now, asking the search for new requests after each one (as
-        the synchronous driver does)."""
+        the synchronous driver does); ``ask`` false: only feed (past the budget, see ``run``)."""
         while not self.search.done:
             if self.verdicts:
-                self.feed_verdicts()
+                self.feed_verdicts(ask=ask)
                 continue
             answer = None if self.verifying else self.pop_ready()
             if answer is None:
                 return
             self.feed(answer)
-            self.dispatch(self.search.requests())
+            if ask and not self.spent():  # past the budget the search is asked once its answers are in
+                self.dispatch(self.search.requests())
 
-    def feed_verdicts(self) -> None:
+    def feed_verdicts(self, *, ask: bool = True) -> None:
         """Feed the verdicts that came (the barrier lifts with each), then hand out parked and new work."""
         while self.verdicts and not self.search.done:
             self.feed(self.verdicts.popleft())
             self.verifying -= 1
             parked, self.parked = self.parked, []
-            self.dispatch([*parked, *self.search.requests()])
+            self.dispatch([*parked, *(self.search.requests() if ask and not self.spent() else ())])
 
     def feed(self, answer: Answer) -> None:
         request = answer.request

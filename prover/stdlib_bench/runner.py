@@ -53,7 +53,7 @@ class StdlibBenchConfig(Validated):
     out: str = setting(nonblank=True, help="the results folder")
     split: str = setting("test", choices=("test", "valid"), help="which files' lemmas are attempted")
     budget: float = setting(
-        10.0, above=0, help="seconds per lemma: of search, or sauto's own time limit")
+        10.0, above=0, max=MAX_SECONDS, help="seconds per lemma: of search, or sauto's own time limit")
     tactic_timeout: float = setting(2.0, above=0, max=MAX_SECONDS, help="seconds per tactic")
     alpha: float = setting(2.0, min=0, max=10, help="the search's length normalisation (SearchConfig.alpha)")
     per_file: int = setting(3, min=1, help="lemmas per file at most, spread evenly (the protocol: 3)")
@@ -163,11 +163,15 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     return summary
 
 
+ADDED_SETTINGS = {"alpha": 2.0}  # settings added since runs were first recorded, with the value they had
+
+
 def check_same_run(old: dict[str, Any], new: dict[str, Any], out: Path) -> None:
     """Raise ``InputError`` when ``out`` holds results of a run with other settings (a resume only adds the
     files not done yet, so the summary would mix the two); the results folder's own path may differ."""
     keys = sorted(set(old) | set(new))
-    differences = [key for key in keys if key != "out" and old.get(key) != new.get(key)]
+    added = {key for key in ADDED_SETTINGS if key not in old and new.get(key) == ADDED_SETTINGS[key]}
+    differences = [key for key in keys if key != "out" and key not in added and old.get(key) != new.get(key)]
     if differences:
         shown = "; ".join(f"{key}: {old.get(key)!r} there, {new.get(key)!r} now" for key in differences)
         raise InputError(f"{out} holds a stdlib benchmark run with other settings ({shown}): use another "

@@ -186,3 +186,31 @@ def test_a_proof_found_in_time_is_checked_past_the_time_budget(driver: str, acce
     else:
         assert search.stop_reason is StopReason.TIME_BUDGET and search.proof is None
         assert search.stats.proofs_rejected == 1 and session.starts == [0.0]
+
+
+@pytest.mark.parametrize("driver", ["sequential", "overlapped"])
+def test_a_tactic_started_in_time_that_proves_after_the_budget_counts(driver: str) -> None:
+    """Real time: the tactic overshoots its capped limit a little (Coq's Timeout rounds up), and both
+    drivers await it, check its proof and count it."""
+    import time
+
+    from search.overlap import run_search_overlapped
+
+    class Slow(ScriptedSession):
+        def run_tactic(self, state, tactic, *, timeout=None):  # type: ignore[no-untyped-def]
+            time.sleep(0.3)
+            return super().run_tactic(state, tactic, timeout=timeout)
+
+    env = ScriptedEnv("r", {"r": {"fin": QED}})
+    session = Slow(env, THEOREM)
+    search = BestFirstSearch(session.initial_state(), config=SearchConfig(time_limit=0.1))
+    policy = ScriptedPolicy({"r": [("fin", -0.1)]})
+
+    def verify(tactics: tuple[str, ...]) -> Verdict:
+        return ScriptedBackend(env).verify(THEOREM, tactics)
+
+    if driver == "sequential":
+        run_search(search, session, policy, verify)
+    else:
+        run_search_overlapped(search, [session], policy, verify)
+    assert search.stop_reason is StopReason.PROVED and search.proof == ("fin",)

@@ -24,3 +24,13 @@ def test_defaults_stay_and_every_problem_is_reported_at_once() -> None:
         StdlibBenchConfig(corpus="ds", root="theories", out="out", methods=())
     assert StdlibBenchConfig(corpus="ds", root="r", out="o", methods=["sauto"]).methods == (  # type: ignore[arg-type]
         "sauto",)
+
+
+def test_a_run_recorded_before_a_setting_existed_resumes_at_its_old_value(tmp_path) -> None:
+    from prover.stdlib_bench.runner import check_same_run
+    from prover.theorem_input import InputError
+
+    old = {"budget": 10.0, "out": "a"}  # a config.json written before alpha was a setting
+    check_same_run(old, old | {"alpha": 2.0}, tmp_path)
+    with pytest.raises(InputError, match=r"alpha: None there, 1\.0 now"):
+        check_same_run(old, old | {"alpha": 1.0}, tmp_path)
