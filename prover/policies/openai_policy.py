@@ -54,6 +54,7 @@ API_KEY_ENV = "OPENAI_API_KEY"
 
 # a server's refusal of a prompt longer than the model's context (vLLM, SGLang, OpenAI wordings)
 _TOO_LONG = re.compile(r"context length|context window|too long|maximum context", re.IGNORECASE)
+_CONTEXT = re.compile(r"(?:maximum )?context (?:length|window) (?:is|of) (\d+)", re.IGNORECASE)
 
 
 class PolicyEndpointError(EndpointError):
@@ -196,15 +197,21 @@ class OpenAICompletionsPolicy:
         try:
             data, attempts = self._endpoint.post(self._payload(states, n))
         except PolicyEndpointError as exc:
-            if exc.status != 400 or not _TOO_LONG.search(exc.body):
+            if exc.status != 400 or not _TOO_LONG.search(exc.body) or self._completion_too_long(exc.body):
                 raise
-            if len(states) > 1:  # which prompt is too long: each on its own
-                return [found for state in states for found in self._propose_chunk([state], n)]
+            if len(states) > 1:  # which prompt is too long: each alone; all of them is no prompt's fault
+                found = [self._one_or_none(state, n) for state in states]
+                if all(answer is None for answer in found):
+                    raise
+                return [answer or [] for answer in found]
             logger.warning("a state of %d characters is too long for the model's context: no tactics for it "
                            "(the search goes on without it)", len(states[0]))
             return [[]]
+        return self._candidates(data, attempts, len(states), n)
+
+    def _candidates(self, data: Any, attempts: int, prompts: int, n: int) -> list[list[Candidate]]:
         try:
-            samples = parse_choices(data, len(states), n)
+            samples = parse_choices(data, prompts, n)
         except ValueError as exc:
             raise PolicyEndpointError(
                 f"unexpected answer: {exc}",
@@ -214,6 +221,24 @@ class OpenAICompletionsPolicy:
                 attempts=attempts,
             ) from exc
         return [distinct_best_first(s)[:n] for s in samples]
+
+    def _one_or_none(self, state: str, n: int) -> list[Candidate] | None:
+        """``state``'s tactics, or ``None`` when the server refuses it as too long for the context."""
+        try:
+            data, attempts = self._endpoint.post(self._payload([state], n))
+        except PolicyEndpointError as exc:
+            if exc.status == 400 and _TOO_LONG.search(exc.body):
+                logger.warning("a state of %d characters is too long for the model's context: no tactics "
+                               "for it (the search goes on without it)", len(state))
+                return None
+            raise
+        return self._candidates(data, attempts, 1, n)[0]
+
+    def _completion_too_long(self, body: str) -> bool:
+        """Whether the server's context is no longer than ``max_tokens`` alone: a misconfiguration every
+        prompt would hit, not a long state."""
+        match = _CONTEXT.search(body)
+        return match is not None and self.config.max_tokens >= int(match.group(1))
 
     def _payload(self, states: list[str], n: int) -> dict[str, Any]:
         c = self.config

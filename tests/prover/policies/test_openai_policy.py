@@ -226,6 +226,20 @@ def test_a_state_too_long_for_the_context_gets_no_tactics_and_the_others_theirs(
     assert "too long for the model's context" in caplog.text
 
 
+def test_a_context_every_prompt_overflows_is_an_error_not_empty_tactics(endpoint) -> None:
+    """max_tokens alone as long as the context (a misconfiguration), or every prompt refused: an error."""
+    too_long = Scripted(status=400, body=b'{"object": "error", "message": "This model\'s maximum context '
+                                         b'length is 2048 tokens. However, you requested 4130 tokens (34 in '
+                                         b'the messages, 4096 in the completion)"}')
+    endpoint.script.append(too_long)
+    with make_policy(endpoint, max_tokens=4096) as policy, pytest.raises(PolicyEndpointError):
+        policy.propose(["a"], 2)
+    refused = Scripted(status=400, body=b'{"message": "prompt is too long"}')
+    endpoint.script.extend([refused, refused, refused])
+    with make_policy(endpoint, states_per_request=2) as policy, pytest.raises(PolicyEndpointError):
+        policy.propose(["a", "b"], 2)
+
+
 def test_log_probs_that_are_not_finite_or_positive(endpoint) -> None:
     from prover.policies.attempt_sampling import attempt_seed
 
