@@ -19,7 +19,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from planner.client import ChatAnswer, ChatMessage
 from planner.config import MODEL_ENV, PlannerClientConfig
 from planner.errors import PlannerConfigError, PlannerModelLoadError
-from planner.model_loading import load_causal_lm
+from planner.model_loading import end_token_ids, load_causal_lm
 from search.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class HFChatPlanner:
             model, tokenizer = _load(self.name, config)
         self.tokenizer = tokenizer
         self.model = model.eval()
+        self._end_ids = end_token_ids(self.model, self.tokenizer)  # an answer ended by none was cut off
         if getattr(self.tokenizer, "chat_template", None) is None:
             logger.warning("planner tokenizer of %s has no chat template; using ChatML", self.name)
             self.tokenizer.chat_template = CHATML_TEMPLATE
@@ -74,18 +75,10 @@ class HFChatPlanner:
             out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **options)
         new = out[0, ids.shape[1]:]
         # not ended by an end-of-answer token: the length or the time limit (max_time) stopped it midway
-        cut_off = new.shape[0] == 0 or int(new[-1]) not in self._end_tokens()
+        cut_off = new.shape[0] == 0 or int(new[-1]) not in self._end_ids
         if cut_off:
             logger.warning("the planner's answer was cut off at max_tokens=%d", c.max_tokens)
         return ChatAnswer(str(self.tokenizer.decode(new, skip_special_tokens=True)), cut_off=cut_off)
-
-    def _end_tokens(self) -> set[int]:
-        """The tokens generation stops at: the tokenizer's EOS and the generation config's (a chat model's
-        end of turn, such as Qwen's ``<|im_end|>``)."""
-        ends = {self.tokenizer.eos_token_id}
-        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
-        ends.update(configured if isinstance(configured, list) else [configured])
-        return {int(token) for token in ends if token is not None}
 
     def close(self) -> None:
         """Nothing to release but memory, which goes with the object."""

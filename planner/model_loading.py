@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from search.errors import ModelLoadError
 
@@ -159,6 +159,20 @@ def load_causal_lm(name: str, *, device: str = "auto", dtype: str = "auto", requ
     model = model.to(where).eval()  # type: ignore[arg-type]
     logger.info("loaded %s on %s as %s", name, where, weights)
     return model, tokenizer
+
+
+def end_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> frozenset[int]:
+    """The tokens generation stops at: the tokenizer's EOS and any the model's generation config names (a
+    chat model's end of turn, such as Qwen's ``<|im_end|>``); empty when neither names one."""
+    ids: set[int] = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    configured: Any = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured is not None:
+        ids.update(int(i) for i in configured)
+    return frozenset(ids)
 
 
 def _unreadable_weights(exc: BaseException) -> bool:

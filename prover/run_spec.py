@@ -10,13 +10,13 @@ every sweep worker (``prover.sweep.worker.WorkerSetup``) and into a sweep's resu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import tomli_w
 
-from prover.backends import BackendSettings
+from prover.backends import BACKENDS, BackendSettings
 from prover.parallel.policy_server import PolicyServerConfig
 from prover.planner_settings import PlannerSettings
 from prover.policies.spec import PolicySpec
@@ -27,8 +27,8 @@ Tables = dict[str, dict[str, Any]]
 BACKEND_SKIPPED = ("tactic_timeout",)  # backend settings the search's (--tactic-timeout) gives instead
 # settings a configuration no longer holds, with what gives them now: an old sweep folder's or config
 # file's value is ignored (with a warning when read from a file), never compared on resume
-RETIRED_KEYS = {f"{backend}.tactic_timeout": "[search] tactic_timeout (--tactic-timeout) sets it"
-                for backend in ("coq", "repl", "dojo")}
+RETIRED_KEYS = {f"{backend}.{key}": f"[search] {key} (--{key.replace('_', '-')}) sets it"
+                for backend in BACKENDS for key in BACKEND_SKIPPED}
 DERIVED_NOTE = "  # unset: the default for the policy and backend"
 
 
@@ -115,11 +115,11 @@ def flatten(tables: Tables) -> dict[str, Any]:
     return {f"{name}.{key}": value for name, table in tables.items() for key, value in table.items()}
 
 
-def render_toml(tables: Tables, commented: Mapping[str, str] | Collection[str] = (), title: str = "") -> str:
-    """The tables as a TOML file; keys named in ``commented`` (``table.key``) are written as comments:
-    values a run derived, which giving the file back derives again, or (a mapping's non-empty text)
-    a note naming a long default instead of its value."""
-    notes = commented if isinstance(commented, Mapping) else dict.fromkeys(commented, "")
+def render_toml(tables: Tables, commented: Mapping[str, str] | None = None, title: str = "") -> str:
+    """The tables as a TOML file; keys named in ``commented`` (``table.key``, ``RunSpec.commented``) are
+    written as comments: with no text, values a run derived, which giving the file back derives again;
+    with a text, that note naming a long default instead of its value."""
+    notes = commented or {}
     lines = [f"# {line}" for line in title.splitlines()]
     for name, table in tables.items():
         lines += ["", f"[{name}]"]

@@ -123,7 +123,6 @@ class _OverlapDriver:
         self._specs += [(f"overlap-tactic-{i}", self.tactic_jobs,
                          tactic_server(s, clock, self.time_left, self.stopped), False)
                         for i, s in enumerate(sessions)]
-        self.late = False  # a tactic thread found the time budget spent
         self.in_flight = 0
         self.tactics_due = 0  # tactic jobs handed to the threads and not answered yet
         self.verifying = 0
@@ -235,7 +234,6 @@ class _OverlapDriver:
         if isinstance(item.request, TacticRequest):
             self.tactics_due -= 1
         if item.value is LATE:
-            self.late = True
             self.dropped += 1
         elif isinstance(item.request, VerifyRequest):
             self.verdicts.append(item)

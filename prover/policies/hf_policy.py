@@ -13,12 +13,11 @@ import logging
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-from planner.model_loading import load_causal_lm
+from planner.model_loading import end_token_ids, load_causal_lm
 from prover.policies.hf_policy_config import HFPolicyConfig
 from prover.policies.prefix_sampler import SharedPrefixSampler, unsupported
 from prover.policies.step_prompt import step_prompt
@@ -283,15 +282,8 @@ def _distinct_best_first(samples: Sequence[TacticSample]) -> list[Candidate]:
 
 
 def _eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str) -> frozenset[int]:
-    """The tokens that end a tactic: the tokenizer's EOS and any the model's generation config names."""
-    ids: set[int] = set()
-    if tokenizer.eos_token_id is not None:
-        ids.add(int(tokenizer.eos_token_id))
-    configured: Any = getattr(model.generation_config, "eos_token_id", None)
-    if isinstance(configured, int):
-        ids.add(configured)
-    elif configured is not None:
-        ids.update(int(i) for i in configured)
+    """The tokens that end a tactic (``end_token_ids``); ``ModelLoadError`` when there is none."""
+    ids = end_token_ids(model, tokenizer)
     if not ids:
         raise ModelLoadError(name, "neither the tokenizer nor the generation config names an EOS token")
-    return frozenset(ids)
+    return ids

@@ -194,24 +194,29 @@ class OpenAICompletionsPolicy:
         self.close()
 
     def _propose_chunk(self, states: list[str], n: int) -> list[list[Candidate]]:
+        """The request's candidates; a prompt the server refuses as too long for the context gets none (and
+        a warning), as a local model's over-budget prompt does, unless every prompt of the request is."""
         try:
-            data, attempts = self._endpoint.post(self._payload(states, n))
+            return self._post(states, n)
         except PolicyEndpointError as exc:
-            if exc.status != 400 or not _TOO_LONG.search(exc.body) or self._completion_too_long(exc.body):
+            if not self._refused_as_too_long(exc):
                 raise
-            if len(states) > 1:  # which prompt is too long: each alone; all of them is no prompt's fault
-                found = [self._one_or_none(state, n) for state in states]
-                if all(answer is None for answer in found):
-                    raise
-                return [answer or [] for answer in found]
-            logger.warning("a state of %d characters is too long for the model's context: no tactics for it "
-                           "(the search goes on without it)", len(states[0]))
-            return [[]]
-        return self._candidates(data, attempts, len(states), n)
+            refused = exc
+        found: list[list[Candidate] | None] = [None]  # one state: it is the one refused
+        if len(states) > 1:  # which one: each alone
+            found = [self._post_one(state, n) for state in states]
+            if all(answer is None for answer in found):
+                raise refused
+        for state, answer in zip(states, found, strict=True):
+            if answer is None:
+                logger.warning("a state of %d characters is too long for the model's context: no tactics "
+                               "for it (the search goes on without it)", len(state))
+        return [answer or [] for answer in found]
 
-    def _candidates(self, data: Any, attempts: int, prompts: int, n: int) -> list[list[Candidate]]:
+    def _post(self, states: list[str], n: int) -> list[list[Candidate]]:
+        data, attempts = self._endpoint.post(self._payload(states, n))
         try:
-            samples = parse_choices(data, prompts, n)
+            samples = parse_choices(data, len(states), n)
         except ValueError as exc:
             raise PolicyEndpointError(
                 f"unexpected answer: {exc}",
@@ -222,23 +227,22 @@ class OpenAICompletionsPolicy:
             ) from exc
         return [distinct_best_first(s)[:n] for s in samples]
 
-    def _one_or_none(self, state: str, n: int) -> list[Candidate] | None:
+    def _post_one(self, state: str, n: int) -> list[Candidate] | None:
         """``state``'s tactics, or ``None`` when the server refuses it as too long for the context."""
         try:
-            data, attempts = self._endpoint.post(self._payload([state], n))
+            return self._post([state], n)[0]
         except PolicyEndpointError as exc:
-            if exc.status == 400 and _TOO_LONG.search(exc.body):
-                logger.warning("a state of %d characters is too long for the model's context: no tactics "
-                               "for it (the search goes on without it)", len(state))
+            if self._refused_as_too_long(exc):
                 return None
             raise
-        return self._candidates(data, attempts, 1, n)[0]
 
-    def _completion_too_long(self, body: str) -> bool:
-        """Whether the server's context is no longer than ``max_tokens`` alone: a misconfiguration every
-        prompt would hit, not a long state."""
-        match = _CONTEXT.search(body)
-        return match is not None and self.config.max_tokens >= int(match.group(1))
+    def _refused_as_too_long(self, exc: PolicyEndpointError) -> bool:
+        """A 400 refusing a prompt too long for the context, unless ``max_tokens`` alone is as long as the
+        server's context: a misconfiguration every prompt hits, not a long state."""
+        if exc.status != 400 or not _TOO_LONG.search(exc.body):
+            return False
+        match = _CONTEXT.search(exc.body)
+        return match is None or self.config.max_tokens < int(match.group(1))
 
     def _payload(self, states: list[str], n: int) -> dict[str, Any]:
         c = self.config

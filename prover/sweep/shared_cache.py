@@ -25,23 +25,21 @@ logger = logging.getLogger(__name__)
 JOURNAL = "proof_cache.jsonl"
 
 
-def _mend_tail(journal: Path) -> None:
-    """End the journal with a line break before appending to it: a last line a kill cut short is cut
-    off (it was unreadable), one that lacks only its line break keeps its entry. Otherwise the next
-    entry would join the torn line and be lost on every later replay."""
-    if not journal.exists():
+def _mend_tail(journal: Path, data: bytes) -> None:
+    """End the journal (whose bytes are ``data``) with a line break before appending to it: a last line a
+    kill cut short is cut off (it was unreadable), one that lacks only its line break keeps its entry.
+    Otherwise the next entry would join the torn line and be lost on every later replay."""
+    if not data or data.endswith(b"\n"):
         return
-    with journal.open("r+b") as fh:
-        data = fh.read()
-        if not data or data.endswith(b"\n"):
-            return
-        start = data.rfind(b"\n") + 1
-        try:
-            json.loads(data[start:].decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
+    start = data.rfind(b"\n") + 1
+    try:
+        json.loads(data[start:].decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        with journal.open("r+b") as fh:
             fh.truncate(start)
-            logger.warning("%s: a torn last entry (a kill while it was written) was cut off", journal)
-        else:
+        logger.warning("%s: a torn last entry (a kill while it was written) was cut off", journal)
+    else:
+        with journal.open("ab") as fh:
             fh.write(b"\n")
 
 
@@ -55,8 +53,7 @@ class JournaledProofCache(InMemoryProofCache):
             return
         journal = Path(path)
         try:
-            self._replay(journal)
-            _mend_tail(journal)
+            _mend_tail(journal, self._replay(journal))
             self._journal = journal.open("a", encoding="utf-8")
         except OSError as exc:
             logger.warning("proof cache journal %s unusable (%s): the cache starts empty", journal, exc)
@@ -68,11 +65,13 @@ class JournaledProofCache(InMemoryProofCache):
         cache._replay(path)
         return cache
 
-    def _replay(self, journal: Path) -> None:
+    def _replay(self, journal: Path) -> bytes:
+        """Take the journal's entries; returns its bytes (empty when there is none)."""
         if not journal.exists():
-            return
+            return b""
+        data = journal.read_bytes()
         unscoped = 0
-        for number, raw in enumerate(journal.read_bytes().splitlines(), start=1):
+        for number, raw in enumerate(data.splitlines(), start=1):
             try:
                 row = json.loads(raw.decode("utf-8"))  # a line cut mid-character by a kill: skipped
                 if row.get("proof"):
@@ -88,6 +87,7 @@ class JournaledProofCache(InMemoryProofCache):
             logger.info("%s: %d failures without policy and budget (an older journal) are not reused",
                         journal, unscoped)
         logger.info("proof cache: %d entries from %s", len(self), journal)
+        return data
 
     def publish_proof(self, key: str, tactics: tuple[str, ...]) -> None:
         before = self._entries.get(key)

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 STDOUT = "stdout"
 STDERR = "stderr"
 OVERLAP = 1 << 16  # bytes searched again for a pattern terminator that may span two reads
+Terminator = bytes | re.Pattern[bytes]
 
 
 class ProcessError(ProverError):
@@ -86,8 +87,8 @@ class ManagedProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._selector: selectors.BaseSelector | None = None
         self._buffers: dict[str, bytearray] = {STDOUT: bytearray(), STDERR: bytearray()}
-        self._scanned: dict[str, int] = {STDOUT: 0, STDERR: 0}
-        self._searched_for: dict[str, bytes | re.Pattern[bytes] | None] = {STDOUT: None, STDERR: None}
+        # per stream: the terminator last searched for, and how many bytes of the buffer held none
+        self._scanned: dict[str, tuple[Terminator | None, int]] = {STDOUT: (None, 0), STDERR: (None, 0)}
         self._eof: set[str] = set()
 
     @property
@@ -117,8 +118,7 @@ class ManagedProcess:
                 os.set_blocking(pipe.fileno(), False)
                 self._selector.register(pipe, selectors.EVENT_READ, stream)
             self._buffers = {STDOUT: bytearray(), STDERR: bytearray()}
-            self._scanned = {STDOUT: 0, STDERR: 0}  # bytes of each buffer searched without a terminator
-            self._searched_for = {STDOUT: None, STDERR: None}  # ... the terminator they were searched for
+            self._scanned = {STDOUT: (None, 0), STDERR: (None, 0)}
             self._eof = set()
         except BaseException:
             self.close()
@@ -137,7 +137,7 @@ class ManagedProcess:
             raise self._died() from exc
 
     def read_until(
-        self, stream: str, terminator: bytes | re.Pattern[bytes], timeout: float
+        self, stream: str, terminator: Terminator, timeout: float
     ) -> tuple[str, str]:
         """Read until ``terminator`` appears in ``stream`` (``STDOUT`` or ``STDERR``).
 
@@ -149,11 +149,11 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         while True:
             buffer = self._buffers[stream]
-            scanned = self._scanned[stream] if self._searched_for[stream] == terminator else 0
-            end = self._find(buffer, terminator, scanned)
+            searched_for, scanned = self._scanned[stream]
+            end = self._find(buffer, terminator, scanned if searched_for == terminator else 0)
             if end is not None:
                 return self._take(stream, end)
-            self._scanned[stream], self._searched_for[stream] = len(buffer), terminator
+            self._scanned[stream] = (terminator, len(buffer))
             if stream in self._eof:
                 raise self._died()
             remaining = deadline - time.monotonic()
@@ -227,7 +227,7 @@ class ManagedProcess:
                 self._selector.unregister(key.fileobj)
 
     @staticmethod
-    def _find(buffer: bytearray, terminator: bytes | re.Pattern[bytes], scanned: int = 0) -> int | None:
+    def _find(buffer: bytearray, terminator: Terminator, scanned: int = 0) -> int | None:
         """The end of the first ``terminator`` in ``buffer``, whose first ``scanned`` bytes held none: only
         the new bytes are searched (with the overlap a match may span), so a long answer read in many
         chunks costs linear time, not quadratic. A pattern's match must be shorter than ``OVERLAP``."""
@@ -243,7 +243,7 @@ class ManagedProcess:
         del self._buffers[stream][:end]
         rest = bytes(self._buffers[other])
         self._buffers[other].clear()
-        self._scanned = {STDOUT: 0, STDERR: 0}
+        self._scanned = {STDOUT: (None, 0), STDERR: (None, 0)}
         texts = {stream: taken.decode(errors="replace"), other: rest.decode(errors="replace")}
         return texts[STDOUT], texts[STDERR]
 

@@ -9,6 +9,7 @@ Coq parser. It is a heuristic reader: unknown text gives fewer candidates, never
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _BAR = re.compile(r"^\s*={5,}\s*$")
@@ -57,31 +58,25 @@ def first_goal(pp: str) -> GoalView | None:
 def _let_type(text: str) -> str:
     """The type of a local definition's ``value : type``: after its last top-level `` : `` (a heuristic:
     a type with a binder of its own, ``forall x : A, ...``, is cut at that binder)."""
-    depth, at = 0, -1
+    at = max(_top_level_at(text, " : "), default=-1)
+    return text[at + 3:].strip() if at >= 0 else text
+
+
+def _top_level_at(text: str, operator: str) -> Iterator[int]:
+    """Where ``operator`` occurs in ``text`` outside every bracket, in order."""
+    depth = 0
     for i, char in enumerate(text):
         if char in _OPEN:
             depth += 1
         elif char in _CLOSE:
             depth = max(depth - 1, 0)
-        elif depth == 0 and text.startswith(" : ", i):
-            at = i
-    return text[at + 3:].strip() if at >= 0 else text
+        elif depth == 0 and text.startswith(operator, i):
+            yield i
 
 
 def top_level(text: str, operator: str) -> bool:
     """Whether ``operator`` occurs in ``text`` outside every bracket (a crude precedence check)."""
-    depth = 0
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char in _OPEN:
-            depth += 1
-        elif char in _CLOSE:
-            depth = max(depth - 1, 0)
-        elif depth == 0 and text.startswith(operator, i):
-            return True
-        i += 1
-    return False
+    return next(_top_level_at(text, operator), None) is not None
 
 
 def is_quantified(text: str) -> bool:

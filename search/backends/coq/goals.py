@@ -24,6 +24,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from search.backends.coq.assumptions import strip_tags
 from search.errors import ProverError
 
 _HEADER = re.compile(r"^(\d+) (?:focused )?goals?\b[^\n]*$", re.MULTILINE)
@@ -33,10 +34,8 @@ _SHOWN_GOAL = re.compile(r"^goal (\d+) \(ID \d+\) is:\n", re.MULTILINE)
 NO_MORE_GOALS = "No more goals."
 GAVE_UP = "No more goals, but there are some goals you gave up"
 ON_SHELF = "All the remaining goals are on the shelf."
-UNFOCUSED = "but there are some unfocused goals"
 UNFOCUSED_NOTICE = "This subproof is complete, but there are some unfocused goals."
-_INFOMSG = re.compile(r"<infomsg>(.*?)</infomsg>", re.DOTALL)
-_TAGGED = re.compile(r"<(infomsg|warning)>.*?</\1>", re.DOTALL)  # tactic text cannot hold "</"
+_INFOMSG = re.compile(r"<infomsg>(.*?)</infomsg>", re.DOTALL)  # tactic text cannot hold "</"
 
 
 class GoalDisplayError(ProverError, ValueError):
@@ -76,7 +75,7 @@ def parse_display(output: str) -> FirstGoal:
         return FirstGoal(Display.GAVE_UP)
     if ON_SHELF in notices:
         return FirstGoal(Display.SHELF)
-    output = _TAGGED.sub("", output)
+    output = strip_tags(output)
     if any(notice.startswith(UNFOCUSED_NOTICE) for notice in notices):
         # a focused block done; a goal it shelved shows as "(shelved: N)" after it
         return FirstGoal(Display.SHELF if "(shelved:" in output else Display.UNFOCUSED)

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 from scripted import QED, Fail, MultiScriptedBackend, ScriptedEnv
 
+from prover.expert import TrainConfig
+
 
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[None]:
@@ -35,6 +37,16 @@ LE = "a b : ℕ\nh : a ≤ b\n⊢ a ≤ b + 1"
 AND = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
 IMP = "p q : Prop\n⊢ p → q → p"
 REAL = "x y : ℝ\nh : x < y\n⊢ x ≤ y"
+
+# what the training tests train on: a few (state, tactic) pairs, four steps, a checkpoint every two
+TRAIN_PAIRS = [{"state": ADD, "tactic": "simp"}, {"state": FORALL, "tactic": "intro n"},
+               {"state": REAL, "tactic": "exact le_of_lt h"}]
+TRAIN_CONFIG = TrainConfig(max_steps=4, batch_size=3, learning_rate=3e-3, warmup=0, save_steps=2,
+                           logging_steps=1, gradient_checkpointing=False, device="cpu")
+
+
+class Interrupted(Exception):
+    """Raised by a test's callback to stop a training midway, as a kill would."""
 
 
 def scripted_envs() -> dict[str, ScriptedEnv]:

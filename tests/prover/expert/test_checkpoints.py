@@ -6,26 +6,19 @@ import errno
 import json
 import pickle
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
-from expert_fixtures import torch_threads
+from expert_fixtures import TRAIN_CONFIG, TRAIN_PAIRS, Interrupted, torch_threads
 from safetensors.torch import save_file
 
 from prover.expert import TrainConfig, train_sft
 from prover.expert.checkpoints import TrainingSaveError, checkpoint_problem, last_complete_checkpoint
 
-PAIRS = [
-    {"state": "x : ℕ\n⊢ x + 0 = x", "tactic": "simp"},
-    {"state": "⊢ ∀ (n : ℕ), n ≤ n + 1", "tactic": "intro n"},
-]
-CONFIG = TrainConfig(max_steps=4, batch_size=2, learning_rate=3e-3, warmup=0, save_steps=2, logging_steps=1,
-                     gradient_checkpointing=False, device="cpu")
-
-
-class Interrupted(Exception):
-    pass
+PAIRS = TRAIN_PAIRS[:2]
+CONFIG = replace(TRAIN_CONFIG, batch_size=2)
 
 
 def fake_checkpoint(folder: Path, step: int) -> Path:

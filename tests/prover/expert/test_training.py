@@ -7,22 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from expert_fixtures import torch_threads
+from expert_fixtures import TRAIN_CONFIG, TRAIN_PAIRS, Interrupted, torch_threads
 
 from prover.expert import TrainConfig, build_sft_trainer, load_scorer, log_perplexities, train_dpo, train_sft
 from prover.expert.training import finished_result
 
-PAIRS = [
-    {"state": "x : ℕ\n⊢ x + 0 = x", "tactic": "simp"},
-    {"state": "⊢ ∀ (n : ℕ), n ≤ n + 1", "tactic": "intro n"},
-    {"state": "x y : ℝ\nh : x < y\n⊢ x ≤ y", "tactic": "exact le_of_lt h"},
-]
-CONFIG = TrainConfig(max_steps=4, batch_size=3, learning_rate=3e-3, warmup=0, save_steps=2, logging_steps=1,
-                     gradient_checkpointing=False, device="cpu")
-
-
-class Interrupted(Exception):
-    pass
+PAIRS, CONFIG = TRAIN_PAIRS, TRAIN_CONFIG
 
 
 def test_collated_labels_mask_the_prompt_and_keep_tactic_and_eos(base_model_dir: Path,
