@@ -57,7 +57,7 @@ def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str]
              f"Search _ inside {library}.")
 
     def check(output: str) -> str | None:
-        start, middle = output.rfind(f"{marker}_a ="), output.rfind(f"{marker}_b =")
+        start, middle = _printed_at(output, f"{marker}_a"), _printed_at(output, f"{marker}_b")
         if start < 0 or middle < start:
             return f"the dependency check of {qualified} printed nothing readable"
         own = set(_SEARCH_ENTRY.findall(output[middle:]))
@@ -69,3 +69,10 @@ def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str]
         return None
 
     return "\n".join(lines) + "\n", check
+
+
+def _printed_at(output: str, name: str) -> int:
+    """Where ``Print name`` last answered in ``output`` (-1: nowhere). Under ``Set Universe Polymorphism``
+    (``Classes/CRelationClasses.v``) Coq prints the definition with its universe instance, ``name@{} =``."""
+    found = list(re.finditer(re.escape(name) + r"(?:@\{[^}]*\})? =", output))
+    return found[-1].start() if found else -1

@@ -273,3 +273,28 @@ def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(t
         assert not backend.verify(following, ["apply Nat.neq_0_lt_0, Factorial.lt_O_fact"]).ok
     finally:
         backend.close()
+
+
+def test_the_own_file_check_reads_a_universe_polymorphic_file(tmp_path: Path) -> None:
+    """``Classes/CRelationClasses.v`` sets ``Universe Polymorphism``, so Coq prints the check's markers
+    with a universe instance (``m@{} = 0``): its lemmas' proofs are still read, the honest one accepted and
+    the one through the compiled copy (which the preamble loads) rejected."""
+    from prover.stdlib_bench.own_library import library_of, preamble_libraries
+
+    unit = "Classes/CRelationClasses.v"
+    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
+                    .stdout.strip()) / "theories"
+    sentences, (record, _) = traced(tmp_path, unit, trusted_source(theories, unit).read_text())
+    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
+    try:
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == "complement_inverse"))
+        with backend.open(theorem) as session:
+            assert isinstance(session.initial_state(), TacticState)
+        honest = backend.verify(theorem, ["reflexivity"])
+        assert honest.ok, honest.messages
+        cheat = backend.verify(theorem, ["exact (CRelationClasses.complement_inverse R)"])
+        assert not cheat.ok and "compiled copy of the lemma's own file" in cheat.messages[0], cheat
+    finally:
+        backend.close()
