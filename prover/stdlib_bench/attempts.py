@@ -77,7 +77,8 @@ def _search(backend: StdlibBackend, theorem: Any, policy: Any, config: Any) -> d
     stats = result.stats
     outcome: dict[str, Any] = {"proved": result.proved, "stop": result.stop_reason.value,
                                "expansions": stats.expansions, "tactic_calls": stats.tactic_calls,
-                               "timeouts": stats.timeouts, "tactic_seconds": round(stats.tactic_seconds, 2)}
+                               "timeouts": stats.timeouts, "tactic_seconds": round(stats.tactic_seconds, 2),
+                               "proofs_rejected": stats.proofs_rejected}
     if result.proof is not None:
         outcome["tactics"] = list(result.proof.tactics)
     return outcome
