@@ -39,6 +39,7 @@ class FixedTacticPolicy(Validated):
     """
 
     config_name = "tactic list"
+    ranks_all = True  # propose returns a prefix of one ranked list: asking for all of it costs nothing
 
     tactics: tuple[str, ...] = setting(DEFAULT_LEAN_TACTICS, nonblank=True, min_items=1, check=_distinct,
                                        help="the tactics proposed for every state")

@@ -1,14 +1,21 @@
 """A mixture of policies is a policy: each candidate's probability is the weighted sum of the
-probabilities the parts give it (a part that does not propose it gives 0)."""
+probabilities the parts give it (a part that does not propose it gives 0).
+
+The mixture's top ``n`` are cut after merging: a part that ranks its whole list anyway (``ranks_all``:
+the retrieval, premise and tactic-list policies) is asked for all of it, so a tactic the mixture ranks
+high is never lost because one part ranked it just below ``n``. Any other part (a sampling model, whose
+candidates cost a generation each) is asked for ``n``."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from search.policy_identity import fingerprint_of, for_attempt, settings_digest
+from search.policy_identity import code_digest, fingerprint_of, for_attempt, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
+
+ALL = 1 << 30  # "every candidate" to a part that ranks its whole list
 
 
 class MixturePolicy:
@@ -32,8 +39,9 @@ class MixturePolicy:
         names = [fingerprint_of(policy) for policy, _ in self.parts]
         if any(name is None for name in names):
             return None
-        return settings_digest("mixture", [[name, weight] for name, (_, weight) in zip(names, self.parts,
-                                                                                      strict=True)])
+        return settings_digest("mixture", {
+            "parts": [[name, weight] for name, (_, weight) in zip(names, self.parts, strict=True)],
+            "code": code_digest("prover.retrieval.mixture")})
 
     def for_attempt(self, attempt: int) -> MixturePolicy:
         """The mixture for attempt ``attempt`` of pass@N: each part's own attempt (a sampling part draws
@@ -55,7 +63,8 @@ class MixturePolicy:
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         mixed: list[dict[str, float]] = [{} for _ in states]
         for policy, weight in self.parts:
-            for probabilities, candidates in zip(mixed, policy.propose(states, n), strict=True):
+            asked = ALL if getattr(policy, "ranks_all", False) else n
+            for probabilities, candidates in zip(mixed, policy.propose(states, asked), strict=True):
                 for candidate in candidates:
                     probabilities[candidate.tactic] = (probabilities.get(candidate.tactic, 0.0)
                                                        + weight * math.exp(candidate.logprob))

@@ -63,6 +63,7 @@ class PremisePolicy:
     """The ``Policy`` protocol over a fixed list of premises; ``top`` premises are used per state."""
 
     width = None
+    ranks_all = True  # propose computes the whole ranked list (prover.retrieval.mixture)
 
     def __init__(self, premises: Sequence[Premise] = (), *, top: int = 4) -> None:
         self.premises = tuple(premises)
@@ -82,7 +83,9 @@ class PremisePolicy:
         """Names the premises (names and statements), ``top`` and the candidate rules' code."""
         digest = hashlib.sha256("\n".join(f"{p.name}\t{p.statement}" for p in self.premises).encode())
         return settings_digest("premises", {"premises": digest.hexdigest(), "top": self.top,
-                                            "code": code_digest("prover.retrieval.premises")})
+                                            "code": code_digest("prover.retrieval.premises",
+                                                                "prover.retrieval.state_text",
+                                                                "search.backends.coq.goal_view")})
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
         return [self._candidates(state)[:n] for state in states]

@@ -84,6 +84,7 @@ class CoqTacticPolicy(Validated):
     """
 
     config_name = "Coq tactic policy"
+    ranks_all = True  # propose ranks every candidate of a state: asking for all of them costs nothing
 
     fixed: tuple[tuple[str, float], ...] = setting(
         DEFAULT_COQ_TACTICS, min_items=1, check=_weighted_tactics,
