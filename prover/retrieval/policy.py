@@ -89,6 +89,8 @@ class RetrievalConfig(Validated):
 class RetrievalPolicy:
     """Nearest-neighbour tactics from an index (the ``Policy`` protocol)."""
 
+    ranks_all = True  # propose computes the whole ranked list (prover.retrieval.mixture)
+
     def __init__(self, index: RetrievalIndex, config: RetrievalConfig | None = None) -> None:
         self.index = index
         self.config = config or RetrievalConfig()
