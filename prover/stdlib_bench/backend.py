@@ -5,7 +5,8 @@ from the file's ``PrefixPool``. A proof counts only when the whole file (prefix 
 with the proof, ``Qed.``, the closing ``End``s) compiles with ``coqc`` and the axiom audit of
 ``compile_and_check`` passes: a lemma admitted in the prefix, or the lemma itself, is an assumption the
 audit refuses; the standard library's own axioms are allowed as for every Coq proof. Nor may it use the
-compiled copy of the lemma's own file, which CoqHammer's preamble loads for some files (``own_library``).
+compiled copy of the lemma's own file, which CoqHammer's preamble loads for some files, beyond what the
+file states before the lemma (``own_library``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prover.stdlib_bench.environment import PrefixPool, proof_file
-from prover.stdlib_bench.lemmas import StdlibLemma
+from prover.stdlib_bench.lemmas import StdlibLemma, declared_paths
 from prover.stdlib_bench.own_library import library_of, own_library_probe, preamble_libraries
 from prover.tracing.coq_source import SourceSentence
 from search.backends.coq.config import CoqBackendConfig
@@ -64,7 +65,8 @@ class StdlibBackend:
         text = self.render_proof(theorem, tactics)
         library = library_of(lemma.unit)
         if lemma.checkable and library in preamble_libraries(self.pool.preamble, self.config):
-            probe, check = own_library_probe(lemma.qualified, library)
+            earlier = declared_paths(self.sentences, lemma.index)
+            probe, check = own_library_probe(lemma.qualified, library, earlier)
             return compile_and_check(text + probe, lemma.qualified, self.config, output_check=check)
         return compile_and_check(text, lemma.qualified, self.config)
 

@@ -91,6 +91,26 @@ def stated_before(sentences: Sequence[SourceSentence], end: int, qualifier: str 
     return premises
 
 
+_DECLARATION = re.compile(
+    r"(?:(?:Local|Global|Polymorphic|Program|#\[[^\]]*\])\s+)*"
+    r"(?:Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example|Definition|Fixpoint|CoFixpoint|Instance)"
+    r"\s+([A-Za-z_][\w']*)")
+
+
+def declared_paths(sentences: Sequence[SourceSentence], end: int) -> frozenset[str]:
+    """The paths inside the compiled file (``M.name``: modules, not sections) of the lemmas, definitions
+    and instances stated in ``sentences[:end]``: constants a proof of the lemma at ``end`` may use from the
+    compiled copy of its file, since none of them can depend on that lemma or anything after it."""
+    stack: list[tuple[str, str]] = []
+    paths = set()
+    for sentence in sentences[:end]:
+        match = _DECLARATION.match(sentence.text.lstrip())
+        if match is not None:
+            paths.add(".".join([*(n for kind, n in stack if kind != "Section"), match.group(1)]))
+        _track(sentence.text, stack)
+    return frozenset(paths)
+
+
 def _statement_name(text: str) -> str | None:
     # The benchmark's lemma selection keeps its own fixed rule (bare keywords, ``Example`` included), so
     # that the sample stays what the published runs attempted; premises use ``statement_name``.

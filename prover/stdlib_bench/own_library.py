@@ -10,9 +10,11 @@ everything proved from them. Such a "proof" re-proves nothing.
 So for a lemma whose file the preamble loads, the kernel-checked file also asks Coq, after the proof, for
 the proof's dependencies (``Print All Dependencies``: every constant it uses, transitively) and for every
 constant of the compiled file (``Search _ inside``), both printed by the same printer in the same
-environment; a name in both rejects the proof. The two answers are read only behind a random marker
-printed by a command after ``Qed``, which no tactic of the proof can know or print, and a proof can only
-add names to the output, never remove one.
+environment; a name in both rejects the proof, unless it is a lemma, definition or instance the file
+states before the lemma (``lemmas.declared_paths``): such a constant cannot depend on the lemma or
+anything after it, and the prefix states it anyway, so using its compiled copy re-proves as honestly.
+The two answers are read only behind a random marker printed by a command after ``Qed``, which no tactic
+of the proof can know or print, and a proof can only add names to the output, never remove one.
 """
 
 from __future__ import annotations
@@ -47,9 +49,12 @@ def _loaded_by(preamble: tuple[str, ...], config: CoqBackendConfig) -> frozenset
     return frozenset(re.findall(r"\bCoq(?:\.[\w']+)+", output))
 
 
-def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str], str | None]]:
+def own_library_probe(qualified: str, library: str, earlier: frozenset[str] = frozenset()) -> tuple[
+        str, Callable[[str], str | None]]:
     """What to append to the proof file of ``qualified`` (after its closers), and the check of coqc's
-    output that rejects a proof using ``library``, the compiled copy of the lemma's file."""
+    output that rejects a proof using ``library``, the compiled copy of the lemma's file, except its
+    constants at the paths ``earlier`` (``lemmas.declared_paths``: stated before the lemma in the file,
+    so they depend on nothing the lemma is needed for, and the prefix states them too)."""
     marker = f"prover_deps_{secrets.token_hex(8)}"
     lines = (f"Definition {marker}_a := 0.", f"Print {marker}_a.", f"Print All Dependencies {qualified}.",
              f"Definition {marker}_b := 0.", f"Print {marker}_b.",
@@ -61,7 +66,8 @@ def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str]
         if start < 0 or middle < start:
             return f"the dependency check of {qualified} printed nothing readable"
         own = set(_SEARCH_ENTRY.findall(output[middle:]))
-        used = sorted(set(_NAME.findall(output[start:middle])) & own)
+        used = sorted(name for name in set(_NAME.findall(output[start:middle])) & own
+                      if _path_in(name, library) not in earlier)
         if used:
             shown = ", ".join(used[:3]) + (" ..." if len(used) > 3 else "")
             return (f"the proof uses {shown} of {library}, the compiled copy of the lemma's own file "
@@ -69,6 +75,18 @@ def own_library_probe(qualified: str, library: str) -> tuple[str, Callable[[str]
         return None
 
     return "\n".join(lines) + "\n", check
+
+
+def _path_in(name: str, library: str) -> str | None:
+    """The path inside ``library`` of a constant Coq printed as ``name`` (``Zmax.Zmax_spec`` for
+    ``Coq.ZArith.Zmax``: ``Zmax_spec``), when the printed name shows at least the library's last component;
+    else None (then the constant counts as possibly later in the file)."""
+    parts = library.split(".")
+    for start in range(len(parts)):
+        qualifier = ".".join(parts[start:]) + "."
+        if name.startswith(qualifier):
+            return name[len(qualifier):]
+    return None
 
 
 def _printed_at(output: str, name: str) -> int:

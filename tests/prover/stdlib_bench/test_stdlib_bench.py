@@ -247,7 +247,9 @@ def test_the_expert_loop_s_stdlib_searches_get_their_file_s_premises(tmp_path: P
 def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(tmp_path: Path) -> None:
     """CoqHammer's preamble loads ``Coq.Arith.Factorial``: ``lt_O_fact`` is then in the environment under
     its library name, and ``exact (Factorial.lt_O_fact n)`` or a hint path through it re-proves nothing;
-    the file's own proof still counts, and so does a proof of the next lemma from the prefix's copy."""
+    the file's own proof still counts, and so does a proof of the next lemma from the prefix's copy or the
+    compiled copy of ``lt_O_fact``, stated before it, but not one through the compiled ``fact_le``, stated
+    after it."""
     from prover.stdlib_bench.own_library import library_of, preamble_libraries
 
     unit = "Arith/Factorial.v"
@@ -271,7 +273,13 @@ def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(t
         with backend.open(following) as session:
             assert isinstance(session.initial_state(), TacticState)
         assert backend.verify(following, ["apply Nat.neq_0_lt_0, lt_O_fact"]).ok
-        assert not backend.verify(following, ["apply Nat.neq_0_lt_0, Factorial.lt_O_fact"]).ok
+        # the compiled copy of a lemma stated before it is fair (it cannot depend on this one) ...
+        assert backend.verify(following, ["apply Nat.neq_0_lt_0, Factorial.lt_O_fact"]).ok
+        # ... one stated after it is not
+        later = backend.verify(following, [
+            "intro H", "pose proof (Factorial.fact_le 0 n (Nat.le_0_l n)) as L",
+            "change (Factorial.fact n) with (fact n) in L", "rewrite H in L", "inversion L"])
+        assert not later.ok and "Factorial.fact_le" in later.messages[0], later
     finally:
         backend.close()
 
