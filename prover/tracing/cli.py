@@ -34,20 +34,25 @@ def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]
         description="Replay every proof of Coq .v files (default: the installed standard library) through "
         "coqtop, or read a LeanDojo-traced Lean repository, and append one row per tactic (state before, "
         "tactic, state after) to a Parquet dataset. Files already in the dataset are skipped, so a rerun "
-        "resumes. Coq files are traced in parallel on Ray. Exit status: 0 when files were traced, 1 when "
-        "every file stopped early (none traced), 2 for bad input, 3 when coqtop does not start.")
+        "resumes. Coq files are traced in parallel on Ray. A LeanDojo trace is read offline from the "
+        "repository's own .lake/build/ir/**/*.trace.xml files; its dependencies' traces (.lake/packages) "
+        "are not converted. Exit status: 0 when files were traced, 1 when every file stopped early (none "
+        "traced), 2 for bad input, 3 when coqtop does not start or lean_dojo cannot be imported.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="coq: .v files or folders (default: the standard library's theories/); "
                              "dojo: the folder of a LeanDojo-traced repository")
     parser.add_argument("--backend", choices=("coq", "dojo"), default="coq",
                         help="coq: replay through coqtop; dojo: convert a LeanDojo trace (default: coq)")
     parser.add_argument("--out", type=output_folder, required=True, metavar="DIR", help="the dataset folder")
-    parser.add_argument("--source", help="the corpus name in the rows (default: coq-stdlib for the "
-                        "standard library, the folder's name, or the Lean repository's URL@commit)")
+    parser.add_argument("--source", help="the corpus name in the rows, which resuming is keyed on "
+                        "(default: coq-stdlib for the standard library, else the folder's name; dojo: "
+                        "the repository's `git remote get-url origin`@HEAD commit, credentials removed, "
+                        "and --source is required when it has no origin URL)")
     parser.add_argument("--trace-name", help="names this trace in the rows (default: BACKEND-DATE)")
     parser.add_argument("--limit", type=int, metavar="N",
-                        help="take the N largest files of the paths (those already traced are then "
-                             "skipped, so a rerun with the same N traces no more)")
+                        help="take the N largest files of the paths (dojo: of the repository's own "
+                             "traced .lean files); those already traced are then skipped, so a rerun "
+                             "with the same N traces no more")
     parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)")
     parser.add_argument("--sentence-timeout", type=float, default=120.0, metavar="FLOAT",
                         help="time limit of one Coq sentence in seconds; past it the file's remaining "
@@ -103,20 +108,20 @@ def _trace_coq(args: argparse.Namespace, trace: str, console: Console) -> TraceS
 
 
 def _trace_dojo(args: argparse.Namespace, trace: str, console: Console) -> TraceSummary:
-    from prover.tracing.coq_files import TraceInputError
+    """Read the repository's own ``*.trace.xml`` files offline (``prover.tracing.dojo``): lean_dojo that
+    cannot be imported is exit 3, a folder that is no traced repository or whose corpus cannot be named
+    (no ``origin`` URL and no ``--source``) exit 2."""
     from prover.tracing.dataset import Dataset
-    from prover.tracing.dojo import load_traced_repo, trace_dojo
+    from prover.tracing.dojo import DojoTraceError, find_traced_repo, lean_dojo_loader, trace_dojo
 
     if len(args.paths) != 1:
         raise InputError("--backend dojo takes exactly one PATH: the LeanDojo-traced repository's folder")
     path = Path(args.paths[0])
     if not path.is_dir():
-        raise TraceInputError(f"{path}: no such folder")
-    try:
-        repo = load_traced_repo(path)
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise TraceInputError(f"{path}: not a LeanDojo-traced repository: {exc}") from exc
-    return trace_dojo(repo, Dataset(args.out), trace=trace, source=args.source, console=console)
+        raise DojoTraceError(f"{path}: no such folder")
+    load = lean_dojo_loader()  # BackendUnavailableError: exit 3
+    repo = find_traced_repo(path, source=args.source)
+    return trace_dojo(repo, Dataset(args.out), trace=trace, load=load, limit=args.limit, console=console)
 
 
 def print_summary(console: Console, summary: TraceSummary, out: Path, *, as_json: bool = False) -> None:
