@@ -89,6 +89,27 @@ def checkpoint_problem(folder: Path) -> str | None:
     return None
 
 
+def checkpoint_state(folder: Path) -> dict[str, Any]:
+    """The trainer state of a complete checkpoint (``trainer_state.json``: ``global_step``, ``log_history``
+    ...)."""
+    state: dict[str, Any] = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    return state
+
+
+def logged_loss(folder: Path) -> float | None:
+    """The mean training loss a complete checkpoint's log history records: its logged losses, each weighted
+    by the steps it averages (those since the previous log), so the mean over the logged steps; ``None`` when
+    it logged none (a run that stopped before its first log)."""
+    total, steps, previous = 0.0, 0, 0
+    for entry in checkpoint_state(folder).get("log_history") or ():
+        step = entry.get("step")
+        if "loss" in entry and isinstance(step, int) and step > previous:
+            total += float(entry["loss"]) * (step - previous)
+            steps += step - previous
+            previous = step
+    return total / steps if steps else None
+
+
 def _weights_problem(folder: Path) -> str | None:
     """Why the model weights in ``folder`` do not open (safetensors, sharded or not; else a pytorch .bin)."""
     from safetensors import SafetensorError, safe_open

@@ -118,10 +118,22 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
                          "--base-model (a model folder to train), or use --policy retrieval (the learned "
                          "model that needs no GPU)")
     check_model_reference(base_model(config, run))
+    require_model_folder(base_model(config, run), "--base-model" if config.base_model else "--model")
     record_train_config(config, run, train_tables(spec, config, run), spec)
     report = run_expert_iteration(config, run, console=console)
     print_expert_summary(console, report)
     return 0
+
+
+def require_model_folder(name: str, option: str) -> None:
+    """Raise ``InputError`` naming ``option`` when the model ``name`` is a local folder with no
+    ``config.json``: not a model, it would fail only when the first model loads it, after round 1's sweep. A
+    hub id, or a path that is no folder (``check_model_reference``'s case), passes."""
+    folder = Path(name).expanduser()
+    if folder.is_dir() and not (folder / "config.json").is_file():
+        raise InputError(f"{option} {name}: the folder holds no config.json, so it is not a model folder "
+                         "(one written by transformers' save_pretrained, with its tokenizer); name the "
+                         "model's folder or a hub id")
 
 
 def refuse_retrieval_options(loop: RetrievalLoopConfig | None) -> None:

@@ -9,6 +9,12 @@ from search.validation import MAX_SECONDS, Validated, setting
 
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHT_DTYPES = ("float32", "bfloat16")
+# transformers' ``SchedulerType`` values that train with these settings alone: the others need
+# ``lr_scheduler_kwargs`` (cosine_with_min_lr, cosine_warmup_with_min_lr, warmup_stable_decay) or an
+# evaluation strategy (reduce_lr_on_plateau, greedy), which this trainer has not. Listed here, not imported:
+# the settings load no model library (a test checks the names against transformers')
+LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                 "inverse_sqrt")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,7 +36,9 @@ class FilterConfig(Validated):
 
     config_name = "filter configuration"
 
-    enabled: bool = setting(True, help="filter the pairs; off keeps every pair")
+    enabled: bool = setting(
+        True, help="drop the too-easy and too-noisy pairs; off keeps every pair that fits max_length (longer "
+                   "ones are still dropped as too_long: training would cut them before their EOS)")
     easy_perplexity: float = setting(
         1.05, above=1,
         help="a tactic whose perplexity is below this is one the model already knows (> 1)")
@@ -81,7 +89,9 @@ class TrainConfig(Validated):
              "step that ends past it and the model so far is the result (the learning-rate schedule still "
              "follows epochs or max_steps)")
     learning_rate: float = setting(2e-5, above=0, help="peak AdamW learning rate of SFT")
-    lr_scheduler: str = setting("cosine", nonblank=True, help="transformers scheduler name")
+    lr_scheduler: str = setting(
+        "cosine", choices=LR_SCHEDULERS,
+        help=f"learning-rate schedule (transformers' SchedulerType): {', '.join(LR_SCHEDULERS)}")
     warmup: float = setting(
         0.03, min=0, help="warm-up: a fraction of the steps if < 1, else a step count")
     weight_decay: float = setting(0.0, min=0, help="AdamW weight decay")

@@ -28,10 +28,11 @@ from typing import Any
 
 from rich.console import Console
 
+from planner.model_loading import load_tokenizer
 from prover.expert.config import ExpertConfig
 from prover.expert.filtering import REASONS, filter_pairs
 from prover.expert.minimised_records import MINIMISED_DIR, minimise_folder
-from prover.expert.perplexity import load_scorer, log_perplexities
+from prover.expert.perplexity import encode_pair, load_scorer, log_perplexities
 from prover.expert.report import ExpertReport, collect_metrics, write_report
 from prover.expert.run_manifest import check_run as check_manifest
 from prover.expert.stages import require_stage, round_dir, run_stage, write_json, write_jsonl
@@ -146,8 +147,11 @@ def sweep_stage(run: ExpertRun, folder: Path, spec: RunSpec, console: Console | 
 
 def minimise_stage(run: ExpertRun, folder: Path, spec: RunSpec) -> dict[str, Any]:
     """The round's sweep records with their proofs made 1-minimal into ``minimised/``
-    (``prover.expert.minimised_records``); return the counts."""
-    items = load_benchmark(resolve_benchmark(run.benchmark), run.sweep.split)
+    (``prover.expert.minimised_records``); return the counts. The theorems are read for the run's proof
+    assistant, as the sweep read them (a Coq statement without its comments), so that the backend opens
+    the statement the proofs were found for."""
+    items = load_benchmark(resolve_benchmark(run.benchmark), run.sweep.split,
+                           run.spec.backend.spec.assistant)
     theorems = {item.theorem.name: item.theorem for item in items}
     backend = run.backend_factory() if run.backend_factory is not None else spec.backend()
     return minimise_folder(folder / "sweep", folder / MINIMISED_DIR, theorems, backend,
@@ -169,10 +173,14 @@ def scoring_length(config: ExpertConfig) -> int:
 
 
 def filter_stage(config: ExpertConfig, folder: Path, round_number: int, model: str) -> dict[str, Any]:
-    """Score the round's pairs under ``model``, keep the learnable ones; write ``filter/``."""
+    """Score the round's pairs under ``model``, keep the learnable ones; write ``filter/``.
+
+    A preference is kept when its chosen pair is (or was dropped only as too easy) and its (state, rejected)
+    fits the scoring length as well: DPO would compare a whole chosen tactic with a cut rejected one."""
     pairs = load_rows(folder / "data" / PAIRS_FILE)
     preferences = load_rows(folder / "data" / PREFERENCES_FILE)
     scores: list[float | None] = []
+    tokenizer = None
     if pairs:
         scorer, tokenizer = load_scorer(model, config.filter.device)
         scores = log_perplexities(scorer, tokenizer, [(p["state"], p["tactic"]) for p in pairs],
@@ -181,33 +189,49 @@ def filter_stage(config: ExpertConfig, folder: Path, round_number: int, model: s
         free_accelerator_memory()
     outcome = filter_pairs(pairs, scores, config.filter)
     dropped = {(r["state"], r["tactic"]) for reason in ("noisy", "too_long") for r in outcome.dropped[reason]}
-    kept_preferences = [p for p in preferences if (p["state"], p["chosen"]) not in dropped]
+    chosen_kept = [p for p in preferences if (p["state"], p["chosen"]) not in dropped]
+    if chosen_kept and tokenizer is None:
+        tokenizer = load_tokenizer(model, require_eos=True)
+    length = scoring_length(config)
+    kept_preferences = [p for p in chosen_kept if tokenizer is not None
+                        and len(encode_pair(tokenizer, p["state"], p["rejected"]).ids) <= length]
+    rejected_too_long = len(chosen_kept) - len(kept_preferences)
+    if rejected_too_long:
+        logger.warning("round %d: %d preference pairs dropped: their state and rejected tactic are longer "
+                       "than %d tokens", round_number, rejected_too_long, length)
     out = folder / "filter"
     write_jsonl(out / SCORES_FILE, outcome.rows)
     write_jsonl(out / KEPT_FILE, outcome.kept)
     write_jsonl(out / PREFERENCES_FILE, kept_preferences)
     manifest = {"round": round_number, "model": model, **outcome.summary,
-                "preferences": {"collected": len(preferences), "kept": len(kept_preferences)}}
+                "preferences": {"collected": len(preferences), "kept": len(kept_preferences),
+                                "dropped": {"chosen_dropped": len(preferences) - len(chosen_kept),
+                                            "rejected_too_long": rejected_too_long}}}
     write_json(out / MANIFEST_FILE, manifest)
     thresholds = outcome.summary["thresholds"]
     return {"model": model, "pairs": len(pairs), "kept": len(outcome.kept),
             "dropped": {reason: len(outcome.dropped[reason]) for reason in REASONS},
             "easy_perplexity": thresholds and thresholds["easy_perplexity"],
             "noisy_perplexity": thresholds and thresholds["noisy_perplexity"],
-            "preferences_kept": len(kept_preferences)}
+            "preferences_kept": len(kept_preferences), "preferences_rejected_too_long": rejected_too_long}
 
 
 def training_data(config: ExpertConfig, out: Path, round_number: int,
                   ) -> tuple[bool, list[dict[str, Any]], list[dict[str, Any]]]:
-    """(retrain from base?, pairs, preferences): this round's kept data, or every round's so far."""
+    """(retrain from base?, pairs, preferences): this round's kept data, or every round's so far; either
+    way the preferences lose those whose rejected tactic is a collected pair (at that state) of any round
+    so far (``drop_contradicted``)."""
     retrain = config.retrain_every > 0 and round_number % config.retrain_every == 0
     rounds = range(1, round_number + 1) if retrain else [round_number]
     folders = [round_dir(out, r) / "filter" for r in rounds]
     pairs = union_pairs(load_rows(f / KEPT_FILE) for f in folders)
     preferences = union_pairs((load_rows(f / PREFERENCES_FILE) for f in folders),
                               key_fields=("state", "chosen", "rejected"))
-    if len(folders) > 1:  # one round's were checked against its own pairs when collected; now each other's
-        collected = [row for r in rounds for row in load_rows(round_dir(out, r) / "data" / PAIRS_FILE)]
+    if round_number > 1:  # each round's were checked against its own pairs when collected; now against
+        # every round's so far: a tactic that proved a state in an earlier round (and was trained on) is no
+        # rejected one there now, in continue mode too (SFT must not raise what DPO lowers)
+        collected = [row for r in range(1, round_number + 1)
+                     for row in load_rows(round_dir(out, r) / "data" / PAIRS_FILE)]
         preferences = drop_contradicted(preferences, collected)
     return retrain, pairs, preferences
 

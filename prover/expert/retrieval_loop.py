@@ -79,7 +79,7 @@ from prover.sweep.manifest import RESUMABLE, refuse_foreign_folder
 from prover.sweep.memory_budget import apply_memory_budget
 from prover.theorem_input import InputError
 from prover.tracing.coq_files import STDLIB_SOURCE
-from search import SearchConfig
+from search import SearchConfig, Theorem
 from search.backends.coq.config import CoqBackendConfig
 
 logger = logging.getLogger(__name__)
@@ -337,9 +337,19 @@ class CorpusRounds:
         """The data sweep's records with their proofs made 1-minimal (``MINIMISE_RULE``), written as a
         results file that ``collect`` and ``grow`` read instead of the sweep's; returns the counts."""
         folder = round_dir(self.out, round_number)
-        theorems = {item.theorem.name: item.theorem for item in self.parts.data}
-        return minimise_folder(folder / "search", folder / MINIMISED_DIR, theorems, self.run.spec.backend(),
+        return minimise_folder(folder / "search", folder / MINIMISED_DIR, self.data_theorems(),
+                               self.run.spec.backend(),
                                timeout=self.run.spec.search.tactic_timeout)
+
+    def data_theorems(self) -> dict[str, Theorem]:
+        """The data rows' theorems by name, read from the data part for the backend's proof assistant as
+        the sweep read them (a Coq statement without its comments): what the data search proved, which
+        ``minimise`` opens again and ``grow`` specialises the tactic list to. (``self.parts`` holds the
+        rows as the plan read them, for the run's digest.)"""
+        if not self.parts.data:
+            return {}
+        items = load_benchmark(self.part_file("data"), None, self.run.spec.backend.spec.assistant)
+        return {item.theorem.name: item.theorem for item in items}
 
     def collect(self, round_number: int) -> dict[str, Any]:
         sources = self.sources(round_number)
@@ -353,8 +363,7 @@ class CorpusRounds:
         folder = round_dir(self.out, round_number)
         pairs = load_rows(folder / "data" / PAIRS_FILE)
         records = [record for source in self.sources(round_number) for record in read_records(source)]
-        theorems = {item.theorem.name: item.theorem for item in self.parts.data}
-        trivial = trivial_pairs(records, tactic_list_policy(self.assistant), theorems)
+        trivial = trivial_pairs(records, tactic_list_policy(self.assistant), self.data_theorems())
         model = self.config.base_model
         scores = None if model is None else score_pairs(model, pairs, self.config.filter)
         growth = grow(pairs, known=index_pairs(self.index(round_number)[0]), trivial=trivial,

@@ -90,6 +90,7 @@ def tactic_summary(marker: dict[str, Any]) -> dict[str, Any]:
     """What the report shows of a tactic-model stage's marker: pairs trained, training, metrics."""
     training = marker.get("training") or {}
     return {"model": marker.get("model"), "trained_pairs": marker["pairs"]["trained"],
+            "heldout_state": marker["pairs"].get("heldout_state", 0),
             "steps": training.get("steps", 0), "train_seconds": training.get("seconds", 0.0),
             "time_limited": training.get("time_limited", False), "device": marker.get("device"),
             "before": {key: marker["before"][key] for key in TACTIC_METRICS},
@@ -191,7 +192,8 @@ def tactic_markdown(rows: list[CorpusRound]) -> list[str]:
              f"`{first['model']}` trained through TRL on the data corpus r holds (round 0: the traced train "
              f"pairs; round r: what round r-1 added), evaluated on {heldout} held-out pairs of the standard "
              f"library's test files (top-k: {k} beams; before: round 0's initial model, then the previous "
-             "round's). Details: `round-NN/tactic_model.done.json`, plan: `tactic-model/plan.json`.", "",
+             "round's). No round trains on a pair whose state is a held-out pair's. Details: "
+             "`round-NN/tactic_model.done.json`, plan: `tactic-model/plan.json`.", "",
              "| round | pairs trained | training | perplexity before | perplexity after | NLL/tactic after "
              f"| top-1 before | top-1 after | top-{k} before | top-{k} after |",
              "| --- " * 10 + "|"]
@@ -200,9 +202,11 @@ def tactic_markdown(rows: list[CorpusRound]) -> list[str]:
         before, after = t["before"], t["after"]
         training = (f"{t['steps']} steps, {t['train_seconds']:.0f} s on {t['device']}"
                     + (" (time limit)" if t["time_limited"] else "")) if t["steps"] else "-"
-        lines.append(f"| {row.round} | {t['trained_pairs']} | {training} | {before['perplexity']:.2f} "
-                     f"| {after['perplexity']:.2f} | {after['nll_per_tactic']:.2f} | {before['top1']:.1%} "
-                     f"| {after['top1']:.1%} | {before['topk']:.1%} | {after['topk']:.1%} |")
+        left_out = f" ({t['heldout_state']} on held-out states left out)" if t.get("heldout_state") else ""
+        lines.append(f"| {row.round} | {t['trained_pairs']}{left_out} | {training} "
+                     f"| {before['perplexity']:.2f} | {after['perplexity']:.2f} "
+                     f"| {after['nll_per_tactic']:.2f} | {before['top1']:.1%} | {after['top1']:.1%} "
+                     f"| {before['topk']:.1%} | {after['topk']:.1%} |")
     return lines
 
 

@@ -13,7 +13,8 @@ from prover.sweep.manifest import read_manifest
 from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"
-ADDED_KEYS = frozenset({"benchmark_digest", "corpus_digest", "backend_settings", "filter"})  # older runs lack
+ADDED_KEYS = frozenset({"benchmark_digest", "corpus_digest", "backend_settings", "filter",  # older runs lack
+                        "round0_heldout_state"})
 
 
 class RunMismatchError(InputError):

@@ -8,10 +8,12 @@ preset's untrained model, its tokenizer built from the round-0 pairs, or a given
 traced train files' pairs (de-duplicated; every n-th of them when ``tactic_train_pairs`` is set); round
 r >= 1 continues from model r-1 on the pairs round r-1 added to the corpus (``growth/added.jsonl``),
 with no warm-up (the model is trained already, and a round adds a few batches that a warm-up would eat).
-Added pairs on a held-out state, added pairs model r-1 was already trained on, and pairs longer than
-``TrainConfig.max_length`` tokens are not trained on (each counted); a round with nothing to train on keeps
-model r-1. "Before" is round 0's initial model, evaluated; round r's "before" is round r-1's "after" (the
-same model on the same pairs). The held-out pairs (``HELDOUT_RULE``) come from the standard library's test
+Pairs on a held-out state (a train file can hold a test file's goal: a model trained on it would be scored
+on a pair it learnt), added pairs model r-1 was already trained on, and pairs longer than
+``TrainConfig.max_length`` tokens are not trained on (each counted; round 0's held-out-state count is also
+in ``plan.json``, ``round0_heldout_state``); a round with nothing to train on keeps model r-1. "Before" is
+round 0's initial model, evaluated; round r's "before" is round r-1's "after" (the same model on the same
+pairs). The held-out pairs (``HELDOUT_RULE``) come from the standard library's test
 files, which neither the corpus nor any round's search holds.
 
 Folders in the run folder::
@@ -58,7 +60,8 @@ FOLDER = "tactic-model"
 PLAN_FILE = f"{FOLDER}/plan.json"
 ROUND_RULE = ("model r has seen what corpus r holds: round 0 trains the initial model on the traced train "
               "files' pairs, round r >= 1 continues from model r-1 (no warm-up) on the pairs round r-1 added "
-              "(less pairs on held-out states, pairs already trained on and pairs over max_length tokens)")
+              "(every round less pairs on held-out states and pairs over max_length tokens, round r >= 1 "
+              "less pairs already trained on)")
 HELDOUT_RULE = f"the standard library's test files' traced steps, {SAMPLE_RULE}"
 
 
@@ -81,6 +84,7 @@ class TacticRounds:
                              "get the difference")
         self.heldout: list[Pair] = []
         self.round0: list[Pair] = []
+        self.round0_heldout_state = 0  # round-0 pairs left out: their state is a held-out pair's
         self.heldout_states: frozenset[str] = frozenset()
 
     # --- the plan, fixed for the whole run -------------------------------------------------------------
@@ -96,9 +100,11 @@ class TacticRounds:
             raise InputError(f"{corpus}: no traced step of a train file: nothing to train the tactic model "
                              "on")
         self.heldout = every_nth(split.heldout, self.loop.tactic_heldout_pairs)
-        limit = self.loop.tactic_train_pairs
-        self.round0 = split.train if limit is None else every_nth(split.train, limit)
         self.heldout_states = split.heldout_states
+        limit = self.loop.tactic_train_pairs
+        sample = split.train if limit is None else every_nth(split.train, limit)
+        self.round0, self.round0_heldout_state = without_heldout_states(
+            ({"state": state, "tactic": tactic} for state, tactic in sample), self.heldout_states)
         manifest = self.manifest(corpus, len(split.train))
         (self.out / FOLDER).mkdir(parents=True, exist_ok=True)
         check_run(self.out, manifest, name=PLAN_FILE)
@@ -115,6 +121,7 @@ class TacticRounds:
                 "round0": {"rule": SAMPLE_RULE if self.loop.tactic_train_pairs else "all",
                            "pairs": len(self.round0), "of": traced_train_pairs,
                            "digest": pairs_digest(self.round0)},
+                "round0_heldout_state": self.round0_heldout_state,
                 "eval": {"k": self.loop.tactic_k, "max_new_tokens": self.loop.tactic_max_new_tokens,
                          "max_prompt_tokens": self.max_prompt_tokens}}
 
@@ -165,7 +172,7 @@ class TacticRounds:
         from prover.expert.trajectories import load_rows
 
         if round_number == 0:
-            given, heldout_state = list(self.round0), 0
+            given, heldout_state = list(self.round0), self.round0_heldout_state
         else:
             given, heldout_state = without_heldout_states(
                 (row for path in added for row in load_rows(path)), self.heldout_states)

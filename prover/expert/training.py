@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.model_loading import load_causal_lm
-from prover.expert.checkpoints import guard_checkpoint_saves, last_complete_checkpoint, save_error
+from prover.expert.checkpoints import (
+    checkpoint_state,
+    guard_checkpoint_saves,
+    last_complete_checkpoint,
+    logged_loss,
+    save_error,
+)
 from prover.expert.config import TrainConfig
 from prover.expert.perplexity import encode_pair
 from search.errors import ModelLoadError
@@ -51,8 +57,10 @@ RESULT_FILE = "train_result.json"
 @dataclass(frozen=True)
 class TrainResult:
     """What one training run produced. ``train_loss``: mean loss over the run's steps (those after a resume
-    only); ``tokens``: tokens TRL counted in the batches (prompt included); ``resumed_from``: the checkpoint
-    a resumed run started from; ``time_limited``: the run was stopped by ``TrainConfig.max_seconds``."""
+    only; a rerun that resumed at the last step, having trained none, records the mean its checkpoint's log
+    history holds: ``logged_loss``, ``None`` when there is none); ``tokens``: tokens TRL counted in the
+    batches (prompt included); ``resumed_from``: the checkpoint a resumed run started from;
+    ``time_limited``: the run was stopped by ``TrainConfig.max_seconds``."""
 
     kind: str  # sft or dpo
     model_dir: str
@@ -216,6 +224,7 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
     work_dir.mkdir(parents=True, exist_ok=True)
     last = last_complete_checkpoint(work_dir)
     resume = None if last is None else str(last)
+    resumed_step = None if last is None else int(checkpoint_state(last)["global_step"])
     started = time.perf_counter()
     trainer = guard_checkpoint_saves(build())
     if resume:
@@ -225,9 +234,15 @@ def _run(kind: str, examples: int, init_model: str, work_dir: Path, final_dir: P
     tokens = next((int(e["num_tokens"]) for e in reversed(trainer.state.log_history) if "num_tokens" in e),
                   None)
     budgets = [c for c in trainer.callback_handler.callbacks if isinstance(c, TimeBudget)]
+    steps = int(trainer.state.global_step)
+    train_loss: float | None = float(output.training_loss)
+    if last is not None and resumed_step is not None and steps <= resumed_step:
+        # resumed at the end (a crash while publishing): the 0.0 transformers reports is no training's loss
+        train_loss = logged_loss(last)  # no step ran, so no save rotated the checkpoint away
+        logger.info("%s: %s was the last step; its logged loss is the run's (%s)", kind, last, train_loss)
     result = TrainResult(kind=kind, model_dir=str(final_dir), init_model=init_model, examples=examples,
-                         steps=int(trainer.state.global_step), train_loss=float(output.training_loss),
-                         tokens=tokens, resumed_from=resume, seconds=round(time.perf_counter() - started, 3),
+                         steps=steps, train_loss=train_loss, tokens=tokens, resumed_from=resume,
+                         seconds=round(time.perf_counter() - started, 3),
                          time_limited=any(b.stopped_at_step is not None for b in budgets))
     _publish(trainer, final_dir, result)
     del trainer

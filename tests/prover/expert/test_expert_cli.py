@@ -10,7 +10,7 @@ from rich.console import Console
 
 import prover.expert.loop as loop
 from prover.cli.main import build_parser
-from prover.expert import ExpertReport, RoundMetrics
+from prover.expert import ExpertReport, RoundMetrics, TrainConfig
 from prover.expert.cli import add_train_command, expert_config, run_train_command
 from prover.theorem_input import InputError
 
@@ -88,6 +88,7 @@ def test_the_handler_runs_the_loop_with_the_parsed_run(monkeypatch: pytest.Monke
     (tmp_path / "bench.jsonl").write_text('{"name": "t", "statement": "Theorem t : True."}\n')
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
     (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}")  # a model folder, as far as the handler checks
     args = [*ARGS[:-3], str(tmp_path / "base"), *ARGS[-2:]]
     assert run_train_command(train_parser().parse_args(args), console) == 0
     run = seen["run"]
@@ -109,3 +110,50 @@ def test_a_missing_base_model_fails_before_round_one(monkeypatch: pytest.MonkeyP
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
     with pytest.raises(ModelLoadError, match=r"/models/base.*no such directory"):
         run_train_command(train_parser().parse_args(ARGS), console)
+
+
+def test_a_local_base_model_folder_that_holds_no_model_fails_before_round_one(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Not a model folder (no config.json): a clear error naming the folder and the option at once, not a
+    tokenizer-conversion message after the whole round-1 sweep."""
+    monkeypatch.setattr(loop, "run_expert_iteration", lambda *a, **k: pytest.fail("the loop must not start"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes").mkdir()
+    console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
+    by_model = [*ARGS[:-3], str(tmp_path / "notes"), *ARGS[-2:]]
+    with pytest.raises(InputError, match=rf"--model {tmp_path / 'notes'}: the folder holds no config\.json"):
+        run_train_command(train_parser().parse_args(by_model), console)
+    with pytest.raises(InputError, match=r"--base-model .*notes: the folder holds no config\.json"):
+        run_train_command(train_parser().parse_args([*ARGS, "--base-model", "notes"]), console)
+    assert not (tmp_path / "runs").exists()
+    console.file.close()
+
+
+def test_a_mistyped_learning_rate_schedule_is_refused_at_once_naming_the_option(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not after round 1's sweep and filter, when the trainer is built: the settings check it."""
+    from transformers.trainer_utils import SchedulerType
+
+    from prover.cli.main import main
+    from prover.expert.config import LR_SCHEDULERS
+    from prover.expert.small_model_presets import PRESETS, preset_train_config
+
+    argv = ["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--base-model", str(tmp_path),
+            "--out", str(tmp_path / "run"), "--train-lr-scheduler", "cosin"]
+    assert main([*argv, "--print-config"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "train.lr_scheduler (--train-lr-scheduler) must be one of linear, cosine" in err
+    assert "got 'cosin'" in err
+    assert main(argv) == 2 and not (tmp_path / "run").exists()
+    assert set(LR_SCHEDULERS) <= {s.value for s in SchedulerType}  # transformers' names
+    assert TrainConfig().lr_scheduler in LR_SCHEDULERS
+    assert all(preset_train_config(p, TrainConfig()).lr_scheduler in LR_SCHEDULERS for p in PRESETS.values())
+
+
+def test_the_filter_switch_says_that_too_long_pairs_are_dropped_either_way() -> None:
+    from dataclasses import fields
+
+    from prover.expert import FilterConfig
+
+    help_text = next(f.metadata["help"] for f in fields(FilterConfig) if f.name == "enabled")
+    assert "still dropped" in help_text and "max_length" in help_text

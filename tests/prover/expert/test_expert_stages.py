@@ -179,3 +179,52 @@ def test_a_round_s_sweep_with_errored_attempts_is_not_done(tmp_path: Path,
     errors["count"] = 0  # the rerun's sweep ran them again
     info, ran = run_stage(folder, "sweep", lambda: loop.sweep_stage(run, folder, spec, None))
     assert ran and info["proved"] == 1
+
+
+def test_a_continued_round_drops_preferences_rejecting_what_an_earlier_round_proved(tmp_path: Path) -> None:
+    """Round 1 proved state s with x (and trained on it); in round 2 x failed at s. Continuing (no retrain),
+    round 2's DPO must not lower what round 1's SFT raised."""
+    write_jsonl(round_dir(tmp_path, 1) / "data" / "pairs.jsonl", [{"state": "s", "tactic": "x"}])
+    write_jsonl(round_dir(tmp_path, 2) / "data" / "pairs.jsonl", [{"state": "s", "tactic": "y"}])
+    write_jsonl(round_dir(tmp_path, 2) / "filter" / "kept.jsonl",
+                [{"state": "s", "tactic": "y", "occurrences": 1}])
+    write_jsonl(round_dir(tmp_path, 2) / "filter" / "preferences.jsonl",
+                [{"state": "s", "chosen": "y", "rejected": rejected, "occurrences": 1} for rejected in "xz"])
+    retrain, pairs, preferences = training_data(ExpertConfig(retrain_every=0), tmp_path, 2)
+    assert not retrain and [p["tactic"] for p in pairs] == ["y"]
+    assert [p["rejected"] for p in preferences] == ["z"]
+
+
+def test_the_filter_drops_preferences_whose_rejected_side_is_too_long(base_model_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    """DPO would compare a whole chosen tactic with a cut rejected one: such a preference is dropped and
+    counted, as a too-long chosen pair drops its preferences."""
+    from expert_fixtures import ADD, FORALL
+
+    from planner.model_loading import load_tokenizer
+    from prover.expert import FilterConfig
+    from prover.expert.loop import filter_stage
+    from prover.expert.perplexity import encode_pair
+
+    long_tactic = "simp only [Nat.add_zero, Nat.zero_add, Nat.add_comm] at * <;> omega " * 8
+    folder = round_dir(tmp_path, 1)
+    write_jsonl(folder / "data" / "pairs.jsonl", [{"state": ADD, "tactic": "simp"},
+                                                   {"state": FORALL, "tactic": "intro n"}])
+    write_jsonl(folder / "data" / "preferences.jsonl",
+                [{"state": ADD, "chosen": "simp", "rejected": "omega"},
+                 {"state": ADD, "chosen": "simp", "rejected": long_tactic},
+                 {"state": FORALL, "chosen": "intro n", "rejected": "simp"}])
+    tokenizer = load_tokenizer(str(base_model_dir))
+    limit = 64
+    assert len(encode_pair(tokenizer, ADD, long_tactic).ids) > limit >= max(
+        len(encode_pair(tokenizer, state, tactic).ids) for state, tactic in
+        ((ADD, "simp"), (ADD, "omega"), (FORALL, "intro n"), (FORALL, "simp")))
+    config = ExpertConfig(filter=FilterConfig(max_length=limit, device="cpu"))
+    with torch_threads(1):
+        info = filter_stage(config, folder, 1, str(base_model_dir))
+    assert info["kept"] == 2 and info["preferences_kept"] == 2 and info["preferences_rejected_too_long"] == 1
+    kept = [json.loads(line) for line in (folder / "filter" / "preferences.jsonl").read_text().splitlines()]
+    assert [p["rejected"] for p in kept] == ["omega", "simp"]
+    manifest = json.loads((folder / "filter" / "manifest.json").read_text())
+    assert manifest["preferences"] == {"collected": 3, "kept": 2,
+                                       "dropped": {"chosen_dropped": 0, "rejected_too_long": 1}}

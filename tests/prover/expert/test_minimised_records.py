@@ -94,3 +94,66 @@ def test_the_model_loop_s_minimise_stage_feeds_its_collect_stage(tmp_path: Path)
     manifest = collect_stage(folder, 1, minimised=True)
     assert manifest["sources"] == [str((folder / "minimised").resolve())]
     assert [(p["state"], p["tactic"]) for p in load_rows(folder / "data" / PAIRS_FILE)] == [("A", "done")]
+
+
+COMMENTED = "Theorem add_zero : forall n : nat, (* n is a natural number *) n + 0 = n."
+
+
+def coq_spec(policy: Any = None) -> Any:
+    from prover.backends import BackendSettings
+    from prover.policies.spec import PolicySpec
+    from prover.run_spec import RunSpec
+    from search import SearchConfig
+    from search.backends.coq.config import CoqBackendConfig
+
+    return RunSpec(backend=BackendSettings("coq", CoqBackendConfig()),
+                   policy=policy or PolicySpec("tactics", "coq"), search=SearchConfig(tactic_timeout=5))
+
+
+def commented_bench(path: Path) -> Path:
+    """A Coq benchmark whose statement holds a comment (as miniF2F-rocq's amc12b_2020_p5 does)."""
+    path.write_text(json.dumps({"name": "add_zero", "split": "valid", "header": COQ.header,
+                                "statement": COMMENTED}) + "\n")
+    return path
+
+
+def test_the_model_loop_minimises_a_coq_theorem_whose_statement_holds_a_comment(tmp_path: Path) -> None:
+    """The sweep reads a Coq statement without its comments; so must the minimise stage, or Coq's safety
+    check refuses the statement and every proof stays as found (``unopened``)."""
+    from prover.expert.loop import ExpertRun, minimise_stage
+    from prover.policies.hf_policy_config import HFPolicyConfig
+    from prover.sweep import SweepConfig
+
+    run = ExpertRun(benchmark=str(commented_bench(tmp_path / "bench.jsonl")), spec=coq_spec(),
+                    model_policy=HFPolicyConfig(model="unused"), sweep=SweepConfig())
+    folder = tmp_path / "round-01"
+    (folder / "sweep").mkdir(parents=True)
+    found = record("add_zero", FOUND, ["s0", "s1", "s2", "s3"])
+    (folder / "sweep" / "results.jsonl").write_text(json.dumps(found) + "\n")
+    counts = minimise_stage(run, folder, run.spec)
+    assert counts["minimised"] == 1 and "unopened" not in counts, counts
+
+
+def test_the_retrieval_loop_minimises_a_coq_theorem_whose_statement_holds_a_comment(tmp_path: Path) -> None:
+    from prover.expert import ExpertConfig
+    from prover.expert.heldout import split_rows, write_part
+    from prover.expert.retrieval_loop import CorpusRounds, RetrievalRun
+    from prover.expert.stages import round_dir
+    from prover.policies.spec import PolicySpec
+    from prover.retrieval.policy import RetrievalConfig
+    from prover.sweep import SweepConfig
+    from prover.sweep.benchmark import load_benchmark
+
+    bench = commented_bench(tmp_path / "bench.jsonl")
+    spec = coq_spec(PolicySpec("retrieval", "coq", retrieval=RetrievalConfig(corpus="unused")))
+    rounds = CorpusRounds(ExpertConfig(out=str(tmp_path / "run"), minimise_proofs=True),
+                          RetrievalRun(benchmark=str(bench), spec=spec, sweep=SweepConfig()), None)
+    rounds.parts = split_rows(load_benchmark(bench), 0)  # as the plan reads the rows
+    write_part(rounds.part_file("data"), bench, rounds.parts.data)
+    search = round_dir(rounds.out, 0) / "search"
+    search.mkdir(parents=True)
+    found = record("add_zero", FOUND, ["s0", "s1", "s2", "s3"])
+    (search / "results.jsonl").write_text(json.dumps(found) + "\n")
+    counts = rounds.minimise(0)
+    assert counts["minimised"] == 1 and "unopened" not in counts, counts
+    assert "(*" not in rounds.data_theorems()["add_zero"].statement

@@ -59,8 +59,10 @@ def test_a_training_run_never_writes_into_a_folder_of_other_files(tmp_path: Path
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     (out / "sweep.json").write_text("{}")  # a sweep's folder is not a training run's either
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}")  # a model folder, as far as the command checks
     assert main(["train", "coq_basic", "--backend", "coq", "--policy", "tactics", "--base-model",
-                 str(tmp_path), "--out", str(out)]) == 2
+                 str(tmp_path / "base"), "--out", str(out)]) == 2
     assert "holds other files (notes.txt, sweep.json) and no expert-iteration run" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sweep.json"]
 

@@ -249,3 +249,32 @@ def test_the_tactic_settings_and_the_training_table_round_trip_through_a_config_
     config.write_text(text)
     assert main(["train", "coq_basic", "--config", str(config), "--print-config"]) == 0
     assert capsys.readouterr().out == text
+
+
+def test_round_0_leaves_out_train_pairs_on_a_held_out_state_and_says_how_many(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A train file can hold a test file's goal: trained on it, the model would be scored on a pair it
+    learnt. Round 0 drops such pairs as later rounds drop added ones, and the plan and report count them."""
+    from prover.expert.retrieval_report import CorpusRound, tactic_markdown, tactic_summary
+
+    held = pairs_named(TEST_NAMES)[:2]
+    dataset = Dataset(tmp_path / "ds")
+    add_unit(dataset, TRAIN_UNIT, [*pairs_named(TRAIN_NAMES), held[0], (held[1][0], "auto")])
+    add_unit(dataset, TEST_UNIT, pairs_named(TEST_NAMES))
+    rounds = TacticRounds(tmp_path / "run", LOOP, TRAIN)
+    plan = rounds.plan(dataset.path)
+    assert rounds.round0 == pairs_named(TRAIN_NAMES)  # the twin and the other tactic at a held-out state
+    assert plan["round0_heldout_state"] == 2 and plan["round0"]["pairs"] == 18 and plan["round0"]["of"] == 20
+    written = json.loads((tmp_path / "run" / "tactic-model" / "plan.json").read_text())
+    assert written["round0_heldout_state"] == 2
+    monkeypatch.setattr(TacticRounds, "fitting", lambda self, pairs, model: pairs)
+    pairs, counts = rounds.round_pairs(0, [], "unused")
+    assert pairs == pairs_named(TRAIN_NAMES)
+    assert counts == {"given": 20, "heldout_state": 2, "duplicate": 0, "too_long": 0, "trained": 18}
+    metrics = {"perplexity": 2.0, "nll_per_tactic": 1.0, "top1": 0.5, "topk": 0.5, "evaluated": 4, "pairs": 4,
+               "k": 2}
+    marker = {"model": "tiny", "pairs": counts, "training": None, "before": metrics, "after": metrics}
+    summary = tactic_summary(marker)
+    assert summary["heldout_state"] == 2
+    assert "| 0 | 18 (2 on held-out states left out) |" in "\n".join(
+        tactic_markdown([CorpusRound(round=0, tactic=summary)]))

@@ -98,3 +98,43 @@ def test_no_data_and_bad_settings_are_refused(tmp_path: Path) -> None:
         train_sft([], init_model="m", work_dir=tmp_path, final_dir=tmp_path / "m", config=CONFIG)
     with pytest.raises(ValueError, match="invalid training configuration"):
         TrainConfig(learning_rate=0, batch_size=0, weight_dtype="int8")
+
+
+def test_a_rerun_after_a_crash_while_publishing_records_the_checkpoint_s_loss_not_zero(
+        base_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last checkpoint (step max_steps) was saved, then publishing the model failed: the rerun resumes at
+    the end and trains no step; its loss is what that checkpoint logged, not transformers' 0.0."""
+    import prover.expert.training as training
+    from prover.expert.checkpoints import logged_loss
+
+    publish = training._publish
+
+    def crash(*args, **kwargs):
+        raise Interrupted
+
+    monkeypatch.setattr(training, "_publish", crash)
+    work, final = tmp_path / "work", tmp_path / "model"
+    with torch_threads(1):
+        with pytest.raises(Interrupted):
+            train_sft(PAIRS, init_model=str(base_model_dir), work_dir=work, final_dir=final, config=CONFIG)
+        assert (work / "checkpoint-4").is_dir() and not final.exists()
+        monkeypatch.setattr(training, "_publish", publish)
+        result = train_sft(PAIRS, init_model=str(base_model_dir), work_dir=work, final_dir=final,
+                           config=CONFIG)
+    assert result.resumed_from == str(work / "checkpoint-4") and result.steps == 4
+    state = json.loads((work / "checkpoint-4" / "trainer_state.json").read_text())
+    losses = [entry["loss"] for entry in state["log_history"] if "loss" in entry]
+    assert len(losses) == 4  # one logged loss per step (logging_steps=1)
+    assert result.train_loss == logged_loss(work / "checkpoint-4") == pytest.approx(sum(losses) / 4)
+    assert result.train_loss > 0
+    assert json.loads((final / "train_result.json").read_text())["train_loss"] == result.train_loss
+
+
+def test_a_checkpoint_that_logged_no_loss_has_none(tmp_path: Path) -> None:
+    from prover.expert.checkpoints import logged_loss
+
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"global_step": 3, "log_history": []}))
+    assert logged_loss(tmp_path) is None
+    history = [{"step": 2, "loss": 1.0}, {"step": 3, "loss": 4.0}, {"step": 3, "train_loss": 9.0}]
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"global_step": 3, "log_history": history}))
+    assert logged_loss(tmp_path) == pytest.approx((2 * 1.0 + 4.0) / 3)  # each log weighted by its steps
