@@ -27,7 +27,7 @@ from planner.orchestrate import prove_with_planner
 from planner.parse import parse_plan
 from planner.plan import Plan, PlanParse, Rejection, Subgoal
 from planner.progress import PlanObserver, PlanProgress, PlanStage
-from planner.protocols import PlanBackend, PlanCheck, PlanProblem
+from planner.protocols import PlanBackend, PlanCheck, PlanNotOpened, PlanProblem
 from planner.result import (
     PlanAttempt,
     PlannedResult,
@@ -51,6 +51,7 @@ __all__ = [
     "PlanBackend",
     "PlanCheck",
     "PlanDialect",
+    "PlanNotOpened",
     "PlanObserver",
     "PlanParse",
     "PlanProblem",

@@ -9,15 +9,23 @@ all of them: one per subgoal, then the main goal, as ``PlanCheck`` wants them.
 A subgoal's session runs the same asserts, then focuses its goal with ``k: {``; closing that goal finishes
 the session's proof (``CoqSession(focused=True)``). The assembled proof (``planned_tactics``) is linear:
 each assert, then its proof, since the asserted fact is the focused goal until its proof closes it.
+
+Coq's failures on the plan's own text are the plan's, never the attempt's end: an assert that times out or
+crashes coqtop while the plan is checked is a problem for the model (``CoqSession.run_tactic`` answers
+them as results); one that does so when a fact's session opens (its prefix runs under ``start_timeout``)
+raises ``PlanNotOpened``, which fails the round. The check runs each assert under ``tactic_timeout`` cut
+to the attempt's time left.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 
-from planner.protocols import PlanCheck, PlanProblem
+from planner.protocols import PlanCheck, PlanNotOpened, PlanProblem
 from search.backends.coq import CoqBackend, CoqSession, check_coq_tactic
+from search.backends.process import ProcessError
 from search.protocols import Session
 from search.types import TacticResult, TacticState, Theorem
 
@@ -41,12 +49,20 @@ class CoqPlanBackend:
             return "an all-goals selector is not allowed in the proof of a planned fact"
         return reason
 
-    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck:
+    def check_plan(self, theorem: Theorem, haves: Sequence[str], *,
+                   time_left: float | None = None) -> PlanCheck:
+        deadline = None if time_left is None else time.monotonic() + time_left
         session = CoqSession(theorem, self.backend.config)
         try:
             state = session.initial_state()
             for index, sentence in enumerate(_chain(haves)):
-                result = session.run_tactic(state, sentence)
+                limit = self.backend.config.tactic_timeout
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return PlanCheck(False, problems=(PlanProblem(index, _NO_TIME),))
+                    limit = min(limit, left)
+                result = session.run_tactic(state, sentence, timeout=limit)
                 if not isinstance(result, TacticState):
                     return PlanCheck(False, problems=(PlanProblem(index, _message(result)),))
                 state = result
@@ -57,7 +73,10 @@ class CoqPlanBackend:
                                                                f"asserts, Coq shows {len(state.goals)}"),))
         return PlanCheck(True, tuple(state.goals))
 
-    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]:
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str], *,
+                      time_left: float | None = None) -> list[Session]:
+        """The facts' sessions, each opened on first use (``time_left`` does not apply: nothing runs
+        now)."""
         for have in haves:  # the prefix is sent as it is: never unchecked text
             reason = check_coq_tactic(have)
             if reason is not None:
@@ -67,8 +86,16 @@ class CoqPlanBackend:
 
         def opener(position: int) -> Callable[[], Session]:
             # fact k sits after the first k asserts: later ones need not run; the main goal after all
-            return lambda: CoqSession(theorem, config, prefix=[*chain[:position], f"{position}: {{"],
-                                      focused=True)
+            def open_session() -> Session:
+                try:
+                    prefix = [*chain[:position], f"{position}: {{"]
+                    return CoqSession(theorem, config, prefix=prefix, focused=True)
+                except ProcessError as exc:  # coqtop hung or died on the plan's asserts
+                    what = "the main goal" if position > len(haves) else f"fact {position}"
+                    raise PlanNotOpened(f"Coq failed on the plan's asserts while opening {what}: {exc}") \
+                        from exc
+
+            return open_session
 
         return [OnFirstUse(theorem, opener(position)) for position in range(1, len(haves) + 2)]
 
@@ -101,6 +128,9 @@ class OnFirstUse:
 def _chain(haves: Sequence[str]) -> list[str]:
     """The asserts, each on the theorem's own goal: it sits after the ``k`` goals asserted before it."""
     return [have if k == 0 else f"{k + 1}: {have}" for k, have in enumerate(haves)]
+
+
+_NO_TIME = "the attempt's time ran out before Coq checked this assert"
 
 
 def _message(result: object) -> str:

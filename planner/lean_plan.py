@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from planner.errors import PlanningUnsupportedError
-from planner.protocols import PlanBackend, PlanCheck, PlanProblem
+from planner.protocols import PlanBackend, PlanCheck, PlanNotOpened, PlanProblem
 from search.backends.lean.repl_backend import LeanReplBackend
-from search.backends.lean.repl_plan import check_plan, open_plan_sessions
+from search.backends.lean.repl_plan import PlanCommandFailed, check_plan, open_plan_sessions
 from search.protocols import Backend, Session
 from search.types import Theorem
 
@@ -21,14 +21,21 @@ class LeanReplPlanBackend:
     def __init__(self, backend: LeanReplBackend) -> None:
         self.backend = backend
 
-    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck:
-        elaboration = check_plan(self.backend.pool, theorem, haves, config=self.backend.config)
+    def check_plan(self, theorem: Theorem, haves: Sequence[str], *,
+                   time_left: float | None = None) -> PlanCheck:
+        elaboration = check_plan(self.backend.pool, theorem, haves, config=self.backend.config,
+                                 time_left=time_left)
         if elaboration.ok:
             return PlanCheck(True, elaboration.goals)
         return PlanCheck(False, problems=tuple(PlanProblem(i, m) for i, m in elaboration.problems))
 
-    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]:
-        return list(open_plan_sessions(self.backend.pool, theorem, haves, config=self.backend.config))
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str], *,
+                      time_left: float | None = None) -> list[Session]:
+        try:
+            return list(open_plan_sessions(self.backend.pool, theorem, haves, config=self.backend.config,
+                                           time_left=time_left))
+        except PlanCommandFailed as exc:
+            raise PlanNotOpened(exc.problem) from exc
 
 
 def plan_backend_for(backend: Backend) -> PlanBackend:

@@ -11,6 +11,18 @@ attempts with the same subgoal skip its search. Only the backend's verdict on th
 theorem proved. When planning ends without a proof, a direct search of the whole theorem (with the search
 settings' own budgets, within the attempt's time limit) gets its chance, unless
 ``PlannerConfig.direct_fallback`` is off: a planner that cannot help must not make the prover weaker.
+
+A plan the proof assistant times out or crashes on never ends the attempt: while it is checked it is a
+refused plan the model hears about (``planner.planning``); when its subgoals are opened
+(``PlanNotOpened``) the round fails with that message and the next round re-plans.
+
+Time (``PlannerConfig.time_limit``): work that looks for something (a model answer, a plan check, opening
+the subgoals, a search) runs within the attempt's time left, its limits cut to it, and is skipped once
+it is spent; the attempt then stops with ``TIME_BUDGET``. The check of a proof already found is not cut
+below a floor, as a search's verification is not (``search.best_first``: a proof found in time is not
+lost to the time its check takes): a subgoal's replay gets ``max(time left, REPLAY_FLOOR_S)``
+(``planner.subgoal_search``), and the assembled proof's verification the backend's own limit (its
+``verify_timeout``), even past the time limit.
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ from planner.plan import Plan, Subgoal
 from planner.planning import PlanAsker
 from planner.progress import PlanObserver, PlanProgress, PlanStage
 from planner.prompt import initial_messages, replan_messages
-from planner.protocols import PlanBackend
+from planner.protocols import PlanBackend, PlanNotOpened
 from planner.result import (
     PlanAttempt,
     PlannedResult,
@@ -149,10 +161,18 @@ class _PlannedAttempt:
                                examples=c.worked_examples, dialect=dialect)
 
     def _prove_plan(self, number: int, attempts: tuple[PlanAttempt, ...], plan: Plan) -> PlanRound:
-        """Search every subgoal in order, then the main goal; verify the assembled proof."""
-        sessions = self.plan_backend.open_subgoals(self.theorem, plan.lines())
+        """Search every subgoal in order, then the main goal; verify the assembled proof (with the
+        backend's own time limit even past the attempt's: see the module docstring)."""
+        if self._expired():
+            return PlanRound(number, attempts, plan, failure="the attempt's time ran out before the subgoals "
+                                                             "were opened")
+        outcomes: list[SubgoalOutcome] = []
         try:
-            outcomes: list[SubgoalOutcome] = []
+            sessions = self.plan_backend.open_subgoals(self.theorem, plan.lines(),
+                                                       time_left=self._time_left())
+        except PlanNotOpened as exc:
+            return self._not_opened(number, attempts, plan, outcomes, exc)
+        try:
             size = len(plan.subgoals)
             for index, subgoal in enumerate(plan.subgoals):
                 self._report(PlanProgress(PlanStage.SUBGOAL, number, index, size, proved=index))
@@ -164,6 +184,8 @@ class _PlannedAttempt:
             main = self._search(MAIN, "main goal", sessions[-1], self._budget(main=True))
             if main.tactics is None:
                 return PlanRound(number, attempts, plan, tuple(outcomes), main, failure=_failure(main))
+        except PlanNotOpened as exc:  # a session opened on first use (Coq) failed on the plan
+            return self._not_opened(number, attempts, plan, outcomes, exc)
         finally:
             for session in sessions:
                 session.close()
@@ -174,6 +196,12 @@ class _PlannedAttempt:
                            verdict)
         logger.info("%s: assembled proof %s", self.theorem.name, "verified" if verdict.ok else "REJECTED")
         return PlanRound(number, attempts, plan, tuple(outcomes), main, verdict, failure)
+
+    def _not_opened(self, number: int, attempts: tuple[PlanAttempt, ...], plan: Plan,
+                    outcomes: list[SubgoalOutcome], exc: PlanNotOpened) -> PlanRound:
+        logger.warning("%s: the plan's subgoals did not open: %s", self.theorem.name, exc)
+        failure = f"the proof assistant failed on the plan when its subgoals were opened: {exc}"
+        return PlanRound(number, attempts, plan, tuple(outcomes), failure=failure)
 
     def _prove_subgoal(self, plan: Plan, index: int, subgoal: Subgoal, session: Session) -> SubgoalOutcome:
         key = tuple(plan.lines()[: index + 1])
@@ -197,7 +225,8 @@ class _PlannedAttempt:
         if index != MAIN:  # a plan backend may restrict the tactics of its subgoals' proofs
             check = getattr(self.plan_backend, "check_subgoal_tactic", check)
         found = search_subgoal(session, policy=self.policy, config=config, tactic_filter=check,
-                               cache=self.cache, observer=self.observer)
+                               cache=self.cache, observer=self.observer, time_left=self._time_left,
+                               clock=self.clock)
         add_stats(self.search, found.stats)
         logger.info("%s: %s: %s after %d expansions", self.theorem.name, text, found.stop_reason,
                     found.stats.expansions)

@@ -9,7 +9,12 @@ proofs (``:= by sorry``, ``:= sorry``, ``:= by simp``) and comments, and break l
    earlier block declared is a revision: reading restarts there); otherwise the whole answer is read;
 3. a line whose text, after list markers and backticks, starts with ``have`` (or that holds an inline code
    span starting with ``have``) starts a subgoal; the next lines continue it while its brackets are open,
-   while it ends with an operator, or (inside a fence) while they are indented deeper than the ``have``;
+   while it ends with an operator, when they are indented deeper than the ``have`` or start with a binary
+   operator (``∧``, ``→``, ``=``, ``≤`` ...; not ``-``, ``+``, ``*`` or ``>``, which start Markdown lists
+   and quotes). Inside a fence a blank line or a comment line does not end a subgoal, and any other line
+   (a tactic such as ``intro x``, the theorem's own line, a closing ``nlinarith``) is refused: the prompt
+   asks for a block of ``have`` lines only, and a line dropped unseen would change the plan the model
+   meant. Outside fences a blank line ends a subgoal and prose lines are ignored;
 4. each subgoal is lexed with the Lean lexer: comments go, the proof from the first top-level ``:=`` (or
    Lean 3's ``, from``) on goes, whitespace collapses to single spaces, and ``have NAME [BINDERS] :
    STATEMENT`` is split at the first top-level ``:``. An anonymous ``have : P`` (or ``have this : P``)
@@ -37,6 +42,11 @@ _OPEN = "([{⟨⦃⟦"
 _CLOSE = ")]}⟩⦄⟧"
 _TRAILING_OPERATOR = re.compile(r"(?:[-+*/^=<>≤≥≠∧∨→↔∣,(]|∀|∃|\bfun\b|=>)\s*$")
 _NAME = re.compile(r"[^\W\d][\w'!?₀-₉]*")
+# a binary operator that starts a continuation line (``-``, ``+``, ``*`` and ``>`` start Markdown lists and
+# quotes: such a line continues a subgoal only when indented deeper); ``/-`` starts a comment
+_LEADING_OPERATOR = re.compile(r"(?:[=<≤≥≠∧∨→↔∣^%∘•×∪∩⊆⊂⊇⊃∈∉≡]|/(?!-)|:=|\|\||&&|\+\+|::|\|>|->|>=)")
+STRAY_LINE = ("not a `have` line: the block must hold only `have NAME : STATEMENT` lines (no tactics such as "
+              "`intro`, no theorem line, no proof)")
 
 
 @dataclass(frozen=True)
@@ -50,14 +60,19 @@ class _Chunk:
 def parse_plan(text: str, *, max_subgoals: int = 16) -> PlanParse:
     """The plan in ``text`` and the lines refused. Never raises on any string."""
     regions = [_chunks(lines, fenced=fenced) for lines, fenced in _regions(text)]
-    chunks = [chunk for region in last_revision(regions, _declared_names) for chunk in region]
+    items = [item for region in last_revision(regions, _declared_names) for item in region]
     plan = PlanCollector(max_subgoals)
-    for chunk in chunks:
-        read = _read_have(chunk, taken={s.name for s in plan.subgoals})
+    chunks = 0
+    for item in items:
+        if isinstance(item, Rejection):
+            plan.refuse(item)
+            continue
+        chunks += 1
+        read = _read_have(item, taken={s.name for s in plan.subgoals})
         if isinstance(read, Rejection):
             plan.refuse(read)
         else:
-            plan.offer(read, chunk.source)
+            plan.offer(read, item.source)
     return plan.parse(none_found=None if chunks else "no `have NAME : STATEMENT` line found in the answer")
 
 
@@ -71,42 +86,60 @@ def _regions(text: str) -> list[tuple[list[str], bool]]:
     return [(text.split("\n"), False)]
 
 
-def _have_text(line: str) -> str | None:
-    """The start of a subgoal on ``line`` (markers, bold and backticks removed), or ``None``."""
+def _have_start(line: str) -> tuple[str, int] | None:
+    """The start of a subgoal on ``line`` (markers, bold and backticks removed) and the column where it
+    starts, or ``None``."""
     stripped = _strip_marker(line)
     if _HAVE_START.match(stripped):
-        return _inline(stripped).replace("**", "")  # Markdown bold is never Lean
+        return _inline(stripped).replace("**", ""), len(line) - len(stripped)  # Markdown bold is never Lean
     inline = _INLINE_HAVE.search(line)  # prose first: "2. **Divide.** `have h2 : x = 5` since ..."
-    return inline.group(1) if inline else None
+    return (inline.group(1), inline.start(1)) if inline else None
 
 
 def _is_have_start(line: str) -> bool:
-    return _have_text(line) is not None
+    return _have_start(line) is not None
 
 
 def _strip_marker(line: str) -> str:
     return _MARKER.sub("", line, count=1).lstrip()
 
 
-def _chunks(lines: list[str], *, fenced: bool) -> list[_Chunk]:
-    """Group lines into subgoals: a ``have`` line and the lines that continue it."""
-    chunks: list[_Chunk] = []
+def _chunks(lines: list[str], *, fenced: bool) -> list[_Chunk | Rejection]:
+    """Group lines into subgoals: a ``have`` line and the lines that continue it; inside a fence, every
+    other line that is not blank or a comment is refused (see the module docstring)."""
+    items: list[_Chunk | Rejection] = []
     current: list[str] = []
     indent = 0
+
+    def flush() -> None:
+        if current:
+            items.append(_Chunk("\n".join(current), current[0]))
+            current.clear()
+
     for line in lines:
-        first = _have_text(line)
-        if first is not None:
-            if current:
-                chunks.append(_Chunk("\n".join(current), current[0]))
-            current, indent = [first], len(line) - len(line.lstrip())
-        elif current and line.strip() and _continues("\n".join(current), line, indent, fenced=fenced):
+        start = _have_start(line)
+        if start is not None:
+            flush()
+            current.append(start[0])
+            indent = start[1]
+        elif not line.strip():
+            if not fenced:
+                flush()
+        elif fenced and _is_comment(line):
+            continue
+        elif current and _continues("\n".join(current), line, indent):
             current.append(line.strip())
-        elif current:
-            chunks.append(_Chunk("\n".join(current), current[0]))
-            current = []
-    if current:
-        chunks.append(_Chunk("\n".join(current), current[0]))
-    return chunks
+        else:
+            flush()
+            if fenced:
+                items.append(Rejection(line.strip(), STRAY_LINE))
+    flush()
+    return items
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith("--") or (stripped.startswith("/-") and stripped.endswith("-/"))
 
 
 def _inline(text: str) -> str:
@@ -118,10 +151,11 @@ def _inline(text: str) -> str:
     return text
 
 
-def _continues(so_far: str, line: str, indent: int, *, fenced: bool) -> bool:
+def _continues(so_far: str, line: str, indent: int) -> bool:
+    """Whether ``line`` continues the subgoal ``so_far`` whose ``have`` starts at column ``indent``."""
     if _open_brackets(so_far) > 0 or _TRAILING_OPERATOR.search(_drop_comment(so_far)):
         return True
-    return fenced and len(line) - len(line.lstrip()) > indent
+    return len(line) - len(line.lstrip()) > indent or _LEADING_OPERATOR.match(line.lstrip()) is not None
 
 
 def _open_brackets(text: str) -> int:
@@ -133,8 +167,9 @@ def _drop_comment(text: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in text.split("\n")).rstrip()
 
 
-def _declared_names(region: list[_Chunk]) -> set[str]:
-    return {name for chunk in region if (name := _declared_name(chunk.text)) is not None}
+def _declared_names(region: list[_Chunk | Rejection]) -> set[str]:
+    return {name for chunk in region
+            if isinstance(chunk, _Chunk) and (name := _declared_name(chunk.text)) is not None}
 
 
 def _declared_name(text: str) -> str | None:

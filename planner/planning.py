@@ -6,6 +6,10 @@ re-plan must keep the proven prefix word for word: an answer that does not start
 front when that clashes with nothing, and is refused otherwise; repeating the plan that just failed is
 refused too. An answer the model's length limit cut off is refused (with that reason) unless its plan's
 block was closed before the cut, since its last line may be a statement cut short.
+
+The plan backend's check runs within the attempt's time left (``time_left``), and not at all once it is
+spent. A plan the proof assistant times out or crashes on is a refused plan like any other: the backend
+answers it as a problem, and the model hears it.
 """
 
 from __future__ import annotations
@@ -69,7 +73,12 @@ class PlanAsker:
                                              self.config.max_subgoals))
             problems: tuple[PlanProblem, ...] = ()
             if parsed.usable:
-                check = self.plan_backend.check_plan(self.theorem, parsed.plan.lines())
+                if self.expired():  # the model took the time left: the plan is not checked
+                    attempts.append(PlanAttempt(answer, parsed.plan, (Rejection("", UNCHECKED_REASON),),
+                                                seconds=seconds))
+                    break
+                check = self.plan_backend.check_plan(self.theorem, parsed.plan.lines(),
+                                                     time_left=self.time_left())
                 if check.ok:
                     attempts.append(PlanAttempt(answer, parsed.plan, accepted=True, seconds=seconds))
                     logger.info("%s: plan accepted:\n%s", self.theorem.name, parsed.plan.render())
@@ -108,6 +117,7 @@ class PlanAsker:
         return PlanParse(parsed.plan, (*parsed.rejections, *refused)) if refused else parsed
 
 
+UNCHECKED_REASON = "the attempt's time ran out before the plan was checked"
 CUT_OFF_REASON = ("the answer was cut off at the length limit before the plan's block was closed, so its "
                   "last line may be cut short; write a shorter answer: the plan's lines only, no explanation")
 

@@ -42,21 +42,33 @@ class PlanCheck(Validated):
             yield "problems must hold at least one problem for a refused plan"
 
 
+class PlanNotOpened(Exception):
+    """The assistant failed on a plan that had checked when its subgoals were opened (it timed out,
+    crashed or outgrew its memory limit on the plan's own text): the round fails with this message, which
+    the model reads in the re-plan, and planning goes on."""
+
+
 @runtime_checkable
 class PlanBackend(Protocol):
     """Checks plans and opens one session per subgoal.
 
     Contract:
-    - ``check_plan(theorem, haves)``: ``haves`` are ``have NAME : STATEMENT`` texts without proofs that
-      already passed the tactic safety filter. Returns a ``PlanCheck``; Lean's refusals are a ``PlanCheck``
-      with problems, never exceptions. Raises ``InvalidTheoremError`` when the theorem itself does not open
-      and ``BackendUnavailableError`` when the assistant cannot run.
-    - ``open_subgoals(theorem, haves)``: for a plan that checked ``ok``, ``len(haves) + 1`` sessions: the
-      initial state of session ``i < len(haves)`` is subgoal ``i`` with subgoals ``0..i-1`` as hypotheses;
-      the last session's is the main goal with all of them. The caller closes every session. Raises like
-      ``check_plan``, and ``ValueError`` when the plan does not elaborate.
+    - ``check_plan(theorem, haves, time_left=None)``: ``haves`` are ``have NAME : STATEMENT`` texts without
+      proofs that already passed the tactic safety filter. Returns a ``PlanCheck``; Lean's refusals are a
+      ``PlanCheck`` with problems, never exceptions, and so is the assistant's failure on the plan's own
+      text (a timeout, a crash): it goes back to the model. Raises ``InvalidTheoremError`` when the theorem
+      itself does not open and ``BackendUnavailableError`` when the assistant cannot run.
+    - ``open_subgoals(theorem, haves, time_left=None)``: for a plan that checked ``ok``, ``len(haves) + 1``
+      sessions: the initial state of session ``i < len(haves)`` is subgoal ``i`` with subgoals ``0..i-1`` as
+      hypotheses; the last session's is the main goal with all of them. The caller closes every session.
+      Raises like ``check_plan``, ``PlanNotOpened`` when the assistant fails on the plan (now, or when a
+      session opened on first use opens), and ``ValueError`` when the plan does not elaborate.
+    - ``time_left``: seconds the planned attempt has left (``None``: no limit); the backend cuts the limits
+      of the commands it runs for the call to it.
     """
 
-    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck: ...
+    def check_plan(self, theorem: Theorem, haves: Sequence[str], *,
+                   time_left: float | None = None) -> PlanCheck: ...
 
-    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]: ...
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str], *,
+                      time_left: float | None = None) -> list[Session]: ...

@@ -5,11 +5,16 @@ a subgoal proof alone. Its searches verify by replay instead: the tactics are ru
 session's initial state and must end in ``ProofFinished``. That is what makes a proof taken from the
 shared cache (found by another attempt, names translated) count only once it worked here. The assembled
 proof is then verified as a whole by the backend, and only that verdict makes a theorem proved.
+
+A replay checks a proof already found, so, as a search's verification, it is not cut to the attempt's
+time left below a floor: it runs each tactic under the search's ``tactic_timeout`` and, where the attempt
+has a time limit, stops (unverified) once ``max(time left, REPLAY_FLOOR_S)`` seconds are spent.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -30,19 +35,34 @@ logger = logging.getLogger(__name__)
 
 
 Verifier = Callable[[Sequence[str]], Verdict]
+TimeLeft = Callable[[], float | None]
+
+REPLAY_FLOOR_S = 60.0  # a replay may always take this long, even once the attempt's time is spent
 
 
-def replay_verifier(session: Session, tactic_filter: TacticFilter | None) -> Verifier:
+def replay_verifier(session: Session, tactic_filter: TacticFilter | None, *,
+                    tactic_timeout: float | None = None, time_left: TimeLeft = lambda: None,
+                    clock: Callable[[], float] = time.monotonic) -> Verifier:
     """A verifier that runs ``tactics`` from ``session``'s initial state: ok when every tactic passes
-    the filter, each but the last leaves a state and the last finishes the proof."""
+    the filter, each but the last leaves a state and the last finishes the proof. Each tactic runs under
+    ``tactic_timeout`` (``None``: the session's default); where ``time_left()`` gives the attempt's
+    seconds left, the replay as a whole stops after ``max(time left, REPLAY_FLOOR_S)``."""
 
     def verify(tactics: Sequence[str]) -> Verdict:
+        left = time_left()
+        deadline = None if left is None else clock() + max(left, REPLAY_FLOOR_S)
         state = session.initial_state()
         for step, tactic in enumerate(tactics, start=1):
             reason = tactic_filter(tactic) if tactic_filter is not None else None
             if reason is not None:
                 return Verdict(False, (f"tactic {tactic!r} refused: {reason}",))
-            result = session.run_tactic(state, tactic)
+            timeout = tactic_timeout
+            if deadline is not None:
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    return Verdict(False, (f"the replay ran out of the attempt's time before step {step}",))
+                timeout = remaining if timeout is None else min(timeout, remaining)
+            result = session.run_tactic(state, tactic, timeout=timeout)
             last = step == len(tactics)
             if last and isinstance(result, ProofFinished):
                 return Verdict(True, proof_text="\n".join(tactics))
@@ -66,13 +86,17 @@ class SubgoalSearch(NamedTuple):
 
 def search_subgoal(session: Session, *, policy: Policy, config: SearchConfig,
                    tactic_filter: TacticFilter | None, cache: ProofCache | None,
-                   observer: SearchObserver | None = None) -> SubgoalSearch:
+                   observer: SearchObserver | None = None, time_left: TimeLeft = lambda: None,
+                   clock: Callable[[], float] = time.monotonic) -> SubgoalSearch:
     """Search from ``session``'s initial state. A proof is returned only after it replayed (see
-    ``replay_verifier``); the search publishes it to ``cache``, and shares failures there under the
-    policy's fingerprint (``search.policy_identity``)."""
+    ``replay_verifier``: under ``config.tactic_timeout`` per tactic, within the attempt's ``time_left``
+    or the floor); the search publishes it to ``cache``, and shares failures there under the policy's
+    fingerprint (``search.policy_identity``)."""
     search = BestFirstSearch(session.initial_state(), config=config, tactic_filter=tactic_filter, cache=cache,
                              policy_fingerprint=fingerprint_of(policy), context=session.theorem.environment)
-    run_search(search, session, policy, replay_verifier(session, tactic_filter), observer=observer)
+    verifier = replay_verifier(session, tactic_filter, tactic_timeout=config.tactic_timeout,
+                               time_left=time_left, clock=clock)
+    run_search(search, session, policy, verifier, observer=observer)
     assert search.stop_reason is not None
     return SubgoalSearch(search.stop_reason.value, search.proof, search.stats, search.graph)
 

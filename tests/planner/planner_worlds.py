@@ -57,10 +57,13 @@ class ScriptedPlanBackend(ScriptedBackend):
                          banned)
         self.statements = statements
         self.checked: list[tuple[str, ...]] = []
+        self.time_lefts: list[float | None] = []  # what each check_plan / open_subgoals call was given
         self.opened: list[ScriptedSession] = []
 
-    def check_plan(self, theorem: Theorem, haves: Sequence[str]) -> PlanCheck:
+    def check_plan(self, theorem: Theorem, haves: Sequence[str], *,
+                   time_left: float | None = None) -> PlanCheck:
         self.checked.append(tuple(haves))
+        self.time_lefts.append(time_left)
         return self._elaborate(haves)
 
     def _elaborate(self, haves: Sequence[str]) -> PlanCheck:
@@ -72,7 +75,9 @@ class ScriptedPlanBackend(ScriptedBackend):
         goals = [goal(pairs[:i], s) for i, (_, s) in enumerate(pairs)] + [goal(pairs, TARGET)]
         return PlanCheck(True, tuple(goals))
 
-    def open_subgoals(self, theorem: Theorem, haves: Sequence[str]) -> list[Session]:
+    def open_subgoals(self, theorem: Theorem, haves: Sequence[str], *,
+                      time_left: float | None = None) -> list[Session]:
+        self.time_lefts.append(time_left)
         check = self._elaborate(haves)
         if not check.ok:
             raise ValueError(f"the plan does not elaborate: {check.problems}")

@@ -82,3 +82,14 @@ def test_surplus_subgoals_are_one_reason_however_many() -> None:
     parsed = parse_coq_plan(text, max_subgoals=8)
     assert len(parsed.plan.subgoals) == 8
     assert [r.reason for r in parsed.rejections] == ["more than 8 subgoals (492 left out)"]
+
+
+def test_text_in_the_plans_block_outside_asserts_is_refused_not_dropped() -> None:
+    """The planner audit's: `intros` before the asserts or a proof after them were dropped unseen."""
+    text = ("```coq\nintros n.\nassert (h1 : n + 0 = n) by lia.\n{ lia. }\n"
+            "assert (h2 : n = n). (* fine *)\nlia.\n```")
+    parsed = parse_coq_plan(text)
+    assert texts(text) == ["assert (h1 : n + 0 = n)", "assert (h2 : n = n)"] and not parsed.usable
+    assert [r.line for r in parsed.rejections] == ["intros n.", "{ lia. }", "lia."]
+    assert all("only `assert (NAME : STATEMENT).` sentences" in r.reason for r in parsed.rejections)
+    assert parse_coq_plan("Prose: intros n.\nassert (h1 : 1 = 1).").usable  # no fence: prose is ignored

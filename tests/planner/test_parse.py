@@ -149,3 +149,28 @@ def test_lean_reasoning_outside_a_closed_think_pair_is_never_the_plan() -> None:
     prefilled = "Maybe have hx : x = 2 first... no.\n</think>\n```lean\nhave h1 : x = 1 := by sorry\n```"
     assert [s.name for s in parse_plan(prefilled).plan.subgoals] == ["h1"]
     assert parse_plan("<think>\nhave bad : False := by sorry\nand so on").plan.subgoals == ()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("have h1 : x = 1\n  ∧ y = 2", ["have h1 : x = 1 ∧ y = 2"]),  # unfenced, indented deeper
+    ("have h1 : x = 1\n∧ y = 2\nhave h2 : z ≤ 1\n→ z < 2",
+     ["have h1 : x = 1 ∧ y = 2", "have h2 : z ≤ 1 → z < 2"]),
+    ("```lean\nhave h1 : x = 1\n\n  ∧ y = 2\nhave h2 : z = 1\n```",
+     ["have h1 : x = 1 ∧ y = 2", "have h2 : z = 1"]),
+    ("```lean\nhave h1 : x = 1\n-- the key step\n  ∧ y = 2\n```", ["have h1 : x = 1 ∧ y = 2"]),
+    ("- have h1 : a = b\n- Then h2 follows.\n- have h2 : c = d", ["have h1 : a = b", "have h2 : c = d"]),
+])
+def test_continuation_lines_are_never_cut_off(text: str, expected: list[str]) -> None:
+    """The planner audit's: an operator line or a blank line before a continuation cut the statement
+    short (`x = 1 ∧ y = 2` became `x = 1`) and the plan was still marked usable."""
+    assert lines(text) == expected
+
+
+def test_lines_in_the_plans_block_that_are_not_haves_are_refused_not_dropped() -> None:
+    """The planner audit's: `intro x hx` and a closing `nlinarith` inside the block were dropped unseen."""
+    parsed = parse_plan("Plan:\n```lean\nintro x hx\nhave h1 : x = 1\nnlinarith\n```")
+    assert parsed.plan.lines() == ["have h1 : x = 1"] and not parsed.usable
+    assert [r.line for r in parsed.rejections] == ["intro x hx", "nlinarith"]
+    assert all("only `have NAME : STATEMENT` lines" in r.reason for r in parsed.rejections)
+    sketch = parse_plan("```lean\ntheorem t : P := by\n  have h1 : a = b := by sorry\n  linarith\n```")
+    assert [r.line for r in sketch.rejections] == ["theorem t : P := by", "linarith"]

@@ -4,19 +4,23 @@ subgoal sessions that survive a crashed process, and a planned proof end to end.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from planner_chat_server import ChatServer
-from planner_repl import MULTI_LINE, plan_repl_config
-from planner_worlds import GOOD, TARGET, THEOREM, goal, policy
+from planner_repl import MULTI_LINE, plan_repl_config, world
+from planner_worlds import GOOD, TARGET, THEOREM, ListClient, fenced, goal, policy
 
 from planner import (
     LeanReplPlanBackend,
     PlanCheck,
     PlannerClientConfig,
     PlannerConfig,
+    PlanNotOpened,
+    Subgoal,
+    have_block,
     plan_backend_for,
     prove_with_planner,
 )
@@ -24,6 +28,7 @@ from search import SearchConfig, TacticError, TacticState, Theorem
 from search.backends.lean import LeanReplBackend, Pos, Sorry
 from search.backends.lean.repl_messages import CommandResponse, Message, ReplError, Severity
 from search.backends.lean.repl_plan import (
+    PlanCommandFailed,
     PlanSubgoalSession,
     open_plan_sessions,
     plan_command,
@@ -146,3 +151,73 @@ def test_a_wrong_assembled_proof_is_rejected_by_the_fake(backend: LeanReplBacken
              "norm_num")
     verdict = backend.verify(THEOREM, wrong)
     assert not verdict.ok and "norm_num" in verdict.messages[0]
+
+
+@pytest.fixture
+def fragile(tmp_path: Path) -> Iterator[LeanReplBackend]:
+    """A REPL that hangs on a plan stating `slow` and crashes on one stating `boom`."""
+    spec = world(plan_hang=["slow"], plan_crash=["boom"])
+    with LeanReplBackend(plan_repl_config(tmp_path, spec, command_timeout=1.0)) as made:
+        yield made
+
+
+def test_a_plan_lean_hangs_or_crashes_on_is_a_problem_for_the_model(fragile: LeanReplBackend) -> None:
+    """The planner audit's: a plan that made Lean time out raised BackendUnavailableError ("run prover
+    setup"), which ended the attempt and, in a sweep, the whole sweep."""
+    plan = LeanReplPlanBackend(fragile)
+    hung = plan.check_plan(THEOREM, ["have h1 : slow"])
+    assert not hung.ok and [p.index for p in hung.problems] == [None]
+    assert hung.problems[0].message.startswith("Lean did not answer the plan within 1 s")
+    crashed = plan.check_plan(THEOREM, ["have h1 : boom"])
+    assert not crashed.ok and crashed.problems[0].message == "Lean crashed on the plan"
+    assert fragile.pool.restarts == 2  # each failed process was replaced
+    assert plan.check_plan(THEOREM, HAVES).ok  # and the pool goes on
+
+
+def test_the_plan_command_gets_only_the_time_left(fragile: LeanReplBackend) -> None:
+    check = LeanReplPlanBackend(fragile).check_plan(THEOREM, ["have h1 : slow"], time_left=0.3)
+    assert check.problems[0].message.startswith("Lean did not answer the plan within 0.3 s")
+
+
+def test_subgoals_of_a_plan_lean_hangs_on_do_not_open(fragile: LeanReplBackend) -> None:
+    with pytest.raises(PlanCommandFailed, match="did not answer the plan within 1 s"):
+        open_plan_sessions(fragile.pool, THEOREM, ["have h1 : slow"], config=fragile.config)
+    with pytest.raises(PlanNotOpened, match="Lean crashed on the plan"):
+        LeanReplPlanBackend(fragile).open_subgoals(THEOREM, ["have h1 : boom"])
+    assert fragile.pool.restarts == 2
+
+
+def test_planning_goes_on_after_a_plan_lean_hangs_on(fragile: LeanReplBackend) -> None:
+    client = ListClient(["```lean\nhave h1 : slow\n```", fenced(*GOOD)])
+    result = prove_with_planner(THEOREM, backend=fragile, policy=policy(),
+                                search_config=SearchConfig(time_limit=30.0),
+                                planner_config=PlannerConfig(subgoal_expansions=6, main_expansions=6),
+                                client=client)
+    assert result.proved and len(result.rounds) == 1
+    first, second = result.rounds[0].attempts
+    assert "did not answer the plan" in first.problems[0].message and second.accepted
+    retry = client.conversations[1][-1].content
+    assert "Lean, at `the plan`: Lean did not answer the plan within 1 s" in retry
+
+
+LONG = ("nlinarith [sq_nonneg (x - 5), sq_nonneg (x + 5), sq_nonneg (5 * x - 25), h₀, "
+        "mul_self_nonneg (x - 5), sq_abs (x - 5), abs_nonneg (x - 555)]")
+
+
+def test_an_assembled_block_longer_than_the_tactic_limit_is_verified(tmp_path: Path) -> None:
+    """The planner audit's: a 30-step subgoal proof of a 139-character tactic assembled into a 4361-character
+    `have` block, which verify refused as "too long" although every tactic had passed the filter."""
+    first = goal((), "5 * x = 25")
+    chain = [first, *(f"{first} -- {k}" for k in range(1, 30))]
+    spec = world()
+    spec["transitions"] |= {state: {LONG: [nxt]} for state, nxt in itertools.pairwise(chain)}
+    spec["transitions"][chain[-1]] = {LONG: []}
+    block = have_block(Subgoal("h1", "5 * x = 25"), [LONG] * 30)
+    assert len(LONG) == 139 and len(block) > 4096
+    with LeanReplBackend(plan_repl_config(tmp_path, spec)) as backend:
+        verdict = backend.verify(THEOREM, (block, "have h2 : x = 25 / 5 := by\n  linarith", "rw [h2]",
+                                           "norm_num"))
+        assert verdict.ok, verdict.messages
+        unsafe = have_block(Subgoal("h1", "5 * x = 25"), [LONG] * 29 + ["sorry"])
+        refused = backend.verify(THEOREM, (unsafe, "rw [h2]"))
+        assert not refused.ok and "sorry" in refused.messages[0]

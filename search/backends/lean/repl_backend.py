@@ -15,7 +15,7 @@ from search.backends.lean.repl_messages import ReplProtocolError
 from search.backends.lean.repl_process import ReplProcess
 from search.backends.lean.repl_session import LeanReplSession, open_session
 from search.backends.lean.repl_verify import verify_in_process
-from search.backends.lean.safety import check_lean_tactic, check_lean_theorem
+from search.backends.lean.safety import check_lean_proof_tactic, check_lean_tactic, check_lean_theorem
 from search.backends.process import ProcessError, ProcessTimeout
 from search.errors import InvalidTheoremError
 from search.lean_proof import lean_theorem_text
@@ -49,8 +49,9 @@ class LeanReplBackend:
         return lean_theorem_text(theorem.header, theorem.statement, tactics)
 
     def verify(self, theorem: Theorem, tactics: Sequence[str]) -> Verdict:
-        """Check the whole proof from the header up (see ``repl_verify``). A refused theorem or tactic,
-        a Lean error, a sorry, a disallowed axiom, a crash or a timeout are all ``ok=False``."""
+        """Check the whole proof from the header up (see ``repl_verify``). A refused theorem or tactic
+        (``check_lean_proof_tactic``: a planner's assembled ``have`` block is not refused for its length
+        alone), a Lean error, a sorry, a disallowed axiom, a crash or a timeout are all ``ok=False``."""
         if not tactics:
             return Verdict(False, ("an empty proof",))
         text = self.render_proof(theorem, tactics)
@@ -58,8 +59,8 @@ class LeanReplBackend:
             check_lean_theorem(theorem)
         except InvalidTheoremError as exc:
             return Verdict(False, (exc.reason,), proof_text=text)
-        for tactic in tactics:
-            reason = check_lean_tactic(tactic)
+        for tactic in tactics:  # a planner's assembled `have` block is checked part by part
+            reason = check_lean_proof_tactic(tactic)
             if reason is not None:
                 return Verdict(False, (f"tactic {tactic!r} refused: {reason}",), proof_text=text)
         if self.config.verify_in_fresh_process:

@@ -15,6 +15,13 @@ answer for ``have ... := by sorry``). The plan is accepted when the command has 
 ``n + 1`` sorries with proof states; errors are attributed to the ``have`` whose line they are
 on. Every ``have`` passes ``check_lean_tactic`` before anything is sent: the text comes from a model.
 
+The plan's command is the model's text, so Lean may time out, crash or blow its memory limit on it. Once
+the header has imported (a failure before that is the backend's: ``BackendUnavailableError``), such a
+failure is the plan's: the process is replaced and ``check_plan`` answers a plan problem ("Lean did not
+answer the plan within N s") that goes back to the model like Lean's errors, and ``open_plan_sessions``
+raises ``PlanCommandFailed`` with that problem (the planner fails the round). The command runs under
+``command_timeout``, or the shorter ``timeout`` the caller has left.
+
 ``PlanSubgoalSession`` is a ``LeanReplSession`` whose initial state is one of those sorries. Where a process
 does not know it (a restart after a crash or hang, another pool slot), it re-sends the plan command there
 and takes the same sorry, then replays tactics as its parent does.
@@ -31,19 +38,30 @@ from search.backends.lean.repl_config import LeanReplConfig
 from search.backends.lean.repl_messages import (
     CommandResponse,
     ReplError,
+    ReplProtocolError,
     ReplResponse,
     Sorry,
     errors,
 )
-from search.backends.lean.repl_process import HeaderError, ReplProcess
-from search.backends.lean.repl_session import LeanReplSession, ReplayError, borrowed_process
+from search.backends.lean.repl_process import HeaderError, MemoryLimitExceeded, ReplProcess
+from search.backends.lean.repl_session import CommandFailed, LeanReplSession, ReplayError, borrowed_process
 from search.backends.lean.repl_theorem import statement_by_sorry
 from search.backends.lean.safety import check_lean_tactic, check_lean_theorem
+from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
 from search.errors import InvalidTheoremError
 from search.lean_proof import lean_by_block
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
+
+
+class PlanCommandFailed(CommandFailed):
+    """Lean timed out, crashed or outgrew its memory limit on a plan's command; ``problem`` says which, in
+    words for the model."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -124,36 +142,74 @@ def _in_order(sorries: tuple[Sorry, ...]) -> tuple[Sorry, ...]:
 
 
 def elaborate_plan(proc: ReplProcess, theorem: Theorem, haves: Sequence[str], *,
-                   config: LeanReplConfig) -> PlanElaboration:
-    """Check the plan in ``proc``. Refused ``have``s are problems and nothing is sent. Raises
-    ``HeaderError``, ``InvalidTheoremError`` and the errors of ``ReplProcess.request``."""
+                   config: LeanReplConfig, timeout: float | None = None) -> PlanElaboration:
+    """Check the plan in ``proc`` (its command under ``timeout``, else ``command_timeout``). Refused
+    ``have``s are problems and nothing is sent. Raises ``HeaderError``, ``InvalidTheoremError`` and the
+    errors of ``ReplProcess.request``."""
     refused = refused_haves(haves)
     if refused:
         return PlanElaboration(problems=refused)
     command = plan_command(theorem, haves)
     env = proc.header_env(theorem.header)
-    return read_plan_response(theorem, haves, proc.command(command, env, timeout=config.command_timeout))
+    limit = config.command_timeout if timeout is None else timeout
+    return read_plan_response(theorem, haves, proc.command(command, env, timeout=limit))
+
+
+def plan_timeout(config: LeanReplConfig, time_left: float | None) -> float:
+    """The plan command's limit: ``command_timeout``, cut to ``time_left`` (at least a millisecond)."""
+    return config.command_timeout if time_left is None else max(min(config.command_timeout, time_left), 1e-3)
+
+
+def plan_failure(exc: ProcessError | ReplProtocolError, timeout: float) -> str:
+    """What the model is told when Lean failed on its plan's command."""
+    if isinstance(exc, ProcessTimeout):
+        return (f"Lean did not answer the plan within {timeout:g} s: a statement may be too hard to "
+                f"elaborate; write simpler statements")
+    if isinstance(exc, MemoryLimitExceeded):
+        return "Lean exceeded its memory limit on the plan; write simpler statements"
+    if isinstance(exc, ProcessDied):
+        return f"Lean {'ran out of memory' if exc.out_of_memory else 'crashed'} on the plan"
+    return f"the Lean REPL failed on the plan: {exc}"
+
+
+def _elaborate_borrowed(proc: ReplProcess, theorem: Theorem, haves: Sequence[str], *,
+                        config: LeanReplConfig, time_left: float | None) -> PlanElaboration:
+    """``elaborate_plan`` in a borrowed process, its failures on the plan's own command as
+    ``PlanCommandFailed`` (the header imports first: a failure there stays the backend's)."""
+    proc.header_env(theorem.header)
+    limit = plan_timeout(config, time_left)
+    try:
+        return elaborate_plan(proc, theorem, haves, config=config, timeout=limit)
+    except (ProcessError, ReplProtocolError) as exc:
+        logger.warning("%s: Lean failed on a plan: %s", theorem.name, exc)
+        raise PlanCommandFailed(plan_failure(exc, limit)) from exc
 
 
 def check_plan(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
-               config: LeanReplConfig) -> PlanElaboration:
-    """Check the plan in a pooled process (none is borrowed for a refused ``have``). Raises
-    ``InvalidTheoremError`` (the theorem or its header is refused) and ``BackendUnavailableError``."""
+               config: LeanReplConfig, time_left: float | None = None) -> PlanElaboration:
+    """Check the plan in a pooled process (none is borrowed for a refused ``have``), its command under
+    ``plan_timeout``. Lean's failure on the command is a problem (see the module docstring). Raises
+    ``InvalidTheoremError`` (the theorem or its header is refused) and ``BackendUnavailableError`` (no
+    REPL, or the header does not import)."""
     refused = refused_haves(haves)
     if refused:
         return PlanElaboration(problems=refused)
     check_lean_theorem(theorem)
-    with borrowed_process(pool, theorem, "on a plan for") as proc:
-        return elaborate_plan(proc, theorem, haves, config=config)
+    try:
+        with borrowed_process(pool, theorem, "on a plan for") as proc:
+            return _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
+    except PlanCommandFailed as exc:
+        return PlanElaboration(problems=((None, exc.problem),))
 
 
 def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
-                       config: LeanReplConfig) -> list[PlanSubgoalSession]:
-    """One session per ``have`` and one for the main goal (last). Raises like ``check_plan``, and
-    ``ValueError`` when the plan does not elaborate."""
+                       config: LeanReplConfig, time_left: float | None = None) -> list[PlanSubgoalSession]:
+    """One session per ``have`` and one for the main goal (last). Raises like ``check_plan``,
+    ``PlanCommandFailed`` when Lean fails on the plan's command and ``ValueError`` when the plan does not
+    elaborate."""
     check_lean_theorem(theorem)
     with borrowed_process(pool, theorem, "on a plan for") as proc:
-        plan = elaborate_plan(proc, theorem, haves, config=config)
+        plan = _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
         if not plan.ok:
             raise ValueError(f"the plan does not elaborate: {plan.problems}")
         return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)

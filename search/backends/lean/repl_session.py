@@ -208,15 +208,24 @@ def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> Le
                               what=f"the Lean REPL opening {theorem.name!r}")
 
 
+class CommandFailed(ProverError):
+    """The process failed on a command of the caller's own (the header had imported): the caller reports
+    it as data, not as an unavailable backend. Raised inside ``borrowed_process``, the process is given back
+    as failed (it is replaced) and the error passes on unchanged."""
+
+
 @contextmanager
 def borrowed_process(pool: ReplPool, theorem: Theorem, doing: str) -> Iterator[ReplProcess]:
     """A pooled process for work on ``theorem``, given back afterwards (recycled if it failed). A header
     Lean refuses becomes ``InvalidTheoremError``; a process or protocol failure becomes
-    ``BackendUnavailableError`` ("the REPL failed {doing} {name}")."""
+    ``BackendUnavailableError`` ("the REPL failed {doing} {name}"); a ``CommandFailed`` passes on."""
     proc = pool.acquire()
     failed = False
     try:
         yield proc
+    except CommandFailed:
+        failed = True
+        raise
     except HeaderError as exc:
         raise header_error(theorem, exc) from exc
     except (ProcessError, ReplProtocolError) as exc:

@@ -17,6 +17,11 @@ reason for a refusal, or ``None``. It refuses:
 - unbalanced brackets, unterminated block comments or strings, control and invisible characters, empty
   tactics and tactics longer than ``max_length`` characters.
 
+``check_lean_proof_tactic`` is the filter of a whole proof's tactics (``verify``): the same, except that a
+planner's assembled ``have NAME : STATEMENT := by`` block (the ``have`` line, then its proof's tactics
+indented two spaces, as ``lean_by_block`` lays them out) is checked part by part, each part with the length
+limit (the tactics passed it one by one in their search), and as a whole with every check but that one.
+
 Design choices: words are matched on tokens after comments and string literals are removed, so
 ``h_sorry_free`` or ``simp [sorry_lemma]`` pass and ``-- sorry`` is only a comment; a ``--`` comment is
 harmless because the renderer ends the line. ``open Foo in tac`` is allowed: it only changes name
@@ -44,7 +49,8 @@ from search.backends.lean.safety_words import (
     token_word,
 )
 
-__all__ = ["DEFAULT_MAX_TACTIC_LENGTH", "check_lean_tactic", "check_lean_theorem", "lean_theorem_problem"]
+__all__ = ["DEFAULT_MAX_TACTIC_LENGTH", "check_lean_proof_tactic", "check_lean_tactic", "check_lean_theorem",
+           "have_block_parts", "lean_theorem_problem"]
 
 DEFAULT_MAX_TACTIC_LENGTH = 4096
 
@@ -75,6 +81,47 @@ def check_lean_tactic(tactic: str, *, max_length: int = DEFAULT_MAX_TACTIC_LENGT
         if reason is not None:
             return reason
     return command_problem(tokens)
+
+
+def check_lean_proof_tactic(tactic: str, *, max_length: int = DEFAULT_MAX_TACTIC_LENGTH) -> str | None:
+    """``check_lean_tactic`` for a tactic of a whole proof; an assembled ``have`` block is exempt from the
+    length limit only, when each of its parts passes with it (see the module docstring)."""
+    parts = have_block_parts(tactic)
+    if parts is None:
+        return check_lean_tactic(tactic, max_length=max_length)
+    reason = check_lean_tactic(tactic, max_length=len(tactic))
+    if reason is not None:
+        return reason
+    for part in parts:
+        reason = check_lean_tactic(part, max_length=max_length)
+        if reason is not None:
+            return f"in the block's {part[:60]!r}: {reason}"
+    return None
+
+
+_BLOCK_INDENT = "  "  # lean_by_block's default
+
+
+def have_block_parts(tactic: str) -> list[str] | None:
+    """The ``have`` line and the tactics of a ``have NAME : STATEMENT := by`` block laid out as
+    ``lean_by_block`` does (each tactic's first line indented two spaces, its later lines deeper), or
+    ``None`` for any other text."""
+    head, by, body = tactic.partition(" := by\n")
+    if not by or "\n" in head or not head.startswith("have "):
+        return None
+    tactics: list[str] = []
+    for line in body.split("\n"):
+        if not line.strip():
+            if not tactics:
+                return None
+            tactics[-1] += "\n"
+        elif line.startswith(_BLOCK_INDENT) and not line.startswith(_BLOCK_INDENT + " "):
+            tactics.append(line[len(_BLOCK_INDENT):])
+        elif line.startswith(_BLOCK_INDENT + " ") and tactics:
+            tactics[-1] += "\n" + line[len(_BLOCK_INDENT):]
+        else:
+            return None
+    return [head, *tactics] if tactics else None
 
 
 def indentation_problem(tactic: str) -> str | None:

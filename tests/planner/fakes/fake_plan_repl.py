@@ -8,7 +8,8 @@ theorem whose ``goal`` is ``CONTEXT\\n⊢ TARGET``:
   sorry per ``have`` (goal ``CONTEXT, N1 : S1, ..., ⊢ Si``, at the have's line) and one for the main goal (all
   haves in context), each with a fresh proof state; a statement not in the world's ``plan_statements``
   is an error at its line ("unknown identifier") and then no sorry is answered (as in the recorded
-  ``no_goal_sorry`` session);
+  ``no_goal_sorry`` session); a statement in ``plan_hang`` makes the plan command sleep forever, one in
+  ``plan_crash`` makes the process exit (a plan Lean times out or crashes on);
 - a whole proof whose tactics include ``have N : S := by`` blocks runs each block's tactics on the
   subgoal's goal, then the remaining tactics on the main goal with every have in context.
 """
@@ -18,8 +19,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,12 @@ class PlanWorld(base.World):  # type: ignore[name-defined]  # loaded by path
     def plan(self, theorem: dict[str, Any], haves: list[tuple[str, str]],
              decls: dict[str, list[str]]) -> dict[str, Any]:
         known = self.spec.get("plan_statements", [])
+        if any(statement in self.spec.get("plan_hang", []) for _, statement in haves):
+            time.sleep(3600)
+        if any(statement in self.spec.get("plan_crash", []) for _, statement in haves):
+            sys.stderr.write("fake REPL: crashing on a plan\n")
+            sys.stderr.flush()
+            os._exit(3)
         first = theorem["statement"].rstrip().count("\n") + 2  # the first have's line, as Lean numbers it
         for index, (_, statement) in enumerate(haves):
             if statement not in known:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from search.backends.lean.safety import check_lean_tactic, check_lean_theorem, lean_theorem_problem
+from search.backends.lean.safety import (
+    check_lean_proof_tactic,
+    check_lean_tactic,
+    check_lean_theorem,
+    have_block_parts,
+    lean_theorem_problem,
+)
 from search.backends.lean.safety_lexer import Kind, LexError, lex
 from search.errors import InvalidTheoremError
 from search.types import Theorem
@@ -301,3 +307,19 @@ def test_lexer_keeps_positions_and_drops_comments() -> None:
     assert lex("r#\"a \" b\"#")[0].kind is Kind.STRING
     with pytest.raises(LexError):
         lex("\"open")
+
+
+def test_an_assembled_have_block_is_checked_part_by_part_and_exempt_from_the_length_limit_only() -> None:
+    """The planner audit's: verify refused a planner's assembled block for its length alone."""
+    step = "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b), mul_pos ha hb]"
+    case = "rcases h with h | h\n  · simp [h]\n\n  · linarith"
+    block = "have h1 : a ≤ b := by\n" + "\n".join(["  " + step] * 80) + "\n  " + case.replace("\n", "\n  ")
+    assert len(block) > 4096 and check_lean_tactic(block) is not None
+    assert have_block_parts(block) == ["have h1 : a ≤ b", *[step] * 80, case]
+    assert check_lean_proof_tactic(block) is None
+    assert "sorry" in (check_lean_proof_tactic(block.replace("mul_pos ha hb", "sorry", 1)) or "")
+    huge = "have h1 : a ≤ b := by\n  simp [" + ", ".join(["foo"] * 1500) + "]"
+    assert "too long" in (check_lean_proof_tactic(huge) or "")  # one part over the limit
+    assert "too long" in (check_lean_proof_tactic("simp [" + ", ".join(["foo"] * 1500) + "]") or "")
+    assert "column 0" in (check_lean_proof_tactic("have h : P := by\nsimp") or "")
+    assert have_block_parts("have h : P := by simp") is None and have_block_parts("exact h") is None
