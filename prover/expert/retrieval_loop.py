@@ -69,7 +69,7 @@ from prover.retrieval.policy import (
     load_index,
     tactic_list_policy,
 )
-from prover.retrieval.shared_index import SharedIndexPolicy
+from prover.retrieval.shared_index import SharedIndexPolicy, share_library
 from prover.run_spec import RunSpec, config_table
 from prover.sweep import SweepConfig, resolve_benchmark, run_sweep
 from prover.sweep.benchmark import load_benchmark
@@ -300,8 +300,9 @@ class CorpusRounds:
         """Sweep one part of the benchmark with corpus ``round_number``; return its summary."""
         spec = self.spec_for(round_number, data=part == "data")
         index, ref = self.index(round_number)
-        factory = SharedIndexPolicy(ref, spec.policy.retrieval or self.run.retrieval, self.assistant,
-                                    self.label(round_number))
+        retrieval = spec.policy.retrieval or self.run.retrieval
+        library = share_library(retrieval, self.assistant)  # built here (once per process), not per worker
+        factory = SharedIndexPolicy(ref, retrieval, self.assistant, self.label(round_number), library)
         sweep = replace(self.run.sweep, out=str(folder), split=None, limit=None)
         sweep, budget = apply_memory_budget(sweep, spec.backend.name, spec.backend.config,
                                             spec.driver.sessions)

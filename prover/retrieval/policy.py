@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prover.retrieval.index import Neighbour, RetrievalIndex
 from prover.retrieval.mixture import MixturePolicy
@@ -27,6 +28,9 @@ from search.policy_identity import code_digest, settings_digest
 from search.protocols import Policy
 from search.types import Candidate
 from search.validation import Validated, setting
+
+if TYPE_CHECKING:
+    from prover.retrieval.library_premises import LibraryPremisePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -235,14 +239,16 @@ def build_retrieval_policy(config: RetrievalConfig, assistant: str) -> Policy:
 
 def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: str,
                      premises: Sequence[Premise] | None = None,
-                     library: PremisePolicy | None = None) -> Policy:
+                     library: Policy | None = None) -> Policy:
     """The retrieval policy over ``index`` with ``config``'s settings, mixed with the assistant's tactic
     list when ``tactic_list_weight`` > 0 (the list alone at 1), and with tactics naming premises and the
     hint databases at ``premise_weight`` > 0: ``premises``, the lemmas of the theorem's file, or with
-    ``None`` (a theorem under a header) the corpus's lemmas when ``library_premises`` > 0. With file
-    premises, ``library`` (the loaded libraries' lemmas, ``prover.stdlib_bench.library``) takes half of
-    the premise share when ``library_premises`` > 0. Raises ``InputError`` for premises with a Lean
-    policy (their tactics are Coq's)."""
+    ``None`` (a theorem under a header) the corpus's lemmas when ``library_premises`` > 0: ``library``
+    when given (a ``LibraryPremisePolicy`` a sweep's driver built, so that no worker reads the corpus),
+    else ``library_policy``'s. With file premises, ``library`` (the loaded libraries' lemmas,
+    ``prover.stdlib_bench.library``) takes half of the premise share when ``library_premises`` > 0.
+    Raises ``InputError`` for premises with a Lean policy (their tactics are Coq's), and naming the corpus
+    when it must be read and is no dataset."""
     weight = config.tactic_list_weight
     parts: list[tuple[Policy, float]] = []
     if weight < 1:
@@ -257,8 +263,9 @@ def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: 
         rest = 1 - config.premise_weight
         parts = [(policy, share * rest) for policy, share in parts]
         if premises is None and config.library_premises > 0:
-            parts.append((library_policy(config.corpus, config.corpus_split, config.library_premises),
-                          config.premise_weight))
+            if library is None:
+                library = library_policy(config.corpus, config.corpus_split, config.library_premises)
+            parts.append((library, config.premise_weight))
         elif library is not None and config.library_premises > 0:
             parts += [(PremisePolicy(premises or (), top=config.premises), config.premise_weight / 2),
                       (library, config.premise_weight / 2)]
@@ -270,16 +277,18 @@ def retrieval_policy(index: RetrievalIndex, config: RetrievalConfig, assistant: 
 
 
 @functools.lru_cache(maxsize=4)
-def library_policy(corpus: str, split: str, top: int) -> PremisePolicy:
-    """The premise policy over the lemmas of ``corpus``'s ``split`` files, built once per process (its
-    TF-IDF fit over ten thousand statements takes a second). Raises ``InputError`` naming the corpus."""
-    from prover.retrieval.library_premises import library_premises
+def library_policy(corpus: str, split: str, top: int) -> LibraryPremisePolicy:
+    """The premise policy over the lemmas of ``corpus``'s ``split`` files, fully qualified, each offered
+    where the theorem's header loads its library (``prover.retrieval.library_premises``), built once per
+    process (reading the corpus and its files takes seconds). Raises ``InputError`` naming the corpus."""
+    from prover.retrieval.library_premises import LibraryPremisePolicy, library_premises
     from prover.theorem_input import InputError
     from prover.tracing.dataset import DatasetError
 
     try:
         units = corpus_units(corpus, split)
-        return PremisePolicy(library_premises(corpus, None if units is None else frozenset(units)), top=top)
+        return LibraryPremisePolicy(library_premises(corpus, None if units is None else frozenset(units)),
+                                    top)
     except DatasetError as exc:
         raise InputError(f"retrieval corpus {corpus}: {exc}") from exc
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from scripted import QED, MultiScriptedBackend, ScriptedEnv
@@ -15,10 +16,13 @@ from sweep_fixtures import scripted_spec
 
 import prover.retrieval.shared_index as shared_index
 from prover.policies.spec import PolicySpec
-from prover.retrieval.policy import RetrievalConfig, build_retrieval_policy
+from prover.retrieval.library_premises import LibraryPremisePolicy
+from prover.retrieval.mixture import MixturePolicy
+from prover.retrieval.policy import RetrievalConfig, build_retrieval_policy, library_policy
 from prover.retrieval.shared_index import SharedIndexPolicy, share_index
 from prover.sweep import SweepConfig, run_sweep
 from prover.theorem_input import InputError
+from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.dataset import Dataset, ProofRecord, UnitRecord
 from prover.tracing.schema import StepRow
 from search import SearchConfig
@@ -122,3 +126,45 @@ def test_sweep_workers_use_the_index_the_driver_built(ray_cluster, tmp_path: Pat
         "and_intro": ("proved", ["exact ⟨hr, hs⟩"]), "false": ("unproved", None)}
     assert summary.proved == 3 and summary.errors == 0
     assert {r["policy"] for r in results(shared)} == {spec.policy.label}  # records name the policy as before
+
+
+def test_workers_get_the_library_premises_the_driver_built(ray_cluster, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """With library premises, a worker's policy is built without opening the corpus (on a cluster, only
+    the driver's machine may hold it), and names the lemmas the driver read."""
+    import ray
+
+    import prover.tracing.dataset as dataset_module
+
+    source = tmp_path / "theories" / "Dev" / "F0.v"
+    source.parent.mkdir(parents=True)
+    source.write_text("Module M.\nLemma lemma : forall n, n + 0 = n.\nProof. Admitted.\nEnd M.\n")
+    state = "1 goal\n  ============================\n  forall n, n + 0 = n"
+    dataset = Dataset(tmp_path / "ds")
+    row = StepRow(STDLIB_SOURCE, "coq", "Dev/F0.v", "lemma", 3, 1, 0, state, "intros", "", False, "t")
+    record = UnitRecord(STDLIB_SOURCE, "Dev/F0.v", "t", None, 1, (ProofRecord("lemma", 2, "traced", 1),),
+                        path=str(source))
+    dataset.add_unit(record, [row])
+    config = RetrievalConfig(corpus=str(dataset.path), premise_weight=0.5, library_premises=2)
+    shared = share_index(config, "coq", "retrieval")
+    assert shared.library_ref is not None
+    dataset.path.rename(tmp_path / "moved")  # a worker that opened the corpus would fail
+
+    @ray.remote
+    def worker_premises(factory: SharedIndexPolicy) -> list[str]:
+        policy = factory()
+        assert isinstance(policy, MixturePolicy)
+        return [p.name for p in policy.parts[-1][0].premises]
+
+    assert ray.get(worker_premises.remote(shared)) == ["Coq.Dev.F0.M.lemma"]
+
+    def no_corpus(path: object) -> NoReturn:
+        raise AssertionError(f"a worker opened the corpus {path}")
+
+    library_policy.cache_clear()  # as in a fresh worker process
+    monkeypatch.setattr(dataset_module, "open_dataset", no_corpus)
+    policy = shared()
+    assert isinstance(policy, MixturePolicy)
+    library = policy.parts[-1][0]
+    assert isinstance(library, LibraryPremisePolicy)
+    assert [p.name for p in library.premises] == ["Coq.Dev.F0.M.lemma"]
