@@ -64,8 +64,8 @@ class RetrievalConfig(Validated):
     head_weight: float = setting(
         0.0, min=0, max=1,
         help="also propose the head of each retrieved compound tactic (`t1` of `t1; t2`), with this share of "
-             "the tactic's weight (Tactician's decomposition; 0: whole tactics only; on the stdlib test "
-             "split 1.0 proved 64 lemmas against 70 without, BENCHMARKS.md)")
+             "the tactic's weight (Tactician's decomposition; 0: whole tactics only; off by default: its "
+             "gain on the stdlib valid split did not carry over, BENCHMARKS.md)")
     premise_weight: float = setting(
         0.0, min=0, below=1,
         help="Coq: give this share of the probability to tactics that name the lemmas stated before the "
