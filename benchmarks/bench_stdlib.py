@@ -5,7 +5,8 @@ Run: ``python benchmarks/bench_stdlib.py DATASET OUT [--split test] [--per-file 
 [--premise-weight 0.4] [--width 20]`` after
 ``prover trace --out DATASET`` traced the standard library. DATASET also gives the retrieval index (train
 files only). Results go to OUT/results.jsonl (resumable) and OUT/summary.json; the summary is printed as
-JSON.
+JSON. The exit status is 1 when a selected file's task failed (it is listed in the summary's
+``missing_files``): rerunning the same command resumes OUT and retries it.
 
 The protocol's choices were fixed before any run: the split rule (``split.py``), at most ``--per-file``
 lemmas per file spread evenly, the same ``--budget`` seconds per lemma for each method (the search's
@@ -77,9 +78,22 @@ def main() -> None:
         summary = run_benchmark(config)
     except (ProverError, ValueError) as exc:
         sys.exit(f"error: {exc}")
-    if summary["lemmas"] == 0:
-        sys.exit(f"error: {args.dataset} holds no traced {args.split} file of the standard library's split")
     print(json.dumps(summary, indent=1))
+    sys.exit(exit_message(summary, args.dataset, args.split, args.out))
+
+
+def exit_message(summary: dict, dataset: str, split: str, out: str) -> str | None:
+    """The error to exit with (status 1), or None: files whose task failed are missing from the results
+    (their rates would be over a subset), or nothing was selected at all."""
+    missing = summary.get("missing_files") or []
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        return (f"error: {len(missing)} of the selected files failed and are not in the results ({shown}; "
+                f"see the log): the summary covers the others only; rerun the same command to resume {out} "
+                "and retry them")
+    if summary.get("selected_lemmas", summary["lemmas"]) == 0:
+        return f"error: {dataset} holds no traced {split} file of the standard library's split"
+    return None
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from typing import Any
 
 from prover.retrieval.policy import RetrievalConfig, retrieval_policy
 from prover.stdlib_bench.backend import StdlibBackend
+from prover.stdlib_bench.environment import PrefixFailedError
 from prover.stdlib_bench.lemmas import StdlibLemma, prefix_premises
 from prover.stdlib_bench.library import TrainLibrary, environment_libraries
 from prover.tracing.coq_source import SourceSentence
 from search import SearchConfig, prove
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import InvalidTheoremError
 from search.protocols import Policy
 from search.types import ProofFinished
 
@@ -26,7 +27,12 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
                   library: TrainLibrary | None = None) -> dict[str, Any]:
     """The result dict of one lemma: per method ``proved``, ``seconds`` and the proof or the reason. The
     retrieval method's premises (with ``premise_weight``) are the lemmas stated before it in its file and
-    (with ``library_premises``) those of ``library`` loaded there."""
+    (with ``library_premises``) those of ``library`` loaded there.
+
+    A lemma without its environment (``InvalidTheoremError``: its prefix failed, ``PrefixError``, or Coq
+    refused its statement) is a permanent ``environment_error``, counted by neither method. A
+    ``BackendUnavailableError`` (coqtop could not start) is transient and propagates: the file's task
+    fails, nothing of it is written, and a rerun retries it."""
     theorem = backend.at(lemma)
     result: dict[str, Any] = {"key": lemma.key, "unit": lemma.unit, "name": lemma.name, "line": lemma.line}
     try:
@@ -39,9 +45,11 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
                 outcome = _search(backend, theorem, policy, config)
             outcome["seconds"] = round(time.monotonic() - started, 2)
             result[method] = outcome
-    except (BackendUnavailableError, InvalidTheoremError) as exc:  # no environment: not counted
+    except InvalidTheoremError as exc:  # no environment (PrefixError, a refused statement): not counted
         logger.warning("%s: %s", lemma.key, exc)
         result["environment_error"] = str(exc)
+        if isinstance(exc, PrefixFailedError):
+            result["prefix_failed_line"] = exc.failed.line
     return result
 
 

@@ -7,9 +7,20 @@ there) and replayed here, never through the header filter meant for users' heade
 and everything after it are never sent.
 
 ``PrefixReplay`` sends the prefix's sentences to a coqtop as ``prover trace`` does: a sentence that fails
-outside a proof is dropped; a proof in which a sentence fails is aborted and dropped whole. ``kept`` lists
-the sentences that stand, so the verified file (``proof_file``) holds exactly the environment the search
-saw. ``PrefixPool`` is the Coq backend's coqtop pool for one file: a coqtop at the state right after the
+outside a proof is dropped; a proof in which a sentence fails is aborted and dropped whole, its remaining
+sentences skipped up to its end (``Qed``, ``Defined``, ``Admitted``, ``Abort`` or a ``Proof <term>.``,
+the tracer's rule). ``kept`` lists the sentences that stand, so the verified file (``proof_file``) holds
+exactly the environment the search saw; ``failed`` lists the sentences Coq answered with an error.
+
+A lemma whose prefix had a failed sentence is not attempted (``PrefixFailedError``): its environment is
+not its file's (with CoqHammer's preamble a proof can fail that compiles without it, e.g. ``auto with *``
+closing one more goal), and what depends on the failed sentence is wrong too: its ``End M.``, say, leaves
+the module open, so the lemma's ``qualified`` name and ``closers`` no longer describe where it is. A
+failure is a sentence answered with an error (coqtop keeps its state id and prints ``Error:``); one that
+kept the state id without an error would be a no-op, not a failure. Queries (``Check``, ``Print``,
+``Search``, ``Show``...) take a new state id in Coq 8.16 like any command that succeeds.
+
+``PrefixPool`` is the Coq backend's coqtop pool for one file: a coqtop at the state right after the
 prefix of the lemma being attempted, advanced (never rebuilt) from one lemma of the file to the next.
 """
 
@@ -18,12 +29,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from prover.stdlib_bench.lemmas import StdlibLemma
 from prover.theorem_input import InputError
 from prover.tracing.coq_source import SourceSentence
-from prover.tracing.coq_trace import END_OK, END_SKIP
+from prover.tracing.coq_trace import END_OK, END_SKIP, closes_with_term, command_word
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
 from search.backends.coq.header_pool import CoqtopPool, Lease
@@ -38,7 +50,34 @@ HAMMER = "From Hammer Require Import Tactics."
 
 
 class PrefixError(InvalidTheoremError):
-    """The file's prefix could not be replayed (coqtop died or timed out on a trusted sentence)."""
+    """The file's prefix could not be replayed (coqtop died or timed out on a trusted sentence), or a
+    sentence of it failed (``PrefixFailedError``): the lemma is an environment error."""
+
+
+@dataclass(frozen=True)
+class FailedSentence:
+    """A sentence of the prefix that Coq answered with an error: its index among the file's sentences, its
+    line, its text and Coq's message."""
+
+    index: int
+    line: int
+    text: str
+    error: str
+
+    def describe(self) -> str:
+        text = " ".join(self.text.split())
+        error = " ".join(self.error.split())
+        return f"line {self.line}: {text[:80]!r} failed: {error[:300]}"
+
+
+class PrefixFailedError(PrefixError):
+    """A sentence of the file before the lemma failed in the replay: the lemma's environment is not its
+    file's, so it is not attempted (an environment error, counted by neither method)."""
+
+    def __init__(self, name: str, failed: FailedSentence) -> None:
+        super().__init__(name, f"the file prefix does not replay as its source: {failed.describe()} (a "
+                               "lemma after a failed sentence is not attempted)")
+        self.failed = failed
 
 
 def trusted_source(root: Path, unit: str) -> Path:
@@ -71,6 +110,7 @@ class PrefixReplay:
         self.timeout = timeout
         self.position = 0  # sentences [0, position) were sent
         self.kept: list[int] = []
+        self.failed: list[FailedSentence] = []  # the sentences Coq answered with an error, in order
         self._open: int | None = None  # where the open proof's statement is in ``kept``
         self._skipping = False
 
@@ -81,9 +121,8 @@ class PrefixReplay:
             self.position += 1
 
     def _one(self, index: int, sentence: SourceSentence) -> None:
-        word = sentence.first_word
         if self._skipping:
-            self._skipping = word not in END_OK and word not in END_SKIP
+            self._skipping = not _ends_proof(sentence)
             return
         in_proof = self.top.proof is not None
         before = self.top.state_id
@@ -95,17 +134,32 @@ class PrefixReplay:
             if reply.proof is None:
                 self._open = None
             return
+        error = reply.error
+        if error is None:  # a no-op: nothing changed, nothing failed
+            return
+        self.failed.append(FailedSentence(index, sentence.line, sentence.text, error))
         if in_proof and self._open is not None:  # the proof fails: drop it whole
             self.top.command("Abort.", self.timeout)
             del self.kept[self._open:]
             self._open = None
-            self._skipping = word not in END_OK and word not in END_SKIP
+            self._skipping = not _ends_proof(sentence)
+
+
+def _ends_proof(sentence: SourceSentence) -> bool:
+    """Whether ``sentence`` ends a proof (``prover trace``'s rule): ``Qed``/``Defined``/``Save``,
+    ``Admitted``/``Abort`` (also after ``Time``/``Timeout N``), or ``Proof <term>.``."""
+    word = command_word(sentence)
+    return word in END_OK or word in END_SKIP or closes_with_term(sentence)
 
 
 class PrefixPool(CoqtopPool):
     """The coqtop pool of one stdlib file (``keep=1``): ``at(lemma)`` picks the lemma, and every lease
     is a coqtop right after that lemma's prefix (its ``header_state``). A parked coqtop behind the lemma is
-    advanced through the sentences in between; one past it is replaced by a fresh one."""
+    advanced through the sentences in between; one past it is replaced by a fresh one.
+
+    ``take`` raises ``PrefixFailedError`` for a lemma after a sentence that failed in the replay (the
+    first such sentence is ``failure``; the coqtop that met it is closed, and later lemmas of the file
+    raise at once), and ``PrefixError`` when coqtop dies or hangs on the prefix."""
 
     def __init__(self, config: CoqBackendConfig, sentences: Sequence[SourceSentence], *,
                  preamble: Sequence[str] = (HAMMER,), sentence_timeout: float = 120.0) -> None:
@@ -114,26 +168,38 @@ class PrefixPool(CoqtopPool):
         self.preamble = tuple(preamble)
         self.sentence_timeout = sentence_timeout
         self.target = 0
-        self._replays: dict[int, PrefixReplay] = {}  # coqtop pid -> its replay
+        self._replays: dict[CoqTop, PrefixReplay] = {}  # each live coqtop of this pool -> its replay
         self.replayed = 0  # sentences sent to build environments
         self.last_kept: tuple[int, ...] = ()  # the sentences standing in the last lease's prefix
+        self.failure: FailedSentence | None = None  # the file's first sentence that failed in a replay
 
     def at(self, lemma: StdlibLemma) -> None:
         self.target = lemma.index
 
     def take(self, theorem: Theorem) -> Lease:
+        if self.failure is not None and self.failure.index < self.target:
+            raise PrefixFailedError(theorem.name, self.failure)
         lease = self._pop("prefix")
         if lease is not None:
-            replay = self._replays.get(lease.top.pid or -1)
+            replay = self._replays.get(lease.top)
             if lease.top.alive and replay is not None and replay.position <= self.target:
                 return self._advance(lease, replay, theorem)
             self._forget(lease)
         return self._fresh(theorem)
 
     def give_back(self, lease: Lease) -> None:
-        super().give_back(lease)
-        if not lease.top.alive:
-            self._replays.pop(lease.top.pid or -1, None)
+        super().give_back(lease)  # may close it, or a parked coqtop it evicts
+        self._prune()
+
+    def close(self) -> None:
+        super().close()
+        self._prune()
+
+    def _prune(self) -> None:
+        """Forget the replays of coqtops that are closed (or died): a later coqtop is never matched to
+        one (nor kept alive by the dict)."""
+        for top in [top for top in self._replays if not top.alive]:
+            del self._replays[top]
 
     def _fresh(self, theorem: Theorem) -> Lease:
         top = CoqTop(self.config, name=f"coqtop[prefix:{theorem.name}]", cwd=self._cwd())
@@ -152,25 +218,33 @@ class PrefixPool(CoqtopPool):
             raise
         self.started += 1
         replay = PrefixReplay(top, self.sentences, self.sentence_timeout)
-        self._replays[top.pid or -1] = replay
+        self._replays[top] = replay
         return self._advance(Lease("prefix", top, top.state_id, reused=False), replay, theorem)
 
     def _advance(self, lease: Lease, replay: PrefixReplay, theorem: Theorem) -> Lease:
+        """``lease``'s coqtop advanced to the target's prefix; on any error (an interrupt included) the
+        coqtop is closed, never left running outside the pool."""
         start = replay.position
         try:
             replay.advance(self.target)
+            self.replayed += self.target - start
+            if replay.failed:
+                self.failure = replay.failed[0]
+                raise PrefixFailedError(theorem.name, replay.failed[0])
+            self.last_kept = tuple(replay.kept)
+            _register_empty_header(lease.top, theorem, self.config)
         except ProcessError as exc:
             self._forget(lease)
             raise PrefixError(theorem.name, f"the file prefix did not replay: {exc}") from exc
-        self.replayed += self.target - start
-        self.last_kept = tuple(replay.kept)
-        _register_empty_header(lease.top, theorem, self.config)
+        except BaseException:
+            self._forget(lease)
+            raise
         lease.header_state = lease.top.state_id
         lease.reused = start > 0
         return lease
 
     def _forget(self, lease: Lease) -> None:
-        self._replays.pop(lease.top.pid or -1, None)
+        self._replays.pop(lease.top, None)
         lease.top.close()
 
 
