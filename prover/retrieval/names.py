@@ -5,15 +5,24 @@ A tactic recorded at state S mentions S's hypotheses and variables (``rewrite IH
 is mapped to a local of T, preferring (in this order) the same type up to local names, the same name, the
 same role (proposition or data) and the same distance from the end of the context (recent hypotheses
 are usually the relevant ones). The mapping is one-to-one; a tactic whose locals cannot all be mapped is
-dropped. Names the tactic introduces (``intros x``) and global names are left as they are.
+dropped.
+
+Only the tactic's free occurrences of names are references to the state (``tactic_parts.name_occurrences``):
+names the tactic binds or introduces (``forall x``, ``fun x``, ``intros x``, ``as [x y]``, ``set (x := e)``,
+``obtain ⟨x, hx⟩``), the occurrences they bind, a named argument's name (``with (m := ...)`` names the
+lemma's binder) and components after a dot (``Nat.succ``, ``foo.h``) stay as they are; a projection's
+first component is a reference (``h.symm`` becomes ``hab.symm``). A mapping is refused (None) when a name
+it writes already occurs in the tactic for something else: ``assert (forall a, a + n = n + a)`` with ``n``
+mapped to ``a`` would bind the mapped ``a`` (another statement), and a name written beside a global or an
+introduced name of the same spelling would be read as the other one.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from prover.retrieval.state_text import Goal, identifiers, is_prop
+from prover.retrieval.tactic_parts import name_occurrences
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,12 @@ class Context:
 
 def map_tactic(tactic: str, source: Goal | Context, target: Goal | Context) -> str | None:
     """``tactic`` (recorded at ``source``) with its locals renamed to ``target``'s, or None when a local
-    it uses has no counterpart."""
+    it uses has no counterpart or a renamed local would be captured."""
     src = source if isinstance(source, Context) else Context.of(source)
     if not src.names:
         return tactic
-    used = [n for n in dict.fromkeys(identifiers(tactic)) if n in src.names]
+    occurrences = name_occurrences(tactic)
+    used = list(dict.fromkeys(o.name for o in occurrences if o.role == "free" and o.name in src.names))
     if not used:
         return tactic
     tgt = target if isinstance(target, Context) else Context.of(target)
@@ -60,7 +70,16 @@ def map_tactic(tactic: str, source: Goal | Context, target: Goal | Context) -> s
             return None
         mapping[name] = best[1]
         taken.add(best[1])
-    if all(k == v for k, v in mapping.items()):
+    renamed = {k: v for k, v in mapping.items() if k != v}
+    if not renamed:
         return tactic
-    pattern = re.compile(r"(?<![\w'.])(" + "|".join(map(re.escape, mapping)) + r")(?![\w'])")
-    return pattern.sub(lambda m: mapping[m.group(1)], tactic)
+    rewritten = [o for o in occurrences if o.role == "free" and o.name in renamed]
+    written, moved = set(renamed.values()), {o.start for o in rewritten}
+    if any(o.name in written and o.start not in moved for o in occurrences):
+        return None  # the new name would be read as (or bound by) the tactic's own name of that spelling
+    pieces: list[str] = []
+    last = 0
+    for occurrence in rewritten:
+        pieces += [tactic[last:occurrence.start], renamed[occurrence.name]]
+        last = occurrence.end
+    return "".join([*pieces, tactic[last:]])

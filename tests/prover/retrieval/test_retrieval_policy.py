@@ -48,7 +48,7 @@ def test_local_names_of_a_retrieved_tactic_are_mapped_onto_the_current_state() -
     source, target = parse_goal(COQ_STATE), parse_goal(COQ_TARGET)
     assert map_tactic("rewrite IHl", source, target) == "rewrite IHxs"
     assert map_tactic("simpl; rewrite <- IHl; destruct l as [|b l]", source, target) == \
-        "simpl; rewrite <- IHxs; destruct xs as [|b xs]"
+        "simpl; rewrite <- IHxs; destruct xs as [|b l]"  # the name the pattern introduces stays
     assert map_tactic("apply app_nil_r", source, target) == "apply app_nil_r"  # a global stays
     assert map_tactic("induction a", source, parse_goal("1 goal\n  ============================\n  True")) \
         is None  # nothing to map a local onto: dropped

@@ -34,6 +34,27 @@ TARGET = """1 goal
     ("; auto", None),
     ("(simpl; auto", None),  # unbalanced: left alone
     ("simpl]; auto", None),
+    # ``match ... end`` is a bracket; a comment is no code
+    ("match goal with H : _ |- _ => destruct H; auto end; lia",
+     "match goal with H : _ |- _ => destruct H; auto end"),
+    ("lazymatch goal with _ => idtac; idtac end; auto", "lazymatch goal with _ => idtac; idtac end"),
+    ("destruct x; (* a; b *) auto", "destruct x"),
+    ("match goal with _ => idtac", None),
+    ("end; auto", None),
+    # ``now t1; t2`` is ``now (t1; t2)`` (so are intuition, dintuition, firstorder with a tactic): no head
+    ("now split; auto", None),
+    ("try now split; auto", None),
+    ("assert (H : P) by now intro x; induction x", None),
+    ("intuition auto; lia", None),
+    ("firstorder auto; lia", None),
+    ("intuition; lia", "intuition"),
+    ("split; now auto; lia", "split"),
+    ("(now auto; lia); simpl", "(now auto; lia)"),
+    # ``try``, ``repeat``, ``do``, ``by`` take one tactic: ``try t1; t2`` is ``(try t1); t2``
+    ("try split; auto", "try split"),
+    ("repeat split; auto", "repeat split"),
+    ("assert (H : P) by auto; lia", "assert (H : P) by auto"),
+    ("constructor <;> simp", None),  # Lean's ``<;>`` is no ``;``
 ])
 def test_the_head_is_the_text_before_the_first_top_level_semicolon(tactic: str, head: str | None) -> None:
     assert tactic_head(tactic) == head
