@@ -10,6 +10,9 @@
 - ``RemotePolicy``: the client side, a ``search.protocols.Policy`` that calls the actor. It pickles (it
   holds only the actor handle), so it can be passed to search-worker actors.
 - ``ServedPolicy``: a picklable factory of ``RemotePolicy`` clients, one server chosen per sweep worker.
+  Its clients wait at most ``PolicyServerConfig.call_timeout_s`` for each call, then raise
+  ``PolicyServerTimeoutError`` naming the server: a wedged server fails the search attempts that use it
+  (each becomes an ``error`` record of the sweep) instead of hanging the sweep without a word.
 
 ``propose`` is safe to retry (it changes nothing but counters and the sampler's random state), so the
 actor's tasks may be retried after a restart; ``close`` is not retried.
@@ -43,9 +46,23 @@ logger = logging.getLogger(__name__)
 PolicyFactory = Callable[[], Policy]
 
 
+DEFAULT_CALL_TIMEOUT_S = 600.0  # far above any batch's latency: only a wedged server takes that long
+
+
 class PolicyServerError(ProverError):
     """A policy server actor did not start: its policy could not be built (the message holds the cause,
-    e.g. the model that failed to load), or not within ``start_timeout_s``."""
+    e.g. the model that failed to load), or not within ``start_timeout_s``; or (``PolicyServerTimeoutError``)
+    it did not answer a call in time."""
+
+
+class PolicyServerTimeoutError(PolicyServerError):
+    """The policy server ``server`` did not answer a call within ``timeout_s`` seconds."""
+
+    def __init__(self, server: str, timeout_s: float) -> None:
+        super().__init__(f"the policy server {server} did not answer within {timeout_s:g} s: is it wedged or "
+                         f"overloaded? (a served policy's limit: --server-call-timeout-s)")
+        self.server = server
+        self.timeout_s = timeout_s
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +90,10 @@ class PolicyServerConfig(Validated):
     start_timeout_s: float = setting(
         900.0, above=0, max=MAX_SECONDS,
         help="seconds to wait for the server to build its model before failing")
+    call_timeout_s: float = setting(
+        DEFAULT_CALL_TIMEOUT_S, above=0, max=MAX_SECONDS,
+        help="seconds a search worker waits for the server's answer to one call (its wait for a batch "
+             "included) before that attempt fails with an error naming the server")
     replicas: int = setting(
         1, min=1, help="server actors, each with its own copy of the model (with num_gpus 1: one per GPU); "
                        "each search worker uses one, preferring a server on its own node")
@@ -246,7 +267,8 @@ def serve_model(model: HFPolicyConfig, config: PolicyServerConfig, label: str) -
 
     handles = start_policy_servers(HFPolicyFactory(model), config)
     nodes = ray.get([handle.node_id.remote() for handle in handles])
-    return ServedPolicy(tuple(handles), label, tuple(nodes), fingerprint=model.fingerprint)
+    return ServedPolicy(tuple(handles), label, tuple(nodes), fingerprint=model.fingerprint,
+                        timeout_s=config.call_timeout_s)
 
 
 def stop_servers(handles: Sequence[Any]) -> None:
@@ -268,16 +290,18 @@ def _last_error_line(exc: Exception) -> str:
 class RemotePolicy:
     """A ``Policy`` backed by a ``PolicyServer`` actor; picklable, usable from any Ray worker.
 
-    ``timeout_s`` bounds each ``propose`` (``None``: no bound; Ray's ``GetTimeoutError`` when exceeded).
+    ``timeout_s`` bounds each call (``None``: no bound); when it expires, the call is cancelled and
+    ``PolicyServerTimeoutError`` names the server (``server``, a name for messages, and its actor id).
     Errors raised by the server's policy reach the caller as Ray task errors that are also instances of
     the original exception type. ``fingerprint`` names the served model and its sampling settings
     (``HFPolicyConfig.fingerprint``); without one, a proof cache shares no failures of this policy.
     """
 
     def __init__(self, handle: Any, *, timeout_s: float | None = None, fingerprint: str | None = None,
-                 attempt: int | None = None) -> None:
+                 attempt: int | None = None, server: str | None = None) -> None:
         self.handle = handle
         self.timeout_s = timeout_s
+        self.server = server
         self.base_fingerprint = fingerprint
         self.attempt = attempt  # None: no attempt's client (the server answers as for attempt 1)
 
@@ -295,18 +319,37 @@ class RemotePolicy:
         if attempt < 1:
             raise ValueError(f"attempts count from 1, got {attempt}")
         return RemotePolicy(self.handle, timeout_s=self.timeout_s, fingerprint=self.base_fingerprint,
-                            attempt=attempt)
+                            attempt=attempt, server=self.server)
 
     def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
-        import ray
-
-        call = self.handle.propose.remote(list(states), n, self.attempt or 1)
-        return ray.get(call, timeout=self.timeout_s)
+        return self._get(self.handle.propose.remote(list(states), n, self.attempt or 1))
 
     def stats(self) -> BatchingStats:
-        import ray
+        return self._get(self.handle.stats.remote())
 
-        return ray.get(self.handle.stats.remote(), timeout=self.timeout_s)
+    def describe(self) -> str:
+        """The server, for messages: its name (when given) and its Ray actor id (when it has one)."""
+        actor_id = getattr(self.handle, "_actor_id", None)
+        actor = f"actor {actor_id.hex()}" if actor_id is not None and hasattr(actor_id, "hex") else None
+        if self.server and actor:
+            return f"{self.server} ({actor})"
+        return self.server or actor or repr(self.handle)
+
+    def _get(self, call: Any) -> Any:
+        """The call's result within ``timeout_s``; else the call is cancelled (unless it runs already)
+        and ``PolicyServerTimeoutError`` raised."""
+        import ray
+        from ray.exceptions import GetTimeoutError
+
+        try:
+            return ray.get(call, timeout=self.timeout_s)
+        except GetTimeoutError:
+            assert self.timeout_s is not None
+            try:
+                ray.cancel(call)  # a call still queued at the server never runs; a running one goes on
+            except Exception as exc:  # the error to report is the timeout
+                logger.debug("could not cancel a timed-out policy call: %r", exc)
+            raise PolicyServerTimeoutError(self.describe(), self.timeout_s) from None
 
 
 @dataclass(frozen=True)
@@ -319,11 +362,14 @@ class ServedPolicy:
     label: str
     nodes: tuple[str | None, ...] = ()  # the node of each server, when known
     fingerprint: str | None = None  # the served model's (HFPolicyConfig.fingerprint), for the proof cache
+    timeout_s: float | None = DEFAULT_CALL_TIMEOUT_S  # each client call's limit (call_timeout_s); None: none
 
     def __call__(self) -> Policy:
         import os
 
-        return RemotePolicy(self.choose(_current_node(), os.getpid()), fingerprint=self.fingerprint)
+        index = self._choose_index(_current_node(), os.getpid())
+        return RemotePolicy(self.handles[index], fingerprint=self.fingerprint, timeout_s=self.timeout_s,
+                            server=f"{index + 1} of {len(self.handles)} serving {self.label!r}")
 
     def shutdown(self) -> None:
         """Stop every server (the driver calls it once the sweep is over)."""
@@ -331,8 +377,11 @@ class ServedPolicy:
 
     def choose(self, node: str | None, seed: int) -> Any:
         """The server for a worker on ``node``; ``seed`` spreads the workers of a node over its servers."""
-        local = [h for h, n in zip(self.handles, self.nodes, strict=False) if node is not None and n == node]
-        candidates = local or list(self.handles)
+        return self.handles[self._choose_index(node, seed)]
+
+    def _choose_index(self, node: str | None, seed: int) -> int:
+        local = [i for i, n in enumerate(self.nodes[:len(self.handles)]) if node is not None and n == node]
+        candidates = local or list(range(len(self.handles)))
         return candidates[seed % len(candidates)]
 
 

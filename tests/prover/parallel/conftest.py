@@ -25,7 +25,7 @@ def _load_fakes() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def fakes() -> ModuleType:
-    """The fake policies (``EchoPolicy``, ``RecordingPolicy``, ``expected``)."""
+    """The fake policies (``EchoPolicy``, ``RecordingPolicy``, ``SleepingPolicy``, ``expected``, ...)."""
     return _load_fakes()
 
 

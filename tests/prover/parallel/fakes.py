@@ -81,3 +81,36 @@ class TemperaturePolicy:
         if self.gate is not None and self.temperature == self.hold:
             assert self.gate.wait(10), "test gate never opened"
         return [[Candidate(f"{state}@{self.temperature}", -0.1)] for state in states]
+
+
+class InterruptingPolicy(EchoPolicy):
+    """``EchoPolicy`` that raises ``error`` (a ``BaseException``, e.g. ``KeyboardInterrupt``) for a batch
+    containing ``interrupt_on``; with ``gate``, each call first waits for it (``entered``: a call started)."""
+
+    def __init__(self, error: BaseException, interrupt_on: str, *,
+                 gate: threading.Event | None = None) -> None:
+        super().__init__()
+        self.error, self.interrupt_on, self.gate = error, interrupt_on, gate
+        self.entered = threading.Event()
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(10), "test gate never opened"
+        if any(self.interrupt_on in s for s in states):
+            raise self.error
+        return super().propose(states, n)
+
+
+class SleepingPolicy(EchoPolicy):
+    """``EchoPolicy`` whose every call first sleeps ``seconds``: a wedged model, as a server sees it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def propose(self, states: Sequence[str], n: int) -> list[list[Candidate]]:
+        import time
+
+        time.sleep(self.seconds)
+        return super().propose(states, n)

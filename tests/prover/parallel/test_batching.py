@@ -1,7 +1,9 @@
-"""BatchingPolicy without Ray: merging, per-caller results, the batch-size bound, n groups, errors, close."""
+"""BatchingPolicy without Ray: merging, per-caller results, the batch-size bound, n groups, errors (a failed
+batch retried request by request; a dying dispatcher failing every waiting request), close."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -9,7 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from prover.parallel.batching import BatchingPolicy, BatchResultError, PolicyClosedError
+from prover.parallel.batching import (
+    BatchingPolicy,
+    BatchResultError,
+    DispatcherStoppedError,
+    PolicyClosedError,
+)
 from search.protocols import Policy
 
 
@@ -114,14 +121,64 @@ def test_batches_never_mix_n(fakes) -> None:
     assert {n for _, n in policy.calls} == {1, 2}
 
 
-def test_an_error_reaches_every_caller_of_its_batch_and_the_server_goes_on(fakes) -> None:
+def test_a_failed_batch_is_retried_request_by_request_so_only_the_bad_one_fails(fakes, caplog) -> None:
     policy = fakes.RecordingPolicy(fail_on="c2s0")
     with BatchingPolicy(policy, max_batch_states=8, max_wait_ms=10_000) as batching:
-        results = run_concurrently(lambda i: batching.propose(caller_states(i, 2), 2), callers=4)
-        assert all(isinstance(r, ValueError) for r in results)
-        assert len({id(r) for r in results}) == 1  # the very exception the policy raised
+        with caplog.at_level(logging.WARNING, logger="prover.parallel.batching"):
+            results = run_concurrently(lambda i: batching.propose(caller_states(i, 2), 2), callers=4)
+        assert isinstance(results[2], ValueError) and "c2s0" in str(results[2])  # the bad one's own error
+        for i in (0, 1, 3):
+            assert results[i] == [fakes.expected(s, 2) for s in caller_states(i, 2)]
         assert batching.propose(["fine"] * 8, 1) == [fakes.expected("fine", 1)] * 8
-        assert batching.stats().failed_batches == 1
+        stats = batching.stats()
+    assert [len(states) for states, _ in policy.calls] == [8, 2, 2, 2, 2, 8]  # the batch, each alone, next
+    assert (stats.batches, stats.failed_batches, stats.retried_requests, stats.states) == (6, 2, 4, 24)
+    warnings = [r for r in caplog.records if r.name == "prover.parallel.batching"]
+    assert len(warnings) == 1 and "retried its 4 requests one by one: 1 failed" in warnings[0].getMessage()
+
+
+def test_a_retried_piece_of_a_split_request_is_served_and_its_rest_follows(fakes) -> None:
+    gate = threading.Event()
+    policy = fakes.RecordingPolicy(gate=gate, fail_on="poison")
+    with BatchingPolicy(policy, max_batch_states=4, max_wait_ms=0) as batching:
+        pool, blocker = start_callers(batching, [(["x"], 1)])
+        assert policy.entered.wait(5)  # the dispatcher is busy: the next requests queue up
+        _, bad = start_callers(batching, [(["a0", "poison", "a2"], 1)])
+        wait_until(lambda: batching.pending_states() == 3)
+        _, good = start_callers(batching, [(["b0", "b1", "b2"], 1)])
+        wait_until(lambda: batching.pending_states() == 6)
+        gate.set()
+        assert blocker[0].result(5) == [fakes.expected("x", 1)]
+        with pytest.raises(ValueError, match="poison"):
+            bad[0].result(5)
+        assert good[0].result(5) == [fakes.expected(s, 1) for s in ("b0", "b1", "b2")]
+        pool.shutdown()
+    assert [states for states, _ in policy.calls] == [
+        ("x",), ("a0", "poison", "a2", "b0"), ("a0", "poison", "a2"), ("b0",), ("b1", "b2")]
+
+
+def test_one_bad_state_fails_only_its_request_under_load(fakes) -> None:
+    """16 threads, each with a stream of requests of 1-3 states, batches of 7 (requests split across them):
+    the one request holding the bad state fails, every other gets exactly its own results."""
+    policy = fakes.EchoPolicy(fail_on="bad")
+
+    def caller(i: int) -> list[object]:
+        outcomes: list[object] = []
+        for j in range(40):
+            states = ["bad"] if (i, j) == (5, 17) else [f"c{i}r{j}s{k}" for k in range(1 + (i + j) % 3)]
+            try:
+                outcomes.append(batching.propose(states, 2) == [fakes.expected(s, 2) for s in states])
+            except ValueError as error:
+                outcomes.append(error)
+        return outcomes
+
+    with BatchingPolicy(policy, max_batch_states=7, max_wait_ms=1) as batching:
+        results = run_concurrently(caller, callers=16)
+    flat = [outcome for outcomes in results for outcome in outcomes]  # type: ignore[attr-defined]
+    failures = [outcome for outcome in flat if outcome is not True]
+    assert len(flat) == 16 * 40
+    assert len(failures) == 1 and isinstance(failures[0], ValueError) and "bad" in str(failures[0])
+    assert results[5][17] is failures[0]  # type: ignore[index]
 
 
 def test_a_failed_piece_fails_the_whole_split_request(fakes) -> None:
@@ -131,6 +188,61 @@ def test_a_failed_piece_fails_the_whole_split_request(fakes) -> None:
             batching.propose(caller_states(0, 4), 1)
         assert batching.pending_states() == 0
     assert len(policy.calls) == 2  # c0s0 served, c0s1 failed, the rest dropped
+
+
+class Abort(BaseException):
+    """Not an ``Exception``: what ``except Exception`` lets through."""
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(3), Abort("stop")],
+                         ids=["KeyboardInterrupt", "SystemExit", "BaseException"])
+def test_a_base_exception_in_the_policy_fails_every_waiting_request_and_closes(fakes, caplog, error) -> None:
+    gate = threading.Event()
+    policy = fakes.InterruptingPolicy(error, "interrupt", gate=gate)
+    batching = BatchingPolicy(policy, max_batch_states=100, max_wait_ms=0)
+    with caplog.at_level(logging.ERROR, logger="prover.parallel.batching"):
+        pool, running = start_callers(batching, [(["interrupt"], 1)])
+        assert policy.entered.wait(5)
+        _, waiting = start_callers(batching, [(["queued"], 1)])
+        wait_until(lambda: batching.pending_states() == 1)
+        gate.set()
+        for future in (*running, *waiting):  # before the fix: never answered (TimeoutError here)
+            with pytest.raises(DispatcherStoppedError, match=type(error).__name__) as info:
+                future.result(10)
+            assert info.value.__cause__ is error
+            assert isinstance(info.value, PolicyClosedError)
+        started = time.monotonic()
+        with pytest.raises(DispatcherStoppedError, match="dispatcher thread died"):
+            batching.propose(["late"], 1)  # at once: never queued behind a dead dispatcher
+        assert time.monotonic() - started < 2.0
+        batching.close(timeout=5)
+    assert not batching._thread.is_alive()
+    assert batching.pending_states() == 0
+    assert [r.levelno for r in caplog.records if r.name == "prover.parallel.batching"] == [logging.ERROR]
+    pool.shutdown()
+
+
+def test_an_error_of_the_dispatcher_itself_fails_the_waiting_request(fakes, monkeypatch) -> None:
+    batching = BatchingPolicy(fakes.EchoPolicy(), max_batch_states=4, max_wait_ms=0)
+
+    def broken(n: int) -> list[object]:
+        raise RuntimeError("a bug in the dispatcher")
+
+    monkeypatch.setattr(batching, "_take", broken)
+    pool, futures = start_callers(batching, [(["s"], 1)])
+    with pytest.raises(DispatcherStoppedError, match="RuntimeError: a bug in the dispatcher"):
+        futures[0].result(10)
+    with pytest.raises(DispatcherStoppedError):
+        batching.propose(["later"], 1)
+    batching.close(timeout=5)
+    pool.shutdown()
+
+
+def test_dispatcher_stopped_error_pickles() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(DispatcherStoppedError("KeyboardInterrupt")))
+    assert error.reason == "KeyboardInterrupt" and "KeyboardInterrupt" in str(error)
 
 
 def test_wrong_number_of_results_is_an_error(fakes) -> None:

@@ -15,6 +15,7 @@ from prover.parallel.policy_server import (
     PolicyServer,
     PolicyServerConfig,
     PolicyServerError,
+    PolicyServerTimeoutError,
     RemotePolicy,
     start_policy_server,
     start_policy_servers,
@@ -54,6 +55,7 @@ def test_plain_server_builds_its_policy_and_batches(fakes) -> None:
         {"max_restarts": -2},
         {"max_task_retries": -2},
         {"start_timeout_s": 0},
+        {"call_timeout_s": 0},
         {"replicas": 0},
     ],
 )
@@ -122,6 +124,70 @@ def test_errors_of_the_policy_reach_the_remote_caller(echo_server) -> None:
     with pytest.raises(ValueError, match="poison"):
         policy.propose(["poison"] * 16, 1)
     assert policy.stats().failed_batches == before.failed_batches + 1
+
+
+def test_one_bad_state_fails_only_its_remote_caller(echo_server, fakes) -> None:
+    """8 callers share one batch of 16 states; one state makes the policy raise: that caller alone gets
+    the policy's error (as its own type), the other 7 their results."""
+    policy = RemotePolicy(echo_server, timeout_s=30)
+    barrier = threading.Barrier(8)
+
+    def call(i: int) -> object:
+        barrier.wait()
+        try:
+            return policy.propose([f"v{i}a", "poison" if i == 3 else f"v{i}b"], 1)
+        except ValueError as error:
+            return error
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(call, range(8)))
+    assert isinstance(results[3], ValueError) and "poison" in str(results[3])
+    for i in set(range(8)) - {3}:
+        assert results[i] == [fakes.expected(f"v{i}{x}", 1) for x in "ab"]
+
+
+def test_a_server_that_never_answers_times_out_with_its_name(ray_session, fakes) -> None:
+    import time
+
+    import ray
+
+    from prover.sweep.pool import FATAL
+
+    handle = start_policy_server(functools.partial(fakes.SleepingPolicy, 120),
+                                 PolicyServerConfig(max_wait_ms=0, num_cpus=0))
+    try:
+        policy = RemotePolicy(handle, timeout_s=0.5, server="sleepy")
+        started = time.monotonic()
+        expected = r"policy server sleepy \(actor [0-9a-f]+\) did not answer within 0.5 s"
+        with pytest.raises(PolicyServerTimeoutError, match=expected) as info:
+            policy.propose(["s"], 1)
+        assert time.monotonic() - started < 30
+        assert policy.for_attempt(2).server == "sleepy"
+    finally:
+        ray.kill(handle)
+    error = pickle.loads(pickle.dumps(info.value))  # crosses from a search worker to the sweep's driver
+    assert (error.server, error.timeout_s, str(error)) == (info.value.server, 0.5, str(info.value))
+    # Not one of the errors that end a sweep: the attempt ends as an error record, the sweep goes on.
+    assert isinstance(error, PolicyServerError) and not isinstance(error, FATAL)
+
+
+def test_served_clients_have_a_timeout_and_name_their_server() -> None:
+    served = ServedPolicy(("a1", "a2"), "tiny", ("A", "B"))
+    client = served()
+    assert isinstance(client, RemotePolicy)
+    assert client.timeout_s == PolicyServerConfig().call_timeout_s == 600.0
+    assert client.server in ("1 of 2 serving 'tiny'", "2 of 2 serving 'tiny'")
+    assert client.for_attempt(3).timeout_s == 600.0
+    assert ServedPolicy(("a1",), "tiny", timeout_s=5.0)().timeout_s == 5.0
+
+
+def test_serve_model_gives_its_clients_the_configured_timeout(echo_server, monkeypatch, tmp_path) -> None:
+    from prover.parallel import policy_server
+
+    monkeypatch.setattr(policy_server, "start_policy_servers", lambda factory, config: [echo_server])
+    served = policy_server.serve_model(HFPolicyConfig(model=str(tmp_path), device="cpu"),
+                                       PolicyServerConfig(call_timeout_s=42), "echo")
+    assert served.timeout_s == 42.0 and served().timeout_s == 42.0
 
 
 def test_remote_policy_works_from_another_ray_worker(echo_server, fakes) -> None:
