@@ -55,8 +55,9 @@ def lean_theorem_from_text(text: str, header: str = "") -> Theorem:
     """A Lean theorem from its declaration text; a trailing ``by sorry`` or missing ``:=`` is fixed."""
     match = LEAN_DECL.search(text)
     if match is None:
+        coq = " (it reads as Coq: add --backend coq)" if COQ_DECL.match(text) else ""
         raise InputError("the statement must start with `theorem NAME`, `lemma NAME` or `example`: "
-                         f"got {text.strip()[:80]!r}")
+                         f"got {text.strip()[:80]!r}{coq}")
     name = match.group(2) or "example"
     statement = TRAILING_SORRY.sub("", text.strip())
     if re.search(r":=\s*(?:by(?:\s|$)|rfl\s*$)", statement):

@@ -52,6 +52,7 @@ from prover.policies.hf_policy_config import ModelLoadError
 from prover.policies.spec import LazyPolicy, ServedPolicy, preflight
 from prover.run_spec import RunSpec, config_table
 from prover.sweep.benchmark import load_benchmark, resolve_benchmark
+from prover.sweep.benchmark_list import check_benchmark_assistant
 from prover.sweep.config import SweepConfig
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.memory_budget import apply_memory_budget
@@ -176,6 +177,8 @@ def read_theorem(args: argparse.Namespace, assistant: str) -> Theorem:
         if args.file.suffix == ".lean" and assistant == "coq":
             raise InputError(f"--file {args.file}: a .lean file holds a Lean theorem; use --backend repl "
                              "or --backend dojo")
+        if args.file.suffix == ".jsonl":
+            check_benchmark_assistant(args.file, assistant, f"--file {args.file}")
         if args.statement:
             raise InputError("with --file give no statement text")
         if not args.name and args.file.suffix != ".v":
@@ -285,7 +288,9 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     if args.print_config:
         return print_config(spec.tables() | {"sweep": config_table(sweep)}, spec)
     # A bad file, split or statement: before any start.
-    load_benchmark(resolve_benchmark(args.benchmark), sweep.split, spec.backend.spec.assistant)
+    benchmark = resolve_benchmark(args.benchmark)
+    check_benchmark_assistant(benchmark, spec.backend.spec.assistant, args.benchmark)
+    load_benchmark(benchmark, sweep.split, spec.backend.spec.assistant)
     console.print(Text(describe_policy(spec.policy, chosen=policy_chosen(args))), highlight=False,
                   soft_wrap=True)
     check_backend_starts(spec.backend.name, spec.backend)

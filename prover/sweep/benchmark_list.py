@@ -47,6 +47,24 @@ def _jsonl_info(path: Path, name: str | None) -> BenchmarkInfo:
     return BenchmarkInfo(path, name, dict(sorted(splits.items())), invalid, assistant=assistant)
 
 
+def benchmark_assistant(path: Path) -> str:
+    """Which assistant the theorems of the benchmark file or folder ``path`` are written for: coq, lean,
+    both, or "" (unreadable; reading it again reports why)."""
+    info = _folder_info(path) if path.is_dir() else _jsonl_info(path, None)
+    return "" if info is None else info.assistant
+
+
+def check_benchmark_assistant(path: Path, assistant: str, label: str) -> None:
+    """Raise ``InputError`` when the benchmark at ``path`` (named ``label`` by the user) holds only
+    theorems of the other assistant than ``assistant``, the backend's, saying which backend reads them:
+    before, a Coq file under the default Lean backend failed on its first statement or on Lean's absence."""
+    kind = benchmark_assistant(path)
+    if kind == "coq" and assistant != "coq":
+        raise InputError(f"{label} holds Coq theorems: add --backend coq")
+    if kind == "lean" and assistant == "coq":
+        raise InputError(f"{label} holds Lean theorems: use --backend repl (or dojo)")
+
+
 def _folder_info(path: Path) -> BenchmarkInfo | None:
     """A miniF2F-rocq checkout (one ``.v`` file per theorem under its split folders), or ``None``."""
     splits = {split: len(list((path / split).glob("*.v")))

@@ -245,3 +245,25 @@ def test_a_damaged_corpus_shard_is_refused_before_the_sweep_folder_is_made(
                  "--retrieval-corpus", str(dataset.path), "--out", str(out)]) == 2
     assert "unreadable shard" in capsys.readouterr().err
     assert not out.exists()  # a rerun with a repaired corpus is not refused as another run
+
+
+def test_coq_theorems_under_the_default_lean_backend_say_to_add_the_coq_backend(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default backend is Lean's: a Coq statement, a Coq benchmark file (prove and sweep) and a Lean
+    file under the Coq backend are refused naming the backend that reads them, before anything starts."""
+    coq = tmp_path / "coq.jsonl"
+    coq.write_text(json.dumps({"name": "t", "split": "test", "statement": "Theorem t : True."}) + "\n")
+    lean = tmp_path / "lean.jsonl"
+    lean.write_text(json.dumps({"name": "t", "split": "test", "header": "import Mathlib",
+                                "statement": "theorem t : True :="}) + "\n")
+    out = str(tmp_path / "out")
+    assert run(["prove", "Theorem t : True."], capsys) == (
+        2, "error: the statement must start with `theorem NAME`, `lemma NAME` or `example`: got "
+           "'Theorem t : True.' (it reads as Coq: add --backend coq)")
+    assert run(["prove", "--file", str(coq), "--name", "t"], capsys) == (
+        2, f"error: --file {coq} holds Coq theorems: add --backend coq")
+    assert run(["sweep", str(coq), "--out", out], capsys) == (
+        2, f"error: {coq} holds Coq theorems: add --backend coq")
+    assert run(["sweep", str(lean), "--backend", "coq", "--out", out], capsys) == (
+        2, f"error: {lean} holds Lean theorems: use --backend repl (or dojo)")
+    assert not (tmp_path / "out").exists()
