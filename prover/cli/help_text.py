@@ -36,7 +36,7 @@ first steps (Coq needs no model and no GPU: apt-get install coq):
   prover benchmarks ../shared/benchmarks
   # prove a benchmark's theorems on parallel workers; the report goes to runs/first/report.md
   prover sweep ../shared/benchmarks/minif2f_rocq_valid.jsonl --backend coq --split valid \\
-      --limit 12 --out runs/first
+      --limit 12 --time-limit 60 --out runs/first
   # rewrite a sweep's report from what it has finished, while it runs or after a stop
   prover report runs/first
 
@@ -63,7 +63,8 @@ Most runs need only: --backend, --policy (and --model, --openai-base-url or --ta
 
 DOCTOR_EPILOG = """\
 exit status: 0 every required check passed (a missing GPU is reported, not required), 1 something
-required is missing (each with the command that installs it)."""
+required is missing (each with the command that installs it); with --backend, 0 when that backend is
+ready (e.g. `prover doctor --backend coq && prover sweep ... --backend coq` on a machine without Lean)."""
 
 SETUP_EPILOG = f"""\
 {EXIT_STATUS}"""

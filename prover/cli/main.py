@@ -21,6 +21,7 @@ from planner.endpoint import EndpointError
 from prover.backend_check import check_backend_starts
 from prover.cli import help_text
 from prover.cli.config_file import add_config_file_options, apply_config_file
+from prover.cli.doctor import BACKEND_NEEDS
 from prover.cli.error_causes import error_cause_of, rejection_of
 from prover.cli.logs import report_retries, setup_logging
 from prover.cli.options import (
@@ -126,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=help_text.DOCTOR_EPILOG, formatter_class=help_text.FORMATTER)
     doctor_parser.add_argument("--project-dir", type=Path, metavar="DIR",
                                help="the Lake project to check (default: lean_project/ of this repository)")
+    doctor_parser.add_argument("--backend", choices=sorted(BACKEND_NEEDS), default=None,
+                               help="exit 0 when this backend is ready, whatever the others lack")
     doctor_parser.set_defaults(handler=run_doctor)
     setup_parser = commands.add_parser(
         "setup", help="install Lean (elan), Mathlib's build cache and the REPL (needs internet)",
@@ -383,8 +386,9 @@ def start_served_policy(spec: RunSpec, sweep: SweepConfig) -> ServedPolicy:
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:
-    """Exit 0 when every required check passed, 1 otherwise (a missing GPU is reported, not a failure);
-    a line says which backends are ready, so that a Coq-only machine reads as ready for Coq."""
+    """Exit 0 when every required check passed (with ``--backend``: that backend's), 1 otherwise (a
+    missing GPU is reported, not a failure); a line says which backends are ready, so that a Coq-only
+    machine reads as ready for Coq."""
     from rich.table import Table
 
     from prover.cli.doctor import backend_readiness, doctor_report
@@ -409,6 +413,8 @@ def run_doctor(args: argparse.Namespace, console: Console) -> int:
                  for backend, missing in readiness.items() if missing]
     print("backends ready: " + (", ".join(ready) or "none")
           + (f"; not ready: {'; '.join(not_ready)}" if not_ready else ""))
+    if args.backend is not None:
+        return 0 if not readiness[args.backend] else 1
     return 0 if all(check.ok or check.optional for check in checks) else 1
 
 

@@ -116,6 +116,20 @@ def test_doctor_exits_0_when_every_check_passes(monkeypatch: pytest.MonkeyPatch,
     assert "Coq" in out and "To fix:" not in out
 
 
+def test_doctor_with_a_backend_exits_by_that_backend_alone(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A Coq-only machine: `prover doctor --backend coq && prover sweep ...` goes on; Lean's backends
+    still exit 1, and so does plain `doctor`, since something required is missing."""
+    import prover.cli.doctor
+    from prover.cli.doctor import Check
+
+    monkeypatch.setattr(prover.cli.doctor, "doctor_report", lambda project_dir: [
+        Check("lake", False, "not found"), Check("Coq", True, "coqtop 8.16.1")])
+    codes = [main(["doctor", *argv]) for argv in (["--backend", "coq"], ["--backend", "repl"], [])]
+    assert codes == [0, 1, 1]
+    assert "backends ready: coq" in capsys.readouterr().out
+
+
 def test_setup_dry_run_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["setup", "--dry-run"]) == 0
     out = capsys.readouterr().out

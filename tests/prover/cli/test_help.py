@@ -108,7 +108,8 @@ def test_sweep_help_says_what_it_writes(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_a_short_command_keeps_argparses_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert help_of("doctor", capsys=capsys).startswith("usage: prover doctor [-h] [--project-dir DIR]\n")
+    assert help_of("doctor", capsys=capsys).startswith(
+        "usage: prover doctor [-h] [--project-dir DIR] [--backend {coq,dojo,repl}]\n")
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     prove = commands.choices["prove"]
     assert prove.format_help().startswith("usage: prover prove [options]")
