@@ -117,7 +117,9 @@ def theorem_from_file(path: Path, name: str | None = None, assistant: str | None
     row is read for ``assistant`` (``theorem_from_row``)."""
     require_file(path)
     if path.suffix == ".v":
-        return coq_theorem_from_file(path, name)
+        theorem = coq_theorem_from_file(path, name)
+        _refuse_earlier_theorems(theorem, str(path))
+        return theorem
     if name is None:
         raise InputError(f"{path}: give the theorem's name (--name)")
     if path.suffix == ".jsonl":
@@ -126,6 +128,19 @@ def theorem_from_file(path: Path, name: str | None = None, assistant: str | None
     if path.suffix == ".lean":
         return _theorem_from_source(path, text, name, LEAN_DECL, _lean_statement_end)
     raise InputError(f"{path}: unknown file type {path.suffix!r} (expected .lean, .v or .jsonl)")
+
+
+def _refuse_earlier_theorems(theorem: Theorem, where: str) -> None:
+    """Raise ``InputError`` when the header a ``.v`` file gives ``theorem`` states a theorem: the backend's
+    header check refuses it (its proof would run unchecked), with a message that does not say why."""
+    code = code_only(theorem.header)
+    earlier = re.search(rf"(?<![\w'.])(?:{'|'.join(COQ_KEYWORDS)})\s+([^\W\d][\w']*)", code)
+    if earlier is not None:
+        line = code.count("\n", 0, earlier.start()) + 1
+        raise InputError(f"{where}: {theorem.name!r} comes after {earlier.group(1)!r} (line {line}): the "
+                         "text before a theorem is its header, and a header may not prove theorems; "
+                         f"prove the file's first theorem, or give {theorem.name!r} a file (or --header) of "
+                         "its own")
 
 
 def coq_theorem_from_file(path: Path, name: str | None = None) -> Theorem:
