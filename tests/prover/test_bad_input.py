@@ -267,3 +267,16 @@ def test_coq_theorems_under_the_default_lean_backend_say_to_add_the_coq_backend(
     assert run(["sweep", str(lean), "--backend", "coq", "--out", out], capsys) == (
         2, f"error: {lean} holds Lean theorems: use --backend repl (or dojo)")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_later_theorem_of_a_coq_file_names_the_theorem_before_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text before a theorem is its header, which may not prove theorems: say so, not 'command not
+    allowed' about the header."""
+    path = tmp_path / "two.v"
+    path.write_text("Require Import Arith.\n(* Lemma hidden : True. *)\nLemma first : 1 = 1.\n"
+                    "Proof. reflexivity. Qed.\nLemma second : 2 = 2.\nProof. Admitted.\n")
+    assert run(["prove", "--backend", "coq", "--file", str(path), "--name", "second"], capsys) == (
+        2, f"error: {path}: 'second' comes after 'first' (line 3): the text before a theorem is its header, "
+           "and a header may not prove theorems; prove the file's first theorem, or give 'second' a file "
+           "(or --header) of its own")
