@@ -81,8 +81,12 @@ def print_sweep_summary(console: Console, summary: SweepSummary, paths: dict[str
     if summary.pass_at:
         console.print(", ".join(f"pass@{k} {rate:.1%}" for k, rate in summary.pass_at.items()))
     if summary.invalid or summary.errors or summary.pending:
+        finished = summary.total - summary.invalid - summary.pending
+        so_far = (f" (proved {summary.proved} of the {finished} finished: {summary.proved / finished:.1%})"
+                  if summary.pending and finished else "")
         console.print(f"{summary.invalid} invalid {plural(summary.invalid, 'statement')}, {summary.errors} "
-                      f"{plural(summary.errors, 'error')}, {summary.pending} with attempts still to run")
+                      f"{plural(summary.errors, 'error')}, {summary.pending} with attempts still to run"
+                      f"{so_far}")
     console.print("report: " + ", ".join(str(p) for p in paths.values()), highlight=False)
 
 

@@ -51,6 +51,17 @@ class SweepSummary:
         valid = self.total - self.invalid
         return self.proved / valid if valid else 0.0
 
+    def headline(self) -> str:
+        """The report's first sentence: the rate over every valid theorem (one not yet finished counts as
+        unproved) and, while some are unfinished (a stopped sweep), the rate over the finished ones."""
+        valid = self.total - self.invalid
+        finished = valid - self.pending
+        so_far = (f" ({self.proved} of the {finished} finished: {self.proved / finished:.1%})"
+                  if self.pending and finished else "")
+        return (f"Proved {self.proved} of {valid} valid theorems ({self.pass_rate:.1%}){so_far}; "
+                f"{self.invalid} invalid statements, {self.errors} errors, {self.pending} with attempts "
+                "still to run.")
+
 
 def next_attempt(judged: set[int], attempts: int) -> int | None:
     """The first of attempts 1 .. ``attempts`` without a verdict (``judged``: those with one), or ``None``
@@ -125,9 +136,7 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
 
 def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
     lines = [f"# Sweep: {md(title)}", "",
-             f"Proved {summary.proved} of {summary.total - summary.invalid} valid theorems "
-             f"({summary.pass_rate:.1%}); {summary.invalid} invalid statements, {summary.errors} errors, "
-             f"{summary.pending} with attempts still to run.", "",
+             summary.headline(), "",
              "| split | theorems | valid | proved | pass rate |", "| --- | --- | --- | --- | --- |"]
     for split, row in summary.by_split.items():
         lines.append(f"| {md(split) or '-'} | {row['total']} | {row['valid']} | {row['proved']} | "

@@ -22,11 +22,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def report_html(summary: Any, title: str, plot_name: str) -> str:
     """The page of a ``SweepSummary`` (its theorems' ``page`` fields give the links)."""
     e = html.escape
-    valid = summary.total - summary.invalid
     parts = [f"<h1>Sweep: {e(title)}</h1>",
-             f"<p>Proved {summary.proved} of {valid} valid theorems ({summary.pass_rate:.1%}); "
-             f"{summary.invalid} invalid statements, {summary.errors} errors, {summary.pending} with "
-             "attempts still to run.</p>",
+             f"<p>{e(summary.headline())}</p>",
              _table(["split", "theorems", "valid", "proved", "pass rate"],
                     [[e(split or "-"), str(row["total"]), str(row["valid"]), str(row["proved"]),
                       f"{row['pass_rate']:.1%}"] for split, row in summary.by_split.items()]),

@@ -192,6 +192,7 @@ def test_prover_report_rewrites_the_report_of_a_sweep_in_progress(tmp_path: Path
         assert main(["report", str(out)]) == 0
     err = capsys.readouterr().err
     assert "proved 1 of 3 valid theorems" in err and "2 with attempts still to run" in err
+    assert "proved 1 of the 1 finished: 100.0%" in " ".join(err.split())  # a stopped sweep's rate so far
     report = json.loads((out / "report.json").read_text())
     # b's second attempt has not run and c has no record: both pending, and no pass@k is final yet
     assert report["proved"] == 1 and report["pending"] == 2 and report["pass_at"] == {}
@@ -199,6 +200,7 @@ def test_prover_report_rewrites_the_report_of_a_sweep_in_progress(tmp_path: Path
     rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith(("| b |", "| c |"))}
     assert "| pending |" in rows["| b"] and "| pending |" in rows["| c"]
     assert "2 theorem(s) have attempts still to run" in text
+    assert "Proved 1 of 3 valid theorems (33.3%) (1 of the 1 finished: 100.0%);" in text
     assert (out / "results.jsonl").read_text().endswith('"att')  # read, never changed
 
 
