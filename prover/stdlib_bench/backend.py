@@ -4,7 +4,9 @@ Sessions are the Coq backend's own ``CoqSession`` (tactics filtered, states read
 from the file's ``PrefixPool``. A proof counts only when the whole file (prefix as it stood, the lemma
 with the proof, ``Qed.``, the closing ``End``s) compiles with ``coqc`` and the axiom audit of
 ``compile_and_check`` passes: a lemma admitted in the prefix, or the lemma itself, is an assumption the
-audit refuses; the standard library's own axioms are allowed as for every Coq proof. Nor may it use the
+audit refuses; the standard library's own axioms are allowed as for every Coq proof, and so are those
+the file itself declares when they are among them (``FunctionalExtensionality.v`` re-declares its axiom
+under the check file's name). Nor may it use the
 compiled copy of the lemma's own file, which CoqHammer's preamble loads for some files, beyond what the
 file states before the lemma (``own_library``).
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prover.stdlib_bench.environment import PrefixPool, proof_file
-from prover.stdlib_bench.lemmas import StdlibLemma, declared_paths
+from prover.stdlib_bench.lemmas import StdlibLemma, declared_axioms, declared_paths
 from prover.stdlib_bench.own_library import library_of, own_library_probe, preamble_libraries
 from prover.tracing.coq_source import SourceSentence
 from search.backends.coq.config import CoqBackendConfig
@@ -64,11 +66,15 @@ class StdlibBackend:
                 return Verdict(False, (f"tactic {index} ({tactic!r}) refused: {reason}",))
         text = self.render_proof(theorem, tactics)
         library = library_of(lemma.unit)
+        allowed = set(self.config.allowed_axioms)  # the file's own library axioms, re-declared by its prefix
+        own_axioms = tuple(sorted(axiom for axiom in declared_axioms(self.sentences, lemma.index)
+                                  if f"{library}.{axiom}" in allowed))
         if lemma.checkable and library in preamble_libraries(self.pool.preamble, self.config):
             earlier = declared_paths(self.sentences, lemma.index)
             probe, check = own_library_probe(lemma.qualified, library, earlier)
-            return compile_and_check(text + probe, lemma.qualified, self.config, output_check=check)
-        return compile_and_check(text, lemma.qualified, self.config)
+            return compile_and_check(text + probe, lemma.qualified, self.config, output_check=check,
+                                     own_axioms=own_axioms)
+        return compile_and_check(text, lemma.qualified, self.config, own_axioms=own_axioms)
 
     def close(self) -> None:
         self.pool.close()

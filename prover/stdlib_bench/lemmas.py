@@ -111,6 +111,24 @@ def declared_paths(sentences: Sequence[SourceSentence], end: int) -> frozenset[s
     return frozenset(paths)
 
 
+_AXIOM = re.compile(r"(?:(?:Local|Global|Polymorphic|#\[[^\]]*\])\s+)*(?:Axiom|Parameter)\s+"
+                    r"([A-Za-z_][\w']*)")
+
+
+def declared_axioms(sentences: Sequence[SourceSentence], end: int) -> frozenset[str]:
+    """The paths inside the compiled file (``M.name``: modules, not sections) of the axioms
+    ``sentences[:end]`` declare outside functors, module types and sealed modules (whose ``Axiom``s
+    declare nothing global): what the file's replayed prefix re-declares under the check file's name."""
+    stack: list[tuple[str, str]] = []
+    paths = set()
+    for sentence in sentences[:end]:
+        match = _AXIOM.match(sentence.text.lstrip())
+        if match is not None and all(kind in ("Module", "Section") for kind, _ in stack):
+            paths.add(".".join([*(n for kind, n in stack if kind == "Module"), match.group(1)]))
+        _track(sentence.text, stack)
+    return frozenset(paths)
+
+
 def _statement_name(text: str) -> str | None:
     # The benchmark's lemma selection keeps its own fixed rule (bare keywords, ``Example`` included), so
     # that the sample stays what the published runs attempted; premises use ``statement_name``.

@@ -65,7 +65,8 @@ Prepare = Callable[[CoqTop, float], None]
 
 def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare: Prepare | None = None,
                       auditors: AuditPool | None = None, libraries: tuple[str, ...] = (),
-                      output_check: Callable[[str], str | None] | None = None) -> Verdict:
+                      output_check: Callable[[str], str | None] | None = None,
+                      own_axioms: tuple[str, ...] = ()) -> Verdict:
     """Compile ``text`` (a whole ``.v`` file proving ``name`` at its top level) and audit the axioms
     the theorem depends on in a separate coqtop: one of ``auditors``, which first loads ``libraries``
     (``Require`` sentences) if it has not yet, or else a fresh one. ``prepare(coqtop, seconds_left)``
@@ -74,7 +75,10 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare
     files: check the header before, ``header_freshness.check_header_statement``). ``output_check`` reads
     coqc's output of a compiled file and may name a reason to reject it: a rejection only, since the proof
     can print text too (it must read only what its own commands printed after the proof, e.g. behind a
-    marker the proof could not know).
+    marker the proof could not know). ``own_axioms``: axioms ``text`` itself declares (by their path in
+    the file) that count as allowed, for a caller whose text before the proof is trusted and re-declares
+    library axioms (the stdlib benchmark replaying ``FunctionalExtensionality.v``); a proof cannot declare
+    one, since no tactic may run a command.
 
     Raises ``BackendUnavailableError`` when coqc or coqtop cannot be found; every other outcome is a
     ``Verdict``.
@@ -107,7 +111,8 @@ def compile_and_check(text: str, name: str, config: CoqBackendConfig, *, prepare
         except (AuditError, AssumptionsError) as exc:
             return _failed(f"axiom audit failed: {exc}", text)
     misplaced = misplaced_library_axioms(files, config.allowed_axioms, config.coqc)
-    return _judge(axioms, unsafe, f"{root}.{CHECK_MODULE}.{name}", config.allowed_axioms, text, misplaced)
+    allowed = (*config.allowed_axioms, *(f"{root}.{CHECK_MODULE}.{axiom}" for axiom in own_axioms))
+    return _judge(axioms, unsafe, f"{root}.{CHECK_MODULE}.{name}", allowed, text, misplaced)
 
 
 def require_programs(config: CoqBackendConfig) -> None:

@@ -307,3 +307,37 @@ def test_the_own_file_check_reads_a_universe_polymorphic_file(tmp_path: Path) ->
         assert not cheat.ok and "compiled copy of the lemma's own file" in cheat.messages[0], cheat
     finally:
         backend.close()
+
+
+def test_a_file_s_own_library_axiom_counts_as_that_library_axiom(tmp_path: Path) -> None:
+    """``Logic/FunctionalExtensionality.v`` declares ``functional_extensionality_dep``; replayed, the axiom
+    is the check file's, and a proof through it is as good as one through the library's (which the audit
+    allows). An axiom of a file that is no standard-library axiom stays refused."""
+    unit = "Logic/FunctionalExtensionality.v"
+    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
+                    .stdout.strip()) / "theories"
+    sentences, (record, _) = traced(tmp_path, unit, trusted_source(theories, unit).read_text())
+    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    try:
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == "forall_extensionality"))
+        with backend.open(theorem) as session:
+            assert isinstance(session.initial_state(), TacticState)
+        proof = ["apply functional_extensionality in H", "destruct H", "reflexivity"]
+        verdict = backend.verify(theorem, proof)
+        assert verdict.ok, verdict.messages
+        assert any(axiom.endswith("ProverCheck.functional_extensionality_dep") for axiom in verdict.axioms)
+    finally:
+        backend.close()
+    text = "Axiom cheat_ax : False.\nLemma target : 1 = 2.\nProof. destruct cheat_ax. Qed.\n"
+    sentences, (record, _) = traced(tmp_path, "Dev/F1.v", text)
+    lemmas, _ = file_lemmas("Dev/F1.v", sentences, record.proofs)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    try:
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == "target"))
+        with backend.open(theorem) as session:
+            assert isinstance(session.initial_state(), TacticState)
+        verdict = backend.verify(theorem, ["destruct cheat_ax"])
+        assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
+    finally:
+        backend.close()
