@@ -31,7 +31,7 @@ from prover.sweep.freshness import current_records
 from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
 from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest, refuse_foreign_folder
 from prover.sweep.report import SweepSummary, budget_of, next_attempt, summarise, write_report
-from prover.sweep.store import ResultStore, read_records
+from prover.sweep.store import RESULTS_FILE, ResultStore, read_records
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
 from prover.theorem_input import InputError
 
@@ -109,8 +109,17 @@ def connect_ray(address: str | None) -> None:
     quiet_ray_token_notice()  # Ray's notice that it secured the local cluster becomes an INFO line
     main_thread = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGTERM) if main_thread else None
-    ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
-             log_to_driver=False)
+    # A local cluster's processes (GCS, raylet, and the workers the raylet starts) inherit SIGTERM blocked:
+    # a SIGTERM to the whole process group (SLURM, `timeout`, `kill -- -PGID`) then reaches this driver
+    # only, which stops the sweep and shuts the cluster down (SIGKILL after a second); otherwise the GCS
+    # died at once and the driver waited 60 s for it before crashing. SIGINT Ray blocks there itself.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if address == "local" else None
+    try:
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
+                 log_to_driver=False)
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if handler is not None:  # Ray's own SIGTERM handler aborts the driver with a crash trace: keep ours
         signal.signal(signal.SIGTERM, handler)
 
@@ -163,13 +172,20 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         retried = rerun_errors(queue, store.records)
         if retried:
             logger.warning("%d attempt(s) that ended in errors before will run again", retried)
-        invalid = sum(r["status"] == "invalid" for r in store.records)
-        before = len(store.records) - invalid
+        names = {item.theorem.name for item in items}
+        current = [r for r in store.records if r["theorem"] in names]
+        invalid = sum(r["status"] == "invalid" for r in current)
+        before = len(current) - invalid
         logger.info("%d theorems, %d attempts to run (%d finished before, %d invalid rows not run)",
                     len(items), len(queue), before, invalid)
         if before and console is not None:
             console.print(f"resuming {folder}: {before} attempt(s) finished before are kept, {len(queue)} "
                           "to run", highlight=False)
+        beyond = len({r["theorem"] for r in store.records} - names)
+        if beyond and console is not None:  # a smaller --limit (or another split) than a run before
+            console.print(f"[yellow]note:[/] {folder} holds results of {beyond} theorem(s) beyond these "
+                          f"{len(items)}; they stay in {RESULTS_FILE} but this report leaves them out "
+                          "(a rerun with the earlier --limit counts them again)", highlight=False)
         cache, replaced = None, 0
         if queue:
             setup = WorkerSetup.of(spec, backend=backend_factory, policy=policy_factory)
