@@ -6,8 +6,9 @@ what the option of the same name means (``[search] max_expansions = 64`` is ``--
 ``[coq] memory_limit_mb = 2048`` is ``--coq-memory-limit-mb 2048``). The file's values become the
 command line's defaults, so an option given on the command line overrides the file. Every value is checked
 against its field's rules when the file is read; an unknown table or key is an error, and every problem of
-the file is reported at once, naming the file and the key. ``"none"`` stands for an unset optional value;
-relative paths are relative to the working directory.
+the file is reported at once, naming the file and the key. A table of another command (``[sweep]`` read by
+``prove``) is skipped with a warning, so one file serves them all. ``"none"`` stands for an unset optional
+value; relative paths are relative to the working directory.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ class Table:
         return self.dests.get(key) or (f"{self.prefix}_{key}" if self.prefix else key)
 
 
+# The tables only some commands read, and the command that reads them first: a file written for one
+# (`prover train --print-config`) also serves the others, which skip them with a warning.
+OTHER_COMMANDS_TABLES = {"server": "sweep", "sweep": "sweep", "expert": "train", "filter": "train",
+                         "train": "train", "retrieval_loop": "train", "planner": "prove"}
+
+
 def command_tables(command: str) -> dict[str, Table]:
     """The tables a config file of ``command`` (prove, sweep or train) may hold."""
     from planner import PlannerClientConfig, PlannerConfig
@@ -142,7 +149,10 @@ def read_config_file(path: Path, command: str) -> dict[str, Any]:
     problems: list[str] = []
     for name, content in data.items():
         table = tables.get(name)
-        if table is None:
+        if table is None and name in OTHER_COMMANDS_TABLES:  # one file for prove, sweep and train
+            logger.warning("%s: table [%s] is for `prover %s`; `prover %s` ignores it", path, name,
+                           OTHER_COMMANDS_TABLES[name], command)
+        elif table is None:
             problems.append(f"unknown table [{name}]{_closest(name, tables)} (a `prover {command}` config "
                             f"file has: {', '.join(tables)})")
         elif not isinstance(content, dict):

@@ -100,9 +100,12 @@ def test_an_unknown_key_is_an_error_naming_the_file_and_the_key(tmp_path: Path,
     config.write_text("[serch]\nalpha = 1\n")
     assert main(["prove", "--config", str(config), "x"]) == 2
     assert f"error: {config}: unknown table [serch] (did you mean search?)" in last_error(capsys)
-    config.write_text("[sweep]\nworkers = 2\n")  # prove has no sweep table
-    assert main(["prove", "--config", str(config), "x"]) == 2
-    assert "unknown table [sweep]" in last_error(capsys)
+    # another command's table (one file for sweep and prove) is skipped with a warning, its keys unread
+    config.write_text("[sweep]\nworkers = 2\n[search]\nmax_expansions = 3\n")
+    assert main(["prove", "--config", str(config), "--print-config"]) == 0
+    captured = capsys.readouterr()
+    assert "table [sweep] is for `prover sweep`; `prover prove` ignores it" in " ".join(captured.err.split())
+    assert "max_expansions = 3" in captured.out and "workers" not in captured.out
 
 
 def test_every_bad_value_of_a_file_is_reported_at_once(tmp_path: Path,
