@@ -27,6 +27,7 @@ class TheoremOutcome:
     proof: list[str] | None = None
     axioms: list[str] | None = None  # the axioms the proof depends on, by kernel name (None: not proved)
     message: str | None = None
+    stop_reason: str | None = None  # why the last attempt stopped (exhausted, time_budget, ...)
     planner: dict[str, Any] | None = None  # the last attempt's plans and subgoal outcomes (--planner)
     page: str | None = None  # its search-graph explorer page, relative to the results folder
 
@@ -89,6 +90,7 @@ def outcomes(items: Sequence[BenchmarkItem], records: Sequence[dict[str, Any]],
             out.expansions += (run.get("stats") or {}).get("expansions", 0)
             out.seconds += run.get("seconds", 0.0)
             out.message = run.get("message") or out.message
+            out.stop_reason = run.get("stop_reason") or out.stop_reason
             out.planner = run.get("planner") or out.planner
             if run["status"] == "proved" and out.proved_at is None:
                 out.proved_at, out.proof, out.status = run["attempt"], run["proof"], "proved"
@@ -162,7 +164,8 @@ def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
               "| --- | --- | --- | --- | --- | --- |"]
     for t in summary.theorems:
         name = f"[{md(t.name)}]({t.page})" if t.page else md(t.name)  # the page: the search graph
-        lines.append(f"| {name} | {md(t.split)} | {t.status} | {t.attempts} | {t.expansions} | "
+        why = f" ({md(t.stop_reason)})" if t.status == "unproved" and t.stop_reason else ""
+        lines.append(f"| {name} | {md(t.split)} | {t.status}{why} | {t.attempts} | {t.expansions} | "
                      f"{t.seconds:.1f} |")
     lines += invalid_lines(summary.theorems)
     lines += axiom_lines(summary.theorems)

@@ -273,3 +273,16 @@ def test_the_markdown_report_shows_names_and_messages_literally(tmp_path: Path) 
     records = [make_record(Task(odd, "valid", 1), "invalid", message="bad <b>|</b> statement")]
     text = write_report(summarise(items, records, attempts=1), tmp_path, "odd")["markdown"].read_text()
     assert "bad &lt;b&gt;\\|&lt;/b&gt; statement" in text and "<b>" not in text
+
+
+def test_the_report_says_why_an_unproved_theorem_stopped(tmp_path: Path) -> None:
+    """'unproved' alone does not tell a search that gave up in a second from one that ran out of time."""
+    bench = write_benchmark(tmp_path / "b.jsonl", {"a": "provable", "b": "provable"})
+    items = {item.theorem.name: item for item in load_benchmark(bench)}
+    records = [make_record(Task(items["a"].theorem, "valid", 1), "unproved") | {"stop_reason": "exhausted"},
+               make_record(Task(items["b"].theorem, "valid", 1), "unproved") | {"stop_reason": "time_budget"}]
+    paths = write_report(summarise(list(items.values()), records, 1), tmp_path / "out", "b")
+    lines = paths["markdown"].read_text().splitlines()
+    rows = [line for line in lines if line.startswith(("| a |", "| b |"))]
+    assert rows[0].startswith(f"| a | {items['a'].split} | unproved (exhausted) |")
+    assert rows[1].startswith(f"| b | {items['b'].split} | unproved (time_budget) |")
