@@ -302,5 +302,10 @@ def describe_policy(spec: PolicySpec, *, chosen: bool) -> str:
         name = "the tactic list " + ", ".join(spec.tactics[:6]) + (" ..." if len(spec.tactics) > 6 else "")
     else:
         name = names.get(spec.kind, spec.label)
+    if spec.kind == "retrieval" and spec.retrieval is not None and spec.retrieval.tactic_list_weight == 0:
+        name += (" alone (--retrieval-tactic-list-weight 0.7 mixes in the tactic list, as the benchmarks "
+                 "do)")
+    elif spec.kind == "retrieval" and spec.retrieval is not None and spec.retrieval.tactic_list_weight < 1:
+        name += f" mixed with the tactic list at {spec.retrieval.tactic_list_weight:g}"
     default = "" if chosen else " (the default for this backend; --policy chooses another)"
     return f"policy: {name}{default}"

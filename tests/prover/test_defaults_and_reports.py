@@ -208,3 +208,19 @@ def test_report_md_shows_untrusted_names_splits_and_plans_as_text() -> None:
         "onerror=alert(1)&gt;", "")
     (row,) = [line for line in text.splitlines() if line.startswith("| a") and "INJECTED" in line]
     assert row.endswith("| invalid | 0 | 0 | 0.0 |")  # the name stayed in its cell, on its row
+
+
+def test_the_policy_line_says_whether_retrieval_mixes_in_the_tactic_list() -> None:
+    """Retrieval alone proves less than mixed with the list (BENCHMARKS.md): the line says which it is."""
+    from prover.cli.spec import describe_policy
+    from prover.policies.spec import PolicySpec
+    from prover.retrieval import RetrievalConfig
+
+    alone = PolicySpec("retrieval", "coq", retrieval=RetrievalConfig(corpus="data/stdlib"))
+    mixed = PolicySpec("retrieval", "coq",
+                       retrieval=RetrievalConfig(corpus="data/stdlib", tactic_list_weight=0.7))
+    assert describe_policy(alone, chosen=True) == (
+        "policy: retrieval over data/stdlib alone (--retrieval-tactic-list-weight 0.7 mixes in the tactic "
+        "list, as the benchmarks do)")
+    assert describe_policy(mixed, chosen=True) == (
+        "policy: retrieval over data/stdlib mixed with the tactic list at 0.7")
