@@ -138,7 +138,10 @@ def test_a_planned_sweep_checks_the_backend_and_the_endpoint_before_any_work(
         url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     planner = ["--planner", "--planner-base-url", url, "--planner-model", "m"]
     out = tmp_path / "out"
-    assert main(["sweep", "coq_basic", "--backend", "dojo", "--policy", "tactics", *planner,
+    lean = tmp_path / "lean.jsonl"
+    lean.write_text('{"name": "t", "split": "test", "header": "import Mathlib", '
+                    '"statement": "theorem t : True :="}\n')
+    assert main(["sweep", str(lean), "--backend", "dojo", "--policy", "tactics", *planner,
                  "--out", str(out)]) == 2
     # Coq starts here, so the endpoint check is what stops this sweep
     assert main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", *planner,
