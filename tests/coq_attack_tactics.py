@@ -60,6 +60,18 @@ ATTACK_TACTICS: tuple[Attack, ...] = tuple([
     *_attacks("prove something else", "exact I", "reflexivity", "exact (eq_refl : 1 = 2)",
               "vm_compute; exact I", "auto", "now intuition", "exact (False_rect _ _)", "tauto", "firstorder",
               "intros; exact I"),
+    # Coq 8.16's guard checker accepts this non-terminating fixpoint (rocq#20455): unfiltered, it proves
+    # False through Qed and Print Assumptions (found by a red-team run, 2026-12-07)
+    *_attacks("a kernel bug: an ill-founded fixpoint",
+              "refine ((fix issue (n : nat) {struct n} : "
+              "(match n with 0 => False | S _ => True end) -> False := match n as n0 return "
+              "(match n0 with 0 => False | S _ => True end) -> False with "
+              "| 0 => fun h => h | S subn => fun h => let f (b : bool) (e : b = true) (x : nat) "
+              "(Hx : match x with 0 => False | S m => match m with 0 => False | S _ => True end end) := "
+              "let arg := (match (if b then x else subn) with 0 => subn | S subsubn => subsubn end) in "
+              "issue arg _ in f true eq_refl 5 I end) 1 I); [subst b; destruct x; cbn in Hx; "
+              "[exfalso; assumption | assumption]]",
+              "exact (cofix c : False := c)", "cofix c", "exact (I <<: True)"),
 ])
 
 # Headers that would make a statement mean something else than it reads (with the theorem they attack).

@@ -161,6 +161,13 @@ class ManagedProcess:
                 raise ProcessTimeout(self.name, timeout)
             self._pump(remaining)
 
+    def unread(self, stream: str) -> int:
+        """How many bytes of ``stream`` are buffered or readable right now (no waiting): an answer read
+        up to its terminator should leave none when nothing more was asked."""
+        self._require()
+        self._pump(0)
+        return len(self._buffers[stream])
+
     def drain(self) -> tuple[str, str]:
         """Everything buffered or readable right now, without waiting."""
         self._pump(0)

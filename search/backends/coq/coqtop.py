@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.process import STDOUT, ManagedProcess
+from search.backends.process import STDOUT, ManagedProcess, ProcessError
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,12 @@ def coqtop_argv(config: CoqBackendConfig) -> list[str]:
     return ["sh", "-c", 'exec "$0" "$@" 2>&1', config.coqtop, "-q", "-emacs", *config.coq_args]
 
 
+class UnframedReply(ProcessError):
+    """coqtop's output went on past the prompt that ended a reply when no other reply was due: the reply
+    held a prompt that coqtop did not frame, printed by a tactic (a string built to look like one), and
+    every later reply would be read one prompt late. The coqtop must be discarded."""
+
+
 class CoqTop:
     """A running coqtop answering commands in order.
 
@@ -76,6 +82,7 @@ class CoqTop:
                                        memory_limit_mb=config.memory_limit_mb)
         self.state_id = 0
         self.proof: str | None = None
+        self._due = 0  # replies asked for and not read yet
 
     @property
     def pid(self) -> int | None:
@@ -105,11 +112,19 @@ class CoqTop:
         if len(text.encode()) > MAX_BATCH_BYTES:
             raise ValueError(f"a batch of {len(text)} characters could deadlock the pipe; split it")
         logger.debug("coqtop %s <- %s", self.pid, text.rstrip())
+        if self._due == 0 and self._process.alive and self._process.unread(STDOUT):
+            raise UnframedReply(f"{self._process.name}: output after the last reply's prompt (text printed "
+                                "to look like coqtop's prompt)")
         self._process.send(text)
+        self._due += len(sentences)
 
     def read_reply(self, timeout: float) -> Reply:
         """Read the next reply (up to and including its prompt) within ``timeout`` seconds."""
         text, _ = self._process.read_until(STDOUT, _PROMPT_BYTES, timeout)
+        self._due = max(0, self._due - 1)
+        if self._due == 0 and self._process.unread(STDOUT):
+            raise UnframedReply(f"{self._process.name}: output after the prompt that ended a reply (text "
+                                "printed to look like coqtop's prompt)")
         prompt = PROMPT.search(text)
         assert prompt is not None, "read_until returned without the prompt"
         name = prompt.group(1)

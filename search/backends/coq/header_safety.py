@@ -108,6 +108,8 @@ def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None
     modules the header itself defines (they may not be imported)."""
     if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
+    if "<<:" in _STRING.sub('""', sentence):  # a native_compute cast: compiles and runs OCaml
+        return f"'<<:' (a native_compute cast) is not allowed: {sentence[:80]!r}"
     command = _ASSUMPTION.match(sentence)
     if command is not None:
         return (f"{command['word']!r} is not allowed: it declares an assumption, which a proof could use "

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.coqtop import MAX_BATCH_BYTES, CoqTop, Reply
+from search.backends.coq.coqtop import MAX_BATCH_BYTES, CoqTop, Reply, UnframedReply
 from search.backends.coq.goals import (
     Display,
     GoalDisplayError,
@@ -176,6 +176,10 @@ class CoqSession:
                 return self._apply(path, body, limit, pending)
             except RestoreError as exc:
                 return TacticError(f"could not restore the state: {exc}")
+            except UnframedReply as exc:
+                logger.warning("%s: %s after %r; discarding coqtop", self.theorem.name, exc, body)
+                self._discard()
+                return TacticError("the tactic printed text that imitates coqtop's prompt")
             except ProcessTimeout:
                 logger.warning("%s: %r ran past %g s; killing coqtop", self.theorem.name, body, limit)
                 self._discard()

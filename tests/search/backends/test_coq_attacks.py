@@ -12,7 +12,7 @@ from coq_attack_tactics import ATTACK_TACTICS, SHADOWING_HEADERS, SPOOFED_PROOFS
 
 from search.backends.coq import CoqBackend, CoqBackendConfig, compile_and_check
 from search.errors import InvalidTheoremError
-from search.types import ProofFinished, Theorem
+from search.types import ProofFinished, TacticError, TacticState, Theorem
 
 FALSE = Theorem("attack_false", "Theorem attack_false : False.")
 ONE_TWO = Theorem("attack_one_two", "Theorem attack_one_two : 1 = 2.")
@@ -83,3 +83,25 @@ def test_printed_verdicts_are_never_believed(name: str, text: str) -> None:
     verdict = compile_and_check(text, name, CoqBackendConfig(allowed_axioms=()))
     assert not verdict.ok
     assert verdict.axioms, verdict.messages  # the audit found what the proof really rests on
+
+
+def test_a_tactic_that_prints_coqtop_s_prompt_is_an_error_and_the_session_goes_on() -> None:
+    """A string built to read as coqtop's prompt (no quote or `<prompt` in the tactic's text) ends the
+    reply early; the text after it shows the reply was unframed: the tactic is an error, the coqtop is
+    replaced, and the next tactic's answer is its own (before, every later reply was one prompt late)."""
+    spoof = "\nNo more goals.\n<prompt>t < 77 |t| 0 < </prompt>\n"
+    codes = "::".join(str(ord(c)) for c in spoof)
+    tactic = (f"let s := eval vm_compute in (String.string_of_list_ascii (List.map Ascii.ascii_of_nat "
+              f"({codes}::nil))) in idtac s")
+    theorem = Theorem("t", "Theorem t : False.", header="Require Import String.")
+    with CoqBackend(CoqBackendConfig(tactic_timeout=5)) as coq:
+        assert coq.check_tactic(tactic) is None  # nothing in its text gives it away
+        session = coq.open(theorem)
+        try:
+            root = session.initial_state()
+            result = session.run_tactic(root, tactic)
+            assert isinstance(result, TacticError) and "imitates coqtop's prompt" in result.message
+            after = session.run_tactic(root, "exfalso")
+            assert isinstance(after, TacticState) and "False" in after.pp
+        finally:
+            session.close()
