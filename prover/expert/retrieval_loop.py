@@ -17,7 +17,8 @@ search budget (the spec's ``SearchConfig``):
 
 So ``rounds = N`` evaluates corpora 0 .. N and grows N times. Run folder (``ExpertConfig.out``)::
 
-    run.json                          what the run is: benchmark, parts, samples, corpus, budget, rules
+    run.json                          what the run is: benchmark, parts, samples, corpus, budget, rules,
+                                      the sweeps' attempts, shared cache and driver sessions
     benchmark/data.jsonl, heldout.jsonl   the benchmark's two parts
     round-00/heldout/  round-00/search/   sweeps (held-out rows; data rows)
     round-00/stdlib-test/  round-00/stdlib-train/   results.jsonl of the stdlib lemmas
@@ -136,6 +137,7 @@ class CorpusRounds:
         self.root = Path()
         self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
+        self._libraries: dict[str, tuple[frozenset[str], Any]] = {}  # test/train: (files, Ray reference)
         self.corpus_digest = ""  # the traced corpus as planned (``check_corpus``)
         self.benchmark_digest = ""  # the benchmark's statements as planned
 
@@ -176,6 +178,8 @@ class CorpusRounds:
                     if f.name not in ("corpus", "extra")}
         return {"loop": "retrieval", "benchmark": str(benchmark.resolve()), "split": self.run.sweep.split,
                 "limit": self.run.sweep.limit, "benchmark_digest": self.benchmark_digest,
+                "sweep": {"attempts": self.run.sweep.attempts, "shared_cache": self.run.sweep.shared_cache},
+                "driver": {"sessions": self.run.spec.driver.sessions},
                 "corpus": str(Path(retrieval.corpus).resolve()), "corpus_digest": self.corpus_digest,
                 "retrieval": settings, "backend": self.run.spec.backend.name,
                 "backend_settings": self.backend_settings(),
@@ -274,6 +278,36 @@ class CorpusRounds:
                              f"stdlib train files ({names}): {exc}") from exc
         return ray.put(index)
 
+    def library_files(self, round_number: int, which: str) -> frozenset[str] | None:
+        """The stdlib train files whose lemmas are the library premises of the ``which`` (test or train)
+        lemmas of round ``round_number``, or ``None`` without library premises (``library_premises`` and
+        ``premise_weight`` both set): the corpus's stdlib train files, as the stdlib benchmark's library
+        (``prover.stdlib_bench.runner.benchmark_library``), less, for train lemmas, the round's sampled train
+        files (``TRAIN_INDEX_RULE``: a lemma is never offered its own file's lemmas, nor itself)."""
+        retrieval = self.run.retrieval
+        if retrieval.premise_weight <= 0 or retrieval.library_premises <= 0:
+            return None
+        units = {unit for source, unit in corpus_units(retrieval.corpus, "train") or set()
+                 if source == STDLIB_SOURCE}
+        if which == "train":
+            units -= set(self.train_lemmas_for(round_number))
+        return frozenset(units)
+
+    def library_ref(self, round_number: int, which: str) -> Any:
+        """The Ray reference of the library premises' ``TrainLibrary`` over ``library_files`` (built once per
+        set of files and kind of lemma), or ``None`` without library premises."""
+        import ray
+
+        from prover.stdlib_bench.library import train_library
+
+        files = self.library_files(round_number, which)
+        if files is None:
+            return None
+        if which not in self._libraries or self._libraries[which][0] != files:
+            self._libraries.pop(which, None)  # the previous sample's may be freed first
+            self._libraries[which] = (files, ray.put(train_library(self.root, files)))
+        return self._libraries[which][1]
+
     def spec_for(self, round_number: int, *, data: bool = False) -> RunSpec:
         policy = replace(self.run.spec.policy, retrieval=self.retrieval_for(round_number))
         return replace(self.run.spec, policy=policy, search=self.search_for(data=data))
@@ -323,7 +357,8 @@ class CorpusRounds:
         ref = self.index(round_number)[1] if which == "test" else self.train_lemma_index(round_number)
         summary = run_lemmas(folder, lemmas, root=self.root, index_ref=ref, retrieval=retrieval,
                              search=self.search_for(data=which == "train"), label=self.label(round_number),
-                             split=f"stdlib-{which}", coq=self.coq_config())
+                             split=f"stdlib-{which}", coq=self.coq_config(),
+                             library_ref=self.library_ref(round_number, which))
         fresh = which == "train" and self.run.loop.stdlib_train_fresh
         return summary | {"policy": self.label(round_number), "folder": str(folder)} | (
             {"lemma_keys": lemma_keys(lemmas)} if fresh else {})

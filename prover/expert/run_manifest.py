@@ -14,7 +14,7 @@ from prover.theorem_input import InputError
 
 RUN_MANIFEST = "run.json"
 ADDED_KEYS = frozenset({"benchmark_digest", "corpus_digest", "backend_settings", "filter",  # older runs lack
-                        "round0_heldout_state"})
+                        "round0_heldout_state", "sweep", "driver"})
 
 
 class RunMismatchError(InputError):
@@ -47,17 +47,20 @@ def differences(key: str, old: Any, new: Any, limit: int = 5) -> list[str]:
 def check_run(out: Path, manifest: dict[str, Any], *, name: str = RUN_MANIFEST,
               keys: Sequence[str] | None = None) -> None:
     """Write ``run.json`` (or the manifest ``name`` under ``out``), or check that the existing one describes
-    the same run: every key (benchmark, parts, samples, corpus, settings, budget, rules), or only ``keys``;
-    raises ``RunMismatchError`` naming the first key that differs. A key of ``ADDED_KEYS`` the existing
-    file lacks (added to the manifest since that run was written) is not compared; any other is."""
+    the same run: every key either holds (benchmark, parts, samples, corpus, settings, budget, rules), or
+    only ``keys``; raises ``RunMismatchError`` naming the first key that differs. A key only one of them
+    holds differs (a setting written only when it is not the default, such as ``data_budget``, given to
+    one run and not the other), except a key of ``ADDED_KEYS`` the existing file lacks: added to the
+    manifest since that run was written, it is not compared."""
     path = out / name
     if not path.exists():
         write_json(path, manifest)
         return
     old = read_manifest(path)
     fresh = json.loads(json.dumps(manifest))  # tuples as lists, as the file holds them
-    for key in fresh if keys is None else keys:
+    compared = [*fresh, *(key for key in old if key not in fresh)] if keys is None else list(keys)
+    for key in compared:
         if key in ADDED_KEYS and key not in old:
             continue
-        if old.get(key) != fresh[key]:
-            raise RunMismatchError(out, key, old.get(key), fresh[key])
+        if old.get(key) != fresh.get(key):
+            raise RunMismatchError(out, key, old.get(key), fresh.get(key))

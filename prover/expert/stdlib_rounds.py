@@ -9,9 +9,16 @@ Which index a lemma is searched with is the loop's business (``prover.expert.ret
 get the round's index (train files only: a test file's proofs are never in it); train lemmas get it without
 the rows of every sampled train file, so no lemma can replay its own file's human proofs.
 
+With ``library_premises`` (and a premise weight) a lemma's premises are also the lemmas of the train
+files loaded where it is stated (``prover.stdlib_bench.library``), as the stdlib benchmark offers them; the
+loop builds that library once and passes it, like the index, through Ray's object store.
+
 Files run as Ray tasks (one CPU each; a file's lemmas in order, so its prefix is replayed once). Each
 lemma's result is a record in the sweep's format (``prover.sweep.worker.make_record``, with its
-trajectory), appended per file to ``results.jsonl``; a rerun skips the files already there.
+trajectory), appended per file to ``results.jsonl``. A rerun searches only the sampled lemmas without a
+record (or whose record is an error): a file is done when every one of its sampled lemmas has a record, so
+a run killed while appending a file's records (a torn last line, cut off the file by the rerun) loses
+none of them.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from prover.policies.spec import for_theorem
 from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.environment import read_stdlib_file
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
+from prover.stdlib_bench.library import TrainLibrary
 from prover.stdlib_bench.split import split_of
 from prover.sweep.store import RESULTS_FILE
 from prover.sweep.worker import Task, make_record
@@ -87,11 +95,13 @@ def lemma_keys(lemmas: Lemmas) -> list[str]:
 
 
 def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any, retrieval: RetrievalConfig,
-                search: SearchConfig, label: str, split: str,
-                coq: CoqBackendConfig | None = None) -> list[dict[str, Any]]:
+                search: SearchConfig, label: str, split: str, coq: CoqBackendConfig | None = None,
+                library: TrainLibrary | None = None) -> list[dict[str, Any]]:
     """Search each lemma of one file with the retrieval policy over ``index``; one record per lemma
     (``status`` proved, unproved, invalid, or error when its environment could not be built). ``coq``:
-    the run's Coq settings (allowed axioms, limits, coqtop), the defaults when ``None``."""
+    the run's Coq settings (allowed axioms, limits, coqtop), the defaults when ``None``; ``library``: the
+    train files' lemmas offered as library premises (with ``library_premises``), as the stdlib benchmark
+    offers them (``prover.stdlib_bench.attempts.lemma_policy``)."""
     from prover.stdlib_bench.attempts import lemma_policy
     from prover.stdlib_bench.backend import StdlibBackend
     from prover.stdlib_bench.environment import trusted_source
@@ -104,7 +114,8 @@ def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any,
         for lemma in lemmas:
             task = Task(backend.at(lemma), split, 1)
             try:
-                policy = for_theorem(lemma_policy(index, retrieval, sentences, lemma), task.theorem)
+                policy = for_theorem(lemma_policy(index, retrieval, sentences, lemma, library=library,
+                                                  backend=backend), task.theorem)
                 result = prove(task.theorem, backend=backend, policy=policy, config=search)
                 record = make_record(task, "proved" if result.proved else "unproved", result=result,
                                      policy=label, worker="stdlib")
@@ -120,25 +131,26 @@ def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any,
 
 
 def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retrieval: RetrievalConfig,
-               search: SearchConfig, label: str, split: str,
-               coq: CoqBackendConfig | None = None) -> dict[str, Any]:
-    """Search (or resume) every sampled lemma on the connected Ray with the index behind ``index_ref``;
-    returns the summary of ``folder``'s results (``summarise_lemmas``). A file with an error record (a
-    crashed worker, an environment that could not be built) is searched again by a rerun, and while one
-    stands the stage is not done (``ProverError``): every round must count the same lemmas."""
+               search: SearchConfig, label: str, split: str, coq: CoqBackendConfig | None = None,
+               library_ref: Any = None) -> dict[str, Any]:
+    """Search (or resume) every sampled lemma on the connected Ray with the index behind ``index_ref``
+    (and the library premises behind ``library_ref``, ``None`` for none); returns the summary of
+    ``folder``'s results (``summarise_lemmas``). A rerun searches the lemmas ``pending_lemmas`` names: those
+    without a record (a run killed while appending them) and those with an error record (a crashed
+    worker, an environment that could not be built); while an error stands the stage is not done
+    (``ProverError``): every round must count the same lemmas."""
     import ray
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESULTS_FILE
-    records = read_lemma_records(folder)
-    failed = {record["unit"] for record in records if record["status"] == "error"}
-    done = {record["unit"] for record in records} - failed
+    cut_torn_line(path)
+    pending = pending_lemmas(read_lemma_records(folder), lemmas)
     task = ray.remote(num_cpus=1, max_retries=0)(search_file)
-    futures = {task.remote(unit, lemmas_of_unit, str(root), index_ref, retrieval, search, label, split, coq):
-               unit for unit, lemmas_of_unit in lemmas.items() if unit not in done}
+    futures = {task.remote(unit, todo, str(root), index_ref, retrieval, search, label, split, coq,
+                           library_ref): (unit, todo) for unit, todo in pending.items()}
     while futures:
         ready, _ = ray.wait(list(futures), num_returns=1)
-        unit = futures.pop(ready[0])
+        unit, todo = futures.pop(ready[0])
         try:
             records = ray.get(ready[0])
         except ray.exceptions.RayError as exc:
@@ -147,15 +159,55 @@ def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retr
             records = [make_record(Task(_statement_theorem(lemma), split, 1), "error", message=str(exc),
                                    policy=label, worker="stdlib") | {"key": lemma.key, "unit": unit,
                                                                      "line": lemma.line, "crashed": True}
-                       for lemma in lemmas[unit]]
+                       for lemma in todo]
         _append(path, records)
-    errors = [r for r in read_lemma_records(folder) if r["status"] == "error"]
+    records = read_lemma_records(folder)
+    missing = [lemma.key for todo in pending_lemmas(records, lemmas).values() for lemma in todo]
+    errors = [r for r in records if r["status"] == "error"]
     if errors:  # the stage must not be marked done: a rerun searches these files again
         units = sorted({r["unit"] for r in errors})
         raise ProverError(f"{len(errors)} stdlib lemma(s) in {len(units)} file(s) ended in an error "
                           f"({', '.join(units[:3])}{' ...' if len(units) > 3 else ''}; last: "
                           f"{errors[-1].get('message', '')[:200]}): rerun to search them again")
-    return summarise_lemmas(read_lemma_records(folder))
+    if missing:  # a search returned no record for them: not done, a rerun searches them
+        raise ProverError(f"{path}: no record of {len(missing)} sampled stdlib lemma(s) "
+                          f"({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): rerun to search "
+                          "them")
+    return summarise_lemmas(records)
+
+
+def pending_lemmas(records: Sequence[Mapping[str, Any]], lemmas: Lemmas) -> Lemmas:
+    """Of each file's sampled lemmas, those still to search: no record of them (by key) or only an error
+    record. A file is done only when none is left, whatever others of its lemmas were recorded."""
+    recorded = {record.get("key"): record.get("status") for record in records}
+    pending = {unit: [lemma for lemma in lemmas_of_unit if recorded.get(lemma.key, "error") == "error"]
+               for unit, lemmas_of_unit in lemmas.items()}
+    return {unit: todo for unit, todo in pending.items() if todo}
+
+
+def cut_torn_line(path: Path) -> None:
+    """Cut a torn last line (no newline after it, not JSON: a run killed while appending) off ``path``,
+    with a warning; its lemma has no record then, so it is searched again. The benchmark's rule
+    (``prover.stdlib_bench.runner.read_results``) drops a whole file's batch instead: here each lemma's
+    record stands by its key, so the whole records before the torn one are kept."""
+    try:
+        data = path.read_bytes() if path.exists() else b""
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the stdlib lemmas' results: {exc}") from exc
+    if not data or data.endswith(b"\n"):
+        return
+    start = data.rfind(b"\n") + 1
+    try:
+        json.loads(data[start:])
+        return  # whole, only its newline is missing: ``_append`` writes it first
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    logger.warning("%s: the last line is cut short (a run was killed while writing it): cut off, its lemma "
+                   "is searched again", path)
+    try:
+        os.truncate(path, start)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot cut off its torn last line: {exc}") from exc
 
 
 def _append(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
