@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from search.errors import ProverError
 from search.protocols import Session
 from search.types import Theorem
 from search.validation import Validated, setting
@@ -42,7 +43,7 @@ class PlanCheck(Validated):
             yield "problems must hold at least one problem for a refused plan"
 
 
-class PlanNotOpened(Exception):
+class PlanNotOpened(ProverError):
     """The assistant failed on a plan that had checked when its subgoals were opened (it timed out,
     crashed or outgrew its memory limit on the plan's own text): the round fails with this message, which
     the model reads in the re-plan, and planning goes on."""

@@ -31,7 +31,7 @@ from prover.cli.spec import (
 from prover.expert.config import ExpertConfig, FilterConfig, TrainConfig
 from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.report import ExpertReport
-from prover.policies.hf_policy_config import HFPolicyConfig
+from prover.policies.hf_policy_config import HFPolicyConfig, require_model_folder
 from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.config import SweepConfig
@@ -123,17 +123,6 @@ def run_train_command(args: argparse.Namespace, console: Console) -> int:
     report = run_expert_iteration(config, run, console=console)
     print_expert_summary(console, report)
     return 0
-
-
-def require_model_folder(name: str, option: str) -> None:
-    """Raise ``InputError`` naming ``option`` when the model ``name`` is a local folder with no
-    ``config.json``: not a model, it would fail only when the first model loads it, after round 1's sweep. A
-    hub id, or a path that is no folder (``check_model_reference``'s case), passes."""
-    folder = Path(name).expanduser()
-    if folder.is_dir() and not (folder / "config.json").is_file():
-        raise InputError(f"{option} {name}: the folder holds no config.json, so it is not a model folder "
-                         "(one written by transformers' save_pretrained, with its tokenizer); name the "
-                         "model's folder or a hub id")
 
 
 def refuse_retrieval_options(loop: RetrievalLoopConfig | None) -> None:

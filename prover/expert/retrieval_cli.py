@@ -25,8 +25,7 @@ def run_retrieval_train(args: argparse.Namespace, console: Console, *, spec: Run
     if args.print_config:
         return print_config(retrieval_tables(spec, config, run), spec)
     if config.base_model is not None:  # the scoring model of the perplexity filter: fail before round 0
-        from prover.expert.cli import require_model_folder
-        from prover.policies.hf_policy_config import check_model_reference
+        from prover.policies.hf_policy_config import check_model_reference, require_model_folder
 
         check_model_reference(config.base_model)
         require_model_folder(config.base_model, "--base-model")

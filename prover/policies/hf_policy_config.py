@@ -76,3 +76,16 @@ class HFPolicyConfig(Validated):
         """The settings attempt ``attempt`` of pass@N samples with (``prover.policies.attempt_sampling``):
         this config for the first, else its temperature and seed."""
         return config_for_attempt(self, attempt)
+
+
+def require_model_folder(name: str, option: str) -> None:
+    """Raise ``InputError`` naming ``option`` when the model ``name`` is a local folder with no
+    ``config.json``: not a model, it would fail only when the first model loads it, after round 1's sweep. A
+    hub id, or a path that is no folder (``check_model_reference``'s case), passes."""
+    from prover.theorem_input import InputError
+
+    folder = Path(name).expanduser()
+    if folder.is_dir() and not (folder / "config.json").is_file():
+        raise InputError(f"{option} {name}: the folder holds no config.json, so it is not a model folder "
+                         "(one written by transformers' save_pretrained, with its tokenizer); name the "
+                         "model's folder or a hub id")
