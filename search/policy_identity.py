@@ -7,6 +7,13 @@ one never shares failures. A policy may also offer ``for_attempt(attempt)``: the
 ``attempt`` (1-based) of a theorem, which must sample differently from the other attempts (another seed
 or sampling stream) and carry a fingerprint that says so. A deterministic policy offers none: its
 attempts are identical searches.
+
+For a sampling policy "propose alike" holds in distribution only: the same settings draw other tactics
+at the same state on another call (the generator has moved on). A failure it recorded says that one
+draw of its samples failed there, and sharing it keeps other searches under the same settings from
+drawing again at that state; pass@N attempts sample with their own settings (``for_attempt``), so they
+never skip a state on another attempt's failure. Nothing is counted proved through a shared failure;
+a theorem can only be left unproved by one (the cost of not re-sampling a known dead end).
 """
 
 from __future__ import annotations
