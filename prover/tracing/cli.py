@@ -22,7 +22,7 @@ from prover.tracing.coq_trace import CoqTraceConfig
 from prover.tracing.runner import TraceSummary
 from search.backends.coq.config import CoqBackendConfig
 
-EXIT_NOTHING_TRACED = 1  # every file stopped early: no proof was traced
+EXIT_NOTHING_TRACED = 1  # this run tried files and traced none to its end (each stopped early or died)
 
 # the backend settings a replay uses (the rest are about searches and verification)
 _COQ_OPTIONS_USED = ("coqtop", "coq_args", "start_timeout", "memory_limit_mb", "printing_depth")
@@ -36,8 +36,9 @@ def add_trace_command(commands: argparse._SubParsersAction[ProverArgumentParser]
         "tactic, state after) to a Parquet dataset. Files already in the dataset are skipped, so a rerun "
         "resumes. Coq files are traced in parallel on Ray. A LeanDojo trace is read offline from the "
         "repository's own .lake/build/ir/**/*.trace.xml files; its dependencies' traces (.lake/packages) "
-        "are not converted. Exit status: 0 when files were traced, 1 when every file stopped early (none "
-        "traced), 2 for bad input, 3 when coqtop does not start or lean_dojo cannot be imported.")
+        "are not converted. Exit status: 0 when files were traced (or all were traced before), 1 when "
+        "this run traced none of the files it tried (each stopped early, or its task died), 2 for bad "
+        "input, 3 when coqtop does not start or lean_dojo cannot be imported.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="coq: .v files or folders (default: the standard library's theories/); "
                              "dojo: the folder of a LeanDojo-traced repository")

@@ -8,7 +8,13 @@ and the prelude's own files (``Init/``) are replayed with ``-noinit``, as Coq's 
 Any other development is replayed with the load path its own build uses, so that its files' short
 ``Require``s of siblings (Coquelicot's ``Require Import Rcomplements.``) resolve: the ``-R``/``-Q``/``-I``
 lines of the nearest ``_CoqProject`` above the file, or, for a library installed under
-``$(coqc -where)/user-contrib/LIB`` (Debian's Coquelicot, Flocq, Interval ...), ``-R .../LIB LIB``.
+``$(coqc -where)/user-contrib/LIB`` (Debian's Coquelicot, Flocq, Interval ...), ``-R .../LIB LIB``; and
+with the options its ``-arg`` lines give coqc (``-arg -impredicative-set``).
+
+A file is named by its path under the folder given, as found there: a symbolic link to a file elsewhere
+is the unit the link names, replayed from the file it points to (its resolved path is the record's);
+a link to nothing is a job too, whose trace stops early saying the file is missing (counted and named
+in the summary like any unreadable file).
 
 Every file is replayed under its own logical name (``-topfile FILE``), not coqtop's ``Top``: a proof whose
 Ltac refers to the file's own constants by their qualified name (``Coq.Classes.Morphisms``'s tactics)
@@ -74,7 +80,7 @@ def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = N
             raise TraceInputError(f"{target}: no .v files in it")
         base = target if target.is_dir() else target.parent
         for file in files:
-            job = _job(file.resolve(), base.resolve(), root, trace, source)
+            job = _job(file, base, root, trace, source)
             if job.path in paths_seen:  # named twice (a folder and a file in it): the first naming counts
                 continue
             paths_seen.add(job.path)
@@ -83,7 +89,15 @@ def find_jobs(paths: Sequence[str | Path], *, trace: str, source: str | None = N
                 raise TraceInputError(
                     f"{known.path} and {job.path} would both be unit {job.unit!r} of corpus {job.source!r}: "
                     "trace them into separate datasets, or give each folder its own --source")
-    return sorted(with_sibling_notations(list(jobs.values())), key=lambda j: -Path(j.path).stat().st_size)
+    return sorted(with_sibling_notations(list(jobs.values())), key=lambda j: -_size(Path(j.path)))
+
+
+def _size(file: Path) -> int:
+    """The file's size; 0 for a file that is missing (a dangling link: its trace says so)."""
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 def with_sibling_notations(jobs: list[TraceJob]) -> list[TraceJob]:
@@ -107,13 +121,20 @@ def _installed_stdlib(coqc: str) -> Path | None:
         return None
 
 
-def _job(file: Path, base: Path, root: Path | None, trace: str, source: str | None) -> TraceJob:
+def _job(found: Path, base: Path, root: Path | None, trace: str, source: str | None) -> TraceJob:
+    """The job of ``found`` (a file under ``base`` as found there, perhaps a link): named by its path under
+    ``base``, or under the stdlib's ``root`` for a stdlib file; replayed from its resolved path."""
+    file = found.resolve()
+    if not file.exists():
+        logger.warning("%s: a symbolic link to %s, which does not exist: its trace will stop early", found,
+                       file)
     if root is not None and file.is_relative_to(root.resolve()):
         unit = file.relative_to(root.resolve()).as_posix()
         extra = ("-noinit",) if unit.startswith("Init/") else ()
         return TraceJob(str(file), unit, source or STDLIB_SOURCE, trace, (*extra, *topfile_args(file)))
-    return TraceJob(str(file), file.relative_to(base).as_posix(), source or base.name, trace,
-                    (*load_path_args(file, root), *topfile_args(file)))
+    unit = found.relative_to(base).as_posix() if found.is_relative_to(base) else found.name
+    return TraceJob(str(file), unit, source or base.resolve().name, trace,
+                    (*load_path_args(file, root), *project_coq_args(file), *topfile_args(file)))
 
 
 def topfile_args(file: Path) -> tuple[str, ...]:
@@ -132,10 +153,9 @@ def load_path_args(file: Path, stdlib: Path | None) -> tuple[str, ...]:
     """The coqtop arguments that bind ``file``'s development to its logical name (``-R DIR NAME`` ...),
     from the nearest ``_CoqProject`` above it or its ``user-contrib`` folder; ``()`` when neither says.
     Raises ``TraceInputError`` for a ``_CoqProject`` that cannot be read."""
-    for folder in file.parents:
-        project = folder / "_CoqProject"
-        if project.is_file():
-            return _project_args(project)
+    project = _nearest_project(file)
+    if project is not None:
+        return _project_args(project)[0]
     if stdlib is not None:
         contrib = stdlib.resolve().parent / "user-contrib"
         if file.is_relative_to(contrib) and len(file.relative_to(contrib).parts) > 1:
@@ -144,22 +164,43 @@ def load_path_args(file: Path, stdlib: Path | None) -> tuple[str, ...]:
     return ()
 
 
-def _project_args(project: Path) -> tuple[str, ...]:
-    """``-R``/``-Q`` (folder, name) and ``-I`` (folder) options of a ``_CoqProject``, folders made
-    absolute; its other lines (file lists, ``-arg``) are not load paths and are left out."""
+def project_coq_args(file: Path) -> tuple[str, ...]:
+    """The options the ``-arg`` lines of the nearest ``_CoqProject`` above ``file`` give coqc
+    (``-arg -impredicative-set``, ``-arg "-w -notation-overridden"``), for its coqtop; ``()`` when there
+    is none. Raises ``TraceInputError`` for a ``_CoqProject`` that cannot be read."""
+    project = _nearest_project(file)
+    return _project_args(project)[1] if project is not None else ()
+
+
+def _nearest_project(file: Path) -> Path | None:
+    return next((folder / "_CoqProject" for folder in file.parents if (folder / "_CoqProject").is_file()),
+                None)
+
+
+def _project_args(project: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The load path of a ``_CoqProject`` (``-R``/``-Q`` (folder, name) and ``-I`` (folder) options,
+    folders made absolute) and the options of its ``-arg`` lines (each operand split as a shell splits
+    it, as ``coq_makefile`` passes it on); its other lines (file lists) are left out."""
     try:
         words = shlex.split(project.read_text(encoding="utf-8"), comments=True)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise TraceInputError(f"{project}: cannot be read: {exc}") from exc
     out: list[str] = []
+    args: list[str] = []
     index = 0
     while index < len(words):
         word = words[index]
-        arity = {"-R": 2, "-Q": 2, "-I": 1}.get(word, 0)
+        arity = {"-R": 2, "-Q": 2, "-I": 1, "-arg": 1}.get(word, 0)
         if arity:
             operands = words[index + 1: index + 1 + arity]
             if len(operands) < arity:
                 raise TraceInputError(f"{project}: {word} needs {arity} operand(s)")
-            out += [word, str((project.parent / operands[0]).resolve()), *operands[1:]]
+            if word == "-arg":
+                try:
+                    args += shlex.split(operands[0])
+                except ValueError as exc:
+                    raise TraceInputError(f"{project}: -arg {operands[0]!r}: {exc}") from exc
+            else:
+                out += [word, str((project.parent / operands[0]).resolve()), *operands[1:]]
         index += 1 + arity
-    return tuple(out)
+    return tuple(out), tuple(args)

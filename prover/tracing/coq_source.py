@@ -58,7 +58,8 @@ def split_source(text: str, file: str = "<text>", known_dotted: Collection[str] 
     symbols ending in a dot that files it may load declare (``declared_dotted`` of its siblings)."""
     lines = _LineIndex(text)
     sentences: list[SourceSentence] = []
-    dotted: set[str] = set(known_dotted)  # notation symbols that end in a dot (x .+. y): the file's own too
+    # notation symbols that end in a dot (x .+. y): the file's own too; dots alone (``...``) never are
+    dotted: set[str] = {symbol for symbol in known_dotted if symbol.strip(".")}
     i = 0
     n = len(text)
     while True:
@@ -76,24 +77,73 @@ def split_source(text: str, file: str = "<text>", known_dotted: Collection[str] 
 _NOTATION = re.compile(r"^(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global)\s+)?(?:Reserved\s+)?(?:Notation|Infix)\s+\"")
 
 
-_DECLARED = re.compile(r"\b(?:Notation|Infix)\s+\"([^\"]*)\"")
+# what precedes a notation's string in a ``Notation``/``Infix`` sentence (comments and strings removed)
+_DECLARES = re.compile(r"(?:^|[^\w'.])(?:Notation|Infix)\s*$")
 
 
 def declared_dotted(text: str) -> set[str]:
-    """The notation symbols ending in a dot that a file's ``Notation``/``Infix`` sentences declare, read
-    from its raw text (a superset is harmless): what a file that loads it must not end a sentence at."""
-    return {symbol for match in _DECLARED.finditer(text) for word in match.group(1).split()
-            if (symbol := word.strip("'")).endswith(".") and len(word) > 1}
+    """The notation symbols ending in a dot that a file's ``Notation``/``Infix`` sentences declare: what a
+    file that loads it must not end a sentence at. Read as Coq's lexer reads the file: a notation in a
+    comment (ssreflect.v's examples) or a string declares nothing, and dots alone (``..``, ``...``) are
+    never symbols. Unlexable text (an unterminated comment) ends the scan: its trace reports the file."""
+    symbols: set[str] = set()
+    before = ""  # the end of the text before the current string, comments and strings left out
+    index = 0
+    while (found := _COMMENT_OR_STRING.search(text, index)) is not None:
+        before = (before + text[index:found.start()])[-200:]
+        try:
+            if found.group() == "(*":
+                index = comment_end(text, found.start())
+                before += " "
+                continue
+            index = string_end(text, found.start())
+        except HeaderTextError:
+            return symbols
+        if _DECLARES.search(before):
+            symbols |= _symbols_of(text[found.start() + 1:index - 1])
+        before += '""'
+    return symbols
+
+
+_COMMENT_OR_STRING = re.compile(r'\(\*|"')
+
+
+def _symbols_of(notation: str) -> set[str]:
+    """The words of a notation's string that end in a dot and are not dots alone (``x .+. y`` ->
+    ``.+.``): Coq's lexer reads each whole, so its dot followed by a space ends no sentence."""
+    return {symbol for word in notation.split()
+            if (symbol := word.strip("'")).endswith(".") and symbol.strip(".")}
 
 
 def _dotted_symbols(sentence: str) -> set[str]:
-    """The symbols a ``Notation``/``Infix`` sentence declares that end in a dot: Coq's lexer reads them
-    whole, so their dot followed by a space ends no sentence."""
+    """The symbols a ``Notation``/``Infix`` sentence declares that end in a dot (``_symbols_of``)."""
     if not _NOTATION.match(sentence):
         return set()
     string = sentence[sentence.index('"') + 1:]
-    string = string[: string.find('"')] if '"' in string else string
-    return {word.strip("'") for word in string.split() if word.strip("'").endswith(".") and len(word) > 1}
+    return _symbols_of(string[: string.find('"')] if '"' in string else string)
+
+
+def inner_ends(text: str) -> bool:
+    """Whether a sentence's one-line text (``SourceSentence.text``) holds a dot followed by a blank before
+    its end, outside strings: where coqtop would end a sentence unless a notation symbol ending in a dot
+    stands there (``a .+. b``). If no such notation is in scope, coqtop reads the line as two sentences."""
+    index = 0
+    end = len(text.rstrip())
+    while index < end:
+        if text[index] == '"':
+            try:
+                index = string_end(text, index)
+            except HeaderTextError:
+                return False
+        elif text[index] == ".":
+            run = index
+            while index < end and text[index] == ".":
+                index += 1
+            if index < end and text[index].isspace() and index - run != 2:
+                return True
+        else:
+            index += 1
+    return False
 
 
 def _sentence_end(text: str, start: int, file: str, lines: _LineIndex,

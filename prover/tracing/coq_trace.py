@@ -19,6 +19,17 @@ Under ``Set Nested Proofs Allowed`` a lemma stated inside another proof is not t
 around it (its steps would use a lemma its statement's context lacks): each gets its own ``failed`` record,
 so the coverage counts both. A failed obligation's proof is named as coqtop names obligations, after its
 program (``f_obligation_2``; ``f_obligation`` for a ``Next Obligation`` whose number is unknown).
+
+A sentence coqtop cannot run as one is never read as if it had: one over the 16 KiB a line to coqtop may
+hold is not sent, and one holding a dot and a blank before its end (kept whole for a notation symbol
+ending in a dot, ``a .+. b``) is followed by a probe (``Check prover_trace_sync_N_.``) whose reply must
+come next; if coqtop read the line as several sentences, their replies are drained up to the probe's, so
+later replies are read in step. Either way the sentence fails: inside a proof the proof fails, outside
+one it is a failed command (its statement's proof, if one follows, fails). A tactic row is recorded only
+where the state before it shows a goal (``Unshelve`` when only shelved goals remain is not a step; the
+unit's ``extra["steps_without_goals"]`` counts them); a tactic after which no focused goal is left (the
+proof done, a bullet's goals done, or only shelved or given-up goals left) has an empty ``state_after``
+and ``closed`` true.
 """
 
 from __future__ import annotations
@@ -29,11 +40,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from prover.tracing.coq_source import SourceError, SourceSentence, split_source
+from prover.tracing.coq_source import SourceError, SourceSentence, inner_ends, split_source
 from prover.tracing.dataset import ProofRecord, UnitRecord
 from prover.tracing.schema import StepRow
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.coqtop import CoqTop, Reply
+from search.backends.coq.coqtop import MAX_BATCH_BYTES, CoqTop, Reply, UnframedReply
 from search.backends.coq.goals import (
     Display,
     GoalDisplayError,
@@ -48,12 +59,19 @@ from search.validation import MAX_SECONDS, Validated, setting
 logger = logging.getLogger(__name__)
 
 MAX_FAILED_COMMANDS = 10  # failed commands outside proofs kept in a unit's record
+MAX_PIECES = 50  # replies read past a sentence coqtop split, looking for the probe's (then: out of step)
+SYNC_MARKER = "prover_trace_sync_"  # the probe ``Check prover_trace_sync_N_.`` names it; nothing defines it
 LOAD_COMMANDS = frozenset({"Require", "From", "Load"})
 END_OK = frozenset({"Qed", "Defined", "Save"})
 END_SKIP = {"Admitted": "admitted", "Abort": "aborted"}
 _SELECTOR = re.compile(
     r"(?:all|par|!|\[\s*[A-Za-z_][\w']*\s*\]|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*)\s*:(?!=)\s*"
 )
+
+
+class _NotRun(Exception):
+    """A sentence coqtop did not run as one sentence (too long to send, or read as several, its replies
+    drained): it counts as failed; the message says why."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,9 +170,13 @@ def proof_with(text: str) -> str:
 
 def expand_ellipsis(tactic: str, with_tactic: str) -> str:
     """``t...`` under ``Proof with w`` as the tactic it runs, ``t; w`` (each part parenthesised when it
-    holds a ``;`` or ``|``), so the row is a tactic a search can send; ``tactic`` as it is otherwise."""
-    if not with_tactic or not tactic.endswith("..."):
+    holds a ``;`` or ``|``), so the row is a tactic a search can send; without ``Proof with``, ``t...``
+    runs ``t`` alone (a search would send ``t....``, which Coq's lexer refuses): ``t``. Any other tactic
+    as it is."""
+    if not tactic.endswith("..."):
         return tactic
+    if not with_tactic:
+        return tactic[:-3].rstrip()
 
     def part(text: str) -> str:
         wrapped = text.startswith("(") and text.endswith(")")
@@ -192,6 +214,8 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
     if replay.failed_commands:
         extra = {"failed_commands": replay.failed_commands[:MAX_FAILED_COMMANDS],
                  "failed_command_count": len(replay.failed_commands), "failed_loads": replay.failed_loads}
+    if replay.steps_without_goals:
+        extra["steps_without_goals"] = replay.steps_without_goals
     record = UnitRecord(job.source, job.unit, job.trace, None, len(replay.rows), tuple(replay.proofs),
                         error=replay.error, seconds=round(time.monotonic() - started, 3), extra=extra,
                         path=job.path)
@@ -222,6 +246,8 @@ class _Replay:
         self.error = ""
         self.failed_commands: list[str] = []  # "line N: sentence: error" of commands outside proofs
         self.failed_loads = 0  # of those, the Require/Load commands
+        self.steps_without_goals = 0  # tactics run where no goal was shown (``Unshelve``): not rows
+        self._probes = 0  # sync probes sent (each names its own marker)
         self._proof: _Proof | None = None
         self._skipping = False  # inside a proof whose statement or a sentence failed: send nothing
         self._nested_ends = 0  # proof ends to skip past besides the next one (a nested proof's)
@@ -259,10 +285,54 @@ class _Replay:
             self._not_reached(sentences)
 
     def _command(self, text: str, timeout: float) -> tuple[Reply, bool]:
+        """Run one sentence: its reply and whether it succeeded (the state id moved). Raises ``_NotRun``
+        for a sentence too long to send, or one that coqtop read as several (``inner_ends``: then a probe
+        follows it, and the replies before the probe's are drained)."""
         assert self.top is not None
         before = self.top.state_id
-        reply = self.top.command(text, timeout)
+        probe = f"Check {SYNC_MARKER}{self._probes}_." if inner_ends(text) else ""
+        size = len(text.encode()) + 1 + (len(probe) + 1 if probe else 0)
+        if size > MAX_BATCH_BYTES:
+            raise _NotRun(f"not sent: {len(text.encode())} bytes, over the {MAX_BATCH_BYTES} bytes a line "
+                          "to coqtop may hold")
+        if not probe:
+            reply = self.top.command(text, timeout)
+            return reply, reply.state_id != before
+        self._probes += 1
+        self.top.send([text, probe])
+        reply = self.top.read_reply(timeout)
+        pieces = 1 + self._replies_before(probe[len("Check "):-1], timeout)
+        if pieces > 1:
+            raise _NotRun(f"coqtop read it as {pieces} sentences (it holds a dot followed by a blank, kept "
+                          f"for a notation ending in a dot that is not in scope): {text[:80]!r}")
         return reply, reply.state_id != before
+
+    def _replies_before(self, marker: str, timeout: float) -> int:
+        """Read replies up to the probe's own (its error names ``marker``); how many came before it."""
+        assert self.top is not None
+        for extra in range(MAX_PIECES):
+            try:
+                reply = self.top.read_reply(timeout)
+            except UnframedReply:  # more output behind this reply: it is not the probe's, which comes last
+                continue
+            if marker in reply.output:
+                return extra
+        raise ProcessError(f"coqtop[{self.job.unit}]: no reply to the sync probe {marker} among the next "
+                           f"{MAX_PIECES}: its replies cannot be matched to the sentences any more")
+
+    def _not_run(self, sentence: SourceSentence, problem: str, timeout: float) -> None:
+        """A sentence that coqtop did not run as one (``_NotRun``): inside a proof the proof fails (its
+        rest is skipped); outside, a failed command, whose proof fails if one follows."""
+        if self._proof is not None:
+            word = command_word(sentence)
+            self._fail(f"line {sentence.line}: {problem}", timeout,
+                       skip_rest=word not in END_OK and word not in END_SKIP)
+            return
+        self._command_failed(sentence, problem)
+        self._failed_statement = sentence
+        self._failed_error = " ".join(problem.split())[:200]
+        if self.top is not None and self.top.proof is not None:  # its pieces opened a proof: leave it
+            self._command("Abort All.", timeout)
 
     def _step(self, sentence: SourceSentence, timeout: float) -> None:
         word = command_word(sentence)
@@ -279,15 +349,18 @@ class _Replay:
             # Without nested proofs a statement cannot belong to the skipped proof (its end was lost, e.g.
             # a tactic without its period swallowed the Qed): it is the file's next lemma, replayed.
             self._skipping, self._nested_ends = False, 0
-        if self._proof is None:
-            self._outside(sentence, timeout)
-        elif word in END_OK or word in END_SKIP:
-            self._end(sentence, timeout)
-        else:
-            try:
-                self._inside(sentence, timeout)
-            except GoalDisplayError as exc:
-                self._fail(f"line {sentence.line}: unreadable goals: {exc}", timeout)
+        try:
+            if self._proof is None:
+                self._outside(sentence, timeout)
+            elif word in END_OK or word in END_SKIP:
+                self._end(sentence, timeout)
+            else:
+                try:
+                    self._inside(sentence, timeout)
+                except GoalDisplayError as exc:
+                    self._fail(f"line {sentence.line}: unreadable goals: {exc}", timeout)
+        except _NotRun as exc:
+            self._not_run(sentence, str(exc), timeout)
 
     def _outside(self, sentence: SourceSentence, timeout: float) -> None:
         if self._failed_statement is not None and self._statement_name(self._failed_statement.text) and (
@@ -370,8 +443,13 @@ class _Replay:
             proof.with_tactic = proof_with(sentence.text) or proof.with_tactic
         if before is None:
             return
+        if not before[1]:  # no goal shown (only shelved ones: ``Unshelve``): no state a search could be in
+            self.steps_without_goals += 1
+            return
         display, after = self._current_state(timeout)
-        closed = display in (Display.FINISHED, Display.UNFOCUSED)
+        if display is Display.NONE:  # neither goals nor a notice, even for ``Show.``: no state to record
+            raise GoalDisplayError(f"no goals and no notice shown after {sentence.text[:60]!r}")
+        closed = display in _NO_FOCUSED_GOAL  # exactly when ``after`` is empty
         proof.rows.append(StepRow(
             self.job.source, "coq", self.job.unit, proof.name, sentence.line, sentence.column,
             len(proof.rows), before[1],
@@ -449,6 +527,8 @@ class _Replay:
                                                detail=self.error))
 
 
+# what coqtop shows when the tactic left no focused goal: its row has state_after "" and closed true
+_NO_FOCUSED_GOAL = frozenset({Display.FINISHED, Display.UNFOCUSED, Display.SHELF, Display.GAVE_UP})
 _STATEMENTS = frozenset({"Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example",
                          "Property"})
 _PROOF_KEYWORDS = frozenset({"Definition", "Instance", "Fixpoint"})

@@ -191,21 +191,26 @@ class Dataset:
         when None) can be read:
         a Parquet file with the dataset's columns and the record's row count. Cheap next to ``read``, so a
         command can refuse a damaged dataset before it writes anything. Raises ``DatasetError``."""
-        names = set(ARROW_SCHEMA.names)
+        for record in self._records_of(units):
+            problem = _shard_problem(self.shards, record)
+            if problem is not None:
+                raise DatasetError(*problem)
+
+    def shard_problems(self, units: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], str]:
+        """What is wrong with the shard of each of ``units`` whose shard is damaged (``check_shards``'s
+        checks), ``SHARD: unreadable shard: WHY`` by (source, unit); units with sound shards are left out."""
+        problems: dict[tuple[str, str], str] = {}
+        for record in self._records_of(units):
+            problem = _shard_problem(self.shards, record)
+            if problem is not None:
+                problems[(record.source, record.unit)] = f"{problem[0]}: {problem[1]}"
+        return problems
+
+    def _records_of(self, units: set[tuple[str, str]] | None) -> Iterator[UnitRecord]:
+        """The records with a shard, of ``units`` (all when None)."""
         for record in self.records():
-            if not record.shard or (units is not None and (record.source, record.unit) not in units):
-                continue
-            path = self.shards / record.shard
-            try:
-                metadata = pq.ParquetFile(path).metadata
-            except (OSError, pa.ArrowInvalid) as exc:
-                raise DatasetError(path, f"unreadable shard: {exc}") from exc
-            missing = names - set(metadata.schema.names)
-            if missing:
-                raise DatasetError(path, f"unreadable shard: no column {', '.join(sorted(missing))}")
-            if metadata.num_rows != record.rows:
-                raise DatasetError(path, f"unreadable shard: {metadata.num_rows} rows, its unit record says "
-                                         f"{record.rows}")
+            if record.shard and (units is None or (record.source, record.unit) in units):
+                yield record
 
     def read(self, columns: list[str] | None = None) -> pa.Table:
         """All rows of the done units as one table with ``ARROW_SCHEMA``."""
@@ -228,6 +233,22 @@ def open_dataset(path: str | Path) -> Dataset:
     if not (path / "schema.json").is_file():
         raise DatasetError(path, "no schema.json: not a traced dataset (make one with `prover trace`)")
     return Dataset(path)
+
+
+def _shard_problem(shards: Path, record: UnitRecord) -> tuple[Path, str] | None:
+    """The shard of ``record`` and what is wrong with it (from its footer alone), or None when sound."""
+    assert record.shard is not None
+    path = shards / record.shard
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowInvalid) as exc:
+        return path, f"unreadable shard: {exc}"
+    missing = set(ARROW_SCHEMA.names) - set(metadata.schema.names)
+    if missing:
+        return path, f"unreadable shard: no column {', '.join(sorted(missing))}"
+    if metadata.num_rows != record.rows:
+        return path, f"unreadable shard: {metadata.num_rows} rows, its unit record says {record.rows}"
+    return None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -4,7 +4,10 @@ bar, and a summary of what was traced and what was skipped and why.
 Tasks only replay (``trace_coq_file``); the driver alone writes the dataset, so shards and records never
 race. A file whose record exists is skipped, so a rerun after a crash or ``kill -9`` resumes where it
 stopped. A file the dataset holds under another corpus or unit (a folder traced, then its subfolder) is
-refused before anything is traced, so no proof is in a dataset twice. Files that stop early are named, in
+refused before anything is traced, so no proof is in a dataset twice; so is a file whose (corpus, unit) the
+dataset holds for another file (``A/theories/X.v``, then ``B/theories/X.v``: both corpora are named
+``theories``), whose proofs would otherwise be skipped as already traced. A unit whose shard is damaged
+(truncated, deleted) is traced again, with a warning naming the shard. Files that stop early are named, in
 a warning each and in the summary. The Lean path (``dojo.py``) writes its units through the same ``Dataset``.
 """
 
@@ -14,7 +17,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.console import Console
@@ -33,7 +36,8 @@ MAX_LISTED = 10  # files that stopped early named in a summary (the count says h
 class RunCounts:
     """What one ``prover trace`` run did, beside the dataset's totals: the files it was given, those it
     skipped as already traced (a rerun resumes), those it traced to their end, those that stopped early,
-    those whose task died (a rerun traces them), and the proofs and rows it wrote."""
+    those whose task died (a rerun traces them), the proofs and rows it wrote, and how many of the files
+    it wrote were done before but traced again because their shard was damaged."""
 
     files: int = 0
     skipped: int = 0  # already traced to their end before this run
@@ -43,11 +47,18 @@ class RunCounts:
     lost: int = 0  # the task's worker died: nothing written
     proofs_traced: int = 0
     rows: int = 0
+    damaged: int = 0  # written by this run, done before but their shard damaged (traced again)
 
     def as_dict(self) -> dict[str, int]:
         return {"files": self.files, "files_traced": self.traced, "files_already_traced": self.skipped,
                 "files_stopped_early": self.stopped_early, "files_failed_loads": self.failed_loads,
-                "files_not_written": self.lost, "proofs_traced": self.proofs_traced, "rows": self.rows}
+                "files_not_written": self.lost, "files_retraced_damaged": self.damaged,
+                "proofs_traced": self.proofs_traced, "rows": self.rows}
+
+    @property
+    def attempted(self) -> int:
+        """The files this run tried to trace (those not already traced)."""
+        return self.files - self.skipped
 
     def line(self) -> str:
         """One sentence: ``this run: 0 files traced (0 proofs, 0 rows), 1 already traced (skipped)``."""
@@ -60,6 +71,8 @@ class RunCounts:
             parts.append(f"{self.failed_loads} whose Require/Load failed")
         if self.lost:
             parts.append(f"{self.lost} not written (the task died; a rerun traces them)")
+        if self.damaged:
+            parts.append(f"{self.damaged} traced again (their shard was damaged)")
         return "this run: " + ", ".join(parts)
 
 
@@ -99,7 +112,11 @@ class TraceSummary:
 
     @property
     def nothing_traced(self) -> bool:
-        """Every file stopped early and no proof was traced (coqtop never ran, every file unreadable)."""
+        """This run tried files and traced none to its end (each stopped early, or its task died): the
+        command's exit status 1. A run that found every file already traced traced nothing it tried. Without
+        what a run did (``run`` not given): every file of the dataset stopped early and no proof is traced."""
+        if self.run.files:
+            return self.run.attempted > 0 and self.run.traced == 0
         return self.files > 0 and self.file_errors == self.files and not self.proofs.get("traced")
 
 
@@ -140,9 +157,18 @@ def _reason(detail: str) -> str:
 
 def check_paths(jobs: Sequence[TraceJob], dataset: Dataset) -> None:
     """Refuse (``DatasetError``) jobs whose file the dataset already holds under another corpus or unit
-    (a folder traced, then a subfolder of it): tracing it again would put its proofs in twice."""
+    (a folder traced, then a subfolder of it): tracing it again would put its proofs in twice; and jobs
+    whose (corpus, unit) the dataset holds for another file (two folders both named ``theories``): its
+    proofs would be skipped as already traced. Records that keep no path (older datasets) refuse nothing."""
     held = dataset.units_by_path()
+    files = {unit: path for path, unit in held.items()}
     for job in jobs:
+        other = files.get((job.source, job.unit))
+        if other is not None and other != job.path:
+            raise DatasetError(
+                dataset.path, f"unit {job.unit!r} of corpus {job.source!r} is already traced from {other}, "
+                f"and this trace would name {job.path} so too (its proofs would be skipped as already "
+                "traced): give this folder its own corpus name with --source, or use another --out")
         known = held.get(job.path)
         if known is not None and known != (job.source, job.unit):
             source, unit = known
@@ -161,11 +187,13 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
     result to ``dataset`` as it arrives (a warning names each file that stopped early); returns the summary
     of the whole dataset, with what this run did (``TraceSummary.run``). Raises ``DatasetError``, before
     tracing anything, for a job whose file the dataset holds under another corpus or unit
-    (``check_paths``)."""
+    (``check_paths``). A done unit whose shard is damaged is traced again (a warning names the shard)."""
     import ray
 
     check_paths(jobs, dataset)
-    pending = [job for job in jobs if not dataset.is_done(job.source, job.unit)]
+    damaged = damaged_units(jobs, dataset)
+    pending = [job for job in jobs if (job.source, job.unit) in damaged
+               or not dataset.is_done(job.source, job.unit)]
     logger.info("%d files to trace (%d already done)", len(pending), len(jobs) - len(pending))
     written: list[UnitRecord] = []
     lost = 0
@@ -191,8 +219,19 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
                     logger.warning("%s: stopped early: %s", job.path, record.error)
                 traced += sum(1 for p in record.proofs if p.status == "traced")
                 progress.update(bar, advance=1, proofs=traced, description=job.unit[-40:])
-    run = run_counts(len(jobs), written, lost=lost)
+    run = replace(run_counts(len(jobs), written, lost=lost),
+                  damaged=sum(1 for r in written if (r.source, r.unit) in damaged))
     return summarize(list(dataset.records()), run)
+
+
+def damaged_units(jobs: Sequence[TraceJob], dataset: Dataset) -> set[tuple[str, str]]:
+    """The (corpus, unit) of the jobs whose shard the dataset holds damaged (``Dataset.shard_problems``:
+    unreadable, missing, another row count), each named in a warning: a rerun traces them again into a
+    new shard (the damaged one is no longer read)."""
+    problems = dataset.shard_problems({(job.source, job.unit) for job in jobs})
+    for (source, unit), problem in sorted(problems.items()):
+        logger.warning("%s (%s): %s; traced again", unit, source, problem)
+    return set(problems)
 
 
 def run_counts(files: int, written: Sequence[UnitRecord], *, lost: int = 0) -> RunCounts:

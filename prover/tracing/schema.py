@@ -31,7 +31,10 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
                                   "whose proofs are linear, shows with the others after them)"),
     ("tactic", pa.string(), "the tactic as a policy proposes it (Coq: one sentence without its final dot)"),
     ("state_after", pa.string(), "the goals after the tactic; empty when no goal it worked on is left"),
-    ("closed", pa.bool_(), "the tactic closed the goal(s) it worked on: no focused goal is left"),
+    ("closed", pa.bool_(), "the tactic closed the goal(s) it worked on: no focused goal is left (the proof "
+                           "done, a bullet's or brace's goals done, or only shelved or given-up goals "
+                           "left), exactly when state_after is empty (Coq: a tactic run where no goal is "
+                           "shown, as Unshelve when only shelved goals are left, is no row)"),
     ("trace", pa.string(), "which trace or round produced the row"),
 )
 
@@ -55,7 +58,8 @@ UNIT_FIELDS: tuple[tuple[str, str], ...] = (
                "statement, detail (the error, if any)"),
     ("error", "why the replay stopped early (a rerun traces the unit again); empty when it did not"),
     ("seconds", "how long the unit took to trace"),
-    ("extra", "other facts: the failed commands outside proofs, how many Require/Load failed"),
+    ("extra", "other facts: the failed commands outside proofs, how many Require/Load failed, how many "
+              "tactics ran where no goal was shown (steps_without_goals: not rows)"),
     ("path", "optional: the traced .v file's resolved path (a trace naming the same file under another "
              "corpus or unit is refused); empty for Lean units and for records written before it was kept"),
 )
