@@ -10,11 +10,21 @@ Order: the open state with the highest priority (``SearchConfig.priority``, a fu
 ``search.priority``'s registry) is expanded first; ties go to the state found first. With
 ``expansion_width == 1`` a state is expanded only after every tactic of the previous expansion came back,
 which is BFS-Prover-V2's order exactly.
+
+Recorded failures (the proof cache). A search that ends ``EXHAUSTED`` records its expanded states as
+failed, so that later searches skip them, only when the failure cannot depend on anything but the states
+themselves. It records nothing when (a) any proof it found was rejected by whole-proof verification (a
+rejection can depend on the path that reached the state: a verification timeout with a long prefix, a
+verifier process that failed), or (b) any tactic met an infrastructure error (``TacticError.transient``:
+a crashed process, a state that could not be restored), or (c) it skipped a state on a failure already
+recorded, or it ran under a depth limit. The rule is the same for every driver: failures are published
+only by the search itself, when it stops.
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +49,7 @@ from search.types import (
 )
 
 TacticFilter = Callable[[str], "str | None"]
+logger = logging.getLogger(__name__)
 
 
 class BestFirstSearch:
@@ -46,10 +57,11 @@ class BestFirstSearch:
 
     ``tactic_filter`` returns the reason a tactic must not reach the proof assistant, or ``None``.
     ``cache`` is consulted for every new state (a cached proof is verified as part of the whole proof
-    before it counts) and receives this search's verified proofs and, after an exhaustive failure, its
-    failed states. Failures are shared only under ``policy_fingerprint`` (``search.policy_identity``;
-    ``None``: this search neither skips nor records failures): a state is skipped when the cache holds a
-    failure found with the same fingerprint and at least this search's budget. The root is never
+    before it counts) and receives this search's verified proofs and, after an exhaustive failure that
+    depends on nothing but the states (module doc), its failed states. Failures are shared only under
+    ``policy_fingerprint`` (``search.policy_identity``; ``None``: this search neither skips nor records
+    failures): a state is skipped when the cache holds a failure found with the same fingerprint and at
+    least this search's budget. The root is never
     skipped, so every search (every attempt of pass@N) expands at least its own theorem. ``context`` is
     the theorem's header: cache entries are shared only between searches under the same one.
     ``clock`` returns seconds; it is injectable so that tests control time.
@@ -77,6 +89,7 @@ class BestFirstSearch:
         self._scope = FailureScope.of(config, policy_fingerprint) if policy_fingerprint else None
         self._context_tag = context_tag(context)  # once: every new state's cache key starts with it
         self._shortest_timeout = config.tactic_timeout
+        self._transient_errors = 0  # infrastructure errors met: this search's failures are not recorded
         self._clock = clock
         self._start = clock()
         self._open: list[tuple[float, int]] = []
@@ -173,6 +186,8 @@ class BestFirstSearch:
             self._outbox.insert(0, VerifyRequest(node.id, request.tactic, request.logprob, tactics, False))
         elif isinstance(result, TacticError):
             stats.errors += 1
+            if result.transient:
+                self._transient_errors += 1
             self.graph.add_failure(node, request.tactic, request.logprob, Outcome.ERROR, result.message)
         elif isinstance(result, TacticTimeout):
             stats.timeouts += 1
@@ -261,9 +276,14 @@ class BestFirstSearch:
     def _publish_failures(self) -> None:
         """After an exhaustive failure without a depth limit, every expanded state is a failure of this
         policy under this budget; where a tactic timed out under a limit cut to the time left
-        (``capped_timeout``), that shorter limit is the budget's tactic limit."""
+        (``capped_timeout``), that shorter limit is the budget's tactic limit. Nothing is published after
+        a rejected proof or an infrastructure error (see the module doc)."""
         if (self._cache is None or self._scope is None or self.config.max_depth is not None
                 or self.stats.cache_skips):
+            return
+        if self.stats.proofs_rejected or self._transient_errors:
+            logger.info("exhausted, but failures are not recorded: %d proof(s) rejected by verification, "
+                        "%d infrastructure error(s)", self.stats.proofs_rejected, self._transient_errors)
             return
         scope = replace(self._scope, tactic_timeout=min(self._scope.tactic_timeout, self._shortest_timeout))
         for node in self.graph.nodes:

@@ -46,18 +46,46 @@ class GoalKey:
 
 
 def goal_key(pp: str) -> GoalKey:
+    """``pp``'s key. Each goal's hypotheses are renamed in that goal alone: in ``case a`` with ``f : ℕ``
+    and ``case b`` without it, the ``f`` of ``case b`` is a global and keeps its name. A name gets one
+    canonical name in every goal that has it as a hypothesis (numbered in order of first appearance), so
+    ``names`` translates tactics whichever goal they work on; a single-goal state's key is its text with
+    every hypothesis renamed."""
     names: dict[str, str] = {}
     lines = pp.split("\n")
     coq = any(_COQ_BAR.match(line) for line in lines)
-    for hypotheses in _hypothesis_lines(lines, coq):
-        for name in re.split(r"[\s,]+", hypotheses.strip()):
-            if _NAME.match(name) and name not in names:
-                names[name] = f"{CANONICAL_PREFIX}{len(names)}"
+    blocks = _goal_blocks(lines, coq)
+    own: list[set[str]] = []  # each goal's hypothesis names
+    for block in blocks:
+        own.append(set())
+        for hypotheses in _hypothesis_lines(block, coq):
+            for name in re.split(r"[\s,]+", hypotheses.strip()):
+                if _NAME.match(name):
+                    own[-1].add(name)
+                    names.setdefault(name, f"{CANONICAL_PREFIX}{len(names)}")
     projections = not coq
-    taken = {part for ident in _IDENT.findall(pp) for part in (ident, ident.partition(".")[0])}
-    if set(names.values()) & (taken - names.keys()):
-        return GoalKey(pp, {}, projections)  # a canonical name is taken in the text: renaming could conflate
-    return GoalKey(rename(pp, names, projections=projections), names, projections)
+    canonical = set(names.values())
+    for block, mine in zip(blocks, own, strict=True):
+        text = "\n".join(block)
+        taken = {part for ident in _IDENT.findall(text) for part in (ident, ident.partition(".")[0])}
+        if canonical & (taken - mine):
+            return GoalKey(pp, {}, projections)  # a canonical name is taken in the text: could conflate
+    renamed = (rename("\n".join(block), {name: names[name] for name in mine}, projections=projections)
+               for block, mine in zip(blocks, own, strict=True))
+    return GoalKey("\n".join(renamed), names, projections)
+
+
+def _goal_blocks(lines: list[str], coq: bool) -> list[list[str]]:
+    """``lines`` cut into one run of lines per goal (joined with newlines they give the text back): in
+    Coq's layout a goal starts at its ``goal k is:`` line; in Lean's, goals are separated by a blank line
+    (the blank line ends the goal before it)."""
+    blocks: list[list[str]] = [[]]
+    for line in lines:
+        ends_goal = bool(blocks[-1]) and not coq and not blocks[-1][-1].strip() and bool(line.strip())
+        if ends_goal or (coq and _COQ_NEXT_GOAL.match(line) and blocks[-1]):
+            blocks.append([])
+        blocks[-1].append(line)
+    return blocks
 
 
 def _hypothesis_lines(lines: list[str], coq: bool) -> list[str]:

@@ -104,7 +104,8 @@ class _OverlapDriver:
     Invariants: ``in_flight`` counts jobs put on a job queue whose answer was not yet received; ``parked``
     and ``pending_expansions`` hold requests handed out by the search but not yet given to a thread;
     ``verifying`` > 0 exactly while a verification is out (the barrier); in ordered mode ``held`` maps a
-    received tactic answer's ``seq`` to it until every earlier tactic answer was fed.
+    received tactic answer's ``seq`` to it until every earlier tactic answer was fed (or, ``LATE``, passed
+    by: a tactic that never ran must not hold back the answers after it).
     """
 
     def __init__(self, search: BestFirstSearch, sessions: Sequence[Session], policy: Policy,
@@ -233,12 +234,12 @@ class _OverlapDriver:
         self.in_flight -= 1
         if isinstance(item.request, TacticRequest):
             self.tactics_due -= 1
-        if item.value is LATE:
+        if self.ordered and isinstance(item.request, TacticRequest):
+            self.held[item.seq] = item  # a LATE one too: it keeps its place, and pop_ready passes it by
+        elif item.value is LATE:
             self.dropped += 1
         elif isinstance(item.request, VerifyRequest):
             self.verdicts.append(item)
-        elif self.ordered and isinstance(item.request, TacticRequest):
-            self.held[item.seq] = item
         else:
             self.ready.append(item)
 
@@ -276,9 +277,14 @@ class _OverlapDriver:
             self.observer(self.search)
 
     def pop_ready(self) -> Answer | None:
-        if self.ordered and self.next_fed in self.held:
+        """The next answer to feed: in ordered mode the held answer of ``next_fed`` (a ``LATE`` one, whose
+        tactic never ran, is dropped and passed by), else the first ready one; ``None`` when none is."""
+        while self.ordered and self.next_fed in self.held:
+            answer = self.held.pop(self.next_fed)
             self.next_fed += 1
-            return self.held.pop(self.next_fed - 1)
+            if answer.value is not LATE:
+                return answer
+            self.dropped += 1
         return self.ready.popleft() if self.ready else None
 
     def shutdown(self) -> None:

@@ -82,9 +82,16 @@ class ProofFinished:
 
 @dataclass(frozen=True)
 class TacticError:
-    """The proof assistant (or the tactic filter) rejected the tactic; ``message`` is its text."""
+    """The proof assistant (or the tactic filter) rejected the tactic; ``message`` is its text.
+
+    ``transient``: the error came from the infrastructure, not from the tactic (the proof assistant's
+    process crashed or outgrew its memory limit, a state could not be restored, its output could not be
+    read), so running the tactic again may well succeed. The search counts it as an error like any other,
+    but never lets a search that met one record its states as failed in a proof cache.
+    """
 
     message: str
+    transient: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -381,6 +381,48 @@ def test_the_time_budget_ends_the_search_once_the_tactics_started_in_time_answer
     assert [answered for s in sessions for answered in s.answered_after_stop] == [False] * 3
 
 
+def test_at_width_one_a_tactic_that_never_ran_does_not_hold_back_the_answers_after_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ordered mode feeds tactic answers in hand-out order. The thread that took tactic 0 is paused until
+    tactic 1 has closed the proof in time; by then the budget is spent, so tactic 0 never runs (its answer
+    is LATE). The LATE answer keeps its place and is passed by: tactic 1's proof is fed and checked."""
+    import search.overlap as overlap
+
+    clock = LockedClock()
+    closed = threading.Event()
+    original = overlap.tactic_server
+
+    def paused_server(session, clock_, time_left, stopped=lambda: False):
+        serve = original(session, clock_, time_left, stopped)
+
+        def serve_paused(jobs):
+            if any(seq == 0 for seq, _ in jobs):
+                assert closed.wait(WAIT), "tactic 1 never ran"
+                clock.now = 10.5  # the deadline passed while this thread was descheduled
+            return serve(jobs)
+
+        return serve_paused
+
+    monkeypatch.setattr(overlap, "tactic_server", paused_server)
+
+    class Session(ScriptedSession):
+        def run_tactic(self, state, tactic, *, timeout=None):
+            result = super().run_tactic(state, tactic, timeout=timeout)
+            if tactic == "t1":
+                closed.set()
+            return result
+
+    env = ScriptedEnv("R", {"R": {"t0": Fail(), "t1": QED}})
+    search = BestFirstSearch(ScriptedSession(env, THEOREM).initial_state(), clock=clock,
+                             config=SearchConfig(time_limit=10.0, expansion_width=1))
+    report = run_search_overlapped(search, [Session(env, THEOREM) for _ in range(2)],
+                                   ScriptedPolicy({"R": [("t0", -0.1), ("t1", -0.2)]}),
+                                   lambda tactics: ScriptedBackend(env).verify(THEOREM, tactics))
+    assert env.calls == [("R", "t1")]
+    assert search.stop_reason is StopReason.PROVED and search.proof == ("t1",)
+    assert (search.stats.proofs_found, search.stats.tactic_calls, report.dropped) == (1, 1, 1)
+
+
 # --- stopping and errors -------------------------------------------------------------------------------
 
 

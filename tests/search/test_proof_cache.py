@@ -55,6 +55,25 @@ def test_lean_binders_and_case_tags_are_not_hypotheses() -> None:
     assert key.key.endswith("⊢ ∀ b : Bool, b = true")
 
 
+def test_each_goal_renames_only_its_own_hypotheses() -> None:
+    """``f`` is a hypothesis of ``case a`` but a global in ``case b``: two states whose ``case b`` name
+    different globals are different states, and states that differ only in ``case a``'s hypothesis names
+    are one."""
+    f_global = goal_key("case a\nf : ℕ\n⊢ f = 0\n\ncase b\n⊢ f = 1")
+    g_global = goal_key("case a\ng : ℕ\n⊢ g = 0\n\ncase b\n⊢ g = 1")
+    assert f_global.key == "case a\nh_0 : ℕ\n⊢ h_0 = 0\n\ncase b\n⊢ f = 1"
+    assert f_global.key != g_global.key
+    assert f_global.key == goal_key("case a\nx : ℕ\n⊢ x = 0\n\ncase b\n⊢ f = 1").key
+    shared = goal_key("case a\nx y : ℕ\n⊢ x = y\n\ncase b\nx : ℕ\nh : x = 0\n⊢ x = 1")
+    assert shared.key == "case a\nh_0 h_1 : ℕ\n⊢ h_0 = h_1\n\ncase b\nh_0 : ℕ\nh_2 : h_0 = 0\n⊢ h_0 = 1"
+    assert dict(shared.names) == {"x": "h_0", "y": "h_1", "h": "h_2"}
+    coq = goal_key("2 goals\n  n : nat\n  ============================\n  n = 0\n\ngoal 2 is:\n"
+                   "  m : nat\n  ============================\n  n = m")
+    assert coq.key.endswith("goal 2 is:\n  h_1 : nat\n  ============================\n  n = h_1")
+    taken = goal_key("case a\nx : ℕ\n⊢ x = 0\n\ncase b\n⊢ h_0 = 1")  # a global h_0 in case b
+    assert taken.names == {} and taken.key == "case a\nx : ℕ\n⊢ x = 0\n\ncase b\n⊢ h_0 = 1"
+
+
 def test_a_canonical_name_already_in_the_state_turns_renaming_off() -> None:
     taken = goal_key("x : ℕ\n⊢ ∀ h_0 : ℕ, x = h_0")
     assert taken.names == {} and taken.key == "x : ℕ\n⊢ ∀ h_0 : ℕ, x = h_0"

@@ -26,7 +26,10 @@ and the printing of the goals it made together): coqtop's process group is kille
 ``TacticTimeout``. What a tactic started and left running beside coqtop (``psatz``'s ``csdp``, which Coq's
 ``Timeout`` does not stop) is killed once its answer came. A dead coqtop (killed from outside, out of memory)
 is restarted and the state replayed before the next tactic; a tactic during which coqtop dies is retried once
-on a fresh process, and only a second death makes it a ``TacticError``.
+on a fresh process, and only a second death makes it a ``TacticError``. Errors of the infrastructure rather
+than of the tactic (a state that could not be restored, coqtop dying twice, a goal display that cannot be
+read, output imitating coqtop's prompt) are ``TacticError(transient=True)``: no search records a failure on
+their account (``search.best_first``).
 """
 
 from __future__ import annotations
@@ -175,11 +178,11 @@ class CoqSession:
                 pending = self._restore(path)
                 return self._apply(path, body, limit, pending)
             except RestoreError as exc:
-                return TacticError(f"could not restore the state: {exc}")
+                return TacticError(f"could not restore the state: {exc}", transient=True)
             except UnframedReply as exc:
                 logger.warning("%s: %s after %r; discarding coqtop", self.theorem.name, exc, body)
                 self._discard()
-                return TacticError("the tactic printed text that imitates coqtop's prompt")
+                return TacticError("the tactic printed text that imitates coqtop's prompt", transient=True)
             except ProcessTimeout:
                 logger.warning("%s: %r ran past %g s; killing coqtop", self.theorem.name, body, limit)
                 self._discard()
@@ -189,10 +192,10 @@ class CoqSession:
                                attempt, exc)
                 self._discard()
                 if attempt == 2:
-                    return TacticError(f"coqtop died while running the tactic: {exc}")
+                    return TacticError(f"coqtop died while running the tactic: {exc}", transient=True)
             except GoalDisplayError as exc:
                 self._discard()  # replies to the rest of a batch of ``Show k.`` may still be unread
-                return TacticError(f"unreadable goal display: {exc}")
+                return TacticError(f"unreadable goal display: {exc}", transient=True)
         raise AssertionError("unreachable")
 
     def close(self) -> None:

@@ -3,7 +3,8 @@
 Mapping of LeanDojo's replies: ``TacticState`` -> ``TacticState`` (goals split on blank lines as LeanDojo
 does), ``ProofFinished`` -> ``ProofFinished``, ``LeanError`` -> ``TacticError``, ``ProofGivenUp`` ->
 ``TacticError("proof gave up (sorry)")``, ``DojoTacticTimeoutError`` -> ``TacticTimeout``,
-``DojoCrashError`` -> ``TacticError``.
+``DojoCrashError`` -> ``TacticError``. Errors of the infrastructure (a crash, LeanDojo failing, a state that
+could not be restored) are ``TacticError(transient=True)``: no search records a failure on their account.
 
 Surviving timeouts and crashes: after a ``DojoTacticTimeoutError`` Lean is still computing (LeanDojo does
 not interrupt it) and its next reply could answer the old request, so the Dojo is exited (its process tree
@@ -143,10 +144,11 @@ class LeanDojoSession:
         except api.DojoCrashError as crash:
             oom = getattr(crash, "is_out_of_memory", False)
             self._discard(f"crash ({crash})")
-            return TacticError("Lean crashed" + (" (out of memory)" if oom else f": {crash}"))
+            return TacticError("Lean crashed" + (" (out of memory)" if oom else f": {crash}"),
+                               transient=True)
         except Exception as exc:  # LeanDojo's own asserts: a goal with two ⊢, a process killed by a signal
             self._discard(f"LeanDojo failed ({exc!r})")
-            return TacticError(f"LeanDojo failed on the tactic: {exc!r}")
+            return TacticError(f"LeanDojo failed on the tactic: {exc!r}", transient=True)
         return self._map(result, path)
 
     def _map(self, result: Any, path: tuple[str, ...]) -> TacticResult:
@@ -188,13 +190,16 @@ class LeanDojoSession:
                 result = self._dojo.run_tac(state, tactic)
             except Exception as exc:  # a timeout, a crash, or one of LeanDojo's asserts
                 self._discard(f"replay failed ({exc!r})")
-                return TacticError(f"could not restore the state: replaying {tactic!r} failed ({exc!r})")
+                return TacticError(f"could not restore the state: replaying {tactic!r} failed ({exc!r})",
+                                   transient=True)
             if not isinstance(result, self._api.TacticState):
-                return TacticError(f"could not restore the state: replaying {tactic!r} gave {result!r}")
+                return TacticError(f"could not restore the state: replaying {tactic!r} gave {result!r}",
+                                   transient=True)
             self._states[prefix] = state = result
         expected = getattr(handle.state, "pp", None)
         if expected is not None and state.pp != expected:
-            return TacticError("could not restore the state: the replayed state differs from the original")
+            return TacticError("could not restore the state: the replayed state differs from the original",
+                               transient=True)
         return state
 
     # -- process lifecycle ---------------------------------------------------------------------------

@@ -9,6 +9,9 @@ lent another slot), the session opens the theorem there (header env from the pro
 
 Failures become results here and nowhere else: a tactic that hangs is ``TacticTimeout``, one that crashes
 Lean or outgrows the memory limit is ``TacticError``; the process is then replaced and the session goes on.
+Errors of the infrastructure rather than of the tactic (a crash, the memory limit, a REPL or protocol
+failure, a state that could not be restored or that the REPL lost twice) are ``TacticError(transient=True)``,
+so that no search records a failure on their account (``search.best_first``).
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class LeanReplSession:
             return self._run(proc, path, tactic, limit)
         except ReplayError as exc:
             failed = exc.process_failed
-            return TacticError(f"could not restore the state before the tactic: {exc}")
+            return TacticError(f"could not restore the state before the tactic: {exc}", transient=True)
         except (ProcessError, ReplProtocolError) as exc:
             failed = True
             return failure_result(exc, limit)
@@ -128,6 +131,8 @@ class LeanReplSession:
                 self._known.pop(proc.key, None)
             response = proc.tactic(tactic, self._restore(proc, path), timeout=timeout)
         result = tactic_outcome(response)
+        if isinstance(result, TacticError) and is_unknown_proof_state(response):  # lost again: not Lean's
+            return replace(result, transient=True)
         new_path = (*path, tactic)
         if isinstance(result, TacticState):
             self._known_in(proc)[new_path] = _new_state_id(response)
@@ -188,10 +193,11 @@ def failure_result(exc: ProcessError | ReplProtocolError, timeout: float) -> Tac
     if isinstance(exc, ProcessTimeout):
         return TacticTimeout(timeout)
     if isinstance(exc, MemoryLimitExceeded):
-        return TacticError(f"Lean exceeded its memory limit: {exc}")
+        return TacticError(f"Lean exceeded its memory limit: {exc}", transient=True)
     if isinstance(exc, ProcessDied):
-        return TacticError(f"Lean {'ran out of memory' if exc.out_of_memory else 'crashed'}: {exc}")
-    return TacticError(f"the REPL failed: {exc}")
+        return TacticError(f"Lean {'ran out of memory' if exc.out_of_memory else 'crashed'}: {exc}",
+                           transient=True)
+    return TacticError(f"the REPL failed: {exc}", transient=True)
 
 
 def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> LeanReplSession:

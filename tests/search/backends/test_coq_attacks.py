@@ -101,6 +101,7 @@ def test_a_tactic_that_prints_coqtop_s_prompt_is_an_error_and_the_session_goes_o
             root = session.initial_state()
             result = session.run_tactic(root, tactic)
             assert isinstance(result, TacticError) and "imitates coqtop's prompt" in result.message
+            assert result.transient
             after = session.run_tactic(root, "exfalso")
             assert isinstance(after, TacticState) and "False" in after.pp
         finally:

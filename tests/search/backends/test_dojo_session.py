@@ -275,7 +275,7 @@ def test_crash_is_an_error_and_the_session_restarts(
 ) -> None:
     session = backend.open(THEOREM)
     result = session.run_tactic(session.initial_state(), tactic)
-    assert isinstance(result, TacticError) and words in result.message
+    assert isinstance(result, TacticError) and words in result.message and result.transient
     assert script.processes[0].exited
     assert session.run_tactic(session.initial_state(), "omega") == ProofFinished()
     assert session.restarts == 1
@@ -286,11 +286,12 @@ def test_leandojo_s_own_asserts_are_errors_and_the_session_restarts(script: Dojo
     session = make_backend(script).open(THEOREM)
     s1 = session.run_tactic(session.initial_state(), "simp only [Nat.add_zero]")
     result = session.run_tactic(session.initial_state(), "weird")
-    assert isinstance(result, TacticError) and "LeanDojo failed" in result.message
+    assert isinstance(result, TacticError) and "LeanDojo failed" in result.message and result.transient
     assert script.processes[0].exited  # its state is unknown: thrown away
     script.replies[(ROOT, "simp only [Nat.add_zero]")] = ("assert",)  # the replay trips too
     restored = session.run_tactic(s1, "rfl")
     assert isinstance(restored, TacticError) and "could not restore" in restored.message
+    assert restored.transient
     assert session.run_tactic(session.initial_state(), "omega") == ProofFinished()
 
 
@@ -314,7 +315,7 @@ def test_replay_that_fails_is_an_error_not_an_exception(script: DojoScript) -> N
     assert isinstance(session.run_tactic(s1, "hang"), TacticTimeout)
     script.replies[(ROOT, "simp only [Nat.add_zero]")] = ("error", "now it fails")
     result = session.run_tactic(s1, "rfl")
-    assert isinstance(result, TacticError) and "could not restore" in result.message
+    assert isinstance(result, TacticError) and "could not restore" in result.message and result.transient
 
 
 def test_replay_that_reaches_another_state_is_refused(script: DojoScript) -> None:
@@ -323,7 +324,7 @@ def test_replay_that_reaches_another_state_is_refused(script: DojoScript) -> Non
     assert isinstance(session.run_tactic(s1, "hang"), TacticTimeout)
     script.replies[(ROOT, "simp only [Nat.add_zero]")] = ("state", S2)
     result = session.run_tactic(s1, "rfl")
-    assert isinstance(result, TacticError) and "differs" in result.message
+    assert isinstance(result, TacticError) and "differs" in result.message and result.transient
 
 
 def test_a_restart_that_fails_makes_the_backend_unavailable(script: DojoScript) -> None:

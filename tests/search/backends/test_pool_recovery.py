@@ -97,7 +97,7 @@ def test_crash_is_an_error_then_restart_and_replay(make_chain: Any) -> None:
     result = chain.session.run_tactic(chain.deep, "crash")
     assert isinstance(result, TacticError)
     assert "crashed" in result.message and "exit code 3" in result.message
-    assert "crashing on cue" in result.message
+    assert "crashing on cue" in result.message and result.transient
     assert gone(old)
     chain.finish_proof()
     assert chain.backend.pool.restarts == 1
@@ -133,7 +133,7 @@ def test_memory_balloon_is_killed_by_the_watch_and_restarted(make_chain: Any) ->
     old = chain.pid()
     started = time.monotonic()
     result = chain.session.run_tactic(chain.deep, "balloon")
-    assert isinstance(result, TacticError) and "memory limit" in result.message
+    assert isinstance(result, TacticError) and "memory limit" in result.message and result.transient
     assert time.monotonic() - started < 10  # the watch, not the 30 s timeout
     assert gone(old)
     chain.finish_proof()
@@ -165,7 +165,7 @@ def test_a_replay_that_no_longer_works_is_an_error_not_a_crash(make_chain: Any) 
     chain.world_path.write_text(json.dumps(world))
     assert isinstance(chain.session.run_tactic(chain.deep, "crash"), TacticError)
     result = chain.session.run_tactic(chain.deep, "split")
-    assert isinstance(result, TacticError) and "could not restore" in result.message
+    assert isinstance(result, TacticError) and "could not restore" in result.message and result.transient
     assert chain.session.run_tactic(chain.states[2], "step") == chain.states[3]
 
 
