@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from scripted import QED, Outcome, ScriptedBackend, ScriptedEnv, ScriptedPolicy, ScriptedSession
 
 from planner import ChatAnswer, ChatMessage, PlanCheck, PlanProblem
-from search import Session, Theorem, Verdict
+from search import SearchConfig, Session, Theorem, Verdict
 
 THEOREM = Theorem("algebra_linear_5x",
                   "theorem algebra_linear_5x (x : ℝ) (h₀ : 5 * x - 4 = 21) : x = 5 :=",
@@ -26,6 +26,10 @@ CONTEXT = "x : ℝ\nh₀ : 5 * x - 4 = 21"
 TARGET = "x = 5"
 GOOD = (("h1", "5 * x = 25"), ("h2", "x = 25 / 5"))
 TACTICS = ("linarith", "rw [h2]", "norm_num", "nlinarith [h1]")
+STUCK = (("h1", "5 * x = 25"), ("h2", "x ^ 2 = 25"))  # h2 has no proof the scripted world knows
+SEARCH = SearchConfig(time_limit=None, max_expansions=20)
+PLANNER = dict(subgoal_expansions=8, main_expansions=8, subgoal_time_limit=None, main_time_limit=None,
+               replans=2, plan_attempts=3)
 _HAVE = re.compile(r"^have (\S+) : (.+)$")
 _BLOCK = re.compile(r"^have (\S+) : (.+) := by\n(.*)$", re.S)
 

@@ -10,6 +10,9 @@ import pytest
 from planner_chat_server import ChatServer, recorded
 from planner_worlds import (
     GOOD,
+    PLANNER,
+    SEARCH,
+    STUCK,
     TARGET,
     THEOREM,
     ListClient,
@@ -36,12 +39,7 @@ from planner import (
     prove_with_planner,
 )
 from planner.plan import Subgoal
-from search import InMemoryProofCache, InvalidTheoremError, SearchConfig, Theorem, prove
-
-SEARCH = SearchConfig(time_limit=None, max_expansions=20)
-PLANNER = dict(subgoal_expansions=8, main_expansions=8, subgoal_time_limit=None, main_time_limit=None,
-               replans=2, plan_attempts=3)
-STUCK = (("h1", "5 * x = 25"), ("h2", "x ^ 2 = 25"))
+from search import InMemoryProofCache, InvalidTheoremError, Theorem, prove
 
 
 def planned(backend: ScriptedPlanBackend, client: PlannerClient, *, cache: InMemoryProofCache | None = None,

@@ -9,7 +9,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from planner_worlds import GOOD, THEOREM, ListClient, ScriptedPlanBackend, fenced, policy
+from planner_worlds import (
+    GOOD,
+    PLANNER,
+    SEARCH,
+    STUCK,
+    THEOREM,
+    ListClient,
+    ScriptedPlanBackend,
+    fenced,
+    policy,
+)
 from scripted import ScriptedSession
 
 from planner import (
@@ -24,15 +34,11 @@ from planner import (
 from planner.coq_plan import CoqPlanBackend
 from planner.planning import UNCHECKED_REASON
 from planner.subgoal_search import REPLAY_FLOOR_S
-from search import SearchConfig, Session, Theorem
+from search import Session, Theorem
 from search.backends.coq import CoqBackendConfig
 from search.backends.process import ProcessTimeout
 from search.types import ProofFinished, TacticResult, TacticState
 
-SEARCH = SearchConfig(time_limit=None, max_expansions=20)
-PLANNER = dict(subgoal_expansions=8, main_expansions=8, subgoal_time_limit=None, main_time_limit=None,
-               replans=2, plan_attempts=3)
-STUCK = (("h1", "5 * x = 25"), ("h2", "x ^ 2 = 25"))
 HUNG = "Lean did not answer the plan within 2 s"
 
 

@@ -244,6 +244,16 @@ def test_the_expert_loop_s_stdlib_searches_get_their_file_s_premises(tmp_path: P
     assert any("rev'_" in tactic for tactic in found["proof"])
 
 
+def installed_file(tmp_path: Path, unit: str) -> tuple[list, StdlibBackend]:
+    """The traced lemmas of the installed standard library's file ``unit`` and a benchmark backend for it
+    (the caller closes it)."""
+    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
+                    .stdout.strip()) / "theories"
+    sentences, (record, _) = traced(tmp_path, unit, trusted_source(theories, unit).read_text())
+    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
+    return lemmas, StdlibBackend(CoqBackendConfig(), sentences)
+
+
 def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(tmp_path: Path) -> None:
     """CoqHammer's preamble loads ``Coq.Arith.Factorial``: ``lt_O_fact`` is then in the environment under
     its library name, and ``exact (Factorial.lt_O_fact n)`` or a hint path through it re-proves nothing;
@@ -253,12 +263,7 @@ def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(t
     from prover.stdlib_bench.own_library import library_of, preamble_libraries
 
     unit = "Arith/Factorial.v"
-    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
-                    .stdout.strip()) / "theories"
-    source = trusted_source(theories, unit)
-    sentences, (record, _) = traced(tmp_path, unit, source.read_text())
-    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
-    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    lemmas, backend = installed_file(tmp_path, unit)
     assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
     try:
         theorem = backend.at(next(lm for lm in lemmas if lm.name == "lt_O_fact"))
@@ -291,11 +296,7 @@ def test_the_own_file_check_reads_a_universe_polymorphic_file(tmp_path: Path) ->
     from prover.stdlib_bench.own_library import library_of, preamble_libraries
 
     unit = "Classes/CRelationClasses.v"
-    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
-                    .stdout.strip()) / "theories"
-    sentences, (record, _) = traced(tmp_path, unit, trusted_source(theories, unit).read_text())
-    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
-    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    lemmas, backend = installed_file(tmp_path, unit)
     assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
     try:
         theorem = backend.at(next(lm for lm in lemmas if lm.name == "complement_inverse"))
@@ -313,12 +314,7 @@ def test_a_file_s_own_library_axiom_counts_as_that_library_axiom(tmp_path: Path)
     """``Logic/FunctionalExtensionality.v`` declares ``functional_extensionality_dep``; replayed, the axiom
     is the check file's, and a proof through it is as good as one through the library's (which the audit
     allows). An axiom of a file that is no standard-library axiom stays refused."""
-    unit = "Logic/FunctionalExtensionality.v"
-    theories = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True)
-                    .stdout.strip()) / "theories"
-    sentences, (record, _) = traced(tmp_path, unit, trusted_source(theories, unit).read_text())
-    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
-    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    lemmas, backend = installed_file(tmp_path, "Logic/FunctionalExtensionality.v")
     try:
         theorem = backend.at(next(lm for lm in lemmas if lm.name == "forall_extensionality"))
         with backend.open(theorem) as session:
