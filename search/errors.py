@@ -57,6 +57,25 @@ class BackendUnavailableError(ProverError):
         self.fix = fix
 
 
+class TheoremLoadError(BackendUnavailableError):
+    """The proof assistant started, then failed while loading one theorem (its header or statement): it
+    died there on every try, or did not finish within its start-up time limit (a loaded machine). No
+    verdict on the theorem (not ``InvalidTheoremError``: nothing in the proof assistant's reply refused it)
+    and no fault of the whole backend: a sweep records an ``error`` for this attempt, goes on with the other
+    theorems, and a resume runs it again. A ``BackendUnavailableError`` so that a death is retried as a
+    start is (``search.backends.start_retry``) and a single ``prove`` reports it as one (exit 3)."""
+
+    def __init__(self, backend: str, theorem: str, reason: str, fix: str | None = None) -> None:
+        message = f"backend {backend!r} could not load theorem {theorem!r}: {reason}"
+        if fix:
+            message += f" ({fix})"
+        ProverError.__init__(self, message)
+        self.backend = backend
+        self.theorem = theorem
+        self.reason = reason
+        self.fix = fix
+
+
 class ModelLoadError(ProverError):
     """A model or its tokenizer could not be loaded (or placed on its device).
 

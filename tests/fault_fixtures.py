@@ -110,3 +110,82 @@ def slow_policy():  # type: ignore[no-untyped-def]
     from sweep_fixtures import SlowPolicy
 
     return SlowPolicy(0.5)
+
+
+def dying_coqtop(folder: Path, marker: str) -> Path:
+    """An executable ``folder/coqtop`` that runs the real coqtop and passes its input on, line by line,
+    until a line holding ``marker`` comes: then it kills coqtop and itself (SIGKILL), as an out-of-memory
+    kill would while coqtop loads that sentence. Each such death appends ``died`` to ``loads.log`` beside
+    it (``start_counts``-like: ``load_deaths``)."""
+    real = shutil.which("coqtop")
+    assert real is not None, "coqtop must be installed"
+    import sys
+
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "coqtop"
+    script.write_text(f"""#!{sys.executable}
+import os, signal, subprocess, sys
+child = subprocess.Popen([{real!r}, *sys.argv[1:]], stdin=subprocess.PIPE)
+for line in iter(sys.stdin.buffer.readline, b""):
+    if {marker.encode()!r} in line:
+        with open({os.fspath(folder / "loads.log")!r}, "a") as log:
+            log.write("died\\n")
+        child.kill()
+        os.kill(os.getpid(), signal.SIGKILL)
+    child.stdin.write(line)
+    child.stdin.flush()
+child.stdin.close()
+sys.exit(child.wait())
+""")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return script
+
+
+def load_deaths(folder: Path) -> int:
+    """How many times the ``dying_coqtop`` in ``folder`` died on its marker."""
+    log = folder / "loads.log"
+    return log.read_text().split().count("died") if log.exists() else 0
+
+
+class LoadFailsForOne:
+    """A sweep's backend factory: theorem ``bad`` cannot be loaded (its proof assistant dies loading its
+    header: ``TheoremLoadError``), the others are the scripted ones of ``sweep_fixtures.BackendFactory``."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        from sweep_fixtures import BackendFactory
+
+        self.inner = BackendFactory(names)
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        from search.errors import TheoremLoadError
+
+        backend = self.inner()
+        open_theorem = backend.open
+
+        def open_(theorem):  # type: ignore[no-untyped-def]
+            if theorem.name == "bad":
+                raise TheoremLoadError("coq", "bad", "coqtop died loading the header: killed (signal 9)")
+            return open_theorem(theorem)
+
+        backend.open = open_
+        return backend
+
+
+class SleepyWorker:
+    """Stands for ``prover.sweep.worker.SearchWorker`` in a pool: each task takes ``setup`` seconds, then
+    returns an ``unproved`` record."""
+
+    def __init__(self, setup: float) -> None:
+        self.seconds = setup
+
+    def ping(self) -> str:
+        return "sleepy"
+
+    def run(self, task):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(self.seconds)
+        return {"theorem": task.theorem.name, "attempt": task.attempt, "status": "unproved"}
+
+    def close(self) -> None:
+        pass

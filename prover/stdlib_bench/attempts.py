@@ -16,7 +16,7 @@ from prover.stdlib_bench.lemmas import StdlibLemma, prefix_premises
 from prover.stdlib_bench.library import TrainLibrary, environment_libraries
 from prover.tracing.coq_source import SourceSentence
 from search import SearchConfig, prove
-from search.errors import InvalidTheoremError
+from search.errors import InvalidTheoremError, TheoremLoadError
 from search.protocols import Policy
 from search.types import ProofFinished
 
@@ -30,9 +30,10 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
     (with ``library_premises``) those of ``library`` loaded there.
 
     A lemma without its environment (``InvalidTheoremError``: its prefix failed, ``PrefixError``, or Coq
-    refused its statement) is a permanent ``environment_error``, counted by neither method. A
-    ``BackendUnavailableError`` (coqtop could not start) is transient and propagates: the file's task
-    fails, nothing of it is written, and a rerun retries it."""
+    refused its statement) is a permanent ``environment_error``, counted by neither method, and so is one
+    whose statement coqtop died on or did not load in time on every try (``TheoremLoadError``: else the
+    file would fail on every rerun). Any other ``BackendUnavailableError`` (coqtop could not start) is
+    transient and propagates: the file's task fails, nothing of it is written, and a rerun retries it."""
     theorem = backend.at(lemma)
     result: dict[str, Any] = {"key": lemma.key, "unit": lemma.unit, "name": lemma.name, "line": lemma.line}
     try:
@@ -45,7 +46,7 @@ def attempt_lemma(backend: StdlibBackend, lemma: StdlibLemma, config: Any, index
                 outcome = _search(backend, theorem, policy, config)
             outcome["seconds"] = round(time.monotonic() - started, 2)
             result[method] = outcome
-    except InvalidTheoremError as exc:  # no environment (PrefixError, a refused statement): not counted
+    except (InvalidTheoremError, TheoremLoadError) as exc:  # no environment: not counted
         logger.warning("%s: %s", lemma.key, exc)
         result["environment_error"] = str(exc)
         if isinstance(exc, PrefixFailedError):

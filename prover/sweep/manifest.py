@@ -29,6 +29,12 @@ RESUMABLE = (  # keys (or "table." prefixes) a resumed sweep may change: they do
     "sweep.attempts", "sweep.workers", "sweep.worker_cpus", "sweep.address", "sweep.out", "sweep.max_retries",
     "sweep.worker_start_timeout", "sweep.limit", "sweep.graph_pages", "driver.sessions", "server.",
     "model.device", "model.batch_size", "coq.keep_coqtops", "coq.audit_reuse", "repl.pool_size",
+    # starting the proof assistant: a start that fails or runs past its limit ends in an error record (or
+    # the sweep), never in a verdict, so a resume may start it more patiently. Not ``coq.kill_grace``: it
+    # lengthens each tactic's deadline (without Coq's Timeout a slower tactic then succeeds); not the REPL's
+    # import and command limits, which also bound a plan's check and a proof's verification (verdicts).
+    "coq.start_timeout", "coq.start_attempts", "coq.start_backoff", "repl.start_attempts",
+    "repl.start_backoff",
 )
 LEGACY_KEYS = ("benchmark", "split", "search", "backend", "planner", "imports")
 

@@ -6,11 +6,15 @@ does the task get an ``error`` record. ``ActorPool`` alone does not do this supe
 Actors have ``max_restarts=0``: restarts are the pool's job, so a task is never retried behind its back.
 Tasks go only to workers that answered a ping: a replacement that waits for free CPUs (the cluster shrank)
 holds no task hostage.
+
+Stopping. When the sweep stops early (Ctrl-C, SIGTERM, a fatal error), ``shutdown`` gives the attempts still
+running its budget (30 s) to finish and stores each one that does, through ``on_result`` like any other
+(the driver stays the only writer), while the idle workers close; what is still running then is killed
+and simply runs again on a resume. A second interrupt during that wait kills the workers at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections import Counter, deque
@@ -24,11 +28,13 @@ from prover.policies.hf_policy_config import ModelLoadError
 from prover.sweep.errors import WorkerStartError
 from prover.sweep.worker import SearchWorker, Task, WorkerSetup, make_record
 from search import BackendUnavailableError, PriorityError
+from search.errors import TheoremLoadError
 
 logger = logging.getLogger(__name__)
 
 ResultCallback = Callable[[Task, dict[str, Any]], None]
 FATAL = (BackendUnavailableError, ModelLoadError, PriorityError)  # a task raising these ends the sweep
+NOT_FATAL = (TheoremLoadError,)  # one theorem's fault (the worker records it as an error): never the end
 
 
 class SupervisedPool:
@@ -46,6 +52,8 @@ class SupervisedPool:
         self._starting: dict[Any, Any] = {}
         self._num_cpus = num_cpus
         self._early_deaths = 0
+        self._unfinished: dict[Any, tuple[Any, Task]] = {}  # attempts running when ``run`` was stopped
+        self._on_result: ResultCallback | None = None
         self.replaced = 0
 
     def _spawn(self) -> Any:
@@ -86,12 +94,16 @@ class SupervisedPool:
 
         Tasks go only to workers that answered: a replacement for a worker lost with its node may wait
         for free CPUs (the cluster shrank) without holding a task hostage. When no worker is alive and
-        none could start for ``start_timeout`` seconds, ``WorkerStartError``."""
+        none could start for ``start_timeout`` seconds, ``WorkerStartError``.
+
+        When an error or an interrupt stops it, the attempts already finished are stored at once and those
+        still running are left to ``shutdown``, which stores each one that finishes within its budget."""
         running: dict[Any, tuple[Any, Task]] = {}
         try:
             self._run(queue, running, on_result, on_tick, start_timeout)
-        except BaseException as exc:  # keep what finished: a fatal error, a worker start, an interrupt
-            self._drain(running, on_result, timeout=0.0 if isinstance(exc, KeyboardInterrupt) else 5.0)
+        except BaseException:  # keep what finished: a fatal error, a worker start, an interrupt
+            self._drain(running, on_result, timeout=0.0)
+            self._unfinished, self._on_result = running, on_result
             raise
 
     def _run(self, queue: deque[Task], running: dict[Any, tuple[Any, Task]], on_result: ResultCallback,
@@ -130,16 +142,20 @@ class SupervisedPool:
             return
         ready, _ = ray.wait(list(running), num_returns=len(running), timeout=timeout)
         for ref in ready:
-            _, task = running.pop(ref)
-            try:
-                record = ray.get(ref)
-            except RayError:
-                continue
-            try:
-                on_result(task, record)
-            except Exception as exc:  # the sweep's own error is the one to report
-                logger.error("%s attempt %d: its record could not be stored: %r", task.theorem.name,
-                             task.attempt, exc)
+            SupervisedPool._store_finished(ref, running.pop(ref)[1], on_result)
+
+    @staticmethod
+    def _store_finished(ref: Any, task: Task, on_result: ResultCallback) -> None:
+        """Store the record of a finished task while the sweep stops; a failed task is read and dropped."""
+        try:
+            record = ray.get(ref)
+        except RayError:
+            return
+        try:
+            on_result(task, record)
+        except Exception as exc:  # the sweep's own error is the one to report
+            logger.error("%s attempt %d: its record could not be stored: %r", task.theorem.name,
+                         task.attempt, exc)
 
     def _started(self, ref: Any, actor: Any, idle: list[Any]) -> None:
         try:
@@ -180,7 +196,7 @@ class SupervisedPool:
             record = ray.get(ref)
         except RayTaskError as exc:
             cause = exc.cause
-            if isinstance(cause, FATAL):  # every later task would fail the same way
+            if isinstance(cause, FATAL) and not isinstance(cause, NOT_FATAL):  # every later task would too
                 raise cause from None
             idle.append(actor)
             reason = f"{type(cause).__name__}: {cause}"
@@ -204,11 +220,53 @@ class SupervisedPool:
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Close the started workers (their sessions end cleanly) within ``timeout`` seconds in all, and
-        kill every worker."""
+        kill every worker. After ``run`` was stopped, the attempts it left running get the same
+        ``timeout``: each one that finishes meanwhile is stored (``on_result``) before its worker closes
+        (a worker's ``close`` waits for its running attempt anyway). A second interrupt meanwhile kills
+        the workers at once; it is raised again only when ``run`` had not been stopped."""
+        running, self._unfinished = self._unfinished, {}
+        on_result, self._on_result = self._on_result, None
         never_started = set(self._starting.values())
         closing = [actor.close.remote() for actor in self._actors if actor not in never_started]
-        with contextlib.suppress(RayError):
-            ray.wait(closing, num_returns=len(closing), timeout=timeout)
+        if running:
+            logger.warning("stopping: waiting up to %.0f s for %d running attempt(s) to finish, to keep "
+                           "them (interrupt again to stop at once)", timeout, len(running))
+        try:
+            self._await_stop(running, closing, on_result, timeout)
+        except KeyboardInterrupt:
+            logger.warning("stopping at once: %d running attempt(s) dropped (a resume runs them again)",
+                           len(running))
+            if on_result is None:  # not stopping already: this interrupt is the one that stops the sweep
+                self._kill_all()
+                raise
+        self._kill_all()
+
+    def _await_stop(self, running: dict[Any, tuple[Any, Task]], closing: list[Any],
+                    on_result: ResultCallback | None, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the ``running`` attempts (each stored as it finishes) and
+        the ``closing`` workers."""
+        deadline = time.monotonic() + timeout
+        pending = set(closing)
+        while running or pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                ready, _ = ray.wait([*running, *pending], num_returns=1, timeout=left)
+            except RayError:
+                break
+            for ref in ready:
+                if ref in running:
+                    _, task = running.pop(ref)
+                    if on_result is not None:
+                        self._store_finished(ref, task, on_result)
+                else:
+                    pending.discard(ref)
+        if running:
+            logger.warning("%d attempt(s) still running after %.0f s were stopped (a resume runs them again)",
+                           len(running), timeout)
+
+    def _kill_all(self) -> None:
         self._starting.clear()
         for actor in list(self._actors):
             self._retire(actor)

@@ -28,6 +28,7 @@ from search import (
     for_attempt,
     prove,
 )
+from search.errors import TheoremLoadError
 
 if TYPE_CHECKING:
     from planner import PlannerClient
@@ -127,8 +128,10 @@ class SearchWorker:
         """Search for a proof of the task's theorem and return its record. Attempt k uses the policy's
         ``for_attempt(k)`` where it has one (``search.policy_identity``), so attempts differ.
 
-        An invalid statement is a record with status ``invalid``; ``BackendUnavailableError`` propagates,
-        since every later task would fail the same way."""
+        An invalid statement is a record with status ``invalid``; a theorem the proof assistant failed
+        to load (``TheoremLoadError``: it died or ran past its start-up limit there) one with status
+        ``error``; any other ``BackendUnavailableError`` propagates, since every later task would fail the
+        same way."""
         if self._backend is None:
             self._backend = self.setup.backend()
         if self._policy is None:
@@ -144,6 +147,8 @@ class SearchWorker:
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
+        except TheoremLoadError as exc:
+            return self._load_failed(task, exc, started)
         status = "proved" if result.proved else "unproved"
         record = make_record(task, status, result=result, seconds=time.perf_counter() - started,
                              worker=self.name, policy=self.policy_label)
@@ -166,6 +171,8 @@ class SearchWorker:
         except InvalidTheoremError as exc:
             return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
+        except TheoremLoadError as exc:
+            return self._load_failed(task, exc, started)
         except PlannerEndpointError as exc:
             return make_record(task, "error", message=str(exc), policy=self.policy_label,
                                seconds=time.perf_counter() - started, worker=self.name)
@@ -174,6 +181,14 @@ class SearchWorker:
         record.update(planned_record_fields(result))
         record[GRAPH_FIELD] = planned_graph_of(result)  # the driver's explorer pages; never stored
         return record
+
+    def _load_failed(self, task: Task, exc: TheoremLoadError, started: float) -> dict[str, Any]:
+        """The record of an attempt whose theorem the proof assistant, started, failed to load (died on
+        every try, or ran past its start-up limit): an ``error``, no verdict, so a resume runs it again.
+        Not the sweep's end: the other theorems load."""
+        logger.warning("%s attempt %d: %s", task.theorem.name, task.attempt, exc)
+        return make_record(task, "error", message=str(exc), policy=self.policy_label,
+                           seconds=time.perf_counter() - started, worker=self.name)
 
     def ping(self) -> str:
         return self.name

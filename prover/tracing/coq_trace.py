@@ -54,6 +54,7 @@ from search.backends.coq.goals import (
 )
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessError
+from search.errors import ProverError
 from search.validation import MAX_SECONDS, Validated, setting
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ _SELECTOR = re.compile(
 )
 
 
-class _NotRun(Exception):
+class _NotRun(ProverError):
     """A sentence coqtop did not run as one sentence (too long to send, or read as several, its replies
     drained): it counts as failed; the message says why."""
 

@@ -15,7 +15,7 @@ from search.backends.coq.header_freshness import check_opened_on, load_header
 from search.backends.coq.safety import check_coq_theorem, header_sentences
 from search.backends.process import ProcessDied, ProcessTimeout
 from search.backends.start_retry import start_with_retries
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import BackendUnavailableError, InvalidTheoremError, TheoremLoadError
 from search.types import Theorem
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 INSTALL_FIX = "install Coq: `apt-get install coq` on Debian/Ubuntu, or set coqtop/coqc to their paths"
 MEMORY_FIX = ("if memory_limit_mb is low, raise it: coqtop maps about 600 MiB of address space before it "
               "loads anything")
+START_TIMEOUT_FIX = "on a busy machine, raise start_timeout (--coq-start-timeout)"
 
 
 def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -> tuple[CoqTop, int]:
@@ -31,7 +32,9 @@ def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -
 
     Raises ``InvalidTheoremError`` when the safety filter refuses the theorem, or Coq rejects its header
     or statement, or the statement does not open a proof named ``theorem.name``;
-    ``BackendUnavailableError`` when coqtop cannot be run, or dies while starting on every try.
+    ``BackendUnavailableError`` when coqtop cannot be run, or dies or gives no prompt while starting on
+    every try; ``TheoremLoadError`` (a ``BackendUnavailableError`` of this theorem alone) when coqtop
+    started but died loading the theorem on every try, or did not load it within ``start_timeout``.
     """
     top, _ = start_at_header(config, theorem, cwd)
     try:
@@ -48,8 +51,9 @@ def start_at_header(config: CoqBackendConfig, theorem: Theorem,
     (``header_pool``). The whole theorem is checked by the safety filter first. A coqtop that dies while
     starting is started again (``start_attempts`` tries in all).
 
-    Raises ``InvalidTheoremError`` (refused theorem, header or imports Coq rejects) and
-    ``BackendUnavailableError`` (coqtop cannot run, or dies while starting on every try).
+    Raises ``InvalidTheoremError`` (refused theorem, header or imports Coq rejects),
+    ``BackendUnavailableError`` (coqtop cannot run, or dies or gives no prompt while starting on every try)
+    and ``TheoremLoadError`` (coqtop died loading the header on every try, or did not load it in time).
     """
     reason = check_coq_theorem(theorem.name, theorem.header, theorem.statement) or too_long(theorem)
     if reason is not None:
@@ -64,17 +68,25 @@ def enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:
     """Open the proof of ``theorem`` on ``top``, a coqtop at the state after its header
     (``start_at_header``); return the state id after ``Proof.``. Leaves ``top`` open either way.
 
-    Raises ``InvalidTheoremError`` (Coq rejects the statement, or it hangs) and
-    ``BackendUnavailableError`` (coqtop died).
+    Raises ``InvalidTheoremError`` (Coq rejects the statement) and ``TheoremLoadError`` (coqtop died, or
+    did not load the statement within ``start_timeout``).
     """
     try:
         check_opened_on(top, theorem)
         return _enter_proof(top, config, theorem)
-    except ProcessDied as exc:
-        raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}: {exc}") from exc
-    except ProcessTimeout as exc:
-        raise InvalidTheoremError(
-            theorem.name, f"coqtop did not load the statement within {exc.seconds:g} s") from exc
+    except (ProcessDied, ProcessTimeout) as exc:
+        raise load_error(config, theorem, "the statement", exc) from exc
+
+
+def load_error(config: CoqBackendConfig, theorem: Theorem, what: str,
+               exc: ProcessDied | ProcessTimeout) -> TheoremLoadError:
+    """The error of a coqtop that started and then died, or ran past ``start_timeout``, loading ``what``
+    of ``theorem``: no verdict on the theorem (Coq's reply refused nothing), no fault of the whole backend."""
+    if isinstance(exc, ProcessTimeout):
+        return TheoremLoadError("coq", theorem.name, f"coqtop did not load {what} within the start-up limit "
+                                f"of {exc.seconds:g} s", START_TIMEOUT_FIX)
+    fix = MEMORY_FIX if config.memory_limit_mb is not None else None
+    return TheoremLoadError("coq", theorem.name, f"coqtop died loading {what}: {exc}", fix)
 
 
 def too_long(theorem: Theorem) -> str | None:
@@ -99,17 +111,13 @@ def _launch_once(config: CoqBackendConfig, theorem: Theorem, cwd: str | None) ->
         fix = MEMORY_FIX if config.memory_limit_mb is not None else INSTALL_FIX
         raise BackendUnavailableError("coq", f"coqtop died at start: {exc}", fix) from exc
     except ProcessTimeout as exc:
-        raise BackendUnavailableError("coq", f"coqtop gave no prompt within {exc.seconds:g} s") from exc
+        raise BackendUnavailableError("coq", f"coqtop gave no prompt within {exc.seconds:g} s",
+                                      START_TIMEOUT_FIX) from exc
     try:
         return top, _load_header(top, config, theorem)
-    except ProcessDied as exc:
+    except (ProcessDied, ProcessTimeout) as exc:  # it started: a fault of loading this theorem
         top.close()
-        raise BackendUnavailableError("coq", f"coqtop died loading {theorem.name!r}: {exc}") from exc
-    except ProcessTimeout as exc:
-        top.close()
-        raise InvalidTheoremError(
-            theorem.name, f"coqtop did not load the header within {exc.seconds:g} s"
-        ) from exc
+        raise load_error(config, theorem, "the header and the backend's imports", exc) from exc
     except BaseException:
         top.close()
         raise

@@ -44,11 +44,17 @@ from search.backends.lean.repl_messages import (
     errors,
 )
 from search.backends.lean.repl_process import HeaderError, MemoryLimitExceeded, ReplProcess
-from search.backends.lean.repl_session import CommandFailed, LeanReplSession, ReplayError, borrowed_process
+from search.backends.lean.repl_session import (
+    CommandFailed,
+    LeanReplSession,
+    ReplayError,
+    borrowed_process,
+    load_failure,
+)
 from search.backends.lean.repl_theorem import statement_by_sorry
 from search.backends.lean.safety import check_lean_tactic, check_lean_theorem
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
-from search.errors import InvalidTheoremError
+from search.errors import BackendUnavailableError, InvalidTheoremError
 from search.lean_proof import lean_by_block
 from search.types import Theorem
 
@@ -190,7 +196,8 @@ def check_plan(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
     """Check the plan in a pooled process (none is borrowed for a refused ``have``), its command under
     ``plan_timeout``. Lean's failure on the command is a problem (see the module docstring). Raises
     ``InvalidTheoremError`` (the theorem or its header is refused) and ``BackendUnavailableError`` (no
-    REPL, or the header does not import)."""
+    REPL, or the header does not import; ``TheoremLoadError`` when the REPL works but failed on this
+    theorem's header: ``load_failure``)."""
     refused = refused_haves(haves)
     if refused:
         return PlanElaboration(problems=refused)
@@ -200,6 +207,11 @@ def check_plan(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
             return _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
     except PlanCommandFailed as exc:
         return PlanElaboration(problems=((None, exc.problem),))
+    except BackendUnavailableError as exc:
+        error = load_failure(pool, theorem, config, exc)
+        if error is exc:
+            raise
+        raise error from exc.__cause__
 
 
 def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
@@ -208,12 +220,18 @@ def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *
     ``PlanCommandFailed`` when Lean fails on the plan's command and ``ValueError`` when the plan does not
     elaborate."""
     check_lean_theorem(theorem)
-    with borrowed_process(pool, theorem, "on a plan for") as proc:
-        plan = _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
-        if not plan.ok:
-            raise ValueError(f"the plan does not elaborate: {plan.problems}")
-        return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)
-                for index, sorry in enumerate(plan.sorries)]
+    try:
+        with borrowed_process(pool, theorem, "on a plan for") as proc:
+            plan = _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
+            if not plan.ok:
+                raise ValueError(f"the plan does not elaborate: {plan.problems}")
+            return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)
+                    for index, sorry in enumerate(plan.sorries)]
+    except BackendUnavailableError as exc:
+        error = load_failure(pool, theorem, config, exc)
+        if error is exc:
+            raise
+        raise error from exc.__cause__
 
 
 class PlanSubgoalSession(LeanReplSession):

@@ -36,8 +36,8 @@ from search.backends.lean.repl_process import (
 from search.backends.lean.repl_theorem import header_error, open_theorem
 from search.backends.lean.safety import check_lean_tactic
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
-from search.backends.start_retry import start_with_retries
-from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
+from search.backends.start_retry import GAVE_UP, start_with_retries
+from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError, TheoremLoadError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
 logger = logging.getLogger(__name__)
@@ -204,14 +204,62 @@ def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> Le
     """Open ``theorem`` in a pooled process; a REPL that dies meanwhile (while starting, or importing
     the header) is replaced and the opening tried again (``start_attempts`` tries in all). Raises
     ``InvalidTheoremError`` when Lean rejects the statement or header, ``BackendUnavailableError`` when
-    the REPL cannot start or import it."""
+    the REPL cannot start or the project cannot import the header, ``TheoremLoadError`` when the REPL
+    works (``repl_answers``) but failed loading this theorem on every try (``load_failure``)."""
 
     def open_once() -> LeanReplSession:
         with borrowed_process(pool, theorem, "while opening") as proc:
             return LeanReplSession(pool, theorem, config, proc, open_theorem(proc, theorem, config))
 
-    return start_with_retries(open_once, attempts=config.start_attempts, backoff=config.start_backoff,
-                              what=f"the Lean REPL opening {theorem.name!r}")
+    try:
+        return start_with_retries(open_once, attempts=config.start_attempts, backoff=config.start_backoff,
+                                  what=f"the Lean REPL opening {theorem.name!r}")
+    except BackendUnavailableError as exc:
+        error = load_failure(pool, theorem, config, exc)
+        if error is exc:
+            raise
+        raise error from exc.__cause__
+
+
+LOAD_TIMEOUT_FIX = ("on a busy machine, raise --repl-import-timeout (the header) or --repl-command-timeout "
+                    "(the statement)")
+
+
+def load_failure(pool: ReplPool, theorem: Theorem, config: LeanReplConfig,
+                 error: BackendUnavailableError) -> BackendUnavailableError:
+    """``error``, raised by ``borrowed_process`` when a REPL failed (died, hung, garbled its answer)
+    loading ``theorem``, as a ``TheoremLoadError`` when a REPL of ``pool`` answers a command without imports
+    (``repl_answers``): the REPL works, so the fault is this theorem's (a header whose import kills Lean, a
+    statement past its limit), not the backend's. Else ``error`` itself: the REPL cannot work at all. Call
+    after the retries, raising the result ``from error.__cause__``."""
+    cause = error.__cause__
+    if isinstance(error, TheoremLoadError) or not isinstance(cause, (ProcessError, ReplProtocolError)):
+        return error
+    if not repl_answers(pool, config):
+        return error
+    fix = LOAD_TIMEOUT_FIX if isinstance(cause, ProcessTimeout) else None
+    load = TheoremLoadError(BACKEND_NAME, theorem.name, error.reason, fix)
+    if hasattr(error, GAVE_UP):  # retried to the end already: no outer retry starts again
+        setattr(load, GAVE_UP, getattr(error, GAVE_UP))
+    return load
+
+
+def repl_answers(pool: ReplPool, config: LeanReplConfig) -> bool:
+    """Whether a pooled REPL (a started one, else a fresh one) answers a command without imports: the
+    REPL itself starts and works. The process is replaced when it fails."""
+    try:
+        proc = pool.acquire()
+    except (BackendUnavailableError, RuntimeError):  # cannot start; the pool is closed
+        return False
+    failed = True
+    try:
+        proc.command("", timeout=config.import_timeout)
+        failed = False
+    except (ProcessError, ReplProtocolError) as exc:
+        logger.warning("%s does not answer a command without imports either: %s", proc.name, exc)
+    finally:
+        pool.release(proc, failed=failed)
+    return not failed
 
 
 class CommandFailed(ProverError):

@@ -200,6 +200,22 @@ def test_a_coqtop_that_cannot_start_is_not_stored_as_an_environment_error(tmp_pa
         backend.close()
 
 
+def test_a_statement_that_never_loads_in_time_is_an_environment_error_of_its_lemma_only() -> None:
+    """coqtop starts, then takes longer than its start-up limit on the statement on every try: no verdict
+    on the lemma and no fault of the file (it would fail the file on every rerun), so the lemma alone is
+    left out as an environment error."""
+    lemma = StdlibLemma("Dev/Q.v", "slow", 1, 0, "Lemma slow : ltac:(do 3000000 idtac; exact True).", "slow",
+                        ())
+    config = StdlibBenchConfig(corpus="unused", root="unused", out="unused", methods=("sauto",), budget=1.0)
+    quick = CoqBackendConfig(start_timeout=0.5, start_attempts=1)
+    backend = StdlibBackend(quick, split_source(FILE, "Dev/Q.v"))
+    try:
+        result = attempt_lemma(backend, lemma, config, None)
+    finally:
+        backend.close()
+    assert "sauto" not in result and "start-up limit" in result["environment_error"], result
+
+
 # --- 3, 4, 5. the results file and the summary ------------------------------------------------------
 
 def line(unit: str, name: str) -> str:

@@ -59,6 +59,33 @@ def test_a_folder_written_before_configurations_were_recorded_resumes(tmp_path: 
         check_manifest(tmp_path, manifest(replace(spec, search=replace(SEARCH, max_expansions=5))))
 
 
+def test_a_resume_may_start_the_proof_assistant_more_patiently(tmp_path: Path) -> None:
+    """Start-up settings end in an error record or the sweep's end, never a verdict: a resume may change
+    them. A tactic's deadline (``kill_grace``) and the REPL's import limit are compared."""
+    from prover.backends import BackendSettings
+    from search.backends.coq import CoqBackendConfig
+    from search.backends.lean import LeanReplConfig
+
+    def coq(**settings: Any) -> dict[str, Any]:
+        backend = BackendSettings("coq", CoqBackendConfig(**settings))
+        return manifest(replace(scripted_spec(SEARCH), backend=backend))
+
+    def repl(**settings: Any) -> dict[str, Any]:
+        backend = BackendSettings("repl", LeanReplConfig(**settings))
+        return manifest(replace(scripted_spec(SEARCH), backend=backend))
+
+    check_manifest(tmp_path / "coq", coq())
+    check_manifest(tmp_path / "coq", coq(start_timeout=240.0, start_attempts=9, start_backoff=1.5))
+    with pytest.raises(ConfigMismatchError) as caught:
+        check_manifest(tmp_path / "coq", coq(kill_grace=10.0))
+    assert caught.value.keys == ("coq.kill_grace",)
+    check_manifest(tmp_path / "repl", repl())
+    check_manifest(tmp_path / "repl", repl(start_attempts=9, start_backoff=1.5))
+    with pytest.raises(ConfigMismatchError) as caught:
+        check_manifest(tmp_path / "repl", repl(import_timeout=60.0))
+    assert caught.value.keys == ("repl.import_timeout",)
+
+
 def test_a_setting_retired_since_the_folder_was_written_is_not_compared(tmp_path: Path) -> None:
     spec = scripted_spec(SEARCH)
     old = manifest(spec)

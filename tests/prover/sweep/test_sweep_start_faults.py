@@ -1,6 +1,7 @@
 """Start-up faults in sweeps: a proof assistant that cannot start is one clear error (exit 3) up front, as
 in ``prove``; an error raised in a worker reaches the driver as itself; a coqtop that dies while starting
-costs no theorem its result."""
+costs no theorem its result; one that dies (or runs past its start-up limit) loading one theorem costs that
+theorem an ``error`` record, run again on a resume, never the sweep."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ import json
 from pathlib import Path
 
 import pytest
-from fault_fixtures import FatalForOne, UnavailableBackendFactory, flaky_coqtop, slow_policy, start_counts
-from sweep_fixtures import BackendFactory, policy_factory, scripted_spec, write_benchmark
+from fault_fixtures import (
+    FatalForOne,
+    LoadFailsForOne,
+    UnavailableBackendFactory,
+    dying_coqtop,
+    flaky_coqtop,
+    load_deaths,
+    slow_policy,
+    start_counts,
+)
+from scripted import THEOREM, ScriptedBackend
+from sweep_fixtures import BackendFactory, policy_factory, provable, scripted_spec, write_benchmark
 
+from prover.backend_check import check_backend_starts
 from prover.cli.main import main
-from prover.sweep import SweepConfig, run_sweep
+from prover.sweep import SearchWorker, SweepConfig, Task, run_sweep
+from prover.sweep.worker import WorkerSetup
+from prover.theorem_input import InputError
 from search import BackendUnavailableError, PriorityError, SearchConfig
+from search.backends.coq import CoqBackend, CoqBackendConfig
+from search.errors import TheoremLoadError
 
 MISSING = "coqtop not found ('/nonexistent/coqtop')"
 
@@ -113,3 +129,106 @@ def test_a_fatal_error_keeps_the_attempts_other_workers_finished(ray_cluster, tm
                   spec=scripted_spec(SearchConfig(max_expansions=20, time_limit=None)))
     records = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert [(r["theorem"], r["status"]) for r in records] == [("p1", "proved")]
+
+
+def records_of(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def test_a_worker_records_a_theorem_its_backend_cannot_load_as_an_error() -> None:
+    class Unloadable(ScriptedBackend):
+        def open(self, theorem):  # type: ignore[no-untyped-def]
+            raise TheoremLoadError("coq", theorem.name, "coqtop died loading the header: killed")
+
+    setup = WorkerSetup.of(scripted_spec(SearchConfig(max_expansions=5, time_limit=None)),
+                           backend=lambda: Unloadable(provable(1)), policy=policy_factory)
+    record = SearchWorker(setup).run(Task(THEOREM, "test", 1))
+    assert record["status"] == "error"  # no verdict: a resume runs it again
+    assert record["message"] == (f"backend 'coq' could not load theorem '{THEOREM.name}': coqtop died "
+                                 "loading the header: killed")
+
+
+def test_a_theorem_the_backend_cannot_load_is_an_error_and_the_sweep_goes_on(
+        ray_cluster, tmp_path: Path) -> None:
+    names = {"p0": "provable", "bad": "provable", "p1": "provable"}
+    bench = write_benchmark(tmp_path / "bench.jsonl", names)
+    out = tmp_path / "out"
+    config = SweepConfig(workers=1, out=str(out), graph_pages=False)
+    spec = scripted_spec(SearchConfig(max_expansions=20, time_limit=None))
+    summary, _ = run_sweep(config, benchmark=str(bench), backend_factory=LoadFailsForOne(names),
+                           policy_factory=policy_factory, spec=spec)
+    status = {r["theorem"]: r["status"] for r in records_of(out)}
+    assert status == {"p0": "proved", "bad": "error", "p1": "proved"}
+    assert summary.proved == 2
+    run_sweep(config, benchmark=str(bench), backend_factory=LoadFailsForOne(names),
+              policy_factory=policy_factory, spec=spec)  # the resume runs it again, and goes on
+    assert [(r["theorem"], r["status"]) for r in records_of(out)][3:] == [("bad", "error")]
+
+
+@pytest.mark.slow
+def test_a_sweep_goes_on_past_a_theorem_whose_coqtop_dies_loading_its_header(
+        ray_cluster, tmp_path: Path) -> None:
+    rows = [{"name": name, "split": "test", "header": header, "statement": f"Theorem {name} : 1 + 1 = 2."}
+            for name, header in [("p0", "Require Import Arith."),
+                                 ("bad", "Require Import Arith.\nDefinition die_here := 0."),
+                                 ("p1", "Require Import Arith.")]]
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    coqtop = dying_coqtop(tmp_path / "bin", "die_here")
+    out = tmp_path / "out"
+    argv = ["sweep", str(bench), "--backend", "coq", "--policy", "tactics", "--workers", "1",
+            "--max-expansions", "8", "--coq-coqtop", str(coqtop), "--coq-start-attempts", "2",
+            "--coq-start-backoff", "0.01", "--no-graph-pages", "--out", str(out)]
+    assert main(argv) == 0  # it was exit 3, the sweep's end, and every resume ended on it again
+    status = {r["theorem"]: (r["status"], r["message"]) for r in records_of(out)}
+    assert status["p0"][0] == status["p1"][0] == "proved"
+    assert status["bad"][0] == "error" and "could not load theorem 'bad': coqtop died loading the header" in (
+        status["bad"][1])
+    assert load_deaths(tmp_path / "bin") == 2
+    assert main(argv) == 0  # the resume runs it again (an error is no verdict) and goes on
+    assert [(r["theorem"], r["status"]) for r in records_of(out)][3:] == [("bad", "error")]
+
+
+def test_prove_with_a_statement_that_outlasts_the_start_limit_is_exit_3_naming_the_option(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["prove", "--backend", "coq", "--policy", "tactics", "--coq-start-timeout", "0.5",
+                 "Theorem t : ltac:(do 3000000 idtac; exact (1 = 1 :> bool))."])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 3 and "Traceback" not in err  # no bad input: the machine was too slow for the limit
+    assert "raise start_timeout (--coq-start-timeout)" in err
+
+
+def probe_failure(config: CoqBackendConfig) -> BaseException:
+    with pytest.raises((BackendUnavailableError, InputError)) as caught:
+        check_backend_starts("coq", lambda: CoqBackend(config))
+    assert "prover_probe" not in str(caught.value)  # no theorem of the user's
+    return caught.value
+
+
+def test_the_up_front_check_names_the_start_timeout_when_coqtop_loads_too_slowly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from search.backends.coq import launch
+    from search.backends.process import ProcessTimeout
+
+    def slow_header(top, config, theorem):  # type: ignore[no-untyped-def]
+        raise ProcessTimeout("coqtop", config.start_timeout)
+
+    monkeypatch.setattr(launch, "_load_header", slow_header)
+    error = probe_failure(CoqBackendConfig(start_timeout=0.4))
+    assert isinstance(error, BackendUnavailableError) and not isinstance(error, TheoremLoadError)
+    assert error.reason.startswith("coqtop did not start within --coq-start-timeout 0.4 s")
+
+
+def test_the_up_front_check_of_a_coqtop_that_dies_loading_its_settings_is_the_backends_error(
+        tmp_path: Path) -> None:
+    coqtop = dying_coqtop(tmp_path, "Printing Depth")  # the settings every coqtop loads, probe or not
+    error = probe_failure(CoqBackendConfig(coqtop=str(coqtop), start_attempts=2, start_backoff=0.01))
+    assert isinstance(error, BackendUnavailableError) and not isinstance(error, TheoremLoadError)
+    assert error.reason.startswith("coqtop died while starting, loading the backend's imports and settings")
+
+
+def test_the_up_front_check_of_imports_coq_refuses_is_a_configuration_error() -> None:
+    error = probe_failure(CoqBackendConfig(imports=("Require Import NoSuchLibraryAnywhere.",)))
+    assert isinstance(error, InputError)  # exit 2
+    assert str(error).startswith("Coq refuses the backend's own setup, before any theorem: the backend's "
+                                 "import 'Require Import NoSuchLibraryAnywhere.'")

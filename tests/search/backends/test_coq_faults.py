@@ -1,6 +1,6 @@
-"""Faults under real Coq: coqtop killed while it starts (retried) and mid-search (restarted and replayed),
-a tactic that hangs, a tactic that blows up memory, and statements too long for coqtop's pipe. Each search
-must still end in a kernel-checked proof."""
+"""Faults under real Coq: coqtop killed while it starts (retried), while it loads one theorem (that
+theorem's fault alone) and mid-search (restarted and replayed), a tactic that hangs, a tactic that blows up
+memory, and statements too long for coqtop's pipe. Each search must still end in a kernel-checked proof."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from fault_fixtures import flaky_coqtop, start_counts
+from fault_fixtures import dying_coqtop, flaky_coqtop, load_deaths, start_counts
 
 from search import SearchConfig, StopReason, prove
 from search.backends.coq import CoqBackend, CoqBackendConfig, CoqSession
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import BackendUnavailableError, InvalidTheoremError, TheoremLoadError
 from search.types import Candidate, TacticState, Theorem
 
 ADD_0 = Theorem("add_0", "Theorem add_0 : forall n m : nat, n + 0 = n /\\ m = m.",
@@ -205,3 +205,42 @@ def test_the_verifiers_coqtop_dying_at_start_is_retried(tmp_path: Path, audit_re
                                          "reflexivity"])
     assert verdict.ok, verdict.messages
     assert start_counts(tmp_path) == counts
+
+
+@pytest.mark.parametrize(("name", "header", "what"), [
+    ("bad", "Require Import Arith.\nDefinition die_here := 0.", "the header"),
+    ("die_here", "Require Import Arith.", "the statement"),
+])
+def test_a_coqtop_that_dies_loading_one_theorem_fails_that_theorem_alone(
+        tmp_path: Path, name: str, header: str, what: str) -> None:
+    """coqtop started (it gave its prompt) and then died on this theorem's header or statement, on every
+    try: ``TheoremLoadError``, no verdict and no unavailable backend; the next theorem opens."""
+    coqtop = dying_coqtop(tmp_path, "die_here")
+    config = CoqBackendConfig(coqtop=str(coqtop), start_attempts=2, start_backoff=0.01)
+    with CoqBackend(config) as backend:
+        with pytest.raises(TheoremLoadError, match=f"could not load theorem '{name}': coqtop died loading "
+                                                   f"{what}") as caught:
+            backend.open(Theorem(name, f"Theorem {name} : True.", header))
+        assert caught.value.theorem == name and isinstance(caught.value, BackendUnavailableError)
+        assert load_deaths(tmp_path) == 2  # retried as a start is
+        with backend.open(Theorem("good", "Theorem good : True.", "Require Import Arith.")) as session:
+            assert isinstance(session.initial_state(), TacticState)
+
+
+def test_a_header_that_outlasts_the_start_limit_is_no_invalid_theorem(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load past ``start_timeout`` is a loaded machine's doing, not Coq refusing the theorem: a
+    ``TheoremLoadError`` naming the option, which a sweep records as an error and runs again on a resume."""
+    from search.backends.coq import launch
+    from search.backends.process import ProcessTimeout
+
+    def slow_header(top, config, theorem):  # type: ignore[no-untyped-def]
+        raise ProcessTimeout("coqtop", config.start_timeout)
+
+    monkeypatch.setattr(launch, "_load_header", slow_header)
+    with pytest.raises(TheoremLoadError) as caught:
+        CoqSession(ADD_0, CoqBackendConfig(start_timeout=7))
+    assert not isinstance(caught.value, InvalidTheoremError)
+    assert str(caught.value) == ("backend 'coq' could not load theorem 'add_0': coqtop did not load the "
+                                 "header and the backend's imports within the start-up limit of 7 s (on a "
+                                 "busy machine, raise start_timeout (--coq-start-timeout))")

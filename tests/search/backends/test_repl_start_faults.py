@@ -12,7 +12,7 @@ from fake_repl_fixtures import CHAIN_STATEMENT, FAKE_REPL, HEADER, chain_world, 
 from fault_fixtures import flaky_program, start_counts
 
 from search.backends.lean import LeanReplBackend
-from search.errors import BackendUnavailableError
+from search.errors import BackendUnavailableError, TheoremLoadError
 from search.types import TacticState, Theorem
 
 THEOREM = Theorem("chain", CHAIN_STATEMENT, HEADER)
@@ -34,6 +34,24 @@ def test_a_repl_that_dies_on_its_first_starts_is_replaced_and_the_theorem_opens(
 
 def test_a_repl_that_never_starts_is_one_error_after_the_allowed_tries(tmp_path: Path) -> None:
     config = replace(flaky_config(tmp_path, die_percent=100), start_attempts=3)
-    with LeanReplBackend(config) as backend, pytest.raises(BackendUnavailableError, match="died"):
+    with LeanReplBackend(config) as backend, pytest.raises(BackendUnavailableError, match="died") as caught:
         backend.open(THEOREM)
-    assert start_counts(tmp_path / "bin") == (3, 0)
+    assert not isinstance(caught.value, TheoremLoadError)  # the backend's fault: a sweep stops on it
+    # the allowed tries, then one more start that tells a REPL that cannot start from one theorem's fault
+    assert start_counts(tmp_path / "bin") == (4, 0)
+
+
+def test_a_repl_that_dies_importing_one_theorems_header_fails_that_theorem_alone(tmp_path: Path) -> None:
+    """The REPL answers a command without imports: its death on this header is the theorem's load fault
+    (``TheoremLoadError``, an error record in a sweep), not an unavailable backend, and the next theorem
+    opens."""
+    world = chain_world(2) | {"crash_imports": ["Crashy"]}
+    config = script_config(tmp_path, world, start_attempts=2, start_backoff=0.01)
+    crashy = Theorem("chain", CHAIN_STATEMENT, "import Crashy\nopen Nat")
+    with LeanReplBackend(config) as backend:
+        with pytest.raises(TheoremLoadError, match="load theorem 'chain': the REPL failed") as caught:
+            backend.open(crashy)
+        assert isinstance(caught.value, BackendUnavailableError) and caught.value.theorem == "chain"
+        assert backend.pool.restarts >= 2  # each try died on the header
+        session = backend.open(THEOREM)
+        assert isinstance(session.run_tactic(session.initial_state(), "step"), TacticState)

@@ -98,7 +98,8 @@ class World:
       ``{"throw": text}`` (a ``{"message": "Lean error:..."}`` answer) or ``{"log": text, "goals": [...]}``
       (succeeds and logs ``text`` as an info message at the tactic's position, as ``trace`` does);
     - ``hang`` / ``crash`` / ``balloon``: tactics that sleep forever / exit / allocate ``balloon_mb`` MiB;
-    - ``missing_imports``: modules whose import fails; ``proof_status``: send ``proofStatus`` (default
+    - ``missing_imports``: modules whose import fails; ``crash_imports``: modules whose import kills the
+      process; ``proof_status``: send ``proofStatus`` (default
       true); ``spawn_child``: start a ``sleep`` child in the process group.
     """
 
@@ -129,6 +130,8 @@ class World:
     def header(self, cmd: str) -> Answer:
         time.sleep(self.spec.get("import_delay", 0))
         for module in re.findall(r"import\s+(\S+)", cmd):
+            if module in self.spec.get("crash_imports", []):
+                os._exit(137)  # as Lean killed (out of memory) while it imports the module
             if module in self.spec.get("missing_imports", []):
                 return {"messages": [_message("error", f"unknown module prefix '{module}'", 1)],
                         "env": self.new_env({})}
