@@ -56,7 +56,7 @@ from search.backends.coq.safety import check_coq_tactic
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
 from search.backends.start_retry import start_with_retries
-from search.errors import BackendUnavailableError, InvalidTheoremError, ProverError
+from search.errors import InvalidTheoremError, ProverError, TheoremLoadError
 from search.types import ProofFinished, TacticError, TacticResult, TacticState, TacticTimeout, Theorem
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class CoqSession:
     """One open theorem in one coqtop (the ``search.Session`` protocol). Not thread-safe: one caller at
     a time; parallel work uses one session per thread or process.
 
-    Raises from the constructor: ``InvalidTheoremError`` (refused or rejected theorem) and
+    Raises from the constructor: ``InvalidTheoremError`` (refused or rejected theorem),
+    ``TheoremLoadError`` (coqtop ran, then failed on this theorem: its header, statement or first goal) and
     ``BackendUnavailableError`` (coqtop cannot run). ``run_tactic`` never raises for a tactic's behaviour.
     """
 
@@ -111,9 +112,10 @@ class CoqSession:
             raise
         try:
             initial = self._read_state(self._top.command("Show.", self.config.start_timeout), ())
-        except (ProcessError, GoalDisplayError) as exc:
+        except (ProcessError, GoalDisplayError) as exc:  # coqtop ran: a fault of this theorem's goal
             self.close()
-            raise BackendUnavailableError("coq", f"coqtop failed to show the initial goal: {exc}") from exc
+            raise TheoremLoadError("coq", theorem.name, f"coqtop failed to show the initial goal: {exc}") \
+                from exc
         except BaseException:
             self.close()
             raise
