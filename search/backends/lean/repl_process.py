@@ -4,6 +4,15 @@ A ``ReplProcess`` is one incarnation of one pool slot: ``key = (slot, generation
 states and environments are only meaningful inside the incarnation that made them. It never restarts
 itself; whoever sees it fail (``ProcessError`` or ``ReplProtocolError``) closes it and asks the pool for
 the slot's next incarnation.
+
+Answers are framed by counting, as coqtop's replies are (``coq/coqtop.py``): ``_due`` counts the answers
+asked for and not read yet, and when none is due the REPL must have printed nothing more. In tactic mode the
+REPL does not capture stdout, so compiled code a tactic runs could print a block shaped like an answer
+(``{"proofState": 7, "goals": []}``) before the real one. Output past an answer when no other is due, found
+after reading it or before sending the next request, is ``UnframedAnswer``: the answer is not accepted and
+the process must be discarded. Forged text followed by a real answer that Lean prints only later is seen at
+the next request (whose answer would otherwise be read one answer late); a proof still counts only after
+the kernel checked it whole in command mode, where the REPL captures what code prints.
 """
 
 from __future__ import annotations
@@ -43,6 +52,11 @@ class MemoryLimitExceeded(ProcessError):
         self.limit_bytes = limit_bytes
 
 
+class UnframedAnswer(ReplProtocolError):
+    """The REPL's stdout went on past an answer when no other answer was due: text printed by a tactic's
+    compiled code, possibly shaped like an answer. Neither answer can be trusted; discard the process."""
+
+
 class HeaderError(ProverError):
     """A theorem header did not elaborate in a fresh environment; ``messages`` are Lean's."""
 
@@ -64,6 +78,7 @@ class ReplProcess:
         self._headers: dict[str, int] = {}  # header text -> env created from it alone
         self._limit = None if config.memory_limit_mb is None else config.memory_limit_mb << 20
         self._last_check = 0.0
+        self._due = 0  # answers asked for and not read yet
 
     @property
     def started(self) -> bool:
@@ -102,15 +117,24 @@ class ReplProcess:
         """Send one request and wait up to ``timeout`` seconds for its answer.
 
         Raises ``ProcessTimeout``, ``ProcessDied``, ``MemoryLimitExceeded`` (the process is then unusable:
-        close it) and ``ReplProtocolError``.
+        close it) and ``ReplProtocolError`` (``UnframedAnswer`` among them: output past an answer).
         """
         proc = self._require()
+        if self._due == 0 and proc.alive and proc.unread(STDOUT):
+            raise UnframedAnswer(f"{self.name}: output after the last answer (printed by a tactic, possibly "
+                                 "shaped like an answer); the process cannot be trusted")
         proc.send(encode_request(payload))
+        self._due += 1
         self.requests += 1
         deadline = time.monotonic() + timeout
         while True:
             response = self._decode(self._read_block(proc, deadline, timeout))
             if response is not None:
+                self._due = max(0, self._due - 1)
+                if self._due == 0 and proc.unread(STDOUT):
+                    raise UnframedAnswer(f"{self.name}: more output after an answer when none was due "
+                                         "(printed by a tactic, possibly a forged answer); the answer is not "
+                                         "accepted")
                 return response
 
     def command(self, cmd: str, env: int | None = None, *, timeout: float) -> ReplResponse:

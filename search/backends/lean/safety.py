@@ -4,13 +4,17 @@
 reason for a refusal, or ``None``. It refuses:
 
 - giving up (``sorry``, ``admit``, ``stop``, ``sorryAx``) and trusting compiled code (``native_decide``,
-  ``decide +native``, ``bv_decide``, ``Lean.ofReduceBool``);
+  ``decide +native``, ``bv_decide``, ``bv_check``, ``Lean.ofReduceBool``, a ``(config := …)`` that is not a
+  plain ``{ field := value }`` instance, since ``decide (config := ⟨false, true, true, false⟩)`` sets
+  ``native`` by position);
 - anything that runs code or changes the environment: ``#`` commands, ``run_tac``/``run_cmd``/``by_elab``,
   ``set_option`` (``set_option … in`` included: options such as ``maxHeartbeats`` would let a tactic escape
   its budget, ``debug.*`` ones would weaken the kernel), imports, declarations and every other command
   keyword, attributes, ``unsafe``/``implemented_by``/``extern``, macros and syntax, IO and
-  ``Lean.Elab``/``Lean.Meta`` metaprogramming, syntax quotations, interpolated strings, ``polyrith``
-  (network);
+  ``Lean.Elab``/``Lean.Meta`` metaprogramming (and ``open Lean``, which would hide those names), printing
+  (``println!``, ``dbg_trace``), compiled-code evaluation (``plausible``, ``slim_check``, ``eval%``),
+  ``include_str``, syntax quotations, interpolated strings and any ``{`` inside a string literal (a string
+  may be interpolated without ``!``: ``throwError "{(by run_tac …)}"``), ``polyrith`` (network);
 - text that would leave the tactic block once the proof is rendered (``lean_by_block`` puts each tactic on
   its own line at the block's column): every line after the first must be indented deeper than the first,
   and ``where``/``termination_by``/``decreasing_by`` (which attach to the enclosing declaration) are refused;
@@ -25,8 +29,9 @@ limit (the tactics passed it one by one in their search), and as a whole with ev
 Design choices: words are matched on tokens after comments and string literals are removed, so
 ``h_sorry_free`` or ``simp [sorry_lemma]`` pass and ``-- sorry`` is only a comment; a ``--`` comment is
 harmless because the renderer ends the line. ``open Foo in tac`` is allowed: it only changes name
-resolution inside ``tac`` (``open Real in nlinarith [pi_pos]`` is common); ``open Foo`` without ``in`` is a
-command and is refused.
+resolution inside ``tac`` (``open Real in nlinarith [pi_pos]`` is common), except for ``Lean`` and
+``Lean.*`` (``safety_words``); ``open Foo`` without ``in`` is a command and is refused. The rules that look
+past single words (braces in strings, ``config``, ``open Lean``) are documented in ``safety_words``.
 """
 
 from __future__ import annotations

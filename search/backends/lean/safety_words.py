@@ -4,29 +4,53 @@ Matching is on whole tokens from ``safety_lexer`` (comments and strings removed)
 ``h_sorry_free`` and ``simp [sorry_lemma]`` are not. Dotted names are matched on their last component for
 the constants that smuggle in trust (``Lean.ofReduceBool``, ``_root_.sorryAx``) and on their leading
 namespace for metaprogramming and IO (``Lean.Elab.Command.elabCommand``, ``IO.Process.spawn``).
+
+Three rules look past single words (red-team audit of the tactic filter):
+
+- **a ``{`` inside any string literal is refused.** The lexer knows a string is interpolated only after a
+  word ending in ``!`` (``s!``, ``m!``), but ``throwError``, ``throwErrorAt``, ``logNamedError``,
+  ``trace[cls]`` and any user macro take interpolated strings without one, and Lean elaborates what is
+  between the braces (``{(by run_tac …)}``, ``{sorry}``) where no word check sees it. Treating every string
+  as possibly interpolated and refusing its braces is the sound rule; no benchmark row or human proof has
+  one, and a string without braces (``trace "…"``) still passes.
+- **``(config := V)`` takes only a ``{ field := value }`` structure instance** without ``with``, ``⟨…⟩`` or
+  ``mk``: ``decide (config := ⟨false, true, true, false⟩)`` or ``.mk …`` set ``native`` by position, and a
+  computed value could too; named fields are checked word by word (``native :=`` is refused).
+- **``Lean`` and ``Lean.*`` may not be opened** (``open Lean in``, ``open scoped Lean.Omega in``, in a header
+  too): after ``open Lean``, ``Environment.addDeclWithoutChecking`` or ``Elab.Term.elabTerm`` name
+  metaprogramming that the namespace checks, which read names as written, would not recognise. A bare
+  ``Lean`` is only ever a namespace, so it is refused wherever it stands.
 """
 
 from __future__ import annotations
 
-from search.backends.lean.safety_lexer import Kind, Token, unescape
+from search.backends.lean.safety_lexer import CLOSERS, OPENERS, Kind, Token, unescape
 
 # Give up a goal: the proof would rest on `sorryAx`. `stop` is `repeat sorry`; `apply?` closes the goal
 # with `sorry` when no lemma closes it.
 SORRY_WORDS = frozenset({"sorry", "admit", "stop", "sorryAx", "apply?"})
 
-# Trust the compiler instead of the kernel (`Lean.ofReduceBool` axiom); bv_decide uses it as well.
+# Trust the compiler instead of the kernel (`Lean.ofReduceBool` axiom); bv_decide uses it as well, and
+# `bv_check` replays an LRAT file read from disk.
 NATIVE_WORDS = frozenset(
-    {"native_decide", "bv_decide", "ofReduceBool", "ofReduceNat", "trustCompiler", "reduceBool",
-     "reduceNat"}
+    {"native_decide", "bv_decide", "bv_decide?", "bv_check", "ofReduceBool", "ofReduceNat",
+     "trustCompiler", "reduceBool", "reduceNat"}
 )
 
 # Run arbitrary code at elaboration time or define new syntax/elaborators.
 CODE_WORDS = frozenset(
-    {"run_cmd", "run_tac", "run_elab", "run_meta", "by_elab", "dbg_trace", "dbgTrace",
-     "dbgTraceIfShared", "unsafeIO", "unsafeBaseIO", "unsafeEIO", "unsafeCast", "initialize",
-     "builtin_initialize", "implemented_by", "extern", "unsafe", "macro", "macro_rules", "elab",
-     "elab_rules", "syntax", "declare_syntax_cat", "csimp"}
+    {"run_cmd", "run_tac", "run_elab", "run_meta", "by_elab", "unsafeIO", "unsafeBaseIO", "unsafeEIO",
+     "unsafeCast", "initialize", "builtin_initialize", "implemented_by", "extern", "unsafe", "macro",
+     "macro_rules", "elab", "elab_rules", "syntax", "declare_syntax_cat", "csimp", "declare_config_elab"}
 )
+
+# Print from compiled code: in the REPL's tactic mode stdout is the answer stream, so printed text could
+# forge an answer (the REPL client refuses output past an answer, but text that never runs is safer).
+OUTPUT_WORDS = frozenset({"println!", "dbg_trace", "dbgTrace", "dbgTraceVal", "dbgTraceIfShared", "dbgSleep"})
+
+# Evaluate compiled code at elaboration time (random testing, Mathlib's `eval%`) or read files.
+COMPILED_CODE_WORDS = frozenset({"plausible", "slim_check"})
+FILE_WORDS = frozenset({"include_str"})
 
 # Reaches outside the machine (Mathlib's polyrith queries SageMathCell over HTTP).
 NETWORK_WORDS = frozenset({"polyrith"})
@@ -107,6 +131,9 @@ def code_word_problem(tokens: list[Token], index: int) -> str | None:
         return "runs code: syntax quotation (metaprogramming)"
     if token.kind is Kind.INTERPOLATED:
         return "runs code: interpolated string literal"
+    if token.kind is Kind.STRING and "{" in token.text:
+        return ("runs code: `{` in a string literal (`throwError \"…{e}…\"`, `trace[…]` and other "
+                "interpolated strings elaborate what is between braces)")
     if token.kind is Kind.HASH:
         name = token.text[1:]
         if name in HASH_COMMANDS:
@@ -120,10 +147,22 @@ def code_word_problem(tokens: list[Token], index: int) -> str | None:
         return f"sorry: `{name}` gives up the goal"
     if last in NATIVE_WORDS or _is_native_config(tokens, index):
         return f"native: `{name}` trusts compiled code instead of the kernel"
+    reason = _config_problem(tokens, index)
+    if reason is not None:
+        return reason
     if name in CODE_WORDS or last in {"implemented_by", "unsafeIO", "unsafeCast", "unsafeBaseIO"}:
         return f"runs code: `{name}` runs or compiles code at elaboration time"
+    if last in OUTPUT_WORDS:
+        return f"runs code: `{name}` prints from compiled code (it could forge the REPL's answers)"
+    if name in COMPILED_CODE_WORDS or _is_eval_percent(tokens, index):
+        return f"runs code: `{name}` evaluates compiled code at elaboration time"
+    if last in FILE_WORDS:
+        return f"runs code: `{name}` reads a file at elaboration time"
     if name in NETWORK_WORDS:
         return f"network: `{name}` calls an external service"
+    reason = _lean_open_problem(tokens, index, name)
+    if reason is not None:
+        return reason
     namespace = _in_namespace(name, CODE_NAMESPACES)
     if namespace is not None:
         return f"runs code: `{name}` belongs to `{namespace}` (metaprogramming or IO)"
@@ -133,12 +172,74 @@ def code_word_problem(tokens: list[Token], index: int) -> str | None:
 
 
 def _is_native_config(tokens: list[Token], index: int) -> bool:
-    """`decide +native` or `(config := { native := true })`."""
-    if token_word(tokens[index]) != "native":
+    """`decide +native`, `(native := true)` or `(config := { native := true })` (a dotted field path
+    ending in `native` too)."""
+    if token_word(tokens[index]).rsplit(".", 1)[-1] != "native":
         return False
     before = tokens[index - 1].text if index > 0 else ""
     after = tokens[index + 1].text if index + 1 < len(tokens) else ""
     return before == "+" or after == ":="
+
+
+_CONFIG_REASON = ("native: `(config := …)` takes only a `{ field := value }` structure instance (no `with`, "
+                  "`⟨…⟩` or `mk`): a positional or computed config such as `decide (config := ⟨false, true, "
+                  "true, false⟩)` turns on native evaluation")
+
+
+def _config_problem(tokens: list[Token], index: int) -> str | None:
+    """Why the named argument `(config := V)` at ``index`` could set fields the word checks cannot see
+    (see the module docstring), or ``None``. Assumes balanced brackets."""
+    if token_word(tokens[index]) != "config" or index == 0 or tokens[index - 1].text != "(":
+        return None
+    if index + 1 >= len(tokens) or tokens[index + 1].text != ":=":
+        return None
+    if index + 2 >= len(tokens) or tokens[index + 2].kind is not Kind.SYMBOL or tokens[index + 2].text != "{":
+        return _CONFIG_REASON
+    depth = 0
+    for token in tokens[index + 2:]:
+        if token.kind is Kind.SYMBOL and token.text in OPENERS:
+            depth += 1
+        elif token.kind is Kind.SYMBOL and token.text in CLOSERS:
+            depth -= 1
+            if depth == 0:
+                return None
+        word = token_word(token) if token.kind is Kind.IDENT else ""
+        if word == "with" or word.rsplit(".", 1)[-1] == "mk" or token.text == "⟨":
+            return _CONFIG_REASON
+    return None
+
+
+def _is_eval_percent(tokens: list[Token], index: int) -> bool:
+    """Mathlib's `eval% term` (the `%` written right after `eval`)."""
+    token = tokens[index]
+    if token_word(token) != "eval" or index + 1 >= len(tokens):
+        return False
+    after = tokens[index + 1]
+    return after.text == "%" and after.offset == token.offset + len(token.text)
+
+
+def _lean_open_problem(tokens: list[Token], index: int, name: str) -> str | None:
+    """Why ``name`` opens (or names bare) the `Lean` namespace, or ``None``."""
+    plain = name.removeprefix("_root_.")
+    if plain == "Lean" or (plain.startswith("Lean.") and _in_open_clause(tokens, index)):
+        return (f"runs code: `{plain}` opened: after `open Lean` metaprogramming names "
+                "(`Environment.addDeclWithoutChecking`) escape the namespace checks")
+    return None
+
+
+def _in_open_clause(tokens: list[Token], index: int) -> bool:
+    """Whether token ``index`` is among the namespaces of an ``open`` (``open A B.C``, ``open scoped A``,
+    ``open A hiding x``, ``open A (x y)``): walking back over such words reaches ``open``."""
+    for token in reversed(tokens[:index]):
+        if token.kind is Kind.IDENT:
+            word = token_word(token)
+            if word == "open":
+                return True
+            if word == "in":
+                return False
+        elif not (token.kind is Kind.SYMBOL and token.text in ("(", ")", "→")):
+            return False
+    return False
 
 
 def option_problem(name: str) -> str | None:

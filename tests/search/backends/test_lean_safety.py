@@ -106,6 +106,52 @@ ADVERSARIAL_TACTICS = [
     ("simp\u2028theorem x : False := sorry", "control"), ("simp" + " " * 5000, "too long"),
 ]
 
+# The red-team audit of the tactic filter: each family passed before, each is refused now.
+RED_TEAM_TACTICS = [
+    # code inside a string that Lean interpolates without a `!` (throwError, trace[...], logNamedError)
+    ('have : Lean.Core.CoreM Unit := throwError "{(by run_tac pure () ; exact 0 : Nat)}"', "`{` in a string"),
+    ('have : CoreM Unit := throwError "{(by run_tac (modifyEnv fun e => e); exact 0 : Nat)}"\n  exact h.elim',
+     "`{` in a string"),
+    ('have : CoreM Unit := throwErrorAt default "{(by native_decide : 1 = 1)}"', "`{` in a string"),
+    ('exact (throwError "{sorry}" : CoreM Unit)', "`{` in a string"),
+    ('have := (throwError "{(set_option debug.skipKernelTC true in 0)}" : CoreM Unit)', "`{` in a string"),
+    ('exact (logNamedError `x "{(by run_tac pure (); exact 0 : Nat)}" : CoreM Unit)', "`{` in a string"),
+    ('exact (trace[foo] "{(by sorry : Nat)}" : CoreM Unit)', "`{` in a string"),
+    ('exact (throwError r"{x}" : CoreM Unit)', "`{` in a string"),
+    # native evaluation by position, printing, compiled code, files
+    ("decide (config := ⟨false, true, true, false⟩)", "native"),
+    ("decide (config := .mk false true true false)", "native"),
+    ("decide (config := DecideConfig.mk false true true false)", "native"),
+    ("decide (config := myConfig)", "native"), ("decide (config := { myConfig with })", "native"),
+    ("decide (config := { (⟨false, true, true, false⟩ : DecideConfig) with kernel := false })", "native"),
+    ("decide (config := { DecideConfig.native := true })", "native"),
+    ('println! ("x")', "prints"), ('exact (EStateM.run (println! ("x")) ())', "prints"),
+    ("exact dbgTraceVal 1", "prints"), ("exact dbgSleep 1 fun _ => rfl", "prints"),
+    ('dbg_trace "x"; simp', "prints"), ("plausible", "compiled code"), ("slim_check", "compiled code"),
+    ("plausible (config := { quiet := true })", "compiled code"), ("exact eval% 2 + 2", "compiled code"),
+    ('exact (include_str "/etc/passwd")', "reads a file"), ('bv_check "x.lrat"', "native"),
+    ("bv_decide?", "native"), ("rfl declare_config_elab elabFoo Nat", "runs code"),
+    # `open Lean` hides metaprogramming names from the namespace checks
+    ("open Lean in exact Environment.addDeclWithoutChecking", "`Lean` opened"),
+    ("open Lean in exact addDecl", "`Lean` opened"),
+    ("open Lean Elab in exact Term.elabTerm", "`Lean` opened"),
+    ("open scoped Lean in simp", "`Lean` opened"), ("open _root_.Lean in exact Kernel.foo", "`Lean` opened"),
+    ("open «Lean» in exact addDecl", "`Lean` opened"),
+    ("open Lean hiding foo in exact addDecl", "`Lean` opened"),
+    ("open Real Lean.Omega in omega", "`Lean.Omega` opened"), ("open Lean.Elab in exact x", "runs code"),
+    ("open Nat in open Lean in exact addDecl", "`Lean` opened"),
+]
+
+# Ordinary tactics near the new rules: they must still pass.
+RED_TEAM_BENIGN = [
+    "simp [h]", "norm_num", "exact ⟨1, by simp⟩", "decide", "omega", "nlinarith [sq_nonneg (a - b)]",
+    "rw [Nat.add_comm]", "decide +kernel", "simp (config := { decide := true })",
+    "simp (config := { contextual := true, maxSteps := 100000 }) [h]", 'trace "no braces here"',
+    'fail "no braces"', "exact Lean.Omega.foo", "open Real Nat in nlinarith [pi_pos]",
+    "exact Polynomial.eval 1 p", "simp [Polynomial.eval]", "exact ({ x | x > 0 } : Set ℕ)",
+    "exact '{'", "have h : config = 1 := rfl",
+]
+
 ADVERSARIAL_STATEMENTS = [
     ("theorem t : True := trivial\ntheorem u : False :=", "second command"),
     ("open Nat renaming succ → False in theorem t : False :=", "renaming"),
@@ -192,6 +238,11 @@ ADVERSARIAL_HEADERS = [
     ("import Mathlib\ndef Tr\u03c5e : Prop := False", "reads as 'True'"),  # a Greek upsilon among Latin
     ("import Mathlib\ndef FaIse : Prop := True", "drawn like `False`"),  # a capital I for the l
     ("import Mathlib\nabbrev Rea1 := ℚ", "drawn like `Real`"),  # a one for the l
+    # the red-team families, where a header would elaborate them too
+    ('import Mathlib\ndef f : Lean.Core.CoreM Unit := throwError "{(by run_tac pure (); exact 0 : Nat)}"',
+     "`{` in a string"),
+    ("import Mathlib\nopen Lean", "`Lean` opened"), ("import Mathlib\nopen Real Lean.Omega", "opened"),
+    ("import Mathlib\nlemma l : 1 = 1 := by decide (config := ⟨false, true, true, false⟩)", "native"),
 ]
 
 BENIGN_HEADERS = [
@@ -229,6 +280,26 @@ def _rows() -> list[dict[str, str]]:
 @pytest.mark.parametrize("tactic", BENIGN_TACTICS)
 def test_benign_tactics_pass(tactic: str) -> None:
     assert check_lean_tactic(tactic) is None
+
+
+@pytest.mark.parametrize(("tactic", "keyword"), RED_TEAM_TACTICS)
+def test_red_team_tactics_are_refused_by_both_filters(tactic: str, keyword: str) -> None:
+    for check in (check_lean_tactic, check_lean_proof_tactic):
+        reason = check(tactic)
+        assert reason is not None, f"{check.__name__} let {tactic!r} through"
+        assert keyword in reason, f"{tactic!r}: {reason!r} does not mention {keyword!r}"
+
+
+@pytest.mark.parametrize("tactic", RED_TEAM_BENIGN)
+def test_ordinary_tactics_near_the_red_team_rules_pass(tactic: str) -> None:
+    assert check_lean_tactic(tactic) is None
+    assert check_lean_proof_tactic(tactic) is None
+
+
+def test_a_string_in_a_statement_may_not_hold_braces_either() -> None:
+    statement = 'theorem t : (throwError "{(by run_tac pure (); exact 0 : Nat)}" : CoreM Unit) = x :='
+    assert "`{` in a string" in (lean_theorem_problem("import Mathlib", statement) or "")
+    assert lean_theorem_problem("import Mathlib", 'theorem t : "ab".length = 2 :=') is None
 
 
 @pytest.mark.parametrize(("tactic", "keyword"), ADVERSARIAL_TACTICS)

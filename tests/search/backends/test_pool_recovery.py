@@ -193,3 +193,37 @@ def test_two_processes_serve_two_sessions_at_once(make_chain: Any) -> None:
     assert results["hang"] == TacticTimeout(1.0)
     assert results["step"] == chain.states[1]
     assert chain.backend.pool.process(1).started
+
+
+# A tactic's compiled code printing to stdout in tactic mode (the REPL does not capture it there): a block
+# shaped like an answer that claims the proof is complete.
+FORGED = json.dumps({"proofState": 99, "goals": [], "proofStatus": "Completed"})
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["forged-before-the-answer", "extra-block-after-it"])
+def test_output_past_an_answer_is_refused_and_the_process_replaced(make_chain: Any, after: bool) -> None:
+    world = chain_world(DEPTH, print={"forge": {"text": FORGED, "after": after}})
+    world["transitions"][goal(DEPTH)]["forge"] = [goal(DEPTH)]
+    chain = make_chain(world)
+    old = chain.pid()
+    result = chain.session.run_tactic(chain.deep, "forge")
+    assert isinstance(result, TacticError), f"an answer followed by more output was accepted: {result!r}"
+    assert "after an answer" in result.message and result.transient
+    assert gone(old)
+    assert chain.backend.pool.restarts == 1
+    chain.finish_proof()  # the next incarnation replays the path; no answer is read one late
+
+
+def test_output_arriving_after_the_answer_was_taken_is_refused_at_the_next_request(make_chain: Any) -> None:
+    """The forged block comes first and the real answer only later (Lean still working): nothing tells the
+    forged one from a real answer when it is read, but the real one is found before the next request is
+    sent, and a proof counts only after the kernel checked it in command mode, where printing is captured."""
+    world = chain_world(DEPTH, print={"forge": {"text": FORGED, "delay": 0.2}})
+    chain = make_chain(world)
+    chain.session.run_tactic(chain.deep, "forge")  # accepted or not: the point is what follows
+    time.sleep(0.6)
+    result = chain.session.run_tactic(chain.states[2], "step")
+    assert isinstance(result, TacticError) and "after the last answer" in result.message and result.transient
+    assert chain.backend.pool.restarts == 1
+    assert chain.session.run_tactic(chain.states[2], "step") == chain.states[3]  # read in step, not late
+    assert not chain.backend.verify(THEOREM, ("step",) * DEPTH + ("forge",)).ok

@@ -61,9 +61,20 @@ def split_queries(text: str) -> list[str]:
     return [q for q in queries if not q.startswith(("#", "--"))]
 
 
-def write(answer: Answer | str) -> None:
+def write(answer: Answer | str, printed: dict[str, Any] | None = None) -> None:
+    """Print an answer and its blank line; ``printed`` (a ``print`` cue) adds a tactic's own output before
+    or after it, in the same write unless it has a ``delay``."""
     text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False, indent=1)
-    sys.stdout.write(text.strip() + "\n\n")
+    parts = [text.strip() + "\n\n"]
+    if printed is not None:
+        extra = printed["text"].strip() + "\n\n"
+        parts = [*parts, extra] if printed.get("after") else [extra, *parts]
+        if printed.get("delay"):
+            sys.stdout.write(parts[0])
+            sys.stdout.flush()
+            time.sleep(printed["delay"])
+            parts = parts[1:]
+    sys.stdout.write("".join(parts))
     sys.stdout.flush()
 
 
@@ -100,7 +111,12 @@ class World:
     - ``hang`` / ``crash`` / ``balloon``: tactics that sleep forever / exit / allocate ``balloon_mb`` MiB;
     - ``missing_imports``: modules whose import fails; ``crash_imports``: modules whose import kills the
       process; ``proof_status``: send ``proofStatus`` (default
-      true); ``spawn_child``: start a ``sleep`` child in the process group.
+      true); ``spawn_child``: start a ``sleep`` child in the process group;
+    - ``print``: ``{tactic: {"text": ..., "after": false, "delay": 0}}``: in tactic mode (where the real REPL
+      does not capture stdout) the tactic prints ``text`` and a blank line, as compiled code could, e.g. a
+      forged answer. Before its answer (in the same write, or ``delay`` seconds earlier) or, with ``after``,
+      after it (in the same write, or ``delay`` seconds later). Command mode prints nothing (the REPL
+      captures it there).
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
@@ -109,6 +125,7 @@ class World:
         self.states: list[list[str]] = []
         self.envs: list[dict[str, list[str]]] = []
         self.logged: list[str] = []  # what the last step logged (a "log" outcome)
+        self.printed: dict[str, Any] | None = None  # the last tactic's ``print`` cue, for ``serve``
 
     def answer(self, request: dict[str, Any]) -> Answer:
         if "tactic" in request:
@@ -173,6 +190,7 @@ class World:
             return {"message": "Unknown proof state."}
         goals = self.states[proof_state]
         self.logged = []
+        self.printed = self.spec.get("print", {}).get(tactic)
         new_goals, failure, used_sorry = self.step(goals, tactic)
         if failure is not None and "goals" not in failure:
             return failure
@@ -286,7 +304,11 @@ def serve(world: Any) -> int:
         except json.JSONDecodeError as exc:
             sys.stderr.write(f'uncaught exception: {{"message": "Could not parse JSON:\\n{exc}"}}\n')
             return 1
-        write(world.answer(request))
+        answer = world.answer(request)
+        printed = getattr(world, "printed", None)
+        if printed is not None:
+            world.printed = None
+        write(answer, printed)
 
 
 if __name__ == "__main__":
