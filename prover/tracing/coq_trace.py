@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -259,15 +260,21 @@ class _Replay:
         self._program = ""  # the last ``Program`` declaration's name: what ``Next Obligation`` belongs to
         self._output = ""  # what the last command in the open proof printed
         self._state: tuple[Display, str] | None = None  # the open proof's current state, once read
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None  # coqtop's working directory
 
     def close(self) -> None:
         if self.top is not None:
             self.top.close()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
 
     def run(self, sentences: list[SourceSentence]) -> None:
         timeout = self.config.sentence_timeout
         try:
-            self.top = CoqTop(self.backend, name=f"coqtop[{self.job.unit}]", cwd=None)
+            # Coq writes caches (lia's .lia.cache, nia's) into its working directory: never the caller's
+            self._workdir = tempfile.TemporaryDirectory(prefix="coq-trace-")
+            self.top = CoqTop(self.backend, name=f"coqtop[{self.job.unit}]", cwd=self._workdir.name)
             self.top.start(self.backend.start_timeout)
             self._command(f"Set Printing Depth {self.backend.printing_depth}.", timeout)
             for index, sentence in enumerate(sentences):

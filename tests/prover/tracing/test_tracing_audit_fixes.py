@@ -246,3 +246,17 @@ def test_a_tactic_where_no_goal_is_shown_is_no_row_and_closed_matches_an_empty_a
     assert [(r.state_after == "", r.closed) for r in rows] == [(False, False), (True, True), (True, True)]
     assert rows[2].state_before.endswith("nat")
     assert record.extra == {"steps_without_goals": 1}
+
+
+def test_coq_s_caches_never_land_in_the_caller_s_directory(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """lia writes .lia.cache into coqtop's working directory: a trace's coqtop works in its own."""
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    monkeypatch.chdir(caller)
+    file = tmp_path / "L.v"
+    file.write_text("Require Import Lia ZArith.\nOpen Scope Z_scope.\n"
+                    "Lemma l (x y : Z) : 2*x + 3*y >= 7 -> x <= 1 -> y >= 2.\nProof. lia. Qed.\n")
+    record, rows = trace_coq_file(TraceJob(str(file), "L.v", "s", "t"), CoqTraceConfig())
+    assert [p.status for p in record.proofs] == ["traced"] and [r.tactic for r in rows] == ["lia"]
+    assert list(caller.iterdir()) == []
