@@ -50,9 +50,10 @@ def print_retrieval_summary(console: Console, report: RetrievalReport) -> None:
     stages = {**EVALUATIONS, **DATA_SEARCHES}
     short = {"heldout": "held-out", "search": "data"}  # the benchmark's parts: 80 columns hold every header
     # index states: what the round's retrieval index holds (the traced train files' steps and the pairs
-    # earlier rounds added); pairs added: those earlier rounds' pairs alone (0 in round 0)
-    for column in ("round", "index states", "pairs added", *(short.get(k, v) for k, v in stages.items()),
-                   "added"):
+    # earlier rounds added); in corpus: those earlier rounds' pairs alone (0 in round 0); new: the pairs
+    # this round's data searches add for the next round
+    for column in ("round", "index states", "in corpus", *(short.get(k, v) for k, v in stages.items()),
+                   "new"):
         table.add_column(column, overflow="fold")
     for row in report.rounds:
         cells = []
