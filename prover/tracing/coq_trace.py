@@ -34,6 +34,7 @@ and ``closed`` true.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import tempfile
@@ -194,6 +195,11 @@ def closes_with_term(sentence: SourceSentence) -> bool:
     return bool(rest) and not re.match(r"(using|with|Mode)\b", rest)
 
 
+def source_digest(data: bytes) -> str:
+    """The digest a unit record keeps of the file it traced (``extra["sha256"]``)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, list[StepRow]]:
     """Replay ``job``'s file; return its record and the rows of its traced proofs.
 
@@ -202,7 +208,8 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
     """
     started = time.monotonic()
     try:
-        text = Path(job.path).read_text(encoding="utf-8-sig")  # a BOM, as coqc allows it
+        data = Path(job.path).read_bytes()
+        text = data.decode("utf-8-sig")  # a BOM, as coqc allows it
         sentences = split_source(text, job.unit, job.dotted)
     except (OSError, UnicodeDecodeError, SourceError) as exc:
         return UnitRecord(job.source, job.unit, job.trace, None, 0, error=f"unreadable: {exc}",
@@ -212,10 +219,10 @@ def trace_coq_file(job: TraceJob, config: CoqTraceConfig) -> tuple[UnitRecord, l
         replay.run(sentences)
     finally:
         replay.close()
-    extra: dict[str, object] = {}
+    extra: dict[str, object] = {"sha256": source_digest(data)}  # a changed file is traced again
     if replay.failed_commands:
-        extra = {"failed_commands": replay.failed_commands[:MAX_FAILED_COMMANDS],
-                 "failed_command_count": len(replay.failed_commands), "failed_loads": replay.failed_loads}
+        extra |= {"failed_commands": replay.failed_commands[:MAX_FAILED_COMMANDS],
+                  "failed_command_count": len(replay.failed_commands), "failed_loads": replay.failed_loads}
     if replay.steps_without_goals:
         extra["steps_without_goals"] = replay.steps_without_goals
     record = UnitRecord(job.source, job.unit, job.trace, None, len(replay.rows), tuple(replay.proofs),

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -37,7 +38,7 @@ class RunCounts:
     """What one ``prover trace`` run did, beside the dataset's totals: the files it was given, those it
     skipped as already traced (a rerun resumes), those it traced to their end, those that stopped early,
     those whose task died (a rerun traces them), the proofs and rows it wrote, and how many of the files
-    it wrote were done before but traced again because their shard was damaged."""
+    it wrote were done before but traced again because their shard was damaged or their file changed."""
 
     files: int = 0
     skipped: int = 0  # already traced to their end before this run
@@ -48,11 +49,13 @@ class RunCounts:
     proofs_traced: int = 0
     rows: int = 0
     damaged: int = 0  # written by this run, done before but their shard damaged (traced again)
+    changed: int = 0  # written by this run, done before but their file changed since (traced again)
 
     def as_dict(self) -> dict[str, int]:
         return {"files": self.files, "files_traced": self.traced, "files_already_traced": self.skipped,
                 "files_stopped_early": self.stopped_early, "files_failed_loads": self.failed_loads,
                 "files_not_written": self.lost, "files_retraced_damaged": self.damaged,
+                "files_retraced_changed": self.changed,
                 "proofs_traced": self.proofs_traced, "rows": self.rows}
 
     @property
@@ -73,6 +76,8 @@ class RunCounts:
             parts.append(f"{self.lost} not written (the task died; a rerun traces them)")
         if self.damaged:
             parts.append(f"{self.damaged} traced again (their shard was damaged)")
+        if self.changed:
+            parts.append(f"{self.changed} traced again (the file changed since)")
         return "this run: " + ", ".join(parts)
 
 
@@ -191,8 +196,8 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
     import ray
 
     check_paths(jobs, dataset)
-    damaged = damaged_units(jobs, dataset)
-    pending = [job for job in jobs if (job.source, job.unit) in damaged
+    damaged, changed = damaged_units(jobs, dataset), changed_units(jobs, dataset)
+    pending = [job for job in jobs if (job.source, job.unit) in damaged | changed
                or not dataset.is_done(job.source, job.unit)]
     logger.info("%d files to trace (%d already done)", len(pending), len(jobs) - len(pending))
     written: list[UnitRecord] = []
@@ -220,8 +225,31 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
                 traced += sum(1 for p in record.proofs if p.status == "traced")
                 progress.update(bar, advance=1, proofs=traced, description=job.unit[-40:])
     run = replace(run_counts(len(jobs), written, lost=lost),
-                  damaged=sum(1 for r in written if (r.source, r.unit) in damaged))
+                  damaged=sum(1 for r in written if (r.source, r.unit) in damaged),
+                  changed=sum(1 for r in written if (r.source, r.unit) in changed - damaged))
     return summarize(list(dataset.records()), run)
+
+
+def changed_units(jobs: Sequence[TraceJob], dataset: Dataset) -> set[tuple[str, str]]:
+    """The (corpus, unit) of the jobs whose file changed since the dataset traced it (its record's
+    ``sha256`` differs; records without one, older datasets and Lean units, never count as changed), each
+    named in a warning: a rerun traces them again and the new record replaces the old one."""
+    from prover.tracing.coq_trace import source_digest
+
+    recorded = {(r.source, r.unit): r.extra.get("sha256") for r in dataset.records()}
+    changed = set()
+    for job in jobs:
+        before = recorded.get((job.source, job.unit))
+        if not before or not job.path:
+            continue
+        try:
+            now = source_digest(Path(job.path).read_bytes())
+        except OSError:
+            continue  # an unreadable file: its trace says so
+        if now != before:
+            logger.warning("%s (%s) changed since it was traced; traced again", job.unit, job.source)
+            changed.add((job.source, job.unit))
+    return changed
 
 
 def damaged_units(jobs: Sequence[TraceJob], dataset: Dataset) -> set[tuple[str, str]]:

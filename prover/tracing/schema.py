@@ -58,8 +58,9 @@ UNIT_FIELDS: tuple[tuple[str, str], ...] = (
                "statement, detail (the error, if any)"),
     ("error", "why the replay stopped early (a rerun traces the unit again); empty when it did not"),
     ("seconds", "how long the unit took to trace"),
-    ("extra", "other facts: the failed commands outside proofs, how many Require/Load failed, how many "
-              "tactics ran where no goal was shown (steps_without_goals: not rows)"),
+    ("extra", "other facts: the traced file's sha256 (a file changed since is traced again), the failed "
+              "commands outside proofs, how many Require/Load failed, how many tactics ran where no goal "
+              "was shown (steps_without_goals: not rows)"),
     ("path", "optional: the traced .v file's resolved path (a trace naming the same file under another "
              "corpus or unit is refused); empty for Lean units and for records written before it was kept"),
 )

@@ -216,7 +216,8 @@ def test_the_arg_lines_of_a_coqproject_are_passed_to_coqtop(tmp_path: Path) -> N
                                   "-notation-overridden")
     assert load_path_args(dev / "I.v", None) == ("-R", str(dev.resolve()), "Imp")  # load path alone
     record, rows = trace_coq_file(job, CoqTraceConfig())
-    assert statuses(record) == {"uses": "traced"} and len(rows) == 2 and not record.extra
+    assert statuses(record) == {"uses": "traced"} and len(rows) == 2
+    assert not record.extra.get("failed_commands")
 
 
 # 7. ``t...`` without ``Proof with`` is ``t``
@@ -245,7 +246,7 @@ def test_a_tactic_where_no_goal_is_shown_is_no_row_and_closed_matches_an_empty_a
     assert all(r.state_before for r in rows)
     assert [(r.state_after == "", r.closed) for r in rows] == [(False, False), (True, True), (True, True)]
     assert rows[2].state_before.endswith("nat")
-    assert record.extra == {"steps_without_goals": 1}
+    assert record.extra["steps_without_goals"] == 1 and "failed_commands" not in record.extra
 
 
 def test_coq_s_caches_never_land_in_the_caller_s_directory(tmp_path: Path,
@@ -260,3 +261,23 @@ def test_coq_s_caches_never_land_in_the_caller_s_directory(tmp_path: Path,
     record, rows = trace_coq_file(TraceJob(str(file), "L.v", "s", "t"), CoqTraceConfig())
     assert [p.status for p in record.proofs] == ["traced"] and [r.tactic for r in rows] == ["lia"]
     assert list(caller.iterdir()) == []
+
+
+def test_a_file_edited_since_its_trace_is_traced_again(ray_cluster, tmp_path: Path, caplog) -> None:
+    """The record keeps the file's digest: an edited file replaces its rows instead of being skipped as
+    already traced (the old proofs and counts stayed)."""
+    dev = tmp_path / "dev"
+    write(dev, "A.v", "Lemma a : True.\nProof. exact I. Qed.\n")
+    write(dev, "B.v", "Lemma b : 1 = 1.\nProof. reflexivity. Qed.\n")
+    jobs = find_jobs([dev], trace="t")
+    dataset = Dataset(tmp_path / "ds")
+    _trace_into(dataset, jobs)
+    write(dev, "A.v", "Lemma a : True /\\ True.\nProof. split. exact I. exact I. Qed.\n")
+    with caplog.at_level(logging.WARNING):
+        summary = run_trace(jobs, dataset, CoqTraceConfig())
+    assert summary.run == RunCounts(files=2, skipped=1, traced=1, changed=1, proofs_traced=1, rows=3)
+    assert "1 traced again (the file changed since)" in summary.run.line()
+    assert any("A.v (dev) changed since it was traced" in r.getMessage() for r in caplog.records)
+    assert sorted(dataset.read(columns=["tactic"]).column("tactic").to_pylist()) == \
+        ["exact I", "exact I", "reflexivity", "split"]
+    assert run_trace(jobs, dataset, CoqTraceConfig()).run == RunCounts(files=2, skipped=2)

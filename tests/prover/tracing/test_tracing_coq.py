@@ -184,8 +184,8 @@ def test_prover_trace_command_prints_a_summary_and_refuses_bad_input(
     assert summary["files"] == 1 and summary["coverage"] == pytest.approx(4 / 6, abs=1e-3)
     assert summary["this_run"] == {
         "files": 1, "files_traced": 1, "files_already_traced": 0, "files_stopped_early": 0,
-        "files_failed_loads": 0, "files_not_written": 0, "files_retraced_damaged": 0, "proofs_traced": 4,
-        "rows": summary["rows"]}
+        "files_failed_loads": 0, "files_not_written": 0, "files_retraced_damaged": 0,
+        "files_retraced_changed": 0, "proofs_traced": 4, "rows": summary["rows"]}
     # a rerun traces nothing and says so; the dataset's totals are kept, labelled as such
     assert main(["trace", str(dev), "--out", str(tmp_path / "ds"), "--json"]) == 0
     rerun = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
