@@ -22,6 +22,7 @@ all rounds' kept pairs; other rounds continue training the current model on the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -269,8 +270,29 @@ def run_round(config: ExpertConfig, run: ExpertRun, out: Path, round_number: int
     if minimised:
         run_stage(folder, "minimise", lambda: minimise_stage(run, folder, spec))
     run_stage(folder, "collect", lambda: collect_stage(folder, round_number, minimised=minimised))
-    run_stage(folder, "filter", lambda: filter_stage(config, folder, round_number, current))
-    run_stage(folder, "train", lambda: train_stage(config, out, folder, round_number, current, base))
+    run_stage(folder, "filter", shown(console, f"round {round_number}: scoring and filtering the collected "
+                                      "pairs", lambda: filter_stage(config, folder, round_number, current)))
+    train = config.train
+    limits = [f"{train.epochs:g} epoch(s)" if train.max_steps is None else f"at most {train.max_steps} steps"]
+    limits += [] if train.max_seconds is None else [f"at most {train.max_seconds:g} s"]
+    run_stage(folder, "train", shown(console, f"round {round_number}: training ({', '.join(limits)})",
+                                     lambda: train_stage(config, out, folder, round_number, current, base)))
+
+
+def shown(console: Console | None, text: str,
+          stage: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """``stage`` run under a spinner saying ``text`` (minutes of scoring or training otherwise pass without a
+    word after the sweep's bar), or as it is without a console."""
+    if console is None:
+        return stage
+
+    def run() -> dict[str, Any]:
+        with console.status(text):
+            result = stage()
+        console.print(f"{text}: done", highlight=False)
+        return result
+
+    return run
 
 
 def run_expert_iteration(config: ExpertConfig, run: ExpertRun, *,
