@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from search import BackendUnavailableError
@@ -80,14 +80,16 @@ def failing_priority(path: object) -> float:
     return 0.0
 
 
-class FatalForOne:
-    """A sweep's backend factory: theorem ``fatal``'s backend becomes unavailable after a second, the
+class FailsForOne:
+    """A sweep's backend factory: opening theorem ``name`` raises ``error()`` after ``delay`` seconds, the
     others are the scripted ones of ``sweep_fixtures.BackendFactory``."""
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], name: str, error: Callable[[], Exception],
+                 delay: float = 0.0) -> None:
         from sweep_fixtures import BackendFactory
 
         self.inner = BackendFactory(names)
+        self.name, self.error, self.delay = name, error, delay
 
     def __call__(self):  # type: ignore[no-untyped-def]
         import time
@@ -96,13 +98,35 @@ class FatalForOne:
         open_theorem = backend.open
 
         def open_(theorem):  # type: ignore[no-untyped-def]
-            if theorem.name == "fatal":
-                time.sleep(1.0)
-                raise BackendUnavailableError("coq", "coqtop vanished")
+            if theorem.name == self.name:
+                time.sleep(self.delay)
+                raise self.error()
             return open_theorem(theorem)
 
         backend.open = open_
         return backend
+
+
+def _vanished() -> Exception:
+    from search.errors import BackendUnavailableError
+
+    return BackendUnavailableError("coq", "coqtop vanished")
+
+
+def _load_died() -> Exception:
+    from search.errors import TheoremLoadError
+
+    return TheoremLoadError("coq", "bad", "coqtop died loading the header: killed (signal 9)")
+
+
+def fatal_for_one(names: dict[str, str]) -> FailsForOne:
+    """Theorem ``fatal``'s backend becomes unavailable after a second."""
+    return FailsForOne(names, "fatal", _vanished, delay=1.0)
+
+
+def load_fails_for_one(names: dict[str, str]) -> FailsForOne:
+    """Theorem ``bad`` cannot be loaded (its proof assistant dies on its header: ``TheoremLoadError``)."""
+    return FailsForOne(names, "bad", _load_died)
 
 
 def slow_policy():  # type: ignore[no-untyped-def]
@@ -145,30 +169,6 @@ def load_deaths(folder: Path) -> int:
     """How many times the ``dying_coqtop`` in ``folder`` died on its marker."""
     log = folder / "loads.log"
     return log.read_text().split().count("died") if log.exists() else 0
-
-
-class LoadFailsForOne:
-    """A sweep's backend factory: theorem ``bad`` cannot be loaded (its proof assistant dies loading its
-    header: ``TheoremLoadError``), the others are the scripted ones of ``sweep_fixtures.BackendFactory``."""
-
-    def __init__(self, names: dict[str, str]) -> None:
-        from sweep_fixtures import BackendFactory
-
-        self.inner = BackendFactory(names)
-
-    def __call__(self):  # type: ignore[no-untyped-def]
-        from search.errors import TheoremLoadError
-
-        backend = self.inner()
-        open_theorem = backend.open
-
-        def open_(theorem):  # type: ignore[no-untyped-def]
-            if theorem.name == "bad":
-                raise TheoremLoadError("coq", "bad", "coqtop died loading the header: killed (signal 9)")
-            return open_theorem(theorem)
-
-        backend.open = open_
-        return backend
 
 
 class SleepyWorker:

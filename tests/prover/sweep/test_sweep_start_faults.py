@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fault_fixtures import (
-    FatalForOne,
-    LoadFailsForOne,
     UnavailableBackendFactory,
     dying_coqtop,
+    fatal_for_one,
     flaky_coqtop,
     load_deaths,
+    load_fails_for_one,
     slow_policy,
     start_counts,
 )
@@ -125,7 +125,7 @@ def test_a_fatal_error_keeps_the_attempts_other_workers_finished(ray_cluster, tm
     bench = write_benchmark(tmp_path / "bench.jsonl", names)
     with pytest.raises(BackendUnavailableError):
         run_sweep(SweepConfig(workers=2, out=str(tmp_path / "out"), graph_pages=False), benchmark=str(bench),
-                  backend_factory=FatalForOne(names), policy_factory=slow_policy,
+                  backend_factory=fatal_for_one(names), policy_factory=slow_policy,
                   spec=scripted_spec(SearchConfig(max_expansions=20, time_limit=None)))
     records = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert [(r["theorem"], r["status"]) for r in records] == [("p1", "proved")]
@@ -155,12 +155,12 @@ def test_a_theorem_the_backend_cannot_load_is_an_error_and_the_sweep_goes_on(
     out = tmp_path / "out"
     config = SweepConfig(workers=1, out=str(out), graph_pages=False)
     spec = scripted_spec(SearchConfig(max_expansions=20, time_limit=None))
-    summary, _ = run_sweep(config, benchmark=str(bench), backend_factory=LoadFailsForOne(names),
+    summary, _ = run_sweep(config, benchmark=str(bench), backend_factory=load_fails_for_one(names),
                            policy_factory=policy_factory, spec=spec)
     status = {r["theorem"]: r["status"] for r in records_of(out)}
     assert status == {"p0": "proved", "bad": "error", "p1": "proved"}
     assert summary.proved == 2
-    run_sweep(config, benchmark=str(bench), backend_factory=LoadFailsForOne(names),
+    run_sweep(config, benchmark=str(bench), backend_factory=load_fails_for_one(names),
               policy_factory=policy_factory, spec=spec)  # the resume runs it again, and goes on
     assert [(r["theorem"], r["status"]) for r in records_of(out)][3:] == [("bad", "error")]
 
