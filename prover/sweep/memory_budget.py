@@ -5,13 +5,18 @@ Each limit is a cap on one process (coqtop's address space, a Lean REPL's reside
 may together use N times a worker's share; nothing else checks that sum. Checked once before a sweep
 starts: when the workers do not fit, their number is lowered to what fits and the sweep says so; when not
 even one fits, ``InputError`` names the limit to lower.
+
+A local sweep's memory is the smaller of the host's physical memory and the cgroup limit this process runs
+under (a SLURM job's ``--mem``, a container's limit): a 16 GiB job on a 512 GiB node has 16 GiB.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from prover.sweep.config import SweepConfig
@@ -69,10 +74,65 @@ def worker_memory_mb(backend: str, config: Any, sessions: int) -> int | None:
 
 
 def machine_memory_mb() -> int:
-    """Physical memory of this machine, in MiB."""
+    """Physical memory of this machine (the host's, whatever limit this process runs under), in MiB."""
     import psutil
 
     return psutil.virtual_memory().total >> 20
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+# cgroup v1 writes "no limit" as the largest page-aligned signed 64-bit value (about 2^63); v2 writes "max".
+NO_CGROUP_LIMIT = 1 << 62
+
+
+def _cgroup_limit_files(root: Path, proc_cgroup: Path) -> Iterator[Path]:
+    """The memory-limit files that may bound this process: the root ones (what a container sees of its own
+    cgroup), and those of this process's own cgroup and its ancestors as ``proc_cgroup`` names them (a
+    SLURM job's cgroup, below the root)."""
+    yield root / "memory.max"  # v2
+    yield root / "memory" / "memory.limit_in_bytes"  # v1
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and not controllers:
+            base, name = root, "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        directory = base / path.strip().lstrip("/")
+        while directory != base and base in directory.parents:
+            yield directory / name
+            directory = directory.parent
+
+
+def cgroup_memory_mb(root: Path | None = None, proc_cgroup: Path | None = None) -> int | None:
+    """The tightest cgroup memory limit on this process (v2 ``memory.max``, v1 ``memory.limit_in_bytes``),
+    in MiB; ``None`` when there is none (no such file, ``max``, or v1's ~2^63 for "unlimited")."""
+    limits = []
+    for file in _cgroup_limit_files(root or CGROUP_ROOT, proc_cgroup or PROC_CGROUP):
+        try:
+            text = file.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < NO_CGROUP_LIMIT:
+            limits.append(int(text))
+    return min(limits) >> 20 if limits else None
+
+
+def local_memory() -> tuple[int, str]:
+    """The memory a local sweep may use (MiB) and where it comes from: the host's physical memory, or the
+    cgroup limit this process runs under when that is smaller."""
+    host = machine_memory_mb()
+    limit = cgroup_memory_mb()
+    if limit is not None and limit < host:
+        return limit, f"this machine (cgroup limit {limit / 1024:.1f} GiB)"
+    return host, "this machine"
 
 
 def cluster_memory_mb() -> int:
@@ -99,8 +159,8 @@ def fit_workers(workers: int, per_worker_mb: int | None, available_mb: int, wher
 def apply_memory_budget(sweep: SweepConfig, backend: str, config: Any,
                         sessions: int) -> tuple[SweepConfig, MemoryBudget]:
     """``sweep`` with its worker count lowered to what the memory budget allows, and the budget. A local
-    sweep is checked against this machine; one given a cluster address (or ``$RAY_ADDRESS``), against the
-    cluster it connects to."""
+    sweep is checked against this machine (the smaller of its memory and this process's cgroup limit); one
+    given a cluster address (or ``$RAY_ADDRESS``), against the cluster it connects to."""
     per_worker = worker_memory_mb(backend, config, sessions)
     if per_worker is None:
         return sweep, MemoryBudget(sweep.workers, sweep.workers, None, 0, "")
@@ -110,7 +170,7 @@ def apply_memory_budget(sweep: SweepConfig, backend: str, config: Any,
         connect_ray(sweep.address)
         budget = fit_workers(sweep.workers, per_worker, cluster_memory_mb(), "the Ray cluster")
     else:
-        budget = fit_workers(sweep.workers, per_worker, machine_memory_mb(), "this machine")
+        budget = fit_workers(sweep.workers, per_worker, *local_memory())
     if budget.lowered:
         logger.info("%s", budget.message())
         return replace(sweep, workers=budget.workers), budget

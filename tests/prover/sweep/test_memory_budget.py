@@ -46,6 +46,7 @@ def test_a_worker_bigger_than_the_machine_is_an_input_error() -> None:
 
 def test_a_local_sweep_is_checked_against_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(budget_module, "cgroup_memory_mb", lambda: None)
     monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 9000)
     sweep, budget = apply_memory_budget(SweepConfig(workers=4), "coq", CoqBackendConfig(memory_limit_mb=1024),
                                         sessions=1)
@@ -59,6 +60,7 @@ def test_the_cli_refuses_a_worker_that_cannot_fit(monkeypatch: pytest.MonkeyPatc
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("COLUMNS", "10000")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(budget_module, "cgroup_memory_mb", lambda: None)
     monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 6000)
     code = main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--coq-memory-limit-mb",
                  "4096", "--out", str(tmp_path / "out")])
@@ -76,6 +78,7 @@ def test_the_cli_lowers_the_workers_and_says_so(ray_cluster, monkeypatch: pytest
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("COLUMNS", "10000")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(budget_module, "cgroup_memory_mb", lambda: None)
     monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 5000)
     code = main(["sweep", "coq_basic", "--backend", "coq", "--policy", "tactics", "--split", "test",
                  "--limit", "2", "--workers", "4", "--coq-memory-limit-mb", "1024", "--max-expansions", "8",
@@ -89,3 +92,52 @@ def test_the_cli_lowers_the_workers_and_says_so(ray_cluster, monkeypatch: pytest
 def test_backends_without_a_known_config_are_not_checked() -> None:
     assert worker_memory_mb("scripted", CoqBackendConfig(), sessions=1) is None
     assert worker_memory_mb("coq", None, sessions=1) is None
+
+
+GIB = 1 << 30
+
+
+def fake_cgroup(tmp_path: Path, files: dict[str, str], proc: str = "0::/\n") -> tuple[Path, Path]:
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text + "\n")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "proc_cgroup").write_text(proc)
+    return root, tmp_path / "proc_cgroup"
+
+
+def test_the_cgroup_memory_limit_is_read_from_v2_and_v1_files(tmp_path: Path) -> None:
+    cgroup = budget_module.cgroup_memory_mb
+    assert cgroup(*fake_cgroup(tmp_path / "a", {"memory.max": str(16 * GIB)})) == 16 * 1024
+    assert cgroup(*fake_cgroup(tmp_path / "b", {"memory.max": "max"})) is None
+    unlimited = str((1 << 63) - 4096)  # what v1 writes for "no limit"
+    assert cgroup(*fake_cgroup(tmp_path / "c", {"memory/memory.limit_in_bytes": unlimited})) is None
+    assert cgroup(*fake_cgroup(tmp_path / "d", {"memory/memory.limit_in_bytes": str(8 * GIB)})) == 8 * 1024
+    assert cgroup(*fake_cgroup(tmp_path / "e", {})) is None
+
+
+def test_a_slurm_jobs_own_cgroup_below_the_root_is_found(tmp_path: Path) -> None:
+    job = "system.slice/slurmstepd.scope/job_7"
+    v2 = fake_cgroup(tmp_path / "v2", {"memory.max": "max", f"{job}/memory.max": str(16 * GIB),
+                                       f"{job}/step_0/memory.max": "max"}, proc=f"0::/{job}/step_0\n")
+    assert budget_module.cgroup_memory_mb(*v2) == 16 * 1024
+    v1 = fake_cgroup(tmp_path / "v1", {"memory/slurm/uid_1/job_7/memory.limit_in_bytes": str(4 * GIB)},
+                     proc="4:memory:/slurm/uid_1/job_7\n3:cpuset:/\n")
+    assert budget_module.cgroup_memory_mb(*v1) == 4 * 1024
+
+
+def test_a_local_sweep_fits_in_its_cgroup_limit_not_the_hosts_memory(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 512 * 1024)
+    root, proc = fake_cgroup(tmp_path, {"memory.max": str(16 * GIB)})
+    monkeypatch.setattr(budget_module, "CGROUP_ROOT", root)
+    monkeypatch.setattr(budget_module, "PROC_CGROUP", proc)
+    sweep, budget = apply_memory_budget(SweepConfig(workers=8), "coq", CoqBackendConfig(memory_limit_mb=2048),
+                                        sessions=1)
+    assert sweep.workers == 4 and budget.available_mb == 16 * 1024  # 8 x 4096 > 16384
+    assert "is more than the 16384 MiB of this machine (cgroup limit 16.0 GiB); running 4 worker(s)" in (
+        budget.message())
+    monkeypatch.setattr(budget_module, "machine_memory_mb", lambda: 8 * 1024)  # the host is the smaller
+    assert budget_module.local_memory() == (8 * 1024, "this machine")
