@@ -173,8 +173,34 @@ def markdown(metrics: list[RoundMetrics], title: str, plot_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def count_axis(axis: Any, values: list[float], label: str) -> None:
+    """A count's y axis: 0 to the largest value (at least 1), integer ticks, labelled ``label``."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_ylim(0, max([1, *values]))
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel(label)
+
+
+def percent_axis(axis: Any, label: str) -> None:
+    """A percentage's y axis: 0 to 100, labelled ``label``."""
+    axis.set_ylim(0, 100)
+    axis.set_ylabel(label)
+
+
 def plot(metrics: list[RoundMetrics], path: Path, title: str) -> None:
-    """Three panels per round: theorems solved, pairs collected vs kept, training loss."""
+    """Three panels per round (``figure``), saved to ``path``."""
+    fig = figure(metrics, title)
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
+    plt.close(fig)
+
+
+def figure(metrics: list[RoundMetrics], title: str) -> Any:
+    """Three panels per round: theorems solved, pairs collected vs kept, training loss. Counts run from 0
+    to their largest value (at least 1) with integer ticks; a point on the top edge is drawn whole."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -182,30 +208,31 @@ def plot(metrics: list[RoundMetrics], path: Path, title: str) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     solved = [(m.round, m.proved) for m in metrics if m.proved is not None]
-    axes[0].plot([r for r, _ in solved], [p for _, p in solved], marker="o")
+    axes[0].plot([r for r, _ in solved], [p for _, p in solved], marker="o", clip_on=False)
     for m in metrics:
         if m.evaluation and m.proved is not None:
             axes[0].annotate("final model", (m.round, m.proved), textcoords="offset points", xytext=(0, 6),
                              ha="center", fontsize=8)
     axes[0].set_title("theorems solved")
+    count_axis(axes[0], [p for _, p in solved if p is not None], "theorems proved")
     rounds = [m for m in metrics if m.pairs is not None]
-    axes[1].plot([m.round for m in rounds], [m.pairs for m in rounds], marker="o", label="collected")
-    axes[1].plot([m.round for m in rounds], [m.kept or 0 for m in rounds], marker="s", label="kept")
+    axes[1].plot([m.round for m in rounds], [m.pairs for m in rounds], marker="o", label="collected",
+                 clip_on=False)
+    axes[1].plot([m.round for m in rounds], [m.kept or 0 for m in rounds], marker="s", label="kept",
+                 clip_on=False)
     axes[1].set_title("(state, tactic) pairs")
     axes[1].legend()
+    count_axis(axes[1], [v for m in rounds for v in (m.pairs or 0, m.kept or 0)], "pairs")
     trained = [m for m in metrics if m.train_loss is not None]
     axes[2].plot([m.round for m in trained], [m.train_loss for m in trained], marker="o")
     axes[2].set_title("training loss (mean over the round)")
+    axes[2].set_ylabel("loss")
     rounds_shown = [m.round for m in metrics] or [1]
     for axis in axes:
         axis.set_xlabel("round")
         axis.set_xticks(rounds_shown)
         axis.set_xlim(min(rounds_shown) - 0.5, max(rounds_shown) + 0.5)
         axis.grid(alpha=0.3)
-    for axis in axes[:2]:
-        axis.set_ylim(bottom=0)
     fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=100)
-    plt.close(fig)
+    return fig

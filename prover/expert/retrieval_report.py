@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from prover.expert.report import count_axis, percent_axis
 from prover.expert.run_manifest import RUN_MANIFEST
 from prover.expert.stages import TACTIC_STAGE, round_dir, round_numbers, stage_info
 from prover.theorem_input import InputError
@@ -91,6 +92,8 @@ def tactic_summary(marker: dict[str, Any]) -> dict[str, Any]:
     training = marker.get("training") or {}
     return {"model": marker.get("model"), "trained_pairs": marker["pairs"]["trained"],
             "heldout_state": marker["pairs"].get("heldout_state", 0),
+            "given": marker["pairs"].get("given"), "duplicate": marker["pairs"].get("duplicate", 0),
+            "too_long": marker["pairs"].get("too_long", 0),
             "steps": training.get("steps", 0), "train_seconds": training.get("seconds", 0.0),
             "time_limited": training.get("time_limited", False), "device": marker.get("device"),
             "before": {key: marker["before"][key] for key in TACTIC_METRICS},
@@ -202,18 +205,39 @@ def tactic_markdown(rows: list[CorpusRound]) -> list[str]:
         before, after = t["before"], t["after"]
         training = (f"{t['steps']} steps, {t['train_seconds']:.0f} s on {t['device']}"
                     + (" (time limit)" if t["time_limited"] else "")) if t["steps"] else "-"
-        left_out = f" ({t['heldout_state']} on held-out states left out)" if t.get("heldout_state") else ""
-        lines.append(f"| {row.round} | {t['trained_pairs']}{left_out} | {training} "
+        lines.append(f"| {row.round} | {trained_text(t)} | {training} "
                      f"| {before['perplexity']:.2f} | {after['perplexity']:.2f} "
                      f"| {after['nll_per_tactic']:.2f} | {before['top1']:.1%} | {after['top1']:.1%} "
                      f"| {before['topk']:.1%} | {after['topk']:.1%} |")
     return lines
 
 
+def trained_text(tactic: dict[str, Any]) -> str:
+    """The pairs a round trained on, of those it was given, and why the others were left out."""
+    reasons = [f"{tactic[key]} {text}" for key, text in (("duplicate", "already trained on"),
+                                                         ("too_long", "too long"),
+                                                         ("heldout_state", "on held-out states left out"))
+               if tactic.get(key)]
+    given = tactic.get("given")
+    return (f"{tactic['trained_pairs']}" + (f" of {given}" if given is not None else "")
+            + (f" ({', '.join(reasons)})" if reasons else ""))
+
+
 def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]) -> None:
-    """Two panels: the solve rate per round on each set (held-out sets solid, data searches dashed), and
-    the pairs the corpus holds beside the traced rows; a third with a tactic model: its held-out
-    perplexity and top-k accuracy after each round's training, the initial model's as dotted lines."""
+    """The report's panels (``figure``), saved to ``path``."""
+    fig = figure(rows, title, budget)
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
+    plt.close(fig)
+
+
+def figure(rows: list[CorpusRound], title: str, budget: dict[str, Any]) -> Any:
+    """Two panels: the solve rate per round on each set (held-out sets solid, data searches dashed; 0 to
+    100 %), and the pairs the corpus holds beside the traced rows (0 to the largest count, at least 1,
+    integer ticks); a third with a tactic model: its held-out perplexity and top-k accuracy after each
+    round's training, the initial model's as dotted lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,13 +251,14 @@ def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]
             points = [(r.round, r.rate(stage)) for r in rows if r.rate(stage) is not None]
             if points:
                 rates.plot([x for x, _ in points], [100 * (y or 0) for _, y in points], style, marker="o",
-                           label=name)
+                           label=name, clip_on=False)
     rates.set_title(f"solved at {budget_text(budget)} (%)")
-    rates.set_ylim(bottom=0)
-    rates.legend(fontsize=8)
-    corpus.plot([r.round for r in rows], [r.corpus_pairs for r in rows], marker="o")
+    percent_axis(rates, "solved (%)")
+    if rates.get_legend_handles_labels()[0]:
+        rates.legend(fontsize=8)
+    corpus.plot([r.round for r in rows], [r.corpus_pairs for r in rows], marker="o", clip_on=False)
     corpus.set_title("pairs added to the corpus (cumulative)")
-    corpus.set_ylim(bottom=0)
+    count_axis(corpus, [r.corpus_pairs for r in rows], "pairs")
     shown = [r.round for r in rows] or [0]
     if tactic_rows:
         tactic_panel(axes[2], tactic_rows)
@@ -244,13 +269,12 @@ def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]
         axis.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=100)
-    plt.close(fig)
+    return fig
 
 
 def tactic_panel(axis: Any, rows: list[CorpusRound]) -> None:
-    """The tactic model's held-out perplexity (log scale, left) and top-k accuracy (right) by round."""
+    """The tactic model's held-out perplexity (log scale, left) and top-k accuracy (right, 0 to 100 %) by
+    round."""
     tactics = [r.tactic or {} for r in rows]
     xs = [r.round for r in rows]
     initial = tactics[0]["before"]
@@ -258,11 +282,12 @@ def tactic_panel(axis: Any, rows: list[CorpusRound]) -> None:
               label="perplexity")
     axis.axhline(initial["perplexity"], color="tab:red", linestyle=":", label="perplexity, initial model")
     axis.set_yscale("log")
+    axis.set_ylabel("perplexity (log scale)")
     axis.set_title(f"tactic model on {initial['pairs']} held-out pairs")
     accuracy = axis.twinx()
     accuracy.plot(xs, [100 * t["after"]["topk"] for t in tactics], marker="s", color="tab:blue",
-                  label=f"top-{initial['k']} (%)")
+                  label=f"top-{initial['k']} (%)", clip_on=False)
     accuracy.axhline(100 * initial["topk"], color="tab:blue", linestyle=":")
-    accuracy.set_ylim(bottom=0)
+    percent_axis(accuracy, f"top-{initial['k']} accuracy (%)")
     handles = [*axis.get_legend_handles_labels()[0], *accuracy.get_legend_handles_labels()[0]]
     axis.legend(handles=handles, fontsize=8)

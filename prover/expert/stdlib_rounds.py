@@ -26,10 +26,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from prover.atomic_files import write_text_atomic
 from prover.expert.trajectories import read_records
 from prover.policies.spec import for_theorem
 from prover.retrieval.policy import RetrievalConfig
@@ -55,6 +57,7 @@ SAMPLE_RULE = ("the split's files with a traced proof, sorted by path; for i < f
                "positions i * m // per_file")
 
 Lemmas = dict[str, list[StdlibLemma]]
+REPORT_FILE = "report.md"
 
 
 def spread(items: Sequence[Any], count: int) -> list[Any]:
@@ -113,17 +116,20 @@ def search_file(unit: str, lemmas: Sequence[StdlibLemma], root: str, index: Any,
     try:
         for lemma in lemmas:
             task = Task(backend.at(lemma), split, 1)
+            start = time.perf_counter()
             try:
                 policy = for_theorem(lemma_policy(index, retrieval, sentences, lemma, library=library,
                                                   backend=backend), task.theorem)
                 result = prove(task.theorem, backend=backend, policy=policy, config=search)
                 record = make_record(task, "proved" if result.proved else "unproved", result=result,
-                                     policy=label, worker="stdlib")
+                                     policy=label, worker="stdlib", seconds=time.perf_counter() - start)
             except InvalidTheoremError as exc:
-                record = make_record(task, "invalid", message=exc.reason, policy=label, worker="stdlib")
+                record = make_record(task, "invalid", message=exc.reason, policy=label, worker="stdlib",
+                                     seconds=time.perf_counter() - start)
             except ProverError as exc:  # the lemma's environment could not be built: not counted
                 logger.warning("%s: %s", lemma.key, exc)
-                record = make_record(task, "error", message=str(exc), policy=label, worker="stdlib")
+                record = make_record(task, "error", message=str(exc), policy=label, worker="stdlib",
+                                     seconds=time.perf_counter() - start)
             records.append(record | {"key": lemma.key, "unit": unit, "line": lemma.line})
     finally:
         backend.close()
@@ -162,6 +168,7 @@ def run_lemmas(folder: Path, lemmas: Lemmas, *, root: Path, index_ref: Any, retr
                        for lemma in todo]
         _append(path, records)
     records = read_lemma_records(folder)
+    write_text_atomic(folder / REPORT_FILE, lemma_report(records, f"{split} lemmas ({label})"))
     missing = [lemma.key for todo in pending_lemmas(records, lemmas).values() for lemma in todo]
     errors = [r for r in records if r["status"] == "error"]
     if errors:  # the stage must not be marked done: a rerun searches these files again
@@ -243,3 +250,28 @@ def summarise_lemmas(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"lemmas": len(records), "valid": len(counted), "proved": proved,
             "errors": len(records) - len(counted),
             "pass_rate": round(proved / len(counted), 4) if counted else 0.0}
+
+
+def _outcome(record: Mapping[str, Any]) -> str:
+    status, reason = record.get("status", "?"), record.get("stop_reason")
+    return f"{status} ({reason})" if reason and status != "proved" else str(status)
+
+
+def _seconds(record: Mapping[str, Any]) -> float:
+    """The attempt's seconds; a record written before they were measured: its search's wall time."""
+    return float(record.get("seconds") or (record.get("stats") or {}).get("wall_seconds") or 0.0)
+
+
+def lemma_report(records: Sequence[Mapping[str, Any]], title: str) -> str:
+    """report.md of a stdlib stage: the summary, then per lemma its file, outcome (status and the search's
+    stop reason), expansions and seconds, by file and line."""
+    summary = summarise_lemmas(records)
+    lines = [f"# Stdlib {title}", "",
+             f"Proved {summary['proved']} of {summary['valid']} counted lemmas ({summary['pass_rate']:.1%}); "
+             f"{summary['errors']} not counted (invalid or an error).", "",
+             "| lemma | file | line | outcome | expansions | seconds |", "| --- " * 6 + "|"]
+    for r in sorted(records, key=lambda r: (str(r.get("unit", "")), r.get("line") or 0)):
+        expansions = (r.get("stats") or {}).get("expansions")
+        lines.append(f"| {r.get('theorem', '?')} | {r.get('unit', '?')} | {r.get('line', '-')} "
+                     f"| {_outcome(r)} | {'-' if expansions is None else expansions} | {_seconds(r):.1f} |")
+    return "\n".join(lines) + "\n"

@@ -154,6 +154,41 @@ def test_a_file_with_a_torn_record_is_not_done_its_missing_lemma_is_searched_onc
     assert searched == [["b"]]  # done: nothing searched again
 
 
+def test_a_stdlib_stage_writes_a_report_of_each_lemmas_outcome(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """report.md beside results.jsonl: per lemma its file, line, outcome, expansions and seconds (a record
+    written before seconds were measured shows its search's wall time); written even when an error keeps
+    the stage open."""
+    import sys
+
+    folder = tmp_path / "stdlib-test"
+
+    def search_file(unit: str, lemmas: list[StdlibLemma], *args: Any) -> list[dict[str, Any]]:
+        return [record(A) | {"stop_reason": "proved", "stats": {"expansions": 3, "wall_seconds": 0.4},
+                             "seconds": 0.52},
+                record(B, "unproved") | {"stop_reason": "expansion_budget",
+                                         "stats": {"expansions": 8, "wall_seconds": 0.137}, "seconds": 0.0}]
+
+    monkeypatch.setitem(sys.modules, "ray", fake_ray())
+    monkeypatch.setattr(stdlib_rounds, "search_file", search_file)
+    run_lemmas(folder, {UNIT: [A, B]}, root=tmp_path, index_ref=None, retrieval=RetrievalConfig(),
+               search=BUDGET, label="retrieval", split="stdlib-test")
+    text = (folder / "report.md").read_text()
+    assert text.startswith("# Stdlib stdlib-test lemmas (retrieval)\n\nProved 1 of 2 counted lemmas (50.0%); "
+                           "0 not counted (invalid or an error).\n")
+    assert "| lemma | file | line | outcome | expansions | seconds |" in text
+    assert f"| a | {UNIT} | 1 | proved | 3 | 0.5 |" in text
+    assert f"| b | {UNIT} | 3 | unproved (expansion_budget) | 8 | 0.1 |" in text
+
+    errors = tmp_path / "errors"
+    monkeypatch.setattr(stdlib_rounds, "search_file",
+                        lambda unit, lemmas, *args: [record(A, "error") | {"message": "no coqtop"}])
+    with pytest.raises(stdlib_rounds.ProverError):
+        run_lemmas(errors, {UNIT: [A]}, root=tmp_path, index_ref=None, retrieval=RetrievalConfig(),
+                   search=BUDGET, label="retrieval", split="stdlib-test")
+    assert f"| a | {UNIT} | 1 | error | - | 0.0 |" in (errors / "report.md").read_text()
+
+
 def test_pending_lemmas_are_those_without_a_record_or_with_an_error(tmp_path: Path) -> None:
     lemmas = {UNIT: [A, B], "Dev/B1.v": [lemma("c", 5)]}
     assert pending_lemmas([], lemmas) == lemmas

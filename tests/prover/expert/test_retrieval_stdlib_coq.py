@@ -97,6 +97,8 @@ def test_a_file_whose_worker_crashed_is_searched_again_by_a_rerun(ray_cluster, t
     (record,) = read_lemma_records(folder)
     assert record["status"] == "proved" and record["proof"] == [KEY]
     assert len((folder / "results.jsonl").read_text().splitlines()) == 2  # the crash stays on file
+    assert record["seconds"] > 0 and record["seconds"] >= round(record["stats"]["wall_seconds"], 4)
+    assert f"| {lemma.name} | {TEST_UNIT} | {lemma.line} | proved |" in (folder / "report.md").read_text()
 
 
 def test_lemmas_whose_environment_failed_keep_the_stage_open_and_run_again(ray_cluster,

@@ -175,7 +175,8 @@ def test_round_1_continues_on_the_added_pairs_a_round_with_nothing_new_keeps_the
     assert [row.tactic is not None for row in report.rounds] == [True, True, True]
     text = (out / "report.md").read_text()
     assert "## Tactic model: held-out tactic prediction" in text
-    assert f"| 0 | 18 | {first['training']['steps']} steps" in text and "| 2 | 0 | - |" in text
+    assert f"| 0 | 18 of 18 | {first['training']['steps']} steps" in text
+    assert "| 2 | 0 of 1 (1 already trained on) | - |" in text
     before, after = first["before"], first["after"]
     assert f"| {before['perplexity']:.2f} | {after['perplexity']:.2f} |" in text
     rows = json.loads((out / "report.json").read_text())["rounds"]
@@ -276,5 +277,5 @@ def test_round_0_leaves_out_train_pairs_on_a_held_out_state_and_says_how_many(
     marker = {"model": "tiny", "pairs": counts, "training": None, "before": metrics, "after": metrics}
     summary = tactic_summary(marker)
     assert summary["heldout_state"] == 2
-    assert "| 0 | 18 (2 on held-out states left out) |" in "\n".join(
+    assert "| 0 | 18 of 20 (2 on held-out states left out) |" in "\n".join(
         tactic_markdown([CorpusRound(round=0, tactic=summary)]))
