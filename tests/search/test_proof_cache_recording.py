@@ -8,7 +8,7 @@ import pickle
 import pytest
 from scripted import QED, THEOREM, Fail, ScriptedBackend, ScriptedEnv, ScriptedPolicy, ScriptedSession
 
-from search import InMemoryProofCache, SearchConfig, StopReason, TacticError, goal_key, prove
+from search import InMemoryProofCache, SearchConfig, SearchResult, StopReason, TacticError, goal_key, prove
 from search.types import TacticResult, TacticState
 
 CFG = SearchConfig(time_limit=None)
@@ -71,11 +71,16 @@ class CrashingBackend(ScriptedBackend):
         return session
 
 
-@pytest.mark.parametrize("driver", list(DRIVERS))
-def test_a_search_that_met_an_infrastructure_error_records_no_failure(driver: str) -> None:
+def exhaust_a(driver: str, *, transient: bool) -> tuple[InMemoryProofCache, SearchResult]:
+    """Theorem A's search through K, whose only tactic errs (``transient``: as infrastructure does)."""
     cache = InMemoryProofCache()
     env, policy = through_k("A", "t1")
-    first = run(env, policy, cache, driver, backend=CrashingBackend(env, "K", transient=True))
+    return cache, run(env, policy, cache, driver, backend=CrashingBackend(env, "K", transient=transient))
+
+
+@pytest.mark.parametrize("driver", list(DRIVERS))
+def test_a_search_that_met_an_infrastructure_error_records_no_failure(driver: str) -> None:
+    cache, first = exhaust_a(driver, transient=True)
     assert first.stop_reason is StopReason.EXHAUSTED and first.stats.errors == 1
     assert len(cache) == 0
     then_b_is_proved(cache, driver)
@@ -84,9 +89,7 @@ def test_a_search_that_met_an_infrastructure_error_records_no_failure(driver: st
 @pytest.mark.parametrize("driver", list(DRIVERS))
 def test_the_same_error_from_the_tactic_itself_is_recorded(driver: str) -> None:
     """The control: an ordinary error is the tactic's, and the exhausted states are recorded and skipped."""
-    cache = InMemoryProofCache()
-    env, policy = through_k("A", "t1")
-    first = run(env, policy, cache, driver, backend=CrashingBackend(env, "K", transient=False))
+    cache, first = exhaust_a(driver, transient=False)
     assert first.stop_reason is StopReason.EXHAUSTED and cache.stats.failures == 2
     env_b, policy_b = through_k("B", "t2")
     second = run(env_b, policy_b, cache, driver)

@@ -32,6 +32,20 @@ def _trace_into(dataset: Dataset, jobs: list[TraceJob]) -> None:
         dataset.add_unit(*trace_coq_file(job, CoqTraceConfig()))
 
 
+SPLIT_A = "Lemma a : True /\\ True.\nProof. split. exact I. exact I. Qed.\n"
+
+
+def _two_file_dev(tmp_path: Path, a_text: str) -> tuple[Path, list[TraceJob], Dataset]:
+    """A development of A.v (``a_text``) and B.v, traced into a dataset: its folder, jobs and dataset."""
+    dev = tmp_path / "dev"
+    write(dev, "A.v", a_text)
+    write(dev, "B.v", "Lemma b : 1 = 1.\nProof. reflexivity. Qed.\n")
+    jobs = find_jobs([dev], trace="t")
+    dataset = Dataset(tmp_path / "ds")
+    _trace_into(dataset, jobs)
+    return dev, jobs, dataset
+
+
 # 1. a second folder whose files are the same (corpus, unit) is refused, not skipped as already traced
 
 def test_a_folder_whose_files_have_the_names_of_another_folders_is_refused(
@@ -167,12 +181,7 @@ def test_shard_problems_name_damaged_and_missing_shards(tmp_path: Path) -> None:
 
 
 def test_a_damaged_shard_is_traced_again_on_resume(ray_cluster, tmp_path: Path, caplog) -> None:
-    dev = tmp_path / "dev"
-    write(dev, "A.v", "Lemma a : True /\\ True.\nProof. split. exact I. exact I. Qed.\n")
-    write(dev, "B.v", "Lemma b : 1 = 1.\nProof. reflexivity. Qed.\n")
-    jobs = find_jobs([dev], trace="t")
-    dataset = Dataset(tmp_path / "ds")
-    _trace_into(dataset, jobs)
+    _, jobs, dataset = _two_file_dev(tmp_path, SPLIT_A)
     shard = next(dataset.shards / str(r.shard) for r in dataset.records() if r.unit == "A.v")
     shard.write_bytes(shard.read_bytes()[:40])  # truncated
     with caplog.at_level(logging.WARNING):
@@ -266,13 +275,8 @@ def test_coq_s_caches_never_land_in_the_caller_s_directory(tmp_path: Path,
 def test_a_file_edited_since_its_trace_is_traced_again(ray_cluster, tmp_path: Path, caplog) -> None:
     """The record keeps the file's digest: an edited file replaces its rows instead of being skipped as
     already traced (the old proofs and counts stayed)."""
-    dev = tmp_path / "dev"
-    write(dev, "A.v", "Lemma a : True.\nProof. exact I. Qed.\n")
-    write(dev, "B.v", "Lemma b : 1 = 1.\nProof. reflexivity. Qed.\n")
-    jobs = find_jobs([dev], trace="t")
-    dataset = Dataset(tmp_path / "ds")
-    _trace_into(dataset, jobs)
-    write(dev, "A.v", "Lemma a : True /\\ True.\nProof. split. exact I. exact I. Qed.\n")
+    dev, jobs, dataset = _two_file_dev(tmp_path, "Lemma a : True.\nProof. exact I. Qed.\n")
+    write(dev, "A.v", SPLIT_A)
     with caplog.at_level(logging.WARNING):
         summary = run_trace(jobs, dataset, CoqTraceConfig())
     assert summary.run == RunCounts(files=2, skipped=1, traced=1, changed=1, proofs_traced=1, rows=3)
