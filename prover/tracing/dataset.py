@@ -23,7 +23,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,7 @@ class Dataset:
             record = UnitRecord.from_json(path.read_text())
         except (ValueError, TypeError) as exc:
             raise DatasetError(path, f"damaged unit record: {exc}") from exc
-        return not record.error and not record.extra.get("failed_loads")
+        return finished(record)
 
     def add_unit(self, record: UnitRecord, rows: list[StepRow]) -> UnitRecord:
         """Append the rows of a unit as one new shard, then its record (which marks it done).
@@ -163,10 +163,11 @@ class Dataset:
         _write_atomic(self.units / f"{key}.json", written.to_json().encode())
         return written
 
-    def units_by_path(self) -> dict[str, tuple[str, str]]:
+    def units_by_path(self, records: Iterable[UnitRecord] | None = None) -> dict[str, tuple[str, str]]:
         """The (source, unit) under which each traced file's resolved path is held (records that keep
-        one: Coq units written since paths are kept)."""
-        return {record.path: (record.source, record.unit) for record in self.records() if record.path}
+        one: Coq units written since paths are kept); ``records`` when the caller read them already."""
+        return {record.path: (record.source, record.unit)
+                for record in (self.records() if records is None else records) if record.path}
 
     def records(self) -> Iterator[UnitRecord]:
         """Every done unit's record, in file-name order."""
@@ -196,19 +197,22 @@ class Dataset:
             if problem is not None:
                 raise DatasetError(*problem)
 
-    def shard_problems(self, units: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], str]:
+    def shard_problems(self, units: set[tuple[str, str]] | None = None,
+                       records: Iterable[UnitRecord] | None = None) -> dict[tuple[str, str], str]:
         """What is wrong with the shard of each of ``units`` whose shard is damaged (``check_shards``'s
-        checks), ``SHARD: unreadable shard: WHY`` by (source, unit); units with sound shards are left out."""
+        checks), ``SHARD: unreadable shard: WHY`` by (source, unit); units with sound shards are left out.
+        ``records``: the dataset's records when the caller read them already."""
         problems: dict[tuple[str, str], str] = {}
-        for record in self._records_of(units):
+        for record in self._records_of(units, records):
             problem = _shard_problem(self.shards, record)
             if problem is not None:
                 problems[(record.source, record.unit)] = f"{problem[0]}: {problem[1]}"
         return problems
 
-    def _records_of(self, units: set[tuple[str, str]] | None) -> Iterator[UnitRecord]:
+    def _records_of(self, units: set[tuple[str, str]] | None,
+                    records: Iterable[UnitRecord] | None = None) -> Iterator[UnitRecord]:
         """The records with a shard, of ``units`` (all when None)."""
-        for record in self.records():
+        for record in self.records() if records is None else records:
             if record.shard and (units is None or (record.source, record.unit) in units):
                 yield record
 
@@ -255,3 +259,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def finished(record: UnitRecord) -> bool:
+    """Whether ``record``'s unit was traced to its end (``Dataset.is_done``): not stopped early, no
+    ``Require``/``Load`` failed."""
+    return not record.error and not record.extra.get("failed_loads")

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
-from prover.tracing.dataset import Dataset, DatasetError, UnitRecord
+from prover.tracing.dataset import Dataset, DatasetError, UnitRecord, finished
 from prover.tracing.schema import StepRow
 
 logger = logging.getLogger(__name__)
@@ -160,12 +160,13 @@ def _reason(detail: str) -> str:
     return " ".join(text.split()[:6])[:60] or "unknown"
 
 
-def check_paths(jobs: Sequence[TraceJob], dataset: Dataset) -> None:
+def check_paths(jobs: Sequence[TraceJob], dataset: Dataset,
+                records: Sequence[UnitRecord] | None = None) -> None:
     """Refuse (``DatasetError``) jobs whose file the dataset already holds under another corpus or unit
     (a folder traced, then a subfolder of it): tracing it again would put its proofs in twice; and jobs
     whose (corpus, unit) the dataset holds for another file (two folders both named ``theories``): its
     proofs would be skipped as already traced. Records that keep no path (older datasets) refuse nothing."""
-    held = dataset.units_by_path()
+    held = dataset.units_by_path(records)
     files = {unit: path for path, unit in held.items()}
     for job in jobs:
         other = files.get((job.source, job.unit))
@@ -195,10 +196,12 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
     (``check_paths``). A done unit whose shard is damaged is traced again (a warning names the shard)."""
     import ray
 
-    check_paths(jobs, dataset)
-    damaged, changed = damaged_units(jobs, dataset), changed_units(jobs, dataset)
+    records = list(dataset.records())  # read once: nothing is written before the tasks end
+    check_paths(jobs, dataset, records)
+    damaged, changed = damaged_units(jobs, dataset, records), changed_units(jobs, records)
+    complete = {(r.source, r.unit) for r in records if finished(r)}
     pending = [job for job in jobs if (job.source, job.unit) in damaged | changed
-               or not dataset.is_done(job.source, job.unit)]
+               or (job.source, job.unit) not in complete]
     logger.info("%d files to trace (%d already done)", len(pending), len(jobs) - len(pending))
     written: list[UnitRecord] = []
     lost = 0
@@ -230,13 +233,13 @@ def run_trace(jobs: Sequence[TraceJob], dataset: Dataset, config: CoqTraceConfig
     return summarize(list(dataset.records()), run)
 
 
-def changed_units(jobs: Sequence[TraceJob], dataset: Dataset) -> set[tuple[str, str]]:
+def changed_units(jobs: Sequence[TraceJob], records: Sequence[UnitRecord]) -> set[tuple[str, str]]:
     """The (corpus, unit) of the jobs whose file changed since the dataset traced it (its record's
     ``sha256`` differs; records without one, older datasets and Lean units, never count as changed), each
     named in a warning: a rerun traces them again and the new record replaces the old one."""
     from prover.tracing.coq_trace import source_digest
 
-    recorded = {(r.source, r.unit): r.extra.get("sha256") for r in dataset.records()}
+    recorded = {(r.source, r.unit): r.extra.get("sha256") for r in records}
     changed = set()
     for job in jobs:
         before = recorded.get((job.source, job.unit))
@@ -252,11 +255,12 @@ def changed_units(jobs: Sequence[TraceJob], dataset: Dataset) -> set[tuple[str, 
     return changed
 
 
-def damaged_units(jobs: Sequence[TraceJob], dataset: Dataset) -> set[tuple[str, str]]:
+def damaged_units(jobs: Sequence[TraceJob], dataset: Dataset,
+                  records: Sequence[UnitRecord] | None = None) -> set[tuple[str, str]]:
     """The (corpus, unit) of the jobs whose shard the dataset holds damaged (``Dataset.shard_problems``:
     unreadable, missing, another row count), each named in a warning: a rerun traces them again into a
     new shard (the damaged one is no longer read)."""
-    problems = dataset.shard_problems({(job.source, job.unit) for job in jobs})
+    problems = dataset.shard_problems({(job.source, job.unit) for job in jobs}, records)
     for (source, unit), problem in sorted(problems.items()):
         logger.warning("%s (%s): %s; traced again", unit, source, problem)
     return set(problems)
