@@ -35,6 +35,7 @@ and a rerun with a larger ``rounds`` continues; a rerun whose run would differ (
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from dataclasses import dataclass, field, replace
@@ -138,6 +139,7 @@ class CorpusRounds:
         self.tactic: TacticRounds | None = None  # with --tactic-model
         self._index: tuple[int, RetrievalIndex, Any] | None = None  # (round, index, its Ray reference)
         self._libraries: dict[str, tuple[frozenset[str], Any]] = {}  # test/train: (files, Ray reference)
+        self._shared_library: tuple[tuple[Any, ...], Any] | None = None  # (its settings, Ray reference)
         self.corpus_digest = ""  # the traced corpus as planned (``check_corpus``)
         self.benchmark_digest = ""  # the benchmark's statements as planned
 
@@ -265,7 +267,7 @@ class CorpusRounds:
 
         self.check_corpus_unchanged()
         retrieval = self.retrieval_for(round_number)
-        units = corpus_units(retrieval.corpus, "train") or set()
+        units = self.train_units
         sampled = {(STDLIB_SOURCE, unit) for unit in self.train_lemmas_for(round_number)}
         try:
             index = load_index(retrieval.corpus, assistant=self.assistant, extra=retrieval.extra,
@@ -278,6 +280,20 @@ class CorpusRounds:
                              f"stdlib train files ({names}): {exc}") from exc
         return ray.put(index)
 
+    @functools.cached_property
+    def train_units(self) -> set[tuple[str, str]]:
+        """The (source, unit) pairs of the traced corpus's train files: the corpus is pinned for the run
+        (``check_corpus_unchanged``), so they are read once."""
+        return corpus_units(self.run.retrieval.corpus, "train") or set()
+
+    def shared_library(self, retrieval: RetrievalConfig) -> Any:
+        """The Ray reference of the sweeps' library premise policy (``share_library``), put once for the
+        run's settings (they do not change between rounds), not once per sweep."""
+        key = (retrieval.corpus, retrieval.corpus_split, retrieval.library_premises, retrieval.premise_weight)
+        if self._shared_library is None or self._shared_library[0] != key:
+            self._shared_library = (key, share_library(retrieval, self.assistant))
+        return self._shared_library[1]
+
     def library_files(self, round_number: int, which: str) -> frozenset[str] | None:
         """The stdlib train files whose lemmas are the library premises of the ``which`` (test or train)
         lemmas of round ``round_number``, or ``None`` without library premises (``library_premises`` and
@@ -287,8 +303,7 @@ class CorpusRounds:
         retrieval = self.run.retrieval
         if retrieval.premise_weight <= 0 or retrieval.library_premises <= 0:
             return None
-        units = {unit for source, unit in corpus_units(retrieval.corpus, "train") or set()
-                 if source == STDLIB_SOURCE}
+        units = {unit for source, unit in self.train_units if source == STDLIB_SOURCE}
         if which == "train":
             units -= set(self.train_lemmas_for(round_number))
         return frozenset(units)
@@ -335,7 +350,7 @@ class CorpusRounds:
         spec = self.spec_for(round_number, data=part == "data")
         index, ref = self.index(round_number)
         retrieval = spec.policy.retrieval or self.run.retrieval
-        library = share_library(retrieval, self.assistant)  # built here (once per process), not per worker
+        library = self.shared_library(retrieval)
         factory = SharedIndexPolicy(ref, retrieval, self.assistant, self.label(round_number), library)
         sweep = replace(self.run.sweep, out=str(folder), split=None, limit=None)
         sweep, budget = apply_memory_budget(sweep, spec.backend.name, spec.backend.config,

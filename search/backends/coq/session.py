@@ -141,11 +141,8 @@ class CoqSession:
                 if reply.state_id == state:
                     raise InvalidTheoremError(self.theorem.name, f"{sentence} failed: {reply.error}")
                 state = reply.state_id
-        except InvalidTheoremError as exc:
-            if isinstance(exc.__cause__, ProcessTimeout):  # the statement still runs: its reply would come
-                lease.top.close()                          # late, as the answer to the next command
-            else:
-                self._pool.give_back(lease)
+        except InvalidTheoremError:  # Coq refused it (a statement still running is a TheoremLoadError)
+            self._pool.give_back(lease)
             raise
         except BaseException:
             lease.top.close()
