@@ -90,6 +90,7 @@ class ManagedProcess:
         # per stream: the terminator last searched for, and how many bytes of the buffer held none
         self._scanned: dict[str, tuple[Terminator | None, int]] = {STDOUT: (None, 0), STDERR: (None, 0)}
         self._eof: set[str] = set()
+        self._due = 0  # answers asked for with ``send(..., answers=n)`` and not yet taken by ``answered``
 
     @property
     def pid(self) -> int | None:
@@ -160,6 +161,22 @@ class ManagedProcess:
             if remaining <= 0:
                 raise ProcessTimeout(self.name, timeout)
             self._pump(remaining)
+
+    def unframed_before_send(self) -> bool:
+        """Whether stdout holds output although every answer asked for was read: the last answer was
+        followed by text its program printed beyond it (a tactic printing what looks like an answer). The
+        caller then refuses the process instead of reading every later answer one late."""
+        return self._due == 0 and self.alive and self.unread(STDOUT) > 0
+
+    def answered(self) -> bool:
+        """Count one answer read; whether stdout holds more output although no answer is due any more
+        (the answer just read may have been printed by the program's guest code: not to be trusted)."""
+        self._due = max(0, self._due - 1)
+        return self._due == 0 and self.unread(STDOUT) > 0
+
+    def expect(self, answers: int) -> None:
+        """Count ``answers`` more answers as asked for (the framing ``answered`` checks)."""
+        self._due += answers
 
     def unread(self, stream: str) -> int:
         """How many bytes of ``stream`` are buffered or readable right now (no waiting): an answer read

@@ -82,7 +82,6 @@ class CoqTop:
                                        memory_limit_mb=config.memory_limit_mb)
         self.state_id = 0
         self.proof: str | None = None
-        self._due = 0  # replies asked for and not read yet
 
     @property
     def pid(self) -> int | None:
@@ -112,17 +111,16 @@ class CoqTop:
         if len(text.encode()) > MAX_BATCH_BYTES:
             raise ValueError(f"a batch of {len(text)} characters could deadlock the pipe; split it")
         logger.debug("coqtop %s <- %s", self.pid, text.rstrip())
-        if self._due == 0 and self._process.alive and self._process.unread(STDOUT):
+        if self._process.unframed_before_send():
             raise UnframedReply(f"{self._process.name}: output after the last reply's prompt (text printed "
                                 "to look like coqtop's prompt)")
         self._process.send(text)
-        self._due += len(sentences)
+        self._process.expect(len(sentences))
 
     def read_reply(self, timeout: float) -> Reply:
         """Read the next reply (up to and including its prompt) within ``timeout`` seconds."""
         text, _ = self._process.read_until(STDOUT, _PROMPT_BYTES, timeout)
-        self._due = max(0, self._due - 1)
-        if self._due == 0 and self._process.unread(STDOUT):
+        if self._process.answered():
             raise UnframedReply(f"{self._process.name}: output after the prompt that ended a reply (text "
                                 "printed to look like coqtop's prompt)")
         prompt = PROMPT.search(text)

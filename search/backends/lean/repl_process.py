@@ -5,14 +5,14 @@ states and environments are only meaningful inside the incarnation that made the
 itself; whoever sees it fail (``ProcessError`` or ``ReplProtocolError``) closes it and asks the pool for
 the slot's next incarnation.
 
-Answers are framed by counting, as coqtop's replies are (``coq/coqtop.py``): ``_due`` counts the answers
-asked for and not read yet, and when none is due the REPL must have printed nothing more. In tactic mode the
-REPL does not capture stdout, so compiled code a tactic runs could print a block shaped like an answer
-(``{"proofState": 7, "goals": []}``) before the real one. Output past an answer when no other is due, found
-after reading it or before sending the next request, is ``UnframedAnswer``: the answer is not accepted and
-the process must be discarded. Forged text followed by a real answer that Lean prints only later is seen at
-the next request (whose answer would otherwise be read one answer late); a proof still counts only after
-the kernel checked it whole in command mode, where the REPL captures what code prints.
+Answers are framed by counting, as coqtop's replies are (``ManagedProcess.expect``/``answered``: the
+answers asked for and not read yet), and when none is due the REPL must have printed nothing more. In
+tactic mode the REPL does not capture stdout, so compiled code a tactic runs could print a block shaped like
+an answer (``{"proofState": 7, "goals": []}``) before the real one. Output past an answer when no other is
+due, found after reading it or before sending the next request, is ``UnframedAnswer``: the answer is not
+accepted and the process must be discarded. Forged text followed by a real answer that Lean prints only
+later is seen at the next request (whose answer would otherwise be read one answer late); a proof still
+counts only after the kernel checked it whole in command mode, where the REPL captures what code prints.
 """
 
 from __future__ import annotations
@@ -78,7 +78,6 @@ class ReplProcess:
         self._headers: dict[str, int] = {}  # header text -> env created from it alone
         self._limit = None if config.memory_limit_mb is None else config.memory_limit_mb << 20
         self._last_check = 0.0
-        self._due = 0  # answers asked for and not read yet
 
     @property
     def started(self) -> bool:
@@ -120,18 +119,17 @@ class ReplProcess:
         close it) and ``ReplProtocolError`` (``UnframedAnswer`` among them: output past an answer).
         """
         proc = self._require()
-        if self._due == 0 and proc.alive and proc.unread(STDOUT):
+        if proc.unframed_before_send():
             raise UnframedAnswer(f"{self.name}: output after the last answer (printed by a tactic, possibly "
                                  "shaped like an answer); the process cannot be trusted")
         proc.send(encode_request(payload))
-        self._due += 1
+        proc.expect(1)
         self.requests += 1
         deadline = time.monotonic() + timeout
         while True:
             response = self._decode(self._read_block(proc, deadline, timeout))
             if response is not None:
-                self._due = max(0, self._due - 1)
-                if self._due == 0 and proc.unread(STDOUT):
+                if proc.answered():
                     raise UnframedAnswer(f"{self.name}: more output after an answer when none was due "
                                          "(printed by a tactic, possibly a forged answer); the answer is not "
                                          "accepted")
