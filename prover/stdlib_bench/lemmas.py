@@ -101,14 +101,7 @@ def declared_paths(sentences: Sequence[SourceSentence], end: int) -> frozenset[s
     """The paths inside the compiled file (``M.name``: modules, not sections) of the lemmas, definitions
     and instances stated in ``sentences[:end]``: constants a proof of the lemma at ``end`` may use from the
     compiled copy of its file, since none of them can depend on that lemma or anything after it."""
-    stack: list[tuple[str, str]] = []
-    paths = set()
-    for sentence in sentences[:end]:
-        match = _DECLARATION.match(sentence.text.lstrip())
-        if match is not None:
-            paths.add(".".join([*(n for kind, n in stack if kind != "Section"), match.group(1)]))
-        _track(sentence.text, stack)
-    return frozenset(paths)
+    return _declared(sentences, end, _DECLARATION, global_only=False)
 
 
 _AXIOM = re.compile(r"(?:(?:Local|Global|Polymorphic|#\[[^\]]*\])\s+)*(?:Axiom|Parameter)\s+"
@@ -119,12 +112,19 @@ def declared_axioms(sentences: Sequence[SourceSentence], end: int) -> frozenset[
     """The paths inside the compiled file (``M.name``: modules, not sections) of the axioms
     ``sentences[:end]`` declare outside functors, module types and sealed modules (whose ``Axiom``s
     declare nothing global): what the file's replayed prefix re-declares under the check file's name."""
+    return _declared(sentences, end, _AXIOM, global_only=True)
+
+
+def _declared(sentences: Sequence[SourceSentence], end: int, pattern: re.Pattern[str], *,
+              global_only: bool) -> frozenset[str]:
+    """The in-file paths of the names ``pattern`` declares in ``sentences[:end]`` (``global_only``: only
+    those inside nothing but modules and sections)."""
     stack: list[tuple[str, str]] = []
     paths = set()
     for sentence in sentences[:end]:
-        match = _AXIOM.match(sentence.text.lstrip())
-        if match is not None and all(kind in ("Module", "Section") for kind, _ in stack):
-            paths.add(".".join([*(n for kind, n in stack if kind == "Module"), match.group(1)]))
+        match = pattern.match(sentence.text.lstrip())
+        if match is not None and (not global_only or all(k in ("Module", "Section") for k, _ in stack)):
+            paths.add(".".join([*(n for kind, n in stack if kind != "Section"), match.group(1)]))
         _track(sentence.text, stack)
     return frozenset(paths)
 
