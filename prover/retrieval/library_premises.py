@@ -42,7 +42,7 @@ from prover.retrieval.state_text import parse_goal
 from prover.stdlib_bench.lemmas import stated_before
 from prover.stdlib_bench.library import TrainLibrary
 from prover.stdlib_bench.own_library import library_of
-from prover.tracing.coq_source import SourceError, SourceSentence, declared_dotted, split_source
+from prover.tracing.coq_source import SourceError, SourceSentence, corpus_dotted, split_source
 from prover.tracing.dataset import UnitRecord
 from search.backends.coq.config import CoqBackendConfig
 from search.errors import BackendUnavailableError
@@ -120,9 +120,7 @@ def traced_files(records: Iterable[UnitRecord], stdlib: Path | None) -> dict[Fil
             texts[(record.source, record.unit)] = (library, path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError) as exc:
             missing.append(f"{record.unit} ({exc})")
-    dotted: dict[str, set[str]] = {}  # a sibling's dotted notations split a file as its trace did
-    for (source, _), (_, text) in texts.items():
-        dotted.setdefault(source, set()).update(declared_dotted(text))
+    dotted = corpus_dotted((source, text) for (source, _), (_, text) in texts.items())  # as the trace split
     files: dict[FileKey, TracedFile] = {}
     for key, (library, text) in texts.items():
         try:

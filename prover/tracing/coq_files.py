@@ -33,7 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from prover.theorem_input import InputError
-from prover.tracing.coq_source import declared_dotted
+from prover.tracing.coq_source import corpus_dotted
 from prover.tracing.coq_trace import TraceJob
 
 STDLIB_SOURCE = "coq-stdlib"
@@ -104,14 +104,15 @@ def with_sibling_notations(jobs: list[TraceJob]) -> list[TraceJob]:
     """Each job with the dotted notation symbols (``x .+. y``) the files of its corpus declare: a file
     that loads a sibling's notation must not be cut at its dot (coqtop would wait for the sentence's end
     until the time-out, and the rest of the file would be lost)."""
-    declared: dict[str, set[str]] = {}
-    for job in jobs:
-        try:
-            text = Path(job.path).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            continue  # the trace reports the file unreadable
-        declared.setdefault(job.source, set()).update(declared_dotted(text))
+    declared = corpus_dotted((job.source, text) for job in jobs if (text := _text(job)) is not None)
     return [replace(job, dotted=tuple(sorted(declared.get(job.source, ())))) for job in jobs]
+
+
+def _text(job: TraceJob) -> str | None:
+    try:
+        return Path(job.path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None  # the trace reports the file unreadable
 
 
 def _installed_stdlib(coqc: str) -> Path | None:

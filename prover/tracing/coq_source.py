@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from prover.theorem_input import InputError
@@ -79,6 +79,15 @@ _NOTATION = re.compile(r"^(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global)\s+)?(?:Reserved
 
 # what precedes a notation's string in a ``Notation``/``Infix`` sentence (comments and strings removed)
 _DECLARES = re.compile(r"(?:^|[^\w'.])(?:Notation|Infix)\s*$")
+
+
+def corpus_dotted(texts: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """The dotted notation symbols each corpus declares, from its files' ``(corpus, text)``: a file is split
+    with every symbol its corpus declares (``declared_dotted``), as its trace split it."""
+    dotted: dict[str, set[str]] = {}
+    for source, text in texts:
+        dotted.setdefault(source, set()).update(declared_dotted(text))
+    return dotted
 
 
 def declared_dotted(text: str) -> set[str]:
