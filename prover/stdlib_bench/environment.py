@@ -34,8 +34,8 @@ from pathlib import Path
 
 from prover.stdlib_bench.lemmas import StdlibLemma
 from prover.theorem_input import InputError
+from prover.tracing.coq_sentence_kinds import END_OK, END_SKIP, closes_with_term, command_word
 from prover.tracing.coq_source import SourceSentence
-from prover.tracing.coq_trace import END_OK, END_SKIP, closes_with_term, command_word
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
 from search.backends.coq.header_pool import CoqtopPool, Lease
