@@ -27,8 +27,9 @@ from prover.expert.loop_config import RetrievalLoopConfig
 from prover.expert.pair_split import PairSplit, every_nth, read_pair_split
 from prover.expert.perplexity import encode_pair, load_scorer, log_perplexities
 from prover.expert.report import ExpertReport, RoundMetrics
-from prover.expert.retrieval_loop import RetrievalRun, run_retrieval_iteration
+from prover.expert.retrieval_loop import run_retrieval_iteration
 from prover.expert.retrieval_report import CorpusRound, RetrievalReport
+from prover.expert.retrieval_run import RetrievalRun
 from prover.expert.run_manifest import RunMismatchError
 from prover.expert.small_model import SmallModelConfig, build_small_model, small_qwen2, train_tokenizer
 from prover.expert.small_model_presets import PRESETS, SmallModelPreset, preset_train_config

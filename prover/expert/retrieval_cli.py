@@ -12,8 +12,9 @@ from rich.table import Table
 from prover.cli.spec import print_config
 from prover.expert.config import ExpertConfig
 from prover.expert.loop_config import RetrievalLoopConfig
-from prover.expert.retrieval_loop import RetrievalRun, run_retrieval_iteration
+from prover.expert.retrieval_loop import run_retrieval_iteration
 from prover.expert.retrieval_report import DATA_SEARCHES, EVALUATIONS, RetrievalReport, budget_text
+from prover.expert.retrieval_run import RetrievalRun
 from prover.run_spec import RunSpec, Tables, config_table
 from prover.sweep.config import SweepConfig
 

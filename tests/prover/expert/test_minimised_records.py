@@ -136,8 +136,9 @@ def test_the_model_loop_minimises_a_coq_theorem_whose_statement_holds_a_comment(
 
 def test_the_retrieval_loop_minimises_a_coq_theorem_whose_statement_holds_a_comment(tmp_path: Path) -> None:
     from prover.expert import ExpertConfig
+    from prover.expert.corpus_rounds import CorpusRounds
     from prover.expert.heldout import split_rows, write_part
-    from prover.expert.retrieval_loop import CorpusRounds, RetrievalRun
+    from prover.expert.retrieval_run import RetrievalRun
     from prover.expert.stages import round_dir
     from prover.policies.spec import PolicySpec
     from prover.retrieval.policy import RetrievalConfig

@@ -10,8 +10,9 @@ import pytest
 
 from prover.backends import BackendSettings
 from prover.expert.config import ExpertConfig
+from prover.expert.corpus_rounds import CorpusRounds
 from prover.expert.loop_config import RetrievalLoopConfig
-from prover.expert.retrieval_loop import CorpusRounds, RetrievalRun
+from prover.expert.retrieval_run import RetrievalRun
 from prover.policies.spec import PolicySpec
 from prover.retrieval.policy import RetrievalConfig
 from prover.run_spec import RunSpec

@@ -12,8 +12,10 @@ from retrieval_fixtures import trace_into
 
 from prover.backends import BackendSettings
 from prover.expert.config import ExpertConfig
+from prover.expert.corpus_rounds import CorpusRounds
 from prover.expert.loop_config import RetrievalLoopConfig
-from prover.expert.retrieval_loop import ADDED_FILE, CorpusRounds, RetrievalRun
+from prover.expert.retrieval_run import RetrievalRun
+from prover.expert.round_corpora import ADDED_FILE
 from prover.expert.stages import round_dir, run_stage, write_jsonl
 from prover.expert.stdlib_rounds import sample_lemmas
 from prover.policies.spec import PolicySpec

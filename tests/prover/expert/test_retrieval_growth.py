@@ -14,9 +14,8 @@ import pytest
 from prover.expert.config import FilterConfig
 from prover.expert.corpus_growth import grow, index_pairs, trivial_pairs
 from prover.expert.heldout import is_heldout, split_rows, write_part
-from prover.expert.retrieval_loop import check_run
 from prover.expert.retrieval_report import is_retrieval_run, write_retrieval_report
-from prover.expert.run_manifest import RunMismatchError
+from prover.expert.run_manifest import RunMismatchError, check_run
 from prover.expert.stages import write_json
 from prover.expert.stdlib_rounds import spread
 from prover.retrieval.index import RetrievalIndex

@@ -10,7 +10,7 @@ import pytest
 
 from prover.backends import BackendSettings
 from prover.expert.corpus_check import check_corpus, check_train_lemma_index, split_counts
-from prover.expert.retrieval_loop import RetrievalRun
+from prover.expert.retrieval_run import RetrievalRun
 from prover.expert.stages import read_jsonl, stage_info
 from prover.expert.stdlib_rounds import sample_lemmas
 from prover.policies.spec import PolicySpec

@@ -16,8 +16,9 @@ import pytest
 from prover.backends import BackendSettings
 from prover.expert import stdlib_rounds
 from prover.expert.config import ExpertConfig
+from prover.expert.corpus_rounds import CorpusRounds
 from prover.expert.loop_config import RetrievalLoopConfig
-from prover.expert.retrieval_loop import CorpusRounds, RetrievalRun
+from prover.expert.retrieval_run import RetrievalRun
 from prover.expert.run_manifest import RunMismatchError, check_run
 from prover.expert.stdlib_rounds import cut_torn_line, pending_lemmas, read_lemma_records, run_lemmas
 from prover.policies.spec import PolicySpec
@@ -204,10 +205,10 @@ def test_pending_lemmas_are_those_without_a_record_or_with_an_error(tmp_path: Pa
 # --- library premises ------------------------------------------------------------------------------------
 def test_the_library_premises_files_are_the_train_files_less_the_sampled_ones_for_train_lemmas(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from prover.expert import retrieval_loop
+    from prover.expert import round_corpora
 
     units = {(STDLIB_SOURCE, "Dev/A0.v"), (STDLIB_SOURCE, "Dev/A1.v"), ("other", "Dev/A2.v")}
-    monkeypatch.setattr(retrieval_loop, "corpus_units", lambda corpus, split: units)
+    monkeypatch.setattr(round_corpora, "corpus_units", lambda corpus, split: units)
     assert rounds().library_files(0, "test") is None  # no library premises: no library
     with_library = RetrievalConfig(corpus="corpus", premise_weight=0.4, library_premises=4)
     loop = rounds(retrieval=with_library, loop=RetrievalLoopConfig(stdlib_train_files=1))
