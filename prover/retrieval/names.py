@@ -7,14 +7,15 @@ same role (proposition or data) and the same distance from the end of the contex
 are usually the relevant ones). The mapping is one-to-one; a tactic whose locals cannot all be mapped is
 dropped.
 
-Only the tactic's free occurrences of names are references to the state (``tactic_parts.name_occurrences``):
-names the tactic binds or introduces (``forall x``, ``fun x``, ``intros x``, ``as [x y]``, ``set (x := e)``,
-``obtain ⟨x, hx⟩``), the occurrences they bind, a named argument's name (``with (m := ...)`` names the
-lemma's binder) and components after a dot (``Nat.succ``, ``foo.h``) stay as they are; a projection's
-first component is a reference (``h.symm`` becomes ``hab.symm``). A mapping is refused (None) when a name
-it writes already occurs in the tactic for something else: ``assert (forall a, a + n = n + a)`` with ``n``
-mapped to ``a`` would bind the mapped ``a`` (another statement), and a name written beside a global or an
-introduced name of the same spelling would be read as the other one.
+Only the tactic's free occurrences of names are references to the state
+(``tactic_binders.name_occurrences``): names the tactic binds or introduces (``forall x``, ``fun x``,
+``intros x``, ``as [x y]``, ``set (x := e)``, ``obtain ⟨x, hx⟩``), the occurrences they bind, a named
+argument's name (``with (m := ...)`` names the lemma's binder) and components after a dot (``Nat.succ``,
+``foo.h``) stay as they are; a projection's first component is a reference (``h.symm`` becomes
+``hab.symm``). A mapping is refused (None) when a name it writes already occurs in the tactic for something
+else: ``assert (forall a, a + n = n + a)`` with ``n`` mapped to ``a`` would bind the mapped ``a`` (another
+statement), and a name written beside a global or an introduced name of the same spelling would be read as
+the other one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prover.retrieval.state_text import Goal, identifiers, is_prop
-from prover.retrieval.tactic_parts import name_occurrences
+from prover.retrieval.tactic_binders import name_occurrences
 
 
 @dataclass(frozen=True)

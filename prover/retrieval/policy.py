@@ -22,7 +22,7 @@ from prover.retrieval.mixture import MixturePolicy
 from prover.retrieval.names import Context, map_tactic
 from prover.retrieval.premises import Premise, PremisePolicy
 from prover.retrieval.state_text import parse_goal
-from prover.retrieval.tactic_parts import tactic_head
+from prover.retrieval.tactic_heads import tactic_head
 from prover.stdlib_bench.split import SPLITS
 from search.policy_identity import code_digest, settings_digest
 from search.protocols import Policy
@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 # The modules whose rules turn neighbours into candidates: their source is part of the fingerprint.
 RETRIEVAL_MODULES = ("prover.retrieval.policy", "prover.retrieval.index", "prover.retrieval.names",
-                     "prover.retrieval.state_text", "prover.retrieval.tactic_parts",
+                     "prover.retrieval.state_text", "prover.retrieval.tactic_tokens",
+                     "prover.retrieval.tactic_heads", "prover.retrieval.tactic_binders",
                      "search.backends.coq.goal_view")
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from prover.atomic_files import write_text_atomic
 from prover.cli import main as cli_main
+from prover.cli import prove_command
 from prover.cli.main import main
 
 TRIVIAL = "Theorem t : forall n : nat, n + 0 = n."
@@ -23,7 +24,7 @@ def test_a_page_that_cannot_be_written_costs_no_proof(tmp_path: Path, monkeypatc
     def full_disk(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli_main, "write_html", full_disk)
+    monkeypatch.setattr(prove_command, "write_html", full_disk)
     graph = tmp_path / "graph.json"
     code = main(["prove", "--backend", "coq", "--policy", "tactics", "--json", "--quiet", "--graph-out",
                  str(graph), "--html", str(tmp_path / "page.html"), TRIVIAL])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from prover.retrieval import map_tactic, parse_goal
-from prover.retrieval.tactic_parts import name_occurrences
+from prover.retrieval.tactic_binders import name_occurrences
 
 # the audit's contexts: ``n m H`` recorded, ``a b Hab`` now
 SOURCE = parse_goal("1 goal\n  n, m : nat\n  H : n <= m\n  ============================\n  n <= S m")

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from prover.retrieval import RetrievalConfig, RetrievalIndex, RetrievalPolicy
-from prover.retrieval.tactic_parts import tactic_head
+from prover.retrieval.tactic_heads import tactic_head
 
 SOURCE = """1 goal
   n : nat

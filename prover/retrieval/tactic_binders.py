@@ -1,16 +1,6 @@
-"""Reading a retrieved tactic's text: its tokens, the head of a compound tactic, and which names in it are
-bound by the tactic itself rather than taken from the state.
+"""Which names in a retrieved tactic's text the tactic binds itself rather than takes from the state.
 
-Heads. Tactician learns from tactics decomposed into smaller steps, because a whole recorded sentence
-(``induction n; simpl; auto with arith``) transfers to fewer states than its first step (``induction n``),
-after which the search's own candidates may finish each goal. A head is the text before the first ``;``
-outside brackets, parentheses, braces, strings, comments and ``match ... end``; a tactic with none has no
-head. Coq's ``now``, ``intuition``, ``dintuition`` and ``firstorder`` take the whole sequence after them
-(``now t1; t2`` is ``now (t1; t2)``, checked with coqtop 8.16), so a ``;`` after one of them at the same
-level starts no head; ``try``, ``repeat``, ``do``, ``progress``, ``by`` and the other tacticals bind
-tighter than ``;`` (``try t1; t2`` is ``(try t1); t2``) and are heads like any tactic.
-
-Names. ``name_occurrences`` lists the identifiers that may name a local of the state, each as ``free`` (a
+``name_occurrences`` lists the identifiers that may name a local of the state, each as ``free`` (a
 reference to the state), ``binder`` (a name the tactic binds or introduces: ``forall x``, ``fun x``, a term
 ``exists x``, ``∀ x``, ``intros x``, ``as [x y]``, ``eqn:E``, ``set (x := ...)``, ``assert (H : ...)``,
 ``remember ... as x``, Lean's ``intro x``, ``obtain ⟨x, hx⟩``, ``rcases ... with ⟨x⟩``, a match branch
@@ -25,84 +15,10 @@ those that do not misread a reference as a binder. Left out entirely: a named ar
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
-_OPEN = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⦃": "⦄"}
-
-_TOKEN = re.compile(r"""
-  (?P<comment>\(\*.*?(?:\*\)|\Z))
-| (?P<string>"(?:[^"]|"")*(?:"|\Z))
-| (?P<ident>[^\W\d][\w']*(?:\.(?:[^\W\d][\w']*|\d+))*)
-| (?P<number>\d+)
-| (?P<open>[(\[{⟨⦃])
-| (?P<close>[)\]}⟩⦄])
-| (?P<symbol><;>|:=|::|=>|\|\||\|-|[|:,;↦∀∃∑∏⋃⋂⨆⨅]|[^\w\s()\[\]{}⟨⟩⦃⦄"|:,;↦∀∃∑∏⋃⋂⨆⨅]+)
-""", re.VERBOSE | re.DOTALL)
-
-TokenKind = Literal["ident", "number", "string", "open", "close", "symbol"]
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: TokenKind
-    text: str
-    start: int
-    end: int
-    newline: bool  # a line break between this token and the one before
-    field: bool = False  # an identifier right after a dot (``.symm``, Lean's ``.inl``): no local's name
-
-
-def tokenize(tactic: str) -> list[Token]:
-    """The tokens of ``tactic``, comments left out; every other character is in a token or is space."""
-    out: list[Token] = []
-    last = 0
-    for match in _TOKEN.finditer(tactic):
-        kind, start = match.lastgroup, match.start()
-        newline = "\n" in tactic[last:start]
-        last = match.end()
-        if kind == "comment" or kind is None:
-            continue
-        field = (kind == "ident" and start > 0 and tactic[start - 1] == "."
-                 and tactic[max(0, start - 2):start] != "..")
-        out.append(Token(kind, match.group(), start, match.end(), newline, field))  # type: ignore[arg-type]
-    return out
-
-
-# Coq tacticals whose argument is a whole sequence ``t1; t2`` (level 5), not an atomic tactic.
-_GREEDY = frozenset({"now", "intuition", "dintuition", "firstorder"})
-_MATCH = frozenset({"match", "lazymatch", "multimatch"})
-
-
-def tactic_head(tactic: str) -> str | None:
-    """The part of ``tactic`` before its first top-level ``;``, or None when there is no such ``;`` (also
-    when a whole-sequence tactical such as ``now`` takes it), the head is empty, or the brackets do not
-    balance before it (then the text is left as it is)."""
-    closing: list[str] = []
-    greedy = [False]  # per level: a tactical that takes the rest of the sequence was seen
-    tokens = tokenize(tactic)
-    for position, token in enumerate(tokens):
-        word = token.kind == "ident" and not token.field
-        if token.kind == "open":
-            closing.append(_OPEN[token.text])
-            greedy.append(False)
-        elif token.kind == "close" or (word and token.text == "end"):
-            if not closing or closing.pop() != token.text:
-                return None
-            greedy.pop()
-        elif word and token.text in _MATCH:
-            closing.append("end")
-            greedy.append(False)
-        elif word and token.text in _GREEDY:
-            following = tokens[position + 1] if position + 1 < len(tokens) else None
-            greedy[-1] = greedy[-1] or (following is not None and following.text != ";")
-        elif token.kind == "symbol" and token.text == ";" and not closing:
-            if greedy[-1]:
-                return None
-            return tactic[:token.start].strip() or None
-    return None
-
+from prover.retrieval.tactic_tokens import MATCH_KEYWORDS, Token, tokenize
 
 Role = Literal["free", "binder", "bound"]
 
@@ -185,7 +101,7 @@ class _Shape:
             token = self.tokens[index]
             if self.parent[index] != level or token.kind == "string" or token.field:
                 continue
-            if token.kind == "ident" and token.text in _MATCH:
+            if token.kind == "ident" and token.text in MATCH_KEYWORDS:
                 depth += 1
             elif depth and token.kind == "ident" and token.text == "end":
                 depth -= 1
@@ -408,5 +324,4 @@ class _Shape:
         names = [n for n in (names[1:] if first_is_constructor else names) if self.is_word(n)]
         stops = _BRANCH | {"case", "next"} if self.tokens[index].kind == "ident" else _BRANCH
         return [(names, position + 1, self.scan(position + 1, level, stops))] if names else []
-
 
