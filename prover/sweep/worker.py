@@ -139,16 +139,21 @@ class SearchWorker:
         started = time.perf_counter()
         policy = for_attempt(self._policy, task.attempt)  # pass@N: each attempt samples anew
         policy = for_theorem(policy, task.theorem)  # e.g. the Coq tactic policy reads the header
-        if self._spec.planner is not None:
-            return self._run_planned(task, self._spec.planner, policy, started)
         try:
-            result = prove(task.theorem, backend=self._backend, policy=policy, config=self._spec.search,
-                           sessions=self._spec.driver.sessions, cache=self.setup.cache)
+            if self._spec.planner is not None:
+                return self._run_planned(task, self._spec.planner, policy, started)
+            return self._run_search(task, policy, started)
         except InvalidTheoremError as exc:
-            return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
-                               seconds=time.perf_counter() - started, worker=self.name)
+            return self._record(task, "invalid", exc.reason, started)
         except TheoremLoadError as exc:
-            return self._load_failed(task, exc, started)
+            logger.warning("%s attempt %d: %s", task.theorem.name, task.attempt, exc)
+            return self._record(task, "error", str(exc), started)
+
+    def _run_search(self, task: Task, policy: Policy, started: float) -> dict[str, Any]:
+        """One attempt of the step search alone."""
+        assert self._backend is not None
+        result = prove(task.theorem, backend=self._backend, policy=policy, config=self._spec.search,
+                       sessions=self._spec.driver.sessions, cache=self.setup.cache)
         status = "proved" if result.proved else "unproved"
         record = make_record(task, status, result=result, seconds=time.perf_counter() - started,
                              worker=self.name, policy=self.policy_label)
@@ -168,26 +173,20 @@ class SearchWorker:
             result = prove_with_planner(
                 task.theorem, backend=self._backend, policy=policy, search_config=self._spec.search,
                 planner_config=settings.planner, client=self._planner_client, cache=self.setup.cache)
-        except InvalidTheoremError as exc:
-            return make_record(task, "invalid", message=exc.reason, policy=self.policy_label,
-                               seconds=time.perf_counter() - started, worker=self.name)
-        except TheoremLoadError as exc:
-            return self._load_failed(task, exc, started)
         except PlannerEndpointError as exc:
-            return make_record(task, "error", message=str(exc), policy=self.policy_label,
-                               seconds=time.perf_counter() - started, worker=self.name)
+            return self._record(task, "error", str(exc), started)
         record = make_record(task, "unproved", seconds=time.perf_counter() - started, worker=self.name,
                              policy=self.policy_label)
         record.update(planned_record_fields(result))
         record[GRAPH_FIELD] = planned_graph_of(result)  # the driver's explorer pages; never stored
         return record
 
-    def _load_failed(self, task: Task, exc: TheoremLoadError, started: float) -> dict[str, Any]:
-        """The record of an attempt whose theorem the proof assistant, started, failed to load (died on
-        every try, or ran past its start-up limit): an ``error``, no verdict, so a resume runs it again.
-        Not the sweep's end: the other theorems load."""
-        logger.warning("%s attempt %d: %s", task.theorem.name, task.attempt, exc)
-        return make_record(task, "error", message=str(exc), policy=self.policy_label,
+    def _record(self, task: Task, status: str, message: str, started: float) -> dict[str, Any]:
+        """The record of an attempt that ended without a search result: ``invalid`` (the statement) or
+        ``error`` (the theorem failed to load — the proof assistant died on every try or ran past its
+        start-up limit — or the planner's endpoint failed). An ``error`` has no verdict, so a resume runs
+        it again; it is not the sweep's end, since the other theorems may load."""
+        return make_record(task, status, message=message, policy=self.policy_label,
                            seconds=time.perf_counter() - started, worker=self.name)
 
     def ping(self) -> str:
