@@ -209,25 +209,21 @@ def library_premises(corpus: str, units: frozenset[FileKey] | None, *,
 def header_libraries(header: str, config: CoqBackendConfig | None = None) -> frozenset[str]:
     """The libraries a Coq header loads (``Print Libraries`` after it, once per header and process);
     none, with a warning, for a header the header check refuses or that does not compile here."""
+    from search.backends.coq.loaded_libraries import LibrariesUnknownError, loaded_libraries
     from search.backends.coq.safety import check_coq_header, header_sentences
-    from search.backends.coq.verify import run_coqc
     from search.backends.process import ProcessError
 
     reason = check_coq_header(header)
     if reason is not None:
         logger.warning("library premises: none for a refused header (%s)", reason)
         return frozenset()
-    text = "\n".join([*header_sentences(header), "Print Libraries."]) + "\n"
     try:
-        code, output = run_coqc(text, config or CoqBackendConfig())
+        return loaded_libraries(header_sentences(header), config or CoqBackendConfig())
+    except LibrariesUnknownError as exc:
+        logger.warning("library premises: none, the header does not compile alone: %s", exc)
     except (BackendUnavailableError, ProcessError) as exc:
         logger.warning("library premises: none, the header's libraries are unknown: %s", exc)
-        return frozenset()
-    if code != 0:
-        logger.warning("library premises: none, the header does not compile alone: %s", output[-300:])
-        return frozenset()
-    listing = output.rpartition("Loaded library files:")[2]
-    return frozenset(word for word in listing.split() if _LIBRARY.match(word))
+    return frozenset()
 
 
 class LibraryPremisePolicy:

@@ -24,6 +24,7 @@ from prover.stdlib_bench.lemmas import StdlibLemma, stated_before
 from prover.stdlib_bench.own_library import library_of, preamble_libraries
 from prover.tracing.coq_source import SourceError, SourceSentence, split_source
 from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.loaded_libraries import LibrariesUnknownError
 from search.backends.process import ProcessError
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def _libraries(preamble: tuple[str, ...], requires: tuple[str, ...],
                config: CoqBackendConfig) -> frozenset[str]:
     try:
         return preamble_libraries((*preamble, *requires), config)
-    except (RuntimeError, ProcessError) as exc:
+    except (LibrariesUnknownError, ProcessError) as exc:
         logger.warning("library premises: the file's Require sentences do not load alone (%s); "
                        "the preamble's libraries only", str(exc)[:200])
         return preamble_libraries(preamble, config)

@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Callable, Sequence
 
 from search.backends.coq.config import CoqBackendConfig
-from search.backends.coq.verify import run_coqc
+from search.backends.coq.loaded_libraries import loaded_libraries
 
 _NAME = re.compile(r"[A-Za-z_][\w'.]*")
 _SEARCH_ENTRY = re.compile(r"^([A-Za-z_][\w'.]*):\s", re.MULTILINE)
@@ -37,16 +37,14 @@ def library_of(unit: str) -> str:
 
 
 def preamble_libraries(preamble: Sequence[str], config: CoqBackendConfig) -> frozenset[str]:
-    """The standard-library files ``preamble`` loads (once per process, preamble and configuration)."""
+    """The standard-library files ``preamble`` loads (once per process, preamble and configuration).
+    Raises ``LibrariesUnknownError`` when the preamble does not compile alone."""
     return _loaded_by(tuple(preamble), config)
 
 
 @functools.lru_cache(maxsize=16)
 def _loaded_by(preamble: tuple[str, ...], config: CoqBackendConfig) -> frozenset[str]:
-    code, output = run_coqc("\n".join((*preamble, "Print Libraries.")) + "\n", config)
-    if code != 0:
-        raise RuntimeError(f"the preamble {preamble!r} does not compile: {output[-500:]}")
-    return frozenset(re.findall(r"\bCoq(?:\.[\w']+)+", output))
+    return frozenset(name for name in loaded_libraries(preamble, config) if name.startswith("Coq."))
 
 
 def own_library_probe(qualified: str, library: str, earlier: frozenset[str] = frozenset()) -> tuple[
