@@ -41,7 +41,6 @@ def _probe_coq(backend: Backend) -> None:
     run ``coqc --version``. The probe is no theorem of the user's: its failures are the backend's
     (``BackendUnavailableError``) or its configuration's (``InputError``), named by their options."""
     from search.backends.coq import CoqBackend, coq_version
-    from search.backends.coq.launch import MEMORY_FIX, START_TIMEOUT_FIX
 
     if not isinstance(backend, CoqBackend):  # what BACKENDS builds for "coq"
         raise TypeError(f"the coq probe needs a CoqBackend, got {type(backend).__name__}")
@@ -53,10 +52,9 @@ def _probe_coq(backend: Backend) -> None:
             raise BackendUnavailableError(
                 "coq", f"coqtop did not start within --coq-start-timeout {config.start_timeout:g} s (it "
                        "answered, but did not load the backend's imports and settings in time)",
-                START_TIMEOUT_FIX) from exc
+                exc.fix) from exc
         raise BackendUnavailableError("coq", "coqtop died while starting, loading the backend's imports "
-                                             f"and settings{_death(exc.__cause__)}",
-                                      MEMORY_FIX if config.memory_limit_mb is not None else None) from exc
+                                             f"and settings{_death(exc.__cause__)}", exc.fix) from exc
     except InvalidTheoremError as exc:  # nothing of the user's was loaded: the setup is at fault
         raise InputError(f"Coq refuses the backend's own setup, before any theorem: {exc.reason} (check "
                          "--coq-imports and --coq-coq-args)") from exc
