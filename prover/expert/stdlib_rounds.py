@@ -33,6 +33,7 @@ from typing import Any
 
 from prover.atomic_files import write_text_atomic
 from prover.expert.trajectories import read_records
+from prover.jsonl_repair import repair_torn_tail
 from prover.policies.spec import for_theorem
 from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.environment import read_stdlib_file
@@ -193,35 +194,20 @@ def pending_lemmas(records: Sequence[Mapping[str, Any]], lemmas: Lemmas) -> Lemm
 
 
 def cut_torn_line(path: Path) -> None:
-    """Cut a torn last line (no newline after it, not JSON: a run killed while appending) off ``path``,
-    with a warning; its lemma has no record then, so it is searched again. The benchmark's rule
+    """Make ``path`` safe to append to (``prover.jsonl_repair.repair_torn_tail``): a torn last line (no
+    newline after it, not JSON: a run killed while appending) is cut off with a warning, its lemma then
+    has no record and is searched again; a whole last line missing only its newline gets it; a damaged
+    line before the last is an ``InputError`` naming it. The benchmark's rule
     (``prover.stdlib_bench.runner.read_results``) drops a whole file's batch instead: here each lemma's
     record stands by its key, so the whole records before the torn one are kept."""
-    try:
-        data = path.read_bytes() if path.exists() else b""
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the stdlib lemmas' results: {exc}") from exc
-    if not data or data.endswith(b"\n"):
-        return
-    start = data.rfind(b"\n") + 1
-    try:
-        json.loads(data[start:])
-        return  # whole, only its newline is missing: ``_append`` writes it first
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        pass
-    logger.warning("%s: the last line is cut short (a run was killed while writing it): cut off, its lemma "
-                   "is searched again", path)
-    try:
-        os.truncate(path, start)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot cut off its torn last line: {exc}") from exc
+    repair_torn_tail(path, consequence="its lemma is searched again")
 
 
 def _append(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """Append one line per record, after a newline if a crash left the last line torn (it is skipped)."""
-    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    """Append one line per record, flushed and fsynced (``cut_torn_line`` ran first: the file ends with a
+    newline)."""
     with path.open("a", encoding="utf-8") as handle:
-        handle.write("\n" * torn + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         handle.flush()
         os.fsync(handle.fileno())
 

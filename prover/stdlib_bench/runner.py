@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import write_text_atomic
+from prover.jsonl_repair import TornLine, find_torn_line, repair_torn_tail
 from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.environment import read_stdlib_file
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
@@ -260,38 +261,43 @@ def read_results(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
     """The result dicts of ``results.jsonl`` (none when it does not exist). Raises ``InputError`` naming
     ``results.jsonl:N`` for a line that is not a result.
 
-    A torn last line (no newline after it, not JSON: the run was killed while appending) is dropped with
-    a warning, together with the lines of the same file before it (its file's batch, maybe cut short),
-    so the file is redone; ``repair`` also cuts them off the file, so that the next append starts a line.
-    The torn line's file is read from its ``unit`` or ``key``; when it shows neither, the file of the last
-    whole line is redone with it (it may be the same batch)."""
+    A torn last line (``prover.jsonl_repair.find_torn_line``: no newline after it, not a whole JSON
+    object: the run was killed while appending) is dropped with a warning, together with the lines of the
+    same file before it (its file's batch, maybe cut short), so the file is redone; ``repair`` also cuts
+    them off the file (``repair_torn_tail``), so that the next append starts a line. The torn line's file
+    is read from its ``unit`` or ``key``; when it shows neither, the file of the last whole line is redone
+    with it (it may be the same batch)."""
     try:
         data = path.read_bytes() if path.exists() else b""
     except OSError as exc:
         raise InputError(f"{path}: cannot read the results: {exc}") from exc
+    torn = find_torn_line(data)
     results: list[tuple[int, dict[str, Any]]] = []  # (offset of the line, result)
     offset, number = 0, 0
-    for raw in data.splitlines(keepends=True):
+    for raw in (data if torn is None else data[:torn.start]).splitlines(keepends=True):
         number, start, offset = number + 1, offset, offset + len(raw)
         if not raw.strip():
             continue
         try:
             result = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            if offset == len(data) and not raw.endswith(b"\n"):
-                return _drop_torn(path, results, start, raw, number, repair)
             raise InputError(f"{path}:{number}: not a result line ({exc}); the file is damaged: remove the "
                              "line (its file is then redone) or use another folder") from None
         if not isinstance(result, dict) or not isinstance(result.get("unit"), str):
             raise InputError(f"{path}:{number}: not a result line (a JSON object with a \"unit\"); the file "
                              "is damaged: remove the line (its file is then redone) or use another folder")
         results.append((start, result))
+    cut = None if torn is None else _drop_torn(path, results, torn)
+    if repair:
+        repair_torn_tail(path, data=data, cut_from=cut,
+                         consequence="with the results of its file before it, so that file is redone")
     return [result for _, result in results]
 
 
-def _drop_torn(path: Path, results: list[tuple[int, dict[str, Any]]], start: int, raw: bytes, number: int,
-               repair: bool) -> list[dict[str, Any]]:
-    text = raw.decode("utf-8", "replace")
+def _drop_torn(path: Path, results: list[tuple[int, dict[str, Any]]], torn: TornLine) -> int:
+    """Drop the results of the torn line's file from the end of ``results`` (with a warning); returns the
+    offset of the first line dropped, where the file is to be cut."""
+    text = torn.text.decode("utf-8", "replace")
     unit = None
     if (named := _UNIT_FIELD.search(text)) is not None:
         with contextlib.suppress(json.JSONDecodeError):
@@ -301,18 +307,13 @@ def _drop_torn(path: Path, results: list[tuple[int, dict[str, Any]]], start: int
             unit = json.loads(key.group(1)).rsplit(":", 2)[0]
     if unit is None and results:
         unit = results[-1][1]["unit"]
-    cut = start
+    cut = torn.start
     while results and results[-1][1]["unit"] == unit:
         cut = results.pop()[0]
     logger.warning("%s:%d: the last line is cut short (a run was killed while writing it): dropped, with the "
-                   "%s results before it; %s is redone", path, number, unit or "(unknown file)",
+                   "%s results before it; %s is redone", path, torn.number, unit or "(unknown file)",
                    unit or "its file")
-    if repair:
-        try:
-            os.truncate(path, cut)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot cut off its torn last line: {exc}") from exc
-    return [result for _, result in results]
+    return cut
 
 
 def append_results(path: Path, results: list[dict[str, Any]]) -> None:

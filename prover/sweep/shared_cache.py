@@ -18,29 +18,13 @@ from typing import Any
 
 import ray
 
+from prover.jsonl_repair import repair_torn_tail
+from prover.theorem_input import InputError
 from search import CacheEntry, FailureScope, InMemoryProofCache
 
 logger = logging.getLogger(__name__)
 
 JOURNAL = "proof_cache.jsonl"
-
-
-def _mend_tail(journal: Path, data: bytes) -> None:
-    """End the journal (whose bytes are ``data``) with a line break before appending to it: a last line a
-    kill cut short is cut off (it was unreadable), one that lacks only its line break keeps its entry.
-    Otherwise the next entry would join the torn line and be lost on every later replay."""
-    if not data or data.endswith(b"\n"):
-        return
-    start = data.rfind(b"\n") + 1
-    try:
-        json.loads(data[start:].decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError included
-        with journal.open("r+b") as fh:
-            fh.truncate(start)
-        logger.warning("%s: a torn last entry (a kill while it was written) was cut off", journal)
-    else:
-        with journal.open("ab") as fh:
-            fh.write(b"\n")
 
 
 class JournaledProofCache(InMemoryProofCache):
@@ -53,9 +37,11 @@ class JournaledProofCache(InMemoryProofCache):
             return
         journal = Path(path)
         try:
-            _mend_tail(journal, self._replay(journal))
+            # a torn last entry is cut off (the next one would join it and be lost on every later
+            # replay); a damaged line before it is only skipped by ``_replay``: the journal is best-effort
+            repair_torn_tail(journal, data=self._replay(journal), check_lines=False)
             self._journal = journal.open("a", encoding="utf-8")
-        except OSError as exc:
+        except (OSError, InputError) as exc:
             logger.warning("proof cache journal %s unusable (%s): the cache starts empty", journal, exc)
 
     @classmethod

@@ -1,7 +1,8 @@
 """Durable sweep results: one JSON line per finished attempt, flushed and fsynced before it counts.
 
-A ``kill -9`` can at worst leave a torn last line; opening the store drops it (the attempt is simply run
-again). A lock file keeps two drivers from writing one results folder at once.
+A ``kill -9`` can at worst leave a torn last line; opening the store cuts it off (the attempt is simply
+run again) and refuses a file with a damaged line before it (``prover.jsonl_repair.repair_torn_tail``).
+A lock file keeps two drivers from writing one results folder at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from prover.jsonl_repair import repair_torn_tail
 from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ class ResultStore:
 
     def __init__(self, folder: Path) -> None:
         """Open (creating it if needed) the results folder; raises ``InputError`` when ``folder`` is a
-        file or cannot be created, ``StoreLockedError`` when another sweep holds it."""
+        file or cannot be created or its results file has a damaged line (not the torn last line a kill
+        leaves, which is cut off), ``StoreLockedError`` when another sweep holds it."""
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} exists and is not a folder: --out names the folder of a sweep's "
                              "results; give a new or existing folder")
@@ -77,20 +80,20 @@ class ResultStore:
             self._lock.close()
             raise StoreLockedError(
                 f"{folder} is in use by another sweep: wait for it, or use another --out") from exc
-        self.records: list[dict[str, Any]] = list(self._load())
+        try:
+            self.records: list[dict[str, Any]] = list(self._load())
+        except BaseException:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            raise
         self._fh = self.path.open("a", encoding="utf-8")
 
     def _load(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
             return
         data = self.path.read_bytes()
-        good_end = data.rfind(b"\n") + 1
-        if good_end < len(data):
-            logger.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run",
-                           self.path, len(data) - good_end)
-            with self.path.open("r+b") as fh:
-                fh.truncate(good_end)
-        yield from _parse(self.path, data[:good_end])
+        torn = repair_torn_tail(self.path, data=data, consequence="its attempt is run again")
+        yield from _parse(self.path, data if torn is None else data[:torn.start])
 
     def keep(self, records: list[dict[str, Any]]) -> None:
         """Count only ``records`` (a selection of ``records``, e.g. without stale ones) from now on; the
