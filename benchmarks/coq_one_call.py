@@ -65,7 +65,7 @@ def read_results(path: Path) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}
     records = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines: U+2028 in a string
         if line.strip():
             try:
                 record = json.loads(line)

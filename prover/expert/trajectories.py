@@ -17,7 +17,6 @@ bad tactic there, and SFT must not raise what DPO lowers.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 
 from prover.expert.stages import read_jsonl, write_json, write_jsonl
 from prover.sweep.store import RESULTS_FILE
+from prover.sweep.store import read_records as sweep_records
 from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
@@ -62,22 +62,12 @@ class Trajectories:
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
-    """The finished attempts of a sweep's results folder, in file order; a torn last line is ignored.
-
-    Reads without taking the store's lock (a finished sweep's file does not change). Raises
-    ``NoSweepResultsError`` when the folder has no results file."""
-    path = folder / RESULTS_FILE
-    if not path.is_file():
+    """The finished attempts of a sweep's results folder, in file order, as the sweep reads them
+    (``prover.sweep.store.read_records``: a torn last line is left out). Raises ``NoSweepResultsError``
+    when the folder has no results file."""
+    if not (folder / RESULTS_FILE).is_file():
         raise NoSweepResultsError(folder)
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            logger.warning("%s:%d: unreadable record skipped", path, number)
-    return records
+    return sweep_records(folder)
 
 
 Step = tuple[dict[str, Any], list[dict[str, Any]]]

@@ -37,7 +37,8 @@ def read_coq_benchmark(path: str | Path, *, split: str | None = None) -> list[Co
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     items: list[CoqBenchmarkItem] = []
     seen: set[str] = set()
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    # split at line feeds only: str.splitlines would also cut a statement at U+2028, U+0085 ...
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         item = _parse_row(line, f"{path}:{number}")

@@ -122,3 +122,11 @@ def test_drop_contradicted_checks_the_state_and_the_tactic_together() -> None:
                    {"state": "s", "chosen": "a", "rejected": "c"}]
     pairs = [{"state": "s", "tactic": "b"}, {"state": "u", "tactic": "c"}]  # c works at u, not known at s
     assert drop_contradicted(preferences, pairs) == preferences[1:]
+
+
+def test_a_line_separator_inside_a_tactic_keeps_the_record_whole(tmp_path: Path) -> None:
+    # json.dumps(ensure_ascii=False) writes U+2028 and U+0085 raw; str.splitlines would cut the line there
+    tactic = "idtac \"a\u2028b\u0085c\"; omega"
+    records = [record("t1", "proved", [step("⊢ a", tactic, -0.1, 0)])]
+    data = collect_trajectories([write_results(tmp_path / "sweep", records)], round_number=1)
+    assert [p["tactic"] for p in data.pairs] == [tactic]

@@ -123,3 +123,12 @@ def test_malformed_benchmark_files_name_the_line(tmp_path: Path, rows: list[str]
     assert "bench.jsonl:" in str(caught.value)
     with pytest.raises(ValueError, match="unknown split"):
         read_coq_benchmark(path, split="train")
+
+
+def test_a_line_separator_inside_a_statement_keeps_the_row_whole(tmp_path: Path) -> None:
+    statement = 'Theorem a : "x\u2028y\u0085z" = "x\u2028y\u0085z".'
+    row = {"name": "a", "split": "test", "header": "", "statement": statement, "difficulty": 1}
+    path = tmp_path / "bench.jsonl"
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    [item] = read_coq_benchmark(path)
+    assert item.theorem.statement == statement
