@@ -54,8 +54,9 @@ def own_library_probe(qualified: str, library: str, earlier: frozenset[str] = fr
     constants at the paths ``earlier`` (``lemmas.declared_paths``: stated before the lemma in the file,
     so they depend on nothing the lemma is needed for, and the prefix states them too)."""
     marker = f"prover_deps_{secrets.token_hex(8)}"
-    lines = (f"Definition {marker}_a := 0.", f"Print {marker}_a.", f"Print All Dependencies {qualified}.",
-             f"Definition {marker}_b := 0.", f"Print {marker}_b.",
+    tt = "Coq.Init.Datatypes.tt"  # fully qualified: no scope (positive_scope has no 0) nor name rebinds it
+    lines = (f"Definition {marker}_a := {tt}.", f"Print {marker}_a.", f"Print All Dependencies {qualified}.",
+             f"Definition {marker}_b := {tt}.", f"Print {marker}_b.",
              'Remove Search Blacklist "Private_" "_subproof" "_subterm".',  # Search hides these by default
              f"Search _ inside {library}.")
 

@@ -337,3 +337,24 @@ def test_a_file_s_own_library_axiom_counts_as_that_library_axiom(tmp_path: Path)
         assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
     finally:
         backend.close()
+
+
+def test_the_own_file_check_reads_a_file_that_opens_a_scope_without_0(tmp_path: Path) -> None:
+    """``setoid_ring/BinList.v`` opens ``positive_scope`` (where ``0`` means nothing) and the preamble
+    loads its compiled copy: the check's markers still compile, so the file's own proof counts and one
+    through the compiled copy is rejected."""
+    from prover.stdlib_bench.own_library import library_of, preamble_libraries
+
+    unit = "setoid_ring/BinList.v"
+    lemmas, backend = installed_file(tmp_path, unit)
+    assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
+    try:
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == "jump_tl"))
+        with backend.open(theorem) as session:  # the prefix the proof is checked in is the session's
+            assert isinstance(session.initial_state(), TacticState)
+        own = backend.verify(theorem, ["intro j", "induction j; simpl; intros; now rewrite ?IHj"])
+        assert own.ok, own.messages
+        cheat = backend.verify(theorem, ["apply BinList.jump_tl"])
+        assert not cheat.ok and "compiled copy of the lemma's own file" in cheat.messages[0], cheat
+    finally:
+        backend.close()
