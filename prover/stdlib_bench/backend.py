@@ -13,16 +13,19 @@ file states before the lemma (``own_library``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 
-from prover.stdlib_bench.environment import PrefixPool, proof_file
+from prover.stdlib_bench.environment import PrefixPool, proof_file, read_stdlib_file
 from prover.stdlib_bench.lemmas import StdlibLemma, declared_axioms, declared_paths
 from prover.stdlib_bench.own_library import library_of, own_library_probe, preamble_libraries
-from prover.tracing.coq_source import SourceSentence
+from prover.theorem_input import InputError
+from prover.tracing.coq_source import SourceError, SourceSentence, split_source
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.safety import check_coq_statement, check_coq_tactic
 from search.backends.coq.session import CoqSession
-from search.backends.coq.verify import compile_and_check
+from search.backends.coq.verify import compile_and_check, installed_root
 from search.errors import InvalidTheoremError
 from search.types import Theorem, Verdict
 
@@ -69,6 +72,8 @@ class StdlibBackend:
         allowed = set(self.config.allowed_axioms)  # the file's own library axioms, re-declared by its prefix
         own_axioms = tuple(sorted(axiom for axiom in declared_axioms(self.sentences, lemma.index)
                                   if f"{library}.{axiom}" in allowed))
+        if own_axioms and not installed_prefix(self.sentences, lemma, self.config.coqc):
+            own_axioms = ()  # by name alone they prove nothing: the audit then names them
         if lemma.checkable and library in preamble_libraries(self.pool.preamble, self.config):
             earlier = declared_paths(self.sentences, lemma.index)
             probe, check = own_library_probe(lemma.qualified, library, earlier)
@@ -83,3 +88,21 @@ class StdlibBackend:
         if self.lemma is None or self.lemma.name != theorem.name:
             raise InvalidTheoremError(theorem.name, "not the lemma this backend was set to (call at())")
         return self.lemma
+
+
+def installed_prefix(sentences: Sequence[SourceSentence], lemma: StdlibLemma, coqc: str) -> bool:
+    """Whether ``sentences`` up to ``lemma`` are those of the installed standard library's file (``coqc
+    -where``), so that the axioms they declare are the library's own."""
+    root = installed_root(coqc)
+    if root is None:
+        return False
+    installed = _installed_sentences(str(root / "theories"), lemma.unit)
+    return installed is not None and [s.text for s in sentences[: lemma.index]] == installed[: lemma.index]
+
+
+@functools.lru_cache(maxsize=8)
+def _installed_sentences(theories: str, unit: str) -> list[str] | None:
+    try:
+        return [s.text for s in split_source(read_stdlib_file(Path(theories), unit), unit)]
+    except (InputError, SourceError):
+        return None

@@ -337,6 +337,20 @@ def test_a_file_s_own_library_axiom_counts_as_that_library_axiom(tmp_path: Path)
         assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
     finally:
         backend.close()
+    # a copy of a library file (another ``theories`` folder) that declares an allowed axiom's name
+    # falsely: by name alone it is not the library's axiom
+    text = "Axiom classic : False.\nLemma one_is_two : 1 = 2.\nProof. destruct classic. Qed.\n"
+    sentences, (record, _) = traced(tmp_path / "fake", "Logic/Classical_Prop.v", text)
+    lemmas, _ = file_lemmas("Logic/Classical_Prop.v", sentences, record.proofs)
+    backend = StdlibBackend(CoqBackendConfig(), sentences)
+    try:
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == "one_is_two"))
+        with backend.open(theorem) as session:
+            assert isinstance(session.initial_state(), TacticState)
+        verdict = backend.verify(theorem, ["destruct classic"])
+        assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
+    finally:
+        backend.close()
 
 
 def test_the_own_file_check_reads_a_file_that_opens_a_scope_without_0(tmp_path: Path) -> None:
