@@ -51,10 +51,12 @@ logger = logging.getLogger("bench_faults")
 ATTACKS_SPEC = "coq_attack_tactics:ATTACK_TACTICS"  # the one place the attack list is read from
 SMALL = Theorem("small", "Theorem small : forall n : nat, 0 + n = n.")
 SMALL_TACTICS = ("intros n", "reflexivity")
-DEEP = Theorem("deep", "Theorem deep : forall n m : nat, n + 0 = n /\\ m = m.", "Require Import Arith.")
+DEEP = Theorem("deep", "Theorem deep : forall n m : nat, n + 0 = n /\\ m = m.",
+               "Require Import Arith.\nInductive tr := Lf | Nd (a b : tr).\n"  # HUNGRY: 2^27 tree nodes
+               "Fixpoint big (n : nat) : tr := match n with 0 => Lf | S m => Nd (big m) (big m) end.")
 DEEP_TACTICS = ("intros n m", "split", "rewrite Nat.add_0_r", "reflexivity")
 HANG = "do 1000000000 idtac"
-HUNGRY = "let x := eval vm_compute in (Nat.pow 2 27) in idtac"
+HUNGRY = "let x := eval cbv in (big 27) in idtac"
 RETRIED = CoqBackendConfig().start_attempts  # the default tries
 FALSE_THEOREMS = (Theorem("attack_false", "Theorem attack_false : False."),
                   Theorem("attack_one_two", "Theorem attack_one_two : 1 = 2."),

@@ -13,7 +13,8 @@ admit a goal or hide a second sentence. The rules are allow-lists where the lang
   nothing that changes what is provable;
 - in tactics and statements: no comments or strings (they could hide a terminator from the sentence
   splitter), no control characters or unusual whitespace, no words that admit goals or skip the kernel
-  (``admit``, ``give_up``, ``Admitted``, ``exact_no_check``, ``native_compute`` ...).
+  (``admit``, ``give_up``, ``Admitted``, ``exact_no_check``, ``native_compute`` ...), nor words that reach
+  Coq 8.16's kernel bugs (``fix``, ``vm_compute``, ``ltac2``; a statement's mutual ``with``).
 
 Whole-proof verification (``Print Assumptions``) stays the final word; this filter keeps what never
 needs to reach Coq away from it.
@@ -35,7 +36,13 @@ UNSOUND_WORDS = frozenset({
     "admit", "give_up", "Admitted", "Abort", "Qed", "Defined", "Save", "Proof",
     "exact_no_check", "vm_cast_no_check", "native_cast_no_check", "change_no_check", "native_compute",
     *("fix", "cofix"),  # see KERNEL_BUG_WORDS
+    *("vm_compute", "ltac2"),  # see VM_WORDS and COMMAND_WORDS
 })
+# The kernel trusts the bytecode VM: ``vm_compute`` leaves a VM cast that ``Qed`` re-runs on the same VM,
+# and Coq 8.16's VM computes a primitive-integer ``addmuldiv`` wrongly (rocq#19402, fixed in 8.20): under
+# a header that loads ``Uint63`` a tactic proves ``False``. No search needs it (``compute`` and the
+# kernel's own conversion decide the same goals); the VM cast ``<:`` is refused by ``check_text``.
+VM_WORDS = frozenset({"vm_compute"})
 # Coq 8.16's guard checker accepts some fixpoints that do not terminate (rocq#20455, fixed in 9.0.1; Coq's
 # critical-bugs list names more for 8.16), and coqchk shares the bug: one tactic writing such a term-level
 # ``fix`` proves ``False`` through ``Qed`` and ``Print Assumptions``. A tactic or statement may not write a
@@ -47,6 +54,9 @@ COMMAND_WORDS = frozenset({
     "Axiom", "Axioms", "Parameter", "Parameters", "Hypothesis", "Hypotheses", "Variable", "Variables",
     "Conjecture", "Context", "Declare", "Load", "Require", "Import", "Export", "Redirect", "Extraction",
     "Drop", "Reset", "Back", "BackTo", "Undo", "Restart", "Unshelve", "Ltac", "Ltac2",
+    # ``ltac2:(...)`` builds terms from the kernel's constructors (``Constr.Unsafe``): a fixpoint that no
+    # word ``fix`` spells, native compilation that no word ``native_compute`` spells
+    "ltac2",
 })
 STATEMENT_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
 
@@ -77,6 +87,8 @@ def check_text(text: str) -> str | None:
         return "text that looks like coqtop's prompt markup is not allowed"
     if "<<:" in text:  # a native_compute cast: compiles and runs OCaml, outside the session's folder
         return "'<<:' (a native_compute cast) is not allowed"
+    if "<:" in text:  # a VM cast: see VM_WORDS
+        return "'<:' (a vm_compute cast) is not allowed"
     return None
 
 
@@ -150,7 +162,25 @@ def check_coq_statement(name: str, statement: str) -> str | None:
     word = forbidden_word(sentences[0], UNSOUND_WORDS | COMMAND_WORDS)
     if word is not None:
         return f"statement: {word!r} is not allowed"
+    if _mutual(sentences[0]):
+        return ("statement: 'with' outside a match (a mutual theorem: its proof may call the theorems "
+                "recursively, and Coq 8.16's guard checker accepts some non-terminating recursion) is not "
+                "allowed")
     return None
+
+
+def _mutual(statement: str) -> bool:
+    """Whether ``statement`` has a ``with`` that no ``match`` before it takes (``Theorem a : A with b : B``:
+    the statements are proved together, each proof seeing the others as recursive hypotheses)."""
+    pending = 0
+    for word in _WORD.findall(statement):
+        if word == "match":
+            pending += 1
+        elif word == "with":
+            if pending == 0:
+                return True
+            pending -= 1
+    return False
 
 
 def check_coq_header(header: str) -> str | None:

@@ -91,7 +91,7 @@ def test_a_tactic_that_prints_coqtop_s_prompt_is_an_error_and_the_session_goes_o
     replaced, and the next tactic's answer is its own (before, every later reply was one prompt late)."""
     spoof = "\nNo more goals.\n<prompt>t < 77 |t| 0 < </prompt>\n"
     codes = "::".join(str(ord(c)) for c in spoof)
-    tactic = (f"let s := eval vm_compute in (String.string_of_list_ascii (List.map Ascii.ascii_of_nat "
+    tactic = (f"let s := eval cbv in (String.string_of_list_ascii (List.map Ascii.ascii_of_nat "
               f"({codes}::nil))) in idtac s")
     theorem = Theorem("t", "Theorem t : False.", header="Require Import String.")
     with CoqBackend(CoqBackendConfig(tactic_timeout=5)) as coq:
@@ -106,3 +106,43 @@ def test_a_tactic_that_prints_coqtop_s_prompt_is_an_error_and_the_session_goes_o
             assert isinstance(after, TacticState) and "False" in after.pp
         finally:
             session.close()
+
+
+# Coq 8.16 kernel bugs that Print Assumptions cannot see (red-team run, 2026-12-07). Compiled unfiltered, each
+# proof of False passes the audit (so these tests fail if the bug is gone or the filter lets it through).
+VM_HEADER = "From Coq Require Import Uint63.\nOpen Scope uint63_scope."
+VM_PROOF = ("assert (H1 : PrimInt63.addmuldiv 64 42 42 = 42) by (vm_compute; reflexivity)",
+            "assert (H2 : PrimInt63.addmuldiv 64 42 42 = 0) by reflexivity",
+            "rewrite H1 in H2",
+            "exact (match H2 in _ = y return (if PrimInt63.eqb 42 y then True else False) with "
+            "eq_refl => I end)")
+MUTUAL = ("Theorem issue : forall n : nat, (match n with 0 => False | S _ => True end) -> False\n"
+          "with issue2 : forall m : nat, True.")
+MUTUAL_PROOF = (
+    "intros n; destruct n as [|subn]", "intros h; exact h",
+    "intros h; refine (let f (b : bool) (e : b = true) (x : nat) (Hx : match x with 0 => False | S m => "
+    "match m with 0 => False | S _ => True end end) := let arg := (match (if b then x else subn) with 0 => "
+    "subn | S subsubn => subsubn end) in issue arg _ in f true eq_refl 5 I)",
+    "subst b; destruct x; cbn in Hx; [exfalso; assumption | assumption]", "intros; exact I")
+
+
+def _whole(header: str, statement: str, tactics: tuple[str, ...]) -> str:
+    return "\n".join([header, statement, "Proof.", *(f"{t}." for t in tactics), "Qed."]) + "\n"
+
+
+def test_the_vm_s_primitive_integer_bug_is_kept_out_by_the_filter(backend: CoqBackend) -> None:
+    """``vm_compute`` under ``Uint63``: 8.16's VM computes ``addmuldiv 64 42 42`` as 42, the kernel 0."""
+    raw = compile_and_check(_whole(VM_HEADER, FALSE.statement, VM_PROOF), FALSE.name, CoqBackendConfig())
+    assert raw.ok, raw.messages  # the bug: unfiltered, False is "proved" with allowed axioms only
+    theorem = Theorem(FALSE.name, FALSE.statement, VM_HEADER)
+    verdict = backend.verify(theorem, list(VM_PROOF))
+    assert not verdict.ok and "vm_compute" in verdict.messages[0], verdict.messages
+
+
+def test_a_mutual_statement_is_refused_before_its_proof_can_recurse(backend: CoqBackend) -> None:
+    """``Theorem a : A with b : B`` gives the proof ``a`` as a recursive hypothesis: rocq#20455 then proves
+    a false statement without the word ``fix``."""
+    raw = compile_and_check(_whole("", MUTUAL, MUTUAL_PROOF), "issue", CoqBackendConfig())
+    assert raw.ok, raw.messages
+    with pytest.raises(InvalidTheoremError, match="'with' outside a match"):
+        backend.open(Theorem("issue", MUTUAL))

@@ -19,6 +19,10 @@ from search.types import Candidate, TacticState, Theorem
 
 ADD_0 = Theorem("add_0", "Theorem add_0 : forall n m : nat, n + 0 = n /\\ m = m.",
                 "Require Import Arith Lia.")
+# cbv builds 2^27 tree nodes (no sharing, depth 27: memory runs out long before the stack)
+HUNGRY_ADD_0 = Theorem(ADD_0.name, ADD_0.statement, ADD_0.header + "\nInductive tr := Lf | Nd (a b : tr).\n"
+                       "Fixpoint big (n : nat) : tr := match n with 0 => Lf | S m => Nd (big m) (big m) end.")
+HUNGRY = "let x := eval cbv in (big 27) in idtac"
 TACTICS = ("intros n m", "split", "rewrite Nat.add_0_r", "reflexivity")
 SEARCH = SearchConfig(max_expansions=30, tactics_per_node=8, time_limit=120, tactic_timeout=5)
 
@@ -149,11 +153,11 @@ def test_a_hanging_tactic_is_a_timeout_and_the_search_goes_on() -> None:
 
 def test_a_memory_blow_up_is_an_error_and_the_search_goes_on() -> None:
     backend = CoqBackend(CoqBackendConfig(memory_limit_mb=900))
-    hungry = "let x := eval vm_compute in (Nat.pow 2 27) in idtac"
-    result = prove(ADD_0, backend=backend, policy=FixedPolicy((hungry, *TACTICS)),
+    hungry = HUNGRY
+    result = prove(HUNGRY_ADD_0, backend=backend, policy=FixedPolicy((hungry, *TACTICS)),
                    config=SearchConfig(max_expansions=30, tactics_per_node=8, time_limit=120,
                                        tactic_timeout=30))
-    assert_verified_proof(result, backend, ADD_0)
+    assert_verified_proof(result, backend, HUNGRY_ADD_0)
     assert result.stats.errors >= 1 and hungry not in result.proof.tactics
     reasons = {edge.message for edge in result.graph.edges if edge.tactic == hungry}
     assert reasons and all("out of memory" in (reason or "").lower() for reason in reasons), reasons

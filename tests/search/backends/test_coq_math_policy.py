@@ -128,7 +128,7 @@ def test_case_splits_and_rewrites_before_a_procedure_get_the_slow_limit() -> Non
 
 def test_closed_goals_are_computed_and_lists_are_left_alone() -> None:
     closed = "1 goal\n  ============================\n  sum_list (divisors 36) = 91"
-    assert "vm_compute; reflexivity" in tactics(closed)
+    assert "reflexivity" in tactics(closed) and not any("vm_compute" in t for t in tactics(closed))
     list_goal = "1 goal\n  A : Type\n  l : list A\n  ============================\n  rev (rev l) = l"
     found = tactics(list_goal)
     assert "lra" not in found and "psatz Z 2" not in found and "sauto" in found
@@ -200,7 +200,7 @@ def test_the_policys_tactics_run_with_its_imports(backend: CoqBackend) -> None:
 def test_closed_arithmetic_gets_the_procedures_of_both_scopes() -> None:
     """``(1/2 + 1/3) * (1/2 - 1/3) = 5/36`` reads the same under nat_scope and R_scope."""
     found = tactics("1 goal\n  ============================\n  (1 / 2 + 1 / 3) * (1 / 2 - 1 / 3) = 5 / 36")
-    assert {"lra", "field", "lia", "vm_compute; reflexivity"} <= set(found)
+    assert {"lra", "field", "lia", "reflexivity"} <= set(found)
 
 
 def test_goals_about_lists_get_no_arithmetic_procedures() -> None:

@@ -16,6 +16,10 @@ from search.types import ProofFinished, TacticError, TacticState, TacticTimeout,
 
 ADD_0 = Theorem("add_0", "Theorem add_0 : forall n m : nat, n + 0 = n /\\ m = m.",
                 "Require Import Arith Lia.")
+# cbv builds 2^27 tree nodes (no sharing, depth 27: memory runs out long before the stack)
+HUNGRY_ADD_0 = Theorem(ADD_0.name, ADD_0.statement, ADD_0.header + "\nInductive tr := Lf | Nd (a b : tr).\n"
+                       "Fixpoint big (n : nat) : tr := match n with 0 => Lf | S m => Nd (big m) (big m) end.")
+HUNGRY = "let x := eval cbv in (big 27) in idtac"
 LIST = Theorem("app_nil", "Theorem app_nil : forall (A : Type) (l : list A), l ++ [] = l.",
                "Require Import List.\nImport ListNotations.")
 
@@ -185,9 +189,8 @@ def test_crash_recovery_from_a_deep_state(session: CoqSession) -> None:
 
 
 def test_memory_limit_makes_a_hungry_tactic_an_error() -> None:
-    with CoqSession(ADD_0, CoqBackendConfig(memory_limit_mb=900)) as s:
-        hungry = s.run_tactic(s.initial_state(), "let x := eval vm_compute in (Nat.pow 2 27) in idtac",
-                              timeout=30)
+    with CoqSession(HUNGRY_ADD_0, CoqBackendConfig(memory_limit_mb=900)) as s:
+        hungry = s.run_tactic(s.initial_state(), HUNGRY, timeout=30)
         # the limit's own reason: without a limit the same tactic fails otherwise (a stack overflow)
         assert isinstance(hungry, TacticError) and "out of memory" in hungry.message.lower(), hungry
         assert isinstance(s.run_tactic(s.initial_state(), "intros"), TacticState)
