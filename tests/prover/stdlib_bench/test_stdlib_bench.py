@@ -21,7 +21,7 @@ from prover.tracing.coq_source import split_source
 from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
 from prover.tracing.dataset import Dataset
 from search.backends.coq import CoqBackendConfig
-from search.types import ProofFinished, TacticError, TacticState
+from search.types import ProofFinished, TacticError, TacticState, Verdict
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
 
@@ -326,29 +326,26 @@ def test_a_file_s_own_library_axiom_counts_as_that_library_axiom(tmp_path: Path)
     finally:
         backend.close()
     text = "Axiom cheat_ax : False.\nLemma target : 1 = 2.\nProof. destruct cheat_ax. Qed.\n"
-    sentences, (record, _) = traced(tmp_path, "Dev/F1.v", text)
-    lemmas, _ = file_lemmas("Dev/F1.v", sentences, record.proofs)
-    backend = StdlibBackend(CoqBackendConfig(), sentences)
-    try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == "target"))
-        with backend.open(theorem) as session:
-            assert isinstance(session.initial_state(), TacticState)
-        verdict = backend.verify(theorem, ["destruct cheat_ax"])
-        assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
-    finally:
-        backend.close()
+    verdict = verified_in(tmp_path, "Dev/F1.v", text, "target", ["destruct cheat_ax"])
+    assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
     # a copy of a library file (another ``theories`` folder) that declares an allowed axiom's name
     # falsely: by name alone it is not the library's axiom
     text = "Axiom classic : False.\nLemma one_is_two : 1 = 2.\nProof. destruct classic. Qed.\n"
-    sentences, (record, _) = traced(tmp_path / "fake", "Logic/Classical_Prop.v", text)
-    lemmas, _ = file_lemmas("Logic/Classical_Prop.v", sentences, record.proofs)
+    unit = "Logic/Classical_Prop.v"
+    verdict = verified_in(tmp_path / "fake", unit, text, "one_is_two", ["destruct classic"])
+    assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
+
+
+def verified_in(tmp_path: Path, unit: str, text: str, name: str, proof: list[str]) -> Verdict:
+    """The benchmark's verdict on ``proof`` of lemma ``name`` of file ``unit`` whose source is ``text``."""
+    sentences, (record, _) = traced(tmp_path, unit, text)
+    lemmas, _ = file_lemmas(unit, sentences, record.proofs)
     backend = StdlibBackend(CoqBackendConfig(), sentences)
     try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == "one_is_two"))
+        theorem = backend.at(next(lm for lm in lemmas if lm.name == name))
         with backend.open(theorem) as session:
             assert isinstance(session.initial_state(), TacticState)
-        verdict = backend.verify(theorem, ["destruct classic"])
-        assert not verdict.ok and "not allowed" in verdict.messages[0], verdict.messages
+        return backend.verify(theorem, proof)
     finally:
         backend.close()
 
