@@ -187,7 +187,7 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     ``results.jsonl``."""
     out = Path(config.out)
     results_path = out / RESULTS
-    _prepare_folder(out, json.dumps(asdict(config), indent=1, default=str) + "\n")
+    _prepare_folder(out, json.dumps(recorded_config(config), indent=1, default=str) + "\n")
     done = {result["unit"] for result in read_results(results_path, repair=True)}
     chosen = selection(config)
     files = {u: ls for u, ls in chosen.lemmas.items() if u not in done}
@@ -201,6 +201,16 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"{out / 'summary.json'}: cannot write the summary: {exc}") from exc
     return summary
+
+
+def recorded_config(config: StdlibBenchConfig) -> dict[str, Any]:
+    """The run's settings as ``config.json`` records them, with what the retrieval index holds: it is built
+    by the benchmark (``benchmark_index``), not from ``retrieval``'s own corpus settings (left empty)."""
+    recorded = asdict(config)
+    if "retrieval" in config.methods:
+        recorded["retrieval_index"] = {"corpus": config.corpus,
+                                       "files": "the train files of prover/stdlib_bench/split.py only"}
+    return recorded
 
 
 def run_files(files: dict[str, list[StdlibLemma]],
@@ -336,7 +346,8 @@ def check_same_run(old: dict[str, Any], new: dict[str, Any], out: Path) -> None:
     files not done yet, so the summary would mix the two); the results folder's own path may differ."""
     keys = sorted(set(old) | set(new))
     added = {key for key in ADDED_SETTINGS if key not in old and new.get(key) == ADDED_SETTINGS[key]}
-    differences = [key for key in keys if key != "out" and key not in added and old.get(key) != new.get(key)]
+    derived = {"out", "retrieval_index"}  # the folder's own path; what the settings imply
+    differences = [key for key in keys if key not in derived | added and old.get(key) != new.get(key)]
     if differences:
         shown = "; ".join(f"{key}: {old.get(key)!r} there, {new.get(key)!r} now" for key in differences)
         raise InputError(f"{out} holds a stdlib benchmark run with other settings ({shown}): use another "

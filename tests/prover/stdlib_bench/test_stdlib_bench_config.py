@@ -34,3 +34,18 @@ def test_a_run_recorded_before_a_setting_existed_resumes_at_its_old_value(tmp_pa
     check_same_run(old, old | {"alpha": 2.0}, tmp_path)
     with pytest.raises(InputError, match=r"alpha: None there, 1\.0 now"):
         check_same_run(old, old | {"alpha": 1.0}, tmp_path)
+
+
+def test_the_recorded_config_says_what_the_retrieval_index_holds(tmp_path) -> None:
+    """``retrieval``'s own corpus stays empty (the benchmark builds the index): ``config.json`` names the
+    index's corpus and files beside it, and an older record without that note still resumes."""
+    from prover.stdlib_bench.runner import check_same_run, recorded_config
+
+    config = StdlibBenchConfig(corpus="ds", root="theories", out="out")
+    recorded = recorded_config(config)
+    assert recorded["retrieval"]["corpus"] == "" and recorded["retrieval_index"]["corpus"] == "ds"
+    assert "train files" in recorded["retrieval_index"]["files"]
+    assert "retrieval_index" not in recorded_config(StdlibBenchConfig(corpus="ds", root="r", out="o",
+                                                                      methods=("sauto",)))
+    older = {key: value for key, value in recorded.items() if key != "retrieval_index"}
+    check_same_run(older, recorded, tmp_path)
