@@ -9,9 +9,13 @@ nesting-, string-aware lexer) and every sentence must be one of:
   importing another module rebinds the short names a statement reads (``Import Z.`` makes ``lt`` Z's);
 - ``Open Scope`` / ``Close Scope`` (``Local``/``Global``), ``Declare Scope`` (not ``Delimit Scope``, which
   can rebind a key such as ``%R`` that a statement reads);
-- ``Definition``, ``Fixpoint``, ``CoFixpoint``, ``Inductive``, ``CoInductive``, ``Variant``, ``Record``,
-  ``Structure`` with a body, ``Notation``, ``Infix``, ``Module M := F(X).`` (optionally ``Local`` or
-  ``#[local]``/``#[global]``/``#[export]``);
+- ``Definition``, ``Fixpoint``, ``Inductive``, ``CoInductive``, ``Variant``, ``Record``, ``Structure``
+  with a body, ``Notation``, ``Infix``, ``Module M := F(X).`` (optionally ``Local`` or
+  ``#[local]``/``#[global]``/``#[export]``). A ``Fixpoint`` must be evidently structural: every recursive
+  call passes, at one parameter of type ``nat``, ``list`` or ``positive``, a variable a ``match`` bound
+  under a constructor of that parameter (``header_recursion``, which reads the text and does not rely on
+  Coq 8.16's guard checker: it accepts some non-terminating fixpoints, rocq#20455, and one proves
+  ``False``). ``CoFixpoint``, mutual fixpoints and a term-level ``fix`` / ``cofix`` are refused anywhere;
 - ``Set``/``Unset`` of an option that does not touch the logic (``SAFE_OPTIONS``), ``Set Warnings "..."``
   and ``Set Bullet Behavior "..."``.
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 import re
 
 from search.backends.coq.header_names import HeaderNamesError, declared
+from search.backends.coq.header_recursion import check_recursion
 from search.backends.coq.header_text import HeaderTextError, header_sentences
 
 # Options a header may set: elaboration and printing conveniences; none changes what the kernel accepts.
@@ -44,6 +49,12 @@ HEADER_UNSOUND_WORDS = frozenset({
     "Variables", "Context", "bypass_check", "Guard", "Positivity", "Universe", "Unsafe", "Typing",
     "Load", "LoadPath", "ML", "Program", "Obligation", "Obligations", "Extraction", "Redirect", "Drop",
     "AdmitAxiom",  # Coq.Compat.AdmitAxiom: `Axiom proof_admitted : False`, the stdlib's own admit
+    # Ltac2 lets a term be built from the kernel's own constructors (``Constr.Unsafe``): a fixpoint no
+    # word ``fix`` spells, and native compilation no word ``native_compute`` spells
+    "Ltac2", "ltac2",
+    # the bytecode VM is trusted by the kernel (``vm_compute`` leaves a VM cast that ``Qed`` re-runs on
+    # the same VM); Coq 8.16's computes a primitive-integer ``addmuldiv`` wrongly (rocq#19402): False
+    "vm_compute",
 })
 
 # Commands that assume what they declare: a proof could use it unproved. Named as such when refused.
@@ -110,6 +121,8 @@ def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
     if "<<:" in _STRING.sub('""', sentence):  # a native_compute cast: compiles and runs OCaml
         return f"'<<:' (a native_compute cast) is not allowed: {sentence[:80]!r}"
+    if "<:" in _STRING.sub('""', sentence):  # a VM cast: see "vm_compute" in HEADER_UNSOUND_WORDS
+        return f"'<:' (a vm_compute cast) is not allowed: {sentence[:80]!r}"
     command = _ASSUMPTION.match(sentence)
     if command is not None:
         return (f"{command['word']!r} is not allowed: it declares an assumption, which a proof could use "
@@ -121,6 +134,9 @@ def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None
     word = next((w for w in _WORD.findall(sentence) if w in HEADER_UNSOUND_WORDS), None)
     if word is not None and not (form == "option" and word == "Universe"):
         return f"{word!r} is not allowed: {sentence[:80]!r}"
+    reason = check_recursion(sentence)  # structural recursion only: Coq 8.16's guard checker has holes
+    if reason is not None:
+        return reason
     if form == "option":
         option = match["option"]
         if option not in SAFE_OPTIONS:

@@ -71,7 +71,6 @@ def test_unlexable_headers(text: str) -> None:
     "Inductive color : Type := | red | green : color.",
     "Record point := mk { px : nat ; py : nat }.",
     "Variant sign := Pos | Neg.",
-    "CoFixpoint ones : Stream nat := Cons 1 ones.",
     "Declare Scope my_scope.",
     'Set Warnings "-notation-overridden,-parsing".\nSet Bullet Behavior "Strict Subproofs".',
 ])
@@ -93,6 +92,7 @@ def test_accepted_headers(header: str) -> None:
     ('Set Warnings "-x". Unset Guard Checking.', "not allowed"),
     ('Set Printing Depth "3".', "not allowed"),
     ("#[bypass_check(guard)] Fixpoint f (n : nat) : nat := f n.", "not allowed"),
+    ("CoFixpoint ones : Stream nat := Cons 1 ones.", "CoFixpoint"),
     ("Declare ML Module \"evil_plugin\".", "not allowed"),
     ("Load \"/tmp/evil.v\".", "not allowed"),
     ("Add LoadPath \"/tmp\" as Evil.", "not allowed"),

@@ -23,7 +23,7 @@ SHADOWING = [
     (Theorem("f", "Theorem f : False.", "Definition False := True."), ["exact I"], "'False'"),
     (Theorem("s", "Theorem s : forall n, n = S n.", "Definition S (n : nat) : nat := n."),
      ["intros n", "reflexivity"], "'S'"),
-    (Theorem("i", "Theorem i : nat_ind = nat_ind.", "Inductive nat := O."), ["reflexivity"], "'nat_ind'"),
+    (Theorem("i", "Theorem i : bool_ind = bool_ind.", "Inductive bool := O."), ["reflexivity"], "'bool_ind'"),
     (Theorem("r", "Theorem r : forall x : R, Rplus x x = x.",
              "Require Import Reals.\nDefinition Rplus (x y : R) := x."),
      ["intros x", "reflexivity"], "'Rplus'"),
@@ -38,7 +38,7 @@ SHADOWING = [
     (Theorem("q", "Theorem q : myF.", "Definition False := True.\nDefinition myF := Top.False."), ["exact I"],
      "'myF'"),
     (Theorem("b", "Theorem b : forall x : mynat, x = true \\/ x = false.",
-             "Definition nat := bool.\nDefinition mynat := nat."),
+             "Definition unit := bool.\nDefinition mynat := unit."),
      ["intros x", "destruct x; auto"], "'mynat'"),
     # a qualified name reaches the shadow as well, whatever the top module is called
     (Theorem("t", "Theorem t : Top.False.", "Definition False := True."), ["exact I"], "'False'"),
