@@ -26,7 +26,9 @@ class SweepConfig(Validated):
         300.0, above=0, max=MAX_SECONDS,
         help="seconds to wait for a worker when none is running, e.g. while the cluster has "
              "no free CPUs, before the sweep stops")
-    limit: int | None = setting(None, min=1, help="only the first N theorems")
+    limit: int | None = setting(
+        None, min=1, help="run only the first N theorems (a resumed folder's report keeps covering the "
+                          "largest N run there)")
     graph_pages: bool = setting(
         True, help="write each theorem's search graph as an explorer page into OUT/graphs/, linked from "
                    "report.md")

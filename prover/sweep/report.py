@@ -11,6 +11,7 @@ from typing import Any
 
 from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from prover.sweep.benchmark import BenchmarkItem
+from prover.sweep.beyond_limit import UncountedResults
 from prover.sweep.graph_pages import existing_pages
 from prover.sweep.report_html import report_html
 
@@ -46,6 +47,7 @@ class SweepSummary:
     workers_replaced: int = 0  # workers (or their nodes) that died in this run and were replaced
     imports: list[str] = field(default_factory=list)  # libraries the backend loaded after each header
     budget: dict[str, Any] | None = None  # per theorem over all attempts (budget_of): the plot's extent
+    uncounted: UncountedResults | None = None  # results in the folder this report leaves out (beyond_limit)
 
     @property
     def pass_rate(self) -> float:
@@ -129,6 +131,10 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
     for theorem in summary.theorems:
         theorem.page = pages.get(theorem.name)
     data = asdict(summary) | {"pass_rate": summary.pass_rate}
+    if summary.uncounted:
+        data["uncounted"] |= {"message": summary.uncounted.sentence()}
+    else:
+        data["uncounted"] = None
     write_json_atomic(paths["json"], data)
     write_text_atomic(paths["markdown"], markdown(summary, title, paths["plot"].name))
     write_text_atomic(paths["html"], report_html(summary, title, paths["plot"].name))
@@ -139,6 +145,7 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
 def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:
     lines = [f"# Sweep: {md(title)}", "",
              summary.headline(), "",
+             *([summary.uncounted.sentence(), ""] if summary.uncounted else []),  # our words only
              "| split | theorems | valid | proved | pass rate |", "| --- | --- | --- | --- | --- |"]
     for split, row in summary.by_split.items():
         lines.append(f"| {md(split) or '-'} | {row['total']} | {row['valid']} | {row['proved']} | "

@@ -24,6 +24,7 @@ def report_html(summary: Any, title: str, plot_name: str) -> str:
     e = html.escape
     parts = [f"<h1>Sweep: {e(title)}</h1>",
              f"<p>{e(summary.headline())}</p>",
+             *([f"<p>{e(summary.uncounted.sentence())}</p>"] if summary.uncounted else []),
              _table(["split", "theorems", "valid", "proved", "pass rate"],
                     [[e(split or "-"), str(row["total"]), str(row["valid"]), str(row["proved"]),
                       f"{row['pass_rate']:.1%}"] for split, row in summary.by_split.items()]),

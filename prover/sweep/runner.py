@@ -12,6 +12,7 @@ import signal
 import socket
 import threading
 import time
+import warnings
 from collections import deque
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from prover.parallel.ray_notice import quiet_ray_token_notice
 from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
+from prover.sweep.beyond_limit import uncounted_results
 from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
 from prover.sweep.freshness import current_records
@@ -98,13 +100,18 @@ def connect_ray(address: str | None) -> None:
     """Join the Ray cluster at ``address`` (else ``$RAY_ADDRESS``); with neither, start a local cluster of
     our own. A plain ``ray.init()`` would join any local cluster named in Ray's current-cluster file
     (``/tmp/ray/ray_current_cluster``, written by every ``ray start``): someone else's, with other
-    resources and other code. Nothing happens when this process is already connected."""
+    resources and other code. Nothing happens when this process is already connected.
+
+    A cluster that cannot be reached is an ``InputError`` naming the address, where it came from and what
+    to do: at once when nothing listens at its port (``check_reachable``), else when the Ray Client
+    handshake of a ``ray://`` address times out (Ray's own warning about it is logged at DEBUG, not shown)."""
     import ray
 
     if ray.is_initialized():
         return
+    source = "--address" if address else "$RAY_ADDRESS"
     address = address or os.environ.get("RAY_ADDRESS") or "local"
-    check_reachable(address)
+    check_reachable(address, source=source)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     quiet_ray_token_notice()  # Ray's notice that it secured the local cluster becomes an INFO line
     main_thread = threading.current_thread() is threading.main_thread()
@@ -115,8 +122,7 @@ def connect_ray(address: str | None) -> None:
     # died at once and the driver waited 60 s for it before crashing. SIGINT Ray blocks there itself.
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if address == "local" else None
     try:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
-                 log_to_driver=False)
+        _init_ray(address, source)
     finally:
         if blocked is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
@@ -124,18 +130,56 @@ def connect_ray(address: str | None) -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Refuse (``InputError``) a ``host:port`` cluster address nothing answers at within ``timeout``
-    seconds: Ray itself retries such an address without end, and without a word to the user."""
-    host, _, port = address.rpartition(":")
-    if "://" in address or not host or not port.isdigit():
-        return  # "local", "auto", a ray:// client address: Ray's own checks are quick
+def _init_ray(address: str, source: str) -> None:
+    """``ray.init`` at ``address``, its Python warnings logged instead of printed as raw ``UserWarning``
+    lines; a ``ray://`` handshake that times out (Ray warns, then raises ``ConnectionError``) becomes an
+    ``InputError`` naming the address, its warning logged at DEBUG only."""
+    import ray
+
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
+                     log_to_driver=False)
+        except ConnectionError as exc:  # a ray:// address whose Ray Client server never answered, ...
+            if address == "local":  # our own cluster did not start: no address to blame
+                raise
+            for warning in caught:
+                logger.debug("Ray warned while connecting to %s: %s", address, warning.message)
+            why = str(exc) or type(exc).__name__
+            if address.startswith("ray://"):
+                why += ": something listens at that port, but no Ray Client server answered"
+            raise InputError(unreachable(address, source, why)) from None
+        for warning in caught:
+            logger.warning("Ray: %s", warning.message)
+
+
+def check_reachable(address: str, timeout: float = 5.0, *, source: str = "--address") -> None:
+    """Refuse (``InputError``) a ``host:port`` or ``ray://host:port`` cluster address nothing answers at
+    within ``timeout`` seconds: Ray itself retries a ``host:port`` without end and without a word to the
+    user, and a ``ray://`` one for half a minute. ``source`` names where the address came from."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if "://" in target or not host or not port.isdigit():
+        return  # "local", "auto", another scheme, no port: Ray's own checks are quick
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise InputError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}): check "
-                         "--address (the head node's host:port, e.g. 10.0.0.1:6379) or $RAY_ADDRESS"
-                         ) from None
+        raise InputError(unreachable(address, source, str(exc.strerror or exc))) from None
+
+
+def unreachable(address: str, source: str, why: str) -> str:
+    """The message for a Ray cluster that cannot be reached at ``address`` (given by ``source``)."""
+    if address.startswith("ray://"):
+        form = "ray://HEAD:10001, the port of the head's Ray Client server"
+    else:
+        form = "HEAD:6379, the head's GCS port, e.g. 10.0.0.1:6379"
+    if source == "$RAY_ADDRESS":
+        local = "unset $RAY_ADDRESS"
+    else:
+        local = "drop --address" + (" and unset $RAY_ADDRESS" if os.environ.get("RAY_ADDRESS") else "")
+    return (f"cannot reach the Ray cluster at {address} ({why}), given by {source}: is its head node running "
+            f"(`ray start --head` on it) and the port open from here? Check {source} ({form}), or {local} "
+            "to run on a local Ray cluster of its own")
 
 
 def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
@@ -148,27 +192,32 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     policy from the index the driver built once: ``share_policy``), unless ``backend_factory`` or
     ``policy_factory`` (a served model's clients, a test's scripted ones) is given.
     The folder records the configuration (``sweep.json``, ``config.toml``); a resume with another one is
-    refused (``ConfigMismatchError``)."""
+    refused (``ConfigMismatchError``). ``config.limit`` bounds what this run attempts; the report covers,
+    and the folder records, the largest ``--limit`` ever run there (``report_limit``), so that a resume with
+    a smaller one hides no finished result, and notes results the report still cannot count
+    (``beyond_limit``)."""
     path = resolve_benchmark(benchmark)
-    items = load_benchmark(path, config.split, spec.backend.spec.assistant)[: config.limit]
+    selected = load_benchmark(path, config.split, spec.backend.spec.assistant)
     folder = Path(config.out)
     refuse_foreign_folder(folder)
     warn_if_attempts_repeat(spec, config.attempts)
     imports = spec.policy.required_imports()
-    tables = sweep_tables(spec, config)
     with ResultStore(folder) as store:
+        limit = report_limit(folder, config.limit)  # before the manifest is written anew
+        items, to_run = selected[:limit], selected[: config.limit]
+        tables = sweep_tables(spec, replace(config, limit=limit))
         planner = None if spec.planner is None else spec.planner.label
         manifest: dict[str, Any] = {
             "benchmark": str(path.resolve()), "split": config.split, "search": asdict(spec.search),
             "backend": spec.backend.name, "planner": planner, "attempts": config.attempts,
-            "limit": config.limit, "config": flatten(tables)}
+            "limit": limit, "config": flatten(tables)}
         if imports:
             manifest["imports"] = list(imports)
         check_attempts(store.records, config.attempts, folder)  # before the new settings are written
         check_manifest(folder, manifest, render_toml(tables, spec.commented(), CONFIG_TITLE))
         store.keep(current_records([item.theorem for item in items], store.records, str(folder)))
         record_known_invalid(items, store)
-        queue = by_header(pending_tasks(items, store.records, config.attempts))
+        queue = by_header(pending_tasks(to_run, store.records, config.attempts))
         retried = rerun_errors(queue, store.records)
         if retried:
             logger.warning("%d attempt(s) that ended in errors before will run again", retried)
@@ -181,21 +230,49 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
         if before and console is not None:
             console.print(f"resuming {folder}: {before} attempt(s) finished before are kept, {len(queue)} "
                           "to run", highlight=False)
-        beyond = len({r["theorem"] for r in store.records} - names)
-        if beyond and console is not None:  # a smaller --limit (or another split) than a run before
-            console.print(f"[yellow]note:[/] {folder} holds results of {beyond} theorem(s) beyond these "
-                          f"{len(items)}; they stay in {RESULTS_FILE} but this report leaves them out "
-                          "(a rerun with the earlier --limit counts them again)", highlight=False)
+        if len(to_run) < len(items):
+            note(console, f"--limit {config.limit} runs only the first {len(to_run)} theorem(s); the report "
+                          f"of {folder} keeps covering {covered(limit, len(items))}: the largest --limit run "
+                          "there, which its config.toml keeps")
+        uncounted = uncounted_results(selected, limit, store.records)
+        if uncounted:
+            note(console, f"{folder}: {uncounted.sentence(RESULTS_FILE)}")
         cache, replaced = None, 0
         if queue:
             setup = WorkerSetup.of(spec, backend=backend_factory, policy=policy_factory)
-            cache, replaced = _run_pool(queue, store, items, config, console, setup)
+            cache, replaced = _run_pool(queue, store, to_run, config, console, setup)
         summary = summarise(items, store.records, config.attempts)
+        summary.uncounted = uncounted or None
         summary.workers_replaced = replaced
         summary.imports = list(imports)
         summary.cache = cache_summary(folder, store.records, cache) if config.shared_cache else None
         summary.budget = budget_of(asdict(spec.search), config.attempts)
     return summary, write_report(summary, folder, report_title(path, config.split))
+
+
+def report_limit(folder: Path, limit: int | None) -> int | None:
+    """The ``--limit`` that a sweep's ``folder`` reports on and records (``sweep.json``, ``config.toml``)
+    after a run with ``limit``: the largest ever run there, ``None`` (no limit) being the largest. A resume
+    with a smaller ``--limit`` runs only its first theorems, but never hides the results of the others from
+    the report, and ``--config OUT/config.toml`` still resumes the largest run. A folder whose manifest
+    records no limit (or that has none yet) keeps ``None`` (resp. takes ``limit``)."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return limit
+    before = read_manifest(path, ("benchmark",)).get("limit")
+    return None if before is None or limit is None else max(before, limit)
+
+
+def covered(limit: int | None, count: int) -> str:
+    return f"all {count} theorem(s)" if limit is None else f"the first {count} theorem(s)"
+
+
+def note(console: Console | None, text: str) -> None:
+    """A note for the user: on ``console`` when there is one, else logged as a warning."""
+    if console is not None:
+        console.print(f"[yellow]note:[/] {text}", highlight=False)
+    else:
+        logger.warning("%s", text)
 
 
 def warn_if_attempts_repeat(spec: RunSpec, attempts: int) -> bool:
@@ -224,8 +301,10 @@ def report_title(benchmark: Path, split: str | None) -> str:
 
 def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     """Write the report of the sweep in ``folder`` from what it has finished so far (it may be running,
-    or have been stopped); returns the summary and the report's paths. Raises ``InputError`` for a folder
-    that holds no sweep."""
+    or have been stopped); returns the summary and the report's paths. It covers the first ``limit``
+    theorems the folder records (``report_limit``); results beyond them (a folder whose limit an older
+    version lowered, rows gone from the benchmark) are named in the report and logged, with how to count
+    them (``SweepSummary.uncounted``). Raises ``InputError`` for a folder that holds no sweep."""
     manifest_path = folder / MANIFEST
     if not folder.exists():
         raise InputError(f"{folder} does not exist: give the --out folder of a sweep or of `prover train`")
@@ -237,11 +316,16 @@ def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
     if not path.exists():
         raise InputError(f"{folder}: its benchmark {path} is gone")
     backend = BACKENDS.get(manifest.get("backend") or "")
-    items = load_benchmark(path, manifest.get("split"), backend.assistant if backend else None)
-    items = items[: manifest.get("limit")]
-    records = current_records([item.theorem for item in items], read_records(folder), str(folder))
+    selected = load_benchmark(path, manifest.get("split"), backend.assistant if backend else None)
+    items = selected[: manifest.get("limit")]
+    everything = read_records(folder)
+    records = current_records([item.theorem for item in items], everything, str(folder))
     attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
     summary = summarise(items, records, attempts)
+    uncounted = uncounted_results(selected, manifest.get("limit"), everything)
+    if uncounted:
+        logger.warning("%s: %s", folder, uncounted.sentence(RESULTS_FILE))
+        summary.uncounted = uncounted
     summary.imports = list(manifest.get("imports") or [])
     summary.cache = cache_summary(folder, records)  # from the journal, as the sweep left it
     summary.budget = budget_of(manifest.get("search") or {}, attempts)
@@ -290,11 +374,13 @@ def share_policy(setup: WorkerSetup) -> WorkerSetup:
 
 def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items: list[BenchmarkItem],
                        config: SweepConfig, console: Console | None) -> None:
-    proved = {r["theorem"] for r in store.records if r["status"] == "proved"}
-    finished = {r["theorem"] for r in store.records if r["status"] in FINAL}
-    invalid = {r["theorem"] for r in store.records if r["status"] == "invalid"}
+    names = {item.theorem.name for item in items}  # the theorems this run covers: the bar's total
+    records = [r for r in store.records if r["theorem"] in names]
+    proved = {r["theorem"] for r in records if r["status"] == "proved"}
+    finished = {r["theorem"] for r in records if r["status"] in FINAL}
+    invalid = {r["theorem"] for r in records if r["status"] == "invalid"}
     judged: dict[str, set[int]] = {}  # theorem -> its attempts that reached a verdict
-    for r in store.records:
+    for r in records:
         if r["status"] != "error":
             judged.setdefault(r["theorem"], set()).add(r["attempt"])
     finished |= {name for name, attempts in judged.items() if next_attempt(attempts, config.attempts) is None}

@@ -44,14 +44,14 @@ def test_sweep_with_the_tactic_list(ray_cluster, tmp_path: Path, capsys: pytest.
     assert records["broken"]["status"] == "invalid" and "type mismatch" in records["broken"]["message"]
     err = capsys.readouterr().err
     assert "proved 1 of 1 valid theorems" in err and "report.md" in err
-    # resumed with a smaller --limit: the report covers the first theorem only, and says what it leaves out
+    # resumed with a smaller --limit: it runs the first theorem only, and the report keeps covering both
     assert main(["sweep", str(bench(tmp_path)), "--split", "test", "--out", str(out), "--workers", "2",
                  "--policy", "tactics", "--tactics", "split,left,right,step", "--time-limit", "60",
                  "--limit", "1", *repl_options(tmp_path)]) == 0
     flat = " ".join(capsys.readouterr().err.split())
     assert "resuming" in flat and "1 attempt(s) finished before are kept, 0 to run" in flat
-    assert "holds results of 1 theorem(s) beyond these 1; they stay in results.jsonl" in flat
-    assert json.loads((out / "report.json").read_text())["total"] == 1
+    assert "--limit 1 runs only the first 1 theorem(s)" in flat and "keeps covering all 2 theorem(s)" in flat
+    assert json.loads((out / "report.json").read_text())["total"] == 2
 
 
 @pytest.mark.slow
