@@ -12,10 +12,10 @@ header sentence (``check_recursion``):
 - every sentence: no term-level ``fix`` / ``cofix`` and no ``CoFixpoint`` (no benchmark header uses them);
   no declaration of ``nat``, ``list`` or ``positive`` (the types a recursive parameter may have, below);
 - a ``Fixpoint`` is read with a small parser of ASCII identifiers, numerals and the standard operators
-  (any other symbol, string or character is refused: a header notation could reorder a call's
-  arguments). Refused: mutual blocks (``with`` outside a ``match``), ``where``, ``let``, ``as``, ``in``,
-  ``return``, ``is``, ``:=`` in the body (named arguments), ``@``, braces in the body, or-patterns, and any
-  binder (``fun``, ``forall``, ``exists``, a pattern variable) that shadows the fixpoint's name, a
+  (``term_reader``; any other symbol, string or character is refused: a header notation could reorder a
+  call's arguments). Refused: mutual blocks (``with`` outside a ``match``), ``where``, ``let``, ``as``,
+  ``in``, ``return``, ``is``, ``:=`` in the body (named arguments), ``@``, braces in the body, or-patterns,
+  and any binder (``fun``, ``forall``, ``exists``, a pattern variable) that shadows the fixpoint's name, a
   parameter or a pattern variable bound under a constructor;
 - every occurrence of the fixpoint's name heads an application (it is never passed as a value) whose
   arguments are local variables, numerals, ``_`` or parenthesised terms (a bare global name could be a
@@ -38,6 +38,23 @@ import re
 from dataclasses import dataclass, field
 
 from search.backends.coq.header_names import HeaderNamesError, declared
+from search.backends.coq.term_reader import (
+    IDENT,
+    NUMBER,
+    WORD,
+    Atom,
+    Binder,
+    Group,
+    If,
+    Match,
+    Node,
+    NotStructural,
+    Op,
+    Parser,
+    is_name,
+    show,
+    tokenize,
+)
 
 # The types a recursive parameter may have: every pattern variable a match on them binds under a
 # constructor has the same type (nat, positive) or is an element no coercion turns into a list.
@@ -47,91 +64,11 @@ _REASON = ("only evident structural recursion is accepted in a header Fixpoint: 
 _LOCALITY = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?")
 _FIXPOINT = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?Fixpoint\b")
 _COFIXPOINT = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?CoFixpoint\b")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_']*(?:\.[A-Za-z_][A-Za-z0-9_']*)*")
-_NUMBER = re.compile(r"[0-9]+")
-# runs of symbol characters: a run must be exactly one of SYMBOLS (Coq reads a run as its longest token,
-# and a header notation may declare a new one such as +++)
-_SYMBOL_RUN = re.compile(r"[-+*/^=<>~:&|\\?%!$#@.`']+")
-_BRACKETS = frozenset("()[]{};,")
-SYMBOLS = frozenset({
-    ":=", "=>", "->", "<->", ":", "|", "+", "-", "*", "/", "^", "=", "<>", "<", "<=", ">", ">=", "::",
-    "++", "&&", "||", "/\\", "\\/", "~", "=?", "<=?", "<?", "?=", "%",
-})
-_OPEN = {"(": ")", "[": "]"}
-# words with a meaning this reader does not follow: each could bind a name or hide a call's argument
-_REFUSED_WORDS = {
-    "let": "'let' (bind a value with a match or a parameter instead)",
-    "in": "'in' (a match's 'in' clause or a let)",
-    "as": "'as' (a match's or a pattern's alias)",
-    "return": "'return' (a match's return clause)",
-    "is": "'is' (ssreflect's 'if ... is' binds pattern variables)",
-    "where": "'where' (a notation attached to the fixpoint)",
-    "struct": "'struct' inside the body",
-    "fix": "'fix'",
-    "cofix": "'cofix'",
-}
-_KEYWORDS = frozenset({"match", "with", "end", "fun", "forall", "exists", "if", "then", "else"})
-
-
-class NotStructural(ValueError):
-    """The Fixpoint is not evidently structural: ``str(exc)`` says why (without the definition's name)."""
-
-
-@dataclass
-class Atom:
-    """An identifier, a numeral or ``_``."""
-
-    text: str
-
-
-@dataclass
-class Op:
-    """An operator or separator inside a sequence (``+``, ``::``, ``,``, ``%nat`` ...)."""
-
-    text: str
-
-
-@dataclass
-class Group:
-    """``( ... )`` or ``[ ... ]``."""
-
-    open: str
-    items: list[Node]
-
-
-@dataclass
-class Match:
-    """``match s1, s2 with | p1 => b1 | ... end``: scrutinees and (pattern, body) arms."""
-
-    scrutinees: list[Node]
-    arms: list[tuple[list[Node], list[Node]]]
-
-
-@dataclass
-class Binder:
-    """``fun``, ``forall`` or ``exists`` with its binders (names and optional type) and body."""
-
-    kind: str
-    binders: list[tuple[list[str], list[Node] | None]]
-    body: list[Node]
-
-
-@dataclass
-class If:
-    """``if c then t else e``."""
-
-    cond: list[Node]
-    then: list[Node]
-    other: list[Node]
-
-
-Node = Atom | Op | Group | Match | Binder | If
 
 
 def check_recursion(sentence: str) -> str | None:
     """Why one canonical header sentence's recursion is refused, or ``None`` (module docstring)."""
-    words = _WORD.findall(sentence)
+    words = WORD.findall(sentence)
     word = next((w for w in words if w in ("fix", "cofix")), None)
     if word is not None:
         return (f"{word!r} is not allowed in a header (Coq 8.16's guard checker accepts some non-terminating "
@@ -167,169 +104,9 @@ def _check_declared(sentence: str) -> str | None:
 
 def _fixpoint_name(sentence: str) -> str:
     rest = sentence[_FIXPOINT.match(sentence).end():]  # type: ignore[union-attr]
-    match = _WORD.search(rest)
+    match = WORD.search(rest)
     return match.group() if match else "?"
 
-
-# ----------------------------------------------------------------------------------------------- lexing
-
-
-def _tokens(text: str) -> list[str]:
-    """Tokens of a Fixpoint sentence without its final period; raises on anything this reader does not
-    know."""
-    out: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char == " ":
-            index += 1
-            continue
-        if (match := _IDENT.match(text, index)) is not None:
-            out.append(match.group())
-        elif (match := _NUMBER.match(text, index)) is not None:
-            out.append(match.group())
-            if text[match.end():match.end() + 1].isalpha() or text[match.end():match.end() + 1] == "_":
-                raise NotStructural(f"unexpected text {text[index:index + 20]!r}")
-        elif char in _BRACKETS:
-            out.append(char)
-            index += 1
-            continue
-        elif (match := _SYMBOL_RUN.match(text, index)) is not None:
-            if match.group() not in SYMBOLS:
-                raise NotStructural(f"the symbol {match.group()!r} is not accepted")
-            out.append(match.group())
-        else:
-            raise NotStructural(f"the character {char!r} is not accepted")
-        index = match.end()
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- parsing
-
-
-class _Parser:
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
-        self.pos = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> str:
-        token = self.peek()
-        if token is None:
-            raise NotStructural("the sentence ends too early")
-        self.pos += 1
-        return token
-
-    def expect(self, token: str) -> None:
-        got = self.peek()
-        if got != token:
-            raise NotStructural(f"expected {token!r}, found {got or 'the end'!r}")
-        self.pos += 1
-
-    def sequence(self, stops: frozenset[str]) -> list[Node]:
-        """Nodes up to (not including) a token of ``stops`` at this level, or the end."""
-        items: list[Node] = []
-        while (token := self.peek()) is not None and token not in stops:
-            self.pos += 1
-            if token in _OPEN:
-                inner = self.sequence(frozenset({_OPEN[token]}))
-                self.expect(_OPEN[token])
-                items.append(Group(token, inner))
-            elif token == "match":
-                items.append(self.match())
-            elif token in ("fun", "forall", "exists"):
-                binders = self.binders("=>" if token == "fun" else ",")
-                items.append(Binder(token, binders, self.sequence(stops)))
-            elif token == "if":
-                cond = self.sequence(frozenset({"then"}))
-                self.expect("then")
-                then = self.sequence(frozenset({"else"}))
-                self.expect("else")
-                items.append(If(cond, then, self.sequence(stops)))
-            elif token in _REFUSED_WORDS:
-                raise NotStructural(f"{_REFUSED_WORDS[token]} is not accepted")
-            elif token == "with":
-                raise NotStructural("'with' outside a match (mutual fixpoints) is not accepted")
-            elif token == "%":
-                key = self.take()
-                if _IDENT.fullmatch(key) is None:
-                    raise NotStructural(f"'%' must be followed by a scope key, not {key!r}")
-                items.append(Op("%" + key))
-            elif token == ":=":
-                raise NotStructural("':=' inside the body (a named argument or a definition) is not accepted")
-            elif token == "|":
-                raise NotStructural("'|' outside a match arm (an or-pattern or a notation) is not accepted")
-            elif token in ("{", "}"):
-                raise NotStructural("braces inside the body are not accepted")
-            elif token in _KEYWORDS or token in (")", "]", "=>"):
-                raise NotStructural(f"unexpected {token!r}")
-            elif _IDENT.fullmatch(token) or _NUMBER.fullmatch(token):
-                items.append(Atom(token))
-            else:
-                items.append(Op(token))
-        return items
-
-    def match(self) -> Match:
-        scrutinees = self.sequence(frozenset({"with"}))
-        self.expect("with")
-        arms: list[tuple[list[Node], list[Node]]] = []
-        if self.peek() == "|":
-            self.pos += 1
-        while True:
-            if self.peek() == "end":  # an empty match
-                self.pos += 1
-                break
-            pattern = self.sequence(frozenset({"=>"}))
-            self.expect("=>")
-            body = self.sequence(frozenset({"|", "end"}))
-            arms.append((pattern, body))
-            if self.take() == "end":
-                break
-        return Match(scrutinees, arms)
-
-    def binders(self, terminator: str) -> list[tuple[list[str], list[Node] | None]]:
-        """``x y (z w : T) ...`` or ``x y : T`` up to ``terminator`` (consumed)."""
-        out: list[tuple[list[str], list[Node] | None]] = []
-        bare: list[str] = []
-        while True:
-            token = self.take()
-            if token == terminator:
-                break
-            if token == "(":
-                names = self.names()
-                self.expect(":")
-                kind = self.sequence(frozenset({")"}))
-                self.expect(")")
-                out.append((names, kind))
-            elif token == ":":
-                if not bare:
-                    raise NotStructural("a binder's ':' without a name")
-                out.append((bare, self.sequence(frozenset({terminator}))))
-                bare = []
-            elif _is_name(token):
-                bare.append(token)
-            else:
-                raise NotStructural(f"unexpected {token!r} in a binder")
-        if bare:
-            out.append((bare, None))
-        return out
-
-    def names(self) -> list[str]:
-        names: list[str] = []
-        while (token := self.peek()) is not None and _is_name(token):
-            names.append(token)
-            self.pos += 1
-        if not names:
-            raise NotStructural(f"expected a binder name, found {self.peek() or 'the end'!r}")
-        return names
-
-
-def _is_name(token: str) -> bool:
-    """A bindable name: unqualified identifier or ``_``, not a keyword."""
-    return (_WORD.fullmatch(token) is not None and token not in _KEYWORDS
-            and token not in _REFUSED_WORDS and token != "with")
 
 
 @dataclass
@@ -353,10 +130,10 @@ def _parse_fixpoint(sentence: str) -> _Header:
     text = text.removeprefix("Fixpoint ").rstrip()
     if not text.endswith("."):
         raise NotStructural("the sentence does not end with '.'")
-    tokens = _tokens(text[:-1])
-    parser = _Parser(tokens)
+    tokens = tokenize(text[:-1])
+    parser = Parser(tokens)
     name = parser.take()
-    if not _is_name(name) or name == "_":
+    if not is_name(name) or name == "_":
         raise NotStructural(f"unexpected name {name!r}")
     params: list[_Param] = []
     struct: str | None = None
@@ -384,7 +161,7 @@ def _parse_fixpoint(sentence: str) -> _Header:
                 kind = tokens[start:parser.pos]
             parser.expect("}")
             params.extend(_Param(n, False, kind) for n in names)
-        elif _is_name(token):
+        elif is_name(token):
             params.append(_Param(token, True, None))
         else:
             raise NotStructural(f"unexpected {token!r} among the parameters")
@@ -496,21 +273,6 @@ def _bind(env: dict[str, _Binding], names: list[tuple[str, _Binding]]) -> dict[s
     return out
 
 
-def _show(nodes: list[Node]) -> str:
-    parts: list[str] = []
-    for node in nodes:
-        if isinstance(node, (Atom, Op)):
-            parts.append(node.text)
-        elif isinstance(node, Group):
-            parts.append(node.open + _show(node.items) + _OPEN[node.open])
-        elif isinstance(node, Match):
-            parts.append("match ... end")
-        elif isinstance(node, Binder):
-            parts.append(f"{node.kind} ...")
-        else:
-            parts.append("if ...")
-    return " ".join(parts)
-
 
 def _walk(items: list[Node], env: dict[str, _Binding], analysis: _Analysis) -> None:
     """Checks every occurrence of the fixpoint's name in ``items`` and records its calls."""
@@ -541,7 +303,7 @@ def _walk_run(run: list[Node], env: dict[str, _Binding], analysis: _Analysis) ->
     """One application ``head arg ...`` (consecutive atoms, groups and matches)."""
     for position, node in enumerate(run):
         if _is_fix(node, env) and position > 0:
-            raise NotStructural(f"{analysis.name!r} is passed as a value in {_show(run)!r} (a recursive "
+            raise NotStructural(f"{analysis.name!r} is passed as a value in {show(run)!r} (a recursive "
                                   "call must apply it directly)")
         if isinstance(node, Group):
             _walk(node.items, env, analysis)
@@ -554,15 +316,15 @@ def _walk_run(run: list[Node], env: dict[str, _Binding], analysis: _Analysis) ->
         args: list[tuple[str, str | None]] = []
         for arg in run[1:]:
             inner = _unwrap(arg)
-            if isinstance(arg, Atom) and _IDENT.fullmatch(arg.text) and arg.text != "_" \
+            if isinstance(arg, Atom) and IDENT.fullmatch(arg.text) and arg.text != "_" \
                     and arg.text not in env:
                 raise NotStructural(
-                    f"the recursive call {_show(run)!r} has the global name {arg.text!r} as an argument: "
+                    f"the recursive call {show(run)!r} has the global name {arg.text!r} as an argument: "
                     "parenthesise it (a notation keyword there could reorder the arguments)")
             binding = env.get(inner.text) if isinstance(inner, Atom) else None
             origin = binding.origin if binding is not None and binding.kind == "struct" else None
-            args.append((_show([arg]), origin))
-        analysis.calls.append(_Call(_show(run), args))
+            args.append((show([arg]), origin))
+        analysis.calls.append(_Call(show(run), args))
 
 
 def _unwrap(node: Node) -> Node:
@@ -597,7 +359,7 @@ def _walk_match(node: Match, env: dict[str, _Binding], analysis: _Analysis) -> N
     for pattern, body in node.arms:
         parts = _split(pattern, ",")
         if len(parts) != len(scrutinees):
-            raise NotStructural(f"the pattern {_show(pattern)!r} does not have one part per scrutinee")
+            raise NotStructural(f"the pattern {show(pattern)!r} does not have one part per scrutinee")
         bound: list[tuple[str, _Binding]] = []
         for part, origin in zip(parts, origins, strict=True):
             for name, under in _pattern_variables(part, 0):
@@ -611,7 +373,7 @@ def _pattern_variables(items: list[Node], depth: int) -> list[tuple[str, bool]]:
     operators = [n for n in items if isinstance(n, Op) and not n.text.startswith("%")]
     items = [n for n in items if not (isinstance(n, Op) and n.text.startswith("%"))]
     if any(op.text not in ("::", ",", ";") for op in operators):
-        raise NotStructural(f"the pattern {_show(items)!r} is not accepted")
+        raise NotStructural(f"the pattern {show(items)!r} is not accepted")
     if operators:  # x :: xs, (a, b), [a; b]: every operand is a constructor's argument
         out: list[tuple[str, bool]] = []
         for part in _split([n if not isinstance(n, Op) else Op(",") for n in items], ","):
@@ -622,14 +384,14 @@ def _pattern_variables(items: list[Node], depth: int) -> list[tuple[str, bool]]:
     head = items[0]
     if len(items) == 1:
         if isinstance(head, Atom):
-            if _NUMBER.fullmatch(head.text) or head.text == "_" or "." in head.text:
+            if NUMBER.fullmatch(head.text) or head.text == "_" or "." in head.text:
                 return []  # a numeral, a wildcard or a qualified (constructor) name binds nothing
             return [(head.text, depth > 0)]
         if isinstance(head, Group):
             return _pattern_variables(head.items, depth + (head.open == "["))
-        raise NotStructural(f"the pattern {_show(items)!r} is not accepted")
-    if not (isinstance(head, Atom) and _IDENT.fullmatch(head.text)):
-        raise NotStructural(f"the pattern {_show(items)!r} is not accepted")
+        raise NotStructural(f"the pattern {show(items)!r} is not accepted")
+    if not (isinstance(head, Atom) and IDENT.fullmatch(head.text)):
+        raise NotStructural(f"the pattern {show(items)!r} is not accepted")
     out = []
     for arg in items[1:]:  # C a b: the head is a constructor, each argument lies under it
         out.extend(_pattern_variables([arg], depth + 1))

@@ -85,6 +85,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _ASSUMPTION = re.compile(rf"{_LOCALITY}(?P<word>{'|'.join(sorted(ASSUMPTION_COMMANDS))})\b")
 _BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
 _STRING = re.compile(r'"(?:[^"]|"")*"')
+_FIXPOINT = re.compile(rf"{_LOCALITY}Fixpoint\b")
+_NOTATION = re.compile(rf"{_LOCALITY}(?:Notation|Infix)\b")
 
 
 def check_header(header: str) -> str | None:
@@ -99,10 +101,17 @@ def check_header(header: str) -> str | None:
     except HeaderTextError as exc:
         return f"header: {exc}"
     modules: set[str] = set()
+    notation: str | None = None  # the header's first notation sentence, once seen
     for sentence in sentences:
         reason = check_header_sentence(sentence, modules)
+        if reason is None and notation is not None and _FIXPOINT.match(sentence):
+            reason = (f"a Fixpoint after the header's own notation ({notation[:60]!r}) is not allowed: a "
+                      "notation can dress a binder or the whole value as a pattern, past the check that "
+                      f"the recursion is structural (state the notation after it): {sentence[:80]!r}")
         if reason is not None:
             return f"header: {reason}"
+        if notation is None and _NOTATION.match(sentence):
+            notation = sentence
     return None
 
 

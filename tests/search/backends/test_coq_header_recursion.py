@@ -15,7 +15,7 @@ from search.backends.coq.header_recursion import check_recursion
 from search.backends.coq.header_text import header_sentences
 from search.backends.coq.safety import check_coq_header
 
-BENCHMARK = Path("/work/shared/benchmarks/minif2f_rocq_valid.jsonl")
+BENCHMARK = Path(__file__).resolve().parents[4] / "shared" / "benchmarks" / "minif2f_rocq_valid.jsonl"
 COQC = shutil.which("coqc")
 
 # rocq#20455 in Coq 8.16.1: ``issue`` is accepted by the guard checker and ``boom`` proves False.
@@ -138,7 +138,7 @@ def test_the_exploit_header_is_refused() -> None:
 
 
 def test_every_benchmark_fixpoint_is_accepted() -> None:
-    rows = [json.loads(line) for line in BENCHMARK.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in BENCHMARK.read_text(encoding="utf-8").split("\n") if line.strip()]
     fixpoints = [(row["name"], sentence) for row in rows for sentence in header_sentences(row["header"])
                  if sentence.startswith("Fixpoint")]
     assert len({name for name, _ in fixpoints}) == 11 and len(fixpoints) == 12
@@ -191,3 +191,54 @@ def test_prove_still_uses_a_structural_header_fixpoint(tmp_path: Path, capsys: p
                  "Theorem t : half 8 = 4."])
     captured = capsys.readouterr()
     assert code == 0, captured.err
+
+
+# A header's own notation can dress the whole value as a constructor pattern (``ANY m`` is ``n`` itself) or
+# hide a binder from the check; with such notations, the exploit's aliases and lets pass the text check
+# and Coq 8.16 accepts a non-terminating fixpoint again (red-team review, 2026-12-07).
+ANY = 'Notation "\'ANY\' x" := (x) (at level 10, x ident).'
+LETV = ('Notation "\'LETV\' y \'BE2\' v \'IN2\' e" := (let y := v in e) '
+        "(at level 200, y ident, e at level 200).")
+
+
+@pytest.mark.parametrize("header", [
+    f"{ANY}\nFixpoint f (n : nat) : nat := match n with ANY m => f m end.",
+    f"{LETV}\nFixpoint f (n : nat) : nat := match n with 0 => 0 | S m => LETV m BE2 (S n) IN2 (f m) end.",
+    f"Local {ANY}\nDefinition d := 0.\nFixpoint f (n : nat) : nat := match n with ANY m => f m end.",
+])
+def test_a_fixpoint_after_the_header_s_own_notation_is_refused(header: str) -> None:
+    fixpoint = header.rsplit("\n", 1)[1]
+    assert check_recursion(fixpoint) is None  # the text check alone cannot see through the notation
+    reason = check_coq_header(header)
+    assert reason is not None and "after the header's own notation" in reason, reason
+
+
+def test_a_notation_after_the_fixpoint_is_fine() -> None:
+    assert check_coq_header(f"{ACCEPTED['nested pattern']}\n{ANY}") is None
+
+
+NOTATION_EXPLOIT = (
+    "Definition P (n : nat) : Prop := match n with 0 => False | S _ => True end.\n"
+    "Notation \"'ANY' x\" := (x) (at level 10, x ident).\n"
+    "Notation \"'DM' m 'ZERO' z 'SUCC' s 'THEN' t\" := (match m as m0 return (P m0 -> False) with"
+    " 0 => z | S s => t end) (at level 200, s ident, t at level 200).\n"
+    "Notation \"'LETF' f 'WITH' b x hp 'OF' T 'BE' v 'IN' e\" := (let f := fun (b : bool) (x : na"
+    "t) (hp : T) => v in e) (at level 200, f ident, b ident, x ident, hp ident).\n"
+    "Notation \"'LETV' y 'BE2' v 'IN2' e\" := (let y := v in e) (at level 200, y ident, e at leve"
+    "l 200).\n"
+    "Fixpoint issue {m : nat} (n : nat) : P m -> False := match n with ANY k => DM m ZERO (fun "
+    "h => h) SUCC subm THEN (fun h => LETF f WITH b x hp OF (P (match (if b then x else subm) w"
+    "ith 0 => subm | S s => s end)) BE (LETV arg BE2 (match (if b then x else subm) with 0 => s"
+    "ubm | S s => s end) IN2 (issue k (hp : P arg))) IN (f true 5 I)) end.\n"
+    "Definition boom : False := issue 0 (I : P 1).\n"
+)
+
+
+@pytest.mark.skipif(COQC is None, reason="coqc not installed")
+def test_the_notation_exploit_proves_false_in_coq_and_is_refused(tmp_path: Path) -> None:
+    exploit = tmp_path / "exploit.v"
+    exploit.write_text(NOTATION_EXPLOIT + "Print Assumptions boom.\n")
+    run = subprocess.run([str(COQC), exploit.name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Closed under the global context" in run.stdout, run.stderr
+    reason = check_coq_header(NOTATION_EXPLOIT)
+    assert reason is not None and "after the header's own notation" in reason, reason
