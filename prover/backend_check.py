@@ -24,8 +24,9 @@ COQ_PROBE = Theorem("prover_probe", "Theorem prover_probe : True.")
 def check_backend_starts(name: str, factory: Callable[[], Backend]) -> None:
     """Build backend ``name`` from ``factory`` and start its proof assistant once (Coq: coqtop in a proof
     and ``coqc --version``; Lean REPL: one REPL process; LeanDojo: nothing, Dojo starts per theorem).
-    Raises ``BackendUnavailableError`` with the reason and the fix, ``InputError`` for a setup the proof
-    assistant refuses (Coq: the backend's imports)."""
+    Raises ``BackendUnavailableError`` with the reason and the fix (Coq: also a library the backend's
+    imports need that is not installed), ``InputError`` for a setup the proof assistant refuses for another
+    reason (Coq: an import of an installed library that fails)."""
     backend = factory()
     try:
         probe = _PROBES.get(name)
@@ -39,7 +40,8 @@ def check_backend_starts(name: str, factory: Callable[[], Backend]) -> None:
 def _probe_coq(backend: Backend) -> None:
     """Open the probe theorem (no header: coqtop loads only the backend's own imports and settings) and
     run ``coqc --version``. The probe is no theorem of the user's: its failures are the backend's
-    (``BackendUnavailableError``) or its configuration's (``InputError``), named by their options."""
+    (``BackendUnavailableError``: coqtop does not start, or a library its imports need is not installed,
+    ``launch.missing_library``) or its configuration's (``InputError``), named by their options."""
     from search.backends.coq import CoqBackend, coq_version
 
     if not isinstance(backend, CoqBackend):  # what BACKENDS builds for "coq"

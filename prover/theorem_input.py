@@ -117,7 +117,7 @@ def theorem_from_file(path: Path, name: str | None = None, assistant: str | None
     row is read for ``assistant`` (``theorem_from_row``)."""
     require_file(path)
     if path.suffix == ".v":
-        theorem = coq_theorem_from_file(path, name)
+        theorem = coq_theorem_from_file(path, name, hint="give --name")
         _refuse_earlier_theorems(theorem, str(path))
         return theorem
     if name is None:
@@ -143,23 +143,30 @@ def _refuse_earlier_theorems(theorem: Theorem, where: str) -> None:
                          "its own")
 
 
-def coq_theorem_from_file(path: Path, name: str | None = None) -> Theorem:
+RENAME_HINT = ("rename the file after its theorem, or the theorem after the file (each .v file of a folder "
+               "holds one theorem named like the file)")
+
+
+def coq_theorem_from_file(path: Path, name: str | None = None, *, hint: str = RENAME_HINT) -> Theorem:
     """The theorem ``name`` (default: the file's stem) of a Coq file: the header is everything before
     ``Theorem NAME`` (or ``Lemma`` ...), the statement that sentence; whatever follows (``Proof.``,
     ``Admitted.``, a proof, nothing) is ignored, and the statement's comments are removed
-    (``coq_statement``). Raises ``InputError`` naming the file."""
-    return coq_theorem_from_source(read_text(path), name or path.stem, str(path))
+    (``coq_statement``). Raises ``InputError`` naming the file; when the file holds other theorems, the
+    error names them and ends with ``hint``, what the command's user can do (the default fits a folder of
+    files, as a sweep reads: rename; ``prove`` says ``give --name``)."""
+    return coq_theorem_from_source(read_text(path), name or path.stem, str(path), hint=hint)
 
 
-def coq_theorem_from_source(text: str, name: str, where: str) -> Theorem:
+def coq_theorem_from_source(text: str, name: str, where: str, *, hint: str = "give --name") -> Theorem:
     """The theorem ``name`` in Coq source ``text`` (see ``coq_theorem_from_file``); ``where`` names the
-    source in errors. Comments and strings are skipped when looking for the declaration and its end."""
+    source in errors, ``hint`` what to do when the source holds other theorems. Comments and strings are
+    skipped when looking for the declaration and its end."""
     code = code_only(text)
     decl = re.compile(rf"(?<![\w'.])(?:{'|'.join(COQ_KEYWORDS)})\s+{re.escape(name)}(?![\w'])")
     match = decl.search(code)
     if match is None:
         others = re.findall(rf"(?<![\w'.])(?:{'|'.join(COQ_KEYWORDS)})\s+([^\W\d][\w']*)", code)
-        found = f"; it holds {', '.join(map(repr, others[:5]))}: give --name" if others else ""
+        found = f"; it holds {', '.join(map(repr, others[:5]))}: {hint}" if others else ""
         raise InputError(f"{where}: no theorem named {name!r} (expected `Theorem {name}` or "
                          f"`Lemma {name}` outside comments){found}")
     line = text.count("\n", 0, match.start()) + 1

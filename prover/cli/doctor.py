@@ -86,7 +86,7 @@ class Probes:
 
 
 BACKEND_NEEDS = {  # the checks each backend cannot run without (the others only widen what it can do)
-    "coq": ("Coq",),
+    "coq": ("Coq", "CoqHammer"),  # CoqHammer: the default Coq tactic list loads it in every session
     "repl": ("elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL"),
     "dojo": ("elan", "Lean toolchain", "lean-dojo", "git"),
 }

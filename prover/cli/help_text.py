@@ -27,7 +27,7 @@ assistant (Lean 4 through its REPL or LeanDojo, Coq through coqtop); a proof cou
 assistant has checked it as a whole."""
 
 PROVER_EPILOG = """\
-first steps (Coq needs no model and no GPU: apt-get install coq):
+first steps (Coq needs no model and no GPU: apt-get install coq libcoq-hammer coinor-csdp):
   # what is installed for proving, and the command that installs what is missing
   prover doctor
   # prove one theorem: the proof coqc checked goes to stdout
@@ -42,7 +42,8 @@ first steps (Coq needs no model and no GPU: apt-get install coq):
 
 Lean 4: `prover setup` installs elan, Mathlib's build cache and the REPL; `prove` and `sweep` then use
 the step prover ByteDance-Seed/BFS-Prover-V2-7B unless --policy says otherwise.
-`prover COMMAND --help` describes each command and all its options; README.md walks through them."""
+`prover COMMAND --help` describes each command and the options most runs need (prove, sweep and train
+name the other groups; `prover COMMAND --help-all` lists every option); README.md walks through them."""
 PROVER_EPILOG += "\n\n" + EXIT_STATUS  # every command exits so
 
 PROVE_DESCRIPTION = """\
@@ -52,14 +53,21 @@ whole. The theorem is its statement as text (imports and definitions before it w
 --name) or a row of a benchmark .jsonl file.
 
 Defaults fit the backend: --backend repl (Lean 4, the default) proposes tactics with the step-prover
-model, --backend coq with the built-in Coq tactic list; the first line on stderr names the policy. A
-search ends when it finds a proof, runs out of candidates, or reaches --time-limit (120 s) or
+model, --backend coq with the built-in Coq tactic list; the first line on stderr names the policy
+(--quiet: not printed), and an option of another policy (--corpus without --policy retrieval) is an
+error. A search ends when it finds a proof, runs out of candidates, or reaches --time-limit (120 s) or
 --max-expansions (none). On a terminal a live line shows its progress (--quiet: none; without a
 terminal, -v prints it every 5 s); with --planner, the line starts with the plan's round and subgoal.
 
 Most runs need only: --backend, --policy (and --model, --openai-base-url or --tactics for it),
 --max-expansions, --time-limit, --json, --html: --help lists those, --help-all every setting by group;
 --config FILE reads settings from a TOML file and --print-config shows them all."""
+
+DOCTOR_DESCRIPTION = """\
+Check what this machine has for proving: Lean (elan, lake, the pinned toolchain, Mathlib's build cache,
+the REPL), LeanDojo and git, Coq (coqtop and coqc, the standard library's sources, Coquelicot, CoqHammer,
+CSDP), torch with CUDA, and Ray. Each missing piece is printed with the command that installs it. Nothing
+is installed or changed."""
 
 DOCTOR_EPILOG = """\
 exit status: 0 every required check passed (a missing GPU is reported, not required), 1 something
@@ -112,7 +120,9 @@ writes, in OUT (default runs/sweep):
   results.jsonl      one record per attempt: status, proof, axioms used, statistics
   report.md, report.html, report.json, solved_vs_budget.png
                      pass rates per split, per-theorem table, invalid statements with their reasons
-  graphs/NAME.html   each theorem's search graph (with --planner: its plan, a page per search)
+  graphs/NAME.html   each theorem's search graph (with --planner: its plan, a page per search); a
+                     name with a capital letter or a character other than a-z 0-9 _ . - gets a short
+                     hash of the name (graphs/aimeII_2001_p3-8105b53f.html): report.html links each
 
 examples:
   # the Coq benchmark that ships with the package, with the built-in tactic list

@@ -2,7 +2,8 @@
 
 Errors a user can cause (bad input, a missing proof assistant, a model that cannot load) are turned
 into one-line messages here, at the one boundary, with exit codes: 0 proved / done, 1 not proved,
-2 bad input, 3 backend or model unavailable.
+2 bad input, 3 backend or model unavailable. A reader that closes stdout or stderr early (``| head -1``)
+changes neither the work nor the exit code (``prover.cli.pipes``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from prover.cli.exit_status import EXIT_INPUT, EXIT_UNAVAILABLE, print_error
 from prover.cli.install_commands import run_doctor, run_setup
 from prover.cli.logs import report_retries, setup_logging
 from prover.cli.options import ProverArgumentParser, add_config_options, add_verbose_option
+from prover.cli.pipes import closed_pipes_ignored
 from prover.cli.planner import add_planner_options
 from prover.cli.prove_command import add_prove_options, run_prove
 from prover.cli.setup_lean import SetupError
 from prover.cli.short_help import set_common_options
-from prover.cli.signals import Stop, stop_signals
+from prover.cli.signals import STOPPING, Stop, stop_signals
 from prover.cli.spec import add_run_options, add_server_options
 from prover.cli.sweep_commands import run_benchmarks_command, run_report_command, run_sweep_command
 from prover.expert.cli import add_train_command
@@ -73,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser = commands.add_parser(
         "report", help="write a sweep's (or a training run's) report from what it has finished "
                        "(while it runs, or after a stop)",
-        description="Rewrite report.md, report.json and the plot of the sweep in OUT from its results so "
-        "far, or of the `prover train` run in OUT from its finished rounds, without running anything; a "
-        "running sweep or run is not disturbed.")
+        description="Rewrite report.md, report.html, report.json and solved_vs_budget.png of the sweep in "
+        "OUT from its results so far, or the report of the `prover train` run in OUT from its finished "
+        "rounds, without running anything; a running sweep or run is not disturbed.")
     report_parser.add_argument("out", metavar="OUT", type=Path,
                                help="the --out folder of a sweep or of a `prover train` run")
     report_parser.set_defaults(handler=run_report_command)
@@ -92,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_trace_command(commands)
     doctor_parser = commands.add_parser(
         "doctor", help="report what is installed for proving, and how to fix what is missing",
-        epilog=help_text.DOCTOR_EPILOG, formatter_class=help_text.FORMATTER)
+        description=help_text.DOCTOR_DESCRIPTION, epilog=help_text.DOCTOR_EPILOG,
+        formatter_class=help_text.FORMATTER)
     doctor_parser.add_argument("--project-dir", type=Path, metavar="DIR",
                                help="the Lake project to check (default: lean_project/ of this repository)")
     doctor_parser.add_argument("--backend", choices=sorted(BACKEND_NEEDS), default=None,
@@ -109,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with closed_pipes_ignored():  # `prover ... | head -1`: the command still runs to its own exit code
+        return run_command(argv)
+
+
+def run_command(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     console = Console(stderr=True)
@@ -123,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
     try:
-        with stop_signals() as stop:
+        with stop_signals(STOPPING.get(args.command, STOPPING[None])) as stop:
             args = apply_config_file(parser, args, argv)
             return args.handler(args, console)
     except (InputError, InvalidTheoremError, PlannerConfigError,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="DataclassInstance")  # a config dataclass
 USAGE_LINES = 4  # a longer usage is replaced by the command's shape in --help
+GIVEN_OPTIONS = "given_options"  # the parsed Namespace's record of the options the command line wrote
 
 
 class ProverArgumentParser(argparse.ArgumentParser):
@@ -47,7 +48,23 @@ class ProverArgumentParser(argparse.ArgumentParser):
                                           + shlex.join(options))
         if extras:
             self._chosen(namespace).error("unrecognized arguments: " + shlex.join(extras))
+        written = sys.argv[1:] if args is None else list(args)
+        setattr(namespace, GIVEN_OPTIONS, self._chosen(namespace).options_written(written))
         return namespace
+
+    def options_written(self, argv: list[str]) -> dict[str, str]:
+        """The options of this parser that ``argv`` writes: destination -> the option as written
+        (``--corpus``), whatever its value, even the default one; a config file's values are not among
+        them. A value that looks like an option is refused by argparse unless written ``--option=value``,
+        one word here."""
+        written: dict[str, str] = {}
+        for word in argv:
+            if word == "--":  # positionals only after it
+                break
+            action = self._option_string_actions.get(word.split("=", 1)[0]) if word.startswith("-") else None
+            if action is not None:
+                written.setdefault(action.dest, word.split("=", 1)[0])
+        return written
 
     def _chosen(self, namespace: argparse.Namespace) -> ProverArgumentParser:
         """The (sub-)command parser that the command line selected, so that errors name it."""
@@ -61,11 +78,16 @@ class ProverArgumentParser(argparse.ArgumentParser):
             parser = chosen
 
     def short_usage(self) -> str:
-        """``PROG [options] POSITIONALS``: the shape of the command line, without the option list."""
+        """``PROG [options] --REQUIRED VALUE POSITIONALS``: the shape of the command line, without the
+        option list (options that must be given are shown)."""
         formatter = self._get_formatter()
         words = [self.prog]
-        if any(action.option_strings for action in self._actions):
+        if any(action.option_strings and not action.required for action in self._actions):
             words.append("[options]")
+        for action in self._actions:
+            if action.option_strings and action.required:
+                metavar = formatter._get_default_metavar_for_optional(action)
+                words.append(f"{action.option_strings[0]} {formatter._format_args(action, metavar)}".strip())
         for action in self._actions:
             if not action.option_strings:
                 metavar = formatter._get_default_metavar_for_positional(action)
@@ -92,6 +114,10 @@ class ProverArgumentParser(argparse.ArgumentParser):
         self._print_message(self.format_help(every_option=True), sys.stdout)
 
     def _format_full_help(self) -> str:
+        for action in self._actions:  # the option list says which options must be given
+            if (action.option_strings and action.required and action.help != argparse.SUPPRESS
+                    and "(required)" not in (action.help or "")):
+                action.help = f"{action.help} (required)" if action.help else "required"
         if self.usage is not None or self.format_usage().count("\n") <= USAGE_LINES:
             return super().format_help()
         self.usage = self.short_usage()

@@ -41,7 +41,8 @@ def add_prove_options(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--graph-out", type=output_file, metavar="FILE",
                      help="write the explored graph as node-link JSON (networkx) to FILE")
     out.add_argument("--quiet", action="store_true",
-                     help="no live progress line (on a terminal) and no periodic status lines (with -v)")
+                     help="no policy line, no live progress line (on a terminal) and no periodic status "
+                          "lines (with -v); the result, notes and errors are still printed")
     out.add_argument("--html", type=output_file, metavar="FILE",
                      help="write an interactive page of the explored graph to FILE (one self-contained "
                           "HTML file, works offline): states, tactics with scores, errors, the proof "

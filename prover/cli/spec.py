@@ -10,6 +10,7 @@ them, as defaults: ``prover.cli.config_file``), reporting every invalid value at
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from planner import PlannerClientConfig, PlannerConfig
 from prover.backends import BACKENDS, BackendSettings, backend_classes
 from prover.cli.config_file import TACTICS_DEST, with_option
-from prover.cli.options import add_config_options, config_from_args
+from prover.cli.options import GIVEN_OPTIONS, add_config_options, config_from_args
 from prover.parallel.policy_server import PolicyServerConfig
 from prover.planner_settings import PlannerSettings
 from prover.policies.hf_policy_config import HFPolicyConfig
@@ -194,9 +195,55 @@ def tactic_list(args: argparse.Namespace) -> tuple[str, ...] | None:
     return getattr(args, TACTICS_DEST, None)
 
 
+def policy_option_dests() -> dict[str, tuple[str, ...]]:
+    """Each policy's options, by their destinations: those that mean something only with that policy."""
+    from prover.policies.openai_policy import OpenAIPolicyConfig
+    from prover.retrieval.policy import RetrievalConfig
+
+    def dests(config_cls: type, prefix: str) -> tuple[str, ...]:
+        return tuple(f"{prefix}_{f.name}" for f in dataclasses.fields(config_cls)
+                     if f.init and f.name != "corpus")
+
+    return {"tactics": ("tactics", "tactics_file"), "model": dests(HFPolicyConfig, "model"),
+            "openai": dests(OpenAIPolicyConfig, "openai"),
+            "retrieval": ("corpus", *dests(RetrievalConfig, "retrieval"))}
+
+
+def check_policy_options(args: argparse.Namespace, kind: str, assistant: str) -> None:
+    """Raise ``InputError`` naming the options written on the command line that belong to another policy
+    than ``kind``, the one in use: a forgotten ``--policy retrieval`` would run the tactic list without a
+    word. A config file's values are not checked (one file may hold several policies' tables), nor are
+    ``prover train``'s (its model options name the model it trains, whatever policy sweeps first)."""
+    if getattr(args, "command", None) == "train":
+        return
+    written: dict[str, str] = getattr(args, GIVEN_OPTIONS, {})
+    foreign = {other: [written[dest] for dest in dests if dest in written]
+               for other, dests in policy_option_dests().items() if other != kind}
+    foreign = {other: options for other, options in foreign.items() if options}
+    if not foreign:
+        return
+    parts = [f"{', '.join(options)} appl{'ies' if len(options) == 1 else 'y'} to --policy {other}"
+             for other, options in foreign.items()]
+    if args.policy is None:
+        backend = getattr(args, "backend", assistant)
+        in_use = f"no --policy was given and --backend {backend} uses --policy {kind} by default"
+    else:
+        in_use = f"the policy in use is --policy {kind}"  # given here or in --config's file
+    (other, options), *more = foreign.items()
+    if more:
+        fix = "choose one policy with --policy and give only its options"
+    elif args.policy is None:
+        fix = f"add --policy {other}"
+    else:
+        fix = f"leave {'it' if len(options) == 1 else 'them'} out, or use --policy {other}"
+    raise InputError(f"{'; '.join(parts)}, but {in_use}: {fix}")
+
+
 def policy_spec(args: argparse.Namespace, assistant: str) -> PolicySpec:
-    """The policy recipe from the parsed options; raises ``InputError`` or ``ConfigError``."""
+    """The policy recipe from the parsed options; raises ``InputError`` (also for options of another
+    policy written on the command line: ``check_policy_options``) or ``ConfigError``."""
     kind = policy_kind(args, assistant)
+    check_policy_options(args, kind, assistant)
     if kind == "tactics":
         return PolicySpec("tactics", assistant, tactic_list(args))
     if kind == "openai":

@@ -280,3 +280,21 @@ def test_a_later_theorem_of_a_coq_file_names_the_theorem_before_it(
         2, f"error: {path}: 'second' comes after 'first' (line 3): the text before a theorem is its header, "
            "and a header may not prove theorems; prove the file's first theorem, or give 'second' a file "
            "(or --header) of its own")
+
+
+def test_a_misnamed_file_of_a_swept_folder_says_to_rename_it_not_to_give_a_prove_option(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "rocq"
+    (folder / "valid").mkdir(parents=True)
+    (folder / "valid" / "add0.v").write_text("Theorem add0 : forall n : nat, n + 0 = n.\n")
+    (folder / "valid" / "named_wrong.v").write_text("Theorem different : True.\nProof. trivial. Qed.\n")
+    code, err = run(["sweep", str(folder), "--split", "valid", "--backend", "coq",
+                     "--out", str(tmp_path / "s")], capsys)
+    assert code == 2
+    assert err == (f"error: {folder}/valid/named_wrong.v: no theorem named 'named_wrong' (expected `Theorem "
+                   "named_wrong` or `Lemma named_wrong` outside comments); it holds 'different': rename the "
+                   "file after its theorem, or the theorem after the file (each .v file of a folder holds "
+                   "one theorem named like the file)")
+    assert "--name" not in err  # an option of prove alone
+    code, err = run(["prove", "--backend", "coq", "--file", str(folder / "valid" / "named_wrong.v")], capsys)
+    assert code == 2 and err.endswith("it holds 'different': give --name")  # prove has it

@@ -7,6 +7,7 @@ any error leaves this module, so a failed start never leaks it.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 
 from search.backends.coq.config import CoqBackendConfig
@@ -24,6 +25,16 @@ INSTALL_FIX = "install Coq: `apt-get install coq` on Debian/Ubuntu, or set coqto
 MEMORY_FIX = ("if memory_limit_mb is low, raise it: coqtop maps about 600 MiB of address space before it "
               "loads anything")
 START_TIMEOUT_FIX = "on a busy machine, raise start_timeout (--coq-start-timeout)"
+# Coq's words for a library that is not installed (its message wraps lines: matched on flattened text)
+_MISSING_LIBRARY = (
+    re.compile(r"Cannot find a physical path bound to logical path (?P<path>[\w'.]+?)"
+               r"(?: with prefix (?P<prefix>[\w'.]+?))?\.?$"),
+    re.compile(r"Cannot find library (?P<path>[\w'.]+?) in loadpath"),
+)
+# The Debian/Ubuntu package that installs a library, by the first part of its logical path
+LIBRARY_PACKAGES = {"Hammer": ("CoqHammer", "libcoq-hammer"),
+                    "Coquelicot": ("Coquelicot", "libcoq-coquelicot"),
+                    "Flocq": ("Flocq", "libcoq-flocq"), "Interval": ("Interval", "libcoq-interval")}
 
 
 def launch(config: CoqBackendConfig, theorem: Theorem, cwd: str | None = None) -> tuple[CoqTop, int]:
@@ -133,12 +144,35 @@ def _load_header(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int
         before = top.state_id
         reply = top.command(" ".join(sentence.split()), timeout)
         if reply.state_id == before:
-            raise InvalidTheoremError(theorem.name, f"the backend's import {sentence!r}: {reply.error}")
+            raise missing_library(sentence, reply.error or "") or InvalidTheoremError(
+                theorem.name, f"the backend's import {sentence!r}: {reply.error}")
     before = top.state_id
     reply = top.command(f"Set Printing Depth {config.printing_depth}.", timeout)
     if reply.state_id == before:
         raise InvalidTheoremError(theorem.name, f"cannot set the printing depth: {reply.error}")
     return reply.state_id
+
+
+def missing_library(sentence: str, error: str) -> BackendUnavailableError | None:
+    """The error of one of the backend's own imports (``sentence``) that Coq refused with ``error``
+    because the library is not installed (no theorem's fault: every theorem would fail the same way),
+    naming the library and how to install it; None when Coq refused it for another reason."""
+    flat = " ".join(error.split())
+    match = next((m for pattern in _MISSING_LIBRARY if (m := pattern.search(flat)) is not None), None)
+    if match is None:
+        return None
+    prefix = match.groupdict().get("prefix")
+    library = f"{prefix}.{match['path']}" if prefix else match["path"]
+    root = library.split(".")[0]
+    if root in LIBRARY_PACKAGES:
+        name, package = LIBRARY_PACKAGES[root]
+        fix = f"install {name}: `apt-get install {package}` on Debian/Ubuntu"
+    else:
+        fix = f"install the Coq library that provides {library}"
+    fix += "; `prover doctor --backend coq` lists the Coq libraries installed"
+    return BackendUnavailableError(
+        "coq", f"the backend's import {sentence!r} needs the Coq library {library}, which is not "
+               f"installed: {flat}", fix)
 
 
 def _enter_proof(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int:

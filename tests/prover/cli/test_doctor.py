@@ -245,3 +245,11 @@ def test_each_backend_is_ready_or_names_what_it_needs(tmp_path: Path) -> None:
     assert readiness["coq"] == ()
     assert readiness["repl"] == ("elan", "lake", "Lean toolchain", "Mathlib build cache", "Lean REPL")
     assert readiness["dojo"] == ("elan", "Lean toolchain", "lean-dojo")
+
+
+def test_the_coq_backend_is_not_ready_without_coqhammer_its_default_policy_loads(tmp_path: Path) -> None:
+    machine = full_machine(tmp_path, tmp_path)
+    no_hammer = replace(machine, run=lambda argv: (1, "") if "libcoq-hammer" in argv else machine.run(argv))
+    checks = doctor_report(make_project(tmp_path), probes=no_hammer)  # and no `coqc -where` folder holds it
+    assert not by_name(checks)["CoqHammer"].ok
+    assert backend_readiness(checks)["coq"] == ("CoqHammer",)

@@ -114,3 +114,48 @@ def test_a_short_command_keeps_argparses_usage(capsys: pytest.CaptureFixture[str
     prove = commands.choices["prove"]
     assert prove.format_help().startswith("usage: prover prove [options]")
     assert prove.usage is None and prove.format_usage().count("\n") > 20  # the full usage is still there
+
+
+def test_prover_help_says_command_help_lists_the_common_options_and_help_all_the_rest(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join(help_of(capsys=capsys).split())
+    assert "describes each command and all its options" not in text
+    assert ("`prover COMMAND --help` describes each command and the options most runs need (prove, sweep and "
+            "train name the other groups; `prover COMMAND --help-all` lists every option)") in text
+    assert "apt-get install coq libcoq-hammer coinor-csdp" in text  # what the first steps need
+
+
+def test_report_help_names_every_file_it_rewrites(capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join(help_of("report", capsys=capsys).split())
+    for written in ("report.md", "report.html", "report.json", "solved_vs_budget.png"):
+        assert written in text
+
+
+def test_a_required_option_shows_in_the_usage_and_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of("trace", capsys=capsys)
+    assert text.startswith("usage: prover trace [options] --out DIR [PATH ...]\n")
+    assert "the dataset folder (required)" in text
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    trace = commands.choices["trace"]
+    assert trace.format_help().count("(required)") == trace.format_help().count("(required)") == 1
+
+
+def test_doctor_help_says_what_it_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of("doctor", capsys=capsys)
+    description = " ".join(text[text.index("\n\n"):text.index("options:")].split())
+    assert description.startswith("Check what this machine has for proving")
+    assert "CoqHammer" in description and "the command that installs it" in description
+
+
+def test_quiet_says_it_hides_the_policy_line(capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join(help_of("prove", capsys=capsys).split())
+    assert "--quiet no policy line, no live progress line" in text
+
+
+def test_sweep_help_says_which_graph_pages_get_a_hash(capsys: pytest.CaptureFixture[str]) -> None:
+    from prover.sweep.graph_pages import page_name
+
+    text = " ".join(help_of("sweep", capsys=capsys).split())
+    assert "a name with a capital letter or a character other than a-z 0-9 _ . - gets a short hash" in text
+    example = "graphs/aimeII_2001_p3-8105b53f.html"
+    assert example in text and f"graphs/{page_name('aimeII_2001_p3')}" == example

@@ -227,8 +227,40 @@ def test_the_up_front_check_of_a_coqtop_that_dies_loading_its_settings_is_the_ba
     assert error.reason.startswith("coqtop died while starting, loading the backend's imports and settings")
 
 
-def test_the_up_front_check_of_imports_coq_refuses_is_a_configuration_error() -> None:
+def test_the_up_front_check_of_an_import_whose_library_is_missing_is_the_backends_error() -> None:
+    error = probe_failure(CoqBackendConfig(imports=("Require Import NoSuchLibraryAnywhere.",)))
+    assert isinstance(error, BackendUnavailableError)  # exit 3: something is missing, not bad input
+    assert error.reason.startswith("the backend's import 'Require Import NoSuchLibraryAnywhere.' needs the "
+                                   "Coq library NoSuchLibraryAnywhere, which is not installed")
+    assert error.fix is not None
+    assert "install the Coq library that provides NoSuchLibraryAnywhere" in error.fix
+
+
+def test_the_up_front_check_of_imports_coq_refuses_otherwise_is_a_configuration_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from search.backends.coq import launch
+
+    monkeypatch.setattr(launch, "missing_library", lambda sentence, error: None)  # refused, not missing
     error = probe_failure(CoqBackendConfig(imports=("Require Import NoSuchLibraryAnywhere.",)))
     assert isinstance(error, InputError)  # exit 2
     assert str(error).startswith("Coq refuses the backend's own setup, before any theorem: the backend's "
                                  "import 'Require Import NoSuchLibraryAnywhere.'")
+
+
+@pytest.mark.parametrize("command", ["prove", "sweep"])
+def test_a_coq_without_coqhammer_exits_3_naming_the_package_to_install(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from coq_library_fixtures import coqlib_without
+
+    coq_args = ["--coq-coq-args", f"-coqlib {coqlib_without(tmp_path, 'Hammer')}"]  # no --policy: the default
+    out = tmp_path / "out"
+    argv = (["prove", "--backend", "coq", *coq_args, "Theorem t : 1 = 1."] if command == "prove" else
+            ["sweep", "coq_basic", "--backend", "coq", *coq_args, "--split", "test", "--limit", "2",
+             "--out", str(out)])
+    code = main(argv)
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert code == 3
+    assert "needs the Coq library Hammer.Tactics, which is not installed" in err
+    assert "`apt-get install libcoq-hammer`" in err and "prover doctor --backend coq" in err
+    assert "theorem 't'" not in err and "--coq-imports" not in err and "Traceback" not in err
+    assert not out.exists()
