@@ -1,21 +1,23 @@
 """Results a sweep's folder holds that its report does not count, and how to count them.
 
 A folder's report covers the first ``limit`` theorems of its benchmark's split: the largest ``--limit``
-run there (``prover.sweep.runner.report_limit``), so a resume with a smaller one never hides finished
-work. Results can still lie outside what the report covers: in a folder whose stored limit an older
-version lowered on a resume with a smaller ``--limit``, or after rows left the benchmark file. They stay
-in ``results.jsonl``; ``uncounted_results`` says how many there are, and the report
-(``SweepSummary.uncounted``) says so, and how to count those that can be.
+run there (``report_limit``), so a resume with a smaller one never hides finished work. Results can still
+lie outside what the report covers: in a folder whose stored limit an older version lowered on a resume
+with a smaller ``--limit``, or after rows left the benchmark file. They stay in ``results.jsonl``;
+``uncounted_results`` says how many there are, and the report (``SweepSummary.uncounted``) says so, and
+how to count those that can be.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prover.sweep.benchmark import BenchmarkItem
 from prover.sweep.freshness import DIGEST_FIELD, statement_digest
+from prover.sweep.manifest import MANIFEST, read_manifest
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,26 @@ def uncounted_results(selected: Sequence[BenchmarkItem], limit: int | None,
                             absent=len(absent))
 
 
+def report_limit(folder: Path, limit: int | None) -> int | None:
+    """The ``--limit`` that a sweep's ``folder`` reports on and records (``sweep.json``, ``config.toml``)
+    after a run with ``limit``: the largest ever run there, ``None`` (no limit) being the largest. A resume
+    with a smaller ``--limit`` runs only its first theorems, but never hides the results of the others from
+    the report, and ``--config OUT/config.toml`` still resumes the largest run. A folder whose manifest
+    records no limit (or that has none yet) keeps ``None`` (resp. takes ``limit``)."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return limit
+    before = read_manifest(path, ("benchmark",)).get("limit")
+    return None if before is None or limit is None else max(before, limit)
+
+
+def covered(limit: int | None, count: int) -> str:
+    return f"all {count} theorem(s)" if limit is None else f"the first {count} theorem(s)"
+
+
 def _current(record: dict[str, Any], digest: str) -> bool:
     """As ``freshness.current_records`` keeps a record of a theorem: found for its statement as it is now,
     or from before digests and claiming no proof."""
     recorded = record.get(DIGEST_FIELD)
     return recorded == digest if recorded is not None else record.get("status") != "proved"
+

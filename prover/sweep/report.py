@@ -66,6 +66,9 @@ class SweepSummary:
                 "still to run.")
 
 
+FINAL = ("proved", "invalid")  # the statuses that end a theorem's attempts
+
+
 def next_attempt(judged: set[int], attempts: int) -> int | None:
     """The first of attempts 1 .. ``attempts`` without a verdict (``judged``: those with one), or ``None``
     when every one has one (an older folder may have gaps: an error a next attempt followed)."""
@@ -140,6 +143,10 @@ def write_report(summary: SweepSummary, folder: Path, title: str) -> dict[str, P
     write_text_atomic(paths["html"], report_html(summary, title, paths["plot"].name))
     plot(summary, paths["plot"], title)
     return paths
+
+
+def report_title(benchmark: Path, split: str | None) -> str:
+    return f"{benchmark.stem} {split or 'all splits'}"
 
 
 def markdown(summary: SweepSummary, title: str, plot_name: str) -> str:

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import threading
-import time
 import warnings
 from collections import deque
 from dataclasses import asdict, replace
@@ -19,21 +18,27 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prover.backends import BACKENDS
 from prover.parallel.ray_notice import quiet_ray_token_notice
 from prover.policies.spec import PolicySpec
 from prover.run_spec import RunSpec, Tables, config_table, flatten, render_toml
 from prover.sweep.benchmark import BenchmarkItem, load_benchmark, resolve_benchmark
-from prover.sweep.beyond_limit import uncounted_results
+from prover.sweep.beyond_limit import covered, report_limit, uncounted_results
 from prover.sweep.cache_report import cache_summary
 from prover.sweep.config import SweepConfig
 from prover.sweep.freshness import current_records
-from prover.sweep.graph_pages import GRAPH_FIELD, write_theorem_page
-from prover.sweep.manifest import MANIFEST, check_manifest, read_manifest, refuse_foreign_folder
-from prover.sweep.report import SweepSummary, budget_of, next_attempt, summarise, write_report
-from prover.sweep.store import RESULTS_FILE, ResultStore, read_records
+from prover.sweep.manifest import check_manifest, refuse_foreign_folder
+from prover.sweep.progress import run_with_progress
+from prover.sweep.report import (
+    FINAL,
+    SweepSummary,
+    budget_of,
+    next_attempt,
+    report_title,
+    summarise,
+    write_report,
+)
+from prover.sweep.store import RESULTS_FILE, ResultStore
 from prover.sweep.worker import BackendFactory, PolicyFactory, Task, WorkerSetup, make_record
 from prover.theorem_input import InputError
 
@@ -41,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 CONFIG_TITLE = ("The configuration of this sweep. Resume it (or run it again elsewhere) with\n"
                 "  prover sweep BENCH --config config.toml --out FOLDER")
-FINAL = ("proved", "invalid")
 
 
 def pending_tasks(items: list[BenchmarkItem], records: list[dict[str, Any]], attempts: int) -> deque[Task]:
@@ -250,23 +254,6 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     return summary, write_report(summary, folder, report_title(path, config.split))
 
 
-def report_limit(folder: Path, limit: int | None) -> int | None:
-    """The ``--limit`` that a sweep's ``folder`` reports on and records (``sweep.json``, ``config.toml``)
-    after a run with ``limit``: the largest ever run there, ``None`` (no limit) being the largest. A resume
-    with a smaller ``--limit`` runs only its first theorems, but never hides the results of the others from
-    the report, and ``--config OUT/config.toml`` still resumes the largest run. A folder whose manifest
-    records no limit (or that has none yet) keeps ``None`` (resp. takes ``limit``)."""
-    path = folder / MANIFEST
-    if not path.exists():
-        return limit
-    before = read_manifest(path, ("benchmark",)).get("limit")
-    return None if before is None or limit is None else max(before, limit)
-
-
-def covered(limit: int | None, count: int) -> str:
-    return f"all {count} theorem(s)" if limit is None else f"the first {count} theorem(s)"
-
-
 def note(console: Console | None, text: str) -> None:
     """A note for the user: on ``console`` when there is one, else logged as a warning."""
     if console is not None:
@@ -295,43 +282,6 @@ def sweep_tables(spec: RunSpec, config: SweepConfig) -> Tables:
     return spec.tables() | {"sweep": config_table(config)}
 
 
-def report_title(benchmark: Path, split: str | None) -> str:
-    return f"{benchmark.stem} {split or 'all splits'}"
-
-
-def report_from_folder(folder: Path) -> tuple[SweepSummary, dict[str, Path]]:
-    """Write the report of the sweep in ``folder`` from what it has finished so far (it may be running,
-    or have been stopped); returns the summary and the report's paths. It covers the first ``limit``
-    theorems the folder records (``report_limit``); results beyond them (a folder whose limit an older
-    version lowered, rows gone from the benchmark) are named in the report and logged, with how to count
-    them (``SweepSummary.uncounted``). Raises ``InputError`` for a folder that holds no sweep."""
-    manifest_path = folder / MANIFEST
-    if not folder.exists():
-        raise InputError(f"{folder} does not exist: give the --out folder of a sweep or of `prover train`")
-    if not manifest_path.exists():
-        raise InputError(f"{folder} holds no sweep (no {MANIFEST}) and no training run (no run.json): give "
-                         "the --out folder of a sweep or of `prover train`")
-    manifest = read_manifest(manifest_path, ("benchmark",))
-    path = Path(manifest["benchmark"])
-    if not path.exists():
-        raise InputError(f"{folder}: its benchmark {path} is gone")
-    backend = BACKENDS.get(manifest.get("backend") or "")
-    selected = load_benchmark(path, manifest.get("split"), backend.assistant if backend else None)
-    items = selected[: manifest.get("limit")]
-    everything = read_records(folder)
-    records = current_records([item.theorem for item in items], everything, str(folder))
-    attempts = manifest.get("attempts") or max((r["attempt"] for r in records), default=1)
-    summary = summarise(items, records, attempts)
-    uncounted = uncounted_results(selected, manifest.get("limit"), everything)
-    if uncounted:
-        logger.warning("%s: %s", folder, uncounted.sentence(RESULTS_FILE))
-        summary.uncounted = uncounted
-    summary.imports = list(manifest.get("imports") or [])
-    summary.cache = cache_summary(folder, records)  # from the journal, as the sweep left it
-    summary.budget = budget_of(manifest.get("search") or {}, attempts)
-    return summary, write_report(summary, folder, report_title(path, manifest.get("split")))
-
-
 def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem], config: SweepConfig,
               console: Console | None, setup: WorkerSetup) -> tuple[dict[str, Any] | None, int]:
     """Run the queued attempts on supervised workers sharing one proof cache; return the cache's
@@ -351,7 +301,7 @@ def _run_pool(queue: deque[Task], store: ResultStore, items: list[BenchmarkItem]
     stats = None
     try:
         pool.start(len(queue), timeout=config.worker_start_timeout)
-        _run_with_progress(pool, queue, store, items, config, console)
+        run_with_progress(pool, queue, store, items, config, console)
     finally:
         pool.shutdown()
         if actor is not None:
@@ -370,56 +320,3 @@ def share_policy(setup: WorkerSetup) -> WorkerSetup:
     if isinstance(setup.policy, PolicySpec):
         return replace(setup, policy=setup.policy.for_workers())
     return setup
-
-
-def _run_with_progress(pool: Any, queue: deque[Task], store: ResultStore, items: list[BenchmarkItem],
-                       config: SweepConfig, console: Console | None) -> None:
-    names = {item.theorem.name for item in items}  # the theorems this run covers: the bar's total
-    records = [r for r in store.records if r["theorem"] in names]
-    proved = {r["theorem"] for r in records if r["status"] == "proved"}
-    finished = {r["theorem"] for r in records if r["status"] in FINAL}
-    invalid = {r["theorem"] for r in records if r["status"] == "invalid"}
-    judged: dict[str, set[int]] = {}  # theorem -> its attempts that reached a verdict
-    for r in records:
-        if r["status"] != "error":
-            judged.setdefault(r["theorem"], set()).add(r["attempt"])
-    finished |= {name for name, attempts in judged.items() if next_attempt(attempts, config.attempts) is None}
-    started, done_now = time.monotonic(), 0
-    progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("done ·"),
-                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                        console=console or Console(stderr=True), disable=console is None)
-
-    def status(running: int) -> str:
-        rate = done_now / max(time.monotonic() - started, 1e-9) * 60
-        shown = f", {len(invalid)} invalid" if invalid else ""
-        return (f"{len(proved)} proved of {len(finished - invalid)} valid{shown}, {running} running, "
-                f"{rate:.1f} attempts/min")
-
-    with progress:
-        bar = progress.add_task("sweep", total=len(items), completed=len(finished), status=status(0))
-
-        def on_result(task: Task, record: dict[str, Any]) -> None:
-            nonlocal done_now
-            graph = record.pop(GRAPH_FIELD, None)  # drawn as a page, not stored with the results
-            store.append(record)
-            if graph is not None and config.graph_pages:
-                write_theorem_page(Path(config.out), record, graph)
-            done_now += 1
-            if record["status"] == "proved":
-                proved.add(task.theorem.name)
-            elif record["status"] == "invalid":
-                invalid.add(task.theorem.name)
-            # an error (its worker kept dying, an endpoint stayed down) is no verdict: no next attempt
-            # in this run, and a resume runs the same attempt again (pending_tasks)
-            name = task.theorem.name
-            if record["status"] != "error":
-                judged.setdefault(name, set()).add(task.attempt)
-            following = next_attempt(judged.get(name, set()), config.attempts)
-            if record["status"] in FINAL or record["status"] == "error" or following is None:
-                finished.add(name)
-            else:  # the first attempt without a verdict (a folder resumed from before may have gaps)
-                queue.append(Task(task.theorem, task.split, following))
-            progress.update(bar, completed=len(finished))
-
-        pool.run(queue, on_result, on_tick=lambda running: progress.update(bar, status=status(running)),
-                 start_timeout=config.worker_start_timeout)

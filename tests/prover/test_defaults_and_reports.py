@@ -13,8 +13,8 @@ from sweep_fixtures import write_benchmark
 from prover.cli.main import build_parser, main
 from prover.cli.spec import policy_spec
 from prover.sweep import Task, make_record
+from prover.sweep.folder_report import report_from_folder
 from prover.sweep.report import SweepSummary, TheoremOutcome, budget_figure, budget_of
-from prover.sweep.runner import report_from_folder
 from prover.sweep.shared_cache import JOURNAL, JournaledProofCache
 from search import SearchConfig, Theorem
 

@@ -10,8 +10,8 @@ import pytest
 from sweep_fixtures import BackendFactory, policy_factory, scripted_spec, write_benchmark
 
 from prover.sweep import SweepConfig, run_sweep
+from prover.sweep.folder_report import report_from_folder
 from prover.sweep.graph_pages import existing_pages, page_name
-from prover.sweep.runner import report_from_folder
 from search import SearchConfig
 
 SEARCH = SearchConfig(max_expansions=20, time_limit=None)

@@ -19,7 +19,7 @@ from sweep_fixtures import scripted_spec, write_benchmark
 
 from prover.sweep import ResultStore, SweepConfig, make_record, run_sweep
 from prover.sweep import runner as sweep_runner
-from prover.sweep.runner import report_from_folder
+from prover.sweep.folder_report import report_from_folder
 from search import SearchConfig
 
 SPEC = scripted_spec(SearchConfig(max_expansions=5, time_limit=None))

@@ -20,7 +20,8 @@ from prover.sweep import (
     summarise,
     write_report,
 )
-from prover.sweep.runner import check_attempts, check_manifest, report_from_folder, rerun_errors
+from prover.sweep.folder_report import report_from_folder
+from prover.sweep.runner import check_attempts, check_manifest, rerun_errors
 from prover.theorem_input import InputError
 from search import Theorem
 
