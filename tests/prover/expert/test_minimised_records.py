@@ -24,7 +24,7 @@ def record(theorem: str, proof: list[str], states: list[str]) -> dict[str, Any]:
     trajectory = [{"state": state, "tactic": tactic, "logprob": -0.5 - depth, "depth": depth,
                    "failed": [["lia", "No applicable tactic."]]}
                   for depth, (state, tactic) in enumerate(zip(states, proof, strict=True))]
-    return {"theorem": theorem, "status": "proved", "proof": proof, "proof_text": "found",
+    return {"theorem": theorem, "attempt": 1, "status": "proved", "proof": proof, "proof_text": "found",
             "trajectory": trajectory, "policy": "p"}
 
 
