@@ -61,6 +61,7 @@ COMMAND_WORDS = frozenset({
 STATEMENT_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+_COQ_IDENT = re.compile(r"[^\W\d][\w']*")  # Unicode letters too, as Coq's lexer reads identifiers
 _IDENT = r"[A-Za-z_][A-Za-z0-9_']*"
 _SELECTOR = re.compile(
     r"(?:all|par|!|\[\s*" + _IDENT + r"\s*\]|\d+(?:\s*-\s*\d+)?(?:\s*,\s*\d+(?:\s*-\s*\d+)?)*)\s*:(?!=)\s*"
@@ -173,7 +174,7 @@ def _mutual(statement: str) -> bool:
     """Whether ``statement`` has a ``with`` that no ``match`` before it takes (``Theorem a : A with b : B``:
     the statements are proved together, each proof seeing the others as recursive hypotheses)."""
     pending = 0
-    for word in _WORD.findall(statement):
+    for word in _COQ_IDENT.findall(statement):  # as Coq reads identifiers: ``matchα`` is no ``match``
         if word == "match":
             pending += 1
         elif word == "with":

@@ -175,6 +175,9 @@ def test_accepted_statements(statement: str) -> None:
     ("Theorem t : forall n : nat, match n with 0 => False | S _ => True end -> False with u : True.",
      "'with' outside a match"),
     ("Theorem t : forall n : nat, n = n with u : forall m : nat, m = m.", "'with' outside a match"),
+    # an identifier that contains the word match (one name to Coq) takes no with
+    ("Theorem t : forall n : nat, (fun matchα : nat => n = n) n with u : True.", "'with' outside a match"),
+    ("Theorem t : forall n : nat, (fun match_1 : nat => n = n) n with u : True.", "'with' outside a match"),
     ("Theorem t : 1 = 1 <: True.", "'<:'"),
 ])
 def test_refused_statements(statement: str, reason: str) -> None:
