@@ -6,6 +6,7 @@ any error leaves this module, so a failed start never leaks it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import shutil
@@ -144,13 +145,47 @@ def _load_header(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int
         before = top.state_id
         reply = top.command(" ".join(sentence.split()), timeout)
         if reply.state_id == before:
-            raise missing_library(sentence, reply.error or "") or InvalidTheoremError(
-                theorem.name, f"the backend's import {sentence!r}: {reply.error}")
+            raise missing_library(sentence, reply.error or "") or _import_failure(
+                config, theorem, sentence, reply.error or "")
     before = top.state_id
     reply = top.command(f"Set Printing Depth {config.printing_depth}.", timeout)
     if reply.state_id == before:
         raise InvalidTheoremError(theorem.name, f"cannot set the printing depth: {reply.error}")
     return reply.state_id
+
+
+def _import_failure(config: CoqBackendConfig, theorem: Theorem, sentence: str,
+                    error: str) -> BackendUnavailableError | InvalidTheoremError:
+    """The error of one of the backend's own imports that Coq refused after ``theorem``'s header: the
+    backend's (every theorem would fail: a damaged install, say) when the imports fail without any header
+    too, else the theorem's (its header clashes with them)."""
+    alone = imports_fail_alone(config)
+    if alone is not None:
+        return BackendUnavailableError(
+            "coq", f"the backend's import {sentence!r} fails without any theorem ({alone}): its library is "
+                   "damaged or does not match this Coq",
+            "reinstall it (Debian: `apt-get install --reinstall` its package); `prover doctor --backend coq`")
+    return InvalidTheoremError(theorem.name, f"the backend's import {sentence!r}: {error}")
+
+
+@functools.lru_cache(maxsize=8)
+def imports_fail_alone(config: CoqBackendConfig) -> str | None:
+    """Why the backend's imports fail in a coqtop with no header (once per configuration and process), or
+    None when they load (or coqtop cannot tell: a start-up fault is not the imports' doing)."""
+    top = CoqTop(config, name="coqtop[imports]")
+    try:
+        top.start(config.start_timeout)
+        for sentence in config.imports:
+            before = top.state_id
+            reply = top.command(" ".join(sentence.split()), config.start_timeout)
+            if reply.state_id == before:
+                return f"{sentence!r}: {' '.join((reply.error or '').split())}"
+        return None
+    except (OSError, ProcessDied, ProcessTimeout) as exc:
+        logger.warning("could not check the backend's imports alone: %s", exc)
+        return None
+    finally:
+        top.close()
 
 
 def missing_library(sentence: str, error: str) -> BackendUnavailableError | None:

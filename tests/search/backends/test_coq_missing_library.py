@@ -73,3 +73,22 @@ def test_a_header_that_needs_a_missing_library_is_still_the_theorems_fault() -> 
     with CoqBackend(CoqBackendConfig()) as backend, pytest.raises(InvalidTheoremError) as caught:
         backend.open(theorem)
     assert caught.value.theorem == "t" and "NoSuchLibrary" in caught.value.reason
+
+
+def test_a_damaged_library_of_the_backend_s_imports_is_the_backend_s_fault(tmp_path: Path) -> None:
+    """A truncated ``.vo`` (an interrupted install) fails every theorem the same way: not an invalid theorem
+    (a final verdict a sweep never retries) but the backend unavailable, since the imports fail alone."""
+    import shutil
+    import subprocess
+
+    coqlib = coqlib_without(tmp_path, "Hammer")
+    where = Path(subprocess.run(["coqc", "-where"], capture_output=True, text=True,
+                                check=True).stdout.strip())
+    shutil.copytree(where / "user-contrib" / "Hammer", coqlib / "user-contrib" / "Hammer")
+    compiled = coqlib / "user-contrib" / "Hammer" / "Tactics" / "Tactics.vo"
+    compiled.write_bytes(compiled.read_bytes()[:100])
+    config = CoqBackendConfig(coq_args=("-coqlib", str(coqlib)), imports=COQ_POLICY_IMPORTS)
+    with CoqBackend(config) as backend, pytest.raises(BackendUnavailableError) as caught:
+        backend.open(THEOREM)
+    assert not isinstance(caught.value, InvalidTheoremError)
+    assert "fails without any theorem" in caught.value.reason and "Tactics.vo" in caught.value.reason
