@@ -42,7 +42,8 @@ class JournaledProofCache(InMemoryProofCache):
             repair_torn_tail(journal, data=self._replay(journal), check_lines=False)
             self._journal = journal.open("a", encoding="utf-8")
         except (OSError, InputError) as exc:
-            logger.warning("proof cache journal %s unusable (%s): the cache starts empty", journal, exc)
+            logger.warning("proof cache journal %s unusable (%s): the %d entries read are kept, new entries "
+                           "are not journaled", journal, exc, len(self))
 
     @classmethod
     def read(cls, path: Path) -> JournaledProofCache:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from prover.jsonl_repair import repair_torn_tail
+from prover.jsonl_repair import find_torn_line, repair_torn_tail
 from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
@@ -29,12 +29,14 @@ class StoreLockedError(InputError):
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
     """The finished attempts in ``folder``, read without the lock (a sweep may be writing it): a torn or
-    half-written last line is left out, never changed."""
+    half-written last line is left out, never changed; a whole last record that lacks only its newline
+    counts, as it does for the store (``find_torn_line``)."""
     path = folder / RESULTS_FILE
     if not path.exists():
         return []
     data = path.read_bytes()
-    return list(_parse(path, data[: data.rfind(b"\n") + 1]))
+    torn = find_torn_line(data)
+    return list(_parse(path, data if torn is None else data[:torn.start]))
 
 
 def _parse(path: Path, data: bytes) -> Iterator[dict[str, Any]]:

@@ -40,6 +40,18 @@ def test_store_survives_a_torn_last_line(tmp_path: Path) -> None:
     assert [json.loads(line)["attempt"] for line in lines] == [1, 2]
 
 
+def test_the_lock_free_reader_counts_a_last_record_that_lacks_only_its_newline(tmp_path: Path) -> None:
+    """``prover report`` and the expert loop read what a resume would keep: a whole last record without
+    its newline counts, a torn one does not."""
+    first, second = (json.dumps(make_record(Task(T, "test", n), "proved")) for n in (1, 2))
+    (tmp_path / "results.jsonl").write_text(first + "\n" + second)
+    assert [r["attempt"] for r in read_records(tmp_path)] == [1, 2]
+    with ResultStore(tmp_path) as store:
+        assert len(store.records) == 2
+    (tmp_path / "results.jsonl").write_text(first + "\n" + second[:-5])
+    assert [r["attempt"] for r in read_records(tmp_path)] == [1]
+
+
 def test_lines_that_are_no_result_record_are_skipped_not_fatal(tmp_path: Path) -> None:
     with ResultStore(tmp_path) as store:
         store.append(make_record(Task(T, "test", 1), "unproved"))
