@@ -188,8 +188,11 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     out = Path(config.out)
     results_path = out / RESULTS
     _prepare_folder(out, json.dumps(recorded_config(config), indent=1, default=str) + "\n")
-    done = {result["unit"] for result in read_results(results_path, repair=True)}
     chosen = selection(config)
+    recorded = read_results(results_path, repair=True)
+    done = complete_files(recorded, chosen.lemmas)
+    for unit in sorted({r["unit"] for r in recorded} - done):
+        logger.warning("%s: not every lemma has a result (its batch was cut short): the file is redone", unit)
     files = {u: ls for u, ls in chosen.lemmas.items() if u not in done}
     for unit, results in run_files(files, config):
         if results is not None:
@@ -201,6 +204,16 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"{out / 'summary.json'}: cannot write the summary: {exc}") from exc
     return summary
+
+
+def complete_files(results: list[dict[str, Any]], lemmas: dict[str, list[StdlibLemma]]) -> set[str]:
+    """The files whose every selected lemma has a result. A file's batch is appended at once, but a kill
+    or a full disk can stop it right after a whole line, where nothing looks torn: such a file is redone
+    (with a warning), and ``summarize`` counts each lemma's last result."""
+    recorded: dict[str, set[str]] = {}
+    for result in results:
+        recorded.setdefault(result["unit"], set()).add(str(result.get("key")))
+    return {unit for unit, keys in recorded.items() if {lemma.key for lemma in lemmas.get(unit, ())} <= keys}
 
 
 def recorded_config(config: StdlibBenchConfig) -> dict[str, Any]:
@@ -358,13 +371,14 @@ def summarize(results: list[dict[str, Any]], config: StdlibBenchConfig,
               chosen: Selection | None = None) -> dict[str, Any]:
     """The rates over the lemmas counted (those with an environment), and, given the ``chosen``
     selection, what was selected, left out and is still missing."""
-    counted = [r for r in results if not r.get("environment_error")]
+    latest = list({str(r.get("key")): r for r in results}.values())  # a redone file's lemmas: the last
+    counted = [r for r in latest if not r.get("environment_error")]
     summary: dict[str, Any] = {"lemmas": len(counted), "files": len({r["unit"] for r in counted}),
-                               "environment_errors": len(results) - len(counted),
-                               "prefix_failed": sum(1 for r in results if r.get("prefix_failed_line")),
+                               "environment_errors": len(latest) - len(counted),
+                               "prefix_failed": sum(1 for r in latest if r.get("prefix_failed_line")),
                                "budget_s": config.budget, "split": config.split}
     if chosen is not None:
-        done = {r["unit"] for r in results}
+        done = complete_files(latest, chosen.lemmas)
         summary["selected_lemmas"] = sum(len(lemmas) for lemmas in chosen.lemmas.values())
         summary["missing_files"] = [unit for unit in chosen.lemmas if unit not in done]
         summary["left_out"] = chosen.left_out

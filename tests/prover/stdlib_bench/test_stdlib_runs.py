@@ -322,3 +322,9 @@ def test_files_that_failed_are_reported_missing_and_retried(tmp_path: Path,
     assert (summary["lemmas"], summary["missing_files"]) == (4, [])
     assert bench_script().exit_message(summary, "ds", "test", config.out) is None
     assert all(json.loads(x) for x in results.read_text().splitlines())  # the torn line was cut off
+    # a batch cut right after a whole line (nothing torn): its file is redone, each lemma counted once
+    kept = results.read_text().splitlines(keepends=True)
+    results.write_text("".join(kept[:-1]))
+    summary = run_benchmark(config)
+    assert asked == [["Dev/F1.v", "Dev/F4.v"], ["Dev/F4.v"], ["Dev/F4.v"]]
+    assert (summary["lemmas"], summary["missing_files"]) == (4, [])
