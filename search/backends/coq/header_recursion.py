@@ -66,8 +66,10 @@ _FIXPOINT = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?Fixp
 _COFIXPOINT = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?CoFixpoint\b")
 
 
-def check_recursion(sentence: str) -> str | None:
-    """Why one canonical header sentence's recursion is refused, or ``None`` (module docstring)."""
+def check_recursion(sentence: str, inductives: frozenset[str] = frozenset()) -> str | None:
+    """Why one canonical header sentence's recursion is refused, or ``None`` (module docstring).
+    ``inductives``: the header's own inductive types declared before it that a Fixpoint may recurse on
+    (``header_inductive``: no constructor is a coercion, so no pattern variable turns back into one)."""
     words = WORD.findall(sentence)
     word = next((w for w in words if w in ("fix", "cofix")), None)
     if word is not None:
@@ -83,7 +85,7 @@ def check_recursion(sentence: str) -> str | None:
         return None
     name = _fixpoint_name(sentence)
     try:
-        _check_fixpoint(sentence)
+        _check_fixpoint(sentence, RECURSIVE_TYPES | inductives)
     except NotStructural as exc:
         return f"Fixpoint {name}: {exc} ({_REASON})"
     return None
@@ -197,7 +199,7 @@ class _Analysis:
     calls: list[_Call] = field(default_factory=list)
 
 
-def _check_fixpoint(sentence: str) -> None:
+def _check_fixpoint(sentence: str, recursive_types: frozenset[str]) -> None:
     header = _parse_fixpoint(sentence)
     name = header.name
     names = [p.name for p in header.params]
@@ -229,7 +231,7 @@ def _check_fixpoint(sentence: str) -> None:
                   if header.struct is None or p.name == header.struct]
     failures: list[str] = []
     for index, param in candidates:
-        failure = _position_failure(index, param, analysis.calls)
+        failure = _position_failure(index, param, analysis.calls, recursive_types)
         if failure is None:
             return
         failures.append(failure)
@@ -238,7 +240,8 @@ def _check_fixpoint(sentence: str) -> None:
     raise NotStructural(failures[0])
 
 
-def _position_failure(index: int, param: _Param, calls: list[_Call]) -> str | None:
+def _position_failure(index: int, param: _Param, calls: list[_Call],
+                      recursive_types: frozenset[str]) -> str | None:
     """Why the explicit parameter at ``index`` is not the decreasing one, or ``None``."""
     for call in calls:
         if len(call.args) <= index:
@@ -249,11 +252,12 @@ def _position_failure(index: int, param: _Param, calls: list[_Call]) -> str | No
             return (f"the recursive call {call.text!r}: its argument {shown!r} is not a variable bound by a "
                     f"pattern of the recursive parameter {param.name!r}")
     kind = param.kind or []
-    if not kind or kind[0] not in RECURSIVE_TYPES or (kind[0] != "list" and len(kind) != 1):
+    if not kind or kind[0] not in recursive_types or (kind[0] != "list" and len(kind) != 1):
         shown = " ".join(kind) if kind else "not declared"
         return (f"the recursive parameter {param.name!r} has type {shown!r}: a header Fixpoint may recurse "
-                f"on {', '.join(sorted(RECURSIVE_TYPES))} only (a coercion could turn a pattern variable of "
-                "another type back into a value as large as the parameter)")
+                f"on {', '.join(sorted(RECURSIVE_TYPES))} and the header's own inductive types only (a "
+                "coercion could turn a pattern variable of another type back into a value as large as the "
+                "parameter)")
     return None
 
 
@@ -396,3 +400,17 @@ def _pattern_variables(items: list[Node], depth: int) -> list[tuple[str, bool]]:
     for arg in items[1:]:  # C a b: the head is a constructor, each argument lies under it
         out.extend(_pattern_variables([arg], depth + 1))
     return out
+
+
+_INDUCTIVE = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?(?:Inductive|Variant) "
+                        r"([A-Za-z_][A-Za-z0-9_']*) ?(?:: ?(?:Type|Set) ?)?:=")
+
+
+def header_inductive(sentence: str) -> str | None:
+    """The inductive type a header sentence declares that a Fixpoint may recurse on, or None: one type
+    without parameters (``Inductive tree := ...``), not mutual, and no constructor declared a coercion
+    (``c :> nat -> tree`` would make ``f n`` under ``c n`` mean ``f (c n)``, the value itself)."""
+    match = _INDUCTIVE.match(sentence)
+    if match is None or ":>" in sentence or re.search(r"\bwith\b", sentence):
+        return None
+    return match.group(1)

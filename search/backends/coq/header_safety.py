@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 
 from search.backends.coq.header_names import HeaderNamesError, declared
-from search.backends.coq.header_recursion import check_recursion
+from search.backends.coq.header_recursion import check_recursion, header_inductive
 from search.backends.coq.header_text import HeaderTextError, header_sentences
 
 # Options a header may set: elaboration and printing conveniences; none changes what the kernel accepts.
@@ -102,8 +102,9 @@ def check_header(header: str) -> str | None:
         return f"header: {exc}"
     modules: set[str] = set()
     notation: str | None = None  # the header's first notation sentence, once seen
+    inductives: set[str] = set()  # the header's own inductive types a Fixpoint may recurse on
     for sentence in sentences:
-        reason = check_header_sentence(sentence, modules)
+        reason = check_header_sentence(sentence, modules, frozenset(inductives))
         if reason is None and notation is not None and _FIXPOINT.match(sentence):
             reason = (f"a Fixpoint after the header's own notation ({notation[:60]!r}) is not allowed: a "
                       "notation can dress a binder or the whole value as a pattern, past the check that "
@@ -112,6 +113,8 @@ def check_header(header: str) -> str | None:
             return f"header: {reason}"
         if notation is None and _NOTATION.match(sentence):
             notation = sentence
+        if (inductive := header_inductive(sentence)) is not None:
+            inductives.add(inductive)
     return None
 
 
@@ -123,9 +126,11 @@ def _classify(sentence: str) -> tuple[str, re.Match[str]] | None:
     return None
 
 
-def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None:
+def check_header_sentence(sentence: str, header_modules: set[str],
+                          inductives: frozenset[str] = frozenset()) -> str | None:
     """Why one canonical header sentence is refused, or ``None``; ``header_modules`` collects the
-    modules the header itself defines (they may not be imported)."""
+    modules the header itself defines (they may not be imported); ``inductives`` are the header's own
+    inductive types a Fixpoint may recurse on (``header_recursion.header_inductive``)."""
     if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
     if "<<:" in _STRING.sub('""', sentence):  # a native_compute cast: compiles and runs OCaml
@@ -143,7 +148,7 @@ def check_header_sentence(sentence: str, header_modules: set[str]) -> str | None
     word = next((w for w in _WORD.findall(sentence) if w in HEADER_UNSOUND_WORDS), None)
     if word is not None and not (form == "option" and word == "Universe"):
         return f"{word!r} is not allowed: {sentence[:80]!r}"
-    reason = check_recursion(sentence)  # structural recursion only: Coq 8.16's guard checker has holes
+    reason = check_recursion(sentence, inductives)  # structural only: 8.16's guard checker has holes
     if reason is not None:
         return reason
     if form == "option":

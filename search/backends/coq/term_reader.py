@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from search.errors import ProverError
+
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_']*(?:\.[A-Za-z_][A-Za-z0-9_']*)*")
 NUMBER = re.compile(r"[0-9]+")
@@ -41,7 +43,7 @@ _REFUSED_WORDS = {
 _KEYWORDS = frozenset({"match", "with", "end", "fun", "forall", "exists", "if", "then", "else"})
 
 
-class NotStructural(ValueError):
+class NotStructural(ProverError, ValueError):
     """The Fixpoint is not evidently structural: ``str(exc)`` says why (without the definition's name)."""
 
 

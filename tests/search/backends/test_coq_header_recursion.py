@@ -242,3 +242,23 @@ def test_the_notation_exploit_proves_false_in_coq_and_is_refused(tmp_path: Path)
     assert run.returncode == 0 and "Closed under the global context" in run.stdout, run.stderr
     reason = check_coq_header(NOTATION_EXPLOIT)
     assert reason is not None and "after the header's own notation" in reason, reason
+
+
+TREE = "Inductive tree : Type :=\n  | Leaf : tree\n  | Node : tree -> nat -> tree -> tree."
+
+
+def test_a_fixpoint_on_the_header_s_own_inductive_type_is_accepted() -> None:
+    mirror = ("Fixpoint mirror (t : tree) : tree := match t with | Leaf => Leaf | Node l v r => "
+              "Node (mirror r) v (mirror l) end.")
+    assert check_coq_header(f"{TREE}\n{mirror}") is None
+    assert check_recursion(mirror) is not None  # not without the header's inductive before it
+
+
+@pytest.mark.parametrize(("inductive", "why"), [
+    # a constructor declared a coercion: ``f n`` under ``c n`` would mean ``f (c n)``, the value itself
+    ("Inductive t := c :> nat -> t.", "has type 't'"),
+    ("Inductive t (A : Type) := c : A -> t A.", "has type 't'"),  # parameters: not read
+])
+def test_a_fixpoint_on_an_unreadable_or_coercing_header_type_is_refused(inductive: str, why: str) -> None:
+    reason = check_coq_header(f"{inductive}\nFixpoint f (x : t) : nat := match x with c n => f n end.")
+    assert reason is not None and why in reason, reason
