@@ -5,7 +5,8 @@ Importing this package starts nothing: Coq and Ray run only when a trace runs.
 """
 
 from prover.tracing.coq_source import SourceError, SourceSentence, split_source
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset, DatasetError, ProofRecord, UnitRecord, open_dataset
 from prover.tracing.schema import ARROW_SCHEMA, COLUMNS, SCHEMA_VERSION, StepRow, rows_to_table
 

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from prover.cli.options import ProverArgumentParser, add_config_options, config_from_args, output_folder
 from prover.theorem_input import InputError
-from prover.tracing.coq_trace import CoqTraceConfig
+from prover.tracing.coq_trace_job import CoqTraceConfig
 from prover.tracing.runner import TraceSummary
 from search.backends.coq.config import CoqBackendConfig
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from prover.theorem_input import InputError
 from prover.tracing.coq_source import corpus_dotted
-from prover.tracing.coq_trace import TraceJob
+from prover.tracing.coq_trace_job import TraceJob
 
 STDLIB_SOURCE = "coq-stdlib"
 _MODULE_NAME = re.compile(r"[^\W\d][\w']*")  # a Coq identifier: a letter or _, then letters, digits, _ and '

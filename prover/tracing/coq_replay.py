@@ -34,7 +34,6 @@ import logging
 import re
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from prover.tracing.coq_sentence_io import NotRun, SentenceSender, read_state
 from prover.tracing.coq_sentence_kinds import (
@@ -54,15 +53,13 @@ from prover.tracing.coq_sentence_kinds import (
     proof_with,
 )
 from prover.tracing.coq_source import SourceSentence
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import ProofRecord
 from prover.tracing.schema import StepRow
 from search.backends.coq.coqtop import CoqTop, Reply
 from search.backends.coq.goals import Display, GoalDisplayError
 from search.backends.coq.sentences import tactic_body
 from search.backends.process import ProcessError
-
-if TYPE_CHECKING:
-    from prover.tracing.coq_trace import CoqTraceConfig, TraceJob
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Replaying one ``.v`` file through coqtop and recording every tactic step of its proofs: how files are
-replayed (``CoqTraceConfig``), one file to trace (``TraceJob``) and the entry point (``trace_coq_file``).
+replayed and one file to trace (``coq_trace_job``), and the entry point (``trace_coq_file``).
 
 The file is read and split into sentences (``coq_source``), replayed (``coq_replay``: which sentences are
 steps, which proofs are kept, skipped or failed, and why), and summed up in its unit record: the proofs'
@@ -10,46 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.tracing.coq_replay import Replay
 from prover.tracing.coq_source import SourceError, split_source
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import UnitRecord
 from prover.tracing.schema import StepRow
-from search.backends.coq.config import CoqBackendConfig
-from search.validation import MAX_SECONDS, Validated, setting
 
 MAX_FAILED_COMMANDS = 10  # failed commands outside proofs kept in a unit's record
-
-
-@dataclass(frozen=True, kw_only=True)
-class CoqTraceConfig(Validated):
-    """How files are replayed: the backend settings (coqtop, its arguments, memory, printing depth: the
-    same as the searches that will read the data) and the time limit of one sentence, in seconds."""
-
-    config_name = "Coq trace configuration"
-
-    backend: CoqBackendConfig = field(
-        default_factory=CoqBackendConfig,
-        metadata={"help": "coqtop and its settings, as the searches that read the data use them"})
-    sentence_timeout: float = setting(
-        120.0, above=0, max=MAX_SECONDS,
-        help="seconds one sentence of a file may take before coqtop is killed")
-
-
-@dataclass(frozen=True)
-class TraceJob:
-    """One file to trace: its path, its name in the dataset (relative to the corpus root), the corpus and
-    trace names, and extra coqtop arguments for this file (its load path, ``-topfile`` with its path so the
-    toplevel has the file's own logical name, ``-noinit`` for the prelude's own files)."""
-
-    path: str
-    unit: str
-    source: str
-    trace: str
-    extra_args: tuple[str, ...] = ()
-    dotted: tuple[str, ...] = ()  # dotted notation symbols its sibling files declare (split_source)
 
 
 def source_digest(data: bytes) -> str:

@@ -24,7 +24,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset, DatasetError, UnitRecord, finished
 from prover.tracing.schema import StepRow
 

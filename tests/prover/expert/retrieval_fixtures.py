@@ -18,7 +18,8 @@ from pathlib import Path
 from source_files import write_source
 
 from prover.tracing.coq_files import STDLIB_SOURCE
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset
 
 CORPUS_UNIT = "Dev/F0.v"  # train in the fixed split

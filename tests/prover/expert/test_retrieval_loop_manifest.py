@@ -233,7 +233,8 @@ def test_a_stdlib_lemma_of_the_loop_gets_the_library_premises(tmp_path: Path) ->
     from prover.stdlib_bench.lemmas import file_lemmas
     from prover.stdlib_bench.library import train_library
     from prover.tracing.coq_source import split_source
-    from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+    from prover.tracing.coq_trace import trace_coq_file
+    from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 
     where = subprocess.run(["coqc", "-where"], capture_output=True, text=True, check=True).stdout.strip()
     library = train_library(Path(where) / "theories", ["Lists/ListSet.v"])

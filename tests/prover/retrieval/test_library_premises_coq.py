@@ -13,7 +13,8 @@ import pytest
 from prover.retrieval.library_premises import LibraryPremisePolicy, header_libraries, library_premises
 from prover.retrieval.premises import PremisePolicy
 from prover.tracing.coq_files import find_jobs
-from prover.tracing.coq_trace import CoqTraceConfig, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig
 from prover.tracing.dataset import Dataset
 from search.backends.coq import CoqBackendConfig
 from search.backends.coq.verify import run_coqc

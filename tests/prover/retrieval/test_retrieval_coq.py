@@ -13,7 +13,8 @@ from prover.cli.main import main
 from prover.parallel.policy_server import PolicyServerConfig, RemotePolicy, start_policy_server, stop_servers
 from prover.policies.spec import PolicySpec
 from prover.retrieval import RetrievalConfig
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")

@@ -18,7 +18,8 @@ from prover.stdlib_bench.runner import StdlibBenchConfig, run_benchmark, select_
 from prover.stdlib_bench.split import split_of
 from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset
 from search.backends.coq import CoqBackendConfig
 from search.types import ProofFinished, TacticError, TacticState, Verdict

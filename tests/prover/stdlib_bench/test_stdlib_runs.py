@@ -32,7 +32,8 @@ from prover.stdlib_bench.runner import (
 from prover.theorem_input import InputError
 from prover.tracing.coq_files import STDLIB_SOURCE
 from prover.tracing.coq_source import split_source
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset
 from search.backends.coq import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop, Reply

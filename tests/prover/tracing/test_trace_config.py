@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from prover.tracing.coq_trace import CoqTraceConfig
+from prover.tracing.coq_trace_job import CoqTraceConfig
 from prover.tracing.schema import StepRow
 from search.backends.coq.config import CoqBackendConfig
 from search.validation import ConfigError

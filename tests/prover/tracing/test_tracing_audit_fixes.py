@@ -16,7 +16,8 @@ from prover.cli.main import main
 from prover.tracing.coq_files import find_jobs, load_path_args
 from prover.tracing.coq_sentence_kinds import expand_ellipsis
 from prover.tracing.coq_source import declared_dotted, inner_ends, split_source
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset, DatasetError, ProofRecord, UnitRecord
 from prover.tracing.runner import RunCounts, check_paths, run_trace, summarize
 

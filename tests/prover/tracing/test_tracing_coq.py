@@ -13,7 +13,8 @@ from source_files import write_source as write
 
 from prover.cli.main import main
 from prover.tracing.coq_files import TraceInputError, find_jobs
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset
 from prover.tracing.runner import RunCounts, run_trace
 from search.backends.coq import CoqSession

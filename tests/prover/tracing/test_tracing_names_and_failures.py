@@ -17,7 +17,8 @@ from source_files import write_source as write
 from prover.cli.main import main
 from prover.tracing.cli import print_summary
 from prover.tracing.coq_files import find_jobs, stdlib_root, topfile_args
-from prover.tracing.coq_trace import CoqTraceConfig, TraceJob, trace_coq_file
+from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset, DatasetError, ProofRecord, UnitRecord
 from prover.tracing.runner import (
     MAX_LISTED,
