@@ -162,9 +162,11 @@ def _import_failure(config: CoqBackendConfig, theorem: Theorem, sentence: str,
     alone = imports_fail_alone(config)
     if alone is not None:
         return BackendUnavailableError(
-            "coq", f"the backend's import {sentence!r} fails without any theorem ({alone}): its library is "
-                   "damaged or does not match this Coq",
-            "reinstall it (Debian: `apt-get install --reinstall` its package); `prover doctor --backend coq`")
+            "coq", f"the backend's import {sentence!r} fails without any theorem ({alone}): every theorem "
+                   "would fail the same way",
+            "check --coq-imports and --coq-coq-args; a library installed but damaged (an interrupted "
+            "install) is fixed by reinstalling its package (Debian: `apt-get install --reinstall`); "
+            "`prover doctor --backend coq`")
     return InvalidTheoremError(theorem.name, f"the backend's import {sentence!r}: {error}")
 
 

@@ -236,15 +236,16 @@ def test_the_up_front_check_of_an_import_whose_library_is_missing_is_the_backend
     assert "install the Coq library that provides NoSuchLibraryAnywhere" in error.fix
 
 
-def test_the_up_front_check_of_imports_coq_refuses_otherwise_is_a_configuration_error(
+def test_the_up_front_check_of_imports_coq_refuses_otherwise_names_them_and_the_options(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from search.backends.coq import launch
 
     monkeypatch.setattr(launch, "missing_library", lambda sentence, error: None)  # refused, not missing
     error = probe_failure(CoqBackendConfig(imports=("Require Import NoSuchLibraryAnywhere.",)))
-    assert isinstance(error, InputError)  # exit 2
-    assert str(error).startswith("Coq refuses the backend's own setup, before any theorem: the backend's "
-                                 "import 'Require Import NoSuchLibraryAnywhere.'")
+    assert isinstance(error, BackendUnavailableError) and not isinstance(error, InputError)  # exit 3
+    assert ("the backend's import 'Require Import NoSuchLibraryAnywhere.' fails without any theorem"
+            in str(error))
+    assert error.fix is not None and "--coq-imports" in error.fix
 
 
 @pytest.mark.parametrize("command", ["prove", "sweep"])
