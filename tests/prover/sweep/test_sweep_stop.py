@@ -4,9 +4,11 @@ are stored, not thrown away; a second interrupt stops it at once."""
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,11 +33,17 @@ def interrupt_after(seconds: float) -> threading.Timer:
 
 
 @pytest.fixture
-def sleepy_pool(ray_cluster, monkeypatch: pytest.MonkeyPatch) -> SupervisedPool:
+def sleepy_pool(ray_cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[SupervisedPool]:
     monkeypatch.setattr(pool_module, "SearchWorker", SleepyWorker)
+    # Ctrl-C as the tests send it reaches Python only through its own handler: a shell's background job
+    # (``pytest ... &``) starts with SIGINT ignored, and ``interrupt_main`` then does nothing
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     pool = SupervisedPool(SECONDS, size=2)  # type: ignore[arg-type]  # SleepyWorker's setup: its seconds
     pool.start(2)
-    return pool
+    try:
+        yield pool
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_an_interrupt_keeps_the_attempts_that_finish_while_the_workers_close(
