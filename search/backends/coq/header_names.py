@@ -234,3 +234,17 @@ def _unquote(literal: str) -> str:
     if not (literal.startswith('"') and literal.endswith('"')):
         raise HeaderNamesError(f"expected a string, got {literal!r}")
     return literal[1:-1].replace('""', '"')
+
+
+_INDUCTIVE = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?(?:Inductive|Variant) "
+                        r"([A-Za-z_][A-Za-z0-9_']*) ?(?:: ?(?:Type|Set) ?)?:=")
+
+
+def header_inductive(sentence: str) -> str | None:
+    """The inductive type a header sentence declares that a Fixpoint may recurse on, or None: one type
+    without parameters (``Inductive tree := ...``), not mutual, and no constructor declared a coercion
+    (``c :> nat -> tree`` would make ``f n`` under ``c n`` mean ``f (c n)``, the value itself)."""
+    match = _INDUCTIVE.match(sentence)
+    if match is None or ":>" in sentence or re.search(r"\bwith\b", sentence):
+        return None
+    return match.group(1)

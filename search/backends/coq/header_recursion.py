@@ -62,8 +62,7 @@ RECURSIVE_TYPES = frozenset({"nat", "list", "positive"})
 _REASON = ("only evident structural recursion is accepted in a header Fixpoint: Coq 8.16's guard checker "
            "accepts some non-terminating fixpoints")
 _LOCALITY = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?")
-_FIXPOINT = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?Fixpoint\b")
-_COFIXPOINT = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?CoFixpoint\b")
+_FIXPOINT, _COFIXPOINT = (re.compile(_LOCALITY.pattern + word) for word in (r"Fixpoint\b", r"CoFixpoint\b"))
 
 
 def check_recursion(sentence: str, inductives: frozenset[str] = frozenset()) -> str | None:
@@ -400,17 +399,3 @@ def _pattern_variables(items: list[Node], depth: int) -> list[tuple[str, bool]]:
     for arg in items[1:]:  # C a b: the head is a constructor, each argument lies under it
         out.extend(_pattern_variables([arg], depth + 1))
     return out
-
-
-_INDUCTIVE = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?(?:Inductive|Variant) "
-                        r"([A-Za-z_][A-Za-z0-9_']*) ?(?:: ?(?:Type|Set) ?)?:=")
-
-
-def header_inductive(sentence: str) -> str | None:
-    """The inductive type a header sentence declares that a Fixpoint may recurse on, or None: one type
-    without parameters (``Inductive tree := ...``), not mutual, and no constructor declared a coercion
-    (``c :> nat -> tree`` would make ``f n`` under ``c n`` mean ``f (c n)``, the value itself)."""
-    match = _INDUCTIVE.match(sentence)
-    if match is None or ":>" in sentence or re.search(r"\bwith\b", sentence):
-        return None
-    return match.group(1)

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import re
 
-from search.backends.coq.header_names import HeaderNamesError, declared
-from search.backends.coq.header_recursion import check_recursion, header_inductive
+from search.backends.coq.header_names import HeaderNamesError, declared, header_inductive
+from search.backends.coq.header_recursion import check_recursion
 from search.backends.coq.header_text import HeaderTextError, header_sentences
 
 # Options a header may set: elaboration and printing conveniences; none changes what the kernel accepts.
@@ -130,7 +130,7 @@ def check_header_sentence(sentence: str, header_modules: set[str],
                           inductives: frozenset[str] = frozenset()) -> str | None:
     """Why one canonical header sentence is refused, or ``None``; ``header_modules`` collects the
     modules the header itself defines (they may not be imported); ``inductives`` are the header's own
-    inductive types a Fixpoint may recurse on (``header_recursion.header_inductive``)."""
+    inductive types a Fixpoint may recurse on (``header_names.header_inductive``)."""
     if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
     if "<<:" in _STRING.sub('""', sentence):  # a native_compute cast: compiles and runs OCaml
