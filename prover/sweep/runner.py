@@ -165,6 +165,8 @@ def check_reachable(address: str, timeout: float = 5.0, *, source: str = "--addr
     host, _, port = target.rpartition(":")
     if "://" in target or not host or not port.isdigit():
         return  # "local", "auto", another scheme, no port: Ray's own checks are quick
+    if not 0 < int(port) < 65536:
+        raise InputError(f"{source} {address}: port {port} is not a TCP port (1 to 65535)")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:

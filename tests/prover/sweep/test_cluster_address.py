@@ -33,6 +33,13 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1:99999", "ray://127.0.0.1:0", "10.0.0.1:65536"])
+def test_a_port_out_of_range_is_named_before_any_connection(address: str) -> None:
+    # socket would wrap 99999 to another port (34463) and test that one
+    with pytest.raises(InputError, match=r"is not a TCP port \(1 to 65535\)"):
+        check_reachable(address)
+
+
 def test_a_listening_address_and_ray_s_own_forms_pass() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
