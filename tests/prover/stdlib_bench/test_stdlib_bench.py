@@ -22,7 +22,7 @@ from prover.tracing.coq_trace import trace_coq_file
 from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset
 from search.backends.coq import CoqBackendConfig
-from search.types import ProofFinished, TacticError, TacticState, Verdict
+from search.types import ProofFinished, TacticError, TacticState, Theorem, Verdict
 
 pytestmark = pytest.mark.skipif(shutil.which("coqtop") is None, reason="needs coqtop")
 
@@ -255,6 +255,15 @@ def installed_file(tmp_path: Path, unit: str) -> tuple[list, StdlibBackend]:
     return lemmas, StdlibBackend(CoqBackendConfig(), sentences)
 
 
+def opened(backend: StdlibBackend, lemmas: list, name: str) -> Theorem:
+    """Select lemma ``name`` and open its session once: the prefix a proof is checked in is the one the
+    session replayed."""
+    theorem = backend.at(next(lm for lm in lemmas if lm.name == name))
+    with backend.open(theorem) as session:
+        assert isinstance(session.initial_state(), TacticState)
+    return theorem
+
+
 def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(tmp_path: Path) -> None:
     """CoqHammer's preamble loads ``Coq.Arith.Factorial``: ``lt_O_fact`` is then in the environment under
     its library name, and ``exact (Factorial.lt_O_fact n)`` or a hint path through it re-proves nothing;
@@ -267,17 +276,13 @@ def test_a_proof_through_the_compiled_copy_of_the_lemma_s_own_file_is_rejected(t
     lemmas, backend = installed_file(tmp_path, unit)
     assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
     try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == "lt_O_fact"))
-        with backend.open(theorem) as session:  # the prefix the proof is checked in is the session's
-            assert isinstance(session.initial_state(), TacticState)
+        theorem = opened(backend, lemmas, "lt_O_fact")
         for cheat in (["exact (Factorial.lt_O_fact n)"], ["exact (Coq.Arith.Factorial.lt_O_fact n)"]):
             verdict = backend.verify(theorem, cheat)
             assert not verdict.ok and "compiled copy of the lemma's own file" in verdict.messages[0], verdict
         own = backend.verify(theorem, ["induction n; simpl; auto", "apply Nat.lt_lt_add_r; assumption"])
         assert own.ok, own.messages
-        following = backend.at(next(lm for lm in lemmas if lm.name == "fact_neq_0"))
-        with backend.open(following) as session:
-            assert isinstance(session.initial_state(), TacticState)
+        following = opened(backend, lemmas, "fact_neq_0")
         assert backend.verify(following, ["apply Nat.neq_0_lt_0, lt_O_fact"]).ok
         # the compiled copy of a lemma stated before it is fair (it cannot depend on this one) ...
         assert backend.verify(following, ["apply Nat.neq_0_lt_0, Factorial.lt_O_fact"]).ok
@@ -300,9 +305,7 @@ def test_the_own_file_check_reads_a_universe_polymorphic_file(tmp_path: Path) ->
     lemmas, backend = installed_file(tmp_path, unit)
     assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
     try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == "complement_inverse"))
-        with backend.open(theorem) as session:
-            assert isinstance(session.initial_state(), TacticState)
+        theorem = opened(backend, lemmas, "complement_inverse")
         honest = backend.verify(theorem, ["reflexivity"])
         assert honest.ok, honest.messages
         cheat = backend.verify(theorem, ["exact (CRelationClasses.complement_inverse R)"])
@@ -317,9 +320,7 @@ def test_a_file_s_own_library_axiom_counts_as_that_library_axiom(tmp_path: Path)
     allows). An axiom of a file that is no standard-library axiom stays refused."""
     lemmas, backend = installed_file(tmp_path, "Logic/FunctionalExtensionality.v")
     try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == "forall_extensionality"))
-        with backend.open(theorem) as session:
-            assert isinstance(session.initial_state(), TacticState)
+        theorem = opened(backend, lemmas, "forall_extensionality")
         proof = ["apply functional_extensionality in H", "destruct H", "reflexivity"]
         verdict = backend.verify(theorem, proof)
         assert verdict.ok, verdict.messages
@@ -343,9 +344,7 @@ def verified_in(tmp_path: Path, unit: str, text: str, name: str, proof: list[str
     lemmas, _ = file_lemmas(unit, sentences, record.proofs)
     backend = StdlibBackend(CoqBackendConfig(), sentences)
     try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == name))
-        with backend.open(theorem) as session:
-            assert isinstance(session.initial_state(), TacticState)
+        theorem = opened(backend, lemmas, name)
         return backend.verify(theorem, proof)
     finally:
         backend.close()
@@ -361,9 +360,7 @@ def test_the_own_file_check_reads_a_file_that_opens_a_scope_without_0(tmp_path: 
     lemmas, backend = installed_file(tmp_path, unit)
     assert library_of(unit) in preamble_libraries(backend.pool.preamble, backend.config)
     try:
-        theorem = backend.at(next(lm for lm in lemmas if lm.name == "jump_tl"))
-        with backend.open(theorem) as session:  # the prefix the proof is checked in is the session's
-            assert isinstance(session.initial_state(), TacticState)
+        theorem = opened(backend, lemmas, "jump_tl")
         own = backend.verify(theorem, ["intro j", "induction j; simpl; intros; now rewrite ?IHj"])
         assert own.ok, own.messages
         cheat = backend.verify(theorem, ["apply BinList.jump_tl"])

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from prover.cli.main import main
+from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.header_recursion import check_recursion
 from search.backends.coq.header_text import header_sentences
 from search.backends.coq.safety import check_coq_header
+from search.backends.coq.verify import run_coqc
 
 BENCHMARK = Path(__file__).resolve().parents[4] / "shared" / "benchmarks" / "minif2f_rocq_valid.jsonl"
 COQC = shutil.which("coqc")
@@ -34,6 +35,13 @@ ISSUE = (
     "match m with 0 => False | S _ => True end end) := let arg := (match (if b then x else subn) with 0 "
     "=> subn | S subsubn => subsubn end) in issue arg (helper subn x b e Hx) in f true eq_refl 5 I end.")
 EXPLOIT = f"{HELPER}\n{ISSUE}\nDefinition boom : False := issue 1 I.\n"
+
+def compiled(text: str) -> str:
+    """coqc's output for ``text``, which must compile (the project's own ``run_coqc``)."""
+    code, output = run_coqc(text, CoqBackendConfig())
+    assert code == 0, output
+    return output
+
 
 ACCEPTED = {
     "nested pattern": "Fixpoint half (n : nat) : nat := match n with | 0 => 0 | S 0 => 0 | S (S m) => "
@@ -150,19 +158,12 @@ def test_every_benchmark_fixpoint_is_accepted() -> None:
 
 
 @pytest.mark.skipif(COQC is None, reason="coqc not installed")
-def test_exploit_proves_false_in_coq_and_accepted_variants_compile(tmp_path: Path) -> None:
+def test_exploit_proves_false_in_coq_and_accepted_variants_compile() -> None:
     """The refusal is not vacuous: Coq 8.16 accepts the exploit; the accepted examples are real Coq."""
-    exploit = tmp_path / "exploit.v"
-    exploit.write_text(EXPLOIT + "Print Assumptions boom.\n")
-    run = subprocess.run([str(COQC), exploit.name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "Closed under the global context" in run.stdout, run.stderr
-    accepted = tmp_path / "accepted.v"
-    accepted.write_text("Require Import Arith List.\nImport ListNotations.\n" + "\n".join(ACCEPTED.values())
-                        + "\nExample e : half 9 = 4 /\\ binom 5 2 = 10 /\\ len [1; 2] = 2 := conj eq_refl "
-                        "(conj eq_refl eq_refl).\n")
-    run = subprocess.run([str(COQC), accepted.name], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Closed under the global context" in compiled(EXPLOIT + "Print Assumptions boom.\n")
+    compiled("Require Import Arith List.\nImport ListNotations.\n" + "\n".join(ACCEPTED.values())
+             + "\nExample e : half 9 = 4 /\\ binom 5 2 = 10 /\\ len [1; 2] = 2 := conj eq_refl "
+             "(conj eq_refl eq_refl).\n")
 
 
 @pytest.mark.skipif(COQC is None, reason="coqc not installed")
@@ -235,11 +236,8 @@ NOTATION_EXPLOIT = (
 
 
 @pytest.mark.skipif(COQC is None, reason="coqc not installed")
-def test_the_notation_exploit_proves_false_in_coq_and_is_refused(tmp_path: Path) -> None:
-    exploit = tmp_path / "exploit.v"
-    exploit.write_text(NOTATION_EXPLOIT + "Print Assumptions boom.\n")
-    run = subprocess.run([str(COQC), exploit.name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "Closed under the global context" in run.stdout, run.stderr
+def test_the_notation_exploit_proves_false_in_coq_and_is_refused() -> None:
+    assert "Closed under the global context" in compiled(NOTATION_EXPLOIT + "Print Assumptions boom.\n")
     reason = check_coq_header(NOTATION_EXPLOIT)
     assert reason is not None and "after the header's own notation" in reason, reason
 
