@@ -49,6 +49,12 @@ def find_torn_line(data: bytes) -> TornLine | None:
     return TornLine(number=data.count(b"\n", 0, start) + 1, start=start, text=data[start:])
 
 
+def whole_lines(data: bytes) -> bytes:
+    """``data`` without its torn last line (``find_torn_line``), what a reader parses."""
+    torn = find_torn_line(data)
+    return data if torn is None else data[:torn.start]
+
+
 def repair_torn_tail(path: Path, *, data: bytes | None = None, cut_from: int | None = None,
                      check_lines: bool = True, consequence: str = "") -> TornLine | None:
     """Make the JSON Lines file ``path`` safe to append to after a crash (see the module's rules); returns

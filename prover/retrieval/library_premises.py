@@ -45,6 +45,7 @@ from prover.stdlib_bench.own_library import library_of
 from prover.tracing.coq_source import SourceError, SourceSentence, corpus_dotted, split_source
 from prover.tracing.dataset import UnitRecord
 from search.backends.coq.config import CoqBackendConfig
+from search.backends.coq.loaded_libraries import LIBRARY_NAME
 from search.errors import BackendUnavailableError
 from search.policy_identity import code_digest, settings_digest
 from search.protocols import Policy
@@ -53,7 +54,6 @@ from search.types import Candidate
 logger = logging.getLogger(__name__)
 
 _IDENT = re.compile(r"[A-Za-z_][\w']*\Z")
-_LIBRARY = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*\Z")
 
 FileKey = tuple[str, str]  # (source, unit), as the dataset's records name a file
 
@@ -152,7 +152,7 @@ def _located(record: UnitRecord, stdlib: Path | None) -> tuple[str, Path] | None
             return None
     else:
         return None
-    if path is None or library is None or not _LIBRARY.match(library):
+    if path is None or library is None or not LIBRARY_NAME.match(library):
         return None
     return library, path
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.atomic_files import write_text_atomic
-from prover.jsonl_repair import TornLine, find_torn_line, repair_torn_tail
+from prover.jsonl_repair import TornLine, find_torn_line, repair_torn_tail, whole_lines
 from prover.retrieval.policy import RetrievalConfig
 from prover.stdlib_bench.environment import read_stdlib_file
 from prover.stdlib_bench.lemmas import StdlibLemma, file_lemmas
@@ -197,8 +197,9 @@ def run_benchmark(config: StdlibBenchConfig) -> dict[str, Any]:
     for unit, results in run_files(files, config):
         if results is not None:
             append_results(results_path, results)
+            recorded.extend(results)  # the file's lines, in its order: no second read
             logger.info("%s: %d lemmas done", unit, len(results))
-    summary = summarize(read_results(results_path), config, chosen)
+    summary = summarize(recorded, config, chosen)
     try:
         write_text_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     except OSError as exc:
@@ -297,7 +298,7 @@ def read_results(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
     torn = find_torn_line(data)
     results: list[tuple[int, dict[str, Any]]] = []  # (offset of the line, result)
     offset, number = 0, 0
-    for raw in (data if torn is None else data[:torn.start]).splitlines(keepends=True):
+    for raw in whole_lines(data).splitlines(keepends=True):
         number, start, offset = number + 1, offset, offset + len(raw)
         if not raw.strip():
             continue
@@ -312,7 +313,7 @@ def read_results(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
         results.append((start, result))
     cut = None if torn is None else _drop_torn(path, results, torn)
     if repair:
-        repair_torn_tail(path, data=data, cut_from=cut,
+        repair_torn_tail(path, data=data, cut_from=cut, check_lines=False,  # every line was read above
                          consequence="with the results of its file before it, so that file is redone")
     return [result for _, result in results]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from prover.jsonl_repair import find_torn_line, repair_torn_tail
+from prover.jsonl_repair import repair_torn_tail, whole_lines
 from prover.theorem_input import InputError
 
 logger = logging.getLogger(__name__)
@@ -30,13 +30,12 @@ class StoreLockedError(InputError):
 def read_records(folder: Path) -> list[dict[str, Any]]:
     """The finished attempts in ``folder``, read without the lock (a sweep may be writing it): a torn or
     half-written last line is left out, never changed; a whole last record that lacks only its newline
-    counts, as it does for the store (``find_torn_line``)."""
+    counts, as it does for the store (``whole_lines``)."""
     path = folder / RESULTS_FILE
     if not path.exists():
         return []
     data = path.read_bytes()
-    torn = find_torn_line(data)
-    return list(_parse(path, data if torn is None else data[:torn.start]))
+    return list(_parse(path, whole_lines(data)))
 
 
 def _parse(path: Path, data: bytes) -> Iterator[dict[str, Any]]:
@@ -94,8 +93,8 @@ class ResultStore:
         if not self.path.exists():
             return
         data = self.path.read_bytes()
-        torn = repair_torn_tail(self.path, data=data, consequence="its attempt is run again")
-        yield from _parse(self.path, data if torn is None else data[:torn.start])
+        repair_torn_tail(self.path, data=data, consequence="its attempt is run again")
+        yield from _parse(self.path, whole_lines(data))
 
     def keep(self, records: list[dict[str, Any]]) -> None:
         """Count only ``records`` (a selection of ``records``, e.g. without stale ones) from now on; the

@@ -134,8 +134,10 @@ def _job(found: Path, base: Path, root: Path | None, trace: str, source: str | N
         extra = ("-noinit",) if unit.startswith("Init/") else ()
         return TraceJob(str(file), unit, source or STDLIB_SOURCE, trace, (*extra, *topfile_args(file)))
     unit = found.relative_to(base).as_posix() if found.is_relative_to(base) else found.name
+    project = _nearest_project(file)  # its _CoqProject read once for the load path and the options
+    load, options = _project_args(project) if project is not None else (load_path_args(file, root), ())
     return TraceJob(str(file), unit, source or base.resolve().name, trace,
-                    (*load_path_args(file, root), *project_coq_args(file), *topfile_args(file)))
+                    (*load, *options, *topfile_args(file)))
 
 
 def topfile_args(file: Path) -> tuple[str, ...]:
@@ -163,14 +165,6 @@ def load_path_args(file: Path, stdlib: Path | None) -> tuple[str, ...]:
             library = file.relative_to(contrib).parts[0]
             return ("-R", str(contrib / library), library)
     return ()
-
-
-def project_coq_args(file: Path) -> tuple[str, ...]:
-    """The options the ``-arg`` lines of the nearest ``_CoqProject`` above ``file`` give coqc
-    (``-arg -impredicative-set``, ``-arg "-w -notation-overridden"``), for its coqtop; ``()`` when there
-    is none. Raises ``TraceInputError`` for a ``_CoqProject`` that cannot be read."""
-    project = _nearest_project(file)
-    return _project_args(project)[1] if project is not None else ()
 
 
 def _nearest_project(file: Path) -> Path | None:

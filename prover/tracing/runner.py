@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from prover.tracing.coq_trace import trace_coq_file
+from prover.tracing.coq_trace import source_digest, trace_coq_file
 from prover.tracing.coq_trace_job import CoqTraceConfig, TraceJob
 from prover.tracing.dataset import Dataset, DatasetError, UnitRecord, finished
 from prover.tracing.schema import StepRow
@@ -238,8 +238,6 @@ def changed_units(jobs: Sequence[TraceJob], records: Sequence[UnitRecord]) -> se
     """The (corpus, unit) of the jobs whose file changed since the dataset traced it (its record's
     ``sha256`` differs; records without one, older datasets and Lean units, never count as changed), each
     named in a warning: a rerun traces them again and the new record replaces the old one."""
-    from prover.tracing.coq_trace import source_digest
-
     recorded = {(r.source, r.unit): r.extra.get("sha256") for r in records}
     changed = set()
     for job in jobs:

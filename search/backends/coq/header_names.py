@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from search.errors import ProverError
 
+# the locality a header command may carry, before its keyword (``Local``, ``#[export]`` ...)
+LOCALITY = r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?"
+
 _TOKEN = re.compile(
     r'"(?:[^"]|"")*"'  # a string literal ("" escapes a quote)
     r"|#\[(?:local|global|export)\]"  # the locality attributes a header may use
@@ -236,7 +239,7 @@ def _unquote(literal: str) -> str:
     return literal[1:-1].replace('""', '"')
 
 
-_INDUCTIVE = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?(?:Inductive|Variant) "
+_INDUCTIVE = re.compile(LOCALITY + r"(?:Inductive|Variant) "
                         r"([A-Za-z_][A-Za-z0-9_']*) ?(?:: ?(?:Type|Set) ?)?:=")
 
 

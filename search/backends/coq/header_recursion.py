@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search.backends.coq.header_names import HeaderNamesError, declared
+from search.backends.coq.header_names import LOCALITY, HeaderNamesError, declared
 from search.backends.coq.term_reader import (
     IDENT,
     NUMBER,
@@ -61,8 +61,8 @@ from search.backends.coq.term_reader import (
 RECURSIVE_TYPES = frozenset({"nat", "list", "positive"})
 _REASON = ("only evident structural recursion is accepted in a header Fixpoint: Coq 8.16's guard checker "
            "accepts some non-terminating fixpoints")
-_LOCALITY = re.compile(r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?")
-_FIXPOINT, _COFIXPOINT = (re.compile(_LOCALITY.pattern + word) for word in (r"Fixpoint\b", r"CoFixpoint\b"))
+_LOCALITY = re.compile(LOCALITY)
+FIXPOINT, _COFIXPOINT = (re.compile(LOCALITY + word) for word in (r"Fixpoint\b", r"CoFixpoint\b"))
 
 
 def check_recursion(sentence: str, inductives: frozenset[str] = frozenset()) -> str | None:
@@ -80,7 +80,7 @@ def check_recursion(sentence: str, inductives: frozenset[str] = frozenset()) -> 
     reason = _check_declared(sentence)
     if reason is not None:
         return reason
-    if not _FIXPOINT.match(sentence):
+    if not FIXPOINT.match(sentence):
         return None
     name = _fixpoint_name(sentence)
     try:
@@ -104,7 +104,7 @@ def _check_declared(sentence: str) -> str | None:
 
 
 def _fixpoint_name(sentence: str) -> str:
-    rest = sentence[_FIXPOINT.match(sentence).end():]  # type: ignore[union-attr]
+    rest = sentence[FIXPOINT.match(sentence).end():]  # type: ignore[union-attr]
     match = WORD.search(rest)
     return match.group() if match else "?"
 

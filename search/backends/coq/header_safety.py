@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import re
 
-from search.backends.coq.header_names import HeaderNamesError, declared, header_inductive
-from search.backends.coq.header_recursion import check_recursion
+from search.backends.coq.header_names import LOCALITY, HeaderNamesError, declared, header_inductive
+from search.backends.coq.header_recursion import FIXPOINT, check_recursion
 from search.backends.coq.header_text import HeaderTextError, header_sentences
 
 # Options a header may set: elaboration and printing conveniences; none changes what the kernel accepts.
@@ -66,7 +66,7 @@ ASSUMPTION_COMMANDS = frozenset({
 _QUALID = r"[^\W\d][\w']*(?:\.[^\W\d][\w']*)*"
 _QUALIDS = rf"{_QUALID}(?: {_QUALID})*"
 _IDENT = r"[^\W\d][\w']*"
-_LOCALITY = r"(?:(?:Local|Global|#\[(?:local|global|export)\]) )?"
+_LOCALITY = LOCALITY
 _FORMS = {
     "require": re.compile(rf"(?:From {_QUALID} )?Require(?: (?:Import|Export))? {_QUALIDS}\."),
     "import": re.compile(rf"(?:Import|Export) {_QUALIDS}\."),
@@ -85,7 +85,6 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _ASSUMPTION = re.compile(rf"{_LOCALITY}(?P<word>{'|'.join(sorted(ASSUMPTION_COMMANDS))})\b")
 _BAD_CHAR = re.compile(r"[^\S \t\n\r]|[\x00-\x08\x0b-\x1f\x7f]")
 _STRING = re.compile(r'"(?:[^"]|"")*"')
-_FIXPOINT = re.compile(rf"{_LOCALITY}Fixpoint\b")
 _NOTATION = re.compile(rf"{_LOCALITY}(?:Notation|Infix)\b")
 
 
@@ -105,7 +104,7 @@ def check_header(header: str) -> str | None:
     inductives: set[str] = set()  # the header's own inductive types a Fixpoint may recurse on
     for sentence in sentences:
         reason = check_header_sentence(sentence, modules, frozenset(inductives))
-        if reason is None and notation is not None and _FIXPOINT.match(sentence):
+        if reason is None and notation is not None and FIXPOINT.match(sentence):
             reason = (f"a Fixpoint after the header's own notation ({notation[:60]!r}) is not allowed: a "
                       "notation can dress a binder or the whole value as a pattern, past the check that "
                       f"the recursion is structural (state the notation after it): {sentence[:80]!r}")

@@ -141,12 +141,10 @@ def _load_header(top: CoqTop, config: CoqBackendConfig, theorem: Theorem) -> int
     (``header_freshness.load_header``: comments removed, one line each, names checked)."""
     timeout = config.start_timeout
     load_header(top, theorem, config)
-    for sentence in config.imports:
-        before = top.state_id
-        reply = top.command(" ".join(sentence.split()), timeout)
-        if reply.state_id == before:
-            raise missing_library(sentence, reply.error or "") or _import_failure(
-                config, theorem, sentence, reply.error or "")
+    failed = _failed_import(top, config)
+    if failed is not None:
+        sentence, error = failed
+        raise missing_library(sentence, error) or _import_failure(config, theorem, sentence, error)
     before = top.state_id
     reply = top.command(f"Set Printing Depth {config.printing_depth}.", timeout)
     if reply.state_id == before:
@@ -170,6 +168,16 @@ def _import_failure(config: CoqBackendConfig, theorem: Theorem, sentence: str,
     return InvalidTheoremError(theorem.name, f"the backend's import {sentence!r}: {error}")
 
 
+def _failed_import(top: CoqTop, config: CoqBackendConfig) -> tuple[str, str] | None:
+    """Send the backend's imports to ``top``; the first one Coq refuses and its error, or None."""
+    for sentence in config.imports:
+        before = top.state_id
+        reply = top.command(" ".join(sentence.split()), config.start_timeout)
+        if reply.state_id == before:
+            return sentence, reply.error or ""
+    return None
+
+
 @functools.lru_cache(maxsize=8)
 def imports_fail_alone(config: CoqBackendConfig) -> str | None:
     """Why the backend's imports fail in a coqtop with no header (once per configuration and process), or
@@ -177,12 +185,8 @@ def imports_fail_alone(config: CoqBackendConfig) -> str | None:
     top = CoqTop(config, name="coqtop[imports]")
     try:
         top.start(config.start_timeout)
-        for sentence in config.imports:
-            before = top.state_id
-            reply = top.command(" ".join(sentence.split()), config.start_timeout)
-            if reply.state_id == before:
-                return f"{sentence!r}: {' '.join((reply.error or '').split())}"
-        return None
+        failed = _failed_import(top, config)
+        return None if failed is None else f"{failed[0]!r}: {' '.join(failed[1].split())}"
     except (OSError, ProcessDied, ProcessTimeout) as exc:
         logger.warning("could not check the backend's imports alone: %s", exc)
         return None

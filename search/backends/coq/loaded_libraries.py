@@ -15,7 +15,7 @@ from search.backends.coq.verify import run_coqc
 from search.errors import ProverError
 
 _HEADING = "Loaded library files:"
-_LIBRARY = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*\Z")
+LIBRARY_NAME = re.compile(r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*\Z")  # a logical name: Coq.Lists.List
 
 
 class LibrariesUnknownError(ProverError):
@@ -30,4 +30,4 @@ def loaded_libraries(sentences: Sequence[str], config: CoqBackendConfig) -> froz
     if code != 0 or _HEADING not in output:
         raise LibrariesUnknownError(f"the sentences do not compile alone: {output[-300:]}")
     listing = output.rpartition(_HEADING)[2]
-    return frozenset(word for word in listing.split() if _LIBRARY.match(word))
+    return frozenset(word for word in listing.split() if LIBRARY_NAME.match(word))

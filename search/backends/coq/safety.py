@@ -31,13 +31,6 @@ from search.backends.coq.sentences import SentenceError, has_terminator, split_s
 
 MAX_TACTIC_CHARS = 2000
 
-# Words that admit a goal, end a proof, or let a term skip the kernel's type check.
-UNSOUND_WORDS = frozenset({
-    "admit", "give_up", "Admitted", "Abort", "Qed", "Defined", "Save", "Proof",
-    "exact_no_check", "vm_cast_no_check", "native_cast_no_check", "change_no_check", "native_compute",
-    *("fix", "cofix"),  # see KERNEL_BUG_WORDS
-    *("vm_compute", "ltac2"),  # see VM_WORDS and COMMAND_WORDS
-})
 # The kernel trusts the bytecode VM: ``vm_compute`` leaves a VM cast that ``Qed`` re-runs on the same VM,
 # and Coq 8.16's VM computes a primitive-integer ``addmuldiv`` wrongly (rocq#19402, fixed in 8.20): under
 # a header that loads ``Uint63`` a tactic proves ``False``. No search needs it (``compute`` and the
@@ -49,6 +42,11 @@ VM_WORDS = frozenset({"vm_compute"})
 # fixpoint (31 of the standard library's 77,212 traced tactics do); ``induction`` and the header's
 # ``Fixpoint``s remain (a header is the benchmark's or the user's, never a model's).
 KERNEL_BUG_WORDS = frozenset({"fix", "cofix"})
+# Words that admit a goal, end a proof, or let a term skip the kernel's type check or reach its bugs.
+UNSOUND_WORDS = frozenset({
+    "admit", "give_up", "Admitted", "Abort", "Qed", "Defined", "Save", "Proof",
+    "exact_no_check", "vm_cast_no_check", "native_cast_no_check", "change_no_check", "native_compute",
+}) | KERNEL_BUG_WORDS | VM_WORDS
 # Commands that have no place inside a tactic or a statement, wherever they appear.
 COMMAND_WORDS = frozenset({
     "Axiom", "Axioms", "Parameter", "Parameters", "Hypothesis", "Hypotheses", "Variable", "Variables",
