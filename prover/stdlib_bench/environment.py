@@ -34,7 +34,7 @@ from pathlib import Path
 
 from prover.stdlib_bench.lemmas import StdlibLemma
 from prover.theorem_input import InputError
-from prover.tracing.coq_sentence_kinds import END_OK, END_SKIP, closes_with_term, command_word
+from prover.tracing.coq_sentence_kinds import ends_proof
 from prover.tracing.coq_source import SourceSentence
 from search.backends.coq.config import CoqBackendConfig
 from search.backends.coq.coqtop import CoqTop
@@ -122,7 +122,7 @@ class PrefixReplay:
 
     def _one(self, index: int, sentence: SourceSentence) -> None:
         if self._skipping:
-            self._skipping = not _ends_proof(sentence)
+            self._skipping = not ends_proof(sentence)
             return
         in_proof = self.top.proof is not None
         before = self.top.state_id
@@ -142,14 +142,7 @@ class PrefixReplay:
             self.top.command("Abort.", self.timeout)
             del self.kept[self._open:]
             self._open = None
-            self._skipping = not _ends_proof(sentence)
-
-
-def _ends_proof(sentence: SourceSentence) -> bool:
-    """Whether ``sentence`` ends a proof (``prover trace``'s rule): ``Qed``/``Defined``/``Save``,
-    ``Admitted``/``Abort`` (also after ``Time``/``Timeout N``), or ``Proof <term>.``."""
-    word = command_word(sentence)
-    return word in END_OK or word in END_SKIP or closes_with_term(sentence)
+            self._skipping = not ends_proof(sentence)
 
 
 class PrefixPool(CoqtopPool):

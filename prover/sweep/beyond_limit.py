@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.sweep.benchmark import BenchmarkItem
-from prover.sweep.freshness import DIGEST_FIELD, statement_digest
+from prover.sweep.freshness import is_current, statement_digest
 from prover.sweep.manifest import MANIFEST, read_manifest
 
 
@@ -64,7 +64,7 @@ def uncounted_results(selected: Sequence[BenchmarkItem], limit: int | None,
         index = position.get(name)
         if index is None:
             absent.add(name)
-        elif index >= cut and _current(record, digests[name]):
+        elif index >= cut and is_current(record, digests[name]):
             past[name] = past.get(name, 0) + 1
     last = max((position[name] for name in past), default=None)
     return UncountedResults(limit=limit, past_limit=len(past), past_limit_results=sum(past.values()),
@@ -87,11 +87,3 @@ def report_limit(folder: Path, limit: int | None) -> int | None:
 
 def covered(limit: int | None, count: int) -> str:
     return f"all {count} theorem(s)" if limit is None else f"the first {count} theorem(s)"
-
-
-def _current(record: dict[str, Any], digest: str) -> bool:
-    """As ``freshness.current_records`` keeps a record of a theorem: found for its statement as it is now,
-    or from before digests and claiming no proof."""
-    recorded = record.get(DIGEST_FIELD)
-    return recorded == digest if recorded is not None else record.get("status") != "proved"
-

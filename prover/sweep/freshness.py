@@ -37,18 +37,15 @@ def current_records(theorems: Sequence[Theorem], records: Sequence[dict[str, Any
     theorem is attempted again. Logs how many were left out and for which theorems, naming ``where``
     (the results folder)."""
     digests = {theorem.name: statement_digest(theorem) for theorem in theorems}
-    kept, stale, legacy = [], [], []
+    kept: list[dict[str, Any]] = []
+    stale: list[str] = []
+    legacy: list[str] = []
     for record in records:
         expected = digests.get(record["theorem"])
-        digest = record.get(DIGEST_FIELD)
-        if expected is None:
+        if expected is None or is_current(record, expected):
             kept.append(record)
-        elif digest is None and record.get("status") == "proved":
-            legacy.append(record["theorem"])
-        elif digest is not None and digest != expected:
-            stale.append(record["theorem"])
         else:
-            kept.append(record)
+            (stale if record.get(DIGEST_FIELD) is not None else legacy).append(record["theorem"])
     for names, why in ((stale, "were found for another header or statement than the benchmark now states"),
                        (legacy, "are proofs recorded before results named the statement they prove (an "
                                 "older version of the prover)")):
@@ -65,3 +62,10 @@ def benchmark_digest(theorems: Sequence[Theorem]) -> str:
     to refuse a resume after the benchmark file changed under it."""
     pairs = sorted([theorem.name, statement_digest(theorem)] for theorem in theorems)
     return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:20]
+
+
+def is_current(record: dict[str, Any], digest: str) -> bool:
+    """Whether ``record`` counts for the theorem whose statement now has ``digest``: found for that
+    statement, or recorded before digests and claiming no proof."""
+    recorded = record.get(DIGEST_FIELD)
+    return recorded == digest if recorded is not None else record.get("status") != "proved"

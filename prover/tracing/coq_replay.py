@@ -37,7 +37,6 @@ from dataclasses import dataclass, field, replace
 
 from prover.tracing.coq_sentence_io import NotRun, SentenceSender, read_state
 from prover.tracing.coq_sentence_kinds import (
-    END_OK,
     END_SKIP,
     LOAD_COMMANDS,
     NESTED_OPTION,
@@ -47,7 +46,9 @@ from prover.tracing.coq_sentence_kinds import (
     closes_with_term,
     command_word,
     declared_name,
+    ends_proof,
     expand_ellipsis,
+    is_end_word,
     is_tactic,
     opens_proof,
     proof_with,
@@ -145,9 +146,8 @@ class Replay:
         """A sentence that coqtop did not run as one (``NotRun``): inside a proof the proof fails (its
         rest is skipped); outside, a failed command, whose proof fails if one follows."""
         if self._proof is not None:
-            word = command_word(sentence)
             self._fail(f"line {sentence.line}: {problem}", timeout,
-                       skip_rest=word not in END_OK and word not in END_SKIP)
+                       skip_rest=not is_end_word(command_word(sentence)))
             return
         self._command_failed(sentence, problem)
         self._failed_statement = sentence
@@ -163,7 +163,7 @@ class Replay:
                 self._nested_record(declared_name(sentence.text), sentence)
                 return
             if not opens_proof(sentence):
-                if word in END_OK or word in END_SKIP or closes_with_term(sentence):
+                if ends_proof(sentence):
                     self._skipping = self._nested_ends > 0
                     self._nested_ends = max(self._nested_ends - 1, 0)
                 return
@@ -173,7 +173,7 @@ class Replay:
         try:
             if self._proof is None:
                 self._outside(sentence, timeout)
-            elif word in END_OK or word in END_SKIP:
+            elif is_end_word(word):
                 self._end(sentence, timeout)
             else:
                 try:
@@ -188,8 +188,7 @@ class Replay:
                 sentence.first_word == "Proof" or sentence.kind != "sentence" or is_tactic(sentence)):
             self._statement_failed(self._failed_statement)
             self._failed_statement = None
-            word = command_word(sentence)
-            self._skipping = word not in END_OK and word not in END_SKIP and not closes_with_term(sentence)
+            self._skipping = not ends_proof(sentence)
             return
         if PROGRAM.match(sentence.text):
             self._program = declared_name(sentence.text)

@@ -117,6 +117,17 @@ def closes_with_term(sentence: SourceSentence) -> bool:
     return bool(rest) and not re.match(r"(using|with|Mode)\b", rest)
 
 
+def is_end_word(word: str | None) -> bool:
+    """Whether a sentence's command word ends a proof: ``Qed``/``Defined``/``Save`` (kept) or
+    ``Admitted``/``Abort`` (skipped), also after ``Time``/``Timeout N`` (``command_word``)."""
+    return word in END_OK or word in END_SKIP
+
+
+def ends_proof(sentence: SourceSentence) -> bool:
+    """Whether ``sentence`` ends a proof: an end word, or ``Proof <term>.``."""
+    return is_end_word(command_word(sentence)) or closes_with_term(sentence)
+
+
 def opens_proof(sentence: SourceSentence) -> bool:
     """Whether the sentence states something to prove (read from its words, without running it)."""
     return sentence.first_word in _STATEMENTS or (
