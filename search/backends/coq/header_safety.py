@@ -125,6 +125,17 @@ def _classify(sentence: str) -> tuple[str, re.Match[str]] | None:
     return None
 
 
+def cast_problem(text: str) -> str | None:
+    """Why ``text`` (strings already blanked) holds a cast the kernel does not check itself, or None: ``<<:``
+    compiles and runs OCaml (``native_compute``), ``<:`` runs the bytecode VM, whose Coq 8.16 computes a
+    primitive-integer ``addmuldiv`` wrongly (rocq#19402)."""
+    if "<<:" in text:
+        return "'<<:' (a native_compute cast) is not allowed"
+    if "<:" in text:
+        return "'<:' (a vm_compute cast) is not allowed"
+    return None
+
+
 def check_header_sentence(sentence: str, header_modules: set[str],
                           inductives: frozenset[str] = frozenset()) -> str | None:
     """Why one canonical header sentence is refused, or ``None``; ``header_modules`` collects the
@@ -132,10 +143,9 @@ def check_header_sentence(sentence: str, header_modules: set[str],
     inductive types a Fixpoint may recurse on (``header_names.header_inductive``)."""
     if any("\n" in s or "\t" in s or "\r" in s for s in _STRING.findall(sentence)):
         return f"line breaks inside strings are not allowed: {sentence[:80]!r}"
-    if "<<:" in _STRING.sub('""', sentence):  # a native_compute cast: compiles and runs OCaml
-        return f"'<<:' (a native_compute cast) is not allowed: {sentence[:80]!r}"
-    if "<:" in _STRING.sub('""', sentence):  # a VM cast: see "vm_compute" in HEADER_UNSOUND_WORDS
-        return f"'<:' (a vm_compute cast) is not allowed: {sentence[:80]!r}"
+    cast = cast_problem(_STRING.sub('""', sentence))
+    if cast is not None:
+        return f"{cast}: {sentence[:80]!r}"
     command = _ASSUMPTION.match(sentence)
     if command is not None:
         return (f"{command['word']!r} is not allowed: it declares an assumption, which a proof could use "

@@ -26,7 +26,7 @@ import re
 import unicodedata
 
 from search.backends.coq import header_text
-from search.backends.coq.header_safety import check_header
+from search.backends.coq.header_safety import cast_problem, check_header
 from search.backends.coq.sentences import SentenceError, has_terminator, split_sentences, tactic_body
 
 MAX_TACTIC_CHARS = 2000
@@ -84,11 +84,7 @@ def check_text(text: str) -> str | None:
         return f"invisible or control character U+{ord(invisible):04X} is not allowed"
     if "<prompt" in text or "</" in text:
         return "text that looks like coqtop's prompt markup is not allowed"
-    if "<<:" in text:  # a native_compute cast: compiles and runs OCaml, outside the session's folder
-        return "'<<:' (a native_compute cast) is not allowed"
-    if "<:" in text:  # a VM cast: see VM_WORDS
-        return "'<:' (a vm_compute cast) is not allowed"
-    return None
+    return cast_problem(text)  # comments and strings are refused above: nothing to blank
 
 
 def forbidden_word(text: str, words: frozenset[str]) -> str | None:

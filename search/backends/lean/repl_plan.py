@@ -49,12 +49,12 @@ from search.backends.lean.repl_session import (
     LeanReplSession,
     ReplayError,
     borrowed_process,
-    load_failure,
+    load_failures,
 )
 from search.backends.lean.repl_theorem import statement_by_sorry
 from search.backends.lean.safety import check_lean_tactic, check_lean_theorem
 from search.backends.process import ProcessDied, ProcessError, ProcessTimeout
-from search.errors import BackendUnavailableError, InvalidTheoremError
+from search.errors import InvalidTheoremError
 from search.lean_proof import lean_by_block
 from search.types import Theorem
 
@@ -202,16 +202,12 @@ def check_plan(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
     if refused:
         return PlanElaboration(problems=refused)
     check_lean_theorem(theorem)
-    try:
-        with borrowed_process(pool, theorem, "on a plan for") as proc:
-            return _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
-    except PlanCommandFailed as exc:
-        return PlanElaboration(problems=((None, exc.problem),))
-    except BackendUnavailableError as exc:
-        error = load_failure(pool, theorem, config, exc)
-        if error is exc:
-            raise
-        raise error from exc.__cause__
+    with load_failures(pool, theorem, config):
+        try:
+            with borrowed_process(pool, theorem, "on a plan for") as proc:
+                return _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
+        except PlanCommandFailed as exc:
+            return PlanElaboration(problems=((None, exc.problem),))
 
 
 def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *,
@@ -220,18 +216,12 @@ def open_plan_sessions(pool: ReplPool, theorem: Theorem, haves: Sequence[str], *
     ``PlanCommandFailed`` when Lean fails on the plan's command and ``ValueError`` when the plan does not
     elaborate."""
     check_lean_theorem(theorem)
-    try:
-        with borrowed_process(pool, theorem, "on a plan for") as proc:
-            plan = _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
-            if not plan.ok:
-                raise ValueError(f"the plan does not elaborate: {plan.problems}")
-            return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)
-                    for index, sorry in enumerate(plan.sorries)]
-    except BackendUnavailableError as exc:
-        error = load_failure(pool, theorem, config, exc)
-        if error is exc:
-            raise
-        raise error from exc.__cause__
+    with load_failures(pool, theorem, config), borrowed_process(pool, theorem, "on a plan for") as proc:
+        plan = _elaborate_borrowed(proc, theorem, haves, config=config, time_left=time_left)
+        if not plan.ok:
+            raise ValueError(f"the plan does not elaborate: {plan.problems}")
+        return [PlanSubgoalSession(pool, theorem, config, proc, sorry, haves=tuple(haves), index=index)
+                for index, sorry in enumerate(plan.sorries)]
 
 
 class PlanSubgoalSession(LeanReplSession):

@@ -211,14 +211,9 @@ def open_session(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> Le
         with borrowed_process(pool, theorem, "while opening") as proc:
             return LeanReplSession(pool, theorem, config, proc, open_theorem(proc, theorem, config))
 
-    try:
+    with load_failures(pool, theorem, config):
         return start_with_retries(open_once, attempts=config.start_attempts, backoff=config.start_backoff,
                                   what=f"the Lean REPL opening {theorem.name!r}")
-    except BackendUnavailableError as exc:
-        error = load_failure(pool, theorem, config, exc)
-        if error is exc:
-            raise
-        raise error from exc.__cause__
 
 
 LOAD_TIMEOUT_FIX = ("on a busy machine, raise --repl-import-timeout (the header) or --repl-command-timeout "
@@ -242,6 +237,19 @@ def load_failure(pool: ReplPool, theorem: Theorem, config: LeanReplConfig,
     if hasattr(error, GAVE_UP):  # retried to the end already: no outer retry starts again
         setattr(load, GAVE_UP, getattr(error, GAVE_UP))
     return load
+
+
+@contextmanager
+def load_failures(pool: ReplPool, theorem: Theorem, config: LeanReplConfig) -> Iterator[None]:
+    """Within the block (after its retries): a ``BackendUnavailableError`` becomes ``load_failure``'s
+    error, raised from the original's cause."""
+    try:
+        yield
+    except BackendUnavailableError as exc:
+        error = load_failure(pool, theorem, config, exc)
+        if error is exc:
+            raise
+        raise error from exc.__cause__
 
 
 def repl_answers(pool: ReplPool, config: LeanReplConfig) -> bool:
