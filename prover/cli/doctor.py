@@ -19,6 +19,7 @@ from pathlib import Path
 
 from prover.cli.setup_lean import ELAN_INIT_URL, elan_bin_dir, read_toolchain
 from prover.theorem_input import InputError
+from search.backends.coq.launch import LIBRARY_PACKAGES
 from search.backends.lean.dojo_process import run_process
 from search.backends.lean.repl_config import default_project_dir
 
@@ -218,9 +219,9 @@ def check_lean_dojo_settings(probes: Probes) -> Check:
 COQ_LIBRARIES = (
     ("Coq stdlib sources", "libcoq-stdlib", "theories/Init/Prelude.v",
      "prover trace's default input and the stdlib benchmark"),
-    ("Coquelicot", "libcoq-coquelicot", "user-contrib/Coquelicot",
-     "miniF2F-rocq's headers (real and complex analysis)"),
-    ("CoqHammer", "libcoq-hammer", "user-contrib/Hammer", "the Coq tactic policy's sauto and hauto"),
+    *((*LIBRARY_PACKAGES[root], f"user-contrib/{root}", need) for root, need in (
+        ("Coquelicot", "miniF2F-rocq's headers (real and complex analysis)"),
+        ("Hammer", "the Coq tactic policy's sauto and hauto"))),
 )
 
 
