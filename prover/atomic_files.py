@@ -62,6 +62,15 @@ def _fresh_file(path: Path) -> Path:
         return temporary
 
 
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Write a matplotlib figure to ``path`` atomically (a reader never sees half a PNG) and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
+    plt.close(fig)
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from prover.atomic_files import save_figure, write_json_atomic, write_text_atomic
 from prover.expert.filtering import REASONS
 from prover.expert.run_manifest import RUN_MANIFEST
 from prover.expert.stages import round_dir, round_numbers, stage_info
@@ -190,12 +190,7 @@ def percent_axis(axis: Any, label: str) -> None:
 
 def plot(metrics: list[RoundMetrics], path: Path, title: str) -> None:
     """Three panels per round (``figure``), saved to ``path``."""
-    fig = figure(metrics, title)
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=100)
-    plt.close(fig)
+    save_figure(figure(metrics, title), path)
 
 
 def figure(metrics: list[RoundMetrics], title: str) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from prover.atomic_files import save_figure, write_json_atomic, write_text_atomic
 from prover.expert.report import count_axis, percent_axis
 from prover.expert.run_manifest import RUN_MANIFEST
 from prover.expert.stages import TACTIC_STAGE, round_dir, round_numbers, stage_info
@@ -225,12 +225,7 @@ def trained_text(tactic: dict[str, Any]) -> str:
 
 def plot(rows: list[CorpusRound], path: Path, title: str, budget: dict[str, Any]) -> None:
     """The report's panels (``figure``), saved to ``path``."""
-    fig = figure(rows, title, budget)
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=100)
-    plt.close(fig)
+    save_figure(figure(rows, title, budget), path)
 
 
 def figure(rows: list[CorpusRound], title: str, budget: dict[str, Any]) -> Any:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from prover.atomic_files import save_figure, write_json_atomic, write_text_atomic
 from prover.sweep.benchmark import BenchmarkItem
 from prover.sweep.beyond_limit import UncountedResults
 from prover.sweep.graph_pages import existing_pages
@@ -303,9 +303,4 @@ def budget_figure(summary: SweepSummary, title: str) -> Any:
 
 def plot(summary: SweepSummary, path: Path, title: str) -> None:
     """Write ``budget_figure`` to ``path`` (PNG)."""
-    import matplotlib.pyplot as plt
-
-    fig = budget_figure(summary, title)
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=100)
-    plt.close(fig)
+    save_figure(budget_figure(summary, title), path)
