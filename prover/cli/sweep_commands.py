@@ -39,7 +39,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     # A bad file, split or statement: before any start.
     benchmark = resolve_benchmark(args.benchmark)
     check_benchmark_assistant(benchmark, spec.backend.spec.assistant, args.benchmark)
-    load_benchmark(benchmark, sweep.split, spec.backend.spec.assistant)
+    selected = load_benchmark(benchmark, sweep.split, spec.backend.spec.assistant)
     console.print(Text(describe_policy(spec.policy, chosen=policy_chosen(args))), highlight=False,
                   soft_wrap=True)
     check_backend_starts(spec.backend.name, spec.backend)
@@ -54,7 +54,7 @@ def run_sweep_command(args: argparse.Namespace, console: Console) -> int:
     served = start_served_policy(spec, sweep) if spec.policy.kind == "model" else None
     try:
         summary, paths = run_sweep(sweep, spec, benchmark=args.benchmark, policy_factory=served,
-                                   console=console)
+                                   console=console, selected=selected)
     finally:
         if served is not None:
             served.shutdown()

@@ -190,9 +190,11 @@ def unreachable(address: str, source: str, why: str) -> str:
 
 def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
               backend_factory: BackendFactory | None = None, policy_factory: PolicyFactory | None = None,
-              console: Console | None = None) -> tuple[SweepSummary, dict[str, Path]]:
+              console: Console | None = None,
+              selected: list[BenchmarkItem] | None = None) -> tuple[SweepSummary, dict[str, Path]]:
     """Run (or resume) a sweep of ``benchmark`` with ``spec`` and write its report; returns the summary and
-    the report's paths.
+    the report's paths. ``selected``: the benchmark's rows of ``config.split`` when the caller has just
+    loaded them (``load_benchmark``), so the file is not read again.
 
     Every worker gets ``spec`` (``WorkerSetup``) and builds its backend and policy from it (a retrieval
     policy from the index the driver built once: ``share_policy``), unless ``backend_factory`` or
@@ -203,7 +205,8 @@ def run_sweep(config: SweepConfig, spec: RunSpec, *, benchmark: str,
     a smaller one hides no finished result, and notes results the report still cannot count
     (``beyond_limit``)."""
     path = resolve_benchmark(benchmark)
-    selected = load_benchmark(path, config.split, spec.backend.spec.assistant)
+    if selected is None:
+        selected = load_benchmark(path, config.split, spec.backend.spec.assistant)
     folder = Path(config.out)
     refuse_foreign_folder(folder)
     warn_if_attempts_repeat(spec, config.attempts)
